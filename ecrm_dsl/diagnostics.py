@@ -1,0 +1,117 @@
+"""One diagnostic type for every layer: parsing, schema, semantic checks and the CLI.
+
+Rule codes are stable forever: a code is never renumbered or reused, only retired. The registry below is the
+single source of the rule list that the README documents and the SARIF output describes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from ecrm_dsl.ast import Span
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """A finding: where, which rule, what is wrong, and how to fix it."""
+
+    code: str
+    message: str
+    span: Span
+    hint: str | None = None
+    severity: Severity | None = None  # None: the rule's default
+
+    @property
+    def rule(self) -> Rule:
+        return RULES[self.code]
+
+    @property
+    def effective_severity(self) -> Severity:
+        return self.severity or self.rule.severity
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.span.file, self.span.line, self.span.column, self.code, self.message)
+
+
+class DiagnosticError(Exception):
+    """Raised where a stage cannot go on; carries the findings that stopped it."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        super().__init__("; ".join(d.message for d in diagnostics))
+        self.diagnostics = diagnostics
+
+
+_E, _W = Severity.ERROR, Severity.WARNING
+
+RULES: dict[str, Rule] = {
+    rule.code: rule
+    for rule in [
+        # input
+        Rule("E001", "unreadable-file", _E, "The file cannot be read, or is not UTF-8 text."),
+        Rule("E002", "file-too-large", _E, "The file is larger than the size limit for scenario sources."),
+        Rule("E003", "yaml-syntax", _E, "The YAML is malformed."),
+        Rule("E004", "yaml-alias", _E, "YAML anchors, aliases and tags are not allowed (alias bombs, object tags)."),
+        Rule("E005", "text-syntax", _E, "The text syntax does not parse."),
+        Rule("E006", "invalid-literal", _E, "A duration, amount, time, date or percentage is malformed."),
+        Rule("E007", "config", _E, "The project configuration is missing or invalid."),
+        # shape
+        Rule("E100", "schema", _E, "The YAML does not match the JSON Schema for its file kind."),
+        Rule("E101", "missing-step-id", _E, "A step other than send has no id."),
+        # references
+        Rule("E201", "unknown-segment", _E, "A segment is referenced that no segment file defines."),
+        Rule("E202", "unknown-template", _E, "A template is referenced that no template file defines."),
+        Rule("E203", "unknown-channel", _E, "A channel is not one of the channels ecrm-dsl delivers on."),
+        Rule("E204", "unknown-attribute", _E, "A name is not an attribute, metric or event property in scope."),
+        Rule("E205", "unknown-event", _E, "An event is neither built in nor declared in the customer schema."),
+        Rule("E206", "unknown-function", _E, "A function is not one of the built-in condition functions."),
+        Rule("E207", "unknown-anchor", _E, "A timing anchor does not exist or is not available for this trigger."),
+        Rule("E208", "unknown-kpi", _W, "The hypothesis names a KPI ecrm-dsl does not know."),
+        Rule("E209", "template-channel", _E, "A template is sent on a channel it has no content for."),
+        Rule("E210", "unknown-param", _E, "A send passes a parameter the template does not declare, or misses one."),
+        # types
+        Rule("E301", "type-mismatch", _E, "Two sides of a comparison, or a value and its attribute, differ in type."),
+        Rule("E302", "bad-arguments", _E, "A function gets the wrong number or types of arguments."),
+        Rule("E303", "not-boolean", _E, "A condition does not evaluate to true or false."),
+        # structure
+        Rule("E401", "duplicate-step-id", _E, "Two steps of one scenario share an id."),
+        Rule("E402", "duplicate-scenario-id", _E, "Two scenarios share an id."),
+        Rule("W403", "unreachable-step", _W, "No path reaches the step (it follows an exit on every path)."),
+        Rule("E404", "negative-wait", _E, "A wait goes back in time relative to the previous step."),
+        Rule("E405", "wait-without-timeout", _E, "A wait for an event has no timeout, so customers could wait forever."),
+        Rule("W406", "never-true", _W, "A condition can never be true."),
+        Rule("W407", "always-true", _W, "A condition is always true, so the guard or arm has no effect."),
+        Rule("E408", "bad-split", _E, "A split needs two or more variants with distinct names and positive weights."),
+        Rule("E409", "duplicate-definition", _E, "Two segments or templates share a name."),
+        Rule("E410", "invalid-cron", _E, "A schedule is not a valid five-field cron expression."),
+        Rule("E411", "segment-cycle", _E, "Segments refer to each other in a cycle."),
+        Rule("E412", "else-not-last", _E, "A branch has an else arm that is not last, or more than one."),
+        # consent and policy
+        Rule("E501", "no-consent-rule", _E, "A marketing send uses a channel that has no consent rule in the policies."),
+        Rule("E502", "no-unsubscribe-link", _E, "A marketing email template has no unsubscribe link."),
+        Rule("E503", "unknown-placeholder", _E, "A template placeholder is not in the customer schema or its params."),
+        Rule("E504", "unreachable-customer", _E, "A send can be reached with no consented channel and no fallback."),
+        Rule("W505", "segment-entry-every-purchase", _W, "A segment-entry trigger on a purchase segment fires once, not on every purchase."),
+        Rule("W506", "no-hypothesis", _W, "The scenario states no hypothesis (which KPI it should move)."),
+        Rule("W507", "no-goal", _W, "A sell scenario has no goal, so its conversions cannot be measured."),
+        Rule("E508", "holdout-range", _E, "A holdout must be between 0% and 50%."),
+        Rule("E509", "unknown-scenario-in-policy", _E, "The policies name a scenario that does not exist."),
+        Rule("E510", "transactional-in-marketing", _W, "A transactional template is sent from a sell scenario."),
+        # presets
+        Rule("E601", "unknown-preset", _E, "A scenario uses a preset that does not exist."),
+        Rule("E602", "preset-parameter", _E, "A preset parameter is missing, unknown or of the wrong type."),
+    ]
+}

@@ -1,0 +1,91 @@
+"""Construction rules shared by both front ends, so YAML and text build identical trees."""
+
+from __future__ import annotations
+
+import json
+
+from ecrm_dsl import ast
+from ecrm_dsl.diagnostics import Diagnostic
+from ecrm_dsl.values import Duration, Money, TimeOfDay, ValueError_
+
+
+def step_id(label: str | None, action: ast.Action) -> str | None:
+    """A step's id: its label, or for a send step the template name; None when it must be written."""
+    if label:
+        return label
+    if isinstance(action, ast.Send):
+        return action.template
+    return None
+
+
+def make_step(
+    label: str | None,
+    action: ast.Action,
+    delay: ast.Timing | None,
+    guard: ast.Expr | None,
+    span: ast.Span,
+    diagnostics: list[Diagnostic],
+) -> ast.Step:
+    resolved = step_id(label, action)
+    if resolved is None:
+        kind = type(action).__name__.lower()
+        diagnostics.append(Diagnostic(
+            "E101", f"this {kind} step has no id", span,
+            hint="give it a stable id (text: '@name' before the step; YAML: 'id: name'); "
+            "ids let deployed customers move to a new version of the scenario",
+        ))
+        resolved = f"<{kind}@{span.line}:{span.column}>"
+    return ast.Step(resolved, action, delay, guard, id_explicit=label is not None, span=span)
+
+
+def parse_typed_literal(kind: str, raw: str, span: ast.Span, diagnostics: list[Diagnostic]) -> ast.Literal:
+    """Build a literal of a known kind from its source spelling, reporting malformed values."""
+    try:
+        if kind == "int":
+            return ast.Literal(int(raw), "int", span)
+        if kind == "decimal":
+            return ast.Literal(raw, "decimal", span)
+        if kind == "string":
+            return ast.Literal(raw, "string", span)
+        if kind == "money":
+            return ast.Literal(Money.parse(raw), "money", span)
+        if kind == "duration":
+            return ast.Literal(Duration.parse(raw), "duration", span)
+        if kind == "time":
+            return ast.Literal(TimeOfDay.parse(raw), "time", span)
+        if kind == "date":
+            return ast.Literal(_check_date(raw), "date", span)
+    except ValueError_ as exc:
+        diagnostics.append(Diagnostic("E006", str(exc), span))
+        return ast.Literal(None, "null", span)
+    raise AssertionError(f"unknown literal kind {kind}")
+
+
+def _check_date(raw: str) -> str:
+    import datetime
+
+    try:
+        return datetime.date.fromisoformat(raw).isoformat()
+    except ValueError:
+        raise ValueError_(f"'{raw}' is not a calendar date; write YYYY-MM-DD") from None
+
+
+def decode_string(raw: str) -> str:
+    """The value of a double-quoted text-syntax string (JSON escapes)."""
+    try:
+        return str(json.loads(raw))
+    except ValueError:
+        # Lone backslash escapes such as \q: keep the text as written rather than fail.
+        return raw[1:-1]
+
+
+def literal_value_text(literal: ast.Literal) -> str:
+    """The text-syntax spelling of a literal; the inverse of parsing it."""
+    value = literal.value
+    if literal.type == "string":
+        return json.dumps(value, ensure_ascii=False)
+    if literal.type == "bool":
+        return "true" if value else "false"
+    if literal.type == "null":
+        return "null"
+    return str(value)

@@ -1,0 +1,536 @@
+"""The text front end: Lark parses ``grammar/ecrm.lark`` and a transformer builds the AST with spans."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.tree import Meta
+
+from ecrm_dsl import ast
+from ecrm_dsl.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.syntax.common import decode_string, make_step, parse_typed_literal
+from ecrm_dsl.values import Duration, TimeOfDay, ValueError_, parse_percent
+
+_PACKAGE_GRAMMAR = Path(__file__).resolve().parent.parent / "grammar"
+_REPO_GRAMMAR = Path(__file__).resolve().parents[2] / "grammar"
+
+
+def grammar_path() -> Path:
+    """The grammar shipped inside the package (wheel), or the repository's ``grammar/`` (editable install)."""
+    for folder in (_PACKAGE_GRAMMAR, _REPO_GRAMMAR):
+        if (folder / "ecrm.lark").is_file():
+            return folder / "ecrm.lark"
+    raise FileNotFoundError("grammar/ecrm.lark is missing from the installation")
+
+
+@lru_cache(maxsize=1)
+def parser() -> Lark:
+    return Lark(
+        grammar_path().read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="contextual",
+        start=["file", "condition"],
+        propagate_positions=True,
+        maybe_placeholders=True,
+    )
+
+
+def parse_text(text: str, file: str) -> tuple[list[ast.Scenario], list[Diagnostic]]:
+    """Parse a whole ``.ecrm`` file into scenarios, with every finding of the construction."""
+    tree = _parse(text, file, "file", line_offset=0, column_offset=0)
+    builder = _Builder(file, 0, 0)
+    scenarios = _transform(builder, tree)
+    return scenarios, builder.diagnostics
+
+
+def parse_condition(text: str, file: str, line: int = 1, column: int = 1) -> tuple[ast.Expr, list[Diagnostic]]:
+    """Parse one condition written elsewhere (a YAML string starting at ``line``:``column``)."""
+    tree = _parse(text, file, "condition", line_offset=line - 1, column_offset=column - 1)
+    builder = _Builder(file, line - 1, column - 1)
+    expr = _transform(builder, tree)
+    return expr, builder.diagnostics
+
+
+def _transform(builder: _Builder, tree: Any) -> Any:
+    try:
+        return builder.transform(tree)
+    except VisitError as exc:  # a bug in the builder must still surface as a finding, never a traceback
+        raise DiagnosticError([Diagnostic("E005", f"cannot build this construct: {exc.orig_exc}",
+                                          ast.Span(builder.source_name, 1, 1))]) from exc
+
+
+def _parse(text: str, file: str, start: str, line_offset: int, column_offset: int) -> Any:
+    try:
+        return parser().parse(text, start=start)
+    except UnexpectedInput as exc:
+        line = exc.line if exc.line and exc.line > 0 else text.count("\n") + 1
+        column = exc.column if exc.column and exc.column > 0 else 1
+        if line == 1:
+            column += column_offset
+        span = ast.Span(file, line + line_offset, column)
+        message, hint = _explain(exc, text, start)
+        raise DiagnosticError([Diagnostic("E005", message, span, hint=hint)]) from None
+
+
+_TOKEN_WORDS = {
+    "NAME": "a name", "STRING": 'a quoted string ("...")', "INT": "a whole number", "DECIMAL": "a number",
+    "DURATION": "a duration such as 7d or 36h", "TIME": "a time of day such as 10:00", "PERCENT": "a percentage such as 10%",
+    "MONEY": "an amount such as ¥3,000", "DATE": "a date such as 2025-03-01", "COMP_OP": "a comparison (== != < <= > >=)",
+    "LBRACE": "'{'", "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COLON": "':'",
+    "COMMA": "','", "EQUAL": "'='", "AT": "'@'", "DOT": "'.'", "$END": "the end of the file",
+}
+
+
+def _describe(terminal: str) -> str:
+    if terminal in _TOKEN_WORDS:
+        return _TOKEN_WORDS[terminal]
+    name = terminal.lower().lstrip("_")
+    return f"'{name}'"
+
+
+def _explain(exc: UnexpectedInput, text: str, start: str) -> tuple[str, str | None]:
+    if isinstance(exc, UnexpectedCharacters):
+        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else "?"
+        return f"unexpected character '{char}'", "check for a typo, a missing quote, or a full-width symbol (use ASCII : { } = )"
+    if isinstance(exc, (UnexpectedToken, UnexpectedEOF)):
+        token = getattr(exc, "token", None)
+        expected = sorted({_describe(t) for t in (exc.expected if hasattr(exc, "expected") else [])})
+        shown = ", ".join(expected[:8]) + (" …" if len(expected) > 8 else "")
+        if token is None or token.type == "$END":
+            opened = _unclosed_brace(text)
+            if opened is not None and start == "file":
+                return "the file ended inside a block", f"add the '}}' that closes the block opened at line {opened}"
+            return "the input ended too early", f"expected {shown}" if shown else None
+        return f"unexpected {_describe(token.type)} '{token}'", f"expected {shown}" if shown else None
+    return str(exc), None
+
+
+def _unclosed_brace(text: str) -> int | None:
+    """The line of the last '{' that is never closed (strings and comments skipped)."""
+    stack: list[int] = []
+    line, in_string, in_comment, escaped = 1, False, False, False
+    for char in text:
+        if char == "\n":
+            line, in_comment = line + 1, False
+            continue
+        if in_comment:
+            continue
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+            continue
+        if char == '"':
+            in_string = True
+        elif char == "#":
+            in_comment = True
+        elif char == "{":
+            stack.append(line)
+        elif char == "}" and stack:
+            stack.pop()
+    return stack[-1] if stack else None
+
+
+@v_args(meta=True)
+class _Builder(Transformer):
+    """Turns the parse tree into AST nodes; literal problems are collected, not raised."""
+
+    def __init__(self, file: str, line_offset: int, column_offset: int):
+        super().__init__()
+        self.source_name = file
+        self.line_offset = line_offset
+        self.column_offset = column_offset
+        self.diagnostics: list[Diagnostic] = []
+
+    # ---- positions
+    def _span(self, meta: Meta) -> ast.Span:
+        if getattr(meta, "empty", True):
+            return ast.Span(self.source_name, 1 + self.line_offset, 1)
+        return self._at(meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _tok(self, token: Token) -> ast.Span:
+        return self._at(token.line or 1, token.column or 1, token.end_line or 0, token.end_column or 0)
+
+    def _at(self, line: int, column: int, end_line: int, end_column: int) -> ast.Span:
+        if line == 1:
+            column += self.column_offset
+        if end_line == 1:
+            end_column += self.column_offset
+        return ast.Span(self.source_name, line + self.line_offset, column, end_line + self.line_offset, end_column)
+
+    def _duration(self, token: Token) -> Duration:
+        try:
+            return Duration.parse(str(token))
+        except ValueError_ as exc:
+            self.diagnostics.append(Diagnostic("E006", str(exc), self._tok(token)))
+            return Duration(0)
+
+    def _time(self, token: Token | None) -> TimeOfDay | None:
+        if token is None:
+            return None
+        try:
+            return TimeOfDay.parse(str(token))
+        except ValueError_ as exc:
+            self.diagnostics.append(Diagnostic("E006", str(exc), self._tok(token)))
+            return None
+
+    # ---- files and scenarios
+    def file(self, meta: Meta, children: list[ast.Scenario]) -> list[ast.Scenario]:
+        return list(children)
+
+    def scenario(self, meta: Meta, children: list[Any]) -> ast.Scenario:
+        name, title, *items = children
+        fields: dict[str, Any] = {"goals": [], "exits": [], "steps": []}
+        trigger = None
+        for item in items:
+            tag, value = item
+            if tag == "trigger":
+                if trigger is not None:
+                    self.diagnostics.append(Diagnostic(
+                        "E100", "a scenario has exactly one entry trigger ('when ...')", value.span,
+                        hint="split the scenario in two, or combine the conditions in one 'where'",
+                    ))
+                trigger = value
+            elif tag in ("goals", "exits", "steps"):
+                fields[tag].append(value)
+            else:
+                if tag in fields:
+                    self.diagnostics.append(Diagnostic("E100", f"'{tag}' is given twice", self._span(meta)))
+                fields[tag] = value
+        span = self._span(meta)
+        if trigger is None:
+            self.diagnostics.append(Diagnostic(
+                "E100", f"scenario '{name}' has no entry trigger", self._tok(name),
+                hint="add a 'when ...' line, e.g. 'when order.placed where customer.order_count == 1'",
+            ))
+            trigger = ast.EventTrigger("", span=span)
+        if "kind" not in fields:
+            self.diagnostics.append(Diagnostic(
+                "E100", f"scenario '{name}' has no kind", self._tok(name),
+                hint="add 'kind sell' (coupons, sales) or 'kind nurture' (stories, after-care)",
+            ))
+        return ast.Scenario(
+            id=str(name),
+            title=decode_string(str(title)) if title is not None else str(name),
+            kind=fields.get("kind", "sell"),
+            trigger=trigger,
+            steps=tuple(fields["steps"]),
+            owner=fields.get("owner"),
+            description=fields.get("description"),
+            hypothesis=fields.get("hypothesis"),
+            goals=tuple(fields["goals"]),
+            exits=tuple(fields["exits"]),
+            reentry=fields.get("reentry", ast.Reentry()),
+            holdout=fields.get("holdout", 0),
+            backfill=fields.get("backfill"),
+            span=span,
+        )
+
+    def kind(self, meta: Meta, children: list[Token]) -> tuple[str, str]:
+        value = str(children[0])
+        if value not in ("sell", "nurture"):
+            self.diagnostics.append(Diagnostic("E100", f"kind must be 'sell' or 'nurture', not '{value}'",
+                                               self._tok(children[0]), hint="売るCRM is 'sell', 育てるCRM is 'nurture'"))
+        return ("kind", value)
+
+    def owner(self, meta: Meta, children: list[Token]) -> tuple[str, str]:
+        return ("owner", decode_string(str(children[0])))
+
+    def description(self, meta: Meta, children: list[Token]) -> tuple[str, str]:
+        return ("description", decode_string(str(children[0])))
+
+    def hypothesis(self, meta: Meta, children: list[Token]) -> tuple[str, ast.Hypothesis]:
+        kpi, statement = children
+        return ("hypothesis", ast.Hypothesis(str(kpi), decode_string(str(statement)), self._span(meta)))
+
+    def holdout(self, meta: Meta, children: list[Token]) -> tuple[str, int]:
+        try:
+            return ("holdout", parse_percent(str(children[0])))
+        except ValueError_ as exc:
+            self.diagnostics.append(Diagnostic("E006", str(exc), self._tok(children[0])))
+            return ("holdout", 0)
+
+    def backfill(self, meta: Meta, children: list[Token]) -> tuple[str, Duration]:
+        return ("backfill", self._duration(children[0]))
+
+    def reentry_never(self, meta: Meta, children: list[Any]) -> tuple[str, ast.Reentry]:
+        return ("reentry", ast.Reentry("never", span=self._span(meta)))
+
+    def reentry_always(self, meta: Meta, children: list[Any]) -> tuple[str, ast.Reentry]:
+        return ("reentry", ast.Reentry("always", span=self._span(meta)))
+
+    def reentry_cooldown(self, meta: Meta, children: list[Token]) -> tuple[str, ast.Reentry]:
+        return ("reentry", ast.Reentry("cooldown", self._duration(children[0]), span=self._span(meta)))
+
+    # ---- entry
+    def trigger(self, meta: Meta, children: list[ast.Trigger]) -> tuple[str, ast.Trigger]:
+        return ("trigger", children[0])
+
+    def event_name(self, meta: Meta, children: list[Token]) -> str:
+        return ".".join(str(c) for c in children)
+
+    def where(self, meta: Meta, children: list[ast.Expr]) -> ast.Expr:
+        return children[0]
+
+    def event_trigger(self, meta: Meta, children: list[Any]) -> ast.EventTrigger:
+        event, where = children
+        return ast.EventTrigger(event, where, self._span(meta))
+
+    def segment_trigger(self, meta: Meta, children: list[Any]) -> ast.SegmentTrigger:
+        name, where = children
+        return ast.SegmentTrigger(str(name), where, self._span(meta))
+
+    def date_offset(self, meta: Meta, children: list[Token]) -> Duration:
+        amount = self._duration(children[0])
+        return Duration(-amount.seconds) if str(children[1]) == "before" else amount
+
+    def date_trigger(self, meta: Meta, children: list[Any]) -> ast.DateTrigger:
+        offset, ref, at, yearly, where = children
+        return ast.DateTrigger(ref.dotted, offset or Duration(0), at, yearly is not None, where, self._span(meta))
+
+    def schedule_trigger(self, meta: Meta, children: list[Any]) -> ast.ScheduleTrigger:
+        cron, audience, where = children
+        return ast.ScheduleTrigger(decode_string(str(cron)), str(audience), where, self._span(meta))
+
+    # ---- goals and exit rules
+    def goal(self, meta: Meta, children: list[Any]) -> tuple[str, ast.Goal]:
+        event, match, within, where = children
+        goal = ast.Goal(event, match or "any", self._duration(within) if within else None, where, self._span(meta))
+        return ("goals", goal)
+
+    def match_repeat(self, meta: Meta, children: list[Any]) -> str:
+        return "repeat"
+
+    def match_same(self, meta: Meta, children: list[Token]) -> str:
+        return f"same:{children[0]}"
+
+    def stop_on(self, meta: Meta, children: list[Any]) -> tuple[str, ast.ExitRule]:
+        event, where = children
+        return ("exits", ast.ExitRule(event, where, self._span(meta)))
+
+    def stop_when(self, meta: Meta, children: list[ast.Expr]) -> tuple[str, ast.ExitRule]:
+        return ("exits", ast.ExitRule(None, children[0], self._span(meta)))
+
+    # ---- steps
+    def label(self, meta: Meta, children: list[Token]) -> str:
+        return str(children[0])
+
+    def step(self, meta: Meta, children: list[Any]) -> Any:
+        label, (delay, guard, action) = children
+        built = make_step(label, action, delay, guard, self._span(meta), self.diagnostics)
+        return ("steps", built)
+
+    def step_body(self, meta: Meta, children: list[Any]) -> tuple[Any, Any, Any]:
+        raise AssertionError("step_body is always aliased")
+
+    def timed(self, meta: Meta, children: list[Any]) -> tuple[Any, Any, Any]:
+        timing, guard, action = children
+        return (timing, guard, action)
+
+    def guarded(self, meta: Meta, children: list[Any]) -> tuple[Any, Any, Any]:
+        guard, action = children
+        return (None, guard, action)
+
+    def plain(self, meta: Meta, children: list[Any]) -> tuple[Any, Any, Any]:
+        return (None, None, children[0])
+
+    def pure_wait(self, meta: Meta, children: list[Any]) -> tuple[Any, Any, Any]:
+        return (children[0], None, ast.Wait(span=self._span(meta)))
+
+    def pure_wait_short(self, meta: Meta, children: list[Token]) -> tuple[Any, Any, Any]:
+        timing = ast.Timing("previous", self._duration(children[0]), span=self._span(meta))
+        return (timing, None, ast.Wait(span=self._span(meta)))
+
+    def guard(self, meta: Meta, children: list[ast.Expr]) -> ast.Expr:
+        return children[0]
+
+    # ---- timing
+    def at(self, meta: Meta, children: list[Token]) -> TimeOfDay | None:
+        return self._time(children[0])
+
+    def business(self, meta: Meta, children: list[Any]) -> bool:
+        return True
+
+    def t_day(self, meta: Meta, children: list[Any]) -> ast.Timing:
+        days, at, business = children
+        return ast.Timing("entry", Duration(int(days) * 86400), at=at, business_day=bool(business), span=self._span(meta))
+
+    def t_after(self, meta: Meta, children: list[Any]) -> ast.Timing:
+        amount, at, business = children
+        return ast.Timing("previous", self._duration(amount), at=at, business_day=bool(business), span=self._span(meta))
+
+    def t_anchor(self, meta: Meta, children: list[Any]) -> ast.Timing:
+        amount, direction, anchor, at, business = children
+        offset = self._duration(amount)
+        if str(direction) == "before":
+            offset = Duration(-offset.seconds)
+        return ast.Timing(str(anchor), offset, at=at, business_day=bool(business), span=self._span(meta))
+
+    def t_business_days(self, meta: Meta, children: list[Any]) -> ast.Timing:
+        count, direction, anchor, at = children
+        days = int(count) * (-1 if str(direction) == "before" else 1)
+        return ast.Timing(str(anchor), business_days=days, at=at, span=self._span(meta))
+
+    def t_on(self, meta: Meta, children: list[Any]) -> ast.Timing:
+        anchor, at, business = children
+        return ast.Timing(str(anchor), at=at, business_day=bool(business), span=self._span(meta))
+
+    def t_until(self, meta: Meta, children: list[Any]) -> ast.Timing:
+        weekday, time, business = children
+        if weekday is None and time is None:
+            self.diagnostics.append(Diagnostic("E005", "'until' needs a weekday, a time of day, or both",
+                                               self._span(meta), hint="e.g. 'until 10:00' or 'until monday 10:00'"))
+        return ast.Timing(
+            "previous", until_time=self._time(time) or (TimeOfDay(0, 0) if weekday else None),
+            until_weekday=str(weekday) if weekday else None, business_day=bool(business), span=self._span(meta),
+        )
+
+    # ---- actions
+    def send(self, meta: Meta, children: list[Any]) -> ast.Send:
+        channel, template, fallback, params = children
+        return ast.Send(str(channel), str(template), tuple(fallback or ()), tuple(params or ()), self._span(meta))
+
+    def fallback(self, meta: Meta, children: list[Token]) -> list[str]:
+        return [str(c) for c in children]
+
+    def params(self, meta: Meta, children: list[Any]) -> list[ast.Param]:
+        return [c for c in children if c is not None]
+
+    def param(self, meta: Meta, children: list[Any]) -> ast.Param:
+        name, value = children
+        return ast.Param(str(name), value, self._span(meta))
+
+    def update(self, meta: Meta, children: list[Any]) -> ast.Update:
+        assignments = tuple(v for k, v in children if k == "set")
+        add = tuple(v for k, v in children if k == "tag")
+        remove = tuple(v for k, v in children if k == "untag")
+        return ast.Update(assignments, add, remove, self._span(meta))
+
+    def assign(self, meta: Meta, children: list[Any]) -> tuple[str, ast.Assignment]:
+        ref, value = children
+        return ("set", ast.Assignment(ref.dotted, value, self._span(meta)))
+
+    def add_tag(self, meta: Meta, children: list[Token]) -> tuple[str, str]:
+        return ("tag", decode_string(str(children[0])))
+
+    def remove_tag(self, meta: Meta, children: list[Token]) -> tuple[str, str]:
+        return ("untag", decode_string(str(children[0])))
+
+    def exit(self, meta: Meta, children: list[Any]) -> ast.Exit:
+        reason = children[0]
+        return ast.Exit(decode_string(str(reason)) if reason is not None else None, self._span(meta))
+
+    def wait_for(self, meta: Meta, children: list[Any]) -> ast.Wait:
+        event, where, timeout, on_event, on_timeout = children
+        return ast.Wait(event, where, self._duration(timeout), tuple(on_event or ()), tuple(on_timeout or ()),
+                        self._span(meta))
+
+    def on_event(self, meta: Meta, children: list[Any]) -> list[ast.Step]:
+        return [step for _, step in children]
+
+    on_timeout = on_event
+
+    def branch(self, meta: Meta, children: list[Any]) -> ast.Branch:
+        condition, *rest = children
+        first_steps = [c[1] for c in rest if isinstance(c, tuple) and c[0] == "steps"]
+        arms = [ast.BranchArm(condition, tuple(first_steps), self._span(meta))]
+        arms.extend(c for c in rest if isinstance(c, ast.BranchArm))
+        return ast.Branch(tuple(arms), self._span(meta))
+
+    def elif_(self, meta: Meta, children: list[Any]) -> ast.BranchArm:
+        condition, *steps = children
+        return ast.BranchArm(condition, tuple(s for _, s in steps), self._span(meta))
+
+    def else_(self, meta: Meta, children: list[Any]) -> ast.BranchArm | None:
+        if not children or children == [None]:
+            return ast.BranchArm(None, (), self._span(meta))
+        return ast.BranchArm(None, tuple(s for _, s in children if s is not None), self._span(meta))
+
+    def split(self, meta: Meta, children: list[ast.Variant]) -> ast.Split:
+        return ast.Split(tuple(children), self._span(meta))
+
+    def variant(self, meta: Meta, children: list[Any]) -> ast.Variant:
+        name, weight, *steps = children
+        return ast.Variant(str(name), int(weight), tuple(s for _, s in steps), self._span(meta))
+
+    # ---- conditions
+    def or_(self, meta: Meta, children: list[ast.Expr]) -> ast.Or:
+        return ast.Or(tuple(children), self._span(meta))
+
+    def and_(self, meta: Meta, children: list[ast.Expr]) -> ast.And:
+        return ast.And(tuple(children), self._span(meta))
+
+    def negate(self, meta: Meta, children: list[ast.Expr]) -> ast.Not:
+        return ast.Not(children[0], self._span(meta))
+
+    def compare(self, meta: Meta, children: list[Any]) -> ast.Compare:
+        left, op, right = children
+        return ast.Compare(str(op), left, right, self._span(meta))
+
+    def in_list(self, meta: Meta, children: list[Any]) -> ast.InList:
+        operand, *items = children
+        return ast.InList(operand, tuple(i for i in items if i is not None), False, self._span(meta))
+
+    def not_in_list(self, meta: Meta, children: list[Any]) -> ast.InList:
+        operand, *items = children
+        return ast.InList(operand, tuple(i for i in items if i is not None), True, self._span(meta))
+
+    def between(self, meta: Meta, children: list[ast.Expr]) -> ast.Between:
+        return ast.Between(*children, negated=False, span=self._span(meta))
+
+    def not_between(self, meta: Meta, children: list[ast.Expr]) -> ast.Between:
+        return ast.Between(*children, negated=True, span=self._span(meta))
+
+    def is_null(self, meta: Meta, children: list[ast.Expr]) -> ast.IsNull:
+        return ast.IsNull(children[0], False, self._span(meta))
+
+    def is_not_null(self, meta: Meta, children: list[ast.Expr]) -> ast.IsNull:
+        return ast.IsNull(children[0], True, self._span(meta))
+
+    def ref(self, meta: Meta, children: list[Token]) -> ast.Ref:
+        return ast.Ref(tuple(str(c) for c in children), self._span(meta))
+
+    def call(self, meta: Meta, children: list[Any]) -> ast.Call:
+        name, *args = children
+        return ast.Call(str(name), tuple(a for a in args if a is not None), self._span(meta))
+
+    # ---- literals
+    def _literal(self, kind: str, token: Token) -> ast.Literal:
+        return parse_typed_literal(kind, str(token), self._tok(token), self.diagnostics)
+
+    def string(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        return ast.Literal(decode_string(str(children[0])), "string", self._tok(children[0]))
+
+    def int(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        return self._literal("int", children[0])
+
+    def decimal(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        return self._literal("decimal", children[0])
+
+    def money(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        return self._literal("money", children[0])
+
+    def duration(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        return self._literal("duration", children[0])
+
+    def time(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        return self._literal("time", children[0])
+
+    def date(self, meta: Meta, children: list[Token]) -> ast.Literal:
+        return self._literal("date", children[0])
+
+    def true(self, meta: Meta, children: list[Any]) -> ast.Literal:
+        return ast.Literal(True, "bool", self._span(meta))
+
+    def false(self, meta: Meta, children: list[Any]) -> ast.Literal:
+        return ast.Literal(False, "bool", self._span(meta))
+
+    def null(self, meta: Meta, children: list[Any]) -> ast.Literal:
+        return ast.Literal(None, "null", self._span(meta))
