@@ -44,7 +44,7 @@ def parse_typed_literal(kind: str, raw: str, span: ast.Span, diagnostics: list[D
         if kind == "int":
             return ast.Literal(int(raw), "int", span)
         if kind == "decimal":
-            return ast.Literal(raw, "decimal", span)
+            return ast.Literal(normalise_decimal(raw), "decimal", span)
         if kind == "string":
             return ast.Literal(raw, "string", span)
         if kind == "money":
@@ -89,3 +89,11 @@ def literal_value_text(literal: ast.Literal) -> str:
     if literal.type == "null":
         return "null"
     return str(value)
+
+
+def normalise_decimal(text: str) -> str:
+    """``1.50`` → ``1.5``, keeping one decimal digit (``10.0``), so both syntaxes spell decimals alike."""
+    if "." not in text or "e" in text.lower():
+        return text
+    whole, fraction = text.split(".", 1)
+    return f"{whole}.{fraction.rstrip('0') or '0'}"

@@ -429,7 +429,7 @@ class _Builder(Transformer):
 
     def wait_for(self, meta: Meta, children: list[Any]) -> ast.Wait:
         event, where, timeout, on_event, on_timeout = children
-        return ast.Wait(event, where, self._duration(timeout), tuple(on_event or ()), tuple(on_timeout or ()),
+        return ast.Wait(event, where, self._duration(timeout) if timeout else None, tuple(on_event or ()), tuple(on_timeout or ()),
                         self._span(meta))
 
     def on_event(self, meta: Meta, children: list[Any]) -> list[ast.Step]:

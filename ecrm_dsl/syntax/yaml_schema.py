@@ -1,0 +1,133 @@
+"""JSON Schema validation of YAML documents, with each error mapped back to the line and column of its node.
+
+The schemas ship with the package (``ecrm_dsl/schemas/*.schema.json``, draft-07) so editors running
+yaml-language-server give the same completion and errors. The messages are ours, written for planners; raw
+validator jargon never reaches them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
+
+from ecrm_dsl.diagnostics import Diagnostic
+from ecrm_dsl.syntax.yaml_source import YamlDocument
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_KINDS = ("scenario", "segment", "template", "customer_schema", "policies", "preset")
+
+
+def schema_path(kind: str) -> Path:
+    return SCHEMA_DIR / f"{kind}.schema.json"
+
+
+@lru_cache(maxsize=None)
+def _validator(kind: str) -> jsonschema.Draft7Validator:
+    schema = json.loads(schema_path(kind).read_text(encoding="utf-8"))
+    return jsonschema.Draft7Validator(schema, format_checker=None)
+
+
+def validate_document(doc: YamlDocument, kind: str) -> list[Diagnostic]:
+    """Every shape error of ``doc`` against the schema for ``kind``, positioned and in planner words."""
+    findings = []
+    for error in sorted(_validator(kind).iter_errors(doc.data), key=lambda e: [str(p) for p in e.absolute_path]):
+        findings.append(_diagnose(_focus(error), doc))
+    return findings
+
+
+def _focus(error: ValidationError) -> ValidationError:
+    """For oneOf/anyOf without a message of its own, the sub-error that best explains the problem."""
+    while error.validator in ("oneOf", "anyOf", "not") and error.context and "x-message" not in error.schema:
+        relevant = [e for e in error.context if e.validator != "type"] or list(error.context)
+        error = best_match(relevant) or error
+        if error.validator not in ("oneOf", "anyOf"):
+            break
+    return error
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "nothing (null)"
+
+
+_EXPECTED = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
+             "array": "a list", "object": "a mapping", "null": "null"}
+
+
+def _diagnose(error: ValidationError, doc: YamlDocument) -> Diagnostic:
+    path = tuple(error.absolute_path)
+    where = ".".join(str(p) for p in path) or "the document"
+    span = doc.span(path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    hint = None
+    if "x-message" in schema and error.validator in ("oneOf", "anyOf", "not"):
+        message = f"{where}: {schema['x-message']}"
+    elif error.validator == "required":
+        missing = str(error.message).split("'")[1]
+        message = f"{where}: '{missing}' is missing"
+        hint = _property_help(error, missing)
+    elif error.validator == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in schema.get("properties", {})]
+        key = extra[0] if extra else "?"
+        span = doc.key_span((*path, key))
+        message = f"unknown key '{key}' in {where}"
+        close = difflib.get_close_matches(key, allowed, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
+    elif error.validator == "enum":
+        options = [str(o) for o in error.validator_value]
+        message = f"{where}: '{error.instance}' is not allowed here"
+        close = difflib.get_close_matches(str(error.instance), options, n=1)
+        hint = (f"did you mean '{close[0]}'? " if close else "") + f"use one of: {', '.join(options)}"
+    elif error.validator == "type":
+        expected = error.validator_value
+        names = [_EXPECTED.get(t, t) for t in (expected if isinstance(expected, list) else [expected])]
+        message = f"{where}: expected {' or '.join(names)}, found {_type_name(error.instance)}"
+    elif error.validator == "pattern":
+        message = f"{where}: '{error.instance}' is not valid here"
+        hint = schema.get("description")
+    elif error.validator in ("minimum", "maximum"):
+        message = f"{where}: {error.instance} is out of range ({error.validator} {error.validator_value})"
+    elif error.validator in ("minItems", "minProperties"):
+        message = f"{where}: needs at least {error.validator_value} entr{'y' if error.validator_value == 1 else 'ies'}"
+    elif error.validator == "not":
+        message = f"{where}: these keys cannot be used together"
+        hint = schema.get("description") or _parent_description(error)
+    elif error.validator in ("oneOf", "anyOf"):
+        message = f"{where}: the value does not match any allowed form"
+        hint = schema.get("description")
+    else:
+        message = f"{where}: {error.message}"
+    return Diagnostic("E100", message, span, hint=hint)
+
+
+def _property_help(error: ValidationError, key: str) -> str | None:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    prop = schema.get("properties", {}).get(key, {})
+    if "description" in prop:
+        return f"'{key}': {prop['description']}"
+    return None
+
+
+def _parent_description(error: ValidationError) -> str | None:
+    parent = error.parent
+    while parent is not None:
+        if isinstance(parent.schema, dict) and parent.schema.get("description"):
+            return str(parent.schema["description"])
+        parent = parent.parent
+    return None

@@ -1,0 +1,187 @@
+"""Safe, positioned YAML: plain data for the JSON Schema plus the source span of every value.
+
+PyYAML composes the node graph (with marks) in C; we then convert it ourselves, which lets us refuse what a
+scenario file must never contain: aliases (the shape of alias bombs), explicit tags (object construction),
+duplicate keys (silently dropped by PyYAML). YAML 1.1 quirks that bite planners are undone: ``10:00`` stays the
+string "10:00" instead of the base-60 integer 600.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from ecrm_dsl.ast import Span
+from ecrm_dsl.diagnostics import Diagnostic, DiagnosticError
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CONSTRUCTOR = yaml.SafeLoader("")  # only its scalar constructors are used
+
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null", "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq",
+}
+MAX_NODES = 200_000
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass
+class YamlDocument:
+    """One YAML document: its data and where each path's key and value sit in the file."""
+
+    data: Any
+    file: str
+    value_spans: dict[Path_, Span] = field(default_factory=dict)
+    key_spans: dict[Path_, Span] = field(default_factory=dict)
+    styles: dict[Path_, str | None] = field(default_factory=dict)
+
+    def span(self, path: Path_) -> Span:
+        """The span of the value at ``path``, or of its nearest ancestor that has one."""
+        for depth in range(len(path), -1, -1):
+            found = self.value_spans.get(tuple(path[:depth]))
+            if found is not None:
+                return found
+        return Span(self.file, 1, 1)
+
+    def key_span(self, path: Path_) -> Span:
+        return self.key_spans.get(tuple(path)) or self.span(path)
+
+    def condition_origin(self, path: Path_) -> tuple[int, int]:
+        """Line and column where the text of a string scalar starts (inside its quotes, if any)."""
+        span = self.span(path)
+        style = self.styles.get(tuple(path))
+        if style in ('"', "'"):
+            return span.line, span.column + 1
+        if style in ("|", ">"):
+            return span.line + 1, 1  # a block scalar starts on the next line; its indent is not tracked
+        return span.line, span.column
+
+
+def load_yaml(text: str, file: str) -> list[YamlDocument]:
+    """Parse every document of a YAML stream, or raise :class:`DiagnosticError` with positions."""
+    try:
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
+        problem = exc.problem or "malformed YAML"
+        raise DiagnosticError([Diagnostic("E003", f"YAML syntax error: {problem}", span, hint=_yaml_hint(problem))]) from None
+    except yaml.YAMLError as exc:
+        raise DiagnosticError([Diagnostic("E003", f"YAML syntax error: {exc}", Span(file, 1, 1))]) from None
+    documents = []
+    for node in nodes:
+        if node is None:
+            continue
+        converter = _Converter(file)
+        data = converter.convert(node, ())
+        if converter.diagnostics:
+            raise DiagnosticError(converter.diagnostics)
+        documents.append(YamlDocument(data, file, converter.value_spans, converter.key_spans, converter.styles))
+    return documents
+
+
+def _yaml_hint(problem: str) -> str | None:
+    if "tab" in problem:
+        return "indent with spaces, not tabs"
+    if "mapping values are not allowed" in problem:
+        return "quote values that contain ': ' (a colon and a space), e.g. where: \"a: b\""
+    if "found character" in problem:
+        return "quote the value"
+    return None
+
+
+class _Converter:
+    def __init__(self, file: str):
+        self.file = file
+        self.value_spans: dict[Path_, Span] = {}
+        self.key_spans: dict[Path_, Span] = {}
+        self.styles: dict[Path_, str | None] = {}
+        self.diagnostics: list[Diagnostic] = []
+        self.seen: set[int] = set()
+
+    def _span(self, node: Node) -> Span:
+        start, end = node.start_mark, node.end_mark
+        return Span(self.file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+    def convert(self, node: Node, path: Path_) -> Any:
+        if id(node) in self.seen:
+            # The same node reached twice: an alias. Refusing it blocks alias bombs outright.
+            self.diagnostics.append(Diagnostic(
+                "E004", "YAML aliases (*name) are not allowed in ecrm-dsl files", self._span(node),
+                hint="write the value out; for reuse, use a segment, a template or a preset",
+            ))
+            return None
+        self.seen.add(id(node))
+        if len(self.seen) > MAX_NODES:
+            raise DiagnosticError([Diagnostic("E002", f"the YAML has more than {MAX_NODES:,} values", self._span(node))])
+        if node.tag not in _STANDARD_TAGS:
+            self.diagnostics.append(Diagnostic(
+                "E004", f"YAML tag '{node.tag}' is not allowed", self._span(node),
+                hint="remove the '!tag'; ecrm-dsl files hold plain data only",
+            ))
+            return None
+        self.value_spans[path] = self._span(node)
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, SequenceNode):
+            return [self.convert(item, (*path, index)) for index, item in enumerate(node.value)]
+        assert isinstance(node, ScalarNode)
+        self.styles[path] = node.style
+        return self._scalar(node)
+
+    def _mapping(self, node: MappingNode, path: Path_) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                self.diagnostics.append(Diagnostic("E004", "YAML merge keys (<<) are not allowed",
+                                                   self._span(key_node)))
+                continue
+            if not isinstance(key_node, ScalarNode):
+                self.diagnostics.append(Diagnostic("E100", "a mapping key must be a plain name", self._span(key_node)))
+                continue
+            key = str(key_node.value) if key_node.tag != "tag:yaml.org,2002:bool" else key_node.value
+            if key in result:
+                first = self.key_spans[(*path, key)]
+                self.diagnostics.append(Diagnostic(
+                    "E100", f"key '{key}' is given twice (first at line {first.line})", self._span(key_node),
+                    hint="remove one of them; YAML keeps only the last, silently",
+                ))
+                continue
+            self.key_spans[(*path, key)] = self._span(key_node)
+            result[key] = self.convert(value_node, (*path, key))
+        return result
+
+    def _scalar(self, node: ScalarNode) -> Any:
+        tag = node.tag
+        if tag == "tag:yaml.org,2002:str":
+            return node.value
+        if tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in node.value:
+            return node.value  # YAML 1.1 base-60: 10:00 means ten o'clock here, not 600
+        if tag == "tag:yaml.org,2002:int":
+            return _CONSTRUCTOR.construct_yaml_int(node)
+        if tag == "tag:yaml.org,2002:float":
+            return _CONSTRUCTOR.construct_yaml_float(node)
+        if tag == "tag:yaml.org,2002:bool":
+            return _CONSTRUCTOR.construct_yaml_bool(node)
+        if tag == "tag:yaml.org,2002:null":
+            return None
+        if tag == "tag:yaml.org,2002:timestamp":
+            value = _CONSTRUCTOR.construct_yaml_timestamp(node)
+            return value.isoformat() if isinstance(value, (datetime.date, datetime.datetime)) else node.value
+        return node.value
+
+
+def iter_paths(data: Any, path: Path_ = ()) -> Iterator[Path_]:
+    yield path
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from iter_paths(value, (*path, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from iter_paths(value, (*path, index))
