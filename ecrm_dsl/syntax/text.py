@@ -69,6 +69,11 @@ def _parse(text: str, file: str, start: str, line_offset: int, column_offset: in
     except UnexpectedInput as exc:
         line = exc.line if exc.line and exc.line > 0 else text.count("\n") + 1
         column = exc.column if exc.column and exc.column > 0 else 1
+        token = getattr(exc, "token", None)
+        if isinstance(exc, UnexpectedEOF) or (token is not None and token.type == "$END"):
+            stripped = text.rstrip()
+            line = stripped.count("\n") + 1
+            column = len(stripped) - (stripped.rfind("\n") + 1) + 1
         if line == 1:
             column += column_offset
         span = ast.Span(file, line + line_offset, column)

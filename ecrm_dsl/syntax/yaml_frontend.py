@@ -46,6 +46,18 @@ def yaml_literal(value: Any, span: ast.Span, diagnostics: list[Diagnostic]) -> a
     return ast.Literal(str(value), "string", span)
 
 
+def condition_at(doc: YamlDocument, path: Path_, findings: list[Diagnostic]) -> ast.Expr:
+    """Parse the condition string at ``path``, positioned in the YAML file; a broken one reports and yields false."""
+    line, column = doc.condition_origin(path)
+    try:
+        expr, found = parse_condition(doc.data_at(path), doc.file, line, column)
+    except DiagnosticError as exc:
+        findings.extend(exc.diagnostics)
+        return ast.Literal(False, "bool", doc.span(path))
+    findings.extend(found)
+    return expr
+
+
 class ScenarioBuilder:
     """Builds one :class:`ast.Scenario` from a schema-valid YAML document."""
 
@@ -74,16 +86,7 @@ class ScenarioBuilder:
             return None
 
     def condition(self, raw: str | None, path: Path_) -> ast.Expr | None:
-        if raw is None:
-            return None
-        line, column = self.doc.condition_origin(path)
-        try:
-            expr, found = parse_condition(raw, self.doc.file, line, column)
-        except DiagnosticError as exc:
-            self.diagnostics.extend(exc.diagnostics)
-            return ast.Literal(True, "bool", self.span(path))
-        self.diagnostics.extend(found)
-        return expr
+        return condition_at(self.doc, path, self.diagnostics) if raw is not None else None
 
     # ---- scenario
     def scenario(self) -> ast.Scenario:

@@ -40,6 +40,7 @@ class YamlDocument:
     value_spans: dict[Path_, Span] = field(default_factory=dict)
     key_spans: dict[Path_, Span] = field(default_factory=dict)
     styles: dict[Path_, str | None] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
 
     def span(self, path: Path_) -> Span:
         """The span of the value at ``path``, or of its nearest ancestor that has one."""
@@ -48,6 +49,12 @@ class YamlDocument:
             if found is not None:
                 return found
         return Span(self.file, 1, 1)
+
+    def data_at(self, path: Path_) -> Any:
+        value = self.data
+        for part in path:
+            value = value[part]
+        return value
 
     def key_span(self, path: Path_) -> Span:
         return self.key_spans.get(tuple(path)) or self.span(path)
@@ -59,8 +66,24 @@ class YamlDocument:
         if style in ('"', "'"):
             return span.line, span.column + 1
         if style in ("|", ">"):
-            return span.line + 1, 1  # a block scalar starts on the next line; its indent is not tracked
+            return span.line + 1, self._indent(span.line + 1) + 1  # block content starts on the next line
         return span.line, span.column
+
+    def position_in_string(self, path: Path_, offset: int, value: str) -> Span:
+        """The file position of character ``offset`` of the string scalar at ``path``."""
+        line, column = self.condition_origin(path)
+        before = value[:offset]
+        newlines = before.count("\n")
+        if newlines == 0:
+            return Span(self.file, line, column + offset)
+        line += newlines
+        return Span(self.file, line, self._indent(line) + len(before) - before.rfind("\n"))
+
+    def _indent(self, line: int) -> int:
+        if 0 < line <= len(self.lines):
+            text = self.lines[line - 1]
+            return len(text) - len(text.lstrip(" "))
+        return 0
 
 
 def load_yaml(text: str, file: str) -> list[YamlDocument]:
@@ -75,6 +98,7 @@ def load_yaml(text: str, file: str) -> list[YamlDocument]:
     except yaml.YAMLError as exc:
         raise DiagnosticError([Diagnostic("E003", f"YAML syntax error: {exc}", Span(file, 1, 1))]) from None
     documents = []
+    lines = text.split("\n")
     for node in nodes:
         if node is None:
             continue
@@ -82,7 +106,8 @@ def load_yaml(text: str, file: str) -> list[YamlDocument]:
         data = converter.convert(node, ())
         if converter.diagnostics:
             raise DiagnosticError(converter.diagnostics)
-        documents.append(YamlDocument(data, file, converter.value_spans, converter.key_spans, converter.styles))
+        documents.append(YamlDocument(data, file, converter.value_spans, converter.key_spans, converter.styles,
+                                      lines))
     return documents
 
 

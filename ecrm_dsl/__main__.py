@@ -1,0 +1,3 @@
+from ecrm_dsl.cli import main
+
+main()

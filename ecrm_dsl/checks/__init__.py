@@ -1,0 +1,43 @@
+"""Semantic checks, one module per rule family; :func:`run_checks` runs them all over a workspace."""
+
+from __future__ import annotations
+
+from ecrm_dsl.checks.consent import check_consent, check_templates
+from ecrm_dsl.checks.practice import check_practice
+from ecrm_dsl.checks.references import check_references
+from ecrm_dsl.checks.satisfiable import SatisfiabilityChecker
+from ecrm_dsl.checks.scope import scenario_conditions, segment_scope
+from ecrm_dsl.checks.structure import check_structure
+from ecrm_dsl.checks.types import TypeChecker
+from ecrm_dsl.checks.workspace_rules import check_workspace
+from ecrm_dsl.diagnostics import Diagnostic
+from ecrm_dsl.workspace import Workspace
+
+__all__ = ["run_checks"]
+
+
+def run_checks(ws: Workspace) -> list[Diagnostic]:
+    """Every semantic finding for the workspace (parse and shape findings are already in ``ws.diagnostics``)."""
+    findings: list[Diagnostic] = []
+    segment_names = frozenset(ws.segments)
+    for segment in ws.segments.values():
+        scope = segment_scope(ws.schema, segment_names)
+        _condition(segment.condition, scope, findings)
+    findings.extend(check_templates(ws))
+    for scenario in ws.scenarios:
+        for expr, scope in scenario_conditions(scenario, ws.schema, segment_names):
+            _condition(expr, scope, findings)
+        findings.extend(check_references(ws, scenario))
+        findings.extend(check_structure(scenario))
+        findings.extend(check_consent(ws, scenario))
+        findings.extend(check_practice(scenario, ws.segments))
+    findings.extend(check_workspace(ws))
+    return findings
+
+
+def _condition(expr, scope, findings: list[Diagnostic]) -> None:  # type: ignore[no-untyped-def]
+    typed: list[Diagnostic] = []
+    TypeChecker(scope, typed).check_condition(expr)
+    findings.extend(typed)
+    if not typed:  # reasoning about values only makes sense once the names and types are right
+        SatisfiabilityChecker(scope, findings).check(expr)

@@ -1,0 +1,176 @@
+"""Consent and message hygiene: consent rules per channel, unsubscribe links, placeholders, reachable customers.
+
+The reachability check (E504) follows each path through the steps, collecting what the conditions on the way
+establish about consent ("customer.line_opt_in == false") and contact points ("customer.email is null"). A send
+whose channel and every fallback are ruled out on some path can never be delivered there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ecrm_dsl import ast, catalog
+from ecrm_dsl.checks.scope import entry_event
+from ecrm_dsl.diagnostics import Diagnostic
+from ecrm_dsl.resources import Template
+from ecrm_dsl.workspace import Workspace
+
+_TRANSACTION_EVENTS = ("order.", "subscription.", "cart.")
+
+
+def check_templates(ws: Workspace) -> list[Diagnostic]:
+    """Findings about template files themselves (not about how scenarios use them)."""
+    findings: list[Diagnostic] = []
+    for template in ws.templates.values():
+        if template.marketing and "email" in template.channels and not template.uses("unsubscribe_url", "email"):
+            findings.append(Diagnostic(
+                "E502", f"marketing email template '{template.name}' has no unsubscribe link", template.span,
+                hint="add {{ unsubscribe_url }} to the email body (Gmail bulk-sender rules, 特定電子メール法)",
+            ))
+        for placeholder in template.placeholders:
+            problem = _placeholder_problem(ws, template, placeholder.name)
+            if problem:
+                findings.append(Diagnostic("E503", problem, placeholder.span,
+                                           hint="placeholders: customer.<attribute>, event.<property>, a declared "
+                                           "param, shop.name, shop.url, shop.support_email, unsubscribe_url"))
+    return findings
+
+
+def _placeholder_problem(ws: Workspace, template: Template, name: str) -> str | None:
+    if name in catalog.PLACEHOLDER_BUILTINS or name in template.params:
+        return None
+    scope, _, rest = name.partition(".")
+    if scope == "customer" and rest:
+        return None if rest in ws.schema.attributes else f"placeholder {{{{ {name} }}}}: unknown attribute customer.{rest}"
+    if scope == "event" and rest:
+        return None  # checked where the template is sent, against the entry event
+    return f"placeholder {{{{ {name} }}}} is neither a customer attribute nor a parameter of '{template.name}'"
+
+
+@dataclass
+class _Facts:
+    """What the conditions on a path establish: bool attributes known, contact points known to be missing."""
+
+    flags: dict[str, bool] = field(default_factory=dict)
+    missing: set[str] = field(default_factory=set)
+
+    def copy(self) -> _Facts:
+        return _Facts(dict(self.flags), set(self.missing))
+
+    def learn(self, expr: ast.Expr | None, holds: bool = True) -> None:
+        if expr is None:
+            return
+        if isinstance(expr, ast.And) and holds:
+            for item in expr.items:
+                self.learn(item)
+            return
+        if isinstance(expr, ast.Or) and not holds:
+            for item in expr.items:
+                self.learn(item, holds=False)
+            return
+        if isinstance(expr, ast.Not):
+            self.learn(expr.operand, not holds)
+            return
+        attr = _customer_attr(expr)
+        if attr is not None:
+            self.flags[attr] = holds
+            return
+        if isinstance(expr, ast.Compare) and expr.op in ("==", "!="):
+            attr = _customer_attr(expr.left)
+            if attr is not None and isinstance(expr.right, ast.Literal) and expr.right.type == "bool":
+                value = bool(expr.right.value) == (expr.op == "==")
+                self.flags[attr] = value if holds else not value
+            return
+        if isinstance(expr, ast.IsNull) and holds != expr.negated:
+            attr = _customer_attr(expr.operand)
+            if attr is not None:
+                self.missing.add(attr)
+
+
+def _customer_attr(expr: ast.Expr) -> str | None:
+    if isinstance(expr, ast.Ref) and len(expr.path) == 2 and expr.path[0] == "customer":
+        return expr.path[1]
+    return None
+
+
+def check_consent(ws: Workspace, scenario: ast.Scenario) -> list[Diagnostic]:
+    findings: list[Diagnostic] = []
+    facts = _Facts()
+    trigger = scenario.trigger
+    audience = trigger.segment if isinstance(trigger, ast.SegmentTrigger) else (
+        trigger.audience if isinstance(trigger, ast.ScheduleTrigger) else None)
+    if audience in ws.segments:
+        facts.learn(ws.segments[audience].condition)
+    facts.learn(trigger.where)
+    _walk(ws, scenario, scenario.steps, facts, findings)
+    return findings
+
+
+def _walk(ws: Workspace, scenario: ast.Scenario, steps: tuple[ast.Step, ...], facts: _Facts,
+          findings: list[Diagnostic]) -> None:
+    for step in steps:
+        here = facts.copy()
+        here.learn(step.guard)
+        action = step.action
+        if isinstance(action, ast.Send):
+            _send(ws, scenario, step, action, here, findings)
+        elif isinstance(action, ast.Branch):
+            rest = here.copy()
+            for arm in action.arms:
+                inside = rest.copy()
+                inside.learn(arm.condition)
+                _walk(ws, scenario, arm.steps, inside, findings)
+                rest.learn(arm.condition, holds=False)
+        for nested in ast.child_step_lists(action) if not isinstance(action, ast.Branch) else []:
+            _walk(ws, scenario, nested, here.copy(), findings)
+
+
+def _send(ws: Workspace, scenario: ast.Scenario, step: ast.Step, send: ast.Send, facts: _Facts,
+          findings: list[Diagnostic]) -> None:
+    template = ws.templates.get(send.template)
+    if template is None:
+        return  # reported by the reference checks
+    channels = (send.channel, *send.fallback)
+    if template.marketing:
+        for channel in channels:
+            if channel in catalog.CHANNELS and channel not in ws.policies.consent:
+                findings.append(Diagnostic(
+                    "E501", f"marketing send '{step.id}' uses {channel}, which has no consent rule in the policies",
+                    send.span, hint=f"add consent.{channel} to the policies, e.g. attribute: customer.{channel}_opt_in",
+                ))
+    blocked = [c for c in channels if _ruled_out(ws, c, template.marketing, facts)]
+    if blocked and len(blocked) == len(channels):
+        why = "; ".join(_ruled_out(ws, c, template.marketing, facts) or "" for c in channels)
+        findings.append(Diagnostic(
+            "E504", f"send '{step.id}' is reached on a path where no channel can deliver it ({why})",
+            send.span, hint="add a fallback channel the customer can be reached on, or change the branch",
+        ))
+    entry = entry_event(scenario)
+    for placeholder in template.placeholders:
+        scope, _, prop = placeholder.name.partition(".")
+        if scope != "event" or placeholder.channel not in channels:
+            continue
+        properties = ws.schema.events.get(entry or "", {})
+        if prop not in properties:
+            findings.append(Diagnostic(
+                "E503", f"template '{template.name}' uses {{{{ {placeholder.name} }}}}, but the entry event "
+                f"({entry or 'none: this is not an event trigger'}) has no property '{prop}'", send.span,
+            ))
+    if not template.marketing and not (entry or "").startswith(_TRANSACTION_EVENTS):
+        findings.append(Diagnostic(
+            "E510", f"transactional template '{template.name}' is sent from a scenario that is not triggered by a "
+            "transaction, so it would skip consent and quiet hours", send.span,
+            hint="make the template category marketing",
+        ))
+
+
+def _ruled_out(ws: Workspace, channel: str, marketing: bool, facts: _Facts) -> str | None:
+    contact = catalog.CHANNEL_CONTACT.get(channel)
+    if contact is not None and contact in facts.missing:
+        return f"customer.{contact} is null"
+    if marketing and facts.flags.get("unsubscribed") is True:
+        return "the customer unsubscribed"
+    rule = ws.policies.consent.get(channel)
+    if marketing and rule is not None and rule.attribute is not None and facts.flags.get(rule.attribute) is False:
+        return f"customer.{rule.attribute} is false"
+    return None

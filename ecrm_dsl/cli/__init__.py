@@ -1,0 +1,43 @@
+"""The ``ecrm`` command line (click). Nothing else in the package imports this module."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from ecrm_dsl.cli.common import ExitCode
+from ecrm_dsl.cli.compile_cmd import compile_command
+from ecrm_dsl.cli.convert_cmd import convert_command
+from ecrm_dsl.cli.init_cmd import init_command
+from ecrm_dsl.cli.lint_cmd import lint_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
+              help="ecrm.toml or pyproject.toml to use (default: the nearest one above the current folder).")
+@click.version_option(package_name="ecrm-dsl")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """ecrm-dsl: CRM scenarios as code — lint, compile and convert scenario files."""
+    ctx.obj = {"config_path": config_path}
+
+
+cli.add_command(lint_command)
+cli.add_command(compile_command)
+cli.add_command(convert_command)
+cli.add_command(init_command)
+
+
+def main() -> None:
+    """Entry point: click's own usage errors exit 2; anything unexpected is one line, never a traceback."""
+    try:
+        cli.main(prog_name="ecrm", standalone_mode=True)
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for users
+        if os.environ.get("ECRM_DEBUG"):
+            raise
+        click.echo(f"ecrm: internal error: {type(exc).__name__}: {exc} (set ECRM_DEBUG=1 for details)", err=True)
+        sys.exit(ExitCode.INTERNAL)

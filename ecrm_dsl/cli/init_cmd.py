@@ -1,0 +1,30 @@
+"""``ecrm init``: create a starter project that lints clean and compiles."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import click
+
+from ecrm_dsl.cli.common import ExitCode
+
+STARTER = Path(__file__).resolve().parent.parent / "starter"
+
+
+@click.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+def init_command(directory: Path) -> None:
+    """Create a starter project in DIRECTORY: ecrm.toml, customer schema, policies, a segment, two templates
+    and the F2 step mail. Existing files are never overwritten."""
+    starter_files = sorted(p for p in STARTER.rglob("*") if p.is_file())
+    clashes = [p.relative_to(STARTER) for p in starter_files if (directory / p.relative_to(STARTER)).exists()]
+    if clashes:
+        click.echo(f"ecrm init: {directory / clashes[0]} already exists; nothing was written", err=True)
+        raise SystemExit(int(ExitCode.USAGE))
+    for source in starter_files:
+        target = directory / source.relative_to(STARTER)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        click.echo(f"created {target}")
+    click.echo(f"next: cd {directory} && ecrm lint && ecrm compile -o plan.json")

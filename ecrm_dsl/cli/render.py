@@ -1,0 +1,97 @@
+"""Rendering findings for people (text with a caret under the problem) and for machines (JSON)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ecrm_dsl.diagnostics import Diagnostic
+
+JSON_FORMAT_VERSION = 1
+
+
+class SourceLines:
+    """Reads each source file once, to show the offending line under a finding."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.cache: dict[str, list[str]] = {}
+
+    def line(self, file: str, number: int) -> str | None:
+        if file not in self.cache:
+            path = Path(file) if Path(file).is_absolute() else self.root / file
+            try:
+                self.cache[file] = path.read_text(encoding="utf-8-sig").splitlines()
+            except (OSError, UnicodeDecodeError):
+                self.cache[file] = []
+        lines = self.cache[file]
+        return lines[number - 1] if 0 < number <= len(lines) else None
+
+
+def render_text(findings: list[Diagnostic], sources: SourceLines, files_checked: int, color: bool = False) -> str:
+    out: list[str] = []
+    for d in findings:
+        severity = d.effective_severity.value
+        label = f"\x1b[31m{severity}\x1b[0m" if color and severity == "error" else (
+            f"\x1b[33m{severity}\x1b[0m" if color else severity)
+        out.append(f"{d.span}: {label}: {d.message} [{d.code} {d.rule.name}]")
+        text = sources.line(d.span.file, d.span.line)
+        if text is not None:
+            gutter = f"{d.span.line:>5} | "
+            out.append(f"{gutter}{text}")
+            width = 1
+            if d.span.end_line == d.span.line and d.span.end_column > d.span.column:
+                width = d.span.end_column - d.span.column
+            out.append(" " * (len(gutter) - 2) + "| " + _pad(text, d.span.column - 1) + "^" + "~" * (width - 1))
+        if d.hint:
+            out.append(f"      hint: {d.hint}")
+    out.append(summary(findings, files_checked))
+    return "\n".join(out) + "\n"
+
+
+def _pad(text: str, columns: int) -> str:
+    """Spaces (keeping tabs, and full-width characters as two columns) up to ``columns`` characters of ``text``."""
+    pad = []
+    for char in text[:columns]:
+        if char == "\t":
+            pad.append("\t")
+        elif "\u2e80" <= char <= "\uffef":
+            pad.append("  ")
+        else:
+            pad.append(" ")
+    return "".join(pad)
+
+
+def summary(findings: list[Diagnostic], files_checked: int) -> str:
+    errors = sum(d.effective_severity.value == "error" for d in findings)
+    warnings = len(findings) - errors
+    files = f"{files_checked} file{'s' if files_checked != 1 else ''}"
+    if not findings:
+        return f"{files} checked: no findings"
+    return (f"{files} checked: {errors} error{'s' if errors != 1 else ''}, "
+            f"{warnings} warning{'s' if warnings != 1 else ''}")
+
+
+def render_json(findings: list[Diagnostic], files_checked: int) -> str:
+    payload = {
+        "version": JSON_FORMAT_VERSION,
+        "files_checked": files_checked,
+        "errors": sum(d.effective_severity.value == "error" for d in findings),
+        "warnings": sum(d.effective_severity.value == "warning" for d in findings),
+        "findings": [
+            {
+                "code": d.code,
+                "rule": d.rule.name,
+                "severity": d.effective_severity.value,
+                "message": d.message,
+                "hint": d.hint,
+                "file": d.span.file,
+                "line": d.span.line,
+                "column": d.span.column,
+                "end_line": d.span.end_line or d.span.line,
+                "end_column": d.span.end_column or d.span.column,
+            }
+            for d in findings
+        ],
+    }
+    return json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True) + "\n"

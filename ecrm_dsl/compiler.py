@@ -1,0 +1,228 @@
+"""Compilation: a checked workspace becomes an execution plan — each scenario a graph of nodes.
+
+Nodes keep the planner's stable step ids. Every node says what runs after it (``next``); branches, splits and
+waits for events point into their arms, and an arm's end joins the step after the block. ``next: null`` ends
+the enrollment as completed. Conditions are stored in the normalised form the runtime evaluates in bulk (SQL)
+and per customer (Python). Positions are kept out of the plan (in a separate source map) so that a YAML file
+and its text twin give byte-identical plans.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecrm_dsl import ast
+from ecrm_dsl.conditions.normal import normalise
+from ecrm_dsl.plan import PLAN_FORMAT, PLAN_VERSION, content_hash
+from ecrm_dsl.resources import Policies, Segment, Template
+from ecrm_dsl.workspace import Workspace
+
+Json = dict[str, Any]
+
+
+def compile_workspace(ws: Workspace) -> tuple[Json, Json]:
+    """The plan and its source map. The workspace must be free of errors."""
+    priority = {sid: rank for rank, sid in enumerate(ws.policies.priority)}
+    scenarios = sorted(ws.scenarios, key=lambda s: s.id)
+    source_map: Json = {"format": "ecrm-plan-sourcemap", "version": PLAN_VERSION, "scenarios": {}}
+    compiled = []
+    used_segments: set[str] = set()
+    used_templates: set[str] = set()
+    for scenario in scenarios:
+        entry, smap = compile_scenario(scenario, priority.get(scenario.id))
+        compiled.append(entry)
+        source_map["scenarios"][scenario.id] = smap
+        used_segments |= _segments_used(scenario, ws.segments)
+        used_templates |= {s.action.template for s in ast.walk_steps(scenario.steps) if isinstance(s.action, ast.Send)}
+    segments = {name: _segment(ws.segments[name]) for name in sorted(used_segments)}
+    templates = {name: _template(ws.templates[name]) for name in sorted(used_templates) if name in ws.templates}
+    source_map["segments"] = {name: str(ws.segments[name].span) for name in sorted(used_segments)}
+    source_map["templates"] = {name: str(ws.templates[name].span) for name in sorted(templates)}
+    plan = {
+        "format": PLAN_FORMAT,
+        "version": PLAN_VERSION,
+        "policies": _policies(ws.policies),
+        "segments": segments,
+        "templates": templates,
+        "scenarios": compiled,
+    }
+    return plan, source_map
+
+
+def compile_scenario(scenario: ast.Scenario, priority: int | None = None) -> tuple[Json, Json]:
+    nodes: list[Json] = []
+    sources: Json = {}
+    _lower(scenario.steps, None, nodes, sources)
+    body: Json = {
+        "id": scenario.id,
+        "title": scenario.title,
+        "kind": scenario.kind,
+        "owner": scenario.owner,
+        "description": scenario.description,
+        "hypothesis": {"kpi": scenario.hypothesis.kpi, "statement": scenario.hypothesis.statement}
+        if scenario.hypothesis else None,
+        "trigger": _trigger(scenario.trigger),
+        "goals": [_goal(g) for g in scenario.goals],
+        "stop": [_stop(e) for e in scenario.exits],
+        "reentry": {"mode": scenario.reentry.mode,
+                    "cooldown_seconds": scenario.reentry.cooldown.seconds if scenario.reentry.cooldown else None},
+        "holdout_percent": scenario.holdout,
+        "backfill_seconds": scenario.backfill.seconds if scenario.backfill else None,
+        "priority": priority,
+        "start": nodes[0]["id"] if nodes else None,
+        "nodes": nodes,
+    }
+    body["hash"] = content_hash(body)
+    smap = {"file": scenario.span.file, "line": scenario.span.line, "nodes": sources}
+    return body, smap
+
+
+def _cond(expr: ast.Expr | None) -> Any:
+    return normalise(expr) if expr is not None else None
+
+
+def _lower(steps: tuple[ast.Step, ...], join: str | None, nodes: list[Json], sources: Json) -> str | None:
+    """Append the nodes of ``steps``; each continues to the next step, the last to ``join``. Returns the first id."""
+    for index, step in enumerate(steps):
+        following = steps[index + 1].id if index + 1 < len(steps) else join
+        node: Json = {"id": step.id, "kind": step.kind, "timing": _timing(step.delay), "guard": _cond(step.guard)}
+        sources[step.id] = f"{step.span.file}:{step.span.line}:{step.span.column}"
+        nodes.append(node)
+        action = step.action
+        if isinstance(action, ast.Send):
+            node.update(channel=action.channel, template=action.template, fallback=list(action.fallback),
+                        params={p.name: _literal(p.value) for p in action.params}, next=following)
+        elif isinstance(action, ast.Update):
+            node.update(set={a.attribute.removeprefix("customer."): _literal(a.value) for a in action.assignments},
+                        add_tags=list(action.add_tags), remove_tags=list(action.remove_tags), next=following)
+        elif isinstance(action, ast.Exit):
+            node.update(reason=action.reason, next=None)
+        elif isinstance(action, ast.Wait):
+            node.update(event=action.event, where=_cond(action.where),
+                        timeout_seconds=action.timeout.seconds if action.timeout else None, next=following)
+            if action.event is not None:
+                node["on_event"] = _lower(action.on_event, following, nodes, sources) or following
+                node["on_timeout"] = _lower(action.on_timeout, following, nodes, sources) or following
+        elif isinstance(action, ast.Branch):
+            arms = []
+            for arm in action.arms:
+                target = _lower(arm.steps, following, nodes, sources) or following
+                arms.append({"condition": _cond(arm.condition), "next": target})
+            node.update(arms=arms, next=following)
+        else:
+            assert isinstance(action, ast.Split)
+            variants = []
+            for variant in action.variants:
+                target = _lower(variant.steps, following, nodes, sources) or following
+                variants.append({"name": variant.name, "weight": variant.weight, "next": target})
+            node.update(variants=variants, next=following)
+    return steps[0].id if steps else None
+
+
+def _literal(literal: ast.Literal) -> Any:
+    value = literal.value
+    if literal.type == "money":
+        return {"money": value.yen}  # type: ignore[union-attr]
+    if literal.type == "duration":
+        return {"seconds": value.seconds}  # type: ignore[union-attr]
+    if literal.type in ("time", "decimal"):
+        return str(value)
+    return value
+
+
+def _timing(timing: ast.Timing | None) -> Json | None:
+    if timing is None:
+        return None
+    return {
+        "anchor": timing.anchor,
+        "offset_seconds": timing.offset.seconds,
+        "business_days": timing.business_days,
+        "at": str(timing.at) if timing.at else None,
+        "until_time": str(timing.until_time) if timing.until_time else None,
+        "until_weekday": timing.until_weekday,
+        "business_day": timing.business_day,
+    }
+
+
+def _trigger(t: ast.Trigger) -> Json:
+    base: Json = {"where": _cond(t.where)}
+    if isinstance(t, ast.EventTrigger):
+        base.update(type="event", event=t.event)
+    elif isinstance(t, ast.SegmentTrigger):
+        base.update(type="segment", segment=t.segment)
+    elif isinstance(t, ast.DateTrigger):
+        base.update(type="date", attribute=t.attribute.removeprefix("customer."), offset_seconds=t.offset.seconds,
+                    at=str(t.at) if t.at else None, yearly=t.yearly)
+    else:
+        base.update(type="schedule", cron=t.cron, audience=t.audience)
+    return base
+
+
+def _goal(g: ast.Goal) -> Json:
+    match, _, prop = g.match.partition(":")
+    return {"event": g.event, "match": match, "property": prop or None,
+            "within_seconds": g.within.seconds if g.within else None, "where": _cond(g.where)}
+
+
+def _stop(e: ast.ExitRule) -> Json:
+    if e.event is not None:
+        return {"event": e.event, "where": _cond(e.condition)}
+    return {"when": _cond(e.condition)}
+
+
+def _segments_used(scenario: ast.Scenario, segments: dict[str, Segment]) -> set[str]:
+    """Segments a scenario needs, including those their conditions name through in_segment()."""
+    names: set[str] = set()
+    trigger = scenario.trigger
+    if isinstance(trigger, ast.SegmentTrigger):
+        names.add(trigger.segment)
+    if isinstance(trigger, ast.ScheduleTrigger):
+        names.add(trigger.audience)
+    exprs = [trigger.where, *(g.where for g in scenario.goals), *(e.condition for e in scenario.exits)]
+    for step in ast.walk_steps(scenario.steps):
+        exprs.append(step.guard)
+        if isinstance(step.action, ast.Branch):
+            exprs.extend(arm.condition for arm in step.action.arms)
+    pending = [e for e in exprs if e is not None]
+    while pending:
+        for sub in ast.walk_exprs(pending.pop()):
+            if isinstance(sub, ast.Call) and sub.name == "in_segment" and sub.args and isinstance(sub.args[0], ast.Ref):
+                names.add(sub.args[0].dotted)
+    frontier = list(names)
+    while frontier:
+        segment = segments.get(frontier.pop())
+        if segment is None:
+            continue
+        for sub in ast.walk_exprs(segment.condition):
+            if isinstance(sub, ast.Call) and sub.name == "in_segment" and isinstance(sub.args[0], ast.Ref):
+                name = sub.args[0].dotted
+                if name not in names:
+                    names.add(name)
+                    frontier.append(name)
+    return {n for n in names if n in segments}
+
+
+def _segment(segment: Segment) -> Json:
+    return {"title": segment.title, "condition": normalise(segment.condition)}
+
+
+def _template(template: Template) -> Json:
+    return {
+        "category": template.category,
+        "channels": sorted(template.channels),
+        "params": {name: p.type for name, p in sorted(template.params.items())},
+        "hash": content_hash({"channels": template.channels, "category": template.category}),
+    }
+
+
+def _policies(p: Policies) -> Json:
+    return {
+        "timezone": p.timezone,
+        "quiet_hours": {"start": str(p.quiet_hours[0]), "end": str(p.quiet_hours[1])} if p.quiet_hours else None,
+        "calendar": {"holidays": p.holidays, "weekends": list(p.weekends), "shop_holidays": list(p.shop_holidays)},
+        "frequency_caps": [{"channel": c.channel, "max": c.max, "per_seconds": c.per.seconds, "on_exceed": c.on_exceed}
+                           for c in p.frequency_caps],
+        "consent": {ch: {"attribute": r.attribute} for ch, r in sorted(p.consent.items())},
+        "priority": list(p.priority),
+        "nurture_only": list(p.nurture_only),
+    }

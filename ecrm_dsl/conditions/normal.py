@@ -1,0 +1,218 @@
+"""The normal form of a condition: plain JSON stored in execution plans and read by both runtimes.
+
+Form (lists, so it serialises to JSON deterministically)::
+
+    condition := ["and", c, c, ...] | ["or", c, c, ...]      nested and/and, or/or flattened; order kept
+               | ["not", c]
+               | ["cmp", op, v, v]                            op: == != < <= > >=
+               | ["in", v, [v, ...]] | ["not_in", v, [v, ...]]
+               | ["between", v, lo, hi] | ["not_between", v, lo, hi]   both ends inclusive
+               | ["is_null", v] | ["is_not_null", v]
+               | ["call", f, arg, ...]                        f returns bool: has_tag contains opened clicked in_segment
+    value     := ["attr", name]                               customer.<name>, stored, derived or custom
+               | ["metric", name]                             orders_since_entry, days_since_entry
+               | ["event", prop]                              a property of the enrollment's entry event
+               | ["call", f, arg, ...]                        any function; name arguments are ["name", "email"]
+               | ["lit", type, value]                         int; decimal as str; money int yen; duration int
+                                                              seconds; date "YYYY-MM-DD"; time "HH:MM"; string;
+                                                              bool; null (value None)
+
+A bare value used as a condition (``customer.email_opt_in``) is written ``["cmp", "==", v, ["lit", "bool", true]]``.
+
+Semantics (two-valued logic; both runtimes implement exactly this):
+
+* A comparison, ``in``, ``not_in``, ``between`` or ``not_between`` is FALSE when an operand it needs is null.
+  ``in`` is true when the value equals some non-null item; ``not_in`` is true when the value and every item are
+  non-null and the value differs from all of them. So ``x not in [...]`` and ``not (x in [...])`` differ for
+  a null ``x``, as ``x <= 3`` and ``not (x > 3)`` do.
+* ``not`` is plain negation; ``is_null``/``is_not_null`` test for null. Conditions are never null.
+* Numbers (int, decimal, money in yen) compare numerically; decimals as binary floating point.
+  Durations compare as seconds, times of day as minutes, strings by code point, bools false < true.
+* Two datetimes compare as instants (to the second). When either side is a date, both sides are shop-local
+  calendar dates: a datetime is read as its date in the ``timezone`` given to the runtime (Asia/Tokyo).
+* Day counts (``days_since``, ``days_since_last_order``, ``days_since_entry``, ``avg_purchase_interval_days``)
+  count shop-local calendar days.
+* Lists (``customer.tags``, ``event.categories``, list attributes) may only be searched with ``contains``.
+
+The types of names come from the catalog, extended by a project's declared attributes (:class:`Types`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ecrm_dsl import ast, catalog
+from ecrm_dsl.values import Duration, Money, TimeOfDay
+
+Normal = list[Any]
+
+COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+BOOL_FUNCTIONS = frozenset(name for name, f in catalog.FUNCTIONS.items() if f.returns == "bool")
+NAME_PARAMS = ("channel", "event", "segment")
+NUMBER_TYPES = frozenset({"int", "decimal", "money"})
+DATE_TYPES = frozenset({"date", "datetime"})
+
+
+class ConditionError(ValueError):
+    """A condition the runtime cannot compile; the type checker reports these earlier with positions."""
+
+
+# --------------------------------------------------------------------------- normalise
+
+
+def normalise(expr: ast.Expr) -> Normal:
+    """The normal form of a condition (see the module docstring)."""
+    if isinstance(expr, (ast.And, ast.Or)):
+        tag = "and" if isinstance(expr, ast.And) else "or"
+        out: Normal = [tag]
+        for item in expr.items:
+            child = normalise(item)
+            out.extend(child[1:] if child[0] == tag else [child])
+        return out
+    if isinstance(expr, ast.Not):
+        return ["not", normalise(expr.operand)]
+    if isinstance(expr, ast.Compare):
+        if expr.op not in COMPARISONS:
+            raise ConditionError(f"unknown comparison '{expr.op}'")
+        return ["cmp", expr.op, value(expr.left), value(expr.right)]
+    if isinstance(expr, ast.InList):
+        return ["not_in" if expr.negated else "in", value(expr.operand), [value(i) for i in expr.items]]
+    if isinstance(expr, ast.Between):
+        tag = "not_between" if expr.negated else "between"
+        return [tag, value(expr.operand), value(expr.low), value(expr.high)]
+    if isinstance(expr, ast.IsNull):
+        return ["is_not_null" if expr.negated else "is_null", value(expr.operand)]
+    if isinstance(expr, ast.Call) and expr.name in BOOL_FUNCTIONS:
+        return value(expr)
+    # A bare value standing as a condition holds when it is true.
+    return ["cmp", "==", value(expr), ["lit", "bool", True]]
+
+
+def value(expr: ast.Expr) -> Normal:
+    """The normal form of an operand."""
+    if isinstance(expr, ast.Literal):
+        return literal(expr)
+    if isinstance(expr, ast.Ref):
+        path = expr.path
+        if len(path) == 2 and path[0] == "customer":
+            return ["attr", path[1]]
+        if len(path) == 2 and path[0] == "event":
+            return ["event", path[1]]
+        if len(path) == 1 and path[0] in catalog.ENROLLMENT_METRICS:
+            return ["metric", path[0]]
+        raise ConditionError(f"unknown name '{expr.dotted}'")
+    if isinstance(expr, ast.Call):
+        function = catalog.FUNCTIONS.get(expr.name)
+        if function is None:
+            raise ConditionError(f"unknown function {expr.name}()")
+        if len(expr.args) != len(function.params):
+            raise ConditionError(f"{expr.name}() takes {len(function.params)} argument(s)")
+        args = [_name(arg) if kind in NAME_PARAMS else value(arg) for arg, kind in zip(expr.args, function.params)]
+        return ["call", expr.name, *args]
+    raise ConditionError(f"a condition cannot be used as a value here: {type(expr).__name__}")
+
+
+def _name(expr: ast.Expr) -> Normal:
+    if isinstance(expr, ast.Ref):
+        return ["name", expr.dotted]
+    if isinstance(expr, ast.Literal) and expr.type == "string":
+        return ["name", expr.value]
+    raise ConditionError("expected a name (a channel, an event or a segment)")
+
+
+def literal(lit: ast.Literal) -> Normal:
+    raw = lit.value
+    if isinstance(raw, Money):
+        return ["lit", lit.type, raw.yen]
+    if isinstance(raw, Duration):
+        return ["lit", lit.type, raw.seconds]
+    if isinstance(raw, TimeOfDay):
+        return ["lit", lit.type, str(raw)]
+    return ["lit", lit.type, raw]
+
+
+# --------------------------------------------------------------------------- types
+
+
+def _merged_event_properties() -> dict[str, str]:
+    merged: dict[str, str] = {}
+    clashes: set[str] = set()
+    for properties in catalog.EVENTS.values():
+        for name, type_ in properties.items():
+            if merged.setdefault(name, type_) != type_:
+                clashes.add(name)
+    return {k: v for k, v in merged.items() if k not in clashes}
+
+
+@dataclass(frozen=True)
+class Types:
+    """Value types of names: the built-in catalog plus a project's custom attributes and event properties."""
+
+    attributes: Mapping[str, str] = field(default_factory=dict)  # custom attribute -> type
+    event_properties: Mapping[str, str] = field(default_factory=dict)  # entry-event property -> type
+
+    @classmethod
+    def from_schema(cls, schema: Any, event: str | None = None) -> Types:
+        """From a project's customer schema (``.attributes``: name -> Attribute, ``.events``: name -> props)."""
+        attributes = {n: a.type for n, a in schema.attributes.items() if n not in catalog.CUSTOMER_ATTRIBUTES}
+        properties = dict(schema.events.get(event, {})) if event else {}
+        return cls(attributes, properties)
+
+    def attribute(self, name: str) -> str | None:
+        builtin = catalog.CUSTOMER_ATTRIBUTES.get(name)
+        return builtin.type if builtin else self.attributes.get(name)
+
+    def event_property(self, name: str) -> str | None:
+        return self.event_properties.get(name) or _EVENT_PROPERTIES.get(name)
+
+    def of(self, node: Normal) -> str | None:
+        """The type of a value node; None when unknown (an undeclared custom name)."""
+        tag = node[0]
+        if tag == "lit":
+            return str(node[1])
+        if tag == "attr":
+            return self.attribute(node[1])
+        if tag == "event":
+            return self.event_property(node[1])
+        if tag == "metric":
+            return catalog.ENROLLMENT_METRICS[node[1]].type
+        if tag == "call":
+            return catalog.FUNCTIONS[node[1]].returns
+        raise ConditionError(f"not a value: {node!r}")
+
+
+_EVENT_PROPERTIES = _merged_event_properties()
+
+
+def comparison_kind(left: str | None, right: str | None) -> str:
+    """How two values of these types compare: number, string, bool, day, instant, time or duration."""
+    left, right = left or right, right or left
+    if left is None or right is None:
+        raise ConditionError("cannot tell the types of the compared values; declare the attribute's type")
+    if "list" in (left, right):
+        raise ConditionError("a list cannot be compared; use contains()")
+    if left in NUMBER_TYPES and right in NUMBER_TYPES:
+        return "number"
+    if left in DATE_TYPES and right in DATE_TYPES:
+        return "instant" if left == right == "datetime" else "day"
+    if left == right and left in ("string", "bool", "time", "duration"):
+        return left
+    raise ConditionError(f"cannot compare {left} with {right}")
+
+
+def resolve_types(left: str | None, right: str | None) -> tuple[str | None, str | None]:
+    """An undeclared name takes the type of what it is compared with."""
+    return left or right, right or left
+
+
+def walk_segments(normal: Normal) -> list[str]:
+    """The segment names a condition refers to through in_segment(), in order."""
+    found: list[str] = []
+    if isinstance(normal, list) and normal:
+        if normal[0] == "call" and normal[1] == "in_segment":
+            found.append(normal[2][1])
+        for child in normal[1:]:
+            found.extend(walk_segments(child))
+    return found

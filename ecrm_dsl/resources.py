@@ -1,0 +1,222 @@
+"""The reusable parts of a project: customer schema, segments, message templates and policies.
+
+Each is a YAML file checked against its JSON Schema and built into a typed, immutable definition here.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+from typing import Any
+
+from ecrm_dsl import ast, catalog
+from ecrm_dsl.diagnostics import Diagnostic
+from ecrm_dsl.syntax.yaml_frontend import condition_at
+from ecrm_dsl.syntax.yaml_source import Path_, YamlDocument
+from ecrm_dsl.values import Duration, TimeOfDay
+
+PLACEHOLDER = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
+
+
+# --------------------------------------------------------------------------- customer schema
+
+
+@dataclass(frozen=True)
+class CustomerSchema:
+    """The built-in catalog extended by the project's declared attributes and events."""
+
+    attributes: dict[str, catalog.Attribute]
+    events: dict[str, dict[str, str]]
+    custom_attributes: frozenset[str] = frozenset()
+    span: ast.Span = ast.NO_SPAN
+
+    @classmethod
+    def builtin(cls) -> CustomerSchema:
+        return cls(dict(catalog.CUSTOMER_ATTRIBUTES), {k: dict(v) for k, v in catalog.EVENTS.items()})
+
+
+def build_customer_schema(doc: YamlDocument, findings: list[Diagnostic]) -> CustomerSchema:
+    base = CustomerSchema.builtin()
+    attributes = dict(base.attributes)
+    custom = set()
+    for name, spec in (doc.data.get("attributes") or {}).items():
+        values = tuple(spec.get("values", ()))
+        existing = attributes.get(name)
+        if existing is not None:
+            if existing.type != spec["type"] or existing.derived:
+                findings.append(Diagnostic(
+                    "E301", f"attribute '{name}' is built in as {existing.type}; it cannot be redeclared as {spec['type']}",
+                    doc.key_span(("attributes", name)), hint="remove it, or only add 'values' to a built-in string",
+                ))
+                continue
+            attributes[name] = catalog.Attribute(name, existing.type, existing.description, False, values)
+            continue
+        custom.add(name)
+        attributes[name] = catalog.Attribute(name, spec["type"], spec.get("description", ""), False, values)
+    events = dict(base.events)
+    for name, spec in (doc.data.get("events") or {}).items():
+        properties = dict(events.get(name, {}))
+        for prop, prop_type in ((spec or {}).get("properties") or {}).items():
+            if prop in properties and properties[prop] != prop_type:
+                findings.append(Diagnostic(
+                    "E301", f"event property {name}.{prop} is built in as {properties[prop]}, not {prop_type}",
+                    doc.key_span(("events", name, "properties", prop)),
+                ))
+                continue
+            properties[prop] = prop_type
+        events[name] = properties
+    return CustomerSchema(attributes, events, frozenset(custom), doc.span(()))
+
+
+# --------------------------------------------------------------------------- segments
+
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    title: str
+    description: str | None
+    condition: ast.Expr
+    span: ast.Span
+
+
+def build_segment(doc: YamlDocument, findings: list[Diagnostic]) -> Segment:
+    data = doc.data
+    return Segment(data["segment"], data.get("title", data["segment"]), data.get("description"),
+                   condition_at(doc, ("where",), findings), doc.span(()))
+
+
+# --------------------------------------------------------------------------- templates
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    name: str
+    channel: str
+    span: ast.Span
+
+
+@dataclass(frozen=True)
+class TemplateParam:
+    name: str
+    type: str
+    has_default: bool
+    span: ast.Span
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    title: str
+    category: str  # marketing | transactional
+    params: dict[str, TemplateParam]
+    channels: dict[str, dict[str, Any]]
+    placeholders: tuple[Placeholder, ...]
+    span: ast.Span
+
+    @property
+    def marketing(self) -> bool:
+        return self.category == "marketing"
+
+    def uses(self, name: str, channel: str) -> bool:
+        return any(p.name == name and p.channel == channel for p in self.placeholders)
+
+
+def build_template(doc: YamlDocument) -> Template:
+    data = doc.data
+    params = {
+        name: TemplateParam(name, spec["type"], "default" in spec, doc.key_span(("params", name)))
+        for name, spec in (data.get("params") or {}).items()
+    }
+    placeholders = []
+    for channel, content in data["channels"].items():
+        for path, value in _strings(content, ("channels", channel)):
+            for match in PLACEHOLDER.finditer(value):
+                placeholders.append(Placeholder(match.group(1), channel,
+                                                doc.position_in_string(path, match.start(), value)))
+    return Template(data["template"], data.get("title", data["template"]), data["category"], params,
+                    data["channels"], tuple(placeholders), doc.span(()))
+
+
+def _strings(value: Any, path: Path_) -> list[tuple[Path_, str]]:
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, dict):
+        return [item for key, sub in value.items() for item in _strings(sub, (*path, key))]
+    return []
+
+
+# --------------------------------------------------------------------------- policies
+
+
+@dataclass(frozen=True)
+class FrequencyCap:
+    channel: str  # a channel, or "all"
+    max: int
+    per: Duration
+    on_exceed: str  # defer | skip
+
+
+@dataclass(frozen=True)
+class ConsentRule:
+    channel: str
+    attribute: str | None  # e.g. "email_opt_in"; None when implied
+    span: ast.Span
+
+
+@dataclass(frozen=True)
+class Policies:
+    timezone: str = "Asia/Tokyo"
+    quiet_hours: tuple[TimeOfDay, TimeOfDay] | None = None
+    holidays: str = "japan"
+    weekends: tuple[str, ...] = ("saturday", "sunday")
+    shop_holidays: tuple[str, ...] = ()
+    frequency_caps: tuple[FrequencyCap, ...] = ()
+    consent: dict[str, ConsentRule] = field(default_factory=dict)
+    priority: tuple[str, ...] = ()
+    nurture_only: tuple[str, ...] = ()
+    span: ast.Span = ast.NO_SPAN
+    priority_spans: tuple[ast.Span, ...] = ()
+
+
+def build_policies(doc: YamlDocument, schema: CustomerSchema, findings: list[Diagnostic]) -> Policies:
+    data = doc.data
+    try:
+        zoneinfo.ZoneInfo(data["timezone"])
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        findings.append(Diagnostic("E100", f"unknown timezone '{data['timezone']}'", doc.span(("timezone",)),
+                                   hint="use an IANA name such as Asia/Tokyo"))
+    quiet = data.get("quiet_hours")
+    calendar = data.get("calendar") or {}
+    consent = {}
+    for channel, rule in (data.get("consent") or {}).items():
+        attribute = rule.get("attribute")
+        span = doc.span(("consent", channel))
+        if attribute is not None:
+            attribute = attribute.removeprefix("customer.")
+            known = schema.attributes.get(attribute)
+            if known is None or known.type != "bool":
+                findings.append(Diagnostic(
+                    "E204", f"consent for {channel} names '{attribute}', which is not a true/false customer attribute",
+                    doc.span(("consent", channel, "attribute")), hint=f"e.g. customer.{channel}_opt_in",
+                ))
+        consent[channel] = ConsentRule(channel, attribute, span)
+    caps = tuple(
+        FrequencyCap(c["channel"], c["max"], Duration.parse(c["per"]), c.get("on_exceed", "defer"))
+        for c in data.get("frequency_caps") or []
+    )
+    priority = tuple(data.get("priority") or [])
+    return Policies(
+        timezone=data["timezone"],
+        quiet_hours=(TimeOfDay.parse(quiet["start"]), TimeOfDay.parse(quiet["end"])) if quiet else None,
+        holidays=calendar.get("holidays", "japan"),
+        weekends=tuple(calendar.get("weekends", ("saturday", "sunday"))),
+        shop_holidays=tuple(sorted(calendar.get("shop_holidays", ()))),
+        frequency_caps=caps,
+        consent=consent,
+        priority=priority,
+        nurture_only=tuple(data.get("nurture_only") or []),
+        span=doc.span(()),
+        priority_spans=tuple(doc.span(("priority", i)) for i in range(len(priority))),
+    )

@@ -1,0 +1,191 @@
+"""The customer store: the canonical tables the condition runtime and the scheduler read and write.
+
+Conventions:
+
+* Every point in time is a :class:`UTCDateTime`: timezone-aware datetimes in, UTC out. Naive datetimes are
+  refused, because a naive shop-local time stored as UTC is off by nine hours without anyone noticing. SQLite
+  keeps them as ``YYYY-MM-DD HH:MM:SS.ffffff`` UTC text (so text order is time order); PostgreSQL as timestamptz.
+* Calendar dates (birthday, delivery date, next shipment) are plain ``Date``: they are shop-local by nature.
+* Money is whole yen in ``Integer`` columns.
+* JSON columns (custom attributes, event properties) hold JSON scalars and arrays; datetimes inside JSON are
+  ISO 8601 strings with an offset (``2025-03-01T10:00:00+00:00``), dates ``YYYY-MM-DD``, money whole yen.
+* An order also produces an ``order.placed`` event; ``count(order.placed, 30d)`` reads events, and
+  ``customer.order_count`` reads orders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    false,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An instant: stored in UTC, returned as an aware UTC datetime."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        # SQLite has no timezone type; it keeps naive UTC text, which sorts and compares in time order.
+        return dialect.type_descriptor(DateTime(timezone=dialect.name != "sqlite"))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()}: give the timezone (store times are UTC)")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def json_type() -> TypeEngine[Any]:
+    """JSON, as JSONB on PostgreSQL (indexable, and ``@>`` works)."""
+    return JSON().with_variant(JSONB(), "postgresql")
+
+
+@dataclass(frozen=True)
+class StoreTables:
+    metadata: MetaData
+    customers: Table
+    customer_tags: Table
+    orders: Table
+    order_items: Table
+    subscriptions: Table
+    events: Table
+    enrollments: Table
+
+
+def make_tables(metadata: MetaData | None = None, schema: str | None = None) -> StoreTables:
+    """The store's tables in ``metadata`` (a new one by default), optionally in a database schema."""
+    md = metadata if metadata is not None else MetaData()
+
+    def table(name: str, *items: Any, **kw: Any) -> Table:
+        return Table(name, md, *items, schema=schema, **kw)
+
+    def index(table_name: str, *columns: str) -> Index:
+        return Index(f"ix_{table_name}_{'_'.join(columns)}", *columns)
+
+    def fk(table: str, column: str = "id") -> ForeignKey:
+        return ForeignKey(f"{schema}.{table}.{column}" if schema else f"{table}.{column}", ondelete="CASCADE")
+
+    def opt_in(name: str) -> Column[bool]:
+        return Column(name, Boolean, nullable=False, default=False, server_default=false())
+
+    customers = table(
+        "customers",
+        Column("id", String, primary_key=True),
+        Column("name", Text),
+        Column("email", Text),
+        Column("phone", Text),
+        Column("line_user_id", Text),
+        Column("push_token", Text),
+        Column("postal_address", Text),
+        Column("birthday", Date),
+        Column("signed_up_at", UTCDateTime),
+        Column("entry_channel", String),  # where the first purchase came from: ad_lp, organic_search, ...
+        Column("persona", String),
+        opt_in("email_opt_in"),
+        opt_in("line_opt_in"),
+        opt_in("sms_opt_in"),
+        opt_in("push_opt_in"),
+        opt_in("dm_opt_in"),
+        opt_in("unsubscribed"),
+        Column("attributes", json_type(), nullable=False, default=dict),  # custom attributes by name
+        comment="One row per customer; derived attributes (order_count, ...) are computed, never stored.",
+    )
+    customer_tags = table(
+        "customer_tags",
+        Column("customer_id", String, fk("customers"), primary_key=True),
+        Column("tag", String, primary_key=True),
+        index("customer_tags", "tag"),
+    )
+    orders = table(
+        "orders",
+        Column("id", String, primary_key=True),
+        Column("customer_id", String, fk("customers"), nullable=False),
+        Column("ordered_at", UTCDateTime, nullable=False),
+        Column("paid_at", UTCDateTime),
+        Column("shipped_at", UTCDateTime),
+        Column("delivery_date", Date),  # お届け希望日, the date the customer asked for
+        Column("amount", Integer, nullable=False),  # whole yen, tax included
+        Column("entry_channel", String),
+        Column("payment_method", String),
+        Column("coupon_code", String),
+        Column("cart_id", String),
+        Column("is_subscription", Boolean, nullable=False, default=False, server_default=false()),
+        index("orders", "customer_id", "ordered_at"),
+        index("orders", "ordered_at"),
+    )
+    order_items = table(
+        "order_items",
+        Column("order_id", String, fk("orders"), primary_key=True),
+        Column("sku", String, primary_key=True),
+        Column("category", String),
+        Column("quantity", Integer, nullable=False, default=1),
+        Column("price", Integer, nullable=False),  # unit price, whole yen
+        index("order_items", "category"),
+    )
+    subscriptions = table(
+        "subscriptions",
+        Column("id", String, primary_key=True),
+        Column("customer_id", String, fk("customers"), nullable=False),
+        Column("product", String),
+        Column("status", String, nullable=False),  # active | paused | cancelled
+        Column("started_at", UTCDateTime),
+        Column("shipments", Integer, nullable=False, default=0),  # shipments received so far
+        Column("next_shipment_date", Date),
+        Column("skips", Integer, nullable=False, default=0),
+        index("subscriptions", "customer_id", "status"),
+    )
+    events = table(
+        "events",
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("customer_id", String, fk("customers"), nullable=False),
+        Column("type", String, nullable=False),  # order.placed, message.opened, ...
+        Column("occurred_at", UTCDateTime, nullable=False),
+        Column("properties", json_type(), nullable=False, default=dict),
+        index("events", "customer_id", "type", "occurred_at"),
+        index("events", "type", "occurred_at"),
+    )
+    enrollments = table(
+        "enrollments",
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("customer_id", String, fk("customers"), nullable=False),
+        Column("scenario_id", String, nullable=False),
+        Column("entered_at", UTCDateTime, nullable=False),
+        Column("entry_event_id", Integer, fk("events")),  # the event that triggered entry, if any
+        Column("entry_order_id", String, fk("orders")),  # the order of an order-event entry, if any
+        Column("status", String, nullable=False),  # active | converted | exited | completed
+        index("enrollments", "scenario_id", "status"),
+        index("enrollments", "customer_id", "scenario_id"),
+    )
+    return StoreTables(md, customers, customer_tags, orders, order_items, subscriptions, events, enrollments)
+
+
+TABLES = make_tables()
+metadata = TABLES.metadata

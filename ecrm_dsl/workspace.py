@@ -1,0 +1,133 @@
+"""Loading a whole project into one compilation unit: every source parsed, every finding collected.
+
+Nothing here stops at the first error: a broken file contributes its findings and the rest still loads, so one
+lint run reports everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from ecrm_dsl import ast
+from ecrm_dsl.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.project import SCENARIO_SUFFIXES, ProjectConfig
+from ecrm_dsl.resources import (
+    CustomerSchema,
+    Policies,
+    Segment,
+    Template,
+    build_customer_schema,
+    build_policies,
+    build_segment,
+    build_template,
+)
+from ecrm_dsl.syntax.source import read_source
+from ecrm_dsl.syntax.text import parse_text
+from ecrm_dsl.syntax.yaml_frontend import parse_yaml_scenarios
+from ecrm_dsl.syntax.yaml_schema import validate_document
+from ecrm_dsl.syntax.yaml_source import YamlDocument, load_yaml
+
+T = TypeVar("T")
+
+
+@dataclass
+class Workspace:
+    config: ProjectConfig
+    schema: CustomerSchema
+    policies: Policies
+    segments: dict[str, Segment] = field(default_factory=dict)
+    templates: dict[str, Template] = field(default_factory=dict)
+    scenarios: list[ast.Scenario] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # display names of every file read
+
+
+def parse_scenario_file(path: Path, display: str) -> tuple[list[ast.Scenario], list[Diagnostic]]:
+    """Parse one scenario file in either syntax (by its suffix); errors come back as findings."""
+    try:
+        source = read_source(path, display)
+        if path.suffix == ".ecrm":
+            return parse_text(source.text, display)
+        return parse_yaml_scenarios(source.text, display)
+    except DiagnosticError as exc:
+        return [], exc.diagnostics
+
+
+def _documents(path: Path, display: str, kind: str, findings: list[Diagnostic]) -> list[YamlDocument]:
+    try:
+        docs = load_yaml(read_source(path, display).text, display)
+    except DiagnosticError as exc:
+        findings.extend(exc.diagnostics)
+        return []
+    valid = []
+    for doc in docs:
+        shape = validate_document(doc, kind)
+        findings.extend(shape)
+        if not shape:
+            valid.append(doc)
+    return valid
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml"))
+
+
+def load_workspace(config: ProjectConfig, extra_scenario_files: Iterable[Path] = ()) -> Workspace:
+    findings: list[Diagnostic] = []
+    files: list[str] = []
+
+    def read(path: Path, kind: str) -> list[YamlDocument]:
+        display = config.display(path)
+        files.append(display)
+        return _documents(path, display, kind, findings)
+
+    schema = CustomerSchema.builtin()
+    if config.customer_schema.is_file():
+        for doc in read(config.customer_schema, "customer_schema")[:1]:
+            schema = build_customer_schema(doc, findings)
+
+    policies = Policies()
+    if config.policies.is_file():
+        for doc in read(config.policies, "policies")[:1]:
+            policies = build_policies(doc, schema, findings)
+
+    segments = _named(
+        (build_segment(doc, findings) for path in _yaml_files(config.segments) for doc in read(path, "segment")),
+        lambda s: s.name, lambda s: s.span, "segment", findings,
+    )
+    templates = _named(
+        (build_template(doc) for path in _yaml_files(config.templates) for doc in read(path, "template")),
+        lambda t: t.name, lambda t: t.span, "template", findings,
+    )
+
+    scenario_paths = list(config.scenario_files())
+    known = {p.resolve() for p in scenario_paths}
+    scenario_paths += [p for p in extra_scenario_files if p.resolve() not in known and p.suffix in SCENARIO_SUFFIXES]
+    scenarios: list[ast.Scenario] = []
+    for path in scenario_paths:
+        display = config.display(path)
+        files.append(display)
+        parsed, found = parse_scenario_file(path, display)
+        scenarios.extend(parsed)
+        findings.extend(found)
+    return Workspace(config, schema, policies, segments, templates, scenarios, findings, files)
+
+
+def _named(items: Iterable[T], name: Callable[[T], str], span: Callable[[T], ast.Span], kind: str,
+           findings: list[Diagnostic]) -> dict[str, T]:
+    """Index definitions by name, reporting a second definition of the same name."""
+    table: dict[str, T] = {}
+    for item in items:
+        key = name(item)
+        if key in table:
+            first = span(table[key])
+            findings.append(Diagnostic("E409", f"{kind} '{key}' is defined twice (first in {first.file}:{first.line})",
+                                       span(item), hint=f"rename one of the {kind}s"))
+            continue
+        table[key] = item
+    return table
