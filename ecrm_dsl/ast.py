@@ -371,6 +371,21 @@ class Scenario:
     holdout: int = 0  # percent of entrants kept as a control group
     backfill: Duration | None = None
     span: Span = _span()
+    origin: PresetUse | None = field(default=None, compare=False, repr=False)  # set when made from a preset
+
+
+@dataclass(frozen=True, slots=True)
+class PresetUse:
+    """A scenario instantiated from a preset with arguments; expanded into a :class:`Scenario` when loaded."""
+
+    id: str
+    title: str
+    preset: str
+    args: tuple[Param, ...] = ()
+    span: Span = _span()
+
+
+SourceItem = Union[Scenario, PresetUse]
 
 
 def walk_steps(steps: tuple[Step, ...]) -> list[Step]:

@@ -23,6 +23,7 @@ CONFIG_KEYS = {
     "rules": "rule selection: {ignore = [codes]}",
 }
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".ecrm")
+_PACKAGE = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,12 @@ class ProjectConfig:
 
     def display(self, path: Path) -> str:
         """The name diagnostics use for a file: relative to the project root, with forward slashes."""
-        try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
-        except ValueError:
-            return path.as_posix()
+        resolved = path.resolve()
+        if resolved.is_relative_to(self.root.resolve()):
+            return resolved.relative_to(self.root.resolve()).as_posix()
+        if resolved.is_relative_to(_PACKAGE):  # shipped presets
+            return resolved.relative_to(_PACKAGE.parent).as_posix()
+        return path.as_posix()
 
 
 def find_config(start: Path) -> Path | None:

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from ecrm_dsl import ast
 from ecrm_dsl.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.presets import BUILTIN_PRESETS, Preset, build_preset, expand
 from ecrm_dsl.project import SCENARIO_SUFFIXES, ProjectConfig
 from ecrm_dsl.resources import (
     CustomerSchema,
@@ -40,12 +41,13 @@ class Workspace:
     policies: Policies
     segments: dict[str, Segment] = field(default_factory=dict)
     templates: dict[str, Template] = field(default_factory=dict)
+    presets: dict[str, Preset] = field(default_factory=dict)
     scenarios: list[ast.Scenario] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # display names of every file read
 
 
-def parse_scenario_file(path: Path, display: str) -> tuple[list[ast.Scenario], list[Diagnostic]]:
+def parse_scenario_file(path: Path, display: str) -> tuple[list[ast.SourceItem], list[Diagnostic]]:
     """Parse one scenario file in either syntax (by its suffix); errors come back as findings."""
     try:
         source = read_source(path, display)
@@ -105,6 +107,13 @@ def load_workspace(config: ProjectConfig, extra_scenario_files: Iterable[Path] =
         lambda t: t.name, lambda t: t.span, "template", findings,
     )
 
+    # The project's presets override shipped ones of the same name.
+    presets: dict[str, Preset] = {}
+    for folder in (BUILTIN_PRESETS, *config.presets):
+        local = _named((build_preset(doc) for path in _yaml_files(folder) for doc in read(path, "preset")),
+                       lambda p: p.name, lambda p: p.span, "preset", findings)
+        presets.update(local)
+
     scenario_paths = list(config.scenario_files())
     known = {p.resolve() for p in scenario_paths}
     scenario_paths += [p for p in extra_scenario_files if p.resolve() not in known and p.suffix in SCENARIO_SUFFIXES]
@@ -113,9 +122,21 @@ def load_workspace(config: ProjectConfig, extra_scenario_files: Iterable[Path] =
         display = config.display(path)
         files.append(display)
         parsed, found = parse_scenario_file(path, display)
-        scenarios.extend(parsed)
         findings.extend(found)
-    return Workspace(config, schema, policies, segments, templates, scenarios, findings, files)
+        for item in parsed:
+            if isinstance(item, ast.Scenario):
+                scenarios.append(item)
+                continue
+            preset = presets.get(item.preset)
+            if preset is None:
+                findings.append(Diagnostic("E601", f"unknown preset '{item.preset}'", item.span,
+                                           hint="presets: " + ", ".join(sorted(presets))))
+                continue
+            expanded, problems = expand(item, preset)
+            findings.extend(problems)
+            if expanded is not None:
+                scenarios.append(expanded)
+    return Workspace(config, schema, policies, segments, templates, presets, scenarios, findings, files)
 
 
 def _named(items: Iterable[T], name: Callable[[T], str], span: Callable[[T], ast.Span], kind: str,

@@ -11,6 +11,7 @@ from ecrm_dsl.checks.structure import check_structure
 from ecrm_dsl.checks.types import TypeChecker
 from ecrm_dsl.checks.workspace_rules import check_workspace
 from ecrm_dsl.diagnostics import Diagnostic
+from ecrm_dsl.presets import rehome
 from ecrm_dsl.workspace import Workspace
 
 __all__ = ["run_checks"]
@@ -25,12 +26,16 @@ def run_checks(ws: Workspace) -> list[Diagnostic]:
         _condition(segment.condition, scope, findings)
     findings.extend(check_templates(ws))
     for scenario in ws.scenarios:
+        found: list[Diagnostic] = []
         for expr, scope in scenario_conditions(scenario, ws.schema, segment_names):
-            _condition(expr, scope, findings)
-        findings.extend(check_references(ws, scenario))
-        findings.extend(check_structure(scenario))
-        findings.extend(check_consent(ws, scenario))
-        findings.extend(check_practice(scenario, ws.segments))
+            _condition(expr, scope, found)
+        found.extend(check_references(ws, scenario))
+        found.extend(check_structure(scenario))
+        found.extend(check_consent(ws, scenario))
+        found.extend(check_practice(scenario, ws.segments))
+        if scenario.origin is not None:
+            found = [rehome(d, scenario.origin) for d in found]
+        findings.extend(found)
     findings.extend(check_workspace(ws))
     return findings
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from ecrm_dsl import ast, catalog
@@ -216,3 +217,32 @@ def walk_segments(normal: Normal) -> list[str]:
         for child in normal[1:]:
             found.extend(walk_segments(child))
     return found
+
+
+def literal_key(type_: str, raw: Any, kind: str) -> Any:
+    """A non-null literal as the plain value both runtimes compare under ``kind``."""
+    if kind == "number":
+        return float(raw) if type_ == "decimal" else int(raw)
+    if kind == "day":
+        return date.fromisoformat(raw).toordinal()
+    if kind == "time":
+        hour, minute = str(raw).split(":")
+        return int(hour) * 60 + int(minute)
+    if kind == "duration":
+        return int(raw)
+    if kind == "bool":
+        return bool(raw)
+    if kind == "string":
+        return str(raw)
+    raise ConditionError(f"a {type_} literal cannot be compared as {kind}")
+
+
+def is_null_literal(node: Normal) -> bool:
+    return node[0] == "lit" and node[2] is None
+
+
+def duration_arg(node: Normal, function: str) -> int:
+    """The window of opened()/clicked()/count(): a duration literal, in seconds."""
+    if node[0] != "lit" or node[1] != "duration" or node[2] is None:
+        raise ConditionError(f"{function}() takes a duration such as 30d")
+    return int(node[2])

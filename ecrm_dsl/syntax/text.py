@@ -39,8 +39,8 @@ def parser() -> Lark:
     )
 
 
-def parse_text(text: str, file: str) -> tuple[list[ast.Scenario], list[Diagnostic]]:
-    """Parse a whole ``.ecrm`` file into scenarios, with every finding of the construction."""
+def parse_text(text: str, file: str) -> tuple[list[ast.SourceItem], list[Diagnostic]]:
+    """Parse a whole ``.ecrm`` file into scenarios (and preset uses), with every finding of the construction."""
     tree = _parse(text, file, "file", line_offset=0, column_offset=0)
     builder = _Builder(file, 0, 0)
     scenarios = _transform(builder, tree)
@@ -187,8 +187,13 @@ class _Builder(Transformer):
             return None
 
     # ---- files and scenarios
-    def file(self, meta: Meta, children: list[ast.Scenario]) -> list[ast.Scenario]:
+    def file(self, meta: Meta, children: list[ast.SourceItem]) -> list[ast.SourceItem]:
         return list(children)
+
+    def preset_use(self, meta: Meta, children: list[Any]) -> ast.PresetUse:
+        name, title, preset, *args = children
+        return ast.PresetUse(str(name), decode_string(str(title)) if title is not None else str(name), str(preset),
+                             tuple(a for a in args if a is not None), self._span(meta))
 
     def scenario(self, meta: Meta, children: list[Any]) -> ast.Scenario:
         name, title, *items = children

@@ -10,8 +10,16 @@ from ecrm_dsl.syntax.common import literal_value_text, step_id
 INDENT = "  "
 
 
-def print_text(scenarios: list[ast.Scenario]) -> str:
-    return "\n".join(_scenario(s) for s in scenarios)
+def print_text(items: list[ast.SourceItem]) -> str:
+    return "\n".join(_preset_use(i) if isinstance(i, ast.PresetUse) else _scenario(i) for i in items)
+
+
+def _preset_use(use: ast.PresetUse) -> str:
+    head = f"scenario {use.id}" + (f" {_q(use.title)}" if use.title != use.id else "") + f" from preset {use.preset}"
+    if not use.args:
+        return head + "\n"
+    args = [f"{INDENT}{a.name} = {literal_value_text(a.value)}," for a in use.args]
+    return "\n".join([head + " with {", *args, "}"]) + "\n"
 
 
 def _q(text: str) -> str:

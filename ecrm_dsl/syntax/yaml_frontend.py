@@ -16,9 +16,9 @@ from ecrm_dsl.values import Duration, TimeOfDay, ValueError_, parse_percent
 _MONEY_SHAPE = re.compile(r"^(?:¥\s?\d[\d,]*|\d[\d,]*(?:円|JPY))$")
 
 
-def parse_yaml_scenarios(text: str, file: str) -> tuple[list[ast.Scenario], list[Diagnostic]]:
-    """Every scenario document in a YAML file, with shape and construction findings."""
-    scenarios: list[ast.Scenario] = []
+def parse_yaml_scenarios(text: str, file: str) -> tuple[list[ast.SourceItem], list[Diagnostic]]:
+    """Every scenario document (or preset use) in a YAML file, with shape and construction findings."""
+    scenarios: list[ast.SourceItem] = []
     findings: list[Diagnostic] = []
     for doc in load_yaml(text, file):
         shape = validate_document(doc, "scenario")
@@ -26,7 +26,7 @@ def parse_yaml_scenarios(text: str, file: str) -> tuple[list[ast.Scenario], list
         if shape:
             continue
         builder = ScenarioBuilder(doc)
-        scenarios.append(builder.scenario())
+        scenarios.append(builder.preset_use() if "use" in doc.data else builder.scenario())
         findings.extend(builder.diagnostics)
     return scenarios, findings
 
@@ -89,6 +89,15 @@ class ScenarioBuilder:
         return condition_at(self.doc, path, self.diagnostics) if raw is not None else None
 
     # ---- scenario
+    def preset_use(self) -> ast.PresetUse:
+        data = self.doc.data
+        args = tuple(
+            ast.Param(name, yaml_literal(value, self.span(("with", name)), self.diagnostics),
+                      self.doc.key_span(("with", name)))
+            for name, value in (data.get("with") or {}).items()
+        )
+        return ast.PresetUse(data["scenario"], data.get("title", data["scenario"]), data["use"], args, self.span(()))
+
     def scenario(self) -> ast.Scenario:
         data = self.doc.data
         reentry = data.get("reentry", "never")

@@ -25,8 +25,8 @@ def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
 _Dumper.add_representer(str, _str_presenter)
 
 
-def print_yaml(scenarios: list[ast.Scenario], schema_ref: str | None = None) -> str:
-    documents = [scenario_data(s) for s in scenarios]
+def print_yaml(items: list[ast.SourceItem], schema_ref: str | None = None) -> str:
+    documents = [preset_use_data(i) if isinstance(i, ast.PresetUse) else scenario_data(i) for i in items]
     body = yaml.dump_all(documents, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000,
                          explicit_start=len(documents) > 1)
     return (SCHEMA_COMMENT.format(schema=schema_ref) if schema_ref else "") + body
@@ -38,6 +38,16 @@ def literal_data(literal: ast.Literal) -> Any:
     if literal.type == "decimal":
         return float(str(literal.value))
     return literal.value
+
+
+def preset_use_data(use: ast.PresetUse) -> dict[str, Any]:
+    data: dict[str, Any] = {"scenario": use.id}
+    if use.title != use.id:
+        data["title"] = use.title
+    data["use"] = use.preset
+    if use.args:
+        data["with"] = {a.name: literal_data(a.value) for a in use.args}
+    return data
 
 
 def scenario_data(s: ast.Scenario) -> dict[str, Any]:

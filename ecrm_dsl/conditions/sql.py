@@ -1,0 +1,514 @@
+"""Conditions as SQL: one SQLAlchemy Core boolean that filters every candidate customer (or enrollment) at once.
+
+``to_sql`` returns an expression for ``select(customers.c.id).where(...)``; with ``enrollment=True`` the query
+must also have ``enrollments`` in its FROM (see :func:`select_enrollments`), which metrics and ``event.*`` read.
+Derived attributes are correlated scalar subqueries; functions are ``EXISTS``/``COUNT`` subqueries.
+
+Every value from the condition or the caller is a bound parameter. Each atomic predicate is guarded with
+``IS NOT NULL`` on its nullable operands, so no sub-expression is ever SQL NULL and ``NOT`` is plain negation:
+that is the two-valued logic of :mod:`ecrm_dsl.conditions.normal`.
+
+Dialects: everything is portable SQLAlchemy except three small constructs compiled per dialect below
+(instant to epoch seconds, instant/date to a day number, "JSON array contains"). SQLite has no timezone
+database, so shop-local dates use the timezone's UTC offset at ``now``: exact for Asia/Tokyo (no DST), and for
+zones with DST off by a day only for times within the DST shift of midnight. PostgreSQL uses ``AT TIME ZONE``.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    String,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from ecrm_dsl.conditions.normal import (
+    ConditionError,
+    Normal,
+    Types,
+    comparison_kind,
+    duration_arg,
+    is_null_literal,
+    literal_key,
+    resolve_types,
+)
+from ecrm_dsl.store.tables import TABLES, StoreTables
+
+# --------------------------------------------------------------------------- per-dialect constructs
+
+
+class epoch_seconds(FunctionElement[int]):
+    """Whole seconds since 1970 of an instant: a timestamp column or ISO 8601 text with an offset."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "epoch_seconds"
+
+
+class local_day(FunctionElement[int]):
+    """``local_day(instant, sqlite_modifier, tz_name)``: the shop-local date of an instant as ``date.toordinal()``."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "local_day"
+
+
+class date_day(FunctionElement[int]):
+    """``date_day(date)``: a calendar date (column or ``YYYY-MM-DD`` text) as ``date.toordinal()``."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "date_day"
+
+
+class json_array_contains(FunctionElement[bool]):
+    """``json_array_contains(json_doc, sqlite_path, key, value)``: the array ``json_doc[key]`` has ``value``."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "json_array_contains"
+
+
+def _args(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> list[str]:
+    return [compiler.process(arg, **kw) for arg in element.clauses]
+
+
+# julianday('0001-01-01') is 1721425.5 and date(1, 1, 1).toordinal() is 1.
+_JULIAN_TO_ORDINAL = "1721424.5"
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    (value,) = _args(element, compiler, **kw)
+    return f"CAST(strftime('%s', {value}) AS INTEGER)"
+
+
+@compiles(epoch_seconds)
+def _epoch_default(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
+    (value,) = _args(element, compiler, **kw)
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM CAST({value} AS TIMESTAMP WITH TIME ZONE))) AS BIGINT)"
+
+
+@compiles(local_day, "sqlite")
+def _local_day_sqlite(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
+    value, modifier, _ = _args(element, compiler, **kw)
+    return f"CAST(julianday({value}, {modifier}) - {_JULIAN_TO_ORDINAL} AS INTEGER)"
+
+
+@compiles(local_day)
+def _local_day_default(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
+    value, _, zone = _args(element, compiler, **kw)
+    return f"(CAST(CAST({value} AS TIMESTAMP WITH TIME ZONE) AT TIME ZONE {zone} AS DATE) - DATE '0001-01-01' + 1)"
+
+
+@compiles(date_day, "sqlite")
+def _date_day_sqlite(element: date_day, compiler: SQLCompiler, **kw: Any) -> str:
+    (value,) = _args(element, compiler, **kw)
+    return f"CAST(julianday({value}) - {_JULIAN_TO_ORDINAL} AS INTEGER)"
+
+
+@compiles(date_day)
+def _date_day_default(element: date_day, compiler: SQLCompiler, **kw: Any) -> str:
+    (value,) = _args(element, compiler, **kw)
+    return f"(CAST({value} AS DATE) - DATE '0001-01-01' + 1)"
+
+
+@compiles(json_array_contains, "sqlite")
+def _json_contains_sqlite(element: json_array_contains, compiler: SQLCompiler, **kw: Any) -> str:
+    doc, path, _, value = _args(element, compiler, **kw)
+    # json_each() also walks a scalar; only an array counts as a list.
+    return (f"(json_type({doc}, {path}) = 'array' AND "
+            f"EXISTS (SELECT 1 FROM json_each({doc}, {path}) AS je WHERE je.value = {value}))")
+
+
+@compiles(json_array_contains)
+def _json_contains_default(element: json_array_contains, compiler: SQLCompiler, **kw: Any) -> str:
+    doc, _, key, value = _args(element, compiler, **kw)
+    return f"COALESCE((CAST({doc} AS JSONB) -> {key}) @> jsonb_build_array(CAST({value} AS TEXT)), false)"
+
+
+# --------------------------------------------------------------------------- compiling
+
+
+_OPS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}
+_MESSAGE_EVENTS = {"opened": "message.opened", "clicked": "message.clicked"}
+_ENTRY_ORDER_LISTS = {"categories": "category", "skus": "sku"}  # event.<list> read from the entry order's items
+
+
+@dataclass(frozen=True)
+class _Val:
+    expr: ColumnElement[Any]
+    nullable: bool
+
+
+def aware_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("'now' must be timezone-aware")
+    return moment.astimezone(ZoneInfo("UTC"))
+
+
+def to_sql(
+    normal: Normal,
+    *,
+    tables: StoreTables = TABLES,
+    now: datetime,
+    timezone: str = "Asia/Tokyo",
+    enrollment: bool = False,
+    segments: Mapping[str, Normal] | None = None,
+    types: Types | None = None,
+) -> ColumnElement[bool]:
+    """The condition as a boolean over ``tables.customers`` (and ``tables.enrollments`` when ``enrollment``)."""
+    return _Compiler(tables, aware_utc(now), ZoneInfo(timezone), enrollment, segments or {}, types or Types()).cond(
+        normal
+    )
+
+
+def select_customers(normal: Normal, *, tables: StoreTables = TABLES, **options: Any) -> Select[Any]:
+    """``SELECT customers.id WHERE <condition>``, ordered by id."""
+    customers = tables.customers
+    return select(customers.c.id).where(to_sql(normal, tables=tables, **options)).order_by(customers.c.id)
+
+
+def select_enrollments(normal: Normal, *, tables: StoreTables = TABLES, **options: Any) -> Select[Any]:
+    """``SELECT enrollments.id`` of the enrollments (joined to their customer) where the condition holds."""
+    enrollments, customers = tables.enrollments, tables.customers
+    joined = enrollments.join(customers, customers.c.id == enrollments.c.customer_id)
+    condition = to_sql(normal, tables=tables, enrollment=True, **options)
+    return select(enrollments.c.id).select_from(joined).where(condition).order_by(enrollments.c.id)
+
+
+class _Compiler:
+    def __init__(self, tables: StoreTables, now: datetime, tz: ZoneInfo, enrollment: bool,
+                 segments: Mapping[str, Normal], types: Types, inlining: tuple[str, ...] = ()):
+        self.t = tables
+        self.now = now
+        self.tz = tz
+        self.enrollment = enrollment
+        self.segments = segments
+        self.types = types
+        self.inlining = inlining  # segments being inlined, to refuse cycles
+        local_now = now.astimezone(tz)
+        self.today = local_now.date().toordinal()
+        offset = local_now.utcoffset() or timedelta(0)
+        self.sqlite_modifier = f"{int(offset.total_seconds()):+d} seconds"
+
+    # ---- conditions
+    def cond(self, node: Normal) -> ColumnElement[bool]:
+        tag = node[0]
+        if tag in ("and", "or"):
+            parts = [self.cond(child) for child in node[1:]]
+            return and_(true(), *parts) if tag == "and" else or_(false(), *parts)
+        if tag == "not":
+            return not_(self.cond(node[1]))
+        if tag == "cmp":
+            return self.compare(node[1], node[2], node[3])
+        if tag == "in":
+            return or_(false(), *(self.compare("==", node[1], item) for item in node[2]))
+        if tag == "not_in":
+            if any(is_null_literal(item) for item in node[2]):
+                return false()
+            return and_(self.not_null(node[1]), *(self.compare("!=", node[1], item) for item in node[2]))
+        if tag == "between":
+            return and_(self.compare(">=", node[1], node[2]), self.compare("<=", node[1], node[3]))
+        if tag == "not_between":
+            inside = and_(self.compare(">=", node[1], node[2]), self.compare("<=", node[1], node[3]))
+            return and_(*(self.not_null(n) for n in node[1:]), not_(inside))
+        if tag == "is_null":
+            return not_(self.not_null(node[1]))
+        if tag == "is_not_null":
+            return self.not_null(node[1])
+        if tag == "call":
+            return self.bool_call(node)
+        raise ConditionError(f"not a condition: {node!r}")
+
+    def compare(self, op: str, left: Normal, right: Normal) -> ColumnElement[bool]:
+        if is_null_literal(left) or is_null_literal(right):
+            return false()
+        left_type, right_type = resolve_types(self.types.of(left), self.types.of(right))
+        kind = comparison_kind(left_type, right_type)
+        a, b = self.operand(left, left_type, kind), self.operand(right, right_type, kind)
+        guards = [v.expr.is_not(None) for v in (a, b) if v.nullable]
+        return and_(*guards, _OPS[op](a.expr, b.expr))
+
+    def not_null(self, node: Normal) -> ColumnElement[bool]:
+        if node[0] == "lit":
+            return false() if node[2] is None else true()
+        found = self.raw(node, self.types.of(node) or "string")
+        return found.expr.is_not(None) if found.nullable else true()
+
+    # ---- values
+    def operand(self, node: Normal, type_: str | None, kind: str) -> _Val:
+        """A value as SQL comparable under ``kind`` (day numbers, epoch seconds, or the value itself)."""
+        if node[0] == "lit":
+            key = literal_key(node[1], node[2], kind)
+            sql_type = Float() if isinstance(key, float) else Boolean() if kind == "bool" else \
+                String() if kind == "string" else Integer()
+            return _Val(literal(key, sql_type), False)
+        found = self.raw(node, type_)
+        if kind == "day":
+            return _Val(self.day(found.expr, type_), found.nullable)
+        if kind == "instant":
+            return _Val(epoch_seconds(found.expr), found.nullable)
+        return found
+
+    def day(self, expr: ColumnElement[Any], type_: str | None) -> ColumnElement[int]:
+        if type_ == "datetime":
+            return local_day(expr, literal(self.sqlite_modifier, String()), literal(self.tz.key, String()))
+        return date_day(expr)
+
+    def raw(self, node: Normal, type_: str | None) -> _Val:
+        tag = node[0]
+        if type_ == "list":
+            raise ConditionError(f"{_describe(node)} is a list; search it with contains()")
+        if tag == "attr":
+            return self.attribute(node[1], type_)
+        if tag == "metric":
+            return self.metric(node[1])
+        if tag == "event":
+            self.need_enrollment(node)
+            events = self.t.events
+            query = select(self.json(events.c.properties, node[1], type_)).where(
+                events.c.id == self.t.enrollments.c.entry_event_id)
+            return _Val(query.correlate_except(events).scalar_subquery(), True)
+        if tag == "call":
+            return self.call_value(node)
+        if tag == "lit":
+            return _Val(literal(node[2]), node[2] is None)
+        raise ConditionError(f"not a value: {node!r}")
+
+    def json(self, doc: Any, key: str, type_: str | None) -> ColumnElement[Any]:
+        element = doc[key]
+        if type_ in ("int", "money"):
+            return element.as_integer()
+        if type_ == "decimal":
+            return element.as_float()
+        if type_ == "bool":
+            return element.as_boolean()
+        return element.as_string()  # strings, and dates and datetimes as ISO text
+
+    def attribute(self, name: str, type_: str | None) -> _Val:
+        derived = _DERIVED.get(name)
+        if derived is not None:
+            return derived(self)
+        columns = self.t.customers.c
+        if name in columns and name != "attributes":
+            return _Val(columns[name], bool(columns[name].nullable))
+        return _Val(self.json(columns.attributes, name, type_), True)
+
+    def metric(self, name: str) -> _Val:
+        self.need_enrollment(["metric", name])
+        enrollments, orders = self.t.enrollments.c, self.t.orders
+        if name == "days_since_entry":
+            return _Val(literal(self.today, Integer()) - self.day(enrollments.entered_at, "datetime"), False)
+        if name == "orders_since_entry":
+            query = select(func.count()).where(
+                orders.c.customer_id == enrollments.customer_id,
+                orders.c.ordered_at >= enrollments.entered_at,
+                or_(enrollments.entry_order_id.is_(None), orders.c.id != enrollments.entry_order_id),
+            )
+            return _Val(query.correlate_except(orders).scalar_subquery(), False)
+        raise ConditionError(f"unknown metric {name}")
+
+    def need_enrollment(self, node: Normal) -> None:
+        if not self.enrollment:
+            raise ConditionError(f"{_describe(node)} needs an enrollment; compile with enrollment=True")
+
+    def call_value(self, node: Normal) -> _Val:
+        name = node[1]
+        if name == "count":
+            events = self.t.events
+            query = select(func.count()).where(
+                events.c.customer_id == self.t.customers.c.id, events.c.type == node[2][1],
+                *self.window(duration_arg(node[3], name)),
+            )
+            return _Val(query.correlate_except(events).scalar_subquery(), False)
+        if name == "days_since":
+            arg = node[2]
+            type_ = self.types.of(arg)
+            if type_ not in ("date", "datetime"):
+                raise ConditionError("days_since() takes a date or a datetime")
+            if arg[0] == "lit":
+                return _Val(literal(self.today - literal_key("date", arg[2], "day"), Integer()), False) \
+                    if arg[2] is not None else _Val(literal(None, Integer()), True)
+            found = self.raw(arg, type_)
+            return _Val(literal(self.today, Integer()) - self.day(found.expr, type_), found.nullable)
+        # A boolean function used as a value: true or false, never null.
+        return _Val(case((self.bool_call(node), true()), else_=false()), False)
+
+    def window(self, seconds: int) -> list[ColumnElement[bool]]:
+        occurred = self.t.events.c.occurred_at
+        return [occurred >= self.now - timedelta(seconds=seconds), occurred <= self.now]
+
+    # ---- boolean functions
+    def bool_call(self, node: Normal) -> ColumnElement[bool]:
+        name = node[1]
+        if name == "has_tag":
+            return self.contains(["attr", "tags"], node[2])
+        if name == "contains":
+            return self.contains(node[2], node[3])
+        if name in _MESSAGE_EVENTS:
+            events = self.t.events
+            query = select(events.c.id).where(
+                events.c.customer_id == self.t.customers.c.id, events.c.type == _MESSAGE_EVENTS[name],
+                *self.window(duration_arg(node[3], name)),
+                self.json(events.c.properties, "channel", "string") == node[2][1],
+            )
+            return query.correlate_except(events).exists()
+        if name == "in_segment":
+            segment = node[2][1]
+            if segment not in self.segments:
+                raise ConditionError(f"unknown segment '{segment}'")
+            if segment in self.inlining:
+                raise ConditionError(f"segment '{segment}' refers to itself through in_segment()")
+            inner = _Compiler(self.t, self.now, self.tz, self.enrollment, self.segments, self.types,
+                              (*self.inlining, segment))
+            return inner.cond(self.segments[segment])
+        raise ConditionError(f"{name}() is not a condition")
+
+    def contains(self, collection: Normal, item: Normal) -> ColumnElement[bool]:
+        if is_null_literal(item):
+            return false()
+        needle = self.operand(item, "string", "string")
+        guard = [needle.expr.is_not(None)] if needle.nullable else []
+        return and_(*guard, self.list_has(collection, needle.expr))
+
+    def list_has(self, collection: Normal, needle: ColumnElement[Any]) -> ColumnElement[bool]:
+        tag, name = collection[0], collection[1]
+        customers = self.t.customers
+        if tag == "attr" and name == "tags":
+            tags = self.t.customer_tags
+            query = select(tags.c.tag).where(tags.c.customer_id == customers.c.id, tags.c.tag == needle)
+            return query.correlate_except(tags).exists()
+        if tag == "attr" and self.types.attribute(name) in ("list", None):
+            return self.json_has(customers.c.attributes, name, needle)
+        if tag == "event" and self.types.event_property(name) in ("list", None):
+            self.need_enrollment(collection)
+            entry = self.t.enrollments.c
+            events = self.t.events
+            in_event = select(events.c.id).where(
+                events.c.id == entry.entry_event_id, self.json_has(events.c.properties, name, needle)
+            ).correlate_except(events).exists()
+            if name not in _ENTRY_ORDER_LISTS:
+                return in_event
+            items = self.t.order_items
+            in_order = select(items.c.sku).where(
+                items.c.order_id == entry.entry_order_id, items.c[_ENTRY_ORDER_LISTS[name]] == needle
+            ).correlate_except(items).exists()
+            return or_(and_(entry.entry_order_id.is_not(None), in_order),
+                       and_(entry.entry_order_id.is_(None), in_event))
+        raise ConditionError(f"contains() needs a list, not {_describe(collection)}")
+
+    def json_has(self, doc: Any, key: str, needle: ColumnElement[Any]) -> ColumnElement[bool]:
+        path = "$." + json.dumps(key, ensure_ascii=False)
+        return json_array_contains(doc, literal(path, String()), literal(key, String()), needle)
+
+
+# --------------------------------------------------------------------------- derived attributes
+
+
+def _orders_scalar(c: _Compiler, column: Any, nullable: bool = True) -> _Val:
+    orders = c.t.orders
+    query = select(column).where(orders.c.customer_id == c.t.customers.c.id)
+    return _Val(query.correlate_except(orders).scalar_subquery(), nullable)
+
+
+def _order_count(c: _Compiler) -> _Val:
+    return _orders_scalar(c, func.count(), nullable=False)
+
+
+def _total_spent(c: _Compiler) -> _Val:
+    return _orders_scalar(c, func.coalesce(func.sum(c.t.orders.c.amount), 0), nullable=False)
+
+
+def _avg_order_value(c: _Compiler) -> _Val:
+    # Whole yen, rounded down: integer division on every dialect.
+    return _orders_scalar(c, func.sum(c.t.orders.c.amount) // func.nullif(func.count(), 0, type_=Integer))
+
+
+def _first_order_at(c: _Compiler) -> _Val:
+    return _orders_scalar(c, func.min(c.t.orders.c.ordered_at))
+
+
+def _last_order_at(c: _Compiler) -> _Val:
+    return _orders_scalar(c, func.max(c.t.orders.c.ordered_at))
+
+
+def _days_since_last_order(c: _Compiler) -> _Val:
+    last = _last_order_at(c).expr
+    return _Val(literal(c.today, Integer()) - c.day(last, "datetime"), True)
+
+
+def _avg_purchase_interval_days(c: _Compiler) -> _Val:
+    ordered = c.t.orders.c.ordered_at
+    span = c.day(func.max(ordered), "datetime") - c.day(func.min(ordered), "datetime")
+    return _orders_scalar(c, span // func.nullif(func.count() - 1, 0, type_=Integer))
+
+
+def _last_survey_satisfaction(c: _Compiler) -> _Val:
+    events = c.t.events
+    query = (
+        select(c.json(events.c.properties, "satisfaction", "int"))
+        .where(events.c.customer_id == c.t.customers.c.id, events.c.type == "survey.answered")
+        .order_by(events.c.occurred_at.desc(), events.c.id.desc())
+        .limit(1)
+    )
+    return _Val(query.correlate_except(events).scalar_subquery(), True)
+
+
+def _subscription_shipments(c: _Compiler) -> _Val:
+    subs = c.t.subscriptions
+    query = select(func.max(subs.c.shipments)).where(
+        subs.c.customer_id == c.t.customers.c.id, subs.c.status == "active")
+    return _Val(query.correlate_except(subs).scalar_subquery(), True)
+
+
+_DERIVED: dict[str, Callable[[_Compiler], _Val]] = {
+    "order_count": _order_count,
+    "total_spent": _total_spent,
+    "avg_order_value": _avg_order_value,
+    "first_order_at": _first_order_at,
+    "last_order_at": _last_order_at,
+    "days_since_last_order": _days_since_last_order,
+    "avg_purchase_interval_days": _avg_purchase_interval_days,
+    "last_survey_satisfaction": _last_survey_satisfaction,
+    "subscription_shipments": _subscription_shipments,
+}
+
+
+def _describe(node: Normal) -> str:
+    tag = node[0]
+    if tag == "attr":
+        return f"customer.{node[1]}"
+    if tag == "event":
+        return f"event.{node[1]}"
+    if tag == "call":
+        return f"{node[1]}()"
+    return str(node[1])
+
+
+__all__ = ["select_customers", "select_enrollments", "to_sql"]

@@ -1,0 +1,182 @@
+"""Presets: a proven scenario written once with parameters, instantiated for other segments and products.
+
+A preset is a YAML file (``preset.schema.json``) whose ``scenario`` body holds ``{{ parameter }}`` placeholders.
+Expansion never pastes raw text into code: every argument is type-checked first, a condition argument must
+parse on its own and is substituted in parentheses, text inside a condition is substituted as a quoted string,
+and the expanded scenario then goes through the same schema and checks as a hand-written one.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ecrm_dsl import ast
+from ecrm_dsl.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.syntax.common import literal_value_text
+from ecrm_dsl.syntax.text import parse_condition
+from ecrm_dsl.syntax.yaml_frontend import ScenarioBuilder
+from ecrm_dsl.syntax.yaml_schema import validate_document
+from ecrm_dsl.syntax.yaml_source import YamlDocument
+from ecrm_dsl.values import Duration, TimeOfDay, ValueError_, parse_percent
+
+BUILTIN_PRESETS = Path(__file__).resolve().parent / "presets"
+_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+_NAME = re.compile(r"^(?!\d)\w+$")
+_EVENT = re.compile(r"^(?!\d)\w+(\.(?!\d)\w+)+$")
+_CONDITION_KEYS = {"where", "if", "when"}
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    title: str
+    description: str | None
+    parameters: dict[str, dict[str, Any]]
+    doc: YamlDocument
+
+    @property
+    def span(self) -> ast.Span:
+        return self.doc.span(())
+
+
+def build_preset(doc: YamlDocument) -> Preset:
+    data = doc.data
+    return Preset(data["preset"], data.get("title", data["preset"]), data.get("description"),
+                  dict(data.get("parameters") or {}), doc)
+
+
+def expand(use: ast.PresetUse, preset: Preset) -> tuple[ast.Scenario | None, list[Diagnostic]]:
+    """The scenario ``use`` makes of ``preset``; every finding is placed at the use site."""
+    findings: list[Diagnostic] = []
+    values = _arguments(use, preset, findings)
+    if findings:
+        return None, findings
+    body = _substitute(copy.deepcopy(preset.doc.data["scenario"]), values, key=None)
+    data = {"scenario": use.id, "title": use.title, **body}
+    doc = _shifted(preset.doc, data)
+    inner = validate_document(doc, "scenario")
+    scenario = None
+    if not inner:
+        builder = ScenarioBuilder(doc)
+        scenario = dataclasses.replace(builder.scenario(), span=use.span, origin=use)
+        inner = builder.diagnostics
+    return scenario, [rehome(d, use) for d in inner]
+
+
+def rehome(finding: Diagnostic, use: ast.PresetUse) -> Diagnostic:
+    """Move a finding inside a preset to the line that uses the preset, saying where in the preset it was."""
+    if finding.span.file == use.span.file:
+        return finding
+    where = f"{finding.span.file}:{finding.span.line}:{finding.span.column}"
+    return dataclasses.replace(finding, span=use.span,
+                               message=f"{finding.message} (in preset {use.preset}, {where})")
+
+
+def _shifted(doc: YamlDocument, data: dict[str, Any]) -> YamlDocument:
+    """A document for the expanded body, keeping the preset's positions (the body sat under ``scenario:``)."""
+    def strip(table: dict[Any, Any]) -> dict[Any, Any]:
+        return {path[1:]: value for path, value in table.items() if path[:1] == ("scenario",)}
+
+    return YamlDocument(data, doc.file, strip(doc.value_spans), strip(doc.key_spans), strip(doc.styles), doc.lines)
+
+
+def _arguments(use: ast.PresetUse, preset: Preset, findings: list[Diagnostic]) -> dict[str, tuple[Any, str]]:
+    """Each parameter's value as (plain value, spelling inside a condition)."""
+    given = {a.name: a for a in use.args}
+    values: dict[str, tuple[Any, str]] = {}
+    for placeholder in sorted(set(_PLACEHOLDER.findall(json.dumps(preset.doc.data["scenario"], ensure_ascii=False)))):
+        if placeholder not in preset.parameters:
+            findings.append(Diagnostic("E602", f"preset {preset.name} uses {{{{ {placeholder} }}}}, which is not "
+                                       "one of its parameters", preset.span, hint="declare it under parameters"))
+    for name in given:
+        if name not in preset.parameters:
+            close = difflib.get_close_matches(name, sorted(preset.parameters), n=1)
+            findings.append(Diagnostic("E602", f"preset {preset.name} has no parameter '{name}'", given[name].span,
+                                       hint=f"did you mean '{close[0]}'?" if close
+                                       else "parameters: " + ", ".join(sorted(preset.parameters))))
+    for name, spec in preset.parameters.items():
+        arg = given.get(name)
+        if arg is None:
+            if "default" not in spec:
+                findings.append(Diagnostic("E602", f"preset {preset.name} needs parameter '{name}' ({spec['type']})",
+                                           use.span, hint=spec.get("description")))
+                continue
+            literal = ast.Literal(spec["default"], "string" if isinstance(spec["default"], str) else (
+                "bool" if isinstance(spec["default"], bool) else "int"), use.span)
+        else:
+            literal = arg.value
+        try:
+            values[name] = _typed(literal, spec["type"])
+        except ValueError_ as exc:
+            findings.append(Diagnostic("E602", f"parameter '{name}' of preset {preset.name}: {exc}",
+                                       arg.span if arg else use.span, hint=spec.get("description")))
+    return values
+
+
+def _typed(literal: ast.Literal, kind: str) -> tuple[Any, str]:
+    value = literal.value
+    text = str(value) if literal.type not in ("string",) else value
+    if kind == "string":
+        if literal.type != "string":
+            raise ValueError_(f"expected text, got {literal_value_text(literal)}")
+        return value, json.dumps(value, ensure_ascii=False)
+    if kind == "int":
+        if literal.type != "int":
+            raise ValueError_(f"expected a whole number, got {literal_value_text(literal)}")
+        return value, str(value)
+    if kind == "money":
+        if literal.type != "money":
+            raise ValueError_(f"expected an amount such as 500円, got {literal_value_text(literal)}")
+        return str(value), str(value)
+    if kind == "duration":
+        duration = value if isinstance(value, Duration) else Duration.parse(str(text))
+        return str(duration), str(duration)
+    if kind == "time":
+        time = value if isinstance(value, TimeOfDay) else TimeOfDay.parse(str(text))
+        return str(time), str(time)
+    if kind == "percent":
+        percent = parse_percent(str(text))
+        return percent, str(percent)
+    if kind == "condition":
+        if literal.type != "string":
+            raise ValueError_("expected a condition written as text")
+        try:
+            _, problems = parse_condition(str(value), "<argument>")
+        except DiagnosticError as exc:
+            raise ValueError_(f"the condition does not parse: {exc.diagnostics[0].message}") from None
+        if problems:
+            raise ValueError_(f"the condition does not parse: {problems[0].message}")
+        return value, f"({value})"
+    pattern = _EVENT if kind == "event" else _NAME
+    if literal.type != "string" or not pattern.match(str(value)):
+        raise ValueError_(f"expected a {kind} name, got {literal_value_text(literal)}")
+    return value, str(value)
+
+
+def _substitute(node: Any, values: dict[str, tuple[Any, str]], key: str | None) -> Any:
+    if isinstance(node, dict):
+        return {k: _substitute(v, values, k) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_substitute(v, values, key) for v in node]
+    if not isinstance(node, str):
+        return node
+    in_condition = key in _CONDITION_KEYS
+    whole = _PLACEHOLDER.fullmatch(node.strip())
+    if whole and whole.group(1) in values:
+        plain, spelled = values[whole.group(1)]
+        return spelled if in_condition else plain
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(1) not in values:
+            return match.group(0)
+        plain, spelled = values[match.group(1)]
+        return spelled if in_condition else str(plain)
+
+    return _PLACEHOLDER.sub(replace, node)
