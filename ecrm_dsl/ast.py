@@ -9,7 +9,6 @@ rest on. Literal values are normalised here (money in whole yen, durations in se
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from ecrm_dsl.values import Duration, Money, TimeOfDay
 
@@ -42,7 +41,7 @@ def _span() -> Span:
 class Literal:
     """A constant: int, decimal (str), string, bool, null, money, duration, date (ISO str) or time of day."""
 
-    value: int | str | bool | None | Money | Duration | TimeOfDay
+    value: int | str | bool | Money | Duration | TimeOfDay | None
     type: str  # one of values.LITERAL_TYPES
     span: Span = _span()
 
@@ -126,7 +125,7 @@ class Not:
     span: Span = _span()
 
 
-Expr = Union[Literal, Ref, Call, Compare, InList, Between, IsNull, And, Or, Not]
+Expr = Literal | Ref | Call | Compare | InList | Between | IsNull | And | Or | Not
 
 
 # --------------------------------------------------------------------------- timing
@@ -248,7 +247,7 @@ class Split:
     span: Span = _span()
 
 
-Action = Union[Send, Update, Exit, Wait, Branch, Split]
+Action = Send | Update | Exit | Wait | Branch | Split
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,7 +309,7 @@ class ScheduleTrigger:
     span: Span = _span()
 
 
-Trigger = Union[EventTrigger, SegmentTrigger, DateTrigger, ScheduleTrigger]
+Trigger = EventTrigger | SegmentTrigger | DateTrigger | ScheduleTrigger
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,7 +384,7 @@ class PresetUse:
     span: Span = _span()
 
 
-SourceItem = Union[Scenario, PresetUse]
+SourceItem = Scenario | PresetUse
 
 
 def walk_steps(steps: tuple[Step, ...]) -> list[Step]:

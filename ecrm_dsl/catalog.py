@@ -83,9 +83,18 @@ ENROLLMENT_METRICS = _attrs(
 )
 
 _ORDER = {
-    "order_id": "string", "amount": "money", "ordered_at": "datetime", "paid_at": "datetime",
-    "shipped_at": "datetime", "delivery_date": "date", "categories": "list", "skus": "list",
-    "entry_channel": "string", "payment_method": "string", "cart_id": "string", "coupon_code": "string",
+    "order_id": "string",
+    "amount": "money",
+    "ordered_at": "datetime",
+    "paid_at": "datetime",
+    "shipped_at": "datetime",
+    "delivery_date": "date",
+    "categories": "list",
+    "skus": "list",
+    "entry_channel": "string",
+    "payment_method": "string",
+    "cart_id": "string",
+    "coupon_code": "string",
     "is_subscription": "bool",
 }
 _SUBSCRIPTION = {"subscription_id": "string", "product": "string", "shipment_number": "int"}
@@ -120,15 +129,20 @@ class Function:
     description: str
 
 
-FUNCTIONS = {f.name: f for f in [
-    Function("has_tag", ("string",), "bool", "the customer has the tag"),
-    Function("contains", ("list", "string"), "bool", "the list (tags, categories, skus) contains the value"),
-    Function("opened", ("channel", "duration"), "bool", "opened a message on the channel within the last duration"),
-    Function("clicked", ("channel", "duration"), "bool", "clicked a message on the channel within the last duration"),
-    Function("count", ("event", "duration"), "int", "number of events of that type within the last duration"),
-    Function("in_segment", ("segment",), "bool", "the customer matches the named segment now"),
-    Function("days_since", ("datetime",), "int", "whole days since a date or time attribute"),
-]}
+FUNCTIONS = {
+    f.name: f
+    for f in [
+        Function("has_tag", ("string",), "bool", "the customer has the tag"),
+        Function("contains", ("list", "string"), "bool", "the list (tags, categories, skus) contains the value"),
+        Function("opened", ("channel", "duration"), "bool", "opened a message on the channel within the last duration"),
+        Function(
+            "clicked", ("channel", "duration"), "bool", "clicked a message on the channel within the last duration"
+        ),
+        Function("count", ("event", "duration"), "int", "number of events of that type within the last duration"),
+        Function("in_segment", ("segment",), "bool", "the customer matches the named segment now"),
+        Function("days_since", ("datetime",), "int", "whole days since a date or time attribute"),
+    ]
+}
 
 # Anchors a step's timing may use, and the entry events that supply each date.
 ANCHOR_EVENTS = {

@@ -60,12 +60,15 @@ def compile_scenario(scenario: ast.Scenario, priority: int | None = None) -> tup
         "owner": scenario.owner,
         "description": scenario.description,
         "hypothesis": {"kpi": scenario.hypothesis.kpi, "statement": scenario.hypothesis.statement}
-        if scenario.hypothesis else None,
+        if scenario.hypothesis
+        else None,
         "trigger": _trigger(scenario.trigger),
         "goals": [_goal(g) for g in scenario.goals],
         "stop": [_stop(e) for e in scenario.exits],
-        "reentry": {"mode": scenario.reentry.mode,
-                    "cooldown_seconds": scenario.reentry.cooldown.seconds if scenario.reentry.cooldown else None},
+        "reentry": {
+            "mode": scenario.reentry.mode,
+            "cooldown_seconds": scenario.reentry.cooldown.seconds if scenario.reentry.cooldown else None,
+        },
         "holdout_percent": scenario.holdout,
         "backfill_seconds": scenario.backfill.seconds if scenario.backfill else None,
         "priority": priority,
@@ -90,16 +93,29 @@ def _lower(steps: tuple[ast.Step, ...], join: str | None, nodes: list[Json], sou
         nodes.append(node)
         action = step.action
         if isinstance(action, ast.Send):
-            node.update(channel=action.channel, template=action.template, fallback=list(action.fallback),
-                        params={p.name: _literal(p.value) for p in action.params}, next=following)
+            node.update(
+                channel=action.channel,
+                template=action.template,
+                fallback=list(action.fallback),
+                params={p.name: _literal(p.value) for p in action.params},
+                next=following,
+            )
         elif isinstance(action, ast.Update):
-            node.update(set={a.attribute.removeprefix("customer."): _literal(a.value) for a in action.assignments},
-                        add_tags=list(action.add_tags), remove_tags=list(action.remove_tags), next=following)
+            node.update(
+                set={a.attribute.removeprefix("customer."): _literal(a.value) for a in action.assignments},
+                add_tags=list(action.add_tags),
+                remove_tags=list(action.remove_tags),
+                next=following,
+            )
         elif isinstance(action, ast.Exit):
             node.update(reason=action.reason, next=None)
         elif isinstance(action, ast.Wait):
-            node.update(event=action.event, where=_cond(action.where),
-                        timeout_seconds=action.timeout.seconds if action.timeout else None, next=following)
+            node.update(
+                event=action.event,
+                where=_cond(action.where),
+                timeout_seconds=action.timeout.seconds if action.timeout else None,
+                next=following,
+            )
             if action.event is not None:
                 node["on_event"] = _lower(action.on_event, following, nodes, sources) or following
                 node["on_timeout"] = _lower(action.on_timeout, following, nodes, sources) or following
@@ -151,8 +167,13 @@ def _trigger(t: ast.Trigger) -> Json:
     elif isinstance(t, ast.SegmentTrigger):
         base.update(type="segment", segment=t.segment)
     elif isinstance(t, ast.DateTrigger):
-        base.update(type="date", attribute=t.attribute.removeprefix("customer."), offset_seconds=t.offset.seconds,
-                    at=str(t.at) if t.at else None, yearly=t.yearly)
+        base.update(
+            type="date",
+            attribute=t.attribute.removeprefix("customer."),
+            offset_seconds=t.offset.seconds,
+            at=str(t.at) if t.at else None,
+            yearly=t.yearly,
+        )
     else:
         base.update(type="schedule", cron=t.cron, audience=t.audience)
     return base
@@ -160,8 +181,13 @@ def _trigger(t: ast.Trigger) -> Json:
 
 def _goal(g: ast.Goal) -> Json:
     match, _, prop = g.match.partition(":")
-    return {"event": g.event, "match": match, "property": prop or None,
-            "within_seconds": g.within.seconds if g.within else None, "where": _cond(g.where)}
+    return {
+        "event": g.event,
+        "match": match,
+        "property": prop or None,
+        "within_seconds": g.within.seconds if g.within else None,
+        "where": _cond(g.where),
+    }
 
 
 def _stop(e: ast.ExitRule) -> Json:
@@ -220,8 +246,10 @@ def _policies(p: Policies) -> Json:
         "timezone": p.timezone,
         "quiet_hours": {"start": str(p.quiet_hours[0]), "end": str(p.quiet_hours[1])} if p.quiet_hours else None,
         "calendar": {"holidays": p.holidays, "weekends": list(p.weekends), "shop_holidays": list(p.shop_holidays)},
-        "frequency_caps": [{"channel": c.channel, "max": c.max, "per_seconds": c.per.seconds, "on_exceed": c.on_exceed}
-                           for c in p.frequency_caps],
+        "frequency_caps": [
+            {"channel": c.channel, "max": c.max, "per_seconds": c.per.seconds, "on_exceed": c.on_exceed}
+            for c in p.frequency_caps
+        ],
         "consent": {ch: {"attribute": r.attribute} for ch, r in sorted(p.consent.items())},
         "priority": list(p.priority),
         "nurture_only": list(p.nurture_only),

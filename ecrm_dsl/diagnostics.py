@@ -7,12 +7,12 @@ single source of the rule list that the README documents and the SARIF output de
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from ecrm_dsl.ast import Span
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
 
@@ -91,7 +91,9 @@ RULES: dict[str, Rule] = {
         Rule("E402", "duplicate-scenario-id", _E, "Two scenarios share an id."),
         Rule("W403", "unreachable-step", _W, "No path reaches the step (it follows an exit on every path)."),
         Rule("E404", "negative-wait", _E, "A wait goes back in time relative to the previous step."),
-        Rule("E405", "wait-without-timeout", _E, "A wait for an event has no timeout, so customers could wait forever."),
+        Rule(
+            "E405", "wait-without-timeout", _E, "A wait for an event has no timeout, so customers could wait forever."
+        ),
         Rule("W406", "never-true", _W, "A condition can never be true."),
         Rule("W407", "always-true", _W, "A condition is always true, so the guard or arm has no effect."),
         Rule("E408", "bad-split", _E, "A split needs two or more variants with distinct names and positive weights."),
@@ -100,11 +102,18 @@ RULES: dict[str, Rule] = {
         Rule("E411", "segment-cycle", _E, "Segments refer to each other in a cycle."),
         Rule("E412", "else-not-last", _E, "A branch has an else arm that is not last, or more than one."),
         # consent and policy
-        Rule("E501", "no-consent-rule", _E, "A marketing send uses a channel that has no consent rule in the policies."),
+        Rule(
+            "E501", "no-consent-rule", _E, "A marketing send uses a channel that has no consent rule in the policies."
+        ),
         Rule("E502", "no-unsubscribe-link", _E, "A marketing email template has no unsubscribe link."),
         Rule("E503", "unknown-placeholder", _E, "A template placeholder is not in the customer schema or its params."),
         Rule("E504", "unreachable-customer", _E, "A send can be reached with no consented channel and no fallback."),
-        Rule("W505", "segment-entry-every-purchase", _W, "A segment-entry trigger on a purchase segment fires once, not on every purchase."),
+        Rule(
+            "W505",
+            "segment-entry-every-purchase",
+            _W,
+            "A segment-entry trigger on a purchase segment fires once, not on every purchase.",
+        ),
         Rule("W506", "no-hypothesis", _W, "The scenario states no hypothesis (which KPI it should move)."),
         Rule("W507", "no-goal", _W, "A sell scenario has no goal, so its conversions cannot be measured."),
         Rule("E508", "holdout-range", _E, "A holdout must be between 0% and 50%."),

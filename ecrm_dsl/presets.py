@@ -48,8 +48,13 @@ class Preset:
 
 def build_preset(doc: YamlDocument) -> Preset:
     data = doc.data
-    return Preset(data["preset"], data.get("title", data["preset"]), data.get("description"),
-                  dict(data.get("parameters") or {}), doc)
+    return Preset(
+        data["preset"],
+        data.get("title", data["preset"]),
+        data.get("description"),
+        dict(data.get("parameters") or {}),
+        doc,
+    )
 
 
 def expand(use: ast.PresetUse, preset: Preset) -> tuple[ast.Scenario | None, list[Diagnostic]]:
@@ -75,12 +80,12 @@ def rehome(finding: Diagnostic, use: ast.PresetUse) -> Diagnostic:
     if finding.span.file == use.span.file:
         return finding
     where = f"{finding.span.file}:{finding.span.line}:{finding.span.column}"
-    return dataclasses.replace(finding, span=use.span,
-                               message=f"{finding.message} (in preset {use.preset}, {where})")
+    return dataclasses.replace(finding, span=use.span, message=f"{finding.message} (in preset {use.preset}, {where})")
 
 
 def _shifted(doc: YamlDocument, data: dict[str, Any]) -> YamlDocument:
     """A document for the expanded body, keeping the preset's positions (the body sat under ``scenario:``)."""
+
     def strip(table: dict[Any, Any]) -> dict[Any, Any]:
         return {path[1:]: value for path, value in table.items() if path[:1] == ("scenario",)}
 
@@ -93,30 +98,60 @@ def _arguments(use: ast.PresetUse, preset: Preset, findings: list[Diagnostic]) -
     values: dict[str, tuple[Any, str]] = {}
     for placeholder in sorted(set(_PLACEHOLDER.findall(json.dumps(preset.doc.data["scenario"], ensure_ascii=False)))):
         if placeholder not in preset.parameters:
-            findings.append(Diagnostic("E602", f"preset {preset.name} uses {{{{ {placeholder} }}}}, which is not "
-                                       "one of its parameters", preset.span, hint="declare it under parameters"))
+            findings.append(
+                Diagnostic(
+                    "E602",
+                    f"preset {preset.name} uses {{{{ {placeholder} }}}}, which is not one of its parameters",
+                    preset.span,
+                    hint="declare it under parameters",
+                )
+            )
     for name in given:
         if name not in preset.parameters:
             close = difflib.get_close_matches(name, sorted(preset.parameters), n=1)
-            findings.append(Diagnostic("E602", f"preset {preset.name} has no parameter '{name}'", given[name].span,
-                                       hint=f"did you mean '{close[0]}'?" if close
-                                       else "parameters: " + ", ".join(sorted(preset.parameters))))
+            findings.append(
+                Diagnostic(
+                    "E602",
+                    f"preset {preset.name} has no parameter '{name}'",
+                    given[name].span,
+                    hint=f"did you mean '{close[0]}'?"
+                    if close
+                    else "parameters: " + ", ".join(sorted(preset.parameters)),
+                )
+            )
     for name, spec in preset.parameters.items():
         arg = given.get(name)
         if arg is None:
             if "default" not in spec:
-                findings.append(Diagnostic("E602", f"preset {preset.name} needs parameter '{name}' ({spec['type']})",
-                                           use.span, hint=spec.get("description")))
+                findings.append(
+                    Diagnostic(
+                        "E602",
+                        f"preset {preset.name} needs parameter '{name}' ({spec['type']})",
+                        use.span,
+                        hint=spec.get("description"),
+                    )
+                )
                 continue
-            literal = ast.Literal(spec["default"], "string" if isinstance(spec["default"], str) else (
-                "bool" if isinstance(spec["default"], bool) else "int"), use.span)
+            literal = ast.Literal(
+                spec["default"],
+                "string"
+                if isinstance(spec["default"], str)
+                else ("bool" if isinstance(spec["default"], bool) else "int"),
+                use.span,
+            )
         else:
             literal = arg.value
         try:
             values[name] = _typed(literal, spec["type"])
         except ValueError_ as exc:
-            findings.append(Diagnostic("E602", f"parameter '{name}' of preset {preset.name}: {exc}",
-                                       arg.span if arg else use.span, hint=spec.get("description")))
+            findings.append(
+                Diagnostic(
+                    "E602",
+                    f"parameter '{name}' of preset {preset.name}: {exc}",
+                    arg.span if arg else use.span,
+                    hint=spec.get("description"),
+                )
+            )
     return values
 
 

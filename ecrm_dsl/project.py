@@ -44,7 +44,8 @@ class ProjectConfig:
             return []
         reserved = {self.customer_schema.resolve(), self.policies.resolve()}
         return sorted(
-            p for p in self.scenarios.iterdir()
+            p
+            for p in self.scenarios.iterdir()
             if p.is_file() and p.suffix in SCENARIO_SUFFIXES and p.resolve() not in reserved
         )
 
@@ -84,19 +85,27 @@ def load_config(path: Path | None, start: Path | None = None) -> ProjectConfig:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise DiagnosticError([Diagnostic("E007", f"cannot read the configuration: {exc.strerror}",
-                                          Span(display, 1, 1))]) from None
+        raise DiagnosticError(
+            [Diagnostic("E007", f"cannot read the configuration: {exc.strerror}", Span(display, 1, 1))]
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         line, column = _toml_position(str(exc))
-        raise DiagnosticError([Diagnostic("E007", f"the configuration is not valid TOML: {exc}",
-                                          Span(display, line, column))]) from None
+        raise DiagnosticError(
+            [Diagnostic("E007", f"the configuration is not valid TOML: {exc}", Span(display, line, column))]
+        ) from None
     table = data.get("tool", {}).get("ecrm", {}) if path.name == "pyproject.toml" else data
     unknown = sorted(set(table) - set(CONFIG_KEYS))
     if unknown:
-        raise DiagnosticError([Diagnostic(
-            "E007", f"unknown configuration key '{unknown[0]}'", Span(display, 1, 1),
-            hint="known keys: " + ", ".join(f"{k} ({v})" for k, v in CONFIG_KEYS.items()),
-        )])
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    "E007",
+                    f"unknown configuration key '{unknown[0]}'",
+                    Span(display, 1, 1),
+                    hint="known keys: " + ", ".join(f"{k} ({v})" for k, v in CONFIG_KEYS.items()),
+                )
+            ]
+        )
     return _build(path.parent, path, table)
 
 

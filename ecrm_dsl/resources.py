@@ -45,10 +45,14 @@ def build_customer_schema(doc: YamlDocument, findings: list[Diagnostic]) -> Cust
         existing = attributes.get(name)
         if existing is not None:
             if existing.type != spec["type"] or existing.derived:
-                findings.append(Diagnostic(
-                    "E301", f"attribute '{name}' is built in as {existing.type}; it cannot be redeclared as {spec['type']}",
-                    doc.key_span(("attributes", name)), hint="remove it, or only add 'values' to a built-in string",
-                ))
+                findings.append(
+                    Diagnostic(
+                        "E301",
+                        f"attribute '{name}' is built in as {existing.type}; it cannot be redeclared as {spec['type']}",
+                        doc.key_span(("attributes", name)),
+                        hint="remove it, or only add 'values' to a built-in string",
+                    )
+                )
                 continue
             attributes[name] = catalog.Attribute(name, existing.type, existing.description, False, values)
             continue
@@ -59,10 +63,13 @@ def build_customer_schema(doc: YamlDocument, findings: list[Diagnostic]) -> Cust
         properties = dict(events.get(name, {}))
         for prop, prop_type in ((spec or {}).get("properties") or {}).items():
             if prop in properties and properties[prop] != prop_type:
-                findings.append(Diagnostic(
-                    "E301", f"event property {name}.{prop} is built in as {properties[prop]}, not {prop_type}",
-                    doc.key_span(("events", name, "properties", prop)),
-                ))
+                findings.append(
+                    Diagnostic(
+                        "E301",
+                        f"event property {name}.{prop} is built in as {properties[prop]}, not {prop_type}",
+                        doc.key_span(("events", name, "properties", prop)),
+                    )
+                )
                 continue
             properties[prop] = prop_type
         events[name] = properties
@@ -83,8 +90,13 @@ class Segment:
 
 def build_segment(doc: YamlDocument, findings: list[Diagnostic]) -> Segment:
     data = doc.data
-    return Segment(data["segment"], data.get("title", data["segment"]), data.get("description"),
-                   condition_at(doc, ("where",), findings), doc.span(()))
+    return Segment(
+        data["segment"],
+        data.get("title", data["segment"]),
+        data.get("description"),
+        condition_at(doc, ("where",), findings),
+        doc.span(()),
+    )
 
 
 # --------------------------------------------------------------------------- templates
@@ -133,10 +145,18 @@ def build_template(doc: YamlDocument) -> Template:
     for channel, content in data["channels"].items():
         for path, value in _strings(content, ("channels", channel)):
             for match in PLACEHOLDER.finditer(value):
-                placeholders.append(Placeholder(match.group(1), channel,
-                                                doc.position_in_string(path, match.start(), value)))
-    return Template(data["template"], data.get("title", data["template"]), data["category"], params,
-                    data["channels"], tuple(placeholders), doc.span(()))
+                placeholders.append(
+                    Placeholder(match.group(1), channel, doc.position_in_string(path, match.start(), value))
+                )
+    return Template(
+        data["template"],
+        data.get("title", data["template"]),
+        data["category"],
+        params,
+        data["channels"],
+        tuple(placeholders),
+        doc.span(()),
+    )
 
 
 def _strings(value: Any, path: Path_) -> list[tuple[Path_, str]]:
@@ -185,8 +205,14 @@ def build_policies(doc: YamlDocument, schema: CustomerSchema, findings: list[Dia
     try:
         zoneinfo.ZoneInfo(data["timezone"])
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        findings.append(Diagnostic("E100", f"unknown timezone '{data['timezone']}'", doc.span(("timezone",)),
-                                   hint="use an IANA name such as Asia/Tokyo"))
+        findings.append(
+            Diagnostic(
+                "E100",
+                f"unknown timezone '{data['timezone']}'",
+                doc.span(("timezone",)),
+                hint="use an IANA name such as Asia/Tokyo",
+            )
+        )
     quiet = data.get("quiet_hours")
     calendar = data.get("calendar") or {}
     consent = {}
@@ -197,10 +223,14 @@ def build_policies(doc: YamlDocument, schema: CustomerSchema, findings: list[Dia
             attribute = attribute.removeprefix("customer.")
             known = schema.attributes.get(attribute)
             if known is None or known.type != "bool":
-                findings.append(Diagnostic(
-                    "E204", f"consent for {channel} names '{attribute}', which is not a true/false customer attribute",
-                    doc.span(("consent", channel, "attribute")), hint=f"e.g. customer.{channel}_opt_in",
-                ))
+                findings.append(
+                    Diagnostic(
+                        "E204",
+                        f"consent for {channel} names '{attribute}', which is not a true/false customer attribute",
+                        doc.span(("consent", channel, "attribute")),
+                        hint=f"e.g. customer.{channel}_opt_in",
+                    )
+                )
         consent[channel] = ConsentRule(channel, attribute, span)
     caps = tuple(
         FrequencyCap(c["channel"], c["max"], Duration.parse(c["per"]), c.get("on_exceed", "defer"))

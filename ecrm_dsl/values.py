@@ -30,9 +30,7 @@ class Duration:
     def parse(cls, text: str) -> Duration:
         match = _DURATION_RE.match(text.strip())
         if not match:
-            raise ValueError_(
-                f"'{text}' is not a duration; write a number and a unit: 30m, 36h, 7d or 2w"
-            )
+            raise ValueError_(f"'{text}' is not a duration; write a number and a unit: 30m, 36h, 7d or 2w")
         total = sum(int(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART_RE.findall(match.group(2)))
         return cls(-total if match.group(1) else total)
 

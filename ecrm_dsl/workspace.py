@@ -100,18 +100,29 @@ def load_workspace(config: ProjectConfig, extra_scenario_files: Iterable[Path] =
 
     segments = _named(
         (build_segment(doc, findings) for path in _yaml_files(config.segments) for doc in read(path, "segment")),
-        lambda s: s.name, lambda s: s.span, "segment", findings,
+        lambda s: s.name,
+        lambda s: s.span,
+        "segment",
+        findings,
     )
     templates = _named(
         (build_template(doc) for path in _yaml_files(config.templates) for doc in read(path, "template")),
-        lambda t: t.name, lambda t: t.span, "template", findings,
+        lambda t: t.name,
+        lambda t: t.span,
+        "template",
+        findings,
     )
 
     # The project's presets override shipped ones of the same name.
     presets: dict[str, Preset] = {}
     for folder in (BUILTIN_PRESETS, *config.presets):
-        local = _named((build_preset(doc) for path in _yaml_files(folder) for doc in read(path, "preset")),
-                       lambda p: p.name, lambda p: p.span, "preset", findings)
+        local = _named(
+            (build_preset(doc) for path in _yaml_files(folder) for doc in read(path, "preset")),
+            lambda p: p.name,
+            lambda p: p.span,
+            "preset",
+            findings,
+        )
         presets.update(local)
 
     scenario_paths = list(config.scenario_files())
@@ -129,8 +140,14 @@ def load_workspace(config: ProjectConfig, extra_scenario_files: Iterable[Path] =
                 continue
             preset = presets.get(item.preset)
             if preset is None:
-                findings.append(Diagnostic("E601", f"unknown preset '{item.preset}'", item.span,
-                                           hint="presets: " + ", ".join(sorted(presets))))
+                findings.append(
+                    Diagnostic(
+                        "E601",
+                        f"unknown preset '{item.preset}'",
+                        item.span,
+                        hint="presets: " + ", ".join(sorted(presets)),
+                    )
+                )
                 continue
             expanded, problems = expand(item, preset)
             findings.extend(problems)
@@ -139,16 +156,23 @@ def load_workspace(config: ProjectConfig, extra_scenario_files: Iterable[Path] =
     return Workspace(config, schema, policies, segments, templates, presets, scenarios, findings, files)
 
 
-def _named(items: Iterable[T], name: Callable[[T], str], span: Callable[[T], ast.Span], kind: str,
-           findings: list[Diagnostic]) -> dict[str, T]:
+def _named(
+    items: Iterable[T], name: Callable[[T], str], span: Callable[[T], ast.Span], kind: str, findings: list[Diagnostic]
+) -> dict[str, T]:
     """Index definitions by name, reporting a second definition of the same name."""
     table: dict[str, T] = {}
     for item in items:
         key = name(item)
         if key in table:
             first = span(table[key])
-            findings.append(Diagnostic("E409", f"{kind} '{key}' is defined twice (first in {first.file}:{first.line})",
-                                       span(item), hint=f"rename one of the {kind}s"))
+            findings.append(
+                Diagnostic(
+                    "E409",
+                    f"{kind} '{key}' is defined twice (first in {first.file}:{first.line})",
+                    span(item),
+                    hint=f"rename one of the {kind}s",
+                )
+            )
             continue
         table[key] = item
     return table

@@ -79,7 +79,11 @@ def test_corpus_covers_every_construct() -> None:
     steps = [step for s in scenarios for step in ast.walk_steps(s.steps)]
     assert {step.kind for step in steps} == {"send", "update", "exit", "wait", "branch", "split"}
     assert {type(s.trigger).__name__ for s in scenarios} == {
-        "EventTrigger", "SegmentTrigger", "DateTrigger", "ScheduleTrigger"}
+        "EventTrigger",
+        "SegmentTrigger",
+        "DateTrigger",
+        "ScheduleTrigger",
+    }
     anchors = {step.delay.anchor for step in steps if step.delay is not None}
     assert anchors >= set(ANCHORS) - {"next_shipment", "order_placed"}
     exprs = [e for step in steps for e in ast.walk_exprs(step.guard)]

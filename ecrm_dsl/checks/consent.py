@@ -23,16 +23,26 @@ def check_templates(ws: Workspace) -> list[Diagnostic]:
     findings: list[Diagnostic] = []
     for template in ws.templates.values():
         if template.marketing and "email" in template.channels and not template.uses("unsubscribe_url", "email"):
-            findings.append(Diagnostic(
-                "E502", f"marketing email template '{template.name}' has no unsubscribe link", template.span,
-                hint="add {{ unsubscribe_url }} to the email body (Gmail bulk-sender rules, 特定電子メール法)",
-            ))
+            findings.append(
+                Diagnostic(
+                    "E502",
+                    f"marketing email template '{template.name}' has no unsubscribe link",
+                    template.span,
+                    hint="add {{ unsubscribe_url }} to the email body (Gmail bulk-sender rules, 特定電子メール法)",
+                )
+            )
         for placeholder in template.placeholders:
             problem = _placeholder_problem(ws, template, placeholder.name)
             if problem:
-                findings.append(Diagnostic("E503", problem, placeholder.span,
-                                           hint="placeholders: customer.<attribute>, event.<property>, a declared "
-                                           "param, shop.name, shop.url, shop.support_email, unsubscribe_url"))
+                findings.append(
+                    Diagnostic(
+                        "E503",
+                        problem,
+                        placeholder.span,
+                        hint="placeholders: customer.<attribute>, event.<property>, a declared "
+                        "param, shop.name, shop.url, shop.support_email, unsubscribe_url",
+                    )
+                )
     return findings
 
 
@@ -41,7 +51,9 @@ def _placeholder_problem(ws: Workspace, template: Template, name: str) -> str | 
         return None
     scope, _, rest = name.partition(".")
     if scope == "customer" and rest:
-        return None if rest in ws.schema.attributes else f"placeholder {{{{ {name} }}}}: unknown attribute customer.{rest}"
+        return (
+            None if rest in ws.schema.attributes else f"placeholder {{{{ {name} }}}}: unknown attribute customer.{rest}"
+        )
     if scope == "event" and rest:
         return None  # checked where the template is sent, against the entry event
     return f"placeholder {{{{ {name} }}}} is neither a customer attribute nor a parameter of '{template.name}'"
@@ -97,8 +109,11 @@ def check_consent(ws: Workspace, scenario: ast.Scenario) -> list[Diagnostic]:
     findings: list[Diagnostic] = []
     facts = _Facts()
     trigger = scenario.trigger
-    audience = trigger.segment if isinstance(trigger, ast.SegmentTrigger) else (
-        trigger.audience if isinstance(trigger, ast.ScheduleTrigger) else None)
+    audience = (
+        trigger.segment
+        if isinstance(trigger, ast.SegmentTrigger)
+        else (trigger.audience if isinstance(trigger, ast.ScheduleTrigger) else None)
+    )
     if audience in ws.segments:
         facts.learn(ws.segments[audience].condition)
     facts.learn(trigger.where)
@@ -106,8 +121,9 @@ def check_consent(ws: Workspace, scenario: ast.Scenario) -> list[Diagnostic]:
     return findings
 
 
-def _walk(ws: Workspace, scenario: ast.Scenario, steps: tuple[ast.Step, ...], facts: _Facts,
-          findings: list[Diagnostic]) -> None:
+def _walk(
+    ws: Workspace, scenario: ast.Scenario, steps: tuple[ast.Step, ...], facts: _Facts, findings: list[Diagnostic]
+) -> None:
     for step in steps:
         here = facts.copy()
         here.learn(step.guard)
@@ -125,8 +141,9 @@ def _walk(ws: Workspace, scenario: ast.Scenario, steps: tuple[ast.Step, ...], fa
             _walk(ws, scenario, nested, here.copy(), findings)
 
 
-def _send(ws: Workspace, scenario: ast.Scenario, step: ast.Step, send: ast.Send, facts: _Facts,
-          findings: list[Diagnostic]) -> None:
+def _send(
+    ws: Workspace, scenario: ast.Scenario, step: ast.Step, send: ast.Send, facts: _Facts, findings: list[Diagnostic]
+) -> None:
     template = ws.templates.get(send.template)
     if template is None:
         return  # reported by the reference checks
@@ -134,17 +151,25 @@ def _send(ws: Workspace, scenario: ast.Scenario, step: ast.Step, send: ast.Send,
     if template.marketing:
         for channel in channels:
             if channel in catalog.CHANNELS and channel not in ws.policies.consent:
-                findings.append(Diagnostic(
-                    "E501", f"marketing send '{step.id}' uses {channel}, which has no consent rule in the policies",
-                    send.span, hint=f"add consent.{channel} to the policies, e.g. attribute: customer.{channel}_opt_in",
-                ))
+                findings.append(
+                    Diagnostic(
+                        "E501",
+                        f"marketing send '{step.id}' uses {channel}, which has no consent rule in the policies",
+                        send.span,
+                        hint=f"add consent.{channel} to the policies, e.g. attribute: customer.{channel}_opt_in",
+                    )
+                )
     blocked = [c for c in channels if _ruled_out(ws, c, template.marketing, facts)]
     if blocked and len(blocked) == len(channels):
         why = "; ".join(_ruled_out(ws, c, template.marketing, facts) or "" for c in channels)
-        findings.append(Diagnostic(
-            "E504", f"send '{step.id}' is reached on a path where no channel can deliver it ({why})",
-            send.span, hint="add a fallback channel the customer can be reached on, or change the branch",
-        ))
+        findings.append(
+            Diagnostic(
+                "E504",
+                f"send '{step.id}' is reached on a path where no channel can deliver it ({why})",
+                send.span,
+                hint="add a fallback channel the customer can be reached on, or change the branch",
+            )
+        )
     entry = entry_event(scenario)
     for placeholder in template.placeholders:
         scope, _, prop = placeholder.name.partition(".")
@@ -152,16 +177,25 @@ def _send(ws: Workspace, scenario: ast.Scenario, step: ast.Step, send: ast.Send,
             continue
         properties = ws.schema.events.get(entry or "", {})
         if prop not in properties:
-            findings.append(Diagnostic(
-                "E503", f"template '{template.name}' uses {{{{ {placeholder.name} }}}}, but the entry event "
-                f"({entry or 'none: this is not an event trigger'}) has no property '{prop}'", send.span,
-            ))
-    if not template.marketing and not (entry or "").startswith(_TRANSACTION_EVENTS):
-        findings.append(Diagnostic(
-            "E510", f"transactional template '{template.name}' is sent from a scenario that is not triggered by a "
-            "transaction, so it would skip consent and quiet hours", send.span,
-            hint="make the template category marketing",
-        ))
+            findings.append(
+                Diagnostic(
+                    "E503",
+                    f"template '{template.name}' uses {{{{ {placeholder.name} }}}}, but the entry event "
+                    f"({entry or 'none: this is not an event trigger'}) has no property '{prop}'",
+                    send.span,
+                )
+            )
+    customer_facing = any(c != "webhook" for c in channels)  # a webhook notifies a system, not the customer
+    if customer_facing and not template.marketing and not (entry or "").startswith(_TRANSACTION_EVENTS):
+        findings.append(
+            Diagnostic(
+                "E510",
+                f"transactional template '{template.name}' is sent from a scenario that is not triggered by a "
+                "transaction, so it would skip consent and quiet hours",
+                send.span,
+                hint="make the template category marketing",
+            )
+        )
 
 
 def _ruled_out(ws: Workspace, channel: str, marketing: bool, facts: _Facts) -> str | None:

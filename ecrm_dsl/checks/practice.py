@@ -14,24 +14,37 @@ _RECENT_DAYS = 7
 def check_practice(scenario: ast.Scenario, segments: dict[str, Segment]) -> list[Diagnostic]:
     findings: list[Diagnostic] = []
     if scenario.hypothesis is None:
-        findings.append(Diagnostic(
-            "W506", f"scenario '{scenario.id}' states no hypothesis", scenario.span,
-            hint="add 'hypothesis f2_rate \"…\"' (YAML: hypothesis: {kpi: f2_rate, statement: …}) for the PDCA journal",
-        ))
+        findings.append(
+            Diagnostic(
+                "W506",
+                f"scenario '{scenario.id}' states no hypothesis",
+                scenario.span,
+                hint="add 'hypothesis f2_rate \"…\"' (YAML: hypothesis: {kpi: f2_rate, statement: …}) "
+                "for the PDCA journal",
+            )
+        )
     if scenario.kind == "sell" and not scenario.goals:
-        findings.append(Diagnostic(
-            "W507", f"sell scenario '{scenario.id}' has no goal, so its conversions cannot be measured", scenario.span,
-            hint="add e.g. 'goal order.placed repeat within 30d'",
-        ))
+        findings.append(
+            Diagnostic(
+                "W507",
+                f"sell scenario '{scenario.id}' has no goal, so its conversions cannot be measured",
+                scenario.span,
+                hint="add e.g. 'goal order.placed repeat within 30d'",
+            )
+        )
     trigger = scenario.trigger
     if isinstance(trigger, ast.SegmentTrigger) and trigger.segment in segments:
         segment = segments[trigger.segment]
         if any(_means_recent_purchase(e) for e in ast.walk_exprs(segment.condition)):
-            findings.append(Diagnostic(
-                "W505", f"segment '{segment.name}' means \"bought recently\", but a segment-entry trigger fires only "
-                "when a customer first starts matching, not on every purchase", trigger.span,
-                hint="to act on each purchase, write 'when order.placed where …'",
-            ))
+            findings.append(
+                Diagnostic(
+                    "W505",
+                    f"segment '{segment.name}' means \"bought recently\", but a segment-entry trigger fires only "
+                    "when a customer first starts matching, not on every purchase",
+                    trigger.span,
+                    hint="to act on each purchase, write 'when order.placed where …'",
+                )
+            )
     return findings
 
 
@@ -62,5 +75,10 @@ def _is_recent_order_count(expr: ast.Expr) -> bool:
     if not (isinstance(expr, ast.Call) and expr.name == "count" and len(expr.args) == 2):
         return False
     event, window = expr.args
-    return (isinstance(event, ast.Ref) and event.dotted == "order.placed" and isinstance(window, ast.Literal)
-            and window.type == "duration" and window.value.seconds <= _RECENT_DAYS * 86400)  # type: ignore[union-attr]
+    return (
+        isinstance(event, ast.Ref)
+        and event.dotted == "order.placed"
+        and isinstance(window, ast.Literal)
+        and window.type == "duration"
+        and window.value.seconds <= _RECENT_DAYS * 86400
+    )  # type: ignore[union-attr]

@@ -23,13 +23,25 @@ def check_references(ws: Workspace, scenario: ast.Scenario) -> list[Diagnostic]:
 
     def segment(name: str, span: ast.Span) -> None:
         if name not in ws.segments:
-            findings.append(Diagnostic("E201", f"unknown segment '{name}'", span,
-                                       hint=_did_you_mean(name, segments, f"add {ws.config.display(ws.config.segments)}/{name}.yaml")))
+            findings.append(
+                Diagnostic(
+                    "E201",
+                    f"unknown segment '{name}'",
+                    span,
+                    hint=_did_you_mean(name, segments, f"add {ws.config.display(ws.config.segments)}/{name}.yaml"),
+                )
+            )
 
     def event(name: str, span: ast.Span) -> None:
         if name and name not in ws.schema.events:
-            findings.append(Diagnostic("E205", f"unknown event '{name}'", span,
-                                       hint=_did_you_mean(name, events, "declare it in the customer schema's events")))
+            findings.append(
+                Diagnostic(
+                    "E205",
+                    f"unknown event '{name}'",
+                    span,
+                    hint=_did_you_mean(name, events, "declare it in the customer schema's events"),
+                )
+            )
 
     trigger = scenario.trigger
     if isinstance(trigger, ast.EventTrigger):
@@ -48,8 +60,14 @@ def check_references(ws: Workspace, scenario: ast.Scenario) -> list[Diagnostic]:
         if rule.event is not None:
             event(rule.event, rule.span)
     if scenario.hypothesis is not None and scenario.hypothesis.kpi not in KPIS:
-        findings.append(Diagnostic("E208", f"unknown KPI '{scenario.hypothesis.kpi}'", scenario.hypothesis.span,
-                                   hint=_did_you_mean(scenario.hypothesis.kpi, list(KPIS), "KPIs: " + ", ".join(KPIS))))
+        findings.append(
+            Diagnostic(
+                "E208",
+                f"unknown KPI '{scenario.hypothesis.kpi}'",
+                scenario.hypothesis.span,
+                hint=_did_you_mean(scenario.hypothesis.kpi, list(KPIS), "KPIs: " + ", ".join(KPIS)),
+            )
+        )
     for step in ast.walk_steps(scenario.steps):
         if step.delay is not None:
             _anchor(scenario, step.delay, findings)
@@ -66,79 +84,150 @@ def _date_attribute(ws: Workspace, trigger: ast.DateTrigger, findings: list[Diag
     attribute = ws.schema.attributes.get(name)
     if not trigger.attribute.startswith("customer.") or attribute is None:
         dates = [f"customer.{a.name}" for a in ws.schema.attributes.values() if a.type in ("date", "datetime")]
-        findings.append(Diagnostic("E204", f"unknown date attribute '{trigger.attribute}'", trigger.span,
-                                   hint=_did_you_mean(trigger.attribute, dates, "date attributes: " + ", ".join(dates))))
+        findings.append(
+            Diagnostic(
+                "E204",
+                f"unknown date attribute '{trigger.attribute}'",
+                trigger.span,
+                hint=_did_you_mean(trigger.attribute, dates, "date attributes: " + ", ".join(dates)),
+            )
+        )
     elif attribute.type not in ("date", "datetime"):
-        findings.append(Diagnostic("E301", f"{trigger.attribute} is {attribute.type}, not a date", trigger.span,
-                                   hint="a date trigger needs a date attribute such as customer.birthday"))
+        findings.append(
+            Diagnostic(
+                "E301",
+                f"{trigger.attribute} is {attribute.type}, not a date",
+                trigger.span,
+                hint="a date trigger needs a date attribute such as customer.birthday",
+            )
+        )
 
 
 def _same_property(ws: Workspace, scenario: ast.Scenario, goal: ast.Goal, findings: list[Diagnostic]) -> None:
     prop = goal.match.split(":", 1)[1]
     entry = entry_event(scenario)
     if entry is None:
-        findings.append(Diagnostic("E207", f"'same {prop}' keys the goal to the entry event, but this scenario "
-                                   "has no entry event", goal.span, hint="use it with an event trigger"))
+        findings.append(
+            Diagnostic(
+                "E207",
+                f"'same {prop}' keys the goal to the entry event, but this scenario has no entry event",
+                goal.span,
+                hint="use it with an event trigger",
+            )
+        )
         return
     for name, role in ((entry, "entry"), (goal.event, "goal")):
         properties = ws.schema.events.get(name)
         if properties is not None and prop not in properties:
-            findings.append(Diagnostic("E204", f"the {role} event {name} has no property '{prop}'", goal.span,
-                                       hint=_did_you_mean(prop, sorted(properties),
-                                                          f"declare it under events.{name}.properties")))
+            findings.append(
+                Diagnostic(
+                    "E204",
+                    f"the {role} event {name} has no property '{prop}'",
+                    goal.span,
+                    hint=_did_you_mean(prop, sorted(properties), f"declare it under events.{name}.properties"),
+                )
+            )
 
 
 def _anchor(scenario: ast.Scenario, timing: ast.Timing, findings: list[Diagnostic]) -> None:
     anchor = timing.anchor
     if anchor not in ANCHORS:
-        findings.append(Diagnostic("E207", f"unknown timing anchor '{anchor}'", timing.span,
-                                   hint=_did_you_mean(anchor, list(ANCHORS), "anchors: " + ", ".join(ANCHORS))))
+        findings.append(
+            Diagnostic(
+                "E207",
+                f"unknown timing anchor '{anchor}'",
+                timing.span,
+                hint=_did_you_mean(anchor, list(ANCHORS), "anchors: " + ", ".join(ANCHORS)),
+            )
+        )
         return
     allowed = catalog.ANCHOR_EVENTS.get(anchor)
     entry = entry_event(scenario)
     if allowed is not None and entry not in allowed:
-        findings.append(Diagnostic(
-            "E207", f"'{anchor}' ({ANCHORS[anchor]}) needs an entry event that carries it; "
-            f"this scenario enters on {entry or 'a ' + type(scenario.trigger).__name__.removesuffix('Trigger').lower()}",
-            timing.span, hint="entry events with this date: " + ", ".join(allowed),
-        ))
+        findings.append(
+            Diagnostic(
+                "E207",
+                f"'{anchor}' ({ANCHORS[anchor]}) needs an entry event that carries it; "
+                f"this scenario enters on {entry or _trigger_kind(scenario.trigger)}",
+                timing.span,
+                hint="entry events with this date: " + ", ".join(allowed),
+            )
+        )
 
 
 def _send(ws: Workspace, send: ast.Send, findings: list[Diagnostic]) -> None:
     for channel in (send.channel, *send.fallback):
         if channel not in catalog.CHANNELS:
-            findings.append(Diagnostic("E203", f"unknown channel '{channel}'", send.span,
-                                       hint=_did_you_mean(channel, list(catalog.CHANNELS),
-                                                          "channels: " + ", ".join(catalog.CHANNELS))))
+            findings.append(
+                Diagnostic(
+                    "E203",
+                    f"unknown channel '{channel}'",
+                    send.span,
+                    hint=_did_you_mean(channel, list(catalog.CHANNELS), "channels: " + ", ".join(catalog.CHANNELS)),
+                )
+            )
     template = ws.templates.get(send.template)
     if template is None:
-        findings.append(Diagnostic("E202", f"unknown template '{send.template}'", send.span,
-                                   hint=_did_you_mean(send.template, sorted(ws.templates),
-                                                      f"add {ws.config.display(ws.config.templates)}/{send.template}.yaml")))
+        findings.append(
+            Diagnostic(
+                "E202",
+                f"unknown template '{send.template}'",
+                send.span,
+                hint=_did_you_mean(
+                    send.template,
+                    sorted(ws.templates),
+                    f"add {ws.config.display(ws.config.templates)}/{send.template}.yaml",
+                ),
+            )
+        )
         return
     for channel in (send.channel, *send.fallback):
         if channel in catalog.CHANNELS and channel not in template.channels:
-            findings.append(Diagnostic(
-                "E209", f"template '{template.name}' has no {channel} content", send.span,
-                hint=f"add channels.{channel} to the template, or send on one of: {', '.join(template.channels)}",
-            ))
+            findings.append(
+                Diagnostic(
+                    "E209",
+                    f"template '{template.name}' has no {channel} content",
+                    send.span,
+                    hint=f"add channels.{channel} to the template, or send on one of: {', '.join(template.channels)}",
+                )
+            )
     given = {p.name: p for p in send.params}
     for name, param in given.items():
         declared = template.params.get(name)
         if declared is None:
-            findings.append(Diagnostic("E210", f"template '{template.name}' has no parameter '{name}'", param.span,
-                                       hint=_did_you_mean(name, sorted(template.params),
-                                                          "declare it under params in the template")))
+            findings.append(
+                Diagnostic(
+                    "E210",
+                    f"template '{template.name}' has no parameter '{name}'",
+                    param.span,
+                    hint=_did_you_mean(name, sorted(template.params), "declare it under params in the template"),
+                )
+            )
         elif not _literal_fits(param.value, declared.type):
-            findings.append(Diagnostic("E301", f"parameter '{name}' is {declared.type}, but the value is "
-                                       f"{param.value.type}", param.value.span or param.span))
+            findings.append(
+                Diagnostic(
+                    "E301",
+                    f"parameter '{name}' is {declared.type}, but the value is {param.value.type}",
+                    param.value.span or param.span,
+                )
+            )
     for name, declared in template.params.items():
         if name not in given and not declared.has_default:
-            findings.append(Diagnostic("E210", f"template '{template.name}' needs parameter '{name}'", send.span,
-                                       hint=f"pass it: with {{ {name} = … }} (YAML: params: {{{name}: …}})"))
+            findings.append(
+                Diagnostic(
+                    "E210",
+                    f"template '{template.name}' needs parameter '{name}'",
+                    send.span,
+                    hint=f"pass it: with {{ {name} = … }} (YAML: params: {{{name}: …}})",
+                )
+            )
 
 
 def _literal_fits(literal: ast.Literal, declared: str) -> bool:
     if literal.type == declared:
         return True
     return (literal.type, declared) in {("int", "decimal"), ("date", "datetime")}
+
+
+def _trigger_kind(trigger: ast.Trigger) -> str:
+    return "a " + type(trigger).__name__.removesuffix("Trigger").lower() + " trigger"

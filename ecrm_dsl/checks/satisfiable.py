@@ -54,8 +54,14 @@ def _number(literal: ast.Literal) -> float | None:
     return None
 
 
-_OPERATORS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
-              ">=": operator.ge}
+_OPERATORS = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 
@@ -113,9 +119,14 @@ class SatisfiabilityChecker:
     def _atom(self, expr: ast.Expr) -> None:
         if isinstance(expr, ast.Compare):
             if isinstance(expr.left, ast.Literal) and isinstance(expr.right, ast.Literal):
-                self.findings.append(Diagnostic("W407" if _literal_compare(expr) else "W406",
-                                                f"this compares two constants: always {_literal_compare(expr)}",
-                                                expr.span, hint="compare an attribute or metric with a value"))
+                self.findings.append(
+                    Diagnostic(
+                        "W407" if _literal_compare(expr) else "W406",
+                        f"this compares two constants: always {_literal_compare(expr)}",
+                        expr.span,
+                        hint="compare an attribute or metric with a value",
+                    )
+                )
                 return
             pair = _ref_literal(expr)
             if pair is not None:
@@ -125,8 +136,11 @@ class SatisfiabilityChecker:
             if isinstance(low, ast.Literal) and isinstance(high, ast.Literal):
                 lo, hi = _number(low), _number(high)
                 if lo is not None and hi is not None and lo > hi and not expr.negated:
-                    self._never(expr.span, f"'between {lo:g} and {hi:g}' is empty: the low end is above the high end",
-                                hint="swap the two ends")
+                    self._never(
+                        expr.span,
+                        f"'between {lo:g} and {hi:g}' is empty: the low end is above the high end",
+                        hint="swap the two ends",
+                    )
         elif isinstance(expr, ast.InList) and not expr.items and not expr.negated:
             self._never(expr.span, "'in []' with an empty list is never true")
 
@@ -139,12 +153,15 @@ class SatisfiabilityChecker:
             if literal.value not in attribute.values:
                 close = difflib.get_close_matches(str(literal.value), attribute.values, n=1)
                 verdict = "never" if op == "==" else "always"
-                self.findings.append(Diagnostic(
-                    "W406" if op == "==" else "W407",
-                    f"{ref.dotted} is one of {', '.join(attribute.values)}; '{literal.value}' is not, "
-                    f"so this is {verdict} true", literal.span,
-                    hint=f"did you mean '{close[0]}'?" if close else None,
-                ))
+                self.findings.append(
+                    Diagnostic(
+                        "W406" if op == "==" else "W407",
+                        f"{ref.dotted} is one of {', '.join(attribute.values)}; '{literal.value}' is not, "
+                        f"so this is {verdict} true",
+                        literal.span,
+                        hint=f"did you mean '{close[0]}'?" if close else None,
+                    )
+                )
             return
         value = _number(literal)
         if value is None or op == "!=":
@@ -199,12 +216,16 @@ class SatisfiabilityChecker:
             return
 
     def _always_true_or(self, expr: ast.Or) -> None:
-        nulls = {(i.operand.path, i.negated) for i in expr.items
-                 if isinstance(i, ast.IsNull) and isinstance(i.operand, ast.Ref)}
+        nulls = {
+            (i.operand.path, i.negated)
+            for i in expr.items
+            if isinstance(i, ast.IsNull) and isinstance(i.operand, ast.Ref)
+        }
         for path, negated in nulls:
             if (path, not negated) in nulls:
-                self.findings.append(Diagnostic("W407", f"'{'.'.join(path)} is null or … is not null' is always true",
-                                                expr.span))
+                self.findings.append(
+                    Diagnostic("W407", f"'{'.'.join(path)} is null or … is not null' is always true", expr.span)
+                )
                 return
 
 

@@ -26,14 +26,25 @@ def entry_event(scenario: ast.Scenario) -> str | None:
     return scenario.trigger.event if isinstance(scenario.trigger, ast.EventTrigger) else None
 
 
-def scenario_conditions(scenario: ast.Scenario, schema: CustomerSchema,
-                        segments: frozenset[str]) -> Iterator[tuple[ast.Expr, Scope]]:
+def scenario_conditions(
+    scenario: ast.Scenario, schema: CustomerSchema, segments: frozenset[str]
+) -> Iterator[tuple[ast.Expr, Scope]]:
     """Every condition of a scenario with the scope it is evaluated in."""
     entry = entry_event(scenario)
     trigger = scenario.trigger
     if trigger.where is not None:
-        yield trigger.where, Scope(schema, segments, entry, "entry event", False, "entry condition",
-                                   in_order_trigger=entry == "order.placed")
+        yield (
+            trigger.where,
+            Scope(
+                schema,
+                segments,
+                entry,
+                "entry event",
+                False,
+                "entry condition",
+                in_order_trigger=entry == "order.placed",
+            ),
+        )
     for goal in scenario.goals:
         if goal.where is not None:
             yield goal.where, Scope(schema, segments, goal.event, "goal event", True, "goal condition")

@@ -16,17 +16,27 @@ def check_structure(scenario: ast.Scenario) -> list[Diagnostic]:
     for step in ast.walk_steps(scenario.steps):
         action = step.action
         if isinstance(action, ast.Wait) and action.event is not None and action.timeout is None:
-            findings.append(Diagnostic(
-                "E405", f"wait '{step.id}' for {action.event} has no timeout: customers who never do it wait forever",
-                action.span, hint="add 'timeout 3d' (YAML: timeout: 3d) and an 'on timeout' path",
-            ))
+            findings.append(
+                Diagnostic(
+                    "E405",
+                    f"wait '{step.id}' for {action.event} has no timeout: customers who never do it wait forever",
+                    action.span,
+                    hint="add 'timeout 3d' (YAML: timeout: 3d) and an 'on timeout' path",
+                )
+            )
         if isinstance(action, ast.Split):
             _split(step, action, findings)
         if isinstance(action, ast.Branch):
             _branch(action, findings)
     if scenario.holdout > 50:
-        findings.append(Diagnostic("E508", f"a holdout of {scenario.holdout}% leaves most customers unmessaged",
-                                   scenario.span, hint="control groups are usually 5–20%; at most 50%"))
+        findings.append(
+            Diagnostic(
+                "E508",
+                f"a holdout of {scenario.holdout}% leaves most customers unmessaged",
+                scenario.span,
+                hint="control groups are usually 5–20%; at most 50%",
+            )
+        )
     if isinstance(scenario.trigger, ast.ScheduleTrigger):
         _cron(scenario.trigger, findings)
     return findings
@@ -40,10 +50,15 @@ def _duplicate_ids(scenario: ast.Scenario, findings: list[Diagnostic]) -> None:
             seen[step.id] = step
             continue
         derived = "" if step.id_explicit else " (a send step's id defaults to its template name)"
-        findings.append(Diagnostic(
-            "E401", f"step id '{step.id}' is used twice in scenario {scenario.id}{derived}; first at line {first.span.line}",
-            step.span, hint="give one of them its own id: '@name' (YAML: id: name)",
-        ))
+        findings.append(
+            Diagnostic(
+                "E401",
+                f"step id '{step.id}' is used twice in scenario {scenario.id}{derived}; "
+                f"first at line {first.span.line}",
+                step.span,
+                hint="give one of them its own id: '@name' (YAML: id: name)",
+            )
+        )
 
 
 def _ends(steps: tuple[ast.Step, ...]) -> bool:
@@ -75,10 +90,14 @@ def _flow(steps: tuple[ast.Step, ...], findings: list[Diagnostic], entry_offset:
     ended_by: ast.Step | None = None
     for step in steps:
         if ended_by is not None:
-            findings.append(Diagnostic(
-                "W403", f"step '{step.id}' can never run: every path ends at '{ended_by.id}' before it",
-                step.span, hint="move it before the exit, or remove it",
-            ))
+            findings.append(
+                Diagnostic(
+                    "W403",
+                    f"step '{step.id}' can never run: every path ends at '{ended_by.id}' before it",
+                    step.span,
+                    hint="move it before the exit, or remove it",
+                )
+            )
             break
         entry_offset = _timing(step, findings, entry_offset)
         for nested in ast.child_step_lists(step.action):
@@ -94,22 +113,35 @@ def _timing(step: ast.Step, findings: list[Diagnostic], entry_offset: int | None
         return entry_offset
     seconds = timing.offset.seconds
     if timing.anchor in ("previous", "entry") and (seconds < 0 or (timing.business_days or 0) < 0):
-        findings.append(Diagnostic(
-            "E404", f"step '{step.id}' waits a negative time ({timing.offset if seconds < 0 else timing.business_days}) "
-            f"from {'the previous step' if timing.anchor == 'previous' else 'entry'}",
-            timing.span, hint="waits only go forward; count back only from a future date such as delivery_date",
-        ))
+        findings.append(
+            Diagnostic(
+                "E404",
+                f"step '{step.id}' waits a negative time ({timing.offset if seconds < 0 else timing.business_days}) "
+                f"from {'the previous step' if timing.anchor == 'previous' else 'entry'}",
+                timing.span,
+                hint="waits only go forward; count back only from a future date such as delivery_date",
+            )
+        )
         return entry_offset
     if timing.anchor == "entry" and timing.business_days is None:
         if entry_offset is not None and seconds < entry_offset:
-            findings.append(Diagnostic(
-                "E404", f"step '{step.id}' is timed {_days(seconds)} after entry, but comes after a step at "
-                f"{_days(entry_offset)}: it would go back in time and fire at once",
-                timing.span, hint="reorder the steps so the days increase",
-            ))
+            findings.append(
+                Diagnostic(
+                    "E404",
+                    f"step '{step.id}' is timed {_days(seconds)} after entry, but comes after a step at "
+                    f"{_days(entry_offset)}: it would go back in time and fire at once",
+                    timing.span,
+                    hint="reorder the steps so the days increase",
+                )
+            )
         return max(seconds, entry_offset or 0)
-    if timing.anchor == "previous" and entry_offset is not None and timing.business_days is None \
-            and timing.until_time is None and timing.until_weekday is None:
+    if (
+        timing.anchor == "previous"
+        and entry_offset is not None
+        and timing.business_days is None
+        and timing.until_time is None
+        and timing.until_weekday is None
+    ):
         return entry_offset + seconds
     return None
 
@@ -121,39 +153,62 @@ def _days(seconds: int) -> str:
 def _split(step: ast.Step, split: ast.Split, findings: list[Diagnostic]) -> None:
     names = [v.name for v in split.variants]
     if len(split.variants) < 2:
-        findings.append(Diagnostic("E408", f"split '{step.id}' has one variant; a test needs two or more",
-                                   split.span, hint="add a variant, or remove the split"))
+        findings.append(
+            Diagnostic(
+                "E408",
+                f"split '{step.id}' has one variant; a test needs two or more",
+                split.span,
+                hint="add a variant, or remove the split",
+            )
+        )
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         findings.append(Diagnostic("E408", f"split '{step.id}' names variant '{duplicates[0]}' twice", split.span))
     for variant in split.variants:
         if variant.weight <= 0:
-            findings.append(Diagnostic("E408", f"variant '{variant.name}' has weight {variant.weight}", variant.span,
-                                       hint="weights are positive whole numbers, e.g. 50 and 50"))
+            findings.append(
+                Diagnostic(
+                    "E408",
+                    f"variant '{variant.name}' has weight {variant.weight}",
+                    variant.span,
+                    hint="weights are positive whole numbers, e.g. 50 and 50",
+                )
+            )
 
 
 def _branch(branch: ast.Branch, findings: list[Diagnostic]) -> None:
     elses = [i for i, arm in enumerate(branch.arms) if arm.condition is None]
     if elses and (len(elses) > 1 or elses[0] != len(branch.arms) - 1):
-        findings.append(Diagnostic("E412", "'else' must be the last arm of a branch, and there is only one",
-                                   branch.arms[elses[0]].span))
+        findings.append(
+            Diagnostic(
+                "E412", "'else' must be the last arm of a branch, and there is only one", branch.arms[elses[0]].span
+            )
+        )
     seen: dict[str, ast.BranchArm] = {}
     for arm in branch.arms:
         if arm.condition is None:
             continue
         key = expr_text(arm.condition)
         if key in seen:
-            findings.append(Diagnostic(
-                "W403", f"this arm repeats the condition of the arm at line {seen[key].span.line}, so it never runs",
-                arm.span, hint="change its condition or merge the two arms",
-            ))
+            findings.append(
+                Diagnostic(
+                    "W403",
+                    f"this arm repeats the condition of the arm at line {seen[key].span.line}, so it never runs",
+                    arm.span,
+                    hint="change its condition or merge the two arms",
+                )
+            )
         seen.setdefault(key, arm)
 
 
 def _cron(trigger: ast.ScheduleTrigger, findings: list[Diagnostic]) -> None:
     fields = trigger.cron.split()
     if len(fields) != 5 or not croniter.is_valid(trigger.cron):
-        findings.append(Diagnostic(
-            "E410", f"'{trigger.cron}' is not a valid cron schedule", trigger.span,
-            hint="five fields: minute hour day-of-month month weekday, e.g. \"0 10 1 * *\" for 10:00 on the 1st",
-        ))
+        findings.append(
+            Diagnostic(
+                "E410",
+                f"'{trigger.cron}' is not a valid cron schedule",
+                trigger.span,
+                hint='five fields: minute hour day-of-month month weekday, e.g. "0 10 1 * *" for 10:00 on the 1st',
+            )
+        )

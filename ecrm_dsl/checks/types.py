@@ -8,12 +8,31 @@ from ecrm_dsl import ast, catalog
 from ecrm_dsl.checks.scope import Scope
 from ecrm_dsl.diagnostics import Diagnostic
 
-_LITERAL_TYPES = {"int": "int", "decimal": "decimal", "string": "string", "bool": "bool", "null": "null",
-                  "money": "money", "duration": "duration", "date": "date", "time": "time"}
+_LITERAL_TYPES = {
+    "int": "int",
+    "decimal": "decimal",
+    "string": "string",
+    "bool": "bool",
+    "null": "null",
+    "money": "money",
+    "duration": "duration",
+    "date": "date",
+    "time": "time",
+}
 _ORDERED = {"int", "decimal", "money", "duration", "date", "datetime", "time", "string"}
-_TYPE_WORDS = {"int": "a whole number", "decimal": "a number", "money": "an amount of money", "string": "text",
-               "bool": "true/false", "date": "a date", "datetime": "a date and time", "duration": "a duration",
-               "time": "a time of day", "list": "a list", "null": "null"}
+_TYPE_WORDS = {
+    "int": "a whole number",
+    "decimal": "a number",
+    "money": "an amount of money",
+    "string": "text",
+    "bool": "true/false",
+    "date": "a date",
+    "datetime": "a date and time",
+    "duration": "a duration",
+    "time": "a time of day",
+    "list": "a list",
+    "null": "null",
+}
 
 
 def _family(type_: str) -> str:
@@ -39,10 +58,14 @@ class TypeChecker:
     def check_condition(self, expr: ast.Expr) -> None:
         type_ = self.infer(expr)
         if type_ is not None and type_ != "bool":
-            self.findings.append(Diagnostic(
-                "E303", f"this {self.scope.role} is {_TYPE_WORDS.get(type_, type_)}, not true/false", expr.span,
-                hint="compare it, e.g. 'customer.order_count >= 2'",
-            ))
+            self.findings.append(
+                Diagnostic(
+                    "E303",
+                    f"this {self.scope.role} is {_TYPE_WORDS.get(type_, type_)}, not true/false",
+                    expr.span,
+                    hint="compare it, e.g. 'customer.order_count >= 2'",
+                )
+            )
 
     def _error(self, code: str, message: str, span: ast.Span, hint: str | None = None) -> None:
         self.findings.append(Diagnostic(code, message, span, hint=hint))
@@ -55,41 +78,66 @@ class TypeChecker:
             attribute = schema.attributes.get(path[1])
             if attribute is None:
                 close = _suggest(path[1], sorted(schema.attributes))
-                self._error("E204", f"unknown attribute customer.{path[1]}", ref.span,
-                            f"did you mean {close}?" if close else "declare it in the customer schema's attributes")
+                self._error(
+                    "E204",
+                    f"unknown attribute customer.{path[1]}",
+                    ref.span,
+                    f"did you mean {close}?" if close else "declare it in the customer schema's attributes",
+                )
                 return None
             return attribute.type
         if path[0] == "event" and len(path) == 2:
             if self.scope.event is None:
-                self._error("E204", f"event.{path[1]} is not available here: this {self.scope.role} has no event",
-                            ref.span, hint="only event-triggered scenarios, goals, stop rules and waits have one")
+                self._error(
+                    "E204",
+                    f"event.{path[1]} is not available here: this {self.scope.role} has no event",
+                    ref.span,
+                    hint="only event-triggered scenarios, goals, stop rules and waits have one",
+                )
                 return None
             properties = schema.events.get(self.scope.event)
             if properties is None:
                 return None  # the unknown event itself is reported by the reference checks
             if path[1] not in properties:
                 close = _suggest(path[1], sorted(properties))
-                self._error("E204", f"the {self.scope.event_role} {self.scope.event} has no property '{path[1]}'",
-                            ref.span, f"did you mean {close}?" if close
-                            else f"declare it under events.{self.scope.event}.properties in the customer schema")
+                self._error(
+                    "E204",
+                    f"the {self.scope.event_role} {self.scope.event} has no property '{path[1]}'",
+                    ref.span,
+                    f"did you mean {close}?"
+                    if close
+                    else f"declare it under events.{self.scope.event}.properties in the customer schema",
+                )
                 return None
             return properties[path[1]]
         if len(path) == 1 and path[0] in catalog.ENROLLMENT_METRICS:
             if not self.scope.metrics:
-                self._error("E204", f"{path[0]} is not defined in a {self.scope.role}: the customer has not entered yet",
-                            ref.span, hint="use it in step conditions, goals and stop rules")
+                self._error(
+                    "E204",
+                    f"{path[0]} is not defined in a {self.scope.role}: the customer has not entered yet",
+                    ref.span,
+                    hint="use it in step conditions, goals and stop rules",
+                )
                 return None
             return catalog.ENROLLMENT_METRICS[path[0]].type
         if len(path) == 1 and path[0] in schema.attributes:
-            self._error("E204", f"'{path[0]}' needs its scope: write customer.{path[0]}", ref.span,
-                        hint=f"customer attributes are written customer.{path[0]}")
+            self._error(
+                "E204",
+                f"'{path[0]}' needs its scope: write customer.{path[0]}",
+                ref.span,
+                hint=f"customer attributes are written customer.{path[0]}",
+            )
             return None
         options = [f"customer.{a}" for a in schema.attributes] + list(catalog.ENROLLMENT_METRICS)
         if self.scope.event and self.scope.event in schema.events:
             options += [f"event.{p}" for p in schema.events[self.scope.event]]
         close = _suggest(ref.dotted, sorted(options))
-        self._error("E204", f"unknown name '{ref.dotted}'", ref.span,
-                    f"did you mean {close}?" if close else "names are customer.<attribute>, event.<property> or a metric")
+        self._error(
+            "E204",
+            f"unknown name '{ref.dotted}'",
+            ref.span,
+            f"did you mean {close}?" if close else "names are customer.<attribute>, event.<property> or a metric",
+        )
         return None
 
     # ---- expressions
@@ -127,8 +175,12 @@ class TypeChecker:
     def _compare(self, op: str, left: ast.Expr, right: ast.Expr, span: ast.Span) -> None:
         left_type, right_type = self.infer(left), self.infer(right)
         if "null" in (left_type, right_type):
-            self._error("E301", f"comparing with null using '{op}' is never true", span,
-                        hint="write 'x is null' or 'x is not null'")
+            self._error(
+                "E301",
+                f"comparing with null using '{op}' is never true",
+                span,
+                hint="write 'x is null' or 'x is not null'",
+            )
             return
         self._agree(left_type, right_type, right.span, left, op)
 
@@ -136,8 +188,9 @@ class TypeChecker:
         if left is None or right is None:
             return
         if left == "list" or right == "list":
-            self._error("E301", "a list cannot be compared", span,
-                        hint='use contains(list, "value") or has_tag("value")')
+            self._error(
+                "E301", "a list cannot be compared", span, hint='use contains(list, "value") or has_tag("value")'
+            )
             return
         if _family(left) != _family(right):
             hint = None
@@ -147,29 +200,43 @@ class TypeChecker:
                 hint = "durations compare with durations (7d); day counts with whole numbers"
             elif left == "bool":
                 hint = "compare with true or false"
-            self._error("E301", f"{_describe(subject)} is {_TYPE_WORDS.get(left, left)}, "
-                        f"but it is compared with {_TYPE_WORDS.get(right, right)}", span, hint)
+            self._error(
+                "E301",
+                f"{_describe(subject)} is {_TYPE_WORDS.get(left, left)}, "
+                f"but it is compared with {_TYPE_WORDS.get(right, right)}",
+                span,
+                hint,
+            )
             return
         if op not in ("==", "!=") and left not in _ORDERED:
-            self._error("E301", f"'{op}' needs ordered values; {_TYPE_WORDS.get(left, left)} only supports == and !=",
-                        span)
+            self._error(
+                "E301", f"'{op}' needs ordered values; {_TYPE_WORDS.get(left, left)} only supports == and !=", span
+            )
 
     def _call(self, call: ast.Call) -> str | None:
         function = catalog.FUNCTIONS.get(call.name)
         if function is None:
             close = _suggest(call.name, sorted(catalog.FUNCTIONS))
-            self._error("E206", f"unknown function {call.name}()", call.span,
-                        f"did you mean {close}()?" if close else "functions: " + ", ".join(sorted(catalog.FUNCTIONS)))
+            self._error(
+                "E206",
+                f"unknown function {call.name}()",
+                call.span,
+                f"did you mean {close}()?" if close else "functions: " + ", ".join(sorted(catalog.FUNCTIONS)),
+            )
             for arg in call.args:
                 if not isinstance(arg, ast.Ref):
                     self.infer(arg)
             return None
         if len(call.args) != len(function.params):
             shown = ", ".join(function.params)
-            self._error("E302", f"{call.name}() takes {len(function.params)} argument(s) ({shown}), "
-                        f"got {len(call.args)}", call.span, hint=function.description)
+            self._error(
+                "E302",
+                f"{call.name}() takes {len(function.params)} argument(s) ({shown}), got {len(call.args)}",
+                call.span,
+                hint=function.description,
+            )
             return function.returns
-        for arg, kind in zip(call.args, function.params):
+        for arg, kind in zip(call.args, function.params, strict=True):
             self._argument(call, arg, kind)
         return function.returns
 
@@ -177,32 +244,47 @@ class TypeChecker:
         name = arg.dotted if isinstance(arg, ast.Ref) else None
         if kind == "channel":
             if name not in catalog.CHANNELS:
-                self._error("E203" if name else "E302", f"{call.name}(): '{name or '?'}' is not a channel", arg.span,
-                            hint="channels: " + ", ".join(catalog.CHANNELS))
+                self._error(
+                    "E203" if name else "E302",
+                    f"{call.name}(): '{name or '?'}' is not a channel",
+                    arg.span,
+                    hint="channels: " + ", ".join(catalog.CHANNELS),
+                )
             return
         if kind == "event":
             if name is None:
                 self._error("E302", f"{call.name}() takes an event name such as order.placed", arg.span)
             elif name not in self.scope.schema.events:
                 close = _suggest(name, sorted(self.scope.schema.events))
-                self._error("E205", f"unknown event '{name}'", arg.span,
-                            f"did you mean {close}?" if close else "declare it in the customer schema's events")
+                self._error(
+                    "E205",
+                    f"unknown event '{name}'",
+                    arg.span,
+                    f"did you mean {close}?" if close else "declare it in the customer schema's events",
+                )
             return
         if kind == "segment":
             if name is None:
                 self._error("E302", f"{call.name}() takes a segment name", arg.span)
             elif name not in self.scope.segments:
                 close = _suggest(name, sorted(self.scope.segments))
-                self._error("E201", f"unknown segment '{name}'", arg.span,
-                            f"did you mean {close}?" if close else "add segments/<name>.yaml")
+                self._error(
+                    "E201",
+                    f"unknown segment '{name}'",
+                    arg.span,
+                    f"did you mean {close}?" if close else "add segments/<name>.yaml",
+                )
             return
         actual = self.infer(arg)
         if actual is None:
             return
         expected_ok = (_family(actual) == _family(kind)) if kind != "list" else actual == "list"
         if not expected_ok:
-            self._error("E302", f"{call.name}() expects {_TYPE_WORDS.get(kind, kind)} here, got "
-                        f"{_TYPE_WORDS.get(actual, actual)}", arg.span)
+            self._error(
+                "E302",
+                f"{call.name}() expects {_TYPE_WORDS.get(kind, kind)} here, got {_TYPE_WORDS.get(actual, actual)}",
+                arg.span,
+            )
 
 
 def _describe(expr: ast.Expr) -> str:

@@ -13,15 +13,25 @@ def check_workspace(ws: Workspace) -> list[Diagnostic]:
     for scenario in ws.scenarios:
         first = seen.setdefault(scenario.id, scenario)
         if first is not scenario:
-            findings.append(Diagnostic(
-                "E402", f"scenario id '{scenario.id}' is already used in {first.span.file}:{first.span.line}",
-                scenario.span, hint="scenario ids are unique across the project; rename one",
-            ))
+            findings.append(
+                Diagnostic(
+                    "E402",
+                    f"scenario id '{scenario.id}' is already used in {first.span.file}:{first.span.line}",
+                    scenario.span,
+                    hint="scenario ids are unique across the project; rename one",
+                )
+            )
     ids = set(seen)
-    for name, span in zip(ws.policies.priority, ws.policies.priority_spans):
+    for name, span in zip(ws.policies.priority, ws.policies.priority_spans, strict=True):
         if name not in ids:
-            findings.append(Diagnostic("E509", f"the priority list names scenario '{name}', which does not exist",
-                                       span, hint="remove it or fix the id"))
+            findings.append(
+                Diagnostic(
+                    "E509",
+                    f"the priority list names scenario '{name}', which does not exist",
+                    span,
+                    hint="remove it or fix the id",
+                )
+            )
     for name in ws.policies.nurture_only:
         if name not in ws.segments:
             findings.append(Diagnostic("E201", f"nurture_only names unknown segment '{name}'", ws.policies.span))
@@ -31,9 +41,17 @@ def check_workspace(ws: Workspace) -> list[Diagnostic]:
 
 def _segment_cycles(ws: Workspace) -> list[Diagnostic]:
     uses = {
-        name: sorted({e.args[0].dotted for e in ast.walk_exprs(seg.condition)
-                      if isinstance(e, ast.Call) and e.name == "in_segment" and e.args
-                      and isinstance(e.args[0], ast.Ref) and e.args[0].dotted in ws.segments})
+        name: sorted(
+            {
+                e.args[0].dotted
+                for e in ast.walk_exprs(seg.condition)
+                if isinstance(e, ast.Call)
+                and e.name == "in_segment"
+                and e.args
+                and isinstance(e.args[0], ast.Ref)
+                and e.args[0].dotted in ws.segments
+            }
+        )
         for name, seg in ws.segments.items()
     }
     findings = []
@@ -47,10 +65,14 @@ def _segment_cycles(ws: Workspace) -> list[Diagnostic]:
                     cycle = frozenset(path)
                     if cycle not in reported:
                         reported.add(cycle)
-                        findings.append(Diagnostic(
-                            "E411", "segments refer to each other in a cycle: " + " → ".join([*path, start]),
-                            ws.segments[start].span, hint="break the cycle; a segment cannot contain itself",
-                        ))
+                        findings.append(
+                            Diagnostic(
+                                "E411",
+                                "segments refer to each other in a cycle: " + " → ".join([*path, start]),
+                                ws.segments[start].span,
+                                hint="break the cycle; a segment cannot contain itself",
+                            )
+                        )
                 elif nxt not in path:
                     stack.append((nxt, [*path, nxt]))
     return findings

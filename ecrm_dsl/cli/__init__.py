@@ -15,8 +15,12 @@ from ecrm_dsl.cli.lint_cmd import lint_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
-              help="ecrm.toml or pyproject.toml to use (default: the nearest one above the current folder).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True),
+    help="ecrm.toml or pyproject.toml to use (default: the nearest one above the current folder).",
+)
 @click.version_option(package_name="ecrm-dsl")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None) -> None:
@@ -36,7 +40,7 @@ def main() -> None:
         cli.main(prog_name="ecrm", standalone_mode=True)
     except SystemExit:
         raise
-    except Exception as exc:  # noqa: BLE001 - the last line of defence for users
+    except Exception as exc:
         if os.environ.get("ECRM_DEBUG"):
             raise
         click.echo(f"ecrm: internal error: {type(exc).__name__}: {exc} (set ECRM_DEBUG=1 for details)", err=True)

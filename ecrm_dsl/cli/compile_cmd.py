@@ -14,10 +14,17 @@ from ecrm_dsl.plan import canonical_json
 
 
 @click.command("compile")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Plan file to write (default: standard output).")
-@click.option("--source-map", type=click.Path(dir_okay=False, path_type=Path),
-              help="Source map file (default: next to --output as NAME.map.json).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Plan file to write (default: standard output).",
+)
+@click.option(
+    "--source-map",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Source map file (default: next to --output as NAME.map.json).",
+)
 @click.pass_context
 def compile_command(ctx: click.Context, output: Path | None, source_map: Path | None) -> None:
     """Compile every scenario of the project into a deterministic JSON execution plan.

@@ -15,10 +15,10 @@ from ecrm_dsl.workspace import parse_scenario_file
 
 @click.command("convert")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--to", "target", type=click.Choice(["yaml", "text"]),
-              help="Output syntax (default: the other one).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="File to write (default: standard output).")
+@click.option("--to", "target", type=click.Choice(["yaml", "text"]), help="Output syntax (default: the other one).")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: standard output)."
+)
 @click.option("--schema", "schema_ref", help="yaml-language-server $schema reference for YAML output.")
 def convert_command(source: Path, target: str | None, output: Path | None, schema_ref: str | None) -> None:
     """Convert SOURCE between YAML (.yaml/.yml) and text (.ecrm); the meaning, and the plan, stay the same.

@@ -12,10 +12,21 @@ from ecrm_dsl.lint import lint
 
 @click.command("lint")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text for people, json for tools.")
-@click.option("--fail-on", type=click.Choice(["warning", "error"]), default="warning", show_default=True,
-              help="The least severe finding that makes the exit code 1.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["warning", "error"]),
+    default="warning",
+    show_default=True,
+    help="The least severe finding that makes the exit code 1.",
+)
 @click.pass_context
 def lint_command(ctx: click.Context, paths: tuple[Path, ...], fmt: str, fail_on: str) -> None:
     """Check scenarios (and the segments, templates, schema and policies they use).

@@ -32,8 +32,11 @@ def render_text(findings: list[Diagnostic], sources: SourceLines, files_checked:
     out: list[str] = []
     for d in findings:
         severity = d.effective_severity.value
-        label = f"\x1b[31m{severity}\x1b[0m" if color and severity == "error" else (
-            f"\x1b[33m{severity}\x1b[0m" if color else severity)
+        label = (
+            f"\x1b[31m{severity}\x1b[0m"
+            if color and severity == "error"
+            else (f"\x1b[33m{severity}\x1b[0m" if color else severity)
+        )
         out.append(f"{d.span}: {label}: {d.message} [{d.code} {d.rule.name}]")
         text = sources.line(d.span.file, d.span.line)
         if text is not None:
@@ -68,8 +71,9 @@ def summary(findings: list[Diagnostic], files_checked: int) -> str:
     files = f"{files_checked} file{'s' if files_checked != 1 else ''}"
     if not findings:
         return f"{files} checked: no findings"
-    return (f"{files} checked: {errors} error{'s' if errors != 1 else ''}, "
-            f"{warnings} warning{'s' if warnings != 1 else ''}")
+    return (
+        f"{files} checked: {errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
+    )
 
 
 def render_json(findings: list[Diagnostic], files_checked: int) -> str:

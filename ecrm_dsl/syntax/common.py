@@ -29,11 +29,15 @@ def make_step(
     resolved = step_id(label, action)
     if resolved is None:
         kind = type(action).__name__.lower()
-        diagnostics.append(Diagnostic(
-            "E101", f"this {kind} step has no id", span,
-            hint="give it a stable id (text: '@name' before the step; YAML: 'id: name'); "
-            "ids let deployed customers move to a new version of the scenario",
-        ))
+        diagnostics.append(
+            Diagnostic(
+                "E101",
+                f"this {kind} step has no id",
+                span,
+                hint="give it a stable id (text: '@name' before the step; YAML: 'id: name'); "
+                "ids let deployed customers move to a new version of the scenario",
+            )
+        )
         resolved = f"<{kind}@{span.line}:{span.column}>"
     return ast.Step(resolved, action, delay, guard, id_explicit=label is not None, span=span)
 

@@ -27,10 +27,16 @@ def read_source(path: Path, display_name: str | None = None) -> Source:
     try:
         size = path.stat().st_size
         if size > MAX_SOURCE_BYTES:
-            raise DiagnosticError([Diagnostic(
-                "E002", f"the file is {size:,} bytes; scenario sources are limited to {MAX_SOURCE_BYTES:,}",
-                where, hint="split it into several files",
-            )])
+            raise DiagnosticError(
+                [
+                    Diagnostic(
+                        "E002",
+                        f"the file is {size:,} bytes; scenario sources are limited to {MAX_SOURCE_BYTES:,}",
+                        where,
+                        hint="split it into several files",
+                    )
+                ]
+            )
         raw = path.read_bytes()
     except OSError as exc:
         raise DiagnosticError([Diagnostic("E001", f"cannot read the file: {exc.strerror}", where)]) from exc
@@ -45,14 +51,21 @@ def decode_source(raw: bytes, name: str) -> Source:
         before = raw[: exc.start]
         line = before.count(b"\n") + 1
         column = exc.start - (before.rfind(b"\n") + 1) + 1
-        raise DiagnosticError([Diagnostic(
-            "E001", f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x} cannot be decoded)",
-            Span(name, line, column), hint="save the file as UTF-8 (Shift_JIS and EUC-JP are not accepted)",
-        )]) from None
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    "E001",
+                    f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x} cannot be decoded)",
+                    Span(name, line, column),
+                    hint="save the file as UTF-8 (Shift_JIS and EUC-JP are not accepted)",
+                )
+            ]
+        ) from None
     if "\x00" in text:
         offset = text.index("\x00")
         line = text.count("\n", 0, offset) + 1
         column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-        raise DiagnosticError([Diagnostic("E001", "the file contains a NUL byte; it is not a text file",
-                                          Span(name, line, column))])
+        raise DiagnosticError(
+            [Diagnostic("E001", "the file contains a NUL byte; it is not a text file", Span(name, line, column))]
+        )
     return Source(name, text)

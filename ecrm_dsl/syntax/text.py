@@ -59,8 +59,9 @@ def _transform(builder: _Builder, tree: Any) -> Any:
     try:
         return builder.transform(tree)
     except VisitError as exc:  # a bug in the builder must still surface as a finding, never a traceback
-        raise DiagnosticError([Diagnostic("E005", f"cannot build this construct: {exc.orig_exc}",
-                                          ast.Span(builder.source_name, 1, 1))]) from exc
+        raise DiagnosticError(
+            [Diagnostic("E005", f"cannot build this construct: {exc.orig_exc}", ast.Span(builder.source_name, 1, 1))]
+        ) from exc
 
 
 def _parse(text: str, file: str, start: str, line_offset: int, column_offset: int) -> Any:
@@ -82,11 +83,28 @@ def _parse(text: str, file: str, start: str, line_offset: int, column_offset: in
 
 
 _TOKEN_WORDS = {
-    "NAME": "a name", "STRING": 'a quoted string ("...")', "INT": "a whole number", "DECIMAL": "a number",
-    "DURATION": "a duration such as 7d or 36h", "TIME": "a time of day such as 10:00", "PERCENT": "a percentage such as 10%",
-    "MONEY": "an amount such as ¥3,000", "DATE": "a date such as 2025-03-01", "COMP_OP": "a comparison (== != < <= > >=)",
-    "LBRACE": "'{'", "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COLON": "':'",
-    "COMMA": "','", "EQUAL": "'='", "AT": "'@'", "DOT": "'.'", "$END": "the end of the file",
+    "NAME": "a name",
+    "STRING": 'a quoted string ("...")',
+    "INT": "a whole number",
+    "DECIMAL": "a number",
+    "DURATION": "a duration such as 7d or 36h",
+    "TIME": "a time of day such as 10:00",
+    "PERCENT": "a percentage such as 10%",
+    "MONEY": "an amount such as ¥3,000",
+    "DATE": "a date such as 2025-03-01",
+    "COMP_OP": "a comparison (== != < <= > >=)",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "COLON": "':'",
+    "COMMA": "','",
+    "EQUAL": "'='",
+    "AT": "'@'",
+    "DOT": "'.'",
+    "$END": "the end of the file",
 }
 
 
@@ -100,7 +118,10 @@ def _describe(terminal: str) -> str:
 def _explain(exc: UnexpectedInput, text: str, start: str) -> tuple[str, str | None]:
     if isinstance(exc, UnexpectedCharacters):
         char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else "?"
-        return f"unexpected character '{char}'", "check for a typo, a missing quote, or a full-width symbol (use ASCII : { } = )"
+        return (
+            f"unexpected character '{char}'",
+            "check for a typo, a missing quote, or a full-width symbol (use ASCII : { } = )",
+        )
     if isinstance(exc, (UnexpectedToken, UnexpectedEOF)):
         token = getattr(exc, "token", None)
         expected = sorted({_describe(t) for t in (exc.expected if hasattr(exc, "expected") else [])})
@@ -192,8 +213,13 @@ class _Builder(Transformer):
 
     def preset_use(self, meta: Meta, children: list[Any]) -> ast.PresetUse:
         name, title, preset, *args = children
-        return ast.PresetUse(str(name), decode_string(str(title)) if title is not None else str(name), str(preset),
-                             tuple(a for a in args if a is not None), self._span(meta))
+        return ast.PresetUse(
+            str(name),
+            decode_string(str(title)) if title is not None else str(name),
+            str(preset),
+            tuple(a for a in args if a is not None),
+            self._span(meta),
+        )
 
     def scenario(self, meta: Meta, children: list[Any]) -> ast.Scenario:
         name, title, *items = children
@@ -203,10 +229,14 @@ class _Builder(Transformer):
             tag, value = item
             if tag == "trigger":
                 if trigger is not None:
-                    self.diagnostics.append(Diagnostic(
-                        "E100", "a scenario has exactly one entry trigger ('when ...')", value.span,
-                        hint="split the scenario in two, or combine the conditions in one 'where'",
-                    ))
+                    self.diagnostics.append(
+                        Diagnostic(
+                            "E100",
+                            "a scenario has exactly one entry trigger ('when ...')",
+                            value.span,
+                            hint="split the scenario in two, or combine the conditions in one 'where'",
+                        )
+                    )
                 trigger = value
             elif tag in ("goals", "exits", "steps"):
                 fields[tag].append(value)
@@ -216,16 +246,24 @@ class _Builder(Transformer):
                 fields[tag] = value
         span = self._span(meta)
         if trigger is None:
-            self.diagnostics.append(Diagnostic(
-                "E100", f"scenario '{name}' has no entry trigger", self._tok(name),
-                hint="add a 'when ...' line, e.g. 'when order.placed where customer.order_count == 1'",
-            ))
+            self.diagnostics.append(
+                Diagnostic(
+                    "E100",
+                    f"scenario '{name}' has no entry trigger",
+                    self._tok(name),
+                    hint="add a 'when ...' line, e.g. 'when order.placed where customer.order_count == 1'",
+                )
+            )
             trigger = ast.EventTrigger("", span=span)
         if "kind" not in fields:
-            self.diagnostics.append(Diagnostic(
-                "E100", f"scenario '{name}' has no kind", self._tok(name),
-                hint="add 'kind sell' (coupons, sales) or 'kind nurture' (stories, after-care)",
-            ))
+            self.diagnostics.append(
+                Diagnostic(
+                    "E100",
+                    f"scenario '{name}' has no kind",
+                    self._tok(name),
+                    hint="add 'kind sell' (coupons, sales) or 'kind nurture' (stories, after-care)",
+                )
+            )
         return ast.Scenario(
             id=str(name),
             title=decode_string(str(title)) if title is not None else str(name),
@@ -246,8 +284,14 @@ class _Builder(Transformer):
     def kind(self, meta: Meta, children: list[Token]) -> tuple[str, str]:
         value = str(children[0])
         if value not in ("sell", "nurture"):
-            self.diagnostics.append(Diagnostic("E100", f"kind must be 'sell' or 'nurture', not '{value}'",
-                                               self._tok(children[0]), hint="売るCRM is 'sell', 育てるCRM is 'nurture'"))
+            self.diagnostics.append(
+                Diagnostic(
+                    "E100",
+                    f"kind must be 'sell' or 'nurture', not '{value}'",
+                    self._tok(children[0]),
+                    hint="売るCRM is 'sell', 育てるCRM is 'nurture'",
+                )
+            )
         return ("kind", value)
 
     def owner(self, meta: Meta, children: list[Token]) -> tuple[str, str]:
@@ -370,7 +414,9 @@ class _Builder(Transformer):
 
     def t_day(self, meta: Meta, children: list[Any]) -> ast.Timing:
         days, at, business = children
-        return ast.Timing("entry", Duration(int(days) * 86400), at=at, business_day=bool(business), span=self._span(meta))
+        return ast.Timing(
+            "entry", Duration(int(days) * 86400), at=at, business_day=bool(business), span=self._span(meta)
+        )
 
     def t_after(self, meta: Meta, children: list[Any]) -> ast.Timing:
         amount, at, business = children
@@ -395,11 +441,20 @@ class _Builder(Transformer):
     def t_until(self, meta: Meta, children: list[Any]) -> ast.Timing:
         weekday, time, business = children
         if weekday is None and time is None:
-            self.diagnostics.append(Diagnostic("E005", "'until' needs a weekday, a time of day, or both",
-                                               self._span(meta), hint="e.g. 'until 10:00' or 'until monday 10:00'"))
+            self.diagnostics.append(
+                Diagnostic(
+                    "E005",
+                    "'until' needs a weekday, a time of day, or both",
+                    self._span(meta),
+                    hint="e.g. 'until 10:00' or 'until monday 10:00'",
+                )
+            )
         return ast.Timing(
-            "previous", until_time=self._time(time) or (TimeOfDay(0, 0) if weekday else None),
-            until_weekday=str(weekday) if weekday else None, business_day=bool(business), span=self._span(meta),
+            "previous",
+            until_time=self._time(time) or (TimeOfDay(0, 0) if weekday else None),
+            until_weekday=str(weekday) if weekday else None,
+            business_day=bool(business),
+            span=self._span(meta),
         )
 
     # ---- actions
@@ -439,8 +494,14 @@ class _Builder(Transformer):
 
     def wait_for(self, meta: Meta, children: list[Any]) -> ast.Wait:
         event, where, timeout, on_event, on_timeout = children
-        return ast.Wait(event, where, self._duration(timeout) if timeout else None, tuple(on_event or ()), tuple(on_timeout or ()),
-                        self._span(meta))
+        return ast.Wait(
+            event,
+            where,
+            self._duration(timeout) if timeout else None,
+            tuple(on_event or ()),
+            tuple(on_timeout or ()),
+            self._span(meta),
+        )
 
     def on_event(self, meta: Meta, children: list[Any]) -> list[ast.Step]:
         return [step for _, step in children]

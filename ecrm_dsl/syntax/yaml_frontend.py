@@ -92,8 +92,11 @@ class ScenarioBuilder:
     def preset_use(self) -> ast.PresetUse:
         data = self.doc.data
         args = tuple(
-            ast.Param(name, yaml_literal(value, self.span(("with", name)), self.diagnostics),
-                      self.doc.key_span(("with", name)))
+            ast.Param(
+                name,
+                yaml_literal(value, self.span(("with", name)), self.diagnostics),
+                self.doc.key_span(("with", name)),
+            )
             for name, value in (data.get("with") or {}).items()
         )
         return ast.PresetUse(data["scenario"], data.get("title", data["scenario"]), data["use"], args, self.span(()))
@@ -102,8 +105,9 @@ class ScenarioBuilder:
         data = self.doc.data
         reentry = data.get("reentry", "never")
         if isinstance(reentry, dict):
-            reentry_node = ast.Reentry("cooldown", self.duration(reentry["cooldown"], ("reentry", "cooldown")),
-                                       self.span(("reentry",)))
+            reentry_node = ast.Reentry(
+                "cooldown", self.duration(reentry["cooldown"], ("reentry", "cooldown")), self.span(("reentry",))
+            )
         else:
             reentry_node = ast.Reentry(reentry, None, self.span(("reentry",)))
         hypothesis = data.get("hypothesis")
@@ -122,7 +126,8 @@ class ScenarioBuilder:
             owner=data.get("owner"),
             description=data.get("description"),
             hypothesis=ast.Hypothesis(hypothesis["kpi"], hypothesis["statement"], self.span(("hypothesis",)))
-            if hypothesis else None,
+            if hypothesis
+            else None,
             goals=tuple(self.goal(g, ("goals", i)) for i, g in enumerate(data.get("goals", []))),
             exits=tuple(self.stop(s, ("stop", i)) for i, s in enumerate(data.get("stop", []))),
             reentry=reentry_node,
@@ -140,15 +145,22 @@ class ScenarioBuilder:
             return ast.SegmentTrigger(data["segment"], where, span)
         if "date" in data:
             offset = self.duration(data["offset"], (*path, "offset")) if "offset" in data else Duration(0)
-            return ast.DateTrigger(data["date"], offset, self.time(data.get("at"), (*path, "at")),
-                                   bool(data.get("yearly", False)), where, span)
+            return ast.DateTrigger(
+                data["date"],
+                offset,
+                self.time(data.get("at"), (*path, "at")),
+                bool(data.get("yearly", False)),
+                where,
+                span,
+            )
         return ast.ScheduleTrigger(data["schedule"], data["audience"], where, span)
 
     def goal(self, data: dict[str, Any], path: Path_) -> ast.Goal:
         match = f"same:{data['same']}" if "same" in data else data.get("match", "any")
         within = self.duration(data["within"], (*path, "within")) if "within" in data else None
-        return ast.Goal(data["event"], match, within, self.condition(data.get("where"), (*path, "where")),
-                        self.span(path))
+        return ast.Goal(
+            data["event"], match, within, self.condition(data.get("where"), (*path, "where")), self.span(path)
+        )
 
     def stop(self, data: dict[str, Any], path: Path_) -> ast.ExitRule:
         if "when" in data:
@@ -163,10 +175,14 @@ class ScenarioBuilder:
         span = self.span(path)
         actions = [k for k in ("send", "update", "exit", "wait", "branch", "split") if k in data]
         if len(actions) > 1:
-            self.diagnostics.append(Diagnostic(
-                "E100", f"a step has one action, this one has {len(actions)}: {', '.join(actions)}",
-                self.doc.key_span((*path, actions[1])), hint="split it into several steps, each with its own id",
-            ))
+            self.diagnostics.append(
+                Diagnostic(
+                    "E100",
+                    f"a step has one action, this one has {len(actions)}: {', '.join(actions)}",
+                    self.doc.key_span((*path, actions[1])),
+                    hint="split it into several steps, each with its own id",
+                )
+            )
         kind = actions[0]
         delay = self.timing(data["delay"], (*path, "delay")) if "delay" in data else None
         guard = self.condition(data.get("if"), (*path, "if"))
@@ -177,15 +193,23 @@ class ScenarioBuilder:
                 action = self.wait_for(wait, (*path, "wait"))
             else:
                 if delay is not None:
-                    self.diagnostics.append(Diagnostic(
-                        "E100", "a wait step takes its timing in 'wait', not in 'delay'",
-                        self.doc.key_span((*path, "delay")), hint="merge the two into 'wait'",
-                    ))
+                    self.diagnostics.append(
+                        Diagnostic(
+                            "E100",
+                            "a wait step takes its timing in 'wait', not in 'delay'",
+                            self.doc.key_span((*path, "delay")),
+                            hint="merge the two into 'wait'",
+                        )
+                    )
                 if guard is not None:
-                    self.diagnostics.append(Diagnostic(
-                        "E100", "a wait step cannot have 'if'", self.doc.key_span((*path, "if")),
-                        hint="put the condition on the step after the wait, or use a branch",
-                    ))
+                    self.diagnostics.append(
+                        Diagnostic(
+                            "E100",
+                            "a wait step cannot have 'if'",
+                            self.doc.key_span((*path, "if")),
+                            hint="put the condition on the step after the wait, or use a branch",
+                        )
+                    )
                 delay = self.timing(wait, (*path, "wait"))
                 action = ast.Wait(span=self.span((*path, "wait")))
         else:
@@ -212,7 +236,9 @@ class ScenarioBuilder:
             offset = Duration(-self.duration(data["before"], (*path, "before")).seconds)
         if "until" in data or "weekday" in data:
             if set(data) & {"day", "after", "before", "business_days", "at"} or anchor not in (None, "previous"):
-                self._timing_conflict(path, "'until'/'weekday' waits from the previous step; write it as a step of its own")
+                self._timing_conflict(
+                    path, "'until'/'weekday' waits from the previous step; write it as a step of its own"
+                )
         if "business_days" in data and set(data) & {"day", "after", "before", "business_day"}:
             self._timing_conflict(path, "count either business days or calendar time, not both")
         weekday = data.get("weekday")
@@ -236,7 +262,9 @@ class ScenarioBuilder:
     def wait_for(self, data: dict[str, Any], path: Path_) -> ast.Wait:
         timeout = self.duration(data["timeout"], (*path, "timeout")) if "timeout" in data else None
         return ast.Wait(
-            data["event"], self.condition(data.get("where"), (*path, "where")), timeout,
+            data["event"],
+            self.condition(data.get("where"), (*path, "where")),
+            timeout,
             self.steps(data.get("on_event", []), (*path, "on_event")),
             self.steps(data.get("on_timeout", []), (*path, "on_timeout")),
             self.span(path),
@@ -244,16 +272,22 @@ class ScenarioBuilder:
 
     def action_send(self, data: dict[str, Any], path: Path_) -> ast.Send:
         params = tuple(
-            ast.Param(name, yaml_literal(value, self.span((*path, "params", name)), self.diagnostics),
-                      self.doc.key_span((*path, "params", name)))
+            ast.Param(
+                name,
+                yaml_literal(value, self.span((*path, "params", name)), self.diagnostics),
+                self.doc.key_span((*path, "params", name)),
+            )
             for name, value in data.get("params", {}).items()
         )
         return ast.Send(data["channel"], data["template"], tuple(data.get("fallback", [])), params, self.span(path))
 
     def action_update(self, data: dict[str, Any], path: Path_) -> ast.Update:
         assignments = tuple(
-            ast.Assignment(attr, yaml_literal(value, self.span((*path, "set", attr)), self.diagnostics),
-                           self.doc.key_span((*path, "set", attr)))
+            ast.Assignment(
+                attr,
+                yaml_literal(value, self.span((*path, "set", attr)), self.diagnostics),
+                self.doc.key_span((*path, "set", attr)),
+            )
             for attr, value in data.get("set", {}).items()
         )
         return ast.Update(assignments, tuple(data.get("tag", [])), tuple(data.get("untag", [])), self.span(path))
@@ -268,13 +302,22 @@ class ScenarioBuilder:
             if "else" in arm:
                 built.append(ast.BranchArm(None, self.steps(arm["else"], (*arm_path, "else")), self.span(arm_path)))
             else:
-                built.append(ast.BranchArm(self.condition(arm["if"], (*arm_path, "if")),
-                                           self.steps(arm["steps"], (*arm_path, "steps")), self.span(arm_path)))
+                built.append(
+                    ast.BranchArm(
+                        self.condition(arm["if"], (*arm_path, "if")),
+                        self.steps(arm["steps"], (*arm_path, "steps")),
+                        self.span(arm_path),
+                    )
+                )
         return ast.Branch(tuple(built), self.span(path))
 
     def action_split(self, variants: list[dict[str, Any]], path: Path_) -> ast.Split:
-        return ast.Split(tuple(
-            ast.Variant(v["variant"], v["weight"], self.steps(v["steps"], (*path, i, "steps")), self.span((*path, i)))
-            for i, v in enumerate(variants)
-        ), self.span(path))
-
+        return ast.Split(
+            tuple(
+                ast.Variant(
+                    v["variant"], v["weight"], self.steps(v["steps"], (*path, i, "steps")), self.span((*path, i))
+                )
+                for i, v in enumerate(variants)
+            ),
+            self.span(path),
+        )

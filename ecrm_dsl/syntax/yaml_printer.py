@@ -27,8 +27,9 @@ _Dumper.add_representer(str, _str_presenter)
 
 def print_yaml(items: list[ast.SourceItem], schema_ref: str | None = None) -> str:
     documents = [preset_use_data(i) if isinstance(i, ast.PresetUse) else scenario_data(i) for i in items]
-    body = yaml.dump_all(documents, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000,
-                         explicit_start=len(documents) > 1)
+    body = yaml.dump_all(
+        documents, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000, explicit_start=len(documents) > 1
+    )
     return (SCHEMA_COMMENT.format(schema=schema_ref) if schema_ref else "") + body
 
 
@@ -193,7 +194,8 @@ def step_data(step: ast.Step) -> dict[str, Any]:
         data["wait"] = wait
     elif isinstance(action, ast.Branch):
         data["branch"] = [
-            {"else": steps_data(arm.steps)} if arm.condition is None
+            {"else": steps_data(arm.steps)}
+            if arm.condition is None
             else {"if": expr_text(arm.condition), "steps": steps_data(arm.steps)}
             for arm in action.arms
         ]

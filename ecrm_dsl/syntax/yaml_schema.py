@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ def schema_path(kind: str) -> Path:
     return SCHEMA_DIR / f"{kind}.schema.json"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(kind: str) -> jsonschema.Draft7Validator:
     schema = json.loads(schema_path(kind).read_text(encoding="utf-8"))
     return jsonschema.Draft7Validator(schema, format_checker=None)
@@ -65,8 +65,15 @@ def _type_name(value: Any) -> str:
     return "nothing (null)"
 
 
-_EXPECTED = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
-             "array": "a list", "object": "a mapping", "null": "null"}
+_EXPECTED = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping",
+    "null": "null",
+}
 
 
 def _diagnose(error: ValidationError, doc: YamlDocument) -> Diagnostic:

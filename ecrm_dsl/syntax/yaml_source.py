@@ -23,8 +23,14 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CONSTRUCTOR = yaml.SafeLoader("")  # only its scalar constructors are used
 
 _STANDARD_TAGS = {
-    "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null", "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
 }
 MAX_NODES = 200_000
 
@@ -94,7 +100,9 @@ def load_yaml(text: str, file: str) -> list[YamlDocument]:
         mark = exc.problem_mark or exc.context_mark
         span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
         problem = exc.problem or "malformed YAML"
-        raise DiagnosticError([Diagnostic("E003", f"YAML syntax error: {problem}", span, hint=_yaml_hint(problem))]) from None
+        raise DiagnosticError(
+            [Diagnostic("E003", f"YAML syntax error: {problem}", span, hint=_yaml_hint(problem))]
+        ) from None
     except yaml.YAMLError as exc:
         raise DiagnosticError([Diagnostic("E003", f"YAML syntax error: {exc}", Span(file, 1, 1))]) from None
     documents = []
@@ -106,8 +114,7 @@ def load_yaml(text: str, file: str) -> list[YamlDocument]:
         data = converter.convert(node, ())
         if converter.diagnostics:
             raise DiagnosticError(converter.diagnostics)
-        documents.append(YamlDocument(data, file, converter.value_spans, converter.key_spans, converter.styles,
-                                      lines))
+        documents.append(YamlDocument(data, file, converter.value_spans, converter.key_spans, converter.styles, lines))
     return documents
 
 
@@ -137,19 +144,29 @@ class _Converter:
     def convert(self, node: Node, path: Path_) -> Any:
         if id(node) in self.seen:
             # The same node reached twice: an alias. Refusing it blocks alias bombs outright.
-            self.diagnostics.append(Diagnostic(
-                "E004", "YAML aliases (*name) are not allowed in ecrm-dsl files", self._span(node),
-                hint="write the value out; for reuse, use a segment, a template or a preset",
-            ))
+            self.diagnostics.append(
+                Diagnostic(
+                    "E004",
+                    "YAML aliases (*name) are not allowed in ecrm-dsl files",
+                    self._span(node),
+                    hint="write the value out; for reuse, use a segment, a template or a preset",
+                )
+            )
             return None
         self.seen.add(id(node))
         if len(self.seen) > MAX_NODES:
-            raise DiagnosticError([Diagnostic("E002", f"the YAML has more than {MAX_NODES:,} values", self._span(node))])
+            raise DiagnosticError(
+                [Diagnostic("E002", f"the YAML has more than {MAX_NODES:,} values", self._span(node))]
+            )
         if node.tag not in _STANDARD_TAGS:
-            self.diagnostics.append(Diagnostic(
-                "E004", f"YAML tag '{node.tag}' is not allowed", self._span(node),
-                hint="remove the '!tag'; ecrm-dsl files hold plain data only",
-            ))
+            self.diagnostics.append(
+                Diagnostic(
+                    "E004",
+                    f"YAML tag '{node.tag}' is not allowed",
+                    self._span(node),
+                    hint="remove the '!tag'; ecrm-dsl files hold plain data only",
+                )
+            )
             return None
         self.value_spans[path] = self._span(node)
         if isinstance(node, MappingNode):
@@ -164,8 +181,9 @@ class _Converter:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                self.diagnostics.append(Diagnostic("E004", "YAML merge keys (<<) are not allowed",
-                                                   self._span(key_node)))
+                self.diagnostics.append(
+                    Diagnostic("E004", "YAML merge keys (<<) are not allowed", self._span(key_node))
+                )
                 continue
             if not isinstance(key_node, ScalarNode):
                 self.diagnostics.append(Diagnostic("E100", "a mapping key must be a plain name", self._span(key_node)))
@@ -173,10 +191,14 @@ class _Converter:
             key = str(key_node.value) if key_node.tag != "tag:yaml.org,2002:bool" else key_node.value
             if key in result:
                 first = self.key_spans[(*path, key)]
-                self.diagnostics.append(Diagnostic(
-                    "E100", f"key '{key}' is given twice (first at line {first.line})", self._span(key_node),
-                    hint="remove one of them; YAML keeps only the last, silently",
-                ))
+                self.diagnostics.append(
+                    Diagnostic(
+                        "E100",
+                        f"key '{key}' is given twice (first at line {first.line})",
+                        self._span(key_node),
+                        hint="remove one of them; YAML keeps only the last, silently",
+                    )
+                )
                 continue
             self.key_spans[(*path, key)] = self._span(key_node)
             result[key] = self.convert(value_node, (*path, key))
