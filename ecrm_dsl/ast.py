@@ -211,6 +211,7 @@ class Wait:
     timeout: Duration | None = None
     on_event: tuple[Step, ...] = ()
     on_timeout: tuple[Step, ...] = ()
+    same: str | None = None  # only the event whose property equals the entry event's counts (same cart_id)
     span: Span = _span()
 
 
@@ -333,6 +334,7 @@ class ExitRule:
 
     event: str | None = None
     condition: Expr | None = None
+    same: str | None = None  # only the event whose property equals the entry event's counts
     span: Span = _span()
 
 

@@ -112,6 +112,7 @@ def _lower(steps: tuple[ast.Step, ...], join: str | None, nodes: list[Json], sou
         elif isinstance(action, ast.Wait):
             node.update(
                 event=action.event,
+                same=action.same,
                 where=_cond(action.where),
                 timeout_seconds=action.timeout.seconds if action.timeout else None,
                 next=following,
@@ -192,7 +193,7 @@ def _goal(g: ast.Goal) -> Json:
 
 def _stop(e: ast.ExitRule) -> Json:
     if e.event is not None:
-        return {"event": e.event, "where": _cond(e.condition)}
+        return {"event": e.event, "same": e.same, "where": _cond(e.condition)}
     return {"when": _cond(e.condition)}
 
 

@@ -55,10 +55,12 @@ def check_references(ws: Workspace, scenario: ast.Scenario) -> list[Diagnostic]:
     for goal in scenario.goals:
         event(goal.event, goal.span)
         if goal.match.startswith("same:"):
-            _same_property(ws, scenario, goal, findings)
+            _same_property(ws, scenario, goal.event, goal.match.split(":", 1)[1], goal.span, findings)
     for rule in scenario.exits:
         if rule.event is not None:
             event(rule.event, rule.span)
+            if rule.same:
+                _same_property(ws, scenario, rule.event, rule.same, rule.span, findings)
     if scenario.hypothesis is not None and scenario.hypothesis.kpi not in KPIS:
         findings.append(
             Diagnostic(
@@ -74,6 +76,8 @@ def check_references(ws: Workspace, scenario: ast.Scenario) -> list[Diagnostic]:
         action = step.action
         if isinstance(action, ast.Wait) and action.event is not None:
             event(action.event, action.span)
+            if action.same:
+                _same_property(ws, scenario, action.event, action.same, action.span, findings)
         if isinstance(action, ast.Send):
             _send(ws, action, findings)
     return findings
@@ -103,27 +107,29 @@ def _date_attribute(ws: Workspace, trigger: ast.DateTrigger, findings: list[Diag
         )
 
 
-def _same_property(ws: Workspace, scenario: ast.Scenario, goal: ast.Goal, findings: list[Diagnostic]) -> None:
-    prop = goal.match.split(":", 1)[1]
+def _same_property(
+    ws: Workspace, scenario: ast.Scenario, event: str, prop: str, span: ast.Span, findings: list[Diagnostic]
+) -> None:
+    """``same <prop>`` keys an event to the entry event: both must carry the property."""
     entry = entry_event(scenario)
     if entry is None:
         findings.append(
             Diagnostic(
                 "E207",
-                f"'same {prop}' keys the goal to the entry event, but this scenario has no entry event",
-                goal.span,
+                f"'same {prop}' keys {event} to the entry event, but this scenario has no entry event",
+                span,
                 hint="use it with an event trigger",
             )
         )
         return
-    for name, role in ((entry, "entry"), (goal.event, "goal")):
+    for name, role in ((entry, "entry"), (event, "matched")):
         properties = ws.schema.events.get(name)
         if properties is not None and prop not in properties:
             findings.append(
                 Diagnostic(
                     "E204",
                     f"the {role} event {name} has no property '{prop}'",
-                    goal.span,
+                    span,
                     hint=_did_you_mean(prop, sorted(properties), f"declare it under events.{name}.properties"),
                 )
             )

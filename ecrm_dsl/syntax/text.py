@@ -365,12 +365,15 @@ class _Builder(Transformer):
     def match_same(self, meta: Meta, children: list[Token]) -> str:
         return f"same:{children[0]}"
 
+    def same(self, meta: Meta, children: list[Token]) -> str:
+        return str(children[0])
+
     def stop_on(self, meta: Meta, children: list[Any]) -> tuple[str, ast.ExitRule]:
-        event, where = children
-        return ("exits", ast.ExitRule(event, where, self._span(meta)))
+        event, same, where = children
+        return ("exits", ast.ExitRule(event, where, same, self._span(meta)))
 
     def stop_when(self, meta: Meta, children: list[ast.Expr]) -> tuple[str, ast.ExitRule]:
-        return ("exits", ast.ExitRule(None, children[0], self._span(meta)))
+        return ("exits", ast.ExitRule(None, children[0], span=self._span(meta)))
 
     # ---- steps
     def label(self, meta: Meta, children: list[Token]) -> str:
@@ -493,13 +496,14 @@ class _Builder(Transformer):
         return ast.Exit(decode_string(str(reason)) if reason is not None else None, self._span(meta))
 
     def wait_for(self, meta: Meta, children: list[Any]) -> ast.Wait:
-        event, where, timeout, on_event, on_timeout = children
+        event, same, where, timeout, on_event, on_timeout = children
         return ast.Wait(
             event,
             where,
             self._duration(timeout) if timeout else None,
             tuple(on_event or ()),
             tuple(on_timeout or ()),
+            same,
             self._span(meta),
         )
 

@@ -83,7 +83,8 @@ def goal_text(g: ast.Goal) -> str:
 
 def stop_text(e: ast.ExitRule) -> str:
     if e.event is not None:
-        return f"stop on {e.event}{_where(e.condition)}"
+        same = f" same {e.same}" if e.same else ""
+        return f"stop on {e.event}{same}{_where(e.condition)}"
     return f"stop when {expr_text(e.condition)}"
 
 
@@ -166,7 +167,8 @@ def _action(action: ast.Action, depth: int) -> list[str]:
     if isinstance(action, ast.Exit):
         return ["exit" + (f" {_q(action.reason)}" if action.reason is not None else "")]
     if isinstance(action, ast.Wait):
-        head = f"wait for {action.event}{_where(action.where)}"
+        same = f" same {action.same}" if action.same else ""
+        head = f"wait for {action.event}{same}{_where(action.where)}"
         if action.timeout is not None:
             head += f" timeout {action.timeout}"
         lines = [head + " {"]

@@ -164,8 +164,9 @@ class ScenarioBuilder:
 
     def stop(self, data: dict[str, Any], path: Path_) -> ast.ExitRule:
         if "when" in data:
-            return ast.ExitRule(None, self.condition(data["when"], (*path, "when")), self.span(path))
-        return ast.ExitRule(data["event"], self.condition(data.get("where"), (*path, "where")), self.span(path))
+            return ast.ExitRule(None, self.condition(data["when"], (*path, "when")), span=self.span(path))
+        where = self.condition(data.get("where"), (*path, "where"))
+        return ast.ExitRule(data["event"], where, data.get("same"), self.span(path))
 
     # ---- steps
     def steps(self, items: list[dict[str, Any]], path: Path_) -> tuple[ast.Step, ...]:
@@ -267,6 +268,7 @@ class ScenarioBuilder:
             timeout,
             self.steps(data.get("on_event", []), (*path, "on_event")),
             self.steps(data.get("on_timeout", []), (*path, "on_timeout")),
+            data.get("same"),
             self.span(path),
         )
 

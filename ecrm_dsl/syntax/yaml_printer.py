@@ -115,7 +115,10 @@ def goal_data(g: ast.Goal) -> dict[str, Any]:
 
 def stop_data(e: ast.ExitRule) -> dict[str, Any]:
     if e.event is not None:
-        return _with_where({"event": e.event}, e.condition)
+        data: dict[str, Any] = {"event": e.event}
+        if e.same:
+            data["same"] = e.same
+        return _with_where(data, e.condition)
     return {"when": expr_text(e.condition)}
 
 
@@ -184,7 +187,10 @@ def step_data(step: ast.Step) -> dict[str, Any]:
     elif isinstance(action, ast.Exit):
         data["exit"] = {"reason": action.reason} if action.reason is not None else {}
     elif isinstance(action, ast.Wait):
-        wait: dict[str, Any] = _with_where({"event": action.event}, action.where)
+        wait: dict[str, Any] = {"event": action.event}
+        if action.same:
+            wait["same"] = action.same
+        _with_where(wait, action.where)
         if action.timeout is not None:
             wait["timeout"] = str(action.timeout)
         if action.on_event:
