@@ -85,7 +85,8 @@ def load_workspace(config: ProjectConfig, extra_scenario_files: Iterable[Path] =
 
     def read(path: Path, kind: str) -> list[YamlDocument]:
         display = config.display(path)
-        files.append(display)
+        if not path.resolve().is_relative_to(BUILTIN_PRESETS):  # shipped presets are not the project's files
+            files.append(display)
         return _documents(path, display, kind, findings)
 
     schema = CustomerSchema.builtin()
