@@ -5,6 +5,7 @@ Each is a YAML file checked against its JSON Schema and built into a typed, immu
 
 from __future__ import annotations
 
+import datetime
 import re
 import zoneinfo
 from dataclasses import dataclass, field
@@ -232,6 +233,18 @@ def build_policies(doc: YamlDocument, schema: CustomerSchema, findings: list[Dia
                     )
                 )
         consent[channel] = ConsentRule(channel, attribute, span)
+    for index, day in enumerate(calendar.get("shop_holidays", ())):
+        try:
+            datetime.date.fromisoformat(day)
+        except ValueError:
+            findings.append(
+                Diagnostic(
+                    "E006",
+                    f"'{day}' is not a calendar date",
+                    doc.span(("calendar", "shop_holidays", index)),
+                    hint="write YYYY-MM-DD",
+                )
+            )
     caps = tuple(
         FrequencyCap(c["channel"], c["max"], Duration.parse(c["per"]), c.get("on_exceed", "defer"))
         for c in data.get("frequency_caps") or []
