@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from ecrm_dsl.ast import Span
@@ -52,11 +53,17 @@ class ProjectConfig:
     def display(self, path: Path) -> str:
         """The name diagnostics use for a file: relative to the project root, with forward slashes."""
         resolved = path.resolve()
-        if resolved.is_relative_to(self.root.resolve()):
-            return resolved.relative_to(self.root.resolve()).as_posix()
+        root = _resolved(self.root)
+        if resolved.is_relative_to(root):
+            return resolved.relative_to(root).as_posix()
         if resolved.is_relative_to(_PACKAGE):  # shipped presets
             return resolved.relative_to(_PACKAGE.parent).as_posix()
         return path.as_posix()
+
+
+@lru_cache(maxsize=64)
+def _resolved(path: Path) -> Path:
+    return path.resolve()
 
 
 def find_config(start: Path) -> Path | None:

@@ -110,7 +110,8 @@ def value(expr: ast.Expr) -> Normal:
             raise ConditionError(f"unknown function {expr.name}()")
         if len(expr.args) != len(function.params):
             raise ConditionError(f"{expr.name}() takes {len(function.params)} argument(s)")
-        args = [_name(arg) if kind in NAME_PARAMS else value(arg) for arg, kind in zip(expr.args, function.params)]
+        pairs = zip(expr.args, function.params, strict=True)
+        args = [_name(arg) if kind in NAME_PARAMS else value(arg) for arg, kind in pairs]
         return ["call", expr.name, *args]
     raise ConditionError(f"a condition cannot be used as a value here: {type(expr).__name__}")
 

@@ -8,10 +8,11 @@ Every value from the condition or the caller is a bound parameter. Each atomic p
 ``IS NOT NULL`` on its nullable operands, so no sub-expression is ever SQL NULL and ``NOT`` is plain negation:
 that is the two-valued logic of :mod:`ecrm_dsl.conditions.normal`.
 
-Dialects: everything is portable SQLAlchemy except three small constructs compiled per dialect below
-(instant to epoch seconds, instant/date to a day number, "JSON array contains"). SQLite has no timezone
-database, so shop-local dates use the timezone's UTC offset at ``now``: exact for Asia/Tokyo (no DST), and for
-zones with DST off by a day only for times within the DST shift of midnight. PostgreSQL uses ``AT TIME ZONE``.
+Dialects: everything is portable SQLAlchemy except a few small constructs compiled per dialect below
+(instant to epoch seconds, instant/date to a day number, "JSON array contains", code-point string order).
+SQLite has no timezone database, so shop-local dates use the timezone's UTC offset at ``now``: exact for
+Asia/Tokyo (no DST); for zones with DST, a time within the DST shift of midnight may land on the neighbouring
+day. PostgreSQL uses ``AT TIME ZONE``. Strings order by code point on both (``COLLATE "C"`` on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -92,6 +93,14 @@ class json_array_contains(FunctionElement[bool]):
     name = "json_array_contains"
 
 
+class code_point_order(FunctionElement[str]):
+    """Text that orders by code point, as Python does, whatever the database's collation."""
+
+    type = String()
+    inherit_cache = True
+    name = "code_point_order"
+
+
 def _args(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> list[str]:
     return [compiler.process(arg, **kw) for arg in element.clauses]
 
@@ -150,6 +159,18 @@ def _json_contains_default(element: json_array_contains, compiler: SQLCompiler, 
     return f"COALESCE((CAST({doc} AS JSONB) -> {key}) @> jsonb_build_array(CAST({value} AS TEXT)), false)"
 
 
+@compiles(code_point_order, "sqlite")
+def _code_point_order_sqlite(element: code_point_order, compiler: SQLCompiler, **kw: Any) -> str:
+    (value,) = _args(element, compiler, **kw)
+    return value  # SQLite's default BINARY collation compares UTF-8 bytes: code point order
+
+
+@compiles(code_point_order)
+def _code_point_order_default(element: code_point_order, compiler: SQLCompiler, **kw: Any) -> str:
+    (value,) = _args(element, compiler, **kw)
+    return f'({value} COLLATE "C")'
+
+
 # --------------------------------------------------------------------------- compiling
 
 
@@ -183,9 +204,8 @@ def to_sql(
     types: Types | None = None,
 ) -> ColumnElement[bool]:
     """The condition as a boolean over ``tables.customers`` (and ``tables.enrollments`` when ``enrollment``)."""
-    return _Compiler(tables, aware_utc(now), ZoneInfo(timezone), enrollment, segments or {}, types or Types()).cond(
-        normal
-    )
+    compiler = _Compiler(tables, aware_utc(now), ZoneInfo(timezone), enrollment, segments or {}, types or Types())
+    return compiler.cond(normal)
 
 
 def select_customers(normal: Normal, *, tables: StoreTables = TABLES, **options: Any) -> Select[Any]:
@@ -229,9 +249,7 @@ class _Compiler:
             return self.compare(node[1], node[2], node[3])
         if tag == "in":
             return or_(false(), *(self.compare("==", node[1], item) for item in node[2]))
-        if tag == "not_in":
-            if any(is_null_literal(item) for item in node[2]):
-                return false()
+        if tag == "not_in":  # a null item makes its "!=" false, and so the whole
             return and_(self.not_null(node[1]), *(self.compare("!=", node[1], item) for item in node[2]))
         if tag == "between":
             return and_(self.compare(">=", node[1], node[2]), self.compare("<=", node[1], node[3]))
@@ -253,6 +271,8 @@ class _Compiler:
         kind = comparison_kind(left_type, right_type)
         a, b = self.operand(left, left_type, kind), self.operand(right, right_type, kind)
         guards = [v.expr.is_not(None) for v in (a, b) if v.nullable]
+        if kind == "string" and op not in ("==", "!="):
+            return and_(*guards, _OPS[op](code_point_order(a.expr), b.expr))
         return and_(*guards, _OPS[op](a.expr, b.expr))
 
     def not_null(self, node: Normal) -> ColumnElement[bool]:

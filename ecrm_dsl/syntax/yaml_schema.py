@@ -30,7 +30,53 @@ def schema_path(kind: str) -> Path:
 @cache
 def _validator(kind: str) -> jsonschema.Draft7Validator:
     schema = json.loads(schema_path(kind).read_text(encoding="utf-8"))
-    return jsonschema.Draft7Validator(schema, format_checker=None)
+    return jsonschema.Draft7Validator(inline_definitions(schema), format_checker=None)
+
+
+def inline_definitions(schema: dict[str, Any]) -> dict[str, Any]:
+    """The same schema with every non-recursive ``#/definitions/X`` reference replaced by its target.
+
+    Validation then walks plain nested dicts instead of resolving tens of thousands of references per run
+    (about half the lint time on a large project); recursive definitions such as ``steps`` stay references.
+    """
+    definitions: dict[str, Any] = schema.get("definitions", {})
+
+    def refs(node: Any) -> set[str]:
+        if isinstance(node, dict):
+            found = {node["$ref"].rsplit("/", 1)[1]} if isinstance(node.get("$ref"), str) else set()
+            return found.union(*(refs(v) for v in node.values()))
+        if isinstance(node, list):
+            return set().union(*(refs(v) for v in node))
+        return set()
+
+    direct = {name: refs(body) for name, body in definitions.items()}
+
+    def reaches(start: str) -> set[str]:
+        seen: set[str] = set()
+        stack = list(direct.get(start, ()))
+        while stack:
+            name = stack.pop()
+            if name not in seen:
+                seen.add(name)
+                stack.extend(direct.get(name, ()))
+        return seen
+
+    recursive = {name for name in definitions if name in reaches(name)}
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            target = node.get("$ref")
+            if isinstance(target, str) and target.startswith("#/definitions/") and len(node) == 1:
+                name = target.rsplit("/", 1)[1]
+                if name not in recursive and name in definitions:
+                    return inline(definitions[name])
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    body = inline({k: v for k, v in schema.items() if k != "definitions"})
+    return {**body, "definitions": {k: inline(v) for k, v in definitions.items()}}
 
 
 def validate_document(doc: YamlDocument, kind: str) -> list[Diagnostic]:
