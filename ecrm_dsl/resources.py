@@ -199,6 +199,7 @@ class Policies:
     nurture_only: tuple[str, ...] = ()
     span: ast.Span = ast.NO_SPAN
     priority_spans: tuple[ast.Span, ...] = ()
+    nurture_only_spans: tuple[ast.Span, ...] = ()
 
 
 def build_policies(doc: YamlDocument, schema: CustomerSchema, findings: list[Diagnostic]) -> Policies:
@@ -262,4 +263,5 @@ def build_policies(doc: YamlDocument, schema: CustomerSchema, findings: list[Dia
         nurture_only=tuple(data.get("nurture_only") or []),
         span=doc.span(()),
         priority_spans=tuple(doc.span(("priority", i)) for i in range(len(priority))),
+        nurture_only_spans=tuple(doc.span(("nurture_only", i)) for i in range(len(data.get("nurture_only") or []))),
     )

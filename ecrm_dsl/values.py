@@ -12,7 +12,7 @@ from dataclasses import dataclass
 _UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60}
 _DURATION_RE = re.compile(r"^(-)?((?:\d+[wdhm])+)$")
 _DURATION_PART_RE = re.compile(r"(\d+)([wdhm])")
-_MONEY_RE = re.compile(r"^(?:¥\s*([\d,]+)|([\d,]+)\s*(?:円|JPY))$")
+_MONEY_RE = re.compile(r"^(?:¥\s*(\d+(?:,\d{3})*)|(\d+(?:,\d{3})*)\s*(?:円|JPY))$")
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 

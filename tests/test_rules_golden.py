@@ -45,20 +45,10 @@ GENERATED: dict[str, dict[str, bytes]] = {
 KNOWN_BUGS = {
     "E004_alias": "E004 is reported at the anchored value (&thanks), not at the alias (*thanks)",
     "E004_alias-bomb": "E004 is reported once per anchor at the anchor, not at each alias",
-    "E005_unexpected-keyword-message": "the token is printed twice: unexpected 'send' 'send', unexpected '=' '='",
     "E005_yaml-multiline-condition-position": "block scalars: the indent (|) or the folded line break (>) is lost",
-    "E006_bad-date-no-cascade": "the bad date becomes null, and E301 'comparing with null' follows",
-    "E100_given-twice-position": "'owner' is given twice is reported at the scenario, not at the second owner",
-    "E100_missing-kind-no-cascade": "a scenario without kind is taken as sell, so W507 follows",
-    "E100_missing-trigger-no-cascade": "a scenario without trigger gets an empty entry event, so E510 follows",
-    "E201_nurture-only-position": "nurture_only entries are reported at 1:1, not at the entry",
-    "E204_metric-in-entry-condition": "the message says 'in a entry condition'",
     "E204_yaml-escaped-condition-position": "quoted YAML strings: each escape before the name shifts the column by one",
     "E204_yaml-multiline-condition-position": "block and multi-line plain scalars: wrong line or column after line 1",
     "E503_indented-placeholder-position": "a block line indented deeper than the block: the extra indent counts twice",
-    "W406_constant-compare-message": "the message says 'always False' / 'always True' (Python spelling)",
-    "W406_single-condition-reported-once": "x < 0 (x never negative) inside 'and' is reported twice",
-    "clean_money-list-separator": "the MONEY token swallows the comma after ¥1,000 in lists and 'with { }'",
 }
 
 # Rules about scenario files that can only fire in one syntax, and why; every other scenario rule needs a

@@ -122,7 +122,7 @@ class SatisfiabilityChecker:
                 self.findings.append(
                     Diagnostic(
                         "W407" if _literal_compare(expr) else "W406",
-                        f"this compares two constants: always {_literal_compare(expr)}",
+                        f"this compares two constants: always {'true' if _literal_compare(expr) else 'false'}",
                         expr.span,
                         hint="compare an attribute or metric with a value",
                     )
@@ -206,6 +206,10 @@ class SatisfiabilityChecker:
             value = _number(literal)
             if value is None or op == "!=":
                 continue
+            alone = self._initial(ref)
+            alone.clip(op, value)
+            if alone.empty:
+                continue  # already reported on its own
             bounds = ranges.setdefault(ref.path, self._initial(ref))
             bounds.clip(op, value)
             if bounds.empty:

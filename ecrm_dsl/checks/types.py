@@ -114,7 +114,7 @@ class TypeChecker:
             if not self.scope.metrics:
                 self._error(
                     "E204",
-                    f"{path[0]} is not defined in a {self.scope.role}: the customer has not entered yet",
+                    f"{path[0]} is not defined in {_article(self.scope.role)}: the customer has not entered yet",
                     ref.span,
                     hint="use it in step conditions, goals and stop rules",
                 )
@@ -293,3 +293,7 @@ def _describe(expr: ast.Expr) -> str:
     if isinstance(expr, ast.Call):
         return f"{expr.name}(…)"
     return "the value"
+
+
+def _article(noun: str) -> str:
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"

@@ -32,9 +32,16 @@ def check_workspace(ws: Workspace) -> list[Diagnostic]:
                     hint="remove it or fix the id",
                 )
             )
-    for name in ws.policies.nurture_only:
+    for name, span in zip(ws.policies.nurture_only, ws.policies.nurture_only_spans, strict=True):
         if name not in ws.segments:
-            findings.append(Diagnostic("E201", f"nurture_only names unknown segment '{name}'", ws.policies.span))
+            findings.append(
+                Diagnostic(
+                    "E201",
+                    f"nurture_only names unknown segment '{name}'",
+                    span,
+                    hint="nurture_only lists segment names",
+                )
+            )
     findings.extend(_segment_cycles(ws))
     return findings
 

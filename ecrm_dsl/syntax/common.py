@@ -61,7 +61,7 @@ def parse_typed_literal(kind: str, raw: str, span: ast.Span, diagnostics: list[D
             return ast.Literal(_check_date(raw), "date", span)
     except ValueError_ as exc:
         diagnostics.append(Diagnostic("E006", str(exc), span))
-        return ast.Literal(None, "null", span)
+        return ast.Literal(None, kind, span)  # keeps its type, so no second finding about a null follows
     raise AssertionError(f"unknown literal kind {kind}")
 
 

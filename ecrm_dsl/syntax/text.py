@@ -115,6 +115,26 @@ def _describe(terminal: str) -> str:
     return f"'{name}'"
 
 
+_TOKEN_KINDS = {
+    "NAME": "name",
+    "STRING": "string",
+    "INT": "number",
+    "DECIMAL": "number",
+    "DURATION": "duration",
+    "TIME": "time",
+    "PERCENT": "percentage",
+    "MONEY": "amount",
+    "DATE": "date",
+    "COMP_OP": "comparison",
+}
+
+
+def _token_text(token: Token) -> str:
+    """``'send'`` for a keyword or symbol, ``name 'coupon_code'`` for a value token."""
+    kind = _TOKEN_KINDS.get(token.type)
+    return f"{kind} '{token}'" if kind else f"'{token}'"
+
+
 def _explain(exc: UnexpectedInput, text: str, start: str) -> tuple[str, str | None]:
     if isinstance(exc, UnexpectedCharacters):
         char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else "?"
@@ -131,7 +151,7 @@ def _explain(exc: UnexpectedInput, text: str, start: str) -> tuple[str, str | No
             if opened is not None and start == "file":
                 return "the file ended inside a block", f"add the '}}' that closes the block opened at line {opened}"
             return "the input ended too early", f"expected {shown}" if shown else None
-        return f"unexpected {_describe(token.type)} '{token}'", f"expected {shown}" if shown else None
+        return f"unexpected {_token_text(token)}", f"expected {shown}" if shown else None
     return str(exc), None
 
 
@@ -208,8 +228,8 @@ class _Builder(Transformer):
             return None
 
     # ---- files and scenarios
-    def file(self, meta: Meta, children: list[ast.SourceItem]) -> list[ast.SourceItem]:
-        return list(children)
+    def file(self, meta: Meta, children: list[ast.SourceItem | None]) -> list[ast.SourceItem]:
+        return [item for item in children if item is not None]
 
     def preset_use(self, meta: Meta, children: list[Any]) -> ast.PresetUse:
         name, title, preset, *args = children
@@ -221,12 +241,13 @@ class _Builder(Transformer):
             self._span(meta),
         )
 
-    def scenario(self, meta: Meta, children: list[Any]) -> ast.Scenario:
+    def scenario(self, meta: Meta, children: list[Any]) -> ast.Scenario | None:
+        """The scenario, or None when it lacks a kind or trigger: like a YAML shape error, that stops its checks."""
         name, title, *items = children
         fields: dict[str, Any] = {"goals": [], "exits": [], "steps": []}
         trigger = None
-        for item in items:
-            tag, value = item
+        for tag, value, *where in items:
+            item_span = where[0] if where else getattr(value, "span", self._span(meta))
             if tag == "trigger":
                 if trigger is not None:
                     self.diagnostics.append(
@@ -237,12 +258,15 @@ class _Builder(Transformer):
                             hint="split the scenario in two, or combine the conditions in one 'where'",
                         )
                     )
+                    continue  # the first trigger stands; the others are reported
                 trigger = value
             elif tag in ("goals", "exits", "steps"):
                 fields[tag].append(value)
+            elif tag in fields:
+                self.diagnostics.append(
+                    Diagnostic("E100", f"'{tag}' is given twice", item_span, hint="keep one of them")
+                )
             else:
-                if tag in fields:
-                    self.diagnostics.append(Diagnostic("E100", f"'{tag}' is given twice", self._span(meta)))
                 fields[tag] = value
         span = self._span(meta)
         if trigger is None:
@@ -254,7 +278,6 @@ class _Builder(Transformer):
                     hint="add a 'when ...' line, e.g. 'when order.placed where customer.order_count == 1'",
                 )
             )
-            trigger = ast.EventTrigger("", span=span)
         if "kind" not in fields:
             self.diagnostics.append(
                 Diagnostic(
@@ -264,10 +287,12 @@ class _Builder(Transformer):
                     hint="add 'kind sell' (coupons, sales) or 'kind nurture' (stories, after-care)",
                 )
             )
+        if trigger is None or "kind" not in fields:
+            return None
         return ast.Scenario(
             id=str(name),
             title=decode_string(str(title)) if title is not None else str(name),
-            kind=fields.get("kind", "sell"),
+            kind=fields["kind"],
             trigger=trigger,
             steps=tuple(fields["steps"]),
             owner=fields.get("owner"),
@@ -292,13 +317,13 @@ class _Builder(Transformer):
                     hint="売るCRM is 'sell', 育てるCRM is 'nurture'",
                 )
             )
-        return ("kind", value)
+        return ("kind", value, self._span(meta))
 
     def owner(self, meta: Meta, children: list[Token]) -> tuple[str, str]:
-        return ("owner", decode_string(str(children[0])))
+        return ("owner", decode_string(str(children[0])), self._span(meta))
 
     def description(self, meta: Meta, children: list[Token]) -> tuple[str, str]:
-        return ("description", decode_string(str(children[0])))
+        return ("description", decode_string(str(children[0])), self._span(meta))
 
     def hypothesis(self, meta: Meta, children: list[Token]) -> tuple[str, ast.Hypothesis]:
         kpi, statement = children
@@ -306,13 +331,13 @@ class _Builder(Transformer):
 
     def holdout(self, meta: Meta, children: list[Token]) -> tuple[str, int]:
         try:
-            return ("holdout", parse_percent(str(children[0])))
+            return ("holdout", parse_percent(str(children[0])), self._span(meta))
         except ValueError_ as exc:
             self.diagnostics.append(Diagnostic("E006", str(exc), self._tok(children[0])))
-            return ("holdout", 0)
+            return ("holdout", 0, self._span(meta))
 
     def backfill(self, meta: Meta, children: list[Token]) -> tuple[str, Duration]:
-        return ("backfill", self._duration(children[0]))
+        return ("backfill", self._duration(children[0]), self._span(meta))
 
     def reentry_never(self, meta: Meta, children: list[Any]) -> tuple[str, ast.Reentry]:
         return ("reentry", ast.Reentry("never", span=self._span(meta)))

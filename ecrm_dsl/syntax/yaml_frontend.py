@@ -13,7 +13,7 @@ from ecrm_dsl.syntax.yaml_schema import validate_document
 from ecrm_dsl.syntax.yaml_source import Path_, YamlDocument, load_yaml
 from ecrm_dsl.values import Duration, TimeOfDay, ValueError_, parse_percent
 
-_MONEY_SHAPE = re.compile(r"^(?:¥\s?\d[\d,]*|\d[\d,]*(?:円|JPY))$")
+_MONEY_SHAPE = re.compile(r"^(?:¥\s?\d+(?:,\d{3})*|\d+(?:,\d{3})*(?:円|JPY))$")
 
 
 def parse_yaml_scenarios(text: str, file: str) -> tuple[list[ast.SourceItem], list[Diagnostic]]:
