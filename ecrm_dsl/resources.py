@@ -146,9 +146,7 @@ def build_template(doc: YamlDocument) -> Template:
     for channel, content in data["channels"].items():
         for path, value in _strings(content, ("channels", channel)):
             for match in PLACEHOLDER.finditer(value):
-                placeholders.append(
-                    Placeholder(match.group(1), channel, doc.position_in_string(path, match.start(), value))
-                )
+                placeholders.append(Placeholder(match.group(1), channel, doc.position_in_string(path, match.start())))
     return Template(
         data["template"],
         data.get("title", data["template"]),

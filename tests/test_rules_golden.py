@@ -43,12 +43,6 @@ GENERATED: dict[str, dict[str, bytes]] = {
 
 # Cases whose expected.txt is right and the linter is not (yet): why, in one line.
 KNOWN_BUGS = {
-    "E004_alias": "E004 is reported at the anchored value (&thanks), not at the alias (*thanks)",
-    "E004_alias-bomb": "E004 is reported once per anchor at the anchor, not at each alias",
-    "E005_yaml-multiline-condition-position": "block scalars: the indent (|) or the folded line break (>) is lost",
-    "E204_yaml-escaped-condition-position": "quoted YAML strings: each escape before the name shifts the column by one",
-    "E204_yaml-multiline-condition-position": "block and multi-line plain scalars: wrong line or column after line 1",
-    "E503_indented-placeholder-position": "a block line indented deeper than the block: the extra indent counts twice",
 }
 
 # Rules about scenario files that can only fire in one syntax, and why; every other scenario rule needs a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -41,16 +42,20 @@ def parser() -> Lark:
 
 def parse_text(text: str, file: str) -> tuple[list[ast.SourceItem], list[Diagnostic]]:
     """Parse a whole ``.ecrm`` file into scenarios (and preset uses), with every finding of the construction."""
-    tree = _parse(text, file, "file", line_offset=0, column_offset=0)
-    builder = _Builder(file, 0, 0)
+    tree = _parse(text, file, "file", _same_place)
+    builder = _Builder(file, _same_place)
     scenarios = _transform(builder, tree)
     return scenarios, builder.diagnostics
 
 
-def parse_condition(text: str, file: str, line: int = 1, column: int = 1) -> tuple[ast.Expr, list[Diagnostic]]:
-    """Parse one condition written elsewhere (a YAML string starting at ``line``:``column``)."""
-    tree = _parse(text, file, "condition", line_offset=line - 1, column_offset=column - 1)
-    builder = _Builder(file, line - 1, column - 1)
+def parse_condition(
+    text: str, file: str, line: int = 1, column: int = 1, locate: Locate | None = None
+) -> tuple[ast.Expr, list[Diagnostic]]:
+    """Parse one condition written elsewhere: a YAML string starting at ``line``:``column``, or wherever
+    ``locate`` maps each (line, column) of ``text`` to in the file."""
+    locate = locate or _shifted(line, column)
+    tree = _parse(text, file, "condition", locate)
+    builder = _Builder(file, locate)
     expr = _transform(builder, tree)
     return expr, builder.diagnostics
 
@@ -64,7 +69,23 @@ def _transform(builder: _Builder, tree: Any) -> Any:
         ) from exc
 
 
-def _parse(text: str, file: str, start: str, line_offset: int, column_offset: int) -> Any:
+Locate = Callable[[int, int], tuple[int, int]]
+
+
+def _same_place(line: int, column: int) -> tuple[int, int]:
+    return line, column
+
+
+def _shifted(first_line: int, first_column: int) -> Locate:
+    """Text that starts at ``first_line``:``first_column`` of the file (only its first line is indented)."""
+
+    def locate(line: int, column: int) -> tuple[int, int]:
+        return line + first_line - 1, column + (first_column - 1 if line == 1 else 0)
+
+    return locate
+
+
+def _parse(text: str, file: str, start: str, locate: Locate) -> Any:
     try:
         return parser().parse(text, start=start)
     except UnexpectedInput as exc:
@@ -75,9 +96,7 @@ def _parse(text: str, file: str, start: str, line_offset: int, column_offset: in
             stripped = text.rstrip()
             line = stripped.count("\n") + 1
             column = len(stripped) - (stripped.rfind("\n") + 1) + 1
-        if line == 1:
-            column += column_offset
-        span = ast.Span(file, line + line_offset, column)
+        span = ast.Span(file, *locate(line, column))
         message, hint = _explain(exc, text, start)
         raise DiagnosticError([Diagnostic("E005", message, span, hint=hint)]) from None
 
@@ -188,28 +207,27 @@ def _unclosed_brace(text: str) -> int | None:
 class _Builder(Transformer):
     """Turns the parse tree into AST nodes; literal problems are collected, not raised."""
 
-    def __init__(self, file: str, line_offset: int, column_offset: int):
+    def __init__(self, file: str, locate: Locate):
         super().__init__()
         self.source_name = file
-        self.line_offset = line_offset
-        self.column_offset = column_offset
+        self.locate = locate
         self.diagnostics: list[Diagnostic] = []
 
     # ---- positions
     def _span(self, meta: Meta) -> ast.Span:
         if getattr(meta, "empty", True):
-            return ast.Span(self.source_name, 1 + self.line_offset, 1)
+            return ast.Span(self.source_name, *self.locate(1, 1))
         return self._at(meta.line, meta.column, meta.end_line, meta.end_column)
 
     def _tok(self, token: Token) -> ast.Span:
         return self._at(token.line or 1, token.column or 1, token.end_line or 0, token.end_column or 0)
 
     def _at(self, line: int, column: int, end_line: int, end_column: int) -> ast.Span:
-        if line == 1:
-            column += self.column_offset
-        if end_line == 1:
-            end_column += self.column_offset
-        return ast.Span(self.source_name, line + self.line_offset, column, end_line + self.line_offset, end_column)
+        start = self.locate(line, column)
+        if not end_line:
+            return ast.Span(self.source_name, *start)
+        last_line, last_column = self.locate(end_line, max(end_column - 1, 1))  # the end is one past the last
+        return ast.Span(self.source_name, *start, last_line, last_column + 1)
 
     def _duration(self, token: Token) -> Duration:
         try:

@@ -48,9 +48,15 @@ def yaml_literal(value: Any, span: ast.Span, diagnostics: list[Diagnostic]) -> a
 
 def condition_at(doc: YamlDocument, path: Path_, findings: list[Diagnostic]) -> ast.Expr:
     """Parse the condition string at ``path``, positioned in the YAML file; a broken one reports and yields false."""
-    line, column = doc.condition_origin(path)
+    text = doc.data_at(path)
+    locator = doc.string_locator(path)
+    line_starts = [0] + [i + 1 for i, char in enumerate(text) if char == "\n"]
+
+    def locate(line: int, column: int) -> tuple[int, int]:
+        return locator(line_starts[min(line, len(line_starts)) - 1] + column - 1)
+
     try:
-        expr, found = parse_condition(doc.data_at(path), doc.file, line, column)
+        expr, found = parse_condition(text, doc.file, locate=locate)
     except DiagnosticError as exc:
         findings.extend(exc.diagnostics)
         return ast.Literal(False, "bool", doc.span(path))

@@ -9,7 +9,7 @@ string "10:00" instead of the base-60 integer 600.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,31 +65,67 @@ class YamlDocument:
     def key_span(self, path: Path_) -> Span:
         return self.key_spans.get(tuple(path)) or self.span(path)
 
-    def condition_origin(self, path: Path_) -> tuple[int, int]:
-        """Line and column where the text of a string scalar starts (inside its quotes, if any)."""
+    def string_locator(self, path: Path_) -> Callable[[int], tuple[int, int]]:
+        """Maps a character offset in the string scalar at ``path`` to its line and column in the file.
+
+        YAML changes text on the way in (quotes and escapes, block indentation, folded line breaks), so the
+        value is aligned with the raw source: each character is found at the next place in the source that
+        can have produced it.
+        """
+        return _align(self.data_at(path), self._raw(path))
+
+    def position_in_string(self, path: Path_, offset: int) -> Span:
+        """The file position of character ``offset`` of the string scalar at ``path``."""
+        return Span(self.file, *self.string_locator(path)(offset))
+
+    def _raw(self, path: Path_) -> list[tuple[str, int, int]]:
+        """The source characters of a scalar with their (line, column), without its quotes or block header."""
         span = self.span(path)
         style = self.styles.get(tuple(path))
-        if style in ('"', "'"):
-            return span.line, span.column + 1
+        raw = []
+        for line in range(span.line, (span.end_line or span.line) + 1):
+            text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+            first = span.column if line == span.line else 1
+            last = span.end_column if line == span.end_line else len(text) + 1
+            raw.extend((char, line, column) for column, char in enumerate(text[first - 1 : last - 1], first))
+            raw.append(("\n", line, len(text) + 1))
         if style in ("|", ">"):
-            return span.line + 1, self._indent(span.line + 1) + 1  # block content starts on the next line
-        return span.line, span.column
+            raw = [r for r in raw if r[1] > span.line]
+        elif style in ('"', "'") and raw:
+            raw = raw[1:]
+        return raw
 
-    def position_in_string(self, path: Path_, offset: int, value: str) -> Span:
-        """The file position of character ``offset`` of the string scalar at ``path``."""
-        line, column = self.condition_origin(path)
-        before = value[:offset]
-        newlines = before.count("\n")
-        if newlines == 0:
-            return Span(self.file, line, column + offset)
-        line += newlines
-        return Span(self.file, line, self._indent(line) + len(before) - before.rfind("\n"))
 
-    def _indent(self, line: int) -> int:
-        if 0 < line <= len(self.lines):
-            text = self.lines[line - 1]
-            return len(text) - len(text.lstrip(" "))
-        return 0
+_SKIP_LIMIT = 16  # how far alignment looks ahead before giving up on a character
+
+
+def _align(value: str, raw: list[tuple[str, int, int]]) -> Callable[[int], tuple[int, int]]:
+    positions: list[tuple[int, int]] = []
+    j = 0
+    for char in value:
+        k = j
+        while k < len(raw) and k - j < _SKIP_LIMIT:
+            source = raw[k][0]
+            if source == char or (char.isspace() and source.isspace()):
+                break
+            k += 1
+        if k >= len(raw) or k - j >= _SKIP_LIMIT:
+            # The value is not the source's text (an escape we do not follow, or a preset's substitution):
+            # point at the start of the value rather than somewhere misleading inside it.
+            start = (raw[0][1], raw[0][2]) if raw else (1, 1)
+            return lambda offset: start
+        j = k
+        where = raw[min(j, len(raw) - 1)] if raw else ("", 1, 1)
+        positions.append((where[1], where[2]))
+        j += 1
+    end = raw[min(j, len(raw) - 1)] if raw else ("", 1, 1)
+
+    def locate(offset: int) -> tuple[int, int]:
+        if 0 <= offset < len(positions):
+            return positions[offset]
+        return (end[1], end[2])
+
+    return locate
 
 
 def load_yaml(text: str, file: str) -> list[YamlDocument]:
@@ -112,10 +148,28 @@ def load_yaml(text: str, file: str) -> list[YamlDocument]:
             continue
         converter = _Converter(file)
         data = converter.convert(node, ())
+        if converter.aliased:
+            raise DiagnosticError(_alias_findings(text, file) + converter.diagnostics)
         if converter.diagnostics:
             raise DiagnosticError(converter.diagnostics)
         documents.append(YamlDocument(data, file, converter.value_spans, converter.key_spans, converter.styles, lines))
     return documents
+
+
+def _alias_findings(text: str, file: str) -> list[Diagnostic]:
+    """One finding at each alias (``*name``). The composed graph only knows the anchored node, so the
+    positions come from the event stream, which never expands anything."""
+    return [
+        Diagnostic(
+            "E004",
+            "YAML aliases (*name) are not allowed in ecrm-dsl files",
+            Span(file, event.start_mark.line + 1, event.start_mark.column + 1,
+                 event.end_mark.line + 1, event.end_mark.column + 1),
+            hint="write the value out; for reuse, use a segment, a template or a preset",
+        )
+        for event in yaml.parse(text, Loader=_Loader)
+        if isinstance(event, yaml.AliasEvent)
+    ]
 
 
 def _yaml_hint(problem: str) -> str | None:
@@ -136,6 +190,7 @@ class _Converter:
         self.styles: dict[Path_, str | None] = {}
         self.diagnostics: list[Diagnostic] = []
         self.seen: set[int] = set()
+        self.aliased = False
 
     def _span(self, node: Node) -> Span:
         start, end = node.start_mark, node.end_mark
@@ -144,14 +199,7 @@ class _Converter:
     def convert(self, node: Node, path: Path_) -> Any:
         if id(node) in self.seen:
             # The same node reached twice: an alias. Refusing it blocks alias bombs outright.
-            self.diagnostics.append(
-                Diagnostic(
-                    "E004",
-                    "YAML aliases (*name) are not allowed in ecrm-dsl files",
-                    self._span(node),
-                    hint="write the value out; for reuse, use a segment, a template or a preset",
-                )
-            )
+            self.aliased = True
             return None
         self.seen.add(id(node))
         if len(self.seen) > MAX_NODES:
