@@ -144,13 +144,7 @@ def test_scenario_rules_have_goldens_in_both_syntaxes() -> None:
     ("file", "line"),
     [
         ("scenarios/unclosed_scenario.ecrm", 3),
-        pytest.param(
-            "scenarios/unclosed_branch.ecrm",
-            9,
-            marks=pytest.mark.xfail(
-                strict=True, reason="brace counting pairs the last '}' with the branch and blames the scenario's '{'"
-            ),
-        ),
+        ("scenarios/unclosed_branch.ecrm", 9),
     ],
 )
 def test_unclosed_brace_hint_names_the_opening_line(

@@ -175,32 +175,51 @@ def _explain(exc: UnexpectedInput, text: str, start: str) -> tuple[str, str | No
 
 
 def _unclosed_brace(text: str) -> int | None:
-    """The line of the last '{' that is never closed (strings and comments skipped)."""
-    stack: list[int] = []
-    line, in_string, in_comment, escaped = 1, False, False, False
-    for char in text:
-        if char == "\n":
-            line, in_comment = line + 1, False
-            continue
-        if in_comment:
-            continue
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
+    """The line of the '{' that is never closed (strings and comments skipped).
+
+    Indentation breaks the tie that counting alone cannot: a '}' that starts a line closes the block opened on a
+    line indented as deeply, and blocks opened deeper than it were left open.
+    """
+    stack: list[tuple[int, int]] = []  # (line, indent of that line) of each open '{'
+    left_open: list[int] = []
+    for number, line_text in enumerate(_code_lines(text), start=1):
+        indent = len(line_text) - len(line_text.lstrip(" "))
+        for position, char in enumerate(line_text):
+            if char == "{":
+                stack.append((number, indent))
+            elif char == "}" and stack:
+                if not line_text[:position].strip():  # the '}' starts its line: match by indentation
+                    while len(stack) > 1 and stack[-1][1] > indent:
+                        left_open.append(stack.pop()[0])
+                stack.pop()
+    if left_open:
+        return min(left_open)
+    return stack[-1][0] if stack else None
+
+
+def _code_lines(text: str) -> list[str]:
+    """The lines of ``text`` with the contents of strings and comments blanked out."""
+    lines = []
+    for raw in text.split("\n"):
+        out, in_string, escaped = [], False, False
+        for char in raw:
+            if in_string:
+                out.append(" ")
+                if escaped:
+                    escaped = False
+                elif char == "\\":
+                    escaped = True
+                elif char == '"':
+                    in_string = False
             elif char == '"':
-                in_string = False
-            continue
-        if char == '"':
-            in_string = True
-        elif char == "#":
-            in_comment = True
-        elif char == "{":
-            stack.append(line)
-        elif char == "}" and stack:
-            stack.pop()
-    return stack[-1] if stack else None
+                in_string = True
+                out.append(" ")
+            elif char == "#":
+                break
+            else:
+                out.append(char)
+        lines.append("".join(out))
+    return lines
 
 
 @v_args(meta=True)
