@@ -82,6 +82,13 @@ RULES: dict[str, Rule] = {
         Rule("E208", "unknown-kpi", _W, "The hypothesis names a KPI ecrm-dsl does not know."),
         Rule("E209", "template-channel", _E, "A template is sent on a channel it has no content for."),
         Rule("E210", "unknown-param", _E, "A send passes a parameter the template does not declare, or misses one."),
+        Rule(
+            "E211",
+            "read-only-attribute",
+            _E,
+            "An update sets an attribute that is computed from orders, or that only the customer may change "
+            "(consent, contact points).",
+        ),
         # types
         Rule("E301", "type-mismatch", _E, "Two sides of a comparison, or a value and its attribute, differ in type."),
         Rule("E302", "bad-arguments", _E, "A function gets the wrong number or types of arguments."),

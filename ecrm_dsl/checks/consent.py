@@ -161,7 +161,7 @@ def _send(
                 )
     blocked = [c for c in channels if _ruled_out(ws, c, template.marketing, facts)]
     if blocked and len(blocked) == len(channels):
-        why = "; ".join(_ruled_out(ws, c, template.marketing, facts) or "" for c in channels)
+        why = "; ".join(dict.fromkeys(_ruled_out(ws, c, template.marketing, facts) or "" for c in channels))
         findings.append(
             Diagnostic(
                 "E504",

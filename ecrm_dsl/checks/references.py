@@ -6,6 +6,7 @@ import difflib
 
 from ecrm_dsl import ast, catalog
 from ecrm_dsl.checks.scope import entry_event
+from ecrm_dsl.checks.types import type_words
 from ecrm_dsl.diagnostics import Diagnostic
 from ecrm_dsl.values import ANCHORS, KPIS
 from ecrm_dsl.workspace import Workspace
@@ -80,6 +81,8 @@ def check_references(ws: Workspace, scenario: ast.Scenario) -> list[Diagnostic]:
                 _same_property(ws, scenario, action.event, action.same, action.span, findings)
         if isinstance(action, ast.Send):
             _send(ws, action, findings)
+        if isinstance(action, ast.Update):
+            _update(ws, action, findings)
     return findings
 
 
@@ -213,7 +216,8 @@ def _send(ws: Workspace, send: ast.Send, findings: list[Diagnostic]) -> None:
             findings.append(
                 Diagnostic(
                     "E301",
-                    f"parameter '{name}' is {declared.type}, but the value is {param.value.type}",
+                    f"parameter '{name}' takes {type_words(declared.type)}, but the value is "
+                    f"{type_words(param.value.type)}",
                     param.value.span or param.span,
                 )
             )
@@ -237,3 +241,70 @@ def _literal_fits(literal: ast.Literal, declared: str) -> bool:
 
 def _trigger_kind(trigger: ast.Trigger) -> str:
     return "a " + type(trigger).__name__.removesuffix("Trigger").lower() + " trigger"
+
+
+# Only the customer may change these: consent must be given, never set by a scenario (特定電子メール法).
+_CUSTOMER_OWNED = {
+    "id",
+    "email",
+    "phone",
+    "line_user_id",
+    "push_token",
+    "postal_address",
+    "email_opt_in",
+    "line_opt_in",
+    "sms_opt_in",
+    "push_opt_in",
+    "dm_opt_in",
+    "unsubscribed",
+    "tags",
+}
+
+
+def _update(ws: Workspace, update: ast.Update, findings: list[Diagnostic]) -> None:
+    for assignment in update.assignments:
+        scope, _, name = assignment.attribute.partition(".")
+        attribute = ws.schema.attributes.get(name) if scope == "customer" else None
+        if attribute is None:
+            settable = sorted(
+                f"customer.{a.name}"
+                for a in ws.schema.attributes.values()
+                if not a.derived and a.name not in _CUSTOMER_OWNED
+            )
+            findings.append(
+                Diagnostic(
+                    "E204",
+                    f"update sets unknown attribute '{assignment.attribute}'",
+                    assignment.span,
+                    hint=_did_you_mean(assignment.attribute, settable, "updates set customer.<attribute>"),
+                )
+            )
+            continue
+        if attribute.derived or name in _CUSTOMER_OWNED:
+            why = (
+                "it is computed from orders and events"
+                if attribute.derived
+                else "tags have their own 'tag'/'untag'"
+                if name == "tags"
+                else "only the customer can change consent and contact points"
+            )
+            findings.append(Diagnostic("E211", f"update cannot set customer.{name}: {why}", assignment.span))
+            continue
+        value = assignment.value
+        if value.type != "null" and not _literal_fits(value, attribute.type):
+            findings.append(
+                Diagnostic(
+                    "E301",
+                    f"customer.{name} takes {type_words(attribute.type)}, but the value is {type_words(value.type)}",
+                    value.span or assignment.span,
+                )
+            )
+        elif attribute.values and value.type == "string" and value.value not in attribute.values:
+            findings.append(
+                Diagnostic(
+                    "E301",
+                    f"customer.{name} is one of {', '.join(attribute.values)}, not '{value.value}'",
+                    value.span or assignment.span,
+                    hint=_did_you_mean(str(value.value), list(attribute.values), "add it to the attribute's values"),
+                )
+            )

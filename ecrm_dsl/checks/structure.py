@@ -116,7 +116,8 @@ def _timing(step: ast.Step, findings: list[Diagnostic], entry_offset: int | None
         findings.append(
             Diagnostic(
                 "E404",
-                f"step '{step.id}' waits a negative time ({timing.offset if seconds < 0 else timing.business_days}) "
+                f"step '{step.id}' waits a negative time "
+                f"({timing.offset if seconds < 0 else f'{timing.business_days} business days'}) "
                 f"from {'the previous step' if timing.anchor == 'previous' else 'entry'}",
                 timing.span,
                 hint="waits only go forward; count back only from a future date such as delivery_date",

@@ -7,6 +7,7 @@ import difflib
 from ecrm_dsl import ast, catalog
 from ecrm_dsl.checks.scope import Scope
 from ecrm_dsl.diagnostics import Diagnostic
+from ecrm_dsl.syntax.text_printer import expr_text
 
 _LITERAL_TYPES = {
     "int": "int",
@@ -129,6 +130,7 @@ class TypeChecker:
             )
             return None
         options = [f"customer.{a}" for a in schema.attributes] + list(catalog.ENROLLMENT_METRICS)
+        options += ["true", "false", "null"]
         if self.scope.event and self.scope.event in schema.events:
             options += [f"event.{p}" for p in schema.events[self.scope.event]]
         close = _suggest(ref.dotted, sorted(options))
@@ -246,7 +248,8 @@ class TypeChecker:
             if name not in catalog.CHANNELS:
                 self._error(
                     "E203" if name else "E302",
-                    f"{call.name}(): '{name or '?'}' is not a channel",
+                    f"{call.name}(): {repr(name) if name else expr_text(arg)} is not a channel"
+                    + (" (write the channel without quotes)" if isinstance(arg, ast.Literal) else ""),
                     arg.span,
                     hint="channels: " + ", ".join(catalog.CHANNELS),
                 )
@@ -297,3 +300,8 @@ def _describe(expr: ast.Expr) -> str:
 
 def _article(noun: str) -> str:
     return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+
+
+def type_words(type_: str) -> str:
+    """A value type in words: "a whole number", "an amount of money"."""
+    return _TYPE_WORDS.get(type_, type_)
