@@ -234,8 +234,11 @@ def _segment(segment: Segment) -> Json:
 
 
 def _template(template: Template) -> Json:
+    """The whole template travels in the plan: the runtime renders from the plan, never from source files."""
     return {
+        "title": template.title,
         "category": template.category,
+        "content": template.channels,
         "channels": sorted(template.channels),
         "params": {name: p.type for name, p in sorted(template.params.items())},
         "hash": content_hash({"channels": template.channels, "category": template.category}),
