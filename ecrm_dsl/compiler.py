@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecrm_dsl import ast
+from ecrm_dsl import ast, catalog
 from ecrm_dsl.conditions.normal import normalise
 from ecrm_dsl.plan import PLAN_FORMAT, PLAN_VERSION, content_hash
-from ecrm_dsl.resources import Policies, Segment, Template
+from ecrm_dsl.resources import CustomerSchema, Policies, Segment, Template
 from ecrm_dsl.workspace import Workspace
 
 Json = dict[str, Any]
@@ -41,6 +41,7 @@ def compile_workspace(ws: Workspace) -> tuple[Json, Json]:
     plan = {
         "format": PLAN_FORMAT,
         "version": PLAN_VERSION,
+        "schema": _schema(ws.schema),
         "policies": _policies(ws.policies),
         "segments": segments,
         "templates": templates,
@@ -242,6 +243,18 @@ def _template(template: Template) -> Json:
         "channels": sorted(template.channels),
         "params": {name: p.type for name, p in sorted(template.params.items())},
         "hash": content_hash({"channels": template.channels, "category": template.category}),
+    }
+
+
+def _schema(schema: CustomerSchema) -> Json:
+    """The project's additions to the built-in catalog, which the runtime needs to type custom values."""
+    return {
+        "attributes": {name: schema.attributes[name].type for name in sorted(schema.custom_attributes)},
+        "events": {
+            name: dict(sorted(props.items()))
+            for name, props in sorted(schema.events.items())
+            if props != catalog.EVENTS.get(name)
+        },
     }
 
 

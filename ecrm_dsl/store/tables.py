@@ -78,6 +78,14 @@ class StoreTables:
     subscriptions: Table
     events: Table
     enrollments: Table
+    deployments: Table
+    scenario_versions: Table
+    trigger_state: Table
+    trigger_fires: Table
+    segment_members: Table
+    decisions: Table
+    outbox: Table
+    scheduler_state: Table
 
 
 def make_tables(metadata: MetaData | None = None, schema: str | None = None) -> StoreTables:
@@ -180,11 +188,115 @@ def make_tables(metadata: MetaData | None = None, schema: str | None = None) -> 
         Column("entered_at", UTCDateTime, nullable=False),
         Column("entry_event_id", Integer, fk("events")),  # the event that triggered entry, if any
         Column("entry_order_id", String, fk("orders")),  # the order of an order-event entry, if any
-        Column("status", String, nullable=False),  # active | converted | exited | completed
+        Column("status", String, nullable=False),  # pending | active | completed | converted | exited
+        # The runtime's own state of the enrollment:
+        Column("scenario_hash", String, nullable=False, default=""),  # the plan version it runs on
+        Column("node_id", String),  # the step it is at; null once the flow has ended
+        Column("due_at", UTCDateTime),  # when that step acts (a wait for an event: its timeout)
+        Column("previous_at", UTCDateTime),  # when the previous step acted: the 'previous' timing anchor
+        Column("waiting_since", UTCDateTime),  # set while a wait-for-event step listens
+        Column("holdout", Boolean, nullable=False, default=False, server_default=false()),
+        Column("finished_at", UTCDateTime),
+        Column("outcome", String),  # why it ended: goal event, stop rule, exit step, end of flow
         index("enrollments", "scenario_id", "status"),
         index("enrollments", "customer_id", "scenario_id"),
+        index("enrollments", "status", "due_at"),
+        index("enrollments", "entry_event_id"),
     )
-    return StoreTables(md, customers, customer_tags, orders, order_items, subscriptions, events, enrollments)
+    deployments = table(
+        "deployments",
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("deployed_at", UTCDateTime, nullable=False),
+        Column("plan_hash", String, nullable=False),
+        Column("plan", Text, nullable=False),  # the canonical plan JSON, kept for history and old versions
+        Column("in_flight", String, nullable=False),  # keep | move | retime
+        Column("note", Text),
+        comment="Every deploy, newest active; versions stay readable for enrollments that keep them.",
+    )
+    scenario_versions = table(
+        "scenario_versions",
+        Column("scenario_id", String, primary_key=True),
+        Column("scenario_hash", String, primary_key=True),
+        Column("deployment_id", Integer, fk("deployments"), nullable=False),  # first deployed in
+    )
+    trigger_state = table(
+        "trigger_state",
+        Column("scenario_id", String, primary_key=True),
+        Column("watermark", UTCDateTime, nullable=False),  # triggers up to this moment are handled
+    )
+    trigger_fires = table(
+        "trigger_fires",
+        Column("scenario_id", String, primary_key=True),
+        Column("fire_key", String, primary_key=True),  # event:<id>, date:<local date>, cron:<time>
+        comment="Each trigger occurrence is handled once, however often the ticks that see it run.",
+    )
+    segment_members = table(
+        "segment_members",
+        Column("scenario_id", String, primary_key=True),
+        Column("customer_id", String, fk("customers"), primary_key=True),
+        comment="Who matched a segment-entry trigger at the last tick: entering is starting to match.",
+    )
+    decisions = table(
+        "decisions",
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("at", UTCDateTime, nullable=False),
+        Column("customer_id", String, fk("customers"), nullable=False),
+        Column("scenario_id", String, nullable=False),
+        Column("scenario_hash", String, nullable=False),
+        Column("enrollment_id", Integer, fk("enrollments")),
+        Column("node_id", String),
+        Column("kind", String, nullable=False),  # entered, sent, skipped, deferred, branched, exited, converted, ...
+        Column("reason", Text),
+        Column("detail", json_type(), nullable=False, default=dict),
+        index("decisions", "customer_id", "at"),
+        index("decisions", "scenario_id", "kind"),
+    )
+    outbox = table(
+        "outbox",
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("idempotency_key", String, nullable=False, unique=True),
+        Column("enrollment_id", Integer, fk("enrollments")),
+        Column("customer_id", String, fk("customers"), nullable=False),
+        Column("scenario_id", String, nullable=False),
+        Column("scenario_hash", String, nullable=False),
+        Column("node_id", String, nullable=False),
+        Column("channel", String, nullable=False),
+        Column("template", String, nullable=False),
+        Column("category", String, nullable=False),  # marketing | transactional
+        Column("params", json_type(), nullable=False, default=dict),
+        Column("status", String, nullable=False),  # pending | sending | sent | failed
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("created_at", UTCDateTime, nullable=False),  # when the scheduler decided to send
+        Column("next_attempt_at", UTCDateTime, nullable=False),
+        Column("sent_at", UTCDateTime),
+        Column("provider_id", String),
+        Column("last_error", Text),
+        index("outbox", "status", "next_attempt_at"),
+        index("outbox", "customer_id", "channel", "created_at"),
+    )
+    scheduler_state = table(
+        "scheduler_state",
+        Column("key", String, primary_key=True),
+        Column("value", Text, nullable=False),
+    )
+    return StoreTables(
+        md,
+        customers,
+        customer_tags,
+        orders,
+        order_items,
+        subscriptions,
+        events,
+        enrollments,
+        deployments,
+        scenario_versions,
+        trigger_state,
+        trigger_fires,
+        segment_members,
+        decisions,
+        outbox,
+        scheduler_state,
+    )
 
 
 TABLES = make_tables()
