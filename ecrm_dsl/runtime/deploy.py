@@ -1,0 +1,139 @@
+"""Deploying a plan, with an explicit rule for the customers already in flight.
+
+Every tool hard-codes one rule for edited journeys; here the deploy says which:
+
+- ``keep``: enrollments finish on the version they started (new entries take the new version);
+- ``move``: enrollments move to the new version at the step with the same stable id (or a mapped one);
+- ``retime``: as ``move``, and those still waiting have their due time computed again with the new timing.
+
+A deploy that would leave customers at a step the new version no longer has, with no mapping, is refused and
+changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine
+
+from ecrm_dsl.plan import content_hash
+from ecrm_dsl.runtime.journal import Journal
+from ecrm_dsl.runtime.model import Plan
+from ecrm_dsl.runtime.steps import StepRunner
+from ecrm_dsl.store import deployments
+from ecrm_dsl.store import enrollments as store
+from ecrm_dsl.store.enrollments import Enrollment
+
+IN_FLIGHT = ("keep", "move", "retime")
+
+
+class DeployRefused(Exception):
+    """The deploy would strand or silently change enrollments in flight; the message says what to do."""
+
+
+@dataclass
+class DeployReport:
+    deployment_id: int
+    scenarios: int
+    moved: dict[str, int] = field(default_factory=dict)
+    kept: dict[str, int] = field(default_factory=dict)
+
+
+def deploy(
+    engine: Engine,
+    plan: dict,
+    now: datetime,
+    in_flight: str | None = None,
+    mapping: Mapping[str, Mapping[str, str]] | None = None,
+    note: str | None = None,
+) -> DeployReport:
+    """Record ``plan`` as the active deployment; ``mapping`` is scenario → {old step id: new step id}."""
+    mapping = mapping or {}
+    new = {s["id"]: s for s in plan["scenarios"]}
+    with engine.begin() as conn:
+        flying = store.in_flight(conn)
+        changed = {key: counts for key, counts in flying.items() if new.get(key[0], {}).get("hash") != key[1]}
+        if changed and in_flight is None:
+            raise DeployRefused(_needs_choice(changed, new))
+        if in_flight is not None and in_flight not in IN_FLIGHT:
+            raise DeployRefused(f"--in-flight must be one of {', '.join(IN_FLIGHT)}")
+        plans: dict[tuple[str, str], dict[str, str]] = {}
+        if in_flight in ("move", "retime"):
+            plans = _node_maps(changed, new, mapping)
+        deployment_id = deployments.record_deployment(conn, plan, content_hash(plan), in_flight or "keep", note, now)
+        report = DeployReport(deployment_id, len(plan["scenarios"]))
+        for (scenario_id, old_hash), node_map in plans.items():
+            report.moved[scenario_id] = report.moved.get(scenario_id, 0) + store.move_version(
+                conn, scenario_id, old_hash, new[scenario_id]["hash"], node_map
+            )
+        for (scenario_id, _), counts in changed.items():
+            if not plans:
+                report.kept[scenario_id] = report.kept.get(scenario_id, 0) + sum(counts.values())
+        if in_flight == "retime":
+            _retime(conn, Plan(plan, deployment_id), list(report.moved), now)
+    return report
+
+
+def _needs_choice(changed: dict[tuple[str, str], dict[str | None, int]], new: dict[str, dict]) -> str:
+    lines = ["customers are in flight on versions this deploy changes or removes:"]
+    for (scenario_id, _), counts in sorted(changed.items()):
+        state = "removed" if scenario_id not in new else "changed"
+        steps = ", ".join(f"{node} ({n})" for node, n in sorted(counts.items(), key=lambda kv: str(kv[0])))
+        lines.append(f"  {scenario_id} ({state}): {sum(counts.values())} at {steps}")
+    lines.append(
+        "choose what happens to them: --in-flight keep (finish on their version), move (same step ids "
+        "in the new version) or retime (move, and recompute waiting steps' times)"
+    )
+    return "\n".join(lines)
+
+
+def _node_maps(
+    changed: dict[tuple[str, str], dict[str | None, int]],
+    new: dict[str, dict],
+    mapping: Mapping[str, Mapping[str, str]],
+) -> dict[tuple[str, str], dict[str, str]]:
+    """For each changed version: every occupied step → its step in the new version; refuse any left over."""
+    plans: dict[tuple[str, str], dict[str, str]] = {}
+    stranded = []
+    for (scenario_id, old_hash), counts in sorted(changed.items()):
+        if scenario_id not in new:
+            stranded.append(
+                f"  {scenario_id}: removed from the plan, {sum(counts.values())} customers in flight "
+                "(use --in-flight keep to let them finish)"
+            )
+            continue
+        steps = {node["id"] for node in new[scenario_id]["nodes"]}
+        node_map = {}
+        for node in counts:
+            if node is None:
+                continue
+            target = mapping.get(scenario_id, {}).get(node, node)
+            if target not in steps:
+                stranded.append(
+                    f"  {scenario_id}: {counts[node]} customers at step '{node}', which the new "
+                    f"version does not have (map it: --map {scenario_id}.{node}=<new step>)"
+                )
+            node_map[node] = target
+        plans[(scenario_id, old_hash)] = node_map
+    if stranded:
+        raise DeployRefused("this deploy would strand customers:\n" + "\n".join(stranded))
+    return plans
+
+
+def _retime(conn: Connection, plan: Plan, scenario_ids: list[str], now: datetime) -> None:
+    journal = Journal(now)
+    runner = StepRunner(conn, now, journal)
+    for version in plan.scenarios():
+        if version.id not in scenario_ids:
+            continue
+        rows = store.scheduled(conn, version.hash)
+        by_node: dict[str, list[Enrollment]] = {}
+        for row in rows:
+            by_node.setdefault(str(row.node_id), []).append(row)
+        for node_id, group in by_node.items():
+            runner.place(version, group, node_id, {r.id: r.previous_at or r.entered_at for r in group})
+            for row in group:
+                journal.add(row, "retimed", "moved to the new version and its timing", node=node_id)
+    journal.flush(conn)

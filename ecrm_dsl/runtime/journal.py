@@ -1,0 +1,48 @@
+"""Collects decisions during a step of the tick and writes them in the same transaction as the step."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from ecrm_dsl.store import journal as store
+from ecrm_dsl.store.enrollments import Enrollment
+
+# Decisions about an enrollment that never became one (refused at entry) keep no enrollment id.
+_WITHOUT_ENROLLMENT = {"not_entered"}
+
+
+class Journal:
+    def __init__(self, now: datetime):
+        self.now = now
+        self.rows: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        enrollment: Enrollment,
+        kind: str,
+        reason: str | None = None,
+        *,
+        node: str | None = None,
+        at: datetime | None = None,
+        **detail: Any,
+    ) -> None:
+        self.rows.append(
+            {
+                "at": at or self.now,
+                "customer_id": enrollment.customer_id,
+                "scenario_id": enrollment.scenario_id,
+                "scenario_hash": enrollment.scenario_hash,
+                "enrollment_id": None if kind in _WITHOUT_ENROLLMENT else enrollment.id,
+                "node_id": node,
+                "kind": kind,
+                "reason": reason,
+                "detail": detail,
+            }
+        )
+
+    def flush(self, conn: Connection) -> None:
+        store.write(conn, self.rows)
+        self.rows = []

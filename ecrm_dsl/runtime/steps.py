@@ -1,0 +1,326 @@
+"""Moving enrollments through a scenario's steps, a whole group (same version, same step) at a time.
+
+Conditions of a group are evaluated in one SQL query; each enrollment then takes its path. A step's completion
+time is the moment it was due, so a scheduler that was down catches up with the planned spacing (frequency
+caps keep the catch-up from flooding anyone), and every decision lands in the journal in the same transaction as
+the move it explains.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from ecrm_dsl.conditions.evaluate import EnrollmentSnapshot, EventSnapshot, evaluate, load_snapshots
+from ecrm_dsl.conditions.normal import Normal
+from ecrm_dsl.conditions.sql import select_enrollments
+from ecrm_dsl.runtime.assign import pick_variant
+from ecrm_dsl.runtime.journal import Journal
+from ecrm_dsl.runtime.model import Json, ScenarioVersion
+from ecrm_dsl.runtime.policy import check_caps, quiet_until, reachable
+from ecrm_dsl.store import customers, outbox
+from ecrm_dsl.store import enrollments as store
+from ecrm_dsl.store.enrollments import Enrollment
+from ecrm_dsl.store.tables import TABLES
+from ecrm_dsl.timing import due_at
+
+LONGEST_CAP = timedelta(days=31)
+
+
+class StepRunner:
+    def __init__(self, conn: Connection, now: datetime, journal: Journal):
+        self.conn = conn
+        self.now = now
+        self.journal = journal
+
+    # ------------------------------------------------------------------ placing at a step
+
+    def place(
+        self, version: ScenarioVersion, rows: Sequence[Enrollment], target: str | None, previous: dict[int, datetime]
+    ) -> None:
+        """Put each enrollment at ``target`` with its due time; steps whose date anchor is missing are skipped."""
+        anchors = customers.entry_anchors(self.conn, rows)
+        moves, completed = [], []
+        for row in rows:
+            node_id, acted = target, previous[row.id]
+            while node_id is not None:
+                node = version.nodes[node_id]
+                due = due_at(
+                    node["timing"],
+                    previous=acted,
+                    entry=row.entered_at,
+                    anchors=anchors[row.id],
+                    timezone=version.plan.timezone,
+                    calendar=version.plan.calendar,
+                )
+                if due is not None:
+                    break
+                self.journal.add(
+                    row, "skipped", f"no {node['timing']['anchor']} date for this customer", node=node_id, at=acted
+                )
+                node_id = node["next"]
+            if node_id is None:
+                completed.append(row)
+            else:
+                moves.append({"eid": row.id, "node": node_id, "due": due, "previous": acted, "waiting": None})
+        store.place(self.conn, moves)
+        for row in completed:
+            self.journal.add(row, "completed", "reached the end of the scenario", at=previous[row.id])
+        if completed:
+            store.finish(
+                self.conn, [r.id for r in completed], "completed", "end of flow", max(previous[r.id] for r in completed)
+            )
+
+    def _continue(self, version: ScenarioVersion, rows: Sequence[Enrollment], target: str | None) -> None:
+        self.place(version, rows, target, {r.id: r.due_at or self.now for r in rows})
+
+    # ------------------------------------------------------------------ acting at a step
+
+    def run(self, version: ScenarioVersion, node_id: str, rows: list[Enrollment]) -> None:
+        node = version.nodes[node_id]
+        fresh = [r for r in rows if r.waiting_since is None]  # a wait that is listening was already let in
+        if node.get("guard") is not None and fresh:
+            passing = self.holds(version, node["guard"], fresh)
+            skipped = [r for r in fresh if r.id not in passing]
+            for row in skipped:
+                self.journal.add(row, "skipped", "the step's condition does not hold", node=node_id)
+            self._continue(version, skipped, node["next"])
+            rows = [r for r in rows if r not in skipped]
+        if rows:
+            getattr(self, f"_{node['kind']}")(version, node, rows)
+
+    def holds(self, version: ScenarioVersion, condition: Normal, rows: Sequence[Enrollment]) -> set[int]:
+        query = select_enrollments(
+            condition,
+            now=self.now,
+            timezone=version.plan.timezone,
+            segments=version.plan.segments,
+            types=version.entry_types(),
+        )
+        ids = [r.id for r in rows]
+        return set(self.conn.execute(query.where(TABLES.enrollments.c.id.in_(ids))).scalars())
+
+    def _update(self, version: ScenarioVersion, node: Json, rows: list[Enrollment]) -> None:
+        stored = set(TABLES.customers.c.keys())
+        columns = {k: _plain(v) for k, v in node["set"].items() if k in stored}
+        custom = {k: _plain(v) for k, v in node["set"].items() if k not in stored}
+        for row in rows:
+            customers.apply_updates(self.conn, row.customer_id, columns, custom, node["add_tags"], node["remove_tags"])
+            self.journal.add(
+                row,
+                "updated",
+                None,
+                node=node["id"],
+                set=node["set"],
+                tags=node["add_tags"],
+                untags=node["remove_tags"],
+            )
+        self._continue(version, rows, node["next"])
+
+    def _exit(self, version: ScenarioVersion, node: Json, rows: list[Enrollment]) -> None:
+        for row in rows:
+            self.journal.add(row, "exited", node.get("reason") or "exit step", node=node["id"])
+        store.finish(self.conn, [r.id for r in rows], "exited", node.get("reason") or "exit step", self.now)
+
+    def _branch(self, version: ScenarioVersion, node: Json, rows: list[Enrollment]) -> None:
+        remaining = list(rows)
+        for index, arm in enumerate(node["arms"]):
+            if not remaining:
+                break
+            chosen = (
+                remaining
+                if arm["condition"] is None
+                else [r for r in remaining if r.id in self.holds(version, arm["condition"], remaining)]
+            )
+            label = "else" if arm["condition"] is None else f"arm {index + 1}"
+            for row in chosen:
+                self.journal.add(row, "branched", label, node=node["id"], arm=index)
+            self._continue(version, chosen, arm["next"])
+            remaining = [r for r in remaining if r not in chosen]
+        for row in remaining:
+            self.journal.add(row, "branched", "no arm matched", node=node["id"])
+        self._continue(version, remaining, node["next"])
+
+    def _split(self, version: ScenarioVersion, node: Json, rows: list[Enrollment]) -> None:
+        weights = [(v["name"], v["weight"]) for v in node["variants"]]
+        targets = {v["name"]: v["next"] for v in node["variants"]}
+        by_variant: dict[str, list[Enrollment]] = {}
+        for row in rows:
+            name = pick_variant(row.customer_id, version.id, node["id"], weights)
+            by_variant.setdefault(name, []).append(row)
+            self.journal.add(row, "assigned", f"variant {name}", node=node["id"], variant=name)
+        for name, group in sorted(by_variant.items()):
+            self._continue(version, group, targets[name])
+
+    def _wait(self, version: ScenarioVersion, node: Json, rows: list[Enrollment]) -> None:
+        if node.get("event") is None:
+            self._continue(version, rows, node["next"])
+            return
+        starting = [r for r in rows if r.waiting_since is None]
+        if starting:
+            timeout = node.get("timeout_seconds")
+            store.place(
+                self.conn,
+                [
+                    {
+                        "eid": r.id,
+                        "node": node["id"],
+                        "previous": r.previous_at,
+                        "waiting": r.due_at,
+                        "due": (r.due_at + timedelta(seconds=timeout)) if timeout else None,
+                    }
+                    for r in starting
+                ],
+            )
+            for row in starting:
+                self.journal.add(row, "waiting", f"for {node['event']}", node=node["id"])
+        timed_out = [r for r in rows if r.waiting_since is not None]
+        if timed_out:
+            self.listen(version, node, timed_out)
+            still = store.by_ids(self.conn, [r.id for r in timed_out])
+            expired = [r for r in still if r.node_id == node["id"] and r.waiting_since is not None]
+            for row in expired:
+                self.journal.add(row, "timed_out", f"no {node['event']} in time", node=node["id"])
+            self._continue(version, expired, node["on_timeout"])
+
+    def listen(self, version: ScenarioVersion, node: Json, rows: list[Enrollment]) -> None:
+        """Waiting enrollments whose event has happened take the on-event path."""
+        found = customers.matching_events(
+            self.conn,
+            [r.customer_id for r in rows],
+            node["event"],
+            min(r.waiting_since for r in rows if r.waiting_since),
+            self.now,
+        )
+        heard: dict[int, dict[str, Any]] = {}
+        for row in rows:
+            deadline = row.due_at or self.now
+            for event in found.get(row.customer_id, []):
+                if row.waiting_since < event["occurred_at"] <= min(deadline, self.now) and self.event_matches(
+                    version, row, event, node.get("same"), node.get("where")
+                ):
+                    heard[row.id] = event
+                    break
+        for row in rows:
+            if row.id in heard:
+                self.journal.add(row, "heard", f"{node['event']}", node=node["id"], event_id=heard[row.id]["id"])
+        self.place(
+            version,
+            [r for r in rows if r.id in heard],
+            node["on_event"],
+            {r.id: heard[r.id]["occurred_at"] for r in rows if r.id in heard},
+        )
+
+    def event_matches(
+        self, version: ScenarioVersion, row: Enrollment, event: dict[str, Any], same: str | None, where: Normal | None
+    ) -> bool:
+        """Whether an event counts for this enrollment: keyed to the entry event (same …) and its condition."""
+        if same is not None:
+            entry = customers.entry_event_properties(self.conn, [row.entry_event_id] if row.entry_event_id else [])
+            wanted = entry.get(row.entry_event_id or -1, {}).get(same)
+            if wanted is None or (event["properties"] or {}).get(same) != wanted:
+                return False
+        if where is None:
+            return True
+        snapshot = load_snapshots(self.conn, customer_ids=[row.customer_id])[row.customer_id]
+        seen = EventSnapshot(
+            event["id"], str(version.entry_event or ""), event["occurred_at"], event["properties"] or {}
+        )
+        enrollment = EnrollmentSnapshot(row.id, row.scenario_id, row.entered_at, entry_event=seen)
+        return evaluate(
+            where,
+            dataclasses.replace(snapshot, enrollment=enrollment),
+            now=self.now,
+            timezone=version.plan.timezone,
+            segments=version.plan.segments,
+            types=version.plan.types(None),
+        )
+
+    # ------------------------------------------------------------------ sending
+
+    def _send(self, version: ScenarioVersion, node: Json, rows: list[Enrollment]) -> None:
+        plan = version.plan
+        template = plan.templates[node["template"]]
+        marketing = template["category"] == "marketing"
+        profiles = customers.profiles(self.conn, [r.customer_id for r in rows])
+        recent = outbox.recent_sends(self.conn, [r.customer_id for r in rows], self.now - LONGEST_CAP)
+        quiet = quiet_until(self.now, plan.policies.get("quiet_hours"), plan.timezone) if marketing else None
+        caps = plan.policies.get("frequency_caps") or []
+        sent, skipped, deferred = [], [], []
+        queued: list[dict[str, Any]] = []
+        for row in rows:
+            if row.holdout:
+                self.journal.add(row, "skipped", "holdout: enrolled and measured, never messaged", node=node["id"])
+                skipped.append(row)
+                continue
+            if quiet is not None:
+                self.journal.add(row, "deferred", f"quiet hours until {quiet.isoformat()}", node=node["id"])
+                deferred.append((row.id, quiet))
+                continue
+            reach = reachable(
+                [node["channel"], *node["fallback"]],
+                profiles.get(row.customer_id, {}),
+                marketing,
+                plan.policies.get("consent") or {},
+                row.entry_order_id is not None,
+            )
+            if reach.channel is None:
+                self.journal.add(row, "skipped", "no reachable channel: " + "; ".join(reach.reasons), node=node["id"])
+                skipped.append(row)
+                continue
+            if marketing:
+                verdict = check_caps(reach.channel, recent.get(row.customer_id, []), self.now, caps)
+                if verdict.action == "skip":
+                    self.journal.add(row, "skipped", verdict.reason, node=node["id"])
+                    skipped.append(row)
+                    continue
+                if verdict.action == "defer":
+                    assert verdict.until is not None
+                    self.journal.add(
+                        row, "deferred", f"{verdict.reason}, until {verdict.until.isoformat()}", node=node["id"]
+                    )
+                    deferred.append((row.id, verdict.until))
+                    continue
+                recent.setdefault(row.customer_id, []).insert(0, (reach.channel, self.now))
+            queued.append(self._delivery(row, node, reach.channel, template))
+            fallback = f" (fallback; {'; '.join(reach.reasons)})" if reach.reasons else ""
+            self.journal.add(
+                row,
+                "sent",
+                f"{reach.channel}{fallback}",
+                node=node["id"],
+                channel=reach.channel,
+                template=node["template"],
+                key=queued[-1]["idempotency_key"],
+            )
+            sent.append(row)
+        outbox.enqueue(self.conn, queued)
+        store.defer(self.conn, deferred)
+        self.place(version, sent + skipped, node["next"], {r.id: self.now for r in sent + skipped})
+
+    def _delivery(self, row: Enrollment, node: Json, channel: str, template: Json) -> dict[str, Any]:
+        return {
+            "idempotency_key": f"{row.id}:{node['id']}",
+            "enrollment_id": row.id,
+            "customer_id": row.customer_id,
+            "scenario_id": row.scenario_id,
+            "scenario_hash": row.scenario_hash,
+            "node_id": node["id"],
+            "channel": channel,
+            "template": node["template"],
+            "category": template["category"],
+            "params": node["params"],
+            "created_at": self.now,
+            "next_attempt_at": self.now,
+        }
+
+
+def _plain(value: Any) -> Any:
+    """A plan literal as the store keeps it: money in yen, durations in seconds."""
+    if isinstance(value, dict):
+        return value.get("money", value.get("seconds"))
+    return value

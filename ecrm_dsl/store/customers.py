@@ -1,0 +1,116 @@
+"""Customer data the runtime needs at decision and delivery time: contact points, consent, anchors, updates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from ecrm_dsl.store.enrollments import Enrollment
+from ecrm_dsl.store.tables import TABLES
+
+C, ORD, EV = TABLES.customers, TABLES.orders, TABLES.events
+CONTACT_COLUMNS = ("name", "email", "phone", "line_user_id", "push_token", "postal_address")
+CONSENT_COLUMNS = ("email_opt_in", "line_opt_in", "sms_opt_in", "push_opt_in", "dm_opt_in", "unsubscribed")
+
+
+def profiles(conn: Connection, customer_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Contact points, consent flags and custom attributes per customer."""
+    if not customer_ids:
+        return {}
+    columns = [C.c.id, *(C.c[n] for n in CONTACT_COLUMNS + CONSENT_COLUMNS), C.c.attributes]
+    rows = conn.execute(select(*columns).where(C.c.id.in_(sorted(set(customer_ids)))))
+    return {row.id: dict(row._mapping) for row in rows}
+
+
+def entry_anchors(conn: Connection, rows: Sequence[Enrollment]) -> dict[int, dict[str, datetime | date | None]]:
+    """The order and subscription dates each enrollment's timing may count from."""
+    orders = {r.entry_order_id for r in rows if r.entry_order_id}
+    events = {r.entry_event_id for r in rows if r.entry_event_id}
+    by_order = {}
+    if orders:
+        for row in conn.execute(
+            select(ORD.c.id, ORD.c.ordered_at, ORD.c.paid_at, ORD.c.shipped_at, ORD.c.delivery_date).where(
+                ORD.c.id.in_(sorted(orders))
+            )
+        ):
+            by_order[row.id] = row
+    by_event = {}
+    if events:
+        for row in conn.execute(select(EV.c.id, EV.c.properties).where(EV.c.id.in_(sorted(events)))):
+            by_event[row.id] = row.properties or {}
+    anchors: dict[int, dict[str, datetime | date | None]] = {}
+    for r in rows:
+        order = by_order.get(r.entry_order_id)
+        props = by_event.get(r.entry_event_id, {})
+        anchors[r.id] = {
+            "order_placed": order.ordered_at if order else _instant(props.get("ordered_at")),
+            "payment": order.paid_at if order else _instant(props.get("paid_at")),
+            "shipment": order.shipped_at if order else _instant(props.get("shipped_at")),
+            "delivery_date": order.delivery_date if order else _day(props.get("delivery_date")),
+            "next_shipment": _day(props.get("next_shipment_date")),
+        }
+    return anchors
+
+
+def entry_event_properties(conn: Connection, event_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    if not event_ids:
+        return {}
+    rows = conn.execute(select(EV.c.id, EV.c.properties).where(EV.c.id.in_(sorted(set(event_ids)))))
+    return {row.id: row.properties or {} for row in rows}
+
+
+def _instant(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _day(value: Any) -> date | None:
+    return date.fromisoformat(value[:10]) if isinstance(value, str) and value else None
+
+
+def apply_updates(
+    conn: Connection,
+    customer_id: str,
+    columns: dict[str, Any],
+    custom: dict[str, Any],
+    add_tags: Sequence[str],
+    remove_tags: Sequence[str],
+) -> None:
+    """An update step: stored columns, custom attributes (JSON) and tags."""
+    if columns:
+        conn.execute(update(C).where(C.c.id == customer_id).values(**columns))
+    if custom:
+        current = conn.execute(select(C.c.attributes).where(C.c.id == customer_id)).scalar_one() or {}
+        conn.execute(update(C).where(C.c.id == customer_id).values(attributes={**current, **custom}))
+    tags = TABLES.customer_tags
+    if remove_tags:
+        conn.execute(delete(tags).where(tags.c.customer_id == customer_id, tags.c.tag.in_(list(remove_tags))))
+    if add_tags:
+        have = set(conn.execute(select(tags.c.tag).where(tags.c.customer_id == customer_id)).scalars())
+        new = [t for t in add_tags if t not in have]
+        if new:
+            conn.execute(insert(tags), [{"customer_id": customer_id, "tag": t} for t in new])
+
+
+def matching_events(
+    conn: Connection, customer_ids: Sequence[str], event_type: str, after: datetime, until: datetime
+) -> dict[str, list[dict[str, Any]]]:
+    """Events of a type per customer in (after, until], oldest first."""
+    if not customer_ids:
+        return {}
+    rows = conn.execute(
+        select(EV.c.id, EV.c.customer_id, EV.c.occurred_at, EV.c.properties)
+        .where(
+            EV.c.customer_id.in_(sorted(set(customer_ids))),
+            EV.c.type == event_type,
+            EV.c.occurred_at > after,
+            EV.c.occurred_at <= until,
+        )
+        .order_by(EV.c.occurred_at, EV.c.id)
+    )
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        found.setdefault(row.customer_id, []).append(dict(row._mapping))
+    return found

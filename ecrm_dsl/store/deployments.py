@@ -1,0 +1,81 @@
+"""Deployments: each deployed plan is kept, the newest is active, and every scenario version stays loadable."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+
+from ecrm_dsl.store.tables import TABLES
+
+T = TABLES
+
+
+def record_deployment(
+    conn: Connection, plan: dict[str, Any], plan_hash: str, in_flight: str, note: str | None, now: datetime
+) -> int:
+    """Store the plan as the active deployment and register its scenario versions; returns its id."""
+    from ecrm_dsl.plan import canonical_json
+
+    result = conn.execute(
+        insert(T.deployments).values(
+            deployed_at=now,
+            plan_hash=plan_hash,
+            plan=canonical_json(plan),
+            in_flight=in_flight,
+            note=note,
+        )
+    )
+    deployment_id = int(result.inserted_primary_key[0])
+    known = {(row.scenario_id, row.scenario_hash) for row in conn.execute(select(T.scenario_versions))}
+    fresh = [
+        {"scenario_id": s["id"], "scenario_hash": s["hash"], "deployment_id": deployment_id}
+        for s in plan["scenarios"]
+        if (s["id"], s["hash"]) not in known
+    ]
+    if fresh:
+        conn.execute(insert(T.scenario_versions), fresh)
+    return deployment_id
+
+
+def active_deployment(conn: Connection) -> tuple[int, dict[str, Any]] | None:
+    row = conn.execute(
+        select(T.deployments.c.id, T.deployments.c.plan).order_by(T.deployments.c.id.desc()).limit(1)
+    ).first()
+    return (int(row.id), json.loads(row.plan)) if row else None
+
+
+def deployment_plan(conn: Connection, deployment_id: int) -> dict[str, Any]:
+    text = conn.execute(select(T.deployments.c.plan).where(T.deployments.c.id == deployment_id)).scalar_one()
+    return json.loads(text)
+
+
+def version_deployments(conn: Connection, hashes: set[str]) -> dict[str, int]:
+    """The deployment that first carried each scenario version."""
+    if not hashes:
+        return {}
+    rows = conn.execute(
+        select(T.scenario_versions.c.scenario_hash, T.scenario_versions.c.deployment_id).where(
+            T.scenario_versions.c.scenario_hash.in_(sorted(hashes))
+        )
+    )
+    return {row.scenario_hash: int(row.deployment_id) for row in rows}
+
+
+def deployment_history(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(
+            T.deployments.c.id,
+            T.deployments.c.deployed_at,
+            T.deployments.c.plan_hash,
+            T.deployments.c.in_flight,
+            T.deployments.c.note,
+        ).order_by(T.deployments.c.id)
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+def count_deployments(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(T.deployments)).scalar_one())

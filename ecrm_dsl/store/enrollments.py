@@ -1,0 +1,332 @@
+"""Enrollments: who is in which scenario version, at which step, due when."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, or_, select, update
+
+from ecrm_dsl.store.tables import TABLES
+
+T = TABLES
+E = T.enrollments
+ACTIVE = "active"
+FINISHED = ("completed", "converted", "exited")
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    id: int
+    customer_id: str
+    scenario_id: str
+    scenario_hash: str
+    entered_at: datetime
+    entry_event_id: int | None
+    entry_order_id: str | None
+    node_id: str | None
+    due_at: datetime | None
+    previous_at: datetime | None
+    waiting_since: datetime | None
+    holdout: bool
+
+
+_COLUMNS = [
+    E.c.id,
+    E.c.customer_id,
+    E.c.scenario_id,
+    E.c.scenario_hash,
+    E.c.entered_at,
+    E.c.entry_event_id,
+    E.c.entry_order_id,
+    E.c.node_id,
+    E.c.due_at,
+    E.c.previous_at,
+    E.c.waiting_since,
+    E.c.holdout,
+]
+
+
+def _rows(result: Iterable[Any]) -> list[Enrollment]:
+    return [Enrollment(**row._mapping) for row in result]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A customer a trigger fired for."""
+
+    customer_id: str
+    entered_at: datetime
+    entry_event_id: int | None = None
+    entry_order_id: str | None = None
+
+
+def add_pending(conn: Connection, scenario_id: str, scenario_hash: str, candidates: Sequence[Candidate]) -> list[int]:
+    """Insert candidates as pending enrollments (so conditions can be checked in SQL); returns their ids."""
+    if not candidates:
+        return []
+    first = conn.execute(select(func.coalesce(func.max(E.c.id), 0))).scalar_one()
+    conn.execute(
+        insert(E),
+        [
+            {
+                "customer_id": c.customer_id,
+                "scenario_id": scenario_id,
+                "scenario_hash": scenario_hash,
+                "entered_at": c.entered_at,
+                "entry_event_id": c.entry_event_id,
+                "entry_order_id": c.entry_order_id,
+                "status": "pending",
+                "previous_at": c.entered_at,
+            }
+            for c in candidates
+        ],
+    )
+    return [
+        int(i)
+        for i in conn.execute(
+            select(E.c.id)
+            .where(E.c.id > first, E.c.status == "pending", E.c.scenario_id == scenario_id)
+            .order_by(E.c.id)
+        ).scalars()
+    ]
+
+
+def pending(conn: Connection, ids: Sequence[int]) -> list[Enrollment]:
+    if not ids:
+        return []
+    return _rows(conn.execute(select(*_COLUMNS).where(E.c.id.in_(ids)).order_by(E.c.id)))
+
+
+def drop(conn: Connection, ids: Sequence[int]) -> None:
+    if ids:
+        conn.execute(delete(E).where(E.c.id.in_(ids)))
+
+
+def activate(conn: Connection, rows: Sequence[tuple[int, bool]]) -> None:
+    """Pending → active, with the holdout flag each one drew."""
+    if rows:
+        conn.execute(
+            update(E).where(E.c.id == bindparam("eid")).values(status=ACTIVE, holdout=bindparam("ho")),
+            [{"eid": i, "ho": h} for i, h in rows],
+        )
+
+
+def history(conn: Connection, scenario_id: str, customer_ids: Sequence[str]) -> dict[str, tuple[bool, Any]]:
+    """Per customer: (has an active enrollment, when the last finished one ended) in this scenario."""
+    if not customer_ids:
+        return {}
+    rows = conn.execute(
+        select(
+            E.c.customer_id,
+            func.max(case((E.c.status == ACTIVE, 1), else_=0)).label("active"),
+            func.max(E.c.finished_at).label("finished"),
+            func.count().label("n"),
+        )
+        .where(E.c.scenario_id == scenario_id, E.c.customer_id.in_(sorted(set(customer_ids))), E.c.status != "pending")
+        .group_by(E.c.customer_id)
+    )
+    return {row.customer_id: (bool(row.active), row.finished) for row in rows}
+
+
+def due_groups(conn: Connection, now: datetime) -> list[tuple[str, str]]:
+    """(scenario version, step) pairs that have enrollments due now."""
+    rows = conn.execute(
+        select(E.c.scenario_hash, E.c.node_id)
+        .distinct()
+        .where(E.c.status == ACTIVE, E.c.node_id.is_not(None), E.c.due_at <= now)
+    )
+    return sorted((row.scenario_hash, row.node_id) for row in rows)
+
+
+def due_batch(conn: Connection, scenario_hash: str, node_id: str, now: datetime, limit: int) -> list[Enrollment]:
+    return _rows(
+        conn.execute(
+            select(*_COLUMNS)
+            .where(E.c.status == ACTIVE, E.c.scenario_hash == scenario_hash, E.c.node_id == node_id, E.c.due_at <= now)
+            .order_by(E.c.due_at, E.c.id)
+            .limit(limit)
+        )
+    )
+
+
+def waiting(conn: Connection, scenario_hash: str, node_id: str, limit: int, after_id: int) -> list[Enrollment]:
+    return _rows(
+        conn.execute(
+            select(*_COLUMNS)
+            .where(
+                E.c.status == ACTIVE,
+                E.c.scenario_hash == scenario_hash,
+                E.c.node_id == node_id,
+                E.c.waiting_since.is_not(None),
+                E.c.id > after_id,
+            )
+            .order_by(E.c.id)
+            .limit(limit)
+        )
+    )
+
+
+def waiting_nodes(conn: Connection) -> list[tuple[str, str]]:
+    rows = conn.execute(
+        select(E.c.scenario_hash, E.c.node_id).distinct().where(E.c.status == ACTIVE, E.c.waiting_since.is_not(None))
+    )
+    return sorted((row.scenario_hash, row.node_id) for row in rows)
+
+
+def place(conn: Connection, moves: Sequence[dict[str, Any]]) -> None:
+    """Put enrollments at a step: each move has eid, node, due, previous, waiting."""
+    if moves:
+        conn.execute(
+            update(E)
+            .where(E.c.id == bindparam("eid"))
+            .values(
+                node_id=bindparam("node"),
+                due_at=bindparam("due"),
+                previous_at=bindparam("previous"),
+                waiting_since=bindparam("waiting"),
+            ),
+            list(moves),
+        )
+
+
+def defer(conn: Connection, moves: Sequence[tuple[int, datetime]]) -> None:
+    if moves:
+        conn.execute(
+            update(E).where(E.c.id == bindparam("eid")).values(due_at=bindparam("due")),
+            [{"eid": i, "due": d} for i, d in moves],
+        )
+
+
+def finish(conn: Connection, ids: Sequence[int], status: str, outcome: str, at: datetime) -> None:
+    if ids:
+        conn.execute(
+            update(E)
+            .where(E.c.id.in_(ids))
+            .values(status=status, outcome=outcome, finished_at=at, node_id=None, due_at=None, waiting_since=None)
+        )
+
+
+def by_ids(conn: Connection, ids: Sequence[int]) -> list[Enrollment]:
+    if not ids:
+        return []
+    return _rows(conn.execute(select(*_COLUMNS).where(E.c.id.in_(ids)).order_by(E.c.id)))
+
+
+def scheduled(conn: Connection, scenario_hash: str) -> list[Enrollment]:
+    """Active enrollments of a version that wait for a time (not for an event)."""
+    return _rows(
+        conn.execute(
+            select(*_COLUMNS)
+            .where(E.c.scenario_hash == scenario_hash, E.c.status == ACTIVE, E.c.waiting_since.is_(None))
+            .order_by(E.c.id)
+        )
+    )
+
+
+def mark(conn: Connection, ids: Sequence[int], status: str, outcome: str, at: datetime) -> None:
+    """End enrollments (also completed ones, for late conversions) without touching their finish time twice."""
+    if ids:
+        conn.execute(
+            update(E)
+            .where(E.c.id.in_(ids))
+            .values(
+                status=status,
+                outcome=outcome,
+                finished_at=func.coalesce(E.c.finished_at, at),
+                node_id=None,
+                due_at=None,
+                waiting_since=None,
+            )
+        )
+
+
+def move_version(conn: Connection, scenario_id: str, old_hash: str, new_hash: str, node_map: dict[str, str]) -> int:
+    """Move in-flight enrollments of one version to another, renaming steps by ``node_map``."""
+    moved = 0
+    for old, new in node_map.items():
+        result = conn.execute(
+            update(E)
+            .where(
+                E.c.scenario_id == scenario_id, E.c.scenario_hash == old_hash, E.c.status == ACTIVE, E.c.node_id == old
+            )
+            .values(scenario_hash=new_hash, node_id=new)
+        )
+        moved += result.rowcount or 0
+    return moved
+
+
+def in_flight(conn: Connection) -> dict[tuple[str, str], dict[str | None, int]]:
+    """Active enrollments counted per (scenario, version) and step."""
+    rows = conn.execute(
+        select(E.c.scenario_id, E.c.scenario_hash, E.c.node_id, func.count().label("n"))
+        .where(E.c.status == ACTIVE)
+        .group_by(E.c.scenario_id, E.c.scenario_hash, E.c.node_id)
+    )
+    counts: dict[tuple[str, str], dict[str | None, int]] = {}
+    for row in rows:
+        counts.setdefault((row.scenario_id, row.scenario_hash), {})[row.node_id] = int(row.n)
+    return counts
+
+
+def status_counts(conn: Connection) -> dict[tuple[str, str], int]:
+    rows = conn.execute(
+        select(E.c.scenario_id, E.c.status, func.count().label("n"))
+        .where(E.c.status != "pending")
+        .group_by(E.c.scenario_id, E.c.status)
+    )
+    return {(row.scenario_id, row.status): int(row.n) for row in rows}
+
+
+def active_hashes(conn: Connection) -> set[str]:
+    return set(
+        conn.execute(
+            select(E.c.scenario_hash).distinct().where(or_(E.c.status == ACTIVE, E.c.status == "completed"))
+        ).scalars()
+    )
+
+
+def event_pairs(
+    conn: Connection,
+    scenario_hash: str,
+    event_type: str,
+    *,
+    since: datetime,
+    now: datetime,
+    completed_since: datetime | None,
+    only_ids: Sequence[int] | None = None,
+) -> list[tuple[Enrollment, dict[str, Any]]]:
+    """(enrollment, event) pairs: events of a type by the enrolled customer after entry, in (since, now].
+
+    Open enrollments are active ones, and completed ones entered after ``completed_since`` (a goal window can
+    outlast the flow).
+    """
+    ev = T.events
+    statuses = E.c.status == ACTIVE
+    if completed_since is not None:
+        statuses = or_(statuses, and_(E.c.status == "completed", E.c.entered_at >= completed_since))
+    query = (
+        select(*_COLUMNS, ev.c.id.label("event_id"), ev.c.occurred_at, ev.c.properties)
+        .select_from(E.join(ev, ev.c.customer_id == E.c.customer_id))
+        .where(
+            E.c.scenario_hash == scenario_hash,
+            statuses,
+            ev.c.type == event_type,
+            ev.c.occurred_at > E.c.entered_at,
+            ev.c.occurred_at > since,
+            ev.c.occurred_at <= now,
+        )
+        .order_by(E.c.id, ev.c.occurred_at, ev.c.id)
+    )
+    if only_ids is not None:
+        query = query.where(E.c.id.in_(list(only_ids)))
+    pairs = []
+    for row in conn.execute(query):
+        data = row._mapping
+        enrollment = Enrollment(**{c.name: data[c.name] for c in _COLUMNS})
+        pairs.append(
+            (enrollment, {"id": data["event_id"], "occurred_at": data["occurred_at"], "properties": data["properties"]})
+        )
+    return pairs

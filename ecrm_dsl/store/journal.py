@@ -1,0 +1,33 @@
+"""The decisions journal: every decision the runtime takes about a customer, with its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from ecrm_dsl.store.tables import TABLES
+
+D = TABLES.decisions
+
+
+def write(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(D), list(rows))
+
+
+def timeline(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(select(D).where(D.c.customer_id == customer_id).order_by(D.c.at, D.c.id))
+    return [dict(row._mapping) for row in rows]
+
+
+def counts(conn: Connection) -> list[dict[str, Any]]:
+    from sqlalchemy import func
+
+    rows = conn.execute(
+        select(D.c.scenario_id, D.c.kind, D.c.reason, func.count().label("n"))
+        .group_by(D.c.scenario_id, D.c.kind, D.c.reason)
+        .order_by(D.c.scenario_id, D.c.kind, D.c.reason)
+    )
+    return [dict(row._mapping) for row in rows]

@@ -1,0 +1,95 @@
+"""The outbox: one row per delivery, keyed by a unique idempotency key, written in the same transaction as the
+decision to send — so a crash or a re-run can neither lose a message nor send it twice."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from ecrm_dsl.store.tables import TABLES
+
+OUTBOX = TABLES.outbox
+COUNTED = ("pending", "sending", "sent")  # failed deliveries do not use up a frequency cap
+
+
+def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(OUTBOX), [{**row, "status": "pending", "attempts": 0} for row in rows])
+
+
+def recent_sends(
+    conn: Connection, customer_ids: Sequence[str], since: datetime
+) -> dict[str, list[tuple[str, datetime]]]:
+    """Per customer: (channel, decided at) of marketing deliveries since ``since``, newest first."""
+    if not customer_ids:
+        return {}
+    rows = conn.execute(
+        select(OUTBOX.c.customer_id, OUTBOX.c.channel, OUTBOX.c.created_at)
+        .where(
+            OUTBOX.c.customer_id.in_(sorted(set(customer_ids))),
+            OUTBOX.c.created_at > since,
+            OUTBOX.c.category == "marketing",
+            OUTBOX.c.status.in_(COUNTED),
+        )
+        .order_by(OUTBOX.c.created_at.desc())
+    )
+    found: dict[str, list[tuple[str, datetime]]] = {}
+    for row in rows:
+        found.setdefault(row.customer_id, []).append((row.channel, row.created_at))
+    return found
+
+
+def claim(conn: Connection, now: datetime, lease_until: datetime, limit: int) -> list[dict[str, Any]]:
+    """Deliveries ready to go (pending and due, or 'sending' whose lease ran out after a crash), now leased."""
+    ready = or_(
+        and_(OUTBOX.c.status == "pending", OUTBOX.c.next_attempt_at <= now),
+        and_(OUTBOX.c.status == "sending", OUTBOX.c.next_attempt_at <= now),
+    )
+    rows = [
+        dict(r._mapping)
+        for r in conn.execute(select(OUTBOX).where(ready).order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id).limit(limit))
+    ]
+    if rows:
+        conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id.in_([r["id"] for r in rows]))
+            .values(status="sending", attempts=OUTBOX.c.attempts + 1, next_attempt_at=lease_until)
+        )
+    return rows
+
+
+def settle(
+    conn: Connection,
+    outbox_id: int,
+    *,
+    status: str,
+    at: datetime,
+    provider_id: str | None = None,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+) -> None:
+    values: dict[str, Any] = {"status": status, "last_error": error}
+    if status == "sent":
+        values.update(sent_at=at, provider_id=provider_id)
+    if retry_at is not None:
+        values["next_attempt_at"] = retry_at
+    conn.execute(update(OUTBOX).where(OUTBOX.c.id == outbox_id).values(**values))
+
+
+def by_status(conn: Connection) -> dict[tuple[str, str], int]:
+    rows = conn.execute(
+        select(OUTBOX.c.scenario_id, OUTBOX.c.status, func.count().label("n")).group_by(
+            OUTBOX.c.scenario_id, OUTBOX.c.status
+        )
+    )
+    return {(row.scenario_id, row.status): int(row.n) for row in rows}
+
+
+def for_customer(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(OUTBOX).where(OUTBOX.c.customer_id == customer_id).order_by(OUTBOX.c.created_at, OUTBOX.c.id)
+    )
+    return [dict(row._mapping) for row in rows]

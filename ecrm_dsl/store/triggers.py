@@ -1,0 +1,114 @@
+"""Trigger bookkeeping and candidate queries: which events, dates, schedules and segment changes are new."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, delete, exists, extract, insert, select, update
+
+from ecrm_dsl.store.enrollments import Candidate
+from ecrm_dsl.store.tables import TABLES
+
+T = TABLES
+# Events can reach the store after the tick that covered their time (a late import, a slow webhook):
+# each tick looks this far back, and trigger_fires keeps an event from entering anyone twice.
+LATE_ARRIVAL = timedelta(days=2)
+
+
+def watermark(conn: Connection, scenario_id: str) -> datetime | None:
+    return conn.execute(
+        select(T.trigger_state.c.watermark).where(T.trigger_state.c.scenario_id == scenario_id)
+    ).scalar_one_or_none()
+
+
+def set_watermark(conn: Connection, scenario_id: str, moment: datetime) -> None:
+    if watermark(conn, scenario_id) is None:
+        conn.execute(insert(T.trigger_state).values(scenario_id=scenario_id, watermark=moment))
+    else:
+        conn.execute(
+            update(T.trigger_state).where(T.trigger_state.c.scenario_id == scenario_id).values(watermark=moment)
+        )
+
+
+def fired(conn: Connection, scenario_id: str, keys: Sequence[str]) -> set[str]:
+    if not keys:
+        return set()
+    return set(
+        conn.execute(
+            select(T.trigger_fires.c.fire_key).where(
+                T.trigger_fires.c.scenario_id == scenario_id, T.trigger_fires.c.fire_key.in_(list(keys))
+            )
+        ).scalars()
+    )
+
+
+def record_fires(conn: Connection, scenario_id: str, keys: Sequence[str]) -> None:
+    if keys:
+        conn.execute(insert(T.trigger_fires), [{"scenario_id": scenario_id, "fire_key": k} for k in keys])
+
+
+def event_candidates(
+    conn: Connection, scenario_id: str, event_type: str, since: datetime, now: datetime, limit: int
+) -> list[tuple[str, Candidate]]:
+    """New events of a type (not yet handled for this scenario), oldest first, with their fire keys."""
+    e, f, o = T.events, T.trigger_fires, T.orders
+    handled = exists().where(
+        f.c.scenario_id == scenario_id, f.c.fire_key == ("event:" + e.c.id.cast(f.c.fire_key.type))
+    )
+    order_id = e.c.properties["order_id"].as_string()
+    query = (
+        select(e.c.id, e.c.customer_id, e.c.occurred_at, o.c.id.label("order_id"))
+        .select_from(e.outerjoin(o, and_(o.c.id == order_id, o.c.customer_id == e.c.customer_id)))
+        .where(e.c.type == event_type, e.c.occurred_at > since - LATE_ARRIVAL, e.c.occurred_at <= now, ~handled)
+        .order_by(e.c.occurred_at, e.c.id)
+        .limit(limit)
+    )
+    return [
+        (f"event:{row.id}", Candidate(row.customer_id, row.occurred_at, row.id, row.order_id))
+        for row in conn.execute(query)
+    ]
+
+
+def customers_matching(conn: Connection, query: Select[Any]) -> list[str]:
+    return [str(i) for i in conn.execute(query).scalars()]
+
+
+def segment_entrants(conn: Connection, scenario_id: str, current: Select[Any]) -> list[str]:
+    """Customers in ``current`` who were not members at the last tick; the membership is then updated."""
+    m = T.segment_members
+    members = current.subquery()
+    entrants = [
+        str(i)
+        for i in conn.execute(
+            select(members.c.id)
+            .where(~exists().where(m.c.scenario_id == scenario_id, m.c.customer_id == members.c.id))
+            .order_by(members.c.id)
+        ).scalars()
+    ]
+    conn.execute(delete(m).where(m.c.scenario_id == scenario_id, m.c.customer_id.not_in(select(members.c.id))))
+    if entrants:
+        conn.execute(insert(m), [{"scenario_id": scenario_id, "customer_id": c} for c in entrants])
+    return entrants
+
+
+def has_segment_baseline(conn: Connection, scenario_id: str) -> bool:
+    return watermark(conn, scenario_id) is not None
+
+
+def date_matches(conn: Connection, attribute: str, day: date, yearly: bool) -> Select[Any]:
+    """Customers whose date attribute is ``day`` (yearly: the same month and day; 29 Feb counts on 28 Feb)."""
+    c = T.customers
+    column = c.c[attribute] if attribute in c.c else c.c.attributes[attribute].as_string()
+    if not yearly:
+        return select(c.c.id).where(column == (day if attribute in c.c else day.isoformat()))
+    month, dom = extract("month", column), extract("day", column)
+    same_day = and_(month == day.month, dom == day.day)
+    if day.month == 2 and day.day == 28 and not _is_leap(day.year):
+        same_day = and_(month == 2, dom.in_([28, 29]))
+    return select(c.c.id).where(same_day)
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
