@@ -41,8 +41,10 @@ def test_day_n_at_time_in_shop_timezone_even_for_late_entries(world: World) -> N
     world.order("b", at(1, 23, 30))  # entered after 10:00 JST (14:30 UTC)
     world.ticks(at(1, 9), at(9, 12))
     assert world.sends() == [
-        ("a", "thanks", "email", at(2, 10)), ("b", "thanks", "email", at(2, 10)),
-        ("a", "coupon", "line", at(8, 10)), ("b", "coupon", "line", at(8, 10)),
+        ("a", "thanks", "email", at(2, 10)),
+        ("b", "thanks", "email", at(2, 10)),
+        ("a", "coupon", "line", at(8, 10)),
+        ("b", "coupon", "line", at(8, 10)),
     ]
 
 

@@ -39,8 +39,9 @@ consent:
 """
 
 
-def template(name: str, category: str = "marketing", channels: tuple[str, ...] = ("email", "line"),
-             params: tuple[str, ...] = ()) -> str:
+def template(
+    name: str, category: str = "marketing", channels: tuple[str, ...] = ("email", "line"), params: tuple[str, ...] = ()
+) -> str:
     lines = [f"template: {name}", f"category: {category}"]
     if params:
         lines.append("params:")
@@ -49,9 +50,13 @@ def template(name: str, category: str = "marketing", channels: tuple[str, ...] =
     for channel in channels:
         if channel == "email":
             unsubscribe = " {{ unsubscribe_url }}" if category == "marketing" else ""
-            lines += ["  email:", f"    subject: {name}の件名", f"    body: \"{{{{ customer.name }}}}様 {name}{unsubscribe}\""]
+            lines += [
+                "  email:",
+                f"    subject: {name}の件名",
+                f'    body: "{{{{ customer.name }}}}様 {name}{unsubscribe}"',
+            ]
         elif channel in ("line", "sms"):
-            lines += [f"  {channel}:", f"    text: \"{{{{ customer.name }}}}様 {name}\""]
+            lines += [f"  {channel}:", f'    text: "{{{{ customer.name }}}}様 {name}"']
         elif channel in ("dm", "insert"):
             lines += [f"  {channel}:", f"    design: {name}_design", f"    copy: {name}のコピー"]
     return "\n".join(lines) + "\n"
@@ -60,6 +65,7 @@ def template(name: str, category: str = "marketing", channels: tuple[str, ...] =
 class World:
     def __init__(self, root: Path):
         self.root = root
+        root.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = open_store(root / "store.db")
         self.scheduler = Scheduler(self.engine)
         self._ids = itertools.count(1)
@@ -91,9 +97,19 @@ class World:
 
     # ---- data
     def customer(self, cid: str, **fields: Any) -> str:
-        row = {"id": cid, "name": f"顧客{cid}", "email": f"{cid}@example.jp", "line_user_id": f"U{cid}",
-               "phone": "09000000000", "postal_address": "東京都", "email_opt_in": True, "line_opt_in": True,
-               "sms_opt_in": True, "dm_opt_in": True, "attributes": {}}
+        row = {
+            "id": cid,
+            "name": f"顧客{cid}",
+            "email": f"{cid}@example.jp",
+            "line_user_id": f"U{cid}",
+            "phone": "09000000000",
+            "postal_address": "東京都",
+            "email_opt_in": True,
+            "line_opt_in": True,
+            "sms_opt_in": True,
+            "dm_opt_in": True,
+            "attributes": {},
+        }
         row.update(fields)
         with self.engine.begin() as conn:
             conn.execute(insert(TABLES.customers).values(**row))
@@ -102,18 +118,21 @@ class World:
     def order(self, cid: str, at: dt.datetime, amount: int = 5000, **fields: Any) -> str:
         oid = fields.pop("order_id", f"o{next(self._ids)}")
         with self.engine.begin() as conn:
-            conn.execute(insert(TABLES.orders).values(id=oid, customer_id=cid, ordered_at=at, amount=amount,
-                                                      **fields))
-            props = {"order_id": oid, "amount": amount, "ordered_at": at.isoformat(),
-                     **{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in fields.items()}}
-            conn.execute(insert(TABLES.events).values(customer_id=cid, type="order.placed", occurred_at=at,
-                                                      properties=props))
+            conn.execute(insert(TABLES.orders).values(id=oid, customer_id=cid, ordered_at=at, amount=amount, **fields))
+            props = {
+                "order_id": oid,
+                "amount": amount,
+                "ordered_at": at.isoformat(),
+                **{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in fields.items()},
+            }
+            conn.execute(
+                insert(TABLES.events).values(customer_id=cid, type="order.placed", occurred_at=at, properties=props)
+            )
         return oid
 
     def event(self, cid: str, type_: str, at: dt.datetime, **props: Any) -> None:
         with self.engine.begin() as conn:
-            conn.execute(insert(TABLES.events).values(customer_id=cid, type=type_, occurred_at=at,
-                                                      properties=props))
+            conn.execute(insert(TABLES.events).values(customer_id=cid, type=type_, occurred_at=at, properties=props))
 
     def tick(self, at: dt.datetime) -> TickReport:
         return self.scheduler.tick(at)
