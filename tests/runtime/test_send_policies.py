@@ -133,7 +133,10 @@ def test_holdout_customers_are_enrolled_but_never_messaged(tmp_path: Path) -> No
 
 
 def test_ab_assignment_is_deterministic_and_weighted(tmp_path: Path) -> None:
-    body = "  @test split {\n    variant a 80 {\n      send email mail_a\n    }\n    variant b 20 {\n      send email mail_b\n    }\n  }"
+    body = (
+        "  @test split {\n    variant a 80 {\n      send email mail_a\n    }\n"
+        "    variant b 20 {\n      send email mail_b\n    }\n  }"
+    )
     first = world_with(tmp_path / "1", scenario("ab", body), templates=(template("mail_a"), template("mail_b")))
     second = world_with(tmp_path / "2", scenario("ab", body), templates=(template("mail_a"), template("mail_b")))
     for w in (first, second):
