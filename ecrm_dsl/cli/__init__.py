@@ -12,6 +12,7 @@ from ecrm_dsl.cli.compile_cmd import compile_command
 from ecrm_dsl.cli.convert_cmd import convert_command
 from ecrm_dsl.cli.init_cmd import init_command
 from ecrm_dsl.cli.lint_cmd import lint_command
+from ecrm_dsl.cli.runtime_cmds import deploy_command, explain_command, run_command, status_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,6 +33,10 @@ cli.add_command(lint_command)
 cli.add_command(compile_command)
 cli.add_command(convert_command)
 cli.add_command(init_command)
+cli.add_command(deploy_command)
+cli.add_command(status_command)
+cli.add_command(run_command)
+cli.add_command(explain_command)
 
 
 def main() -> None:

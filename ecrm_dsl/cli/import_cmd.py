@@ -1,0 +1,168 @@
+"""``ecrm import``: load customers, orders, order lines, subscriptions or events from CSV into the store."""
+
+from __future__ import annotations
+
+import codecs
+import zoneinfo
+from pathlib import Path
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from ecrm_dsl.cli.common import ExitCode, print_findings, project_config
+from ecrm_dsl.diagnostics import Severity
+from ecrm_dsl.importer import (
+    DEFAULT_ENCODING,
+    KINDS,
+    ImportRequest,
+    ImportResult,
+    Mapping,
+    MappingError,
+    load_mapping,
+    make_loader,
+    open_engine,
+    run_import,
+)
+from ecrm_dsl.project import ProjectConfig
+from ecrm_dsl.resources import CustomerSchema, Policies
+from ecrm_dsl.workspace import load_workspace
+
+STORE_FILE = "ecrm.db"
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--store",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"SQLite store to import into (default: {STORE_FILE} in the project folder).",
+)
+@click.option(
+    "--mapping",
+    "mapping_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML file naming the CSV header of each store column (for an EC platform's exports).",
+)
+@click.option(
+    "--timezone", "timezone_name", help="Timezone of times written without an offset (default: the policies' timezone)."
+)
+@click.option("--encoding", help="Encoding of the file (default: UTF-8, with or without BOM; cp932 for Shift_JIS).")
+@click.option("--dry-run", is_flag=True, help="Check everything and show what would change; write nothing.")
+@click.option(
+    "--max-errors",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Problems to show; the rest are counted.",
+)
+@click.pass_context
+def import_command(
+    ctx: click.Context,
+    kind: str,
+    file: Path,
+    store: Path | None,
+    mapping_path: Path | None,
+    timezone_name: str | None,
+    encoding: str | None,
+    dry_run: bool,
+    max_errors: int,
+) -> None:
+    """Import KIND (customers, orders, order_items, subscriptions or events) from the CSV FILE.
+
+    Every row is checked; bad rows are reported as FILE:LINE and nothing is written unless the whole file is
+    good. Rows are upserted by their natural key, so importing a file again changes nothing.
+    Exit status: 0 imported, 1 bad rows (nothing imported), 2 usage, configuration or store error.
+    """
+    config = project_config(ctx)
+    schema, policies = _project_schema(config)
+    mapping = _mapping(mapping_path)
+    request = ImportRequest(
+        kind=kind,
+        path=file,
+        shop_tz=_timezone(timezone_name or policies.timezone),
+        encoding=_encoding(encoding or mapping.encoding or DEFAULT_ENCODING),
+        mapping=mapping.for_kind(kind),
+        dry_run=dry_run,
+        max_problems=max_errors,
+    )
+    try:
+        make_loader(request, schema)
+    except MappingError as exc:
+        _usage(f"{mapping.source}: {exc.message}" + (f" — {exc.hint}" if exc.hint else ""))
+    store_path = store or config.root / STORE_FILE
+    try:
+        engine = open_engine(store_path)
+        try:
+            result = run_import(engine, request, schema)
+        finally:
+            engine.dispose()
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        _usage(f"the store {store_path} failed: {reason}; nothing was imported")
+    _report(result, str(file), store_path, dry_run)
+    ctx.exit(int(ExitCode.OK if result.ok else ExitCode.FINDINGS))
+
+
+def _project_schema(config: ProjectConfig) -> tuple[CustomerSchema, Policies]:
+    """The project's customer schema and policies; refuses while either file has errors."""
+    workspace = load_workspace(config)
+    files = {config.display(config.customer_schema), config.display(config.policies)}
+    errors = [d for d in workspace.diagnostics if d.span.file in files and d.effective_severity == Severity.ERROR]
+    if errors:
+        print_findings(errors, config.root, len(files), "text", err=True)
+        _usage("fix the customer schema and policies first")
+    return workspace.schema, workspace.policies
+
+
+def _mapping(path: Path | None) -> Mapping:
+    if path is None:
+        return Mapping("")
+    try:
+        return load_mapping(path)
+    except MappingError as exc:
+        _usage(f"{path}: {exc.message}" + (f" — {exc.hint}" if exc.hint else ""))
+        raise AssertionError("unreachable") from None
+
+
+def _timezone(name: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        _usage(f"unknown timezone '{name}' — use an IANA name such as Asia/Tokyo")
+        raise AssertionError("unreachable") from None
+
+
+def _encoding(name: str) -> str:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        _usage(f"unknown encoding '{name}' — e.g. utf-8 or cp932 (Shift_JIS)")
+    return name
+
+
+def _usage(message: str) -> None:
+    click.echo(f"ecrm import: {message}", err=True)
+    raise SystemExit(int(ExitCode.USAGE))
+
+
+def _report(result: ImportResult, display: str, store: Path, dry_run: bool) -> None:
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    if not result.ok:
+        for line in result.problems.report(display):
+            click.echo(line, err=True)
+        problems, rows = result.problems.total, len(result.problems.bad_lines)
+        click.echo(
+            f"ecrm import: nothing imported — {problems} problem{'s' if problems != 1 else ''} on "
+            f"{rows} line{'s' if rows != 1 else ''} of {display}; the store is unchanged",
+            err=True,
+        )
+        return
+    click.echo(f"{display}: {result.rows} row{'s' if result.rows != 1 else ''}")
+    for table, counts in result.counts.items():
+        click.echo(f"  {table}: {counts}")
+    if dry_run:
+        click.echo(f"dry run: nothing was written to {store}")
+    else:
+        click.echo(f"imported into {store} in {result.seconds:.2f}s")

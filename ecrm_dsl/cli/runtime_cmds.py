@@ -1,0 +1,190 @@
+"""``ecrm deploy``, ``ecrm status``, ``ecrm run`` and ``ecrm explain``: the runtime from the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import Engine
+
+from ecrm_dsl.cli.common import ExitCode, print_findings, project_config
+from ecrm_dsl.compiler import compile_workspace
+from ecrm_dsl.diagnostics import Severity
+from ecrm_dsl.lint import lint
+from ecrm_dsl.plan import load_plan
+from ecrm_dsl.runtime.deploy import DeployRefused, deploy
+from ecrm_dsl.runtime.explain import explain
+from ecrm_dsl.runtime.scheduler import NoDeployment, Scheduler
+from ecrm_dsl.runtime.status import status_text
+from ecrm_dsl.store import deployments
+from ecrm_dsl.store.database import DEFAULT_STORE, open_store
+
+store_option = click.option(
+    "--store",
+    "store",
+    envvar="ECRM_STORE",
+    help=f"SQLite file or database URL (default: $ECRM_STORE, else {DEFAULT_STORE} in the project folder).",
+)
+
+
+def engine_for(ctx: click.Context, store: str | None) -> Engine:
+    location = store or str(project_config(ctx).root / DEFAULT_STORE)
+    return open_store(location)
+
+
+def parse_now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a time; write e.g. 2025-03-01T10:00+09:00") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter(f"'{value}' has no timezone; write e.g. 2025-03-01T10:00+09:00")
+    return moment
+
+
+def _compiled_plan(ctx: click.Context, plan_file: Path | None) -> dict[str, Any]:
+    if plan_file is not None:
+        try:
+            return load_plan(plan_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise click.ClickException(f"{plan_file}: {exc}") from None
+    config = project_config(ctx)
+    result = lint(config)
+    errors = [d for d in result.diagnostics if d.effective_severity == Severity.ERROR]
+    if errors:
+        print_findings(errors, config.root, len(result.files), "text", err=True)
+        click.echo("ecrm deploy: not deployed; fix the errors above first", err=True)
+        raise SystemExit(int(ExitCode.FINDINGS))
+    return compile_workspace(result.workspace)[0]
+
+
+def _mapping(pairs: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    mapping: dict[str, dict[str, str]] = {}
+    for pair in pairs:
+        left, sep, new = pair.partition("=")
+        scenario, dot, old = left.partition(".")
+        if not (sep and dot and scenario and old and new):
+            raise click.BadParameter(f"'{pair}': write SCENARIO.OLD_STEP=NEW_STEP")
+        mapping.setdefault(scenario, {})[old] = new
+    return mapping
+
+
+@click.command("deploy")
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A compiled plan (default: compile the project now).",
+)
+@click.option(
+    "--in-flight",
+    type=click.Choice(["keep", "move", "retime"]),
+    help="What happens to customers in flight on changed scenarios (required when there are any).",
+)
+@click.option("--map", "maps", multiple=True, metavar="SCENARIO.OLD=NEW", help="Move a removed step's customers.")
+@click.option("--note", help="Why this deploy (kept in the history).")
+@click.option("--now", "now_text", help="Deploy time, ISO 8601 with offset (default: now).")
+@store_option
+@click.pass_context
+def deploy_command(
+    ctx: click.Context,
+    plan_file: Path | None,
+    in_flight: str | None,
+    maps: tuple[str, ...],
+    note: str | None,
+    now_text: str | None,
+    store: str | None,
+) -> None:
+    """Record the plan as the active version in the store (history is kept)."""
+    plan = _compiled_plan(ctx, plan_file)
+    engine = engine_for(ctx, store)
+    try:
+        report = deploy(engine, plan, parse_now(now_text), in_flight, _mapping(maps), note)
+    except DeployRefused as exc:
+        click.echo(f"ecrm deploy: refused, nothing changed\n{exc}", err=True)
+        raise SystemExit(int(ExitCode.FINDINGS)) from None
+    click.echo(f"deployed #{report.deployment_id}: {report.scenarios} scenarios")
+    for sid, n in sorted(report.moved.items()):
+        click.echo(f"  {sid}: {n} in-flight customers moved to the new version")
+    for sid, n in sorted(report.kept.items()):
+        click.echo(f"  {sid}: {n} in-flight customers keep their version")
+
+
+@click.command("status")
+@store_option
+@click.pass_context
+def status_command(ctx: click.Context, store: str | None) -> None:
+    """Show what is deployed and how many customers are at each step."""
+    with engine_for(ctx, store).connect() as conn:
+        click.echo(status_text(conn), nl=False)
+
+
+@click.command("explain")
+@click.argument("customer_id")
+@store_option
+@click.pass_context
+def explain_command(ctx: click.Context, customer_id: str, store: str | None) -> None:
+    """Print a customer's timeline with the reason for each decision."""
+    with engine_for(ctx, store).connect() as conn:
+        active = deployments.active_deployment(conn)
+        timezone = active[1]["policies"]["timezone"] if active else "Asia/Tokyo"
+        click.echo(explain(conn, customer_id, timezone), nl=False)
+
+
+@click.command("run")
+@click.option("--once", is_flag=True, help="Run one tick and stop.")
+@click.option("--now", "now_text", help="With --once: the tick's time, ISO 8601 with offset (default: now).")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Seconds between ticks when looping.",
+)
+@store_option
+@click.pass_context
+def run_command(ctx: click.Context, once: bool, now_text: str | None, interval: float, store: str | None) -> None:
+    """Run ticks: enroll, settle goals and stop rules, advance due steps, deliver.
+
+    Looping, it stops cleanly on SIGTERM or Ctrl-C: the tick in progress finishes first.
+    """
+    engine = engine_for(ctx, store)
+    scheduler = Scheduler(engine)
+    if once:
+        _tick(scheduler, parse_now(now_text))
+        return
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: Any) -> None:
+        click.echo(f"ecrm run: {signal.Signals(signum).name} received, stopping after this tick", err=True)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    while not stop.is_set():
+        _tick(scheduler, datetime.now(UTC))
+        stop.wait(interval)
+    click.echo("ecrm run: stopped", err=True)
+
+
+def _tick(scheduler: Scheduler, now: datetime) -> None:
+    try:
+        report = scheduler.tick(now)
+    except NoDeployment as exc:
+        raise click.ClickException(str(exc)) from None
+    summary = {
+        "now": now.isoformat(),
+        "entered": dict(sorted(report.entered.items())),
+        "decisions": dict(sorted(report.decisions.items())),
+    }
+    click.echo(json.dumps(summary, ensure_ascii=False, sort_keys=True))
+    if os.environ.get("ECRM_RUN_FLUSH"):
+        click.get_text_stream("stdout").flush()
