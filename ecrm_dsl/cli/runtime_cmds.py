@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import threading
 from datetime import UTC, datetime
@@ -15,10 +14,12 @@ from sqlalchemy import Engine
 
 from ecrm_dsl.cli.common import ExitCode, print_findings, project_config
 from ecrm_dsl.compiler import compile_workspace
+from ecrm_dsl.delivery.config import ConfigError, DeliveryConfig, build_adapters
 from ecrm_dsl.diagnostics import Severity
 from ecrm_dsl.lint import lint
 from ecrm_dsl.plan import load_plan
 from ecrm_dsl.runtime.deploy import DeployRefused, deploy
+from ecrm_dsl.runtime.dispatch import Dispatcher
 from ecrm_dsl.runtime.explain import explain
 from ecrm_dsl.runtime.scheduler import NoDeployment, Scheduler
 from ecrm_dsl.runtime.status import status_text
@@ -141,6 +142,12 @@ def explain_command(ctx: click.Context, customer_id: str, store: str | None) -> 
 
 @click.command("run")
 @click.option("--once", is_flag=True, help="Run one tick and stop.")
+@click.option(
+    "--delivery-config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="ECRM_DELIVERY_CONFIG",
+    help="TOML file with a [delivery] table (channel credentials); the ECRM_* environment wins.",
+)
 @click.option("--now", "now_text", help="With --once: the tick's time, ISO 8601 with offset (default: now).")
 @click.option(
     "--interval",
@@ -151,15 +158,27 @@ def explain_command(ctx: click.Context, customer_id: str, store: str | None) -> 
 )
 @store_option
 @click.pass_context
-def run_command(ctx: click.Context, once: bool, now_text: str | None, interval: float, store: str | None) -> None:
-    """Run ticks: enroll, settle goals and stop rules, advance due steps, deliver.
+def run_command(
+    ctx: click.Context,
+    once: bool,
+    delivery_config: Path | None,
+    now_text: str | None,
+    interval: float,
+    store: str | None,
+) -> None:
+    """Run ticks: enroll, settle goals and stop rules, advance due steps, deliver the outbox.
 
     Looping, it stops cleanly on SIGTERM or Ctrl-C: the tick in progress finishes first.
     """
     engine = engine_for(ctx, store)
     scheduler = Scheduler(engine)
+    try:
+        config = DeliveryConfig.load(delivery_config)
+    except ConfigError as exc:
+        raise click.ClickException(f"delivery configuration: {exc}") from None
+    dispatcher = Dispatcher(engine, build_adapters(config), shop=config.shop, unsubscribe=config.unsubscribe_url)
     if once:
-        _tick(scheduler, parse_now(now_text))
+        _tick(scheduler, dispatcher, parse_now(now_text))
         return
     stop = threading.Event()
 
@@ -170,21 +189,21 @@ def run_command(ctx: click.Context, once: bool, now_text: str | None, interval: 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     while not stop.is_set():
-        _tick(scheduler, datetime.now(UTC))
+        _tick(scheduler, dispatcher, datetime.now(UTC))
         stop.wait(interval)
     click.echo("ecrm run: stopped", err=True)
 
 
-def _tick(scheduler: Scheduler, now: datetime) -> None:
+def _tick(scheduler: Scheduler, dispatcher: Dispatcher, now: datetime) -> None:
     try:
         report = scheduler.tick(now)
     except NoDeployment as exc:
         raise click.ClickException(str(exc)) from None
+    delivered = dispatcher.run(now)
     summary = {
         "now": now.isoformat(),
         "entered": dict(sorted(report.entered.items())),
         "decisions": dict(sorted(report.decisions.items())),
+        "deliveries": dict(sorted(delivered.items())),
     }
     click.echo(json.dumps(summary, ensure_ascii=False, sort_keys=True))
-    if os.environ.get("ECRM_RUN_FLUSH"):
-        click.get_text_stream("stdout").flush()
