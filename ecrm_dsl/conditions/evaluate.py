@@ -113,8 +113,11 @@ def evaluate(
     """Whether the condition holds for the customer (and their enrollment, for metrics and ``event.*``)."""
     if now.tzinfo is None:
         raise ValueError("'now' must be timezone-aware")
-    return _Evaluator(customer, now.astimezone(UTC), ZoneInfo(timezone), segments or {},
-                      types or Types()).cond(normal)
+    now = now.astimezone(UTC)
+    # As of ``now``: orders and events after it have not happened yet (replays run on a virtual clock).
+    known = replace(customer, orders=tuple(o for o in customer.orders if o.ordered_at <= now),
+                                events=tuple(e for e in customer.events if e.occurred_at <= now))
+    return _Evaluator(known, now, ZoneInfo(timezone), segments or {}, types or Types()).cond(normal)
 
 
 class _Evaluator:

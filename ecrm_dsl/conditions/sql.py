@@ -349,6 +349,7 @@ class _Compiler:
             query = select(func.count()).where(
                 orders.c.customer_id == enrollments.customer_id,
                 orders.c.ordered_at >= enrollments.entered_at,
+                orders.c.ordered_at <= self.now,
                 or_(enrollments.entry_order_id.is_(None), orders.c.id != enrollments.entry_order_id),
             )
             return _Val(query.correlate_except(orders).scalar_subquery(), False)
@@ -453,7 +454,8 @@ class _Compiler:
 
 def _orders_scalar(c: _Compiler, column: Any, nullable: bool = True) -> _Val:
     orders = c.t.orders
-    query = select(column).where(orders.c.customer_id == c.t.customers.c.id)
+    # As of ``now``: later orders have not happened yet (replays run on a virtual clock).
+    query = select(column).where(orders.c.customer_id == c.t.customers.c.id, orders.c.ordered_at <= c.now)
     return _Val(query.correlate_except(orders).scalar_subquery(), nullable)
 
 
@@ -493,7 +495,8 @@ def _last_survey_satisfaction(c: _Compiler) -> _Val:
     events = c.t.events
     query = (
         select(c.json(events.c.properties, "satisfaction", "int"))
-        .where(events.c.customer_id == c.t.customers.c.id, events.c.type == "survey.answered")
+        .where(events.c.customer_id == c.t.customers.c.id, events.c.type == "survey.answered",
+               events.c.occurred_at <= c.now)
         .order_by(events.c.occurred_at.desc(), events.c.id.desc())
         .limit(1)
     )
