@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import zoneinfo
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,9 +26,8 @@ from ecrm_dsl.importer import (
 )
 from ecrm_dsl.project import ProjectConfig
 from ecrm_dsl.resources import CustomerSchema, Policies
+from ecrm_dsl.store.database import DEFAULT_STORE
 from ecrm_dsl.workspace import load_workspace
-
-STORE_FILE = "ecrm.db"
 
 
 @click.command("import")
@@ -35,8 +35,8 @@ STORE_FILE = "ecrm.db"
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--store",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help=f"SQLite store to import into (default: {STORE_FILE} in the project folder).",
+    envvar="ECRM_STORE",
+    help=f"SQLite file or database URL (default: $ECRM_STORE, else {DEFAULT_STORE} in the project folder).",
 )
 @click.option(
     "--mapping",
@@ -61,7 +61,7 @@ def import_command(
     ctx: click.Context,
     kind: str,
     file: Path,
-    store: Path | None,
+    store: str | None,
     mapping_path: Path | None,
     timezone_name: str | None,
     encoding: str | None,
@@ -90,7 +90,7 @@ def import_command(
         make_loader(request, schema)
     except MappingError as exc:
         _usage(f"{mapping.source}: {exc.message}" + (f" — {exc.hint}" if exc.hint else ""))
-    store_path = store or config.root / STORE_FILE
+    store_path = store or str(config.root / DEFAULT_STORE)
     try:
         engine = open_engine(store_path)
         try:
@@ -122,7 +122,6 @@ def _mapping(path: Path | None) -> Mapping:
         return load_mapping(path)
     except MappingError as exc:
         _usage(f"{path}: {exc.message}" + (f" — {exc.hint}" if exc.hint else ""))
-        raise AssertionError("unreachable") from None
 
 
 def _timezone(name: str) -> zoneinfo.ZoneInfo:
@@ -130,7 +129,6 @@ def _timezone(name: str) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         _usage(f"unknown timezone '{name}' — use an IANA name such as Asia/Tokyo")
-        raise AssertionError("unreachable") from None
 
 
 def _encoding(name: str) -> str:
@@ -141,12 +139,12 @@ def _encoding(name: str) -> str:
     return name
 
 
-def _usage(message: str) -> None:
+def _usage(message: str) -> NoReturn:
     click.echo(f"ecrm import: {message}", err=True)
     raise SystemExit(int(ExitCode.USAGE))
 
 
-def _report(result: ImportResult, display: str, store: Path, dry_run: bool) -> None:
+def _report(result: ImportResult, display: str, store: str, dry_run: bool) -> None:
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     if not result.ok:

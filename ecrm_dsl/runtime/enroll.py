@@ -4,16 +4,18 @@ holdouts, and put the new enrollments at their first step."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select
 
 from ecrm_dsl.conditions.sql import select_customers, select_enrollments
 from ecrm_dsl.runtime.assign import in_holdout
-from ecrm_dsl.runtime.journal import Journal
 from ecrm_dsl.runtime.model import ScenarioVersion
+from ecrm_dsl.runtime.steps import StepRunner
 from ecrm_dsl.store import enrollments as store
 from ecrm_dsl.store import triggers
 from ecrm_dsl.store.enrollments import Candidate, Enrollment
@@ -28,34 +30,44 @@ def first_watermark(version: ScenarioVersion, now: datetime) -> datetime:
     return now - timedelta(seconds=backfill) if backfill else now
 
 
-def enroll(conn: Connection, version: ScenarioVersion, now: datetime, journal: Journal) -> list[Enrollment]:
-    """Enroll everyone the version's trigger fired for since the last tick; returns the new enrollments."""
+@dataclass
+class Entries:
+    count: int = 0
+    early: list[int] = field(default_factory=list)  # entered before ``looked_back``: their history needs a look
+
+
+def enroll(
+    conn: Connection, version: ScenarioVersion, now: datetime, runner: StepRunner, looked_back: datetime
+) -> Entries:
+    """Enroll everyone the version's trigger fired for since the last tick and put them at the first step.
+
+    Work goes a batch at a time (placed and journaled per batch), so memory stays flat however many enter.
+    """
+    entries = Entries()
+    admit = _Admitter(conn, version, now, runner, entries, looked_back)
     since = triggers.watermark(conn, version.id)
     first_time = since is None
     if since is None:
         since = first_watermark(version, now)
     kind = version.trigger["type"]
-    entered: list[Enrollment] = []
     if kind == "event":
         while True:
             found = triggers.event_candidates(conn, version.id, version.trigger["event"], since, now, BATCH)
             if not found:
                 break
             triggers.record_fires(conn, version.id, [key for key, _ in found])
-            entered += _admit(conn, version, [c for _, c in found], now, journal)
+            admit.candidates([c for _, c in found], where_checked=False)
     elif kind == "segment":
-        entered += _segment(
-            conn, version, now, journal, baseline_only=first_time and not version.body.get("backfill_seconds")
-        )
+        _segment(conn, version, now, admit, baseline_only=first_time and not version.body.get("backfill_seconds"))
     elif kind == "date":
-        entered += _dates(conn, version, since, now, journal)
+        _dates(conn, version, since, now, admit)
     else:
-        entered += _schedule(conn, version, since, now, journal)
+        _schedule(conn, version, since, now, admit)
     triggers.set_watermark(conn, version.id, now)
-    return entered
+    return entries
 
 
-def _audience(version: ScenarioVersion, segment: str | None, now: datetime) -> select:  # type: ignore[valid-type]
+def _audience(version: ScenarioVersion, segment: str | None, now: datetime) -> Select[Any]:
     """Customers in ``segment`` (all when None) for whom the trigger's where-condition holds."""
     plan = version.plan
     parts = []
@@ -67,26 +79,19 @@ def _audience(version: ScenarioVersion, segment: str | None, now: datetime) -> s
     return select_customers(condition, now=now, timezone=plan.timezone, segments=plan.segments, types=plan.types(None))
 
 
-def _segment(
-    conn: Connection, version: ScenarioVersion, now: datetime, journal: Journal, baseline_only: bool
-) -> list[Enrollment]:
+def _segment(conn: Connection, version: ScenarioVersion, now: datetime, admit: _Admitter, baseline_only: bool) -> None:
     """Entering a segment is starting to match it; the first tick only records who already does."""
-    current = _audience(version, version.trigger["segment"], now)
-    entrants = triggers.segment_entrants(conn, version.id, current)
-    if baseline_only:
-        return []
-    return _admit(conn, version, [Candidate(c, now) for c in entrants], now, journal, where_checked=True)
+    triggers.update_segment(conn, version.id, _audience(version, version.trigger["segment"], now), now)
+    if not baseline_only:
+        admit.pages(triggers.segment_entrants(version.id, now), now)
 
 
-def _dates(
-    conn: Connection, version: ScenarioVersion, since: datetime, now: datetime, journal: Journal
-) -> list[Enrollment]:
+def _dates(conn: Connection, version: ScenarioVersion, since: datetime, now: datetime, admit: _Admitter) -> None:
     """Date attributes (birthday - 7d at 09:00): each shop-local day whose moment passed since the last tick."""
     trigger = version.trigger
     zone = ZoneInfo(version.plan.timezone)
     hour, minute = (int(x) for x in (trigger.get("at") or "00:00").split(":"))
     offset = timedelta(seconds=trigger["offset_seconds"])
-    entered: list[Enrollment] = []
     day = since.astimezone(zone).date() - timedelta(days=1)
     while day <= now.astimezone(zone).date():
         moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
@@ -94,22 +99,16 @@ def _dates(
         if since < moment <= now and not triggers.fired(conn, version.id, [key]):
             triggers.record_fires(conn, version.id, [key])
             matches = triggers.date_matches(conn, trigger["attribute"], day - offset, trigger["yearly"])
-            ids = set(triggers.customers_matching(conn, matches))
             if trigger.get("where") is not None:
-                ids &= set(triggers.customers_matching(conn, _audience(version, None, now)))
-            candidates = [Candidate(c, moment.astimezone(now.tzinfo)) for c in sorted(ids)]
-            entered += _admit(conn, version, candidates, now, journal, where_checked=True)
+                matches = matches.where(TABLES.customers.c.id.in_(_audience(version, None, now)))
+            admit.pages(matches, moment.astimezone(now.tzinfo))
         day += timedelta(days=1)
-    return entered
 
 
-def _schedule(
-    conn: Connection, version: ScenarioVersion, since: datetime, now: datetime, journal: Journal
-) -> list[Enrollment]:
+def _schedule(conn: Connection, version: ScenarioVersion, since: datetime, now: datetime, admit: _Admitter) -> None:
     """A cron schedule in the shop's timezone: each fire time since the last tick enrolls the audience once."""
     zone = ZoneInfo(version.plan.timezone)
     fires = croniter(version.trigger["cron"], since.astimezone(zone))
-    entered: list[Enrollment] = []
     while True:
         moment = fires.get_next(datetime)
         if moment > now:
@@ -118,54 +117,60 @@ def _schedule(
         if triggers.fired(conn, version.id, [key]):
             continue
         triggers.record_fires(conn, version.id, [key])
-        ids = triggers.customers_matching(conn, _audience(version, version.trigger["audience"], now))
-        entered += _admit(
-            conn, version, [Candidate(c, moment.astimezone(now.tzinfo)) for c in ids], now, journal, where_checked=True
-        )
-    return entered
+        admit.pages(_audience(version, version.trigger["audience"], now), moment.astimezone(now.tzinfo))
 
 
-def _admit(
-    conn: Connection,
-    version: ScenarioVersion,
-    candidates: Sequence[Candidate],
-    now: datetime,
-    journal: Journal,
-    where_checked: bool = False,
-) -> list[Enrollment]:
-    """Pending rows → the entry condition (SQL) → one per customer → re-entry rule → active enrollments."""
-    admitted: list[Enrollment] = []
-    for start in range(0, len(candidates), BATCH):
-        ids = store.add_pending(conn, version.id, version.hash, candidates[start : start + BATCH])
-        passing = set(ids)
-        where = version.trigger.get("where")
-        if where is not None and not where_checked:
-            query = select_enrollments(
-                where,
-                now=now,
-                timezone=version.plan.timezone,
-                segments=version.plan.segments,
-                types=version.entry_types(),
-            ).where(TABLES.enrollments.c.id.in_(ids))
-            passing = set(conn.execute(query).scalars())
-        rows = [r for r in store.pending(conn, ids) if r.id in passing]
-        keep, refused = _reentry(conn, version, rows, now)
-        for row, why in refused:
-            journal.add(row, "not_entered", why, at=row.entered_at)
-        store.drop(conn, [i for i in ids if i not in {r.id for r in keep}])
-        store.activate(
-            conn, [(r.id, in_holdout(r.customer_id, version.id, version.body["holdout_percent"])) for r in keep]
-        )
-        fresh = store.by_ids(conn, [r.id for r in keep])
-        for row in fresh:
-            journal.add(
-                row,
-                "entered",
-                "in the holdout group: measured, never messaged" if row.holdout else None,
-                at=row.entered_at,
-            )
-        admitted += fresh
-    return admitted
+class _Admitter:
+    """Pending rows → the entry condition (SQL) → one per customer → re-entry rule → active, at the first step."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        version: ScenarioVersion,
+        now: datetime,
+        runner: StepRunner,
+        entries: Entries,
+        looked_back: datetime,
+    ):
+        self.conn, self.version, self.now = conn, version, now
+        self.runner, self.journal = runner, runner.journal
+        self.entries, self.looked_back = entries, looked_back
+
+    def pages(self, query: Select[Any], entered_at: datetime) -> None:
+        """Admit the customers ``query`` selects, a page at a time."""
+        for ids in triggers.customer_pages(self.conn, query, BATCH):
+            self.candidates([Candidate(c, entered_at) for c in ids], where_checked=True)
+
+    def candidates(self, candidates: Sequence[Candidate], where_checked: bool) -> None:
+        conn, version = self.conn, self.version
+        for start in range(0, len(candidates), BATCH):
+            ids = store.add_pending(conn, version.id, version.hash, candidates[start : start + BATCH])
+            passing = set(ids)
+            where = version.trigger.get("where")
+            if where is not None and not where_checked:
+                query = select_enrollments(
+                    where,
+                    now=self.now,
+                    timezone=version.plan.timezone,
+                    segments=version.plan.segments,
+                    types=version.entry_types(),
+                )
+                passing = set(conn.execute(query.where(TABLES.enrollments.c.id.in_(ids))).scalars())
+            rows = [r for r in store.pending(conn, ids) if r.id in passing]
+            keep, refused = _reentry(conn, version, rows, self.now)
+            for row, why in refused:
+                self.journal.add(row, "not_entered", why, at=row.entered_at)
+            store.drop(conn, [i for i in ids if i not in {r.id for r in keep}])
+            holdout = version.body["holdout_percent"]
+            store.activate(conn, [(r.id, in_holdout(r.customer_id, version.id, holdout)) for r in keep])
+            fresh = store.by_ids(conn, [r.id for r in keep])
+            for row in fresh:
+                note = "in the holdout group: measured, never messaged" if row.holdout else None
+                self.journal.add(row, "entered", note, at=row.entered_at)
+            self.runner.place(version, fresh, version.start, {r.id: r.entered_at for r in fresh})
+            self.journal.flush(conn)
+            self.entries.count += len(fresh)
+            self.entries.early += [r.id for r in fresh if r.entered_at < self.looked_back]
 
 
 def _reentry(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,8 @@ class Journal:
     def __init__(self, now: datetime):
         self.now = now
         self.rows: list[dict[str, Any]] = []
+        self.counts: Counter[str] = Counter()  # every decision added, flushed or not
+        self.counts: Counter[str] = Counter()  # every decision added, flushed or not
 
     def add(
         self,
@@ -42,6 +45,8 @@ class Journal:
                 "detail": detail,
             }
         )
+
+        self.counts[kind] += 1
 
     def flush(self, conn: Connection) -> None:
         store.write(conn, self.rows)

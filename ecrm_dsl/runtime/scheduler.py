@@ -84,13 +84,10 @@ class Scheduler:
         for version in current:
             with self.engine.begin() as conn:
                 journal = Journal(now)
-                entered = enroll(conn, version, now, journal)
-                StepRunner(conn, now, journal).place(
-                    version, entered, version.start, {r.id: r.entered_at for r in entered}
-                )
+                entries = enroll(conn, version, now, StepRunner(conn, now, journal), since)
                 self._flush(conn, journal, report)
-                report.entered[version.id] += len(entered)
-                new_ids[version.hash] = [r.id for r in entered]
+                report.entered[version.id] += entries.count
+                new_ids[version.hash] = entries.early
         for version in sort_for_priority(list(by_hash.values())):
             with self.engine.begin() as conn:
                 journal = Journal(now)
@@ -140,14 +137,14 @@ class Scheduler:
                     after = rows[-1].id
                     journal = Journal(now)
                     StepRunner(conn, now, journal).listen(version, version.nodes[node_id], rows)
-                    moved = moved or bool(journal.rows)
+                    moved = moved or bool(journal.counts)
                     self._flush(conn, journal, report)
         return moved
 
     @staticmethod
     def _flush(conn: Connection, journal: Journal, report: TickReport) -> None:
-        report.decisions.update(row["kind"] for row in journal.rows)
         journal.flush(conn)
+        report.decisions.update(journal.counts)
 
 
 def run_ticks(scheduler: Scheduler, start: datetime, end: datetime, every: timedelta) -> list[TickReport]:

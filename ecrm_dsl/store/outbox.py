@@ -93,3 +93,9 @@ def for_customer(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
         select(OUTBOX).where(OUTBOX.c.customer_id == customer_id).order_by(OUTBOX.c.created_at, OUTBOX.c.id)
     )
     return [dict(row._mapping) for row in rows]
+
+
+def by_channel(conn: Connection) -> dict[tuple[str, str], int]:
+    rows = conn.execute(select(OUTBOX.c.scenario_id, OUTBOX.c.channel, func.count().label("n"))
+                        .group_by(OUTBOX.c.scenario_id, OUTBOX.c.channel))
+    return {(row.scenario_id, row.channel): int(row.n) for row in rows}

@@ -234,6 +234,7 @@ def make_tables(metadata: MetaData | None = None, schema: str | None = None) -> 
         "segment_members",
         Column("scenario_id", String, primary_key=True),
         Column("customer_id", String, fk("customers"), primary_key=True),
+        Column("since", UTCDateTime, nullable=False),  # the tick that first saw them match
         comment="Who matched a segment-entry trigger at the last tick: entering is starting to match.",
     )
     decisions = table(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, delete, exists, extract, insert, select, update
+from sqlalchemy import Connection, Select, and_, delete, exists, extract, insert, literal, select, update
 
 from ecrm_dsl.store.enrollments import Candidate
 from ecrm_dsl.store.tables import TABLES
@@ -71,26 +71,33 @@ def event_candidates(
     ]
 
 
-def customers_matching(conn: Connection, query: Select[Any]) -> list[str]:
-    return [str(i) for i in conn.execute(query).scalars()]
+def customer_pages(conn: Connection, query: Select[Any], page: int) -> Iterator[list[str]]:
+    """The ids ``query`` selects (it selects ``customers.id``), a page at a time, in id order."""
+    inner = query.order_by(None).subquery()
+    after = ""
+    while True:
+        ids = [str(i) for i in conn.execute(select(inner.c.id).where(inner.c.id > after).order_by(inner.c.id)
+                                            .limit(page)).scalars()]
+        if not ids:
+            return
+        yield ids
+        after = ids[-1]
 
 
-def segment_entrants(conn: Connection, scenario_id: str, current: Select[Any]) -> list[str]:
-    """Customers in ``current`` who were not members at the last tick; the membership is then updated."""
+def update_segment(conn: Connection, scenario_id: str, current: Select[Any], now: datetime) -> None:
+    """Make the remembered membership equal ``current``; customers who start matching get ``since = now``."""
     m = T.segment_members
-    members = current.subquery()
-    entrants = [
-        str(i)
-        for i in conn.execute(
-            select(members.c.id)
-            .where(~exists().where(m.c.scenario_id == scenario_id, m.c.customer_id == members.c.id))
-            .order_by(members.c.id)
-        ).scalars()
-    ]
+    members = current.order_by(None).subquery()
     conn.execute(delete(m).where(m.c.scenario_id == scenario_id, m.c.customer_id.not_in(select(members.c.id))))
-    if entrants:
-        conn.execute(insert(m), [{"scenario_id": scenario_id, "customer_id": c} for c in entrants])
-    return entrants
+    fresh = select(literal(scenario_id), members.c.id, literal(now, m.c.since.type)).where(
+        ~exists().where(m.c.scenario_id == scenario_id, m.c.customer_id == members.c.id))
+    conn.execute(insert(m).from_select(["scenario_id", "customer_id", "since"], fresh))
+
+
+def segment_entrants(scenario_id: str, now: datetime) -> Select[Any]:
+    """The customers who started matching at the tick ``now``."""
+    m = T.segment_members
+    return select(m.c.customer_id.label("id")).where(m.c.scenario_id == scenario_id, m.c.since == now)
 
 
 def has_segment_baseline(conn: Connection, scenario_id: str) -> bool:

@@ -1,0 +1,101 @@
+"""Running the demo: generate a store, deploy the plan, walk a simulated clock through the month."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
+
+from ecrm_dsl.delivery.config import DeliveryConfig, build_adapters
+from ecrm_dsl.demo.generate import DemoShop
+from ecrm_dsl.runtime.deploy import deploy
+from ecrm_dsl.runtime.dispatch import Dispatcher
+from ecrm_dsl.runtime.scheduler import Scheduler
+from ecrm_dsl.store.database import open_store
+from ecrm_dsl.store.tables import TABLES
+
+DEMO_MARK = "demo_store"
+
+
+class NotADemoStore(Exception):
+    """The store file exists and was not made by ``ecrm demo``: it is never overwritten."""
+
+
+@dataclass
+class DemoResult:
+    engine: Engine
+    generated: dict[str, int]
+    ticks: int
+    decisions: Counter[str]
+    deliveries: Counter[str]
+
+
+def fresh_store(path: Path) -> Engine:
+    """A new demo store at ``path``; an earlier demo store there is replaced, anything else is refused."""
+    if path.exists():
+        engine = open_store(path, create=False)
+        state = TABLES.scheduler_state
+        try:
+            with engine.connect() as conn:
+                mark = conn.execute(select(state.c.value).where(state.c.key == DEMO_MARK)).scalar_one_or_none()
+        except Exception:  # any unreadable file is not ours
+            mark = None
+        engine.dispose()
+        if mark is None:
+            raise NotADemoStore(f"{path} exists and is not a demo store; choose another --store")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    engine = open_store(path)
+    with engine.begin() as conn:
+        conn.execute(insert(TABLES.scheduler_state).values(key=DEMO_MARK, value="1"))
+    return engine
+
+
+def run_demo(
+    plan: dict[str, Any],
+    store: Path,
+    outbox_dir: Path,
+    *,
+    customers: int,
+    start: datetime,
+    days: int,
+    tick: timedelta,
+    progress: Callable[[str], None],
+) -> DemoResult:
+    engine = fresh_store(store)
+    generated = DemoShop(customers, start, days).generate(engine)
+    progress(
+        f"generated {generated['customers']:,} customers, {generated['orders']:,} orders and "
+        f"{generated['events']:,} events (a year of history and the month ahead)"
+    )
+    report = deploy(engine, plan, start - timedelta(minutes=1), note="ecrm demo")
+    progress(f"deployed {report.scenarios} scenarios; running {days} days of ticks every {tick}")
+    config = DeliveryConfig(
+        demo_outbox=outbox_dir,
+        shop_name="みのり堂",
+        shop_url="https://minori.example",
+        unsubscribe_base_url="https://minori.example/unsubscribe",
+        unsubscribe_secret="demo-secret",
+    )
+    dispatcher = Dispatcher(engine, build_adapters(config), shop=config.shop, unsubscribe=config.unsubscribe_url)
+    scheduler = Scheduler(engine)
+    decisions: Counter[str] = Counter()
+    deliveries: Counter[str] = Counter()
+    moment, ticks, end = start, 0, start + timedelta(days=days)
+    while moment <= end:
+        result = scheduler.tick(moment)
+        decisions.update(result.decisions)
+        deliveries.update(dispatcher.run(moment))
+        ticks += 1
+        if (moment - start) % timedelta(days=7) < tick and moment != start:
+            progress(
+                f"  {moment:%Y-%m-%d}: {sum(decisions.values()):,} decisions, "
+                f"{deliveries['delivered']:,} messages delivered so far"
+            )
+        moment += tick
+    return DemoResult(engine, generated, ticks, decisions, deliveries)
