@@ -1,0 +1,30 @@
+"""``ecrm import``: customers, orders (with their lines), order lines, subscriptions and events from CSV.
+
+Every row is checked (types, required cells, references, the customer schema); problems are reported with
+their CSV line and nothing is written unless the whole file is good. Rows are upserted by natural key, so
+importing the same file again changes nothing.
+"""
+
+from __future__ import annotations
+
+from ecrm_dsl.importer.csv_source import DEFAULT_ENCODING
+from ecrm_dsl.importer.engine import open_engine
+from ecrm_dsl.importer.kinds import LOADERS
+from ecrm_dsl.importer.mapping import KindMapping, Mapping, MappingError, load_mapping
+from ecrm_dsl.importer.run import ImportRequest, ImportResult, make_loader, run_import
+
+KINDS = tuple(LOADERS)
+
+__all__ = [
+    "DEFAULT_ENCODING",
+    "KINDS",
+    "ImportRequest",
+    "ImportResult",
+    "KindMapping",
+    "Mapping",
+    "MappingError",
+    "load_mapping",
+    "make_loader",
+    "open_engine",
+    "run_import",
+]

@@ -1,0 +1,72 @@
+"""Turning one CSV record into typed values by column, reporting every bad cell."""
+
+from __future__ import annotations
+
+import json
+from datetime import tzinfo
+from typing import Any
+
+from ecrm_dsl.importer.csv_source import Record
+from ecrm_dsl.importer.header import Binding, Bound
+from ecrm_dsl.importer.problems import Problem, Problems, did_you_mean
+from ecrm_dsl.importer.values import CellError, parse_text
+
+
+def convert(record: Record, binding: Binding, shop_tz: tzinfo, problems: Problems) -> dict[str, Any] | None:
+    """The record's values by store name (empty cells give the column's default); None if any cell is bad."""
+    cells = record.cells
+    if len(cells) != binding.width:
+        problems.add(
+            Problem(
+                record.line,
+                f"the row has {len(cells)} fields but the header has {binding.width}",
+                "a value with a comma or a line break must be in double quotes",
+            )
+        )
+        return None
+    values: dict[str, Any] = {}
+    ok = True
+    for bound in binding.bound:
+        try:
+            values[bound.column.name] = _cell(bound, cells[bound.index], shop_tz)
+        except CellError as exc:
+            problems.add(Problem(record.line, exc.message, exc.hint, bound.label))
+            ok = False
+    return values if ok else None
+
+
+def _cell(bound: Bound, raw: str, shop_tz: tzinfo) -> Any:
+    column = bound.column
+    text = raw.strip()
+    if bound.translate:
+        text = bound.translate.get(text, text)
+    if not text:
+        if column.required:
+            raise CellError("is required, but the cell is empty")
+        return column.default
+    if column.type == "text":  # typed later (event properties depend on the event type)
+        return text
+    if column.type == "json":
+        return parse_json_object(text)
+    value = parse_text(column.type, text, shop_tz)
+    if column.minimum is not None and value < column.minimum:
+        raise CellError(
+            f"{text} is less than {column.minimum}" if column.minimum else f"{text} is negative",
+            f"it must be {column.minimum} or more",
+        )
+    if column.values and column.type == "string" and value not in column.values:
+        hint = did_you_mean(value, column.values) or "allowed: " + ", ".join(column.values)
+        raise CellError(f"'{value}' is not an allowed value", hint)
+    return value
+
+
+def parse_json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CellError(
+            f"is not valid JSON ({exc.msg} at character {exc.pos + 1})", 'write a JSON object such as {"rating": 5}'
+        ) from None
+    if not isinstance(value, dict):
+        raise CellError("is not a JSON object", 'write a JSON object such as {"rating": 5}')
+    return value

@@ -1,0 +1,128 @@
+"""Reading a CSV file as a stream of records, each with the line it starts on.
+
+Line numbers are physical lines (the header is line 1), so a record whose quoted value spans several lines
+is reported at its first line and the records after it keep their true line numbers. Undecodable bytes and
+malformed CSV stop the read with an :class:`InputError` at the right line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from ecrm_dsl.importer.problems import InputError
+
+DEFAULT_ENCODING = "utf-8-sig"  # UTF-8, with or without the byte order mark Excel writes
+SHIFT_JIS = "cp932"
+_UTF8 = {"utf-8", "utf_8", "utf8", "utf-8-sig", "utf_8_sig"}
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    line: int
+    cells: list[str]
+
+
+class CsvSource:
+    """``with CsvSource(path) as source: source.header …; for record in source.records(): …``"""
+
+    def __init__(self, path: Path, encoding: str = DEFAULT_ENCODING):
+        self.path = path
+        self.encoding = encoding
+        self._raw: io.BufferedReader | None = None
+        self._text: io.TextIOWrapper | None = None
+        self._reader: Iterator[list[str]] | None = None
+        self._last_line = 0
+        self.header: Record = Record(1, [])
+
+    def __enter__(self) -> CsvSource:
+        try:
+            self._raw = open(self.path, "rb")
+        except OSError as exc:
+            raise InputError(1, f"cannot read the file: {exc.strerror}") from None
+        self._text = io.TextIOWrapper(self._raw, encoding=self.encoding, errors="strict", newline="")
+        self._reader = csv.reader(self._text, strict=True)
+        header = self._next()
+        if header is None:
+            raise InputError(1, "the file is empty", "the first line must be the header row")
+        self.header = header
+        return self
+
+    def __exit__(self, *exc: object | TracebackType) -> None:
+        if self._text is not None:
+            self._text.close()
+        elif self._raw is not None:
+            self._raw.close()
+
+    def records(self) -> Iterator[Record]:
+        while (record := self._next()) is not None:
+            yield record
+
+    def _next(self) -> Record | None:
+        assert self._reader is not None
+        reader = self._reader
+        while True:
+            start = self._last_line + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return None
+            except UnicodeDecodeError:
+                raise self._decode_error() from None
+            except csv.Error as exc:
+                end = reader.line_num  # type: ignore[attr-defined]
+                where = f" (read up to line {end})" if end > start else ""
+                raise InputError(start, f"malformed CSV{where}: {exc}", _csv_hint(str(exc))) from None
+            self._last_line = reader.line_num  # type: ignore[attr-defined]
+            if any("\x00" in c for c in cells):
+                raise InputError(start, "the line has a NUL character", "the file may be UTF-16 or not text at all")
+            if cells and any(c.strip() for c in cells):
+                return Record(start, cells)
+
+    def _decode_error(self) -> InputError:
+        line, sample = first_undecodable_line(self.path, self.encoding)
+        if self.encoding.lower().replace("_", "-") in _UTF8:
+            if _decodes(sample, SHIFT_JIS):
+                hint = "it looks like Shift_JIS (CP932), as Japanese EC exports often are: add --encoding cp932"
+            else:
+                hint = "save the file as UTF-8, or give its encoding with --encoding"
+            return InputError(line, "the file is not UTF-8 text", hint)
+        return InputError(line, f"the file is not {self.encoding} text", "give the file's encoding with --encoding")
+
+
+def _csv_hint(message: str) -> str:
+    if "end of data" in message:
+        return "a value opened with a double quote is never closed"
+    if "field limit" in message:
+        return "a value is too long to be real: probably a double quote that is never closed"
+    return 'a value with a quote inside must be quoted, the quote doubled: "a ""b"" c"'
+
+
+def first_undecodable_line(path: Path, encoding: str) -> tuple[int, bytes]:
+    """The first physical line that does not decode, and its bytes (the text decoder reads ahead in blocks)."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    number, line = 0, b""
+    with open(path, "rb") as raw:
+        for number, line in enumerate(raw, start=1):
+            try:
+                decoder.decode(line)
+            except UnicodeDecodeError:
+                return number, line
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return number, line
+    return 1, b""  # pragma: no cover - only reached if the file changed while being read
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -1,0 +1,141 @@
+"""Binding a CSV header row to store columns, through the mapping file when there is one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from ecrm_dsl.importer.layouts import Column
+from ecrm_dsl.importer.mapping import KindMapping, MappingError
+from ecrm_dsl.importer.problems import Problem, did_you_mean
+
+
+@dataclass(frozen=True, slots=True)
+class Unresolved:
+    """Why a name is not a column of this kind of import."""
+
+    message: str
+    hint: str | None = None
+
+
+# A kind's columns beyond its fixed layout (custom attributes, event properties): a Column or why not.
+Resolver = Callable[[str], Column | Unresolved]
+
+
+def fixed_only(name: str) -> Column | Unresolved:
+    return Unresolved("is not a column of this import")
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    index: int  # position in the row
+    header: str
+    column: Column
+    translate: dict[str, str] = field(default_factory=dict)  # cell text → replacement, from the mapping
+
+    @property
+    def label(self) -> str:
+        return label(self.header, self.column.name)
+
+
+def label(header: str, name: str) -> str:
+    return f"'{header}'" if header == name else f"'{header}' ({name})"
+
+
+@dataclass(frozen=True)
+class Binding:
+    bound: tuple[Bound, ...]
+    width: int  # cells in the header row
+
+    def get(self, name: str) -> Bound | None:
+        return next((b for b in self.bound if b.column.name == name), None)
+
+    def has(self, name: str) -> bool:
+        return self.get(name) is not None
+
+
+def resolve(name: str, columns: dict[str, Column], extra: Resolver) -> Column | Unresolved:
+    found = columns.get(name)
+    return found if found is not None else extra(name)
+
+
+def check_mapping(mapping: KindMapping, kind: str, columns: dict[str, Column], extra: Resolver) -> None:
+    """Every store name in the mapping must be a column of this kind (or the mapping has a typo)."""
+    for name in mapping.columns:
+        found = resolve(name, columns, extra)
+        if isinstance(found, Unresolved):
+            hint = found.hint or did_you_mean(name, columns) or "columns: " + ", ".join(columns)
+            raise MappingError(f"[{kind}.columns] {name}: {found.message}", hint)
+    for name in mapping.values:
+        if isinstance(resolve(name, columns, extra), Unresolved):
+            raise MappingError(
+                f"[{kind}.values.{name}]: '{name}' is not a column of this import", did_you_mean(name, columns)
+            )
+
+
+def bind(
+    header: list[str], columns: dict[str, Column], mapping: KindMapping, extra: Resolver
+) -> tuple[Binding, list[Problem], list[str]]:
+    """The columns the header provides, the problems with it (at line 1), and notes about the mapping."""
+    by_header = {h: name for name, headers in mapping.columns.items() for h in headers}
+    problems: list[Problem] = []
+    bound: list[Bound] = []
+    first: dict[str, str] = {}
+    for index, raw in enumerate(header):
+        text = raw.strip()
+        if not text or text in mapping.ignore:
+            continue
+        name = by_header.get(text)
+        if name is None and text in mapping.columns:
+            problems.append(
+                Problem(
+                    1,
+                    f"is not read: the mapping takes {text} from " + ", ".join(f"'{h}'" for h in mapping.columns[text]),
+                    "add it to ignore in the mapping",
+                    f"'{text}'",
+                )
+            )
+            continue
+        name = name or text
+        found = resolve(name, columns, extra)
+        if isinstance(found, Unresolved):
+            hint = found.hint or did_you_mean(name, columns)
+            problems.append(Problem(1, found.message, hint, label(text, name)))
+            continue
+        if name in first:
+            problems.append(
+                Problem(
+                    1,
+                    f"gives {name} a second time (also in '{first[name]}')",
+                    "keep one of the two, or ignore one in a mapping",
+                    label(text, name),
+                )
+            )
+            continue
+        first[name] = text
+        bound.append(Bound(index, text, found, mapping.values.get(name, {})))
+    present = {h.strip() for h in header}
+    absent = [
+        name
+        for name, headers in mapping.columns.items()
+        if not any(h in present for h in headers) and not columns.get(name, Column(name, "")).required
+    ]
+    notes = (
+        [f"the mapping names columns this file does not have, so they are not imported: {', '.join(absent)}"]
+        if absent
+        else []
+    )
+    return Binding(tuple(bound), len(header)), problems, notes
+
+
+def missing_required(binding: Binding, required: Iterable[str], mapping: KindMapping) -> list[Problem]:
+    problems = []
+    for name in required:
+        if not binding.has(name):
+            headers = mapping.columns.get(name, (name,))
+            problems.append(
+                Problem(
+                    1, f"the required column {name} is missing (header " + " or ".join(f"'{h}'" for h in headers) + ")"
+                )
+            )
+    return problems

@@ -1,0 +1,62 @@
+"""Typed values in JSON columns (custom attributes, event properties), as the store's conventions want them.
+
+Datetimes are ISO 8601 in UTC with an offset, dates ``YYYY-MM-DD``, money whole yen, lists arrays of strings.
+Values read from a JSON ``properties`` cell may be native JSON or text in any form a CSV cell may use.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, tzinfo
+from typing import Any
+
+from ecrm_dsl.importer.values import CellError, parse_text
+
+
+def to_json(type_: str, value: Any) -> Any:
+    """The JSON form of a parsed value of ``type_``."""
+    if type_ == "datetime":
+        assert isinstance(value, datetime)
+        return value.astimezone(UTC).isoformat()
+    if type_ == "date":
+        assert isinstance(value, date)
+        return value.isoformat()
+    return value
+
+
+def from_json_value(type_: str, value: Any, shop_tz: tzinfo) -> Any:
+    """A value of a JSON object (native JSON or text) as the JSON form of ``type_``; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        return to_json(type_, parse_text(type_, text, shop_tz)) if text else None
+    shown = json.dumps(value, ensure_ascii=False)
+    if type_ in ("int", "money") and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if type_ == "decimal" and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if type_ == "bool" and isinstance(value, bool):
+        return value
+    if type_ == "list" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(dict.fromkeys(v.strip() for v in value if v.strip()))
+    if type_ == "string" and isinstance(value, int | float) and not isinstance(value, bool):
+        return shown
+    raise CellError(f"{shown} is not a {_TYPE_NAMES.get(type_, type_)}", f"give a {type_} value")
+
+
+_TYPE_NAMES = {
+    "int": "whole number",
+    "decimal": "number",
+    "money": "whole amount of yen",
+    "bool": "true or false",
+    "date": "date",
+    "datetime": "date and time",
+    "list": "list of strings",
+    "string": "string",
+}
+
+
+def canonical(value: Any) -> str:
+    """One spelling of a JSON value (sorted keys), for comparing and fingerprinting."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,169 @@
+"""``ecrm import orders`` and ``ecrm import order_items``.
+
+An orders file has one row per order, or — when it has a ``sku`` column — one row per order line, the order
+columns repeated on every line of the order (they must agree). An order_items file adds lines to orders
+already in the store. Either way each order's ``order.placed`` event is created or brought up to date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection
+
+from ecrm_dsl.importer.header import Binding
+from ecrm_dsl.importer.kinds.base import NEW, REPEAT, KnownIds, LoadContext, Loader, SeenKeys, differing
+from ecrm_dsl.importer.layouts import ITEM, ORDER, ORDER_ITEM, ORDER_LINE
+from ecrm_dsl.importer.order_events import sync_order_events
+from ecrm_dsl.importer.problems import Problem
+from ecrm_dsl.importer.upsert import Counts, Upserter
+
+ORDER_PLACED_COUNTS = "order.placed events"
+
+
+class _ItemsMixin(Loader):
+    """Order lines and the order.placed events of the orders they belong to."""
+
+    def _init_items(self) -> None:
+        self.items = Upserter(self.ctx.tables.order_items, ("order_id", "sku"))
+        self.seen_items = SeenKeys()
+        self.pending_items: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+        self.order_ids: dict[str, None] = {}  # every order of the file, in file order
+        self.moved: dict[str, str] = {}  # order id → its customer before this import moved it
+        self.counts["order_items"] = Counts()
+
+    def _add_item(self, line: int, item: dict[str, Any]) -> None:
+        key = (item["order_id"], item["sku"])
+        seen = self.seen_items.check(key, item, line)
+        if seen == REPEAT:
+            self.counts["order_items"].repeated += 1
+        elif seen != NEW:
+            earlier = self.pending_items.get(key)
+            what = ", ".join(differing(item, earlier[1])) if earlier else "values"
+            self.ctx.problems.add(
+                Problem(
+                    line,
+                    f"order '{key[0]}' has sku '{key[1]}' also on line {seen}, with different {what}",
+                    "give each product of an order on one line",
+                    self.label("sku"),
+                )
+            )
+        else:
+            self.pending_items[key] = (line, item)
+
+    def _write_items(self) -> None:
+        pending, self.pending_items = [v for _, v in self.pending_items.values()], {}
+        if pending and self.ctx.writing:
+            for status in self.items.apply(self.conn, pending):
+                self.counts["order_items"].add(status)
+
+    def finish(self) -> None:
+        self.flush()
+        self.items.close(self.conn)
+        if self.ctx.writing:
+            self.counts[ORDER_PLACED_COUNTS] = sync_order_events(
+                self.conn, self.ctx.tables, self.order_ids, self.moved, self.ctx.batch_size
+            )
+
+
+class OrderLoader(_ItemsMixin):
+    kind = "orders"
+    layout = ORDER_LINE
+
+    def __init__(self, ctx: LoadContext):
+        super().__init__(ctx)
+        self.counts = {"orders": Counts()}
+        self.orders = Upserter(ctx.tables.orders, ("id",), self._note_moved)
+        self.seen_orders = SeenKeys()
+        self.pending_orders: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.customers = KnownIds(ctx.tables.customers)
+        self.with_lines = False
+        self._init_items()
+
+    def required(self, binding: Binding) -> list[str]:
+        lines = any(binding.has(name) for name in ITEM)
+        return [c.name for c in (ORDER_LINE if lines else ORDER).values() if c.required]
+
+    def begin(self, conn: Connection, binding: Binding) -> None:
+        super().begin(conn, binding)
+        self.with_lines = binding.has("sku")
+        if not self.with_lines:
+            del self.counts["order_items"]
+
+    def add(self, line: int, values: dict[str, Any]) -> None:
+        order = {k: v for k, v in values.items() if k in ORDER}
+        key = order["id"]
+        seen = self.seen_orders.check(key, order, line)
+        if seen == REPEAT and not self.with_lines:
+            self.counts["orders"].repeated += 1
+        elif seen not in (NEW, REPEAT):
+            earlier = self.pending_orders.get(key)
+            what = ", ".join(differing(order, earlier[1])) if earlier else "order values"
+            hint = (
+                "every line of an order repeats the same order columns" if self.with_lines else "give each order once"
+            )
+            self.ctx.problems.add(
+                Problem(line, f"order '{key}' is also on line {seen}, with different {what}", hint, self.label("id"))
+            )
+            return
+        elif seen == NEW:
+            self.pending_orders[key] = (line, order)
+            self.order_ids[key] = None
+        if self.with_lines:
+            self._add_item(line, {"order_id": key, **{k: v for k, v in values.items() if k in ITEM}})
+        if len(self.pending_orders) + len(self.pending_items) >= self.ctx.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        pending, self.pending_orders = list(self.pending_orders.values()), {}
+        missing = self.customers.missing(self.conn, {order["customer_id"] for _, order in pending})
+        for line, order in pending:
+            if order["customer_id"] in missing:
+                self.ctx.problems.add(
+                    Problem(
+                        line,
+                        f"customer '{order['customer_id']}' is not in the store",
+                        "import the customers first: ecrm import customers FILE",
+                        self.label("customer_id"),
+                    )
+                )
+        if pending and self.ctx.writing:
+            for status in self.orders.apply(self.conn, [order for _, order in pending]):
+                self.counts["orders"].add(status)
+        self._write_items()
+
+    def _note_moved(self, stored: Mapping[str, Any] | None, record: dict[str, Any]) -> dict[str, Any]:
+        if stored is not None and stored["customer_id"] != record["customer_id"]:
+            self.moved[record["id"]] = stored["customer_id"]
+        return record
+
+
+class OrderItemLoader(_ItemsMixin):
+    kind = "order_items"
+    layout = ORDER_ITEM
+
+    def __init__(self, ctx: LoadContext):
+        super().__init__(ctx)
+        self.orders = KnownIds(ctx.tables.orders)
+        self._init_items()
+
+    def add(self, line: int, values: dict[str, Any]) -> None:
+        self._add_item(line, values)
+        self.order_ids[values["order_id"]] = None
+        if len(self.pending_items) >= self.ctx.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        missing = self.orders.missing(self.conn, {order_id for order_id, _ in self.pending_items})
+        for (order_id, _), (line, _) in self.pending_items.items():
+            if order_id in missing:
+                self.ctx.problems.add(
+                    Problem(
+                        line,
+                        f"order '{order_id}' is not in the store",
+                        "import the orders first: ecrm import orders FILE",
+                        self.label("order_id"),
+                    )
+                )
+        self._write_items()

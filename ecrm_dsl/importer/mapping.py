@@ -1,0 +1,133 @@
+"""Mapping files: which CSV header holds which store column, for the exports of an EC platform.
+
+```toml
+encoding = "cp932"                  # optional: the platform's CSV encoding (--encoding overrides)
+
+[orders.columns]                    # store column = "CSV header" (or a list of alternative headers)
+id = "受注番号"
+ordered_at = ["注文日時", "受注日時"]
+"prop.rating" = "評価"               # events: an event property
+
+[orders]
+ignore = ["商品名", "配送業者"]        # headers to skip
+
+[orders.values.payment_method]      # optional: cell values to translate before parsing
+"クレジットカード" = "credit_card"
+```
+
+A store column the mapping does not name is read from the header of the same name. The names are checked
+against the kind's layout (and the customer schema) when the header is bound, not here.
+"""
+
+from __future__ import annotations
+
+import codecs
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ecrm_dsl.importer.layouts import KINDS
+from ecrm_dsl.importer.problems import did_you_mean
+
+_KIND_KEYS = ("columns", "ignore", "values")
+
+
+class MappingError(Exception):
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class KindMapping:
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # store name → CSV headers
+    ignore: frozenset[str] = frozenset()
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # store name → {cell text: replacement}
+
+
+@dataclass(frozen=True)
+class Mapping:
+    source: str
+    encoding: str | None = None
+    kinds: dict[str, KindMapping] = field(default_factory=dict)
+
+    def for_kind(self, kind: str) -> KindMapping:
+        return self.kinds.get(kind, KindMapping())
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read and shape-check a mapping file; raise :class:`MappingError` when it is unusable."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        raise MappingError(f"cannot read the mapping: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise MappingError("the mapping is not UTF-8 text", "save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise MappingError(f"the mapping is not valid TOML: {exc}") from None
+    encoding = data.pop("encoding", None)
+    if encoding is not None:
+        if not isinstance(encoding, str) or not _known_encoding(encoding):
+            raise MappingError(f"encoding {encoding!r} is not a known text encoding", "e.g. utf-8 or cp932")
+    kinds: dict[str, KindMapping] = {}
+    for kind, table in data.items():
+        if kind not in KINDS:
+            hint = did_you_mean(kind, KINDS) or "tables: " + ", ".join(KINDS)
+            raise MappingError(f"[{kind}] is not a kind of import", hint)
+        kinds[kind] = _kind_mapping(kind, table)
+    return Mapping(path.as_posix(), encoding, kinds)
+
+
+def _known_encoding(name: str) -> bool:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return False
+    return True
+
+
+def _kind_mapping(kind: str, table: Any) -> KindMapping:
+    if not isinstance(table, dict):
+        raise MappingError(f"'{kind}' must be a table: [{kind}.columns]")
+    unknown = sorted(set(table) - set(_KIND_KEYS))
+    if unknown:
+        hint = did_you_mean(unknown[0], _KIND_KEYS) or "keys: columns, ignore, values"
+        raise MappingError(f"[{kind}] has an unknown key '{unknown[0]}'", hint)
+    columns: dict[str, tuple[str, ...]] = {}
+    owner: dict[str, str] = {}
+    for name, headers in _table(table.get("columns", {}), f"{kind}.columns").items():
+        if isinstance(headers, str):
+            headers = [headers]
+        if not isinstance(headers, list) or not headers or not all(isinstance(h, str) and h.strip() for h in headers):
+            raise MappingError(f"[{kind}.columns] {name} must be a CSV header or a list of headers")
+        for header in headers:
+            if header.strip() in owner:
+                raise MappingError(
+                    f"[{kind}.columns] header '{header}' is mapped to both {owner[header.strip()]} and {name}"
+                )
+            owner[header.strip()] = name
+        columns[name] = tuple(h.strip() for h in headers)
+    ignore = table.get("ignore", [])
+    if not isinstance(ignore, list) or not all(isinstance(h, str) for h in ignore):
+        raise MappingError(f"[{kind}] ignore must be a list of CSV headers")
+    values: dict[str, dict[str, str]] = {}
+    for name, translations in _table(table.get("values", {}), f"{kind}.values").items():
+        pairs = _table(translations, f"{kind}.values.{name}")
+        if not all(isinstance(v, str | bool | int) for v in pairs.values()):
+            raise MappingError(f"[{kind}.values.{name}] values must be text, numbers or true/false")
+        values[name] = {k.strip(): _text(v) for k, v in pairs.items()}
+    return KindMapping(columns, frozenset(h.strip() for h in ignore), values)
+
+
+def _table(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise MappingError(f"[{where}] must be a table")
+    return value
+
+
+def _text(value: str | bool | int) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
