@@ -1,0 +1,55 @@
+"""LINE Messaging API push messages (POST /v2/bot/message/push).
+
+Every push carries an ``X-Line-Retry-Key`` derived from the idempotency key, so a retry after a lost response
+is not delivered twice: LINE answers 409 for a key it already accepted (keys are honoured for 24 hours).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from ecrm_dsl.delivery.http_post import JsonPoster, TransportError, check_url, classify
+from ecrm_dsl.delivery.logs import log_result
+from ecrm_dsl.delivery.message import DeliveryResult, Message, permanent, sent, transient
+
+DEFAULT_BASE_URL = "https://api.line.me"
+# uuid5 namespace of ecrm-dsl retry keys: the same idempotency key always gives the same retry key.
+RETRY_KEY_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://ecrm-dsl.example/line-retry-key")
+
+
+def retry_key(idempotency_key: str) -> str:
+    return str(uuid.uuid5(RETRY_KEY_NAMESPACE, idempotency_key))
+
+
+class LineAdapter:
+    channel = "line"
+
+    def __init__(self, channel_token: str, base_url: str = DEFAULT_BASE_URL, timeout: float = 10.0) -> None:
+        self._token = channel_token
+        self._url = check_url(base_url.rstrip("/")) + "/v2/bot/message/push"
+        self._poster = JsonPoster(timeout)
+
+    def send(self, message: Message) -> DeliveryResult:
+        return log_result(message, self._send(message))
+
+    def _send(self, message: Message) -> DeliveryResult:
+        to = message.recipient.line_user_id
+        if not to:
+            return permanent("no LINE user id")
+        text = message.content.get("text", "")
+        if not text.strip():
+            return permanent("empty LINE text")
+        body = {"to": to, "messages": [{"type": "text", "text": text}]}
+        headers = {"Authorization": f"Bearer {self._token}", "X-Line-Retry-Key": retry_key(message.idempotency_key)}
+        try:
+            response = self._poster.post(self._url, json.dumps(body, ensure_ascii=False).encode(), headers)
+        except TransportError as error:
+            return transient(f"connection failed: {error}")
+        if response.status == 409:
+            # Every push carries a retry key, so 409 means an earlier attempt got through (its response was lost).
+            return sent(response.headers.get("x-line-accepted-request-id"))
+        return classify(response, response.headers.get("x-line-request-id"))
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,98 @@
+"""Render a plan template for one customer: plain, single-pass placeholder substitution.
+
+No template engine: a placeholder is looked up and replaced by text, nothing is evaluated, and the result is
+never scanned again, so a value that itself contains ``{{ ... }}`` stays literal text (no template injection).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ecrm_dsl.resources import PLACEHOLDER
+
+SHOP_FIELDS = ("name", "url", "support_email")
+
+
+class RenderError(ValueError):
+    """A template cannot be rendered: no content for the channel, or a placeholder nothing defines."""
+
+
+def render(
+    template: Mapping[str, Any],
+    channel: str,
+    *,
+    customer: Mapping[str, Any],
+    params: Mapping[str, Any],
+    event: Mapping[str, Any],
+    shop: Mapping[str, str],
+    unsubscribe_url: str | None,
+) -> dict[str, str]:
+    """The channel's fields with every placeholder replaced; for webhook, the rendered payload fields.
+
+    ``template`` is the plan's template entry (``{"content": {channel: {field: text}}, "params": {...}, ...}``).
+    Missing values render as ``""``; only a placeholder that no namespace defines raises :class:`RenderError`.
+    """
+    content = (template.get("content") or {}).get(channel)
+    if not isinstance(content, Mapping):
+        raise RenderError(f"template has no content for channel {channel!r}")
+    fields = content.get("payload", {}) if channel == "webhook" else content
+    declared = template.get("params") or {}
+
+    def lookup(name: str) -> Any:
+        scope, dot, rest = name.partition(".")
+        if name == "unsubscribe_url":
+            return unsubscribe_url
+        if scope == "shop" and rest in SHOP_FIELDS:
+            return shop.get(rest)
+        if scope == "customer" and rest:
+            return customer.get(rest)
+        if scope == "event" and rest:
+            return event.get(rest)
+        if not dot and (name in declared or name in params):
+            return params.get(name)
+        raise RenderError(f"unknown placeholder {{{{ {name} }}}} in channel {channel!r}")
+
+    rendered: dict[str, str] = {}
+    for field, text in fields.items():
+        # Values spliced into HTML are escaped: a customer name must not become markup in the mail.
+        escape = html.escape if channel == "email" and field == "html" else None
+        rendered[field] = substitute(str(text), lookup, escape)
+    return rendered
+
+
+def substitute(text: str, lookup: Callable[[str], Any], escape: Callable[[str], str] | None = None) -> str:
+    """Replace each placeholder once; ``re.sub`` never rescans what it inserted."""
+
+    def replace(match: re.Match[str]) -> str:
+        value = format_value(lookup(match.group(1)))
+        return escape(value) if escape else value
+
+    return PLACEHOLDER.sub(replace, text)
+
+
+def mark_money(values: Mapping[str, Any], types: Mapping[str, str]) -> dict[str, Any]:
+    """``values`` with each whole-yen number whose declared type is money wrapped as ``{"money": n}``.
+
+    The store keeps money as plain integers; wrapping them (with the customer schema's or the event's types)
+    makes ``{{ event.amount }}`` render as ``3,980円`` like a money param does.
+    """
+    return {
+        name: {"money": value}
+        if types.get(name) == "money" and isinstance(value, int) and not isinstance(value, bool)
+        else value
+        for name, value in values.items()
+    }
+
+
+def format_value(value: Any) -> str:
+    """Text for one value: money as ``3,000円``, None as empty, lists joined with 、, anything else ``str()``."""
+    if value is None:
+        return ""
+    if isinstance(value, Mapping) and set(value) == {"money"}:
+        return f"{int(value['money']):,}円"
+    if isinstance(value, list | tuple):
+        return "、".join(format_value(v) for v in value)
+    return str(value)
