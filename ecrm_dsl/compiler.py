@@ -242,6 +242,7 @@ def _template(template: Template) -> Json:
         "content": template.channels,
         "channels": sorted(template.channels),
         "params": {name: p.type for name, p in sorted(template.params.items())},
+        "defaults": {name: p.default for name, p in sorted(template.params.items()) if p.has_default},
         "hash": content_hash({"channels": template.channels, "category": template.category}),
     }
 

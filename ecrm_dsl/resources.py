@@ -116,6 +116,7 @@ class TemplateParam:
     type: str
     has_default: bool
     span: ast.Span
+    default: Any = None
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ class Template:
 def build_template(doc: YamlDocument) -> Template:
     data = doc.data
     params = {
-        name: TemplateParam(name, spec["type"], "default" in spec, doc.key_span(("params", name)))
+        name: TemplateParam(name, spec["type"], "default" in spec, doc.key_span(("params", name)), spec.get("default"))
         for name, spec in (data.get("params") or {}).items()
     }
     placeholders = []

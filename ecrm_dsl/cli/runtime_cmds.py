@@ -178,7 +178,10 @@ def run_command(
         raise click.ClickException(f"delivery configuration: {exc}") from None
     dispatcher = Dispatcher(engine, build_adapters(config), shop=config.shop, unsubscribe=config.unsubscribe_url)
     if once:
-        _tick(scheduler, dispatcher, parse_now(now_text))
+        try:
+            _tick(scheduler, dispatcher, parse_now(now_text))
+        finally:
+            dispatcher.close()
         return
     stop = threading.Event()
 
@@ -188,9 +191,12 @@ def run_command(
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    while not stop.is_set():
-        _tick(scheduler, dispatcher, datetime.now(UTC))
-        stop.wait(interval)
+    try:
+        while not stop.is_set():
+            _tick(scheduler, dispatcher, datetime.now(UTC))
+            stop.wait(interval)
+    finally:
+        dispatcher.close()
     click.echo("ecrm run: stopped", err=True)
 
 

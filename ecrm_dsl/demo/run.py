@@ -98,4 +98,5 @@ def run_demo(
                 f"{deliveries['delivered']:,} messages delivered so far"
             )
         moment += tick
+    dispatcher.close()
     return DemoResult(engine, generated, ticks, decisions, deliveries)

@@ -18,8 +18,9 @@ from sqlalchemy import Engine
 
 from ecrm_dsl.delivery.adapters import Adapter
 from ecrm_dsl.delivery.message import DeliveryResult, Message, Recipient, permanent
-from ecrm_dsl.delivery.render import RenderError, render
+from ecrm_dsl.delivery.render import RenderError, mark_money, render
 from ecrm_dsl.delivery.retry import backoff, should_retry
+from ecrm_dsl.runtime.model import Plan
 from ecrm_dsl.store import customers, deployments, journal, outbox
 from ecrm_dsl.store import enrollments as store
 
@@ -40,7 +41,7 @@ class Dispatcher:
         self.adapters = adapters
         self.shop = dict(shop or {})
         self.unsubscribe = unsubscribe or (lambda customer_id, channel: None)
-        self._templates: dict[str, dict[str, Any]] = {}
+        self._plans: dict[str, dict[str, Any]] = {}  # scenario version → the plan that runs it
 
     def run(self, now: datetime) -> Counter[str]:
         """Deliver everything due at ``now``; returns how many were sent, retried and failed."""
@@ -53,36 +54,42 @@ class Dispatcher:
             with self.engine.connect() as conn:
                 profiles = customers.profiles(conn, [r["customer_id"] for r in rows])
                 events = self._entry_events(conn, rows)
-                templates = self._plan_templates(conn, {r["scenario_hash"] for r in rows})
+                plans = self._plans_for(conn, {r["scenario_hash"] for r in rows})
             for row in rows:
                 result = self._deliver(
                     row,
                     profiles.get(row["customer_id"]),
                     events.get(row["enrollment_id"], {}),
-                    templates.get(row["scenario_hash"], {}),
+                    plans.get(row["scenario_hash"]),
                 )
                 counts[self._settle(row, result, now)] += 1
 
     def _deliver(
-        self, row: dict[str, Any], profile: dict[str, Any] | None, event: dict[str, Any], templates: dict[str, Any]
+        self, row: dict[str, Any], profile: dict[str, Any] | None, event: dict[str, Any], plan: dict[str, Any] | None
     ) -> DeliveryResult:
         adapter = self.adapters.get(row["channel"])
         if adapter is None:
             return permanent(f"no delivery adapter is configured for {row['channel']}")
         if profile is None:
             return permanent("the customer no longer exists")
-        template = templates.get(row["template"])
-        if template is None:
+        template = (plan or {}).get("templates", {}).get(row["template"])
+        if plan is None or template is None:
             return permanent(f"template {row['template']} is not in the plan version")
         link = self.unsubscribe(row["customer_id"], row["channel"]) if row["category"] == "marketing" else None
-        customer = {**(profile.get("attributes") or {}), **{k: v for k, v in profile.items() if k != "attributes"}}
+        view = Plan(plan, 0)
+        scenario = next((s for s in plan["scenarios"] if s["hash"] == row["scenario_hash"]), None)
+        entry_event = scenario["trigger"].get("event") if scenario else None
+        customer = mark_money(
+            {**(profile.get("attributes") or {}), **{k: v for k, v in profile.items() if k != "attributes"}},
+            view.types(None).attributes,
+        )
         try:
             content = render(
                 template,
                 row["channel"],
                 customer=customer,
-                params=row["params"] or {},
-                event=event,
+                params={**template.get("defaults", {}), **(row["params"] or {})},
+                event=mark_money(event, view.types(entry_event).event_properties),
                 shop=self.shop,
                 unsubscribe_url=link,
             )
@@ -138,15 +145,20 @@ class Dispatcher:
         props = customers.entry_event_properties(conn, [e.entry_event_id for e in enrollments if e.entry_event_id])
         return {e.id: props.get(e.entry_event_id or -1, {}) for e in enrollments}
 
-    def _plan_templates(self, conn: Any, hashes: set[str]) -> dict[str, dict[str, Any]]:
-        """Templates for each delivery's scenario version: the active plan's when it still runs that version
-        (a corrected template applies at once), else those of the deployment that introduced the version."""
+    def _plans_for(self, conn: Any, hashes: set[str]) -> dict[str, dict[str, Any]]:
+        """The plan for each delivery's scenario version: the active plan while it still runs that version (a
+        corrected template applies at once), else the deployment that introduced the version."""
         active = deployments.active_deployment(conn)
         if active is not None:
             for scenario in active[1]["scenarios"]:
                 if scenario["hash"] in hashes:
-                    self._templates[scenario["hash"]] = active[1]["templates"]
-        missing = hashes - set(self._templates)
+                    self._plans[scenario["hash"]] = active[1]
+        missing = hashes - set(self._plans)
         for scenario_hash, deployment_id in deployments.version_deployments(conn, missing).items():
-            self._templates[scenario_hash] = deployments.deployment_plan(conn, deployment_id)["templates"]
-        return {h: self._templates.get(h, {}) for h in hashes}
+            self._plans[scenario_hash] = deployments.deployment_plan(conn, deployment_id)
+        return {h: self._plans[h] for h in hashes if h in self._plans}
+
+    def close(self) -> None:
+        """Close the adapters' connections (SMTP keeps one open between messages)."""
+        for adapter in self.adapters.values():
+            adapter.close()
