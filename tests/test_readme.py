@@ -15,7 +15,7 @@ BLOCKS = re.findall(r"```(\w*)\n(.*?)```", README, flags=re.S)
 
 def test_readme_starts_with_the_setup_and_test_commands() -> None:
     first, second = (code for lang, code in BLOCKS[:2])
-    assert "pip install -e" in first and "ecrm lint" in first
+    assert "pip install -e" in first and "ecrm demo" in first
     assert "python -m pytest" in second
     ci = (Path(__file__).parent.parent / ".ci" / "run").read_text(encoding="utf-8")
     assert "python -m pytest" in ci
