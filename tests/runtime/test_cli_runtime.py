@@ -1,0 +1,87 @@
+"""The runtime commands as a user runs them on a starter project: deploy, run, status, explain."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import insert
+
+from ecrm_dsl.cli import cli
+from ecrm_dsl.store.database import open_store
+from ecrm_dsl.store.tables import TABLES
+
+JST = dt.timezone(dt.timedelta(hours=9))
+
+
+def run(project: Path, *args: str) -> tuple[int, str]:
+    old = Path.cwd()
+    os.chdir(project)
+    try:
+        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    assert CliRunner().invoke(cli, ["init", str(tmp_path / "shop")]).exit_code == 0
+    return tmp_path / "shop"
+
+
+def add_first_order(project: Path) -> None:
+    engine = open_store(project / "ecrm.db")
+    moment = dt.datetime(2025, 3, 1, 9, tzinfo=JST)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(TABLES.customers).values(
+                id="c1", name="山田花子", email="h@example.jp", email_opt_in=True, attributes={}
+            )
+        )
+        conn.execute(insert(TABLES.orders).values(id="o1", customer_id="c1", ordered_at=moment, amount=3000))
+        conn.execute(
+            insert(TABLES.events).values(
+                customer_id="c1", type="order.placed", occurred_at=moment, properties={"order_id": "o1", "amount": 3000}
+            )
+        )
+
+
+def test_deploy_run_status_explain(project: Path) -> None:
+    assert run(project, "run", "--once", "--now", "2025-03-01T10:00+09:00")[0] == 1  # nothing deployed
+    code, out = run(project, "deploy", "--now", "2025-03-01T00:00+09:00", "--note", "first")
+    assert code == 0 and out == "deployed #1: 1 scenarios\n"
+    add_first_order(project)
+    for moment in ("2025-03-01T10:00+09:00", "2025-03-02T10:00+09:00"):
+        code, out = run(project, "run", "--once", "--now", moment)
+        assert code == 0, out
+    assert '"sent": 1' in out and '"delivery_failed": 1' in out  # no email adapter is configured here
+    code, out = run(project, "status")
+    assert code == 0 and "deployment #1" in out and "1  at repeat_coupon  (current" in out
+    code, out = run(project, "explain", "c1")
+    assert code == 0
+    assert "2025-03-01 09:00  f2_step_mail: entered" in out
+    assert "2025-03-02 10:00  f2_step_mail thanks_first: sent — email [failed]" in out
+    assert "no delivery adapter is configured for email" in out
+
+
+def test_a_changing_deploy_with_customers_in_flight_is_refused_until_it_says_what_happens(project: Path) -> None:
+    run(project, "deploy", "--now", "2025-03-01T00:00+09:00")
+    add_first_order(project)
+    run(project, "run", "--once", "--now", "2025-03-01T10:00+09:00")
+    scenario = project / "scenarios" / "f2_step_mail.ecrm"
+    scenario.write_text(
+        scenario.read_text(encoding="utf-8").replace("day 7 at 10:00", "day 5 at 10:00"), encoding="utf-8"
+    )
+    code, out = run(project, "deploy", "--now", "2025-03-01T12:00+09:00")
+    assert code == 1 and "refused, nothing changed" in out and "--in-flight keep" in out
+    code, out = run(project, "deploy", "--now", "2025-03-01T12:00+09:00", "--in-flight", "retime")
+    assert code == 0 and "f2_step_mail: 1 in-flight customers moved to the new version" in out
+
+
+def test_times_need_an_offset(project: Path) -> None:
+    code, out = run(project, "run", "--once", "--now", "2025-03-01T10:00")
+    assert code == 2 and "has no timezone" in out
