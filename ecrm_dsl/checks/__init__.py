@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ecrm_dsl.checks.consent import check_consent, check_templates
+from ecrm_dsl.checks.cross_scenario import check_across_scenarios
 from ecrm_dsl.checks.practice import check_practice
 from ecrm_dsl.checks.references import check_references
 from ecrm_dsl.checks.satisfiable import SatisfiabilityChecker
@@ -37,6 +38,7 @@ def run_checks(ws: Workspace) -> list[Diagnostic]:
             found = [rehome(d, scenario.origin) for d in found]
         findings.extend(found)
     findings.extend(check_workspace(ws))
+    findings.extend(check_across_scenarios(ws))
     return findings
 
 
