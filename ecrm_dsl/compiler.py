@@ -34,6 +34,8 @@ def compile_workspace(ws: Workspace) -> tuple[Json, Json]:
         source_map["scenarios"][scenario.id] = smap
         used_segments |= _segments_used(scenario, ws.segments)
         used_templates |= {s.action.template for s in ast.walk_steps(scenario.steps) if isinstance(s.action, ast.Send)}
+    # The runtime needs the nurture-only segments too: sell scenarios never message their members.
+    used_segments = _with_dependencies(used_segments | set(ws.policies.nurture_only), ws.segments)
     segments = {name: _segment(ws.segments[name]) for name in sorted(used_segments)}
     templates = {name: _template(ws.templates[name]) for name in sorted(used_templates) if name in ws.templates}
     source_map["segments"] = {name: str(ws.segments[name].span) for name in sorted(used_segments)}
@@ -199,7 +201,7 @@ def _stop(e: ast.ExitRule) -> Json:
 
 
 def _segments_used(scenario: ast.Scenario, segments: dict[str, Segment]) -> set[str]:
-    """Segments a scenario needs, including those their conditions name through in_segment()."""
+    """Segments a scenario names: its trigger's, and those its conditions name through in_segment()."""
     names: set[str] = set()
     trigger = scenario.trigger
     if isinstance(trigger, ast.SegmentTrigger):
@@ -211,23 +213,29 @@ def _segments_used(scenario: ast.Scenario, segments: dict[str, Segment]) -> set[
         exprs.append(step.guard)
         if isinstance(step.action, ast.Branch):
             exprs.extend(arm.condition for arm in step.action.arms)
-    pending = [e for e in exprs if e is not None]
-    while pending:
-        for sub in ast.walk_exprs(pending.pop()):
-            if isinstance(sub, ast.Call) and sub.name == "in_segment" and sub.args and isinstance(sub.args[0], ast.Ref):
-                names.add(sub.args[0].dotted)
-    frontier = list(names)
+    for expr in exprs:
+        names |= _named_segments(expr)
+    return names
+
+
+def _named_segments(expr: ast.Expr | None) -> set[str]:
+    return {
+        sub.args[0].dotted
+        for sub in ast.walk_exprs(expr)
+        if isinstance(sub, ast.Call) and sub.name == "in_segment" and sub.args and isinstance(sub.args[0], ast.Ref)
+    }
+
+
+def _with_dependencies(names: set[str], segments: dict[str, Segment]) -> set[str]:
+    """``names`` and every segment they reach through in_segment(), as far as they are defined."""
+    found, frontier = set(names), list(names)
     while frontier:
         segment = segments.get(frontier.pop())
-        if segment is None:
-            continue
-        for sub in ast.walk_exprs(segment.condition):
-            if isinstance(sub, ast.Call) and sub.name == "in_segment" and isinstance(sub.args[0], ast.Ref):
-                name = sub.args[0].dotted
-                if name not in names:
-                    names.add(name)
-                    frontier.append(name)
-    return {n for n in names if n in segments}
+        for name in _named_segments(segment.condition) if segment else ():
+            if name not in found:
+                found.add(name)
+                frontier.append(name)
+    return {n for n in found if n in segments}
 
 
 def _segment(segment: Segment) -> Json:

@@ -250,11 +250,18 @@ class StepRunner:
         recent = outbox.recent_sends(self.conn, [r.customer_id for r in rows], self.now - LONGEST_CAP)
         quiet = quiet_until(self.now, plan.policies.get("quiet_hours"), plan.timezone) if marketing else None
         caps = plan.policies.get("frequency_caps") or []
+        protected = self._protected(version, rows)
         sent, skipped, deferred = [], [], []
         queued: list[dict[str, Any]] = []
         for row in rows:
             if row.holdout:
                 self.journal.add(row, "skipped", "holdout: enrolled and measured, never messaged", node=node["id"])
+                skipped.append(row)
+                continue
+            if row.id in protected:
+                self.journal.add(
+                    row, "skipped", "nurture-only: the policies keep this customer from sell scenarios", node=node["id"]
+                )
                 skipped.append(row)
                 continue
             if quiet is not None:
@@ -301,6 +308,14 @@ class StepRunner:
         outbox.enqueue(self.conn, queued)
         store.defer(self.conn, deferred)
         self.place(version, sent + skipped, node["next"], {r.id: self.now for r in sent + skipped})
+
+    def _protected(self, version: ScenarioVersion, rows: list[Enrollment]) -> set[int]:
+        """Enrollments of a sell scenario whose customer is in a segment the policies keep for nurture only."""
+        segments = version.plan.policies.get("nurture_only") or []
+        if version.body["kind"] != "sell" or not segments:
+            return set()
+        condition = ["or", *(["call", "in_segment", ["name", s]] for s in segments)]
+        return self.holds(version, condition if len(segments) > 1 else condition[1], rows)
 
     def _delivery(self, row: Enrollment, node: Json, channel: str, template: Json) -> dict[str, Any]:
         return {

@@ -147,3 +147,23 @@ def test_ab_assignment_is_deterministic_and_weighted(tmp_path: Path) -> None:
     assert first.sends() == second.sends()
     share_a = sum(1 for s in first.sends() if s[1] == "mail_a") / 300
     assert 0.72 < share_a < 0.88
+
+
+def test_sell_scenarios_never_message_customers_the_nurture_only_policy_protects(tmp_path: Path) -> None:
+    policies = POLICIES + "nurture_only: [unhappy]\n"
+    w = World(tmp_path)
+    w.templates(template("promo"), template("care"))
+    w.write("segments/unhappy.yaml", "segment: unhappy\nwhere: customer.last_survey_satisfaction <= 2\n")
+    w.write("policies.yaml", policies)
+    w.write("scenarios/sell.ecrm", scenario("sell_it", "  after 1h: send email promo"))
+    w.write("scenarios/care.ecrm", scenario("care_it", "  after 1h: send email care", kind="nurture"))
+    w.deploy(at(1, 0))
+    w.customer("happy")
+    w.customer("unhappy")
+    w.event("unhappy", "survey.answered", at(1, 8), satisfaction=1)
+    for cid in ("happy", "unhappy"):
+        w.order(cid, at(1, 9))
+    w.ticks(at(1, 10), at(1, 11))
+    assert sorted((s[0], s[1]) for s in w.sends()) == [("happy", "care"), ("happy", "promo"), ("unhappy", "care")]
+    [skipped] = w.decisions("unhappy", "skipped")
+    assert skipped["scenario_id"] == "sell_it" and skipped["reason"].startswith("nurture-only")
