@@ -1,0 +1,1 @@
+"""Review tools: semantic diff and diagrams."""
