@@ -4,7 +4,7 @@ holdouts, and put the new enrollments at their first step."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,35 +24,35 @@ from ecrm_dsl.store.tables import TABLES
 BATCH = 5_000
 
 
-def first_watermark(version: ScenarioVersion, now: datetime) -> datetime:
-    """Where a newly deployed scenario starts looking: now, or ``backfill`` ago."""
+def first_watermark(version: ScenarioVersion, deployed_at: datetime) -> datetime:
+    """Where a newly deployed scenario starts looking: its deployment, or ``backfill`` before it."""
     backfill = version.body.get("backfill_seconds")
-    return now - timedelta(seconds=backfill) if backfill else now
+    return deployed_at - timedelta(seconds=backfill) if backfill else deployed_at
 
 
 @dataclass
 class Entries:
     count: int = 0
-    early: list[int] = field(default_factory=list)  # entered before ``looked_back``: their history needs a look
+    earliest: datetime | None = None  # the earliest entry time of this tick's entries
 
 
-def enroll(
-    conn: Connection, version: ScenarioVersion, now: datetime, runner: StepRunner, looked_back: datetime
-) -> Entries:
+def enroll(conn: Connection, version: ScenarioVersion, now: datetime, runner: StepRunner) -> Entries:
     """Enroll everyone the version's trigger fired for since the last tick and put them at the first step.
 
     Work goes a batch at a time (placed and journaled per batch), so memory stays flat however many enter.
     """
     entries = Entries()
-    admit = _Admitter(conn, version, now, runner, entries, looked_back)
+    admit = _Admitter(conn, version, now, runner, entries)
     since = triggers.watermark(conn, version.id)
     first_time = since is None
-    if since is None:
-        since = first_watermark(version, now)
+    floor = triggers.started(conn, version.id)
+    if since is None or floor is None:
+        floor = since = first_watermark(version, triggers.first_deployed(conn, version.id) or now)
+        triggers.start(conn, version.id, floor)
     kind = version.trigger["type"]
     if kind == "event":
         while True:
-            found = triggers.event_candidates(conn, version.id, version.trigger["event"], since, now, BATCH)
+            found = triggers.event_candidates(conn, version.id, version.trigger["event"], since, floor, now, BATCH)
             if not found:
                 break
             triggers.record_fires(conn, version.id, [key for key, _ in found])
@@ -81,6 +81,10 @@ def _audience(version: ScenarioVersion, segment: str | None, now: datetime) -> S
 
 def _segment(conn: Connection, version: ScenarioVersion, now: datetime, admit: _Admitter, baseline_only: bool) -> None:
     """Entering a segment is starting to match it; the first tick only records who already does."""
+    key = f"segment:{now.isoformat()}"
+    if triggers.fired(conn, version.id, [key]):
+        return  # this tick already ran (a retried job): its entrants are in
+    triggers.record_fires(conn, version.id, [key])
     triggers.update_segment(conn, version.id, _audience(version, version.trigger["segment"], now), now)
     if not baseline_only:
         admit.pages(triggers.segment_entrants(version.id, now), now)
@@ -130,11 +134,29 @@ class _Admitter:
         now: datetime,
         runner: StepRunner,
         entries: Entries,
-        looked_back: datetime,
     ):
         self.conn, self.version, self.now = conn, version, now
         self.runner, self.journal = runner, runner.journal
-        self.entries, self.looked_back = entries, looked_back
+        self.entries = entries
+
+    def _entry_condition(self, where: Any, pending: list[Enrollment]) -> set[int]:
+        """Which pending entries meet the entry condition, judged as of each event's own time (a catch-up
+        after downtime must not see orders that came later): one SQL query per distinct entry time."""
+        version = self.version
+        by_time: dict[datetime, list[int]] = {}
+        for row in pending:
+            by_time.setdefault(row.entered_at, []).append(row.id)
+        passing: set[int] = set()
+        for moment, ids in sorted(by_time.items()):
+            query = select_enrollments(
+                where,
+                now=min(moment, self.now),
+                timezone=version.plan.timezone,
+                segments=version.plan.segments,
+                types=version.entry_types(),
+            )
+            passing |= set(self.conn.execute(query.where(TABLES.enrollments.c.id.in_(ids))).scalars())
+        return passing
 
     def pages(self, query: Select[Any], entered_at: datetime) -> None:
         """Admit the customers ``query`` selects, a page at a time."""
@@ -145,18 +167,10 @@ class _Admitter:
         conn, version = self.conn, self.version
         for start in range(0, len(candidates), BATCH):
             ids = store.add_pending(conn, version.id, version.hash, candidates[start : start + BATCH])
-            passing = set(ids)
+            pending = store.pending(conn, ids)
             where = version.trigger.get("where")
-            if where is not None and not where_checked:
-                query = select_enrollments(
-                    where,
-                    now=self.now,
-                    timezone=version.plan.timezone,
-                    segments=version.plan.segments,
-                    types=version.entry_types(),
-                )
-                passing = set(conn.execute(query.where(TABLES.enrollments.c.id.in_(ids))).scalars())
-            rows = [r for r in store.pending(conn, ids) if r.id in passing]
+            passing = self._entry_condition(where, pending) if where is not None and not where_checked else set(ids)
+            rows = [r for r in pending if r.id in passing]
             keep, refused = _reentry(conn, version, rows, self.now)
             for row, why in refused:
                 self.journal.add(row, "not_entered", why, at=row.entered_at)
@@ -170,7 +184,9 @@ class _Admitter:
             self.runner.place(version, fresh, version.start, {r.id: r.entered_at for r in fresh})
             self.journal.flush(conn)
             self.entries.count += len(fresh)
-            self.entries.early += [r.id for r in fresh if r.entered_at < self.looked_back]
+            if fresh:
+                first = min(r.entered_at for r in fresh)
+                self.entries.earliest = first if self.entries.earliest is None else min(self.entries.earliest, first)
 
 
 def _reentry(

@@ -3,9 +3,7 @@ when it happened between two ticks."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
@@ -21,44 +19,13 @@ BATCH = 5_000
 
 
 def settle_outcomes(
-    conn: Connection,
-    version: ScenarioVersion,
-    runner: StepRunner,
-    journal: Journal,
-    since: datetime,
-    new_ids: Sequence[int],
+    conn: Connection, version: ScenarioVersion, runner: StepRunner, journal: Journal, since: datetime
 ) -> None:
-    """End enrollments whose goal or stop event happened since ``since`` (all events, for ``new_ids``)."""
+    """End enrollments whose goal or stop event happened in (since, now]."""
     for goal in version.body["goals"]:
-        _goal(conn, version, goal, runner, journal, since, new_ids)
+        _goal(conn, version, goal, runner, journal, since)
     for rule in version.body["stop"]:
-        _stop(conn, version, rule, runner, journal, since, new_ids)
-
-
-def _pairs(
-    conn: Connection,
-    version: ScenarioVersion,
-    event: str,
-    since: datetime,
-    now: datetime,
-    completed_since: datetime | None,
-    new_ids: Sequence[int],
-) -> list[tuple[Enrollment, dict[str, Any]]]:
-    pairs = store.event_pairs(conn, version.hash, event, since=since, now=now, completed_since=completed_since)
-    if new_ids:  # just entered (possibly backfilled): their whole history since entry counts
-        seen = {(e.id, ev["id"]) for e, ev in pairs}
-        for start in range(0, len(new_ids), BATCH):
-            extra = store.event_pairs(
-                conn,
-                version.hash,
-                event,
-                since=datetime.min.replace(tzinfo=UTC),
-                now=now,
-                completed_since=completed_since,
-                only_ids=new_ids[start : start + BATCH],
-            )
-            pairs += [(e, ev) for e, ev in extra if (e.id, ev["id"]) not in seen]
-    return pairs
+        _stop(conn, version, rule, runner, journal, since)
 
 
 def _goal(
@@ -68,13 +35,14 @@ def _goal(
     runner: StepRunner,
     journal: Journal,
     since: datetime,
-    new_ids: Sequence[int],
 ) -> None:
     within = goal.get("within_seconds")
     window = timedelta(seconds=within) if within is not None else None
     completed_since = runner.now - window if window is not None else None
     converted: dict[int, Enrollment] = {}
-    for row, event in _pairs(conn, version, goal["event"], since, runner.now, completed_since, new_ids):
+    for row, event in store.event_pairs(
+        conn, version.hash, goal["event"], since=since, now=runner.now, completed_since=completed_since
+    ):
         if row.id in converted or event["id"] == row.entry_event_id:
             continue  # the entry order itself is not a repeat purchase
         if window is not None and event["occurred_at"] > row.entered_at + window:
@@ -106,12 +74,13 @@ def _stop(
     runner: StepRunner,
     journal: Journal,
     since: datetime,
-    new_ids: Sequence[int],
 ) -> None:
     stopped: dict[int, Enrollment] = {}
     if rule.get("event") is not None:
         reason = f"stop on {rule['event']}"
-        for row, event in _pairs(conn, version, rule["event"], since, runner.now, None, new_ids):
+        for row, event in store.event_pairs(
+            conn, version.hash, rule["event"], since=since, now=runner.now, completed_since=None
+        ):
             if (
                 row.id not in stopped
                 and event["id"] != row.entry_event_id

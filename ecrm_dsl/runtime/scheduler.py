@@ -24,11 +24,15 @@ from ecrm_dsl.store.tables import TABLES
 from ecrm_dsl.store.triggers import LATE_ARRIVAL
 
 BATCH = 2_000
-MAX_ROUNDS = 10_000  # a plan is a finite acyclic graph; this only guards against a bug looping forever
+MAX_ROUNDS = 1_000_000  # batches in a tick; a plan is a finite acyclic graph, this only guards against a bug
 
 
 class NoDeployment(RuntimeError):
     """There is no deployed plan to run."""
+
+
+class ClockWentBack(ValueError):
+    """A tick earlier than the last one: refused, because state would be judged as of the past."""
 
 
 @dataclass
@@ -36,6 +40,10 @@ class TickReport:
     now: datetime
     entered: Counter[str] = field(default_factory=Counter)
     decisions: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total_entered(self) -> int:
+        return sum(self.entered.values())
 
 
 def last_tick(conn: Connection) -> datetime | None:
@@ -66,7 +74,8 @@ class Scheduler:
         by_hash = {v.hash: v for v in current}
         missing = store.active_hashes(conn) - set(by_hash)
         for hash_, old_id in deployments.version_deployments(conn, missing).items():
-            old = Plan(deployments.deployment_plan(conn, old_id), old_id)
+            # Policies are the project's, not a version's: kept customers get today's quiet hours and caps.
+            old = Plan({**deployments.deployment_plan(conn, old_id), "policies": data["policies"]}, old_id)
             for version in old.scenarios():
                 if version.hash == hash_:
                     by_hash[hash_] = version
@@ -79,46 +88,53 @@ class Scheduler:
         with self.engine.begin() as conn:
             current, by_hash = self.versions(conn)
             previous = last_tick(conn)
+        if previous is not None and now < previous:
+            raise ClockWentBack(
+                f"the tick time {now.isoformat()} is before the last tick {previous.isoformat()}; "
+                "ticks only go forward (re-running the last one is fine)"
+            )
         since = (previous or now) - LATE_ARRIVAL
-        new_ids: dict[str, list[int]] = {}
+        # Outcomes first: the purchase that converts one enrollment may start the next one.
+        self._settle(now, list(by_hash.values()), since, report)
+        earliest = now
         for version in current:
             with self.engine.begin() as conn:
                 journal = Journal(now)
-                entries = enroll(conn, version, now, StepRunner(conn, now, journal), since)
+                entries = enroll(conn, version, now, StepRunner(conn, now, journal))
                 self._flush(conn, journal, report)
                 report.entered[version.id] += entries.count
-                new_ids[version.hash] = entries.early
-        for version in sort_for_priority(list(by_hash.values())):
-            with self.engine.begin() as conn:
-                journal = Journal(now)
-                settle_outcomes(
-                    conn, version, StepRunner(conn, now, journal), journal, since, new_ids.get(version.hash, [])
-                )
-                self._flush(conn, journal, report)
+                earliest = min(earliest, entries.earliest or now)
+        if report.total_entered:  # a catch-up or backfill entry may already have met its goal
+            self._settle(now, current, min(since, earliest), report)
         self._advance(now, by_hash, report)
         with self.engine.begin() as conn:
             _save_last_tick(conn, now)
         return report
 
+    def _settle(self, now: datetime, versions: list[ScenarioVersion], since: datetime, report: TickReport) -> None:
+        for version in sort_for_priority(versions):
+            with self.engine.begin() as conn:
+                journal = Journal(now)
+                settle_outcomes(conn, version, StepRunner(conn, now, journal), journal, since)
+                self._flush(conn, journal, report)
+
     def _advance(self, now: datetime, by_hash: dict[str, ScenarioVersion], report: TickReport) -> None:
+        """Act on due steps, always the highest-priority due step first (asked again after every batch), so a
+        scenario's rank decides who gets a customer's capped day whatever the shape of the flows."""
         rank = {h: (v.rank, v.id) for h, v in by_hash.items()}
         for _ in range(MAX_ROUNDS):
-            progressed = self._listen(now, by_hash, report)
             with self.engine.begin() as conn:
                 groups = sorted(store.due_groups(conn, now), key=lambda g: (rank.get(g[0], (0, "")), g[1]))
-            for scenario_hash, node_id in groups:
-                version = by_hash[scenario_hash]
-                while True:
-                    with self.engine.begin() as conn:
-                        rows = store.due_batch(conn, scenario_hash, node_id, now, BATCH)
-                        if not rows:
-                            break
-                        journal = Journal(now)
-                        StepRunner(conn, now, journal).run(version, node_id, rows)
-                        self._flush(conn, journal, report)
-                    progressed = True
-            if not progressed:
-                return
+            if not groups:
+                if not self._listen(now, by_hash, report):
+                    return
+                continue
+            scenario_hash, node_id = groups[0]
+            with self.engine.begin() as conn:
+                rows = store.due_batch(conn, scenario_hash, node_id, now, BATCH)
+                journal = Journal(now)
+                StepRunner(conn, now, journal).run(by_hash[scenario_hash], node_id, rows)
+                self._flush(conn, journal, report)
         raise RuntimeError("the tick did not settle; this is a bug in ecrm-dsl")
 
     def _listen(self, now: datetime, by_hash: dict[str, ScenarioVersion], report: TickReport) -> bool:

@@ -35,5 +35,9 @@ def counts(conn: Connection) -> list[dict[str, Any]]:
 
 def first_customer(conn: Connection, scenario_id: str, kind: str) -> str | None:
     """A customer with a decision of ``kind`` in the scenario (the earliest), to show as an example."""
-    return conn.execute(select(D.c.customer_id).where(D.c.scenario_id == scenario_id, D.c.kind == kind)
-                        .order_by(D.c.at, D.c.id).limit(1)).scalar_one_or_none()
+    return conn.execute(
+        select(D.c.customer_id)
+        .where(D.c.scenario_id == scenario_id, D.c.kind == kind)
+        .order_by(D.c.at, D.c.id)
+        .limit(1)
+    ).scalar_one_or_none()

@@ -96,6 +96,9 @@ def for_customer(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
 
 
 def by_channel(conn: Connection) -> dict[tuple[str, str], int]:
-    rows = conn.execute(select(OUTBOX.c.scenario_id, OUTBOX.c.channel, func.count().label("n"))
-                        .group_by(OUTBOX.c.scenario_id, OUTBOX.c.channel))
+    rows = conn.execute(
+        select(OUTBOX.c.scenario_id, OUTBOX.c.channel, func.count().label("n")).group_by(
+            OUTBOX.c.scenario_id, OUTBOX.c.channel
+        )
+    )
     return {(row.scenario_id, row.channel): int(row.n) for row in rows}

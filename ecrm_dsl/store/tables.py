@@ -223,6 +223,7 @@ def make_tables(metadata: MetaData | None = None, schema: str | None = None) -> 
         "trigger_state",
         Column("scenario_id", String, primary_key=True),
         Column("watermark", UTCDateTime, nullable=False),  # triggers up to this moment are handled
+        Column("started", UTCDateTime, nullable=False),  # first deploy (minus backfill): nothing earlier enters
     )
     trigger_fires = table(
         "trigger_fires",

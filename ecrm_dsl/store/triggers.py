@@ -24,12 +24,33 @@ def watermark(conn: Connection, scenario_id: str) -> datetime | None:
 
 
 def set_watermark(conn: Connection, scenario_id: str, moment: datetime) -> None:
-    if watermark(conn, scenario_id) is None:
-        conn.execute(insert(T.trigger_state).values(scenario_id=scenario_id, watermark=moment))
-    else:
-        conn.execute(
-            update(T.trigger_state).where(T.trigger_state.c.scenario_id == scenario_id).values(watermark=moment)
-        )
+    conn.execute(update(T.trigger_state).where(T.trigger_state.c.scenario_id == scenario_id).values(watermark=moment))
+
+
+def started(conn: Connection, scenario_id: str) -> datetime | None:
+    """The earliest moment a scenario's triggers count from (its first deploy, minus any backfill)."""
+    return conn.execute(
+        select(T.trigger_state.c.started).where(T.trigger_state.c.scenario_id == scenario_id)
+    ).scalar_one_or_none()
+
+
+def start(conn: Connection, scenario_id: str, moment: datetime) -> None:
+    """Begin a scenario's trigger bookkeeping: nothing before ``moment`` ever enters it."""
+    conn.execute(delete(T.trigger_state).where(T.trigger_state.c.scenario_id == scenario_id))
+    conn.execute(insert(T.trigger_state).values(scenario_id=scenario_id, watermark=moment, started=moment))
+
+
+def first_deployed(conn: Connection, scenario_id: str) -> datetime | None:
+    """When the scenario was first deployed (any version)."""
+    v, d = T.scenario_versions, T.deployments
+    query = (
+        select(d.c.deployed_at)
+        .select_from(v.join(d, d.c.id == v.c.deployment_id))
+        .where(v.c.scenario_id == scenario_id)
+        .order_by(d.c.id)
+        .limit(1)
+    )
+    return conn.execute(query).scalar_one_or_none()
 
 
 def fired(conn: Connection, scenario_id: str, keys: Sequence[str]) -> set[str]:
@@ -50,7 +71,7 @@ def record_fires(conn: Connection, scenario_id: str, keys: Sequence[str]) -> Non
 
 
 def event_candidates(
-    conn: Connection, scenario_id: str, event_type: str, since: datetime, now: datetime, limit: int
+    conn: Connection, scenario_id: str, event_type: str, since: datetime, floor: datetime, now: datetime, limit: int
 ) -> list[tuple[str, Candidate]]:
     """New events of a type (not yet handled for this scenario), oldest first, with their fire keys."""
     e, f, o = T.events, T.trigger_fires, T.orders
@@ -61,7 +82,13 @@ def event_candidates(
     query = (
         select(e.c.id, e.c.customer_id, e.c.occurred_at, o.c.id.label("order_id"))
         .select_from(e.outerjoin(o, and_(o.c.id == order_id, o.c.customer_id == e.c.customer_id)))
-        .where(e.c.type == event_type, e.c.occurred_at > since - LATE_ARRIVAL, e.c.occurred_at <= now, ~handled)
+        .where(
+            e.c.type == event_type,
+            e.c.occurred_at > since - LATE_ARRIVAL,
+            e.c.occurred_at >= floor,
+            e.c.occurred_at <= now,
+            ~handled,
+        )
         .order_by(e.c.occurred_at, e.c.id)
         .limit(limit)
     )
@@ -76,8 +103,12 @@ def customer_pages(conn: Connection, query: Select[Any], page: int) -> Iterator[
     inner = query.order_by(None).subquery()
     after = ""
     while True:
-        ids = [str(i) for i in conn.execute(select(inner.c.id).where(inner.c.id > after).order_by(inner.c.id)
-                                            .limit(page)).scalars()]
+        ids = [
+            str(i)
+            for i in conn.execute(
+                select(inner.c.id).where(inner.c.id > after).order_by(inner.c.id).limit(page)
+            ).scalars()
+        ]
         if not ids:
             return
         yield ids
@@ -90,7 +121,8 @@ def update_segment(conn: Connection, scenario_id: str, current: Select[Any], now
     members = current.order_by(None).subquery()
     conn.execute(delete(m).where(m.c.scenario_id == scenario_id, m.c.customer_id.not_in(select(members.c.id))))
     fresh = select(literal(scenario_id), members.c.id, literal(now, m.c.since.type)).where(
-        ~exists().where(m.c.scenario_id == scenario_id, m.c.customer_id == members.c.id))
+        ~exists().where(m.c.scenario_id == scenario_id, m.c.customer_id == members.c.id)
+    )
     conn.execute(insert(m).from_select(["scenario_id", "customer_id", "since"], fresh))
 
 

@@ -306,13 +306,6 @@ def test_a_cap_longer_than_31_days_is_enforced(tmp_path: Path) -> None:
     assert w.decisions("a", "skipped")[0]["reason"] == "frequency cap: 1 per 60d on email"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: priority depends on the shape of the flow. Scheduler._advance computes the due (version, step) "
-    "groups once per round; the high-priority scenario's update step runs first but places its send for the next "
-    "round, so the low-priority send in the same round takes the only cap slot and the high-priority message is "
-    "deferred a day. Groups should be re-evaluated (or a scenario run to quiescence) in priority order.",
-)
 def test_priority_holds_when_the_higher_priority_send_follows_a_non_send_step(tmp_path: Path) -> None:
     w = build(
         tmp_path,
@@ -380,7 +373,7 @@ def test_a_goal_purchase_during_a_quiet_hours_deferral_cancels_the_deferred_mess
     w.tick(at(2, 9))
     w.tick(at(2, 10))
     assert w.sends("a") == []
-    assert kinds(w, "a") == ["entered", "deferred", "not_entered", "converted"]
+    assert kinds(w, "a") == ["entered", "deferred", "converted", "not_entered"]
 
 
 def test_a_branch_on_orders_since_entry_counts_repeat_purchases_but_not_the_entry_order(tmp_path: Path) -> None:
@@ -403,13 +396,6 @@ def test_a_branch_on_orders_since_entry_counts_repeat_purchases_but_not_the_entr
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with 'reentry always', the repeat purchase that converts enrollment #1 can never start enrollment "
-    "#2: Scheduler.tick enrolls (enroll.enroll → _reentry: 'already in this scenario') before it settles goals "
-    "(outcomes.settle_outcomes), and the trigger fire is recorded, so that order is never considered again. "
-    "Outcomes for events up to an entry's moment should be settled before re-entry is judged.",
-)
 def test_reentry_always_lets_the_converting_purchase_start_a_new_enrollment(tmp_path: Path) -> None:
     body = "  @first after 1h: send email mail\n  @later after 3d: send email mail"
     extra = "  reentry always\n  goal order.placed repeat"
@@ -581,12 +567,6 @@ def test_segment_flapping_respects_the_cool_down(tmp_path: Path) -> None:
     assert refused["reason"].startswith("re-entry: cool-down until ") and until(refused["reason"]) == at(2, 11)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an order placed a day before a scenario was deployed (no backfill) enters it on the first tick. "
-    "enroll.first_watermark starts a new scenario at the tick time and triggers.event_candidates then looks back "
-    "LATE_ARRIVAL (2 days) more, so every new event scenario silently backfills 2 days (and 'backfill 7d' means 9).",
-)
 def test_events_from_before_the_deploy_do_not_enter_without_backfill(tmp_path: Path) -> None:
     w = World(tmp_path)
     w.templates(template("mail"))
@@ -600,13 +580,6 @@ def test_events_from_before_the_deploy_do_not_enter_without_backfill(tmp_path: P
     assert [s[0] for s in w.sends()] == ["new"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: triggers between the deploy and a late first tick are lost. enroll.first_watermark uses the first "
-    "tick's time, not the deployment's: an order placed 3 days before that tick (but after the deploy) is outside "
-    "the 2-day look-back, and a cron fire at exactly the first tick's time is skipped (croniter starts after it). "
-    "Missed ticks should catch up from the deployment time.",
-)
 @pytest.mark.parametrize("kind", ["event", "cron"])
 def test_triggers_between_the_deploy_and_a_late_first_tick_are_not_lost(tmp_path: Path, kind: str) -> None:
     if kind == "event":
@@ -626,14 +599,6 @@ def test_triggers_between_the_deploy_and_a_late_first_tick_are_not_lost(tmp_path
     assert len(w.sends("a")) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: catching up after downtime changes who enters. The entry condition 'customer.order_count == 1' is "
-    "evaluated as of the tick (enroll._Admitter.candidates passes now=self.now to select_enrollments), so when the "
-    "first and second orders both happened while the scheduler was down, the first order no longer 'has count 1' "
-    "and the customer never enters (with the scheduler running they enter and convert). The condition should be "
-    "evaluated as of the entry event's time.",
-)
 def test_entry_condition_is_judged_as_of_the_entry_event_when_catching_up(tmp_path: Path) -> None:
     f2 = scenario(
         "f2",
@@ -690,13 +655,6 @@ def test_rerunning_every_tick_changes_nothing(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: re-running a tick at the same time re-enters segment entrants. triggers.segment_entrants selects "
-    "members whose 'since' equals now, which is still true on the re-run, so enroll._segment admits them again: "
-    "with 'reentry always' and a finished flow they get a second message; with the default rule the journal gains "
-    "'not_entered' rows. A re-run must be a no-op (e.g. only admit customers inserted by this tick's update).",
-)
 @pytest.mark.parametrize("rule", ["", "  reentry always"])
 def test_rerunning_a_tick_does_not_re_enter_segment_entrants(tmp_path: Path, rule: str) -> None:
     w = build(
@@ -713,13 +671,6 @@ def test_rerunning_a_tick_does_not_re_enter_segment_entrants(tmp_path: Path, rul
     assert (outbox_rows(w), journal(w)) == once
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a tick earlier than the last one (clock skew) is accepted and rewinds state: Scheduler.tick saves "
-    "last_tick backwards and enroll._segment re-evaluates the segment as of the earlier time, so a customer who "
-    "matched drops out and 'starts matching' again at the next tick — a second message with 'reentry always'. "
-    "A tick before last_tick should be refused or be a no-op.",
-)
 def test_a_tick_earlier_than_the_last_one_changes_nothing_later(tmp_path: Path) -> None:
     def run(root: Path, skew: bool) -> list[tuple[object, ...]]:
         w = build(
@@ -1048,13 +999,6 @@ def test_retime_recomputes_the_deadline_of_a_wait_for_an_event(tmp_path: Path) -
     assert [(s[1], s[3]) for s in w.sends("a")] == [("ask", at(1, 10)), ("remind", at(3, 13))]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: kept versions run with the policies of the deployment they came from. Scheduler.versions builds "
-    "old versions with their old Plan and StepRunner._send reads version.plan.policies, so after a deploy that "
-    "widens quiet hours (21:00 → 20:00) and keeps in-flight customers, they still get marketing at 20:30 while "
-    "new customers are held. Quiet hours, caps and consent are project-wide: the active plan's should apply.",
-)
 def test_kept_versions_obey_the_current_policies(tmp_path: Path) -> None:
     v1 = scenario("s", "order.placed", "  @one after 1h: send email mail\n  @two after 1d: send email mail")
     w = build(tmp_path, {"s": v1})
@@ -1095,8 +1039,8 @@ def test_explain_prints_the_timeline_in_the_shops_timezone_from_the_cli(tmp_path
         "  2025-03-08 12:00  s: entered",
         "  2025-03-09 10:00  s d1: sent — email [pending]",
         "  2025-03-09 10:00  s: completed — reached the end of the scenario",
-        "  2025-03-09 23:00  s: not entered — re-entry: never",
         "  2025-03-09 23:00  s: CONVERTED — goal order.placed",
+        "  2025-03-09 23:00  s: not entered — re-entry: never",
     ]
 
 
