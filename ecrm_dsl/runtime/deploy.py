@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
@@ -65,9 +65,10 @@ def deploy(
         deployment_id = deployments.record_deployment(conn, plan, content_hash(plan), in_flight or "keep", note, now)
         report = DeployReport(deployment_id, len(plan["scenarios"]))
         for (scenario_id, old_hash), node_map in plans.items():
-            report.moved[scenario_id] = report.moved.get(scenario_id, 0) + store.move_version(
-                conn, scenario_id, old_hash, new[scenario_id]["hash"], node_map
-            )
+            target = new[scenario_id]
+            listening = {n["id"] for n in target["nodes"] if n["kind"] == "wait" and n.get("event")}
+            moved = store.move_version(conn, scenario_id, old_hash, target["hash"], node_map, listening, now)
+            report.moved[scenario_id] = report.moved.get(scenario_id, 0) + moved
         for (scenario_id, _), counts in changed.items():
             if not plans:
                 report.kept[scenario_id] = report.kept.get(scenario_id, 0) + sum(counts.values())
@@ -136,4 +137,12 @@ def _retime(conn: Connection, plan: Plan, scenario_ids: list[str], now: datetime
             runner.place(version, group, node_id, {r.id: r.previous_at or r.entered_at for r in group})
             for row in group:
                 journal.add(row, "retimed", "moved to the new version and its timing", node=node_id)
+        # Listening for an event: the deadline follows the new timeout.
+        deadlines = []
+        for row in store.listening(conn, version.hash):
+            timeout = version.nodes[str(row.node_id)].get("timeout_seconds")
+            assert row.waiting_since is not None
+            deadlines.append((row.id, row.waiting_since + timedelta(seconds=timeout) if timeout else None))
+            journal.add(row, "retimed", "the wait's timeout follows the new version", node=row.node_id)
+        store.set_deadlines(conn, deadlines)
     journal.flush(conn)

@@ -21,6 +21,7 @@ from ecrm_dsl.delivery.message import DeliveryResult, Message, Recipient, perman
 from ecrm_dsl.delivery.render import RenderError, mark_money, render
 from ecrm_dsl.delivery.retry import backoff, should_retry
 from ecrm_dsl.runtime.model import Plan
+from ecrm_dsl.runtime.policy import reachable
 from ecrm_dsl.store import customers, deployments, journal, outbox
 from ecrm_dsl.store import enrollments as store
 
@@ -75,6 +76,11 @@ class Dispatcher:
         template = (plan or {}).get("templates", {}).get(row["template"])
         if plan is None or template is None:
             return permanent(f"template {row['template']} is not in the plan version")
+        if row["category"] == "marketing":
+            # Consent must hold when the message leaves, not only when it was decided (特定電子メール法).
+            reach = reachable([row["channel"]], profile, True, plan["policies"].get("consent") or {}, True)
+            if reach.channel is None:
+                return permanent(f"not delivered: {reach.reasons[0].split(': ', 1)[1]} since the decision")
         link = self.unsubscribe(row["customer_id"], row["channel"]) if row["category"] == "marketing" else None
         view = Plan(plan, 0)
         scenario = next((s for s in plan["scenarios"] if s["hash"] == row["scenario_hash"]), None)

@@ -102,7 +102,10 @@ def _dates(conn: Connection, version: ScenarioVersion, since: datetime, now: dat
         key = f"date:{day.isoformat()}"
         if since < moment <= now and not triggers.fired(conn, version.id, [key]):
             triggers.record_fires(conn, version.id, [key])
-            matches = triggers.date_matches(conn, trigger["attribute"], day - offset, trigger["yearly"])
+            attribute_type = version.plan.types(None).attribute(trigger["attribute"]) or "date"
+            matches = triggers.date_matches(
+                trigger["attribute"], attribute_type, day - offset, trigger["yearly"], version.plan.timezone, now
+            )
             if trigger.get("where") is not None:
                 matches = matches.where(TABLES.customers.c.id.in_(_audience(version, None, now)))
             admit.pages(matches, moment.astimezone(now.tzinfo))

@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
@@ -20,15 +21,13 @@ from ecrm_dsl.conditions.normal import Normal
 from ecrm_dsl.conditions.sql import select_enrollments
 from ecrm_dsl.runtime.assign import pick_variant
 from ecrm_dsl.runtime.journal import Journal
-from ecrm_dsl.runtime.model import Json, ScenarioVersion
+from ecrm_dsl.runtime.model import Json, Plan, ScenarioVersion
 from ecrm_dsl.runtime.policy import check_caps, quiet_until, reachable
 from ecrm_dsl.store import customers, outbox
 from ecrm_dsl.store import enrollments as store
 from ecrm_dsl.store.enrollments import Enrollment
 from ecrm_dsl.store.tables import TABLES
 from ecrm_dsl.timing import due_at
-
-LONGEST_CAP = timedelta(days=31)
 
 
 class StepRunner:
@@ -247,15 +246,24 @@ class StepRunner:
         template = plan.templates[node["template"]]
         marketing = template["category"] == "marketing"
         profiles = customers.profiles(self.conn, [r.customer_id for r in rows])
-        recent = outbox.recent_sends(self.conn, [r.customer_id for r in rows], self.now - LONGEST_CAP)
-        quiet = quiet_until(self.now, plan.policies.get("quiet_hours"), plan.timezone) if marketing else None
         caps = plan.policies.get("frequency_caps") or []
+        longest = max([timedelta(seconds=c["per_seconds"]) for c in caps], default=timedelta(0))
+        recent = outbox.recent_sends(self.conn, [r.customer_id for r in rows], self.now - longest)
+        quiet = quiet_until(self.now, plan.policies.get("quiet_hours"), plan.timezone) if marketing else None
         protected = self._protected(version, rows)
+        # A customer moved to a new version can reach a step id they were already sent under the old one.
+        already = outbox.existing_keys(self.conn, [f"{r.id}:{node['id']}" for r in rows])
         sent, skipped, deferred = [], [], []
         queued: list[dict[str, Any]] = []
         for row in rows:
             if row.holdout:
                 self.journal.add(row, "skipped", "holdout: enrolled and measured, never messaged", node=node["id"])
+                skipped.append(row)
+                continue
+            if f"{row.id}:{node['id']}" in already:
+                self.journal.add(
+                    row, "skipped", "already sent at this step (under an earlier version)", node=node["id"]
+                )
                 skipped.append(row)
                 continue
             if row.id in protected:
@@ -265,7 +273,7 @@ class StepRunner:
                 skipped.append(row)
                 continue
             if quiet is not None:
-                self.journal.add(row, "deferred", f"quiet hours until {quiet.isoformat()}", node=node["id"])
+                self.journal.add(row, "deferred", f"quiet hours until {self._shop_time(plan, quiet)}", node=node["id"])
                 deferred.append((row.id, quiet))
                 continue
             reach = reachable(
@@ -288,7 +296,10 @@ class StepRunner:
                 if verdict.action == "defer":
                     assert verdict.until is not None
                     self.journal.add(
-                        row, "deferred", f"{verdict.reason}, until {verdict.until.isoformat()}", node=node["id"]
+                        row,
+                        "deferred",
+                        f"{verdict.reason}, until {self._shop_time(plan, verdict.until)}",
+                        node=node["id"],
                     )
                     deferred.append((row.id, verdict.until))
                     continue
@@ -308,6 +319,11 @@ class StepRunner:
         outbox.enqueue(self.conn, queued)
         store.defer(self.conn, deferred)
         self.place(version, sent + skipped, node["next"], {r.id: self.now for r in sent + skipped})
+
+    @staticmethod
+    def _shop_time(plan: Plan, moment: datetime) -> str:
+        """A moment for a reason in the journal: ISO 8601 in the shop's timezone, as ``ecrm explain`` shows it."""
+        return moment.astimezone(ZoneInfo(plan.timezone)).isoformat()
 
     def _protected(self, version: ScenarioVersion, rows: list[Enrollment]) -> set[int]:
         """Enrollments of a sell scenario whose customer is in a segment the policies keep for nurture only."""

@@ -243,19 +243,48 @@ def mark(conn: Connection, ids: Sequence[int], status: str, outcome: str, at: da
         )
 
 
-def move_version(conn: Connection, scenario_id: str, old_hash: str, new_hash: str, node_map: dict[str, str]) -> int:
-    """Move in-flight enrollments of one version to another, renaming steps by ``node_map``."""
+def move_version(
+    conn: Connection,
+    scenario_id: str,
+    old_hash: str,
+    new_hash: str,
+    node_map: dict[str, str],
+    listening: set[str],
+    now: datetime,
+) -> int:
+    """Move in-flight enrollments of one version to another, renaming steps by ``node_map``.
+
+    A customer who was listening for an event at a step that no longer waits for one acts at the next tick.
+    """
     moved = 0
     for old, new in node_map.items():
-        result = conn.execute(
-            update(E)
-            .where(
-                E.c.scenario_id == scenario_id, E.c.scenario_hash == old_hash, E.c.status == ACTIVE, E.c.node_id == old
-            )
-            .values(scenario_hash=new_hash, node_id=new)
+        where = and_(
+            E.c.scenario_id == scenario_id, E.c.scenario_hash == old_hash, E.c.status == ACTIVE, E.c.node_id == old
         )
+        if new not in listening:
+            conn.execute(update(E).where(where, E.c.waiting_since.is_not(None)).values(waiting_since=None, due_at=now))
+        result = conn.execute(update(E).where(where).values(scenario_hash=new_hash, node_id=new))
         moved += result.rowcount or 0
     return moved
+
+
+def listening(conn: Connection, scenario_hash: str) -> list[Enrollment]:
+    """Active enrollments of a version that listen for an event."""
+    return _rows(
+        conn.execute(
+            select(*_COLUMNS)
+            .where(E.c.scenario_hash == scenario_hash, E.c.status == ACTIVE, E.c.waiting_since.is_not(None))
+            .order_by(E.c.id)
+        )
+    )
+
+
+def set_deadlines(conn: Connection, moves: Sequence[tuple[int, datetime | None]]) -> None:
+    if moves:
+        conn.execute(
+            update(E).where(E.c.id == bindparam("eid")).values(due_at=bindparam("due")),
+            [{"eid": i, "due": d} for i, d in moves],
+        )
 
 
 def in_flight(conn: Connection) -> dict[tuple[str, str], dict[str | None, int]]:

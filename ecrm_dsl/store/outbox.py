@@ -102,3 +102,9 @@ def by_channel(conn: Connection) -> dict[tuple[str, str], int]:
         )
     )
     return {(row.scenario_id, row.channel): int(row.n) for row in rows}
+
+
+def existing_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
+    if not keys:
+        return set()
+    return set(conn.execute(select(OUTBOX.c.idempotency_key).where(OUTBOX.c.idempotency_key.in_(list(keys)))).scalars())

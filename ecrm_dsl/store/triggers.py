@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Select, and_, delete, exists, extract, insert, literal, select, update
+from sqlalchemy import Connection, Select, String, and_, delete, exists, extract, insert, literal, or_, select, update
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
+from ecrm_dsl.conditions.sql import local_day
 from ecrm_dsl.store.enrollments import Candidate
 from ecrm_dsl.store.tables import TABLES
 
@@ -136,17 +141,46 @@ def has_segment_baseline(conn: Connection, scenario_id: str) -> bool:
     return watermark(conn, scenario_id) is not None
 
 
-def date_matches(conn: Connection, attribute: str, day: date, yearly: bool) -> Select[Any]:
-    """Customers whose date attribute is ``day`` (yearly: the same month and day; 29 Feb counts on 28 Feb)."""
+class local_month_day(FunctionElement[str]):
+    """``local_month_day(instant, sqlite_modifier, tz_name)``: ``MM-DD`` of an instant's shop-local date."""
+
+    type = String()
+    inherit_cache = True
+    name = "local_month_day"
+
+
+@compiles(local_month_day, "sqlite")
+def _local_month_day_sqlite(element: local_month_day, compiler: SQLCompiler, **kw: Any) -> str:
+    value, modifier, _ = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"strftime('%m-%d', {value}, {modifier})"
+
+
+@compiles(local_month_day)
+def _local_month_day_default(element: local_month_day, compiler: SQLCompiler, **kw: Any) -> str:
+    value, _, zone = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"to_char(CAST({value} AS TIMESTAMP WITH TIME ZONE) AT TIME ZONE {zone}, 'MM-DD')"
+
+
+def date_matches(
+    attribute: str, attribute_type: str, day: date, yearly: bool, timezone: str, now: datetime
+) -> Select[Any]:
+    """Customers whose date attribute falls on ``day`` (yearly: on its month and day; 29 February counts on
+    28 February in other years). A date-and-time attribute counts by its shop-local date, not its UTC one."""
     c = T.customers
     column = c.c[attribute] if attribute in c.c else c.c.attributes[attribute].as_string()
+    days = [day.strftime("%m-%d")]
+    if day.month == 2 and day.day == 28 and not _is_leap(day.year):
+        days.append("02-29")
+    if attribute_type == "datetime":
+        offset = now.astimezone(ZoneInfo(timezone)).utcoffset() or timedelta(0)
+        modifier = literal(f"{int(offset.total_seconds()):+d} seconds")
+        if yearly:
+            return select(c.c.id).where(local_month_day(column, modifier, literal(timezone)).in_(days))
+        return select(c.c.id).where(local_day(column, modifier, literal(timezone)) == day.toordinal())
     if not yearly:
         return select(c.c.id).where(column == (day if attribute in c.c else day.isoformat()))
     month, dom = extract("month", column), extract("day", column)
-    same_day = and_(month == day.month, dom == day.day)
-    if day.month == 2 and day.day == 28 and not _is_leap(day.year):
-        same_day = and_(month == 2, dom.in_([28, 29]))
-    return select(c.c.id).where(same_day)
+    return select(c.c.id).where(or_(*(and_(month == int(d[:2]), dom == int(d[3:])) for d in days)))
 
 
 def _is_leap(year: int) -> bool:

@@ -189,12 +189,6 @@ def test_quiet_windows_that_do_not_cross_midnight_or_touch_it(
     assert {cid: [s[3] for s in w.sends(cid)] for cid in expected} == {c: [t] for c, t in expected.items()}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: quiet_hours with start == end (e.g. 10:00-10:00) passes lint, and policy.quiet_until treats it as a "
-    "24-hour window, so every marketing message is deferred to the next 10:00, where it is quiet again: deferred "
-    "forever, i.e. silently dropped. Either lint should refuse the window or it should mean 'no quiet hours'.",
-)
 def test_a_zero_length_quiet_window_never_swallows_marketing(tmp_path: Path) -> None:
     w = World(tmp_path)
     w.templates(template("mail"))
@@ -286,12 +280,6 @@ def test_a_capped_primary_channel_defers_rather_than_switching_to_the_fallback(t
     assert deferred["reason"].startswith("frequency cap: 1 per 1d on line")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: steps.LONGEST_CAP is hard-coded to 31 days and StepRunner._send only loads sends since now - 31d "
-    "(outbox.recent_sends), but the policies schema accepts any 'per' (60d here). A 'max 1 per 60d' cap lets a "
-    "second email through on day 40. The look-back should be the longest cap window in the plan.",
-)
 def test_a_cap_longer_than_31_days_is_enforced(tmp_path: Path) -> None:
     policies = with_caps("  - {channel: email, max: 1, per: 60d, on_exceed: skip}")
     body = "  @first after 1h: send email first\n  @second after 40d: send email second"
@@ -325,13 +313,6 @@ def test_priority_holds_when_the_higher_priority_send_follows_a_non_send_step(tm
 # ============================================================================ consent
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Dispatcher._deliver never re-checks consent. A marketing email decided while the customer had "
-    "opted in is handed to the provider after they opted out (the gap grows with retries/backoff or a dispatcher "
-    "that lags the scheduler). Consent must hold when the message actually leaves (特定電子メール法); the "
-    "dispatcher should settle such a row as not sent, with the reason, instead of delivering it.",
-)
 def test_consent_revoked_between_decision_and_dispatch_is_not_delivered(tmp_path: Path) -> None:
     w = build(tmp_path / "w", {"s": scenario("s", "order.placed", "  after 1h: send email mail")})
     w.customer("a")
@@ -478,13 +459,6 @@ def test_birthdays_on_29_february(tmp_path: Path, trigger: str, year: int, expec
     assert {cid: [s[3] for s in w.sends(cid)] for cid in expected} == {c: [t] for c, t in expected.items()}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a non-yearly date trigger on a datetime attribute (customer.signed_up_at) passes lint and then "
-    "crashes every tick: triggers.date_matches compares the UTCDateTime column with a date, and "
-    "UTCDateTime.process_bind_param fails with AttributeError: 'datetime.date' object has no attribute 'tzinfo' "
-    "(StatementError). The scheduler is wedged until the scenario is removed.",
-)
 def test_a_date_trigger_on_a_datetime_attribute_does_not_crash_the_tick(tmp_path: Path) -> None:
     w = build(tmp_path, {"s": scenario("s", "date 3d after customer.signed_up_at at 10:00", "  send email mail")})
     w.customer("a", signed_up_at=at(1, 15))
@@ -492,13 +466,6 @@ def test_a_date_trigger_on_a_datetime_attribute_does_not_crash_the_tick(tmp_path
     assert [s[3] for s in w.sends("a")] == [at(4, 10)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a yearly date trigger on a datetime attribute takes the UTC calendar date, not the shop's. "
-    "triggers.date_matches extracts month/day from the stored UTC value, so a customer who signed up on 1 March at "
-    "08:00 JST (28 Feb 23:00 UTC) gets the '1d after … yearly' message on 1 March, two hours after signing up, "
-    "instead of on 2 March. Datetimes should be converted to shop-local dates before matching.",
-)
 def test_a_yearly_date_trigger_on_a_datetime_attribute_uses_the_shop_date(tmp_path: Path) -> None:
     trigger = "date 1d after customer.signed_up_at at 10:00 yearly"
     w = build(tmp_path, {"s": scenario("s", trigger, "  send email mail")})
@@ -931,13 +898,6 @@ def test_keep_then_move_migrates_every_old_version(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a move deploy wedges the scheduler when a step id that was a wait-for-event is a send in the new "
-    "version. store.move_version keeps waiting_since, so Scheduler._listen calls StepRunner.listen on the send node "
-    "and every later tick dies with KeyError: 'event'. deploy._node_maps should refuse a change of step kind, or the "
-    "move should clear waiting_since.",
-)
 def test_move_to_a_step_that_is_no_longer_a_wait_does_not_wedge_the_scheduler(tmp_path: Path) -> None:
     w = build(tmp_path, {"s": wait_scenario("3d")})
     w.customer("a")
@@ -953,13 +913,6 @@ def test_move_to_a_step_that_is_no_longer_a_wait_does_not_wedge_the_scheduler(tm
     assert w.enrollment_status("a") == ["completed"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: reordering steps and moving customers crashes every tick with IntegrityError on "
-    "outbox.idempotency_key. The key is f'{enrollment}:{step}' (StepRunner._delivery), so a moved customer who "
-    "reaches a step id they were already sent under the old version collides, and outbox.enqueue's plain INSERT "
-    "aborts the batch — forever. It should be recorded as skipped ('already sent') or get a version-aware key.",
-)
 def test_move_after_reordering_steps_does_not_crash_on_the_idempotency_key(tmp_path: Path) -> None:
     v1 = scenario(
         "s", "order.placed", "  @a send email mail\n  @b after 1d: send email mail\n  @c after 1d: send email mail"
@@ -981,13 +934,6 @@ def test_move_after_reordering_steps_does_not_crash_on_the_idempotency_key(tmp_p
     assert len(outbox_rows(w)) == len({r[0] for r in outbox_rows(w)})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (judgement call): retime does not re-time customers waiting for an event. deploy._retime only "
-    "takes store.scheduled() rows (waiting_since IS NULL), so shortening 'timeout 7d' to '2d' leaves in-flight "
-    "customers on the 7-day deadline. 'retime: those still waiting have their due time computed again' should "
-    "include a wait's deadline (waiting_since + the new timeout).",
-)
 def test_retime_recomputes_the_deadline_of_a_wait_for_an_event(tmp_path: Path) -> None:
     w = build(tmp_path, {"s": wait_scenario("7d")})
     w.customer("a")
@@ -1044,13 +990,6 @@ def test_explain_prints_the_timeline_in_the_shops_timezone_from_the_cli(tmp_path
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: decision reasons embed instants in whatever zone they happened to be computed in: cap deferrals "
-    "in UTC (policy.check_caps adds the window to UTC times read from the store) and quiet-hours deferrals in the "
-    "tick's zone (policy.quiet_until: .astimezone(now.tzinfo); `ecrm run` ticks in UTC). `ecrm explain` announces "
-    "'times in Asia/Tokyo' and then prints 'until 2025-03-02T00:00:00+00:00'. Reasons should use the shop zone.",
-)
 def test_explain_states_deferral_times_in_shop_time(tmp_path: Path) -> None:
     w = build(
         tmp_path,
