@@ -1,1 +1,8 @@
-"""Review tools: semantic diff and diagrams."""
+"""Review tools: semantic diff and diagrams.
+
+The diff (``ecrm diff``), in pipeline order: :mod:`.diff_sources` (plan file, project folder or git revision →
+plan), :mod:`.diff_plans` and :mod:`.diff_scenario` (two plans → change records, with :mod:`.diff_flow` for
+where steps sit and :mod:`.diff_words` for plan JSON in the scenario language), :mod:`.diff_impact` (customers
+affected, read from a store) and :mod:`.diff_render` (text, JSON, Markdown). :mod:`.diff_model` holds the
+records. Diagrams: :mod:`.graph` (``mermaid(scenario) -> str``), which the Markdown diff uses when present.
+"""

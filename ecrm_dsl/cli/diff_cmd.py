@@ -1,0 +1,118 @@
+"""``ecrm diff BASE [HEAD]``: what changed between two versions of the scenarios, in words, for review and CI."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+from urllib.parse import quote
+
+import click
+
+from ecrm_dsl.cli.common import ExitCode, print_findings
+from ecrm_dsl.diagnostics import Diagnostic
+from ecrm_dsl.project import ProjectConfig
+from ecrm_dsl.review.diff_impact import StoreError, check_store, measure
+from ecrm_dsl.review.diff_model import Impact, PlanDiff
+from ecrm_dsl.review.diff_plans import diff_plans
+from ecrm_dsl.review.diff_render import render_json, render_markdown, render_text
+from ecrm_dsl.review.diff_sources import Context, SourceError, resolve, working_tree
+from ecrm_dsl.store.database import open_store
+
+
+@click.command("diff")
+@click.argument("base")
+@click.argument("head", required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text for terminals and CI logs, json for scripts, markdown for a pull-request comment.",
+)
+@click.option(
+    "--store",
+    envvar="ECRM_STORE",
+    default=None,
+    help="SQLite file or database URL to count the impact in (read only; default: $ECRM_STORE, else none).",
+)
+@click.option("--now", "now_text", help="Moment audiences are counted at, e.g. 2025-03-01T10:00+09:00 (default: now).")
+@click.option("--mermaid/--no-mermaid", default=True, show_default=True, help="Markdown: flow diagrams when available.")
+@click.pass_context
+def diff_command(
+    ctx: click.Context, base: str, head: str | None, fmt: str, store: str | None, now_text: str | None, mermaid: bool
+) -> None:
+    """Compare two versions of the scenarios: BASE and HEAD are each a plan file (.json), a project folder or a
+    git revision; HEAD defaults to the working tree (the current project).
+
+    Prints a one-line summary, then every change in words: scenarios and steps added, removed or moved, timing,
+    conditions, channels, templates, segments and policies. With --store, also the customers enrolled at the
+    changed steps and the audience size before and after.
+
+    Exit status: 0 no changes, 1 changes, 2 usage or configuration error.
+    """
+    config_path = ctx.obj.get("config_path") if ctx.obj else None
+    context = Context(Path.cwd(), Path(config_path).resolve() if config_path else None, _show_findings)
+    now = _parse_now(now_text)
+    try:
+        old = resolve(base, context)
+        new = resolve(head, context) if head is not None else working_tree(context)
+    except SourceError as exc:
+        _fail(str(exc))
+    try:
+        result = diff_plans(old.plan, new.plan, old.label, new.label)
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+        if not (old.from_file or new.from_file):
+            raise  # compiled plans are well formed: this is a bug, and main() reports it as one
+        _fail(f"a plan file is not shaped as ecrm compile writes it ({type(exc).__name__}: {exc})")
+    if store and result.changed:
+        result.impact = _impact(result, old.plan, new.plan, store, now)
+    if fmt == "json":
+        click.echo(render_json(result), nl=False)
+    elif fmt == "markdown":
+        click.echo(render_markdown(result, old.plan, new.plan, mermaid=mermaid), nl=False)
+    else:
+        click.echo(render_text(result), nl=False)
+    ctx.exit(int(ExitCode.FINDINGS) if result.changed else int(ExitCode.OK))
+
+
+def _show_findings(findings: list[Diagnostic], config: ProjectConfig, files: int) -> None:
+    print_findings(findings, config.root, files, "text", err=True)
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"ecrm diff: {message}", err=True)
+    raise SystemExit(int(ExitCode.USAGE))
+
+
+def _parse_now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        _fail(f"--now '{value}' is not a time; write e.g. 2025-03-01T10:00+09:00")
+    if moment.tzinfo is None:
+        _fail(f"--now '{value}' has no timezone; write e.g. 2025-03-01T10:00+09:00")
+    return moment
+
+
+def _impact(result: PlanDiff, old: dict[str, Any], new: dict[str, Any], store: str, now: datetime) -> Impact:
+    location = store
+    if "://" not in store:
+        if not Path(store).is_file():
+            _fail(f"store {store} does not exist")  # opening it would create it; the diff never writes
+        # SQLite's own read-only mode: even a bug here could not write to the store.
+        location = f"sqlite:///file:{quote(str(Path(store).resolve()), safe='/')}?mode=ro&uri=true"
+    try:
+        engine = open_store(location, create=False)
+    except Exception as exc:  # a bad URL or missing driver is a usage error, not a traceback
+        _fail(f"cannot open the store {store}: {exc}")
+    try:
+        check_store(engine)
+        return measure(result, old, new, engine, now, store)
+    except StoreError as exc:
+        _fail(f"store {store}: {exc}")
+    finally:
+        engine.dispose()

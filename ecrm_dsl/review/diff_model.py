@@ -1,0 +1,227 @@
+"""The result of a semantic diff: change records in words, the status of each thing compared, and the impact.
+
+A message is a tuple of pieces; pieces that are source text (names, conditions, timings) are :class:`Code`, so
+the Markdown renderer can set them in code type without guessing, while text and JSON simply join them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ecrm_dsl.review import diff_words as words
+
+SCOPES = ("scenario", "segment", "template", "policies", "schema")
+ADDED, REMOVED, CHANGED = "added", "removed", "changed"
+
+
+class Code(str):
+    """A piece of source text inside a message (a step id, a condition, a timing)."""
+
+    __slots__ = ()
+
+
+Message = tuple[str, ...]
+
+
+def msg(*parts: str) -> Message:
+    return tuple(parts)
+
+
+def plain(message: Message) -> str:
+    return "".join(message)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One thing a reviewer should know, e.g. a step that moved from day 7 to day 5."""
+
+    scope: str  # one of SCOPES
+    subject: str  # scenario id, segment or template name; "policies" / "schema"
+    kind: str  # stable machine name: "timing", "channel", "step_added", …
+    message: Message
+    step: str | None = None
+    before: Any = None  # display values: condition text, timing text, numbers, lists
+    after: Any = None
+    detail: tuple[str, ...] = ()  # extra lines, e.g. a template's changed lines as "- old" / "+ new"
+
+    @property
+    def text(self) -> str:
+        return plain(self.message)
+
+    def record(self) -> dict[str, Any]:
+        """The JSON form of the change."""
+        return {
+            "scope": self.scope,
+            "scenario": self.subject if self.scope == "scenario" else None,
+            "name": self.subject if self.scope in ("segment", "template") else None,
+            "step": self.step,
+            "kind": self.kind,
+            "before": self.before,
+            "after": self.after,
+            "message": self.text,
+            "detail": list(self.detail),
+        }
+
+
+@dataclass(frozen=True)
+class Count:
+    """Customers matching an audience condition on each side (None where it could not be counted)."""
+
+    before: int | None
+    after: int | None
+    basis: str  # what was counted, in words
+    note: str | None = None  # why a side could not be counted
+
+
+@dataclass
+class ScenarioImpact:
+    in_flight: int = 0  # active enrollments on any version of the scenario
+    at_steps: dict[str, int] = field(default_factory=dict)  # affected step -> customers waiting to run it
+    audience: Count | None = None
+
+
+@dataclass
+class Impact:
+    store: str
+    now: str  # ISO 8601 moment audiences were counted at
+    scenarios: dict[str, ScenarioImpact] = field(default_factory=dict)
+    segments: dict[str, Count] = field(default_factory=dict)
+    templates: dict[str, dict[str, int]] = field(default_factory=dict)  # template -> "scenario.step" -> waiting
+
+
+@dataclass
+class PlanDiff:
+    """Everything ``ecrm diff`` reports: changes grouped by subject, in a deterministic order."""
+
+    base_label: str
+    head_label: str
+    changes: list[Change]
+    status: dict[tuple[str, str], str]  # (scope, subject) -> added / removed / changed, in report order
+    used_by: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # segment/template -> scenarios
+    impact: Impact | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.status)
+
+    def changes_of(self, scope: str, subject: str) -> list[Change]:
+        return [c for c in self.changes if c.scope == scope and c.subject == subject]
+
+    def subjects(self, scope: str) -> list[tuple[str, str]]:
+        """(subject, status) of one scope, in report order."""
+        return [(subject, state) for (s, subject), state in self.status.items() if s == scope]
+
+    def summary(self) -> str:
+        """One line: "2 scenarios changed, 1 added, 1 removed; 1 segment changed; policies changed"."""
+        if not self.status:
+            return "no changes"
+        parts = []
+        for scope in ("scenario", "segment", "template"):
+            counts = {
+                state: sum(1 for _, st in self.subjects(scope) if st == state) for state in (CHANGED, ADDED, REMOVED)
+            }
+            pieces = [f"{n} {state}" for state, n in counts.items() if n]
+            if pieces:
+                total_first = next(n for n in counts.values() if n)
+                noun = scope if total_first == 1 else scope + "s"
+                first, *rest = pieces
+                number, state = first.split(" ", 1)
+                parts.append(", ".join([f"{number} {noun} {state}", *rest]))
+        for scope, wording in (("policies", "policies changed"), ("schema", "customer schema changed")):
+            if self.subjects(scope):
+                parts.append(wording)
+        return "; ".join(parts)
+
+
+class Changes:
+    """Collects the change records of one subject."""
+
+    def __init__(self, scope: str, subject: str):
+        self.scope, self.subject = scope, subject
+        self.items: list[Change] = []
+
+    def add(
+        self,
+        kind: str,
+        message: Message,
+        *,
+        step: str | None = None,
+        before: Any = None,
+        after: Any = None,
+        detail: tuple[str, ...] = (),
+    ) -> None:
+        self.items.append(Change(self.scope, self.subject, kind, message, step, before, after, detail))
+
+    def condition(self, kind: str, label: Message, old: Any, new: Any, step: str | None = None) -> None:
+        """A condition that changed, said as the conjuncts that came and went when the rest stayed."""
+        if old == new:
+            return
+        before = words.condition(old) if old is not None else None
+        after = words.condition(new) if new is not None else None
+        if old is None:
+            self.add(kind, (*label, " added: ", Code(after or "")), step=step, after=after)
+            return
+        if new is None:
+            self.add(kind, (*label, " removed (was ", Code(before or ""), ")"), step=step, before=before)
+            return
+        old_parts, new_parts = words.conjuncts(old), words.conjuncts(new)
+        common = [c for c in old_parts if c in new_parts]
+        dropped = [words.condition(c) for c in old_parts if c not in new_parts]
+        added = [words.condition(c) for c in new_parts if c not in old_parts]
+        if common and len(dropped) == 1 and len(added) == 1:
+            message = (*label, ": ", Code(dropped[0]), " → ", Code(added[0]), " (the other conditions unchanged)")
+        elif common and (dropped or added):
+            message = (*label, ":")
+            if added:
+                message += (" adds ", *joined([Code(a) for a in added]))
+            if dropped:
+                message += (";" if added else "", " drops ", *joined([Code(d) for d in dropped]))
+        elif common:
+            message = (*label, ": same conditions in a different order: ", Code(after or ""))
+        else:
+            message = (*label, ": ", Code(before or ""), " → ", Code(after or ""))
+        self.add(kind, message, step=step, before=before, after=after)
+
+    def value(self, kind: str, label: Message, old: Any, new: Any, show: Any = str, step: str | None = None) -> None:
+        """A plain value that changed: ``label old → new``."""
+        if old == new:
+            return
+        before, after = show(old), show(new)
+        self.add(kind, (*label, " ", Code(before), " → ", Code(after)), step=step, before=before, after=after)
+
+    def types(self, noun: str, old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> None:
+        """Names with types (template params, schema attributes, event properties): added, removed, retyped."""
+        kind = noun.replace(" ", "_")
+        for name in sorted(set(old) | set(new)):
+            label = (f"{noun} ", Code(prefix + name))
+            if name not in new:
+                self.add(f"{kind}_removed", (*label, f" ({old[name]}) removed"), before=old[name])
+            elif name not in old:
+                self.add(f"{kind}_added", (*label, f" ({new[name]}) added"), after=new[name])
+            else:
+                self.value(f"{kind}_type", (*label, " type"), old[name], new[name], str)
+
+    def generic(self, key: str, old: Any, new: Any, step: str | None = None) -> None:
+        """A field the diff does not describe in words: shown as JSON, so no difference is ever dropped."""
+        if old == new:
+            return
+        before, after = _compact(old), _compact(new)
+        prefix: tuple[str, ...] = (Code(step), ": ") if step else ()
+        message = (*prefix, Code(key), " changed: ", Code(before), " → ", Code(after))
+        self.add("other", message, step=step, before=old, after=new)
+
+
+def joined(parts: list[str]) -> tuple[str, ...]:
+    """Pieces separated by commas, keeping each piece (and its Code-ness) as it is."""
+    out: list[str] = []
+    for index, part in enumerate(parts):
+        if index:
+            out.append(", ")
+        out.append(part)
+    return tuple(out)
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))

@@ -1,0 +1,217 @@
+"""Two execution plans → a :class:`PlanDiff`: scenarios matched by id, then segments, templates, policies, schema.
+
+Plans list only the segments and templates some scenario uses, so "template added" means "now sent by some
+scenario". Ordering is deterministic: scenarios by id, then segments and templates by name.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from ecrm_dsl.conditions.normal import walk_segments
+from ecrm_dsl.review import diff_words as words
+from ecrm_dsl.review.diff_model import ADDED, CHANGED, REMOVED, Change, Changes, Code, PlanDiff
+from ecrm_dsl.review.diff_policies import compare_policies, compare_schema, priority_moves
+from ecrm_dsl.review.diff_scenario import added_scenario, compare_scenario, removed_scenario
+
+Json = dict[str, Any]
+DETAIL_LINES = 8  # changed lines shown per template field; reviewers open the file for the rest
+_TEMPLATE_KEYS = {"title", "category", "content", "channels", "params", "defaults", "hash"}
+_PLAN_KEYS = {"format", "version", "schema", "policies", "segments", "templates", "scenarios"}
+
+
+def diff_plans(base: Json, head: Json, base_label: str = "base", head_label: str = "head") -> PlanDiff:
+    changes: list[Change] = []
+    status: dict[tuple[str, str], str] = {}
+    old_scenarios = {s["id"]: s for s in base.get("scenarios", [])}
+    new_scenarios = {s["id"]: s for s in head.get("scenarios", [])}
+    old_policies, new_policies = base.get("policies", {}), head.get("policies", {})
+    priority_notes = priority_moves(old_policies.get("priority", []), new_policies.get("priority", []))
+    for sid in sorted(set(old_scenarios) | set(new_scenarios)):
+        old, new = old_scenarios.get(sid), new_scenarios.get(sid)
+        if new is not None and old is None:
+            found, state = added_scenario(new), ADDED
+        elif old is not None and new is None:
+            found, state = removed_scenario(old), REMOVED
+        else:
+            assert old is not None and new is not None
+            found = compare_scenario(old, new, new_policies.get("nurture_only", []), priority_notes.get(sid, []))
+            if not found and old.get("hash") != new.get("hash") and old.get("priority") == new.get("priority"):
+                found = [Change("scenario", sid, "other", ("content changed (no detail available)",))]
+            state = CHANGED
+        if found:
+            changes += found
+            status[("scenario", sid)] = state
+    used_by = _usage(base, head)
+    _named(changes, status, "segment", base.get("segments", {}), head.get("segments", {}), _segment)
+    _named(changes, status, "template", base.get("templates", {}), head.get("templates", {}), _template)
+    policy = Changes("policies", "policies")
+    compare_policies(policy, old_policies, new_policies)
+    _keep(changes, status, "policies", "policies", policy.items)
+    schema = Changes("schema", "schema")
+    compare_schema(schema, base.get("schema") or {}, head.get("schema") or {})
+    for key in sorted((set(base) | set(head)) - _PLAN_KEYS):
+        if base.get(key) != head.get(key):
+            schema.add("other", ("plan field ", Code(key), " changed"), before=base.get(key), after=head.get(key))
+    _keep(changes, status, "schema", "schema", schema.items)
+    return PlanDiff(base_label, head_label, changes, status, used_by)
+
+
+def _keep(
+    changes: list[Change], status: dict[tuple[str, str], str], scope: str, subject: str, found: list[Change]
+) -> None:
+    if found:
+        changes.extend(found)
+        status[(scope, subject)] = CHANGED
+
+
+def _named(
+    changes: list[Change], status: dict[tuple[str, str], str], scope: str, old: Json, new: Json, compare: Any
+) -> None:
+    for name in sorted(set(old) | set(new)):
+        out = Changes(scope, name)
+        if name not in old:
+            out.add(f"{scope}_added", (f"{scope} ", Code(name), f" now used{_described(scope, new[name])}"))
+            state = ADDED
+        elif name not in new:
+            out.add(f"{scope}_removed", (f"{scope} ", Code(name), " no longer used by any scenario"))
+            state = REMOVED
+        else:
+            compare(out, old[name], new[name])
+            state = CHANGED
+        if out.items:
+            changes.extend(out.items)
+            status[(scope, name)] = state
+
+
+def _described(scope: str, entry: Json) -> str:
+    if scope == "segment":
+        return f": {words.condition(entry.get('condition'))}"
+    return f" ({entry.get('category')}, {', '.join(entry.get('channels', []))})"
+
+
+# --------------------------------------------------------------------------- usage
+
+
+def _usage(base: Json, head: Json) -> dict[tuple[str, str], list[str]]:
+    """Which scenarios use each segment (directly or through other segments) and each template, in either plan."""
+    used: dict[tuple[str, str], set[str]] = {}
+    for plan in (base, head):
+        segments = {name: s.get("condition") for name, s in plan.get("segments", {}).items()}
+        for scenario in plan.get("scenarios", []):
+            for name in _segments_of(scenario, segments):
+                used.setdefault(("segment", name), set()).add(scenario["id"])
+            for node in scenario.get("nodes", []):
+                if node.get("kind") == "send":
+                    used.setdefault(("template", node.get("template")), set()).add(scenario["id"])
+    return {key: sorted(ids) for key, ids in sorted(used.items())}
+
+
+def _segments_of(scenario: Json, segments: dict[str, Any]) -> set[str]:
+    trigger = scenario.get("trigger", {})
+    found = {trigger[k] for k in ("segment", "audience") if trigger.get(k)}
+    conditions = [trigger.get("where")]
+    conditions += [g.get("where") for g in scenario.get("goals", [])]
+    conditions += [s.get("where") or s.get("when") for s in scenario.get("stop", [])]
+    for node in scenario.get("nodes", []):
+        conditions += [node.get("guard"), node.get("where")]
+        conditions += [arm.get("condition") for arm in node.get("arms", [])]
+    for condition in conditions:
+        if condition is not None:
+            found.update(walk_segments(condition))
+    frontier = list(found)
+    while frontier:
+        for name in walk_segments(segments.get(frontier.pop()) or []):
+            if name not in found:
+                found.add(name)
+                frontier.append(name)
+    return found
+
+
+# --------------------------------------------------------------------------- segments and templates
+
+
+def _segment(out: Changes, old: Json, new: Json) -> None:
+    out.value("title", ("title",), old.get("title"), new.get("title"), lambda v: "none" if v is None else str(v))
+    out.condition("condition", ("condition",), old.get("condition"), new.get("condition"))
+
+
+_CATEGORY_NOTES = {
+    "transactional": "now passes quiet hours, consent checks and frequency caps",
+    "marketing": "now needs consent, waits out quiet hours and counts toward frequency caps",
+}
+
+
+def _template(out: Changes, old: Json, new: Json) -> None:
+    out.value("title", ("title",), old.get("title"), new.get("title"), lambda v: "none" if v is None else str(v))
+    before, after = old.get("category"), new.get("category")
+    if before != after:
+        note = _CATEGORY_NOTES.get(str(after), "")
+        out.add(
+            "category",
+            ("category ", Code(str(before)), " → ", Code(str(after)), f" — {note}" if note else ""),
+            before=before,
+            after=after,
+        )
+    old_content, new_content = old.get("content") or {}, new.get("content") or {}
+    for channel in sorted(set(old_content) | set(new_content)):
+        if channel not in new_content:
+            out.add("channel_removed", (Code(channel), " content removed"), before=channel)
+        elif channel not in old_content:
+            content = new_content[channel]
+            fields = content if isinstance(content, dict) else {"content": content}
+            detail = tuple(line for field in sorted(fields) for line in _lines([], f"{field}: {fields[field]}"))
+            out.add("channel_added", (Code(channel), " content added"), after=channel, detail=detail)
+        else:
+            _content(out, channel, old_content[channel], new_content[channel])
+    out.types("param", old.get("params") or {}, new.get("params") or {})
+    old_defaults, new_defaults = old.get("defaults") or {}, new.get("defaults") or {}
+    for name in sorted(set(old_defaults) | set(new_defaults)):
+        out.value(
+            "param_default",
+            ("default of ", Code(name)),
+            old_defaults.get(name),
+            new_defaults.get(name),
+            lambda v: "none" if v is None else words.param(v),
+        )
+    for key in sorted((set(old) | set(new)) - _TEMPLATE_KEYS):
+        if old.get(key) != new.get(key):
+            out.add("other", (Code(key), " changed"), before=old.get(key), after=new.get(key))
+
+
+def _content(out: Changes, channel: str, old: Any, new: Any) -> None:
+    if old == new:
+        return
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        out.add("content", (Code(channel), " content changed"), before=old, after=new)
+        return
+    for field in sorted(set(old) | set(new)):
+        if old.get(field) == new.get(field):
+            continue
+        label = (Code(f"{channel} {field}"),)
+        if field not in new:
+            out.add("content", (*label, " removed"), before=old[field])
+        elif field not in old:
+            out.add("content", (*label, " added"), after=new[field], detail=_lines([], str(new[field])))
+        else:
+            out.add(
+                "content",
+                (*label, " changed"),
+                before=old[field],
+                after=new[field],
+                detail=_lines(str(old[field]).splitlines(), str(new[field])),
+            )
+
+
+def _lines(old_lines: list[str], new_text: str) -> tuple[str, ...]:
+    """The changed lines, ``- old`` / ``+ new``, at most DETAIL_LINES of them."""
+    changed = [
+        line
+        for line in difflib.ndiff(old_lines, new_text.splitlines())
+        if line.startswith(("- ", "+ ")) and line[2:].strip()
+    ]
+    shown = [line if len(line) <= 120 else line[:119] + "…" for line in changed[:DETAIL_LINES]]
+    if len(changed) > DETAIL_LINES:
+        shown.append(f"… {len(changed) - DETAIL_LINES} more changed lines")
+    return tuple(shown)
