@@ -12,6 +12,7 @@ from ecrm_dsl.cli.compile_cmd import compile_command
 from ecrm_dsl.cli.convert_cmd import convert_command
 from ecrm_dsl.cli.demo_cmd import demo_command
 from ecrm_dsl.cli.diff_cmd import diff_command
+from ecrm_dsl.cli.fmt_cmd import fmt_command
 from ecrm_dsl.cli.graph_cmd import graph_command
 from ecrm_dsl.cli.import_cmd import import_command
 from ecrm_dsl.cli.init_cmd import init_command
@@ -44,6 +45,7 @@ cli.add_command(explain_command)
 cli.add_command(demo_command)
 cli.add_command(graph_command)
 cli.add_command(diff_command)
+cli.add_command(fmt_command)
 cli.add_command(import_command)
 
 

@@ -1,8 +1,13 @@
-"""AST → text syntax, in one canonical layout (used by ``ecrm convert`` and, later, ``ecrm fmt``)."""
+"""AST → text syntax, in one canonical layout (used by ``ecrm convert`` and ``ecrm fmt``).
+
+The layout is built as :class:`Line` records that remember which source lines they print, so the formatter
+can put comments back next to the constructs they were written with.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field, replace
 
 from ecrm_dsl import ast
 from ecrm_dsl.syntax.common import literal_value_text, step_id
@@ -10,45 +15,100 @@ from ecrm_dsl.syntax.common import literal_value_text, step_id
 INDENT = "  "
 
 
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One printed line and the source lines it came from, so that ``ecrm fmt`` can put comments back."""
+
+    text: str
+    depth: int = 0  # indentation level
+    start: int = 0  # source line of the construct this line begins (0: none, e.g. a blank separator)
+    end: int = 0  # the construct's last source line when it is printed whole on this line (0: it is not)
+    closes: bool = False  # a closing brace: comments just before it belong inside the block
+
+
+@dataclass
+class SourcePositions:
+    """Source lines of what the AST keeps without a span (kind, owner, ... and wait-for outcome blocks).
+
+    ``items`` maps a scenario's (line, column) to each field's [(first line, last line)], in source order;
+    ``blocks`` maps a wait-for's (line, column) to ``on_event``/``on_timeout`` (first line, last line).
+    """
+
+    items: dict[tuple[int, int], dict[str, list[tuple[int, int]]]] = field(default_factory=dict)
+    blocks: dict[tuple[int, int], dict[str, tuple[int, int]]] = field(default_factory=dict)
+
+
+_NONE = SourcePositions()
+
+
 def print_text(items: list[ast.SourceItem]) -> str:
-    return "\n".join(_preset_use(i) if isinstance(i, ast.PresetUse) else _scenario(i) for i in items)
+    return render(print_lines(items))
 
 
-def _preset_use(use: ast.PresetUse) -> str:
+def render(lines: list[Line]) -> str:
+    return "\n".join(line.text for line in lines) + "\n" if lines else ""
+
+
+def print_lines(items: list[ast.SourceItem], positions: SourcePositions | None = None) -> list[Line]:
+    """The canonical layout, line by line; one blank line between scenarios."""
+    where = positions or _NONE
+    lines: list[Line] = []
+    for item in items:
+        if lines:
+            lines.append(Line(""))
+        lines.extend(_preset_use(item) if isinstance(item, ast.PresetUse) else _scenario(item, where))
+    return lines
+
+
+def _whole(span: ast.Span) -> tuple[int, int]:
+    return span.line, span.end_line or span.line
+
+
+def _preset_use(use: ast.PresetUse) -> list[Line]:
     head = f"scenario {use.id}" + (f" {_q(use.title)}" if use.title != use.id else "") + f" from preset {use.preset}"
     if not use.args:
-        return head + "\n"
-    args = [f"{INDENT}{a.name} = {literal_value_text(a.value)}," for a in use.args]
-    return "\n".join([head + " with {", *args, "}"]) + "\n"
+        return [Line(head, 0, *_whole(use.span))]
+    args = [Line(f"{INDENT}{a.name} = {literal_value_text(a.value)},", 1, *_whole(a.span)) for a in use.args]
+    closing = Line("}", 0, use.span.end_line, closes=True)
+    return [Line(head + " with {", 0, use.span.line), *args, closing]
 
 
 def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _scenario(s: ast.Scenario) -> str:
+def _scenario(s: ast.Scenario, where: SourcePositions) -> list[Line]:
+    found = where.items.get((s.span.line, s.span.column), {})
+
+    def item(text: str, name: str, index: int = 0, span: ast.Span | None = None) -> Line:
+        known = found.get(name, [])
+        source = known[index] if index < len(known) else _whole(span) if span is not None else (0, 0)
+        return Line(f"{INDENT}{text}", 1, *source)
+
     head = f"scenario {s.id}" + (f" {_q(s.title)}" if s.title != s.id else "") + " {"
-    lines = [head, f"{INDENT}kind {s.kind}"]
+    lines = [Line(head, 0, s.span.line), item(f"kind {s.kind}", "kind")]
     if s.owner is not None:
-        lines.append(f"{INDENT}owner {_q(s.owner)}")
+        lines.append(item(f"owner {_q(s.owner)}", "owner"))
     if s.description is not None:
-        lines.append(f"{INDENT}description {_q(s.description)}")
+        lines.append(item(f"description {_q(s.description)}", "description"))
     if s.hypothesis is not None:
-        lines.append(f"{INDENT}hypothesis {s.hypothesis.kpi} {_q(s.hypothesis.statement)}")
-    lines.append(f"{INDENT}when {trigger_text(s.trigger)}")
-    lines.extend(f"{INDENT}{goal_text(g)}" for g in s.goals)
-    lines.extend(f"{INDENT}{stop_text(e)}" for e in s.exits)
-    if s.reentry != ast.Reentry():
-        lines.append(f"{INDENT}reentry {reentry_text(s.reentry)}")
-    if s.holdout:
-        lines.append(f"{INDENT}holdout {s.holdout}%")
+        text = f"hypothesis {s.hypothesis.kpi} {_q(s.hypothesis.statement)}"
+        lines.append(item(text, "hypothesis", span=s.hypothesis.span))
+    lines.append(item(f"when {trigger_text(s.trigger)}", "trigger", span=s.trigger.span))
+    lines.extend(item(goal_text(g), "goals", i, g.span) for i, g in enumerate(s.goals))
+    lines.extend(item(stop_text(e), "exits", i, e.span) for i, e in enumerate(s.exits))
+    # a default the author wrote out ("reentry never", "holdout 0%") stays when formatting (found in the source)
+    if s.reentry != ast.Reentry() or "reentry" in found:
+        lines.append(item(f"reentry {reentry_text(s.reentry)}", "reentry", span=s.reentry.span))
+    if s.holdout or "holdout" in found:
+        lines.append(item(f"holdout {s.holdout}%", "holdout"))
     if s.backfill is not None:
-        lines.append(f"{INDENT}backfill {s.backfill}")
+        lines.append(item(f"backfill {s.backfill}", "backfill"))
     if s.steps:
-        lines.append("")
-        lines.extend(_steps(s.steps, 1))
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+        lines.append(Line(""))
+        lines.extend(_steps(s.steps, 1, where))
+    lines.append(Line("}", 0, s.span.end_line, closes=True))
+    return lines
 
 
 def _where(expr: ast.Expr | None) -> str:
@@ -116,21 +176,22 @@ def timing_text(t: ast.Timing) -> str:
     return f"{ast.Duration(abs(seconds))} {direction} {t.anchor}{at}{business}"
 
 
-def _steps(steps: tuple[ast.Step, ...], depth: int) -> list[str]:
-    lines: list[str] = []
+def _steps(steps: tuple[ast.Step, ...], depth: int, where: SourcePositions) -> list[Line]:
+    lines: list[Line] = []
     for step in steps:
-        lines.extend(_step(step, depth))
+        lines.extend(_step(step, depth, where))
     return lines
 
 
-def _step(step: ast.Step, depth: int) -> list[str]:
+def _step(step: ast.Step, depth: int, where: SourcePositions) -> list[Line]:
     pad = INDENT * depth
     label = "" if step_id(None, step.action) == step.id else f"@{step.id} "
     action = step.action
+    whole = _whole(step.span)
     if isinstance(action, ast.Wait) and action.event is None:
         timing = step.delay or ast.Timing()
         plain = timing == ast.Timing("previous", timing.offset) and timing.offset.seconds >= 0
-        return [f"{pad}{label}wait {timing.offset if plain else timing_text(timing)}"]
+        return [Line(f"{pad}{label}wait {timing.offset if plain else timing_text(timing)}", depth, *whole)]
     prefix = ""
     if step.delay is not None:
         prefix = timing_text(step.delay)
@@ -138,19 +199,28 @@ def _step(step: ast.Step, depth: int) -> list[str]:
         prefix += (" " if prefix else "") + f"if {expr_text(step.guard)}"
     if prefix:
         prefix += ": "
-    body = _action(action, depth)
-    body[0] = f"{pad}{label}{prefix}{body[0]}"
+    body = _action(action, depth, where)
+    end = whole[1] if isinstance(action, (ast.Send, ast.Update, ast.Exit)) else 0
+    body[0] = replace(body[0], text=f"{pad}{label}{prefix}{body[0].text}", start=whole[0], end=end)
     return body
 
 
-def _block(header: str, steps: tuple[ast.Step, ...], depth: int) -> list[str]:
+def _block(
+    header: str, steps: tuple[ast.Step, ...], depth: int, lines: tuple[int, int], where: SourcePositions
+) -> list[Line]:
+    """``header {`` steps ``}``; ``lines`` are the source lines of the header and of the closing brace."""
     pad = INDENT * depth
     if not steps:
-        return [f"{header} {{ }}"]
-    return [f"{header} {{", *_steps(steps, depth + 1), f"{pad}}}"]
+        return [Line(f"{header} {{ }}", depth, lines[0])]
+    return [
+        Line(f"{header} {{", depth, lines[0]),
+        *_steps(steps, depth + 1, where),
+        Line(f"{pad}}}", depth, lines[1], closes=True),
+    ]
 
 
-def _action(action: ast.Action, depth: int) -> list[str]:
+def _action(action: ast.Action, depth: int, where: SourcePositions) -> list[Line]:
+    """The action's lines; the first is bare (the step adds indentation, label and timing)."""
     pad = INDENT * depth
     if isinstance(action, ast.Send):
         text = f"send {action.channel} {action.template}"
@@ -158,46 +228,61 @@ def _action(action: ast.Action, depth: int) -> list[str]:
             text += f" fallback {', '.join(action.fallback)}"
         if action.params:
             text += " with { " + ", ".join(f"{p.name} = {literal_value_text(p.value)}" for p in action.params) + " }"
-        return [text]
+        return [Line(text, depth)]
     if isinstance(action, ast.Update):
         ops = [f"set {a.attribute} = {literal_value_text(a.value)}" for a in action.assignments]
         ops += [f"tag {_q(t)}" for t in action.add_tags]
         ops += [f"untag {_q(t)}" for t in action.remove_tags]
-        return ["update " + ", ".join(ops)]
+        return [Line("update " + ", ".join(ops), depth)]
     if isinstance(action, ast.Exit):
-        return ["exit" + (f" {_q(action.reason)}" if action.reason is not None else "")]
+        return [Line("exit" + (f" {_q(action.reason)}" if action.reason is not None else ""), depth)]
     if isinstance(action, ast.Wait):
-        same = f" same {action.same}" if action.same else ""
-        head = f"wait for {action.event}{same}{_where(action.where)}"
-        if action.timeout is not None:
-            head += f" timeout {action.timeout}"
-        lines = [head + " {"]
-        inner = INDENT * (depth + 1)
-        if action.on_event:
-            lines.extend(_block(f"{inner}on event", action.on_event, depth + 1))
-        if action.on_timeout:
-            lines.extend(_block(f"{inner}on timeout", action.on_timeout, depth + 1))
-        lines.append(f"{pad}}}")
-        return lines
+        return _wait_for(action, depth, where)
     if isinstance(action, ast.Branch):
-        lines: list[str] = []
-        for index, arm in enumerate(action.arms):
-            if arm.condition is None:
-                keyword = "else"
-            else:
-                keyword = ("if " if index == 0 else "elif ") + expr_text(arm.condition)
-            block = _block(keyword, arm.steps, depth)
-            if lines:
-                lines[-1] = f"{lines[-1]} {block[0]}"
-                lines.extend(block[1:])
-            else:
-                lines.extend(block)
-        return lines
+        return _branch(action, depth, where)
     assert isinstance(action, ast.Split)
-    lines = ["split {"]
+    lines = [Line("split {", depth, action.span.line)]
     for variant in action.variants:
-        lines.extend(_block(f"{INDENT * (depth + 1)}variant {variant.name} {variant.weight}", variant.steps, depth + 1))
-    lines.append(f"{pad}}}")
+        header = f"{INDENT * (depth + 1)}variant {variant.name} {variant.weight}"
+        lines.extend(_block(header, variant.steps, depth + 1, _whole(variant.span), where))
+    lines.append(Line(f"{pad}}}", depth, action.span.end_line, closes=True))
+    return lines
+
+
+def _wait_for(action: ast.Wait, depth: int, where: SourcePositions) -> list[Line]:
+    same = f" same {action.same}" if action.same else ""
+    head = f"wait for {action.event}{same}{_where(action.where)}"
+    if action.timeout is not None:
+        head += f" timeout {action.timeout}"
+    lines = [Line(head + " {", depth, action.span.line)]
+    inner = INDENT * (depth + 1)
+    blocks = where.blocks.get((action.span.line, action.span.column), {})
+    if action.on_event:
+        lines.extend(_block(f"{inner}on event", action.on_event, depth + 1, blocks.get("on_event", (0, 0)), where))
+    if action.on_timeout:
+        on_timeout = blocks.get("on_timeout", (0, 0))
+        lines.extend(_block(f"{inner}on timeout", action.on_timeout, depth + 1, on_timeout, where))
+    lines.append(Line(f"{INDENT * depth}}}", depth, action.span.end_line, closes=True))
+    return lines
+
+
+def _branch(action: ast.Branch, depth: int, where: SourcePositions) -> list[Line]:
+    lines: list[Line] = []
+    for index, arm in enumerate(action.arms):
+        if arm.condition is None:
+            keyword = "else"
+        else:
+            keyword = ("if " if index == 0 else "elif ") + expr_text(arm.condition)
+        # an arm's closing brace sits just before the next arm's keyword (or ends the branch)
+        closing = action.arms[index + 1].span.line if index + 1 < len(action.arms) else action.span.end_line
+        block = _block(keyword, arm.steps, depth, (arm.span.line, closing), where)
+        if lines:  # "} elif ... {" on one line: it closes the previous arm
+            previous = lines[-1]
+            start = min(n for n in (previous.start, block[0].start) if n) if previous.start or block[0].start else 0
+            lines[-1] = replace(previous, text=f"{previous.text} {block[0].text}", start=start)
+            lines.extend(block[1:])
+        else:
+            lines.extend(block)
     return lines
 
 
