@@ -10,6 +10,7 @@ import json
 from fractions import Fraction
 from typing import Any
 
+from ecrm_dsl.review import diff_words as words
 from ecrm_dsl.values import Duration
 
 Json = dict[str, Any]
@@ -23,68 +24,16 @@ _ATOM = 5
 
 
 def condition_text(normal: list[Any] | None) -> str:
-    """A normal-form condition in the text syntax: ``customer.order_count == 1 and not has_tag("vip")``."""
-    if normal is None:
-        return "true"
-    tag = normal[0]
-    if tag in ("and", "or"):
-        return f" {tag} ".join(_wrapped(item, _PRECEDENCE[tag] + 1) for item in normal[1:])
-    if tag == "not":
-        return f"not {_wrapped(normal[1], _PRECEDENCE['not'])}"
-    if tag == "cmp":
-        return f"{value_text(normal[2])} {normal[1]} {value_text(normal[3])}"
-    if tag in ("in", "not_in"):
-        items = ", ".join(value_text(item) for item in normal[2])
-        return f"{value_text(normal[1])} {'not in' if tag == 'not_in' else 'in'} [{items}]"
-    if tag in ("between", "not_between"):
-        keyword = "not between" if tag == "not_between" else "between"
-        return f"{value_text(normal[1])} {keyword} {value_text(normal[2])} and {value_text(normal[3])}"
-    if tag in ("is_null", "is_not_null"):
-        return f"{value_text(normal[1])} is {'not ' if tag == 'is_not_null' else ''}null"
-    return value_text(normal)
-
-
-def _precedence(normal: list[Any]) -> int:
-    tag = normal[0]
-    if tag in _PRECEDENCE:
-        return _PRECEDENCE[tag]
-    return _ATOM if tag == "call" else _PREDICATE
-
-
-def _wrapped(normal: list[Any], minimum: int) -> str:
-    text = condition_text(normal)
-    return f"({text})" if _precedence(normal) < minimum else text
+    """A normal-form condition in the text syntax (one renderer, shared with ``ecrm diff``)."""
+    return "" if normal is None else words.condition(normal)
 
 
 def value_text(node: list[Any]) -> str:
-    """An operand: ``customer.x``, ``event.x``, a metric, a function call or a literal."""
-    tag = node[0]
-    if tag == "attr":
-        return f"customer.{node[1]}"
-    if tag == "event":
-        return f"event.{node[1]}"
-    if tag in ("metric", "name"):
-        return str(node[1])
-    if tag == "call":
-        return f"{node[1]}({', '.join(value_text(arg) for arg in node[2:])})"
-    if tag == "lit":
-        return literal_text(node[1], node[2])
-    return json.dumps(node, ensure_ascii=False)
+    return words.value(node)
 
 
 def literal_text(type_: str, raw: Any) -> str:
-    """A literal of the normal form: money as ``3000円``, durations as ``7d``, strings in double quotes."""
-    if raw is None:
-        return "null"
-    if type_ == "money":
-        return f"{raw}円"
-    if type_ == "duration":
-        return str(Duration(int(raw)))
-    if type_ == "string":
-        return json.dumps(raw, ensure_ascii=False)
-    if type_ == "bool":
-        return "true" if raw else "false"
-    return str(raw)
+    return words.literal(type_, raw)
 
 
 def plan_value_text(raw: Any) -> str:
@@ -104,7 +53,7 @@ def plan_value_text(raw: Any) -> str:
 
 
 def duration_text(seconds: int) -> str:
-    return str(Duration(int(seconds)))
+    return words.duration(seconds)
 
 
 def timing_text(timing: Json) -> str:
