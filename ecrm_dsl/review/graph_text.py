@@ -15,10 +15,6 @@ from ecrm_dsl.values import Duration
 
 Json = dict[str, Any]
 
-_PRECEDENCE = {"or": 1, "and": 2, "not": 3}
-_PREDICATE = 4
-_ATOM = 5
-
 
 # --------------------------------------------------------------------------- conditions
 
