@@ -42,7 +42,8 @@ from ecrm_dsl.workspace import load_workspace
     "--mapping",
     "mapping_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="TOML file naming the CSV header of each store column (for an EC platform's exports).",
+    help="TOML file naming the CSV header of each store column, and how the export is written (delimiter, header, "
+    "date formats, currency, derived order ids): see tests/data/import/*.toml.",
 )
 @click.option(
     "--timezone", "timezone_name", help="Timezone of times written without an offset (default: the policies' timezone)."

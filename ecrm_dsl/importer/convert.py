@@ -19,8 +19,8 @@ def convert(record: Record, binding: Binding, shop_tz: tzinfo, problems: Problem
         problems.add(
             Problem(
                 record.line,
-                f"the row has {len(cells)} fields but the header has {binding.width}",
-                "a value with a comma or a line break must be in double quotes",
+                binding.width_problem(len(cells)),
+                binding.width_hint,
             )
         )
         return None
@@ -48,7 +48,7 @@ def _cell(bound: Bound, raw: str, shop_tz: tzinfo) -> Any:
         return text
     if column.type == "json":
         return parse_json_object(text)
-    value = parse_text(column.type, text, shop_tz)
+    value = bound.parse(text, shop_tz) if bound.parse else parse_text(column.type, text, shop_tz)
     if column.minimum is not None and value < column.minimum:
         raise CellError(
             f"{text} is less than {column.minimum}" if column.minimum else f"{text} is negative",

@@ -1,8 +1,13 @@
 """Reading a CSV file as a stream of records, each with the line it starts on.
 
-Line numbers are physical lines (the header is line 1), so a record whose quoted value spans several lines
-is reported at its first line and the records after it keep their true line numbers. Undecodable bytes and
-malformed CSV stop the read with an :class:`InputError` at the right line.
+Line numbers are physical lines (the header, when there is one, is line 1), so a record whose quoted value
+spans several lines is reported at its first line and the records after it keep their true line numbers.
+Undecodable bytes and malformed CSV stop the read with an :class:`InputError` at the right line.
+
+The mapping's :class:`~ecrm_dsl.importer.options.FileShape` says how the file is written: the delimiter (one
+character, or ``whitespace``: fields separated by runs of spaces and tabs, nothing quoted, as fixed-width
+research datasets are), and whether there is a header row (without one, the mapping's ``fields`` name the
+columns and the first line is data).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from ecrm_dsl.importer.options import WHITESPACE, FileShape
 from ecrm_dsl.importer.problems import InputError
 
 DEFAULT_ENCODING = "utf-8-sig"  # UTF-8, with or without the byte order mark Excel writes
@@ -31,9 +37,10 @@ class Record:
 class CsvSource:
     """``with CsvSource(path) as source: source.header …; for record in source.records(): …``"""
 
-    def __init__(self, path: Path, encoding: str = DEFAULT_ENCODING):
+    def __init__(self, path: Path, encoding: str = DEFAULT_ENCODING, shape: FileShape | None = None):
         self.path = path
         self.encoding = encoding
+        self.shape = shape or FileShape()
         self._raw: io.BufferedReader | None = None
         self._text: io.TextIOWrapper | None = None
         self._reader: Iterator[list[str]] | None = None
@@ -46,7 +53,13 @@ class CsvSource:
         except OSError as exc:
             raise InputError(1, f"cannot read the file: {exc.strerror}") from None
         self._text = io.TextIOWrapper(self._raw, encoding=self.encoding, errors="strict", newline="")
-        self._reader = csv.reader(self._text, strict=True)
+        if self.shape.delimiter == WHITESPACE:
+            self._reader = _WhitespaceReader(self._text)
+        else:
+            self._reader = csv.reader(self._text, delimiter=self.shape.delimiter, strict=True)
+        if not self.shape.header:
+            self.header = Record(0, list(self.shape.fields))
+            return self
         header = self._next()
         if header is None:
             raise InputError(1, "the file is empty", "the first line must be the header row")
@@ -93,6 +106,22 @@ class CsvSource:
                 hint = "save the file as UTF-8, or give its encoding with --encoding"
             return InputError(line, "the file is not UTF-8 text", hint)
         return InputError(line, f"the file is not {self.encoding} text", "give the file's encoding with --encoding")
+
+
+class _WhitespaceReader:
+    """Like ``csv.reader`` (an iterator of rows with ``line_num``), for fields separated by spaces and tabs."""
+
+    def __init__(self, text: io.TextIOWrapper):
+        self._lines = iter(text)
+        self.line_num = 0
+
+    def __iter__(self) -> _WhitespaceReader:
+        return self
+
+    def __next__(self) -> list[str]:
+        line = next(self._lines)
+        self.line_num += 1
+        return line.split()
 
 
 def _csv_hint(message: str) -> str:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from ecrm_dsl.importer.formats import CellParser, conversion_note, parser_for
 from ecrm_dsl.importer.layouts import Column
 from ecrm_dsl.importer.mapping import KindMapping, MappingError
+from ecrm_dsl.importer.options import WHITESPACE
 from ecrm_dsl.importer.problems import Problem, did_you_mean
 
 
@@ -32,6 +34,7 @@ class Bound:
     header: str
     column: Column
     translate: dict[str, str] = field(default_factory=dict)  # cell text → replacement, from the mapping
+    parse: CellParser | None = None  # the mapping's date format or currency; None: the type's own parsing
 
     @property
     def label(self) -> str:
@@ -45,13 +48,19 @@ def label(header: str, name: str) -> str:
 @dataclass(frozen=True)
 class Binding:
     bound: tuple[Bound, ...]
-    width: int  # cells in the header row
+    width: int  # cells in the header row (or names in the mapping's fields)
+    headerless: bool = False  # the columns are named by the mapping's fields, not by a header row
+    width_hint: str = "a value with a comma or a line break must be in double quotes"
 
     def get(self, name: str) -> Bound | None:
         return next((b for b in self.bound if b.column.name == name), None)
 
     def has(self, name: str) -> bool:
         return self.get(name) is not None
+
+    def width_problem(self, cells: int) -> str:
+        named = f"the mapping's fields name {self.width}" if self.headerless else f"the header has {self.width}"
+        return f"the row has {cells} fields but {named}"
 
 
 def resolve(name: str, columns: dict[str, Column], extra: Resolver) -> Column | Unresolved:
@@ -70,6 +79,30 @@ def check_mapping(mapping: KindMapping, kind: str, columns: dict[str, Column], e
         if isinstance(resolve(name, columns, extra), Unresolved):
             raise MappingError(
                 f"[{kind}.values.{name}]: '{name}' is not a column of this import", did_you_mean(name, columns)
+            )
+    _check_fields(mapping, kind, columns, extra)
+    for name, _ in mapping.options.date_formats:
+        found = resolve(name, columns, extra)
+        if isinstance(found, Unresolved) or found.type not in ("date", "datetime"):
+            dated = [n for n, c in columns.items() if c.type in ("date", "datetime")]
+            raise MappingError(
+                f"[{kind}.date_formats] {name}: is not a date or datetime column of this import",
+                did_you_mean(name, dated) or "date columns: " + ", ".join(dated),
+            )
+
+
+def _check_fields(mapping: KindMapping, kind: str, columns: dict[str, Column], extra: Resolver) -> None:
+    """Without a header row, the mapping's fields are the header: each must be a column or ignored."""
+    by_header = {h: name for name, headers in mapping.columns.items() for h in headers}
+    for field_name in mapping.options.shape.fields:
+        if field_name in mapping.ignore:
+            continue
+        name = by_header.get(field_name, field_name)
+        found = resolve(name, columns, extra)
+        if isinstance(found, Unresolved):
+            raise MappingError(
+                f"[{kind}] fields: {label(field_name, name)} {found.message}",
+                found.hint or did_you_mean(name, columns) or f"map it under [{kind}.columns], or list it under ignore",
             )
 
 
@@ -113,7 +146,7 @@ def bind(
             )
             continue
         first[name] = text
-        bound.append(Bound(index, text, found, mapping.values.get(name, {})))
+        bound.append(Bound(index, text, found, mapping.values.get(name, {}), parser_for(found, mapping.options)))
     present = {h.strip() for h in header}
     absent = [
         name
@@ -125,7 +158,21 @@ def bind(
         if absent
         else []
     )
-    return Binding(tuple(bound), len(header)), problems, notes
+    currency = mapping.options.currency
+    converted = [b.column.name for b in bound if b.column.type == "money"]
+    if currency.converts and converted:
+        notes.append(conversion_note(currency, converted))
+    shape = mapping.options.shape
+    return Binding(tuple(bound), len(header), not shape.header, _width_hint(shape.delimiter)), problems, notes
+
+
+def _width_hint(delimiter: str) -> str:
+    if delimiter == WHITESPACE:
+        return "fields are separated by spaces, so a value cannot contain one"
+    if delimiter == ",":
+        return "a value with a comma or a line break must be in double quotes"
+    shown = "a tab" if delimiter == "\t" else f"'{delimiter}'"
+    return f"a value with {shown} or a line break in it must be in double quotes"
 
 
 def missing_required(binding: Binding, required: Iterable[str], mapping: KindMapping) -> list[Problem]:

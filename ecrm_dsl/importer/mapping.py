@@ -15,6 +15,9 @@ ignore = ["商品名", "配送業者"]        # headers to skip
 "クレジットカード" = "credit_card"
 ```
 
+A kind's table may also say how the export is written — delimiter, header and fields, date formats,
+currency, derived order ids, creating missing customers: see :mod:`ecrm_dsl.importer.options`.
+
 A store column the mapping does not name is read from the header of the same name. The names are checked
 against the kind's layout (and the customer schema) when the header is bound, not here.
 """
@@ -28,9 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from ecrm_dsl.importer.layouts import KINDS
+from ecrm_dsl.importer.options import OPTION_KEYS, OptionError, Options, parse_options
 from ecrm_dsl.importer.problems import did_you_mean
 
-_KIND_KEYS = ("columns", "ignore", "values")
+_KIND_KEYS = ("columns", "ignore", "values", *OPTION_KEYS)
 
 
 class MappingError(Exception):
@@ -45,6 +49,7 @@ class KindMapping:
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # store name → CSV headers
     ignore: frozenset[str] = frozenset()
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # store name → {cell text: replacement}
+    options: Options = field(default_factory=Options)  # delimiter, header, formats, currency, …
 
 
 @dataclass(frozen=True)
@@ -93,8 +98,12 @@ def _kind_mapping(kind: str, table: Any) -> KindMapping:
         raise MappingError(f"'{kind}' must be a table: [{kind}.columns]")
     unknown = sorted(set(table) - set(_KIND_KEYS))
     if unknown:
-        hint = did_you_mean(unknown[0], _KIND_KEYS) or "keys: columns, ignore, values"
+        hint = did_you_mean(unknown[0], _KIND_KEYS) or "keys: " + ", ".join(_KIND_KEYS)
         raise MappingError(f"[{kind}] has an unknown key '{unknown[0]}'", hint)
+    try:
+        options = parse_options(kind, table)
+    except OptionError as exc:
+        raise MappingError(f"[{kind}] {exc.message}", exc.hint) from None
     columns: dict[str, tuple[str, ...]] = {}
     owner: dict[str, str] = {}
     for name, headers in _table(table.get("columns", {}), f"{kind}.columns").items():
@@ -118,7 +127,7 @@ def _kind_mapping(kind: str, table: Any) -> KindMapping:
         if not all(isinstance(v, str | bool | int) for v in pairs.values()):
             raise MappingError(f"[{kind}.values.{name}] values must be text, numbers or true/false")
         values[name] = {k.strip(): _text(v) for k, v in pairs.items()}
-    return KindMapping(columns, frozenset(h.strip() for h in ignore), values)
+    return KindMapping(columns, frozenset(h.strip() for h in ignore), values, options)
 
 
 def _table(value: Any, where: str) -> dict[str, Any]:

@@ -49,7 +49,9 @@ class ImportResult:
 
 def make_loader(request: ImportRequest, schema: CustomerSchema, tables: StoreTables = TABLES) -> Loader:
     """The loader for the request's kind; raises MappingError if the mapping names a column it does not have."""
-    ctx = LoadContext(schema, tables, request.shop_tz, Problems(request.max_problems), request.batch_size)
+    ctx = LoadContext(
+        schema, tables, request.shop_tz, Problems(request.max_problems), request.batch_size, request.mapping.options
+    )
     loader = LOADERS[request.kind](ctx)
     check_mapping(request.mapping, request.kind, loader.columns, loader.extra)
     return loader
@@ -68,7 +70,7 @@ def run_import(
         transaction = conn.begin()
         try:
             try:
-                with CsvSource(request.path, request.encoding) as source:
+                with CsvSource(request.path, request.encoding, request.mapping.options.shape) as source:
                     binding, header_problems, notes = bind(
                         source.header.cells, loader.columns, request.mapping, loader.extra
                     )

@@ -38,7 +38,7 @@ FALSE_WORDS = ("false", "0", "no", "n", "いいえ", "無", "なし")
 _BOOLS = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
 
 
-def _ascii(text: str) -> str:
+def ascii_form(text: str) -> str:
     """Full-width forms (３，０００, ￥, ：) as ASCII; plain ASCII text is returned as is."""
     return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
@@ -48,7 +48,7 @@ def parse_string(text: str) -> str:
 
 
 def parse_int(text: str) -> int:
-    raw = _ascii(text)
+    raw = ascii_form(text)
     if not _INT.match(raw):
         if _DECIMAL.match(raw):
             raise CellError(f"'{text}' is not a whole number", "write it without a fractional part")
@@ -57,7 +57,7 @@ def parse_int(text: str) -> int:
 
 
 def parse_decimal(text: str) -> float:
-    raw = _ascii(text)
+    raw = ascii_form(text)
     if not _DECIMAL.match(raw):
         raise CellError(f"'{text}' is not a number", "write e.g. 1.5 or 1,200.25")
     value = float(raw.replace(",", ""))
@@ -68,7 +68,7 @@ def parse_decimal(text: str) -> float:
 
 def parse_yen(text: str) -> int:
     """Whole yen: ``3000``, ``3,000``, ``¥3,000``, ``￥3,000``, ``3000円``, ``-500``."""
-    raw = _ascii(text)
+    raw = ascii_form(text)
     match = _YEN.match(raw)
     if not match or (match.group(1) and match.group(2)):
         raise CellError(f"'{text}' is not an amount of yen", "write 3000, 3,000, ¥3,000 or 3000円")
@@ -83,14 +83,14 @@ def parse_yen(text: str) -> int:
 
 
 def parse_bool(text: str) -> bool:
-    value = _BOOLS.get(_ascii(text).lower())
+    value = _BOOLS.get(ascii_form(text).lower())
     if value is None:
         raise CellError(f"'{text}' is not true or false", "write true/false, 1/0, yes/no or はい/いいえ")
     return value
 
 
 def parse_date(text: str) -> date:
-    raw = _ascii(text)
+    raw = ascii_form(text)
     match = _DATE.match(raw)
     if not match:
         if _DATETIME.match(raw):
@@ -104,7 +104,7 @@ def parse_date(text: str) -> date:
 
 def parse_datetime(text: str, shop_tz: tzinfo) -> datetime:
     """An instant, returned in UTC; a time without an offset is in the shop's timezone."""
-    raw = _ascii(text)
+    raw = ascii_form(text)
     match = _DATETIME.match(raw)
     if not match:
         if _DATE.match(raw):

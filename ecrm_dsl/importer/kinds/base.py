@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Table, select
 
 from ecrm_dsl.importer.header import Binding, Resolver, fixed_only
 from ecrm_dsl.importer.layouts import Column
+from ecrm_dsl.importer.options import Options
 from ecrm_dsl.importer.problems import Problems
 from ecrm_dsl.importer.upsert import Counts
 from ecrm_dsl.resources import CustomerSchema
@@ -25,6 +26,7 @@ class LoadContext:
     shop_tz: tzinfo
     problems: Problems
     batch_size: int = 1000
+    options: Options = field(default_factory=Options)  # the mapping's options for this kind
 
     @property
     def writing(self) -> bool:

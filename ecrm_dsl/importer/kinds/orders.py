@@ -3,6 +3,10 @@
 An orders file has one row per order, or — when it has a ``sku`` column — one row per order line, the order
 columns repeated on every line of the order (they must agree). An order_items file adds lines to orders
 already in the store. Either way each order's ``order.placed`` event is created or brought up to date.
+
+Mapping options of ``[orders]``: ``derive_id = true`` for exports without an order id (every row is one order;
+see :mod:`ecrm_dsl.importer.order_ids`), and ``create_missing_customers = true`` for purchase histories that
+come without a customers file (a customer the store lacks is created with its id only).
 """
 
 from __future__ import annotations
@@ -10,12 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, insert
 
-from ecrm_dsl.importer.header import Binding
+from ecrm_dsl.importer.header import Binding, Resolver, Unresolved
 from ecrm_dsl.importer.kinds.base import NEW, REPEAT, KnownIds, LoadContext, Loader, SeenKeys, differing
-from ecrm_dsl.importer.layouts import ITEM, ORDER, ORDER_ITEM, ORDER_LINE
+from ecrm_dsl.importer.layouts import ITEM, ORDER, ORDER_ITEM, ORDER_LINE, Column
 from ecrm_dsl.importer.order_events import sync_order_events
+from ecrm_dsl.importer.order_ids import DerivedIds
 from ecrm_dsl.importer.problems import Problem
 from ecrm_dsl.importer.upsert import Counts, Upserter
 
@@ -73,17 +78,40 @@ class OrderLoader(_ItemsMixin):
 
     def __init__(self, ctx: LoadContext):
         super().__init__(ctx)
-        self.counts = {"orders": Counts()}
+        options = ctx.options
+        self.derived_ids = DerivedIds(ctx.shop_tz) if options.derive_id else None
+        if self.derived_ids is not None:  # every row is one order, and the file has no id
+            self.columns = {name: column for name, column in ORDER.items() if name != "id"}
+        self.counts = {"customers": Counts()} if options.create_missing_customers else {}
+        self.counts["orders"] = Counts()
         self.orders = Upserter(ctx.tables.orders, ("id",), self._note_moved)
         self.seen_orders = SeenKeys()
         self.pending_orders: dict[str, tuple[int, dict[str, Any]]] = {}
         self.customers = KnownIds(ctx.tables.customers)
+        self.referenced: set[str] = set()  # customers the file names, when missing ones are created
         self.with_lines = False
         self._init_items()
 
+    @property
+    def extra(self) -> Resolver:
+        return self._not_with_derived_ids
+
+    def _not_with_derived_ids(self, name: str) -> Column | Unresolved:
+        if self.derived_ids is not None and name == "id":
+            return Unresolved(
+                "is not read: the mapping derives order ids (derive_id = true)",
+                "list it under ignore, or remove derive_id to use the file's ids",
+            )
+        if self.derived_ids is not None and name in ITEM:
+            return Unresolved(
+                "is an order line column, but with derive_id = true every row is one order",
+                "list it under ignore, or import order lines from a file with order ids",
+            )
+        return Unresolved("is not a column of this import")
+
     def required(self, binding: Binding) -> list[str]:
         lines = any(binding.has(name) for name in ITEM)
-        return [c.name for c in (ORDER_LINE if lines else ORDER).values() if c.required]
+        return [c.name for c in (ORDER_LINE if lines else ORDER).values() if c.required and c.name in self.columns]
 
     def begin(self, conn: Connection, binding: Binding) -> None:
         super().begin(conn, binding)
@@ -92,6 +120,8 @@ class OrderLoader(_ItemsMixin):
             del self.counts["order_items"]
 
     def add(self, line: int, values: dict[str, Any]) -> None:
+        if self.derived_ids is not None:
+            values["id"] = self.derived_ids.next(values["customer_id"], values["ordered_at"])
         order = {k: v for k, v in values.items() if k in ORDER}
         key = order["id"]
         seen = self.seen_orders.check(key, order, line)
@@ -118,6 +148,8 @@ class OrderLoader(_ItemsMixin):
     def flush(self) -> None:
         pending, self.pending_orders = list(self.pending_orders.values()), {}
         missing = self.customers.missing(self.conn, {order["customer_id"] for _, order in pending})
+        if "customers" in self.counts:
+            missing = self._create_customers({order["customer_id"] for _, order in pending}, missing)
         for line, order in pending:
             if order["customer_id"] in missing:
                 self.ctx.problems.add(
@@ -132,6 +164,17 @@ class OrderLoader(_ItemsMixin):
             for status in self.orders.apply(self.conn, [order for _, order in pending]):
                 self.counts["orders"].add(status)
         self._write_items()
+
+    def _create_customers(self, named: set[str], missing: set[str]) -> set[str]:
+        """Create the missing customers (id only), as the mapping asks; none is missing then."""
+        counts = self.counts["customers"]
+        counts.unchanged += len(named - self.referenced - missing)
+        self.referenced |= named
+        if missing and self.ctx.writing:  # after a problem nothing is written, and no customer is missing
+            self.conn.execute(insert(self.ctx.tables.customers), [{"id": c} for c in sorted(missing)])
+            counts.inserted += len(missing)
+        self.customers.known |= missing
+        return set()
 
     def _note_moved(self, stored: Mapping[str, Any] | None, record: dict[str, Any]) -> dict[str, Any]:
         if stored is not None and stored["customer_id"] != record["customer_id"]:

@@ -1,0 +1,187 @@
+"""The mapping keys that describe how an export is written, beyond which header holds which column.
+
+```toml
+[orders]
+delimiter = "whitespace"            # "," (default), any one character, "tab", or "whitespace"
+header = false                      # the file has no header row …
+fields = ["customer_id", "ordered_at", "cds", "amount"]   # … so its columns are named here, in order
+date_format = "%Y%m%d"              # strptime format of every date and datetime column of this kind
+currency = "USD"                    # money columns are in this currency (default JPY) …
+yen_per_unit = "120.89"             # … converted to whole yen at this rate (required unless JPY)
+derive_id = true                    # orders: the file has no order id; derive one (see kinds/orders.py)
+create_missing_customers = true     # orders: customers only the orders file names are created (id only)
+
+[orders.date_formats]               # per column; wins over date_format
+paid_at = "%Y/%m/%d %H:%M"
+```
+
+Date formats and currency apply to the kind's own columns and to custom attributes; event properties are
+typed by the customer schema and keep the default spellings. A date format is the only spelling a cell may
+use; a datetime format without a time is 00:00 shop-local, one with ``%z`` keeps the cell's offset.
+
+Each key is checked here for its shape; whether a column named in ``date_formats`` exists is checked when the
+mapping meets the kind's columns (:func:`ecrm_dsl.importer.header.check_mapping`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+WHITESPACE = "whitespace"  # runs of spaces and tabs separate the fields; nothing is quoted
+YEN = "JPY"
+OPTION_KEYS = (
+    "delimiter",
+    "header",
+    "fields",
+    "date_format",
+    "date_formats",
+    "currency",
+    "yen_per_unit",
+    "derive_id",
+    "create_missing_customers",
+)
+_ORDERS_ONLY = ("derive_id", "create_missing_customers")
+_MONEY_KINDS = ("customers", "orders", "order_items")  # kinds whose money cells are bound columns
+_DELIMITER_NAMES = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+class OptionError(ValueError):
+    """A mapping key has the wrong shape; the mapping turns it into a MappingError naming the table."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class FileShape:
+    delimiter: str = ","  # one character, or WHITESPACE
+    header: bool = True
+    fields: tuple[str, ...] = ()  # the column names of a file without a header row, in order
+
+
+@dataclass(frozen=True)
+class Currency:
+    code: str = YEN
+    yen_per_unit: Decimal | None = None  # set exactly when code is not JPY
+
+    @property
+    def converts(self) -> bool:
+        return self.code != YEN
+
+
+@dataclass(frozen=True)
+class Options:
+    shape: FileShape = field(default_factory=FileShape)
+    date_format: str | None = None  # every date and datetime column of the kind
+    date_formats: tuple[tuple[str, str], ...] = ()  # (store name, format), per column
+    currency: Currency = field(default_factory=Currency)
+    derive_id: bool = False
+    create_missing_customers: bool = False
+
+    def format_of(self, name: str) -> str | None:
+        return dict(self.date_formats).get(name, self.date_format)
+
+
+def parse_options(kind: str, table: dict[str, Any]) -> Options:
+    """The options of one kind's table (keys other than columns, ignore and values)."""
+    for key in _ORDERS_ONLY:
+        if key in table and kind != "orders":
+            raise OptionError(f"{key} is only for [orders]")
+    if any(key in table for key in ("currency", "yen_per_unit")) and kind not in _MONEY_KINDS:
+        raise OptionError(
+            f"currency is not supported for {kind}",
+            "only customers, orders and order_items convert money columns",
+        )
+    date_formats = _table(table.get("date_formats", {}), "date_formats")
+    return Options(
+        shape=_shape(table),
+        date_format=_date_format(table["date_format"], "date_format") if "date_format" in table else None,
+        date_formats=tuple((name, _date_format(f, f"date_formats.{name}")) for name, f in date_formats.items()),
+        currency=_currency(table.get("currency", YEN), table.get("yen_per_unit")),
+        derive_id=_bool(table.get("derive_id", False), "derive_id"),
+        create_missing_customers=_bool(table.get("create_missing_customers", False), "create_missing_customers"),
+    )
+
+
+def _shape(table: dict[str, Any]) -> FileShape:
+    raw = table.get("delimiter", ",")
+    if not isinstance(raw, str):
+        raise OptionError("delimiter must be text", 'e.g. ",", "\\t", "tab" or "whitespace"')
+    delimiter = _DELIMITER_NAMES.get(raw.lower(), WHITESPACE if raw.lower() == WHITESPACE else raw)
+    if delimiter != WHITESPACE and (len(delimiter) != 1 or delimiter in "\"\r\n"):
+        raise OptionError(
+            f"delimiter {raw!r} is not one character", 'give one character such as ";", or "tab" or "whitespace"'
+        )
+    header = _bool(table.get("header", True), "header")
+    fields = table.get("fields")
+    if header and fields is not None:
+        raise OptionError("fields names the columns of a file without a header row", "add header = false")
+    if not header:
+        if not isinstance(fields, list) or not fields or not all(isinstance(f, str) and f.strip() for f in fields):
+            raise OptionError(
+                "header = false needs fields: the names of the file's columns, in order",
+                'e.g. fields = ["customer_id", "ordered_at", "amount"]',
+            )
+        names = [f.strip() for f in fields]
+        twice = next((n for n in names if names.count(n) > 1), None)
+        if twice is not None:
+            raise OptionError(f"fields names '{twice}' twice", "give each column its own name")
+        return FileShape(delimiter, False, tuple(names))
+    return FileShape(delimiter, True, ())
+
+
+def _date_format(value: Any, key: str) -> str:
+    """A strptime format that writes and reads back a year, a month and a day."""
+    hint = 'a strptime format such as "%Y%m%d" or "%d/%m/%Y %H:%M"'
+    if not isinstance(value, str) or "%" not in value:
+        raise OptionError(f"{key} must be a strptime format", hint)
+    sample = datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC)  # aware, so %z and %Z write something
+    try:
+        parsed = datetime.strptime(sample.strftime(value), value)
+    except ValueError as exc:
+        raise OptionError(f"{key} {value!r} is not a usable format ({exc})", hint) from None
+    if parsed.date() != sample.date():
+        raise OptionError(f"{key} {value!r} does not give a year, a month and a day", hint)
+    return value
+
+
+def _currency(code: Any, rate: Any) -> Currency:
+    if not isinstance(code, str) or not _CURRENCY.match(code):
+        raise OptionError(f"currency {code!r} is not an ISO 4217 code", 'e.g. "USD"; the store keeps JPY')
+    if code == YEN:
+        if rate is not None:
+            raise OptionError("yen_per_unit is only for a currency other than JPY")
+        return Currency()
+    if rate is None:
+        raise OptionError(
+            f"currency {code} needs yen_per_unit: the store keeps whole yen, so every {code} amount is converted",
+            f'give the rate used, e.g. yen_per_unit = "120.89" (yen for one {code})',
+        )
+    if isinstance(rate, bool) or not isinstance(rate, str | int | float):
+        raise OptionError("yen_per_unit must be a number", 'e.g. yen_per_unit = "120.89"')
+    try:
+        value = Decimal(str(rate).strip())
+    except InvalidOperation:
+        raise OptionError(f"yen_per_unit {rate!r} is not a number", 'e.g. yen_per_unit = "120.89"') from None
+    if not value.is_finite() or value <= 0:
+        raise OptionError(f"yen_per_unit {rate!r} must be a positive number")
+    return Currency(code, value)
+
+
+def _bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise OptionError(f"{key} must be true or false")
+    return value
+
+
+def _table(value: Any, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise OptionError(f"{key} must be a table", f"[<kind>.{key}] with one line per column")
+    return value
