@@ -136,5 +136,12 @@ RULES: dict[str, Rule] = {
         # presets
         Rule("E601", "unknown-preset", _E, "A scenario uses a preset that does not exist."),
         Rule("E602", "preset-parameter", _E, "A preset parameter is missing, unknown or of the wrong type."),
+        # suppression comments
+        Rule(
+            "W901",
+            "unused-suppression",
+            _W,
+            "A suppression comment matches no finding, names an unknown rule, or is malformed.",
+        ),
     ]
 }

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ecrm_dsl.ast import Span
 from ecrm_dsl.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.rule_selection import RuleSelection, rules_from_config
 
 CONFIG_KEYS = {
     "scenarios": "folder of scenario files (.yaml, .yml, .ecrm)",
@@ -21,7 +22,7 @@ CONFIG_KEYS = {
     "customer_schema": "the customer schema file",
     "policies": "the policies file",
     "presets": "extra folders of scenario presets",
-    "rules": "rule selection: {ignore = [codes]}",
+    "rules": "rule selection: select, ignore (codes or prefixes) and per-file-ignores (glob = [codes])",
 }
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".ecrm")
 _PACKAGE = Path(__file__).resolve().parent
@@ -37,7 +38,7 @@ class ProjectConfig:
     customer_schema: Path
     policies: Path
     presets: tuple[Path, ...] = ()
-    ignore: frozenset[str] = field(default_factory=frozenset)
+    rules: RuleSelection = field(default_factory=RuleSelection)
 
     def scenario_files(self) -> list[Path]:
         """Scenario sources directly in the scenarios folder, sorted by name for deterministic output."""
@@ -59,6 +60,11 @@ class ProjectConfig:
         if resolved.is_relative_to(_PACKAGE):  # shipped presets
             return resolved.relative_to(_PACKAGE.parent).as_posix()
         return path.as_posix()
+
+    @property
+    def ignore(self) -> frozenset[str]:
+        """The rule codes switched off in every file (see :attr:`rules` for the whole selection)."""
+        return self.rules.ignored_codes
 
 
 @lru_cache(maxsize=64)
@@ -90,7 +96,8 @@ def load_config(path: Path | None, start: Path | None = None) -> ProjectConfig:
         return _build(root, None, {})
     display = path.as_posix()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except OSError as exc:
         raise DiagnosticError(
             [Diagnostic("E007", f"cannot read the configuration: {exc.strerror}", Span(display, 1, 1))]
@@ -113,10 +120,10 @@ def load_config(path: Path | None, start: Path | None = None) -> ProjectConfig:
                 )
             ]
         )
-    return _build(path.parent, path, table)
+    return _build(path.parent, path, table, text)
 
 
-def _build(root: Path, source: Path | None, table: dict[str, object]) -> ProjectConfig:
+def _build(root: Path, source: Path | None, table: dict[str, object], text: str = "") -> ProjectConfig:
     def path_of(key: str, default: str) -> Path:
         value = table.get(key, default)
         if not isinstance(value, str):
@@ -125,8 +132,7 @@ def _build(root: Path, source: Path | None, table: dict[str, object]) -> Project
         return root / value
 
     presets = table.get("presets", [])
-    rules = table.get("rules", {})
-    ignore = rules.get("ignore", []) if isinstance(rules, dict) else []
+    rules = rules_from_config(table.get("rules", {}), source.as_posix() if source else "ecrm.toml", text)
     return ProjectConfig(
         root=root,
         source=source,
@@ -136,7 +142,7 @@ def _build(root: Path, source: Path | None, table: dict[str, object]) -> Project
         customer_schema=path_of("customer_schema", "customer_schema.yaml"),
         policies=path_of("policies", "policies.yaml"),
         presets=tuple(root / p for p in presets) if isinstance(presets, list) else (),
-        ignore=frozenset(str(code) for code in ignore),
+        rules=rules,
     )
 
 

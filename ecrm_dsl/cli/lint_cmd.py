@@ -1,13 +1,35 @@
-"""``ecrm lint``: check scenario sources and report every finding."""
+"""``ecrm lint``: check scenario sources and report every finding (text, JSON, GitHub annotations or SARIF)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
 
 from ecrm_dsl.cli.common import ExitCode, print_findings, project_config
-from ecrm_dsl.lint import lint
+from ecrm_dsl.cli.render import SourceLines, summary
+from ecrm_dsl.cli.render_github import render_github
+from ecrm_dsl.cli.render_sarif import render_sarif
+from ecrm_dsl.cli.repo_paths import RepoPaths
+from ecrm_dsl.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.lint import LintResult, expand_paths, is_project_file, lint
+from ecrm_dsl.project import ProjectConfig, find_config, load_config
+from ecrm_dsl.rule_selection import ALWAYS_REPORTED, selector_problem, split_selectors
+
+FORMATS = ["text", "json", "github", "sarif"]
+
+
+def _selectors(values: Iterable[str], option: str, switching_off: bool) -> list[str]:
+    selectors = split_selectors(values)
+    for selector in selectors:
+        problem = selector_problem(selector)
+        if problem:
+            raise click.BadParameter(f"{problem[0]}; {problem[1]}", param_hint=option)
+        if switching_off and selector in ALWAYS_REPORTED:
+            message = f"{selector} cannot be switched off (a file with this error is not loaded)"
+            raise click.BadParameter(message, param_hint=option)
+    return selectors
 
 
 @click.command("lint")
@@ -15,10 +37,10 @@ from ecrm_dsl.lint import lint
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(FORMATS),
     default="text",
     show_default=True,
-    help="text for people, json for tools.",
+    help="text for people, json for tools, github for Actions annotations, sarif for code scanning.",
 )
 @click.option(
     "--fail-on",
@@ -27,15 +49,80 @@ from ecrm_dsl.lint import lint
     show_default=True,
     help="The least severe finding that makes the exit code 1.",
 )
+@click.option(
+    "--select",
+    "select",
+    multiple=True,
+    metavar="CODES",
+    help="Report only these rules (codes or prefixes, comma-separated, or ALL); replaces [rules] select.",
+)
+@click.option(
+    "--ignore",
+    "ignore",
+    multiple=True,
+    metavar="CODES",
+    help="Do not report these rules (codes or prefixes, comma-separated); adds to [rules] ignore.",
+)
+@click.option(
+    "--only-project-files",
+    is_flag=True,
+    help="Skip named files that are not the project's sources (for pre-commit, which passes every YAML file).",
+)
 @click.pass_context
-def lint_command(ctx: click.Context, paths: tuple[Path, ...], fmt: str, fail_on: str) -> None:
+def lint_command(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    fmt: str,
+    fail_on: str,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    only_project_files: bool,
+) -> None:
     """Check scenarios (and the segments, templates, schema and policies they use).
 
     With PATHS, report findings in those files or folders only; without, lint the whole project.
     Exit status: 0 clean, 1 findings, 2 usage or configuration error.
     """
-    config = project_config(ctx, paths[0] if paths else None)
-    result = lint(config, list(paths) or None)
-    print_findings(result.diagnostics, config.root, len(result.files), fmt)
+    selected = _selectors(select, "--select", False) if select else None
+    ignored = _selectors(ignore, "--ignore", True)
+    config = _config(ctx, _start(paths), fmt)
+    rules = config.rules.overridden(selected, ignored)
+    named = list(paths)
+    if only_project_files and named:
+        named = [p for p in expand_paths(named) if is_project_file(config, p)]
+        if not named:  # nothing of this project among the files: nothing to say
+            _report(fmt, [], [], config.root, 0)
+            ctx.exit(int(ExitCode.OK))
+    result: LintResult = lint(config, named or None, rules)
+    _report(fmt, result.diagnostics, result.suppressed, config.root, len(result.files))
     failing = result.errors if fail_on == "error" else len(result.diagnostics)
     ctx.exit(int(ExitCode.FINDINGS if failing else ExitCode.OK))
+
+
+def _start(paths: tuple[Path, ...]) -> Path | None:
+    """Where to look for the configuration: the first named path that has one above it."""
+    return next((p for p in paths if find_config(p) is not None), paths[0] if paths else None)
+
+
+def _config(ctx: click.Context, start: Path | None, fmt: str) -> ProjectConfig:
+    """The project configuration; in the CI formats, a broken one is reported in that format (exit 2)."""
+    if fmt in ("text", "json"):
+        return project_config(ctx, start)
+    path = ctx.obj.get("config_path") if ctx.obj else None
+    try:
+        return load_config(Path(path) if path else None, start)
+    except DiagnosticError as exc:
+        _report(fmt, exc.diagnostics, [], Path.cwd(), 1)
+        raise SystemExit(int(ExitCode.USAGE)) from None
+
+
+def _report(fmt: str, findings: list[Diagnostic], suppressed: list[Diagnostic], root: Path, files: int) -> None:
+    if fmt in ("text", "json"):
+        print_findings(findings, root, files, fmt)
+        return
+    paths = RepoPaths.discover(root)
+    if fmt == "github":
+        click.echo(render_github(findings, paths), nl=False)
+    else:
+        click.echo(render_sarif(findings, paths, SourceLines(root), suppressed), nl=False)
+    click.echo(summary(findings, files), err=True)  # GitHub shows it in the log; stdout stays machine-readable

@@ -1,0 +1,200 @@
+"""Suppression comments: ``# ecrm: ignore[E204]`` for one line, ``# ecrm: ignore-file[W506]`` for a file.
+
+At the end of a line, a directive covers that line; alone on its line, it covers the next line that is not
+itself a comment (so directives can be stacked). Without ``[codes]`` it covers every rule. ``ignore-file`` must
+be in the first :data:`FILE_DIRECTIVE_LINES` lines. A finding is covered when it *starts* on the covered line.
+
+Directives that cover nothing, name unknown rules, name rules that cannot be suppressed, or are malformed are
+reported as W901 unused-suppression, so stale suppressions do not pile up.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from ecrm_dsl.ast import Span
+from ecrm_dsl.comments import Comment, find_comments
+from ecrm_dsl.diagnostics import RULES, Diagnostic
+from ecrm_dsl.rule_selection import ALWAYS_REPORTED
+
+FILE_DIRECTIVE_LINES = 5
+UNUSED = "W901"
+_DIRECTIVE = re.compile(r"#\s*ecrm\s*:\s*(?P<kind>[A-Za-z][\w-]*)(?P<codes>\[[^\]]*\]?)?")
+_KINDS = ("ignore", "ignore-file")
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """One directive: where it is written, the rules it covers (None: all) and the line it covers (None: file)."""
+
+    span: Span
+    codes: tuple[str, ...] | None
+    target: int | None
+
+
+@dataclass
+class Outcome:
+    """Findings split by the directives of their files, plus W901 findings about the directives themselves."""
+
+    kept: list[Diagnostic] = field(default_factory=list)
+    suppressed: list[Diagnostic] = field(default_factory=list)
+    problems: list[Diagnostic] = field(default_factory=list)
+
+
+def read_directives(text: str, file: str, suffix: str) -> tuple[list[Suppression], list[Diagnostic]]:
+    """The suppression directives of one source file, and W901 findings for the ones that cannot work."""
+    if "ecrm" not in text:  # the common case: no directive at all, no lexing
+        return [], []
+    comments = find_comments(text, suffix)
+    comment_lines = {c.line for c in comments if c.own_line}
+    directives: list[Suppression] = []
+    problems: list[Diagnostic] = []
+    for comment in comments:
+        match = _DIRECTIVE.search(comment.text)
+        if match is None:
+            continue
+        span = Span(
+            file,
+            comment.line,
+            comment.column + match.start(),
+            comment.line,
+            comment.column + match.end(),
+        )
+        directive = _directive(match, span, comment, comment_lines, problems)
+        if directive is not None:
+            directives.append(directive)
+    return directives, problems
+
+
+def _directive(
+    match: re.Match[str], span: Span, comment: Comment, comment_lines: set[int], problems: list[Diagnostic]
+) -> Suppression | None:
+    kind, bracket = match.group("kind"), match.group("codes")
+    if kind not in _KINDS:
+        close = difflib.get_close_matches(kind, _KINDS, n=1, cutoff=0.6)
+        if close:  # other ``# ecrm: …`` words are left for other tools
+            problems.append(_w901(span, f"unknown suppression directive '{kind}'", f"did you mean '{close[0]}'?"))
+        return None
+    codes: tuple[str, ...] | None = None
+    if bracket is not None:
+        if not bracket.endswith("]"):
+            problems.append(_w901(span, "malformed suppression: the ']' is missing", "write # ecrm: ignore[E204]"))
+            return None
+        codes = tuple(part.strip() for part in bracket[1:-1].split(",") if part.strip())
+        if not codes:
+            problems.append(_w901(span, "malformed suppression: no rule code in '[]'", "write # ecrm: ignore[E204]"))
+            return None
+        codes = _known_codes(codes, span, problems)
+        if not codes:
+            return None
+    if kind == "ignore-file":
+        if comment.line > FILE_DIRECTIVE_LINES:
+            problems.append(
+                _w901(
+                    span,
+                    f"a file-level suppression must be in the first {FILE_DIRECTIVE_LINES} lines",
+                    "move it to the top of the file, or use # ecrm: ignore[...] on the line itself",
+                )
+            )
+            return None
+        return Suppression(span, codes, None)
+    target = comment.line
+    if comment.own_line:
+        target += 1
+        while target in comment_lines:
+            target += 1
+    return Suppression(span, codes, target)
+
+
+def _known_codes(codes: tuple[str, ...], span: Span, problems: list[Diagnostic]) -> tuple[str, ...]:
+    """The codes that a suppression can name; W901 for the others."""
+    kept = []
+    for code in codes:
+        if code in ALWAYS_REPORTED:
+            problems.append(
+                _w901(
+                    span,
+                    f"{code} cannot be suppressed",
+                    "a file or document with this error is not loaded at all, so it is always reported",
+                )
+            )
+        elif code == UNUSED:
+            problems.append(_w901(span, f"{UNUSED} cannot be suppressed by a comment", "remove the comment instead"))
+        elif code not in RULES:
+            close = difflib.get_close_matches(code.upper(), sorted(RULES), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}?" if close else None
+            problems.append(_w901(span, f"unknown rule code '{code}' in a suppression", hint))
+        else:
+            kept.append(code)
+    return tuple(kept)
+
+
+def _w901(span: Span, message: str, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(UNUSED, message, span, hint=hint)
+
+
+def apply_suppressions(
+    findings: Iterable[Diagnostic],
+    files: Iterable[str],
+    read: Callable[[str], str | None],
+    enabled: Callable[[str, str], bool],
+) -> Outcome:
+    """Split ``findings`` by the directives in ``files`` (read with ``read``; None: unreadable).
+
+    ``enabled(code, file)`` says whether a rule is selected for a file: a directive for a rule that is switched
+    off there is not reported as unused.
+    """
+    by_file: dict[str, list[Diagnostic]] = {}
+    for finding in findings:
+        by_file.setdefault(finding.span.file, []).append(finding)
+    outcome = Outcome()
+    for file in sorted(set(files) | set(by_file)):
+        here = by_file.get(file, [])
+        text = read(file)
+        directives, problems = read_directives(text, file, _suffix(file)) if text is not None else ([], [])
+        outcome.problems.extend(problems)
+        used: set[tuple[int, str | None]] = set()
+        for finding in here:
+            covering = [
+                i
+                for i, d in enumerate(directives)
+                if finding.code not in ALWAYS_REPORTED
+                and finding.code != UNUSED
+                and (d.target is None or d.target == finding.span.line)
+                and (d.codes is None or finding.code in d.codes)
+            ]
+            for i in covering:
+                used.add((i, finding.code if directives[i].codes is not None else None))
+            (outcome.suppressed if covering else outcome.kept).append(finding)
+        outcome.problems.extend(_unused(directives, used, file, enabled))
+    return outcome
+
+
+def _unused(
+    directives: list[Suppression], used: set[tuple[int, str | None]], file: str, enabled: Callable[[str, str], bool]
+) -> list[Diagnostic]:
+    found = []
+    for i, directive in enumerate(directives):
+        where = "in this file" if directive.target is None else f"on line {directive.target}"
+        if directive.codes is None:
+            if (i, None) not in used:
+                found.append(_w901(directive.span, f"unused suppression: no finding {where}", "remove the comment"))
+            continue
+        for code in directive.codes:
+            if (i, code) not in used and enabled(code, file):
+                found.append(
+                    _w901(
+                        directive.span,
+                        f"unused suppression: no {code} finding {where}",
+                        "remove the comment" if len(directive.codes) == 1 else f"remove {code} from the comment",
+                    )
+                )
+    return found
+
+
+def _suffix(file: str) -> str:
+    name = file.rsplit("/", 1)[-1]
+    return name[name.rfind(".") :] if "." in name else ""
