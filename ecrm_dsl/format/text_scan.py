@@ -13,7 +13,7 @@ from functools import lru_cache
 from lark import Lark, Token, Tree
 
 from ecrm_dsl.format.comment import Comment
-from ecrm_dsl.syntax.text import grammar_path
+from ecrm_dsl.syntax.text import build_parser
 from ecrm_dsl.syntax.text_printer import SourcePositions
 
 
@@ -34,16 +34,7 @@ _COLLECTOR = _Collector()
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    # The same options as ecrm_dsl.syntax.text.parser(), so both parsers accept exactly the same files.
-    return Lark(
-        grammar_path().read_text(encoding="utf-8"),
-        parser="lalr",
-        lexer="contextual",
-        start=["file", "condition"],
-        propagate_positions=True,
-        maybe_placeholders=True,
-        lexer_callbacks={"COMMENT": _COLLECTOR},
-    )
+    return build_parser(lexer_callbacks={"COMMENT": _COLLECTOR})
 
 
 # Parse-tree rules of scenario items -> the field name the printer asks for.

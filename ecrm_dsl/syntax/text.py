@@ -28,8 +28,9 @@ def grammar_path() -> Path:
     raise FileNotFoundError("grammar/ecrm.lark is missing from the installation")
 
 
-@lru_cache(maxsize=1)
-def parser() -> Lark:
+def build_parser(**extra: Any) -> Lark:
+    """A parser of the grammar; ``extra`` Lark options (the formatter adds a comment callback) leave the
+    language itself unchanged, so every parser accepts exactly the same files."""
     return Lark(
         grammar_path().read_text(encoding="utf-8"),
         parser="lalr",
@@ -37,7 +38,13 @@ def parser() -> Lark:
         start=["file", "condition"],
         propagate_positions=True,
         maybe_placeholders=True,
+        **extra,
     )
+
+
+@lru_cache(maxsize=1)
+def parser() -> Lark:
+    return build_parser()
 
 
 def parse_text(text: str, file: str) -> tuple[list[ast.SourceItem], list[Diagnostic]]:
