@@ -252,6 +252,8 @@ def make_tables(metadata: MetaData | None = None, schema: str | None = None) -> 
         Column("detail", json_type(), nullable=False, default=dict),
         index("decisions", "customer_id", "at"),
         index("decisions", "scenario_id", "kind"),
+        # Foreign keys are enforced: without this, dropping a refused pending enrollment scans the whole journal.
+        index("decisions", "enrollment_id"),
     )
     outbox = table(
         "outbox",
@@ -275,6 +277,7 @@ def make_tables(metadata: MetaData | None = None, schema: str | None = None) -> 
         Column("last_error", Text),
         index("outbox", "status", "next_attempt_at"),
         index("outbox", "customer_id", "channel", "created_at"),
+        index("outbox", "enrollment_id"),  # the same, for the outbox
     )
     scheduler_state = table(
         "scheduler_state",
