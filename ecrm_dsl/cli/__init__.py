@@ -18,6 +18,7 @@ from ecrm_dsl.cli.import_cmd import import_command
 from ecrm_dsl.cli.init_cmd import init_command
 from ecrm_dsl.cli.lint_cmd import lint_command
 from ecrm_dsl.cli.runtime_cmds import deploy_command, explain_command, run_command, status_command
+from ecrm_dsl.cli.simulate_cmd import simulate_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,6 +48,7 @@ cli.add_command(graph_command)
 cli.add_command(diff_command)
 cli.add_command(fmt_command)
 cli.add_command(import_command)
+cli.add_command(simulate_command)
 
 
 def main() -> None:

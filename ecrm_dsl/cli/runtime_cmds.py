@@ -51,7 +51,8 @@ def parse_now(value: str | None) -> datetime:
     return moment
 
 
-def _compiled_plan(ctx: click.Context, plan_file: Path | None) -> dict[str, Any]:
+def compiled_plan(ctx: click.Context, plan_file: Path | None, command: str = "deploy") -> dict[str, Any]:
+    """The plan to run: a compiled plan file, or the project compiled now (refused while it has errors)."""
     if plan_file is not None:
         try:
             return load_plan(plan_file.read_text(encoding="utf-8"))
@@ -62,7 +63,7 @@ def _compiled_plan(ctx: click.Context, plan_file: Path | None) -> dict[str, Any]
     errors = [d for d in result.diagnostics if d.effective_severity == Severity.ERROR]
     if errors:
         print_findings(errors, config.root, len(result.files), "text", err=True)
-        click.echo("ecrm deploy: not deployed; fix the errors above first", err=True)
+        click.echo(f"ecrm {command}: stopped; fix the errors above first", err=True)
         raise SystemExit(int(ExitCode.FINDINGS))
     return compile_workspace(result.workspace)[0]
 
@@ -105,7 +106,7 @@ def deploy_command(
     store: str | None,
 ) -> None:
     """Record the plan as the active version in the store (history is kept)."""
-    plan = _compiled_plan(ctx, plan_file)
+    plan = compiled_plan(ctx, plan_file)
     engine = engine_for(ctx, store)
     try:
         report = deploy(engine, plan, parse_now(now_text), in_flight, _mapping(maps), note)

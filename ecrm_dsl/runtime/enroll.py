@@ -16,8 +16,8 @@ from ecrm_dsl.conditions.sql import select_customers, select_enrollments
 from ecrm_dsl.runtime.assign import in_holdout
 from ecrm_dsl.runtime.model import ScenarioVersion
 from ecrm_dsl.runtime.steps import StepRunner
+from ecrm_dsl.store import customers, triggers
 from ecrm_dsl.store import enrollments as store
-from ecrm_dsl.store import triggers
 from ecrm_dsl.store.enrollments import Candidate, Enrollment
 from ecrm_dsl.store.tables import TABLES
 
@@ -76,7 +76,8 @@ def _audience(version: ScenarioVersion, segment: str | None, now: datetime) -> S
     if version.trigger.get("where") is not None:
         parts.append(version.trigger["where"])
     condition = ["and", *parts] if len(parts) > 1 else (parts[0] if parts else ["lit", "bool", True])
-    return select_customers(condition, now=now, timezone=plan.timezone, segments=plan.segments, types=plan.types(None))
+    query = select_customers(condition, now=now, timezone=plan.timezone, segments=plan.segments, types=plan.types(None))
+    return query.where(customers.known_at(now))
 
 
 def _segment(conn: Connection, version: ScenarioVersion, now: datetime, admit: _Admitter, baseline_only: bool) -> None:
@@ -108,6 +109,8 @@ def _dates(conn: Connection, version: ScenarioVersion, since: datetime, now: dat
             )
             if trigger.get("where") is not None:
                 matches = matches.where(TABLES.customers.c.id.in_(_audience(version, None, now)))
+            else:
+                matches = matches.where(customers.known_at(now))
             admit.pages(matches, moment.astimezone(now.tzinfo))
         day += timedelta(days=1)
 
@@ -175,8 +178,8 @@ class _Admitter:
             passing = self._entry_condition(where, pending) if where is not None and not where_checked else set(ids)
             rows = [r for r in pending if r.id in passing]
             keep, refused = _reentry(conn, version, rows, self.now)
-            for row, why in refused:
-                self.journal.add(row, "not_entered", why, at=row.entered_at)
+            for row, why, cause in refused:
+                self.journal.add(row, "not_entered", why, at=row.entered_at, cause=cause)
             store.drop(conn, [i for i in ids if i not in {r.id for r in keep}])
             holdout = version.body["holdout_percent"]
             store.activate(conn, [(r.id, in_holdout(r.customer_id, version.id, holdout)) for r in keep])
@@ -194,20 +197,20 @@ class _Admitter:
 
 def _reentry(
     conn: Connection, version: ScenarioVersion, rows: list[Enrollment], now: datetime
-) -> tuple[list[Enrollment], list[tuple[Enrollment, str]]]:
+) -> tuple[list[Enrollment], list[tuple[Enrollment, str, str]]]:
     """Apply the re-entry rule; a customer is in a scenario at most once at a time."""
     rule = version.body["reentry"]
     past = store.history(conn, version.id, [r.customer_id for r in rows])
     keep: list[Enrollment] = []
-    refused: list[tuple[Enrollment, str]] = []
+    refused: list[tuple[Enrollment, str, str]] = []  # (enrollment, reason, stable cause)
     seen: set[str] = set()
     for row in rows:
         active, finished = past.get(row.customer_id, (False, None))
         if row.customer_id in seen or active:
-            refused.append((row, "already in this scenario"))
+            refused.append((row, "already in this scenario", "already_in"))
             continue
         if row.customer_id in past and rule["mode"] == "never":
-            refused.append((row, "re-entry: never"))
+            refused.append((row, "re-entry: never", "reentry_never"))
             continue
         if (
             rule["mode"] == "cooldown"
@@ -218,6 +221,7 @@ def _reentry(
                 (
                     row,
                     f"re-entry: cool-down until {(finished + timedelta(seconds=rule['cooldown_seconds'])).isoformat()}",
+                    "reentry_cooldown",
                 )
             )
             continue

@@ -86,7 +86,7 @@ class StepRunner:
             passing = self.holds(version, node["guard"], fresh)
             skipped = [r for r in fresh if r.id not in passing]
             for row in skipped:
-                self.journal.add(row, "skipped", "the step's condition does not hold", node=node_id)
+                self.journal.add(row, "skipped", "the step's condition does not hold", node=node_id, cause="condition")
             self._continue(version, skipped, node["next"])
             rows = [r for r in rows if r not in skipped]
         if rows:
@@ -257,23 +257,39 @@ class StepRunner:
         queued: list[dict[str, Any]] = []
         for row in rows:
             if row.holdout:
-                self.journal.add(row, "skipped", "holdout: enrolled and measured, never messaged", node=node["id"])
+                self.journal.add(
+                    row, "skipped", "holdout: enrolled and measured, never messaged", node=node["id"], cause="holdout"
+                )
                 skipped.append(row)
                 continue
             if f"{row.id}:{node['id']}" in already:
                 self.journal.add(
-                    row, "skipped", "already sent at this step (under an earlier version)", node=node["id"]
+                    row,
+                    "skipped",
+                    "already sent at this step (under an earlier version)",
+                    node=node["id"],
+                    cause="already_sent",
                 )
                 skipped.append(row)
                 continue
             if row.id in protected:
                 self.journal.add(
-                    row, "skipped", "nurture-only: the policies keep this customer from sell scenarios", node=node["id"]
+                    row,
+                    "skipped",
+                    "nurture-only: the policies keep this customer from sell scenarios",
+                    node=node["id"],
+                    cause="nurture_only",
                 )
                 skipped.append(row)
                 continue
             if quiet is not None:
-                self.journal.add(row, "deferred", f"quiet hours until {self._shop_time(plan, quiet)}", node=node["id"])
+                self.journal.add(
+                    row,
+                    "deferred",
+                    f"quiet hours until {self._shop_time(plan, quiet)}",
+                    node=node["id"],
+                    cause="quiet_hours",
+                )
                 deferred.append((row.id, quiet))
                 continue
             reach = reachable(
@@ -284,13 +300,19 @@ class StepRunner:
                 row.entry_order_id is not None,
             )
             if reach.channel is None:
-                self.journal.add(row, "skipped", "no reachable channel: " + "; ".join(reach.reasons), node=node["id"])
+                self.journal.add(
+                    row,
+                    "skipped",
+                    "no reachable channel: " + "; ".join(reach.reasons),
+                    node=node["id"],
+                    cause="no_channel",
+                )
                 skipped.append(row)
                 continue
             if marketing:
                 verdict = check_caps(reach.channel, recent.get(row.customer_id, []), self.now, caps)
                 if verdict.action == "skip":
-                    self.journal.add(row, "skipped", verdict.reason, node=node["id"])
+                    self.journal.add(row, "skipped", verdict.reason, node=node["id"], cause="frequency_cap")
                     skipped.append(row)
                     continue
                 if verdict.action == "defer":
@@ -300,6 +322,7 @@ class StepRunner:
                         "deferred",
                         f"{verdict.reason}, until {self._shop_time(plan, verdict.until)}",
                         node=node["id"],
+                        cause="frequency_cap",
                     )
                     deferred.append((row.id, verdict.until))
                     continue

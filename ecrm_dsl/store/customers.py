@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, insert, or_, select, update
 
 from ecrm_dsl.store.enrollments import Enrollment
 from ecrm_dsl.store.tables import TABLES
@@ -14,6 +14,12 @@ from ecrm_dsl.store.tables import TABLES
 C, ORD, EV = TABLES.customers, TABLES.orders, TABLES.events
 CONTACT_COLUMNS = ("name", "email", "phone", "line_user_id", "push_token", "postal_address")
 CONSENT_COLUMNS = ("email_opt_in", "line_opt_in", "sms_opt_in", "push_opt_in", "dm_opt_in", "unsubscribed")
+
+
+def known_at(now: datetime) -> ColumnElement[bool]:
+    """Customers the shop knew at ``now``: signed up by then, or with no sign-up time at all (an imported list).
+    Audiences are judged as of ``now``; a replay of history must not reach customers from its future."""
+    return or_(C.c.signed_up_at.is_(None), C.c.signed_up_at <= now)
 
 
 def profiles(conn: Connection, customer_ids: Sequence[str]) -> dict[str, dict[str, Any]]:

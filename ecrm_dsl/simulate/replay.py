@@ -1,0 +1,97 @@
+"""``ecrm simulate``: copy the store's customer data into a scratch store, deploy the plan there at the start of
+the window and tick a virtual clock to its end. Nothing is delivered: sends stop in the scratch store's outbox."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from ecrm_dsl.runtime.deploy import deploy
+from ecrm_dsl.runtime.scheduler import Scheduler
+from ecrm_dsl.simulate.clock import ActivityClock, Grid
+from ecrm_dsl.simulate.scratch import SIMULATION_KEY, copy_history, open_scratch
+from ecrm_dsl.store.tables import TABLES
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime
+    step: timedelta = timedelta(hours=1)
+    segment_every: timedelta = timedelta(days=1)
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("the simulation window needs times with a timezone")
+        if self.end <= self.start:
+            raise ValueError("the simulation must end after it starts")
+        if self.step <= timedelta(0) or self.segment_every < self.step:
+            raise ValueError("the tick step must be positive, and segments checked no more often than every tick")
+
+
+@dataclass
+class Replay:
+    scratch: Engine
+    window: Window
+    copied: dict[str, int]
+    ticks: int
+    grid_points: int
+
+
+def simulate(
+    source: Engine,
+    plan: dict[str, Any],
+    scratch_path: Path,
+    window: Window,
+    progress: Callable[[str], None] = lambda _: None,
+) -> Replay:
+    """Replay ``source``'s history from ``window.start`` to ``window.end`` with ``plan`` deployed at the start."""
+    scratch = open_scratch(scratch_path)
+    copied = copy_history(source, scratch, progress)
+    with scratch.begin() as conn:
+        state = TABLES.scheduler_state
+        conn.execute(update(state).where(state.c.key == SIMULATION_KEY).values(value=_settings(window)))
+    deploy(scratch, plan, window.start, note="ecrm simulate")
+    scheduler = Scheduler(scratch)
+    with scratch.connect() as conn:
+        current, _ = scheduler.versions(conn)
+    clock = ActivityClock(Grid(window.start, window.end, window.step), current, window.segment_every)
+    ticks, moment, month = 0, None, None
+    while True:
+        with scratch.connect() as conn:
+            moment = clock.next_tick(conn, moment)
+        if moment is None:
+            break
+        scheduler.tick(moment, check_segments=clock.checks_segments(moment))
+        ticks += 1
+        if month != (moment.year, moment.month):
+            month = (moment.year, moment.month)
+            progress(f"  {moment:%Y-%m}: tick {ticks:,}")
+    grid_points = (window.end - window.start) // window.step + 1
+    return Replay(scratch, window, copied, ticks, grid_points)
+
+
+def _settings(window: Window) -> str:
+    return json.dumps(
+        {
+            "from": window.start.isoformat(),
+            "to": window.end.isoformat(),
+            "step_seconds": int(window.step.total_seconds()),
+            "segment_every_seconds": int(window.segment_every.total_seconds()),
+        },
+        sort_keys=True,
+    )
+
+
+def simulation_settings(engine: Engine) -> dict[str, Any] | None:
+    """The replay settings of a scratch store, or None for a store that is not one."""
+    state = TABLES.scheduler_state
+    with engine.connect() as conn:
+        value = conn.execute(select(state.c.value).where(state.c.key == SIMULATION_KEY)).scalar_one_or_none()
+    return json.loads(value) if value is not None else None

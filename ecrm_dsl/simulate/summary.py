@@ -1,0 +1,142 @@
+"""What a replay did, per scenario and per step: entered, sent by channel, skipped and deferred by cause,
+converted, holdout — as a JSON-ready dict, and rendered as text or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter, defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from ecrm_dsl.store.tallies import DecisionTally, decision_tallies, enrollment_tallies
+
+# Decision kinds shown per step, each a {label: count}; deferrals count customers, the rest decisions.
+STEP_MEASURES = ("sent", "skipped", "deferred", "branched", "assigned", "waiting", "heard", "timed_out", "updated")
+
+
+def summarize(
+    conn: Connection, plan: dict[str, Any], start: datetime | None = None, end: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Per scenario of ``plan`` (by id), what happened (between ``start`` and ``end`` when given)."""
+    by_scenario: dict[str, list[DecisionTally]] = defaultdict(list)
+    for tally in decision_tallies(conn, start, end):
+        by_scenario[tally.scenario_id].append(tally)
+    statuses: dict[str, Counter[str]] = defaultdict(Counter)
+    for row in enrollment_tallies(conn, start, end):
+        statuses[row.scenario_id][row.status] += row.enrollments
+        statuses[row.scenario_id]["holdout"] += row.enrollments if row.holdout else 0
+        if row.holdout and row.status == "converted":
+            statuses[row.scenario_id]["converted_holdout"] += row.enrollments
+    return [
+        _scenario(s, by_scenario.get(s["id"], []), statuses.get(s["id"], Counter()))
+        for s in sorted(plan["scenarios"], key=lambda s: s["id"])
+    ]
+
+
+def _scenario(scenario: dict[str, Any], tallies: list[DecisionTally], status: Counter[str]) -> dict[str, Any]:
+    entered = sum(status[s] for s in ("active", "converted", "exited", "completed"))
+    holdout = status["holdout"]
+    converted, converted_holdout = status["converted"], status["converted_holdout"]
+
+    def labels(kind: str, node: str | None = None, *, any_node: bool = False) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for t in tallies:
+            if t.kind == kind and (any_node or t.node_id == node):
+                counts[t.label] += t.enrollments if kind == "deferred" else t.decisions
+        return dict(sorted(counts.items()))
+
+    steps = []
+    for node in scenario["nodes"]:
+        step: dict[str, Any] = {"id": node["id"], "kind": node["kind"]}
+        if node["kind"] == "send":
+            step["channel"] = node["channel"]
+        for measure in STEP_MEASURES:
+            found = labels(measure, node["id"])
+            if found:
+                step[measure] = found
+        converted_here = sum(labels("converted", node["id"]).values())
+        if converted_here:
+            step["converted_here"] = converted_here
+        steps.append(step)
+    return {
+        "id": scenario["id"],
+        "title": scenario.get("title"),
+        "kind": scenario["kind"],
+        "entered": entered,
+        "holdout": holdout,
+        "not_entered": labels("not_entered", any_node=True),
+        "converted": converted,
+        "converted_treated": converted - converted_holdout,
+        "converted_holdout": converted_holdout,
+        "exited": status["exited"],
+        "exit_reasons": labels("exited", any_node=True),
+        "completed": status["completed"],
+        "in_flight": status["active"],
+        "steps": steps,
+    }
+
+
+def _rate(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "—"
+
+
+def _counts(values: dict[str, int] | None) -> str:
+    return "; ".join(f"{label} {n:,}" if label else f"{n:,}" for label, n in (values or {}).items())
+
+
+def render_text(header: list[str], scenarios: list[dict[str, Any]]) -> str:
+    lines = list(header)
+    for s in scenarios:
+        treated = s["entered"] - s["holdout"]
+        lines += [
+            "",
+            f"{s['id']} — {s['title'] or ''} ({s['kind']})",
+            f"  entered {s['entered']:,} (holdout {s['holdout']:,}) · converted {s['converted_treated']:,} of "
+            f"{treated:,} messaged ({_rate(s['converted_treated'], treated)}), holdout {s['converted_holdout']:,} "
+            f"of {s['holdout']:,} ({_rate(s['converted_holdout'], s['holdout'])}) · exited {s['exited']:,} · "
+            f"completed {s['completed']:,} · in flight at the end {s['in_flight']:,}",
+        ]
+        if s["not_entered"]:
+            lines.append(f"  not entered: {_counts(s['not_entered'])}")
+        if s["exit_reasons"]:
+            lines.append(f"  exits: {_counts(s['exit_reasons'])}")
+        for step in s["steps"]:
+            parts = [
+                f"{measure.replace('_', ' ')}: {_counts(step[measure])}" for measure in STEP_MEASURES if measure in step
+            ]
+            if "converted_here" in step:
+                parts.append(f"converted while here: {step['converted_here']:,}")
+            lines.append(f"  {step['id']} ({step['kind']}): " + (" | ".join(parts) if parts else "never reached"))
+    return "\n".join(lines) + "\n"
+
+
+def render_csv(scenarios: list[dict[str, Any]]) -> str:
+    """Long format, one number per row (scenario, step, measure, label, value): pivots in any spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["scenario", "step", "measure", "label", "value"])
+    for s in scenarios:
+        for measure in (
+            "entered",
+            "holdout",
+            "converted",
+            "converted_treated",
+            "converted_holdout",
+            "exited",
+            "completed",
+            "in_flight",
+        ):
+            writer.writerow([s["id"], "", measure, "", s[measure]])
+        for measure in ("not_entered", "exit_reasons"):
+            for label, n in s[measure].items():
+                writer.writerow([s["id"], "", measure, label, n])
+        for step in s["steps"]:
+            for measure in STEP_MEASURES:
+                for label, n in step.get(measure, {}).items():
+                    writer.writerow([s["id"], step["id"], measure, label, n])
+            if "converted_here" in step:
+                writer.writerow([s["id"], step["id"], "converted_here", "", step["converted_here"]])
+    return out.getvalue()
