@@ -17,6 +17,7 @@ from ecrm_dsl.cli.graph_cmd import graph_command
 from ecrm_dsl.cli.import_cmd import import_command
 from ecrm_dsl.cli.init_cmd import init_command
 from ecrm_dsl.cli.lint_cmd import lint_command
+from ecrm_dsl.cli.report_cmd import report_command
 from ecrm_dsl.cli.runtime_cmds import deploy_command, explain_command, run_command, status_command
 from ecrm_dsl.cli.simulate_cmd import simulate_command
 
@@ -49,6 +50,7 @@ cli.add_command(diff_command)
 cli.add_command(fmt_command)
 cli.add_command(import_command)
 cli.add_command(simulate_command)
+cli.add_command(report_command)
 
 
 def main() -> None:

@@ -1,0 +1,222 @@
+"""The store queries behind ``ecrm report``: customer behaviour (orders, subscriptions) and the recorded outcomes
+of scenarios (enrollments, decisions, message events), each bounded by the report's window."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, case, func, select
+
+from ecrm_dsl.store.tables import TABLES
+
+ORD, S, N, D, E = TABLES.orders, TABLES.subscriptions, TABLES.enrollments, TABLES.decisions, TABLES.events
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime | None  # None: from the beginning of the store
+    end: datetime
+
+    def holds(self, column: ColumnElement[Any]) -> list[ColumnElement[bool]]:
+        return ([column >= self.start] if self.start else []) + [column <= self.end]
+
+
+def first_and_second_orders(conn: Connection, window: Window) -> Iterator[tuple[datetime, datetime | None]]:
+    """For each customer whose first order falls in the window: its time, and the time of the next later order."""
+    firsts = (
+        select(ORD.c.customer_id, func.min(ORD.c.ordered_at).label("first"))
+        .where(ORD.c.ordered_at <= window.end)
+        .group_by(ORD.c.customer_id)
+        .subquery()
+    )
+    later = ORD.alias("later")
+    second = (
+        select(func.min(later.c.ordered_at))
+        .where(later.c.customer_id == firsts.c.customer_id, later.c.ordered_at > firsts.c.first)
+        .scalar_subquery()
+    )
+    for first, following in conn.execute(select(firsts.c.first, second).where(*window.holds(firsts.c.first))):
+        yield instant(first), instant(following) if following is not None else None
+
+
+def buyers_and_repeaters(conn: Connection, window: Window) -> tuple[int, int]:
+    """Customers with an order in the window, and how many of them have two or more orders by its end."""
+    in_window = func.sum(case((ORD.c.ordered_at >= window.start, 1), else_=0)) if window.start else func.count()
+    per_customer = (
+        select(ORD.c.customer_id, func.count().label("orders"), in_window.label("in_window"))
+        .where(ORD.c.ordered_at <= window.end)
+        .group_by(ORD.c.customer_id)
+        .subquery()
+    )
+    query = select(func.count(), func.sum(case((per_customer.c.orders >= 2, 1), else_=0))).where(
+        per_customer.c.in_window > 0
+    )
+    buyers, repeaters = conn.execute(query).one()
+    return int(buyers or 0), int(repeaters or 0)
+
+
+def dormant_and_returned(conn: Connection, start: datetime, dormant_since: datetime, end: datetime) -> tuple[int, int]:
+    """Customers whose last order before ``start`` was at or before ``dormant_since``, and how many of them ordered
+    again between ``start`` and ``end``."""
+    before = (
+        select(ORD.c.customer_id, func.max(ORD.c.ordered_at).label("last"))
+        .where(ORD.c.ordered_at < start)
+        .group_by(ORD.c.customer_id)
+        .subquery()
+    )
+    again = ORD.alias("again")
+    came_back = (
+        select(again.c.customer_id)
+        .where(again.c.customer_id == before.c.customer_id, again.c.ordered_at >= start, again.c.ordered_at <= end)
+        .exists()
+    )
+    query = select(func.count(), func.sum(case((came_back, 1), else_=0))).where(before.c.last <= dormant_since)
+    dormant, returned = conn.execute(query).one()
+    return int(dormant or 0), int(returned or 0)
+
+
+def shipments_reached(conn: Connection, window: Window) -> dict[int, int]:
+    """Subscriptions started in the window, by how many shipments they received (current counts)."""
+    query = (
+        select(S.c.shipments, func.count())
+        .where(*window.holds(func.coalesce(S.c.started_at, window.end)))
+        .group_by(S.c.shipments)
+    )
+    return {int(shipments): int(n) for shipments, n in conn.execute(query)}
+
+
+# ------------------------------------------------------------------ scenario outcomes
+
+
+def enrollment_groups(
+    conn: Connection, window: Window, extra: ColumnElement[Any] | None = None
+) -> list[tuple[Any, ...]]:
+    """Enrollments entered in the window, counted by (scenario, holdout, converted[, extra])."""
+    converted = case((N.c.status == "converted", True), else_=False)
+    holdout = case((N.c.holdout, True), else_=False)
+    columns = [N.c.scenario_id, holdout.label("holdout"), converted.label("converted")]
+    if extra is not None:
+        columns.append(extra.label("extra"))
+    query = (
+        select(*columns, func.count())
+        .where(N.c.status != "pending", *window.holds(N.c.entered_at))
+        .group_by(*columns)
+        .order_by(*columns)
+    )
+    return [tuple(row) for row in conn.execute(query)]
+
+
+def orders_before_entry() -> ColumnElement[int]:
+    """The customer's orders before the enrollment entered: their phase (F0, F1, F2, F3+) at entry."""
+    return (
+        select(func.count())
+        .where(ORD.c.customer_id == N.c.customer_id, ORD.c.ordered_at < N.c.entered_at)
+        .scalar_subquery()
+    )
+
+
+def in_audience(audience: Select[Any]) -> ColumnElement[bool]:
+    """Whether the enrollment's customer is among the customers ``audience`` selects."""
+    return N.c.customer_id.in_(audience.order_by(None))
+
+
+def variant_groups(conn: Connection, window: Window) -> list[tuple[str, str, str, bool, bool, int]]:
+    """Per scenario, split step and variant: enrollments by holdout and converted."""
+    variant = D.c.detail["variant"].as_string()
+    converted = case((N.c.status == "converted", True), else_=False)
+    columns = [D.c.scenario_id, D.c.node_id, variant, N.c.holdout, converted]
+    query = (
+        select(*columns, func.count(func.distinct(N.c.id)))
+        .select_from(D.join(N, N.c.id == D.c.enrollment_id))
+        .where(D.c.kind == "assigned", *window.holds(N.c.entered_at))
+        .group_by(*columns)
+        .order_by(*columns)
+    )
+    return [(s, node, v, bool(h), bool(c), int(n)) for s, node, v, h, c, n in conn.execute(query)]
+
+
+def sends_by_step(conn: Connection, window: Window) -> dict[tuple[str, str], int]:
+    query = (
+        select(D.c.scenario_id, D.c.node_id, func.count())
+        .where(D.c.kind == "sent", *window.holds(D.c.at))
+        .group_by(D.c.scenario_id, D.c.node_id)
+    )
+    return {(s, node): int(n) for s, node, n in conn.execute(query)}
+
+
+def message_events_by_step(conn: Connection, window: Window, event_type: str) -> dict[tuple[str, str], int]:
+    """Customers with a ``message.opened``/``message.clicked`` event per scenario and step (its properties)."""
+    scenario, step = E.c.properties["scenario"].as_string(), E.c.properties["step"].as_string()
+    query = (
+        select(scenario, step, func.count(func.distinct(E.c.customer_id)))
+        .where(E.c.type == event_type, *window.holds(E.c.occurred_at))
+        .group_by(scenario, step)
+    )
+    return {(s, node): int(n) for s, node, n in conn.execute(query) if s and node}
+
+
+def reach_by_scenario(conn: Connection, window: Window) -> dict[str, dict[str, int]]:
+    """Per scenario: enrollments sent at least one message ("sent"), and customers who opened or clicked one."""
+    reach: dict[str, dict[str, int]] = {}
+    sent = (
+        select(D.c.scenario_id, func.count(func.distinct(D.c.enrollment_id)))
+        .where(D.c.kind == "sent", *window.holds(D.c.at))
+        .group_by(D.c.scenario_id)
+    )
+    for sid, n in conn.execute(sent):
+        reach.setdefault(sid, {})["sent"] = int(n)
+    scenario = E.c.properties["scenario"].as_string()
+    events = (
+        select(scenario, E.c.type, func.count(func.distinct(E.c.customer_id)))
+        .where(E.c.type.in_(["message.opened", "message.clicked"]), *window.holds(E.c.occurred_at))
+        .group_by(scenario, E.c.type)
+    )
+    for sid, kind, n in conn.execute(events):
+        if sid:
+            reach.setdefault(sid, {})[kind] = int(n)
+    return reach
+
+
+def last_touch_conversions(conn: Connection, window: Window) -> dict[tuple[str, str], int]:
+    """Conversions credited to the last step that sent the enrollment a message before it converted."""
+    sent = D.alias("sent")
+    last_send = (
+        select(sent.c.node_id)
+        .where(sent.c.enrollment_id == D.c.enrollment_id, sent.c.kind == "sent", sent.c.at <= D.c.at)
+        .order_by(sent.c.at.desc(), sent.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        select(D.c.scenario_id, last_send, func.count())
+        .where(D.c.kind == "converted", *window.holds(D.c.at))
+        .group_by(D.c.scenario_id, last_send)
+    )
+    return {(s, node): int(n) for s, node, n in conn.execute(query) if node is not None}
+
+
+def sends_with_time(conn: Connection, window: Window) -> Iterator[tuple[datetime, str]]:
+    """Every send decision's time and channel, streamed (one row per message)."""
+    query = select(D.c.at, D.c.detail["channel"].as_string()).where(D.c.kind == "sent", *window.holds(D.c.at))
+    for at, channel in conn.execution_options(yield_per=5_000).execute(query):
+        yield instant(at), channel or "unknown"
+
+
+def latest_activity(conn: Connection) -> datetime | None:
+    """The latest order, event or decision: where a report without an end stops."""
+    moments = [
+        conn.execute(select(func.max(ORD.c.ordered_at))).scalar(),
+        conn.execute(select(func.max(E.c.occurred_at))).scalar(),
+        conn.execute(select(func.max(D.c.at))).scalar(),
+    ]
+    known = [instant(m) for m in moments if m is not None]
+    return max(known) if known else None
+
+
+def instant(value: Any) -> datetime:
+    """An aggregate's or subquery's time read back as an aware UTC datetime, whatever the dialect returned."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
