@@ -1,0 +1,237 @@
+"""``ecrm simulate``: a replay of the store's history in a scratch store, on real SQLite."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from ecrm_dsl.cli import cli
+from ecrm_dsl.runtime.deploy import deploy
+from ecrm_dsl.runtime.scheduler import Scheduler
+from ecrm_dsl.simulate.replay import Window, simulate
+from ecrm_dsl.simulate.scratch import _attach_copy, _streamed_copy, copy_history, open_scratch
+from ecrm_dsl.simulate.summary import summarize
+from ecrm_dsl.store.tables import TABLES
+from tests.runtime.adversarial_helpers import at, scenario
+from tests.runtime.world import World, template
+
+HOUR = dt.timedelta(hours=1)
+FOLLOW_UP = scenario(
+    "follow_up",
+    "order.placed",
+    "  holdout 0%\n  @thanks after 1d at 10:00: send email mail\n  @late after 3d at 22:30: send email mail",
+    "  goal order.placed repeat within 30d",
+    kind="sell",
+    hypothesis="f2_rate",
+)
+
+
+def source(tmp_path: Path, scenarios: dict[str, str], segments: dict[str, str] | None = None) -> World:
+    """A store with a project that was never deployed to it: the history a simulation replays."""
+    w = World(tmp_path / "source")
+    w.templates(template("mail"))
+    for name, where in (segments or {}).items():
+        w.write(f"segments/{name}.yaml", f"segment: {name}\nwhere: {where}\n")
+    for name, text in scenarios.items():
+        w.write(f"scenarios/{name}.ecrm", text)
+    return w
+
+
+def journal(engine: Any) -> Counter[tuple[Any, ...]]:
+    d = TABLES.decisions
+    query = select(d.c.customer_id, d.c.scenario_id, d.c.node_id, d.c.kind, d.c.reason, d.c.at)
+    with engine.connect() as conn:
+        return Counter(tuple(row) for row in conn.execute(query))
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_replay_enrolls_sends_at_due_times_and_converts_from_the_history(tmp_path: Path) -> None:
+    w = source(tmp_path, {"follow_up": FOLLOW_UP})
+    for cid in ("a", "b", "c", "early", "late"):
+        w.customer(cid)
+    w.customer("quiet", email_opt_in=False, line_opt_in=False)
+    w.order("a", at(3, 14, 20))
+    w.order("a", at(10, 11))  # a repeat purchase within 30 days: converts
+    w.order("b", at(4, 9, 5))
+    w.order("c", at(20, 16))
+    w.order("quiet", at(5, 12))
+    w.order("early", at(1, 0, 1, month=2))  # before the window: never enters
+    w.order("late", at(2, 12, month=4))  # after the window: the replay must not see it
+    plan = w.compile()
+    store = tmp_path / "source" / "store.db"
+    before = file_digest(store)
+
+    replay = simulate(w.engine, plan, tmp_path / "sim.db", Window(at(1, 0), at(31, 0)))
+
+    assert file_digest(store) == before  # the source is only read
+    assert w.count("decisions") == w.count("enrollments") == w.count("outbox") == 0
+    o = TABLES.outbox
+    with replay.scratch.connect() as conn:
+        sends = [
+            (r.customer_id, r.node_id, r.created_at.astimezone(at(1).tzinfo), r.status)
+            for r in conn.execute(select(o.c.customer_id, o.c.node_id, o.c.created_at, o.c.status).order_by(o.c.id))
+        ]
+        summary = summarize(conn, plan)[0]
+    # Steps act at their due times to the hour, though most grid points were skipped.
+    assert ("a", "thanks", at(4, 10), "pending") in sends
+    assert ("b", "thanks", at(5, 10), "pending") in sends
+    assert ("c", "thanks", at(21, 10), "pending") in sends
+    assert {s[3] for s in sends} == {"pending"}  # nothing delivered
+    assert {s[0] for s in sends} == {"a", "b", "c"}
+    assert replay.ticks < replay.grid_points / 4
+    assert summary["entered"] == 4  # a (first order; the repeat is its goal), b, c, quiet
+    assert summary["converted"] == 1 and summary["converted_treated"] == 1
+    thanks, late = summary["steps"]
+    assert thanks["sent"] == {"email": 3}
+    assert thanks["skipped"] == {"no_channel": 1}
+    # Due at 22:30, in quiet hours: all four wait for the morning; then the one without consent is skipped.
+    assert late["deferred"] == {"quiet_hours": 4}
+    assert late["sent"] == {"email": 3} and late["skipped"] == {"no_channel": 1}
+    assert ("a", "late", at(8, 9), "pending") in sends
+
+
+SURVEY_BODY = (
+    "  @answer wait for survey.answered timeout 2d {\n    on event {\n      @sorry send email mail\n    }\n"
+    "    on timeout {\n      @nudge send email mail\n    }\n  }"
+)
+
+
+def test_skipping_idle_grid_points_changes_no_decision(tmp_path: Path) -> None:
+    body = "  holdout 20%\n  @first after 2h: send email mail\n  @second after 26h: send email mail"
+    w = source(
+        tmp_path,
+        {
+            "follow_up": FOLLOW_UP,
+            "steps": scenario("steps", "order.placed", body, "  goal order.placed repeat within 10d"),
+            "news": scenario("news", 'schedule "0 10 * * 1" audience readers', "  send email mail", "  reentry always"),
+            "survey": scenario("survey", "order.placed", SURVEY_BODY, "  reentry always"),
+        },
+        segments={"readers": "customer.email_opt_in == true"},
+    )
+    for i in range(30):
+        cid = f"c{i:02d}"
+        w.customer(cid)
+        w.order(cid, at(1 + i % 9, 8 + i % 11, 7 * i % 60))
+        if i % 3 == 0:
+            w.order(cid, at(4 + i % 9, 13, 30))
+        if i % 4 == 0:
+            w.event(cid, "survey.answered", at(3 + i % 9, 20, 15), satisfaction=1)
+    plan = w.compile()
+    window = Window(at(1, 0), at(16, 0))
+
+    replay = simulate(w.engine, plan, tmp_path / "sim.db", window)
+
+    plain = open_scratch(tmp_path / "plain.db")
+    copy_history(w.engine, plain)
+    deploy(plain, plan, window.start)
+    scheduler, moment = Scheduler(plain), window.start
+    while moment <= window.end:
+        scheduler.tick(moment)
+        moment += HOUR
+    assert replay.ticks < replay.grid_points
+    expected = journal(plain)
+    assert sum(expected.values()) > 100
+    assert journal(replay.scratch) == expected
+
+
+def test_customers_from_the_future_are_not_in_audiences(tmp_path: Path) -> None:
+    newsletter = scenario("news", 'schedule "0 10 * * *" audience readers', "  send email mail", "  reentry always")
+    w = source(tmp_path, {"news": newsletter}, segments={"readers": "customer.email_opt_in == true"})
+    w.customer("signed_early", signed_up_at=at(1, 0, month=1))
+    w.customer("signed_later", signed_up_at=at(3, 12))
+    w.customer("buyer_early")
+    w.order("buyer_early", at(1, 9))
+    w.customer("buyer_later")  # no sign-up time: known from the first order
+    w.order("buyer_later", at(2, 15))
+    w.customer("list_only")  # no sign-up time and no history: an imported list, known all along
+
+    replay = simulate(w.engine, w.compile(), tmp_path / "sim.db", Window(at(1, 0), at(3, 23)))
+
+    o = TABLES.outbox
+    with replay.scratch.connect() as conn:
+        rows = conn.execute(select(o.c.customer_id, o.c.created_at)).all()
+    days: dict[str, list[int]] = {}
+    for cid, created in sorted(rows, key=lambda r: r[1]):
+        days.setdefault(cid, []).append(created.astimezone(at(1).tzinfo).day)
+    # The newsletter fires at 10:00 each day; "signed_later" signs up on the 3rd at noon.
+    assert days == {"signed_early": [1, 2, 3], "buyer_early": [1, 2, 3], "list_only": [1, 2, 3], "buyer_later": [3]}
+
+
+def test_the_streamed_copy_and_the_attached_copy_give_the_same_rows(tmp_path: Path) -> None:
+    w = source(tmp_path, {"follow_up": FOLLOW_UP})
+    for i in range(5):
+        w.customer(f"c{i}", attributes={"rank": "gold", "メモ": "日本語"})
+        w.order(f"c{i}", at(1 + i, 10), amount=1200 * i)
+        w.event(f"c{i}", "survey.answered", at(2 + i, 11), satisfaction=i)
+    attached, streamed = open_scratch(tmp_path / "a.db"), open_scratch(tmp_path / "s.db")
+    assert w.engine.url.database
+    _attach_copy(Path(w.engine.url.database), attached, lambda _: None)
+    _streamed_copy(w.engine, streamed, lambda _: None)
+    for table in (TABLES.customers, TABLES.orders, TABLES.events):
+        with attached.connect() as a, streamed.connect() as s:
+            query = select(table).order_by(*table.primary_key)
+            assert a.execute(query).all() == s.execute(query).all() != []
+
+
+def run_cli(tmp_path: Path, *args: str) -> Any:
+    return CliRunner().invoke(
+        cli, ["--config", str(tmp_path / "source" / "project" / "ecrm.toml"), *args], catch_exceptions=False
+    )
+
+
+def test_the_command_reports_in_every_format_and_the_same_input_gives_the_same_bytes(tmp_path: Path) -> None:
+    w = source(tmp_path, {"follow_up": FOLLOW_UP})
+    w.customer("a")
+    w.order("a", at(3, 14))
+    store, out = str(tmp_path / "source" / "store.db"), str(tmp_path / "sim.db")
+    common = ["simulate", "--store", store, "--from", "2025-03-01", "--to", "2025-03-10", "--out", out]
+
+    first = run_cli(tmp_path, *common, "--format", "json")
+    second = run_cli(tmp_path, *common, "--format", "json")  # replaces its own earlier scratch store
+
+    assert first.exit_code == 0, first.output
+    assert first.stdout == second.stdout
+    document = json.loads(first.stdout)
+    assert document["simulation"]["from"] == "2025-03-01T00:00:00+09:00"
+    assert document["simulation"]["to"] == "2025-03-11T00:00:00+09:00"  # --to is included to its end
+    (follow_up,) = document["scenarios"]
+    assert follow_up["entered"] == 1 and follow_up["steps"][0]["sent"] == {"email": 1}
+    text = run_cli(tmp_path, *common)
+    assert "follow_up" in text.stdout and "thanks (send): sent: email 1" in text.stdout
+    csv_rows = run_cli(tmp_path, *common, "--format", "csv").stdout.splitlines()
+    assert csv_rows[0] == "scenario,step,measure,label,value"
+    assert "follow_up,thanks,sent,email,1" in csv_rows
+
+
+def test_the_command_refuses_bad_input_with_a_message_and_overwrites_nothing(tmp_path: Path) -> None:
+    w = source(tmp_path, {"follow_up": FOLLOW_UP})
+    w.customer("a")
+    store = str(tmp_path / "source" / "store.db")
+    precious = tmp_path / "precious.db"
+    precious.write_bytes(b"not a simulation")
+
+    cases = {
+        "not a simulation store": [
+            *("--store", store, "--from", "2025-03-01", "--to", "2025-03-02", "--out", str(precious))
+        ],
+        "no such store": ["--store", str(tmp_path / "missing.db"), "--from", "2025-03-01", "--to", "2025-03-02"],
+        "is not a date or time": ["--store", store, "--from", "March", "--to", "2025-03-02"],
+        "must be after --from": ["--store", store, "--from", "2025-03-05", "--to", "2025-03-01"],
+        "is not a duration": ["--store", store, "--from", "2025-03-01", "--to", "2025-03-02", "--step", "hourly"],
+    }
+    for message, args in cases.items():
+        result = run_cli(tmp_path, "simulate", *args)
+        assert result.exit_code != 0 and message in result.output, (message, result.output)
+        assert "Traceback" not in result.output
+    assert precious.read_bytes() == b"not a simulation"
+    assert not (tmp_path / "missing.db").exists()
