@@ -4,9 +4,10 @@
 must also have ``enrollments`` in its FROM (see :func:`select_enrollments`), which metrics and ``event.*`` read.
 Derived attributes are correlated scalar subqueries; functions are ``EXISTS``/``COUNT`` subqueries.
 
-Every value from the condition or the caller is a bound parameter. Each atomic predicate is guarded with
-``IS NOT NULL`` on its nullable operands, so no sub-expression is ever SQL NULL and ``NOT`` is plain negation:
-that is the two-valued logic of :mod:`ecrm_dsl.conditions.normal`.
+Every value from the condition or the caller is a bound parameter. Each atomic predicate is made two-valued
+(``IS NOT NULL`` guards on nullable columns, ``COALESCE(predicate, false)`` around computed values, so that a
+subquery is not written twice), so no sub-expression is ever SQL NULL and ``NOT`` is plain negation: that is
+the two-valued logic of :mod:`ecrm_dsl.conditions.normal`.
 
 Dialects: everything is portable SQLAlchemy except a few small constructs compiled per dialect below
 (instant to epoch seconds, instant/date to a day number, "JSON array contains", code-point string order).
@@ -27,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Boolean,
+    ColumnClause,
     ColumnElement,
     Float,
     Integer,
@@ -187,6 +189,19 @@ class _Val:
     nullable: bool
 
 
+def _two_valued(test: ColumnElement[bool], *operands: _Val) -> ColumnElement[bool]:
+    """``test`` as true or false, never SQL NULL: false when a nullable operand is null.
+
+    ``test`` must be null or false whenever one of ``operands`` is null, as a comparison is. A nullable column is
+    guarded with ``IS NOT NULL`` (an index can serve that). Anything computed is not written twice, since SQLite
+    evaluates every copy of a correlated subquery: ``COALESCE(test, false)`` gives the same truth value.
+    """
+    nullable = [v for v in operands if v.nullable]
+    if all(isinstance(v.expr, ColumnClause) for v in nullable):
+        return and_(*(v.expr.is_not(None) for v in nullable), test)
+    return func.coalesce(test, false())
+
+
 def aware_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("'now' must be timezone-aware")
@@ -251,11 +266,8 @@ class _Compiler:
             return or_(false(), *(self.compare("==", node[1], item) for item in node[2]))
         if tag == "not_in":  # a null item makes its "!=" false, and so the whole
             return and_(self.not_null(node[1]), *(self.compare("!=", node[1], item) for item in node[2]))
-        if tag == "between":
-            return and_(self.compare(">=", node[1], node[2]), self.compare("<=", node[1], node[3]))
-        if tag == "not_between":
-            inside = and_(self.compare(">=", node[1], node[2]), self.compare("<=", node[1], node[3]))
-            return and_(*(self.not_null(n) for n in node[1:]), not_(inside))
+        if tag in ("between", "not_between"):
+            return self.between(node[1], node[2], node[3], negate=tag == "not_between")
         if tag == "is_null":
             return not_(self.not_null(node[1]))
         if tag == "is_not_null":
@@ -270,10 +282,31 @@ class _Compiler:
         left_type, right_type = resolve_types(self.types.of(left), self.types.of(right))
         kind = comparison_kind(left_type, right_type)
         a, b = self.operand(left, left_type, kind), self.operand(right, right_type, kind)
-        guards = [v.expr.is_not(None) for v in (a, b) if v.nullable]
         if kind == "string" and op not in ("==", "!="):
-            return and_(*guards, _OPS[op](code_point_order(a.expr), b.expr))
-        return and_(*guards, _OPS[op](a.expr, b.expr))
+            return _two_valued(_OPS[op](code_point_order(a.expr), b.expr), a, b)
+        return _two_valued(_OPS[op](a.expr, b.expr), a, b)
+
+    def between(self, value: Normal, low: Normal, high: Normal, negate: bool) -> ColumnElement[bool]:
+        """``value [not] between low and high``, both ends inclusive; false when an operand is null.
+
+        ``value`` goes into SQL once when both ends compare it the same way: a derived attribute is a correlated
+        subquery, and ``>=`` and ``<=``, each with its null guard, would run it four times per customer.
+        """
+        if any(is_null_literal(n) for n in (value, low, high)):
+            return false()
+        (value_type, low_type), (value_type_high, high_type) = (
+            resolve_types(self.types.of(value), self.types.of(end)) for end in (low, high))
+        kind = comparison_kind(value_type, low_type)
+        if value_type != value_type_high or kind != comparison_kind(value_type_high, high_type):
+            inside = and_(self.compare(">=", value, low), self.compare("<=", value, high))
+            return and_(*(self.not_null(n) for n in (value, low, high)), not_(inside)) if negate else inside
+        a = self.operand(value, value_type, kind)
+        lo, hi = self.operand(low, low_type, kind), self.operand(high, high_type, kind)
+        test = (code_point_order(a.expr) if kind == "string" else a.expr).between(lo.expr, hi.expr)
+        if not negate:
+            return _two_valued(test, a, lo, hi)  # a null operand makes BETWEEN false or null
+        # NOT BETWEEN is true, not null, when one end is null and the other already excludes the value.
+        return and_(*(end.expr.is_not(None) for end in (lo, hi) if end.nullable), _two_valued(not_(test), a))
 
     def not_null(self, node: Normal) -> ColumnElement[bool]:
         if node[0] == "lit":

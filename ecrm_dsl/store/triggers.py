@@ -7,8 +7,25 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Select, String, and_, delete, exists, extract, insert, literal, or_, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    MetaData,
+    Select,
+    String,
+    Table,
+    and_,
+    delete,
+    exists,
+    extract,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -120,15 +137,32 @@ def customer_pages(conn: Connection, query: Select[Any], page: int) -> Iterator[
         after = ids[-1]
 
 
+# Who matches a segment now, for update_segment. A temporary table is private to its connection (and so to the
+# caller's transaction), and not part of TABLES: create_all never makes it a real table.
+_MATCHING = Table("ecrm_segment_matching", MetaData(), Column("customer_id", String, primary_key=True),
+                  prefixes=["TEMPORARY"])
+
+
 def update_segment(conn: Connection, scenario_id: str, current: Select[Any], now: datetime) -> None:
-    """Make the remembered membership equal ``current``; customers who start matching get ``since = now``."""
-    m = T.segment_members
-    members = current.order_by(None).subquery()
-    conn.execute(delete(m).where(m.c.scenario_id == scenario_id, m.c.customer_id.not_in(select(members.c.id))))
-    fresh = select(literal(scenario_id), members.c.id, literal(now, m.c.since.type)).where(
-        ~exists().where(m.c.scenario_id == scenario_id, m.c.customer_id == members.c.id)
+    """Make the remembered membership equal ``current``; customers who start matching get ``since = now``.
+
+    The audience query (correlated subqueries per customer) is the expensive part, so it runs once, into a
+    temporary table that the delete of leavers and the insert of joiners then read.
+    """
+    m, matching = T.segment_members, _MATCHING
+    # Made by the first call on a connection, it lasts the session (PostgreSQL drops it if that transaction
+    # rolls back, and the next call makes it again).
+    conn.execute(CreateTable(matching, if_not_exists=True))
+    conn.execute(delete(matching))  # in case a failed call's caller carried on in the same transaction
+    conn.execute(insert(matching).from_select(["customer_id"], current.order_by(None)))
+    conn.execute(
+        delete(m).where(m.c.scenario_id == scenario_id, m.c.customer_id.not_in(select(matching.c.customer_id)))
+    )
+    fresh = select(literal(scenario_id), matching.c.customer_id, literal(now, m.c.since.type)).where(
+        ~exists().where(m.c.scenario_id == scenario_id, m.c.customer_id == matching.c.customer_id)
     )
     conn.execute(insert(m).from_select(["scenario_id", "customer_id", "since"], fresh))
+    conn.execute(delete(matching))  # the ids are not needed after this call
 
 
 def segment_entrants(scenario_id: str, now: datetime) -> Select[Any]:
