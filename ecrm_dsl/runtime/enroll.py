@@ -180,7 +180,8 @@ class _Admitter:
             keep, refused = _reentry(conn, version, rows, self.now)
             for row, why, cause in refused:
                 self.journal.add(row, "not_entered", why, at=row.entered_at, cause=cause)
-            store.drop(conn, [i for i in ids if i not in {r.id for r in keep}])
+            kept = {r.id for r in keep}
+            store.drop(conn, [i for i in ids if i not in kept])
             holdout = version.body["holdout_percent"]
             store.activate(conn, [(r.id, in_holdout(r.customer_id, version.id, holdout)) for r in keep])
             fresh = store.by_ids(conn, [r.id for r in keep])
