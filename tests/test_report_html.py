@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 
-from ecrm_dsl.report.html import CHANNEL_COLORS, render_html
+from ecrm_dsl.report.html import render_html
+from ecrm_dsl.report.html_charts import CHANNEL_COLORS
 
 Json = dict[str, Any]
 
