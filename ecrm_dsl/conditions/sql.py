@@ -35,6 +35,7 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    bindparam,
     case,
     false,
     func,
@@ -45,7 +46,9 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.functions import FunctionElement
 
 from ecrm_dsl.conditions.normal import (
@@ -58,7 +61,7 @@ from ecrm_dsl.conditions.normal import (
     literal_key,
     resolve_types,
 )
-from ecrm_dsl.store.tables import TABLES, StoreTables
+from ecrm_dsl.store.tables import TABLES, StoreTables, UTCDateTime
 
 # --------------------------------------------------------------------------- per-dialect constructs
 
@@ -237,20 +240,73 @@ def select_enrollments(normal: Normal, *, tables: StoreTables = TABLES, **option
     return select(enrollments.c.id).select_from(joined).where(condition).order_by(enrollments.c.id)
 
 
+NOW_PREFIX = "ecrm_now"  # the named parameters of a condition's clock: re-bound by :func:`as_of`
+
+
+class _Clock:
+    """Everything a condition reads from "now", as named bound parameters: the same statement can be executed
+    as of another moment by passing :func:`as_of` values, without compiling the condition again."""
+
+    def __init__(self, now: datetime, tz: ZoneInfo):
+        values = _clock_values(now, tz, {})
+        self.now = bindparam(NOW_PREFIX, values[NOW_PREFIX], type_=UTCDateTime())
+        self.today = bindparam(f"{NOW_PREFIX}_today", values[f"{NOW_PREFIX}_today"], type_=Integer())
+        self.modifier = bindparam(f"{NOW_PREFIX}_modifier", values[f"{NOW_PREFIX}_modifier"], type_=String())
+        self._since: dict[int, BindParameter[datetime]] = {}
+        self.moment = now
+
+    def since(self, seconds: int) -> BindParameter[datetime]:
+        """``now`` minus ``seconds``: the start of a time window."""
+        if seconds not in self._since:
+            key = f"{NOW_PREFIX}_window_{len(self._since) + 1}"  # named by position: values stay out of the SQL
+            self._since[seconds] = bindparam(key, self.moment - timedelta(seconds=seconds), type_=self.now.type)
+        return self._since[seconds]
+
+
+def _clock_values(now: datetime, tz: ZoneInfo, windows: Mapping[str, int]) -> dict[str, Any]:
+    local_now = now.astimezone(tz)
+    offset = local_now.utcoffset() or timedelta(0)
+    return {
+        NOW_PREFIX: now,
+        f"{NOW_PREFIX}_today": local_now.date().toordinal(),
+        f"{NOW_PREFIX}_modifier": f"{int(offset.total_seconds()):+d} seconds",
+        **{key: now - timedelta(seconds=seconds) for key, seconds in windows.items()},
+    }
+
+
+ClockKeys = dict[str, int | None]  # a clock parameter's name → the length of its window in seconds, if one
+
+
+def clock_keys(statement: Executable) -> ClockKeys:
+    """The clock parameters of a statement built from conditions (compiles it once)."""
+    params = statement.compile().params
+    return {
+        key: int((params[NOW_PREFIX] - value).total_seconds()) if key.startswith(f"{NOW_PREFIX}_window_") else None
+        for key, value in sorted(params.items())
+        if key.startswith(NOW_PREFIX)
+    }
+
+
+def as_of(keys: ClockKeys, now: datetime, timezone: str) -> dict[str, Any]:
+    """Values for the clock parameters that make a statement judge its conditions as of ``now``."""
+    windows = {key: seconds for key, seconds in keys.items() if seconds is not None}
+    values = _clock_values(aware_utc(now), ZoneInfo(timezone), windows)
+    return {key: values[key] for key in keys}
+
+
 class _Compiler:
     def __init__(self, tables: StoreTables, now: datetime, tz: ZoneInfo, enrollment: bool,
-                 segments: Mapping[str, Normal], types: Types, inlining: tuple[str, ...] = ()):
+                 segments: Mapping[str, Normal], types: Types, inlining: tuple[str, ...] = (),
+                 clock: _Clock | None = None):
         self.t = tables
-        self.now = now
         self.tz = tz
         self.enrollment = enrollment
         self.segments = segments
         self.types = types
         self.inlining = inlining  # segments being inlined, to refuse cycles
-        local_now = now.astimezone(tz)
-        self.today = local_now.date().toordinal()
-        offset = local_now.utcoffset() or timedelta(0)
-        self.sqlite_modifier = f"{int(offset.total_seconds()):+d} seconds"
+        self.clock = clock or _Clock(now, tz)
+        self.now = self.clock.now
+        self.today = self.clock.today
 
     # ---- conditions
     def cond(self, node: Normal) -> ColumnElement[bool]:
@@ -331,7 +387,7 @@ class _Compiler:
 
     def day(self, expr: ColumnElement[Any], type_: str | None) -> ColumnElement[int]:
         if type_ == "datetime":
-            return local_day(expr, literal(self.sqlite_modifier, String()), literal(self.tz.key, String()))
+            return local_day(expr, self.clock.modifier, literal(self.tz.key, String()))
         return date_day(expr)
 
     def raw(self, node: Normal, type_: str | None) -> _Val:
@@ -377,7 +433,7 @@ class _Compiler:
         self.need_enrollment(["metric", name])
         enrollments, orders = self.t.enrollments.c, self.t.orders
         if name == "days_since_entry":
-            return _Val(literal(self.today, Integer()) - self.day(enrollments.entered_at, "datetime"), False)
+            return _Val(self.today - self.day(enrollments.entered_at, "datetime"), False)
         if name == "orders_since_entry":
             query = select(func.count()).where(
                 orders.c.customer_id == enrollments.customer_id,
@@ -407,16 +463,16 @@ class _Compiler:
             if type_ not in ("date", "datetime"):
                 raise ConditionError("days_since() takes a date or a datetime")
             if arg[0] == "lit":
-                return _Val(literal(self.today - literal_key("date", arg[2], "day"), Integer()), False) \
+                return _Val(self.today - literal(literal_key("date", arg[2], "day"), Integer()), False) \
                     if arg[2] is not None else _Val(literal(None, Integer()), True)
             found = self.raw(arg, type_)
-            return _Val(literal(self.today, Integer()) - self.day(found.expr, type_), found.nullable)
+            return _Val(self.today - self.day(found.expr, type_), found.nullable)
         # A boolean function used as a value: true or false, never null.
         return _Val(case((self.bool_call(node), true()), else_=false()), False)
 
     def window(self, seconds: int) -> list[ColumnElement[bool]]:
         occurred = self.t.events.c.occurred_at
-        return [occurred >= self.now - timedelta(seconds=seconds), occurred <= self.now]
+        return [occurred >= self.clock.since(seconds), occurred <= self.now]
 
     # ---- boolean functions
     def bool_call(self, node: Normal) -> ColumnElement[bool]:
@@ -439,8 +495,8 @@ class _Compiler:
                 raise ConditionError(f"unknown segment '{segment}'")
             if segment in self.inlining:
                 raise ConditionError(f"segment '{segment}' refers to itself through in_segment()")
-            inner = _Compiler(self.t, self.now, self.tz, self.enrollment, self.segments, self.types,
-                              (*self.inlining, segment))
+            inner = _Compiler(self.t, self.clock.moment, self.tz, self.enrollment, self.segments, self.types,
+                              (*self.inlining, segment), self.clock)
             return inner.cond(self.segments[segment])
         raise ConditionError(f"{name}() is not a condition")
 
@@ -515,7 +571,7 @@ def _last_order_at(c: _Compiler) -> _Val:
 
 def _days_since_last_order(c: _Compiler) -> _Val:
     last = _last_order_at(c).expr
-    return _Val(literal(c.today, Integer()) - c.day(last, "datetime"), True)
+    return _Val(c.today - c.day(last, "datetime"), True)
 
 
 def _avg_purchase_interval_days(c: _Compiler) -> _Val:

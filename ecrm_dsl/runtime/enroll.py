@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 from sqlalchemy import Connection, Select
 
-from ecrm_dsl.conditions.sql import select_customers, select_enrollments
+from ecrm_dsl.conditions.sql import as_of, clock_keys, select_customers, select_enrollments
 from ecrm_dsl.runtime.assign import in_holdout
 from ecrm_dsl.runtime.model import ScenarioVersion
 from ecrm_dsl.runtime.steps import StepRunner
@@ -147,21 +147,23 @@ class _Admitter:
 
     def _entry_condition(self, where: Any, pending: list[Enrollment]) -> set[int]:
         """Which pending entries meet the entry condition, judged as of each event's own time (a catch-up
-        after downtime must not see orders that came later): one SQL query per distinct entry time."""
+        after downtime must not see orders that came later): the condition is compiled once and executed once
+        per distinct entry time, with its clock parameters set to that time."""
         version = self.version
         by_time: dict[datetime, list[int]] = {}
         for row in pending:
             by_time.setdefault(row.entered_at, []).append(row.id)
+        if not by_time:
+            return set()
+        zone = version.plan.timezone
+        query = select_enrollments(
+            where, now=self.now, timezone=zone, segments=version.plan.segments, types=version.entry_types()
+        )
+        keys = clock_keys(query)
         passing: set[int] = set()
         for moment, ids in sorted(by_time.items()):
-            query = select_enrollments(
-                where,
-                now=min(moment, self.now),
-                timezone=version.plan.timezone,
-                segments=version.plan.segments,
-                types=version.entry_types(),
-            )
-            passing |= set(self.conn.execute(query.where(TABLES.enrollments.c.id.in_(ids))).scalars())
+            chosen = query.where(TABLES.enrollments.c.id.in_(ids))
+            passing |= set(self.conn.execute(chosen, as_of(keys, min(moment, self.now), zone)).scalars())
         return passing
 
     def pages(self, query: Select[Any], entered_at: datetime) -> None:

@@ -1,0 +1,62 @@
+"""A condition compiled once and re-bound to another moment (``as_of``) selects exactly what compiling it at that
+moment selects: the entry check of a tick relies on it to judge every event as of its own time."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from ecrm_dsl.conditions.normal import Types
+from ecrm_dsl.conditions.sql import as_of, clock_keys, select_customers
+from tests.runtime.adversarial_helpers import at
+from tests.runtime.world import World
+from tests.test_conditions_agree import cond
+
+CONDITIONS = [
+    "customer.order_count >= 2",
+    "customer.days_since_last_order between 3 and 10",
+    "count(order.placed, 7d) >= 1 and count(order.placed, 30d) >= 2",
+    "opened(email, 2d) or clicked(line, 14d)",
+    "days_since(customer.signed_up_at) >= 5 and customer.total_spent >= 8000円",
+    "not (count(order.placed, 1d) >= 1) and customer.order_count == 1",
+]
+MOMENTS = [at(1, 9), at(3, 23, 59), at(4, 0, 1), at(9, 12), at(20, 8), at(31, 23)]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    w = World(tmp_path_factory.mktemp("clock"))
+    for i in range(24):
+        cid = f"c{i:02d}"
+        w.customer(cid, signed_up_at=at(1 + i % 5, 10))
+        for k in range(i % 4):
+            w.order(cid, at(1 + (i + 7 * k) % 28, (3 * i + k) % 24, 30), amount=3000 + 1000 * k)
+        if i % 3 == 0:
+            w.event(cid, "message.opened", at(2 + i % 20, 20), channel="email")
+        if i % 5 == 0:
+            w.event(cid, "message.clicked", at(4 + i % 20, 7), channel="line")
+    return w
+
+
+@pytest.mark.parametrize("text", CONDITIONS)
+def test_rebinding_the_clock_equals_compiling_at_that_moment(world: World, text: str) -> None:
+    normal = cond(text)
+    compiled_once = select_customers(normal, now=MOMENTS[0], timezone="Asia/Tokyo", types=Types())
+    keys = clock_keys(compiled_once)
+    seen: set[frozenset[str]] = set()
+    with world.engine.connect() as conn:
+        for moment in MOMENTS:
+            fresh = select_customers(normal, now=moment, timezone="Asia/Tokyo", types=Types())
+            expected = list(conn.execute(fresh).scalars())
+            rebound = list(conn.execute(compiled_once, as_of(keys, moment, "Asia/Tokyo")).scalars())
+            assert rebound == expected, moment
+            seen.add(frozenset(expected))
+    assert len(seen) > 1  # the moments really select different customers
+
+
+def test_window_lengths_are_read_back_from_the_statement() -> None:
+    query = select_customers(cond(CONDITIONS[2]), now=at(5, 12), timezone="Asia/Tokyo", types=Types())
+    windows = sorted(seconds for seconds in clock_keys(query).values() if seconds is not None)
+    assert windows == [int(dt.timedelta(days=7).total_seconds()), int(dt.timedelta(days=30).total_seconds())]
+
