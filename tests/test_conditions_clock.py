@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 
 from ecrm_dsl.conditions.normal import Types
-from ecrm_dsl.conditions.sql import as_of, clock_keys, select_customers
+from ecrm_dsl.conditions.sql import NeedsFixedMoment, as_of, clock_keys, select_customers, select_enrollments
+from ecrm_dsl.store.tables import TABLES
 from tests.runtime.adversarial_helpers import at
 from tests.runtime.world import World
 from tests.test_conditions_agree import cond
@@ -60,3 +61,40 @@ def test_window_lengths_are_read_back_from_the_statement() -> None:
     windows = sorted(seconds for seconds in clock_keys(query).values() if seconds is not None)
     assert windows == [int(dt.timedelta(days=7).total_seconds()), int(dt.timedelta(days=30).total_seconds())]
 
+
+ENTRY_CONDITIONS = [
+    "customer.order_count == 1",
+    "customer.order_count >= 2 and customer.total_spent >= 8000円",
+    "customer.total_spent >= 5000円 or customer.order_count >= 3",
+]
+
+
+@pytest.mark.parametrize("text", ENTRY_CONDITIONS)
+def test_each_row_judged_as_of_its_own_column_equals_one_moment_at_a_time(world: World, text: str) -> None:
+    e = TABLES.enrollments
+    with world.engine.begin() as conn:
+        conn.execute(e.delete())
+        rows = [
+            {
+                "customer_id": f"c{i:02d}",
+                "scenario_id": "s",
+                "entered_at": MOMENTS[i % len(MOMENTS)],
+                "status": "active",
+            }
+            for i in range(24)
+        ]
+        conn.execute(e.insert(), rows)
+        normal = cond(text)
+        together = select_enrollments(normal, now=at(31, 23, 59), types=Types(), now_column=e.c.entered_at)
+        judged = set(conn.execute(together).scalars())
+        expected: set[int] = set()
+        for moment in MOMENTS:
+            one = select_enrollments(normal, now=moment, types=Types()).where(e.c.entered_at == moment)
+            expected |= set(conn.execute(one).scalars())
+    assert judged == expected and 0 < len(expected) < 24
+
+
+@pytest.mark.parametrize("text", ["count(order.placed, 7d) >= 1", "customer.days_since_last_order > 3"])
+def test_a_condition_that_reads_the_date_or_a_window_asks_for_a_fixed_moment(text: str) -> None:
+    with pytest.raises(NeedsFixedMoment):
+        select_enrollments(cond(text), now=at(5), types=Types(), now_column=TABLES.enrollments.c.entered_at)

@@ -220,9 +220,16 @@ def to_sql(
     enrollment: bool = False,
     segments: Mapping[str, Normal] | None = None,
     types: Types | None = None,
+    now_column: ColumnElement[datetime] | None = None,
 ) -> ColumnElement[bool]:
-    """The condition as a boolean over ``tables.customers`` (and ``tables.enrollments`` when ``enrollment``)."""
-    compiler = _Compiler(tables, aware_utc(now), ZoneInfo(timezone), enrollment, segments or {}, types or Types())
+    """The condition as a boolean over ``tables.customers`` (and ``tables.enrollments`` when ``enrollment``).
+
+    With ``now_column``, each row is judged as of that column's moment (an entry at its event's time) in one
+    query; :class:`NeedsFixedMoment` is raised when the condition needs more than that moment.
+    """
+    zone = ZoneInfo(timezone)
+    clock = _Clock(aware_utc(now), zone, now_column)
+    compiler = _Compiler(tables, aware_utc(now), zone, enrollment, segments or {}, types or Types(), clock=clock)
     return compiler.cond(normal)
 
 
@@ -247,20 +254,43 @@ class _Clock:
     """Everything a condition reads from "now", as named bound parameters: the same statement can be executed
     as of another moment by passing :func:`as_of` values, without compiling the condition again."""
 
-    def __init__(self, now: datetime, tz: ZoneInfo):
+    def __init__(self, now: datetime, tz: ZoneInfo, column: ColumnElement[datetime] | None = None):
         values = _clock_values(now, tz, {})
-        self.now = bindparam(NOW_PREFIX, values[NOW_PREFIX], type_=UTCDateTime())
-        self.today = bindparam(f"{NOW_PREFIX}_today", values[f"{NOW_PREFIX}_today"], type_=Integer())
-        self.modifier = bindparam(f"{NOW_PREFIX}_modifier", values[f"{NOW_PREFIX}_modifier"], type_=String())
+        self.column = column
+        self.now: ColumnElement[datetime] = (
+            column if column is not None else bindparam(NOW_PREFIX, values[NOW_PREFIX], type_=UTCDateTime())
+        )
+        self._today = bindparam(f"{NOW_PREFIX}_today", values[f"{NOW_PREFIX}_today"], type_=Integer())
+        self._modifier = bindparam(f"{NOW_PREFIX}_modifier", values[f"{NOW_PREFIX}_modifier"], type_=String())
         self._since: dict[int, BindParameter[datetime]] = {}
         self.moment = now
 
+    def _fixed(self) -> None:
+        if self.column is not None:
+            raise NeedsFixedMoment("the condition reads the date or a time window: it needs a fixed moment")
+
+    @property
+    def today(self) -> BindParameter[int]:
+        self._fixed()
+        return self._today
+
+    @property
+    def modifier(self) -> BindParameter[str]:
+        self._fixed()
+        return self._modifier
+
     def since(self, seconds: int) -> BindParameter[datetime]:
         """``now`` minus ``seconds``: the start of a time window."""
+        self._fixed()
         if seconds not in self._since:
             key = f"{NOW_PREFIX}_window_{len(self._since) + 1}"  # named by position: values stay out of the SQL
-            self._since[seconds] = bindparam(key, self.moment - timedelta(seconds=seconds), type_=self.now.type)
+            self._since[seconds] = bindparam(key, self.moment - timedelta(seconds=seconds), type_=UTCDateTime())
         return self._since[seconds]
+
+
+class NeedsFixedMoment(Exception):
+    """A condition judged as of a column (each row's own moment) reads more than that moment: the local date,
+    or a time window. Such a condition is compiled for one moment at a time instead."""
 
 
 def _clock_values(now: datetime, tz: ZoneInfo, windows: Mapping[str, int]) -> dict[str, Any]:
@@ -306,7 +336,10 @@ class _Compiler:
         self.inlining = inlining  # segments being inlined, to refuse cycles
         self.clock = clock or _Clock(now, tz)
         self.now = self.clock.now
-        self.today = self.clock.today
+
+    @property
+    def today(self) -> ColumnElement[int]:
+        return self.clock.today
 
     # ---- conditions
     def cond(self, node: Normal) -> ColumnElement[bool]:

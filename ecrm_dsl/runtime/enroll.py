@@ -10,9 +10,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection, Select, case, literal
 
-from ecrm_dsl.conditions.sql import as_of, clock_keys, select_customers, select_enrollments
+from ecrm_dsl.conditions.sql import NeedsFixedMoment, as_of, clock_keys, select_customers, select_enrollments
 from ecrm_dsl.runtime.assign import in_holdout
 from ecrm_dsl.runtime.model import ScenarioVersion
 from ecrm_dsl.runtime.steps import StepRunner
@@ -36,7 +36,13 @@ class Entries:
     earliest: datetime | None = None  # the earliest entry time of this tick's entries
 
 
-def enroll(conn: Connection, version: ScenarioVersion, now: datetime, runner: StepRunner) -> Entries:
+def enroll(
+    conn: Connection,
+    version: ScenarioVersion,
+    now: datetime,
+    runner: StepRunner,
+    late_arrival: timedelta = triggers.LATE_ARRIVAL,
+) -> Entries:
     """Enroll everyone the version's trigger fired for since the last tick and put them at the first step.
 
     Work goes a batch at a time (placed and journaled per batch), so memory stays flat however many enter.
@@ -52,7 +58,9 @@ def enroll(conn: Connection, version: ScenarioVersion, now: datetime, runner: St
     kind = version.trigger["type"]
     if kind == "event":
         while True:
-            found = triggers.event_candidates(conn, version.id, version.trigger["event"], since, floor, now, BATCH)
+            found = triggers.event_candidates(
+                conn, version.id, version.trigger["event"], since, floor, now, BATCH, late_arrival
+            )
             if not found:
                 break
             triggers.record_fires(conn, version.id, [key for key, _ in found])
@@ -147,23 +155,39 @@ class _Admitter:
 
     def _entry_condition(self, where: Any, pending: list[Enrollment]) -> set[int]:
         """Which pending entries meet the entry condition, judged as of each event's own time (a catch-up
-        after downtime must not see orders that came later): the condition is compiled once and executed once
-        per distinct entry time, with its clock parameters set to that time."""
-        version = self.version
+        after downtime must not see orders that came later).
+
+        A condition that reads only "now" (orders so far, event properties) is judged in one query with each
+        row's entry time as its "now"; one that reads the date or a time window is compiled once and executed
+        per distinct entry time with its clock parameters set to that time.
+        """
+        if not pending:
+            return set()
+        version, e = self.version, TABLES.enrollments
+        options: dict[str, Any] = {
+            "timezone": version.plan.timezone,
+            "segments": version.plan.segments,
+            "types": version.entry_types(),
+        }
+        ids = [row.id for row in pending]
+        try:
+            entry_time = case(
+                (e.c.entered_at <= self.now, e.c.entered_at), else_=literal(self.now, e.c.entered_at.type)
+            )
+            query = select_enrollments(where, now=self.now, now_column=entry_time, **options)
+        except NeedsFixedMoment:
+            pass
+        else:
+            return set(self.conn.execute(query.where(e.c.id.in_(ids))).scalars())
         by_time: dict[datetime, list[int]] = {}
         for row in pending:
-            by_time.setdefault(row.entered_at, []).append(row.id)
-        if not by_time:
-            return set()
-        zone = version.plan.timezone
-        query = select_enrollments(
-            where, now=self.now, timezone=zone, segments=version.plan.segments, types=version.entry_types()
-        )
+            by_time.setdefault(min(row.entered_at, self.now), []).append(row.id)
+        query = select_enrollments(where, now=self.now, **options)
         keys = clock_keys(query)
         passing: set[int] = set()
-        for moment, ids in sorted(by_time.items()):
-            chosen = query.where(TABLES.enrollments.c.id.in_(ids))
-            passing |= set(self.conn.execute(chosen, as_of(keys, min(moment, self.now), zone)).scalars())
+        for moment, chosen in sorted(by_time.items()):
+            params = as_of(keys, moment, version.plan.timezone)
+            passing |= set(self.conn.execute(query.where(e.c.id.in_(chosen)), params).scalars())
         return passing
 
     def pages(self, query: Select[Any], entered_at: datetime) -> None:

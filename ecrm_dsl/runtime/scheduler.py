@@ -61,8 +61,11 @@ def _save_last_tick(conn: Connection, now: datetime) -> None:
 
 
 class Scheduler:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, late_arrival: timedelta = LATE_ARRIVAL):
+        """``late_arrival``: how far back each tick looks again for events that reached the store late (a replay
+        of history, where everything is already there, needs none)."""
         self.engine = engine
+        self.late_arrival = late_arrival
 
     def versions(self, conn: Connection) -> tuple[list[ScenarioVersion], dict[str, ScenarioVersion]]:
         """The active plan's versions (for new entries), and every version still running, by hash."""
@@ -95,7 +98,7 @@ class Scheduler:
                 f"the tick time {now.isoformat()} is before the last tick {previous.isoformat()}; "
                 "ticks only go forward (re-running the last one is fine)"
             )
-        since = (previous or now) - LATE_ARRIVAL
+        since = (previous or now) - self.late_arrival
         # Outcomes first: the purchase that converts one enrollment may start the next one.
         self._settle(now, list(by_hash.values()), since, report)
         earliest = now
@@ -104,7 +107,7 @@ class Scheduler:
                 continue
             with self.engine.begin() as conn:
                 journal = Journal(now)
-                entries = enroll(conn, version, now, StepRunner(conn, now, journal))
+                entries = enroll(conn, version, now, StepRunner(conn, now, journal), self.late_arrival)
                 self._flush(conn, journal, report)
                 report.entered[version.id] += entries.count
                 earliest = min(earliest, entries.earliest or now)

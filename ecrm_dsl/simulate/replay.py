@@ -58,7 +58,7 @@ def simulate(
         state = TABLES.scheduler_state
         conn.execute(update(state).where(state.c.key == SIMULATION_KEY).values(value=_settings(window)))
     deploy(scratch, plan, window.start, note="ecrm simulate")
-    scheduler = Scheduler(scratch)
+    scheduler = Scheduler(scratch, late_arrival=timedelta(0))  # the whole history is there: nothing comes late
     with scratch.connect() as conn:
         current, _ = scheduler.versions(conn)
     clock = ActivityClock(Grid(window.start, window.end, window.step), current, window.segment_every)

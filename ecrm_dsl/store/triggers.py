@@ -93,9 +93,17 @@ def record_fires(conn: Connection, scenario_id: str, keys: Sequence[str]) -> Non
 
 
 def event_candidates(
-    conn: Connection, scenario_id: str, event_type: str, since: datetime, floor: datetime, now: datetime, limit: int
+    conn: Connection,
+    scenario_id: str,
+    event_type: str,
+    since: datetime,
+    floor: datetime,
+    now: datetime,
+    limit: int,
+    late_arrival: timedelta = LATE_ARRIVAL,
 ) -> list[tuple[str, Candidate]]:
-    """New events of a type (not yet handled for this scenario), oldest first, with their fire keys."""
+    """New events of a type (not yet handled for this scenario), oldest first, with their fire keys; events up
+    to ``late_arrival`` older than ``since`` are looked at again, in case they reached the store late."""
     e, f, o = T.events, T.trigger_fires, T.orders
     handled = exists().where(
         f.c.scenario_id == scenario_id, f.c.fire_key == ("event:" + e.c.id.cast(f.c.fire_key.type))
@@ -106,7 +114,7 @@ def event_candidates(
         .select_from(e.outerjoin(o, and_(o.c.id == order_id, o.c.customer_id == e.c.customer_id)))
         .where(
             e.c.type == event_type,
-            e.c.occurred_at > since - LATE_ARRIVAL,
+            e.c.occurred_at > since - late_arrival,
             e.c.occurred_at >= floor,
             e.c.occurred_at <= now,
             ~handled,
