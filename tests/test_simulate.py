@@ -235,3 +235,30 @@ def test_the_command_refuses_bad_input_with_a_message_and_overwrites_nothing(tmp
         assert "Traceback" not in result.output
     assert precious.read_bytes() == b"not a simulation"
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_segment_triggers_are_checked_on_their_own_cadence(tmp_path: Path) -> None:
+    sleepy = scenario("sleepy", "segment quiet_ones", "  send email mail")
+    quiet = "customer.order_count >= 1 and count(order.placed, 2d) == 0"
+    w = source(tmp_path, {"sleepy": sleepy}, segments={"quiet_ones": quiet})
+    w.customer("a")
+    w.order("a", at(1, 15))  # a starts to match once the order is two days old: on the 3rd after 15:00
+    w.customer("b")
+    w.order("b", at(2, 11))  # ... and b on the 4th after 11:00
+    w.customer("c")
+    w.order("c", at(5, 10))  # not within the window
+    plan = w.compile()
+
+    daily = simulate(w.engine, plan, tmp_path / "daily.db", Window(at(1, 0), at(6, 23)))
+    hourly = simulate(w.engine, plan, tmp_path / "hourly.db", Window(at(1, 0), at(6, 23), HOUR, HOUR))
+
+    def entries(engine: Any) -> dict[str, dt.datetime]:
+        n = TABLES.enrollments
+        with engine.connect() as conn:
+            return {r.customer_id: r.entered_at.astimezone(at(1).tzinfo) for r in conn.execute(select(n))}
+
+    # Checked once a day, at the time of the first tick (00:00): the next check after they start to match.
+    assert entries(daily.scratch) == {"a": at(4, 0), "b": at(5, 0)}
+    # Checked every hour: the hour after (a two-day window still holds an order placed exactly two days ago).
+    assert entries(hourly.scratch) == {"a": at(3, 16), "b": at(4, 12)}
+    assert hourly.ticks > daily.ticks
