@@ -332,6 +332,16 @@ def test_an_empty_store_still_renders_a_page() -> None:
     assert "<svg" not in page
 
 
+def test_a_scenario_nobody_entered_is_one_line_not_empty_tables() -> None:
+    idle = {**_winback_scenario("誰も来なかったシナリオ"), "id": "idle", "entered": 0, "messaged": 0, "holdout": 0}
+    page = render_html(document(scenarios=[_f2_scenario(), idle]))
+    section = page[page.index('id="scenario-idle"') :]
+    section = section[: section.index("</section>")]
+    assert "この期間のエントリーなし (no one entered in this period)" in section
+    assert "<svg" not in section and "<table" not in section
+    assert "誰も来なかったシナリオ" in section
+
+
 def test_scenario_ids_become_unique_safe_element_ids() -> None:
     twins = [_winback_scenario("一つ目") | {"id": "a b"}, _winback_scenario("二つ目") | {"id": "a/b"}]
     page = render_html(document(twins))

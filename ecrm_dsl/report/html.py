@@ -22,6 +22,7 @@ from ecrm_dsl.report.html_format import (
     Markup,
     empty_note,
     esc,
+    finite,
     fmt_ci,
     fmt_ci_points,
     fmt_int,
@@ -301,11 +302,18 @@ def _scenario(scenario: Json, anchor: str) -> str:
         f'<p>アップリフト (uplift) {_uplift_cell(uplift)} · 95% CI {esc(fmt_ci_points(uplift.get("ci95")))} · '
         f"相対 (relative) {esc(fmt_relative(uplift.get('relative')))}</p>"
     )
-    funnel = funnel_svg(_list(scenario.get("funnel")), f"ファネル (funnel): {title}")
-    parts = [
+    heading = [
         f'<section class="scenario" id="{anchor}">',
         f'<h2>{esc(title)}<span class="badge">{esc(scenario.get("kind") or DASH)}</span></h2>',
         f'<p class="counts"><code>{esc(scenario.get("id", ""))}</code> · {counts}</p>',
+    ]
+    if not finite(scenario.get("entered")):
+        # Empty tables and charts would only push the scenarios that did something further down the page.
+        nobody = '<p class="empty">この期間のエントリーなし (no one entered in this period)</p>'
+        return "".join([*heading, nobody, "</section>"])
+    funnel = funnel_svg(_list(scenario.get("funnel")), f"ファネル (funnel): {title}")
+    parts = [
+        *heading,
         f'<div class="row"><div><h3>転換 (conversion)</h3>{conversion_table}{uplift_line}</div>'
         f"<div><h3>ファネル (funnel)</h3>{funnel}</div></div>",
         _variants(scenario, anchor, title),
