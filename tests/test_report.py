@@ -241,3 +241,14 @@ def test_the_command_refuses_bad_input_with_a_message(ran: World, tmp_path: Path
         result = CliRunner().invoke(cli, ["report", *args])
         assert result.exit_code != 0 and message in result.output, (message, result.output)
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_a_scenario_without_a_goal_has_no_conversion_rate(tmp_path: Path) -> None:
+    w = build(tmp_path, {"s": scenario("s", "order.placed", "  send email mail")})
+    ids = [f"c{i}" for i in range(5)]
+    bulk_customers(w, ids)
+    bulk_orders(w, ids, at(1, 10))
+    w.ticks(at(1, 10), at(1, 12))
+    conversion = scenario_result(w)["conversion"]
+    assert conversion["treated"] == {"n": 5, "converted": 0, "rate": None, "ci95": None}
+    assert conversion["uplift"] == {"points": None, "ci95": None, "relative": None}

@@ -96,7 +96,7 @@ def scenario_results(
                 "entered": entered,
                 "messaged": outcomes.proportion(False).n,
                 "holdout": outcomes.proportion(True).n,
-                "conversion": outcomes.comparison(),
+                "conversion": outcomes.comparison() if scenario["goals"] else _no_goal(outcomes),
                 "funnel": _funnel(outcomes, reach.get(sid, {})),
                 "steps": steps,
                 "variants": variants.get(sid, []),
@@ -144,3 +144,11 @@ def _funnel(outcomes: _Outcomes, reach: dict[str, int]) -> list[dict[str, Any]]:
         ("converted", treated.hits),
     ]
     return [{"stage": stage, "count": count} for stage, count in stages]
+
+
+def _no_goal(outcomes: _Outcomes) -> dict[str, Any]:
+    """A scenario without a goal converts nobody by definition: its rates are undefined, not zero."""
+    groups = {}
+    for name, holdout in (("treated", False), ("holdout", True)):
+        groups[name] = {"n": outcomes.proportion(holdout).n, "converted": 0, "rate": None, "ci95": None}
+    return {**groups, "uplift": {"points": None, "ci95": None, "relative": None}}
