@@ -111,8 +111,11 @@ class Scheduler:
                 self._flush(conn, journal, report)
                 report.entered[version.id] += entries.count
                 earliest = min(earliest, entries.earliest or now)
-        if report.total_entered:  # a catch-up or backfill entry may already have met its goal
-            self._settle(now, current, min(since, earliest), report)
+        # A catch-up or backfill entry may already have met its goal. Only versions that took entries need a
+        # second look: the first pass settled everyone else up to now, and entering changes no customer data.
+        entered = [v for v in current if report.entered[v.id]]
+        if entered:
+            self._settle(now, entered, min(since, earliest), report)
         self._advance(now, by_hash, report)
         with self.engine.begin() as conn:
             _save_last_tick(conn, now)

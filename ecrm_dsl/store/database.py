@@ -26,6 +26,12 @@ def open_store(location: str | Path = DEFAULT_STORE, *, create: bool = True) -> 
         event.listen(engine, "connect", _sqlite_pragmas)
     if create:
         TABLES.metadata.create_all(engine)
+        with engine.begin() as conn:
+            # create_all skips tables that exist, indexes included: a store made by an older version gets the
+            # indexes added since.
+            for table in TABLES.metadata.sorted_tables:
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
     return engine
 
 
