@@ -310,11 +310,15 @@ def status_counts(conn: Connection) -> dict[tuple[str, str], int]:
 
 
 def active_hashes(conn: Connection) -> set[str]:
-    return set(
-        conn.execute(
-            select(E.c.scenario_hash).distinct().where(or_(E.c.status == ACTIVE, E.c.status == "completed"))
-        ).scalars()
+    """Versions with enrollments still open: active, or completed (a goal window can outlast the flow).
+
+    Asked per deployed version, so the cost follows the handful of versions, not the enrollments that pile up.
+    """
+    v = T.scenario_versions
+    still_open = (
+        select(E.c.id).where(E.c.scenario_hash == v.c.scenario_hash, E.c.status.in_([ACTIVE, "completed"])).exists()
     )
+    return set(conn.execute(select(v.c.scenario_hash).distinct().where(still_open)).scalars())
 
 
 def event_pairs(
