@@ -97,7 +97,9 @@ def _stop(
             types=version.entry_types(),
         )
         e = TABLES.enrollments
-        ids = list(conn.execute(query.where(e.c.scenario_hash == version.hash, e.c.status == "active")).scalars())
+        # scenario_id too, so the (scenario_id, status) index finds the version's active enrollments directly.
+        mine = query.where(e.c.scenario_id == version.id, e.c.scenario_hash == version.hash, e.c.status == "active")
+        ids = list(conn.execute(mine).scalars())
         for row in store.by_ids(conn, ids):
             stopped[row.id] = row
     for row in stopped.values():

@@ -315,8 +315,16 @@ def active_hashes(conn: Connection) -> set[str]:
     Asked per deployed version, so the cost follows the handful of versions, not the enrollments that pile up.
     """
     v = T.scenario_versions
+    # Through the (scenario_id, status) index: an index led by the hash would tempt SQLite's planner into
+    # scanning a version's enrollments for every new event when it settles goals.
     still_open = (
-        select(E.c.id).where(E.c.scenario_hash == v.c.scenario_hash, E.c.status.in_([ACTIVE, "completed"])).exists()
+        select(E.c.id)
+        .where(
+            E.c.scenario_id == v.c.scenario_id,
+            E.c.status.in_([ACTIVE, "completed"]),
+            E.c.scenario_hash == v.c.scenario_hash,
+        )
+        .exists()
     )
     return set(conn.execute(select(v.c.scenario_hash).distinct().where(still_open)).scalars())
 

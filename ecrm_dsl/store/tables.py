@@ -199,8 +199,6 @@ def make_tables(metadata: MetaData | None = None, schema: str | None = None) -> 
         Column("finished_at", UTCDateTime),
         Column("outcome", String),  # why it ended: goal event, stop rule, exit step, end of flow
         index("enrollments", "scenario_id", "status"),
-        # Goals and stop rules read a version's open enrollments: active, or completed since a goal window began.
-        index("enrollments", "scenario_hash", "status", "entered_at"),
         index("enrollments", "customer_id", "scenario_id"),
         index("enrollments", "status", "due_at"),
         index("enrollments", "entry_event_id"),
