@@ -26,19 +26,21 @@ def recent_sends(
     """Per customer: (channel, decided at) of marketing deliveries since ``since``, newest first."""
     if not customer_ids:
         return {}
+    # The status is checked here, not in SQL: with it in the WHERE clause SQLite's planner switches, from ten
+    # customers up, to the (status, next_attempt_at) index and reads the whole outbox, which only grows.
     rows = conn.execute(
-        select(OUTBOX.c.customer_id, OUTBOX.c.channel, OUTBOX.c.created_at)
+        select(OUTBOX.c.customer_id, OUTBOX.c.channel, OUTBOX.c.created_at, OUTBOX.c.status)
         .where(
             OUTBOX.c.customer_id.in_(sorted(set(customer_ids))),
             OUTBOX.c.created_at > since,
             OUTBOX.c.category == "marketing",
-            OUTBOX.c.status.in_(COUNTED),
         )
         .order_by(OUTBOX.c.created_at.desc())
     )
     found: dict[str, list[tuple[str, datetime]]] = {}
     for row in rows:
-        found.setdefault(row.customer_id, []).append((row.channel, row.created_at))
+        if row.status in COUNTED:
+            found.setdefault(row.customer_id, []).append((row.channel, row.created_at))
     return found
 
 
