@@ -228,6 +228,7 @@ def test_the_command_refuses_bad_input_with_a_message_and_overwrites_nothing(tmp
         "is not a date or time": ["--store", store, "--from", "March", "--to", "2025-03-02"],
         "must be after --from": ["--store", store, "--from", "2025-03-05", "--to", "2025-03-01"],
         "is not a duration": ["--store", store, "--from", "2025-03-01", "--to", "2025-03-02", "--step", "hourly"],
+        "at most 1h": ["--store", store, "--from", "2025-03-01", "--to", "2025-03-02", "--step", "1d"],
     }
     for message, args in cases.items():
         result = run_cli(tmp_path, "simulate", *args)

@@ -20,6 +20,8 @@ from ecrm_dsl.simulate.summary import render_csv, render_text, summarize
 from ecrm_dsl.store.database import DEFAULT_STORE, open_store
 from ecrm_dsl.values import Duration, ValueError_
 
+MAX_STEP = timedelta(hours=1)
+
 
 def existing_store(ctx: click.Context, store: str | None) -> Engine:
     """The store to read, which must exist: reading never creates a database by accident."""
@@ -77,7 +79,9 @@ def scratch_path(path: Path) -> Path:
 @click.command("simulate")
 @click.option("--from", "start_text", required=True, help="First day (shop time), or an ISO 8601 time with offset.")
 @click.option("--to", "end_text", required=True, help="Last day, included (shop time), or an ISO 8601 time.")
-@click.option("--step", "step_text", default="1h", show_default=True, help="Tick resolution of the virtual clock.")
+@click.option(
+    "--step", "step_text", default="1h", show_default=True, help="Tick resolution of the virtual clock (at most 1h)."
+)
 @click.option(
     "--segment-every",
     "segment_text",
@@ -126,6 +130,11 @@ def simulate_command(
     if end <= start:
         raise click.BadParameter("--to must be after --from", param_hint="--to")
     step = parse_duration(step_text, "--step")
+    if step > MAX_STEP:
+        # A deferral to the end of quiet hours waits for the next grid point; on a coarse grid every point can
+        # fall inside quiet hours again, and the message would never go.
+        why = "at most 1h: a coarser grid can keep landing deferred messages back in quiet hours"
+        raise click.BadParameter(why, param_hint="--step")
     segment_every = parse_duration(segment_text, "--segment-every")
     if segment_every < step:
         raise click.BadParameter(
