@@ -34,6 +34,14 @@ store_option = click.option(
 )
 
 
+plan_option = click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A compiled plan (default: compile the project now).",
+)
+
+
 def engine_for(ctx: click.Context, store: str | None) -> Engine:
     location = store or str(project_config(ctx).root / DEFAULT_STORE)
     return open_store(location)
@@ -80,12 +88,7 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, dict[str, str]]:
 
 
 @click.command("deploy")
-@click.option(
-    "--plan",
-    "plan_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A compiled plan (default: compile the project now).",
-)
+@plan_option
 @click.option(
     "--in-flight",
     type=click.Choice(["keep", "move", "retime"]),

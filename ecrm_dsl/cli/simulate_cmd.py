@@ -13,7 +13,7 @@ import click
 from sqlalchemy import Engine
 
 from ecrm_dsl.cli.common import project_config
-from ecrm_dsl.cli.runtime_cmds import compiled_plan, store_option
+from ecrm_dsl.cli.runtime_cmds import compiled_plan, plan_option, store_option
 from ecrm_dsl.simulate.replay import Window, simulate, simulation_settings
 from ecrm_dsl.simulate.scratch import ScratchExists
 from ecrm_dsl.simulate.summary import render_csv, render_text, summarize
@@ -89,12 +89,7 @@ def scratch_path(path: Path) -> Path:
     show_default=True,
     help="How often segment triggers are checked (each check reads every customer).",
 )
-@click.option(
-    "--plan",
-    "plan_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A compiled plan (default: compile the project now).",
-)
+@plan_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
