@@ -109,6 +109,18 @@ def _svg_text(x: float, y: float, text: str, anchor: str = "start", cls: str = "
     return f'<text x="{_c(x)}" y="{_c(y)}" text-anchor="{anchor}"{klass}{extra}>{esc(text)}</text>'
 
 
+def _y_grid(
+    ticks: Sequence[float], labels: Sequence[str], left: float, plot_w: float, base: float, scale: float
+) -> list[str]:
+    """Horizontal grid lines at ``ticks``, labelled on the left: the value axis of the bar charts."""
+    parts = []
+    for t, label in zip(ticks, labels, strict=True):
+        y = base - t * scale
+        parts.append(f'<line class="grid" x1="{_c(left)}" x2="{_c(left + plot_w)}" y1="{_c(y)}" y2="{_c(y)}"/>')
+        parts.append(_svg_text(left - 8, y + 4, label, "end", "muted"))
+    return parts
+
+
 def _svg(width: float, height: float, label: str, body: Iterable[str]) -> str:
     # No xmlns: the HTML parser puts <svg> in the SVG namespace itself, and the page then names no URL at all.
     return (
@@ -210,10 +222,7 @@ def sends_svg(rows: Sequence[Json]) -> str:
     scale = plot_h / ticks[-1]
     base = top + plot_h
     parts: list[str] = []
-    for t in ticks:
-        y = base - t * scale
-        parts.append(f'<line class="grid" x1="{_c(left)}" x2="{_c(left + plot_w)}" y1="{_c(y)}" y2="{_c(y)}"/>')
-        parts.append(_svg_text(left - 8, y + 4, fmt_int(t), "end", "muted"))
+    parts.extend(_y_grid(ticks, [fmt_int(t) for t in ticks], left, plot_w, base, scale))
     slot = plot_w / len(axis)
     bar = min(slot * 0.8 if slot >= 3 else slot, 36.0)
     for i, day in enumerate(axis):
@@ -259,10 +268,7 @@ def retention_svg(rows: Sequence[Json]) -> str:
     scale = plot_h / ticks[-1]
     base = top + plot_h
     parts: list[str] = []
-    for t in ticks:
-        y = base - t * scale
-        parts.append(f'<line class="grid" x1="{_c(left)}" x2="{_c(left + plot_w)}" y1="{_c(y)}" y2="{_c(y)}"/>')
-        parts.append(_svg_text(left - 8, y + 4, _pct_tick(t, step), "end", "muted"))
+    parts.extend(_y_grid(ticks, [_pct_tick(t, step) for t in ticks], left, plot_w, base, scale))
     slot = plot_w / len(rows)
     bar = min(slot * 0.7, 48.0)
     every = max(1, math.ceil(28 / slot))  # "#12" needs about 28 px
