@@ -3,7 +3,7 @@
 Generates a project with N valid, varied scenario files (deterministic seed), then times, in the same run and
 over the same file list:
 
-* ``ecrm lint`` in-process (``ecrm_dsl.lint.lint``), in a warm interpreter;
+* ``ecrm lint`` in-process (``ecrm_dsl.project.lint.lint``), in a warm interpreter;
 * ``ecrm lint <scenarios dir>`` as a subprocess (the CLI, interpreter start-up included);
 * ``check-jsonschema --schemafile ecrm_dsl/schemas/scenario.schema.json <files>`` as a subprocess.
 
@@ -34,8 +34,8 @@ from pathlib import Path
 
 from scenario_factory import CONFIG, Project, write_project
 
-from ecrm_dsl.lint import LintResult, lint
-from ecrm_dsl.project import load_config
+from ecrm_dsl.project.config import load_config
+from ecrm_dsl.project.lint import LintResult, lint
 from ecrm_dsl.syntax.yaml_schema import schema_path
 
 SCENARIO_SCHEMA = schema_path("scenario")

@@ -60,12 +60,12 @@ from zoneinfo import ZoneInfo
 import yaml
 from sqlalchemy import JSON, Boolean, Column, Connection, Date, Engine, Select, Table
 
-from ecrm_dsl.compiler import compile_workspace
+from ecrm_dsl.build.compiler import compile_workspace
 from ecrm_dsl.conditions.sql import select_customers
 from ecrm_dsl.demo.generate import DemoShop
-from ecrm_dsl.diagnostics import Severity
-from ecrm_dsl.lint import lint
-from ecrm_dsl.project import load_config
+from ecrm_dsl.language.diagnostics import Severity
+from ecrm_dsl.project.config import load_config
+from ecrm_dsl.project.lint import lint
 from ecrm_dsl.runtime.deploy import deploy
 from ecrm_dsl.runtime.model import Plan
 from ecrm_dsl.runtime.scheduler import Scheduler

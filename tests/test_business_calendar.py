@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from ecrm_dsl.business_calendar import BusinessCalendar
+from ecrm_dsl.language.business_calendar import BusinessCalendar
 
 CAL = BusinessCalendar(shop_holidays=frozenset({dt.date(2025, 12, 30), dt.date(2025, 12, 31)}))
 

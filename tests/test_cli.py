@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from ecrm_dsl.build.compiler import compile_scenario
 from ecrm_dsl.cli import cli
-from ecrm_dsl.compiler import compile_scenario
-from ecrm_dsl.plan import canonical_json
+from ecrm_dsl.plan.document import canonical_json
 from ecrm_dsl.syntax.text import parse_text
 from ecrm_dsl.syntax.text_printer import print_text
 from ecrm_dsl.syntax.yaml_frontend import parse_yaml_scenarios

@@ -21,13 +21,13 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, insert
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ecrm_dsl import ast, catalog
 from ecrm_dsl.conditions.evaluate import CustomerSnapshot, evaluate, load_enrollment_snapshots, load_snapshots
 from ecrm_dsl.conditions.normal import ConditionError, Normal, Types, normalise
 from ecrm_dsl.conditions.sql import select_customers, select_enrollments
+from ecrm_dsl.language import ast, catalog
+from ecrm_dsl.language.values import Duration, Money
 from ecrm_dsl.store import TABLES
 from ecrm_dsl.syntax.text import parse_condition
-from ecrm_dsl.values import Duration, Money
 
 NOW = datetime(2025, 3, 1, 3, 0, tzinfo=UTC)  # 12:00 in Tokyo
 JST = timezone(timedelta(hours=9))
@@ -560,7 +560,7 @@ def test_every_condition_compiles_for_both_dialects(text: str) -> None:
 
 
 def test_types_from_a_customer_schema() -> None:
-    from ecrm_dsl.resources import CustomerSchema
+    from ecrm_dsl.project.resources import CustomerSchema
 
     builtin = CustomerSchema.builtin()
     schema = CustomerSchema({**builtin.attributes, "points": catalog.Attribute("points", "int", "")},

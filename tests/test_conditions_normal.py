@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from ecrm_dsl import ast
 from ecrm_dsl.conditions.normal import ConditionError, Types, comparison_kind, normalise, walk_segments
+from ecrm_dsl.language import ast
 from ecrm_dsl.syntax.text import parse_condition
 
 GOLDEN: list[tuple[str, Any]] = [

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ecrm_dsl.compiler import compile_scenario
-from ecrm_dsl.plan import canonical_json
+from ecrm_dsl.build.compiler import compile_scenario
+from ecrm_dsl.plan.document import canonical_json
 from ecrm_dsl.syntax.text import parse_text
 from ecrm_dsl.syntax.text_printer import print_text
 from ecrm_dsl.syntax.yaml_frontend import parse_yaml_scenarios
@@ -72,8 +72,8 @@ def test_corpus_covers_every_construct() -> None:
     """The corpus must use every step kind, trigger kind, timing anchor and condition node."""
     if UPDATE:
         pytest.skip("regenerating goldens")
-    from ecrm_dsl import ast
-    from ecrm_dsl.values import ANCHORS
+    from ecrm_dsl.language import ast
+    from ecrm_dsl.language.values import ANCHORS
 
     scenarios = [s for name in NAMES for s in _text(name)]
     steps = [step for s in scenarios for step in ast.walk_steps(s.steps)]

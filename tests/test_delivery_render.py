@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from ecrm_dsl.catalog import EVENTS
-from ecrm_dsl.compiler import compile_workspace
+from ecrm_dsl.build.compiler import compile_workspace
 from ecrm_dsl.delivery.render import RenderError, format_value, mark_money, render
-from ecrm_dsl.lint import lint
-from ecrm_dsl.project import load_config
+from ecrm_dsl.language.catalog import EVENTS
+from ecrm_dsl.project.config import load_config
+from ecrm_dsl.project.lint import lint
 
 SHOP = {"name": "みのり堂", "url": "https://minori.example", "support_email": "support@minori.example"}
 UNSUBSCRIBE = "https://minori.example/unsubscribe?c=c-1&t=x"

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from ecrm_dsl.build.compiler import compile_workspace
 from ecrm_dsl.cli.diff_cmd import diff_command
-from ecrm_dsl.compiler import compile_workspace
-from ecrm_dsl.lint import lint
-from ecrm_dsl.plan import canonical_json
-from ecrm_dsl.project import load_config
+from ecrm_dsl.plan.document import canonical_json
+from ecrm_dsl.project.config import load_config
+from ecrm_dsl.project.lint import lint
 from ecrm_dsl.review.diff_plans import diff_plans
 from ecrm_dsl.review.diff_render import render_text
 from tests.goldens import assert_golden

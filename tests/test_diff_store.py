@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from ecrm_dsl.build.compiler import compile_workspace
 from ecrm_dsl.cli.diff_cmd import diff_command
-from ecrm_dsl.compiler import compile_workspace
-from ecrm_dsl.lint import lint
-from ecrm_dsl.project import load_config
+from ecrm_dsl.project.config import load_config
+from ecrm_dsl.project.lint import lint
 from ecrm_dsl.review.diff_impact import audience_condition, customer_part
 from ecrm_dsl.runtime.deploy import deploy
 from tests.runtime.world import JST, World

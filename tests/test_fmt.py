@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ecrm_dsl.diagnostics import DiagnosticError
 from ecrm_dsl.format import checked_format, format_source
 from ecrm_dsl.format.text_scan import scan_text
 from ecrm_dsl.format.yaml_scan import scan_yaml
+from ecrm_dsl.language.diagnostics import DiagnosticError
 from ecrm_dsl.syntax.text import parse_text
 from ecrm_dsl.syntax.yaml_frontend import parse_yaml_scenarios
 from ecrm_dsl.syntax.yaml_source import load_yaml

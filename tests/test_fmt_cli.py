@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner, Result
 from yaml.nodes import Node
 
-from ecrm_dsl import ast
 from ecrm_dsl.cli.fmt_cmd import fmt_command
 from ecrm_dsl.format import text_format, yaml_canonical
+from ecrm_dsl.language import ast
 
 GOLDEN = Path(__file__).parent / "golden" / "fmt"
 

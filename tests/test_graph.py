@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 import yaml
 
-from ecrm_dsl.compiler import compile_scenario, compile_workspace
+from ecrm_dsl.build.compiler import compile_scenario, compile_workspace
 from ecrm_dsl.conditions.normal import normalise
-from ecrm_dsl.lint import lint
-from ecrm_dsl.project import load_config
+from ecrm_dsl.project.config import load_config
+from ecrm_dsl.project.lint import lint
 from ecrm_dsl.review import graph_text as words
 from ecrm_dsl.review.graph import GraphvizMissing, dot, dot_string, mermaid, mermaid_markdown, mermaid_text, svg
 from ecrm_dsl.review.graph_model import PlanShapeError, build, wrap

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from ecrm_dsl.cli.graph_cmd import graph_command
-from ecrm_dsl.plan import canonical_json
+from ecrm_dsl.plan.document import canonical_json
 from ecrm_dsl.review.graph import dot, mermaid
 from tests.test_graph import ROOT, example_plan
 

@@ -661,7 +661,7 @@ def test_a_bad_last_row_leaves_the_store_exactly_as_it_was(shop: Path, kind: str
 
 def test_library_api_with_small_batches_and_a_reused_connection(shop: Path) -> None:
     from ecrm_dsl.importer import ImportRequest, open_engine, run_import
-    from ecrm_dsl.resources import CustomerSchema
+    from ecrm_dsl.project.resources import CustomerSchema
 
     store = open_engine(shop / "lib.db")
     schema = CustomerSchema.builtin()

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ecrm_dsl import catalog
 from ecrm_dsl.importer.json_values import from_json_value
 from ecrm_dsl.importer.mapping import MappingError, load_mapping
 from ecrm_dsl.importer.order_events import DERIVED, placed_properties
@@ -22,6 +21,7 @@ from ecrm_dsl.importer.values import (
     parse_list,
     parse_yen,
 )
+from ecrm_dsl.language import catalog
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 DATA = Path(__file__).parent / "data" / "import"

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ecrm_dsl.ast import Span
 from ecrm_dsl.cli import cli
 from ecrm_dsl.cli.render_github import annotation, escape_data, escape_property
 from ecrm_dsl.cli.repo_paths import RepoPaths
-from ecrm_dsl.diagnostics import Diagnostic, Severity
+from ecrm_dsl.language.ast import Span
+from ecrm_dsl.language.diagnostics import Diagnostic, Severity
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = "scenarios/f2_step_mail.ecrm"

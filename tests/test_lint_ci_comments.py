@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lark import Lark, Token
 
-from ecrm_dsl.comments import text_comments, yaml_comments
+from ecrm_dsl.language.comments import text_comments, yaml_comments
 from ecrm_dsl.syntax.text import grammar_path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ecrm_dsl.diagnostics import DiagnosticError
-from ecrm_dsl.project import load_config
-from ecrm_dsl.rule_selection import RuleSelection, glob_match
+from ecrm_dsl.language.diagnostics import DiagnosticError
+from ecrm_dsl.project.config import load_config
+from ecrm_dsl.project.rule_selection import RuleSelection, glob_match
 from tests.test_lint_ci import SCENARIO, break_attribute, edit, make_project, run_cli
 
 HYPOTHESIS = '  hypothesis f2_rate "初回購入7日後のクーポンでF2転換率が上がる"\n'

@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from jsonschema import Draft4Validator
 
-from ecrm_dsl.diagnostics import RULES
+from ecrm_dsl.language.diagnostics import RULES
 from tests.test_lint_ci import SCENARIO, break_attribute, edit, git, make_project, needs_git, run_cli
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ecrm_dsl.lint import LintResult, lint
-from ecrm_dsl.project import load_config
+from ecrm_dsl.project.config import load_config
+from ecrm_dsl.project.lint import LintResult, lint
 from tests.test_lint_ci import SCENARIO, break_attribute, edit, make_project
 
 E204_WHERE = "  when order.placed where customer.ordr_count == 1"

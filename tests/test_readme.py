@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ecrm_dsl.diagnostics import RULES
+from ecrm_dsl.language.diagnostics import RULES
 from ecrm_dsl.syntax.text import parse_text
 from ecrm_dsl.syntax.yaml_frontend import parse_yaml_scenarios
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from ecrm_dsl.diagnostics import RULES, Diagnostic, DiagnosticError
-from ecrm_dsl.lint import lint
-from ecrm_dsl.project import SCENARIO_SUFFIXES, load_config
+from ecrm_dsl.language.diagnostics import RULES, Diagnostic, DiagnosticError
+from ecrm_dsl.project.config import SCENARIO_SUFFIXES, load_config
+from ecrm_dsl.project.lint import lint
 from tests.goldens import UPDATE
 
 TESTS = Path(__file__).resolve().parent

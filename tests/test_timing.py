@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ecrm_dsl.business_calendar import BusinessCalendar
-from ecrm_dsl.compiler import compile_scenario
+from ecrm_dsl.build.compiler import compile_scenario
+from ecrm_dsl.language.business_calendar import BusinessCalendar
+from ecrm_dsl.language.timing import due_at
 from ecrm_dsl.syntax.text import parse_text
-from ecrm_dsl.timing import due_at
 
 JST = dt.timezone(dt.timedelta(hours=9))
 CAL = BusinessCalendar()

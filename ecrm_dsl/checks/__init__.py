@@ -11,9 +11,9 @@ from ecrm_dsl.checks.scope import scenario_conditions, segment_scope
 from ecrm_dsl.checks.structure import check_structure
 from ecrm_dsl.checks.types import TypeChecker
 from ecrm_dsl.checks.workspace_rules import check_workspace
-from ecrm_dsl.diagnostics import Diagnostic
-from ecrm_dsl.presets import rehome
-from ecrm_dsl.workspace import Workspace
+from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.project.presets import rehome
+from ecrm_dsl.project.workspace import Workspace
 
 __all__ = ["run_checks"]
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ecrm_dsl import ast, catalog
 from ecrm_dsl.checks.scope import entry_event
-from ecrm_dsl.diagnostics import Diagnostic
-from ecrm_dsl.resources import Template
-from ecrm_dsl.workspace import Workspace
+from ecrm_dsl.language import ast, catalog
+from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.project.resources import Template
+from ecrm_dsl.project.workspace import Workspace
 
 _TRANSACTION_EVENTS = ("order.", "subscription.", "cart.")
 

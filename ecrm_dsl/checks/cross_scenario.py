@@ -13,12 +13,12 @@ import math
 from dataclasses import dataclass
 from itertools import combinations
 
-from ecrm_dsl import ast
 from ecrm_dsl.checks.satisfiable import SatisfiabilityChecker
 from ecrm_dsl.checks.scope import Scope
-from ecrm_dsl.diagnostics import Diagnostic
-from ecrm_dsl.presets import rehome
-from ecrm_dsl.workspace import Workspace
+from ecrm_dsl.language import ast
+from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.project.presets import rehome
+from ecrm_dsl.project.workspace import Workspace
 
 COUPON_DAYS = 7  # two coupons within a week of each other compete (and teach customers to wait for the next)
 DAY = 86400

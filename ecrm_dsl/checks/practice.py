@@ -3,9 +3,9 @@ triggers are not used where the planner meant "on every purchase"."""
 
 from __future__ import annotations
 
-from ecrm_dsl import ast
-from ecrm_dsl.diagnostics import Diagnostic
-from ecrm_dsl.resources import Segment
+from ecrm_dsl.language import ast
+from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.project.resources import Segment
 
 # "Bought within the last week" reads as "on every purchase", which a segment entry (once) does not do.
 _RECENT_DAYS = 7

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import difflib
 
-from ecrm_dsl import ast, catalog
 from ecrm_dsl.checks.scope import entry_event
 from ecrm_dsl.checks.types import type_words
-from ecrm_dsl.diagnostics import Diagnostic
-from ecrm_dsl.values import ANCHORS, KPIS
-from ecrm_dsl.workspace import Workspace
+from ecrm_dsl.language import ast, catalog
+from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.values import ANCHORS, KPIS
+from ecrm_dsl.project.workspace import Workspace
 
 
 def _did_you_mean(name: str, options: list[str], otherwise: str) -> str:

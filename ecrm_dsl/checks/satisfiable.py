@@ -12,9 +12,9 @@ import difflib
 import operator
 from dataclasses import dataclass
 
-from ecrm_dsl import ast, catalog
 from ecrm_dsl.checks.scope import Scope
-from ecrm_dsl.diagnostics import Diagnostic
+from ecrm_dsl.language import ast, catalog
+from ecrm_dsl.language.diagnostics import Diagnostic
 from ecrm_dsl.syntax.common import literal_value_text as literal_text
 
 _NON_NEGATIVE_UNITS = {"int", "money", "decimal"}

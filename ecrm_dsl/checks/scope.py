@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ecrm_dsl import ast
-from ecrm_dsl.resources import CustomerSchema
+from ecrm_dsl.language import ast
+from ecrm_dsl.project.resources import CustomerSchema
 
 
 @dataclass(frozen=True)

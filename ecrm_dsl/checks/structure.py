@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from croniter import croniter
 
-from ecrm_dsl import ast
-from ecrm_dsl.diagnostics import Diagnostic
+from ecrm_dsl.language import ast
+from ecrm_dsl.language.diagnostics import Diagnostic
 from ecrm_dsl.syntax.text_printer import expr_text
 
 

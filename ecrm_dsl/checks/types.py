@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import difflib
 
-from ecrm_dsl import ast, catalog
 from ecrm_dsl.checks.scope import Scope
-from ecrm_dsl.diagnostics import Diagnostic
+from ecrm_dsl.language import ast, catalog
+from ecrm_dsl.language.diagnostics import Diagnostic
 from ecrm_dsl.syntax.text_printer import expr_text
 
 _LITERAL_TYPES = {

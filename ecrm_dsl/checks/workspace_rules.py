@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ecrm_dsl import ast
-from ecrm_dsl.diagnostics import Diagnostic
-from ecrm_dsl.workspace import Workspace
+from ecrm_dsl.language import ast
+from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.project.workspace import Workspace
 
 
 def check_workspace(ws: Workspace) -> list[Diagnostic]:

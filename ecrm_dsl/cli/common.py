@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from ecrm_dsl.cli.render import SourceLines, render_json, render_text
-from ecrm_dsl.diagnostics import Diagnostic, DiagnosticError
-from ecrm_dsl.project import ProjectConfig, load_config
+from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.project.config import ProjectConfig, load_config
 
 
 class ExitCode(IntEnum):

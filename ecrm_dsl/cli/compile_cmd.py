@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
+from ecrm_dsl.build.compiler import compile_workspace
 from ecrm_dsl.cli.common import ExitCode, print_findings, project_config
-from ecrm_dsl.compiler import compile_workspace
-from ecrm_dsl.diagnostics import Severity
-from ecrm_dsl.lint import lint
-from ecrm_dsl.plan import canonical_json
+from ecrm_dsl.language.diagnostics import Severity
+from ecrm_dsl.plan.document import canonical_json
+from ecrm_dsl.project.lint import lint
 
 
 @click.command("compile")

@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 
 from ecrm_dsl.cli.common import ExitCode, print_findings
-from ecrm_dsl.diagnostics import Severity
+from ecrm_dsl.language.diagnostics import Severity
+from ecrm_dsl.project.workspace import parse_scenario_file
 from ecrm_dsl.syntax.text_printer import print_text
 from ecrm_dsl.syntax.yaml_printer import print_yaml
-from ecrm_dsl.workspace import parse_scenario_file
 
 
 @click.command("convert")

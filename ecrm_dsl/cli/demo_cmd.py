@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from ecrm_dsl.build.compiler import compile_workspace
 from ecrm_dsl.cli.common import ExitCode, print_findings
-from ecrm_dsl.compiler import compile_workspace
 from ecrm_dsl.demo.run import NotADemoStore, run_demo
 from ecrm_dsl.demo.summary import sample_timelines, scenario_table
-from ecrm_dsl.diagnostics import Severity
-from ecrm_dsl.lint import lint
-from ecrm_dsl.project import find_config, load_config
+from ecrm_dsl.language.diagnostics import Severity
+from ecrm_dsl.project.config import find_config, load_config
+from ecrm_dsl.project.lint import lint
 
 STARTER = Path(__file__).resolve().parent.parent / "starter"
 

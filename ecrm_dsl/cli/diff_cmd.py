@@ -10,8 +10,8 @@ from urllib.parse import quote
 import click
 
 from ecrm_dsl.cli.common import ExitCode, print_findings
-from ecrm_dsl.diagnostics import Diagnostic
-from ecrm_dsl.project import ProjectConfig
+from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.project.config import ProjectConfig
 from ecrm_dsl.review.diff_impact import StoreError, check_store, measure
 from ecrm_dsl.review.diff_model import Impact, PlanDiff
 from ecrm_dsl.review.diff_plans import diff_plans

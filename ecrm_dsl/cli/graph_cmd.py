@@ -9,11 +9,11 @@ from typing import Any, NoReturn
 
 import click
 
+from ecrm_dsl.build.compiler import compile_workspace
 from ecrm_dsl.cli.common import ExitCode, print_findings, project_config
-from ecrm_dsl.compiler import compile_workspace
-from ecrm_dsl.diagnostics import Severity
-from ecrm_dsl.lint import lint
-from ecrm_dsl.plan import PLAN_FORMAT
+from ecrm_dsl.language.diagnostics import Severity
+from ecrm_dsl.plan.document import PLAN_FORMAT
+from ecrm_dsl.project.lint import lint
 from ecrm_dsl.review.graph import (
     GraphvizError,
     GraphvizMissing,

@@ -11,7 +11,6 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from ecrm_dsl.cli.common import ExitCode, print_findings, project_config
-from ecrm_dsl.diagnostics import Severity
 from ecrm_dsl.importer import (
     DEFAULT_ENCODING,
     KINDS,
@@ -24,10 +23,11 @@ from ecrm_dsl.importer import (
     open_engine,
     run_import,
 )
-from ecrm_dsl.project import ProjectConfig
-from ecrm_dsl.resources import CustomerSchema, Policies
+from ecrm_dsl.language.diagnostics import Severity
+from ecrm_dsl.project.config import ProjectConfig
+from ecrm_dsl.project.resources import CustomerSchema, Policies
+from ecrm_dsl.project.workspace import load_workspace
 from ecrm_dsl.store.database import DEFAULT_STORE
-from ecrm_dsl.workspace import load_workspace
 
 
 @click.command("import")

@@ -12,10 +12,10 @@ from ecrm_dsl.cli.render import SourceLines, summary
 from ecrm_dsl.cli.render_github import render_github
 from ecrm_dsl.cli.render_sarif import render_sarif
 from ecrm_dsl.cli.repo_paths import RepoPaths
-from ecrm_dsl.diagnostics import Diagnostic, DiagnosticError
-from ecrm_dsl.lint import LintResult, expand_paths, is_project_file, lint
-from ecrm_dsl.project import ProjectConfig, find_config, load_config
-from ecrm_dsl.rule_selection import ALWAYS_REPORTED, selector_problem, split_selectors
+from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.project.config import ProjectConfig, find_config, load_config
+from ecrm_dsl.project.lint import LintResult, expand_paths, is_project_file, lint
+from ecrm_dsl.project.rule_selection import ALWAYS_REPORTED, selector_problem, split_selectors
 
 FORMATS = ["text", "json", "github", "sarif"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ecrm_dsl.diagnostics import Diagnostic
+from ecrm_dsl.language.diagnostics import Diagnostic
 
 JSON_FORMAT_VERSION = 1
 

@@ -7,7 +7,7 @@ Format and escaping follow GitHub's workflow commands (as ``@actions/core`` writ
 from __future__ import annotations
 
 from ecrm_dsl.cli.repo_paths import RepoPaths
-from ecrm_dsl.diagnostics import Diagnostic
+from ecrm_dsl.language.diagnostics import Diagnostic
 
 
 def escape_data(text: str) -> str:

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from ecrm_dsl.cli.render import SourceLines
 from ecrm_dsl.cli.repo_paths import RepoPaths
-from ecrm_dsl.diagnostics import RULES, Diagnostic
+from ecrm_dsl.language.diagnostics import RULES, Diagnostic
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 TOOL_NAME = "ecrm-dsl"

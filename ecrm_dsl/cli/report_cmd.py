@@ -11,12 +11,12 @@ import click
 
 from ecrm_dsl.cli.runtime_cmds import store_option
 from ecrm_dsl.cli.simulate_cmd import existing_store, parse_moment
+from ecrm_dsl.language.values import Duration
 from ecrm_dsl.report.document import ReportOptions, build_report
 from ecrm_dsl.report.text import render_csv, render_text
 from ecrm_dsl.simulate.replay import simulation_settings
 from ecrm_dsl.store import deployments
 from ecrm_dsl.store.report_queries import Window, latest_activity
-from ecrm_dsl.values import Duration
 
 DEFAULT_TIMEZONE = "Asia/Tokyo"  # for a store nothing was deployed to yet
 

@@ -12,12 +12,12 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
+from ecrm_dsl.build.compiler import compile_workspace
 from ecrm_dsl.cli.common import ExitCode, print_findings, project_config
-from ecrm_dsl.compiler import compile_workspace
 from ecrm_dsl.delivery.config import ConfigError, DeliveryConfig, build_adapters
-from ecrm_dsl.diagnostics import Severity
-from ecrm_dsl.lint import lint
-from ecrm_dsl.plan import load_plan
+from ecrm_dsl.language.diagnostics import Severity
+from ecrm_dsl.plan.document import load_plan
+from ecrm_dsl.project.lint import lint
 from ecrm_dsl.runtime.deploy import DeployRefused, deploy
 from ecrm_dsl.runtime.dispatch import Dispatcher
 from ecrm_dsl.runtime.explain import explain

@@ -14,11 +14,11 @@ from sqlalchemy import Engine
 
 from ecrm_dsl.cli.common import project_config
 from ecrm_dsl.cli.runtime_cmds import compiled_plan, plan_option, store_option
+from ecrm_dsl.language.values import Duration, ValueError_
 from ecrm_dsl.simulate.replay import Window, simulate, simulation_settings
 from ecrm_dsl.simulate.scratch import ScratchExists
 from ecrm_dsl.simulate.summary import render_csv, render_text, summarize
 from ecrm_dsl.store.database import DEFAULT_STORE, open_store
-from ecrm_dsl.values import Duration, ValueError_
 
 MAX_STEP = timedelta(hours=1)
 

@@ -44,8 +44,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ecrm_dsl import ast, catalog
-from ecrm_dsl.values import Duration, Money, TimeOfDay
+from ecrm_dsl.language import ast, catalog
+from ecrm_dsl.language.values import Duration, Money, TimeOfDay
 
 Normal = list[Any]
 

@@ -9,10 +9,10 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ecrm_dsl.diagnostics import Diagnostic, DiagnosticError
 from ecrm_dsl.format import safety
 from ecrm_dsl.format.text_format import format_text
 from ecrm_dsl.format.yaml_format import format_yaml
+from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
 from ecrm_dsl.syntax.source import read_source
 
 SUFFIXES = (".ecrm", ".yaml", ".yml")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ecrm_dsl.format.engine import SUFFIXES
-from ecrm_dsl.project import ProjectConfig
+from ecrm_dsl.project.config import ProjectConfig
 
 _SKIPPED_FOLDERS = {"node_modules", "__pycache__", "venv"}
 

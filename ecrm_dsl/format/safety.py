@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ecrm_dsl.diagnostics import DiagnosticError
 from ecrm_dsl.format.text_scan import scan_text
 from ecrm_dsl.format.yaml_order import document_kind
 from ecrm_dsl.format.yaml_scan import scan_yaml
+from ecrm_dsl.language.diagnostics import DiagnosticError
 from ecrm_dsl.syntax.text import parse_text
 from ecrm_dsl.syntax.yaml_frontend import parse_yaml_scenarios
 from ecrm_dsl.syntax.yaml_source import load_yaml

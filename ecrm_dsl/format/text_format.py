@@ -17,9 +17,9 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 
-from ecrm_dsl.diagnostics import DiagnosticError, Severity
 from ecrm_dsl.format.comment import Comment
 from ecrm_dsl.format.text_scan import scan_text
+from ecrm_dsl.language.diagnostics import DiagnosticError, Severity
 from ecrm_dsl.syntax.text import parse_text
 from ecrm_dsl.syntax.text_printer import INDENT, Line, print_lines
 

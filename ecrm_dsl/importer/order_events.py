@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from ecrm_dsl import catalog
 from ecrm_dsl.importer.upsert import Counts
+from ecrm_dsl.language import catalog
 from ecrm_dsl.store.tables import StoreTables
 
 ORDER_PLACED = "order.placed"

@@ -17,7 +17,7 @@ from ecrm_dsl.importer.kinds import LOADERS, LoadContext, Loader
 from ecrm_dsl.importer.mapping import KindMapping
 from ecrm_dsl.importer.problems import InputError, Problems
 from ecrm_dsl.importer.upsert import Counts
-from ecrm_dsl.resources import CustomerSchema
+from ecrm_dsl.project.resources import CustomerSchema
 from ecrm_dsl.store.tables import TABLES, StoreTables
 
 

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ecrm_dsl.compiler import compile_workspace
-from ecrm_dsl.diagnostics import Diagnostic, DiagnosticError, Severity
-from ecrm_dsl.lint import lint
-from ecrm_dsl.plan import load_plan
-from ecrm_dsl.project import ProjectConfig, find_config, load_config
+from ecrm_dsl.build.compiler import compile_workspace
+from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError, Severity
+from ecrm_dsl.plan.document import load_plan
+from ecrm_dsl.project.config import ProjectConfig, find_config, load_config
+from ecrm_dsl.project.lint import lint
 
 Json = dict[str, Any]
 # Called with a project's error findings, its configuration and the files checked, before its sources go away.

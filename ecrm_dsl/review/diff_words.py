@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ecrm_dsl.values import Duration
+from ecrm_dsl.language.values import Duration
 
 Json = dict[str, Any]
 

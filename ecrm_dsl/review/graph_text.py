@@ -10,8 +10,8 @@ import json
 from fractions import Fraction
 from typing import Any
 
+from ecrm_dsl.language.values import Duration
 from ecrm_dsl.review import diff_words as words
-from ecrm_dsl.values import Duration
 
 Json = dict[str, Any]
 

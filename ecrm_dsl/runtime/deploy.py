@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
-from ecrm_dsl.plan import content_hash
+from ecrm_dsl.plan.document import content_hash
 from ecrm_dsl.runtime.journal import Journal
 from ecrm_dsl.runtime.model import Plan
 from ecrm_dsl.runtime.steps import StepRunner

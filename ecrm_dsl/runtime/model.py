@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from ecrm_dsl import catalog
-from ecrm_dsl.business_calendar import BusinessCalendar
 from ecrm_dsl.conditions.normal import Normal, Types
+from ecrm_dsl.language import catalog
+from ecrm_dsl.language.business_calendar import BusinessCalendar
 
 Json = dict[str, Any]
 UNRANKED = 10_000  # scenarios missing from the policies' priority list come after the listed ones

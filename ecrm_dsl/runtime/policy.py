@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ecrm_dsl import catalog
-from ecrm_dsl.values import TimeOfDay
+from ecrm_dsl.language import catalog
+from ecrm_dsl.language.values import TimeOfDay
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from ecrm_dsl.conditions.evaluate import EnrollmentSnapshot, EventSnapshot, evaluate, load_snapshots
 from ecrm_dsl.conditions.normal import Normal
 from ecrm_dsl.conditions.sql import select_enrollments
+from ecrm_dsl.language.timing import due_at
 from ecrm_dsl.runtime.assign import pick_variant
 from ecrm_dsl.runtime.journal import Journal
 from ecrm_dsl.runtime.model import Json, Plan, ScenarioVersion
@@ -27,7 +28,6 @@ from ecrm_dsl.store import customers, outbox
 from ecrm_dsl.store import enrollments as store
 from ecrm_dsl.store.enrollments import Enrollment
 from ecrm_dsl.store.tables import TABLES
-from ecrm_dsl.timing import due_at
 
 
 class StepRunner:

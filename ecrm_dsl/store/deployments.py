@@ -17,7 +17,7 @@ def record_deployment(
     conn: Connection, plan: dict[str, Any], plan_hash: str, in_flight: str, note: str | None, now: datetime
 ) -> int:
     """Store the plan as the active deployment and register its scenario versions; returns its id."""
-    from ecrm_dsl.plan import canonical_json
+    from ecrm_dsl.plan.document import canonical_json
 
     result = conn.execute(
         insert(T.deployments).values(

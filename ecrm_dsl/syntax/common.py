@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from ecrm_dsl import ast
-from ecrm_dsl.diagnostics import Diagnostic
-from ecrm_dsl.values import Duration, Money, TimeOfDay, ValueError_
+from ecrm_dsl.language import ast
+from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.values import Duration, Money, TimeOfDay, ValueError_
 
 
 def step_id(label: str | None, action: ast.Action) -> str | None:

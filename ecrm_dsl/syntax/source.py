@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecrm_dsl.ast import Span
-from ecrm_dsl.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.ast import Span
+from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
 
 # Scenario sources are hand-written; anything this large is a mistake or an attack.
 MAX_SOURCE_BYTES = 1_000_000

@@ -11,10 +11,10 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 from lark.tree import Meta
 
-from ecrm_dsl import ast
-from ecrm_dsl.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language import ast
+from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.values import Duration, TimeOfDay, ValueError_, parse_percent
 from ecrm_dsl.syntax.common import decode_string, make_step, parse_typed_literal
-from ecrm_dsl.values import Duration, TimeOfDay, ValueError_, parse_percent
 
 _PACKAGE_GRAMMAR = Path(__file__).resolve().parent.parent / "grammar"
 _REPO_GRAMMAR = Path(__file__).resolve().parents[2] / "grammar"

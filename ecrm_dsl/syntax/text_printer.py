@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 
-from ecrm_dsl import ast
+from ecrm_dsl.language import ast
 from ecrm_dsl.syntax.common import literal_value_text, step_id
 
 INDENT = "  "

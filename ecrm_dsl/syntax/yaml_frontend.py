@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ecrm_dsl import ast
-from ecrm_dsl.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language import ast
+from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.values import Duration, TimeOfDay, ValueError_, parse_percent
 from ecrm_dsl.syntax.common import make_step, normalise_decimal, parse_typed_literal
 from ecrm_dsl.syntax.text import parse_condition
 from ecrm_dsl.syntax.yaml_schema import validate_document
 from ecrm_dsl.syntax.yaml_source import Path_, YamlDocument, load_yaml
-from ecrm_dsl.values import Duration, TimeOfDay, ValueError_, parse_percent
 
 _MONEY_SHAPE = re.compile(r"^(?:¥\s?\d+(?:,\d{3})*|\d+(?:,\d{3})*(?:円|JPY))$")
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from ecrm_dsl import ast
+from ecrm_dsl.language import ast
 from ecrm_dsl.syntax.common import step_id
 from ecrm_dsl.syntax.text_printer import expr_text
 

@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
-from ecrm_dsl.diagnostics import Diagnostic
+from ecrm_dsl.language.diagnostics import Diagnostic
 from ecrm_dsl.syntax.yaml_source import YamlDocument
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"

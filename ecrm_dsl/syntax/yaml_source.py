@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ecrm_dsl.ast import Span
-from ecrm_dsl.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.ast import Span
+from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CONSTRUCTOR = yaml.SafeLoader("")  # only its scalar constructors are used

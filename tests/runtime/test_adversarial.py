@@ -23,9 +23,9 @@ from sqlalchemy import select
 
 from ecrm_dsl.cli import cli
 from ecrm_dsl.delivery.outbox import FileAdapter
-from ecrm_dsl.diagnostics import Severity
-from ecrm_dsl.lint import lint
-from ecrm_dsl.project import load_config
+from ecrm_dsl.language.diagnostics import Severity
+from ecrm_dsl.project.config import load_config
+from ecrm_dsl.project.lint import lint
 from ecrm_dsl.runtime import dispatch as dispatch_module
 from ecrm_dsl.runtime import enroll as enroll_module
 from ecrm_dsl.runtime import outcomes as outcomes_module

@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
-from ecrm_dsl.compiler import compile_workspace
-from ecrm_dsl.diagnostics import Severity
-from ecrm_dsl.lint import lint
-from ecrm_dsl.project import load_config
+from ecrm_dsl.build.compiler import compile_workspace
+from ecrm_dsl.language.diagnostics import Severity
+from ecrm_dsl.project.config import load_config
+from ecrm_dsl.project.lint import lint
 from ecrm_dsl.runtime.deploy import deploy
 from ecrm_dsl.runtime.scheduler import Scheduler, TickReport
 from ecrm_dsl.store.database import open_store

@@ -15,7 +15,7 @@ from ecrm_dsl.importer.layouts import Column
 from ecrm_dsl.importer.options import Options
 from ecrm_dsl.importer.problems import Problems
 from ecrm_dsl.importer.upsert import Counts
-from ecrm_dsl.resources import CustomerSchema
+from ecrm_dsl.project.resources import CustomerSchema
 from ecrm_dsl.store.tables import StoreTables
 
 

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ecrm_dsl.ast import Span
-from ecrm_dsl.diagnostics import RULES, Diagnostic, DiagnosticError
+from ecrm_dsl.language.ast import Span
+from ecrm_dsl.language.diagnostics import RULES, Diagnostic, DiagnosticError
 
 ALL = "ALL"
 ALWAYS_REPORTED = frozenset({"E001", "E002", "E003", "E004", "E005", "E006", "E100"})

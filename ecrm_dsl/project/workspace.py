@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from ecrm_dsl import ast
-from ecrm_dsl.diagnostics import Diagnostic, DiagnosticError
-from ecrm_dsl.presets import BUILTIN_PRESETS, Preset, build_preset, expand
-from ecrm_dsl.project import SCENARIO_SUFFIXES, ProjectConfig
-from ecrm_dsl.resources import (
+from ecrm_dsl.language import ast
+from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.project.config import SCENARIO_SUFFIXES, ProjectConfig
+from ecrm_dsl.project.presets import BUILTIN_PRESETS, Preset, build_preset, expand
+from ecrm_dsl.project.resources import (
     CustomerSchema,
     Policies,
     Segment,

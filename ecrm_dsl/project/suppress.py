@@ -15,10 +15,10 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from ecrm_dsl.ast import Span
-from ecrm_dsl.comments import Comment, find_comments
-from ecrm_dsl.diagnostics import RULES, Diagnostic
-from ecrm_dsl.rule_selection import ALWAYS_REPORTED
+from ecrm_dsl.language.ast import Span
+from ecrm_dsl.language.comments import Comment, find_comments
+from ecrm_dsl.language.diagnostics import RULES, Diagnostic
+from ecrm_dsl.project.rule_selection import ALWAYS_REPORTED
 
 FILE_DIRECTIVE_LINES = 5
 UNUSED = "W901"

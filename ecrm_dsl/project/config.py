@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from ecrm_dsl.ast import Span
-from ecrm_dsl.diagnostics import Diagnostic, DiagnosticError
-from ecrm_dsl.rule_selection import RuleSelection, rules_from_config
+from ecrm_dsl.language.ast import Span
+from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.project.rule_selection import RuleSelection, rules_from_config
 
 CONFIG_KEYS = {
     "scenarios": "folder of scenario files (.yaml, .yml, .ecrm)",
@@ -25,7 +25,7 @@ CONFIG_KEYS = {
     "rules": "rule selection: select, ignore (codes or prefixes) and per-file-ignores (glob = [codes])",
 }
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".ecrm")
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecrm_dsl import ast, catalog
-from ecrm_dsl.diagnostics import Diagnostic
+from ecrm_dsl.language import ast, catalog
+from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.values import Duration, TimeOfDay
 from ecrm_dsl.syntax.yaml_frontend import condition_at
 from ecrm_dsl.syntax.yaml_source import Path_, YamlDocument
-from ecrm_dsl.values import Duration, TimeOfDay
 
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ecrm_dsl.ast import Span
+from ecrm_dsl.language.ast import Span
 
 
 class Severity(StrEnum):

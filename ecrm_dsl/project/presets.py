@@ -17,16 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ecrm_dsl import ast
-from ecrm_dsl.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language import ast
+from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.values import Duration, TimeOfDay, ValueError_, parse_percent
 from ecrm_dsl.syntax.common import literal_value_text
 from ecrm_dsl.syntax.text import parse_condition
 from ecrm_dsl.syntax.yaml_frontend import ScenarioBuilder
 from ecrm_dsl.syntax.yaml_schema import validate_document
 from ecrm_dsl.syntax.yaml_source import YamlDocument
-from ecrm_dsl.values import Duration, TimeOfDay, ValueError_, parse_percent
 
-BUILTIN_PRESETS = Path(__file__).resolve().parent / "presets"
+BUILTIN_PRESETS = Path(__file__).resolve().parent.parent / "presets"
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 _NAME = re.compile(r"^(?!\d)\w+$")
 _EVENT = re.compile(r"^(?!\d)\w+(\.(?!\d)\w+)+$")

@@ -22,8 +22,8 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ecrm_dsl.business_calendar import BusinessCalendar
-from ecrm_dsl.values import WEEKDAYS, TimeOfDay
+from ecrm_dsl.language.business_calendar import BusinessCalendar
+from ecrm_dsl.language.values import WEEKDAYS, TimeOfDay
 
 UTC = dt.UTC
 

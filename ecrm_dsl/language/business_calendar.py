@@ -12,7 +12,7 @@ from functools import cached_property
 
 import holidays
 
-from ecrm_dsl.values import WEEKDAYS
+from ecrm_dsl.language.values import WEEKDAYS
 
 
 @dataclass(frozen=True)

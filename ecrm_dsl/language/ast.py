@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ecrm_dsl.values import Duration, Money, TimeOfDay
+from ecrm_dsl.language.values import Duration, Money, TimeOfDay
 
 
 @dataclass(frozen=True, slots=True)

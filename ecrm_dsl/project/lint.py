@@ -1,7 +1,7 @@
 """Linting: load the project, run every check, keep the findings for the files asked about, in a stable order.
 
 Then the rule selection (``[rules]`` in the configuration, ``--select`` / ``--ignore``) and the suppression
-comments in the sources (:mod:`ecrm_dsl.suppress`) decide which of them are reported.
+comments in the sources (:mod:`ecrm_dsl.project.suppress`) decide which of them are reported.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ecrm_dsl.checks import run_checks
-from ecrm_dsl.diagnostics import Diagnostic, Severity
-from ecrm_dsl.project import SCENARIO_SUFFIXES, ProjectConfig
-from ecrm_dsl.rule_selection import RuleSelection
-from ecrm_dsl.suppress import apply_suppressions
+from ecrm_dsl.language.diagnostics import Diagnostic, Severity
+from ecrm_dsl.project.config import SCENARIO_SUFFIXES, ProjectConfig
+from ecrm_dsl.project.rule_selection import RuleSelection
+from ecrm_dsl.project.suppress import apply_suppressions
+from ecrm_dsl.project.workspace import Workspace, load_workspace
 from ecrm_dsl.syntax.source import MAX_SOURCE_BYTES
-from ecrm_dsl.workspace import Workspace, load_workspace
 
 
 @dataclass
