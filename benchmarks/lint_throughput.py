@@ -84,8 +84,10 @@ def run_in_process(project: Project) -> LintResult:
     result = lint(config, [project.scenario_dir])
     if result.errors:
         first = next(d for d in result.diagnostics if d.effective_severity.value == "error")
-        raise BenchmarkError(f"in-process lint found {result.errors} error(s) in the generated files, e.g. "
-                             f"{first.span.file}:{first.span.line}: {first.code} {first.message}")
+        raise BenchmarkError(
+            f"in-process lint found {result.errors} error(s) in the generated files, e.g. "
+            f"{first.span.file}:{first.span.line}: {first.code} {first.message}"
+        )
     expected = sorted(config.display(p) for p in project.scenario_files)
     if result.files != expected:
         raise BenchmarkError(f"in-process lint checked {len(result.files)} files, expected {len(expected)}")
@@ -99,8 +101,9 @@ def run_cli(project: Project, ecrm: str) -> dict[str, object]:
         raise BenchmarkError(f"`ecrm lint` exited {done.returncode}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
     report: dict[str, object] = json.loads(done.stdout)
     if report["files_checked"] != len(project.scenario_files):
-        raise BenchmarkError(f"`ecrm lint` checked {report['files_checked']} files, "
-                             f"expected {len(project.scenario_files)}")
+        raise BenchmarkError(
+            f"`ecrm lint` checked {report['files_checked']} files, expected {len(project.scenario_files)}"
+        )
     return report
 
 
@@ -108,8 +111,10 @@ def run_check_jsonschema(project: Project, check_jsonschema: str) -> None:
     command = [check_jsonschema, "--schemafile", str(SCENARIO_SCHEMA), *map(str, project.scenario_files)]
     done = subprocess.run(command, cwd=project.root, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise BenchmarkError(f"check-jsonschema exited {done.returncode} on the generated files:\n"
-                             f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        raise BenchmarkError(
+            f"check-jsonschema exited {done.returncode} on the generated files:\n"
+            f"{done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
 
 
 def timed(run: Callable[[], object]) -> float:
@@ -149,26 +154,33 @@ def report_table(timings: list[Timing], repeat: int) -> str:
 def report_ratios(timings: list[Timing]) -> str:
     in_process, cli, schema_only = timings
     lines = ["ratio = ecrm files/s / check-jsonschema files/s (> 1: ecrm is faster)"]
-    lines.append(f"  ecrm CLI        / check-jsonschema: {cli.files_per_second / schema_only.files_per_second:5.2f}x"
-                 "  (like for like: both start a fresh interpreter)")
-    lines.append(f"  ecrm in-process / check-jsonschema: "
-                 f"{in_process.files_per_second / schema_only.files_per_second:5.2f}x  (warm interpreter)")
+    lines.append(
+        f"  ecrm CLI        / check-jsonschema: {cli.files_per_second / schema_only.files_per_second:5.2f}x"
+        "  (like for like: both start a fresh interpreter)"
+    )
+    lines.append(
+        f"  ecrm in-process / check-jsonschema: "
+        f"{in_process.files_per_second / schema_only.files_per_second:5.2f}x  (warm interpreter)"
+    )
     return "\n".join(lines)
 
 
 def report_checks(result: LintResult) -> str:
-    return "\n".join([
-        "what each checks:",
-        "  ecrm lint        : " + "\n                     ".join(ECRM_CHECKS),
-        f"                     -> {len(result.files)} files, {result.errors} errors, {result.warnings} warnings",
-        f"  check-jsonschema : {SCHEMA_CHECKS}",
-    ])
+    return "\n".join(
+        [
+            "what each checks:",
+            "  ecrm lint        : " + "\n                     ".join(ECRM_CHECKS),
+            f"                     -> {len(result.files)} files, {result.errors} errors, {result.warnings} warnings",
+            f"  check-jsonschema : {SCHEMA_CHECKS}",
+        ]
+    )
 
 
 def report_project(project: Project, seed: int) -> str:
     mix = ", ".join(f"{name} {count}" for name, count in sorted(project.features.items()))
-    return (f"generated {len(project.scenario_files)} scenario files in {project.scenario_dir} (seed {seed})\n"
-            f"  mix: {mix}")
+    return (
+        f"generated {len(project.scenario_files)} scenario files in {project.scenario_dir} (seed {seed})\n  mix: {mix}"
+    )
 
 
 def profile_in_process(project: Project, top: int) -> str:

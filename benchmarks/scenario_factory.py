@@ -70,17 +70,33 @@ class TemplateSpec:
 TEMPLATES: tuple[TemplateSpec, ...] = (
     TemplateSpec("thanks_first", "初回購入のお礼", False, ("email",)),
     TemplateSpec("shipping_guide", "発送のご案内", False, ("email", "sms")),
-    TemplateSpec("repeat_coupon", "2回目購入クーポン", True, ("email", "line"), ("coupon_code",), True,
-                 ("F2OFF10", "F2OFF15")),
+    TemplateSpec(
+        "repeat_coupon", "2回目購入クーポン", True, ("email", "line"), ("coupon_code",), True, ("F2OFF10", "F2OFF15")
+    ),
     TemplateSpec("review_request", "レビューのお願い", True, ("email", "line", "push")),
     TemplateSpec("usage_tips", "商品の使い方ガイド", True, ("email", "line")),
     TemplateSpec("cart_reminder", "カートに商品が残っています", True, ("email", "line", "push")),
-    TemplateSpec("cart_coupon", "カート限定クーポン", True, ("email", "line", "sms"), ("coupon_code",), True,
-                 ("CART500", "CART10")),
-    TemplateSpec("winback_coupon", "お久しぶりクーポン", True, ("email", "line", "sms"), ("coupon_code",), True,
-                 ("BACK15", "BACK20")),
-    TemplateSpec("birthday_coupon", "お誕生日クーポン", True, ("line", "email"), ("coupon_code",), False,
-                 ("BDAY500", "BDAY1000")),
+    TemplateSpec(
+        "cart_coupon",
+        "カート限定クーポン",
+        True,
+        ("email", "line", "sms"),
+        ("coupon_code",),
+        True,
+        ("CART500", "CART10"),
+    ),
+    TemplateSpec(
+        "winback_coupon",
+        "お久しぶりクーポン",
+        True,
+        ("email", "line", "sms"),
+        ("coupon_code",),
+        True,
+        ("BACK15", "BACK20"),
+    ),
+    TemplateSpec(
+        "birthday_coupon", "お誕生日クーポン", True, ("line", "email"), ("coupon_code",), False, ("BDAY500", "BDAY1000")
+    ),
     TemplateSpec("monthly_newsletter", "月刊ニュースレター", True, ("email",)),
     TemplateSpec("story_family", "ご家族向けストーリー", True, ("email", "line")),
     TemplateSpec("story_single", "おひとりさま向けストーリー", True, ("email", "line")),
@@ -102,8 +118,10 @@ def template_doc(spec: TemplateSpec) -> Doc:
     footer = "配信停止: {{ unsubscribe_url }}" if spec.marketing else "お問い合わせ: {{ shop.support_email }}"
     coupon = "\nクーポンコード: {{ coupon_code }}" if "coupon_code" in spec.required else ""
     contents: dict[str, Doc] = {
-        "email": {"subject": f"{name}様へ: {spec.title}",
-                  "body": f"{name}様\n\n{spec.title}をお届けします。{coupon}\n{url}\n\n{footer}\n"},
+        "email": {
+            "subject": f"{name}様へ: {spec.title}",
+            "body": f"{name}様\n\n{spec.title}をお届けします。{coupon}\n{url}\n\n{footer}\n",
+        },
         "line": {"text": f"{name}様、{spec.title}です。{coupon}"},
         "sms": {"text": f"{{{{ shop.name }}}}: {spec.title} {url}"},
         "push": {"title": spec.title, "body": f"{name}様へのお知らせ{coupon}"},
@@ -112,8 +130,11 @@ def template_doc(spec: TemplateSpec) -> Doc:
     params: Doc = {name: {"type": "string"} for name in spec.required}
     if spec.optional_rate:
         params["rate"] = {"type": "int", "default": 10, "description": "割引率(%)"}
-    doc: Doc = {"template": spec.name, "title": spec.title,
-                "category": "marketing" if spec.marketing else "transactional"}
+    doc: Doc = {
+        "template": spec.name,
+        "title": spec.title,
+        "category": "marketing" if spec.marketing else "transactional",
+    }
     if params:
         doc["params"] = params
     doc["channels"] = {channel: contents[channel] for channel in spec.channels}
@@ -129,8 +150,9 @@ def policies_doc(priority: list[str]) -> Doc:
             {"channel": "all", "max": 3, "per": "7d", "on_exceed": "defer"},
             {"channel": "sms", "max": 2, "per": "30d", "on_exceed": "skip"},
         ],
-        "consent": {channel: {"attribute": f"customer.{channel}_opt_in"}
-                    for channel in ("email", "line", "sms", "push", "dm")},
+        "consent": {
+            channel: {"attribute": f"customer.{channel}_opt_in"} for channel in ("email", "line", "sms", "push", "dm")
+        },
         "priority": priority,
     }
 
@@ -160,21 +182,26 @@ def _event_trigger(event: str, *wheres: str | None) -> Callable[[random.Random],
         if where:
             doc["where"] = where
         return doc
+
     return build
 
 
 def _segment_trigger(rng: random.Random) -> Doc:
-    doc: Doc = {"segment": _pick(rng, "dormant_90", "dormant_150", "dormancy_signs", "loyal_customers",
-                                 "vip_candidates")}
+    doc: Doc = {
+        "segment": _pick(rng, "dormant_90", "dormant_150", "dormancy_signs", "loyal_customers", "vip_candidates")
+    }
     if rng.random() < 0.4:
-        doc["where"] = _pick(rng, "customer.email_opt_in == true", "not has_tag(\"no_winback\")",
-                             "customer.total_spent >= 10000円")
+        doc["where"] = _pick(
+            rng, "customer.email_opt_in == true", 'not has_tag("no_winback")', "customer.total_spent >= 10000円"
+        )
     return doc
 
 
 def _schedule_trigger(rng: random.Random) -> Doc:
-    doc: Doc = {"schedule": _pick(rng, "0 10 1 * *", "0 9 * * 1", "30 12 15 * *", "0 18 * * 5"),
-                "audience": _pick(rng, "newsletter_readers", "loyal_customers")}
+    doc: Doc = {
+        "schedule": _pick(rng, "0 10 1 * *", "0 9 * * 1", "30 12 15 * *", "0 18 * * 5"),
+        "audience": _pick(rng, "newsletter_readers", "loyal_customers"),
+    }
     if rng.random() < 0.5:
         doc["where"] = 'not has_tag("no_newsletter")'
     return doc
@@ -182,53 +209,141 @@ def _schedule_trigger(rng: random.Random) -> Doc:
 
 def _date_trigger(rng: random.Random) -> Doc:
     if rng.random() < 0.75:
-        return {"date": "customer.birthday", "offset": _pick(rng, "-14d", "-7d", "-3d"),
-                "at": _pick(rng, "09:00", "10:00", "12:00"), "yearly": True}
+        return {
+            "date": "customer.birthday",
+            "offset": _pick(rng, "-14d", "-7d", "-3d"),
+            "at": _pick(rng, "09:00", "10:00", "12:00"),
+            "yearly": True,
+        }
     return {"date": "customer.signed_up_at", "offset": _pick(rng, "30d", "180d"), "at": "10:00"}
 
 
 TRIGGERS: tuple[TriggerSpec, ...] = (
-    TriggerSpec("f2_step", "初回購入後のF2転換", "sell", _event_trigger(
-        "order.placed", "customer.order_count == 1", 'customer.order_count == 1 and event.entry_channel == "ad_lp"',
-        'customer.order_count == 1 and contains(event.categories, "skincare")'),
-        event="order.placed", themes=("thanks_first", "usage_tips", "repeat_coupon", "review_request")),
-    TriggerSpec("repeat_follow", "リピート購入フォロー", "nurture", _event_trigger(
-        "order.placed", "customer.order_count >= 2", "event.amount >= 5000円", None),
-        event="order.placed", themes=("usage_tips", "review_request", "repeat_coupon", "story_family")),
-    TriggerSpec("after_shipping", "発送後フォロー", "nurture", _event_trigger(
-        "order.shipped", None, "event.is_subscription == false"),
-        event="order.shipped", themes=("shipping_guide", "usage_tips", "review_request", "survey_request")),
-    TriggerSpec("cart_abandon", "カゴ落ちリマインド", "sell", _event_trigger(
-        "cart.abandoned", None, "event.amount >= 3000円"),
-        event="cart.abandoned", themes=("cart_reminder", "cart_coupon", "restock_news")),
-    TriggerSpec("subscription_care", "定期便の継続支援", "nurture", _event_trigger(
-        "subscription.shipped", "event.shipment_number <= 3", None),
-        event="subscription.shipped", themes=("shipping_guide", "usage_tips", "survey_request", "repeat_coupon")),
-    TriggerSpec("subscription_welcome", "定期便スタートのご案内", "nurture", _event_trigger(
-        "subscription.started", None),
-        event="subscription.started", themes=("thanks_first", "usage_tips", "story_generic")),
-    TriggerSpec("survey_followup", "アンケート後フォロー", "nurture", _event_trigger(
-        "survey.answered", "event.satisfaction <= 2", "event.nps >= 9"),
-        event="survey.answered", themes=("apology_coupon", "review_request", "story_generic")),
-    TriggerSpec("review_thanks", "レビュー投稿のお礼", "nurture", _event_trigger(
-        "review.posted", "event.rating >= 4", None),
-        event="review.posted", themes=("story_generic", "repeat_coupon", "loyal_invitation")),
-    TriggerSpec("signup_welcome", "会員登録ウェルカム", "nurture", _event_trigger(
-        "customer.signed_up", 'event.entry_channel == "organic_search"', None),
-        event="customer.signed_up", themes=("story_generic", "usage_tips", "repeat_coupon", "restock_news")),
-    TriggerSpec("point_expiry", "ポイント失効リマインド", "sell", _event_trigger(
-        "point.expiring", "event.points >= 500", None),
-        event="point.expiring", themes=("point_reminder", "repeat_coupon", "restock_news")),
-    TriggerSpec("winback", "休眠顧客の掘り起こし", "sell", _segment_trigger,
-                themes=("winback_coupon", "story_generic", "restock_news", "loyal_invitation"), weight=2.0),
-    TriggerSpec("newsletter", "定期ニュースレター", "nurture", _schedule_trigger,
-                themes=("monthly_newsletter", "restock_news", "story_generic"), weight=1.5),
-    TriggerSpec("anniversary", "記念日クーポン", "sell", _date_trigger,
-                themes=("birthday_coupon", "loyal_invitation", "story_generic"), weight=1.8),
+    TriggerSpec(
+        "f2_step",
+        "初回購入後のF2転換",
+        "sell",
+        _event_trigger(
+            "order.placed",
+            "customer.order_count == 1",
+            'customer.order_count == 1 and event.entry_channel == "ad_lp"',
+            'customer.order_count == 1 and contains(event.categories, "skincare")',
+        ),
+        event="order.placed",
+        themes=("thanks_first", "usage_tips", "repeat_coupon", "review_request"),
+    ),
+    TriggerSpec(
+        "repeat_follow",
+        "リピート購入フォロー",
+        "nurture",
+        _event_trigger("order.placed", "customer.order_count >= 2", "event.amount >= 5000円", None),
+        event="order.placed",
+        themes=("usage_tips", "review_request", "repeat_coupon", "story_family"),
+    ),
+    TriggerSpec(
+        "after_shipping",
+        "発送後フォロー",
+        "nurture",
+        _event_trigger("order.shipped", None, "event.is_subscription == false"),
+        event="order.shipped",
+        themes=("shipping_guide", "usage_tips", "review_request", "survey_request"),
+    ),
+    TriggerSpec(
+        "cart_abandon",
+        "カゴ落ちリマインド",
+        "sell",
+        _event_trigger("cart.abandoned", None, "event.amount >= 3000円"),
+        event="cart.abandoned",
+        themes=("cart_reminder", "cart_coupon", "restock_news"),
+    ),
+    TriggerSpec(
+        "subscription_care",
+        "定期便の継続支援",
+        "nurture",
+        _event_trigger("subscription.shipped", "event.shipment_number <= 3", None),
+        event="subscription.shipped",
+        themes=("shipping_guide", "usage_tips", "survey_request", "repeat_coupon"),
+    ),
+    TriggerSpec(
+        "subscription_welcome",
+        "定期便スタートのご案内",
+        "nurture",
+        _event_trigger("subscription.started", None),
+        event="subscription.started",
+        themes=("thanks_first", "usage_tips", "story_generic"),
+    ),
+    TriggerSpec(
+        "survey_followup",
+        "アンケート後フォロー",
+        "nurture",
+        _event_trigger("survey.answered", "event.satisfaction <= 2", "event.nps >= 9"),
+        event="survey.answered",
+        themes=("apology_coupon", "review_request", "story_generic"),
+    ),
+    TriggerSpec(
+        "review_thanks",
+        "レビュー投稿のお礼",
+        "nurture",
+        _event_trigger("review.posted", "event.rating >= 4", None),
+        event="review.posted",
+        themes=("story_generic", "repeat_coupon", "loyal_invitation"),
+    ),
+    TriggerSpec(
+        "signup_welcome",
+        "会員登録ウェルカム",
+        "nurture",
+        _event_trigger("customer.signed_up", 'event.entry_channel == "organic_search"', None),
+        event="customer.signed_up",
+        themes=("story_generic", "usage_tips", "repeat_coupon", "restock_news"),
+    ),
+    TriggerSpec(
+        "point_expiry",
+        "ポイント失効リマインド",
+        "sell",
+        _event_trigger("point.expiring", "event.points >= 500", None),
+        event="point.expiring",
+        themes=("point_reminder", "repeat_coupon", "restock_news"),
+    ),
+    TriggerSpec(
+        "winback",
+        "休眠顧客の掘り起こし",
+        "sell",
+        _segment_trigger,
+        themes=("winback_coupon", "story_generic", "restock_news", "loyal_invitation"),
+        weight=2.0,
+    ),
+    TriggerSpec(
+        "newsletter",
+        "定期ニュースレター",
+        "nurture",
+        _schedule_trigger,
+        themes=("monthly_newsletter", "restock_news", "story_generic"),
+        weight=1.5,
+    ),
+    TriggerSpec(
+        "anniversary",
+        "記念日クーポン",
+        "sell",
+        _date_trigger,
+        themes=("birthday_coupon", "loyal_invitation", "story_generic"),
+        weight=1.8,
+    ),
 )
 
-FOCUS = ("LINE優先", "クーポン強化", "レビュー誘導", "件名ABテスト", "VIP向け", "春のキャンペーン", "夏のセール",
-         "年末年始", "スキンケア", "食品定期便", "新規会員", "アプリ会員")
+FOCUS = (
+    "LINE優先",
+    "クーポン強化",
+    "レビュー誘導",
+    "件名ABテスト",
+    "VIP向け",
+    "春のキャンペーン",
+    "夏のセール",
+    "年末年始",
+    "スキンケア",
+    "食品定期便",
+    "新規会員",
+    "アプリ会員",
+)
 OWNERS = ("crm-team", "growth@example.jp", "松本", "EC運営チーム", "lifecycle-squad")
 KPI_STATEMENTS = {
     "f2_rate": "初回購入後のフォローでF2転換率が3pt上がる",
@@ -311,10 +426,12 @@ class ScenarioBuilder:
         roll = self.rng.random()
         if self.entry in ANCHORED_EVENTS and roll < 0.2:
             self.day += 3
-            return _pick(self.rng,
-                         {"from": "shipment", "after": "2d", "at": "10:00", "business_day": True},
-                         {"from": "delivery_date", "before": "1d", "at": "18:00"},
-                         {"business_days": 3, "from": "payment", "at": "10:00"})
+            return _pick(
+                self.rng,
+                {"from": "shipment", "after": "2d", "at": "10:00", "business_day": True},
+                {"from": "delivery_date", "before": "1d", "at": "18:00"},
+                {"business_days": 3, "from": "payment", "at": "10:00"},
+            )
         if self.entry == "subscription.shipped" and roll < 0.2:
             self.day += 7
             return {"from": "next_shipment", "before": _pick(self.rng, "3d", "5d"), "at": "10:00"}
@@ -385,14 +502,21 @@ class ScenarioBuilder:
         return {"id": self.new_id("mark"), "update": update}
 
     def guarded_exit(self) -> Doc:
-        return {"id": self.new_id("already_bought"), "if": _pick(self.rng, "orders_since_entry >= 1",
-                                                                  'has_tag("opted_out_campaign")'),
-                "exit": {"reason": "目的達成"}}
+        return {
+            "id": self.new_id("already_bought"),
+            "if": _pick(self.rng, "orders_since_entry >= 1", 'has_tag("opted_out_campaign")'),
+            "exit": {"reason": "目的達成"},
+        }
 
     def step(self) -> Doc:
         makers: list[tuple[Callable[[], Doc], int]] = [
-            (self.send, 45), (self.branch, 12), (self.split, 10), (self.wait_event, 10), (self.plain_wait, 8),
-            (self.update, 8), (self.guarded_exit, 7),
+            (self.send, 45),
+            (self.branch, 12),
+            (self.split, 10),
+            (self.wait_event, 10),
+            (self.plain_wait, 8),
+            (self.update, 8),
+            (self.guarded_exit, 7),
         ]
         maker = self.rng.choices([m for m, _ in makers], weights=[w for _, w in makers])[0]
         step = maker()

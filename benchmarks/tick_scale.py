@@ -84,8 +84,10 @@ CHILD_KEY_INDEXES = (("decisions", "enrollment_id"), ("outbox", "enrollment_id")
 RATIO_WORTH_EXPLAINING = 3.0
 GENERATED_TABLES = ("customers", "customer_tags", "orders", "order_items", "subscriptions", "events")
 FLUSH_ROWS = 50_000
-NOT_IMPORTS = [tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
-               tracemalloc.Filter(False, "<frozen importlib._bootstrap_external>")]
+NOT_IMPORTS = [
+    tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
+    tracemalloc.Filter(False, "<frozen importlib._bootstrap_external>"),
+]
 
 
 class BenchmarkError(Exception):
@@ -287,8 +289,9 @@ def check_bulk_generator(folder: Path, customers: int) -> int:
     for table in GENERATED_TABLES:
         bulk, demo = table_rows(paths["bulk"], table), table_rows(paths["demo"], table)
         if bulk != demo:
-            raise BenchmarkError(f"the bulk generator's {table} differ from DemoShop.generate's "
-                                 f"({len(bulk)} vs {len(demo)} rows)")
+            raise BenchmarkError(
+                f"the bulk generator's {table} differ from DemoShop.generate's ({len(bulk)} vs {len(demo)} rows)"
+            )
         compared += len(bulk)
     return compared
 
@@ -364,14 +367,18 @@ def dormant_sql(now: datetime) -> tuple[str, tuple[Any, ...]]:
     """days_since_last_order between 150 and 364: the last order's shop-local date in [today-364, today-150]."""
     today = now.astimezone(ZONE).date()
     oldest, newest_excluded = today - timedelta(days=364), today - timedelta(days=149)
-    sql = ("SELECT customer_id FROM orders WHERE ordered_at <= ? GROUP BY customer_id "
-           "HAVING MAX(ordered_at) >= ? AND MAX(ordered_at) < ?")
+    sql = (
+        "SELECT customer_id FROM orders WHERE ordered_at <= ? GROUP BY customer_id "
+        "HAVING MAX(ordered_at) >= ? AND MAX(ordered_at) < ?"
+    )
     return sql, (sqlite_instant(now), _local_midnight_utc(oldest), _local_midnight_utc(newest_excluded))
 
 
 def loyal_sql(now: datetime) -> tuple[str, tuple[Any, ...]]:
-    sql = ("SELECT customer_id FROM orders WHERE ordered_at <= ? GROUP BY customer_id "
-           "HAVING COUNT(*) >= 5 OR SUM(amount) >= 50000")
+    sql = (
+        "SELECT customer_id FROM orders WHERE ordered_at <= ? GROUP BY customer_id "
+        "HAVING COUNT(*) >= 5 OR SUM(amount) >= 50000"
+    )
     return sql, (sqlite_instant(now),)
 
 
@@ -388,8 +395,9 @@ AUDIENCES = (  # the segments behind the dormant win-back, loyal-customer and ne
 
 def ecrm_query(plan: dict[str, Any], segment: str, now: datetime) -> Select[Any]:
     view = Plan(plan, 0)
-    return select_customers(view.segments[segment], now=now, timezone=view.timezone, segments=view.segments,
-                            types=view.types(None))
+    return select_customers(
+        view.segments[segment], now=now, timezone=view.timezone, segments=view.segments, types=view.types(None)
+    )
 
 
 def timed_ids(run: Callable[[], list[str]]) -> tuple[float, list[str]]:
@@ -434,11 +442,19 @@ def compare_audience(
         seconds, hand_ids = timed_ids(hand)
         hand_runs.append(seconds)
         if set(ecrm_ids) != set(hand_ids):
-            raise BenchmarkError(f"{audience.segment}: ecrm selects {len(set(ecrm_ids)):,} customers, the "
-                                 f"hand-written query {len(set(hand_ids)):,}")
+            raise BenchmarkError(
+                f"{audience.segment}: ecrm selects {len(set(ecrm_ids)):,} customers, the "
+                f"hand-written query {len(set(hand_ids)):,}"
+            )
     ratio = min(ecrm_runs) / max(min(hand_runs), 1e-9)
-    found: dict[str, Any] = {"name": audience.segment, "rows": len(ecrm_ids),
-                             "ecrm": ecrm_runs, "hand": hand_runs, "ratio": ratio, "handwritten_sql": sql}
+    found: dict[str, Any] = {
+        "name": audience.segment,
+        "rows": len(ecrm_ids),
+        "ecrm": ecrm_runs,
+        "hand": hand_runs,
+        "ratio": ratio,
+        "handwritten_sql": sql,
+    }
     if always_explain or ratio > RATIO_WORTH_EXPLAINING:
         found["ecrm_plan"] = explain(conn, query)
         found["hand_plan"] = explain_text(conn, sql, len(params))
@@ -484,10 +500,17 @@ def generate_store(customers: int, args: argparse.Namespace, store: Path) -> dic
     counts = GENERATORS[args.generator](engine, DemoShop(customers, START, DAYS))
     generation = time.perf_counter() - began
     engine.dispose()
-    progress(f"generated {counts['customers']:,} customers in {generation:.1f}s ({args.generator}; "
-             f"peak RSS {peak_rss_mb():.0f} MB)")
-    return {"counts": counts, "generator": args.generator, "generation_s": generation,
-            "generation_rss": peak_rss_mb(), "store_mb": store.stat().st_size / 1024 / 1024}
+    progress(
+        f"generated {counts['customers']:,} customers in {generation:.1f}s ({args.generator}; "
+        f"peak RSS {peak_rss_mb():.0f} MB)"
+    )
+    return {
+        "counts": counts,
+        "generator": args.generator,
+        "generation_s": generation,
+        "generation_rss": peak_rss_mb(),
+        "store_mb": store.stat().st_size / 1024 / 1024,
+    }
 
 
 def measure_store(customers: int, args: argparse.Namespace, store: Path) -> dict[str, Any]:
@@ -509,16 +532,26 @@ def measure_store(customers: int, args: argparse.Namespace, store: Path) -> dict
     entries = compare_entries(engine, plan, args.repeat, args.explain)
     memory.checkpoint("entry comparison")
     engine.dispose()
-    return {"customers": customers, "fk_indexes": args.fk_indexes, "ticks": ticks, "rss": memory.rss,
-            "sqlite_heap": memory.sqlite, "entries": entries, "traced": traced}
+    return {
+        "customers": customers,
+        "fk_indexes": args.fk_indexes,
+        "ticks": ticks,
+        "rss": memory.rss,
+        "sqlite_heap": memory.sqlite,
+        "entries": entries,
+        "traced": traced,
+    }
 
 
 def _traced(before: tracemalloc.Snapshot, top: int) -> dict[str, Any]:
     after = tracemalloc.take_snapshot().filter_traces(NOT_IMPORTS)
     before = before.filter_traces(NOT_IMPORTS)
     current, peak = tracemalloc.get_traced_memory()
-    return {"current_mb": current / 1024 / 1024, "peak_mb": peak / 1024 / 1024,
-            "top": top_allocations(before, after, top)}
+    return {
+        "current_mb": current / 1024 / 1024,
+        "peak_mb": peak / 1024 / 1024,
+        "top": top_allocations(before, after, top),
+    }
 
 
 def child_main(args: argparse.Namespace) -> int:
@@ -529,16 +562,32 @@ def child_main(args: argparse.Namespace) -> int:
 
 
 def run_child(role: str, customers: int, store: Path, args: argparse.Namespace) -> dict[str, Any]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", role, str(customers), "--store", str(store),
-               "--day-ticks", str(args.day_ticks), "--repeat", str(args.repeat), "--generator", args.generator,
-               "--top", str(args.top), "--trace-frames", str(args.trace_frames)]
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        role,
+        str(customers),
+        "--store",
+        str(store),
+        "--day-ticks",
+        str(args.day_ticks),
+        "--repeat",
+        str(args.repeat),
+        "--generator",
+        args.generator,
+        "--top",
+        str(args.top),
+        "--trace-frames",
+        str(args.trace_frames),
+    ]
     flags = {"--trace-memory": args.trace_memory, "--explain": args.explain, "--fk-indexes": args.fk_indexes}
     command += [flag for flag, on in flags.items() if on]
     done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
     results = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARK)]
     if done.returncode != 0 or not results:
         raise BenchmarkError(f"the {role} process for {customers:,} customers failed (exit {done.returncode})")
-    result: dict[str, Any] = json.loads(results[-1][len(RESULT_MARK):])
+    result: dict[str, Any] = json.loads(results[-1][len(RESULT_MARK) :])
     return result
 
 
@@ -564,13 +613,18 @@ def run_size(customers: int, args: argparse.Namespace) -> dict[str, Any]:
 
 def report_size(r: dict[str, Any]) -> str:
     counts, ticks, rss = r["counts"], r["ticks"], r["rss"]
-    lines = [f"== {r['customers']:,} customers: {counts['orders']:,} orders, {counts['events']:,} events "
-             f"(store {r['store_mb']:,.0f} MB; whole run {r['wall_s']:.0f}s)",
-             f"  generation ({r['generator']}): {r['generation_s']:.1f}s "
-             f"({r['customers'] / r['generation_s']:,.0f} customers/s); store schema: "
-             + ("+ indexes on decisions.enrollment_id, outbox.enrollment_id (--fk-indexes)" if r["fk_indexes"]
-                else "as ecrm_dsl creates it"),
-             f"  {'tick':<20} {'at':>11} {'s':>9} {'entered':>9} {'decisions':>10}"]
+    lines = [
+        f"== {r['customers']:,} customers: {counts['orders']:,} orders, {counts['events']:,} events "
+        f"(store {r['store_mb']:,.0f} MB; whole run {r['wall_s']:.0f}s)",
+        f"  generation ({r['generator']}): {r['generation_s']:.1f}s "
+        f"({r['customers'] / r['generation_s']:,.0f} customers/s); store schema: "
+        + (
+            "+ indexes on decisions.enrollment_id, outbox.enrollment_id (--fk-indexes)"
+            if r["fk_indexes"]
+            else "as ecrm_dsl creates it"
+        ),
+        f"  {'tick':<20} {'at':>11} {'s':>9} {'entered':>9} {'decisions':>10}",
+    ]
     for key in ("first", "cron", "steady"):
         t = ticks[key]
         lines.append(f"  {t['label']:<20} {t['at']:>11} {t['seconds']:>9.2f} {t['entered']:>9,} {t['decisions']:>10,}")
@@ -578,27 +632,37 @@ def report_size(r: dict[str, Any]) -> str:
     if day:
         seconds = [t["seconds"] for t in day]
         slowest = max(day, key=lambda t: t["seconds"])
-        lines.append(f"  {len(day)} hourly ticks: mean {sum(seconds) / len(seconds):.2f}s, max {max(seconds):.2f}s "
-                     f"(at {slowest['at']}), {sum(t['entered'] for t in day):,} entered, "
-                     f"{sum(t['decisions'] for t in day):,} decisions")
-    lines.append(f"  peak RSS MB: generation process {r['generation_rss']:.0f}; measuring process after "
-                 + ", ".join(f"{k} {v:.0f}" for k, v in rss.items()))
+        lines.append(
+            f"  {len(day)} hourly ticks: mean {sum(seconds) / len(seconds):.2f}s, max {max(seconds):.2f}s "
+            f"(at {slowest['at']}), {sum(t['entered'] for t in day):,} entered, "
+            f"{sum(t['decisions'] for t in day):,} decisions"
+        )
+    lines.append(
+        f"  peak RSS MB: generation process {r['generation_rss']:.0f}; measuring process after "
+        + ", ".join(f"{k} {v:.0f}" for k, v in rss.items())
+    )
     if r["sqlite_heap"]:
-        lines.append("  of which SQLite's heap, peak MB: "
-                     + ", ".join(f"{k} {v:.1f}" for k, v in r["sqlite_heap"].items()))
-    lines.append(f"  entry evaluation at {START + timedelta(minutes=1):%Y-%m-%d %H:%M}, best of "
-                 f"{len(r['entries'][0]['ecrm'])} (interleaved): ecrm select_customers vs hand-written SQL")
+        lines.append(
+            "  of which SQLite's heap, peak MB: " + ", ".join(f"{k} {v:.1f}" for k, v in r["sqlite_heap"].items())
+        )
+    lines.append(
+        f"  entry evaluation at {START + timedelta(minutes=1):%Y-%m-%d %H:%M}, best of "
+        f"{len(r['entries'][0]['ecrm'])} (interleaved): ecrm select_customers vs hand-written SQL"
+    )
     lines.append(f"    {'audience':<20} {'rows':>9} {'ecrm s':>8} {'hand s':>8} {'ratio':>7}")
     for e in r["entries"]:
-        lines.append(f"    {e['name']:<20} {e['rows']:>9,} {min(e['ecrm']):>8.3f} {min(e['hand']):>8.3f} "
-                     f"{e['ratio']:>6.2f}x")
+        lines.append(
+            f"    {e['name']:<20} {e['rows']:>9,} {min(e['ecrm']):>8.3f} {min(e['hand']):>8.3f} {e['ratio']:>6.2f}x"
+        )
     lines += _plans(r["entries"])
     if r.get("kept"):
         lines.append(f"  store kept: {r['kept']}")
     if r.get("traced"):
         traced = r["traced"]
-        lines.append(f"  tracemalloc over the ticks: now {traced['current_mb']:.1f} MB traced, "
-                     f"peak {traced['peak_mb']:.1f} MB; held since before the first tick:")
+        lines.append(
+            f"  tracemalloc over the ticks: now {traced['current_mb']:.1f} MB traced, "
+            f"peak {traced['peak_mb']:.1f} MB; held since before the first tick:"
+        )
         lines += [f"    {line}" for line in traced["top"]]
     return "\n".join(lines)
 
@@ -618,26 +682,36 @@ def _plans(entries: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def report_summary(results: Sequence[dict[str, Any]]) -> str:
-    lines = [f"{'customers':>10} {'orders':>10} {'events':>10} {'gen s':>7} {'first s':>8} {'cron s':>8} "
-             f"{'steady s':>9} {'day mean':>9} {'day max':>8} {'RSS MB':>7}  entry ratios (ecrm/hand)"]
+    lines = [
+        f"{'customers':>10} {'orders':>10} {'events':>10} {'gen s':>7} {'first s':>8} {'cron s':>8} "
+        f"{'steady s':>9} {'day mean':>9} {'day max':>8} {'RSS MB':>7}  entry ratios (ecrm/hand)"
+    ]
     for r in results:
         t = r["ticks"]
         day = [x["seconds"] for x in t["day"]] or [0.0]
         ratios = ", ".join(f"{e['name']} {e['ratio']:.2f}x" for e in r["entries"])
-        lines.append(f"{r['customers']:>10,} {r['counts']['orders']:>10,} {r['counts']['events']:>10,} "
-                     f"{r['generation_s']:>7.1f} {t['first']['seconds']:>8.2f} {t['cron']['seconds']:>8.2f} "
-                     f"{t['steady']['seconds']:>9.2f} {sum(day) / len(day):>9.2f} {max(day):>8.2f} "
-                     f"{r['rss']['all ticks']:>7.0f}  {ratios}")
+        lines.append(
+            f"{r['customers']:>10,} {r['counts']['orders']:>10,} {r['counts']['events']:>10,} "
+            f"{r['generation_s']:>7.1f} {t['first']['seconds']:>8.2f} {t['cron']['seconds']:>8.2f} "
+            f"{t['steady']['seconds']:>9.2f} {sum(day) / len(day):>9.2f} {max(day):>8.2f} "
+            f"{r['rss']['all ticks']:>7.0f}  {ratios}"
+        )
     if len(results) > 1:
         small, large = min(results, key=lambda r: r["customers"]), max(results, key=lambda r: r["customers"])
         scale = large["customers"] / small["customers"]
         big, little = large["rss"]["all ticks"], small["rss"]["all ticks"]
-        lines.append(f"peak RSS through the ticks, largest / smallest: {big:.0f} MB / {little:.0f} MB = "
-                     f"{big / little:.2f}x for {scale:,.0f}x the customers (flat memory: close to 1x)")
-        lines.append(f"tick time, largest / smallest, for {scale:,.0f}x the customers: "
-                     + ", ".join(f"{name} {_tick_mean(large, key) / _tick_mean(small, key):.1f}x"
-                                 for name, key in (("cron", "cron"), ("steady", "steady"), ("day mean", "day"))
-                                 if _tick_mean(small, key) > 0))
+        lines.append(
+            f"peak RSS through the ticks, largest / smallest: {big:.0f} MB / {little:.0f} MB = "
+            f"{big / little:.2f}x for {scale:,.0f}x the customers (flat memory: close to 1x)"
+        )
+        lines.append(
+            f"tick time, largest / smallest, for {scale:,.0f}x the customers: "
+            + ", ".join(
+                f"{name} {_tick_mean(large, key) / _tick_mean(small, key):.1f}x"
+                for name, key in (("cron", "cron"), ("steady", "steady"), ("day mean", "day"))
+                if _tick_mean(small, key) > 0
+            )
+        )
     return "\n".join(lines)
 
 
@@ -662,26 +736,47 @@ def parse_sizes(text: str) -> list[int]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=parse_sizes, default=[100_000, 1_000_000],
-                        help="customer counts, comma-separated (default 100000,1000000)")
+    parser.add_argument(
+        "--sizes",
+        type=parse_sizes,
+        default=[100_000, 1_000_000],
+        help="customer counts, comma-separated (default 100000,1000000)",
+    )
     parser.add_argument("--day-ticks", type=int, default=24, help="hourly ticks after the steady one (default 24)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each entry query; the best counts (default 3)")
-    parser.add_argument("--generator", choices=sorted(GENERATORS), default="bulk",
-                        help="bulk: DemoShop's rows via executemany (default); demo: DemoShop.generate")
-    parser.add_argument("--trace-memory", action="store_true",
-                        help="tracemalloc in each child: what the ticks still hold, by call path (slower)")
-    parser.add_argument("--trace-frames", type=int, default=1,
-                        help="frames kept per allocation with --trace-memory (default 1; more shows call paths, "
-                             "and is much slower)")
+    parser.add_argument(
+        "--generator",
+        choices=sorted(GENERATORS),
+        default="bulk",
+        help="bulk: DemoShop's rows via executemany (default); demo: DemoShop.generate",
+    )
+    parser.add_argument(
+        "--trace-memory",
+        action="store_true",
+        help="tracemalloc in each child: what the ticks still hold, by call path (slower)",
+    )
+    parser.add_argument(
+        "--trace-frames",
+        type=int,
+        default=1,
+        help="frames kept per allocation with --trace-memory (default 1; more shows call paths, and is much slower)",
+    )
     parser.add_argument("--top", type=int, default=10, help="allocation sites to show with --trace-memory")
     parser.add_argument("--explain", action="store_true", help="always print the entry queries' plans")
-    parser.add_argument("--fk-indexes", action="store_true",
-                        help="add indexes on decisions.enrollment_id and outbox.enrollment_id to the benchmark's "
-                             "store first (the proposed fix for slow enrollment deletes; ecrm_dsl is unchanged)")
+    parser.add_argument(
+        "--fk-indexes",
+        action="store_true",
+        help="add indexes on decisions.enrollment_id and outbox.enrollment_id to the benchmark's "
+        "store first (the proposed fix for slow enrollment deletes; ecrm_dsl is unchanged)",
+    )
     parser.add_argument("--tmp", type=Path, help="folder for the temporary stores (default: the system's)")
     parser.add_argument("--keep", action="store_true", help="keep each size's store (its path is printed)")
-    parser.add_argument("--check-customers", type=int, default=300,
-                        help="customers for the bulk-vs-DemoShop check (default 300; 0 skips it)")
+    parser.add_argument(
+        "--check-customers",
+        type=int,
+        default=300,
+        help="customers for the bulk-vs-DemoShop check (default 300; 0 skips it)",
+    )
     parser.add_argument("--child", nargs=2, metavar=("ROLE", "CUSTOMERS"), help=argparse.SUPPRESS)
     parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -694,8 +789,10 @@ def benchmark(args: argparse.Namespace) -> None:
     if args.generator == "bulk" and args.check_customers > 0:
         with tempfile.TemporaryDirectory(prefix="ecrm-tick-check-", dir=args.tmp) as tmp:
             rows = check_bulk_generator(Path(tmp), args.check_customers)
-        print(f"bulk generator: identical to DemoShop.generate on {args.check_customers} customers "
-              f"({rows:,} rows in {len(GENERATED_TABLES)} tables)")
+        print(
+            f"bulk generator: identical to DemoShop.generate on {args.check_customers} customers "
+            f"({rows:,} rows in {len(GENERATED_TABLES)} tables)"
+        )
     print("entry evaluation audiences (segments of the example project):")
     for audience in AUDIENCES:
         print(f"  {audience.segment}: {audience.where()}")

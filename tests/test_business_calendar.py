@@ -32,8 +32,9 @@ def test_without_national_holidays_only_weekends_count() -> None:
 
 
 def test_from_plan_and_a_calendar_with_no_business_days() -> None:
-    cal = BusinessCalendar.from_plan({"holidays": "japan", "weekends": ["saturday", "sunday"],
-                                      "shop_holidays": ["2025-12-31"]})
+    cal = BusinessCalendar.from_plan(
+        {"holidays": "japan", "weekends": ["saturday", "sunday"], "shop_holidays": ["2025-12-31"]}
+    )
     assert cal.holiday_name(dt.date(2025, 12, 31)) == "店休日"
     closed = BusinessCalendar(weekends=("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))
     with pytest.raises(ValueError, match="no business day"):

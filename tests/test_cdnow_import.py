@@ -69,8 +69,17 @@ YEN_PER_USD = Decimal("120.89")  # tests/data/import/cdnow_mapping.toml
 def cdnow_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """CDNOW_master.txt out of the lifetimes distribution, fetched with pip (not installed)."""
     folder = tmp_path_factory.mktemp("lifetimes")
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", LIFETIMES,
-               "-d", str(folder)]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--disable-pip-version-check",
+        LIFETIMES,
+        "-d",
+        str(folder),
+    ]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -189,8 +198,10 @@ def imported(cdnow_master: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         after_first = _digest(engine)
         second = _import(cdnow_master, store)
         assert second.code == 0, second.err
-    print(f"\nCDNOW import: {ROWS:,} rows in {first.seconds:.1f}s ({ROWS / first.seconds:,.0f} rows/s); "
-          f"re-import {second.seconds:.1f}s")
+    print(
+        f"\nCDNOW import: {ROWS:,} rows in {first.seconds:.1f}s ({ROWS / first.seconds:,.0f} rows/s); "
+        f"re-import {second.seconds:.1f}s"
+    )
     yield Imported(engine, first, second, after_first, _digest(engine))
     engine.dispose()
 
@@ -244,8 +255,13 @@ def stored(imported: Imported) -> dict[str, Stored]:
         for customer_id, ordered_at in conn.execute(select(orders.c.customer_id, orders.c.ordered_at)):
             days[customer_id].add(local(ordered_at))
         aggregates = conn.execute(
-            select(orders.c.customer_id, func.count(), func.min(orders.c.ordered_at), func.max(orders.c.ordered_at),
-                   func.sum(orders.c.amount)).group_by(orders.c.customer_id)
+            select(
+                orders.c.customer_id,
+                func.count(),
+                func.min(orders.c.ordered_at),
+                func.max(orders.c.ordered_at),
+                func.sum(orders.c.amount),
+            ).group_by(orders.c.customer_id)
         ).all()
         customers = set(conn.execute(select(TABLES.customers.c.id)).scalars())
     result = {  # min and max keep the column's type: aware UTC datetimes
@@ -259,7 +275,8 @@ def stored(imported: Imported) -> dict[str, Stored]:
 def test_every_customer_matches_the_file(stored: dict[str, Stored], expected: dict[str, Expected]) -> None:
     assert set(stored) == set(expected)
     mismatched = [
-        cid for cid, e in expected.items()
+        cid
+        for cid, e in expected.items()
         if (stored[cid].orders, stored[cid].first, stored[cid].last, set(stored[cid].days), stored[cid].yen)
         != (e.orders, e.first, e.last, e.days, e.yen)
     ]

@@ -88,7 +88,11 @@ def test_headerless_whitespace_file_with_derived_ids_and_converted_dollars(shop:
     assert "note: amount: USD converted to yen at 120.89 yen per USD" in result.err
     orders = {o["id"]: o for o in rows(shop, "orders")}
     assert sorted(orders) == [
-        "00001-19970101-1", "00002-19970112-1", "00002-19970112-2", "00003-19970102-1", "00003-19970330-1",
+        "00001-19970101-1",
+        "00002-19970112-1",
+        "00002-19970112-2",
+        "00003-19970102-1",
+        "00003-19970330-1",
     ]
     assert orders["00002-19970112-2"]["amount"] == 9309  # $77.00 × 120.89 = 9308.53 → ¥9,309
     assert orders["00001-19970101-1"]["ordered_at"] == datetime(1996, 12, 31, 15, 0, tzinfo=UTC)  # 00:00 JST
@@ -137,8 +141,10 @@ create_missing_customers = true
 delivery_date = "%d.%m.%Y"
 paid_at = "%Y-%m-%dT%H:%M:%S%z"
 """
-    data = 'id;customer_id;ordered_at;paid_at;delivery_date;amount;payment_method\n' \
-           'A1;C1;01.03.2025 10:30;2025-03-01T02:00:00+0100;05.03.2025;3000;"card; visa"\n'
+    data = (
+        "id;customer_id;ordered_at;paid_at;delivery_date;amount;payment_method\n"
+        'A1;C1;01.03.2025 10:30;2025-03-01T02:00:00+0100;05.03.2025;3000;"card; visa"\n'
+    )
     result = import_orders(shop, data, mapping)
     assert result.code == 0, result.err
     [order] = rows(shop, "orders")
@@ -219,7 +225,7 @@ def test_missing_customers_are_an_error_unless_the_mapping_creates_them(shop: Pa
 
 
 def test_derived_ids_refuse_an_id_column_and_order_lines(shop: Path) -> None:
-    mapping = '[orders]\nderive_id = true\ncreate_missing_customers = true\n'
+    mapping = "[orders]\nderive_id = true\ncreate_missing_customers = true\n"
     result = import_orders(shop, "id,customer_id,ordered_at,amount\nA1,C1,2025-03-01 10:00,100\n", mapping)
     assert "column 'id': is not read: the mapping derives order ids (derive_id = true)" in result.err
     data = "customer_id,ordered_at,amount,sku\nC1,2025-03-01 10:00,100,S1\n"
@@ -228,7 +234,7 @@ def test_derived_ids_refuse_an_id_column_and_order_lines(shop: Path) -> None:
 
 
 def test_derived_ids_with_times(shop: Path) -> None:
-    mapping = '[orders]\nderive_id = true\ncreate_missing_customers = true\n'
+    mapping = "[orders]\nderive_id = true\ncreate_missing_customers = true\n"
     data = "customer_id,ordered_at,amount\nC1,2025-03-01 10:30,100\nC1,2025-03-01 10:30,200\n"
     assert import_orders(shop, data, mapping).code == 0
     assert [o["id"] for o in rows(shop, "orders")] == ["C1-20250301T103000-1", "C1-20250301T103000-2"]
@@ -248,7 +254,7 @@ def test_derived_ids_with_times(shop: Path) -> None:
         ('[orders]\ndate_format = "YYYYMMDD"', "date_format must be a strptime format"),
         ('[orders]\ncurrency = "USD"', "currency USD needs yen_per_unit"),
         ('[orders]\ncurrency = "usd"\nyen_per_unit = 1', "currency 'usd' is not an ISO 4217 code"),
-        ('[orders]\nyen_per_unit = 1', "yen_per_unit is only for a currency other than JPY"),
+        ("[orders]\nyen_per_unit = 1", "yen_per_unit is only for a currency other than JPY"),
         ('[orders]\ncurrency = "USD"\nyen_per_unit = 0', "yen_per_unit 0 must be a positive number"),
         ('[orders]\ncurrency = "USD"\nyen_per_unit = "abc"', "yen_per_unit 'abc' is not a number"),
         ('[events]\ncurrency = "USD"\nyen_per_unit = 1', "currency is not supported for events"),
@@ -266,8 +272,10 @@ def test_bad_option_shapes(tmp_path: Path, text: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[orders.date_formats]\nordered_on = "%Y%m%d"',
-         "[orders.date_formats] ordered_on: is not a date or datetime column of this import"),
+        (
+            '[orders.date_formats]\nordered_on = "%Y%m%d"',
+            "[orders.date_formats] ordered_on: is not a date or datetime column of this import",
+        ),
         ('[orders.date_formats]\namount = "%Y%m%d"', "amount: is not a date or datetime column"),
         ('[orders]\nheader = false\nfields = ["customer_id", "cds"]', "[orders] fields: 'cds' is not a column"),
         ('[orders]\nderive_id = true\n[orders.columns]\nid = "No"', "[orders.columns] id: is not read"),

@@ -21,8 +21,11 @@ from ecrm_dsl.syntax.yaml_frontend import parse_yaml_scenarios
 from ecrm_dsl.syntax.yaml_printer import print_yaml
 
 ROOT = Path(__file__).parent.parent
-EXAMPLES = sorted(p for p in (ROOT / "scenarios").iterdir() if p.suffix in (".yaml", ".ecrm")
-                  and p.name not in ("customer_schema.yaml", "policies.yaml"))
+EXAMPLES = sorted(
+    p
+    for p in (ROOT / "scenarios").iterdir()
+    if p.suffix in (".yaml", ".ecrm") and p.name not in ("customer_schema.yaml", "policies.yaml")
+)
 
 
 def run(*args: str, cwd: Path = ROOT) -> tuple[int, str]:
@@ -69,18 +72,30 @@ def test_init_never_overwrites(project: Path) -> None:
 
 def test_findings_exit_1_with_json_output(project: Path) -> None:
     bad = project / "scenarios" / "bad.yaml"
-    bad.write_text("scenario: bad\nkind: sell\ntrigger:\n  event: order.placed\n  where: customer.ordr_count == 1\n"
-                   "steps:\n  - send: {channel: email, template: thanks_first}\n", encoding="utf-8")
+    bad.write_text(
+        "scenario: bad\nkind: sell\ntrigger:\n  event: order.placed\n  where: customer.ordr_count == 1\n"
+        "steps:\n  - send: {channel: email, template: thanks_first}\n",
+        encoding="utf-8",
+    )
     code, out = run("lint", "--format", "json", "scenarios/bad.yaml", cwd=project)
     assert code == 1
     report = json.loads(out)
     assert report["version"] == 1 and report["errors"] == 1
     unknown = [f for f in report["findings"] if f["code"] == "E204"]
-    assert unknown == [{
-        "code": "E204", "rule": "unknown-attribute", "severity": "error",
-        "message": "unknown attribute customer.ordr_count", "hint": "did you mean order_count?",
-        "file": "scenarios/bad.yaml", "line": 5, "column": 10, "end_line": 5, "end_column": 29,
-    }]
+    assert unknown == [
+        {
+            "code": "E204",
+            "rule": "unknown-attribute",
+            "severity": "error",
+            "message": "unknown attribute customer.ordr_count",
+            "hint": "did you mean order_count?",
+            "file": "scenarios/bad.yaml",
+            "line": 5,
+            "column": 10,
+            "end_line": 5,
+            "end_column": 29,
+        }
+    ]
     code, out = run("lint", "--fail-on", "error", "scenarios/f2_step_mail.ecrm", cwd=project)
     assert code == 0
 
@@ -88,7 +103,8 @@ def test_findings_exit_1_with_json_output(project: Path) -> None:
 def test_warnings_only_pass_with_fail_on_error(project: Path) -> None:
     (project / "scenarios" / "nurture.ecrm").write_text(
         'scenario nurture_only "育てる" {\n  kind nurture\n  when order.shipped\n\n  send email thanks_first\n}\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     code, out = run("lint", "scenarios/nurture.ecrm", cwd=project)
     assert code == 1 and "W506" in out
     assert run("lint", "--fail-on", "error", "scenarios/nurture.ecrm", cwd=project)[0] == 0
@@ -147,8 +163,9 @@ def test_console_script_never_prints_a_traceback(tmp_path: Path) -> None:
     (tmp_path / "ecrm.toml").write_text("", encoding="utf-8")
     (tmp_path / "scenarios").mkdir()
     (tmp_path / "scenarios" / "sjis.ecrm").write_bytes('scenario s "初回" {}'.encode("shift_jis"))
-    result = subprocess.run([sys.executable, "-m", "ecrm_dsl", "lint"], cwd=tmp_path, capture_output=True,
-                            text=True, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "ecrm_dsl", "lint"], cwd=tmp_path, capture_output=True, text=True, encoding="utf-8"
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stdout + result.stderr
     assert "scenarios/sjis.ecrm:1:" in result.stdout and "not UTF-8" in result.stdout

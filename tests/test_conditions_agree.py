@@ -31,8 +31,17 @@ from ecrm_dsl.syntax.text import parse_condition
 
 NOW = datetime(2025, 3, 1, 3, 0, tzinfo=UTC)  # 12:00 in Tokyo
 JST = timezone(timedelta(hours=9))
-TYPES = Types({"rank": "string", "points": "int", "score": "decimal", "favourites": "list",
-               "last_visit_at": "datetime", "points_expire_on": "date", "is_member": "bool"})
+TYPES = Types(
+    {
+        "rank": "string",
+        "points": "int",
+        "score": "decimal",
+        "favourites": "list",
+        "last_visit_at": "datetime",
+        "points_expire_on": "date",
+        "is_member": "bool",
+    }
+)
 SEGMENTS_TEXT = {
     "loyal": "customer.order_count >= 3 and customer.total_spent >= ¥20,000",
     "dormant": "customer.days_since_last_order >= 150",
@@ -63,22 +72,28 @@ def _moment(rng: random.Random, days_back: int) -> datetime:
     if rng.random() < 0.3:
         minute = rng.choice([-1, 0, 1]) * rng.randint(0, 30)
         return base.replace(hour=15, minute=0, second=0, microsecond=0) + timedelta(minutes=minute)
-    return base.replace(hour=rng.randint(0, 23), minute=rng.randint(0, 59), second=rng.randint(0, 59),
-                        microsecond=rng.choice([0, 0, 250_000]))
+    return base.replace(
+        hour=rng.randint(0, 23),
+        minute=rng.randint(0, 59),
+        second=rng.randint(0, 59),
+        microsecond=rng.choice([0, 0, 250_000]),
+    )
 
 
 def generate(engine: Engine, seed: int = 20250301, count: int = 200) -> None:
     rng = random.Random(seed)
     t = TABLES
-    rows: dict[str, list[dict[str, Any]]] = {k: [] for k in
-                                             ("customers", "tags", "orders", "items", "subs", "events", "enrollments")}
+    rows: dict[str, list[dict[str, Any]]] = {
+        k: [] for k in ("customers", "tags", "orders", "items", "subs", "events", "enrollments")
+    }
     event_id = 0
 
     def event(cid: str, type_: str, at: datetime, **properties: Any) -> int:
         nonlocal event_id
         event_id += 1
-        rows["events"].append({"id": event_id, "customer_id": cid, "type": type_, "occurred_at": at,
-                               "properties": properties})
+        rows["events"].append(
+            {"id": event_id, "customer_id": cid, "type": type_, "occurred_at": at, "properties": properties}
+        )
         return event_id
 
     for n in range(count):
@@ -94,28 +109,30 @@ def generate(engine: Engine, seed: int = 20250301, count: int = 200) -> None:
             custom["favourites"] = rng.sample(["food", "drink", "skincare", "gift"], rng.randint(0, 2))
         if rng.random() < 0.6:
             visit = _moment(rng, 90)
-            custom["last_visit_at"] = (visit.isoformat() if rng.random() < 0.5
-                                       else visit.astimezone(JST).isoformat())
+            custom["last_visit_at"] = visit.isoformat() if rng.random() < 0.5 else visit.astimezone(JST).isoformat()
         if rng.random() < 0.6:
             custom["points_expire_on"] = (date(2025, 3, 1) + timedelta(days=rng.randint(-30, 60))).isoformat()
         if rng.random() < 0.7:
             custom["is_member"] = rng.random() < 0.5
-        rows["customers"].append({
-            "id": cid,
-            "name": rng.choice(SURNAMES) + " " + rng.choice(GIVEN),
-            "email": f"{cid}@example.jp" if rng.random() < 0.8 else None,
-            "phone": f"090{rng.randint(10_000_000, 99_999_999)}" if rng.random() < 0.5 else None,
-            "line_user_id": f"U{n:08x}" if rng.random() < 0.4 else None,
-            "birthday": date(rng.randint(1960, 2005), rng.randint(1, 12), rng.randint(1, 28))
-            if rng.random() < 0.7 else None,
-            "signed_up_at": _moment(rng, 900) if rng.random() < 0.9 else None,
-            "entry_channel": rng.choice(["ad_lp", "organic_search", "sns", None]),
-            "persona": rng.choice(["parenting", "single_worker", "pre_senior", None]),
-            "email_opt_in": rng.random() < 0.6,
-            "line_opt_in": rng.random() < 0.4,
-            "unsubscribed": rng.random() < 0.1,
-            "attributes": custom,
-        })
+        rows["customers"].append(
+            {
+                "id": cid,
+                "name": rng.choice(SURNAMES) + " " + rng.choice(GIVEN),
+                "email": f"{cid}@example.jp" if rng.random() < 0.8 else None,
+                "phone": f"090{rng.randint(10_000_000, 99_999_999)}" if rng.random() < 0.5 else None,
+                "line_user_id": f"U{n:08x}" if rng.random() < 0.4 else None,
+                "birthday": date(rng.randint(1960, 2005), rng.randint(1, 12), rng.randint(1, 28))
+                if rng.random() < 0.7
+                else None,
+                "signed_up_at": _moment(rng, 900) if rng.random() < 0.9 else None,
+                "entry_channel": rng.choice(["ad_lp", "organic_search", "sns", None]),
+                "persona": rng.choice(["parenting", "single_worker", "pre_senior", None]),
+                "email_opt_in": rng.random() < 0.6,
+                "line_opt_in": rng.random() < 0.4,
+                "unsubscribed": rng.random() < 0.1,
+                "attributes": custom,
+            }
+        )
         for tag in rng.sample(TAGS, rng.randint(0, 3)):
             rows["tags"].append({"customer_id": cid, "tag": tag})
         orders = []
@@ -123,13 +140,23 @@ def generate(engine: Engine, seed: int = 20250301, count: int = 200) -> None:
             oid = f"{cid}-o{k}"
             at = _moment(rng, 700)
             amount = rng.choice([980, 1980, 3000, 4500, 9800, 15000])
-            rows["orders"].append({"id": oid, "customer_id": cid, "ordered_at": at, "amount": amount,
-                                   "paid_at": at + timedelta(minutes=5), "cart_id": f"cart-{oid}",
-                                   "entry_channel": rng.choice(["ad_lp", "sns"]), "is_subscription": False})
+            rows["orders"].append(
+                {
+                    "id": oid,
+                    "customer_id": cid,
+                    "ordered_at": at,
+                    "amount": amount,
+                    "paid_at": at + timedelta(minutes=5),
+                    "cart_id": f"cart-{oid}",
+                    "entry_channel": rng.choice(["ad_lp", "sns"]),
+                    "is_subscription": False,
+                }
+            )
             for sku in rng.sample(["A1", "B2", "C3", "D4"], rng.randint(1, 3)):
                 category = rng.choice(CATEGORIES)
-                rows["items"].append({"order_id": oid, "sku": sku, "category": category, "quantity": 1,
-                                      "price": amount})
+                rows["items"].append(
+                    {"order_id": oid, "sku": sku, "category": category, "quantity": 1, "price": amount}
+                )
             # No categories here: event.categories of an order entry must come from its items.
             eid = event(cid, "order.placed", at, order_id=oid, amount=amount, ordered_at=at.isoformat())
             orders.append((oid, eid, at))
@@ -141,23 +168,60 @@ def generate(engine: Engine, seed: int = 20250301, count: int = 200) -> None:
             event(cid, "survey.answered", _moment(rng, 200), survey_id="q1", **satisfaction)
         cart = None
         if rng.random() < 0.3:
-            cart = event(cid, "cart.abandoned", _moment(rng, 20), cart_id=f"cart-{cid}", amount=4500,
-                         categories=rng.sample(["food", "drink", "gift"], rng.randint(0, 2)))
+            cart = event(
+                cid,
+                "cart.abandoned",
+                _moment(rng, 20),
+                cart_id=f"cart-{cid}",
+                amount=4500,
+                categories=rng.sample(["food", "drink", "gift"], rng.randint(0, 2)),
+            )
         if rng.random() < 0.3:
-            rows["subs"].append({"id": f"{cid}-s", "customer_id": cid, "product": "玄米セット",
-                                 "status": rng.choice(["active", "active", "paused", "cancelled"]),
-                                 "shipments": rng.randint(0, 12), "skips": rng.randint(0, 2)})
+            rows["subs"].append(
+                {
+                    "id": f"{cid}-s",
+                    "customer_id": cid,
+                    "product": "玄米セット",
+                    "status": rng.choice(["active", "active", "paused", "cancelled"]),
+                    "shipments": rng.randint(0, 12),
+                    "skips": rng.randint(0, 2),
+                }
+            )
         # Enrollments: entered by an order, by an abandoned cart, or by a schedule (no entry event).
         if orders and rng.random() < 0.7:
             oid, eid, at = rng.choice(orders)
-            rows["enrollments"].append({"customer_id": cid, "scenario_id": "f2", "entered_at": at,
-                                        "entry_event_id": eid, "entry_order_id": oid, "status": "active"})
+            rows["enrollments"].append(
+                {
+                    "customer_id": cid,
+                    "scenario_id": "f2",
+                    "entered_at": at,
+                    "entry_event_id": eid,
+                    "entry_order_id": oid,
+                    "status": "active",
+                }
+            )
         if cart is not None:
-            rows["enrollments"].append({"customer_id": cid, "scenario_id": "cart", "entered_at": _moment(rng, 20),
-                                        "entry_event_id": cart, "entry_order_id": None, "status": "active"})
+            rows["enrollments"].append(
+                {
+                    "customer_id": cid,
+                    "scenario_id": "cart",
+                    "entered_at": _moment(rng, 20),
+                    "entry_event_id": cart,
+                    "entry_order_id": None,
+                    "status": "active",
+                }
+            )
         if rng.random() < 0.2:
-            rows["enrollments"].append({"customer_id": cid, "scenario_id": "news", "entered_at": _moment(rng, 40),
-                                        "entry_event_id": None, "entry_order_id": None, "status": "active"})
+            rows["enrollments"].append(
+                {
+                    "customer_id": cid,
+                    "scenario_id": "news",
+                    "entered_at": _moment(rng, 40),
+                    "entry_event_id": None,
+                    "entry_order_id": None,
+                    "status": "active",
+                }
+            )
     # Second pass with its own generator, so the data above stays as it is: repeated surveys (the last one
     # counts) and events after NOW (a backfill evaluates at a past moment; later events must not count).
     extra = random.Random(seed + 1)
@@ -166,8 +230,15 @@ def generate(engine: Engine, seed: int = 20250301, count: int = 200) -> None:
         event(cid, "survey.answered", _moment(extra, 100), survey_id="q2", satisfaction=extra.randint(1, 5))
         later = NOW + timedelta(hours=extra.randint(1, 72))
         event(cid, extra.choice(["message.opened", "message.clicked", "order.placed"]), later, channel="email")
-    tables = {"customers": t.customers, "tags": t.customer_tags, "orders": t.orders, "items": t.order_items,
-              "subs": t.subscriptions, "events": t.events, "enrollments": t.enrollments}
+    tables = {
+        "customers": t.customers,
+        "tags": t.customer_tags,
+        "orders": t.orders,
+        "items": t.order_items,
+        "subs": t.subscriptions,
+        "events": t.events,
+        "enrollments": t.enrollments,
+    }
     with engine.begin() as conn:
         for key, table in tables.items():
             if rows[key]:
@@ -205,8 +276,14 @@ def enrolled(store: Engine) -> dict[int, CustomerSnapshot]:
         return load_enrollment_snapshots(conn)
 
 
-def both_ways(store: Engine, snapshots: dict[Any, CustomerSnapshot], normal: Normal, *, enrollment: bool,
-              timezone: str = "Asia/Tokyo") -> tuple[set[Any], set[Any]]:
+def both_ways(
+    store: Engine,
+    snapshots: dict[Any, CustomerSnapshot],
+    normal: Normal,
+    *,
+    enrollment: bool,
+    timezone: str = "Asia/Tokyo",
+) -> tuple[set[Any], set[Any]]:
     options: dict[str, Any] = {"now": NOW, "timezone": timezone, "segments": SEGMENTS, "types": TYPES}
     query = select_enrollments(normal, **options) if enrollment else select_customers(normal, **options)
     with store.connect() as conn:
@@ -230,7 +307,7 @@ CUSTOMER_CONDITIONS = [
     "customer.email_opt_in == false or customer.unsubscribed",
     'customer.entry_channel > "b"',
     'customer.name >= "田中"',
-    "customer.id between \"c050\" and \"c099\"",
+    'customer.id between "c050" and "c099"',
     "customer.line_user_id is null or not customer.line_opt_in",
     # derived attributes, numbers and money
     "customer.order_count == 0",
@@ -287,7 +364,7 @@ CUSTOMER_CONDITIONS = [
     'has_tag("vip")',
     'has_tag("新規") and not has_tag("リピーター")',
     'contains(customer.tags, "newsletter")',
-    'contains(customer.tags, customer.rank)',
+    "contains(customer.tags, customer.rank)",
     "opened(email, 30d)",
     "clicked(line, 14d) or opened(sms, 7d)",
     "not opened(email, 60d)",
@@ -313,7 +390,7 @@ ENROLLMENT_CONDITIONS = [
     "days_since_entry between 8 and 200",
     "event.amount >= ¥4,500",
     "event.amount is null",
-    'event.cart_id is not null and customer.order_count == 0',
+    "event.cart_id is not null and customer.order_count == 0",
     "event.ordered_at >= 2024-09-01",
     "event.ordered_at < customer.last_order_at",
     'contains(event.categories, "food")',
@@ -342,11 +419,14 @@ def test_enrollment_conditions_agree(store: Engine, enrolled: dict[int, Customer
     _check(in_sql, in_python, len(enrolled))
 
 
-@pytest.mark.parametrize("text", [
-    "customer.signed_up_at >= 2024-06-01",
-    "customer.days_since_last_order >= 30",
-    "days_since(customer.last_visit_at) < 10",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "customer.signed_up_at >= 2024-06-01",
+        "customer.days_since_last_order >= 30",
+        "days_since(customer.last_visit_at) < 10",
+    ],
+)
 def test_conditions_agree_in_utc(store: Engine, customers: dict[str, CustomerSnapshot], text: str) -> None:
     in_sql, in_python = both_ways(store, customers, cond(text), enrollment=False, timezone="UTC")
     _check(in_sql, in_python, len(customers))
@@ -358,19 +438,29 @@ def test_shop_timezone_decides_the_date(store: Engine, customers: dict[str, Cust
     cid, at = next((cid, at) for cid, at in last.items() if at.hour == 15)
     tokyo_day, utc_day = at.astimezone(ZoneInfo("Asia/Tokyo")).date(), at.date()
     assert tokyo_day != utc_day
-    for zone, day, expected in [("Asia/Tokyo", tokyo_day, {cid}), ("UTC", utc_day, {cid}),
-                                ("UTC", tokyo_day, set()), ("Asia/Tokyo", utc_day, set())]:
-        normal = ["and", ["cmp", "==", ["attr", "id"], ["lit", "string", cid]],
-                  ["cmp", "==", ["attr", "last_order_at"], ["lit", "date", day.isoformat()]]]
+    for zone, day, expected in [
+        ("Asia/Tokyo", tokyo_day, {cid}),
+        ("UTC", utc_day, {cid}),
+        ("UTC", tokyo_day, set()),
+        ("Asia/Tokyo", utc_day, set()),
+    ]:
+        normal = [
+            "and",
+            ["cmp", "==", ["attr", "id"], ["lit", "string", cid]],
+            ["cmp", "==", ["attr", "last_order_at"], ["lit", "date", day.isoformat()]],
+        ]
         in_sql, in_python = both_ways(store, customers, normal, enrollment=False, timezone=zone)
         assert in_sql == in_python == expected, (zone, day)
 
 
-@pytest.mark.parametrize("text", [
-    'customer.persona not in ["parenting", null]',  # a null item: never true
-    "customer.persona == null",  # comparing with null: never true
-    "customer.avg_order_value > ¥4,000 and customer.avg_order_value is null",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        'customer.persona not in ["parenting", null]',  # a null item: never true
+        "customer.persona == null",  # comparing with null: never true
+        "customer.avg_order_value > ¥4,000 and customer.avg_order_value is null",
+    ],
+)
 def test_never_true(store: Engine, customers: dict[str, CustomerSnapshot], text: str) -> None:
     assert both_ways(store, customers, cond(text), enrollment=False) == (set(), set())
 
@@ -378,13 +468,16 @@ def test_never_true(store: Engine, customers: dict[str, CustomerSnapshot], text:
 # --------------------------------------------------------------------------- no values in the SQL text
 
 
-@pytest.mark.parametrize("text", [
-    'customer.persona == "parenting" and has_tag("リピーター")',
-    'customer.rank in ["silver", "gold"] and contains(customer.favourites, "skincare")',
-    "customer.total_spent >= ¥12,345 and customer.birthday < 1987-06-05 and customer.score > 4.75",
-    'opened(email, 30d) and count(order.placed, 90d) >= 7777 and in_segment(loyal)',
-    'contains(event.categories, "drink") and event.cart_id == "cart-zz9"',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        'customer.persona == "parenting" and has_tag("リピーター")',
+        'customer.rank in ["silver", "gold"] and contains(customer.favourites, "skincare")',
+        "customer.total_spent >= ¥12,345 and customer.birthday < 1987-06-05 and customer.score > 4.75",
+        "opened(email, 30d) and count(order.placed, 90d) >= 7777 and in_segment(loyal)",
+        'contains(event.categories, "drink") and event.cart_id == "cart-zz9"',
+    ],
+)
 def test_values_are_bound_parameters(text: str) -> None:
     normal = cond(text)
     query = select_enrollments(normal, now=NOW, segments=SEGMENTS, types=TYPES)
@@ -426,8 +519,17 @@ def test_compile_errors() -> None:
 
 # Names the generator draws from, by comparison family; enrollment-only names in the second table.
 REFS = {
-    "number": ["order_count", "total_spent", "avg_order_value", "days_since_last_order", "avg_purchase_interval_days",
-               "last_survey_satisfaction", "subscription_shipments", "points", "score"],
+    "number": [
+        "order_count",
+        "total_spent",
+        "avg_order_value",
+        "days_since_last_order",
+        "avg_purchase_interval_days",
+        "last_survey_satisfaction",
+        "subscription_shipments",
+        "points",
+        "score",
+    ],
     "string": ["persona", "entry_channel", "rank", "email", "id"],
     "bool": ["email_opt_in", "line_opt_in", "unsubscribed", "is_member"],
     "date": ["birthday", "signed_up_at", "first_order_at", "last_order_at", "last_visit_at", "points_expire_on"],
@@ -453,13 +555,28 @@ def literals(family: str, ref: str | None = None) -> st.SearchStrategy[ast.Expr]
         ints = st.sampled_from([0, 1, 2, 3, 5, 30, 90, 150, 400, 1000]).map(lambda v: _lit(v, "int"))
         return st.one_of(ints, st.sampled_from(["0.5", "1.25", "2.0", "3.5"]).map(lambda v: _lit(v, "decimal")))
     if family == "string":
-        return st.sampled_from(["parenting", "pre_senior", "ad_lp", "sns", "gold", "silver", "c042", "c042@example.jp",
-                                "", "佐藤", "cart-c006-o0"]).map(lambda v: _lit(v, "string"))
+        return st.sampled_from(
+            [
+                "parenting",
+                "pre_senior",
+                "ad_lp",
+                "sns",
+                "gold",
+                "silver",
+                "c042",
+                "c042@example.jp",
+                "",
+                "佐藤",
+                "cart-c006-o0",
+            ]
+        ).map(lambda v: _lit(v, "string"))
     if family == "bool":
         return st.booleans().map(lambda v: _lit(v, "bool"))
-    return st.dates(date(1985, 1, 1), date(2025, 4, 1)).flatmap(
-        lambda d: st.sampled_from([d, date(2025, 2, 27), date(2024, 12, 1), date(1990, 6, 15)])
-    ).map(lambda d: _lit(d.isoformat(), "date"))
+    return (
+        st.dates(date(1985, 1, 1), date(2025, 4, 1))
+        .flatmap(lambda d: st.sampled_from([d, date(2025, 2, 27), date(2024, 12, 1), date(1990, 6, 15)]))
+        .map(lambda d: _lit(d.isoformat(), "date"))
+    )
 
 
 def names(family: str, enrolled: bool) -> st.SearchStrategy[ast.Ref]:
@@ -487,8 +604,11 @@ def bool_calls(enrolled: bool) -> st.SearchStrategy[ast.Expr]:
     lists += [("event", "categories"), ("event", "skus")] if enrolled else []
     return st.one_of(
         tag.map(lambda v: ast.Call("has_tag", (v,))),
-        st.builds(lambda ref, v: ast.Call("contains", (ast.Ref(ref), _lit(v, "string"))),
-                  st.sampled_from(lists), st.sampled_from(["food", "drink", "vip", "A1"])),
+        st.builds(
+            lambda ref, v: ast.Call("contains", (ast.Ref(ref), _lit(v, "string"))),
+            st.sampled_from(lists),
+            st.sampled_from(["food", "drink", "vip", "A1"]),
+        ),
         st.builds(lambda f, c, w: ast.Call(f, (c, w)), st.sampled_from(["opened", "clicked"]), channel, window),
         st.sampled_from(list(SEGMENTS)).map(lambda s: ast.Call("in_segment", (ast.Ref((s,)),))),
     )
@@ -538,8 +658,9 @@ def test_random_conditions_agree(store: Engine, customers: dict[str, CustomerSna
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expr=conditions(enrolled=True))
-def test_random_enrollment_conditions_agree(store: Engine, enrolled: dict[int, CustomerSnapshot],
-                                            expr: ast.Expr) -> None:
+def test_random_enrollment_conditions_agree(
+    store: Engine, enrolled: dict[int, CustomerSnapshot], expr: ast.Expr
+) -> None:
     in_sql, in_python = both_ways(store, enrolled, normalise(expr), enrollment=True)
     assert in_sql == in_python, f"only SQL: {sorted(in_sql - in_python)}; only Python: {sorted(in_python - in_sql)}"
 
@@ -563,8 +684,10 @@ def test_types_from_a_customer_schema() -> None:
     from ecrm_dsl.project.resources import CustomerSchema
 
     builtin = CustomerSchema.builtin()
-    schema = CustomerSchema({**builtin.attributes, "points": catalog.Attribute("points", "int", "")},
-                            {**builtin.events, "survey.answered": {"satisfaction": "int", "channel_used": "string"}})
+    schema = CustomerSchema(
+        {**builtin.attributes, "points": catalog.Attribute("points", "int", "")},
+        {**builtin.events, "survey.answered": {"satisfaction": "int", "channel_used": "string"}},
+    )
     types = Types.from_schema(schema, "survey.answered")
     assert types.attributes == {"points": "int"}
     assert types.of(["event", "channel_used"]) == "string"

@@ -14,24 +14,37 @@ from ecrm_dsl.syntax.text import parse_condition
 GOLDEN: list[tuple[str, Any]] = [
     (
         'customer.order_count == 1 and not has_tag("vip")',
-        ["and", ["cmp", "==", ["attr", "order_count"], ["lit", "int", 1]],
-         ["not", ["call", "has_tag", ["lit", "string", "vip"]]]],
+        [
+            "and",
+            ["cmp", "==", ["attr", "order_count"], ["lit", "int", 1]],
+            ["not", ["call", "has_tag", ["lit", "string", "vip"]]],
+        ],
     ),
     (  # nested or/or flattens, order kept
         'customer.order_count == 0 or (customer.persona == "student" or (has_tag("a") or has_tag("b")))',
-        ["or", ["cmp", "==", ["attr", "order_count"], ["lit", "int", 0]],
-         ["cmp", "==", ["attr", "persona"], ["lit", "string", "student"]],
-         ["call", "has_tag", ["lit", "string", "a"]], ["call", "has_tag", ["lit", "string", "b"]]],
+        [
+            "or",
+            ["cmp", "==", ["attr", "order_count"], ["lit", "int", 0]],
+            ["cmp", "==", ["attr", "persona"], ["lit", "string", "student"]],
+            ["call", "has_tag", ["lit", "string", "a"]],
+            ["call", "has_tag", ["lit", "string", "b"]],
+        ],
     ),
     (
         "customer.total_spent >= ¥30,000 or customer.avg_order_value < 5000円",
-        ["or", ["cmp", ">=", ["attr", "total_spent"], ["lit", "money", 30000]],
-         ["cmp", "<", ["attr", "avg_order_value"], ["lit", "money", 5000]]],
+        [
+            "or",
+            ["cmp", ">=", ["attr", "total_spent"], ["lit", "money", 30000]],
+            ["cmp", "<", ["attr", "avg_order_value"], ["lit", "money", 5000]],
+        ],
     ),
     (
         "opened(email, 30d) and not clicked(line, 36h)",
-        ["and", ["call", "opened", ["name", "email"], ["lit", "duration", 2592000]],
-         ["not", ["call", "clicked", ["name", "line"], ["lit", "duration", 129600]]]],
+        [
+            "and",
+            ["call", "opened", ["name", "email"], ["lit", "duration", 2592000]],
+            ["not", ["call", "clicked", ["name", "line"], ["lit", "duration", 129600]]],
+        ],
     ),
     (
         "count(order.placed, 90d) >= 2",
@@ -39,8 +52,11 @@ GOLDEN: list[tuple[str, Any]] = [
     ),
     (
         "in_segment(dormant_150) and days_since(customer.last_order_at) > 30",
-        ["and", ["call", "in_segment", ["name", "dormant_150"]],
-         ["cmp", ">", ["call", "days_since", ["attr", "last_order_at"]], ["lit", "int", 30]]],
+        [
+            "and",
+            ["call", "in_segment", ["name", "dormant_150"]],
+            ["cmp", ">", ["call", "days_since", ["attr", "last_order_at"]], ["lit", "int", 30]],
+        ],
     ),
     (
         'customer.persona not in ["parenting", "student"]',
@@ -60,26 +76,35 @@ GOLDEN: list[tuple[str, Any]] = [
     ),
     (
         "customer.email_opt_in and not customer.unsubscribed",
-        ["and", ["cmp", "==", ["attr", "email_opt_in"], ["lit", "bool", True]],
-         ["not", ["cmp", "==", ["attr", "unsubscribed"], ["lit", "bool", True]]]],
+        [
+            "and",
+            ["cmp", "==", ["attr", "email_opt_in"], ["lit", "bool", True]],
+            ["not", ["cmp", "==", ["attr", "unsubscribed"], ["lit", "bool", True]]],
+        ],
     ),
     (
         'contains(event.categories, "skincare") and customer.skin_type in ["dry", null]',
-        ["and", ["call", "contains", ["event", "categories"], ["lit", "string", "skincare"]],
-         ["in", ["attr", "skin_type"], [["lit", "string", "dry"], ["lit", "null", None]]]],
+        [
+            "and",
+            ["call", "contains", ["event", "categories"], ["lit", "string", "skincare"]],
+            ["in", ["attr", "skin_type"], [["lit", "string", "dry"], ["lit", "null", None]]],
+        ],
     ),
     (
         "customer.last_survey_satisfaction <= 2 and days_since_entry >= 7 and customer.points == -3",
-        ["and", ["cmp", "<=", ["attr", "last_survey_satisfaction"], ["lit", "int", 2]],
-         ["cmp", ">=", ["metric", "days_since_entry"], ["lit", "int", 7]],
-         ["cmp", "==", ["attr", "points"], ["lit", "int", -3]]],
+        [
+            "and",
+            ["cmp", "<=", ["attr", "last_survey_satisfaction"], ["lit", "int", 2]],
+            ["cmp", ">=", ["metric", "days_since_entry"], ["lit", "int", 7]],
+            ["cmp", "==", ["attr", "points"], ["lit", "int", -3]],
+        ],
     ),
     (
         "not (not customer.dm_opt_in)",
         ["not", ["not", ["cmp", "==", ["attr", "dm_opt_in"], ["lit", "bool", True]]]],
     ),
     (
-        "has_tag(\"vip\") == false",
+        'has_tag("vip") == false',
         ["cmp", "==", ["call", "has_tag", ["lit", "string", "vip"]], ["lit", "bool", False]],
     ),
 ]
@@ -101,7 +126,7 @@ def test_golden_normal_forms(text: str, expected: Any) -> None:
 
 
 def test_and_inside_or_is_not_flattened() -> None:
-    normal = normalise(_parse("customer.order_count == 0 or (has_tag(\"a\") and has_tag(\"b\"))"))
+    normal = normalise(_parse('customer.order_count == 0 or (has_tag("a") and has_tag("b"))'))
     assert normal[0] == "or" and normal[2][0] == "and"
 
 

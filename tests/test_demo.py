@@ -13,10 +13,24 @@ ROOT = Path(__file__).parent.parent
 
 
 def demo(tmp_path: Path, *extra: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, [
-        "--config", str(ROOT / "pyproject.toml"), "demo", "--customers", "150", "--days", "4",
-        "--store", str(tmp_path / "demo.db"), "--outbox", str(tmp_path / "outbox"), *extra,
-    ], catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--config",
+            str(ROOT / "pyproject.toml"),
+            "demo",
+            "--customers",
+            "150",
+            "--days",
+            "4",
+            "--store",
+            str(tmp_path / "demo.db"),
+            "--outbox",
+            str(tmp_path / "outbox"),
+            *extra,
+        ],
+        catch_exceptions=False,
+    )
     return result.exit_code, result.output
 
 
@@ -26,8 +40,11 @@ def test_the_demo_runs_the_example_scenarios_and_reports(tmp_path: Path) -> None
     assert "ecrm demo: 12 scenarios" in out and "97 ticks" in out
     assert "f2_step_mail" in out and "monthly_newsletter" in out
     assert "— times in Asia/Tokyo" in out  # the sample timelines
-    lines = [json.loads(line) for path in (tmp_path / "outbox").glob("*.jsonl")
-             for line in path.read_text(encoding="utf-8").splitlines()]
+    lines = [
+        json.loads(line)
+        for path in (tmp_path / "outbox").glob("*.jsonl")
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
     assert len(lines) > 50
     assert len({line["idempotency_key"] for line in lines}) == len(lines)  # nothing delivered twice
     assert not any("@example.jp" in json.dumps(line, ensure_ascii=False) for line in lines)  # redacted

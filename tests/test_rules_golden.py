@@ -42,8 +42,7 @@ GENERATED: dict[str, dict[str, bytes]] = {
 }
 
 # Cases whose expected.txt is right and the linter is not (yet): why, in one line.
-KNOWN_BUGS = {
-}
+KNOWN_BUGS = {}
 
 # Rules about scenario files that can only fire in one syntax, and why; every other scenario rule needs a
 # golden finding in a .ecrm file and one in a .yaml file.

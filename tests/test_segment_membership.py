@@ -120,10 +120,13 @@ def test_scenarios_in_one_transaction_keep_their_own_members(engine: Engine) -> 
 def test_derived_attributes_as_of_now(engine: Engine) -> None:
     """The audience is evaluated at the tick's time: an order placed after ``now`` does not count yet."""
     with engine.begin() as conn:
-        conn.execute(insert(T.orders), [
-            {"id": "o1", "customer_id": "a", "ordered_at": T0 - timedelta(days=1), "amount": 1000},
-            {"id": "o2", "customer_id": "b", "ordered_at": T1 - timedelta(minutes=1), "amount": 1000},
-        ])
+        conn.execute(
+            insert(T.orders),
+            [
+                {"id": "o1", "customer_id": "a", "ordered_at": T0 - timedelta(days=1), "amount": 1000},
+                {"id": "o2", "customer_id": "b", "ordered_at": T1 - timedelta(minutes=1), "amount": 1000},
+            ],
+        )
         triggers.update_segment(conn, "buyers", audience("customer.order_count >= 1", T0), T0)
         triggers.update_segment(conn, "buyers", audience("customer.order_count >= 1", T1), T1)
         assert members(conn, "buyers") == {"a": T0, "b": T1}

@@ -15,15 +15,16 @@ CAL = BusinessCalendar()
 
 def timing_of(phrase: str) -> dict:
     """The compiled timing of a one-step scenario written with ``phrase``."""
-    source = f'scenario t {{\n  kind sell\n  when order.placed\n  @s {phrase}: send email x\n}}\n'
+    source = f"scenario t {{\n  kind sell\n  when order.placed\n  @s {phrase}: send email x\n}}\n"
     scenarios, findings = parse_text(source, "t.ecrm")
     assert findings == []
     return compile_scenario(scenarios[0])[0]["nodes"][0]["timing"]
 
 
 def due(phrase: str, entry: dt.datetime, previous: dt.datetime | None = None, **anchors) -> dt.datetime | None:
-    moment = due_at(timing_of(phrase), previous=previous or entry, entry=entry, anchors=anchors,
-                    timezone="Asia/Tokyo", calendar=CAL)
+    moment = due_at(
+        timing_of(phrase), previous=previous or entry, entry=entry, anchors=anchors, timezone="Asia/Tokyo", calendar=CAL
+    )
     return moment.astimezone(JST) if moment else None
 
 

@@ -70,8 +70,15 @@ def _can_overlap(ws: Workspace, first: ast.Scenario, second: ast.Scenario) -> bo
     if len(wheres) < 2:
         return True
     entry = first.trigger.event if isinstance(first.trigger, ast.EventTrigger) else None
-    scope = Scope(ws.schema, frozenset(ws.segments), entry, "entry event", False, "entry condition",
-                  in_order_trigger=entry == "order.placed")
+    scope = Scope(
+        ws.schema,
+        frozenset(ws.segments),
+        entry,
+        "entry event",
+        False,
+        "entry condition",
+        in_order_trigger=entry == "order.placed",
+    )
     found: list[Diagnostic] = []
     SatisfiabilityChecker(scope, found).check(ast.And(tuple(wheres)))
     return not any(d.code == "W406" for d in found)
@@ -126,8 +133,14 @@ def _after(timing: ast.Timing | None, elapsed: int | None) -> int | None:
 # ------------------------------------------------------------------ the rules
 
 
-def _caps(ws: Workspace, first: ast.Scenario, second: ast.Scenario, a: list[PlannedSend], b: list[PlannedSend],
-          findings: list[Diagnostic]) -> None:
+def _caps(
+    ws: Workspace,
+    first: ast.Scenario,
+    second: ast.Scenario,
+    a: list[PlannedSend],
+    b: list[PlannedSend],
+    findings: list[Diagnostic],
+) -> None:
     for cap in ws.policies.frequency_caps:
         days = math.ceil(cap.per.seconds / DAY)
         if cap.per.seconds < DAY:
@@ -140,31 +153,36 @@ def _caps(ws: Workspace, first: ast.Scenario, second: ast.Scenario, a: list[Plan
             if len(window) > cap.max >= max(from_b, len(window) - from_b):
                 late = max((s for s in window if id(s) in in_b), key=lambda s: s.day)
                 where = "the same day" if days == 1 else f"{days} days"
-                findings.append(Diagnostic(
-                    "W511",
-                    f"'{first.id}' and '{second.id}' enter on the same trigger and can send one customer "
-                    f"{len(window)} messages within {where} (from day {start}); the cap is {cap.max} per "
-                    f"{cap.per} on {cap.channel}",
-                    late.step.span,
-                    hint="the runtime will defer or skip the lower-priority messages; space the steps, split the "
-                    "audiences, or set the scenarios' priority",
-                ))
+                findings.append(
+                    Diagnostic(
+                        "W511",
+                        f"'{first.id}' and '{second.id}' enter on the same trigger and can send one customer "
+                        f"{len(window)} messages within {where} (from day {start}); the cap is {cap.max} per "
+                        f"{cap.per} on {cap.channel}",
+                        late.step.span,
+                        hint="the runtime will defer or skip the lower-priority messages; space the steps, split the "
+                        "audiences, or set the scenarios' priority",
+                    )
+                )
                 return
 
 
-def _coupons(first: ast.Scenario, second: ast.Scenario, a: list[PlannedSend], b: list[PlannedSend],
-             findings: list[Diagnostic]) -> None:
+def _coupons(
+    first: ast.Scenario, second: ast.Scenario, a: list[PlannedSend], b: list[PlannedSend], findings: list[Diagnostic]
+) -> None:
     for x in (s for s in a if s.coupon):
         for y in (s for s in b if s.coupon):
             if abs(x.day - y.day) <= COUPON_DAYS:
-                findings.append(Diagnostic(
-                    "W513",
-                    f"coupons overlap: '{first.id}' sends {x.step.id} on day {x.day} and '{second.id}' sends "
-                    f"{y.step.id} on day {y.day} after the same trigger",
-                    y.step.span,
-                    hint="customers who get two offers use the bigger one and learn to wait; keep one coupon per "
-                    "entry or split the audiences",
-                ))
+                findings.append(
+                    Diagnostic(
+                        "W513",
+                        f"coupons overlap: '{first.id}' sends {x.step.id} on day {x.day} and '{second.id}' sends "
+                        f"{y.step.id} on day {y.day} after the same trigger",
+                        y.step.span,
+                        hint="customers who get two offers use the bigger one and learn to wait; keep one coupon per "
+                        "entry or split the audiences",
+                    )
+                )
                 return
 
 
@@ -177,13 +195,15 @@ def _nurture_only(scenario: ast.Scenario, protected: set[str], findings: list[Di
         targeted.add(trigger.audience)
     targeted |= _positive_segments(trigger.where) & protected
     for segment in sorted(targeted):
-        findings.append(Diagnostic(
-            "E512",
-            f"sell scenario '{scenario.id}' targets segment '{segment}', which the policies reserve for nurture "
-            "scenarios (nurture_only)",
-            trigger.span,
-            hint="make it a nurture scenario (stories, after-care, no offers), or target another segment",
-        ))
+        findings.append(
+            Diagnostic(
+                "E512",
+                f"sell scenario '{scenario.id}' targets segment '{segment}', which the policies reserve for nurture "
+                "scenarios (nurture_only)",
+                trigger.span,
+                hint="make it a nurture scenario (stories, after-care, no offers), or target another segment",
+            )
+        )
 
 
 def _positive_segments(expr: ast.Expr | None, negated: bool = False) -> set[str]:

@@ -94,7 +94,12 @@ class CustomerSnapshot:
 
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
 _MESSAGE_EVENTS = {"opened": "message.opened", "clicked": "message.clicked"}
 _ENTRY_ORDER_LISTS = {"categories": "category", "skus": "sku"}
@@ -115,14 +120,24 @@ def evaluate(
         raise ValueError("'now' must be timezone-aware")
     now = now.astimezone(UTC)
     # As of ``now``: orders and events after it have not happened yet (replays run on a virtual clock).
-    known = replace(customer, orders=tuple(o for o in customer.orders if o.ordered_at <= now),
-                                events=tuple(e for e in customer.events if e.occurred_at <= now))
+    known = replace(
+        customer,
+        orders=tuple(o for o in customer.orders if o.ordered_at <= now),
+        events=tuple(e for e in customer.events if e.occurred_at <= now),
+    )
     return _Evaluator(known, now, ZoneInfo(timezone), segments or {}, types or Types()).cond(normal)
 
 
 class _Evaluator:
-    def __init__(self, customer: CustomerSnapshot, now: datetime, tz: ZoneInfo, segments: Mapping[str, Normal],
-                 types: Types, inlining: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        customer: CustomerSnapshot,
+        now: datetime,
+        tz: ZoneInfo,
+        segments: Mapping[str, Normal],
+        types: Types,
+        inlining: tuple[str, ...] = (),
+    ):
         self.c = customer
         self.now = now
         self.tz = tz
@@ -258,7 +273,8 @@ class _Evaluator:
         if name in _MESSAGE_EVENTS:
             seconds, channel = duration_arg(node[3], name), node[2][1]
             return any(
-                e.type == _MESSAGE_EVENTS[name] and self.in_window(e, seconds)
+                e.type == _MESSAGE_EVENTS[name]
+                and self.in_window(e, seconds)
                 and from_json(e.properties.get("channel"), "string") == channel
                 for e in self.c.events
             )
@@ -402,16 +418,24 @@ def load_snapshots(
         events[row["customer_id"]].append(_event(row))
     subscriptions: dict[str, list[SubscriptionSnapshot]] = defaultdict(list)
     for row in rows(t.subscriptions, t.subscriptions.c.customer_id):
-        subscriptions[row["customer_id"]].append(SubscriptionSnapshot(
-            row["id"], row["status"], row["shipments"], row["product"], row["next_shipment_date"], row["skips"]))
+        subscriptions[row["customer_id"]].append(
+            SubscriptionSnapshot(
+                row["id"], row["status"], row["shipments"], row["product"], row["next_shipment_date"], row["skips"]
+            )
+        )
 
     snapshots = {}
     for row in rows(t.customers, t.customers.c.id):
         cid = row["id"]
         fields = {k: v for k, v in row.items() if k != "attributes"}
         snapshots[cid] = CustomerSnapshot(
-            cid, fields, dict(row["attributes"] or {}), frozenset(tags[cid]), tuple(orders[cid]),
-            tuple(events[cid]), tuple(subscriptions[cid]),
+            cid,
+            fields,
+            dict(row["attributes"] or {}),
+            frozenset(tags[cid]),
+            tuple(orders[cid]),
+            tuple(events[cid]),
+            tuple(subscriptions[cid]),
         )
     return snapshots
 

@@ -154,8 +154,10 @@ def _date_day_default(element: date_day, compiler: SQLCompiler, **kw: Any) -> st
 def _json_contains_sqlite(element: json_array_contains, compiler: SQLCompiler, **kw: Any) -> str:
     doc, path, _, value = _args(element, compiler, **kw)
     # json_each() also walks a scalar; only an array counts as a list.
-    return (f"(json_type({doc}, {path}) = 'array' AND "
-            f"EXISTS (SELECT 1 FROM json_each({doc}, {path}) AS je WHERE je.value = {value}))")
+    return (
+        f"(json_type({doc}, {path}) = 'array' AND "
+        f"EXISTS (SELECT 1 FROM json_each({doc}, {path}) AS je WHERE je.value = {value}))"
+    )
 
 
 @compiles(json_array_contains)
@@ -180,7 +182,12 @@ def _code_point_order_default(element: code_point_order, compiler: SQLCompiler, 
 
 
 _OPS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
 _MESSAGE_EVENTS = {"opened": "message.opened", "clicked": "message.clicked"}
 _ENTRY_ORDER_LISTS = {"categories": "category", "skus": "sku"}  # event.<list> read from the entry order's items
@@ -325,9 +332,17 @@ def as_of(keys: ClockKeys, now: datetime, timezone: str) -> dict[str, Any]:
 
 
 class _Compiler:
-    def __init__(self, tables: StoreTables, now: datetime, tz: ZoneInfo, enrollment: bool,
-                 segments: Mapping[str, Normal], types: Types, inlining: tuple[str, ...] = (),
-                 clock: _Clock | None = None):
+    def __init__(
+        self,
+        tables: StoreTables,
+        now: datetime,
+        tz: ZoneInfo,
+        enrollment: bool,
+        segments: Mapping[str, Normal],
+        types: Types,
+        inlining: tuple[str, ...] = (),
+        clock: _Clock | None = None,
+    ):
         self.t = tables
         self.tz = tz
         self.enrollment = enrollment
@@ -384,7 +399,8 @@ class _Compiler:
         if any(is_null_literal(n) for n in (value, low, high)):
             return false()
         (value_type, low_type), (value_type_high, high_type) = (
-            resolve_types(self.types.of(value), self.types.of(end)) for end in (low, high))
+            resolve_types(self.types.of(value), self.types.of(end)) for end in (low, high)
+        )
         kind = comparison_kind(value_type, low_type)
         if value_type != value_type_high or kind != comparison_kind(value_type_high, high_type):
             inside = and_(self.compare(">=", value, low), self.compare("<=", value, high))
@@ -408,8 +424,15 @@ class _Compiler:
         """A value as SQL comparable under ``kind`` (day numbers, epoch seconds, or the value itself)."""
         if node[0] == "lit":
             key = literal_key(node[1], node[2], kind)
-            sql_type = Float() if isinstance(key, float) else Boolean() if kind == "bool" else \
-                String() if kind == "string" else Integer()
+            sql_type = (
+                Float()
+                if isinstance(key, float)
+                else Boolean()
+                if kind == "bool"
+                else String()
+                if kind == "string"
+                else Integer()
+            )
             return _Val(literal(key, sql_type), False)
         found = self.raw(node, type_)
         if kind == "day":
@@ -435,7 +458,8 @@ class _Compiler:
             self.need_enrollment(node)
             events = self.t.events
             query = select(self.json(events.c.properties, node[1], type_)).where(
-                events.c.id == self.t.enrollments.c.entry_event_id)
+                events.c.id == self.t.enrollments.c.entry_event_id
+            )
             return _Val(query.correlate_except(events).scalar_subquery(), True)
         if tag == "call":
             return self.call_value(node)
@@ -486,7 +510,8 @@ class _Compiler:
         if name == "count":
             events = self.t.events
             query = select(func.count()).where(
-                events.c.customer_id == self.t.customers.c.id, events.c.type == node[2][1],
+                events.c.customer_id == self.t.customers.c.id,
+                events.c.type == node[2][1],
                 *self.window(duration_arg(node[3], name)),
             )
             return _Val(query.correlate_except(events).scalar_subquery(), False)
@@ -496,8 +521,11 @@ class _Compiler:
             if type_ not in ("date", "datetime"):
                 raise ConditionError("days_since() takes a date or a datetime")
             if arg[0] == "lit":
-                return _Val(self.today - literal(literal_key("date", arg[2], "day"), Integer()), False) \
-                    if arg[2] is not None else _Val(literal(None, Integer()), True)
+                return (
+                    _Val(self.today - literal(literal_key("date", arg[2], "day"), Integer()), False)
+                    if arg[2] is not None
+                    else _Val(literal(None, Integer()), True)
+                )
             found = self.raw(arg, type_)
             return _Val(self.today - self.day(found.expr, type_), found.nullable)
         # A boolean function used as a value: true or false, never null.
@@ -517,7 +545,8 @@ class _Compiler:
         if name in _MESSAGE_EVENTS:
             events = self.t.events
             query = select(events.c.id).where(
-                events.c.customer_id == self.t.customers.c.id, events.c.type == _MESSAGE_EVENTS[name],
+                events.c.customer_id == self.t.customers.c.id,
+                events.c.type == _MESSAGE_EVENTS[name],
                 *self.window(duration_arg(node[3], name)),
                 self.json(events.c.properties, "channel", "string") == node[2][1],
             )
@@ -528,8 +557,16 @@ class _Compiler:
                 raise ConditionError(f"unknown segment '{segment}'")
             if segment in self.inlining:
                 raise ConditionError(f"segment '{segment}' refers to itself through in_segment()")
-            inner = _Compiler(self.t, self.clock.moment, self.tz, self.enrollment, self.segments, self.types,
-                              (*self.inlining, segment), self.clock)
+            inner = _Compiler(
+                self.t,
+                self.clock.moment,
+                self.tz,
+                self.enrollment,
+                self.segments,
+                self.types,
+                (*self.inlining, segment),
+                self.clock,
+            )
             return inner.cond(self.segments[segment])
         raise ConditionError(f"{name}() is not a condition")
 
@@ -553,17 +590,24 @@ class _Compiler:
             self.need_enrollment(collection)
             entry = self.t.enrollments.c
             events = self.t.events
-            in_event = select(events.c.id).where(
-                events.c.id == entry.entry_event_id, self.json_has(events.c.properties, name, needle)
-            ).correlate_except(events).exists()
+            in_event = (
+                select(events.c.id)
+                .where(events.c.id == entry.entry_event_id, self.json_has(events.c.properties, name, needle))
+                .correlate_except(events)
+                .exists()
+            )
             if name not in _ENTRY_ORDER_LISTS:
                 return in_event
             items = self.t.order_items
-            in_order = select(items.c.sku).where(
-                items.c.order_id == entry.entry_order_id, items.c[_ENTRY_ORDER_LISTS[name]] == needle
-            ).correlate_except(items).exists()
-            return or_(and_(entry.entry_order_id.is_not(None), in_order),
-                       and_(entry.entry_order_id.is_(None), in_event))
+            in_order = (
+                select(items.c.sku)
+                .where(items.c.order_id == entry.entry_order_id, items.c[_ENTRY_ORDER_LISTS[name]] == needle)
+                .correlate_except(items)
+                .exists()
+            )
+            return or_(
+                and_(entry.entry_order_id.is_not(None), in_order), and_(entry.entry_order_id.is_(None), in_event)
+            )
         raise ConditionError(f"contains() needs a list, not {_describe(collection)}")
 
     def json_has(self, doc: Any, key: str, needle: ColumnElement[Any]) -> ColumnElement[bool]:
@@ -617,8 +661,11 @@ def _last_survey_satisfaction(c: _Compiler) -> _Val:
     events = c.t.events
     query = (
         select(c.json(events.c.properties, "satisfaction", "int"))
-        .where(events.c.customer_id == c.t.customers.c.id, events.c.type == "survey.answered",
-               events.c.occurred_at <= c.now)
+        .where(
+            events.c.customer_id == c.t.customers.c.id,
+            events.c.type == "survey.answered",
+            events.c.occurred_at <= c.now,
+        )
         .order_by(events.c.occurred_at.desc(), events.c.id.desc())
         .limit(1)
     )
@@ -628,7 +675,8 @@ def _last_survey_satisfaction(c: _Compiler) -> _Val:
 def _subscription_shipments(c: _Compiler) -> _Val:
     subs = c.t.subscriptions
     query = select(func.max(subs.c.shipments)).where(
-        subs.c.customer_id == c.t.customers.c.id, subs.c.status == "active")
+        subs.c.customer_id == c.t.customers.c.id, subs.c.status == "active"
+    )
     return _Val(query.correlate_except(subs).scalar_subquery(), True)
 
 

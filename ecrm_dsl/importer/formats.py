@@ -26,8 +26,19 @@ from ecrm_dsl.importer.values import CellError, ascii_form
 # A cell's text (stripped, not empty) and the shop's timezone → the value.
 CellParser = Callable[[str, tzinfo], Any]
 
-_SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "NZD": "$", "HKD": "$", "SGD": "$", "TWD": "$", "EUR": "€",
-            "GBP": "£", "KRW": "₩", "INR": "₹"}
+_SYMBOLS = {
+    "USD": "$",
+    "CAD": "$",
+    "AUD": "$",
+    "NZD": "$",
+    "HKD": "$",
+    "SGD": "$",
+    "TWD": "$",
+    "EUR": "€",
+    "GBP": "£",
+    "KRW": "₩",
+    "INR": "₹",
+}
 _AMOUNT = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^\.\d+$")
 _IN_YEN = re.compile(r"[¥￥円]|JPY", re.IGNORECASE)
 
@@ -43,8 +54,14 @@ def parser_for(column: Column, options: Options) -> CellParser | None:
     return None
 
 
-_NUMERIC = {"Y": r"(\d{4})", "m": r"(\d{1,2})", "d": r"(\d{1,2})", "H": r"(\d{1,2})", "M": r"(\d{1,2})",
-            "S": r"(\d{1,2})"}
+_NUMERIC = {
+    "Y": r"(\d{4})",
+    "m": r"(\d{1,2})",
+    "d": r"(\d{1,2})",
+    "H": r"(\d{1,2})",
+    "M": r"(\d{1,2})",
+    "S": r"(\d{1,2})",
+}
 _DIRECTIVE = re.compile(r"%(.)|(\s+)|([^%\s]+)")
 
 
@@ -128,7 +145,7 @@ def _money_parser(currency: Currency) -> CellParser:
             sign, raw = (-1 if raw[0] == "-" else 1), raw[1:]
         for marker in markers:
             if raw.upper().startswith(marker):
-                raw = raw[len(marker):]
+                raw = raw[len(marker) :]
                 break
             if raw.upper().endswith(marker):
                 raw = raw[: -len(marker)]

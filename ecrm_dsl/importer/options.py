@@ -115,7 +115,7 @@ def _shape(table: dict[str, Any]) -> FileShape:
     if not isinstance(raw, str):
         raise OptionError("delimiter must be text", 'e.g. ",", "\\t", "tab" or "whitespace"')
     delimiter = _DELIMITER_NAMES.get(raw.lower(), WHITESPACE if raw.lower() == WHITESPACE else raw)
-    if delimiter != WHITESPACE and (len(delimiter) != 1 or delimiter in "\"\r\n"):
+    if delimiter != WHITESPACE and (len(delimiter) != 1 or delimiter in '"\r\n'):
         raise OptionError(
             f"delimiter {raw!r} is not one character", 'give one character such as ";", or "tab" or "whitespace"'
         )

@@ -127,12 +127,24 @@ RULES: dict[str, Rule] = {
         Rule("E509", "unknown-scenario-in-policy", _E, "The policies name a scenario that does not exist."),
         Rule("E510", "transactional-in-marketing", _W, "A transactional template is sent from a sell scenario."),
         # across scenarios
-        Rule("W511", "same-day-over-cap", _W,
-             "Scenarios entered by the same trigger can message one customer more often in a day than the caps allow."),
-        Rule("E512", "sell-to-nurture-only", _E,
-             "A sell scenario targets a segment that the policies reserve for nurture scenarios."),
-        Rule("W513", "overlapping-coupons", _W,
-             "Scenarios entered by the same trigger send coupons to one customer within a few days of each other."),
+        Rule(
+            "W511",
+            "same-day-over-cap",
+            _W,
+            "Scenarios entered by the same trigger can message one customer more often in a day than the caps allow.",
+        ),
+        Rule(
+            "E512",
+            "sell-to-nurture-only",
+            _E,
+            "A sell scenario targets a segment that the policies reserve for nurture scenarios.",
+        ),
+        Rule(
+            "W513",
+            "overlapping-coupons",
+            _W,
+            "Scenarios entered by the same trigger send coupons to one customer within a few days of each other.",
+        ),
         # presets
         Rule("E601", "unknown-preset", _E, "A scenario uses a preset that does not exist."),
         Rule("E602", "preset-parameter", _E, "A preset parameter is missing, unknown or of the wrong type."),

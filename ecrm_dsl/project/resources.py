@@ -216,10 +216,14 @@ def build_policies(doc: YamlDocument, schema: CustomerSchema, findings: list[Dia
         )
     quiet = data.get("quiet_hours")
     if quiet and TimeOfDay.parse(quiet["start"]) == TimeOfDay.parse(quiet["end"]):
-        findings.append(Diagnostic(
-            "E100", f"quiet hours start and end at the same time ({quiet['start']}): the window is empty",
-            doc.span(("quiet_hours",)), hint="e.g. start: \"21:00\", end: \"09:00\"; remove quiet_hours for none",
-        ))
+        findings.append(
+            Diagnostic(
+                "E100",
+                f"quiet hours start and end at the same time ({quiet['start']}): the window is empty",
+                doc.span(("quiet_hours",)),
+                hint='e.g. start: "21:00", end: "09:00"; remove quiet_hours for none',
+            )
+        )
     calendar = data.get("calendar") or {}
     consent = {}
     for channel, rule in (data.get("consent") or {}).items():

@@ -180,10 +180,12 @@ def _header(report: Json) -> str:
     simulation = report.get("simulation")
     if isinstance(simulation, dict):
         sim = {k: simulation.get(k) or DASH for k in ("from", "to", "step", "segment_every")}
-        items.append((
-            "シミュレーション (simulation)",
-            f"{sim['from']} → {sim['to']}, step {sim['step']}, segments every {sim['segment_every']}",
-        ))
+        items.append(
+            (
+                "シミュレーション (simulation)",
+                f"{sim['from']} → {sim['to']}, step {sim['step']}, segments every {sim['segment_every']}",
+            )
+        )
     meta = "".join(f"<li><b>{esc(k)}</b> {esc(v if v is not None else DASH)}</li>" for k, v in items)
     return f'<header><h1>{esc(title)}</h1><ul class="meta">{meta}</ul></header>'
 
@@ -299,7 +301,7 @@ def _scenario(scenario: Json, anchor: str) -> str:
     )  # fmt: skip
     uplift = _dict(conversion.get("uplift"))
     uplift_line = (
-        f'<p>アップリフト (uplift) {_uplift_cell(uplift)} · 95% CI {esc(fmt_ci_points(uplift.get("ci95")))} · '
+        f"<p>アップリフト (uplift) {_uplift_cell(uplift)} · 95% CI {esc(fmt_ci_points(uplift.get('ci95')))} · "
         f"相対 (relative) {esc(fmt_relative(uplift.get('relative')))}</p>"
     )
     heading = [

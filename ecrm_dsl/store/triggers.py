@@ -147,8 +147,9 @@ def customer_pages(conn: Connection, query: Select[Any], page: int) -> Iterator[
 
 # Who matches a segment now, for update_segment. A temporary table is private to its connection (and so to the
 # caller's transaction), and not part of TABLES: create_all never makes it a real table.
-_MATCHING = Table("ecrm_segment_matching", MetaData(), Column("customer_id", String, primary_key=True),
-                  prefixes=["TEMPORARY"])
+_MATCHING = Table(
+    "ecrm_segment_matching", MetaData(), Column("customer_id", String, primary_key=True), prefixes=["TEMPORARY"]
+)
 
 
 def update_segment(conn: Connection, scenario_id: str, current: Select[Any], now: datetime) -> None:

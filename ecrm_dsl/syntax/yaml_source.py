@@ -163,8 +163,13 @@ def _alias_findings(text: str, file: str) -> list[Diagnostic]:
         Diagnostic(
             "E004",
             "YAML aliases (*name) are not allowed in ecrm-dsl files",
-            Span(file, event.start_mark.line + 1, event.start_mark.column + 1,
-                 event.end_mark.line + 1, event.end_mark.column + 1),
+            Span(
+                file,
+                event.start_mark.line + 1,
+                event.start_mark.column + 1,
+                event.end_mark.line + 1,
+                event.end_mark.column + 1,
+            ),
             hint="write the value out; for reuse, use a segment, a template or a preset",
         )
         for event in yaml.parse(text, Loader=_Loader)
