@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from enum import IntEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ecrm_dsl.cli.render import SourceLines, render_json, render_text
-from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError, Severity
 from ecrm_dsl.project.config import ProjectConfig, load_config
+
+if TYPE_CHECKING:
+    from ecrm_dsl.build.pipeline import Build
 
 
 class ExitCode(IntEnum):
@@ -38,3 +42,39 @@ def print_findings(findings: list[Diagnostic], root: Path, files: int, fmt: str,
         click.echo(render_json(findings, files), nl=False, err=err)
     else:
         click.echo(render_text(findings, SourceLines(root), files, color=False), nl=False, err=err)
+
+
+def built_plan(
+    ctx: click.Context,
+    command: str,
+    *,
+    config: ProjectConfig | None = None,
+    refused: str = "stopped; fix the errors above first",
+    warnings: bool = False,
+) -> Build:
+    """The project built through the one pipeline; on refusal, the findings on standard error and exit 1.
+
+    Reported errors (and warnings, with ``warnings``) are printed as lint prints them, together with the errors
+    that a rule selection or suppression comment hides but that refuse the plan all the same, and why.
+    """
+    from ecrm_dsl.build.pipeline import build  # the compiler is loaded only by the commands that need a plan
+
+    config = config if config is not None else project_config(ctx)
+    result = build(config)
+    shown = [d for d in result.lint.diagnostics if warnings or d.effective_severity == Severity.ERROR]
+    shown += result.silenced_blocking
+    if shown:
+        print_findings(
+            sorted(set(shown), key=Diagnostic.sort_key), config.root, len(result.lint.files), "text", err=True
+        )
+    if result.silenced_blocking:
+        codes = ", ".join(sorted({d.code for d in result.silenced_blocking}))
+        click.echo(
+            f"ecrm {command}: {codes} cannot be silenced for a plan: the plan would be wrong or the runtime would "
+            "fail (see 'Which errors can be silenced' in the README)",
+            err=True,
+        )
+    if not result.ok:
+        click.echo(f"ecrm {command}: {refused}", err=True)
+        raise SystemExit(int(ExitCode.FINDINGS))
+    return result

@@ -6,11 +6,8 @@ from pathlib import Path
 
 import click
 
-from ecrm_dsl.build.compiler import compile_workspace
-from ecrm_dsl.cli.common import ExitCode, print_findings, project_config
-from ecrm_dsl.language.diagnostics import Severity
+from ecrm_dsl.cli.common import built_plan
 from ecrm_dsl.plan.document import canonical_json
-from ecrm_dsl.project.lint import lint
 
 
 @click.command("compile")
@@ -29,17 +26,12 @@ from ecrm_dsl.project.lint import lint
 def compile_command(ctx: click.Context, output: Path | None, source_map: Path | None) -> None:
     """Compile every scenario of the project into a deterministic JSON execution plan.
 
-    Refuses (exit 1) while the project has errors; warnings are shown on standard error.
+    Refuses (exit 1) while the project has errors; warnings are shown on standard error. Errors that would
+    make the plan wrong refuse it even where a rule selection or a suppression comment hides them.
     """
-    config = project_config(ctx)
-    result = lint(config)
-    errors = [d for d in result.diagnostics if d.effective_severity == Severity.ERROR]
-    if result.diagnostics:
-        print_findings(result.diagnostics, config.root, len(result.files), "text", err=True)
-    if errors:
-        click.echo("ecrm compile: not compiled; fix the errors above first", err=True)
-        ctx.exit(int(ExitCode.FINDINGS))
-    plan, smap = compile_workspace(result.workspace)
+    result = built_plan(ctx, "compile", refused="not compiled; fix the errors above first", warnings=True)
+    assert result.plan is not None and result.source_map is not None
+    plan, smap = result.plan, result.source_map
     text = canonical_json(plan)
     if output is None:
         click.echo(text, nl=False)

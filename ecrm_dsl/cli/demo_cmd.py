@@ -9,13 +9,10 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from ecrm_dsl.build.compiler import compile_workspace
-from ecrm_dsl.cli.common import ExitCode, print_findings
+from ecrm_dsl.cli.common import built_plan
 from ecrm_dsl.demo.run import NotADemoStore, run_demo
 from ecrm_dsl.demo.summary import sample_timelines, scenario_table
-from ecrm_dsl.language.diagnostics import Severity
 from ecrm_dsl.project.config import find_config, load_config
-from ecrm_dsl.project.lint import lint
 
 STARTER = Path(__file__).resolve().parent.parent / "starter"
 
@@ -48,12 +45,8 @@ def demo_command(
     config_path = ctx.obj.get("config_path") if ctx.obj else None
     found = Path(config_path) if config_path else find_config(Path.cwd())
     config = load_config(found if found else STARTER / "ecrm.toml")
-    result = lint(config)
-    errors = [d for d in result.diagnostics if d.effective_severity == Severity.ERROR]
-    if errors:
-        print_findings(errors, config.root, len(result.files), "text", err=True)
-        raise SystemExit(int(ExitCode.FINDINGS))
-    plan = compile_workspace(result.workspace)[0]
+    plan = built_plan(ctx, "demo", config=config).plan
+    assert plan is not None
     zone = ZoneInfo(plan["policies"]["timezone"])
     try:
         start = datetime.fromisoformat(start_text).replace(tzinfo=zone)

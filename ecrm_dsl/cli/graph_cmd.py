@@ -9,11 +9,8 @@ from typing import Any, NoReturn
 
 import click
 
-from ecrm_dsl.build.compiler import compile_workspace
-from ecrm_dsl.cli.common import ExitCode, print_findings, project_config
-from ecrm_dsl.language.diagnostics import Severity
+from ecrm_dsl.cli.common import ExitCode, built_plan
 from ecrm_dsl.plan.document import PLAN_FORMAT
-from ecrm_dsl.project.lint import lint
 from ecrm_dsl.review.graph import (
     GraphvizError,
     GraphvizMissing,
@@ -73,13 +70,8 @@ def _fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
 
 
 def _compile_project(ctx: click.Context) -> Json:
-    config = project_config(ctx)
-    result = lint(config)
-    errors = [d for d in result.diagnostics if d.effective_severity == Severity.ERROR]
-    if errors:
-        print_findings(errors, config.root, len(result.files), "text", err=True)
-        _fail("the project has errors (see above); fix them or pass --plan", ExitCode.FINDINGS)
-    plan, _ = compile_workspace(result.workspace)
+    plan = built_plan(ctx, "graph", refused="the project has errors (see above); fix them or pass --plan").plan
+    assert plan is not None
     return plan
 
 

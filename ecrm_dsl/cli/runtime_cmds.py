@@ -12,12 +12,9 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
-from ecrm_dsl.build.compiler import compile_workspace
-from ecrm_dsl.cli.common import ExitCode, print_findings, project_config
+from ecrm_dsl.cli.common import ExitCode, built_plan, project_config
 from ecrm_dsl.delivery.config import ConfigError, DeliveryConfig, build_adapters
-from ecrm_dsl.language.diagnostics import Severity
 from ecrm_dsl.plan.document import load_plan
-from ecrm_dsl.project.lint import lint
 from ecrm_dsl.runtime.deploy import DeployRefused, deploy
 from ecrm_dsl.runtime.dispatch import Dispatcher
 from ecrm_dsl.runtime.explain import explain
@@ -66,14 +63,9 @@ def compiled_plan(ctx: click.Context, plan_file: Path | None, command: str = "de
             return load_plan(plan_file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise click.ClickException(f"{plan_file}: {exc}") from None
-    config = project_config(ctx)
-    result = lint(config)
-    errors = [d for d in result.diagnostics if d.effective_severity == Severity.ERROR]
-    if errors:
-        print_findings(errors, config.root, len(result.files), "text", err=True)
-        click.echo(f"ecrm {command}: stopped; fix the errors above first", err=True)
-        raise SystemExit(int(ExitCode.FINDINGS))
-    return compile_workspace(result.workspace)[0]
+    plan = built_plan(ctx, command).plan
+    assert plan is not None
+    return plan
 
 
 def _mapping(pairs: tuple[str, ...]) -> dict[str, dict[str, str]]:

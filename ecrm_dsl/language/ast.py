@@ -8,7 +8,10 @@ rest on. Literal values are normalised here (money in whole yen, durations in se
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
+from functools import cache
+from typing import Any
 
 from ecrm_dsl.language.values import Duration, Money, TimeOfDay
 
@@ -389,13 +392,78 @@ class PresetUse:
 SourceItem = Scenario | PresetUse
 
 
+# --------------------------------------------------------------------------- walking the tree
+
+NODE_TYPES: tuple[type, ...] = (
+    Literal,
+    Ref,
+    Call,
+    Compare,
+    InList,
+    Between,
+    IsNull,
+    And,
+    Or,
+    Not,
+    Timing,
+    Param,
+    Send,
+    Assignment,
+    Update,
+    Exit,
+    Wait,
+    BranchArm,
+    Branch,
+    Variant,
+    Split,
+    Step,
+    EventTrigger,
+    SegmentTrigger,
+    DateTrigger,
+    ScheduleTrigger,
+    Goal,
+    ExitRule,
+    Reentry,
+    Hypothesis,
+    Scenario,
+    PresetUse,
+)
+
+
+@cache
+def _child_fields(cls: type) -> tuple[str, ...]:
+    """The fields of a node class that can hold nodes, in declaration (and so source) order."""
+    return tuple(f.name for f in fields(cls) if f.compare and f.name != "span")
+
+
+def iter_child_nodes(node: object) -> Iterator[Any]:
+    """The direct children of ``node`` in field order: node fields, and the nodes inside tuple fields."""
+    for name in _child_fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, NODE_TYPES):
+            yield value
+        elif isinstance(value, tuple):
+            yield from (item for item in value if isinstance(item, NODE_TYPES))
+
+
+def walk(node: object) -> Iterator[Any]:
+    """``node`` and every node below it, depth first (iterative: deep trees cannot overflow the stack)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(tuple(iter_child_nodes(current))))
+
+
 def walk_steps(steps: tuple[Step, ...]) -> list[Step]:
     """All steps of a tree, depth first, in source order."""
     found: list[Step] = []
-    for step in steps:
+    stack = list(reversed(steps))
+    while stack:
+        step = stack.pop()
         found.append(step)
-        for child in child_step_lists(step.action):
-            found.extend(walk_steps(child))
+        for nested in reversed(child_step_lists(step.action)):
+            stack.extend(reversed(nested))
     return found
 
 
@@ -406,30 +474,10 @@ def child_step_lists(action: Action) -> list[tuple[Step, ...]]:
     if isinstance(action, Split):
         return [variant.steps for variant in action.variants]
     if isinstance(action, Wait):
-        return [lst for lst in (action.on_event, action.on_timeout)]
+        return [action.on_event, action.on_timeout]
     return []
 
 
 def walk_exprs(expr: Expr | None) -> list[Expr]:
     """Every sub-expression of ``expr``, itself first."""
-    if expr is None:
-        return []
-    out: list[Expr] = [expr]
-    children: tuple[Expr, ...]
-    if isinstance(expr, Call):
-        children = expr.args
-    elif isinstance(expr, Compare):
-        children = (expr.left, expr.right)
-    elif isinstance(expr, InList):
-        children = (expr.operand, *expr.items)
-    elif isinstance(expr, Between):
-        children = (expr.operand, expr.low, expr.high)
-    elif isinstance(expr, (IsNull, Not)):
-        children = (expr.operand,)
-    elif isinstance(expr, (And, Or)):
-        children = expr.items
-    else:
-        children = ()
-    for child in children:
-        out.extend(walk_exprs(child))
-    return out
+    return [] if expr is None else list(walk(expr))

@@ -24,6 +24,7 @@ class LintResult:
     diagnostics: list[Diagnostic]
     files: list[str]  # the files the findings were restricted to
     suppressed: list[Diagnostic] = field(default_factory=list)  # covered by a suppression comment
+    found: list[Diagnostic] = field(default_factory=list)  # everything found, before selection and suppressions
 
     @property
     def errors(self) -> int:
@@ -54,6 +55,7 @@ def lint(config: ProjectConfig, paths: list[Path] | None = None, rules: RuleSele
     files = expand_paths(paths) if paths else []
     workspace = load_workspace(config, extra_scenario_files=_outside_resources(config, files))
     findings = workspace.diagnostics + run_checks(workspace)
+    found = sorted(set(findings), key=Diagnostic.sort_key)
     if files:
         wanted = {config.display(p) for p in files}
         findings = [d for d in findings if d.span.file in wanted]
@@ -68,6 +70,7 @@ def lint(config: ProjectConfig, paths: list[Path] | None = None, rules: RuleSele
         sorted(set(reported), key=Diagnostic.sort_key),
         shown,
         sorted(outcome.suppressed, key=Diagnostic.sort_key),
+        found,
     )
 
 

@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ecrm_dsl.build.compiler import compile_workspace
+from ecrm_dsl.build.pipeline import build
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError, Severity
 from ecrm_dsl.plan.document import load_plan
 from ecrm_dsl.project.config import ProjectConfig, find_config, load_config
-from ecrm_dsl.project.lint import lint
 
 Json = dict[str, Any]
 # Called with a project's error findings, its configuration and the files checked, before its sources go away.
@@ -95,13 +94,14 @@ def _load(path: Path | None, start: Path | None) -> ProjectConfig:
 
 
 def compile_project(config: ProjectConfig, label: str, on_findings: FindingsHook | None) -> Json:
-    result = lint(config)
-    errors = [d for d in result.diagnostics if d.effective_severity == Severity.ERROR]
-    if errors:
+    result = build(config)
+    if result.plan is None:
+        shown = sorted({*result.lint.diagnostics, *result.silenced_blocking}, key=Diagnostic.sort_key)
+        errors = [d for d in shown if d.effective_severity == Severity.ERROR]
         if on_findings is not None:
-            on_findings(errors, config, len(result.files))
+            on_findings(errors, config, len(result.lint.files))
         raise SourceError(f"{label} has {len(errors)} error(s); not compared")
-    return compile_workspace(result.workspace)[0]
+    return result.plan
 
 
 # --------------------------------------------------------------------------- git
