@@ -1,5 +1,6 @@
-"""The diff's renderers for plan JSON: conditions parse back to the same normal form, timings and steps read as
-the text syntax writes them, and timing shifts are said in words."""
+"""The renderer of plan pieces (ecrm_dsl.plan.text) and diff's words on top of it: conditions parse back to the
+same normal form, triggers, rules, timings and steps read as the text syntax writes them, and timing shifts are
+said in words."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from typing import Any
 import pytest
 
 from ecrm_dsl.conditions.normal import normalise
+from ecrm_dsl.plan import text
 from ecrm_dsl.review import diff_words as words
 from ecrm_dsl.review.diff_flow import common_order, layout
 from ecrm_dsl.review.diff_model import Change, Code, PlanDiff
 from ecrm_dsl.review.diff_render import md
-from ecrm_dsl.review.diff_scenario import goal_text, reentry_text, stop_text, trigger_text
 from ecrm_dsl.syntax.text import parse_condition
 from tests.test_conditions_normal import GOLDEN as NORMAL_FORMS
 
@@ -47,9 +48,9 @@ def _conditions(node: Any) -> list[Any]:
 CORPUS = [c for _, s in _scenarios() for c in _conditions(s)] + [normal for _, normal in NORMAL_FORMS]
 
 
-@pytest.mark.parametrize("normal", CORPUS, ids=[words.condition(c)[:50] for c in CORPUS])
+@pytest.mark.parametrize("normal", CORPUS, ids=[text.condition(c)[:50] for c in CORPUS])
 def test_condition_text_parses_back_to_the_same_normal_form(normal: Any) -> None:
-    expr, findings = parse_condition(words.condition(normal), "<diff>")
+    expr, findings = parse_condition(text.condition(normal), "<diff>")
     assert not findings
     assert normalise(expr) == normal
 
@@ -64,11 +65,11 @@ def test_steps_and_rules_read_as_the_source_writes_them(name: str, scenario: dic
     source = (CONSTRUCTS / f"{name}.ecrm").read_text(encoding="utf-8")
     for spelled, plan_text in _RESPELLED.items():
         source = source.replace(spelled, plan_text)
-    texts = [f"when {trigger_text(scenario['trigger'])}"]
-    texts += [f"goal {goal_text(g)}" for g in scenario["goals"]]
-    texts += [f"stop {stop_text(s)}" for s in scenario["stop"]]
+    texts = [f"when {text.trigger(scenario['trigger'])}"]
+    texts += [f"goal {text.goal(g)}" for g in scenario["goals"]]
+    texts += [f"stop {text.stop(s)}" for s in scenario["stop"]]
     if scenario["reentry"]["mode"] != "never":
-        texts.append(f"reentry {reentry_text(scenario['reentry'])}")
+        texts.append(f"reentry {text.reentry(scenario['reentry'])}")
     for node in scenario["nodes"]:
         if node["timing"] is not None and not words.is_plain_wait(node):
             texts.append(words.timing(node["timing"]))
@@ -76,9 +77,9 @@ def test_steps_and_rules_read_as_the_source_writes_them(name: str, scenario: dic
             texts.append(words.action(node))
         if node["kind"] == "send":  # parameters come out sorted by name; each must still read as written
             texts.append(words.action({**node, "params": {}}))
-            texts += [f"{key} = {words.param(raw)}" for key, raw in node["params"].items()]
+            texts += [f"{key} = {text.param(raw)}" for key, raw in node["params"].items()]
         if node["guard"] is not None:
-            texts.append(f"if {words.condition(node['guard'])}")
+            texts.append(f"if {text.condition(node['guard'])}")
     assert [t for t in texts if t not in source] == []
 
 

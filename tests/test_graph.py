@@ -252,7 +252,7 @@ def test_kitchen_sink_layout() -> None:
     assert ("n14", "done", (), False) in edges
     assert boxes["n1"].lines == ("pause", "wait 2d") and ("entry", "n1", (), False) in edges  # no timing twice
     assert boxes["n12"].lines == ("monday", "wait until monday 09:30")
-    assert boxes["n2"].lines == ("mark", 'update: set customer.persona = "family", tag vip,', "untag at_risk")
+    assert boxes["n2"].lines == ("mark", 'update: set customer.persona = "family", tag "vip",', 'untag "at_risk"')
     assert diagram.title.endswith("end next line (kitchen_sink)")
 
 

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecrm_dsl.review import diff_words as words
+from ecrm_dsl.plan import text
 
 SCOPES = ("scenario", "segment", "template", "policies", "schema")
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
@@ -158,18 +158,18 @@ class Changes:
         """A condition that changed, said as the conjuncts that came and went when the rest stayed."""
         if old == new:
             return
-        before = words.condition(old) if old is not None else None
-        after = words.condition(new) if new is not None else None
+        before = text.condition(old) if old is not None else None
+        after = text.condition(new) if new is not None else None
         if old is None:
             self.add(kind, (*label, " added: ", Code(after or "")), step=step, after=after)
             return
         if new is None:
             self.add(kind, (*label, " removed (was ", Code(before or ""), ")"), step=step, before=before)
             return
-        old_parts, new_parts = words.conjuncts(old), words.conjuncts(new)
+        old_parts, new_parts = text.conjuncts(old), text.conjuncts(new)
         common = [c for c in old_parts if c in new_parts]
-        dropped = [words.condition(c) for c in old_parts if c not in new_parts]
-        added = [words.condition(c) for c in new_parts if c not in old_parts]
+        dropped = [text.condition(c) for c in old_parts if c not in new_parts]
+        added = [text.condition(c) for c in new_parts if c not in old_parts]
         if common and len(dropped) == 1 and len(added) == 1:
             message = (*label, ": ", Code(dropped[0]), " → ", Code(added[0]), " (the other conditions unchanged)")
         elif common and (dropped or added):

@@ -10,7 +10,7 @@ import difflib
 from typing import Any
 
 from ecrm_dsl.conditions.normal import walk_segments
-from ecrm_dsl.review import diff_words as words
+from ecrm_dsl.plan import text
 from ecrm_dsl.review.diff_model import ADDED, CHANGED, REMOVED, Change, Changes, Code, PlanDiff
 from ecrm_dsl.review.diff_policies import compare_policies, compare_schema, priority_moves
 from ecrm_dsl.review.diff_scenario import added_scenario, compare_scenario, removed_scenario
@@ -87,7 +87,7 @@ def _named(
 
 def _described(scope: str, entry: Json) -> str:
     if scope == "segment":
-        return f": {words.condition(entry.get('condition'))}"
+        return f": {text.condition(entry.get('condition'))}"
     return f" ({entry.get('category')}, {', '.join(entry.get('channels', []))})"
 
 
@@ -173,7 +173,7 @@ def _template(out: Changes, old: Json, new: Json) -> None:
             ("default of ", Code(name)),
             old_defaults.get(name),
             new_defaults.get(name),
-            lambda v: "none" if v is None else words.param(v),
+            lambda v: "none" if v is None else text.param(v),
         )
     for key in sorted((set(old) | set(new)) - _TEMPLATE_KEYS):
         if old.get(key) != new.get(key):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecrm_dsl.review import diff_words as words
+from ecrm_dsl.plan import text
 from ecrm_dsl.review.diff_flow import common_order
 from ecrm_dsl.review.diff_model import Change, Changes, Code
 
@@ -18,7 +18,7 @@ def _quiet(q: Json | None) -> str:
 
 
 def _cap(c: Json) -> str:
-    return f"{c.get('channel')}: at most {c.get('max')} per {words.duration(c.get('per_seconds') or 0)}, " + (
+    return f"{c.get('channel')}: at most {c.get('max')} per {text.duration(c.get('per_seconds') or 0)}, " + (
         f"then {c.get('on_exceed')}"
     )
 
@@ -89,7 +89,7 @@ def _caps(out: Changes, old: list[Json], new: list[Json]) -> None:
             out.add("frequency_caps", ("frequency cap added: ", Code(_cap(new_by[k]))), after=_cap(new_by[k]))
         elif old_by[k] != new_by[k]:
             before, after = old_by[k], new_by[k]
-            label = ("frequency cap ", Code(f"{k[0]} per {words.duration(k[1])}"))
+            label = ("frequency cap ", Code(f"{k[0]} per {text.duration(k[1])}"))
             out.value("frequency_caps", (*label, ": at most"), before.get("max"), after.get("max"))
             out.value("frequency_caps", (*label, ": over the cap,"), before.get("on_exceed"), after.get("on_exceed"))
 

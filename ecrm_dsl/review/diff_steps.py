@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ecrm_dsl.plan import text
 from ecrm_dsl.review import diff_words as words
 from ecrm_dsl.review.diff_flow import Layout, arm_mapping, common_order, layout, translate
 from ecrm_dsl.review.diff_model import Changes, Code
@@ -137,7 +138,7 @@ def compare_step(out: Changes, old: Json, new: Json) -> None:
         out.condition("wait_where", (name, ": event condition"), old.get("where"), new.get("where"), step=step)
         _timeout(out, step, old.get("timeout_seconds"), new.get("timeout_seconds"))
     elif kind == "update":
-        out.value("update", (name, ": update"), words.update_ops(old), words.update_ops(new), step=step)
+        out.value("update", (name, ": update"), text.update_ops(old), text.update_ops(new), step=step)
     elif kind == "exit":
         out.value("exit", (name, ": exit reason"), old.get("reason"), new.get("reason"), words.quoted, step=step)
     elif kind == "branch":
@@ -204,19 +205,19 @@ def _params(out: Changes, step: str, old: Json, new: Json) -> None:
         if key not in new:
             out.add(
                 "params",
-                (Code(step), ": parameter ", Code(key), " removed (was ", Code(words.param(old[key])), ")"),
+                (Code(step), ": parameter ", Code(key), " removed (was ", Code(text.param(old[key])), ")"),
                 step=step,
-                before=words.param(old[key]),
+                before=text.param(old[key]),
             )
         elif key not in old:
             out.add(
                 "params",
-                (Code(step), ": parameter ", Code(f"{key} = {words.param(new[key])}"), " added"),
+                (Code(step), ": parameter ", Code(f"{key} = {text.param(new[key])}"), " added"),
                 step=step,
-                after=words.param(new[key]),
+                after=text.param(new[key]),
             )
         else:
-            out.value("params", (Code(step), ": ", Code(key)), old[key], new[key], words.param, step=step)
+            out.value("params", (Code(step), ": ", Code(key)), old[key], new[key], text.param, step=step)
 
 
 def _arms(out: Changes, step: str, old: Json, new: Json) -> None:

@@ -1,7 +1,7 @@
 """Plan JSON back into the words planners write: conditions, timings, parameter values, one-line steps.
 
-The plan keeps no source text, so these mirror :mod:`ecrm_dsl.syntax.text_printer` over the plan's normal
-forms. The output is for people; it is close to the text syntax but need not parse back.
+Conditions, values, timings and parameters come from :mod:`ecrm_dsl.plan.text`, the one renderer of plan
+pieces that graph and the text printer use too; what is here is only diff's (shifts in words, one-line steps).
 """
 
 from __future__ import annotations
@@ -9,15 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ecrm_dsl.language.values import Duration
+from ecrm_dsl.plan import text
+from ecrm_dsl.plan.text import condition, duration, params, update_ops
 
 Json = dict[str, Any]
-
-_ATOM, _AND, _OR = 3, 2, 1
-
-
-def duration(seconds: int) -> str:
-    return str(Duration(int(seconds)))
 
 
 def seconds_text(value: Any) -> str:
@@ -48,90 +43,7 @@ def duration_words(seconds: int) -> str:
 # --------------------------------------------------------------------------- conditions
 
 
-def condition(node: Any) -> str:
-    """The text of a normal-form condition (``customer.order_count == 1 and …``)."""
-    return _cond(node)[0] if node is not None else "true"
-
-
-def _cond(node: Any) -> tuple[str, int]:
-    tag = node[0]
-    if tag in ("and", "or"):
-        level = _AND if tag == "and" else _OR
-        texts = [_paren(child, level + 1) for child in node[1:]]
-        return f" {tag} ".join(texts), level
-    if tag == "not":
-        return f"not {_paren(node[1], _ATOM)}", _ATOM
-    if tag == "cmp":
-        return f"{value(node[2])} {node[1]} {value(node[3])}", _ATOM
-    if tag in ("in", "not_in"):
-        items = ", ".join(value(item) for item in node[2])
-        return f"{value(node[1])} {'not in' if tag == 'not_in' else 'in'} [{items}]", _ATOM
-    if tag in ("between", "not_between"):
-        keyword = "not between" if tag == "not_between" else "between"
-        return f"{value(node[1])} {keyword} {value(node[2])} and {value(node[3])}", _ATOM
-    if tag in ("is_null", "is_not_null"):
-        return f"{value(node[1])} is {'not ' if tag == 'is_not_null' else ''}null", _ATOM
-    if tag == "lit":
-        return value(node), _ATOM
-    return value(node), _ATOM
-
-
-def _paren(node: Any, minimum: int) -> str:
-    text, level = _cond(node)
-    return f"({text})" if level < minimum else text
-
-
-def value(node: Any) -> str:
-    tag = node[0]
-    if tag == "attr":
-        return f"customer.{node[1]}"
-    if tag == "event":
-        return f"event.{node[1]}"
-    if tag in ("metric", "name"):
-        return str(node[1])
-    if tag == "call":
-        return f"{node[1]}({', '.join(value(a) for a in node[2:])})"
-    if tag == "lit":
-        return literal(node[1], node[2])
-    return json.dumps(node, ensure_ascii=False)  # not a value; shown as it is rather than failing
-
-
-def literal(type_: str, raw: Any) -> str:
-    if raw is None:
-        return "null"
-    if type_ == "string":
-        return json.dumps(raw, ensure_ascii=False)
-    if type_ == "bool":
-        return "true" if raw else "false"
-    if type_ == "money":
-        return f"{raw}円"
-    if type_ == "duration":
-        return duration(raw)
-    return str(raw)
-
-
-def conjuncts(node: Any) -> list[Any]:
-    if node is None:
-        return []
-    return list(node[1:]) if node[0] == "and" else [node]
-
-
 # --------------------------------------------------------------------------- parameters
-
-
-def param(raw: Any) -> str:
-    """A send parameter or update value as compiled (money and durations are wrapped)."""
-    if isinstance(raw, dict) and "money" in raw:
-        return f"{raw['money']}円"
-    if isinstance(raw, dict) and "seconds" in raw:
-        return duration(raw["seconds"])
-    if isinstance(raw, bool):
-        return "true" if raw else "false"
-    if raw is None:
-        return "null"
-    if isinstance(raw, str):
-        return json.dumps(raw, ensure_ascii=False)
-    return str(raw)
 
 
 # --------------------------------------------------------------------------- timing
@@ -139,26 +51,7 @@ def param(raw: Any) -> str:
 
 def timing(t: Json | None) -> str:
     """``day 7 at 10:00``, ``after 1h``, ``3 business days after payment``, ``until monday 09:30``."""
-    if t is None:
-        return "right after the previous step"
-    business = " on business day" if t.get("business_day") else ""
-    if t.get("until_time") is not None or t.get("until_weekday") is not None:
-        parts = ["until", *(p for p in (t.get("until_weekday"), t.get("until_time")) if p)]
-        offset = t.get("offset_seconds") or 0
-        lead = f"after {duration(offset)} " if offset and t.get("anchor") == "previous" else ""
-        return lead + " ".join(parts) + business
-    at = f" at {t['at']}" if t.get("at") else ""
-    anchor, seconds = t.get("anchor") or "previous", int(t.get("offset_seconds") or 0)
-    if t.get("business_days") is not None:
-        days = int(t["business_days"])
-        return f"{abs(days)} business days {'before' if days < 0 else 'after'} {anchor}{at}{business}"
-    if anchor == "entry" and seconds >= 0 and seconds % 86400 == 0:
-        return f"day {seconds // 86400}{at}{business}"
-    if anchor == "previous" and seconds >= 0:
-        return f"after {duration(seconds)}{at}{business}"
-    if seconds == 0:
-        return f"on {anchor}{at}{business}"
-    return f"{duration(abs(seconds))} {'before' if seconds < 0 else 'after'} {anchor}{at}{business}"
+    return "right after the previous step" if t is None else text.timing(t)
 
 
 def timing_shift(old: Json | None, new: Json | None) -> str | None:
@@ -198,23 +91,23 @@ def action(node: Json) -> str:
     """The action of a step in one line, as the text syntax spells it (blocks summarised)."""
     kind = node.get("kind")
     if kind == "send":
-        text = f"send {node.get('channel')} {node.get('template')}"
+        line = f"send {node.get('channel')} {node.get('template')}"
         if node.get("fallback"):
-            text += " fallback " + ", ".join(node["fallback"])
+            line += " fallback " + ", ".join(node["fallback"])
         if node.get("params"):
-            text += " with { " + params(node["params"]) + " }"
-        return text
+            line += " with { " + params(node["params"]) + " }"
+        return line
     if kind == "wait":
         if node.get("event") is None:
-            return "wait " + timing(node.get("timing")).removeprefix("after ")
-        text = f"wait for {node['event']}"
+            return text.wait(node.get("timing"))
+        line = f"wait for {node['event']}"
         if node.get("same"):
-            text += f" same {node['same']}"
+            line += f" same {node['same']}"
         if node.get("where") is not None:
-            text += f" where {condition(node['where'])}"
+            line += f" where {condition(node['where'])}"
         if node.get("timeout_seconds") is not None:
-            text += f" timeout {duration(node['timeout_seconds'])}"
-        return text
+            line += f" timeout {duration(node['timeout_seconds'])}"
+        return line
     if kind == "branch":
         arms = [arm_label(arm, i) for i, arm in enumerate(node.get("arms", []))]
         return "branch: " + " / ".join(arms)
@@ -236,17 +129,6 @@ def step(node: Json) -> str:
     if node.get("guard") is not None:
         prefix += (" " if prefix else "") + f"if {condition(node['guard'])}"
     return (prefix + ": " if prefix else "") + action(node)
-
-
-def params(values: Json) -> str:
-    return ", ".join(f"{name} = {param(raw)}" for name, raw in sorted(values.items()))
-
-
-def update_ops(node: Json) -> str:
-    ops = [f"set customer.{name} = {param(raw)}" for name, raw in sorted((node.get("set") or {}).items())]
-    ops += [f"tag {json.dumps(t, ensure_ascii=False)}" for t in node.get("add_tags") or []]
-    ops += [f"untag {json.dumps(t, ensure_ascii=False)}" for t in node.get("remove_tags") or []]
-    return ", ".join(ops) or "nothing"
 
 
 def arm_label(arm: Json, index: int) -> str:
