@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import difflib
 
-from ecrm_dsl.checks.scope import entry_event
 from ecrm_dsl.checks.types import type_words
 from ecrm_dsl.language import ast, catalog
 from ecrm_dsl.language.diagnostics import Diagnostic
 from ecrm_dsl.language.values import ANCHORS, KPIS
+from ecrm_dsl.language.visit import StructureVisitor, entry_event
 from ecrm_dsl.project.workspace import Workspace
 
 
@@ -18,72 +18,90 @@ def _did_you_mean(name: str, options: list[str], otherwise: str) -> str:
 
 
 def check_references(ws: Workspace, scenario: ast.Scenario) -> list[Diagnostic]:
-    findings: list[Diagnostic] = []
-    segments = sorted(ws.segments)
-    events = sorted(ws.schema.events)
+    checker = _References(ws, scenario)
+    checker.visit(scenario)
+    return checker.findings
 
-    def segment(name: str, span: ast.Span) -> None:
-        if name not in ws.segments:
-            findings.append(
+
+class _References(StructureVisitor):
+    """Resolves every name a scenario's structure uses; conditions are checked with their scope elsewhere."""
+
+    def __init__(self, ws: Workspace, scenario: ast.Scenario):
+        self.ws, self.scenario = ws, scenario
+        self.findings: list[Diagnostic] = []
+
+    def segment(self, name: str, span: ast.Span) -> None:
+        if name not in self.ws.segments:
+            config = self.ws.config
+            self.findings.append(
                 Diagnostic(
                     "E201",
                     f"unknown segment '{name}'",
                     span,
-                    hint=_did_you_mean(name, segments, f"add {ws.config.display(ws.config.segments)}/{name}.yaml"),
+                    hint=_did_you_mean(
+                        name, sorted(self.ws.segments), f"add {config.display(config.segments)}/{name}.yaml"
+                    ),
                 )
             )
 
-    def event(name: str, span: ast.Span) -> None:
-        if name and name not in ws.schema.events:
-            findings.append(
+    def event(self, name: str, span: ast.Span, same: str | None = None) -> None:
+        if name and name not in self.ws.schema.events:
+            self.findings.append(
                 Diagnostic(
                     "E205",
                     f"unknown event '{name}'",
                     span,
-                    hint=_did_you_mean(name, events, "declare it in the customer schema's events"),
+                    hint=_did_you_mean(
+                        name, sorted(self.ws.schema.events), "declare it in the customer schema's events"
+                    ),
+                )
+            )
+        if same:
+            _same_property(self.ws, self.scenario, name, same, span, self.findings)
+
+    def visit_EventTrigger(self, trigger: ast.EventTrigger) -> None:
+        self.event(trigger.event, trigger.span)
+
+    def visit_SegmentTrigger(self, trigger: ast.SegmentTrigger) -> None:
+        self.segment(trigger.segment, trigger.span)
+
+    def visit_ScheduleTrigger(self, trigger: ast.ScheduleTrigger) -> None:
+        self.segment(trigger.audience, trigger.span)
+
+    def visit_DateTrigger(self, trigger: ast.DateTrigger) -> None:
+        _date_attribute(self.ws, trigger, self.findings)
+
+    def visit_Goal(self, goal: ast.Goal) -> None:
+        self.event(goal.event, goal.span, goal.match.split(":", 1)[1] if goal.match.startswith("same:") else None)
+
+    def visit_ExitRule(self, rule: ast.ExitRule) -> None:
+        if rule.event is not None:
+            self.event(rule.event, rule.span, rule.same)
+
+    def visit_Hypothesis(self, hypothesis: ast.Hypothesis) -> None:
+        if hypothesis.kpi not in KPIS:
+            self.findings.append(
+                Diagnostic(
+                    "E208",
+                    f"unknown KPI '{hypothesis.kpi}'",
+                    hypothesis.span,
+                    hint=_did_you_mean(hypothesis.kpi, list(KPIS), "KPIs: " + ", ".join(KPIS)),
                 )
             )
 
-    trigger = scenario.trigger
-    if isinstance(trigger, ast.EventTrigger):
-        event(trigger.event, trigger.span)
-    elif isinstance(trigger, ast.SegmentTrigger):
-        segment(trigger.segment, trigger.span)
-    elif isinstance(trigger, ast.ScheduleTrigger):
-        segment(trigger.audience, trigger.span)
-    elif isinstance(trigger, ast.DateTrigger):
-        _date_attribute(ws, trigger, findings)
-    for goal in scenario.goals:
-        event(goal.event, goal.span)
-        if goal.match.startswith("same:"):
-            _same_property(ws, scenario, goal.event, goal.match.split(":", 1)[1], goal.span, findings)
-    for rule in scenario.exits:
-        if rule.event is not None:
-            event(rule.event, rule.span)
-            if rule.same:
-                _same_property(ws, scenario, rule.event, rule.same, rule.span, findings)
-    if scenario.hypothesis is not None and scenario.hypothesis.kpi not in KPIS:
-        findings.append(
-            Diagnostic(
-                "E208",
-                f"unknown KPI '{scenario.hypothesis.kpi}'",
-                scenario.hypothesis.span,
-                hint=_did_you_mean(scenario.hypothesis.kpi, list(KPIS), "KPIs: " + ", ".join(KPIS)),
-            )
-        )
-    for step in ast.walk_steps(scenario.steps):
-        if step.delay is not None:
-            _anchor(scenario, step.delay, findings)
-        action = step.action
-        if isinstance(action, ast.Wait) and action.event is not None:
-            event(action.event, action.span)
-            if action.same:
-                _same_property(ws, scenario, action.event, action.same, action.span, findings)
-        if isinstance(action, ast.Send):
-            _send(ws, action, findings)
-        if isinstance(action, ast.Update):
-            _update(ws, action, findings)
-    return findings
+    def visit_Timing(self, timing: ast.Timing) -> None:
+        _anchor(self.scenario, timing, self.findings)
+
+    def visit_Wait(self, wait: ast.Wait) -> None:
+        if wait.event is not None:
+            self.event(wait.event, wait.span, wait.same)
+        self.generic_visit(wait)
+
+    def visit_Send(self, send: ast.Send) -> None:
+        _send(self.ws, send, self.findings)
+
+    def visit_Update(self, update: ast.Update) -> None:
+        _update(self.ws, update, self.findings)
 
 
 def _date_attribute(ws: Workspace, trigger: ast.DateTrigger, findings: list[Diagnostic]) -> None:

@@ -6,6 +6,7 @@ from croniter import croniter
 
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.visit import StructureVisitor
 from ecrm_dsl.syntax.text_printer import expr_text
 
 
@@ -13,21 +14,7 @@ def check_structure(scenario: ast.Scenario) -> list[Diagnostic]:
     findings: list[Diagnostic] = []
     _duplicate_ids(scenario, findings)
     _flow(scenario.steps, findings, entry_offset=0)
-    for step in ast.walk_steps(scenario.steps):
-        action = step.action
-        if isinstance(action, ast.Wait) and action.event is not None and action.timeout is None:
-            findings.append(
-                Diagnostic(
-                    "E405",
-                    f"wait '{step.id}' for {action.event} has no timeout: customers who never do it wait forever",
-                    action.span,
-                    hint="add 'timeout 3d' (YAML: timeout: 3d) and an 'on timeout' path",
-                )
-            )
-        if isinstance(action, ast.Split):
-            _split(step, action, findings)
-        if isinstance(action, ast.Branch):
-            _branch(action, findings)
+    _Shapes(findings).visit(scenario)
     if scenario.holdout > 50:
         findings.append(
             Diagnostic(
@@ -37,9 +24,36 @@ def check_structure(scenario: ast.Scenario) -> list[Diagnostic]:
                 hint="control groups are usually 5–20%; at most 50%",
             )
         )
-    if isinstance(scenario.trigger, ast.ScheduleTrigger):
-        _cron(scenario.trigger, findings)
     return findings
+
+
+class _Shapes(StructureVisitor):
+    """Waits that end, sound splits and branches, valid schedules."""
+
+    def __init__(self, findings: list[Diagnostic]):
+        self.findings = findings
+
+    def visit_Step(self, step: ast.Step) -> None:
+        action = step.action
+        if isinstance(action, ast.Wait) and action.event is not None and action.timeout is None:
+            self.findings.append(
+                Diagnostic(
+                    "E405",
+                    f"wait '{step.id}' for {action.event} has no timeout: customers who never do it wait forever",
+                    action.span,
+                    hint="add 'timeout 3d' (YAML: timeout: 3d) and an 'on timeout' path",
+                )
+            )
+        elif isinstance(action, ast.Split):
+            _split(step, action, self.findings)
+        self.generic_visit(step)
+
+    def visit_Branch(self, branch: ast.Branch) -> None:
+        _branch(branch, self.findings)
+        self.generic_visit(branch)
+
+    def visit_ScheduleTrigger(self, trigger: ast.ScheduleTrigger) -> None:
+        _cron(trigger, self.findings)
 
 
 def _duplicate_ids(scenario: ast.Scenario, findings: list[Diagnostic]) -> None:

@@ -14,7 +14,15 @@ from typing import Any, ClassVar
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.ast import iter_child_nodes, walk
 
-__all__ = ["ConditionSite", "NodeVisitor", "iter_child_nodes", "scenario_conditions", "segments_read", "walk"]
+__all__ = [
+    "ConditionSite",
+    "NodeVisitor",
+    "StructureVisitor",
+    "iter_child_nodes",
+    "scenario_conditions",
+    "segments_read",
+    "walk",
+]
 
 
 class NodeVisitor:
@@ -31,6 +39,30 @@ class NodeVisitor:
     def generic_visit(self, node: Any) -> None:
         for child in ast.iter_child_nodes(node):
             self.visit(child)
+
+
+EXPR_TYPES: tuple[type, ...] = (
+    ast.Literal,
+    ast.Ref,
+    ast.Call,
+    ast.Compare,
+    ast.InList,
+    ast.Between,
+    ast.IsNull,
+    ast.And,
+    ast.Or,
+    ast.Not,
+)
+
+
+class StructureVisitor(NodeVisitor):
+    """A visitor over a scenario's structure — trigger, rules, steps, timings, actions — that does not descend
+    into conditions (those are visited through :func:`scenario_conditions`, each with its context)."""
+
+    def generic_visit(self, node: Any) -> None:
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, EXPR_TYPES):
+                self.visit(child)
 
 
 # --------------------------------------------------------------------------- conditions of a scenario
