@@ -1,0 +1,1 @@
+"""The compiler: a checked workspace in, a deterministic execution plan out."""
