@@ -14,8 +14,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 
+from ecrm_dsl.store.imports import insert_rows
 from ecrm_dsl.store.tables import TABLES
 
 FAMILY = [
@@ -93,8 +94,7 @@ class Batch:
         order = ["customers", "customer_tags", "orders", "order_items", "subscriptions", "events"]
         with engine.begin() as conn:
             for table in order:
-                if self.rows.get(table):
-                    conn.execute(insert(TABLES.metadata.tables[table]), self.rows[table])
+                insert_rows(conn, TABLES.metadata.tables[table], self.rows.get(table, []))
         self.rows = {}
 
 

@@ -6,31 +6,15 @@ Only the columns a file provides are compared and written; columns it does not h
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Table, and_, bindparam, insert, update
 
-from ecrm_dsl.importer.key_lookup import KeyLookup
+from ecrm_dsl.store.key_lookup import KeyLookup
 
 Status = Literal["inserted", "updated", "unchanged"]
 # The values to store for a record, given what is stored under its key (None: nothing yet).
 Merge = Callable[[Mapping[str, Any] | None, dict[str, Any]], dict[str, Any]]
-
-
-@dataclass
-class Counts:
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    repeated: int = 0  # rows that only repeat an earlier row of the same file
-
-    def add(self, status: Status) -> None:
-        setattr(self, status, getattr(self, status) + 1)
-
-    def __str__(self) -> str:
-        text = f"{self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged"
-        return text + (f" ({self.repeated} repeated rows)" if self.repeated else "")
 
 
 def _as_is(existing: Mapping[str, Any] | None, record: dict[str, Any]) -> dict[str, Any]:
@@ -38,6 +22,8 @@ def _as_is(existing: Mapping[str, Any] | None, record: dict[str, Any]) -> dict[s
 
 
 class Upserter:
+    """Writes batches of records to one table by their natural key, saying what happened to each."""
+
     def __init__(self, table: Table, key: tuple[str, ...], merge: Merge = _as_is):
         self.table = table
         self.key = key
