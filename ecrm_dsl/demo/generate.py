@@ -171,7 +171,7 @@ class DemoShop:
     def _order_times(self, rng: random.Random, signed_up: datetime, new: bool) -> list[datetime]:
         end = self.start + timedelta(days=self.days)
         moment = signed_up + timedelta(hours=rng.uniform(0, 2))
-        times = []
+        times: list[datetime] = []
         loyal = rng.random() < 0.12
         while moment < end and len(times) < 20:
             times.append(_shop_hours(rng, moment))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
 from ecrm_dsl.format.yaml_order import Shape, document_kind, ordered, root_shape
 from ecrm_dsl.format.yaml_scan import YamlScan
@@ -51,7 +51,7 @@ class Canonical:
         self._node(root, root_shape(kind), unfolded, ())
 
     def _node(self, node: Node, shape: Shape, unfolded: frozenset[int], path: tuple[int, ...]) -> None:
-        if isinstance(node, ScalarNode):
+        if not isinstance(node, CollectionNode):
             self._scalar(node)
             return
         if id(node) in unfolded:

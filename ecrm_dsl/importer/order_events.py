@@ -13,11 +13,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping
+from sqlalchemy import Connection
 
 from ecrm_dsl.importer.counts import Counts
 from ecrm_dsl.language import catalog
 from ecrm_dsl.store.imports import ORDER_PLACED, insert_rows, order_placed_events, orders_with_items, update_events
+from ecrm_dsl.store.snapshot_rows import Row
 from ecrm_dsl.store.tables import StoreTables
 
 DERIVED = tuple(catalog.EVENTS[ORDER_PLACED])  # the properties that come from the order
@@ -73,7 +74,7 @@ def _sync_batch(
 ) -> None:
     orders, items = orders_with_items(conn, tables, ids)
     customers = {o["customer_id"] for o in orders.values()} | {previous[i] for i in ids if i in previous}
-    events: dict[str, RowMapping] = {}
+    events: dict[str, Row] = {}
     for row in order_placed_events(conn, tables, sorted(customers)):
         order_id = (row["properties"] or {}).get("order_id")
         if order_id in orders and order_id not in events:

@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, RowMapping, Table, bindparam, insert, select, update
+from sqlalchemy import Column, Connection, Table, bindparam, insert, select, update
 
+from ecrm_dsl.store.snapshot_rows import Row
 from ecrm_dsl.store.tables import StoreTables
 
 ORDER_PLACED = "order.placed"
@@ -37,18 +38,20 @@ def customer_tags(conn: Connection, tables: StoreTables, customer_ids: Iterable[
 
 def orders_with_items(
     conn: Connection, tables: StoreTables, order_ids: Sequence[str]
-) -> tuple[dict[str, RowMapping], dict[str, list[RowMapping]]]:
+) -> tuple[dict[str, Row], dict[str, list[Row]]]:
     """The stored orders of ``order_ids`` by id, and their items by order id (in SKU order)."""
     orders_t, items_t = tables.orders, tables.order_items
-    orders = {row["id"]: row for row in conn.execute(select(orders_t).where(orders_t.c.id.in_(order_ids))).mappings()}
-    items: dict[str, list[RowMapping]] = {}
+    orders: dict[str, Row] = {
+        row["id"]: row for row in conn.execute(select(orders_t).where(orders_t.c.id.in_(order_ids))).mappings()
+    }
+    items: dict[str, list[Row]] = {}
     query = select(items_t).where(items_t.c.order_id.in_(order_ids)).order_by(items_t.c.sku)
     for row in conn.execute(query).mappings():
         items.setdefault(row["order_id"], []).append(row)
     return orders, items
 
 
-def order_placed_events(conn: Connection, tables: StoreTables, customer_ids: Iterable[str]) -> list[RowMapping]:
+def order_placed_events(conn: Connection, tables: StoreTables, customer_ids: Iterable[str]) -> list[Row]:
     """The ``order.placed`` events of these customers, oldest first."""
     events_t = tables.events
     query = (

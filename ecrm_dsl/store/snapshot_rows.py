@@ -3,32 +3,34 @@ with their orders, items, tags, events and subscriptions, for all customers or s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Connection, RowMapping, Table, select
+from sqlalchemy import Column, Connection, Table, select
 
 from ecrm_dsl.store.tables import StoreTables
+
+Row = Mapping[Any, Any]  # a stored row, read by column name
 
 
 @dataclass(frozen=True)
 class CustomerRows:
     """Rows of each table that belong to the customers read."""
 
-    customers: list[RowMapping]
-    orders: list[RowMapping]
-    order_items: list[RowMapping]
-    customer_tags: list[RowMapping]
-    events: list[RowMapping]
-    subscriptions: list[RowMapping]
+    customers: list[Row]
+    orders: list[Row]
+    order_items: list[Row]
+    customer_tags: list[Row]
+    events: list[Row]
+    subscriptions: list[Row]
 
 
 def customer_rows(conn: Connection, tables: StoreTables, customer_ids: Sequence[str] | None = None) -> CustomerRows:
     """Every customer's rows, or those of ``customer_ids`` only."""
     t = tables
 
-    def rows(table: Table, column: Column[Any]) -> list[RowMapping]:
+    def rows(table: Table, column: Column[Any]) -> list[Row]:
         query = select(table)
         if customer_ids is not None:
             query = query.where(column.in_(customer_ids))
@@ -37,7 +39,9 @@ def customer_rows(conn: Connection, tables: StoreTables, customer_ids: Sequence[
     order_ids = select(t.orders.c.id)
     if customer_ids is not None:
         order_ids = order_ids.where(t.orders.c.customer_id.in_(customer_ids))
-    items = list(conn.execute(select(t.order_items).where(t.order_items.c.order_id.in_(order_ids))).mappings())
+    items: list[Row] = list(
+        conn.execute(select(t.order_items).where(t.order_items.c.order_id.in_(order_ids))).mappings()
+    )
     return CustomerRows(
         customers=rows(t.customers, t.customers.c.id),
         orders=rows(t.orders, t.orders.c.customer_id),
@@ -48,6 +52,6 @@ def customer_rows(conn: Connection, tables: StoreTables, customer_ids: Sequence[
     )
 
 
-def enrollment_rows(conn: Connection, tables: StoreTables) -> list[RowMapping]:
+def enrollment_rows(conn: Connection, tables: StoreTables) -> list[Row]:
     """Every enrollment."""
     return list(conn.execute(select(tables.enrollments)).mappings())

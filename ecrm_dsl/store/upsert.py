@@ -14,10 +14,10 @@ from ecrm_dsl.store.key_lookup import KeyLookup
 
 Status = Literal["inserted", "updated", "unchanged"]
 # The values to store for a record, given what is stored under its key (None: nothing yet).
-Merge = Callable[[Mapping[str, Any] | None, dict[str, Any]], dict[str, Any]]
+Merge = Callable[[Mapping[Any, Any] | None, dict[str, Any]], dict[str, Any]]
 
 
-def _as_is(existing: Mapping[str, Any] | None, record: dict[str, Any]) -> dict[str, Any]:
+def _as_is(existing: Mapping[Any, Any] | None, record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
@@ -33,7 +33,7 @@ class Upserter:
     def key_of(self, record: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(record[k] for k in self.key)
 
-    def existing(self, conn: Connection, keys: Sequence[tuple[Any, ...]]) -> dict[tuple[Any, ...], Mapping[str, Any]]:
+    def existing(self, conn: Connection, keys: Sequence[tuple[Any, ...]]) -> dict[tuple[Any, ...], Mapping[Any, Any]]:
         rows = self.lookup.rows(conn, keys)
         return {tuple(row[k] for k in self.key): row for row in rows}
 

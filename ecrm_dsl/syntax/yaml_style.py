@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import yaml
+from yaml.events import ScalarEvent
 
 WIDTH = 1_000_000_000  # never fold long lines
 INDENT = 2
@@ -23,7 +24,7 @@ class Dumper(yaml.SafeDumper):
 
     def choose_scalar_style(self) -> str:
         style = super().choose_scalar_style()
-        if style == "'" and '"' not in self.event.value:
+        if style == "'" and isinstance(self.event, ScalarEvent) and '"' not in self.event.value:
             return '"'
         return style
 
