@@ -45,3 +45,19 @@ def test_converted_yaml_with_a_schema_line_is_formatted(tmp_path: Path) -> None:
     written = (tmp_path / "out.yaml").read_text(encoding="utf-8")
     assert written.startswith(f"# yaml-language-server: $schema={schema}\nscenario: subscription_churn_offer\n")
     assert run_cli("fmt", "--check", "out.yaml", cwd=tmp_path).code == 0
+
+
+PRESET_USE = """scenario f2_sweets "スイーツ初回購入者のF2" from preset f2_step_mail with {
+  coupon_code = "SWEETS10", coupon_day = 5, holdout = "10%",
+  audience = "customer.order_count == 1 and contains(event.categories, \\"sweets\\")",
+}
+"""
+
+
+def test_a_converted_preset_use_is_formatted_both_ways(tmp_path: Path) -> None:
+    (tmp_path / "use.ecrm").write_text(PRESET_USE, encoding="utf-8")
+    assert run_cli("convert", "use.ecrm", "-o", "use.yaml", cwd=tmp_path).code == 0
+    assert run_cli("convert", "use.yaml", "-o", "back.ecrm", cwd=tmp_path).code == 0
+    assert (tmp_path / "use.yaml").read_text(encoding="utf-8").startswith("scenario: f2_sweets\n")
+    check = run_cli("fmt", "--check", "use.yaml", "back.ecrm", cwd=tmp_path)
+    assert (check.code, check.stderr) == (0, "0 files would be reformatted, 2 unchanged\n"), check.stdout
