@@ -60,18 +60,20 @@ def manifest() -> dict[str, dict]:
 def test_hooks_manifest(tmp_path: Path) -> None:
     hooks = manifest()
     assert set(hooks) == {"ecrm-lint", "ecrm-fmt"}
-    assert hooks["ecrm-lint"]["entry"].startswith("ecrm lint")
+    assert hooks["ecrm-lint"]["entry"] == "ecrm lint --if-project-changed"
     assert hooks["ecrm-fmt"]["entry"] == "ecrm fmt --check --only-project-files"
-    for hook in hooks.values():
+    # The lint hook runs on every commit (a deletion passes no file) and in one process (it lints everything).
+    assert hooks["ecrm-lint"]["always_run"] is True and hooks["ecrm-lint"]["require_serial"] is True
+    assert "always_run" not in hooks["ecrm-fmt"]
+    names = ["a.ecrm", "s/b.yaml", "c.yml", "d.json", "e.ecrm.bak", "ecrm.toml", "sub/pyproject.toml", "x.toml"]
+    expected = {
+        "ecrm-lint": [True, True, True, False, False, True, True, False],
+        "ecrm-fmt": [True, True, True, False, False, False, False, False],
+    }
+    for name, hook in hooks.items():
         assert hook["language"] == "python" and hook["pass_filenames"] is True
         files = re.compile(hook["files"])
-        assert [bool(files.search(name)) for name in ["a.ecrm", "s/b.yaml", "c.yml", "d.json", "e.ecrm.bak"]] == [
-            True,
-            True,
-            True,
-            False,
-            False,
-        ]
+        assert [bool(files.search(n)) for n in names] == expected[name], name
     done = run_pre_commit(["validate-manifest", str(HOOKS)], tmp_path, tmp_path / "cache")
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -111,6 +113,77 @@ def test_the_lint_hook_in_a_real_repository(tmp_path: Path) -> None:
     git("add", SCENARIO, ".pre-commit-config.yaml", cwd=repo)
     staged = run_pre_commit(["run"], repo, tmp_path / "cache")
     assert staged.returncode == 1 and f"{SCENARIO}:6:27" in staged.stdout, staged.stdout
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git("add", "-A", cwd=repo)
+    git("-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-q", "-m", message, cwd=repo)
+
+
+def hooked_repository(tmp_path: Path) -> Path:
+    """A git repository holding the starter project and the lint hook, everything committed."""
+    repo = make_project(tmp_path / "repo")
+    git("init", "-q", cwd=repo)
+    (repo / ".pre-commit-config.yaml").write_text(local_hook_config(), encoding="utf-8")
+    (repo / "README.md").write_text("shop\n", encoding="utf-8")
+    commit_all(repo, "starter")
+    return repo
+
+
+MISSING_TEMPLATE = f"{SCENARIO}:10:19: error: unknown template 'thanks_first' [E202 unknown-template]"
+
+
+@needs_git
+def test_a_commit_that_only_deletes_a_template_is_linted(tmp_path: Path) -> None:
+    repo = hooked_repository(tmp_path)
+    git("rm", "-q", "templates/thanks_first.yaml", cwd=repo)
+    done = run_pre_commit(["run"], repo, tmp_path / "cache")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert re.search(r"^ecrm lint\.+Failed$", done.stdout, flags=re.M), done.stdout
+    assert MISSING_TEMPLATE in done.stdout, done.stdout
+
+
+@needs_git
+def test_a_template_moved_out_of_the_project_and_an_unrelated_yaml_file_are_linted(tmp_path: Path) -> None:
+    """The file pre-commit passes (a workflow) is not the project's; the moved-away template still counts."""
+    repo = hooked_repository(tmp_path)
+    (repo / "archive").mkdir()
+    git("mv", "templates/thanks_first.yaml", "archive/thanks_first.yaml", cwd=repo)
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    shutil.copy(WORKFLOW, repo / ".github" / "workflows" / "ecrm.yml")
+    git("add", "-A", cwd=repo)
+    done = run_pre_commit(["run"], repo, tmp_path / "cache")
+    assert done.returncode == 1 and MISSING_TEMPLATE in done.stdout, done.stdout + done.stderr
+
+
+@needs_git
+def test_a_pushed_range_that_deletes_a_template_is_linted(tmp_path: Path) -> None:
+    repo = hooked_repository(tmp_path)
+    before = git("rev-parse", "HEAD", cwd=repo).strip()
+    git("rm", "-q", "templates/thanks_first.yaml", cwd=repo)
+    commit_all(repo, "drop a template")
+    after = git("rev-parse", "HEAD", cwd=repo).strip()
+    done = run_pre_commit(["run", "--from-ref", before, "--to-ref", after], repo, tmp_path / "cache")
+    assert done.returncode == 1 and MISSING_TEMPLATE in done.stdout, done.stdout + done.stderr
+
+
+@needs_git
+def test_a_commit_that_touches_no_project_file_checks_nothing(tmp_path: Path) -> None:
+    """Even a broken project: the commit did not touch it, so it is not this commit's finding."""
+    repo = hooked_repository(tmp_path)
+    break_attribute(repo)
+    commit_all(repo, "broken scenario")
+    (repo / "README.md").write_text("shop, renamed\n", encoding="utf-8")
+    git("add", "README.md", cwd=repo)
+    done = run_pre_commit(["run"], repo, tmp_path / "cache")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"^ecrm lint\.+Passed$", done.stdout, flags=re.M), done.stdout
+    # ... and the configuration is part of the project: touching it lints everything.
+    with (repo / "ecrm.toml").open("a", encoding="utf-8") as toml:
+        toml.write("# touched\n")
+    git("add", "ecrm.toml", cwd=repo)
+    touched = run_pre_commit(["run"], repo, tmp_path / "cache")
+    assert touched.returncode == 1 and f"{SCENARIO}:6:27" in touched.stdout, touched.stdout
 
 
 @needs_git
@@ -233,3 +306,18 @@ def test_only_project_files_skips_yaml_that_is_not_the_projects(tmp_path: Path) 
     run = run_cli("lint", "--only-project-files", "ecrm.yml", SCENARIO, cwd=project)
     assert (run.code, run.stdout) == (0, "1 file checked: no findings\n")
     assert run_cli("lint", "ecrm.yml", cwd=project).code == 1  # without it, the workflow is read as a scenario
+
+
+def test_if_project_changed_lints_the_whole_project_or_nothing(tmp_path: Path) -> None:
+    """Outside git: a named source means the whole project; named files that are not the project's mean nothing."""
+    project = make_project(tmp_path / "shop")
+    shutil.copy(WORKFLOW, project / "ecrm.yml")
+    (project / "templates" / "thanks_first.yaml").unlink()
+    nothing = run_cli("lint", "--if-project-changed", "ecrm.yml", cwd=project)
+    assert (nothing.code, nothing.stdout) == (0, "0 files checked: no findings\n")
+    assert run_cli("lint", "--if-project-changed", cwd=project).code == 0
+    everything = run_cli("lint", "--if-project-changed", "ecrm.yml", "templates/repeat_coupon.yaml", cwd=project)
+    assert everything.code == 1 and MISSING_TEMPLATE in everything.stdout, everything.stdout
+    assert everything.stdout.endswith("5 files checked: 1 error, 0 warnings\n")
+    settings = run_cli("lint", "--if-project-changed", "ecrm.toml", cwd=project)
+    assert settings.code == 1 and MISSING_TEMPLATE in settings.stdout, settings.stdout

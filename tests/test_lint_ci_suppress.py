@@ -193,7 +193,7 @@ def test_yaml_quoted_strings_and_block_scalars_hold_no_directive(project: Path) 
         "      # ecrm: ignore[E503]\n      クーポンコード: {{ coupn_code }}",
     )
     result = run_lint(project)
-    assert [(d.code, d.span.line) for d in result.diagnostics] == [("E503", 9), ("E503", 16)]
+    assert [(d.code, d.span.line) for d in result.diagnostics] == [("E503", 14), ("E503", 19)]
     assert result.suppressed == []
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.values import Duration
 from ecrm_dsl.project.resources import Segment
 
 # "Bought within the last week" reads as "on every purchase", which a segment entry (once) does not do.
@@ -79,6 +80,6 @@ def _is_recent_order_count(expr: ast.Expr) -> bool:
         isinstance(event, ast.Ref)
         and event.dotted == "order.placed"
         and isinstance(window, ast.Literal)
-        and window.type == "duration"
+        and isinstance(window.value, Duration)
         and window.value.seconds <= _RECENT_DAYS * 86400
-    )  # type: ignore[union-attr]
+    )

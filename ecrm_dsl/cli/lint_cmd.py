@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ecrm_dsl.cli.common import ExitCode, print_findings, project_config
+from ecrm_dsl.cli.git_changes import deleted_files
 from ecrm_dsl.cli.render import SourceLines, summary
 from ecrm_dsl.cli.render_github import render_github
 from ecrm_dsl.cli.render_sarif import render_sarif
@@ -68,6 +69,13 @@ def _selectors(values: Iterable[str], option: str, switching_off: bool) -> list[
     is_flag=True,
     help="Skip named files that are not the project's sources (for pre-commit, which passes every YAML file).",
 )
+@click.option(
+    "--if-project-changed",
+    is_flag=True,
+    help="For pre-commit: lint the whole project if a named file is one of its sources or its configuration, or "
+    "git shows a source deleted (staged, or between $PRE_COMMIT_FROM_REF and $PRE_COMMIT_TO_REF); "
+    "otherwise check nothing.",
+)
 @click.pass_context
 def lint_command(
     ctx: click.Context,
@@ -77,6 +85,7 @@ def lint_command(
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     only_project_files: bool,
+    if_project_changed: bool,
 ) -> None:
     """Check scenarios (and the segments, templates, schema and policies they use).
 
@@ -88,7 +97,12 @@ def lint_command(
     config = _config(ctx, _start(paths), fmt)
     rules = config.rules.overridden(selected, ignored)
     named = list(paths)
-    if only_project_files and named:
+    if if_project_changed:
+        if not _project_changed(config, named):
+            _report(fmt, [], [], config.root, 0)
+            ctx.exit(int(ExitCode.OK))
+        named = []  # a change anywhere can break a scenario elsewhere (a deleted template): lint everything
+    elif only_project_files and named:
         named = [p for p in expand_paths(named) if is_project_file(config, p)]
         if not named:  # nothing of this project among the files: nothing to say
             _report(fmt, [], [], config.root, 0)
@@ -97,6 +111,16 @@ def lint_command(
     _report(fmt, result.diagnostics, result.suppressed, config.root, len(result.files))
     failing = result.errors if fail_on == "error" else len(result.diagnostics)
     ctx.exit(int(ExitCode.FINDINGS if failing else ExitCode.OK))
+
+
+def _project_changed(config: ProjectConfig, named: list[Path]) -> bool:
+    """Whether a named file, or a file git shows deleted, is one of the project's sources or its configuration."""
+    settings = config.source.resolve() if config.source is not None else None
+
+    def ours(path: Path) -> bool:
+        return path.resolve() == settings or is_project_file(config, path)
+
+    return any(ours(p) for p in expand_paths(named)) or any(ours(p) for p in deleted_files(config.root))
 
 
 def _start(paths: tuple[Path, ...]) -> Path | None:

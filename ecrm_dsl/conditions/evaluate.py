@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from ecrm_dsl.conditions.normal import (
     ConditionError,
@@ -27,6 +27,7 @@ from ecrm_dsl.conditions.normal import (
     literal_key,
     resolve_types,
 )
+from ecrm_dsl.store.snapshot_rows import customer_rows, enrollment_rows
 from ecrm_dsl.store.tables import TABLES, StoreTables
 
 # --------------------------------------------------------------------------- snapshots
@@ -391,33 +392,23 @@ def load_snapshots(
     conn: Connection, tables: StoreTables = TABLES, customer_ids: Iterable[str] | None = None
 ) -> dict[str, CustomerSnapshot]:
     """Snapshots of customers (all, or ``customer_ids``) read from the store, by id."""
-    t = tables
     wanted = sorted(set(customer_ids)) if customer_ids is not None else None
-
-    def rows(table: Any, column: Any) -> list[Any]:
-        query = select(table)
-        if wanted is not None:
-            query = query.where(column.in_(wanted))
-        return list(conn.execute(query).mappings())
+    stored = customer_rows(conn, tables, wanted)
 
     items: dict[str, list[ItemSnapshot]] = defaultdict(list)
-    order_ids = select(t.orders.c.id)
-    if wanted is not None:
-        order_ids = order_ids.where(t.orders.c.customer_id.in_(wanted))
-    for row in conn.execute(select(t.order_items).where(t.order_items.c.order_id.in_(order_ids))).mappings():
+    for row in stored.order_items:
         items[row["order_id"]].append(ItemSnapshot(row["sku"], row["category"], row["quantity"], row["price"]))
-
     orders: dict[str, list[OrderSnapshot]] = defaultdict(list)
-    for row in rows(t.orders, t.orders.c.customer_id):
+    for row in stored.orders:
         orders[row["customer_id"]].append(_order(row, items))
     tags: dict[str, set[str]] = defaultdict(set)
-    for row in rows(t.customer_tags, t.customer_tags.c.customer_id):
+    for row in stored.customer_tags:
         tags[row["customer_id"]].add(row["tag"])
     events: dict[str, list[EventSnapshot]] = defaultdict(list)
-    for row in rows(t.events, t.events.c.customer_id):
+    for row in stored.events:
         events[row["customer_id"]].append(_event(row))
     subscriptions: dict[str, list[SubscriptionSnapshot]] = defaultdict(list)
-    for row in rows(t.subscriptions, t.subscriptions.c.customer_id):
+    for row in stored.subscriptions:
         subscriptions[row["customer_id"]].append(
             SubscriptionSnapshot(
                 row["id"], row["status"], row["shipments"], row["product"], row["next_shipment_date"], row["skips"]
@@ -425,7 +416,7 @@ def load_snapshots(
         )
 
     snapshots = {}
-    for row in rows(t.customers, t.customers.c.id):
+    for row in stored.customers:
         cid = row["id"]
         fields = {k: v for k, v in row.items() if k != "attributes"}
         snapshots[cid] = CustomerSnapshot(
@@ -444,7 +435,7 @@ def load_enrollment_snapshots(conn: Connection, tables: StoreTables = TABLES) ->
     """For every enrollment, its customer's snapshot with the enrollment attached, by enrollment id."""
     customers = load_snapshots(conn, tables)
     out = {}
-    for row in conn.execute(select(tables.enrollments)).mappings():
+    for row in enrollment_rows(conn, tables):
         customer = customers[row["customer_id"]]
         event = next((e for e in customer.events if e.id == row["entry_event_id"]), None)
         order = next((o for o in customer.orders if o.id == row["entry_order_id"]), None)

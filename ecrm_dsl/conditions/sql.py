@@ -46,9 +46,8 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.elements import BindParameter, ClauseElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from ecrm_dsl.conditions.normal import (
@@ -314,7 +313,7 @@ def _clock_values(now: datetime, tz: ZoneInfo, windows: Mapping[str, int]) -> di
 ClockKeys = dict[str, int | None]  # a clock parameter's name → the length of its window in seconds, if one
 
 
-def clock_keys(statement: Executable) -> ClockKeys:
+def clock_keys(statement: ClauseElement) -> ClockKeys:
     """The clock parameters of a statement built from conditions (compiles it once)."""
     params = statement.compile().params
     return {

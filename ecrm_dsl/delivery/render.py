@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ecrm_dsl.project.resources import PLACEHOLDER
+from ecrm_dsl.language.placeholders import PLACEHOLDER
 
 SHOP_FIELDS = ("name", "url", "support_email")
 

@@ -14,8 +14,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 
+from ecrm_dsl.store.imports import insert_rows
 from ecrm_dsl.store.tables import TABLES
 
 FAMILY = [
@@ -93,8 +94,7 @@ class Batch:
         order = ["customers", "customer_tags", "orders", "order_items", "subscriptions", "events"]
         with engine.begin() as conn:
             for table in order:
-                if self.rows.get(table):
-                    conn.execute(insert(TABLES.metadata.tables[table]), self.rows[table])
+                insert_rows(conn, TABLES.metadata.tables[table], self.rows.get(table, []))
         self.rows = {}
 
 
@@ -171,7 +171,7 @@ class DemoShop:
     def _order_times(self, rng: random.Random, signed_up: datetime, new: bool) -> list[datetime]:
         end = self.start + timedelta(days=self.days)
         moment = signed_up + timedelta(hours=rng.uniform(0, 2))
-        times = []
+        times: list[datetime] = []
         loyal = rng.random() < 0.12
         while moment < end and len(times) < 20:
             times.append(_shop_hours(rng, moment))

@@ -10,42 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
 from ecrm_dsl.format.yaml_order import Shape, document_kind, ordered, root_shape
 from ecrm_dsl.format.yaml_scan import YamlScan
+from ecrm_dsl.syntax.yaml_style import INDENT, WIDTH, Dumper
 
-WIDTH = 1_000_000_000  # never fold long lines
-INDENT = 2
+__all__ = ["INDENT", "WIDTH", "BlockScalar", "Canonical", "Dumper"]
+
 STR = "tag:yaml.org,2002:str"
-
-
-class Dumper(yaml.SafeDumper):
-    """Sequences indented under their key; double quotes unless the value itself holds a double quote."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)
-
-    def choose_scalar_style(self) -> str:
-        style = super().choose_scalar_style()
-        if style == "'" and '"' not in self.event.value:
-            return '"'
-        return style
-
-
-# Strings that other readers take for something else stay quoted: YAML 1.2 editors (yaml-language-server) read
-# these as numbers or booleans, and any time of day (09:00 as well as 10:00) is quoted alike.
-_NOT_PLAIN = {
-    "tag:yaml.org,2002:int": (
-        r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+)$",
-        "-+0123456789",
-    ),
-    "tag:yaml.org,2002:float": (r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)$", "-+.0123456789"),
-    "tag:yaml.org,2002:bool": (r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-}
-for _tag, (_pattern, _first) in _NOT_PLAIN.items():
-    Dumper.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
 
 
 @dataclass
@@ -78,7 +51,7 @@ class Canonical:
         self._node(root, root_shape(kind), unfolded, ())
 
     def _node(self, node: Node, shape: Shape, unfolded: frozenset[int], path: tuple[int, ...]) -> None:
-        if isinstance(node, ScalarNode):
+        if not isinstance(node, CollectionNode):
             self._scalar(node)
             return
         if id(node) in unfolded:

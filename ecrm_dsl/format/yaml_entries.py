@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import CollectionNode, MappingNode, Node, SequenceNode
 
 from ecrm_dsl.format.comment import Comment
 from ecrm_dsl.format.yaml_scan import YamlScan
@@ -83,7 +83,7 @@ class _Visitor:
     def __init__(self, scan: YamlScan, unfolded: frozenset[int], document: Document):
         self.scan, self.unfolded, self.document = scan, unfolded, document
 
-    def visit(self, node: Node, path: tuple[int, ...], owner: Entry | None, in_flow: bool) -> None:
+    def visit(self, node: CollectionNode, path: tuple[int, ...], owner: Entry | None, in_flow: bool) -> None:
         block = Block(node, owner)
         self.document.blocks.append(block)
         stays_flow = in_flow or (bool(node.flow_style) and id(node) not in self.unfolded)
@@ -161,7 +161,7 @@ def flow_holding_comments(root: Node, comments: list[Comment]) -> set[int]:
         return at < len(places) and places[at] < (end.line, end.column)
 
     def visit(node: Node, flow_parents: list[Node]) -> None:
-        if isinstance(node, ScalarNode):
+        if not isinstance(node, CollectionNode):
             return
         chain = [*flow_parents, node] if node.flow_style else []
         if node.flow_style and holds_comment(node):

@@ -108,7 +108,7 @@ def root_shape(kind: str) -> Shape:
     """The shape of a whole document of ``kind`` (one of SCHEMA_KINDS), or NO_SHAPE."""
     if kind not in SCHEMA_KINDS:
         return NO_SHAPE
-    borrowed = {
+    borrowed: dict[str, tuple[str, Schema]] = {
         key: (lender, (_schema(lender)["definitions"][definition],))
         for (owner, key), (lender, definition) in _BORROWED.items()
         if owner == kind

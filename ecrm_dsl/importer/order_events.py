@@ -13,13 +13,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection
 
-from ecrm_dsl.importer.upsert import Counts
+from ecrm_dsl.importer.counts import Counts
 from ecrm_dsl.language import catalog
+from ecrm_dsl.store.imports import ORDER_PLACED, insert_rows, order_placed_events, orders_with_items, update_events
+from ecrm_dsl.store.snapshot_rows import Row
 from ecrm_dsl.store.tables import StoreTables
 
-ORDER_PLACED = "order.placed"
 DERIVED = tuple(catalog.EVENTS[ORDER_PLACED])  # the properties that come from the order
 
 
@@ -71,19 +72,10 @@ def sync_order_events(
 def _sync_batch(
     conn: Connection, tables: StoreTables, ids: list[str], previous: Mapping[str, str], counts: Counts
 ) -> None:
-    orders_t, items_t, events_t = tables.orders, tables.order_items, tables.events
-    orders = {row["id"]: row for row in conn.execute(select(orders_t).where(orders_t.c.id.in_(ids))).mappings()}
-    items: dict[str, list[Mapping[str, Any]]] = {}
-    for row in conn.execute(select(items_t).where(items_t.c.order_id.in_(ids)).order_by(items_t.c.sku)).mappings():
-        items.setdefault(row["order_id"], []).append(row)
+    orders, items = orders_with_items(conn, tables, ids)
     customers = {o["customer_id"] for o in orders.values()} | {previous[i] for i in ids if i in previous}
-    events: dict[str, Mapping[str, Any]] = {}
-    query = (
-        select(events_t)
-        .where(events_t.c.type == ORDER_PLACED, events_t.c.customer_id.in_(customers))
-        .order_by(events_t.c.id)
-    )
-    for row in conn.execute(query).mappings():
+    events: dict[str, Row] = {}
+    for row in order_placed_events(conn, tables, sorted(customers)):
         order_id = (row["properties"] or {}).get("order_id")
         if order_id in orders and order_id not in events:
             events[order_id] = row
@@ -116,16 +108,5 @@ def _sync_batch(
             counts.updated += 1
         else:
             counts.unchanged += 1
-    if inserts:
-        conn.execute(insert(events_t), inserts)
-    if updates:
-        statement = (
-            update(events_t)
-            .where(events_t.c.id == bindparam("event_id"))
-            .values(
-                customer_id=bindparam("new_customer_id"),
-                occurred_at=bindparam("new_occurred_at"),
-                properties=bindparam("new_properties"),
-            )
-        )
-        conn.execute(statement, updates)
+    insert_rows(conn, tables.events, inserts)
+    update_events(conn, tables, updates)

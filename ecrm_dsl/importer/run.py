@@ -11,13 +11,13 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from ecrm_dsl.importer.convert import convert
+from ecrm_dsl.importer.counts import Counts
 from ecrm_dsl.importer.csv_source import DEFAULT_ENCODING, CsvSource
 from ecrm_dsl.importer.header import bind, check_mapping, missing_required
 from ecrm_dsl.importer.kinds import LOADERS, LoadContext, Loader
 from ecrm_dsl.importer.mapping import KindMapping
 from ecrm_dsl.importer.problems import InputError, Problems
-from ecrm_dsl.importer.upsert import Counts
-from ecrm_dsl.project.resources import CustomerSchema
+from ecrm_dsl.language.customer_schema import CustomerSchema
 from ecrm_dsl.store.tables import TABLES, StoreTables
 
 

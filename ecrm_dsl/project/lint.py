@@ -108,8 +108,8 @@ def is_project_file(config: ProjectConfig, path: Path) -> bool:
 
 
 def _outside_resources(config: ProjectConfig, files: list[Path]) -> list[Path]:
-    """Named files that are not segments, templates, schema or policies: they are scenarios."""
-    resource_dirs = [config.segments.resolve(), config.templates.resolve()]
+    """Named files that are not segments, templates, presets, schema or policies: they are scenarios."""
+    resource_dirs = [folder.resolve() for folder in (config.segments, config.templates, *config.presets)]
     special = {config.customer_schema.resolve(), config.policies.resolve()}
     outside = []
     for path in files:

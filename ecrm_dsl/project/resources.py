@@ -6,35 +6,19 @@ Each is a YAML file checked against its JSON Schema and built into a typed, immu
 from __future__ import annotations
 
 import datetime
-import re
 import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
 from ecrm_dsl.language import ast, catalog
+from ecrm_dsl.language.customer_schema import CustomerSchema
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.placeholders import PLACEHOLDER
 from ecrm_dsl.language.values import Duration, TimeOfDay
 from ecrm_dsl.syntax.yaml_frontend import condition_at
 from ecrm_dsl.syntax.yaml_source import Path_, YamlDocument
 
-PLACEHOLDER = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
-
-
 # --------------------------------------------------------------------------- customer schema
-
-
-@dataclass(frozen=True)
-class CustomerSchema:
-    """The built-in catalog extended by the project's declared attributes and events."""
-
-    attributes: dict[str, catalog.Attribute]
-    events: dict[str, dict[str, str]]
-    custom_attributes: frozenset[str] = frozenset()
-    span: ast.Span = ast.NO_SPAN
-
-    @classmethod
-    def builtin(cls) -> CustomerSchema:
-        return cls(dict(catalog.CUSTOMER_ATTRIBUTES), {k: dict(v) for k, v in catalog.EVENTS.items()})
 
 
 def build_customer_schema(doc: YamlDocument, findings: list[Diagnostic]) -> CustomerSchema:

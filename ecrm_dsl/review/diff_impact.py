@@ -16,13 +16,14 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ecrm_dsl.conditions.normal import ConditionError, Types, walk_segments
 from ecrm_dsl.conditions.sql import select_customers
 from ecrm_dsl.review.diff_model import CHANGED, REMOVED, Count, Impact, PlanDiff, ScenarioImpact
 from ecrm_dsl.store import enrollments
+from ecrm_dsl.store.review_queries import count_selected, table_names
 
 Json = dict[str, Any]
 _AUDIENCE_KINDS = {"trigger", "trigger_where"}
@@ -35,7 +36,7 @@ class StoreError(Exception):
 
 def check_store(engine: Engine) -> None:
     try:
-        names = set(inspect(engine).get_table_names())
+        names = table_names(engine)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise StoreError(f"not a readable ecrm store ({reason})") from None
@@ -175,8 +176,7 @@ def _count(conn: Any, condition: Any, plan: Json, now: datetime) -> tuple[int | 
             segments=segments,
             types=Types(schema.get("attributes", {}), {}),
         )
-        counted = select(func.count()).select_from(query.order_by(None).subquery())
-        return int(conn.execute(counted).scalar_one()), None
+        return count_selected(conn, query), None
     except (ConditionError, SQLAlchemyError, ValueError) as exc:
         conn.rollback()  # a failed statement aborts the transaction on PostgreSQL; the next count needs a fresh one
         return None, f"could not count: {exc}"

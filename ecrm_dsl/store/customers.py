@@ -45,8 +45,8 @@ def entry_anchors(conn: Connection, rows: Sequence[Enrollment]) -> dict[int, dic
             by_order[row.id] = row
     by_event = {}
     if events:
-        for row in conn.execute(select(EV.c.id, EV.c.properties).where(EV.c.id.in_(sorted(events)))):
-            by_event[row.id] = row.properties or {}
+        for event in conn.execute(select(EV.c.id, EV.c.properties).where(EV.c.id.in_(sorted(events)))):
+            by_event[event.id] = event.properties or {}
     anchors: dict[int, dict[str, datetime | date | None]] = {}
     for r in rows:
         order = by_order.get(r.entry_order_id)

@@ -135,7 +135,7 @@ def variant_groups(conn: Connection, window: Window) -> list[tuple[str, str, str
         .group_by(*columns)
         .order_by(*columns)
     )
-    return [(s, node, v, bool(h), bool(c), int(n)) for s, node, v, h, c, n in conn.execute(query)]
+    return [(r[0], r[1], r[2], bool(r[3]), bool(r[4]), int(r[5])) for r in conn.execute(query)]
 
 
 def sends_by_step(conn: Connection, window: Window) -> dict[tuple[str, str], int]:

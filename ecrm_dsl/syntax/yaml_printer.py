@@ -1,4 +1,5 @@
-"""AST → YAML, in one canonical layout; conditions are written in the text syntax's condition language."""
+"""AST → YAML in the layout ``ecrm fmt`` writes (:mod:`ecrm_dsl.syntax.yaml_style`, keys in the schema's order);
+conditions are written in the text syntax's condition language."""
 
 from __future__ import annotations
 
@@ -9,26 +10,21 @@ import yaml
 from ecrm_dsl.language import ast
 from ecrm_dsl.syntax.common import step_id
 from ecrm_dsl.syntax.text_printer import expr_text
+from ecrm_dsl.syntax.yaml_style import INDENT, WIDTH, Dumper
 
 SCHEMA_COMMENT = "# yaml-language-server: $schema={schema}\n"
-
-
-class _Dumper(yaml.SafeDumper):
-    """Block style, keys in our order, no line folding, Japanese kept as is."""
-
-
-def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
-    style = "|" if "\n" in data else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
-
-
-_Dumper.add_representer(str, _str_presenter)
 
 
 def print_yaml(items: list[ast.SourceItem], schema_ref: str | None = None) -> str:
     documents = [preset_use_data(i) if isinstance(i, ast.PresetUse) else scenario_data(i) for i in items]
     body = yaml.dump_all(
-        documents, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000, explicit_start=len(documents) > 1
+        documents,
+        Dumper=Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=WIDTH,
+        indent=INDENT,
+        explicit_start=len(documents) > 1,
     )
     return (SCHEMA_COMMENT.format(schema=schema_ref) if schema_ref else "") + body
 
@@ -115,11 +111,15 @@ def goal_data(g: ast.Goal) -> dict[str, Any]:
 
 def stop_data(e: ast.ExitRule) -> dict[str, Any]:
     if e.event is not None:
-        data: dict[str, Any] = {"event": e.event}
+        data: dict[str, Any] = _with_where({"event": e.event}, e.condition)
         if e.same:
             data["same"] = e.same
-        return _with_where(data, e.condition)
+        return data
     return {"when": expr_text(e.condition)}
+
+
+# The schema's order, which ``ecrm fmt`` puts keys in: the amount before the anchor ("5d before next_shipment").
+_TIMING_KEYS = ("day", "after", "before", "business_days", "from", "at", "until", "weekday", "business_day")
 
 
 def timing_data(t: ast.Timing) -> str | dict[str, Any]:
@@ -149,7 +149,7 @@ def timing_data(t: ast.Timing) -> str | dict[str, Any]:
         data["at"] = str(t.at)
     if t.business_day:
         data["business_day"] = True
-    return data
+    return {key: data[key] for key in _TIMING_KEYS if key in data}
 
 
 def steps_data(steps: tuple[ast.Step, ...]) -> list[dict[str, Any]]:

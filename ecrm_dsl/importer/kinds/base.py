@@ -8,14 +8,15 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table
 
+from ecrm_dsl.importer.counts import Counts
 from ecrm_dsl.importer.header import Binding, Resolver, fixed_only
 from ecrm_dsl.importer.layouts import Column
 from ecrm_dsl.importer.options import Options
 from ecrm_dsl.importer.problems import Problems
-from ecrm_dsl.importer.upsert import Counts
-from ecrm_dsl.project.resources import CustomerSchema
+from ecrm_dsl.language.customer_schema import CustomerSchema
+from ecrm_dsl.store.imports import present_values
 from ecrm_dsl.store.tables import StoreTables
 
 
@@ -116,6 +117,5 @@ class KnownIds:
     def missing(self, conn: Connection, ids: Iterable[Any]) -> set[Any]:
         wanted = set(ids) - self.known
         if wanted:
-            found = conn.execute(select(self.column).where(self.column.in_(list(wanted)))).scalars()
-            self.known.update(found)
+            self.known.update(present_values(conn, self.column, wanted))
         return wanted - self.known

@@ -6,14 +6,14 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert, select
-
+from ecrm_dsl.importer.counts import Counts
 from ecrm_dsl.importer.header import Resolver, Unresolved
 from ecrm_dsl.importer.json_values import to_json
 from ecrm_dsl.importer.kinds.base import NEW, REPEAT, LoadContext, Loader, SeenKeys, differing
 from ecrm_dsl.importer.layouts import CUSTOMER, Column
 from ecrm_dsl.importer.problems import Problem, did_you_mean
-from ecrm_dsl.importer.upsert import Counts, Upserter
+from ecrm_dsl.store.imports import customer_tags, insert_rows
+from ecrm_dsl.store.upsert import Upserter
 
 
 class CustomerLoader(Loader):
@@ -109,12 +109,9 @@ class CustomerLoader(Loader):
 
     def _add_tags(self, wanted: dict[str, list[str]]) -> set[str]:
         """Add the tags customers do not have yet (tags are never removed); the customers that gained one."""
-        tags = self.ctx.tables.customer_tags
-        rows = self.conn.execute(select(tags.c.customer_id, tags.c.tag).where(tags.c.customer_id.in_(wanted)))
-        have = {(r.customer_id, r.tag) for r in rows}
+        have = customer_tags(self.conn, self.ctx.tables, wanted)
         new = [{"customer_id": c, "tag": t} for c, ts in wanted.items() for t in ts if (c, t) not in have]
-        if new:
-            self.conn.execute(insert(tags), new)
+        insert_rows(self.conn, self.ctx.tables.customer_tags, new)
         return {row["customer_id"] for row in new}
 
 

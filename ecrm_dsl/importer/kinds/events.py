@@ -13,16 +13,15 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
-
+from ecrm_dsl.importer.counts import Counts
 from ecrm_dsl.importer.header import Resolver, Unresolved
 from ecrm_dsl.importer.json_values import canonical, from_json_value, to_json
-from ecrm_dsl.importer.key_lookup import KeyLookup
 from ecrm_dsl.importer.kinds.base import NEW, REPEAT, KnownIds, LoadContext, Loader, SeenKeys
 from ecrm_dsl.importer.layouts import EVENT, PROPERTY_PREFIX, Column
 from ecrm_dsl.importer.problems import Problem, did_you_mean
-from ecrm_dsl.importer.upsert import Counts
 from ecrm_dsl.importer.values import CellError, parse_text
+from ecrm_dsl.store.imports import insert_rows
+from ecrm_dsl.store.key_lookup import KeyLookup
 
 
 def event_digest(customer_id: str, type_: str, occurred_at: datetime, properties: dict[str, Any]) -> bytes:
@@ -171,8 +170,7 @@ class EventLoader(Loader):
             else:
                 inserts.append(record)
                 counts.inserted += 1
-        if inserts:
-            self.conn.execute(insert(self.ctx.tables.events), inserts)
+        insert_rows(self.conn, self.ctx.tables.events, inserts)
 
     def finish(self) -> None:
         self.flush()

@@ -14,15 +14,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
+from ecrm_dsl.importer.counts import Counts
 from ecrm_dsl.importer.header import Binding, Resolver, Unresolved
 from ecrm_dsl.importer.kinds.base import NEW, REPEAT, KnownIds, LoadContext, Loader, SeenKeys, differing
 from ecrm_dsl.importer.layouts import ITEM, ORDER, ORDER_ITEM, ORDER_LINE, Column
 from ecrm_dsl.importer.order_events import sync_order_events
 from ecrm_dsl.importer.order_ids import DerivedIds
 from ecrm_dsl.importer.problems import Problem
-from ecrm_dsl.importer.upsert import Counts, Upserter
+from ecrm_dsl.store.imports import insert_rows
+from ecrm_dsl.store.upsert import Upserter
 
 ORDER_PLACED_COUNTS = "order.placed events"
 
@@ -171,7 +173,7 @@ class OrderLoader(_ItemsMixin):
         counts.unchanged += len(named - self.referenced - missing)
         self.referenced |= named
         if missing and self.ctx.writing:  # after a problem nothing is written, and no customer is missing
-            self.conn.execute(insert(self.ctx.tables.customers), [{"id": c} for c in sorted(missing)])
+            insert_rows(self.conn, self.ctx.tables.customers, [{"id": c} for c in sorted(missing)])
             counts.inserted += len(missing)
         self.customers.known |= missing
         return set()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ecrm_dsl.importer.counts import Counts
 from ecrm_dsl.importer.kinds.base import NEW, REPEAT, KnownIds, LoadContext, Loader, SeenKeys, differing
 from ecrm_dsl.importer.layouts import SUBSCRIPTION
 from ecrm_dsl.importer.problems import Problem
-from ecrm_dsl.importer.upsert import Counts, Upserter
+from ecrm_dsl.store.upsert import Upserter
 
 
 class SubscriptionLoader(Loader):

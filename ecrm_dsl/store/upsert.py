@@ -6,38 +6,24 @@ Only the columns a file provides are compared and written; columns it does not h
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Table, and_, bindparam, insert, update
 
-from ecrm_dsl.importer.key_lookup import KeyLookup
+from ecrm_dsl.store.key_lookup import KeyLookup
 
 Status = Literal["inserted", "updated", "unchanged"]
 # The values to store for a record, given what is stored under its key (None: nothing yet).
-Merge = Callable[[Mapping[str, Any] | None, dict[str, Any]], dict[str, Any]]
+Merge = Callable[[Mapping[Any, Any] | None, dict[str, Any]], dict[str, Any]]
 
 
-@dataclass
-class Counts:
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    repeated: int = 0  # rows that only repeat an earlier row of the same file
-
-    def add(self, status: Status) -> None:
-        setattr(self, status, getattr(self, status) + 1)
-
-    def __str__(self) -> str:
-        text = f"{self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged"
-        return text + (f" ({self.repeated} repeated rows)" if self.repeated else "")
-
-
-def _as_is(existing: Mapping[str, Any] | None, record: dict[str, Any]) -> dict[str, Any]:
+def _as_is(existing: Mapping[Any, Any] | None, record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
 class Upserter:
+    """Writes batches of records to one table by their natural key, saying what happened to each."""
+
     def __init__(self, table: Table, key: tuple[str, ...], merge: Merge = _as_is):
         self.table = table
         self.key = key
@@ -47,7 +33,7 @@ class Upserter:
     def key_of(self, record: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(record[k] for k in self.key)
 
-    def existing(self, conn: Connection, keys: Sequence[tuple[Any, ...]]) -> dict[tuple[Any, ...], Mapping[str, Any]]:
+    def existing(self, conn: Connection, keys: Sequence[tuple[Any, ...]]) -> dict[tuple[Any, ...], Mapping[Any, Any]]:
         rows = self.lookup.rows(conn, keys)
         return {tuple(row[k] for k in self.key): row for row in rows}
 
