@@ -14,6 +14,7 @@ from ecrm_dsl.cli.common import ExitCode, print_findings
 from ecrm_dsl.demo.run import NotADemoStore, run_demo
 from ecrm_dsl.demo.summary import sample_timelines, scenario_table
 from ecrm_dsl.language.diagnostics import Severity
+from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.project.config import find_config, load_config
 from ecrm_dsl.project.lint import lint
 
@@ -53,13 +54,13 @@ def demo_command(
     if errors:
         print_findings(errors, config.root, len(result.files), "text", err=True)
         raise SystemExit(int(ExitCode.FINDINGS))
-    plan = compile_workspace(result.workspace)[0]
-    zone = ZoneInfo(plan["policies"]["timezone"])
+    plan = Plan.from_json(compile_workspace(result.workspace)[0])
+    zone = ZoneInfo(plan.timezone)
     try:
         start = datetime.fromisoformat(start_text).replace(tzinfo=zone)
     except ValueError:
         raise click.BadParameter(f"'{start_text}' is not a date; write YYYY-MM-DD") from None
-    click.echo(f"ecrm demo: {len(plan['scenarios'])} scenarios from {config.display(config.scenarios)}")
+    click.echo(f"ecrm demo: {len(plan.scenarios)} scenarios from {config.display(config.scenarios)}")
     began = time.perf_counter()
     try:
         outcome = run_demo(
@@ -81,4 +82,4 @@ def demo_command(
     with outcome.engine.connect() as conn:
         click.echo(scenario_table(conn))
         click.echo(f"Two customers' timelines (ecrm explain CUSTOMER_ID --store {store}):\n")
-        click.echo(sample_timelines(conn, plan["policies"]["timezone"]), nl=False)
+        click.echo(sample_timelines(conn, plan.timezone), nl=False)

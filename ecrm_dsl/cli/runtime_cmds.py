@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,8 @@ from ecrm_dsl.build.compiler import compile_workspace
 from ecrm_dsl.cli.common import ExitCode, print_findings, project_config
 from ecrm_dsl.delivery.config import ConfigError, DeliveryConfig, build_adapters
 from ecrm_dsl.language.diagnostics import Severity
-from ecrm_dsl.plan.document import load_plan
+from ecrm_dsl.plan.document import PlanError, load_plan
+from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.project.lint import lint
 from ecrm_dsl.runtime.deploy import DeployRefused, deploy
 from ecrm_dsl.runtime.dispatch import Dispatcher
@@ -59,13 +62,31 @@ def parse_now(value: str | None) -> datetime:
     return moment
 
 
-def compiled_plan(ctx: click.Context, plan_file: Path | None, command: str = "deploy") -> dict[str, Any]:
+PLAN_FILE_REMEDY = (
+    "write the plan with `ecrm compile -o FILE` from the project, or leave out --plan to compile the project now"
+)
+
+
+@contextmanager
+def plan_errors(command: str) -> Iterator[None]:
+    """A plan that cannot be used (a file, or one stored in the store) ends the command with its message, exit 2."""
+    try:
+        yield
+    except PlanError as exc:
+        click.echo(f"ecrm {command}: {exc}", err=True)
+        raise SystemExit(int(ExitCode.USAGE)) from None
+
+
+def compiled_plan(ctx: click.Context, plan_file: Path | None, command: str = "deploy") -> Plan:
     """The plan to run: a compiled plan file, or the project compiled now (refused while it has errors)."""
     if plan_file is not None:
         try:
-            return load_plan(plan_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise click.ClickException(f"{plan_file}: {exc}") from None
+            text = plan_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            click.echo(f"ecrm {command}: {plan_file}: cannot read the plan: {exc}", err=True)
+            raise SystemExit(int(ExitCode.USAGE)) from None
+        with plan_errors(command):
+            return load_plan(text, str(plan_file), PLAN_FILE_REMEDY)
     config = project_config(ctx)
     result = lint(config)
     errors = [d for d in result.diagnostics if d.effective_severity == Severity.ERROR]
@@ -73,7 +94,7 @@ def compiled_plan(ctx: click.Context, plan_file: Path | None, command: str = "de
         print_findings(errors, config.root, len(result.files), "text", err=True)
         click.echo(f"ecrm {command}: stopped; fix the errors above first", err=True)
         raise SystemExit(int(ExitCode.FINDINGS))
-    return compile_workspace(result.workspace)[0]
+    return Plan.from_json(compile_workspace(result.workspace)[0])
 
 
 def _mapping(pairs: tuple[str, ...]) -> dict[str, dict[str, str]]:
@@ -128,7 +149,7 @@ def deploy_command(
 @click.pass_context
 def status_command(ctx: click.Context, store: str | None) -> None:
     """Show what is deployed and how many customers are at each step."""
-    with engine_for(ctx, store).connect() as conn:
+    with plan_errors("status"), engine_for(ctx, store).connect() as conn:
         click.echo(status_text(conn), nl=False)
 
 
@@ -138,9 +159,9 @@ def status_command(ctx: click.Context, store: str | None) -> None:
 @click.pass_context
 def explain_command(ctx: click.Context, customer_id: str, store: str | None) -> None:
     """Print a customer's timeline with the reason for each decision."""
-    with engine_for(ctx, store).connect() as conn:
+    with plan_errors("explain"), engine_for(ctx, store).connect() as conn:
         active = deployments.active_deployment(conn)
-        timezone = active[1]["policies"]["timezone"] if active else "Asia/Tokyo"
+        timezone = active[1].timezone if active else "Asia/Tokyo"
         click.echo(explain(conn, customer_id, timezone), nl=False)
 
 
@@ -206,10 +227,11 @@ def run_command(
 
 def _tick(scheduler: Scheduler, dispatcher: Dispatcher, now: datetime) -> None:
     try:
-        report = scheduler.tick(now)
+        with plan_errors("run"):
+            report = scheduler.tick(now)
+            delivered = dispatcher.run(now)
     except NoDeployment as exc:
         raise click.ClickException(str(exc)) from None
-    delivered = dispatcher.run(now)
     summary = {
         "now": now.isoformat(),
         "entered": dict(sorted(report.entered.items())),

@@ -119,7 +119,7 @@ def simulate_command(
     holdout. The source store is only read.
     """
     plan = compiled_plan(ctx, plan_file, "simulate")
-    zone = ZoneInfo(plan["policies"]["timezone"])
+    zone = ZoneInfo(plan.timezone)
     start = parse_moment(start_text, zone, end_of_day=False)
     end = parse_moment(end_text, zone, end_of_day=True)
     if end <= start:
@@ -157,7 +157,7 @@ def simulate_command(
         "to": end.isoformat(),
         "step": str(Duration(int(step.total_seconds()))),
         "segment_every": str(Duration(int(segment_every.total_seconds()))),
-        "timezone": plan["policies"]["timezone"],
+        "timezone": plan.timezone,
         "ticks": replay.ticks,
         "copied": replay.copied,
     }
