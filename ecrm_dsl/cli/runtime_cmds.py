@@ -133,7 +133,8 @@ def deploy_command(
     plan = compiled_plan(ctx, plan_file)
     engine = engine_for(ctx, store)
     try:
-        report = deploy(engine, plan, parse_now(now_text), in_flight, _mapping(maps), note)
+        with plan_errors("deploy"):
+            report = deploy(engine, plan, parse_now(now_text), in_flight, _mapping(maps), note)
     except DeployRefused as exc:
         click.echo(f"ecrm deploy: refused, nothing changed\n{exc}", err=True)
         raise SystemExit(int(ExitCode.FINDINGS)) from None

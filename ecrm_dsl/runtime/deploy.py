@@ -18,10 +18,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
-from ecrm_dsl.plan.document import content_hash
+from ecrm_dsl.plan.document import RECOMPILE, content_hash
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.plan.nodes import WaitNode
 from ecrm_dsl.plan.scenario import ScenarioPlan
+from ecrm_dsl.plan.validate import check_plan
 from ecrm_dsl.runtime.journal import Journal
 from ecrm_dsl.runtime.model import DeployedPlan
 from ecrm_dsl.runtime.steps import StepRunner
@@ -52,7 +53,12 @@ def deploy(
     mapping: Mapping[str, Mapping[str, str]] | None = None,
     note: str | None = None,
 ) -> DeployReport:
-    """Record ``plan`` as the active deployment; ``mapping`` is scenario → {old step id: new step id}."""
+    """Record ``plan`` as the active deployment; ``mapping`` is scenario → {old step id: new step id}.
+
+    A plan the runtime could not run (a node or segment it names is missing) raises ``PlanError`` and nothing
+    is stored: every tick would fail on it.
+    """
+    check_plan(plan.to_json(), "the plan to deploy", RECOMPILE)
     mapping = mapping or {}
     new = {s.id: s for s in plan.scenarios}
     with engine.begin() as conn:

@@ -22,8 +22,9 @@ T = TABLES
 
 def redeploy_remedy(deployment_id: int) -> str:
     return (
-        f"deployment #{deployment_id} was written by an ecrm-dsl with another plan format: redeploy the project with "
-        "`ecrm deploy` (add `--in-flight move` when customers are in flight on its scenarios)"
+        f"deployment #{deployment_id} cannot be run by this ecrm-dsl (stored by another version, or changed in the "
+        "store): redeploy the project with `ecrm deploy` (add `--in-flight move` when customers are in flight on "
+        "its scenarios)"
     )
 
 
