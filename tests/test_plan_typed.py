@@ -163,6 +163,11 @@ def _twice(plan: Json) -> str:
     return f"$.scenarios[0].nodes[{len(nodes) - 1}].id: node '{nodes[0]['id']}' appears twice"
 
 
+def _edited_after_compiling(plan: Json) -> str:
+    plan["scenarios"][3]["title"] += "(改)"
+    return "$.scenarios[3].hash: does not match the scenario's content (was the plan edited after it was compiled?)"
+
+
 def _missing_trigger(plan: Json) -> str:
     del plan["scenarios"][2]["trigger"]
     return "$.scenarios[2]: missing 'trigger'"
@@ -214,6 +219,7 @@ MUTATIONS = [
     _ghost_segment_in_wait,
     _loop,
     _twice,
+    _edited_after_compiling,
     _missing_trigger,
     _unexpected_key,
     _wrong_type,
@@ -281,7 +287,8 @@ def test_deploy_refuses_a_plan_file_with_a_missing_node(tmp_path: Path, example:
     path.write_text(canonical_json(plan), encoding="utf-8")
     code, output = _cli("deploy", "--plan", str(path), "--store", str(tmp_path / "s.db"))
     assert code == 2
-    assert f"ecrm deploy: {path}: $.scenarios[0].nodes[0].next: points at node 'ghost'" in output
+    assert output.startswith(f"ecrm deploy: {path}: $.scenarios[0].hash: does not match the scenario's content")
+    assert f"\n{path}: $.scenarios[0].nodes[0].next: points at node 'ghost'" in output
     assert "`ecrm compile -o FILE`" in output
     with open_store(tmp_path / "s.db").connect() as conn:
         assert deployments.count_deployments(conn) == 0

@@ -7,11 +7,11 @@ one way the runtime reads a plan: checked against the schema and its own referen
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
 from ecrm_dsl.plan.contract import PLAN_FORMAT, PLAN_VERSION
+from ecrm_dsl.plan.hashing import content_hash
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.plan.validate import PlanError, parse_plan
 
@@ -23,20 +23,6 @@ RECOMPILE = "write the plan with `ecrm compile` (plans are the compiler's output
 def canonical_json(data: Any) -> str:
     """Deterministic, diff-friendly JSON: sorted keys, two-space indent, Japanese kept readable."""
     return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
-
-
-def content_hash(data: Any) -> str:
-    """sha256 of the compact canonical form; ``hash`` keys inside are ignored so the hash can be stored alongside."""
-    compact = json.dumps(_without_hash(data), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(compact.encode("utf-8")).hexdigest()
-
-
-def _without_hash(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {k: _without_hash(v) for k, v in data.items() if k != "hash"}
-    if isinstance(data, list):
-        return [_without_hash(v) for v in data]
-    return data
 
 
 def load_plan(text: str, source: str = "plan", remedy: str = RECOMPILE) -> Plan:

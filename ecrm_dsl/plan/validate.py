@@ -1,6 +1,6 @@
 """Checking a plan before the runtime trusts it: JSON, nesting depth, format and version, the JSON Schema
 (``schemas/plan.schema.json``), then what a schema cannot say — every node, segment and template a plan names
-exists, and a scenario's graph has no cycle.
+exists, a scenario's graph has no cycle, and each scenario's hash matches its content.
 
 Every problem is reported with the plan's source and the JSON path of the value (``$.scenarios[0].nodes[2]
 .next``), never as a traceback: a plan can come from a file someone edited, or from a store written by an
@@ -16,6 +16,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from ecrm_dsl.plan.contract import PLAN_FORMAT, PLAN_VERSION
+from ecrm_dsl.plan.hashing import content_hash
 from ecrm_dsl.plan.nodes import Json
 
 if TYPE_CHECKING:
@@ -179,6 +180,9 @@ def _references(plan: Json) -> Iterator[tuple[Path, str]]:
 
 
 def _scenario(scenario: Json, where: Path, segments: Json, templates: Json) -> Iterator[tuple[Path, str]]:
+    if content_hash(scenario) != scenario["hash"]:
+        # Versions are known by their hash: an edited scenario under its old hash would pass for the old version.
+        yield (*where, "hash"), "does not match the scenario's content (was the plan edited after it was compiled?)"
     trigger = scenario["trigger"]
     for key in ("segment", "audience"):
         if key in trigger and trigger[key] not in segments:
