@@ -95,6 +95,12 @@ def test_project_plans_match_the_schema_and_round_trip(config: Path) -> None:
     assert canonical_json(loaded.to_json()).encode("utf-8") == text.encode("utf-8")
 
 
+def test_the_starter_project_plan_loads(tmp_path: Path) -> None:
+    assert CliRunner().invoke(cli, ["init", str(tmp_path / "shop")]).exit_code == 0
+    plan = compiled(tmp_path / "shop" / "ecrm.toml")
+    assert load_plan(canonical_json(plan), "plan.json").to_json() == plan
+
+
 def test_every_node_kind_becomes_its_record(example: Json) -> None:
     kinds = {type(node) for scenario in Plan.from_json(example).scenarios for node in scenario.nodes}
     assert kinds == {SendNode, UpdateNode, ExitNode, WaitNode, BranchNode, SplitNode}
