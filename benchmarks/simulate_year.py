@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tick_scale import bulk_generate, compile_plan
 
 from ecrm_dsl.demo.generate import DemoShop
+from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.runtime.deploy import deploy
 from ecrm_dsl.runtime.scheduler import Scheduler
 from ecrm_dsl.simulate.replay import Window, simulate
@@ -49,7 +50,7 @@ def count(engine: object, table: object) -> int:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
-def replay(store: Path, plan: dict, folder: Path, window: Window, label: str) -> tuple[float, int, int]:
+def replay(store: Path, plan: Plan, folder: Path, window: Window, label: str) -> tuple[float, int, int]:
     began = time.perf_counter()
 
     def progress(message: str) -> None:
@@ -61,7 +62,7 @@ def replay(store: Path, plan: dict, folder: Path, window: Window, label: str) ->
     return seconds, result.ticks, count(result.scratch, TABLES.decisions)
 
 
-def plain_hourly(store: Path, plan: dict, folder: Path, days: int) -> tuple[float, int, int]:
+def plain_hourly(store: Path, plan: Plan, folder: Path, days: int) -> tuple[float, int, int]:
     began = time.perf_counter()
     scratch = open_scratch(folder / "baseline.db")
     copy_history(open_store(store, create=False), scratch)

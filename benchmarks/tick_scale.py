@@ -64,10 +64,11 @@ from ecrm_dsl.build.compiler import compile_workspace
 from ecrm_dsl.conditions.sql import select_customers
 from ecrm_dsl.demo.generate import DemoShop
 from ecrm_dsl.language.diagnostics import Severity
+from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.project.config import load_config
 from ecrm_dsl.project.lint import lint
 from ecrm_dsl.runtime.deploy import deploy
-from ecrm_dsl.runtime.model import Plan
+from ecrm_dsl.runtime.model import DeployedPlan
 from ecrm_dsl.runtime.scheduler import Scheduler
 from ecrm_dsl.store.database import open_store
 from ecrm_dsl.store.tables import TABLES, UTCDateTime
@@ -299,13 +300,12 @@ def check_bulk_generator(folder: Path, customers: int) -> int:
 # --------------------------------------------------------------------------- the plan
 
 
-def compile_plan() -> dict[str, Any]:
+def compile_plan() -> Plan:
     result = lint(load_config(CONFIG))
     errors = [d for d in result.diagnostics if d.effective_severity == Severity.ERROR]
     if errors:
         raise BenchmarkError(f"the example project has {len(errors)} lint error(s); run: ecrm lint")
-    plan: dict[str, Any] = compile_workspace(result.workspace)[0]
-    return plan
+    return Plan.from_json(compile_workspace(result.workspace)[0])
 
 
 # --------------------------------------------------------------------------- ticks
@@ -393,8 +393,8 @@ AUDIENCES = (  # the segments behind the dormant win-back, loyal-customer and ne
 )
 
 
-def ecrm_query(plan: dict[str, Any], segment: str, now: datetime) -> Select[Any]:
-    view = Plan(plan, 0)
+def ecrm_query(plan: Plan, segment: str, now: datetime) -> Select[Any]:
+    view = DeployedPlan(plan, 0)
     return select_customers(
         view.segments[segment], now=now, timezone=view.timezone, segments=view.segments, types=view.types(None)
     )
@@ -424,7 +424,7 @@ def explain_text(conn: Connection, sql: str, placeholders: int) -> list[str]:
 
 
 def compare_audience(
-    conn: Connection, plan: dict[str, Any], audience: Audience, now: datetime, repeat: int, always_explain: bool
+    conn: Connection, plan: Plan, audience: Audience, now: datetime, repeat: int, always_explain: bool
 ) -> dict[str, Any]:
     query = ecrm_query(plan, audience.segment, now)
     sql, params = audience.handwritten(now)
@@ -463,7 +463,7 @@ def compare_audience(
     return found
 
 
-def compare_entries(engine: Engine, plan: dict[str, Any], repeat: int, always_explain: bool) -> list[dict[str, Any]]:
+def compare_entries(engine: Engine, plan: Plan, repeat: int, always_explain: bool) -> list[dict[str, Any]]:
     now = START + timedelta(minutes=1)
     with engine.connect() as conn:
         return [compare_audience(conn, plan, audience, now, repeat, always_explain) for audience in AUDIENCES]

@@ -19,6 +19,7 @@ import pytest
 from ecrm_dsl.build.pipeline import SUPPRESSIBLE_ERRORS, build
 from ecrm_dsl.demo.run import run_demo
 from ecrm_dsl.language.diagnostics import RULES, DiagnosticError, Severity
+from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.project.config import load_config
 from ecrm_dsl.project.rule_selection import RuleSelection
 from tests.test_rules_golden import CASES, GOLDEN, KNOWN_BUGS, build_project
@@ -68,7 +69,7 @@ def _runs(plan: dict[str, object], folder: Path) -> None:
     """The plan deploys and ticks through three days of a generated shop without a failure."""
     folder.mkdir()
     outcome = run_demo(
-        plan,
+        Plan.from_json(plan),
         folder / "store.db",
         folder / "outbox",
         customers=60,

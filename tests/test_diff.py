@@ -195,7 +195,7 @@ def test_plan_file_with_a_malformed_scenario(tmp_path: Path) -> None:
     (tmp_path / "plan.json").write_text(canonical_json(plan), encoding="utf-8")
     result = run(tmp_path, "plan.json", str(GOLDEN / "onboarding_flow" / "after"))
     assert result.exit_code == 2
-    assert "a plan file is not shaped as ecrm compile writes it (KeyError: 'trigger')" in result.stderr
+    assert "plan.json: $.scenarios[0]: missing 'trigger'" in result.stderr
 
 
 def test_unknown_argument_is_neither_path_nor_revision(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 
 from ecrm_dsl.build.compiler import compile_workspace
 from ecrm_dsl.cli.diff_cmd import diff_command
+from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.project.config import load_config
 from ecrm_dsl.project.lint import lint
 from ecrm_dsl.review.diff_impact import audience_condition, customer_part
@@ -42,7 +43,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The f2_release "before" plan deployed, two first-time buyers in flight, two lapsed customers."""
     world = World(tmp_path_factory.mktemp("diff-store"))
     config = load_config(GOLDEN / "f2_release" / "before" / "ecrm.toml")
-    plan = compile_workspace(lint(config).workspace)[0]
+    plan = Plan.from_json(compile_workspace(lint(config).workspace)[0])
     first_order = dt.datetime(2025, 3, 1, 12, tzinfo=JST)
     deploy(world.engine, plan, first_order - dt.timedelta(hours=1))
     for cid in ("C1", "C2", "C3", "C4"):

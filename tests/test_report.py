@@ -154,7 +154,7 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> World:
 
 
 def scenario_result(w: World, **options: Any) -> dict[str, Any]:
-    plan = w.compile()
+    plan = w.plan()
     window = Window(at(1, 0), at(30, 0))
     with w.engine.connect() as conn:
         document = build_report(conn, plan, window, ReportOptions(store="s", timezone="Asia/Tokyo", **options))

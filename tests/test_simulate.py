@@ -67,7 +67,7 @@ def test_a_replay_enrolls_sends_at_due_times_and_converts_from_the_history(tmp_p
     w.order("quiet", at(5, 12))
     w.order("early", at(1, 0, 1, month=2))  # before the window: never enters
     w.order("late", at(2, 12, month=4))  # after the window: the replay must not see it
-    plan = w.compile()
+    plan = w.plan()
     store = tmp_path / "source" / "store.db"
     before = file_digest(store)
 
@@ -126,7 +126,7 @@ def test_skipping_idle_grid_points_changes_no_decision(tmp_path: Path) -> None:
             w.order(cid, at(4 + i % 9, 13, 30))
         if i % 4 == 0:
             w.event(cid, "survey.answered", at(3 + i % 9, 20, 15), satisfaction=1)
-    plan = w.compile()
+    plan = w.plan()
     window = Window(at(1, 0), at(16, 0))
 
     replay = simulate(w.engine, plan, tmp_path / "sim.db", window)
@@ -155,7 +155,7 @@ def test_customers_from_the_future_are_not_in_audiences(tmp_path: Path) -> None:
     w.order("buyer_later", at(2, 15))
     w.customer("list_only")  # no sign-up time and no history: an imported list, known all along
 
-    replay = simulate(w.engine, w.compile(), tmp_path / "sim.db", Window(at(1, 0), at(3, 23)))
+    replay = simulate(w.engine, w.plan(), tmp_path / "sim.db", Window(at(1, 0), at(3, 23)))
 
     o = TABLES.outbox
     with replay.scratch.connect() as conn:
@@ -248,7 +248,7 @@ def test_segment_triggers_are_checked_on_their_own_cadence(tmp_path: Path) -> No
     w.order("b", at(2, 11))  # ... and b on the 4th after 11:00
     w.customer("c")
     w.order("c", at(5, 10))  # not within the window
-    plan = w.compile()
+    plan = w.plan()
 
     daily = simulate(w.engine, plan, tmp_path / "daily.db", Window(at(1, 0), at(6, 23)))
     hourly = simulate(w.engine, plan, tmp_path / "hourly.db", Window(at(1, 0), at(6, 23), HOUR, HOUR))

@@ -12,6 +12,7 @@ import click
 from ecrm_dsl.cli.common import built_plan
 from ecrm_dsl.demo.run import NotADemoStore, run_demo
 from ecrm_dsl.demo.summary import sample_timelines, scenario_table
+from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.project.config import find_config, load_config
 
 STARTER = Path(__file__).resolve().parent.parent / "starter"
@@ -45,14 +46,15 @@ def demo_command(
     config_path = ctx.obj.get("config_path") if ctx.obj else None
     found = Path(config_path) if config_path else find_config(Path.cwd())
     config = load_config(found if found else STARTER / "ecrm.toml")
-    plan = built_plan(ctx, "demo", config=config).plan
-    assert plan is not None
-    zone = ZoneInfo(plan["policies"]["timezone"])
+    compiled = built_plan(ctx, "demo", config=config).plan
+    assert compiled is not None
+    plan = Plan.from_json(compiled)
+    zone = ZoneInfo(plan.timezone)
     try:
         start = datetime.fromisoformat(start_text).replace(tzinfo=zone)
     except ValueError:
         raise click.BadParameter(f"'{start_text}' is not a date; write YYYY-MM-DD") from None
-    click.echo(f"ecrm demo: {len(plan['scenarios'])} scenarios from {config.display(config.scenarios)}")
+    click.echo(f"ecrm demo: {len(plan.scenarios)} scenarios from {config.display(config.scenarios)}")
     began = time.perf_counter()
     try:
         outcome = run_demo(
@@ -74,4 +76,4 @@ def demo_command(
     with outcome.engine.connect() as conn:
         click.echo(scenario_table(conn))
         click.echo(f"Two customers' timelines (ecrm explain CUSTOMER_ID --store {store}):\n")
-        click.echo(sample_timelines(conn, plan["policies"]["timezone"]), nl=False)
+        click.echo(sample_timelines(conn, plan.timezone), nl=False)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from ecrm_dsl.cli.runtime_cmds import store_option
+from ecrm_dsl.cli.runtime_cmds import plan_errors, store_option
 from ecrm_dsl.cli.simulate_cmd import existing_store, parse_moment
 from ecrm_dsl.language.values import Duration
 from ecrm_dsl.report.document import ReportOptions, build_report
@@ -53,10 +53,10 @@ def report_command(
     Works on a live store and on a simulation's scratch store alike (then the window defaults to the replay's).
     """
     engine = existing_store(ctx, store)
-    with engine.connect() as conn:
+    with plan_errors("report"), engine.connect() as conn:
         active = deployments.active_deployment(conn)
         plan = active[1] if active else None
-        timezone = plan["policies"]["timezone"] if plan else DEFAULT_TIMEZONE
+        timezone = plan.timezone if plan is not None else DEFAULT_TIMEZONE
         zone = ZoneInfo(timezone)
         simulated = simulation_settings(engine) or None
         start = parse_moment(start_text, zone, end_of_day=False) if start_text else _simulated(simulated, "from")
@@ -64,7 +64,7 @@ def report_command(
         end = end or latest_activity(conn) or datetime.now(UTC)
         if start is not None and end <= start:
             raise click.BadParameter("--to must be after --from", param_hint="--to")
-        unknown = sorted(set(segments) - set((plan or {}).get("segments", {})))
+        unknown = sorted(set(segments) - set(plan.segments if plan is not None else ()))
         if unknown:
             missing = ", ".join(unknown)
             raise click.BadParameter(f"no segment named {missing} in the deployed plan", param_hint="--segment")

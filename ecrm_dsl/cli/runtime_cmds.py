@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,8 @@ from sqlalchemy import Engine
 
 from ecrm_dsl.cli.common import ExitCode, built_plan, project_config
 from ecrm_dsl.delivery.config import ConfigError, DeliveryConfig, build_adapters
-from ecrm_dsl.plan.document import load_plan
+from ecrm_dsl.plan.document import PlanError, load_plan
+from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.runtime.deploy import DeployRefused, deploy
 from ecrm_dsl.runtime.dispatch import Dispatcher
 from ecrm_dsl.runtime.explain import explain
@@ -56,16 +59,34 @@ def parse_now(value: str | None) -> datetime:
     return moment
 
 
-def compiled_plan(ctx: click.Context, plan_file: Path | None, command: str = "deploy") -> dict[str, Any]:
+PLAN_FILE_REMEDY = (
+    "write the plan with `ecrm compile -o FILE` from the project, or leave out --plan to compile the project now"
+)
+
+
+@contextmanager
+def plan_errors(command: str) -> Iterator[None]:
+    """A plan that cannot be used (a file, or one stored in the store) ends the command with its message, exit 2."""
+    try:
+        yield
+    except PlanError as exc:
+        click.echo(f"ecrm {command}: {exc}", err=True)
+        raise SystemExit(int(ExitCode.USAGE)) from None
+
+
+def compiled_plan(ctx: click.Context, plan_file: Path | None, command: str = "deploy") -> Plan:
     """The plan to run: a compiled plan file, or the project compiled now (refused while it has errors)."""
     if plan_file is not None:
         try:
-            return load_plan(plan_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise click.ClickException(f"{plan_file}: {exc}") from None
+            text = plan_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            click.echo(f"ecrm {command}: {plan_file}: cannot read the plan: {exc}", err=True)
+            raise SystemExit(int(ExitCode.USAGE)) from None
+        with plan_errors(command):
+            return load_plan(text, str(plan_file), PLAN_FILE_REMEDY)
     plan = built_plan(ctx, command).plan
     assert plan is not None
-    return plan
+    return Plan.from_json(plan)
 
 
 def _mapping(pairs: tuple[str, ...]) -> dict[str, dict[str, str]]:
@@ -104,7 +125,8 @@ def deploy_command(
     plan = compiled_plan(ctx, plan_file)
     engine = engine_for(ctx, store)
     try:
-        report = deploy(engine, plan, parse_now(now_text), in_flight, _mapping(maps), note)
+        with plan_errors("deploy"):
+            report = deploy(engine, plan, parse_now(now_text), in_flight, _mapping(maps), note)
     except DeployRefused as exc:
         click.echo(f"ecrm deploy: refused, nothing changed\n{exc}", err=True)
         raise SystemExit(int(ExitCode.FINDINGS)) from None
@@ -120,7 +142,7 @@ def deploy_command(
 @click.pass_context
 def status_command(ctx: click.Context, store: str | None) -> None:
     """Show what is deployed and how many customers are at each step."""
-    with engine_for(ctx, store).connect() as conn:
+    with plan_errors("status"), engine_for(ctx, store).connect() as conn:
         click.echo(status_text(conn), nl=False)
 
 
@@ -130,9 +152,9 @@ def status_command(ctx: click.Context, store: str | None) -> None:
 @click.pass_context
 def explain_command(ctx: click.Context, customer_id: str, store: str | None) -> None:
     """Print a customer's timeline with the reason for each decision."""
-    with engine_for(ctx, store).connect() as conn:
+    with plan_errors("explain"), engine_for(ctx, store).connect() as conn:
         active = deployments.active_deployment(conn)
-        timezone = active[1]["policies"]["timezone"] if active else "Asia/Tokyo"
+        timezone = active[1].timezone if active else "Asia/Tokyo"
         click.echo(explain(conn, customer_id, timezone), nl=False)
 
 
@@ -198,10 +220,11 @@ def run_command(
 
 def _tick(scheduler: Scheduler, dispatcher: Dispatcher, now: datetime) -> None:
     try:
-        report = scheduler.tick(now)
+        with plan_errors("run"):
+            report = scheduler.tick(now)
+            delivered = dispatcher.run(now)
     except NoDeployment as exc:
         raise click.ClickException(str(exc)) from None
-    delivered = dispatcher.run(now)
     summary = {
         "now": now.isoformat(),
         "entered": dict(sorted(report.entered.items())),

@@ -13,7 +13,7 @@ import click
 from sqlalchemy import Engine
 
 from ecrm_dsl.cli.common import project_config
-from ecrm_dsl.cli.runtime_cmds import compiled_plan, plan_option, store_option
+from ecrm_dsl.cli.runtime_cmds import compiled_plan, plan_errors, plan_option, store_option
 from ecrm_dsl.language.values import Duration, ValueError_
 from ecrm_dsl.simulate.replay import Window, simulate, simulation_settings
 from ecrm_dsl.simulate.scratch import ScratchExists
@@ -119,7 +119,7 @@ def simulate_command(
     holdout. The source store is only read.
     """
     plan = compiled_plan(ctx, plan_file, "simulate")
-    zone = ZoneInfo(plan["policies"]["timezone"])
+    zone = ZoneInfo(plan.timezone)
     start = parse_moment(start_text, zone, end_of_day=False)
     end = parse_moment(end_text, zone, end_of_day=True)
     if end <= start:
@@ -143,7 +143,8 @@ def simulate_command(
 
     began = time.perf_counter()
     try:
-        replay = simulate(source, plan, scratch_path(out), window, progress)
+        with plan_errors("simulate"):
+            replay = simulate(source, plan, scratch_path(out), window, progress)
     except ScratchExists as exc:
         raise click.ClickException(str(exc)) from None
     progress(
@@ -157,7 +158,7 @@ def simulate_command(
         "to": end.isoformat(),
         "step": str(Duration(int(step.total_seconds()))),
         "segment_every": str(Duration(int(segment_every.total_seconds()))),
-        "timezone": plan["policies"]["timezone"],
+        "timezone": plan.timezone,
         "ticks": replay.ticks,
         "copied": replay.copied,
     }

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
 from ecrm_dsl.delivery.config import DeliveryConfig, build_adapters
 from ecrm_dsl.demo.generate import DemoShop
+from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.runtime.deploy import deploy
 from ecrm_dsl.runtime.dispatch import Dispatcher
 from ecrm_dsl.runtime.scheduler import Scheduler
@@ -57,7 +57,7 @@ def fresh_store(path: Path) -> Engine:
 
 
 def run_demo(
-    plan: dict[str, Any],
+    plan: Plan,
     store: Path,
     outbox_dir: Path,
     *,

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.report.kpis import f2_conversion, repeat_rate, subscription_retention, winback
 from ecrm_dsl.report.scenarios import scenario_results
 from ecrm_dsl.store import report_queries as q
@@ -24,9 +25,12 @@ class ReportOptions:
     simulation: dict[str, Any] | None = None
 
 
-def build_report(conn: Connection, plan: dict[str, Any] | None, window: q.Window, options: ReportOptions) -> dict:
+def build_report(conn: Connection, plan: Plan | None, window: q.Window, options: ReportOptions) -> dict[str, Any]:
     zone = ZoneInfo(options.timezone)
-    segments = options.segments if options.segments is not None else tuple(sorted((plan or {}).get("segments", {})))
+    if options.segments is not None:
+        segments = options.segments
+    else:
+        segments = tuple(sorted(plan.segments)) if plan is not None else ()
     return {
         "report": {
             "title": "ecrm report",
@@ -45,7 +49,7 @@ def build_report(conn: Connection, plan: dict[str, Any] | None, window: q.Window
             "subscription_retention": subscription_retention(conn, window),
         },
         "sends_per_day": sends_per_day(conn, window, zone),
-        "scenarios": scenario_results(conn, plan, window, segments) if plan else [],
+        "scenarios": scenario_results(conn, plan, window, segments) if plan is not None else [],
     }
 
 

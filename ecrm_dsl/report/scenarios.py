@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ecrm_dsl.conditions.sql import select_customers
+from ecrm_dsl.plan.model import Plan
+from ecrm_dsl.plan.nodes import SendNode
 from ecrm_dsl.report.stats import Proportion, uplift
-from ecrm_dsl.runtime.model import Plan
+from ecrm_dsl.runtime.model import DeployedPlan
 from ecrm_dsl.store import report_queries as q
 
 
@@ -43,7 +45,7 @@ def phase_label(orders_before: int) -> str:
 
 def scenario_results(
     conn: Connection,
-    plan: dict[str, Any],
+    plan: Plan,
     window: q.Window,
     segments: Iterable[str],
 ) -> list[dict[str, Any]]:
@@ -54,7 +56,7 @@ def scenario_results(
     for sid, holdout, converted, prior, n in q.enrollment_groups(conn, window, q.orders_before_entry()):
         phases[sid][phase_label(int(prior))].add(holdout, converted, n)
     by_segment: dict[str, dict[str, _Outcomes]] = defaultdict(lambda: defaultdict(_Outcomes))
-    runtime_plan = Plan(plan, 0)
+    runtime_plan = DeployedPlan(plan, 0)
     for name in segments:
         audience = select_customers(
             runtime_plan.segments[name],
@@ -82,21 +84,21 @@ def scenario_results(
     credited = q.last_touch_conversions(conn, window)
     reach = q.reach_by_scenario(conn, window)
     results = []
-    for scenario in sorted(plan["scenarios"], key=lambda s: s["id"]):
-        sid = scenario["id"]
-        sending = [node for node in scenario["nodes"] if node["kind"] == "send"]
+    for scenario in sorted(plan.scenarios, key=lambda s: s.id):
+        sid = scenario.id
+        sending = [node for node in scenario.nodes if isinstance(node, SendNode)]
         steps = [_step(sid, node, sends, opened, clicked, credited) for node in sending]
         outcomes = overall[sid]
         entered = outcomes.proportion(False).n + outcomes.proportion(True).n
         results.append(
             {
                 "id": sid,
-                "title": scenario.get("title"),
-                "kind": scenario["kind"],
+                "title": scenario.title,
+                "kind": scenario.kind,
                 "entered": entered,
                 "messaged": outcomes.proportion(False).n,
                 "holdout": outcomes.proportion(True).n,
-                "conversion": outcomes.comparison() if scenario["goals"] else _no_goal(outcomes),
+                "conversion": outcomes.comparison() if scenario.goals else _no_goal(outcomes),
                 "funnel": _funnel(outcomes, reach.get(sid, {})),
                 "steps": steps,
                 "variants": variants.get(sid, []),
@@ -109,18 +111,18 @@ def scenario_results(
 
 def _step(
     sid: str,
-    node: dict[str, Any],
+    node: SendNode,
     sends: dict[tuple[str, str], int],
     opened: dict[tuple[str, str], int],
     clicked: dict[tuple[str, str], int],
     credited: dict[tuple[str, str], int],
 ) -> dict[str, Any]:
-    key = (sid, node["id"])
+    key = (sid, node.id)
     sent = sends.get(key, 0)
     return {
-        "id": node["id"],
-        "kind": node["kind"],
-        "channel": node["channel"],
+        "id": node.id,
+        "kind": node.kind,
+        "channel": node.channel,
         "sent": sent,
         "opened": opened.get(key, 0),
         "clicked": clicked.get(key, 0),

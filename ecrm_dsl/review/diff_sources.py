@@ -78,7 +78,7 @@ def resolve(argument: str, context: Context) -> Side:
 
 def read_plan(path: Path, label: str) -> Json:
     try:
-        return load_plan(path.read_text(encoding="utf-8"))
+        return load_plan(path.read_text(encoding="utf-8"), label).to_json()
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(f"{label}: cannot read the plan: {exc}") from None
     except ValueError as exc:  # also json.JSONDecodeError

@@ -18,9 +18,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
-from ecrm_dsl.plan.document import content_hash
+from ecrm_dsl.plan.document import RECOMPILE, content_hash
+from ecrm_dsl.plan.model import Plan
+from ecrm_dsl.plan.nodes import WaitNode
+from ecrm_dsl.plan.scenario import ScenarioPlan
+from ecrm_dsl.plan.validate import check_plan
 from ecrm_dsl.runtime.journal import Journal
-from ecrm_dsl.runtime.model import Plan
+from ecrm_dsl.runtime.model import DeployedPlan
 from ecrm_dsl.runtime.steps import StepRunner
 from ecrm_dsl.store import deployments
 from ecrm_dsl.store import enrollments as store
@@ -43,18 +47,23 @@ class DeployReport:
 
 def deploy(
     engine: Engine,
-    plan: dict,
+    plan: Plan,
     now: datetime,
     in_flight: str | None = None,
     mapping: Mapping[str, Mapping[str, str]] | None = None,
     note: str | None = None,
 ) -> DeployReport:
-    """Record ``plan`` as the active deployment; ``mapping`` is scenario → {old step id: new step id}."""
+    """Record ``plan`` as the active deployment; ``mapping`` is scenario → {old step id: new step id}.
+
+    A plan the runtime could not run (a node or segment it names is missing) raises ``PlanError`` and nothing
+    is stored: every tick would fail on it.
+    """
+    check_plan(plan.to_json(), "the plan to deploy", RECOMPILE)
     mapping = mapping or {}
-    new = {s["id"]: s for s in plan["scenarios"]}
+    new = {s.id: s for s in plan.scenarios}
     with engine.begin() as conn:
         flying = store.in_flight(conn)
-        changed = {key: counts for key, counts in flying.items() if new.get(key[0], {}).get("hash") != key[1]}
+        changed = {key: counts for key, counts in flying.items() if _hash(new.get(key[0])) != key[1]}
         if changed and in_flight is None:
             raise DeployRefused(_needs_choice(changed, new))
         if in_flight is not None and in_flight not in IN_FLIGHT:
@@ -62,22 +71,27 @@ def deploy(
         plans: dict[tuple[str, str], dict[str, str]] = {}
         if in_flight in ("move", "retime"):
             plans = _node_maps(changed, new, mapping)
-        deployment_id = deployments.record_deployment(conn, plan, content_hash(plan), in_flight or "keep", note, now)
-        report = DeployReport(deployment_id, len(plan["scenarios"]))
+        plan_hash = content_hash(plan.to_json())
+        deployment_id = deployments.record_deployment(conn, plan, plan_hash, in_flight or "keep", note, now)
+        report = DeployReport(deployment_id, len(plan.scenarios))
         for (scenario_id, old_hash), node_map in plans.items():
             target = new[scenario_id]
-            listening = {n["id"] for n in target["nodes"] if n["kind"] == "wait" and n.get("event")}
-            moved = store.move_version(conn, scenario_id, old_hash, target["hash"], node_map, listening, now)
+            listening = {n.id for n in target.nodes if isinstance(n, WaitNode) and n.listens}
+            moved = store.move_version(conn, scenario_id, old_hash, target.hash, node_map, listening, now)
             report.moved[scenario_id] = report.moved.get(scenario_id, 0) + moved
         for (scenario_id, _), counts in changed.items():
             if not plans:
                 report.kept[scenario_id] = report.kept.get(scenario_id, 0) + sum(counts.values())
         if in_flight == "retime":
-            _retime(conn, Plan(plan, deployment_id), list(report.moved), now)
+            _retime(conn, DeployedPlan(plan, deployment_id), list(report.moved), now)
     return report
 
 
-def _needs_choice(changed: dict[tuple[str, str], dict[str | None, int]], new: dict[str, dict]) -> str:
+def _hash(scenario: ScenarioPlan | None) -> str | None:
+    return scenario.hash if scenario is not None else None
+
+
+def _needs_choice(changed: dict[tuple[str, str], dict[str | None, int]], new: dict[str, ScenarioPlan]) -> str:
     lines = ["customers are in flight on versions this deploy changes or removes:"]
     for (scenario_id, _), counts in sorted(changed.items()):
         state = "removed" if scenario_id not in new else "changed"
@@ -92,7 +106,7 @@ def _needs_choice(changed: dict[tuple[str, str], dict[str | None, int]], new: di
 
 def _node_maps(
     changed: dict[tuple[str, str], dict[str | None, int]],
-    new: dict[str, dict],
+    new: dict[str, ScenarioPlan],
     mapping: Mapping[str, Mapping[str, str]],
 ) -> dict[tuple[str, str], dict[str, str]]:
     """For each changed version: every occupied step → its step in the new version; refuse any left over."""
@@ -105,7 +119,7 @@ def _node_maps(
                 "(use --in-flight keep to let them finish)"
             )
             continue
-        steps = {node["id"] for node in new[scenario_id]["nodes"]}
+        steps = {node.id for node in new[scenario_id].nodes}
         node_map = {}
         for node in counts:
             if node is None:
@@ -123,7 +137,7 @@ def _node_maps(
     return plans
 
 
-def _retime(conn: Connection, plan: Plan, scenario_ids: list[str], now: datetime) -> None:
+def _retime(conn: Connection, plan: DeployedPlan, scenario_ids: list[str], now: datetime) -> None:
     journal = Journal(now)
     runner = StepRunner(conn, now, journal)
     for version in plan.scenarios():
@@ -140,7 +154,8 @@ def _retime(conn: Connection, plan: Plan, scenario_ids: list[str], now: datetime
         # Listening for an event: the deadline follows the new timeout.
         deadlines = []
         for row in store.listening(conn, version.hash):
-            timeout = version.nodes[str(row.node_id)].get("timeout_seconds")
+            node = version.nodes[str(row.node_id)]
+            timeout = node.timeout_seconds if isinstance(node, WaitNode) else None
             assert row.waiting_since is not None
             deadlines.append((row.id, row.waiting_since + timedelta(seconds=timeout) if timeout else None))
             journal.add(row, "retimed", "the wait's timeout follows the new version", node=row.node_id)

@@ -20,7 +20,8 @@ from ecrm_dsl.delivery.adapters import Adapter
 from ecrm_dsl.delivery.message import DeliveryResult, Message, Recipient, permanent
 from ecrm_dsl.delivery.render import RenderError, mark_money, render
 from ecrm_dsl.delivery.retry import backoff, should_retry
-from ecrm_dsl.runtime.model import Plan
+from ecrm_dsl.plan.model import Plan
+from ecrm_dsl.runtime.model import DeployedPlan
 from ecrm_dsl.runtime.policy import reachable
 from ecrm_dsl.store import customers, deployments, journal, outbox
 from ecrm_dsl.store import enrollments as store
@@ -42,7 +43,7 @@ class Dispatcher:
         self.adapters = adapters
         self.shop = dict(shop or {})
         self.unsubscribe = unsubscribe or (lambda customer_id, channel: None)
-        self._plans: dict[str, dict[str, Any]] = {}  # scenario version → the plan that runs it
+        self._plans: dict[str, Plan] = {}  # scenario version → the plan that runs it
 
     def run(self, now: datetime) -> Counter[str]:
         """Deliver everything due at ``now``; returns how many were sent, retried and failed."""
@@ -66,35 +67,35 @@ class Dispatcher:
                 counts[self._settle(row, result, now)] += 1
 
     def _deliver(
-        self, row: dict[str, Any], profile: dict[str, Any] | None, event: dict[str, Any], plan: dict[str, Any] | None
+        self, row: dict[str, Any], profile: dict[str, Any] | None, event: dict[str, Any], plan: Plan | None
     ) -> DeliveryResult:
         adapter = self.adapters.get(row["channel"])
         if adapter is None:
             return permanent(f"no delivery adapter is configured for {row['channel']}")
         if profile is None:
             return permanent("the customer no longer exists")
-        template = (plan or {}).get("templates", {}).get(row["template"])
+        template = plan.templates.get(row["template"]) if plan is not None else None
         if plan is None or template is None:
             return permanent(f"template {row['template']} is not in the plan version")
         if row["category"] == "marketing":
             # Consent must hold when the message leaves, not only when it was decided (特定電子メール法).
-            reach = reachable([row["channel"]], profile, True, plan["policies"].get("consent") or {}, True)
+            reach = reachable([row["channel"]], profile, True, plan.policies.consent, True)
             if reach.channel is None:
                 return permanent(f"not delivered: {reach.reasons[0].split(': ', 1)[1]} since the decision")
         link = self.unsubscribe(row["customer_id"], row["channel"]) if row["category"] == "marketing" else None
-        view = Plan(plan, 0)
-        scenario = next((s for s in plan["scenarios"] if s["hash"] == row["scenario_hash"]), None)
-        entry_event = scenario["trigger"].get("event") if scenario else None
+        view = DeployedPlan(plan, 0)
+        scenario = next((s for s in plan.scenarios if s.hash == row["scenario_hash"]), None)
+        entry_event = scenario.entry_event if scenario else None
         customer = mark_money(
             {**(profile.get("attributes") or {}), **{k: v for k, v in profile.items() if k != "attributes"}},
             view.types(None).attributes,
         )
         try:
             content = render(
-                template,
+                template.to_json(),
                 row["channel"],
                 customer=customer,
-                params={**template.get("defaults", {}), **(row["params"] or {})},
+                params={**template.defaults, **(row["params"] or {})},
                 event=mark_money(event, view.types(entry_event).event_properties),
                 shop=self.shop,
                 unsubscribe_url=link,
@@ -151,14 +152,14 @@ class Dispatcher:
         props = customers.entry_event_properties(conn, [e.entry_event_id for e in enrollments if e.entry_event_id])
         return {e.id: props.get(e.entry_event_id or -1, {}) for e in enrollments}
 
-    def _plans_for(self, conn: Any, hashes: set[str]) -> dict[str, dict[str, Any]]:
+    def _plans_for(self, conn: Any, hashes: set[str]) -> dict[str, Plan]:
         """The plan for each delivery's scenario version: the active plan while it still runs that version (a
         corrected template applies at once), else the deployment that introduced the version."""
         active = deployments.active_deployment(conn)
         if active is not None:
-            for scenario in active[1]["scenarios"]:
-                if scenario["hash"] in hashes:
-                    self._plans[scenario["hash"]] = active[1]
+            for scenario in active[1].scenarios:
+                if scenario.hash in hashes:
+                    self._plans[scenario.hash] = active[1]
         missing = hashes - set(self._plans)
         for scenario_hash, deployment_id in deployments.version_deployments(conn, missing).items():
             self._plans[scenario_hash] = deployments.deployment_plan(conn, deployment_id)

@@ -9,10 +9,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
+from croniter import croniter  # type: ignore[import-untyped]
 from sqlalchemy import Connection, Select, case, literal
 
+from ecrm_dsl.conditions.normal import Normal
 from ecrm_dsl.conditions.sql import NeedsFixedMoment, as_of, clock_keys, select_customers, select_enrollments
+from ecrm_dsl.plan.scenario import DateTrigger, EventTrigger, ScheduleTrigger, SegmentTrigger
 from ecrm_dsl.runtime.assign import in_holdout
 from ecrm_dsl.runtime.model import ScenarioVersion
 from ecrm_dsl.runtime.steps import StepRunner
@@ -26,7 +28,7 @@ BATCH = 5_000
 
 def first_watermark(version: ScenarioVersion, deployed_at: datetime) -> datetime:
     """Where a newly deployed scenario starts looking: its deployment, or ``backfill`` before it."""
-    backfill = version.body.get("backfill_seconds")
+    backfill = version.scenario.backfill_seconds
     return deployed_at - timedelta(seconds=backfill) if backfill else deployed_at
 
 
@@ -55,22 +57,21 @@ def enroll(
     if since is None or floor is None:
         floor = since = first_watermark(version, triggers.first_deployed(conn, version.id) or now)
         triggers.start(conn, version.id, floor)
-    kind = version.trigger["type"]
-    if kind == "event":
+    trigger = version.trigger
+    if isinstance(trigger, EventTrigger):
         while True:
-            found = triggers.event_candidates(
-                conn, version.id, version.trigger["event"], since, floor, now, BATCH, late_arrival
-            )
+            found = triggers.event_candidates(conn, version.id, trigger.event, since, floor, now, BATCH, late_arrival)
             if not found:
                 break
             triggers.record_fires(conn, version.id, [key for key, _ in found])
             admit.candidates([c for _, c in found], where_checked=False)
-    elif kind == "segment":
-        _segment(conn, version, now, admit, baseline_only=first_time and not version.body.get("backfill_seconds"))
-    elif kind == "date":
-        _dates(conn, version, since, now, admit)
+    elif isinstance(trigger, SegmentTrigger):
+        baseline_only = first_time and not version.scenario.backfill_seconds
+        _segment(conn, version, trigger, now, admit, baseline_only=baseline_only)
+    elif isinstance(trigger, DateTrigger):
+        _dates(conn, version, trigger, since, now, admit)
     else:
-        _schedule(conn, version, since, now, admit)
+        _schedule(conn, version, trigger, since, now, admit)
     triggers.set_watermark(conn, version.id, now)
     return entries
 
@@ -78,44 +79,52 @@ def enroll(
 def _audience(version: ScenarioVersion, segment: str | None, now: datetime) -> Select[Any]:
     """Customers in ``segment`` (all when None) for whom the trigger's where-condition holds."""
     plan = version.plan
-    parts = []
+    parts: list[Normal] = []
     if segment is not None:
         parts.append(plan.segments[segment])
-    if version.trigger.get("where") is not None:
-        parts.append(version.trigger["where"])
+    if version.trigger.where is not None:
+        parts.append(version.trigger.where)
     condition = ["and", *parts] if len(parts) > 1 else (parts[0] if parts else ["lit", "bool", True])
     query = select_customers(condition, now=now, timezone=plan.timezone, segments=plan.segments, types=plan.types(None))
     return query.where(customers.known_at(now))
 
 
-def _segment(conn: Connection, version: ScenarioVersion, now: datetime, admit: _Admitter, baseline_only: bool) -> None:
+def _segment(
+    conn: Connection,
+    version: ScenarioVersion,
+    trigger: SegmentTrigger,
+    now: datetime,
+    admit: _Admitter,
+    baseline_only: bool,
+) -> None:
     """Entering a segment is starting to match it; the first tick only records who already does."""
     key = f"segment:{now.isoformat()}"
     if triggers.fired(conn, version.id, [key]):
         return  # this tick already ran (a retried job): its entrants are in
     triggers.record_fires(conn, version.id, [key])
-    triggers.update_segment(conn, version.id, _audience(version, version.trigger["segment"], now), now)
+    triggers.update_segment(conn, version.id, _audience(version, trigger.segment, now), now)
     if not baseline_only:
         admit.pages(triggers.segment_entrants(version.id, now), now)
 
 
-def _dates(conn: Connection, version: ScenarioVersion, since: datetime, now: datetime, admit: _Admitter) -> None:
+def _dates(
+    conn: Connection, version: ScenarioVersion, trigger: DateTrigger, since: datetime, now: datetime, admit: _Admitter
+) -> None:
     """Date attributes (birthday - 7d at 09:00): each shop-local day whose moment passed since the last tick."""
-    trigger = version.trigger
     zone = ZoneInfo(version.plan.timezone)
-    hour, minute = (int(x) for x in (trigger.get("at") or "00:00").split(":"))
-    offset = timedelta(seconds=trigger["offset_seconds"])
+    hour, minute = (int(x) for x in (trigger.at or "00:00").split(":"))
+    offset = timedelta(seconds=trigger.offset_seconds)
     day = since.astimezone(zone).date() - timedelta(days=1)
     while day <= now.astimezone(zone).date():
         moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
         key = f"date:{day.isoformat()}"
         if since < moment <= now and not triggers.fired(conn, version.id, [key]):
             triggers.record_fires(conn, version.id, [key])
-            attribute_type = version.plan.types(None).attribute(trigger["attribute"]) or "date"
+            attribute_type = version.plan.types(None).attribute(trigger.attribute) or "date"
             matches = triggers.date_matches(
-                trigger["attribute"], attribute_type, day - offset, trigger["yearly"], version.plan.timezone, now
+                trigger.attribute, attribute_type, day - offset, trigger.yearly, version.plan.timezone, now
             )
-            if trigger.get("where") is not None:
+            if trigger.where is not None:
                 matches = matches.where(TABLES.customers.c.id.in_(_audience(version, None, now)))
             else:
                 matches = matches.where(customers.known_at(now))
@@ -123,10 +132,17 @@ def _dates(conn: Connection, version: ScenarioVersion, since: datetime, now: dat
         day += timedelta(days=1)
 
 
-def _schedule(conn: Connection, version: ScenarioVersion, since: datetime, now: datetime, admit: _Admitter) -> None:
+def _schedule(
+    conn: Connection,
+    version: ScenarioVersion,
+    trigger: ScheduleTrigger,
+    since: datetime,
+    now: datetime,
+    admit: _Admitter,
+) -> None:
     """A cron schedule in the shop's timezone: each fire time since the last tick enrolls the audience once."""
     zone = ZoneInfo(version.plan.timezone)
-    fires = croniter(version.trigger["cron"], since.astimezone(zone))
+    fires = croniter(trigger.cron, since.astimezone(zone))
     while True:
         moment = fires.get_next(datetime)
         if moment > now:
@@ -135,7 +151,7 @@ def _schedule(conn: Connection, version: ScenarioVersion, since: datetime, now: 
         if triggers.fired(conn, version.id, [key]):
             continue
         triggers.record_fires(conn, version.id, [key])
-        admit.pages(_audience(version, version.trigger["audience"], now), moment.astimezone(now.tzinfo))
+        admit.pages(_audience(version, trigger.audience, now), moment.astimezone(now.tzinfo))
 
 
 class _Admitter:
@@ -153,7 +169,7 @@ class _Admitter:
         self.runner, self.journal = runner, runner.journal
         self.entries = entries
 
-    def _entry_condition(self, where: Any, pending: list[Enrollment]) -> set[int]:
+    def _entry_condition(self, where: Normal, pending: list[Enrollment]) -> set[int]:
         """Which pending entries meet the entry condition, judged as of each event's own time (a catch-up
         after downtime must not see orders that came later).
 
@@ -200,7 +216,7 @@ class _Admitter:
         for start in range(0, len(candidates), BATCH):
             ids = store.add_pending(conn, version.id, version.hash, candidates[start : start + BATCH])
             pending = store.pending(conn, ids)
-            where = version.trigger.get("where")
+            where = version.trigger.where
             passing = self._entry_condition(where, pending) if where is not None and not where_checked else set(ids)
             rows = [r for r in pending if r.id in passing]
             keep, refused = _reentry(conn, version, rows, self.now)
@@ -208,7 +224,7 @@ class _Admitter:
                 self.journal.add(row, "not_entered", why, at=row.entered_at, cause=cause)
             kept = {r.id for r in keep}
             store.drop(conn, [i for i in ids if i not in kept])
-            holdout = version.body["holdout_percent"]
+            holdout = version.scenario.holdout_percent
             store.activate(conn, [(r.id, in_holdout(r.customer_id, version.id, holdout)) for r in keep])
             fresh = store.by_ids(conn, [r.id for r in keep])
             for row in fresh:
@@ -226,7 +242,7 @@ def _reentry(
     conn: Connection, version: ScenarioVersion, rows: list[Enrollment], now: datetime
 ) -> tuple[list[Enrollment], list[tuple[Enrollment, str, str]]]:
     """Apply the re-entry rule; a customer is in a scenario at most once at a time."""
-    rule = version.body["reentry"]
+    rule = version.scenario.reentry
     past = store.history(conn, version.id, [r.customer_id for r in rows])
     keep: list[Enrollment] = []
     refused: list[tuple[Enrollment, str, str]] = []  # (enrollment, reason, stable cause)
@@ -236,22 +252,14 @@ def _reentry(
         if row.customer_id in seen or active:
             refused.append((row, "already in this scenario", "already_in"))
             continue
-        if row.customer_id in past and rule["mode"] == "never":
+        if row.customer_id in past and rule.mode == "never":
             refused.append((row, "re-entry: never", "reentry_never"))
             continue
-        if (
-            rule["mode"] == "cooldown"
-            and finished is not None
-            and row.entered_at < finished + timedelta(seconds=rule["cooldown_seconds"])
-        ):
-            refused.append(
-                (
-                    row,
-                    f"re-entry: cool-down until {(finished + timedelta(seconds=rule['cooldown_seconds'])).isoformat()}",
-                    "reentry_cooldown",
-                )
-            )
-            continue
+        if rule.mode == "cooldown" and finished is not None:
+            until = finished + timedelta(seconds=rule.cooldown_seconds or 0)
+            if row.entered_at < until:
+                refused.append((row, f"re-entry: cool-down until {until.isoformat()}", "reentry_cooldown"))
+                continue
         seen.add(row.customer_id)
         keep.append(row)
     return keep, refused

@@ -20,7 +20,6 @@ class Journal:
         self.now = now
         self.rows: list[dict[str, Any]] = []
         self.counts: Counter[str] = Counter()  # every decision added, flushed or not
-        self.counts: Counter[str] = Counter()  # every decision added, flushed or not
 
     def add(
         self,

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from ecrm_dsl.conditions.sql import select_enrollments
+from ecrm_dsl.plan.scenario import ConditionStop, Goal, StopRule
 from ecrm_dsl.runtime.journal import Journal
-from ecrm_dsl.runtime.model import Json, ScenarioVersion
+from ecrm_dsl.runtime.model import ScenarioVersion
 from ecrm_dsl.runtime.steps import StepRunner
 from ecrm_dsl.store import enrollments as store
 from ecrm_dsl.store.enrollments import Enrollment
@@ -22,75 +23,75 @@ def settle_outcomes(
     conn: Connection, version: ScenarioVersion, runner: StepRunner, journal: Journal, since: datetime
 ) -> None:
     """End enrollments whose goal or stop event happened in (since, now]."""
-    for goal in version.body["goals"]:
+    for goal in version.scenario.goals:
         _goal(conn, version, goal, runner, journal, since)
-    for rule in version.body["stop"]:
+    for rule in version.scenario.stop:
         _stop(conn, version, rule, runner, journal, since)
 
 
 def _goal(
     conn: Connection,
     version: ScenarioVersion,
-    goal: Json,
+    goal: Goal,
     runner: StepRunner,
     journal: Journal,
     since: datetime,
 ) -> None:
-    within = goal.get("within_seconds")
+    within = goal.within_seconds
     window = timedelta(seconds=within) if within is not None else None
     completed_since = runner.now - window if window is not None else None
     converted: dict[int, Enrollment] = {}
     for row, event in store.event_pairs(
-        conn, version.hash, goal["event"], since=since, now=runner.now, completed_since=completed_since
+        conn, version.hash, goal.event, since=since, now=runner.now, completed_since=completed_since
     ):
         if row.id in converted or event["id"] == row.entry_event_id:
             continue  # the entry order itself is not a repeat purchase
         if window is not None and event["occurred_at"] > row.entered_at + window:
             continue
         if (
-            goal["match"] == "repeat"
+            goal.match == "repeat"
             and row.entry_order_id
             and (event["properties"] or {}).get("order_id") == row.entry_order_id
         ):
             continue
-        same = goal["property"] if goal["match"] == "same" else None
-        if runner.event_matches(version, row, event, same, goal.get("where")):
+        same = goal.property if goal.match == "same" else None
+        if runner.event_matches(version, row, event, same, goal.where):
             journal.add(
                 row,
                 "converted",
-                f"goal {goal['event']}",
+                f"goal {goal.event}",
                 node=row.node_id,
                 at=event["occurred_at"],
                 event_id=event["id"],
             )
             converted[row.id] = row
-    store.mark(conn, sorted(converted), "converted", f"goal {goal['event']}", runner.now)
+    store.mark(conn, sorted(converted), "converted", f"goal {goal.event}", runner.now)
 
 
 def _stop(
     conn: Connection,
     version: ScenarioVersion,
-    rule: Json,
+    rule: StopRule,
     runner: StepRunner,
     journal: Journal,
     since: datetime,
 ) -> None:
     stopped: dict[int, Enrollment] = {}
-    if rule.get("event") is not None:
-        reason = f"stop on {rule['event']}"
+    if not isinstance(rule, ConditionStop):
+        reason = f"stop on {rule.event}"
         for row, event in store.event_pairs(
-            conn, version.hash, rule["event"], since=since, now=runner.now, completed_since=None
+            conn, version.hash, rule.event, since=since, now=runner.now, completed_since=None
         ):
             if (
                 row.id not in stopped
                 and event["id"] != row.entry_event_id
-                and runner.event_matches(version, row, event, rule.get("same"), rule.get("where"))
+                and runner.event_matches(version, row, event, rule.same, rule.where)
             ):
                 stopped[row.id] = row
     else:
         reason = "stop rule holds"
         query = select_enrollments(
-            rule["when"],
+            rule.when,
             now=runner.now,
             timezone=version.plan.timezone,
             segments=version.plan.segments,

@@ -7,6 +7,7 @@ pass. Frequency caps count marketing deliveries across all scenarios.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from ecrm_dsl.language import catalog
 from ecrm_dsl.language.values import TimeOfDay
+from ecrm_dsl.plan.project import ConsentRule, FrequencyCap, QuietHours
 
 
 @dataclass(frozen=True)
@@ -23,10 +25,14 @@ class Reach:
 
 
 def reachable(
-    channels: list[str], profile: dict[str, Any], marketing: bool, consent: dict[str, Any], has_entry_order: bool
+    channels: Sequence[str],
+    profile: dict[str, Any],
+    marketing: bool,
+    consent: Mapping[str, ConsentRule],
+    has_entry_order: bool,
 ) -> Reach:
     """The first channel of the send (then its fallbacks) that may and can carry the message."""
-    reasons = []
+    reasons: list[str] = []
     for channel in channels:
         why = _blocked(channel, profile, marketing, consent, has_entry_order)
         if why is None:
@@ -36,7 +42,7 @@ def reachable(
 
 
 def _blocked(
-    channel: str, profile: dict[str, Any], marketing: bool, consent: dict[str, Any], has_entry_order: bool
+    channel: str, profile: dict[str, Any], marketing: bool, consent: Mapping[str, ConsentRule], has_entry_order: bool
 ) -> str | None:
     contact = catalog.CHANNEL_CONTACT.get(channel)
     if contact is not None and not profile.get(contact):
@@ -50,20 +56,20 @@ def _blocked(
     rule = consent.get(channel)
     if rule is None:
         return "no consent rule for this channel"
-    attribute = rule.get("attribute")
+    attribute = rule.attribute
     if attribute is None:
         return None  # implied, e.g. package inserts
     value = profile.get(attribute, (profile.get("attributes") or {}).get(attribute))
     return None if value is True or value == 1 else f"no consent ({attribute})"
 
 
-def quiet_until(now: datetime, quiet: dict[str, str] | None, timezone: str) -> datetime | None:
+def quiet_until(now: datetime, quiet: QuietHours | None, timezone: str) -> datetime | None:
     """The end of the quiet window ``now`` falls in, or None when it is not quiet."""
     if not quiet:
         return None
     zone = ZoneInfo(timezone)
     local = now.astimezone(zone)
-    start, end = TimeOfDay.parse(quiet["start"]), TimeOfDay.parse(quiet["end"])
+    start, end = TimeOfDay.parse(quiet.start), TimeOfDay.parse(quiet.end)
     if start == end:
         return None  # an empty window (the linter refuses it; a plan made without lint must not stall)
     minutes = local.hour * 60 + local.minute
@@ -83,22 +89,22 @@ class CapVerdict:
 
 
 def check_caps(
-    channel: str, sends: list[tuple[str, datetime]], now: datetime, caps: list[dict[str, Any]]
+    channel: str, sends: list[tuple[str, datetime]], now: datetime, caps: Sequence[FrequencyCap]
 ) -> CapVerdict:
     """Whether one more marketing message on ``channel`` fits every cap; ``sends`` are (channel, time), newest first."""
     worst: CapVerdict = CapVerdict("send")
     for cap in caps:
-        if cap["channel"] not in (channel, "all"):
+        if cap.channel not in (channel, "all"):
             continue
-        window = timedelta(seconds=cap["per_seconds"])
-        counted = [at for ch, at in sends if (cap["channel"] == "all" or ch == channel) and at > now - window]
-        if len(counted) < cap["max"]:
+        window = timedelta(seconds=cap.per_seconds)
+        counted = [at for ch, at in sends if (cap.channel == "all" or ch == channel) and at > now - window]
+        if len(counted) < cap.max:
             continue
-        label = f"{cap['max']} per {_human(window)} on {cap['channel']}"
-        if cap.get("on_exceed", "defer") == "skip":
+        label = f"{cap.max} per {_human(window)} on {cap.channel}"
+        if cap.on_exceed == "skip":
             return CapVerdict("skip", reason=f"frequency cap: {label}")
         # The slot frees when the oldest counted message leaves the window.
-        frees = sorted(counted, reverse=True)[cap["max"] - 1] + window
+        frees = sorted(counted, reverse=True)[cap.max - 1] + window
         if worst.action == "send" or (worst.until is not None and frees > worst.until):
             worst = CapVerdict("defer", frees, f"frequency cap: {label}")
     return worst

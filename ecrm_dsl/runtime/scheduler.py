@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from ecrm_dsl.plan.nodes import WaitNode
 from ecrm_dsl.runtime.enroll import enroll
 from ecrm_dsl.runtime.journal import Journal
-from ecrm_dsl.runtime.model import Plan, ScenarioVersion, sort_for_priority
+from ecrm_dsl.runtime.model import DeployedPlan, ScenarioVersion, sort_for_priority
 from ecrm_dsl.runtime.outcomes import settle_outcomes
 from ecrm_dsl.runtime.steps import StepRunner
 from ecrm_dsl.store import deployments
@@ -72,13 +73,13 @@ class Scheduler:
         active = deployments.active_deployment(conn)
         if active is None:
             raise NoDeployment("no plan is deployed: run 'ecrm deploy' first")
-        deployment_id, data = active
-        current = sort_for_priority(Plan(data, deployment_id).scenarios())
+        deployment_id, plan = active
+        current = sort_for_priority(DeployedPlan(plan, deployment_id).scenarios())
         by_hash = {v.hash: v for v in current}
         missing = store.active_hashes(conn) - set(by_hash)
         for hash_, old_id in deployments.version_deployments(conn, missing).items():
             # Policies are the project's, not a version's: kept customers get today's quiet hours and caps.
-            old = Plan({**deployments.deployment_plan(conn, old_id), "policies": data["policies"]}, old_id)
+            old = DeployedPlan(deployments.deployment_plan(conn, old_id), old_id).with_policies(plan.policies)
             for version in old.scenarios():
                 if version.hash == hash_:
                     by_hash[hash_] = version
@@ -103,7 +104,7 @@ class Scheduler:
         self._settle(now, list(by_hash.values()), since, report)
         earliest = now
         for version in current:
-            if not check_segments and version.trigger["type"] == "segment":
+            if not check_segments and version.trigger.type == "segment":
                 continue
             with self.engine.begin() as conn:
                 journal = Journal(now)
@@ -162,7 +163,9 @@ class Scheduler:
                         break
                     after = rows[-1].id
                     journal = Journal(now)
-                    StepRunner(conn, now, journal).listen(version, version.nodes[node_id], rows)
+                    node = version.nodes[node_id]
+                    assert isinstance(node, WaitNode), f"enrollments wait at {node_id}, which is not a wait"
+                    StepRunner(conn, now, journal).listen(version, node, rows)
                     moved = moved or bool(journal.counts)
                     self._flush(conn, journal, report)
         return moved

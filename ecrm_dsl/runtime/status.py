@@ -18,17 +18,17 @@ def status_text(conn: Connection) -> str:
     active = deployments.active_deployment(conn)
     assert active is not None
     plan = active[1]
-    zone = ZoneInfo(plan["policies"]["timezone"])
+    zone = ZoneInfo(plan.timezone)
     lines = [
         f"deployment #{latest['id']} at {latest['deployed_at'].astimezone(zone):%Y-%m-%d %H:%M} "
-        f"({plan['policies']['timezone']}), plan {latest['plan_hash'][:19]}, in-flight rule {latest['in_flight']}"
+        f"({plan.timezone}), plan {latest['plan_hash'][:19]}, in-flight rule {latest['in_flight']}"
         f" — {len(history)} deployment(s) in history"
     ]
     flying = store.in_flight(conn)
     statuses = store.status_counts(conn)
     sends = outbox.by_status(conn)
-    scenario_ids = sorted({s["id"] for s in plan["scenarios"]} | {k[0] for k in flying})
-    current = {s["id"]: s["hash"] for s in plan["scenarios"]}
+    scenario_ids = sorted({s.id for s in plan.scenarios} | {k[0] for k in flying})
+    current = {s.id: s.hash for s in plan.scenarios}
     for sid in scenario_ids:
         totals = ", ".join(f"{st} {n}" for (s, st), n in sorted(statuses.items()) if s == sid) or "no enrollments"
         delivered = ", ".join(f"{st} {n}" for (s, st), n in sorted(sends.items()) if s == sid)

@@ -20,9 +20,11 @@ from ecrm_dsl.conditions.evaluate import EnrollmentSnapshot, EventSnapshot, eval
 from ecrm_dsl.conditions.normal import Normal
 from ecrm_dsl.conditions.sql import select_enrollments
 from ecrm_dsl.language.timing import due_at
+from ecrm_dsl.plan.nodes import BranchNode, ExitNode, Node, SendNode, SplitNode, UpdateNode, WaitNode
+from ecrm_dsl.plan.project import TemplatePlan
 from ecrm_dsl.runtime.assign import pick_variant
 from ecrm_dsl.runtime.journal import Journal
-from ecrm_dsl.runtime.model import Json, Plan, ScenarioVersion
+from ecrm_dsl.runtime.model import DeployedPlan, ScenarioVersion
 from ecrm_dsl.runtime.policy import check_caps, quiet_until, reachable
 from ecrm_dsl.store import customers, outbox
 from ecrm_dsl.store import enrollments as store
@@ -49,7 +51,7 @@ class StepRunner:
             while node_id is not None:
                 node = version.nodes[node_id]
                 due = due_at(
-                    node["timing"],
+                    version.timings[node_id],
                     previous=acted,
                     entry=row.entered_at,
                     anchors=anchors[row.id],
@@ -58,10 +60,9 @@ class StepRunner:
                 )
                 if due is not None:
                     break
-                self.journal.add(
-                    row, "skipped", f"no {node['timing']['anchor']} date for this customer", node=node_id, at=acted
-                )
-                node_id = node["next"]
+                anchor = node.timing.anchor if node.timing is not None else "anchor"
+                self.journal.add(row, "skipped", f"no {anchor} date for this customer", node=node_id, at=acted)
+                node_id = node.next
             if node_id is None:
                 completed.append(row)
             else:
@@ -82,15 +83,29 @@ class StepRunner:
     def run(self, version: ScenarioVersion, node_id: str, rows: list[Enrollment]) -> None:
         node = version.nodes[node_id]
         fresh = [r for r in rows if r.waiting_since is None]  # a wait that is listening was already let in
-        if node.get("guard") is not None and fresh:
-            passing = self.holds(version, node["guard"], fresh)
+        if node.guard is not None and fresh:
+            passing = self.holds(version, node.guard, fresh)
             skipped = [r for r in fresh if r.id not in passing]
             for row in skipped:
                 self.journal.add(row, "skipped", "the step's condition does not hold", node=node_id, cause="condition")
-            self._continue(version, skipped, node["next"])
+            self._continue(version, skipped, node.next)
             rows = [r for r in rows if r not in skipped]
         if rows:
-            getattr(self, f"_{node['kind']}")(version, node, rows)
+            self._act(version, node, rows)
+
+    def _act(self, version: ScenarioVersion, node: Node, rows: list[Enrollment]) -> None:
+        if isinstance(node, SendNode):
+            self._send(version, node, rows)
+        elif isinstance(node, UpdateNode):
+            self._update(version, node, rows)
+        elif isinstance(node, ExitNode):
+            self._exit(version, node, rows)
+        elif isinstance(node, WaitNode):
+            self._wait(version, node, rows)
+        elif isinstance(node, BranchNode):
+            self._branch(version, node, rows)
+        else:
+            self._split(version, node, rows)
 
     def holds(self, version: ScenarioVersion, condition: Normal, rows: Sequence[Enrollment]) -> set[int]:
         query = select_enrollments(
@@ -103,95 +118,90 @@ class StepRunner:
         ids = [r.id for r in rows]
         return set(self.conn.execute(query.where(TABLES.enrollments.c.id.in_(ids))).scalars())
 
-    def _update(self, version: ScenarioVersion, node: Json, rows: list[Enrollment]) -> None:
+    def _update(self, version: ScenarioVersion, node: UpdateNode, rows: list[Enrollment]) -> None:
         stored = set(TABLES.customers.c.keys())
-        columns = {k: _plain(v) for k, v in node["set"].items() if k in stored}
-        custom = {k: _plain(v) for k, v in node["set"].items() if k not in stored}
+        columns = {k: _plain(v) for k, v in node.set.items() if k in stored}
+        custom = {k: _plain(v) for k, v in node.set.items() if k not in stored}
+        add, remove = list(node.add_tags), list(node.remove_tags)
         for row in rows:
-            customers.apply_updates(self.conn, row.customer_id, columns, custom, node["add_tags"], node["remove_tags"])
-            self.journal.add(
-                row,
-                "updated",
-                None,
-                node=node["id"],
-                set=node["set"],
-                tags=node["add_tags"],
-                untags=node["remove_tags"],
-            )
-        self._continue(version, rows, node["next"])
+            customers.apply_updates(self.conn, row.customer_id, columns, custom, add, remove)
+            self.journal.add(row, "updated", None, node=node.id, set=node.set, tags=add, untags=remove)
+        self._continue(version, rows, node.next)
 
-    def _exit(self, version: ScenarioVersion, node: Json, rows: list[Enrollment]) -> None:
+    def _exit(self, version: ScenarioVersion, node: ExitNode, rows: list[Enrollment]) -> None:
         for row in rows:
-            self.journal.add(row, "exited", node.get("reason") or "exit step", node=node["id"])
-        store.finish(self.conn, [r.id for r in rows], "exited", node.get("reason") or "exit step", self.now)
+            self.journal.add(row, "exited", node.reason or "exit step", node=node.id)
+        store.finish(self.conn, [r.id for r in rows], "exited", node.reason or "exit step", self.now)
 
-    def _branch(self, version: ScenarioVersion, node: Json, rows: list[Enrollment]) -> None:
+    def _branch(self, version: ScenarioVersion, node: BranchNode, rows: list[Enrollment]) -> None:
         remaining = list(rows)
-        for index, arm in enumerate(node["arms"]):
+        for index, arm in enumerate(node.arms):
             if not remaining:
                 break
+            condition = arm.condition
             chosen = (
                 remaining
-                if arm["condition"] is None
-                else [r for r in remaining if r.id in self.holds(version, arm["condition"], remaining)]
+                if condition is None
+                else [r for r in remaining if r.id in self.holds(version, condition, remaining)]
             )
-            label = "else" if arm["condition"] is None else f"arm {index + 1}"
+            label = "else" if condition is None else f"arm {index + 1}"
             for row in chosen:
-                self.journal.add(row, "branched", label, node=node["id"], arm=index)
-            self._continue(version, chosen, arm["next"])
+                self.journal.add(row, "branched", label, node=node.id, arm=index)
+            self._continue(version, chosen, arm.next)
             remaining = [r for r in remaining if r not in chosen]
         for row in remaining:
-            self.journal.add(row, "branched", "no arm matched", node=node["id"])
-        self._continue(version, remaining, node["next"])
+            self.journal.add(row, "branched", "no arm matched", node=node.id)
+        self._continue(version, remaining, node.next)
 
-    def _split(self, version: ScenarioVersion, node: Json, rows: list[Enrollment]) -> None:
-        weights = [(v["name"], v["weight"]) for v in node["variants"]]
-        targets = {v["name"]: v["next"] for v in node["variants"]}
+    def _split(self, version: ScenarioVersion, node: SplitNode, rows: list[Enrollment]) -> None:
+        weights = [(v.name, v.weight) for v in node.variants]
+        targets = {v.name: v.next for v in node.variants}
         by_variant: dict[str, list[Enrollment]] = {}
         for row in rows:
-            name = pick_variant(row.customer_id, version.id, node["id"], weights)
+            name = pick_variant(row.customer_id, version.id, node.id, weights)
             by_variant.setdefault(name, []).append(row)
-            self.journal.add(row, "assigned", f"variant {name}", node=node["id"], variant=name)
+            self.journal.add(row, "assigned", f"variant {name}", node=node.id, variant=name)
         for name, group in sorted(by_variant.items()):
             self._continue(version, group, targets[name])
 
-    def _wait(self, version: ScenarioVersion, node: Json, rows: list[Enrollment]) -> None:
-        if node.get("event") is None:
-            self._continue(version, rows, node["next"])
+    def _wait(self, version: ScenarioVersion, node: WaitNode, rows: list[Enrollment]) -> None:
+        if not node.listens:
+            self._continue(version, rows, node.next)
             return
         starting = [r for r in rows if r.waiting_since is None]
         if starting:
-            timeout = node.get("timeout_seconds")
+            timeout = node.timeout_seconds
             store.place(
                 self.conn,
                 [
                     {
                         "eid": r.id,
-                        "node": node["id"],
+                        "node": node.id,
                         "previous": r.previous_at,
                         "waiting": r.due_at,
-                        "due": (r.due_at + timedelta(seconds=timeout)) if timeout else None,
+                        "due": r.due_at + timedelta(seconds=timeout) if timeout and r.due_at else None,
                     }
                     for r in starting
                 ],
             )
             for row in starting:
-                self.journal.add(row, "waiting", f"for {node['event']}", node=node["id"])
+                self.journal.add(row, "waiting", f"for {node.event}", node=node.id)
         timed_out = [r for r in rows if r.waiting_since is not None]
         if timed_out:
             self.listen(version, node, timed_out)
             still = store.by_ids(self.conn, [r.id for r in timed_out])
-            expired = [r for r in still if r.node_id == node["id"] and r.waiting_since is not None]
+            expired = [r for r in still if r.node_id == node.id and r.waiting_since is not None]
             for row in expired:
-                self.journal.add(row, "timed_out", f"no {node['event']} in time", node=node["id"])
-            self._continue(version, expired, node["on_timeout"])
+                self.journal.add(row, "timed_out", f"no {node.event} in time", node=node.id)
+            self._continue(version, expired, node.on_timeout)
 
-    def listen(self, version: ScenarioVersion, node: Json, rows: list[Enrollment]) -> None:
+    def listen(self, version: ScenarioVersion, node: WaitNode, rows: list[Enrollment]) -> None:
         """Waiting enrollments whose event has happened take the on-event path."""
+        assert node.event is not None, "only a wait for an event listens"
         found = customers.matching_events(
             self.conn,
             [r.customer_id for r in rows],
-            node["event"],
+            node.event,
             min(r.waiting_since for r in rows if r.waiting_since),
             self.now,
         )
@@ -200,17 +210,17 @@ class StepRunner:
             deadline = row.due_at or self.now
             for event in found.get(row.customer_id, []):
                 if row.waiting_since < event["occurred_at"] <= min(deadline, self.now) and self.event_matches(
-                    version, row, event, node.get("same"), node.get("where")
+                    version, row, event, node.same, node.where
                 ):
                     heard[row.id] = event
                     break
         for row in rows:
             if row.id in heard:
-                self.journal.add(row, "heard", f"{node['event']}", node=node["id"], event_id=heard[row.id]["id"])
+                self.journal.add(row, "heard", f"{node.event}", node=node.id, event_id=heard[row.id]["id"])
         self.place(
             version,
             [r for r in rows if r.id in heard],
-            node["on_event"],
+            node.on_event,
             {r.id: heard[r.id]["occurred_at"] for r in rows if r.id in heard},
         )
 
@@ -241,33 +251,33 @@ class StepRunner:
 
     # ------------------------------------------------------------------ sending
 
-    def _send(self, version: ScenarioVersion, node: Json, rows: list[Enrollment]) -> None:
+    def _send(self, version: ScenarioVersion, node: SendNode, rows: list[Enrollment]) -> None:
         plan = version.plan
-        template = plan.templates[node["template"]]
-        marketing = template["category"] == "marketing"
+        template = plan.templates[node.template]
+        marketing = template.marketing
         profiles = customers.profiles(self.conn, [r.customer_id for r in rows])
-        caps = plan.policies.get("frequency_caps") or []
-        longest = max([timedelta(seconds=c["per_seconds"]) for c in caps], default=timedelta(0))
+        caps = plan.policies.frequency_caps
+        longest = max([timedelta(seconds=c.per_seconds) for c in caps], default=timedelta(0))
         recent = outbox.recent_sends(self.conn, [r.customer_id for r in rows], self.now - longest)
-        quiet = quiet_until(self.now, plan.policies.get("quiet_hours"), plan.timezone) if marketing else None
+        quiet = quiet_until(self.now, plan.policies.quiet_hours, plan.timezone) if marketing else None
         protected = self._protected(version, rows)
         # A customer moved to a new version can reach a step id they were already sent under the old one.
-        already = outbox.existing_keys(self.conn, [f"{r.id}:{node['id']}" for r in rows])
+        already = outbox.existing_keys(self.conn, [f"{r.id}:{node.id}" for r in rows])
         sent, skipped, deferred = [], [], []
         queued: list[dict[str, Any]] = []
         for row in rows:
             if row.holdout:
                 self.journal.add(
-                    row, "skipped", "holdout: enrolled and measured, never messaged", node=node["id"], cause="holdout"
+                    row, "skipped", "holdout: enrolled and measured, never messaged", node=node.id, cause="holdout"
                 )
                 skipped.append(row)
                 continue
-            if f"{row.id}:{node['id']}" in already:
+            if f"{row.id}:{node.id}" in already:
                 self.journal.add(
                     row,
                     "skipped",
                     "already sent at this step (under an earlier version)",
-                    node=node["id"],
+                    node=node.id,
                     cause="already_sent",
                 )
                 skipped.append(row)
@@ -277,7 +287,7 @@ class StepRunner:
                     row,
                     "skipped",
                     "nurture-only: the policies keep this customer from sell scenarios",
-                    node=node["id"],
+                    node=node.id,
                     cause="nurture_only",
                 )
                 skipped.append(row)
@@ -287,16 +297,16 @@ class StepRunner:
                     row,
                     "deferred",
                     f"quiet hours until {self._shop_time(plan, quiet)}",
-                    node=node["id"],
+                    node=node.id,
                     cause="quiet_hours",
                 )
                 deferred.append((row.id, quiet))
                 continue
             reach = reachable(
-                [node["channel"], *node["fallback"]],
+                [node.channel, *node.fallback],
                 profiles.get(row.customer_id, {}),
                 marketing,
-                plan.policies.get("consent") or {},
+                plan.policies.consent,
                 row.entry_order_id is not None,
             )
             if reach.channel is None:
@@ -304,7 +314,7 @@ class StepRunner:
                     row,
                     "skipped",
                     "no reachable channel: " + "; ".join(reach.reasons),
-                    node=node["id"],
+                    node=node.id,
                     cause="no_channel",
                 )
                 skipped.append(row)
@@ -312,7 +322,7 @@ class StepRunner:
             if marketing:
                 verdict = check_caps(reach.channel, recent.get(row.customer_id, []), self.now, caps)
                 if verdict.action == "skip":
-                    self.journal.add(row, "skipped", verdict.reason, node=node["id"], cause="frequency_cap")
+                    self.journal.add(row, "skipped", verdict.reason, node=node.id, cause="frequency_cap")
                     skipped.append(row)
                     continue
                 if verdict.action == "defer":
@@ -321,7 +331,7 @@ class StepRunner:
                         row,
                         "deferred",
                         f"{verdict.reason}, until {self._shop_time(plan, verdict.until)}",
-                        node=node["id"],
+                        node=node.id,
                         cause="frequency_cap",
                     )
                     deferred.append((row.id, verdict.until))
@@ -333,41 +343,41 @@ class StepRunner:
                 row,
                 "sent",
                 f"{reach.channel}{fallback}",
-                node=node["id"],
+                node=node.id,
                 channel=reach.channel,
-                template=node["template"],
+                template=node.template,
                 key=queued[-1]["idempotency_key"],
             )
             sent.append(row)
         outbox.enqueue(self.conn, queued)
         store.defer(self.conn, deferred)
-        self.place(version, sent + skipped, node["next"], {r.id: self.now for r in sent + skipped})
+        self.place(version, sent + skipped, node.next, {r.id: self.now for r in sent + skipped})
 
     @staticmethod
-    def _shop_time(plan: Plan, moment: datetime) -> str:
+    def _shop_time(plan: DeployedPlan, moment: datetime) -> str:
         """A moment for a reason in the journal: ISO 8601 in the shop's timezone, as ``ecrm explain`` shows it."""
         return moment.astimezone(ZoneInfo(plan.timezone)).isoformat()
 
     def _protected(self, version: ScenarioVersion, rows: list[Enrollment]) -> set[int]:
         """Enrollments of a sell scenario whose customer is in a segment the policies keep for nurture only."""
-        segments = version.plan.policies.get("nurture_only") or []
-        if version.body["kind"] != "sell" or not segments:
+        segments = version.plan.policies.nurture_only
+        if version.scenario.kind != "sell" or not segments:
             return set()
-        condition = ["or", *(["call", "in_segment", ["name", s]] for s in segments)]
+        condition: Normal = ["or", *(["call", "in_segment", ["name", s]] for s in segments)]
         return self.holds(version, condition if len(segments) > 1 else condition[1], rows)
 
-    def _delivery(self, row: Enrollment, node: Json, channel: str, template: Json) -> dict[str, Any]:
+    def _delivery(self, row: Enrollment, node: SendNode, channel: str, template: TemplatePlan) -> dict[str, Any]:
         return {
-            "idempotency_key": f"{row.id}:{node['id']}",
+            "idempotency_key": f"{row.id}:{node.id}",
             "enrollment_id": row.id,
             "customer_id": row.customer_id,
             "scenario_id": row.scenario_id,
             "scenario_hash": row.scenario_hash,
-            "node_id": node["id"],
+            "node_id": node.id,
             "channel": channel,
-            "template": node["template"],
-            "category": template["category"],
-            "params": node["params"],
+            "template": node.template,
+            "category": template.category,
+            "params": node.params,
             "created_at": self.now,
             "next_attempt_at": self.now,
         }

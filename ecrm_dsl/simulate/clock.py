@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
+from croniter import croniter  # type: ignore[import-untyped]
 from sqlalchemy import Connection, func, select
 
+from ecrm_dsl.plan.scenario import DateTrigger, ScheduleTrigger
 from ecrm_dsl.runtime.model import ScenarioVersion
 from ecrm_dsl.store.tables import TABLES
 
@@ -41,7 +42,7 @@ class ActivityClock:
         self.grid = grid
         self.versions = list(versions)
         self.segment_every = segment_every
-        self.has_segments = any(v.trigger["type"] == "segment" for v in self.versions)
+        self.has_segments = any(v.trigger.type == "segment" for v in self.versions)
         self.last_segment_check: datetime | None = None
 
     def next_tick(self, conn: Connection, previous: datetime | None) -> datetime | None:
@@ -76,11 +77,11 @@ class ActivityClock:
     def _next_fire(self, version: ScenarioVersion, after: datetime) -> datetime | None:
         trigger = version.trigger
         zone = ZoneInfo(version.plan.timezone)
-        if trigger["type"] == "schedule":
-            fire: datetime = croniter(trigger["cron"], after.astimezone(zone)).get_next(datetime)
+        if isinstance(trigger, ScheduleTrigger):
+            fire: datetime = croniter(trigger.cron, after.astimezone(zone)).get_next(datetime)
             return fire
-        if trigger["type"] == "date":
-            hour, minute = (int(x) for x in (trigger.get("at") or "00:00").split(":"))
+        if isinstance(trigger, DateTrigger):
+            hour, minute = (int(x) for x in (trigger.at or "00:00").split(":"))
             local = after.astimezone(zone)
             moment = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
             return moment if moment > local else moment + timedelta(days=1)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
+from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.runtime.deploy import deploy
 from ecrm_dsl.runtime.scheduler import Scheduler
 from ecrm_dsl.simulate.clock import ActivityClock, Grid
@@ -46,7 +47,7 @@ class Replay:
 
 def simulate(
     source: Engine,
-    plan: dict[str, Any],
+    plan: Plan,
     scratch_path: Path,
     window: Window,
     progress: Callable[[str], None] = lambda _: None,

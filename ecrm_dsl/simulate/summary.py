@@ -11,6 +11,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ecrm_dsl.plan.model import Plan
+from ecrm_dsl.plan.nodes import SendNode
+from ecrm_dsl.plan.scenario import ScenarioPlan
 from ecrm_dsl.store.tallies import DecisionTally, decision_tallies, enrollment_tallies
 
 # Decision kinds shown per step, each a {label: count}; deferrals count customers, the rest decisions.
@@ -18,7 +21,7 @@ STEP_MEASURES = ("sent", "skipped", "deferred", "branched", "assigned", "waiting
 
 
 def summarize(
-    conn: Connection, plan: dict[str, Any], start: datetime | None = None, end: datetime | None = None
+    conn: Connection, plan: Plan, start: datetime | None = None, end: datetime | None = None
 ) -> list[dict[str, Any]]:
     """Per scenario of ``plan`` (by id), what happened (between ``start`` and ``end`` when given)."""
     by_scenario: dict[str, list[DecisionTally]] = defaultdict(list)
@@ -31,12 +34,12 @@ def summarize(
         if row.holdout and row.status == "converted":
             statuses[row.scenario_id]["converted_holdout"] += row.enrollments
     return [
-        _scenario(s, by_scenario.get(s["id"], []), statuses.get(s["id"], Counter()))
-        for s in sorted(plan["scenarios"], key=lambda s: s["id"])
+        _scenario(s, by_scenario.get(s.id, []), statuses.get(s.id, Counter()))
+        for s in sorted(plan.scenarios, key=lambda s: s.id)
     ]
 
 
-def _scenario(scenario: dict[str, Any], tallies: list[DecisionTally], status: Counter[str]) -> dict[str, Any]:
+def _scenario(scenario: ScenarioPlan, tallies: list[DecisionTally], status: Counter[str]) -> dict[str, Any]:
     entered = sum(status[s] for s in ("active", "converted", "exited", "completed"))
     holdout = status["holdout"]
     converted, converted_holdout = status["converted"], status["converted_holdout"]
@@ -49,22 +52,22 @@ def _scenario(scenario: dict[str, Any], tallies: list[DecisionTally], status: Co
         return dict(sorted(counts.items()))
 
     steps = []
-    for node in scenario["nodes"]:
-        step: dict[str, Any] = {"id": node["id"], "kind": node["kind"]}
-        if node["kind"] == "send":
-            step["channel"] = node["channel"]
+    for node in scenario.nodes:
+        step: dict[str, Any] = {"id": node.id, "kind": node.kind}
+        if isinstance(node, SendNode):
+            step["channel"] = node.channel
         for measure in STEP_MEASURES:
-            found = labels(measure, node["id"])
+            found = labels(measure, node.id)
             if found:
                 step[measure] = found
-        converted_here = sum(labels("converted", node["id"]).values())
+        converted_here = sum(labels("converted", node.id).values())
         if converted_here:
             step["converted_here"] = converted_here
         steps.append(step)
     return {
-        "id": scenario["id"],
-        "title": scenario.get("title"),
-        "kind": scenario["kind"],
+        "id": scenario.id,
+        "title": scenario.title,
+        "kind": scenario.kind,
         "entered": entered,
         "holdout": holdout,
         "not_entered": labels("not_entered", any_node=True),

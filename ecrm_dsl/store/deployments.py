@@ -1,55 +1,76 @@
-"""Deployments: each deployed plan is kept, the newest is active, and every scenario version stays loadable."""
+"""Deployments: each deployed plan is kept, the newest is active, and every scenario version stays loadable.
+
+A stored plan is checked like any other before the runtime uses it (``load_plan``); one written by an ecrm-dsl
+with another plan format is refused with what to do. Checked plans are kept in memory by their text, since
+every tick reads the active one.
+"""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
+from ecrm_dsl.plan.document import canonical_json, load_plan
+from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.store.tables import TABLES
 
 T = TABLES
 
 
+def redeploy_remedy(deployment_id: int) -> str:
+    return (
+        f"deployment #{deployment_id} cannot be run by this ecrm-dsl (stored by another version, or changed in the "
+        "store): redeploy the project with `ecrm deploy` (add `--in-flight move` when customers are in flight on "
+        "its scenarios)"
+    )
+
+
+@lru_cache(maxsize=16)
+def _stored_plan(text: str, deployment_id: int) -> Plan:
+    return load_plan(text, f"deployment #{deployment_id} in the store", redeploy_remedy(deployment_id))
+
+
 def record_deployment(
-    conn: Connection, plan: dict[str, Any], plan_hash: str, in_flight: str, note: str | None, now: datetime
+    conn: Connection, plan: Plan, plan_hash: str, in_flight: str, note: str | None, now: datetime
 ) -> int:
     """Store the plan as the active deployment and register its scenario versions; returns its id."""
-    from ecrm_dsl.plan.document import canonical_json
-
     result = conn.execute(
         insert(T.deployments).values(
             deployed_at=now,
             plan_hash=plan_hash,
-            plan=canonical_json(plan),
+            plan=canonical_json(plan.to_json()),
             in_flight=in_flight,
             note=note,
         )
     )
-    deployment_id = int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None
+    deployment_id = int(key[0])
     known = {(row.scenario_id, row.scenario_hash) for row in conn.execute(select(T.scenario_versions))}
     fresh = [
-        {"scenario_id": s["id"], "scenario_hash": s["hash"], "deployment_id": deployment_id}
-        for s in plan["scenarios"]
-        if (s["id"], s["hash"]) not in known
+        {"scenario_id": s.id, "scenario_hash": s.hash, "deployment_id": deployment_id}
+        for s in plan.scenarios
+        if (s.id, s.hash) not in known
     ]
     if fresh:
         conn.execute(insert(T.scenario_versions), fresh)
     return deployment_id
 
 
-def active_deployment(conn: Connection) -> tuple[int, dict[str, Any]] | None:
+def active_deployment(conn: Connection) -> tuple[int, Plan] | None:
+    """The newest deployment and its plan; raises ``PlanError`` when that plan cannot be read."""
     row = conn.execute(
         select(T.deployments.c.id, T.deployments.c.plan).order_by(T.deployments.c.id.desc()).limit(1)
     ).first()
-    return (int(row.id), json.loads(row.plan)) if row else None
+    return (int(row.id), _stored_plan(row.plan, int(row.id))) if row else None
 
 
-def deployment_plan(conn: Connection, deployment_id: int) -> dict[str, Any]:
+def deployment_plan(conn: Connection, deployment_id: int) -> Plan:
     text = conn.execute(select(T.deployments.c.plan).where(T.deployments.c.id == deployment_id)).scalar_one()
-    return json.loads(text)
+    return _stored_plan(text, deployment_id)
 
 
 def version_deployments(conn: Connection, hashes: set[str]) -> dict[str, int]:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, insert, select
 
 from ecrm_dsl.build.compiler import compile_workspace
 from ecrm_dsl.language.diagnostics import Severity
+from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.project.config import load_config
 from ecrm_dsl.project.lint import lint
 from ecrm_dsl.runtime.deploy import deploy
@@ -92,8 +93,12 @@ class World:
         assert not errors, [f"{d.span}: {d.message}" for d in errors]
         return compile_workspace(result.workspace)[0]
 
+    def plan(self) -> Plan:
+        """The compiled project as the runtime takes it."""
+        return Plan.from_json(self.compile())
+
     def deploy(self, at: dt.datetime, **options: Any) -> Any:
-        return deploy(self.engine, self.compile(), at, **options)
+        return deploy(self.engine, self.plan(), at, **options)
 
     # ---- data
     def customer(self, cid: str, **fields: Any) -> str:
