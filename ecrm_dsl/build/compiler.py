@@ -14,6 +14,7 @@ from typing import Any
 
 from ecrm_dsl.conditions.normal import normalise
 from ecrm_dsl.language import ast, catalog, visit
+from ecrm_dsl.plan import lower
 from ecrm_dsl.plan.document import PLAN_FORMAT, PLAN_VERSION, content_hash
 from ecrm_dsl.project.resources import CustomerSchema, Policies, Segment, Template
 from ecrm_dsl.project.workspace import Workspace
@@ -66,13 +67,10 @@ def compile_scenario(scenario: ast.Scenario, priority: int | None = None) -> tup
         "hypothesis": {"kpi": scenario.hypothesis.kpi, "statement": scenario.hypothesis.statement}
         if scenario.hypothesis
         else None,
-        "trigger": _trigger(scenario.trigger),
-        "goals": [_goal(g) for g in scenario.goals],
-        "stop": [_stop(e) for e in scenario.exits],
-        "reentry": {
-            "mode": scenario.reentry.mode,
-            "cooldown_seconds": scenario.reentry.cooldown.seconds if scenario.reentry.cooldown else None,
-        },
+        "trigger": lower.trigger(scenario.trigger),
+        "goals": [lower.goal(g) for g in scenario.goals],
+        "stop": [lower.stop(e) for e in scenario.exits],
+        "reentry": lower.reentry(scenario.reentry),
         "holdout_percent": scenario.holdout,
         "backfill_seconds": scenario.backfill.seconds if scenario.backfill else None,
         "priority": priority,
@@ -82,10 +80,6 @@ def compile_scenario(scenario: ast.Scenario, priority: int | None = None) -> tup
     body["hash"] = content_hash(body)
     smap = {"file": scenario.span.file, "line": scenario.span.line, "nodes": sources}
     return body, smap
-
-
-def _cond(expr: ast.Expr | None) -> Any:
-    return normalise(expr) if expr is not None else None
 
 
 class _Lowering:
@@ -99,11 +93,16 @@ class _Lowering:
         """Append the nodes of ``steps``; each continues to the next, the last to ``join``. Returns the first id."""
         for index, step in enumerate(steps):
             following = steps[index + 1].id if index + 1 < len(steps) else join
-            node: Json = {"id": step.id, "kind": step.kind, "timing": _timing(step.delay), "guard": _cond(step.guard)}
+            node: Json = {
+                "id": step.id,
+                "kind": step.kind,
+                "timing": lower.timing(step.delay),
+                "guard": lower.cond(step.guard),
+            }
             self.sources[step.id] = f"{step.span.file}:{step.span.line}:{step.span.column}"
             self.nodes.append(node)
-            lower: Callable[[Any, Json, str | None], None] = getattr(self, "lower_" + type(step.action).__name__)
-            lower(step.action, node, following)
+            method: Callable[[Any, Json, str | None], None] = getattr(self, "lower_" + type(step.action).__name__)
+            method(step.action, node, following)
         return steps[0].id if steps else None
 
     def lower_Send(self, action: ast.Send, node: Json, following: str | None) -> None:
@@ -111,13 +110,13 @@ class _Lowering:
             channel=action.channel,
             template=action.template,
             fallback=list(action.fallback),
-            params={p.name: _literal(p.value) for p in action.params},
+            params={p.name: lower.literal(p.value) for p in action.params},
             next=following,
         )
 
     def lower_Update(self, action: ast.Update, node: Json, following: str | None) -> None:
         node.update(
-            set={a.attribute.removeprefix("customer."): _literal(a.value) for a in action.assignments},
+            set={a.attribute.removeprefix("customer."): lower.literal(a.value) for a in action.assignments},
             add_tags=list(action.add_tags),
             remove_tags=list(action.remove_tags),
             next=following,
@@ -130,7 +129,7 @@ class _Lowering:
         node.update(
             event=action.event,
             same=action.same,
-            where=_cond(action.where),
+            where=lower.cond(action.where),
             timeout_seconds=action.timeout.seconds if action.timeout else None,
             next=following,
         )
@@ -142,7 +141,7 @@ class _Lowering:
         arms = []
         for arm in action.arms:
             target = self.steps(arm.steps, following) or following
-            arms.append({"condition": _cond(arm.condition), "next": target})
+            arms.append({"condition": lower.cond(arm.condition), "next": target})
         node.update(arms=arms, next=following)
 
     def lower_Split(self, action: ast.Split, node: Json, following: str | None) -> None:
@@ -151,68 +150,6 @@ class _Lowering:
             target = self.steps(variant.steps, following) or following
             variants.append({"name": variant.name, "weight": variant.weight, "next": target})
         node.update(variants=variants, next=following)
-
-
-def _literal(literal: ast.Literal) -> Any:
-    value = literal.value
-    if literal.type == "money":
-        return {"money": value.yen}  # type: ignore[union-attr]
-    if literal.type == "duration":
-        return {"seconds": value.seconds}  # type: ignore[union-attr]
-    if literal.type in ("time", "decimal"):
-        return str(value)
-    return value
-
-
-def _timing(timing: ast.Timing | None) -> Json | None:
-    if timing is None:
-        return None
-    return {
-        "anchor": timing.anchor,
-        "offset_seconds": timing.offset.seconds,
-        "business_days": timing.business_days,
-        "at": str(timing.at) if timing.at else None,
-        "until_time": str(timing.until_time) if timing.until_time else None,
-        "until_weekday": timing.until_weekday,
-        "business_day": timing.business_day,
-    }
-
-
-def _trigger(t: ast.Trigger) -> Json:
-    base: Json = {"where": _cond(t.where)}
-    base.update(_TRIGGER_FIELDS[type(t)](t))
-    return base
-
-
-_TRIGGER_FIELDS: dict[type, Callable[[Any], Json]] = {
-    ast.EventTrigger: lambda t: {"type": "event", "event": t.event},
-    ast.SegmentTrigger: lambda t: {"type": "segment", "segment": t.segment},
-    ast.DateTrigger: lambda t: {
-        "type": "date",
-        "attribute": t.attribute.removeprefix("customer."),
-        "offset_seconds": t.offset.seconds,
-        "at": str(t.at) if t.at else None,
-        "yearly": t.yearly,
-    },
-    ast.ScheduleTrigger: lambda t: {"type": "schedule", "cron": t.cron, "audience": t.audience},
-}
-
-
-def _goal(g: ast.Goal) -> Json:
-    match, _, prop = g.match.partition(":")
-    return {
-        "event": g.event,
-        "match": match,
-        "property": prop or None,
-        "within_seconds": g.within.seconds if g.within else None,
-        "where": _cond(g.where),
-    }
-
-
-def _stop(e: ast.ExitRule) -> Json:
-    if e.event is not None:
-        return {"event": e.event, "same": e.same, "where": _cond(e.condition)}
-    return {"when": _cond(e.condition)}
 
 
 def _with_dependencies(names: set[str], segments: dict[str, Segment]) -> set[str]:

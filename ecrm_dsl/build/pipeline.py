@@ -68,4 +68,3 @@ def build(config: ProjectConfig, rules: RuleSelection | None = None) -> Build:
         return Build(result, tuple(sorted(blocking, key=Diagnostic.sort_key)), None, None)
     plan, source_map = compile_workspace(result.workspace)
     return Build(result, (), plan, source_map)
-

@@ -436,9 +436,10 @@ def _child_fields(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls) if f.compare and f.name != "span")
 
 
-def iter_child_nodes(node: object) -> Iterator[Any]:
+def iter_child_nodes(node: Any) -> Iterator[Any]:
     """The direct children of ``node`` in field order: node fields, and the nodes inside tuple fields."""
-    for name in _child_fields(type(node)):
+    cls: type = type(node)
+    for name in _child_fields(cls):
         value = getattr(node, name)
         if isinstance(value, NODE_TYPES):
             yield value

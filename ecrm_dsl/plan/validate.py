@@ -114,20 +114,23 @@ def _validator() -> Draft7Validator:
 
 def _message(error: ValidationError) -> str:
     """The validator's finding in our words."""
-    kind, instance = error.validator, error.instance
+    kind: Any = error.validator
+    instance: Any = error.instance
+    value: Any = error.validator_value
+    schema: Any = error.schema
     if kind == "required":
-        missing = [name for name in error.validator_value if name not in instance]
+        missing = [name for name in value if name not in instance]
         return f"missing {', '.join(repr(m) for m in missing)}"
     if kind == "additionalProperties":
-        known = set(error.schema.get("properties", {}))
+        known = set(schema.get("properties", {}))
         extra = sorted(k for k in instance if k not in known)
         return f"unexpected {', '.join(repr(k) for k in extra)}"
     if kind == "type":
-        wanted = error.validator_value
+        wanted = value
         wanted = wanted if isinstance(wanted, str) else " or ".join(wanted)
         return f"expected {wanted}, found {_json_type(instance)} {_short(instance)}"
     if kind in ("enum", "const"):
-        allowed = error.validator_value if kind == "enum" else [error.validator_value]
+        allowed = value if kind == "enum" else [value]
         return f"{_short(instance)} is not one of {', '.join(json.dumps(a, ensure_ascii=False) for a in allowed)}"
     if kind == "pattern":
         return f"{_short(instance)} is malformed (expected the pattern {error.validator_value})"

@@ -65,7 +65,7 @@ def impact_lines(diff: PlanDiff, subject: str, state: str) -> list[Message]:
         lines.append(message)
     if state == REMOVED and found.in_flight:
         lines.append(("they finish on the removed version only with ", Code("ecrm deploy --in-flight keep")))
-    removed = {c.step for c in diff.changes_of("scenario", subject) if c.kind == "step_removed"}
+    removed = {c.step for c in diff.changes_of("scenario", subject) if c.kind == "step_removed" and c.step is not None}
     for step in sorted(removed & set(found.at_steps)):
         lines.append(
             (

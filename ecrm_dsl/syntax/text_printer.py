@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field, replace
 
 from ecrm_dsl.language import ast
+from ecrm_dsl.plan import lower, text
 from ecrm_dsl.syntax.common import literal_value_text, step_id
 
 INDENT = "  "
@@ -115,65 +116,33 @@ def _where(expr: ast.Expr | None) -> str:
     return f" where {expr_text(expr)}" if expr is not None else ""
 
 
+# The keyword parts of headers and timings are lowered to the plan's form and spelled by plan.text, the renderer
+# diff and graph use; conditions stay printed from the AST, because their normal form is not the source.
+
+
 def trigger_text(t: ast.Trigger) -> str:
-    if isinstance(t, ast.EventTrigger):
-        return f"{t.event}{_where(t.where)}"
-    if isinstance(t, ast.SegmentTrigger):
-        return f"segment {t.segment}{_where(t.where)}"
-    if isinstance(t, ast.DateTrigger):
-        offset = ""
-        if t.offset.seconds:
-            direction = "before" if t.offset.seconds < 0 else "after"
-            offset = f"{ast.Duration(abs(t.offset.seconds))} {direction} "
-        at = f" at {t.at}" if t.at else ""
-        yearly = " yearly" if t.yearly else ""
-        return f"date {offset}{t.attribute}{at}{yearly}{_where(t.where)}"
-    return f"schedule {_q(t.cron)} audience {t.audience}{_where(t.where)}"
+    header = text.trigger(lower.trigger(replace(t, where=None)))
+    if isinstance(t, ast.DateTrigger) and not t.attribute.startswith("customer."):
+        header = header.replace(f"customer.{t.attribute}", t.attribute, 1)  # a wrong spelling stays as written (E204)
+    return header + _where(t.where)
 
 
 def goal_text(g: ast.Goal) -> str:
-    match = ""
-    if g.match == "repeat":
-        match = " repeat"
-    elif g.match.startswith("same:"):
-        match = f" same {g.match.split(':', 1)[1]}"
-    within = f" within {g.within}" if g.within else ""
-    return f"goal {g.event}{match}{within}{_where(g.where)}"
+    return "goal " + text.goal(lower.goal(replace(g, where=None))) + _where(g.where)
 
 
 def stop_text(e: ast.ExitRule) -> str:
-    if e.event is not None:
-        same = f" same {e.same}" if e.same else ""
-        return f"stop on {e.event}{same}{_where(e.condition)}"
-    return f"stop when {expr_text(e.condition)}"
+    if e.event is None:
+        return f"stop when {expr_text(e.condition)}"
+    return "stop " + text.stop(lower.stop(replace(e, condition=None))) + _where(e.condition)
 
 
 def reentry_text(r: ast.Reentry) -> str:
-    return f"after {r.cooldown}" if r.mode == "cooldown" else r.mode
+    return text.reentry(lower.reentry(r))
 
 
 def timing_text(t: ast.Timing) -> str:
-    business = " on business day" if t.business_day else ""
-    if t.until_time is not None or t.until_weekday is not None:
-        parts = ["until"]
-        if t.until_weekday:
-            parts.append(t.until_weekday)
-        if t.until_time is not None:
-            parts.append(str(t.until_time))
-        return " ".join(parts) + business
-    at = f" at {t.at}" if t.at else ""
-    if t.business_days is not None:
-        direction = "before" if t.business_days < 0 else "after"
-        return f"{abs(t.business_days)} business days {direction} {t.anchor}{at}"
-    seconds = t.offset.seconds
-    if t.anchor == "entry" and seconds >= 0 and seconds % 86400 == 0:
-        return f"day {seconds // 86400}{at}{business}"
-    if t.anchor == "previous" and seconds >= 0:
-        return f"after {t.offset}{at}{business}"
-    if seconds == 0:
-        return f"on {t.anchor}{at}{business}"
-    direction = "before" if seconds < 0 else "after"
-    return f"{ast.Duration(abs(seconds))} {direction} {t.anchor}{at}{business}"
+    return text.timing(lower.timing(t) or {})
 
 
 def _steps(steps: tuple[ast.Step, ...], depth: int, where: SourcePositions) -> list[Line]:
@@ -189,9 +158,7 @@ def _step(step: ast.Step, depth: int, where: SourcePositions) -> list[Line]:
     action = step.action
     whole = _whole(step.span)
     if isinstance(action, ast.Wait) and action.event is None:
-        timing = step.delay or ast.Timing()
-        plain = timing == ast.Timing("previous", timing.offset) and timing.offset.seconds >= 0
-        return [Line(f"{pad}{label}wait {timing.offset if plain else timing_text(timing)}", depth, *whole)]
+        return [Line(f"{pad}{label}{text.wait(lower.timing(step.delay or ast.Timing()))}", depth, *whole)]
     prefix = ""
     if step.delay is not None:
         prefix = timing_text(step.delay)
