@@ -7,6 +7,7 @@ import difflib
 from ecrm_dsl.checks.scope import Scope
 from ecrm_dsl.language import ast, catalog
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.visit import NodeVisitor
 from ecrm_dsl.syntax.text_printer import expr_text
 
 _LITERAL_TYPES = {
@@ -49,7 +50,7 @@ def _suggest(name: str, options: list[str]) -> str | None:
     return close[0] if close else None
 
 
-class TypeChecker:
+class TypeChecker(NodeVisitor):
     """Infers the type of an expression, reporting every problem; None means "unknown, already reported"."""
 
     def __init__(self, scope: Scope, findings: list[Diagnostic]):
@@ -144,33 +145,47 @@ class TypeChecker:
 
     # ---- expressions
     def infer(self, expr: ast.Expr) -> str | None:
-        if isinstance(expr, ast.Literal):
-            return _LITERAL_TYPES[expr.type]
-        if isinstance(expr, ast.Ref):
-            return self.resolve(expr)
-        if isinstance(expr, ast.Call):
-            return self._call(expr)
-        if isinstance(expr, (ast.And, ast.Or)):
-            for item in expr.items:
-                self.check_condition(item)
-            return "bool"
-        if isinstance(expr, ast.Not):
-            self.check_condition(expr.operand)
-            return "bool"
-        if isinstance(expr, ast.Compare):
-            self._compare(expr.op, expr.left, expr.right, expr.span)
-            return "bool"
-        if isinstance(expr, ast.InList):
-            operand = self.infer(expr.operand)
-            for item in expr.items:
-                self._agree(operand, self.infer(item), item.span, expr.operand, "==")
-            return "bool"
-        if isinstance(expr, ast.Between):
-            operand = self.infer(expr.operand)
-            for bound in (expr.low, expr.high):
-                self._agree(operand, self.infer(bound), bound.span, expr.operand, "<")
-            return "bool"
-        assert isinstance(expr, ast.IsNull)
+        """The type of ``expr`` (None when unknown), reporting what is wrong inside it on the way."""
+        inferred: str | None = self.visit(expr)
+        return inferred
+
+    def visit_Literal(self, expr: ast.Literal) -> str:
+        return _LITERAL_TYPES[expr.type]
+
+    def visit_Ref(self, expr: ast.Ref) -> str | None:
+        return self.resolve(expr)
+
+    def visit_Call(self, expr: ast.Call) -> str | None:
+        return self._call(expr)
+
+    def visit_And(self, expr: ast.And | ast.Or) -> str:
+        for item in expr.items:
+            self.check_condition(item)
+        return "bool"
+
+    visit_Or = visit_And
+
+    def visit_Not(self, expr: ast.Not) -> str:
+        self.check_condition(expr.operand)
+        return "bool"
+
+    def visit_Compare(self, expr: ast.Compare) -> str:
+        self._compare(expr.op, expr.left, expr.right, expr.span)
+        return "bool"
+
+    def visit_InList(self, expr: ast.InList) -> str:
+        operand = self.infer(expr.operand)
+        for item in expr.items:
+            self._agree(operand, self.infer(item), item.span, expr.operand, "==")
+        return "bool"
+
+    def visit_Between(self, expr: ast.Between) -> str:
+        operand = self.infer(expr.operand)
+        for bound in (expr.low, expr.high):
+            self._agree(operand, self.infer(bound), bound.span, expr.operand, "<")
+        return "bool"
+
+    def visit_IsNull(self, expr: ast.IsNull) -> str:
         self.infer(expr.operand)
         return "bool"
 
