@@ -2,7 +2,7 @@
 
 1. A store is generated with the demo shop (``DemoShop``, 100,000 customers by default, through
    ``tick_scale.py``'s bulk loader). A quarter of its customers place their first order in the 30 days after
-   2025-03-01, so every day of that month has a few hundred first orders per 100,000 customers.
+   2025-03-01, so every day of that month has about 830 first orders per 100,000 customers.
 2. A project holding only the example F2 scenario (``scenarios/f2_step_mail.yaml``) is written to a temporary
    folder from the repository's files: the scenario, the four templates it sends, the customer schema, the
    policies and the one segment the policies name (``recently_dissatisfied``, for ``nurture_only``). The
@@ -16,7 +16,7 @@
    (``time.process_time()``; SQLite runs in this process). The sends are the outbox rows the day's ticks wrote.
 4. **cron + SQL**, on a copy of the store as it was before the day: four hand-written ``INSERT … SELECT``
    statements, one per step of the scenario, write the day's sends into a result table. They pick the entries
-   (an ``order.placed`` event with no earlier order), the holdout (ecrm's deterministic draw, a SHA-256 of the
+   (an ``order.placed`` event with no other order up to it), the holdout (ecrm's deterministic draw, a SHA-256 of the
    scenario and the customer, as a registered SQLite function), consent and the LINE → email fallback, the
    "no repeat order" goal, the stop rule on a cancellation, the nurture-only policy and the send times (quiet
    hours 21:00–09:00 for the package insert, which goes with the order; 10:00 on day 1, 3 and 7).
@@ -27,8 +27,8 @@ The three must produce the same set of (customer, step, channel) sends, at the s
 1. Each is run ``--repeat`` times, interleaved (ecrm again from the saved state before the day); the best CPU
 time counts. It prints the ratios (ecrm ÷ cron+SQL, naive ÷ cron+SQL) and exits 0 whatever they are.
 
-    python benchmarks/f2_day.py                                  # 100,000 customers: a few minutes on 2 cores
-    python benchmarks/f2_day.py --customers 2000 --repeat 1      # smoke run, about 15 seconds
+    python benchmarks/f2_day.py                                  # 100,000 customers: about 2 minutes on 2 cores
+    python benchmarks/f2_day.py --customers 2000 --repeat 1      # smoke run, about 5 seconds
     python benchmarks/f2_day.py --json f2_day.json               # every figure, machine-readable
 """
 
