@@ -14,11 +14,13 @@ It prints times and ratios and exits 0 whatever they are (1 only when something 
 
     python benchmarks/simulate_year.py --customers 10000           # a couple of minutes
     python benchmarks/simulate_year.py                              # 100,000 customers (see benchmarks/README.md)
+    python benchmarks/simulate_year.py --customers 1000 --baseline-days 1 --json year.json   # every figure
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -26,7 +28,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, Table, func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tick_scale import bulk_generate, compile_plan
@@ -45,9 +47,13 @@ SHOP_START = datetime(2025, 3, 1, 0, 0, tzinfo=ZONE)  # history lies in the year
 YEAR = Window(SHOP_START - timedelta(days=365), SHOP_START)
 
 
-def count(engine: object, table: object) -> int:
-    with engine.connect() as conn:  # type: ignore[attr-defined]
+def count(engine: Engine, table: Table) -> int:
+    with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+# The replay's monthly progress lines, with the seconds since its start, for --json.
+MONTHLY: list[dict[str, object]] = []
 
 
 def replay(store: Path, plan: Plan, folder: Path, window: Window, label: str) -> tuple[float, int, int]:
@@ -55,7 +61,9 @@ def replay(store: Path, plan: Plan, folder: Path, window: Window, label: str) ->
 
     def progress(message: str) -> None:
         if message.startswith("  "):  # the replay's monthly line
-            print(f"  {label}: {message.strip()} at {time.perf_counter() - began:.0f}s", flush=True)
+            at = time.perf_counter() - began
+            MONTHLY.append({"replay": label, "line": message.strip(), "at_s": at})
+            print(f"  {label}: {message.strip()} at {at:.0f}s", flush=True)
 
     result = simulate(open_store(store, create=False), plan, folder / f"{label}.db", window, progress)
     seconds = time.perf_counter() - began
@@ -80,13 +88,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--baseline-days", type=int, default=7, help="days of plain hourly ticks (default 7)")
     parser.add_argument("--tmp", type=Path, default=None, help="where the stores go (100k: about 1.5 GB)")
+    parser.add_argument("--json", type=Path, default=None, help="write every figure to this file (JSON)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(dir=args.tmp, prefix="ecrm-sim-year-") as name:
         folder = Path(name)
         store = folder / "store.db"
         began = time.perf_counter()
         generated = bulk_generate(open_store(store), DemoShop(args.customers, SHOP_START, days=1))
-        print(f"generated {args.customers:,} customers ({generated}) in {time.perf_counter() - began:.1f}s", flush=True)
+        generation_s = time.perf_counter() - began
+        print(f"generated {args.customers:,} customers ({generated}) in {generation_s:.1f}s", flush=True)
         plan = compile_plan()
         span = Window(YEAR.start, YEAR.start + timedelta(days=args.baseline_days))
         base_s, base_ticks, base_decisions = plain_hourly(store, plan, folder, args.baseline_days)
@@ -97,15 +107,36 @@ def main(argv: list[str] | None = None) -> int:
         print(f"replay, a year: {year_s:.1f}s, {year_ticks} ticks, {year_decisions:,} decisions", flush=True)
     per_day = base_s / args.baseline_days
     extrapolated = per_day * 365
+    grid_points = int((YEAR.end - YEAR.start) / timedelta(hours=1)) + 1
     print()
     print(f"customers                     {args.customers:>12,}")
-    print(f"year replay                   {year_s / 60:>11.1f} min  ({year_ticks:,} ticks of 8,761 grid points)")
+    print(
+        f"year replay                   {year_s / 60:>11.1f} min  ({year_ticks:,} ticks of {grid_points:,} grid points)"
+    )
     print(f"plain hourly, extrapolated    {extrapolated / 60:>11.1f} min  ({per_day:.1f}s per simulated day)")
     print(f"ratio, whole year             {extrapolated / year_s:>11.1f}x  (plain / replay)")
     print(
         f"ratio, first {args.baseline_days} days          {base_s / short_s:>11.1f}x  "
         f"(decisions: plain {base_decisions:,}, replay {short_decisions:,})"
     )
+    if args.json is not None:
+        figures = {
+            "benchmark": "simulate_year",
+            "customers": args.customers,
+            "generated": generated,
+            "generation_s": generation_s,
+            "baseline_days": args.baseline_days,
+            "plain_hourly": {"seconds": base_s, "ticks": base_ticks, "decisions": base_decisions},
+            "replay_baseline_days": {"seconds": short_s, "ticks": short_ticks, "decisions": short_decisions},
+            "replay_year": {"seconds": year_s, "ticks": year_ticks, "decisions": year_decisions},
+            "grid_points": grid_points,
+            "plain_seconds_per_simulated_day": per_day,
+            "plain_year_extrapolated_s": extrapolated,
+            "ratio_whole_year": extrapolated / year_s,
+            "ratio_baseline_days": base_s / short_s,
+            "monthly_progress": MONTHLY,
+        }
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

@@ -23,6 +23,12 @@ that peak RSS is per size and the measurement's peak does not include the genera
    runs are interleaved and the best of ``--repeat`` counts. When the ratio is above 3, it prints the query
    plans (``EXPLAIN QUERY PLAN``).
 
+   Every tick is timed in wall-clock and CPU time, with the SQL statements it executed (a SQLAlchemy cursor
+   event). Last, the steady tick is compared with the **incremental hand-written minimum**: one statement that
+   re-checks only the customers who changed in that hour (a new order or counted event, or one leaving a rolling
+   window) against the three segments that start scenarios, timed in CPU time (best of several runs). Its
+   answers must equal ecrm's segment queries, for those customers and for everyone.
+
 Peak RSS (``ru_maxrss``) and SQLite's heap high-water mark are recorded after each phase. The headline number
 is the peak RSS at the end of the ticks. The entry comparison comes after it, because building the id lists
 needs memory in proportion to the audience. The script measures and does not enforce a threshold: it exits 0
@@ -32,6 +38,7 @@ generator disagrees with DemoShop).
     python benchmarks/tick_scale.py                         # 100k and 1M customers
     python benchmarks/tick_scale.py --sizes 2000            # quick run, well under a minute
     python benchmarks/tick_scale.py --sizes 10000,100000 --fk-indexes
+    python benchmarks/tick_scale.py --sizes 100000 --json ticks.json   # every figure, machine-readable
 """
 
 from __future__ import annotations
@@ -58,15 +65,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
-from sqlalchemy import JSON, Boolean, Column, Connection, Date, Engine, Select, Table
+from sqlalchemy import JSON, Boolean, Column, Connection, Date, Engine, Select, Table, event
 
-from ecrm_dsl.build.compiler import compile_workspace
+from ecrm_dsl import build_plan, load_project
 from ecrm_dsl.conditions.sql import select_customers
 from ecrm_dsl.demo.generate import DemoShop
-from ecrm_dsl.language.diagnostics import Severity
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.project.config import load_config
-from ecrm_dsl.project.lint import lint
 from ecrm_dsl.runtime.deploy import deploy
 from ecrm_dsl.runtime.model import DeployedPlan
 from ecrm_dsl.runtime.scheduler import Scheduler
@@ -301,45 +306,60 @@ def check_bulk_generator(folder: Path, customers: int) -> int:
 
 
 def compile_plan() -> Plan:
-    result = lint(load_config(CONFIG))
-    errors = [d for d in result.diagnostics if d.effective_severity == Severity.ERROR]
-    if errors:
-        raise BenchmarkError(f"the example project has {len(errors)} lint error(s); run: ecrm lint")
-    return Plan.from_json(compile_workspace(result.workspace)[0])
+    """The example project's plan, through the same gate as ``ecrm compile``."""
+    result = build_plan(load_project(CONFIG))
+    if result.plan is None:
+        raise BenchmarkError(f"the example project does not build ({len(result.blocking)} error(s)); run: ecrm lint")
+    return Plan.from_json(result.plan)
 
 
 # --------------------------------------------------------------------------- ticks
+
+
+class StatementCounter:
+    """SQL statements an engine executes (a SQLAlchemy cursor event), read per tick."""
+
+    def __init__(self, engine: Engine):
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_: Any) -> None:
+        self.count += 1
 
 
 @dataclass
 class TickTime:
     label: str
     at: str
-    seconds: float
+    seconds: float  # wall clock
     entered: int
     decisions: int
+    cpu_s: float = 0.0  # CPU time of this process (SQLite runs in it)
+    statements: int = 0  # SQL statements the tick executed
 
 
-def timed_tick(scheduler: Scheduler, label: str, moment: datetime) -> TickTime:
-    began = time.perf_counter()
+def timed_tick(scheduler: Scheduler, label: str, moment: datetime, counter: StatementCounter) -> TickTime:
+    counted = counter.count
+    cpu, began = time.process_time(), time.perf_counter()
     report = scheduler.tick(moment)
-    seconds = time.perf_counter() - began
+    seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     at = moment.astimezone(ZONE).strftime("%m-%d %H:%M")
-    return TickTime(label, at, seconds, sum(report.entered.values()), sum(report.decisions.values()))
+    entered, decisions = sum(report.entered.values()), sum(report.decisions.values())
+    return TickTime(label, at, seconds, entered, decisions, cpu, counter.count - counted)
 
 
 def run_ticks(engine: Engine, day_ticks: int, memory: MemoryLog) -> dict[str, Any]:
-    scheduler = Scheduler(engine)
-    first = timed_tick(scheduler, "first (baseline)", START)
+    scheduler, counter = Scheduler(engine), StatementCounter(engine)
+    first = timed_tick(scheduler, "first (baseline)", START, counter)
     progress(f"first tick {first.seconds:.2f}s (peak RSS {peak_rss_mb():.0f} MB)")
-    cron = timed_tick(scheduler, "cron (newsletter)", START + timedelta(minutes=1))
+    cron = timed_tick(scheduler, "cron (newsletter)", START + timedelta(minutes=1), counter)
     progress(f"cron tick {cron.seconds:.2f}s, {cron.entered:,} entered (peak RSS {peak_rss_mb():.0f} MB)")
     memory.checkpoint("first + cron ticks")
-    steady = timed_tick(scheduler, "steady", START + timedelta(minutes=61))
-    progress(f"steady tick {steady.seconds:.2f}s")
+    steady = timed_tick(scheduler, "steady", START + timedelta(minutes=61), counter)
+    progress(f"steady tick {steady.seconds:.2f}s, {steady.statements} statements")
     day = []
     for hour in range(day_ticks):
-        day.append(timed_tick(scheduler, f"day {hour + 1}", START + timedelta(minutes=121 + 60 * hour)))
+        day.append(timed_tick(scheduler, f"day {hour + 1}", START + timedelta(minutes=121 + 60 * hour), counter))
         progress(f"hourly tick {day[-1].at}: {day[-1].seconds:.2f}s, {day[-1].entered:,} entered")
     memory.checkpoint("all ticks")
     return {"first": asdict(first), "cron": asdict(cron), "steady": asdict(steady), "day": [asdict(t) for t in day]}
@@ -414,7 +434,9 @@ def explain(conn: Connection, query: Select[Any]) -> list[str]:
 
 def explain_text(conn: Connection, sql: str, placeholders: int) -> list[str]:
     """``EXPLAIN QUERY PLAN`` as an indented tree."""
-    cursor = conn.connection.driver_connection.execute("EXPLAIN QUERY PLAN " + sql, [None] * placeholders)
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    cursor = raw.execute("EXPLAIN QUERY PLAN " + sql, [None] * placeholders)
     depth: dict[int, int] = {}
     lines = []
     for node, parent, _, detail in cursor.fetchall():
@@ -467,6 +489,116 @@ def compare_entries(engine: Engine, plan: Plan, repeat: int, always_explain: boo
     now = START + timedelta(minutes=1)
     with engine.connect() as conn:
         return [compare_audience(conn, plan, audience, now, repeat, always_explain) for audience in AUDIENCES]
+
+
+# --------------------------------------------------------------------------- the incremental hand-written minimum
+
+# The segments that start scenarios (dormancy_signs, dormant_150_winback, loyal_privileges), which every tick
+# re-evaluates over every customer. Between two ticks only these customers can change membership: those with a
+# new order or a new event of a type the segments count, and those with such an event leaving a rolling window
+# (opened(email, 30d), count(…, 60d)). The shop-local day moving (days_since_last_order) needs a full pass.
+RECHECKED_SEGMENTS = ("dormancy_signs", "dormant_150", "loyal_customers")
+CHANGED_SQL = """
+SELECT customer_id FROM orders WHERE ordered_at > :since AND ordered_at <= :now
+UNION SELECT customer_id FROM events
+      WHERE type IN ('message.opened', 'subscription.skipped', 'subscription.interval_changed')
+      AND occurred_at > :since AND occurred_at <= :now
+UNION SELECT customer_id FROM events
+      WHERE type = 'message.opened' AND occurred_at >= :since_30d AND occurred_at < :now_30d
+UNION SELECT customer_id FROM events
+      WHERE type IN ('subscription.skipped', 'subscription.interval_changed')
+      AND occurred_at >= :since_60d AND occurred_at < :now_60d"""
+RECHECK_SQL = f"""
+WITH changed AS ({CHANGED_SQL}),
+o AS (SELECT customer_id, COUNT(*) AS n, MAX(ordered_at) AS last, SUM(amount) AS spent FROM orders
+      WHERE customer_id IN (SELECT customer_id FROM changed) AND ordered_at <= :now GROUP BY customer_id)
+SELECT o.customer_id,
+       o.n >= 2 AND (
+         (o.last >= :day_89 AND o.last < :day_59 AND NOT EXISTS (
+            SELECT 1 FROM events m WHERE m.customer_id = o.customer_id AND m.type = 'message.opened'
+            AND m.occurred_at >= :now_30d AND m.occurred_at <= :now
+            AND json_extract(m.properties, '$.channel') = 'email'))
+         OR (SELECT COUNT(*) FROM events s WHERE s.customer_id = o.customer_id AND s.type = 'subscription.skipped'
+             AND s.occurred_at >= :now_60d AND s.occurred_at <= :now) >= 2
+         OR EXISTS (SELECT 1 FROM events s WHERE s.customer_id = o.customer_id
+                    AND s.type = 'subscription.interval_changed' AND s.occurred_at >= :now_60d
+                    AND s.occurred_at <= :now)),
+       o.last >= :day_364 AND o.last < :day_149,
+       o.n >= 5 OR o.spent >= 50000
+FROM o"""
+
+
+def recheck_parameters(since: datetime, now: datetime) -> dict[str, str]:
+    """Instants as the store writes them; day windows as the UTC bounds of shop-local days."""
+    today = now.astimezone(ZONE).date()
+    days = {f"day_{n}": _local_midnight_utc(today - timedelta(days=n)) for n in (59, 89, 149, 364)}
+    windows = {
+        f"{name}_{n}d": sqlite_instant(moment - timedelta(days=n))
+        for name, moment in (("since", since), ("now", now))
+        for n in (30, 60)
+    }
+    return {"since": sqlite_instant(since), "now": sqlite_instant(now), **days, **windows}
+
+
+def check_recheck(
+    conn: Connection, plan: dict[str, Any], params: dict[str, str], now: datetime, everyone: bool = False
+) -> tuple[int, dict[str, int]]:
+    """The re-check's members of each segment must be ecrm's among the changed customers (``everyone``: in the
+    whole store, for a ``since`` before the first order); returns how many customers changed, and the members."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    rows = raw.execute(RECHECK_SQL, params).fetchall()
+    changed = sorted(row[0] for row in raw.execute(CHANGED_SQL, params))
+    members = {}
+    for index, segment in enumerate(RECHECKED_SEGMENTS):
+        hand = {row[0] for row in rows if row[index + 1]}
+        query = ecrm_query(plan, segment, now)
+        if not everyone:
+            query = query.where(TABLES.customers.c.id.in_(changed))
+        ecrm = set(conn.execute(query).scalars())
+        if hand != ecrm:
+            raise BenchmarkError(
+                f"{segment}: of {len(changed):,} changed customers, ecrm selects {len(ecrm):,}, "
+                f"the hand-written re-check {len(hand):,}"
+            )
+        members[segment] = len(hand)
+    return len(changed), members
+
+
+def incremental_minimum(engine: Engine, plan: dict[str, Any], steady: dict[str, Any], repeat: int) -> dict[str, Any]:
+    """Re-check only the customers that changed in the steady tick's hour against the three segments, in
+    hand-written SQL (timed, best of several runs), and check the answers against ecrm's segment queries."""
+    since, now = START + timedelta(minutes=1), START + timedelta(minutes=61)
+    if now.astimezone(ZONE).date() != since.astimezone(ZONE).date():
+        raise BenchmarkError("the steady hour crosses the shop's midnight: that needs a full pass, not a re-check")
+    params = recheck_parameters(since, now)
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        cpu_runs, wall_runs = [], []
+        for _ in range(max(10, 5 * repeat)):
+            cpu, wall = time.process_time(), time.perf_counter()
+            raw.execute(RECHECK_SQL, params).fetchall()
+            cpu_runs.append(time.process_time() - cpu)
+            wall_runs.append(time.perf_counter() - wall)
+        changed, members = check_recheck(conn, plan, params, now)
+        # The hour has few changed customers: the statement is also checked with everyone changed.
+        checked, _ = check_recheck(conn, plan, recheck_parameters(now - timedelta(days=3650), now), now, True)
+    best = min(cpu_runs)
+    return {
+        "since": since.isoformat(),
+        "now": now.isoformat(),
+        "changed_customers": changed,
+        "members": members,
+        "checked_customers": checked,
+        "cpu_s": cpu_runs,
+        "wall_s": wall_runs,
+        "best_cpu_s": best,
+        "steady_cpu_s": steady["cpu_s"],
+        "steady_statements": steady["statements"],
+        "ratio_steady_to_minimum": steady["cpu_s"] / max(best, 1e-9),
+        "sql": " ".join(RECHECK_SQL.split()),
+    }
 
 
 # --------------------------------------------------------------------------- one size, in a child process
@@ -531,6 +663,7 @@ def measure_store(customers: int, args: argparse.Namespace, store: Path) -> dict
     traced = _traced(before, args.top) if before is not None else None
     entries = compare_entries(engine, plan, args.repeat, args.explain)
     memory.checkpoint("entry comparison")
+    incremental = incremental_minimum(engine, plan, ticks["steady"], args.repeat)
     engine.dispose()
     return {
         "customers": customers,
@@ -539,6 +672,7 @@ def measure_store(customers: int, args: argparse.Namespace, store: Path) -> dict
         "rss": memory.rss,
         "sqlite_heap": memory.sqlite,
         "entries": entries,
+        "incremental": incremental,
         "traced": traced,
     }
 
@@ -623,11 +757,14 @@ def report_size(r: dict[str, Any]) -> str:
             if r["fk_indexes"]
             else "as ecrm_dsl creates it"
         ),
-        f"  {'tick':<20} {'at':>11} {'s':>9} {'entered':>9} {'decisions':>10}",
+        f"  {'tick':<20} {'at':>11} {'s':>9} {'CPU s':>9} {'statements':>10} {'entered':>9} {'decisions':>10}",
     ]
     for key in ("first", "cron", "steady"):
         t = ticks[key]
-        lines.append(f"  {t['label']:<20} {t['at']:>11} {t['seconds']:>9.2f} {t['entered']:>9,} {t['decisions']:>10,}")
+        lines.append(
+            f"  {t['label']:<20} {t['at']:>11} {t['seconds']:>9.2f} {t['cpu_s']:>9.2f} {t['statements']:>10,} "
+            f"{t['entered']:>9,} {t['decisions']:>10,}"
+        )
     day = ticks["day"]
     if day:
         seconds = [t["seconds"] for t in day]
@@ -635,7 +772,8 @@ def report_size(r: dict[str, Any]) -> str:
         lines.append(
             f"  {len(day)} hourly ticks: mean {sum(seconds) / len(seconds):.2f}s, max {max(seconds):.2f}s "
             f"(at {slowest['at']}), {sum(t['entered'] for t in day):,} entered, "
-            f"{sum(t['decisions'] for t in day):,} decisions"
+            f"{sum(t['decisions'] for t in day):,} decisions, "
+            f"{sum(t['statements'] for t in day) / len(day):,.0f} statements a tick"
         )
     lines.append(
         f"  peak RSS MB: generation process {r['generation_rss']:.0f}; measuring process after "
@@ -655,6 +793,7 @@ def report_size(r: dict[str, Any]) -> str:
             f"    {e['name']:<20} {e['rows']:>9,} {min(e['ecrm']):>8.3f} {min(e['hand']):>8.3f} {e['ratio']:>6.2f}x"
         )
     lines += _plans(r["entries"])
+    lines += _incremental(r["incremental"])
     if r.get("kept"):
         lines.append(f"  store kept: {r['kept']}")
     if r.get("traced"):
@@ -681,10 +820,22 @@ def _plans(entries: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _incremental(inc: dict[str, Any]) -> list[str]:
+    members = ", ".join(f"{name} {n}" for name, n in inc["members"].items())
+    return [
+        f"  steady tick against the incremental hand-written minimum (the {inc['changed_customers']:,} customers "
+        f"that changed in its hour, re-checked against the 3 segments in one statement; members: {members}; "
+        f"with everyone changed, the statement agrees with ecrm on all {inc['checked_customers']:,})",
+        f"    steady tick {inc['steady_cpu_s'] * 1000:,.1f} ms CPU, {inc['steady_statements']:,} statements; "
+        f"minimum {inc['best_cpu_s'] * 1000:.2f} ms CPU (best of {len(inc['cpu_s'])}); "
+        f"ratio {inc['ratio_steady_to_minimum']:,.0f}x",
+    ]
+
+
 def report_summary(results: Sequence[dict[str, Any]]) -> str:
     lines = [
         f"{'customers':>10} {'orders':>10} {'events':>10} {'gen s':>7} {'first s':>8} {'cron s':>8} "
-        f"{'steady s':>9} {'day mean':>9} {'day max':>8} {'RSS MB':>7}  entry ratios (ecrm/hand)"
+        f"{'steady s':>9} {'day mean':>9} {'day max':>8} {'RSS MB':>7} {'steady/min':>10}  entry ratios (ecrm/hand)"
     ]
     for r in results:
         t = r["ticks"]
@@ -694,7 +845,7 @@ def report_summary(results: Sequence[dict[str, Any]]) -> str:
             f"{r['customers']:>10,} {r['counts']['orders']:>10,} {r['counts']['events']:>10,} "
             f"{r['generation_s']:>7.1f} {t['first']['seconds']:>8.2f} {t['cron']['seconds']:>8.2f} "
             f"{t['steady']['seconds']:>9.2f} {sum(day) / len(day):>9.2f} {max(day):>8.2f} "
-            f"{r['rss']['all ticks']:>7.0f}  {ratios}"
+            f"{r['rss']['all ticks']:>7.0f} {r['incremental']['ratio_steady_to_minimum']:>9,.0f}x  {ratios}"
         )
     if len(results) > 1:
         small, large = min(results, key=lambda r: r["customers"]), max(results, key=lambda r: r["customers"])
@@ -777,6 +928,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=300,
         help="customers for the bulk-vs-DemoShop check (default 300; 0 skips it)",
     )
+    parser.add_argument("--json", type=Path, help="write every figure to this file (JSON)")
     parser.add_argument("--child", nargs=2, metavar=("ROLE", "CUSTOMERS"), help=argparse.SUPPRESS)
     parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -793,6 +945,8 @@ def benchmark(args: argparse.Namespace) -> None:
             f"bulk generator: identical to DemoShop.generate on {args.check_customers} customers "
             f"({rows:,} rows in {len(GENERATED_TABLES)} tables)"
         )
+    else:
+        rows = 0
     print("entry evaluation audiences (segments of the example project):")
     for audience in AUDIENCES:
         print(f"  {audience.segment}: {audience.where()}")
@@ -803,6 +957,47 @@ def benchmark(args: argparse.Namespace) -> None:
         print(report_size(results[-1]), flush=True)
     print()
     print(report_summary(results))
+    if args.json is not None:
+        args.json.write_text(
+            json.dumps(json_figures(args, rows, results), ensure_ascii=False, indent=2) + "\n", "utf-8"
+        )
+
+
+def json_figures(args: argparse.Namespace, checked_rows: int, results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Every figure the run printed, per size with the day's mean and max worked out, and the scaling."""
+    options = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k not in ("child", "store")}
+    sizes = []
+    for r in results:
+        day = r["ticks"]["day"]
+        sizes.append(
+            {
+                **r,
+                "day_mean_s": sum(t["seconds"] for t in day) / len(day) if day else None,
+                "day_max_s": max((t["seconds"] for t in day), default=None),
+                "day_mean_cpu_s": sum(t["cpu_s"] for t in day) / len(day) if day else None,
+                "day_mean_statements": sum(t["statements"] for t in day) / len(day) if day else None,
+                "entry_ratios": {e["name"]: e["ratio"] for e in r["entries"]},
+            }
+        )
+    figures: dict[str, Any] = {
+        "benchmark": "tick_scale",
+        "options": options,
+        "bulk_check_rows": checked_rows,
+        "audiences": {a.segment: a.where() for a in AUDIENCES},
+        "sizes": sizes,
+    }
+    if len(results) > 1:
+        small, large = min(results, key=lambda r: r["customers"]), max(results, key=lambda r: r["customers"])
+        figures["scaling"] = {
+            "customers": large["customers"] / small["customers"],
+            "peak_rss_ticks": large["rss"]["all ticks"] / small["rss"]["all ticks"],
+            **{
+                f"{key}_tick_time": _tick_mean(large, key) / _tick_mean(small, key)
+                for key in ("cron", "steady", "day")
+                if _tick_mean(small, key) > 0
+            },
+        }
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:

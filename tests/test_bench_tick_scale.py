@@ -1,0 +1,50 @@
+"""benchmarks/tick_scale.py at a small size: --json holds every tick's CPU time and statement count, and the
+steady tick against the incremental hand-written minimum (whose answers the script checks against ecrm's)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "benchmarks" / "tick_scale.py"
+
+
+def test_small_run_writes_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "ticks.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            *("--sizes", "600", "--day-ticks", "1", "--repeat", "1", "--check-customers", "30"),
+            *("--tmp", str(tmp_path), "--json", str(out)),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert figures["benchmark"] == "tick_scale" and figures["bulk_check_rows"] > 0
+    (size,) = figures["sizes"]
+    assert size["customers"] == 600
+    for key in ("first", "cron", "steady"):
+        tick = size["ticks"][key]
+        assert tick["statements"] > 0 and tick["cpu_s"] > 0
+    assert size["ticks"]["cron"]["entered"] > 0  # the newsletter's audience
+    assert size["day_mean_statements"] == size["ticks"]["day"][0]["statements"]
+    assert set(size["entry_ratios"]) == {"dormant_150", "loyal_customers", "newsletter_readers"}
+    inc = size["incremental"]
+    assert set(inc["members"]) == {"dormancy_signs", "dormant_150", "loyal_customers"}
+    assert inc["checked_customers"] > inc["changed_customers"] >= 0
+    assert inc["steady_statements"] == size["ticks"]["steady"]["statements"]
+    assert inc["best_cpu_s"] == min(inc["cpu_s"]) > 0
+    assert inc["ratio_steady_to_minimum"] == pytest.approx(inc["steady_cpu_s"] / inc["best_cpu_s"])
+    assert f"{inc['ratio_steady_to_minimum']:,.0f}x" in done.stdout
