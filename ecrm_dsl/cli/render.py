@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.syntax.source import read_bounded
 
 JSON_FORMAT_VERSION = 1
 
@@ -20,8 +21,12 @@ class SourceLines:
     def line(self, file: str, number: int) -> str | None:
         if file not in self.cache:
             path = Path(file) if Path(file).is_absolute() else self.root / file
+            if not Path(file).is_absolute() and not path.resolve().is_relative_to(self.root.resolve()):
+                self.cache[file] = []  # a project file that links outside the project: never shown
+                return None
             try:
-                self.cache[file] = path.read_text(encoding="utf-8-sig").splitlines()
+                raw = read_bounded(path)  # a file over the size limit is refused, never shown
+                self.cache[file] = raw.decode("utf-8-sig").splitlines() if raw is not None else []
             except (OSError, UnicodeDecodeError):
                 self.cache[file] = []
         lines = self.cache[file]

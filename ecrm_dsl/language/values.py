@@ -6,6 +6,8 @@ so ``36h``, ``1d12h`` and ``2160m`` are the same duration and always print as ``
 
 from __future__ import annotations
 
+import calendar
+import datetime
 import re
 from dataclasses import dataclass
 
@@ -17,7 +19,11 @@ _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 class ValueError_(ValueError):
-    """A literal that does not parse; the message is written for planners."""
+    """A literal that does not parse; the message (and the hint, when there is one) is written for planners."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -87,8 +93,41 @@ def parse_percent(text: str) -> int:
     """``10%`` or ``10`` → 10; whole percents from 0 to 100."""
     raw = text.strip().removesuffix("%").strip()
     if not raw.isdigit() or int(raw) > 100:
-        raise ValueError_(f"'{text}' is not a percentage; write a whole number from 0% to 100%")
+        raise ValueError_(
+            f"'{text}' is not a percentage; write a whole number from 0% to 100%", hint=percent_hint(text)
+        )
     return int(raw)
+
+
+def percent_hint(text: str) -> str:
+    """``write 10%`` for ``10 %``, ``10pct`` or ``10.0``: the number the planner meant, spelled as ecrm-dsl wants."""
+    digits = re.match(r"\s*(\d+)", text)
+    if digits and int(digits.group(1)) > 100:
+        return "a percentage goes from 0% to 100%"
+    return f"write {int(digits.group(1))}%" if digits else "write a whole number and a percent sign, e.g. 10%"
+
+
+_DATE_SHAPE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def parse_date(text: str) -> str:
+    """``2025-03-01`` → itself, checked to be a day of the calendar (``2025-02-30`` is not)."""
+    try:
+        return datetime.date.fromisoformat(text).isoformat()
+    except ValueError:
+        pass
+    hint = "write an existing date as YYYY-MM-DD"
+    shape = _DATE_SHAPE.match(text.strip())
+    if shape:
+        year, month, _ = (int(part) for part in shape.groups())
+        if not 1 <= month <= 12:
+            hint = f"there is no month {month}; " + hint
+        elif year >= 1:
+            days = calendar.monthrange(year, month)[1]
+            name = calendar.month_name[month]
+            leap = " (not a leap year)" if month == 2 and days == 28 else ""
+            hint = f"{name} {year} has {days} days{leap}; " + hint
+    raise ValueError_(f"'{text}' is not a calendar date; write YYYY-MM-DD", hint=hint)
 
 
 LITERAL_TYPES = ("int", "decimal", "string", "bool", "null", "money", "duration", "date", "time")

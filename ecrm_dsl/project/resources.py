@@ -5,7 +5,6 @@ Each is a YAML file checked against its JSON Schema and built into a typed, immu
 
 from __future__ import annotations
 
-import datetime
 import re
 import zoneinfo
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ from typing import Any
 
 from ecrm_dsl.language import ast, catalog
 from ecrm_dsl.language.diagnostics import Diagnostic
-from ecrm_dsl.language.values import Duration, TimeOfDay
+from ecrm_dsl.language.values import Duration, TimeOfDay, ValueError_, parse_date
 from ecrm_dsl.syntax.yaml_frontend import condition_at
 from ecrm_dsl.syntax.yaml_source import Path_, YamlDocument
 
@@ -244,16 +243,9 @@ def build_policies(doc: YamlDocument, schema: CustomerSchema, findings: list[Dia
         consent[channel] = ConsentRule(channel, attribute, span)
     for index, day in enumerate(calendar.get("shop_holidays", ())):
         try:
-            datetime.date.fromisoformat(day)
-        except ValueError:
-            findings.append(
-                Diagnostic(
-                    "E006",
-                    f"'{day}' is not a calendar date",
-                    doc.span(("calendar", "shop_holidays", index)),
-                    hint="write YYYY-MM-DD",
-                )
-            )
+            parse_date(str(day))
+        except ValueError_ as exc:
+            findings.append(Diagnostic("E006", str(exc), doc.span(("calendar", "shop_holidays", index)), hint=exc.hint))
     caps = tuple(
         FrequencyCap(c["channel"], c["max"], Duration.parse(c["per"]), c.get("on_exceed", "defer"))
         for c in data.get("frequency_caps") or []

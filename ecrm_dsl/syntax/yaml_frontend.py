@@ -8,7 +8,7 @@ from typing import Any
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
 from ecrm_dsl.language.values import Duration, TimeOfDay, ValueError_, parse_percent
-from ecrm_dsl.syntax.common import make_step, normalise_decimal, parse_typed_literal
+from ecrm_dsl.syntax.common import check_step_nesting, make_step, normalise_decimal, parse_typed_literal
 from ecrm_dsl.syntax.text import parse_condition
 from ecrm_dsl.syntax.yaml_schema import validate_document
 from ecrm_dsl.syntax.yaml_source import Path_, YamlDocument, load_yaml
@@ -79,7 +79,7 @@ class ScenarioBuilder:
         try:
             return Duration.parse(raw)
         except ValueError_ as exc:
-            self.diagnostics.append(Diagnostic("E006", str(exc), self.span(path)))
+            self.diagnostics.append(Diagnostic("E006", str(exc), self.span(path), hint=exc.hint))
             return Duration(0)
 
     def time(self, raw: str | None, path: Path_) -> TimeOfDay | None:
@@ -88,7 +88,7 @@ class ScenarioBuilder:
         try:
             return TimeOfDay.parse(raw)
         except ValueError_ as exc:
-            self.diagnostics.append(Diagnostic("E006", str(exc), self.span(path)))
+            self.diagnostics.append(Diagnostic("E006", str(exc), self.span(path), hint=exc.hint))
             return None
 
     def condition(self, raw: str | None, path: Path_) -> ast.Expr | None:
@@ -117,18 +117,20 @@ class ScenarioBuilder:
         else:
             reentry_node = ast.Reentry(reentry, None, self.span(("reentry",)))
         hypothesis = data.get("hypothesis")
+        steps = self.steps(data["steps"], ("steps",))
+        check_step_nesting(steps, self.diagnostics)
         holdout = 0
         if "holdout" in data:
             try:
                 holdout = parse_percent(str(data["holdout"]))
             except ValueError_ as exc:
-                self.diagnostics.append(Diagnostic("E006", str(exc), self.span(("holdout",))))
+                self.diagnostics.append(Diagnostic("E006", str(exc), self.span(("holdout",)), hint=exc.hint))
         return ast.Scenario(
             id=data["scenario"],
             title=data.get("title", data["scenario"]),
             kind=data["kind"],
             trigger=self.trigger(data["trigger"], ("trigger",)),
-            steps=self.steps(data["steps"], ("steps",)),
+            steps=steps,
             owner=data.get("owner"),
             description=data.get("description"),
             hypothesis=ast.Hypothesis(hypothesis["kpi"], hypothesis["statement"], self.span(("hypothesis",)))

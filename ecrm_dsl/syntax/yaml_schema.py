@@ -13,10 +13,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-from jsonschema.exceptions import ValidationError, best_match
+import jsonschema  # type: ignore[import-untyped]
+from jsonschema.exceptions import ValidationError, best_match  # type: ignore[import-untyped]
 
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.values import percent_hint
 from ecrm_dsl.syntax.yaml_source import YamlDocument
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -149,8 +150,13 @@ def _diagnose(error: ValidationError, doc: YamlDocument) -> Diagnostic:
         hint = (f"did you mean '{close[0]}'? " if close else "") + f"use one of: {', '.join(options)}"
     elif error.validator == "type":
         expected = error.validator_value
-        names = [_EXPECTED.get(t, t) for t in (expected if isinstance(expected, list) else [expected])]
+        names = [_EXPECTED.get(str(t), str(t)) for t in (expected if isinstance(expected, list) else [expected])]
         message = f"{where}: expected {' or '.join(names)}, found {_type_name(error.instance)}"
+    elif error.validator == "pattern" and "%" in str(error.validator_value):
+        # A literal, not a shape: the same finding as a malformed percentage in the text syntax.
+        return Diagnostic(
+            "E006", f"{where}: '{error.instance}' is not a percentage", span, hint=percent_hint(str(error.instance))
+        )
     elif error.validator == "pattern":
         message = f"{where}: '{error.instance}' is not valid here"
         hint = schema.get("description")
