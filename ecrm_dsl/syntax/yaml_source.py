@@ -158,7 +158,8 @@ def _syntax_finding(exc: yaml.MarkedYAMLError, text: str, file: str) -> Diagnost
     if "maximum nesting depth" in problem:
         # libyaml's own guard (1,000 levels) fires before ours can: the same finding as from the converter.
         return _nesting_finding(span)
-    line = text.split("\n", mark.line + 1)[mark.line] if mark else ""
+    lines = text.split("\n", mark.line + 1) if mark else []
+    line = lines[mark.line] if mark and mark.line < len(lines) else ""  # YAML also breaks lines at \r, \x85 …
     if "\t" in line[: len(line) - len(line.lstrip(" \t"))] or "tab" in problem:
         return Diagnostic(
             "E003",
