@@ -188,7 +188,7 @@ def _explain(exc: UnexpectedInput, text: str, start: str) -> tuple[str, str | No
     return str(exc), None
 
 
-def _not_a_percentage(token: Token, text: str) -> tuple[str, str]:
+def _not_a_percentage(token: Token, text: str) -> tuple[str, str | None]:
     """``holdout 10``, ``holdout 10 %`` or ``holdout 10pct``: the rest of the line is what was written."""
     start = token.start_pos or 0
     end = text.find("\n", start)

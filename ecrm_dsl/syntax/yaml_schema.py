@@ -13,8 +13,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema  # type: ignore[import-untyped]
-from jsonschema.exceptions import ValidationError, best_match  # type: ignore[import-untyped]
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
 
 from ecrm_dsl.language.diagnostics import Diagnostic
 from ecrm_dsl.language.values import percent_hint
@@ -90,7 +90,11 @@ def validate_document(doc: YamlDocument, kind: str) -> list[Diagnostic]:
 
 def _focus(error: ValidationError) -> ValidationError:
     """For oneOf/anyOf without a message of its own, the sub-error that best explains the problem."""
-    while error.validator in ("oneOf", "anyOf", "not") and error.context and "x-message" not in error.schema:
+    while (
+        error.validator in ("oneOf", "anyOf", "not")
+        and error.context
+        and not (isinstance(error.schema, dict) and "x-message" in error.schema)
+    ):
         relevant = [e for e in error.context if e.validator != "type"] or list(error.context)
         error = best_match(relevant) or error
         if error.validator not in ("oneOf", "anyOf"):
@@ -137,14 +141,16 @@ def _diagnose(error: ValidationError, doc: YamlDocument) -> Diagnostic:
         hint = _property_help(error, missing)
     elif error.validator == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
-        extra = [k for k in error.instance if k not in schema.get("properties", {})]
+        instance: Any = error.instance
+        extra = [k for k in instance if k not in schema.get("properties", {})]
         key = extra[0] if extra else "?"
         span = doc.key_span((*path, key))
         message = f"unknown key '{key}' in {where}"
         close = difflib.get_close_matches(key, allowed, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
     elif error.validator == "enum":
-        options = [str(o) for o in error.validator_value]
+        allowed_values: Any = error.validator_value
+        options = [str(o) for o in allowed_values]
         message = f"{where}: '{error.instance}' is not allowed here"
         close = difflib.get_close_matches(str(error.instance), options, n=1)
         hint = (f"did you mean '{close[0]}'? " if close else "") + f"use one of: {', '.join(options)}"
