@@ -194,6 +194,11 @@ def test_100000_nested_parentheses_are_refused_quickly(project: Path) -> None:
     assert status == 1
     only(findings, "E008", SCENARIO)
     only(findings, "E009", "segments/parens.yaml")  # as a YAML string it is too long before it is too deep
+    text = subprocess.run(
+        [sys.executable, "-m", "ecrm_dsl", "lint"], cwd=project, capture_output=True, text=True, timeout=120
+    )
+    assert len(text.stdout) < 3_000  # the 200 kB line is shown as a window around the caret
+    assert "    6 |   when order.placed where (((" in text.stdout
 
 
 def test_a_condition_over_the_length_limit(project: Path) -> None:
