@@ -324,6 +324,9 @@ def test_tab_indentation_gets_a_hint_about_tabs(project: Path) -> None:
         ("b.yaml", "holdout: 10pct", 4),
         ("c.ecrm", "holdout 10pct", 4),
         ("d.ecrm", "holdout 10", 4),
+        ("e.yaml", "holdout: 0.1", 4),
+        ("f.yaml", "holdout: 10.5", 4),
+        ("g.ecrm", "holdout 10.5%", 4),
     ],
 )
 def test_a_malformed_percentage_says_write_10_percent(project: Path, file: str, holdout: str, line: int) -> None:

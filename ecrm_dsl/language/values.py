@@ -101,7 +101,7 @@ def parse_percent(text: str) -> int:
 
 def percent_hint(text: str) -> str:
     """``write 10%`` for ``10 %``, ``10pct`` or ``10.0``: the number the planner meant, spelled as ecrm-dsl wants."""
-    digits = re.match(r"\s*(\d+)", text)
+    digits = re.search(r"(\d+)", text)
     if digits and int(digits.group(1)) > 100:
         return "a percentage goes from 0% to 100%"
     return f"write {int(digits.group(1))}%" if digits else "write a whole number and a percent sign, e.g. 10%"

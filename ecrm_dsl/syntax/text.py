@@ -13,7 +13,7 @@ from lark.tree import Meta
 
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
-from ecrm_dsl.language.values import Duration, TimeOfDay, ValueError_, parse_percent
+from ecrm_dsl.language.values import Duration, TimeOfDay, ValueError_, parse_percent, percent_hint
 from ecrm_dsl.syntax.common import check_step_nesting, decode_string, make_step, parse_typed_literal
 from ecrm_dsl.syntax.limits import MAX_CONDITION_CHARS
 from ecrm_dsl.syntax.text_limits import check_text_nesting, condition_too_long
@@ -193,8 +193,7 @@ def _not_a_percentage(token: Token, text: str) -> tuple[str, str | None]:
     start = token.start_pos or 0
     end = text.find("\n", start)
     written = text[start : end if end >= 0 else len(text)].split("#", 1)[0].strip()
-    digits = "".join(c for c in str(token) if c.isdigit()) or "10"
-    return f"'{written}' is not a percentage", f"write {int(digits)}%"
+    return f"'{written}' is not a percentage", percent_hint(written)
 
 
 def _unclosed_brace(text: str) -> int | None:

@@ -133,6 +133,12 @@ def _diagnose(error: ValidationError, doc: YamlDocument) -> Diagnostic:
     span = doc.span(path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     hint = None
+    if _is_percent(error):
+        # A literal, not a shape: the same finding as a malformed percentage in the text syntax.
+        value = error.instance
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        hint = f"write {round(value * 100)}%" if isinstance(value, float) and 0 < value < 1 else None
+        return Diagnostic("E006", f"{where}: '{shown}' is not a percentage", span, hint=hint or percent_hint(shown))
     if "x-message" in schema and error.validator in ("oneOf", "anyOf", "not"):
         message = f"{where}: {schema['x-message']}"
     elif error.validator == "required":
@@ -158,11 +164,6 @@ def _diagnose(error: ValidationError, doc: YamlDocument) -> Diagnostic:
         expected = error.validator_value
         names = [_EXPECTED.get(str(t), str(t)) for t in (expected if isinstance(expected, list) else [expected])]
         message = f"{where}: expected {' or '.join(names)}, found {_type_name(error.instance)}"
-    elif error.validator == "pattern" and "%" in str(error.validator_value):
-        # A literal, not a shape: the same finding as a malformed percentage in the text syntax.
-        return Diagnostic(
-            "E006", f"{where}: '{error.instance}' is not a percentage", span, hint=percent_hint(str(error.instance))
-        )
     elif error.validator == "pattern":
         message = f"{where}: '{error.instance}' is not valid here"
         hint = schema.get("description")
@@ -179,6 +180,21 @@ def _diagnose(error: ValidationError, doc: YamlDocument) -> Diagnostic:
     else:
         message = f"{where}: {error.message}"
     return Diagnostic("E100", message, span, hint=hint)
+
+
+def _is_percent(error: ValidationError) -> bool:
+    """Whether the value failed the schema's ``percent`` definition (a pattern ending in ``%``), in any branch
+    except the range of a whole number, which the range message explains better."""
+    if error.validator in ("minimum", "maximum"):
+        return False
+    node: ValidationError | None = error
+    while node is not None:
+        schema = node.schema if isinstance(node.schema, dict) else {}
+        branches = schema.get("oneOf", [schema])
+        if any(isinstance(b, dict) and str(b.get("pattern", "")).endswith("%$") for b in branches):
+            return True
+        node = node.parent
+    return False
 
 
 def _property_help(error: ValidationError, key: str) -> str | None:
