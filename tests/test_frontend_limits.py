@@ -305,6 +305,14 @@ def test_a_linked_file_that_escapes_is_not_read(project: Path, outside: Path) ->
     assert str(outside) not in output
 
 
+def test_fmt_leaves_a_linked_scenario_outside_the_project_alone(project: Path, outside: Path) -> None:
+    untidy = (project / SCENARIO).read_text(encoding="utf-8").replace("f2_step_mail", "linked").replace("  ", "    ")
+    (outside / "linked.ecrm").write_text(untidy, encoding="utf-8")
+    (project / "scenarios/linked.ecrm").symlink_to(outside / "linked.ecrm")
+    subprocess.run([sys.executable, "-m", "ecrm_dsl", "fmt"], cwd=project, capture_output=True, timeout=120)
+    assert (outside / "linked.ecrm").read_text(encoding="utf-8") == untidy
+
+
 # --------------------------------------------------------------------------- hints for common slips
 
 

@@ -44,16 +44,27 @@ class ProjectConfig:
     presets: tuple[Path, ...] = ()
     rules: RuleSelection = field(default_factory=RuleSelection)
 
-    def scenario_files(self) -> list[Path]:
-        """Scenario sources directly in the scenarios folder, sorted by name for deterministic output."""
+    def scenario_files(self, *, with_links_outside: bool = False) -> list[Path]:
+        """Scenario sources directly in the scenarios folder, sorted by name for deterministic output.
+
+        A file that is a link to somewhere outside the project is left out (so no command reads or rewrites
+        it), unless ``with_links_outside`` asks for it: lint lists them to report them.
+        """
         if not self.scenarios.is_dir():
             return []
         reserved = {self.customer_schema.resolve(), self.policies.resolve()}
         return sorted(
             p
             for p in self.scenarios.iterdir()
-            if p.is_file() and p.suffix in SCENARIO_SUFFIXES and p.resolve() not in reserved
+            if p.is_file()
+            and p.suffix in SCENARIO_SUFFIXES
+            and p.resolve() not in reserved
+            and (with_links_outside or self.contains(p))
         )
+
+    def contains(self, path: Path) -> bool:
+        """Whether ``path``, links followed, is inside the project."""
+        return path.resolve().is_relative_to(_resolved(self.root))
 
     def display(self, path: Path) -> str:
         """The name diagnostics use for a file: relative to the project root, with forward slashes."""

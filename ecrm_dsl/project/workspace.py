@@ -80,11 +80,11 @@ def _yaml_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml"))
 
 
-def _escapes(config: ProjectConfig, path: Path) -> Diagnostic | None:
-    """A finding for a file of the project's folders that is a link to a file outside the project (or to a
-    shipped preset's folder, which is inside the package): it is not read, so its content is never echoed."""
+def _escapes(config: ProjectConfig, root: Path, path: Path) -> Diagnostic | None:
+    """A finding for a file of the project's folders (``root`` resolved) that is a link to a file outside the
+    project and the shipped presets: it is not read, so its content is never echoed."""
     resolved = path.resolve()
-    if resolved.is_relative_to(config.root.resolve()) or resolved.is_relative_to(BUILTIN_PRESETS):
+    if resolved.is_relative_to(root) or resolved.is_relative_to(BUILTIN_PRESETS):
         return None
     return Diagnostic(
         "E001",
@@ -97,10 +97,11 @@ def _escapes(config: ProjectConfig, path: Path) -> Diagnostic | None:
 def load_workspace(config: ProjectConfig, extra_scenario_files: Iterable[Path] = ()) -> Workspace:
     findings: list[Diagnostic] = []
     files: list[str] = []
+    root = config.root.resolve()
 
     def read(path: Path, kind: str) -> list[YamlDocument]:
         display = config.display(path)
-        escape = _escapes(config, path)
+        escape = _escapes(config, root, path)
         if escape is not None:  # not listed among the files read either: nothing reads it for comments
             findings.append(escape)
             return []
@@ -145,13 +146,14 @@ def load_workspace(config: ProjectConfig, extra_scenario_files: Iterable[Path] =
         )
         presets.update(local)
 
-    listed = list(config.scenario_files())
+    listed = config.scenario_files(with_links_outside=True)
     known = {p.resolve() for p in listed}
     named = [p for p in extra_scenario_files if p.resolve() not in known and p.suffix in SCENARIO_SUFFIXES]
     scenarios: list[ast.Scenario] = []
+    chosen = set(named)  # named on the command line: read wherever they are
     for path in listed + named:
         display = config.display(path)
-        escape = _escapes(config, path) if path in listed else None  # a file named on the command line is chosen
+        escape = _escapes(config, root, path) if path not in chosen else None
         if escape is not None:
             findings.append(escape)
             continue
