@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ecrm_dsl.language.diagnostics import RULES
+from ecrm_dsl.language.diagnostics import RULES, DiagnosticError
 from ecrm_dsl.project.config import load_config
 from ecrm_dsl.project.lint import lint
 
@@ -171,3 +171,44 @@ def test_lint_never_raises_and_positions_every_finding(project: Path, case: Seed
         assert finding.span.file, finding
         assert finding.span.line >= 1 and finding.span.column >= 1, finding
         assert finding.message, finding
+
+
+CONFIG_SEEDS = [
+    (FIXTURE / "ecrm.toml").read_text(encoding="utf-8"),
+    'scenarios = "scenarios"\npresets = ["presets"]\n[rules]\nselect = ["E", "W5"]\nignore = ["W506"]\n'
+    '[rules.per-file-ignores]\n"scenarios/legacy_*.yaml" = ["W507"]\n',
+    '[project]\nname = "shop"\n[tool.ecrm]\nscenarios = "scenarios"\n[tool.ecrm.rules]\nselect = ["E"]\n',
+]
+CONFIG_PIECES = ["[", "]", "{", "}", "=", '"', "'", "\n", "[rules]", "[tool.ecrm]", "..", "/", "1", "true", "#", ","]
+
+
+@st.composite
+def mutated_config(draw: st.DrawFn) -> str:
+    text = draw(st.sampled_from(CONFIG_SEEDS))
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, len(text)))
+        piece = draw(st.sampled_from(CONFIG_PIECES) | st.text(min_size=1, max_size=4))
+        count = draw(st.sampled_from([1, 1, 2, 40]))
+        text = text[:at] + piece * count + text[at + draw(st.integers(0, 10)) :]
+    return text
+
+
+@settings(
+    max_examples=max(EXAMPLES // 2, 1),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(text=mutated_config())
+def test_a_broken_configuration_is_a_positioned_finding(project: Path, text: str) -> None:
+    config = project / ("pyproject.toml" if text.startswith("[project]") else "fuzz.toml")
+    config.write_text(text, encoding="utf-8")
+    try:
+        load_config(config)
+    except DiagnosticError as exc:
+        for finding in exc.diagnostics:
+            assert finding.code in RULES, finding
+            assert finding.span.line >= 1 and finding.span.column >= 1, finding
+    finally:
+        config.unlink()

@@ -197,7 +197,14 @@ def _build(root: Path, source: Path | None, table: dict[str, object], text: str 
         value = table.get(key, _DEFAULTS[key])
         if not isinstance(value, str):
             raise DiagnosticError(
-                [Diagnostic("E007", f"'{key}' must be a path (a string)", _key_span(where, text, key))]
+                [
+                    Diagnostic(
+                        "E007",
+                        f"'{key}' must be a path (a string)",
+                        _key_span(where, text, key),
+                        hint=f'e.g. {key} = "{_DEFAULTS[key]}"',
+                    )
+                ]
             )
         return inside(key, value)
 
