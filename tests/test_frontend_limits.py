@@ -107,6 +107,14 @@ def test_february_29_of_a_common_year_in_shop_holidays(project: Path) -> None:
     assert "(not a leap year)" in finding["hint"]
 
 
+def test_a_duration_with_a_plus_sign(project: Path) -> None:
+    """The schemas and the grammar allow '+7d'; the value parser refused it, and the policies crashed on it."""
+    replace_in(project / "policies.yaml", "per: 7d", "per: +7d")
+    replace_in(project / SCENARIO, "day 1 at 10:00:", "after +1d at 10:00:")
+    status, findings, output = lint(project)
+    assert (status, findings) == (0, []), output
+
+
 # --------------------------------------------------------------------------- nesting
 
 

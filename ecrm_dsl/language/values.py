@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 _UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60}
-_DURATION_RE = re.compile(r"^(-)?((?:\d+[wdhm])+)$")
+_DURATION_RE = re.compile(r"^([+-])?((?:\d+[wdhm])+)$")  # a sign as the grammar and the schemas allow
 _DURATION_PART_RE = re.compile(r"(\d+)([wdhm])")
 _MONEY_RE = re.compile(r"^(?:¥\s*(\d+(?:,\d{3})*)|(\d+(?:,\d{3})*)\s*(?:円|JPY))$")
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -38,7 +38,7 @@ class Duration:
         if not match:
             raise ValueError_(f"'{text}' is not a duration; write a number and a unit: 30m, 36h, 7d or 2w")
         total = sum(int(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART_RE.findall(match.group(2)))
-        return cls(-total if match.group(1) else total)
+        return cls(-total if match.group(1) == "-" else total)
 
     @property
     def days(self) -> float:
