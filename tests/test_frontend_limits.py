@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from ecrm_dsl.language.diagnostics import RULES, DiagnosticError
+from ecrm_dsl.language.values import MAX_DURATION_DAYS, MAX_INTEGER
 from ecrm_dsl.syntax import limits
 from ecrm_dsl.syntax.source import read_bounded, read_source
 
@@ -113,6 +114,21 @@ def test_a_duration_with_a_plus_sign(project: Path) -> None:
     replace_in(project / SCENARIO, "day 1 at 10:00:", "after +1d at 10:00:")
     status, findings, output = lint(project)
     assert (status, findings) == (0, []), output
+
+
+def test_numbers_past_what_the_runtime_can_hold(project: Path) -> None:
+    """A 10^20-day wait or a 20-digit number linted clean and compiled, then broke the scheduler's date
+    arithmetic or the store's integer columns at the first tick."""
+    replace_in(project / SCENARIO, "day 1 at 10:00:", "after 99999999999999999999d at 10:00:")
+    replace_in(project / SCENARIO, "day 7 at", "day 99999 at")
+    replace_in(project / SCENARIO, "customer.order_count == 1", "customer.order_count == 99999999999999999999")
+    (project / "segments/big.yaml").write_text("segment: big\nwhere: customer.total_spent >= ¥99999999999999999999\n")
+    status, findings, _ = lint(project)
+    assert status == 1
+    by_position = {(f["file"], f["line"], f["column"]): f for f in findings if f["code"] == "E006"}
+    assert set(by_position) == {(SCENARIO, 6, 51), (SCENARIO, 10, 9), (SCENARIO, 11, 7), ("segments/big.yaml", 2, 32)}
+    assert "longer than 3,660 days" in by_position[(SCENARIO, 10, 9)]["message"]
+    assert all(f["hint"] for f in by_position.values())
 
 
 # --------------------------------------------------------------------------- nesting
@@ -384,6 +400,8 @@ def test_the_limits_are_documented_with_their_codes() -> None:
         limits.MAX_STEP_NESTING,
         limits.MAX_CONDITION_NESTING,
         limits.MAX_CONDITION_CHARS,
+        MAX_DURATION_DAYS,
+        MAX_INTEGER,
     ):
         assert f"{value:,}" in section, value
     for code in ("E002", "E008", "E009"):

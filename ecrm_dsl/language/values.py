@@ -18,6 +18,12 @@ _MONEY_RE = re.compile(r"^(?:¥\s*(\d+(?:,\d{3})*)|(\d+(?:,\d{3})*)\s*(?:円|JPY
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
+# Longer than any customer journey; past it the runtime's date arithmetic would overflow.
+MAX_DURATION_DAYS = 3_660
+# The largest whole number (and amount of yen) the store's integer columns hold.
+MAX_INTEGER = 2**63 - 1
+
+
 class ValueError_(ValueError):
     """A literal that does not parse; the message (and the hint, when there is one) is written for planners."""
 
@@ -38,6 +44,8 @@ class Duration:
         if not match:
             raise ValueError_(f"'{text}' is not a duration; write a number and a unit: 30m, 36h, 7d or 2w")
         total = sum(int(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART_RE.findall(match.group(2)))
+        if total > MAX_DURATION_DAYS * 86400:
+            raise ValueError_(f"'{text}' is longer than {MAX_DURATION_DAYS:,} days", hint=DURATION_HINT)
         return cls(-total if match.group(1) == "-" else total)
 
     @property
@@ -65,7 +73,7 @@ class Money:
         if not match:
             raise ValueError_(f"'{text}' is not an amount of money; write ¥3,000, 3000円 or 3000JPY")
         digits = (match.group(1) or match.group(2)).replace(",", "")
-        return cls(int(digits))
+        return cls(whole_number(digits, text))
 
     def __str__(self) -> str:
         return f"{self.yen}円"
@@ -87,6 +95,20 @@ class TimeOfDay:
 
     def __str__(self) -> str:
         return f"{self.hour:02d}:{self.minute:02d}"
+
+
+DURATION_HINT = f"durations go up to {MAX_DURATION_DAYS:,} days (about ten years)"
+
+
+def whole_number(digits: str, text: str | None = None, maximum: int = MAX_INTEGER) -> int:
+    """``int(digits)``, refused past ``maximum`` (a number the store cannot hold, or a day count past any
+    journey) with a message about ``text``, the literal as written."""
+    value = int(digits)
+    if abs(value) > maximum:
+        raise ValueError_(
+            f"'{text or digits}' is too large (the limit is {maximum:,})", hint=f"write a number up to {maximum:,}"
+        )
+    return value
 
 
 def parse_percent(text: str) -> int:

@@ -6,7 +6,7 @@ import json
 
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic
-from ecrm_dsl.language.values import Duration, Money, TimeOfDay, ValueError_, parse_date
+from ecrm_dsl.language.values import Duration, Money, TimeOfDay, ValueError_, parse_date, whole_number
 from ecrm_dsl.syntax.limits import MAX_STEP_NESTING
 
 
@@ -47,7 +47,7 @@ def parse_typed_literal(kind: str, raw: str, span: ast.Span, diagnostics: list[D
     """Build a literal of a known kind from its source spelling, reporting malformed values."""
     try:
         if kind == "int":
-            return ast.Literal(int(raw), "int", span)
+            return ast.Literal(whole_number(raw), "int", span)
         if kind == "decimal":
             return ast.Literal(normalise_decimal(raw), "decimal", span)
         if kind == "string":

@@ -13,7 +13,15 @@ from lark.tree import Meta
 
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
-from ecrm_dsl.language.values import Duration, TimeOfDay, ValueError_, parse_percent, percent_hint
+from ecrm_dsl.language.values import (
+    MAX_DURATION_DAYS,
+    Duration,
+    TimeOfDay,
+    ValueError_,
+    parse_percent,
+    percent_hint,
+    whole_number,
+)
 from ecrm_dsl.syntax.common import check_step_nesting, decode_string, make_step, parse_typed_literal
 from ecrm_dsl.syntax.limits import MAX_CONDITION_CHARS
 from ecrm_dsl.syntax.text_limits import check_text_nesting, condition_too_long
@@ -291,6 +299,14 @@ class _Builder(Transformer):
             self.diagnostics.append(Diagnostic("E006", str(exc), self._tok(token), hint=exc.hint))
             return Duration(0)
 
+    def _whole(self, token: Token, maximum: int | None = None) -> int:
+        """A whole-number token, with E006 (and 0) past ``maximum``."""
+        try:
+            return whole_number(str(token), maximum=maximum) if maximum else whole_number(str(token))
+        except ValueError_ as exc:
+            self.diagnostics.append(Diagnostic("E006", str(exc), self._tok(token), hint=exc.hint))
+            return 0
+
     def _time(self, token: Token | None) -> TimeOfDay | None:
         if token is None:
             return None
@@ -517,7 +533,11 @@ class _Builder(Transformer):
     def t_day(self, meta: Meta, children: list[Any]) -> ast.Timing:
         days, at, business = children
         return ast.Timing(
-            "entry", Duration(int(days) * 86400), at=at, business_day=bool(business), span=self._span(meta)
+            "entry",
+            Duration(self._whole(days, MAX_DURATION_DAYS) * 86400),
+            at=at,
+            business_day=bool(business),
+            span=self._span(meta),
         )
 
     def t_after(self, meta: Meta, children: list[Any]) -> ast.Timing:
@@ -533,7 +553,7 @@ class _Builder(Transformer):
 
     def t_business_days(self, meta: Meta, children: list[Any]) -> ast.Timing:
         count, direction, anchor, at = children
-        days = int(count) * (-1 if str(direction) == "before" else 1)
+        days = self._whole(count, MAX_DURATION_DAYS) * (-1 if str(direction) == "before" else 1)
         return ast.Timing(str(anchor), business_days=days, at=at, span=self._span(meta))
 
     def t_on(self, meta: Meta, children: list[Any]) -> ast.Timing:
@@ -634,7 +654,7 @@ class _Builder(Transformer):
 
     def variant(self, meta: Meta, children: list[Any]) -> ast.Variant:
         name, weight, *steps = children
-        return ast.Variant(str(name), int(weight), tuple(s for _, s in steps), self._span(meta))
+        return ast.Variant(str(name), self._whole(weight), tuple(s for _, s in steps), self._span(meta))
 
     # ---- conditions
     def or_(self, meta: Meta, children: list[ast.Expr]) -> ast.Or:

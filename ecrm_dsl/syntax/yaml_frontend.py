@@ -7,7 +7,7 @@ from typing import Any
 
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
-from ecrm_dsl.language.values import Duration, TimeOfDay, ValueError_, parse_percent
+from ecrm_dsl.language.values import MAX_DURATION_DAYS, Duration, TimeOfDay, ValueError_, parse_percent, whole_number
 from ecrm_dsl.syntax.common import check_step_nesting, make_step, normalise_decimal, parse_typed_literal
 from ecrm_dsl.syntax.text import parse_condition
 from ecrm_dsl.syntax.yaml_schema import validate_document
@@ -81,6 +81,14 @@ class ScenarioBuilder:
         except ValueError_ as exc:
             self.diagnostics.append(Diagnostic("E006", str(exc), self.span(path), hint=exc.hint))
             return Duration(0)
+
+    def days(self, raw: int, path: Path_) -> int:
+        """A count of days, at most as long as the longest duration."""
+        try:
+            return whole_number(str(raw), maximum=MAX_DURATION_DAYS)
+        except ValueError_ as exc:
+            self.diagnostics.append(Diagnostic("E006", str(exc), self.span(path), hint=exc.hint))
+            return 0
 
     def time(self, raw: str | None, path: Path_) -> TimeOfDay | None:
         if raw is None:
@@ -234,7 +242,7 @@ class ScenarioBuilder:
         if "day" in data:
             if anchor not in (None, "entry") or "after" in data or "before" in data:
                 self._timing_conflict(path, "'day' counts from entry; it cannot be combined with after, before or from")
-            anchor, offset = "entry", Duration(int(data["day"]) * 86400)
+            anchor, offset = "entry", Duration(self.days(data["day"], (*path, "day")) * 86400)
         if "after" in data and "before" in data:
             self._timing_conflict(path, "use either 'after' or 'before'")
         if "after" in data:
@@ -257,7 +265,9 @@ class ScenarioBuilder:
         return ast.Timing(
             anchor=anchor or "previous",
             offset=offset,
-            business_days=data.get("business_days"),
+            business_days=self.days(data["business_days"], (*path, "business_days"))
+            if "business_days" in data
+            else None,
             at=self.time(data.get("at"), (*path, "at")),
             until_time=until,
             until_weekday=weekday,

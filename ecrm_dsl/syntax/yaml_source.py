@@ -18,6 +18,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ecrm_dsl.language.ast import Span
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.values import MAX_INTEGER
 from ecrm_dsl.syntax.limits import MAX_YAML_NESTING, MAX_YAML_VALUES
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -293,7 +294,18 @@ class _Converter:
         if tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in node.value:
             return node.value  # YAML 1.1 base-60: 10:00 means ten o'clock here, not 600
         if tag == "tag:yaml.org,2002:int":
-            return _CONSTRUCTOR.construct_yaml_int(node)
+            value = _CONSTRUCTOR.construct_yaml_int(node)
+            if abs(value) > MAX_INTEGER:
+                self.diagnostics.append(
+                    Diagnostic(
+                        "E006",
+                        f"'{node.value}' is too large (the limit is {MAX_INTEGER:,})",
+                        self._span(node),
+                        hint=f"write a number up to {MAX_INTEGER:,}",
+                    )
+                )
+                return None
+            return value
         if tag == "tag:yaml.org,2002:float":
             return _CONSTRUCTOR.construct_yaml_float(node)
         if tag == "tag:yaml.org,2002:bool":
