@@ -187,7 +187,7 @@ def _is_percent(error: ValidationError) -> bool:
     except the range of a whole number, which the range message explains better."""
     if error.validator in ("minimum", "maximum"):
         return False
-    node: ValidationError | None = error
+    node: Any = error  # a ValidationError, then its parents
     while node is not None:
         schema = node.schema if isinstance(node.schema, dict) else {}
         branches = schema.get("oneOf", [schema])

@@ -294,8 +294,8 @@ class _Converter:
         if tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in node.value:
             return node.value  # YAML 1.1 base-60: 10:00 means ten o'clock here, not 600
         if tag == "tag:yaml.org,2002:int":
-            value = _CONSTRUCTOR.construct_yaml_int(node)
-            if abs(value) > MAX_INTEGER:
+            number: int = _CONSTRUCTOR.construct_yaml_int(node)
+            if abs(number) > MAX_INTEGER:
                 self.diagnostics.append(
                     Diagnostic(
                         "E006",
@@ -305,7 +305,7 @@ class _Converter:
                     )
                 )
                 return None
-            return value
+            return number
         if tag == "tag:yaml.org,2002:float":
             return _CONSTRUCTOR.construct_yaml_float(node)
         if tag == "tag:yaml.org,2002:bool":
