@@ -45,6 +45,8 @@ class _Range:
 
 def _number(literal: ast.Literal) -> float | None:
     value = literal.value
+    if value is None:  # a malformed literal, already reported (E006)
+        return None
     if literal.type in ("int",):
         return float(value)  # type: ignore[arg-type]
     if literal.type == "decimal":

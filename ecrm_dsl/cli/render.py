@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.syntax.source import read_bounded
 
 JSON_FORMAT_VERSION = 1
 
@@ -20,8 +21,12 @@ class SourceLines:
     def line(self, file: str, number: int) -> str | None:
         if file not in self.cache:
             path = Path(file) if Path(file).is_absolute() else self.root / file
+            if not Path(file).is_absolute() and not path.resolve().is_relative_to(self.root.resolve()):
+                self.cache[file] = []  # a project file that links outside the project: never shown
+                return None
             try:
-                self.cache[file] = path.read_text(encoding="utf-8-sig").splitlines()
+                raw = read_bounded(path)  # a file over the size limit is refused, never shown
+                self.cache[file] = raw.decode("utf-8-sig").splitlines() if raw is not None else []
             except (OSError, UnicodeDecodeError):
                 self.cache[file] = []
         lines = self.cache[file]
@@ -38,18 +43,33 @@ def render_text(findings: list[Diagnostic], sources: SourceLines, files_checked:
             else (f"\x1b[33m{severity}\x1b[0m" if color else severity)
         )
         out.append(f"{d.span}: {label}: {d.message} [{d.code} {d.rule.name}]")
-        text = sources.line(d.span.file, d.span.line)
-        if text is not None:
+        line = sources.line(d.span.file, d.span.line)
+        if line is not None:
+            text, column = _clip(line, d.span.column)
             gutter = f"{d.span.line:>5} | "
             out.append(f"{gutter}{text}")
             width = 1
             if d.span.end_line == d.span.line and d.span.end_column > d.span.column:
-                width = d.span.end_column - d.span.column
-            out.append(" " * (len(gutter) - 2) + "| " + _pad(text, d.span.column - 1) + "^" + "~" * (width - 1))
+                width = min(d.span.end_column - d.span.column, len(text) - column + 1)
+            out.append(" " * (len(gutter) - 2) + "| " + _pad(text, column - 1) + "^" + "~" * (width - 1))
         if d.hint:
             out.append(f"      hint: {d.hint}")
     out.append(summary(findings, files_checked))
     return "\n".join(out) + "\n"
+
+
+SNIPPET_WIDTH = 160
+
+
+def _clip(line: str, column: int) -> tuple[str, int]:
+    """A line longer than :data:`SNIPPET_WIDTH` cut to a window around ``column`` (one finding in a 1 MB line
+    must not print the megabyte); returns the text to show and where ``column`` falls in it."""
+    if len(line) <= SNIPPET_WIDTH:
+        return line, column
+    start = max(0, min(column - 1 - SNIPPET_WIDTH * 2 // 3, len(line) - SNIPPET_WIDTH))
+    end = start + SNIPPET_WIDTH
+    text = ("..." if start else "") + line[start:end] + ("..." if end < len(line) else "")
+    return text, column - start + (3 if start else 0)
 
 
 def _pad(text: str, columns: int) -> str:

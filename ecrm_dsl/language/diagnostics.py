@@ -68,6 +68,13 @@ RULES: dict[str, Rule] = {
         Rule("E005", "text-syntax", _E, "The text syntax does not parse."),
         Rule("E006", "invalid-literal", _E, "A duration, amount, time, date or percentage is malformed."),
         Rule("E007", "config", _E, "The project configuration is missing or invalid."),
+        Rule(
+            "E008",
+            "nesting-too-deep",
+            _E,
+            "A file, a block of steps or a condition is nested deeper than the front end's limit.",
+        ),
+        Rule("E009", "condition-too-long", _E, "A condition is longer than the front end's limit."),
         # shape
         Rule("E100", "schema", _E, "The YAML does not match the JSON Schema for its file kind."),
         Rule("E101", "missing-step-id", _E, "A step other than send has no id."),

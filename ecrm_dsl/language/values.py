@@ -6,18 +6,30 @@ so ``36h``, ``1d12h`` and ``2160m`` are the same duration and always print as ``
 
 from __future__ import annotations
 
+import calendar
+import datetime
 import re
 from dataclasses import dataclass
 
 _UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60}
-_DURATION_RE = re.compile(r"^(-)?((?:\d+[wdhm])+)$")
+_DURATION_RE = re.compile(r"^([+-])?((?:\d+[wdhm])+)$")  # a sign as the grammar and the schemas allow
 _DURATION_PART_RE = re.compile(r"(\d+)([wdhm])")
 _MONEY_RE = re.compile(r"^(?:¥\s*(\d+(?:,\d{3})*)|(\d+(?:,\d{3})*)\s*(?:円|JPY))$")
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
+# Longer than any customer journey; past it the runtime's date arithmetic would overflow.
+MAX_DURATION_DAYS = 3_660
+# The largest whole number (and amount of yen) the store's integer columns hold.
+MAX_INTEGER = 2**63 - 1
+
+
 class ValueError_(ValueError):
-    """A literal that does not parse; the message is written for planners."""
+    """A literal that does not parse; the message (and the hint, when there is one) is written for planners."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -32,7 +44,9 @@ class Duration:
         if not match:
             raise ValueError_(f"'{text}' is not a duration; write a number and a unit: 30m, 36h, 7d or 2w")
         total = sum(int(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART_RE.findall(match.group(2)))
-        return cls(-total if match.group(1) else total)
+        if total > MAX_DURATION_DAYS * 86400:
+            raise ValueError_(f"'{text}' is longer than {MAX_DURATION_DAYS:,} days", hint=DURATION_HINT)
+        return cls(-total if match.group(1) == "-" else total)
 
     @property
     def days(self) -> float:
@@ -59,7 +73,7 @@ class Money:
         if not match:
             raise ValueError_(f"'{text}' is not an amount of money; write ¥3,000, 3000円 or 3000JPY")
         digits = (match.group(1) or match.group(2)).replace(",", "")
-        return cls(int(digits))
+        return cls(whole_number(digits, text))
 
     def __str__(self) -> str:
         return f"{self.yen}円"
@@ -83,12 +97,59 @@ class TimeOfDay:
         return f"{self.hour:02d}:{self.minute:02d}"
 
 
+DURATION_HINT = f"durations go up to {MAX_DURATION_DAYS:,} days (about ten years)"
+
+
+def whole_number(digits: str, text: str | None = None, maximum: int = MAX_INTEGER) -> int:
+    """``int(digits)``, refused past ``maximum`` (a number the store cannot hold, or a day count past any
+    journey) with a message about ``text``, the literal as written."""
+    value = int(digits)
+    if abs(value) > maximum:
+        raise ValueError_(
+            f"'{text or digits}' is too large (the limit is {maximum:,})", hint=f"write a number up to {maximum:,}"
+        )
+    return value
+
+
 def parse_percent(text: str) -> int:
     """``10%`` or ``10`` → 10; whole percents from 0 to 100."""
     raw = text.strip().removesuffix("%").strip()
     if not raw.isdigit() or int(raw) > 100:
-        raise ValueError_(f"'{text}' is not a percentage; write a whole number from 0% to 100%")
+        raise ValueError_(
+            f"'{text}' is not a percentage; write a whole number from 0% to 100%", hint=percent_hint(text)
+        )
     return int(raw)
+
+
+def percent_hint(text: str) -> str:
+    """``write 10%`` for ``10 %``, ``10pct`` or ``10.0``: the number the planner meant, spelled as ecrm-dsl wants."""
+    digits = re.search(r"(\d+)", text)
+    if digits and int(digits.group(1)) > 100:
+        return "a percentage goes from 0% to 100%"
+    return f"write {int(digits.group(1))}%" if digits else "write a whole number and a percent sign, e.g. 10%"
+
+
+_DATE_SHAPE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def parse_date(text: str) -> str:
+    """``2025-03-01`` → itself, checked to be a day of the calendar (``2025-02-30`` is not)."""
+    try:
+        return datetime.date.fromisoformat(text).isoformat()
+    except ValueError:
+        pass
+    hint = "write an existing date as YYYY-MM-DD"
+    shape = _DATE_SHAPE.match(text.strip())
+    if shape:
+        year, month, _ = (int(part) for part in shape.groups())
+        if not 1 <= month <= 12:
+            hint = f"there is no month {month}; " + hint
+        elif year >= 1:
+            days = calendar.monthrange(year, month)[1]
+            name = calendar.month_name[month]
+            leap = " (not a leap year)" if month == 2 and days == 28 else ""
+            hint = f"{name} {year} has {days} days{leap}; " + hint
+    raise ValueError_(f"'{text}' is not a calendar date; write YYYY-MM-DD", hint=hint)
 
 
 LITERAL_TYPES = ("int", "decimal", "string", "bool", "null", "money", "duration", "date", "time")

@@ -5,18 +5,20 @@ Each is a YAML file checked against its JSON Schema and built into a typed, immu
 
 from __future__ import annotations
 
-import datetime
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ecrm_dsl.language import ast, catalog
 from ecrm_dsl.language.customer_schema import CustomerSchema
 from ecrm_dsl.language.diagnostics import Diagnostic
 from ecrm_dsl.language.placeholders import PLACEHOLDER
-from ecrm_dsl.language.values import Duration, TimeOfDay
+from ecrm_dsl.language.values import Duration, TimeOfDay, ValueError_, parse_date
 from ecrm_dsl.syntax.yaml_frontend import condition_at
 from ecrm_dsl.syntax.yaml_source import Path_, YamlDocument
+
+T = TypeVar("T")
 
 # --------------------------------------------------------------------------- customer schema
 
@@ -185,6 +187,24 @@ class Policies:
     nurture_only_spans: tuple[ast.Span, ...] = ()
 
 
+def _value(parse: Callable[[str], T], raw: Any, doc: YamlDocument, path: Path_, findings: list[Diagnostic]) -> T | None:
+    """``parse(raw)``, or None with a positioned E006 (the schema's pattern and the parser could disagree)."""
+    try:
+        return parse(str(raw))
+    except ValueError_ as exc:
+        findings.append(Diagnostic("E006", str(exc), doc.span(path), hint=exc.hint))
+        return None
+
+
+def _quiet_hours(doc: YamlDocument, findings: list[Diagnostic]) -> tuple[TimeOfDay, TimeOfDay] | None:
+    quiet = doc.data.get("quiet_hours")
+    if not quiet:
+        return None
+    start = _value(TimeOfDay.parse, quiet["start"], doc, ("quiet_hours", "start"), findings)
+    end = _value(TimeOfDay.parse, quiet["end"], doc, ("quiet_hours", "end"), findings)
+    return (start, end) if start is not None and end is not None else None
+
+
 def build_policies(doc: YamlDocument, schema: CustomerSchema, findings: list[Diagnostic]) -> Policies:
     data = doc.data
     try:
@@ -199,7 +219,8 @@ def build_policies(doc: YamlDocument, schema: CustomerSchema, findings: list[Dia
             )
         )
     quiet = data.get("quiet_hours")
-    if quiet and TimeOfDay.parse(quiet["start"]) == TimeOfDay.parse(quiet["end"]):
+    quiet_hours = _quiet_hours(doc, findings)
+    if quiet_hours and quiet_hours[0] == quiet_hours[1]:
         findings.append(
             Diagnostic(
                 "E100",
@@ -228,24 +249,18 @@ def build_policies(doc: YamlDocument, schema: CustomerSchema, findings: list[Dia
         consent[channel] = ConsentRule(channel, attribute, span)
     for index, day in enumerate(calendar.get("shop_holidays", ())):
         try:
-            datetime.date.fromisoformat(day)
-        except ValueError:
-            findings.append(
-                Diagnostic(
-                    "E006",
-                    f"'{day}' is not a calendar date",
-                    doc.span(("calendar", "shop_holidays", index)),
-                    hint="write YYYY-MM-DD",
-                )
-            )
+            parse_date(str(day))
+        except ValueError_ as exc:
+            findings.append(Diagnostic("E006", str(exc), doc.span(("calendar", "shop_holidays", index)), hint=exc.hint))
     caps = tuple(
-        FrequencyCap(c["channel"], c["max"], Duration.parse(c["per"]), c.get("on_exceed", "defer"))
-        for c in data.get("frequency_caps") or []
+        FrequencyCap(c["channel"], c["max"], per, c.get("on_exceed", "defer"))
+        for i, c in enumerate(data.get("frequency_caps") or [])
+        if (per := _value(Duration.parse, c["per"], doc, ("frequency_caps", i, "per"), findings)) is not None
     )
     priority = tuple(data.get("priority") or [])
     return Policies(
         timezone=data["timezone"],
-        quiet_hours=(TimeOfDay.parse(quiet["start"]), TimeOfDay.parse(quiet["end"])) if quiet else None,
+        quiet_hours=quiet_hours,
         holidays=calendar.get("holidays", "japan"),
         weekends=tuple(calendar.get("weekends", ("saturday", "sunday"))),
         shop_holidays=tuple(sorted(calendar.get("shop_holidays", ()))),

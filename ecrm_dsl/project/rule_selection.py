@@ -18,7 +18,7 @@ from ecrm_dsl.language.ast import Span
 from ecrm_dsl.language.diagnostics import RULES, Diagnostic, DiagnosticError
 
 ALL = "ALL"
-ALWAYS_REPORTED = frozenset({"E001", "E002", "E003", "E004", "E005", "E006", "E100"})
+ALWAYS_REPORTED = frozenset({"E001", "E002", "E003", "E004", "E005", "E006", "E008", "E009", "E100"})
 RULES_KEYS = ("select", "ignore", "per-file-ignores")
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ecrm_dsl.language import ast
+from ecrm_dsl.language.ast import Span
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
 from ecrm_dsl.project.config import SCENARIO_SUFFIXES, ProjectConfig
 from ecrm_dsl.project.presets import BUILTIN_PRESETS, Preset, build_preset, expand
@@ -79,12 +80,31 @@ def _yaml_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml"))
 
 
+def _escapes(config: ProjectConfig, root: Path, path: Path) -> Diagnostic | None:
+    """A finding for a file of the project's folders (``root`` resolved) that is a link to a file outside the
+    project and the shipped presets: it is not read, so its content is never echoed."""
+    resolved = path.resolve()
+    if resolved.is_relative_to(root) or resolved.is_relative_to(BUILTIN_PRESETS):
+        return None
+    return Diagnostic(
+        "E001",
+        "this file is a link to a file outside the project; it is not read",
+        Span(config.display(path), 1, 1),
+        hint="copy the file into the project, or remove the link",
+    )
+
+
 def load_workspace(config: ProjectConfig, extra_scenario_files: Iterable[Path] = ()) -> Workspace:
     findings: list[Diagnostic] = []
     files: list[str] = []
+    root = config.root.resolve()
 
     def read(path: Path, kind: str) -> list[YamlDocument]:
         display = config.display(path)
+        escape = _escapes(config, root, path)
+        if escape is not None:  # not listed among the files read either: nothing reads it for comments
+            findings.append(escape)
+            return []
         if not path.resolve().is_relative_to(BUILTIN_PRESETS):  # shipped presets are not the project's files
             files.append(display)
         return _documents(path, display, kind, findings)
@@ -126,12 +146,17 @@ def load_workspace(config: ProjectConfig, extra_scenario_files: Iterable[Path] =
         )
         presets.update(local)
 
-    scenario_paths = list(config.scenario_files())
-    known = {p.resolve() for p in scenario_paths}
-    scenario_paths += [p for p in extra_scenario_files if p.resolve() not in known and p.suffix in SCENARIO_SUFFIXES]
+    listed = config.scenario_files(with_links_outside=True)
+    known = {p.resolve() for p in listed}
+    named = [p for p in extra_scenario_files if p.resolve() not in known and p.suffix in SCENARIO_SUFFIXES]
     scenarios: list[ast.Scenario] = []
-    for path in scenario_paths:
+    chosen = set(named)  # named on the command line: read wherever they are
+    for path in listed + named:
         display = config.display(path)
+        escape = _escapes(config, root, path) if path not in chosen else None
+        if escape is not None:
+            findings.append(escape)
+            continue
         files.append(display)
         parsed, found = parse_scenario_file(path, display)
         findings.extend(found)

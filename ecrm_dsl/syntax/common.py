@@ -6,7 +6,8 @@ import json
 
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic
-from ecrm_dsl.language.values import Duration, Money, TimeOfDay, ValueError_
+from ecrm_dsl.language.values import Duration, Money, TimeOfDay, ValueError_, parse_date, whole_number
+from ecrm_dsl.syntax.limits import MAX_STEP_NESTING
 
 
 def step_id(label: str | None, action: ast.Action) -> str | None:
@@ -46,7 +47,7 @@ def parse_typed_literal(kind: str, raw: str, span: ast.Span, diagnostics: list[D
     """Build a literal of a known kind from its source spelling, reporting malformed values."""
     try:
         if kind == "int":
-            return ast.Literal(int(raw), "int", span)
+            return ast.Literal(whole_number(raw), "int", span)
         if kind == "decimal":
             return ast.Literal(normalise_decimal(raw), "decimal", span)
         if kind == "string":
@@ -58,20 +59,35 @@ def parse_typed_literal(kind: str, raw: str, span: ast.Span, diagnostics: list[D
         if kind == "time":
             return ast.Literal(TimeOfDay.parse(raw), "time", span)
         if kind == "date":
-            return ast.Literal(_check_date(raw), "date", span)
+            return ast.Literal(parse_date(raw), "date", span)
     except ValueError_ as exc:
-        diagnostics.append(Diagnostic("E006", str(exc), span))
+        diagnostics.append(Diagnostic("E006", str(exc), span, hint=exc.hint))
         return ast.Literal(None, kind, span)  # keeps its type, so no second finding about a null follows
     raise AssertionError(f"unknown literal kind {kind}")
 
 
-def _check_date(raw: str) -> str:
-    import datetime
+def check_step_nesting(steps: tuple[ast.Step, ...], diagnostics: list[Diagnostic]) -> None:
+    """Report the first block that nests steps deeper than the limit (the same rule in both syntaxes).
 
-    try:
-        return datetime.date.fromisoformat(raw).isoformat()
-    except ValueError:
-        raise ValueError_(f"'{raw}' is not a calendar date; write YYYY-MM-DD") from None
+    The walk keeps its own stack, so it is safe however deep the front end let the tree grow.
+    """
+    pending = [(step, 1) for step in reversed(steps)]
+    while pending:
+        step, depth = pending.pop()
+        blocks = ast.child_step_lists(step.action)
+        if blocks and depth > MAX_STEP_NESTING:
+            diagnostics.append(
+                Diagnostic(
+                    "E008",
+                    f"steps are nested more than {MAX_STEP_NESTING} blocks deep here "
+                    "(branch, split and wait for inside each other)",
+                    step.span,
+                    hint="flatten nested ifs into one branch with elif, or move the inner steps into a scenario "
+                    "of their own",
+                )
+            )
+            return
+        pending.extend((child, depth + 1) for block in reversed(blocks) for child in reversed(block))
 
 
 def decode_string(raw: str) -> str:

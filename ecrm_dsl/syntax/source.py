@@ -7,9 +7,9 @@ from pathlib import Path
 
 from ecrm_dsl.language.ast import Span
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.syntax.limits import MAX_SOURCE_BYTES
 
-# Scenario sources are hand-written; anything this large is a mistake or an attack.
-MAX_SOURCE_BYTES = 1_000_000
+__all__ = ["MAX_SOURCE_BYTES", "Source", "decode_source", "read_bounded", "read_source"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,27 +20,36 @@ class Source:
     text: str
 
 
+def read_bounded(path: Path, limit: int = MAX_SOURCE_BYTES) -> bytes | None:
+    """The file's bytes, or None when it holds more than ``limit``: never reads more than ``limit + 1`` bytes,
+    so a huge file, a growing one or a device such as /dev/zero costs no more than a small one."""
+    with path.open("rb") as stream:
+        raw = stream.read(limit + 1)
+    return raw if len(raw) <= limit else None
+
+
 def read_source(path: Path, display_name: str | None = None) -> Source:
     """Read ``path`` as UTF-8 text, or raise :class:`DiagnosticError` saying why not."""
     name = display_name or str(path)
     where = Span(name, 1, 1)
     try:
-        size = path.stat().st_size
-        if size > MAX_SOURCE_BYTES:
-            raise DiagnosticError(
-                [
-                    Diagnostic(
-                        "E002",
-                        f"the file is {size:,} bytes; scenario sources are limited to {MAX_SOURCE_BYTES:,}",
-                        where,
-                        hint="split it into several files",
-                    )
-                ]
-            )
-        raw = path.read_bytes()
+        raw = read_bounded(path)
     except OSError as exc:
         raise DiagnosticError([Diagnostic("E001", f"cannot read the file: {exc.strerror}", where)]) from exc
+    if raw is None:
+        raise DiagnosticError([Diagnostic("E002", _too_large(path), where, hint="split it into several files")])
     return decode_source(raw, name)
+
+
+def _too_large(path: Path) -> str:
+    """The size, when the file system knows it (a device or a growing file may say 0)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    if size > MAX_SOURCE_BYTES:
+        return f"the file is {size:,} bytes; scenario sources are limited to {MAX_SOURCE_BYTES:,}"
+    return f"the file holds more than {MAX_SOURCE_BYTES:,} bytes; scenario sources are limited to that"
 
 
 def decode_source(raw: bytes, name: str) -> Source:

@@ -13,8 +13,18 @@ from lark.tree import Meta
 
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
-from ecrm_dsl.language.values import Duration, TimeOfDay, ValueError_, parse_percent
-from ecrm_dsl.syntax.common import decode_string, make_step, parse_typed_literal
+from ecrm_dsl.language.values import (
+    MAX_DURATION_DAYS,
+    Duration,
+    TimeOfDay,
+    ValueError_,
+    parse_percent,
+    percent_hint,
+    whole_number,
+)
+from ecrm_dsl.syntax.common import check_step_nesting, decode_string, make_step, parse_typed_literal
+from ecrm_dsl.syntax.limits import MAX_CONDITION_CHARS
+from ecrm_dsl.syntax.text_limits import check_text_nesting, condition_too_long
 
 _PACKAGE_GRAMMAR = Path(__file__).resolve().parent.parent / "grammar"
 _REPO_GRAMMAR = Path(__file__).resolve().parents[2] / "grammar"
@@ -50,7 +60,7 @@ def parser() -> Lark:
 def parse_text(text: str, file: str) -> tuple[list[ast.SourceItem], list[Diagnostic]]:
     """Parse a whole ``.ecrm`` file into scenarios (and preset uses), with every finding of the construction."""
     tree = _parse(text, file, "file", _same_place)
-    builder = _Builder(file, _same_place)
+    builder = _Builder(file, _same_place, text)
     scenarios = _transform(builder, tree)
     return scenarios, builder.diagnostics
 
@@ -93,6 +103,7 @@ def _shifted(first_line: int, first_column: int) -> Locate:
 
 
 def _parse(text: str, file: str, start: str, locate: Locate) -> Any:
+    check_text_nesting(text, file, locate, condition=start == "condition")
     try:
         return parser().parse(text, start=start)
     except UnexpectedInput as exc:
@@ -104,6 +115,9 @@ def _parse(text: str, file: str, start: str, locate: Locate) -> Any:
             line = stripped.count("\n") + 1
             column = len(stripped) - (stripped.rfind("\n") + 1) + 1
         span = ast.Span(file, *locate(line, column))
+        if isinstance(token, Token) and set(getattr(exc, "expected", ())) == {"PERCENT"}:
+            message, hint = _not_a_percentage(token, text)
+            raise DiagnosticError([Diagnostic("E006", message, span, hint=hint)]) from None
         message, hint = _explain(exc, text, start)
         raise DiagnosticError([Diagnostic("E005", message, span, hint=hint)]) from None
 
@@ -163,7 +177,8 @@ def _token_text(token: Token) -> str:
 
 def _explain(exc: UnexpectedInput, text: str, start: str) -> tuple[str, str | None]:
     if isinstance(exc, UnexpectedCharacters):
-        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else "?"
+        position = exc.pos_in_stream
+        char = text[position] if position is not None and position < len(text) else "?"
         return (
             f"unexpected character '{char}'",
             "check for a typo, a missing quote, or a full-width symbol (use ASCII : { } = )",
@@ -179,6 +194,14 @@ def _explain(exc: UnexpectedInput, text: str, start: str) -> tuple[str, str | No
             return "the input ended too early", f"expected {shown}" if shown else None
         return f"unexpected {_token_text(token)}", f"expected {shown}" if shown else None
     return str(exc), None
+
+
+def _not_a_percentage(token: Token, text: str) -> tuple[str, str | None]:
+    """``holdout 10``, ``holdout 10 %`` or ``holdout 10pct``: the rest of the line is what was written."""
+    start = token.start_pos or 0
+    end = text.find("\n", start)
+    written = text[start : end if end >= 0 else len(text)].split("#", 1)[0].strip()
+    return f"'{written}' is not a percentage", percent_hint(written)
 
 
 def _unclosed_brace(text: str) -> int | None:
@@ -233,11 +256,25 @@ def _code_lines(text: str) -> list[str]:
 class _Builder(Transformer):
     """Turns the parse tree into AST nodes; literal problems are collected, not raised."""
 
-    def __init__(self, file: str, locate: Locate):
+    def __init__(self, file: str, locate: Locate, text: str | None = None):
         super().__init__()
         self.source_name = file
         self.locate = locate
         self.diagnostics: list[Diagnostic] = []
+        # Offsets of line starts, to measure conditions of a whole file (a lone condition is measured before).
+        self.line_starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"] if text is not None else None
+
+    def _measured(self, expr: ast.Expr) -> ast.Expr:
+        """``expr``, with an E009 finding when it is longer than a condition may be."""
+        span = expr.span
+        if self.line_starts is None or not span.end_line or span.end_line > len(self.line_starts):
+            return expr
+        length = (self.line_starts[span.end_line - 1] + span.end_column) - (
+            self.line_starts[span.line - 1] + span.column
+        )
+        if length > MAX_CONDITION_CHARS:
+            self.diagnostics.append(condition_too_long(length, ast.Span(span.file, span.line, span.column)))
+        return expr
 
     # ---- positions
     def _span(self, meta: Meta) -> ast.Span:
@@ -259,8 +296,16 @@ class _Builder(Transformer):
         try:
             return Duration.parse(str(token))
         except ValueError_ as exc:
-            self.diagnostics.append(Diagnostic("E006", str(exc), self._tok(token)))
+            self.diagnostics.append(Diagnostic("E006", str(exc), self._tok(token), hint=exc.hint))
             return Duration(0)
+
+    def _whole(self, token: Token, maximum: int | None = None) -> int:
+        """A whole-number token, with E006 (and 0) past ``maximum``."""
+        try:
+            return whole_number(str(token), maximum=maximum) if maximum else whole_number(str(token))
+        except ValueError_ as exc:
+            self.diagnostics.append(Diagnostic("E006", str(exc), self._tok(token), hint=exc.hint))
+            return 0
 
     def _time(self, token: Token | None) -> TimeOfDay | None:
         if token is None:
@@ -268,7 +313,7 @@ class _Builder(Transformer):
         try:
             return TimeOfDay.parse(str(token))
         except ValueError_ as exc:
-            self.diagnostics.append(Diagnostic("E006", str(exc), self._tok(token)))
+            self.diagnostics.append(Diagnostic("E006", str(exc), self._tok(token), hint=exc.hint))
             return None
 
     # ---- files and scenarios
@@ -333,6 +378,7 @@ class _Builder(Transformer):
             )
         if trigger is None or "kind" not in fields:
             return None
+        check_step_nesting(tuple(fields["steps"]), self.diagnostics)
         return ast.Scenario(
             id=str(name),
             title=decode_string(str(title)) if title is not None else str(name),
@@ -350,7 +396,7 @@ class _Builder(Transformer):
             span=span,
         )
 
-    def kind(self, meta: Meta, children: list[Token]) -> tuple[str, str]:
+    def kind(self, meta: Meta, children: list[Token]) -> tuple[str, str, ast.Span]:
         value = str(children[0])
         if value not in ("sell", "nurture"):
             self.diagnostics.append(
@@ -363,24 +409,24 @@ class _Builder(Transformer):
             )
         return ("kind", value, self._span(meta))
 
-    def owner(self, meta: Meta, children: list[Token]) -> tuple[str, str]:
+    def owner(self, meta: Meta, children: list[Token]) -> tuple[str, str, ast.Span]:
         return ("owner", decode_string(str(children[0])), self._span(meta))
 
-    def description(self, meta: Meta, children: list[Token]) -> tuple[str, str]:
+    def description(self, meta: Meta, children: list[Token]) -> tuple[str, str, ast.Span]:
         return ("description", decode_string(str(children[0])), self._span(meta))
 
     def hypothesis(self, meta: Meta, children: list[Token]) -> tuple[str, ast.Hypothesis]:
         kpi, statement = children
         return ("hypothesis", ast.Hypothesis(str(kpi), decode_string(str(statement)), self._span(meta)))
 
-    def holdout(self, meta: Meta, children: list[Token]) -> tuple[str, int]:
+    def holdout(self, meta: Meta, children: list[Token]) -> tuple[str, int, ast.Span]:
         try:
             return ("holdout", parse_percent(str(children[0])), self._span(meta))
         except ValueError_ as exc:
-            self.diagnostics.append(Diagnostic("E006", str(exc), self._tok(children[0])))
+            self.diagnostics.append(Diagnostic("E006", str(exc), self._tok(children[0]), hint=exc.hint))
             return ("holdout", 0, self._span(meta))
 
-    def backfill(self, meta: Meta, children: list[Token]) -> tuple[str, Duration]:
+    def backfill(self, meta: Meta, children: list[Token]) -> tuple[str, Duration, ast.Span]:
         return ("backfill", self._duration(children[0]), self._span(meta))
 
     def reentry_never(self, meta: Meta, children: list[Any]) -> tuple[str, ast.Reentry]:
@@ -400,7 +446,7 @@ class _Builder(Transformer):
         return ".".join(str(c) for c in children)
 
     def where(self, meta: Meta, children: list[ast.Expr]) -> ast.Expr:
-        return children[0]
+        return self._measured(children[0])
 
     def event_trigger(self, meta: Meta, children: list[Any]) -> ast.EventTrigger:
         event, where = children
@@ -442,7 +488,7 @@ class _Builder(Transformer):
         return ("exits", ast.ExitRule(event, where, same, self._span(meta)))
 
     def stop_when(self, meta: Meta, children: list[ast.Expr]) -> tuple[str, ast.ExitRule]:
-        return ("exits", ast.ExitRule(None, children[0], span=self._span(meta)))
+        return ("exits", ast.ExitRule(None, self._measured(children[0]), span=self._span(meta)))
 
     # ---- steps
     def label(self, meta: Meta, children: list[Token]) -> str:
@@ -475,7 +521,7 @@ class _Builder(Transformer):
         return (timing, None, ast.Wait(span=self._span(meta)))
 
     def guard(self, meta: Meta, children: list[ast.Expr]) -> ast.Expr:
-        return children[0]
+        return self._measured(children[0])
 
     # ---- timing
     def at(self, meta: Meta, children: list[Token]) -> TimeOfDay | None:
@@ -487,7 +533,11 @@ class _Builder(Transformer):
     def t_day(self, meta: Meta, children: list[Any]) -> ast.Timing:
         days, at, business = children
         return ast.Timing(
-            "entry", Duration(int(days) * 86400), at=at, business_day=bool(business), span=self._span(meta)
+            "entry",
+            Duration(self._whole(days, MAX_DURATION_DAYS) * 86400),
+            at=at,
+            business_day=bool(business),
+            span=self._span(meta),
         )
 
     def t_after(self, meta: Meta, children: list[Any]) -> ast.Timing:
@@ -503,7 +553,7 @@ class _Builder(Transformer):
 
     def t_business_days(self, meta: Meta, children: list[Any]) -> ast.Timing:
         count, direction, anchor, at = children
-        days = int(count) * (-1 if str(direction) == "before" else 1)
+        days = self._whole(count, MAX_DURATION_DAYS) * (-1 if str(direction) == "before" else 1)
         return ast.Timing(str(anchor), business_days=days, at=at, span=self._span(meta))
 
     def t_on(self, meta: Meta, children: list[Any]) -> ast.Timing:
@@ -583,6 +633,7 @@ class _Builder(Transformer):
 
     def branch(self, meta: Meta, children: list[Any]) -> ast.Branch:
         condition, *rest = children
+        self._measured(condition)
         first_steps = [c[1] for c in rest if isinstance(c, tuple) and c[0] == "steps"]
         arms = [ast.BranchArm(condition, tuple(first_steps), self._span(meta))]
         arms.extend(c for c in rest if isinstance(c, ast.BranchArm))
@@ -590,6 +641,7 @@ class _Builder(Transformer):
 
     def elif_(self, meta: Meta, children: list[Any]) -> ast.BranchArm:
         condition, *steps = children
+        self._measured(condition)
         return ast.BranchArm(condition, tuple(s for _, s in steps), self._span(meta))
 
     def else_(self, meta: Meta, children: list[Any]) -> ast.BranchArm | None:
@@ -602,7 +654,7 @@ class _Builder(Transformer):
 
     def variant(self, meta: Meta, children: list[Any]) -> ast.Variant:
         name, weight, *steps = children
-        return ast.Variant(str(name), int(weight), tuple(s for _, s in steps), self._span(meta))
+        return ast.Variant(str(name), self._whole(weight), tuple(s for _, s in steps), self._span(meta))
 
     # ---- conditions
     def or_(self, meta: Meta, children: list[ast.Expr]) -> ast.Or:
@@ -627,10 +679,12 @@ class _Builder(Transformer):
         return ast.InList(operand, tuple(i for i in items if i is not None), True, self._span(meta))
 
     def between(self, meta: Meta, children: list[ast.Expr]) -> ast.Between:
-        return ast.Between(*children, negated=False, span=self._span(meta))
+        operand, low, high = children
+        return ast.Between(operand, low, high, negated=False, span=self._span(meta))
 
     def not_between(self, meta: Meta, children: list[ast.Expr]) -> ast.Between:
-        return ast.Between(*children, negated=True, span=self._span(meta))
+        operand, low, high = children
+        return ast.Between(operand, low, high, negated=True, span=self._span(meta))
 
     def is_null(self, meta: Meta, children: list[ast.Expr]) -> ast.IsNull:
         return ast.IsNull(children[0], False, self._span(meta))

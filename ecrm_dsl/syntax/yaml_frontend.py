@@ -7,8 +7,8 @@ from typing import Any
 
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
-from ecrm_dsl.language.values import Duration, TimeOfDay, ValueError_, parse_percent
-from ecrm_dsl.syntax.common import make_step, normalise_decimal, parse_typed_literal
+from ecrm_dsl.language.values import MAX_DURATION_DAYS, Duration, TimeOfDay, ValueError_, parse_percent, whole_number
+from ecrm_dsl.syntax.common import check_step_nesting, make_step, normalise_decimal, parse_typed_literal
 from ecrm_dsl.syntax.text import parse_condition
 from ecrm_dsl.syntax.yaml_schema import validate_document
 from ecrm_dsl.syntax.yaml_source import Path_, YamlDocument, load_yaml
@@ -79,8 +79,16 @@ class ScenarioBuilder:
         try:
             return Duration.parse(raw)
         except ValueError_ as exc:
-            self.diagnostics.append(Diagnostic("E006", str(exc), self.span(path)))
+            self.diagnostics.append(Diagnostic("E006", str(exc), self.span(path), hint=exc.hint))
             return Duration(0)
+
+    def days(self, raw: int, path: Path_) -> int:
+        """A count of days, at most as long as the longest duration."""
+        try:
+            return whole_number(str(raw), maximum=MAX_DURATION_DAYS)
+        except ValueError_ as exc:
+            self.diagnostics.append(Diagnostic("E006", str(exc), self.span(path), hint=exc.hint))
+            return 0
 
     def time(self, raw: str | None, path: Path_) -> TimeOfDay | None:
         if raw is None:
@@ -88,7 +96,7 @@ class ScenarioBuilder:
         try:
             return TimeOfDay.parse(raw)
         except ValueError_ as exc:
-            self.diagnostics.append(Diagnostic("E006", str(exc), self.span(path)))
+            self.diagnostics.append(Diagnostic("E006", str(exc), self.span(path), hint=exc.hint))
             return None
 
     def condition(self, raw: str | None, path: Path_) -> ast.Expr | None:
@@ -117,18 +125,20 @@ class ScenarioBuilder:
         else:
             reentry_node = ast.Reentry(reentry, None, self.span(("reentry",)))
         hypothesis = data.get("hypothesis")
+        steps = self.steps(data["steps"], ("steps",))
+        check_step_nesting(steps, self.diagnostics)
         holdout = 0
         if "holdout" in data:
             try:
                 holdout = parse_percent(str(data["holdout"]))
             except ValueError_ as exc:
-                self.diagnostics.append(Diagnostic("E006", str(exc), self.span(("holdout",))))
+                self.diagnostics.append(Diagnostic("E006", str(exc), self.span(("holdout",)), hint=exc.hint))
         return ast.Scenario(
             id=data["scenario"],
             title=data.get("title", data["scenario"]),
             kind=data["kind"],
             trigger=self.trigger(data["trigger"], ("trigger",)),
-            steps=self.steps(data["steps"], ("steps",)),
+            steps=steps,
             owner=data.get("owner"),
             description=data.get("description"),
             hypothesis=ast.Hypothesis(hypothesis["kpi"], hypothesis["statement"], self.span(("hypothesis",)))
@@ -232,7 +242,7 @@ class ScenarioBuilder:
         if "day" in data:
             if anchor not in (None, "entry") or "after" in data or "before" in data:
                 self._timing_conflict(path, "'day' counts from entry; it cannot be combined with after, before or from")
-            anchor, offset = "entry", Duration(int(data["day"]) * 86400)
+            anchor, offset = "entry", Duration(self.days(data["day"], (*path, "day")) * 86400)
         if "after" in data and "before" in data:
             self._timing_conflict(path, "use either 'after' or 'before'")
         if "after" in data:
@@ -255,7 +265,9 @@ class ScenarioBuilder:
         return ast.Timing(
             anchor=anchor or "previous",
             offset=offset,
-            business_days=data.get("business_days"),
+            business_days=self.days(data["business_days"], (*path, "business_days"))
+            if "business_days" in data
+            else None,
             at=self.time(data.get("at"), (*path, "at")),
             until_time=until,
             until_weekday=weekday,

@@ -17,6 +17,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.values import percent_hint
 from ecrm_dsl.syntax.yaml_source import YamlDocument
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -89,7 +90,11 @@ def validate_document(doc: YamlDocument, kind: str) -> list[Diagnostic]:
 
 def _focus(error: ValidationError) -> ValidationError:
     """For oneOf/anyOf without a message of its own, the sub-error that best explains the problem."""
-    while error.validator in ("oneOf", "anyOf", "not") and error.context and "x-message" not in error.schema:
+    while (
+        error.validator in ("oneOf", "anyOf", "not")
+        and error.context
+        and not (isinstance(error.schema, dict) and "x-message" in error.schema)
+    ):
         relevant = [e for e in error.context if e.validator != "type"] or list(error.context)
         error = best_match(relevant) or error
         if error.validator not in ("oneOf", "anyOf"):
@@ -128,6 +133,12 @@ def _diagnose(error: ValidationError, doc: YamlDocument) -> Diagnostic:
     span = doc.span(path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     hint = None
+    if _is_percent(error):
+        # A literal, not a shape: the same finding as a malformed percentage in the text syntax.
+        value = error.instance
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        hint = f"write {round(value * 100)}%" if isinstance(value, float) and 0 < value < 1 else None
+        return Diagnostic("E006", f"{where}: '{shown}' is not a percentage", span, hint=hint or percent_hint(shown))
     if "x-message" in schema and error.validator in ("oneOf", "anyOf", "not"):
         message = f"{where}: {schema['x-message']}"
     elif error.validator == "required":
@@ -136,20 +147,22 @@ def _diagnose(error: ValidationError, doc: YamlDocument) -> Diagnostic:
         hint = _property_help(error, missing)
     elif error.validator == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
-        extra = [k for k in error.instance if k not in schema.get("properties", {})]
+        instance: Any = error.instance
+        extra = [k for k in instance if k not in schema.get("properties", {})]
         key = extra[0] if extra else "?"
         span = doc.key_span((*path, key))
         message = f"unknown key '{key}' in {where}"
         close = difflib.get_close_matches(key, allowed, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
     elif error.validator == "enum":
-        options = [str(o) for o in error.validator_value]
+        allowed_values: Any = error.validator_value
+        options = [str(o) for o in allowed_values]
         message = f"{where}: '{error.instance}' is not allowed here"
         close = difflib.get_close_matches(str(error.instance), options, n=1)
         hint = (f"did you mean '{close[0]}'? " if close else "") + f"use one of: {', '.join(options)}"
     elif error.validator == "type":
         expected = error.validator_value
-        names = [_EXPECTED.get(t, t) for t in (expected if isinstance(expected, list) else [expected])]
+        names = [_EXPECTED.get(str(t), str(t)) for t in (expected if isinstance(expected, list) else [expected])]
         message = f"{where}: expected {' or '.join(names)}, found {_type_name(error.instance)}"
     elif error.validator == "pattern":
         message = f"{where}: '{error.instance}' is not valid here"
@@ -167,6 +180,21 @@ def _diagnose(error: ValidationError, doc: YamlDocument) -> Diagnostic:
     else:
         message = f"{where}: {error.message}"
     return Diagnostic("E100", message, span, hint=hint)
+
+
+def _is_percent(error: ValidationError) -> bool:
+    """Whether the value failed the schema's ``percent`` definition (a pattern ending in ``%``), in any branch
+    except the range of a whole number, which the range message explains better."""
+    if error.validator in ("minimum", "maximum"):
+        return False
+    node: Any = error  # a ValidationError, then its parents
+    while node is not None:
+        schema = node.schema if isinstance(node.schema, dict) else {}
+        branches = schema.get("oneOf", [schema])
+        if any(isinstance(b, dict) and str(b.get("pattern", "")).endswith("%$") for b in branches):
+            return True
+        node = node.parent
+    return False
 
 
 def _property_help(error: ValidationError, key: str) -> str | None:

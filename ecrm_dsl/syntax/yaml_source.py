@@ -18,6 +18,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ecrm_dsl.language.ast import Span
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.values import MAX_INTEGER
+from ecrm_dsl.syntax.limits import MAX_YAML_NESTING, MAX_YAML_VALUES
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CONSTRUCTOR = yaml.SafeLoader("")  # only its scalar constructors are used
@@ -32,7 +34,6 @@ _STANDARD_TAGS = {
     "tag:yaml.org,2002:map",
     "tag:yaml.org,2002:seq",
 }
-MAX_NODES = 200_000
 
 Path_ = tuple[str | int, ...]
 
@@ -82,7 +83,7 @@ class YamlDocument:
         """The source characters of a scalar with their (line, column), without its quotes or block header."""
         span = self.span(path)
         style = self.styles.get(tuple(path))
-        raw = []
+        raw: list[tuple[str, int, int]] = []
         for line in range(span.line, (span.end_line or span.line) + 1):
             text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
             first = span.column if line == span.line else 1
@@ -133,12 +134,7 @@ def load_yaml(text: str, file: str) -> list[YamlDocument]:
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
-        problem = exc.problem or "malformed YAML"
-        raise DiagnosticError(
-            [Diagnostic("E003", f"YAML syntax error: {problem}", span, hint=_yaml_hint(problem))]
-        ) from None
+        raise DiagnosticError([_syntax_finding(exc, text, file)]) from None
     except yaml.YAMLError as exc:
         raise DiagnosticError([Diagnostic("E003", f"YAML syntax error: {exc}", Span(file, 1, 1))]) from None
     documents = []
@@ -156,30 +152,59 @@ def load_yaml(text: str, file: str) -> list[YamlDocument]:
     return documents
 
 
+def _syntax_finding(exc: yaml.MarkedYAMLError, text: str, file: str) -> Diagnostic:
+    mark = exc.problem_mark or exc.context_mark
+    span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
+    problem = exc.problem or "malformed YAML"
+    if "maximum nesting depth" in problem:
+        # libyaml's own guard (1,000 levels) fires before ours can: the same finding as from the converter.
+        return _nesting_finding(span)
+    lines = text.split("\n", mark.line + 1) if mark else []
+    line = lines[mark.line] if mark and mark.line < len(lines) else ""  # YAML also breaks lines at \r, \x85 …
+    if "\t" in line[: len(line) - len(line.lstrip(" \t"))] or "tab" in problem:
+        return Diagnostic(
+            "E003",
+            f"YAML syntax error: {problem}",
+            span,
+            hint="YAML does not allow tabs for indentation; indent with spaces",
+        )
+    return Diagnostic("E003", f"YAML syntax error: {problem}", span, hint=_yaml_hint(problem))
+
+
+def _nesting_finding(span: Span) -> Diagnostic:
+    return Diagnostic(
+        "E008",
+        f"the YAML is nested more than {MAX_YAML_NESTING} levels deep (lists and mappings inside each other)",
+        span,
+        hint="flatten it: move deep branches into scenarios or segments of their own",
+    )
+
+
 def _alias_findings(text: str, file: str) -> list[Diagnostic]:
-    """One finding at each alias (``*name``). The composed graph only knows the anchored node, so the
-    positions come from the event stream, which never expands anything."""
+    """One finding for the file, at its first alias (``*name``), counting the others. The composed graph only
+    knows the anchored node, so the positions come from the event stream, which never expands anything."""
+    aliases = [event for event in yaml.parse(text, Loader=_Loader) if isinstance(event, yaml.AliasEvent)]
+    if not aliases:
+        return []
+    first, more = aliases[0], len(aliases) - 1
+    start, end = first.start_mark, first.end_mark
+    span = (
+        Span(file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+        if start is not None and end is not None
+        else Span(file, 1, 1)
+    )
+    others = f" (and {more} more alias{'es' if more != 1 else ''})" if more else ""
     return [
         Diagnostic(
             "E004",
-            "YAML aliases (*name) are not allowed in ecrm-dsl files",
-            Span(
-                file,
-                event.start_mark.line + 1,
-                event.start_mark.column + 1,
-                event.end_mark.line + 1,
-                event.end_mark.column + 1,
-            ),
+            f"YAML aliases (*name) are not allowed in ecrm-dsl files{others}",
+            span,
             hint="write the value out; for reuse, use a segment, a template or a preset",
         )
-        for event in yaml.parse(text, Loader=_Loader)
-        if isinstance(event, yaml.AliasEvent)
     ]
 
 
 def _yaml_hint(problem: str) -> str | None:
-    if "tab" in problem:
-        return "indent with spaces, not tabs"
     if "mapping values are not allowed" in problem:
         return "quote values that contain ': ' (a colon and a space), e.g. where: \"a: b\""
     if "found character" in problem:
@@ -202,14 +227,19 @@ class _Converter:
         return Span(self.file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
     def convert(self, node: Node, path: Path_) -> Any:
+        if len(path) > MAX_YAML_NESTING:
+            # Checked before recursing: the conversion and the schema validation after it recurse per level.
+            raise DiagnosticError(
+                [_nesting_finding(Span(self.file, node.start_mark.line + 1, node.start_mark.column + 1))]
+            )
         if id(node) in self.seen:
             # The same node reached twice: an alias. Refusing it blocks alias bombs outright.
             self.aliased = True
             return None
         self.seen.add(id(node))
-        if len(self.seen) > MAX_NODES:
+        if len(self.seen) > MAX_YAML_VALUES:
             raise DiagnosticError(
-                [Diagnostic("E002", f"the YAML has more than {MAX_NODES:,} values", self._span(node))]
+                [Diagnostic("E002", f"the YAML has more than {MAX_YAML_VALUES:,} values", self._span(node))]
             )
         if node.tag not in _STANDARD_TAGS:
             self.diagnostics.append(
@@ -264,7 +294,18 @@ class _Converter:
         if tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in node.value:
             return node.value  # YAML 1.1 base-60: 10:00 means ten o'clock here, not 600
         if tag == "tag:yaml.org,2002:int":
-            return _CONSTRUCTOR.construct_yaml_int(node)
+            number: int = _CONSTRUCTOR.construct_yaml_int(node)
+            if abs(number) > MAX_INTEGER:
+                self.diagnostics.append(
+                    Diagnostic(
+                        "E006",
+                        f"'{node.value}' is too large (the limit is {MAX_INTEGER:,})",
+                        self._span(node),
+                        hint=f"write a number up to {MAX_INTEGER:,}",
+                    )
+                )
+                return None
+            return number
         if tag == "tag:yaml.org,2002:float":
             return _CONSTRUCTOR.construct_yaml_float(node)
         if tag == "tag:yaml.org,2002:bool":
@@ -272,7 +313,10 @@ class _Converter:
         if tag == "tag:yaml.org,2002:null":
             return None
         if tag == "tag:yaml.org,2002:timestamp":
-            value = _CONSTRUCTOR.construct_yaml_timestamp(node)
+            try:
+                value = _CONSTRUCTOR.construct_yaml_timestamp(node)
+            except (ValueError, OverflowError):
+                return node.value  # shaped like a date but not one (2025-02-30): the text, for a positioned E006
             return value.isoformat() if isinstance(value, (datetime.date, datetime.datetime)) else node.value
         return node.value
 
