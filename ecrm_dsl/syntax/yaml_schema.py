@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.syntax import build_cache
 from ecrm_dsl.syntax.yaml_source import YamlDocument
+
+if TYPE_CHECKING:
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 SCHEMA_KINDS = ("scenario", "segment", "template", "customer_schema", "policies", "preset")
@@ -29,8 +32,48 @@ def schema_path(kind: str) -> Path:
 
 @cache
 def _validator(kind: str) -> jsonschema.Draft7Validator:
+    """The reference validator: slow, but its errors say exactly what is wrong (see :func:`_diagnose`)."""
+    import jsonschema
+
     schema = json.loads(schema_path(kind).read_text(encoding="utf-8"))
     return jsonschema.Draft7Validator(inline_definitions(schema), format_checker=None)
+
+
+@cache
+def _fast_check(kind: str) -> Callable[[Any], object]:
+    """A validator compiled to Python by fastjsonschema (about 5x faster on valid documents, which most are); it
+    only tells valid from invalid. Its code is built once per schema version and kept in the per-user cache."""
+    import fastjsonschema
+
+    text = schema_path(kind).read_text(encoding="utf-8")
+
+    def generate() -> str:
+        schema = {k: v for k, v in json.loads(text).items() if k != "$id"}  # the entry point is then `validate`
+        # No defaults written into the document, no format assertions (the reference validator has none), and
+        # only the schema's own local references.
+        return fastjsonschema.compile_to_code(
+            schema, handlers=_NO_REMOTE_REFERENCES, use_default=False, use_formats=False
+        )
+
+    namespace: dict[str, Any] = {}
+    exec(build_cache.compiled(f"schema-{kind}", (text, fastjsonschema.VERSION), generate), namespace)
+    validate: Callable[[Any], object] = namespace["validate"]
+    return validate
+
+
+def _no_remote_reference(uri: str) -> Any:
+    raise ValueError(f"the schemas refer only to themselves, not to {uri}")
+
+
+_NO_REMOTE_REFERENCES = {scheme: _no_remote_reference for scheme in ("http", "https", "file")}
+
+
+def _surely_valid(data: Any, kind: str) -> bool:
+    try:
+        _fast_check(kind)(data)
+    except Exception:  # invalid, or a document the compiled code cannot judge: the reference validator decides
+        return False
+    return True
 
 
 def inline_definitions(schema: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +124,9 @@ def inline_definitions(schema: dict[str, Any]) -> dict[str, Any]:
 
 def validate_document(doc: YamlDocument, kind: str) -> list[Diagnostic]:
     """Every shape error of ``doc`` against the schema for ``kind``, positioned and in planner words."""
-    findings = []
+    findings: list[Diagnostic] = []
+    if _surely_valid(doc.data, kind):
+        return findings
     for error in sorted(_validator(kind).iter_errors(doc.data), key=lambda e: [str(p) for p in e.absolute_path]):
         findings.append(_diagnose(_focus(error), doc))
     return findings
@@ -89,6 +134,8 @@ def validate_document(doc: YamlDocument, kind: str) -> list[Diagnostic]:
 
 def _focus(error: ValidationError) -> ValidationError:
     """For oneOf/anyOf without a message of its own, the sub-error that best explains the problem."""
+    from jsonschema.exceptions import best_match
+
     while error.validator in ("oneOf", "anyOf", "not") and error.context and "x-message" not in error.schema:
         relevant = [e for e in error.context if e.validator != "type"] or list(error.context)
         error = best_match(relevant) or error
