@@ -69,16 +69,29 @@ def test_a_changed_grammar_gets_its_own_entry(cache: Path) -> None:
         changed.parse("aa")
 
 
-def test_a_damaged_entry_is_built_again(cache: Path) -> None:
+def test_an_entry_of_another_grammar_under_the_same_name_is_not_used(cache: Path) -> None:
+    build_cache.lark_parser(TINY, **OPTIONS)
+    (old,) = cache.iterdir()
+    other = TINY.replace('"a"', '"b"')
+    build_cache.lark_parser(other, **OPTIONS)
+    (new,) = set(cache.iterdir()) - {old}
+    new.write_bytes(old.read_bytes())  # as if the two names collided
+    assert build_cache.lark_parser(other, **OPTIONS).parse("b").children == ["b"]
+
+
+def test_a_damaged_entry_is_built_again(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     build_cache.lark_parser(TINY, **OPTIONS)
     (entry,) = cache.iterdir()
-    entry.write_bytes(entry.read_bytes()[:100])
+    entry.write_bytes(entry.read_bytes()[:-500])
     assert build_cache.lark_parser(TINY, **OPTIONS).parse("aaa").children == ["a", "a", "a"]
-    assert lark.Lark.load(entry.open("rb")).parse("a").children == ["a"]  # and stored whole again
-    entry.write_bytes(b"not marshal data")
-    code = build_cache.compiled("code", ("x = 1",), lambda: "x = 1")
+    with monkeypatch.context() as patched:  # and stored whole again: the next one loads
+        _no_grammar_building(patched)
+        assert build_cache.lark_parser(TINY, **OPTIONS).parse("a").children == ["a"]
+    build_cache.compiled("code", ("x = 1",), lambda: "x = 1")
+    (code_entry,) = set(cache.iterdir()) - {entry}
+    code_entry.write_bytes(code_entry.read_bytes()[:-3])
     namespace: dict[str, object] = {}
-    exec(code, namespace)
+    exec(build_cache.compiled("code", ("x = 1",), lambda: "x = 1"), namespace)
     assert namespace["x"] == 1
 
 

@@ -1,8 +1,8 @@
 """A per-user cache of what is slow to build from files shipped with the package: the grammar's parser
 tables and the compiled JSON Schema validators. Every ``ecrm`` run would otherwise rebuild them.
 
-An entry's name carries a hash of everything it is built from (grammar or schema text, library and Python
-versions), so an edited grammar or schema gets a new entry, never a stale one. Entries are written to a
+An entry holds everything it is built from (grammar or schema text, library and Python versions) and is used
+only when all of it matches, so an edited grammar or schema is built again, never served stale. Entries are written to a
 temporary file and renamed into place, so parallel runs never see half an entry. A folder that cannot be
 created or written only makes runs slower. Entries hold code, so they are read only from a folder that belongs
 to the current user and that nobody else can write to.
@@ -13,14 +13,15 @@ The folder is ``$ECRM_CACHE_DIR``, else ``$XDG_CACHE_HOME/ecrm-dsl``, else ``~/.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import marshal
 import os
 import stat
 import sys
 import tempfile
+import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import CodeType
 from typing import TYPE_CHECKING, Any
@@ -57,34 +58,49 @@ def _private(info: os.stat_result) -> bool:
     return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def entry_path(kind: str, *sources: str) -> Path | None:
-    """Where the entry of ``kind`` built from ``sources`` lives (None when caching is off)."""
+@dataclass(frozen=True)
+class Entry:
+    """One cache entry: its file, and everything it is built from (stored in it and compared on reading)."""
+
+    path: Path
+    key: bytes
+
+
+def entry_path(kind: str, *sources: str) -> Entry | None:
+    """The entry of ``kind`` built from ``sources`` (None when caching is off).
+
+    The file name only spreads entries out (a cheap checksum); the whole key is stored in the file and must
+    match, so a checksum collision or an entry left by another version is rebuilt, never used.
+    """
     folder = cache_dir()
     if folder is None:
         return None
-    digest = hashlib.sha256("\0".join((kind, sys.version, *sources)).encode("utf-8")).hexdigest()
-    return folder / f"{kind}-{digest[:32]}.bin"
+    key = "\0".join((kind, sys.version, *sources)).encode("utf-8")
+    return Entry(folder / f"{kind}-{zlib.crc32(key):08x}.bin", len(key).to_bytes(8, "big") + key)
 
 
-def read(path: Path | None) -> bytes | None:
-    if path is None:
+def read(entry: Entry | None) -> bytes | None:
+    """The data of an entry built from the same key, or None."""
+    if entry is None:
         return None
     try:
-        return path.read_bytes()
+        stored = entry.path.read_bytes()
     except OSError:
         return None
+    return stored[len(entry.key) :] if stored.startswith(entry.key) else None
 
 
-def write(path: Path | None, data: bytes) -> None:
+def write(entry: Entry | None, data: bytes) -> None:
     """Put an entry in place atomically; any failure leaves the cache as it was."""
-    if path is None:
+    if entry is None:
         return
     try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        handle, temporary = tempfile.mkstemp(dir=entry.path.parent, prefix=f".{entry.path.name}.")
         try:
             with os.fdopen(handle, "wb") as out:
+                out.write(entry.key)
                 out.write(data)
-            os.replace(temporary, path)
+            os.replace(temporary, entry.path)
         except BaseException:
             os.unlink(temporary)
             raise

@@ -8,6 +8,7 @@ validator jargon never reaches them.
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import json
 from collections.abc import Callable
 from functools import cache
@@ -42,23 +43,49 @@ def _validator(kind: str) -> jsonschema.Draft7Validator:
 @cache
 def _fast_check(kind: str) -> Callable[[Any], object]:
     """A validator compiled to Python by fastjsonschema (about 5x faster on valid documents, which most are); it
-    only tells valid from invalid. Its code is built once per schema version and kept in the per-user cache."""
-    import fastjsonschema
-
+    only tells valid from invalid. Its code is built once per schema version and kept in the per-user cache, and
+    runs without importing fastjsonschema (whose code generators a one-file lint would pay for on every run)."""
     text = schema_path(kind).read_text(encoding="utf-8")
 
     def generate() -> str:
+        import fastjsonschema
+
         schema = {k: v for k, v in json.loads(text).items() if k != "$id"}  # the entry point is then `validate`
         # No defaults written into the document, no format assertions (the reference validator has none), and
         # only the schema's own local references.
-        return fastjsonschema.compile_to_code(
+        source = fastjsonschema.compile_to_code(
             schema, handlers=_NO_REMOTE_REFERENCES, use_default=False, use_formats=False
         )
+        return source.replace(_EXCEPTIONS_IMPORT, "")
 
-    namespace: dict[str, Any] = {}
-    exec(build_cache.compiled(f"schema-{kind}", (text, fastjsonschema.VERSION), generate), namespace)
+    namespace: dict[str, Any] = {"JsonSchemaValueException": _Invalid, "JsonSchemaValuesException": _Invalid}
+    exec(build_cache.compiled(f"schema-{kind}", (text, _generator_version()), generate), namespace)
     validate: Callable[[Any], object] = namespace["validate"]
     return validate
+
+
+_EXCEPTIONS_IMPORT = "from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException\n"
+
+
+class _Invalid(ValueError):
+    """What the compiled validator raises for an invalid document (its own exception classes, without importing
+    fastjsonschema); only the fact matters, jsonschema then says what is wrong."""
+
+    def __init__(self, message: str, *args: Any, **details: Any):
+        super().__init__(message)
+
+
+def _generator_version() -> str:
+    """fastjsonschema's version, read without importing it: a new version may generate other code."""
+    spec = importlib.util.find_spec("fastjsonschema")
+    if spec is not None and spec.origin is not None:
+        try:
+            return Path(spec.origin).with_name("version.py").read_text(encoding="utf-8")
+        except OSError:
+            pass
+    import fastjsonschema
+
+    return str(fastjsonschema.VERSION)
 
 
 def _no_remote_reference(uri: str) -> Any:
