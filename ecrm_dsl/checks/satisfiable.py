@@ -257,8 +257,8 @@ def _literal_compare(expr: ast.Compare) -> bool:
 _MAX_CONJUNCTIONS = 64  # past this, a condition is too branchy to expand; it may overlap anything
 _COMPLEMENT = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 
-Key = tuple[object, ...]  # ("ref", path) or ("call", node): what a comparison is about
-Value = tuple[object, ...]  # ("num", 1.0), ("str", "gold"), ("bool", True), ("other", type, text)
+Key = ast.Ref | ast.Call  # what a comparison is about (nodes compare without their spans)
+Value = tuple[str, object]  # ("num", 1.0), ("string", "gold"), ("bool", True), ("date", "2025-03-01"), …
 
 
 @dataclass(frozen=True)
@@ -349,20 +349,14 @@ def _dnf(expr: ast.Expr, negated: bool, segments: dict[str, ast.Expr], expanding
 
 
 def _key(expr: ast.Expr) -> Key | None:
-    if isinstance(expr, ast.Ref):
-        return ("ref", expr.path)
-    if isinstance(expr, ast.Call):
-        return ("call", expr)
-    return None
+    return expr if isinstance(expr, (ast.Ref, ast.Call)) else None
 
 
 def _value(literal: ast.Literal) -> Value:
     number = _number(literal)
     if number is not None:
         return ("num", number)
-    if literal.type in ("string", "bool"):
-        return (literal.type, literal.value)
-    return ("other", literal.type, str(literal.value))
+    return (literal.type, literal.value if literal.type in ("string", "bool") else str(literal.value))
 
 
 _TRUE: list[Conjunction] = [()]
@@ -472,7 +466,7 @@ class _Conjunctions:
             return has_value  # null, and a value too
         if not has_value:
             return False
-        ref = ast.Ref(key[1]) if key[0] == "ref" else None  # type: ignore[arg-type]
+        ref = key if isinstance(key, ast.Ref) else None
         bounds = self.checker._initial(ref) if ref is not None else _Range()
         allowed: set[Value] | None = None
         attribute = _attribute(ref, self.scope) if ref is not None else None
@@ -485,8 +479,9 @@ class _Conjunctions:
                     allowed = {fact.value} if allowed is None else allowed & {fact.value}
                 elif fact.op == "!=":
                     excluded.add(fact.value)
-                if fact.value[0] == "num" and fact.op != "!=":
-                    bounds.clip(fact.op, fact.value[1])  # type: ignore[arg-type]
+                number = fact.value[1]
+                if isinstance(number, float) and fact.op != "!=":
+                    bounds.clip(fact.op, number)
             elif isinstance(fact, _In):
                 if fact.negated:
                     excluded |= fact.values
@@ -501,8 +496,9 @@ class _Conjunctions:
 
 
 def _within(value: Value, bounds: _Range) -> bool:
-    if value[0] != "num":
+    number = value[1]
+    if not isinstance(number, float):
         return True
     probe = _Range(bounds.low, bounds.low_open, bounds.high, bounds.high_open)
-    probe.clip("==", value[1])  # type: ignore[arg-type]
+    probe.clip("==", number)
     return not probe.empty
