@@ -33,6 +33,16 @@ def test_every_command_is_listed_under_its_own_name_with_its_own_summary() -> No
         assert COMMANDS[name].summary == first_paragraph, name
 
 
+def test_every_command_defined_in_the_cli_package_is_listed() -> None:
+    package = ROOT / "ecrm_dsl" / "cli"
+    defined = set()
+    for path in sorted(package.glob("*.py")):
+        if path.name != "__init__.py":
+            module = importlib.import_module(f"ecrm_dsl.cli.{path.stem}")
+            defined |= {value.name for value in vars(module).values() if isinstance(value, click.Command)}
+    assert defined == set(COMMANDS)
+
+
 def test_help_is_the_same_as_an_eager_group_of_the_real_commands() -> None:
     eager = click.Group(
         "cli", params=cli.params, help=cli.help, context_settings=cli.context_settings, commands=_real_commands()
