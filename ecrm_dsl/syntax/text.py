@@ -14,7 +14,6 @@ from lark.tree import Meta
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
 from ecrm_dsl.language.values import Duration, TimeOfDay, ValueError_, parse_percent
-from ecrm_dsl.syntax import build_cache
 from ecrm_dsl.syntax.common import decode_string, make_step, parse_typed_literal
 
 _PACKAGE_GRAMMAR = Path(__file__).resolve().parent.parent / "grammar"
@@ -45,6 +44,8 @@ def build_parser(**extra: Any) -> Lark:
     }
     if extra:
         return Lark(grammar, **options, **extra)
+    from ecrm_dsl.syntax import build_cache
+
     return build_cache.lark_parser(grammar, **options)
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ecrm_dsl.language.diagnostics import Diagnostic
-from ecrm_dsl.syntax import build_cache
 from ecrm_dsl.syntax.yaml_source import YamlDocument
 
 if TYPE_CHECKING:
@@ -58,6 +57,8 @@ def _fast_check(kind: str) -> Callable[[Any], object]:
         )
         return source.replace(_EXCEPTIONS_IMPORT, "")
 
+    from ecrm_dsl.syntax import build_cache
+
     namespace: dict[str, Any] = {"JsonSchemaValueException": _Invalid, "JsonSchemaValuesException": _Invalid}
     exec(build_cache.compiled(f"schema-{kind}", (text, _generator_version()), generate), namespace)
     validate: Callable[[Any], object] = namespace["validate"]
@@ -93,6 +94,14 @@ def _no_remote_reference(uri: str) -> Any:
 
 
 _NO_REMOTE_REFERENCES = {scheme: _no_remote_reference for scheme in ("http", "https", "file")}
+
+
+def best_match(errors: list[ValidationError]) -> ValidationError | None:
+    """jsonschema's choice of the most telling error, imported only when a document is invalid."""
+    from jsonschema.exceptions import best_match as pick
+
+    found: ValidationError | None = pick(errors)
+    return found
 
 
 def _surely_valid(data: Any, kind: str) -> bool:
@@ -161,8 +170,6 @@ def validate_document(doc: YamlDocument, kind: str) -> list[Diagnostic]:
 
 def _focus(error: ValidationError) -> ValidationError:
     """For oneOf/anyOf without a message of its own, the sub-error that best explains the problem."""
-    from jsonschema.exceptions import best_match
-
     while error.validator in ("oneOf", "anyOf", "not") and error.context and "x-message" not in error.schema:
         relevant = [e for e in error.context if e.validator != "type"] or list(error.context)
         error = best_match(relevant) or error
