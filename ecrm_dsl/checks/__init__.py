@@ -7,10 +7,11 @@ from ecrm_dsl.checks.cross_scenario import check_across_scenarios
 from ecrm_dsl.checks.practice import check_practice
 from ecrm_dsl.checks.references import check_references
 from ecrm_dsl.checks.satisfiable import SatisfiabilityChecker
-from ecrm_dsl.checks.scope import scenario_conditions, segment_scope
+from ecrm_dsl.checks.scope import Scope, scenario_conditions, segment_scope
 from ecrm_dsl.checks.structure import check_structure
 from ecrm_dsl.checks.types import TypeChecker
 from ecrm_dsl.checks.workspace_rules import check_workspace
+from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic
 from ecrm_dsl.project.presets import rehome
 from ecrm_dsl.project.workspace import Workspace
@@ -42,7 +43,7 @@ def run_checks(ws: Workspace) -> list[Diagnostic]:
     return findings
 
 
-def _condition(expr, scope, findings: list[Diagnostic]) -> None:  # type: ignore[no-untyped-def]
+def _condition(expr: ast.Expr, scope: Scope, findings: list[Diagnostic]) -> None:
     typed: list[Diagnostic] = []
     TypeChecker(scope, typed).check_condition(expr)
     findings.extend(typed)

@@ -2,18 +2,22 @@
 coupons that collide.
 
 Two scenarios can only be compared when the same trigger enters a customer into both (the same event, segment,
-schedule or date); their audiences must also be able to overlap (their entry conditions do not contradict).
-Days count from entry, as far as the timing says: a step after a wait for an event, or timed from an order
-date, has no fixed day and is left out rather than guessed.
+schedule or date); their audiences must also be able to overlap: entry conditions (with the schedule's
+audience, and segments spelled out) that contradict each other, such as first orders against repeat orders or
+disjoint ``in [...]`` lists, keep them apart. Days count from entry, as far as the timing says: a step after a
+wait for an event, or timed from an order date, has no fixed day and is left out rather than guessed.
+
+Scenarios are compared within their trigger's group only, and within a group only with those whose audience
+may share a pinned value (``customer.rank == "gold"``, ``customer.cell in [1, 2]``), so a large project of
+scenarios on one trigger with split audiences is not compared pair by pair.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from itertools import combinations
 
-from ecrm_dsl.checks.satisfiable import SatisfiabilityChecker
+from ecrm_dsl.checks.satisfiable import Audience, Key, audience, can_overlap
 from ecrm_dsl.checks.scope import Scope
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic
@@ -38,17 +42,23 @@ def check_across_scenarios(ws: Workspace) -> list[Diagnostic]:
     for scenario in ws.scenarios:
         if scenario.kind == "sell" and protected:
             _nurture_only(scenario, protected, findings)
-    plans = {s.id: _planned_sends(s, ws) for s in ws.scenarios}
     by_trigger: dict[tuple[str, ...], list[ast.Scenario]] = {}
     for scenario in sorted(ws.scenarios, key=lambda s: s.id):
         by_trigger.setdefault(_trigger_key(scenario.trigger), []).append(scenario)
+    segments = {name: segment.condition for name, segment in ws.segments.items()}
     for group in by_trigger.values():
-        for first, second in combinations(group, 2):
-            if not _can_overlap(ws, first, second):
-                continue
+        if len(group) < 2:
+            continue
+        plans = [_planned_sends(s, ws) for s in group]
+        audiences = [audience(_entry_conditions(s), segments) for s in group]
+        scope = _entry_scope(ws, group[0])
+        for i, j in _candidate_pairs(audiences):
+            first, second = group[i], group[j]
             found: list[Diagnostic] = []
-            _caps(ws, first, second, plans[first.id], plans[second.id], found)
-            _coupons(first, second, plans[first.id], plans[second.id], found)
+            _caps(ws, first, second, plans[i], plans[j], found)
+            _coupons(first, second, plans[i], plans[j], found)
+            if not found or not can_overlap(audiences[i], audiences[j], scope):
+                continue
             # Findings land on the second scenario's step; one made from a preset reports at its use.
             findings += [rehome(d, second.origin) for d in found] if second.origin else found
     return findings
@@ -64,13 +74,22 @@ def _trigger_key(trigger: ast.Trigger) -> tuple[str, ...]:
     return ("date", trigger.attribute, str(trigger.offset.seconds), str(trigger.at), str(trigger.yearly))
 
 
-def _can_overlap(ws: Workspace, first: ast.Scenario, second: ast.Scenario) -> bool:
-    """False when the two entry conditions contradict each other (first orders vs repeat orders, say)."""
-    wheres = [w for w in (first.trigger.where, second.trigger.where) if w is not None]
-    if len(wheres) < 2:
-        return True
-    entry = first.trigger.event if isinstance(first.trigger, ast.EventTrigger) else None
-    scope = Scope(
+def _entry_conditions(scenario: ast.Scenario) -> list[ast.Expr]:
+    """Who a scenario enters: its entry condition, and the segment a segment or schedule trigger draws from."""
+    trigger = scenario.trigger
+    conditions = [trigger.where] if trigger.where is not None else []
+    drawn_from = trigger.segment if isinstance(trigger, ast.SegmentTrigger) else None
+    if isinstance(trigger, ast.ScheduleTrigger):
+        drawn_from = trigger.audience
+    if drawn_from is not None:
+        conditions.append(ast.Call("in_segment", (ast.Ref((drawn_from,)),)))
+    return conditions
+
+
+def _entry_scope(ws: Workspace, scenario: ast.Scenario) -> Scope:
+    """The scope of entry conditions on this trigger (the same for every scenario of a trigger group)."""
+    entry = scenario.trigger.event if isinstance(scenario.trigger, ast.EventTrigger) else None
+    return Scope(
         ws.schema,
         frozenset(ws.segments),
         entry,
@@ -79,9 +98,32 @@ def _can_overlap(ws: Workspace, first: ast.Scenario, second: ast.Scenario) -> bo
         "entry condition",
         in_order_trigger=entry == "order.placed",
     )
-    found: list[Diagnostic] = []
-    SatisfiabilityChecker(scope, found).check(ast.And(tuple(wheres)))
-    return not any(d.code == "W406" for d in found)
+
+
+def _candidate_pairs(audiences: list[Audience]) -> list[tuple[int, int]]:
+    """Index pairs (i < j) whose audiences are not already kept apart by the name most of them pin."""
+    counts: dict[Key, int] = {}
+    for found in audiences:
+        for key in found.pins:
+            counts[key] = counts.get(key, 0) + 1
+    n = len(audiences)
+    if not counts:
+        return [(i, j) for i in range(n) for j in range(i + 1, n)]
+    key = max(sorted(counts, key=repr), key=lambda k: counts[k])
+    holders: dict[object, list[int]] = {}
+    unpinned: list[int] = []
+    for index, found in enumerate(audiences):
+        values = found.pinned(key)
+        if values is None:
+            unpinned.append(index)
+        for value in values or ():
+            holders.setdefault(value, []).append(index)
+    pairs: set[tuple[int, int]] = set()
+    for index, found in enumerate(audiences):
+        values = found.pinned(key)
+        partners = range(n) if values is None else unpinned + [i for v in values for i in holders[v]]
+        pairs.update((min(index, other), max(index, other)) for other in partners if other != index)
+    return sorted(pairs)
 
 
 # ------------------------------------------------------------------ when each scenario sends

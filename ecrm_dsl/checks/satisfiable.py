@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import difflib
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ecrm_dsl.checks.scope import Scope
 from ecrm_dsl.language import ast, catalog
@@ -56,7 +58,7 @@ def _number(literal: ast.Literal) -> float | None:
     return None
 
 
-_OPERATORS = {
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
     "<": operator.lt,
@@ -238,10 +240,267 @@ class SatisfiabilityChecker:
 def _literal_compare(expr: ast.Compare) -> bool:
     left, right = expr.left, expr.right
     assert isinstance(left, ast.Literal) and isinstance(right, ast.Literal)
-    a, b = _number(left), _number(right)
-    if a is None or b is None:
-        a, b = left.value, right.value  # type: ignore[assignment]
+    numbers = _number(left), _number(right)
+    a, b = numbers if None not in numbers else (left.value, right.value)
     try:
         return bool(_OPERATORS[expr.op](a, b))
     except TypeError:
         return False
+
+
+# --------------------------------------------------------------------------- audiences that cannot overlap
+#
+# Whether two entry conditions can hold for one customer at once: both are put in disjunctive normal form
+# (``in_segment`` replaced by the segment's condition, ``not`` pushed down to the comparisons), and every pair of
+# their conjunctions must contradict itself for the audiences to be disjoint. Comparisons with null are false
+# and ``not`` is the plain complement, so ``not (x >= 2)`` means ``x is null or x < 2``. Anything this cannot
+# reason about counts as "may overlap".
+
+_MAX_CONJUNCTIONS = 64  # past this, a condition is too branchy to expand; it may overlap anything
+_COMPLEMENT = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+
+Key = ast.Ref | ast.Call  # what a comparison is about (nodes compare without their spans)
+Value = tuple[str, object]  # ("num", 1.0), ("string", "gold"), ("bool", True), ("date", "2025-03-01"), …
+
+
+@dataclass(frozen=True)
+class _Cmp:
+    key: Key
+    op: str
+    value: Value
+
+
+@dataclass(frozen=True)
+class _In:
+    key: Key
+    values: frozenset[Value]
+    negated: bool  # not in: a value, and none of these
+
+
+@dataclass(frozen=True)
+class _Null:
+    key: Key
+    is_null: bool
+
+
+@dataclass(frozen=True)
+class _Atom:
+    """A condition taken as a whole (``has_tag("vip")``, ``opened(email, 30d)``): only its negation contradicts it."""
+
+    node: ast.Expr
+    positive: bool
+
+
+_Fact = _Cmp | _In | _Null | _Atom
+Conjunction = tuple[_Fact, ...]
+
+
+@dataclass(frozen=True)
+class Audience:
+    """An entry condition in disjunctive normal form; ``conjunctions`` is None when it was too branchy."""
+
+    conjunctions: tuple[Conjunction, ...] | None
+    pins: dict[Key, frozenset[Value]]  # names every conjunction pins to a few values (== or in)
+
+    def pinned(self, key: Key) -> frozenset[Value] | None:
+        return self.pins.get(key)
+
+
+class _TooBranchy(Exception):
+    pass
+
+
+def audience(conditions: list[ast.Expr], segments: dict[str, ast.Expr]) -> Audience:
+    """The audience that satisfies all ``conditions`` (``segments``: each segment's condition, by name)."""
+    try:
+        dnf = _dnf(ast.And(tuple(conditions)), False, segments, ())
+    except _TooBranchy:
+        return Audience(None, {})
+    return Audience(tuple(dnf), _pins(dnf))
+
+
+def can_overlap(first: Audience, second: Audience, scope: Scope) -> bool:
+    """False only when no customer can be in both audiences; ``scope`` gives the attributes' known ranges."""
+    if first.conjunctions is None or second.conjunctions is None:
+        return True
+    checker = _Conjunctions(scope)
+    return any(not checker.contradictory(a + b) for a in first.conjunctions for b in second.conjunctions)
+
+
+def _dnf(expr: ast.Expr, negated: bool, segments: dict[str, ast.Expr], expanding: tuple[str, ...]) -> list[Conjunction]:
+    if isinstance(expr, ast.Not):
+        return _dnf(expr.operand, not negated, segments, expanding)
+    if isinstance(expr, (ast.And, ast.Or)):
+        parts = [_dnf(item, negated, segments, expanding) for item in expr.items]
+        if isinstance(expr, ast.And) != negated:  # a conjunction (or a negated disjunction): every part at once
+            result: list[Conjunction] = [()]
+            for part in parts:
+                result = [a + b for a in result for b in part]
+                if len(result) > _MAX_CONJUNCTIONS:
+                    raise _TooBranchy
+            return result
+        alternatives = [c for part in parts for c in part]
+        if len(alternatives) > _MAX_CONJUNCTIONS:
+            raise _TooBranchy
+        return alternatives
+    if isinstance(expr, ast.Call) and expr.name == "in_segment" and expr.args and isinstance(expr.args[0], ast.Ref):
+        name = expr.args[0].dotted
+        if name in segments and name not in expanding:
+            return _dnf(segments[name], negated, segments, (*expanding, name))
+    return _leaf(expr, negated)
+
+
+def _key(expr: ast.Expr) -> Key | None:
+    return expr if isinstance(expr, (ast.Ref, ast.Call)) else None
+
+
+def _value(literal: ast.Literal) -> Value:
+    number = _number(literal)
+    if number is not None:
+        return ("num", number)
+    return (literal.type, literal.value if literal.type in ("string", "bool") else str(literal.value))
+
+
+_TRUE: list[Conjunction] = [()]
+_FALSE: list[Conjunction] = []
+
+
+def _leaf(expr: ast.Expr, negated: bool) -> list[Conjunction]:
+    """A comparison as alternatives of facts; ``negated`` gives its complement."""
+    whole: list[Conjunction] = [(_Atom(expr, not negated),)]
+    if isinstance(expr, ast.Literal) and expr.type == "bool":
+        return _TRUE if bool(expr.value) != negated else _FALSE
+    if isinstance(expr, ast.Compare):
+        if isinstance(expr.left, ast.Literal) and isinstance(expr.right, ast.Literal):
+            return _TRUE if _literal_compare(expr) != negated else _FALSE
+        pair = _keyed(expr)
+        if pair is None:
+            return whole
+        key, op, literal = pair
+        if literal.type == "null":  # a mistake reported on its own (write "is null"); no conclusions from it
+            return whole
+        value = _value(literal)
+        if negated:
+            return [(_Null(key, True),), (_Cmp(key, _COMPLEMENT[op], value),)]
+        return [(_Cmp(key, op, value),)]
+    if isinstance(expr, ast.InList):
+        listed = _key(expr.operand)
+        items = expr.items
+        if listed is None or not all(isinstance(i, ast.Literal) and i.type != "null" for i in items):
+            return whole
+        values = frozenset(_value(i) for i in items if isinstance(i, ast.Literal))
+        if negated:
+            return [(_Null(listed, True),), (_In(listed, values, not expr.negated),)]
+        return [(_In(listed, values, expr.negated),)]
+    if isinstance(expr, ast.Between):
+        ranged = _key(expr.operand)
+        low, high = expr.low, expr.high
+        if ranged is None or not isinstance(low, ast.Literal) or not isinstance(high, ast.Literal):
+            return whole
+        lo, hi = _value(low), _value(high)
+        if lo[0] != "num" or hi[0] != "num":
+            return whole
+        inside: Conjunction = (_Cmp(ranged, ">=", lo), _Cmp(ranged, "<=", hi))
+        outside: list[Conjunction] = [(_Cmp(ranged, "<", lo),), (_Cmp(ranged, ">", hi),)]
+        if not negated:
+            return outside if expr.negated else [inside]
+        # The complement: null, or the other side ("not between" needs a value, so its complement is null or inside).
+        return [(_Null(ranged, True),), inside] if expr.negated else [(_Null(ranged, True),), *outside]
+    if isinstance(expr, ast.IsNull):
+        tested = _key(expr.operand)
+        return whole if tested is None else [(_Null(tested, expr.negated == negated),)]
+    return whole
+
+
+def _keyed(expr: ast.Compare) -> tuple[Key, str, ast.Literal] | None:
+    if isinstance(expr.right, ast.Literal):
+        key = _key(expr.left)
+        return (key, expr.op, expr.right) if key is not None else None
+    if isinstance(expr.left, ast.Literal):
+        key = _key(expr.right)
+        return (key, _FLIP[expr.op], expr.left) if key is not None else None
+    return None
+
+
+def _pins(dnf: list[Conjunction]) -> dict[Key, frozenset[Value]]:
+    """For each name that every conjunction restricts to finitely many values, all the values it may take."""
+    per_conjunction = [_allowed(conjunction) for conjunction in dnf]
+    if not per_conjunction:
+        return {}
+    keys = set(per_conjunction[0]).intersection(*per_conjunction[1:])
+    return {key: frozenset().union(*(allowed[key] for allowed in per_conjunction)) for key in keys}
+
+
+def _allowed(conjunction: Conjunction) -> dict[Key, frozenset[Value]]:
+    allowed: dict[Key, frozenset[Value]] = {}
+    for fact in conjunction:
+        if isinstance(fact, _Cmp) and fact.op == "==":
+            values = frozenset([fact.value])
+        elif isinstance(fact, _In) and not fact.negated:
+            values = fact.values
+        else:
+            continue
+        allowed[fact.key] = allowed[fact.key] & values if fact.key in allowed else values
+    return allowed
+
+
+class _Conjunctions:
+    """Whether a conjunction of facts contradicts itself, with what the scope knows about each attribute."""
+
+    def __init__(self, scope: Scope):
+        self.checker = SatisfiabilityChecker(scope, [])
+        self.scope = scope
+
+    def contradictory(self, facts: Conjunction) -> bool:
+        positive = {f.node for f in facts if isinstance(f, _Atom) and f.positive}
+        if any(isinstance(f, _Atom) and not f.positive and f.node in positive for f in facts):
+            return True
+        by_key: dict[Key, list[_Fact]] = {}
+        for fact in facts:
+            if not isinstance(fact, _Atom):
+                by_key.setdefault(fact.key, []).append(fact)
+        return any(self._empty(key, group) for key, group in by_key.items())
+
+    def _empty(self, key: Key, facts: list[_Fact]) -> bool:
+        nulls = {f.is_null for f in facts if isinstance(f, _Null)}
+        has_value = any(not isinstance(f, _Null) for f in facts) or False in nulls
+        if True in nulls:
+            return has_value  # null, and a value too
+        if not has_value:
+            return False
+        ref = key if isinstance(key, ast.Ref) else None
+        bounds = self.checker._initial(ref) if ref is not None else _Range()
+        allowed: set[Value] | None = None
+        attribute = _attribute(ref, self.scope) if ref is not None else None
+        if attribute is not None and attribute.values:
+            allowed = {("string", v) for v in attribute.values}
+        excluded: set[Value] = set()
+        for fact in facts:
+            if isinstance(fact, _Cmp):
+                if fact.op == "==":
+                    allowed = {fact.value} if allowed is None else allowed & {fact.value}
+                elif fact.op == "!=":
+                    excluded.add(fact.value)
+                number = fact.value[1]
+                if isinstance(number, float) and fact.op != "!=":
+                    bounds.clip(fact.op, number)
+            elif isinstance(fact, _In):
+                if fact.negated:
+                    excluded |= fact.values
+                else:
+                    allowed = set(fact.values) if allowed is None else allowed & fact.values
+        if bounds.empty:
+            return True
+        if allowed is None:
+            point = bounds.low == bounds.high and not (bounds.low_open or bounds.high_open)
+            return point and ("num", bounds.low) in excluded
+        return not any(v not in excluded and _within(v, bounds) for v in allowed)
+
+
+def _within(value: Value, bounds: _Range) -> bool:
+    number = value[1]
+    if not isinstance(number, float):
+        return True
+    probe = _Range(bounds.low, bounds.low_open, bounds.high, bounds.high_open)
+    probe.clip("==", number)
+    return not probe.empty

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from croniter import croniter
-
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic
 from ecrm_dsl.language.visit import StructureVisitor
@@ -217,6 +215,8 @@ def _branch(branch: ast.Branch, findings: list[Diagnostic]) -> None:
 
 
 def _cron(trigger: ast.ScheduleTrigger, findings: list[Diagnostic]) -> None:
+    from croniter import croniter  # only projects with a schedule trigger pay for importing it
+
     fields = trigger.cron.split()
     if len(fields) != 5 or not croniter.is_valid(trigger.cron):
         findings.append(

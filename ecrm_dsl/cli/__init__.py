@@ -1,28 +1,146 @@
-"""The ``ecrm`` command line (click). Nothing else in the package imports this module."""
+"""The ``ecrm`` command line (click). Nothing else in the package imports this module.
+
+Each command's module is imported only when that command runs: ``ecrm lint`` should not pay for the
+database, scheduler and report code of the other commands. ``ecrm --help`` and shell completion list the
+commands from the summaries below, which a test keeps equal to the commands' own help.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+from dataclasses import dataclass
 
 import click
-
-from ecrm_dsl.cli.common import ExitCode
-from ecrm_dsl.cli.compile_cmd import compile_command
-from ecrm_dsl.cli.convert_cmd import convert_command
-from ecrm_dsl.cli.demo_cmd import demo_command
-from ecrm_dsl.cli.diff_cmd import diff_command
-from ecrm_dsl.cli.fmt_cmd import fmt_command
-from ecrm_dsl.cli.graph_cmd import graph_command
-from ecrm_dsl.cli.import_cmd import import_command
-from ecrm_dsl.cli.init_cmd import init_command
-from ecrm_dsl.cli.lint_cmd import lint_command
-from ecrm_dsl.cli.report_cmd import report_command
-from ecrm_dsl.cli.runtime_cmds import deploy_command, explain_command, run_command, status_command
-from ecrm_dsl.cli.simulate_cmd import simulate_command
+from click.shell_completion import CompletionItem
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@dataclass(frozen=True)
+class LazyCommand:
+    """Where a command lives, and the first paragraph of its help (what ``ecrm --help`` shows of it)."""
+
+    module: str
+    attribute: str
+    summary: str
+
+
+COMMANDS: dict[str, LazyCommand] = {
+    "compile": LazyCommand(
+        "ecrm_dsl.cli.compile_cmd",
+        "compile_command",
+        "Compile every scenario of the project into a deterministic JSON execution plan.",
+    ),
+    "convert": LazyCommand(
+        "ecrm_dsl.cli.convert_cmd",
+        "convert_command",
+        "Convert SOURCE between YAML (.yaml/.yml) and text (.ecrm); the meaning, and the plan, stay the same.",
+    ),
+    "demo": LazyCommand(
+        "ecrm_dsl.cli.demo_cmd",
+        "demo_command",
+        "Generate a demo shop, deploy the project's scenarios (the examples in this repository, or a starter "
+        "project), run a simulated month of ticks and print what happened.",
+    ),
+    "deploy": LazyCommand(
+        "ecrm_dsl.cli.runtime_cmds",
+        "deploy_command",
+        "Record the plan as the active version in the store (history is kept).",
+    ),
+    "diff": LazyCommand(
+        "ecrm_dsl.cli.diff_cmd",
+        "diff_command",
+        "Compare two versions of the scenarios: BASE and HEAD are each a plan file (.json), a project folder or a "
+        "git revision; HEAD defaults to the working tree (the current project).",
+    ),
+    "explain": LazyCommand(
+        "ecrm_dsl.cli.runtime_cmds",
+        "explain_command",
+        "Print a customer's timeline with the reason for each decision.",
+    ),
+    "fmt": LazyCommand(
+        "ecrm_dsl.cli.fmt_cmd",
+        "fmt_command",
+        "Format scenario, segment, template, schema and policy files (.ecrm, .yaml, .yml) in one canonical layout.",
+    ),
+    "graph": LazyCommand(
+        "ecrm_dsl.cli.graph_cmd",
+        "graph_command",
+        "Draw SCENARIO (a scenario id) as a diagram: its trigger, steps, timings, guards, branches and ends.",
+    ),
+    "import": LazyCommand(
+        "ecrm_dsl.cli.import_cmd",
+        "import_command",
+        "Import KIND (customers, orders, order_items, subscriptions or events) from the CSV FILE.",
+    ),
+    "init": LazyCommand(
+        "ecrm_dsl.cli.init_cmd",
+        "init_command",
+        "Create a starter project in DIRECTORY: ecrm.toml, customer schema, policies, a segment, two templates "
+        "and the F2 step mail. Existing files are never overwritten.",
+    ),
+    "lint": LazyCommand(
+        "ecrm_dsl.cli.lint_cmd",
+        "lint_command",
+        "Check scenarios (and the segments, templates, schema and policies they use).",
+    ),
+    "report": LazyCommand(
+        "ecrm_dsl.cli.report_cmd",
+        "report_command",
+        "KPIs from the recorded outcomes: F2 conversion, repeat rate, subscription retention, win-back; per scenario "
+        "conversion against the holdout with uplift and a 95% interval, the funnel, per-step opens, clicks and "
+        "conversions, A/B variants, and breakdowns by phase at entry and by segment.",
+    ),
+    "run": LazyCommand(
+        "ecrm_dsl.cli.runtime_cmds",
+        "run_command",
+        "Run ticks: enroll, settle goals and stop rules, advance due steps, deliver the outbox.",
+    ),
+    "simulate": LazyCommand(
+        "ecrm_dsl.cli.simulate_cmd",
+        "simulate_command",
+        "Replay the store's history with a virtual clock against the plan; nothing is delivered.",
+    ),
+    "status": LazyCommand(
+        "ecrm_dsl.cli.runtime_cmds",
+        "status_command",
+        "Show what is deployed and how many customers are at each step.",
+    ),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use; help and completion read :data:`COMMANDS`."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        lazy = COMMANDS.get(cmd_name)
+        if lazy is None:
+            return None
+        command = getattr(importlib.import_module(lazy.module), lazy.attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, _listing(name).get_short_help_str(limit)) for name in names])
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        names = [name for name in self.list_commands(ctx) if name.startswith(incomplete)]
+        commands = [CompletionItem(name, help=_listing(name).get_short_help_str()) for name in names]
+        return commands + click.Command.shell_complete(self, ctx, incomplete)
+
+
+def _listing(name: str) -> click.Command:
+    """A stand-in with the command's summary, so that click shortens it exactly as it would the real help."""
+    return click.Command(name, help=COMMANDS[name].summary)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -36,23 +154,6 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
     ctx.obj = {"config_path": config_path}
 
 
-cli.add_command(lint_command)
-cli.add_command(compile_command)
-cli.add_command(convert_command)
-cli.add_command(init_command)
-cli.add_command(deploy_command)
-cli.add_command(status_command)
-cli.add_command(run_command)
-cli.add_command(explain_command)
-cli.add_command(demo_command)
-cli.add_command(graph_command)
-cli.add_command(diff_command)
-cli.add_command(fmt_command)
-cli.add_command(import_command)
-cli.add_command(simulate_command)
-cli.add_command(report_command)
-
-
 def main() -> None:
     """Entry point: click's own usage errors exit 2; anything unexpected is one line, never a traceback."""
     try:
@@ -62,5 +163,7 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get("ECRM_DEBUG"):
             raise
+        from ecrm_dsl.cli.common import ExitCode
+
         click.echo(f"ecrm: internal error: {type(exc).__name__}: {exc} (set ECRM_DEBUG=1 for details)", err=True)
         sys.exit(ExitCode.INTERNAL)

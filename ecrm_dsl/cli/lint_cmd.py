@@ -10,9 +10,6 @@ import click
 from ecrm_dsl.cli.common import ExitCode, print_findings, project_config
 from ecrm_dsl.cli.git_changes import deleted_files
 from ecrm_dsl.cli.render import SourceLines, summary
-from ecrm_dsl.cli.render_github import render_github
-from ecrm_dsl.cli.render_sarif import render_sarif
-from ecrm_dsl.cli.repo_paths import RepoPaths
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
 from ecrm_dsl.project.config import ProjectConfig, find_config, load_config
 from ecrm_dsl.project.lint import LintResult, expand_paths, is_project_file, lint
@@ -144,6 +141,11 @@ def _report(fmt: str, findings: list[Diagnostic], suppressed: list[Diagnostic], 
     if fmt in ("text", "json"):
         print_findings(findings, root, files, fmt)
         return
+    # The CI formats' modules (git, package metadata) are imported only when asked for: most runs print text.
+    from ecrm_dsl.cli.render_github import render_github
+    from ecrm_dsl.cli.render_sarif import render_sarif
+    from ecrm_dsl.cli.repo_paths import RepoPaths
+
     paths = RepoPaths.discover(root)
     if fmt == "github":
         click.echo(render_github(findings, paths), nl=False)

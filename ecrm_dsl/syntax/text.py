@@ -40,16 +40,23 @@ def grammar_path() -> Path:
 
 def build_parser(**extra: Any) -> Lark:
     """A parser of the grammar; ``extra`` Lark options (the formatter adds a comment callback) leave the
-    language itself unchanged, so every parser accepts exactly the same files."""
-    return Lark(
-        grammar_path().read_text(encoding="utf-8"),
-        parser="lalr",
-        lexer="contextual",
-        start=["file", "condition"],
-        propagate_positions=True,
-        maybe_placeholders=True,
-        **extra,
-    )
+    language itself unchanged, so every parser accepts exactly the same files.
+
+    Building the tables takes most of a one-file lint, so they come from the per-user cache when this grammar
+    was built before; a parser with callbacks (which cannot be stored) is built each time."""
+    grammar = grammar_path().read_text(encoding="utf-8")
+    options: dict[str, Any] = {
+        "parser": "lalr",
+        "lexer": "contextual",
+        "start": ["file", "condition"],
+        "propagate_positions": True,
+        "maybe_placeholders": True,
+    }
+    if extra:
+        return Lark(grammar, **options, **extra)
+    from ecrm_dsl.syntax import build_cache
+
+    return build_cache.lark_parser(grammar, **options)
 
 
 @lru_cache(maxsize=1)

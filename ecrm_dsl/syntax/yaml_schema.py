@@ -8,17 +8,20 @@ validator jargon never reaches them.
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import json
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from ecrm_dsl.language.diagnostics import Diagnostic
 from ecrm_dsl.language.values import percent_hint
 from ecrm_dsl.syntax.yaml_source import YamlDocument
+
+if TYPE_CHECKING:
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 SCHEMA_KINDS = ("scenario", "segment", "template", "customer_schema", "policies", "preset")
@@ -30,8 +33,84 @@ def schema_path(kind: str) -> Path:
 
 @cache
 def _validator(kind: str) -> jsonschema.Draft7Validator:
+    """The reference validator: slow, but its errors say exactly what is wrong (see :func:`_diagnose`)."""
+    import jsonschema
+
     schema = json.loads(schema_path(kind).read_text(encoding="utf-8"))
     return jsonschema.Draft7Validator(inline_definitions(schema), format_checker=None)
+
+
+@cache
+def _fast_check(kind: str) -> Callable[[Any], object]:
+    """A validator compiled to Python by fastjsonschema (about 5x faster on valid documents, which most are); it
+    only tells valid from invalid. Its code is built once per schema version and kept in the per-user cache, and
+    runs without importing fastjsonschema (whose code generators a one-file lint would pay for on every run)."""
+    text = schema_path(kind).read_text(encoding="utf-8")
+
+    def generate() -> str:
+        import fastjsonschema
+
+        schema = {k: v for k, v in json.loads(text).items() if k != "$id"}  # the entry point is then `validate`
+        # No defaults written into the document, no format assertions (the reference validator has none), and
+        # only the schema's own local references.
+        source = fastjsonschema.compile_to_code(
+            schema, handlers=_NO_REMOTE_REFERENCES, use_default=False, use_formats=False
+        )
+        return source.replace(_EXCEPTIONS_IMPORT, "")
+
+    from ecrm_dsl.syntax import build_cache
+
+    namespace: dict[str, Any] = {"JsonSchemaValueException": _Invalid, "JsonSchemaValuesException": _Invalid}
+    exec(build_cache.compiled(f"schema-{kind}", (text, _generator_version()), generate), namespace)
+    validate: Callable[[Any], object] = namespace["validate"]
+    return validate
+
+
+_EXCEPTIONS_IMPORT = "from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException\n"
+
+
+class _Invalid(ValueError):
+    """What the compiled validator raises for an invalid document (its own exception classes, without importing
+    fastjsonschema); only the fact matters, jsonschema then says what is wrong."""
+
+    def __init__(self, message: str, *args: Any, **details: Any):
+        super().__init__(message)
+
+
+def _generator_version() -> str:
+    """fastjsonschema's version, read without importing it: a new version may generate other code."""
+    spec = importlib.util.find_spec("fastjsonschema")
+    if spec is not None and spec.origin is not None:
+        try:
+            return Path(spec.origin).with_name("version.py").read_text(encoding="utf-8")
+        except OSError:
+            pass
+    import fastjsonschema
+
+    return str(fastjsonschema.VERSION)
+
+
+def _no_remote_reference(uri: str) -> Any:
+    raise ValueError(f"the schemas refer only to themselves, not to {uri}")
+
+
+_NO_REMOTE_REFERENCES = {scheme: _no_remote_reference for scheme in ("http", "https", "file")}
+
+
+def best_match(errors: list[ValidationError]) -> ValidationError | None:
+    """jsonschema's choice of the most telling error, imported only when a document is invalid."""
+    from jsonschema.exceptions import best_match as pick
+
+    found: ValidationError | None = pick(errors)
+    return found
+
+
+def _surely_valid(data: Any, kind: str) -> bool:
+    try:
+        _fast_check(kind)(data)
+    except Exception:  # invalid, or a document the compiled code cannot judge: the reference validator decides
+        return False
+    return True
 
 
 def inline_definitions(schema: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +161,9 @@ def inline_definitions(schema: dict[str, Any]) -> dict[str, Any]:
 
 def validate_document(doc: YamlDocument, kind: str) -> list[Diagnostic]:
     """Every shape error of ``doc`` against the schema for ``kind``, positioned and in planner words."""
-    findings = []
+    findings: list[Diagnostic] = []
+    if _surely_valid(doc.data, kind):
+        return findings
     for error in sorted(_validator(kind).iter_errors(doc.data), key=lambda e: [str(p) for p in e.absolute_path]):
         findings.append(_diagnose(_focus(error), doc))
     return findings
