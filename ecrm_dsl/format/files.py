@@ -22,6 +22,7 @@ def project_files(config: ProjectConfig) -> list[Path]:
         if folder.is_dir():
             files.extend(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml"))
     files.extend(p for p in (config.customer_schema, config.policies) if p.is_file())
+    files = [p for p in files if config.contains(p)]  # a link pointing out of the project is never rewritten
     return _unique(files)
 
 

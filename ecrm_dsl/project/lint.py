@@ -15,7 +15,7 @@ from ecrm_dsl.project.config import SCENARIO_SUFFIXES, ProjectConfig
 from ecrm_dsl.project.rule_selection import RuleSelection
 from ecrm_dsl.project.suppress import apply_suppressions
 from ecrm_dsl.project.workspace import Workspace, load_workspace
-from ecrm_dsl.syntax.source import MAX_SOURCE_BYTES
+from ecrm_dsl.syntax.source import read_bounded
 
 
 @dataclass
@@ -87,9 +87,8 @@ def read_text(config: ProjectConfig, name: str) -> str | None:
     """A source file's text for the suppression comments; None if it cannot be read (that is reported already)."""
     path = source_path(config, name)
     try:
-        if path.stat().st_size > MAX_SOURCE_BYTES:
-            return None
-        return path.read_bytes().decode("utf-8-sig")
+        raw = read_bounded(path)
+        return raw.decode("utf-8-sig") if raw is not None else None
     except (OSError, UnicodeDecodeError):
         return None
 
