@@ -6,6 +6,7 @@ Each is a YAML file checked against its JSON Schema and built into a typed, immu
 from __future__ import annotations
 
 import datetime
+import re
 import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
@@ -160,6 +161,7 @@ class FrequencyCap:
     max: int
     per: Duration
     on_exceed: str  # defer | skip
+    calendar: bool = False  # written in whole days or weeks: counted by the shop's calendar days, not rolling
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,12 @@ class Policies:
     span: ast.Span = ast.NO_SPAN
     priority_spans: tuple[ast.Span, ...] = ()
     nurture_only_spans: tuple[ast.Span, ...] = ()
+
+
+def _in_days(per: str) -> bool:
+    """``1d``, ``2d``, ``1w``: a cap per calendar days (as planners and Braze mean "1 a day"); ``24h`` stays a
+    rolling window."""
+    return re.fullmatch(r"\+?(?:\d+[dw])+", per.strip()) is not None
 
 
 def build_policies(doc: YamlDocument, schema: CustomerSchema, findings: list[Diagnostic]) -> Policies:
@@ -239,7 +247,7 @@ def build_policies(doc: YamlDocument, schema: CustomerSchema, findings: list[Dia
                 )
             )
     caps = tuple(
-        FrequencyCap(c["channel"], c["max"], Duration.parse(c["per"]), c.get("on_exceed", "defer"))
+        FrequencyCap(c["channel"], c["max"], Duration.parse(c["per"]), c.get("on_exceed", "defer"), _in_days(c["per"]))
         for c in data.get("frequency_caps") or []
     )
     priority = tuple(data.get("priority") or [])
