@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ecrm_dsl.plan.document import canonical_json, load_plan
 from ecrm_dsl.plan.project import FrequencyCap
+from ecrm_dsl.review.diff_plans import diff_plans
 from ecrm_dsl.runtime.deploy import deploy
 from ecrm_dsl.runtime.policy import Reservation, check_caps
 from tests.runtime.world import JST, POLICIES, World, template
@@ -141,3 +142,16 @@ def test_windows_with_messages_still_to_come_need_room_in_every_window_that_hold
     assert verdict.reason == (
         "frequency cap: 2 per 24h on all, kept for higher-priority high (h at 2025-03-02T18:00:00+09:00)"
     )
+
+
+def test_ecrm_diff_tells_a_rolling_day_from_a_calendar_day(tmp_path: Path) -> None:
+    rolling = two_mails(tmp_path / "rolling", caps("  - {channel: all, max: 1, per: 24h, on_exceed: defer}")).compile()
+    calendar = two_mails(tmp_path / "calendar", caps("  - {channel: all, max: 1, per: 1d, on_exceed: defer}")).compile()
+    changed = diff_plans(rolling, calendar)
+    assert [c.text for c in changed.changes] == [
+        "frequency cap all per 1d: counted over a rolling window → by calendar day"
+    ]
+    uncapped = {**rolling, "policies": {**rolling["policies"], "frequency_caps": []}}
+    assert [c.text for c in diff_plans(rolling, uncapped).changes] == [
+        "frequency cap removed: all: at most 1 per 24h, then defer"
+    ]
