@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import event
 
+from ecrm_dsl.demo.summary import scenario_table
 from ecrm_dsl.runtime.assign import in_holdout
 from tests.runtime.world import JST, POLICIES, World, template
 
@@ -86,11 +87,16 @@ def test_skip_drops_the_lower_priority_send_with_the_priority_cause(tmp_path: Pa
     w = shop(tmp_path, policies=ONE_A_DAY.replace("on_exceed: defer", "on_exceed: skip"))
     w.customer("a")
     w.order("a", at(1, 9))
+    w.customer("b")
+    w.order("b", at(1, 9, 30))
     w.ticks(at(1, 10), at(2, 12))
     assert steps_sent(w, "a") == [("high_mail", at(1, 14))]
     [skipped] = w.decisions("a", "skipped")
     assert skipped["scenario_id"] == "low" and skipped["detail"]["cause"] == "priority"
     assert skipped["reason"].startswith("frequency cap: 1 per 1d on all, kept for higher-priority high")
+    with w.engine.connect() as conn:  # the demo's table groups them, whatever time each was kept for
+        table = scenario_table(conn)
+    assert "skipped because: frequency cap: 1 per 1d on all, kept for higher-priority high (2)" in table
 
 
 def test_holdout_members_of_the_higher_scenario_reserve_nothing(tmp_path: Path) -> None:
