@@ -199,7 +199,13 @@ def _policies(p: Policies) -> Json:
         "quiet_hours": {"start": str(p.quiet_hours[0]), "end": str(p.quiet_hours[1])} if p.quiet_hours else None,
         "calendar": {"holidays": p.holidays, "weekends": list(p.weekends), "shop_holidays": list(p.shop_holidays)},
         "frequency_caps": [
-            {"channel": c.channel, "max": c.max, "per_seconds": c.per.seconds, "on_exceed": c.on_exceed}
+            {
+                "channel": c.channel,
+                "max": c.max,
+                "per_seconds": c.per.seconds,
+                "on_exceed": c.on_exceed,
+                "window": "calendar" if c.calendar else "rolling",
+            }
             for c in p.frequency_caps
         ],
         "consent": {ch: {"attribute": r.attribute} for ch, r in sorted(p.consent.items())},

@@ -41,6 +41,8 @@ def _short(reason: str) -> str:
     """Group skip reasons by their kind, not by the channels listed in them."""
     if reason.startswith("no reachable channel"):
         return "no reachable channel (consent or contact)"
+    if ", kept for higher-priority " in reason:  # without the step and time of the send it made room for
+        return reason.split(" (", 1)[0]
     return reason.split(":")[0] if reason.startswith("holdout") else reason
 
 

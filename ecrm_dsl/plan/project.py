@@ -32,12 +32,37 @@ class CalendarPlan:
 
 @dataclass(frozen=True, slots=True)
 class FrequencyCap:
-    """At most ``max`` marketing messages on ``channel`` (or ``all``) per window; then defer or skip."""
+    """At most ``max`` marketing messages on ``channel`` (or ``all``) per window; then defer or skip.
+
+    ``window`` is ``calendar`` (whole shop days: the window is today and the days before it) or ``rolling``
+    (the last ``per_seconds``). Plans compiled before it existed have no ``window`` (None): rolling, as they meant.
+    """
 
     channel: str
     max: int
     per_seconds: int
     on_exceed: str
+    window: str | None = None
+
+    @property
+    def calendar_days(self) -> int | None:
+        """The number of shop days in a calendar window, or None for a rolling one."""
+        return self.per_seconds // 86400 if self.window == "calendar" else None
+
+    @classmethod
+    def from_json(cls, obj: Json) -> FrequencyCap:
+        return cls(obj["channel"], obj["max"], obj["per_seconds"], obj["on_exceed"], obj.get("window"))
+
+    def to_json(self) -> Json:
+        out: Json = {
+            "channel": self.channel,
+            "max": self.max,
+            "per_seconds": self.per_seconds,
+            "on_exceed": self.on_exceed,
+        }
+        if self.window is not None:
+            out["window"] = self.window
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +89,7 @@ class Policies:
             timezone=obj["timezone"],
             quiet_hours=QuietHours(quiet["start"], quiet["end"]) if quiet is not None else None,
             calendar=CalendarPlan(calendar["holidays"], tuple(calendar["weekends"]), tuple(calendar["shop_holidays"])),
-            frequency_caps=tuple(
-                FrequencyCap(c["channel"], c["max"], c["per_seconds"], c["on_exceed"]) for c in obj["frequency_caps"]
-            ),
+            frequency_caps=tuple(FrequencyCap.from_json(c) for c in obj["frequency_caps"]),
             consent={channel: ConsentRule(rule["attribute"]) for channel, rule in obj["consent"].items()},
             priority=tuple(obj["priority"]),
             nurture_only=tuple(obj["nurture_only"]),
@@ -78,10 +101,7 @@ class Policies:
             "timezone": self.timezone,
             "quiet_hours": {"start": quiet.start, "end": quiet.end} if quiet is not None else None,
             "calendar": self.calendar.to_json(),
-            "frequency_caps": [
-                {"channel": c.channel, "max": c.max, "per_seconds": c.per_seconds, "on_exceed": c.on_exceed}
-                for c in self.frequency_caps
-            ],
+            "frequency_caps": [c.to_json() for c in self.frequency_caps],
             "consent": {channel: {"attribute": rule.attribute} for channel, rule in self.consent.items()},
             "priority": list(self.priority),
             "nurture_only": list(self.nurture_only),

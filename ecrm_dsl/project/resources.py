@@ -5,6 +5,7 @@ Each is a YAML file checked against its JSON Schema and built into a typed, immu
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -162,6 +163,7 @@ class FrequencyCap:
     max: int
     per: Duration
     on_exceed: str  # defer | skip
+    calendar: bool = False  # written in whole days or weeks: counted by the shop's calendar days, not rolling
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,12 @@ def _quiet_hours(doc: YamlDocument, findings: list[Diagnostic]) -> tuple[TimeOfD
     start = _value(TimeOfDay.parse, quiet["start"], doc, ("quiet_hours", "start"), findings)
     end = _value(TimeOfDay.parse, quiet["end"], doc, ("quiet_hours", "end"), findings)
     return (start, end) if start is not None and end is not None else None
+
+
+def _in_days(per: str) -> bool:
+    """``1d``, ``2d``, ``1w``: a cap per calendar days (as planners and Braze mean "1 a day"); ``24h`` stays a
+    rolling window."""
+    return re.fullmatch(r"\+?(?:\d+[dw])+", per.strip()) is not None
 
 
 def build_policies(doc: YamlDocument, schema: CustomerSchema, findings: list[Diagnostic]) -> Policies:
@@ -253,7 +261,7 @@ def build_policies(doc: YamlDocument, schema: CustomerSchema, findings: list[Dia
         except ValueError_ as exc:
             findings.append(Diagnostic("E006", str(exc), doc.span(("calendar", "shop_holidays", index)), hint=exc.hint))
     caps = tuple(
-        FrequencyCap(c["channel"], c["max"], per, c.get("on_exceed", "defer"))
+        FrequencyCap(c["channel"], c["max"], per, c.get("on_exceed", "defer"), _in_days(str(c["per"])))
         for i, c in enumerate(data.get("frequency_caps") or [])
         if (per := _value(Duration.parse, c["per"], doc, ("frequency_caps", i, "per"), findings)) is not None
     )

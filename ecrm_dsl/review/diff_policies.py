@@ -18,9 +18,15 @@ def _quiet(q: Json | None) -> str:
 
 
 def _cap(c: Json) -> str:
-    return f"{c.get('channel')}: at most {c.get('max')} per {text.duration(c.get('per_seconds') or 0)}, " + (
-        f"then {c.get('on_exceed')}"
-    )
+    return f"{c.get('channel')}: at most {c.get('max')} per {_per(c)}, then {c.get('on_exceed')}"
+
+
+def _per(c: Json) -> str:
+    """The window as a planner writes it: whole days for a calendar cap, hours for a rolling one (``24h``)."""
+    seconds = int(c.get("per_seconds") or 0)
+    if c.get("window") == "calendar" or seconds % 3600:
+        return text.duration(seconds)
+    return f"{seconds // 3600}h"
 
 
 def compare_policies(out: Changes, old: Json, new: Json) -> None:
@@ -89,9 +95,15 @@ def _caps(out: Changes, old: list[Json], new: list[Json]) -> None:
             out.add("frequency_caps", ("frequency cap added: ", Code(_cap(new_by[k]))), after=_cap(new_by[k]))
         elif old_by[k] != new_by[k]:
             before, after = old_by[k], new_by[k]
-            label = ("frequency cap ", Code(f"{k[0]} per {text.duration(k[1])}"))
+            label = ("frequency cap ", Code(f"{k[0]} per {_per(after)}"))
             out.value("frequency_caps", (*label, ": at most"), before.get("max"), after.get("max"))
             out.value("frequency_caps", (*label, ": over the cap,"), before.get("on_exceed"), after.get("on_exceed"))
+            out.value("frequency_caps", (*label, ": counted"), _window(before), _window(after))
+
+
+def _window(cap: Json) -> str:
+    """``per: 1d`` counts shop calendar days, ``per: 24h`` a rolling window (and so did every cap of older plans)."""
+    return "by calendar day" if cap.get("window") == "calendar" else "over a rolling window"
 
 
 def _priority(out: Changes, old: list[str], new: list[str]) -> None:

@@ -2,14 +2,17 @@
 
 Consent is checked when the message is about to go out, not when the scenario was entered: a customer who
 unsubscribed yesterday gets nothing today. Quiet hours defer marketing (never drop it); transactional messages
-pass. Frequency caps count marketing deliveries across all scenarios.
+pass. Frequency caps count marketing deliveries across all scenarios, per calendar day in the shop's timezone
+when written in days (``per: 1d``) or over a rolling window when written in hours (``per: 24h``); a slot a
+higher-priority scenario has scheduled a send for is kept for it.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -82,34 +85,127 @@ def quiet_until(now: datetime, quiet: QuietHours | None, timezone: str) -> datet
 
 
 @dataclass(frozen=True)
+class Reservation:
+    """A marketing send a higher-priority scenario has scheduled for the customer: it holds a capped slot."""
+
+    channel: str
+    at: datetime
+    scenario_id: str
+    node_id: str
+
+
+@dataclass(frozen=True)
 class CapVerdict:
     action: str  # "send", "defer" or "skip"
     until: datetime | None = None
     reason: str | None = None
+    cause: str = "frequency_cap"  # or "priority": the slot is kept for a higher-priority scenario's send
+
+
+@dataclass(frozen=True)
+class CapWindow:
+    """One cap's windows. A calendar cap of N days counts the shop day of each message: a window is N whole
+    days, and every window holding the moment must have room. A rolling cap counts the last ``per_seconds``."""
+
+    cap: FrequencyCap
+    zone: ZoneInfo
+
+    def covers(self, channel: str) -> bool:
+        return self.cap.channel in ("all", channel)
+
+    @property
+    def label(self) -> str:
+        days = self.cap.calendar_days
+        if days is not None:
+            return f"{days}d"
+        seconds = self.cap.per_seconds
+        return f"{seconds // 3600}h" if seconds % 3600 == 0 else f"{seconds // 60}m"
+
+    def fits(self, times: Sequence[datetime], moment: datetime) -> bool:
+        """Whether one more message at ``moment`` keeps every window holding it within the cap; ``times`` may
+        include messages still to come (reservations)."""
+        days = self.cap.calendar_days
+        if days is not None:
+            today = self._day(moment)
+            per_day = Counter(self._day(t) for t in times)
+            for back in range(days):
+                first = today - timedelta(days=back)
+                if sum(per_day[first + timedelta(days=d)] for d in range(days)) >= self.cap.max:
+                    return False
+            return True
+        per = timedelta(seconds=self.cap.per_seconds)
+        if sum(1 for t in times if moment - per < t <= moment) >= self.cap.max:
+            return False
+        starts = [moment, *(t for t in times if moment - per < t <= moment)]
+        return all(sum(1 for t in times if start <= t < start + per) < self.cap.max for start in starts)
+
+    def next_fit(self, times: Sequence[datetime], now: datetime) -> datetime:
+        """The start of the first later window with room: a shop midnight for a calendar cap, the moment a
+        message leaves the window for a rolling one."""
+        days = self.cap.calendar_days
+        if days is not None:
+            today = self._day(now)
+            last = max([today, *(self._day(t) for t in times)])
+            for ahead in range(1, (last - today).days + days + 1):
+                moment = self._midnight(today + timedelta(days=ahead), now)
+                if self.fits(times, moment):
+                    return moment
+            return self._midnight(last + timedelta(days=days), now)
+        per = timedelta(seconds=self.cap.per_seconds)
+        leaving = sorted(t + per for t in times if t + per > now)
+        return next((moment for moment in leaving if self.fits(times, moment)), leaving[-1] if leaving else now)
+
+    def _day(self, moment: datetime) -> date:
+        return moment.astimezone(self.zone).date()
+
+    def _midnight(self, day: date, like: datetime) -> datetime:
+        return datetime(day.year, day.month, day.day, tzinfo=self.zone).astimezone(like.tzinfo)
+
+
+def cap_lookback(now: datetime, caps: Sequence[FrequencyCap]) -> datetime:
+    """How far back a customer's messages can still count against a cap at ``now`` (or later)."""
+    longest = max((c.per_seconds + (86400 if c.window == "calendar" else 0) for c in caps), default=0)
+    return now - timedelta(seconds=longest)
 
 
 def check_caps(
-    channel: str, sends: list[tuple[str, datetime]], now: datetime, caps: Sequence[FrequencyCap]
+    channel: str,
+    sends: list[tuple[str, datetime]],
+    now: datetime,
+    caps: Sequence[FrequencyCap],
+    timezone: str,
+    reserved: Sequence[Reservation] = (),
 ) -> CapVerdict:
-    """Whether one more marketing message on ``channel`` fits every cap; ``sends`` are (channel, time), newest first."""
-    worst: CapVerdict = CapVerdict("send")
+    """Whether one more marketing message on ``channel`` fits every cap. ``sends`` are (channel, time) of the
+    customer's counted messages; ``reserved`` the sends higher-priority scenarios have scheduled, which keep their
+    slots: a message that would fit only by taking one is deferred or skipped with the cause ``priority``."""
+    zone = ZoneInfo(timezone)
+    verdicts: list[CapVerdict] = []
     for cap in caps:
-        if cap.channel not in (channel, "all"):
+        window = CapWindow(cap, zone)
+        if not window.covers(channel):
             continue
-        window = timedelta(seconds=cap.per_seconds)
-        counted = [at for ch, at in sends if (cap.channel == "all" or ch == channel) and at > now - window]
-        if len(counted) < cap.max:
+        label = f"frequency cap: {cap.max} per {window.label} on {cap.channel}"
+        times = [at for ch, at in sends if window.covers(ch)]
+        if not window.fits(times, now):
+            verdicts.append(_exceeded(window, times, now, label, "frequency_cap"))
             continue
-        label = f"{cap.max} per {_human(window)} on {cap.channel}"
-        if cap.on_exceed == "skip":
-            return CapVerdict("skip", reason=f"frequency cap: {label}")
-        # The slot frees when the oldest counted message leaves the window.
-        frees = sorted(counted, reverse=True)[cap.max - 1] + window
-        if worst.action == "send" or (worst.until is not None and frees > worst.until):
-            worst = CapVerdict("defer", frees, f"frequency cap: {label}")
-    return worst
+        held = sorted((r for r in reserved if window.covers(r.channel)), key=lambda r: (r.at, r.scenario_id))
+        if held and not window.fits([*times, *(r.at for r in held)], now):
+            first = held[0]
+            kept = (
+                f"{label}, kept for higher-priority {first.scenario_id} "
+                f"({first.node_id} at {first.at.astimezone(zone).isoformat()})"
+            )
+            verdicts.append(_exceeded(window, [*times, *(r.at for r in held)], now, kept, "priority"))
+    skips = [v for v in verdicts if v.action == "skip"]
+    if skips:
+        return min(skips, key=lambda v: v.cause != "frequency_cap")
+    defers = [v for v in verdicts if v.until is not None]
+    return max(defers, key=lambda v: v.until or now) if defers else CapVerdict("send")
 
 
-def _human(window: timedelta) -> str:
-    seconds = int(window.total_seconds())
-    return f"{seconds // 86400}d" if seconds % 86400 == 0 else f"{seconds // 3600}h"
+def _exceeded(window: CapWindow, times: list[datetime], now: datetime, reason: str, cause: str) -> CapVerdict:
+    if window.cap.on_exceed == "skip" or window.cap.max < 1:  # a cap of 0 never frees: deferring would stall
+        return CapVerdict("skip", reason=reason, cause=cause)
+    return CapVerdict("defer", window.next_fit(times, now), reason, cause)

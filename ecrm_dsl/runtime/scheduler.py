@@ -144,7 +144,7 @@ class Scheduler:
             with self.engine.begin() as conn:
                 rows = store.due_batch(conn, scenario_hash, node_id, now, BATCH)
                 journal = Journal(now)
-                StepRunner(conn, now, journal).run(by_hash[scenario_hash], node_id, rows)
+                StepRunner(conn, now, journal, by_hash).run(by_hash[scenario_hash], node_id, rows)
                 self._flush(conn, journal, report)
         raise RuntimeError("the tick did not settle; this is a bug in ecrm-dsl")
 

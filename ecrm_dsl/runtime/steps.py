@@ -9,7 +9,7 @@ the move it explains.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,18 +25,28 @@ from ecrm_dsl.plan.project import TemplatePlan
 from ecrm_dsl.runtime.assign import pick_variant
 from ecrm_dsl.runtime.journal import Journal
 from ecrm_dsl.runtime.model import DeployedPlan, ScenarioVersion
-from ecrm_dsl.runtime.policy import check_caps, quiet_until, reachable
-from ecrm_dsl.store import customers, outbox
+from ecrm_dsl.runtime.policy import Reservation, cap_lookback, check_caps, quiet_until, reachable
+from ecrm_dsl.store import customers, outbox, scheduled
 from ecrm_dsl.store import enrollments as store
 from ecrm_dsl.store.enrollments import Enrollment
+from ecrm_dsl.store.scheduled import ScheduledStep
 from ecrm_dsl.store.tables import TABLES
 
 
 class StepRunner:
-    def __init__(self, conn: Connection, now: datetime, journal: Journal):
+    def __init__(
+        self,
+        conn: Connection,
+        now: datetime,
+        journal: Journal,
+        versions: Mapping[str, ScenarioVersion] | None = None,
+    ):
+        """``versions``: every running scenario version by hash, so that a send can see the steps other
+        scenarios have scheduled for its customers (by default, the sending version's own deployment)."""
         self.conn = conn
         self.now = now
         self.journal = journal
+        self.versions = versions
 
     # ------------------------------------------------------------------ placing at a step
 
@@ -108,6 +118,10 @@ class StepRunner:
             self._split(version, node, rows)
 
     def holds(self, version: ScenarioVersion, condition: Normal, rows: Sequence[Enrollment]) -> set[int]:
+        return self._holding(version, condition, [r.id for r in rows])
+
+    def _holding(self, version: ScenarioVersion, condition: Normal, ids: Sequence[int]) -> set[int]:
+        """The enrollments among ``ids`` for which ``condition`` holds now, in one query."""
         query = select_enrollments(
             condition,
             now=self.now,
@@ -115,8 +129,7 @@ class StepRunner:
             segments=version.plan.segments,
             types=version.entry_types(),
         )
-        ids = [r.id for r in rows]
-        return set(self.conn.execute(query.where(TABLES.enrollments.c.id.in_(ids))).scalars())
+        return set(self.conn.execute(query.where(TABLES.enrollments.c.id.in_(list(ids)))).scalars())
 
     def _update(self, version: ScenarioVersion, node: UpdateNode, rows: list[Enrollment]) -> None:
         stored = set(TABLES.customers.c.keys())
@@ -257,8 +270,8 @@ class StepRunner:
         marketing = template.marketing
         profiles = customers.profiles(self.conn, [r.customer_id for r in rows])
         caps = plan.policies.frequency_caps
-        longest = max([timedelta(seconds=c.per_seconds) for c in caps], default=timedelta(0))
-        recent = outbox.recent_sends(self.conn, [r.customer_id for r in rows], self.now - longest)
+        recent = outbox.recent_sends(self.conn, [r.customer_id for r in rows], cap_lookback(self.now, caps))
+        reserved = self._reservations(version, rows, profiles) if marketing and caps else {}
         quiet = quiet_until(self.now, plan.policies.quiet_hours, plan.timezone) if marketing else None
         protected = self._protected(version, rows)
         # A customer moved to a new version can reach a step id they were already sent under the old one.
@@ -320,21 +333,32 @@ class StepRunner:
                 skipped.append(row)
                 continue
             if marketing:
-                verdict = check_caps(reach.channel, recent.get(row.customer_id, []), self.now, caps)
+                verdict = check_caps(
+                    reach.channel,
+                    recent.get(row.customer_id, []),
+                    self.now,
+                    caps,
+                    plan.timezone,
+                    reserved.get(row.customer_id, ()),
+                )
                 if verdict.action == "skip":
-                    self.journal.add(row, "skipped", verdict.reason, node=node.id, cause="frequency_cap")
+                    self.journal.add(row, "skipped", verdict.reason, node=node.id, cause=verdict.cause)
                     skipped.append(row)
                     continue
                 if verdict.action == "defer":
                     assert verdict.until is not None
+                    # The window opens at a shop midnight, which is usually quiet: go when both allow.
+                    quiet_end = quiet_until(verdict.until, plan.policies.quiet_hours, plan.timezone)
+                    until = quiet_end or verdict.until
+                    opens = f", open again {self._shop_time(plan, verdict.until)} in quiet hours" if quiet_end else ""
                     self.journal.add(
                         row,
                         "deferred",
-                        f"{verdict.reason}, until {self._shop_time(plan, verdict.until)}",
+                        f"{verdict.reason}{opens}, until {self._shop_time(plan, until)}",
                         node=node.id,
-                        cause="frequency_cap",
+                        cause=verdict.cause,
                     )
-                    deferred.append((row.id, verdict.until))
+                    deferred.append((row.id, until))
                     continue
                 recent.setdefault(row.customer_id, []).insert(0, (reach.channel, self.now))
             queued.append(self._delivery(row, node, reach.channel, template))
@@ -352,6 +376,56 @@ class StepRunner:
         outbox.enqueue(self.conn, queued)
         store.defer(self.conn, deferred)
         self.place(version, sent + skipped, node.next, {r.id: self.now for r in sent + skipped})
+
+    def _reservations(
+        self, version: ScenarioVersion, rows: list[Enrollment], profiles: Mapping[str, dict[str, Any]]
+    ) -> dict[str, list[Reservation]]:
+        """Per customer, the marketing sends higher-priority scenarios have scheduled within reach of the caps:
+        each keeps its slot. A step counts when its customer is messaged (not holdout), its guard holds now, and
+        a channel of it (or a fallback) can reach the customer; it counts at its due time, moved past quiet hours."""
+        versions = self.versions or {v.hash: v for v in version.plan.scenarios()}
+        higher = {h: v for h, v in versions.items() if v.rank < version.rank}
+        if not higher:
+            return {}
+        policies = version.plan.policies
+        horizon = self.now + (self.now - cap_lookback(self.now, policies.frequency_caps))
+        found = scheduled.scheduled_steps(
+            self.conn, [r.customer_id for r in rows], sorted({v.id for v in higher.values()}), horizon
+        )
+        sends: list[tuple[ScheduledStep, SendNode, ScenarioVersion]] = []
+        for step in found:
+            other = higher.get(step.scenario_hash)
+            node = other.nodes.get(step.node_id) if other is not None else None
+            if other is None or not isinstance(node, SendNode) or not other.plan.templates[node.template].marketing:
+                continue
+            sends.append((step, node, other))
+        guarded: dict[tuple[str, str], list[int]] = {}
+        for step, node, other in sends:
+            if node.guard is not None:
+                guarded.setdefault((other.hash, node.id), []).append(step.enrollment_id)
+        failing: set[int] = set()
+        for (scenario_hash, node_id), ids in sorted(guarded.items()):
+            other = higher[scenario_hash]
+            guard = other.nodes[node_id].guard
+            assert guard is not None
+            failing |= set(ids) - self._holding(other, guard, ids)
+        out: dict[str, list[Reservation]] = {}
+        for step, node, _other in sends:
+            if step.enrollment_id in failing:
+                continue
+            reach = reachable(
+                [node.channel, *node.fallback],
+                profiles.get(step.customer_id, {}),
+                True,
+                policies.consent,
+                step.has_entry_order,
+            )
+            if reach.channel is None:
+                continue
+            at = max(step.due_at, self.now)
+            at = quiet_until(at, policies.quiet_hours, policies.timezone) or at
+            out.setdefault(step.customer_id, []).append(Reservation(reach.channel, at, step.scenario_id, node.id))
+        return out
 
     @staticmethod
     def _shop_time(plan: DeployedPlan, moment: datetime) -> str:

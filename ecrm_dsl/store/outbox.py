@@ -12,7 +12,9 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from ecrm_dsl.store.tables import TABLES
 
 OUTBOX = TABLES.outbox
-COUNTED = ("pending", "sending", "sent")  # failed deliveries do not use up a frequency cap
+# A decided message holds its capped slot while it waits, is sent or is retried; a delivery that finally fails
+# gives it back. A replay delivers nothing, so its messages stay pending and hold their slots as sent ones do.
+COUNTED = ("pending", "sending", "sent")
 
 
 def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:

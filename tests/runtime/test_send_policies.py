@@ -94,9 +94,14 @@ def test_frequency_cap_across_scenarios_defers_the_lower_priority_one(tmp_path: 
     w.customer("a")
     w.order("a", at(1, 10))
     w.ticks(at(1, 11), at(2, 12), every=dt.timedelta(hours=1))
-    assert w.sends("a") == [("a", "high_mail", "email", at(1, 11)), ("a", "low_mail", "email", at(2, 11))]
+    # 1d is the shop's calendar day: the slot frees at midnight, and quiet hours hold the mail until 09:00.
+    assert w.sends("a") == [("a", "high_mail", "email", at(1, 11)), ("a", "low_mail", "email", at(2, 9))]
     [deferred] = w.decisions("a", "deferred")
-    assert deferred["scenario_id"] == "low" and "frequency cap: 1 per 1d on all" in deferred["reason"]
+    assert deferred["scenario_id"] == "low"
+    assert deferred["reason"] == (
+        "frequency cap: 1 per 1d on all, open again 2025-03-02T00:00:00+09:00 in quiet hours, "
+        "until 2025-03-02T09:00:00+09:00"
+    )
 
 
 def test_frequency_cap_skip_drops_and_records_why(tmp_path: Path) -> None:
