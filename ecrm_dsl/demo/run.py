@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine
 
 from ecrm_dsl.delivery.config import DeliveryConfig, build_adapters
 from ecrm_dsl.demo.generate import DemoShop
@@ -16,8 +16,8 @@ from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.runtime.deploy import deploy
 from ecrm_dsl.runtime.dispatch import Dispatcher
 from ecrm_dsl.runtime.scheduler import Scheduler
+from ecrm_dsl.store import state
 from ecrm_dsl.store.database import open_store
-from ecrm_dsl.store.tables import TABLES
 
 DEMO_MARK = "demo_store"
 
@@ -39,10 +39,9 @@ def fresh_store(path: Path) -> Engine:
     """A new demo store at ``path``; an earlier demo store there is replaced, anything else is refused."""
     if path.exists():
         engine = open_store(path, create=False)
-        state = TABLES.scheduler_state
         try:
             with engine.connect() as conn:
-                mark = conn.execute(select(state.c.value).where(state.c.key == DEMO_MARK)).scalar_one_or_none()
+                mark = state.read(conn, DEMO_MARK)
         except Exception:  # any unreadable file is not ours
             mark = None
         engine.dispose()
@@ -52,7 +51,7 @@ def fresh_store(path: Path) -> Engine:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     engine = open_store(path)
     with engine.begin() as conn:
-        conn.execute(insert(TABLES.scheduler_state).values(key=DEMO_MARK, value="1"))
+        state.write(conn, DEMO_MARK, "1")
     return engine
 
 

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine
 
 from ecrm_dsl.plan.nodes import WaitNode
 from ecrm_dsl.runtime.enroll import enroll
@@ -19,9 +19,8 @@ from ecrm_dsl.runtime.journal import Journal
 from ecrm_dsl.runtime.model import DeployedPlan, ScenarioVersion, sort_for_priority
 from ecrm_dsl.runtime.outcomes import settle_outcomes
 from ecrm_dsl.runtime.steps import StepRunner
-from ecrm_dsl.store import deployments
+from ecrm_dsl.store import deployments, state
 from ecrm_dsl.store import enrollments as store
-from ecrm_dsl.store.tables import TABLES
 from ecrm_dsl.store.triggers import LATE_ARRIVAL
 
 BATCH = 2_000
@@ -48,17 +47,12 @@ class TickReport:
 
 
 def last_tick(conn: Connection) -> datetime | None:
-    state = TABLES.scheduler_state
-    value = conn.execute(select(state.c.value).where(state.c.key == "last_tick")).scalar_one_or_none()
+    value = state.read(conn, "last_tick")
     return datetime.fromisoformat(value) if value else None
 
 
 def _save_last_tick(conn: Connection, now: datetime) -> None:
-    state = TABLES.scheduler_state
-    if last_tick(conn) is None:
-        conn.execute(insert(state).values(key="last_tick", value=now.isoformat()))
-    else:
-        conn.execute(update(state).where(state.c.key == "last_tick").values(value=now.isoformat()))
+    state.write(conn, "last_tick", now.isoformat())
 
 
 class Scheduler:
