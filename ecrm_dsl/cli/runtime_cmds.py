@@ -21,7 +21,7 @@ from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.runtime.deploy import DeployRefused, deploy
 from ecrm_dsl.runtime.dispatch import Dispatcher
 from ecrm_dsl.runtime.explain import explain
-from ecrm_dsl.runtime.scheduler import NoDeployment, Scheduler
+from ecrm_dsl.runtime.scheduler import ClockWentBack, NoDeployment, Scheduler
 from ecrm_dsl.runtime.status import status_text
 from ecrm_dsl.store import deployments
 from ecrm_dsl.store.database import DEFAULT_STORE, open_store
@@ -71,6 +71,22 @@ def plan_errors(command: str) -> Iterator[None]:
         yield
     except PlanError as exc:
         click.echo(f"ecrm {command}: {exc}", err=True)
+        raise SystemExit(int(ExitCode.USAGE)) from None
+
+
+@contextmanager
+def clock_errors(command: str) -> Iterator[None]:
+    """A tick earlier than the store's last one is a usage error: exit 2, saying when the last tick was."""
+    try:
+        yield
+    except ClockWentBack as exc:
+        zone = exc.now.tzinfo
+        click.echo(
+            f"ecrm {command}: the tick time {exc.now.isoformat()} is before the store's last tick, "
+            f"{exc.last.astimezone(zone).isoformat()}; ticks only go forward: give a time at or after the last "
+            "tick (re-running the last one is fine)",
+            err=True,
+        )
         raise SystemExit(int(ExitCode.USAGE)) from None
 
 
@@ -220,7 +236,7 @@ def run_command(
 
 def _tick(scheduler: Scheduler, dispatcher: Dispatcher, now: datetime) -> None:
     try:
-        with plan_errors("run"):
+        with plan_errors("run"), clock_errors("run"):
             report = scheduler.tick(now)
             delivered = dispatcher.run(now)
     except NoDeployment as exc:

@@ -85,3 +85,19 @@ def test_a_changing_deploy_with_customers_in_flight_is_refused_until_it_says_wha
 def test_times_need_an_offset(project: Path) -> None:
     code, out = run(project, "run", "--once", "--now", "2025-03-01T10:00")
     assert code == 2 and "has no timezone" in out
+
+
+def test_a_tick_before_the_last_one_is_a_usage_error_that_says_when_the_last_tick_was(project: Path) -> None:
+    run(project, "deploy", "--now", "2025-03-01T00:00+09:00")
+    add_first_order(project)
+    assert run(project, "run", "--once", "--now", "2025-03-01T13:00+09:00")[0] == 0
+    code, out = run(project, "run", "--once", "--now", "2025-03-01T11:00+09:00")
+    assert code == 2, out
+    assert out == (
+        "ecrm run: the tick time 2025-03-01T11:00:00+09:00 is before the store's last tick, "
+        "2025-03-01T13:00:00+09:00; ticks only go forward: give a time at or after the last tick "
+        "(re-running the last one is fine)\n"
+    )
+    code, out = run(project, "run", "--once", "--now", "2025-03-01T03:00Z")  # in another offset
+    assert code == 2 and "before the store's last tick, 2025-03-01T04:00:00+00:00;" in out
+    assert run(project, "run", "--once", "--now", "2025-03-01T13:00+09:00")[0] == 0  # the same tick again is fine
