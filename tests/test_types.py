@@ -33,6 +33,12 @@ CLEAN = (
     "ecrm_dsl/cli/git_changes.py",
     "ecrm_dsl/language/placeholders.py",
     "ecrm_dsl/language/customer_schema.py",
+    "ecrm_dsl/simulate/",
+    "ecrm_dsl/runtime/dispatch.py",
+    "ecrm_dsl/runtime/explain.py",
+    "ecrm_dsl/runtime/why_not.py",
+    "ecrm_dsl/cli/runtime_cmds.py",
+    "ecrm_dsl/cli/simulate_cmd.py",
 )
 NOT_YET = ("ecrm_dsl/store/deployments.py",)  # being reworked with the typed plan
 

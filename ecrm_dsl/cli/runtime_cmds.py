@@ -20,7 +20,7 @@ from ecrm_dsl.plan.document import PlanError, load_plan
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.runtime.deploy import DeployRefused, deploy
 from ecrm_dsl.runtime.dispatch import Dispatcher
-from ecrm_dsl.runtime.explain import explain
+from ecrm_dsl.runtime.explain import UnknownCustomer, explain
 from ecrm_dsl.runtime.scheduler import ClockWentBack, NoDeployment, Scheduler
 from ecrm_dsl.runtime.status import status_text
 from ecrm_dsl.store import deployments
@@ -167,11 +167,22 @@ def status_command(ctx: click.Context, store: str | None) -> None:
 @store_option
 @click.pass_context
 def explain_command(ctx: click.Context, customer_id: str, store: str | None) -> None:
-    """Print a customer's timeline with the reason for each decision."""
-    with plan_errors("explain"), engine_for(ctx, store).connect() as conn:
+    """Print a customer's timeline with the reason for each decision, and why they never entered the other
+    deployed scenarios (exit 1 for a customer the store does not have)."""
+    engine = engine_for(ctx, store)
+    with plan_errors("explain"), engine.connect() as conn:
         active = deployments.active_deployment(conn)
         timezone = active[1].timezone if active else "Asia/Tokyo"
-        click.echo(explain(conn, customer_id, timezone), nl=False)
+        try:
+            text = explain(conn, customer_id, timezone)
+        except UnknownCustomer:
+            click.echo(
+                f"ecrm explain: the store {engine.url.database or engine.url} has no customer '{customer_id}' "
+                "(ids are matched exactly, case included)",
+                err=True,
+            )
+            raise SystemExit(int(ExitCode.FINDINGS)) from None
+    click.echo(text, nl=False)
 
 
 @click.command("run")
