@@ -40,9 +40,6 @@ SQL_ELSEWHERE = {
     "ecrm_dsl.demo.run",
     "ecrm_dsl.runtime.enroll",
     "ecrm_dsl.runtime.scheduler",
-    "ecrm_dsl.simulate.clock",
-    "ecrm_dsl.simulate.replay",
-    "ecrm_dsl.simulate.scratch",
 }
 
 

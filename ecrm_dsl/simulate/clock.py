@@ -14,11 +14,11 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from croniter import croniter  # type: ignore[import-untyped]
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from ecrm_dsl.plan.scenario import DateTrigger, ScheduleTrigger
 from ecrm_dsl.runtime.model import ScenarioVersion
-from ecrm_dsl.store.tables import TABLES
+from ecrm_dsl.store import simulation as store
 
 # The store keeps times to the microsecond: one microsecond before an instant is the last moment before it.
 INSTANT = timedelta(microseconds=1)
@@ -80,9 +80,9 @@ class ActivityClock:
         if previous is None:
             return self.grid.start
         candidates = [
-            _next_event(conn, previous),
-            _next_order(conn, previous),
-            _next_due(conn),
+            store.next_event(conn, previous),
+            store.next_order(conn, previous),
+            store.next_due(conn),
             *(self._next_fire(v, previous) for v in self.versions),
             self._next_segment_check(),
         ]
@@ -115,18 +115,3 @@ class ActivityClock:
             moment = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
             return moment if moment > local else moment + timedelta(days=1)
         return None
-
-
-def _next_event(conn: Connection, after: datetime) -> datetime | None:
-    e = TABLES.events
-    return conn.execute(select(func.min(e.c.occurred_at)).where(e.c.occurred_at > after)).scalar()
-
-
-def _next_order(conn: Connection, after: datetime) -> datetime | None:
-    o = TABLES.orders
-    return conn.execute(select(func.min(o.c.ordered_at)).where(o.c.ordered_at > after)).scalar()
-
-
-def _next_due(conn: Connection) -> datetime | None:
-    n = TABLES.enrollments
-    return conn.execute(select(func.min(n.c.due_at)).where(n.c.status == "active", n.c.due_at.is_not(None))).scalar()

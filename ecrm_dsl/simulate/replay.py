@@ -10,14 +10,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine
 
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.runtime.deploy import deploy
 from ecrm_dsl.runtime.scheduler import Scheduler
 from ecrm_dsl.simulate.clock import INSTANT, ActivityClock, Grid
 from ecrm_dsl.simulate.scratch import SIMULATION_KEY, copy_history, open_scratch
-from ecrm_dsl.store.tables import TABLES
+from ecrm_dsl.store import simulation as store
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,7 @@ def simulate(
     scratch = open_scratch(scratch_path)
     copied = copy_history(source, scratch, progress)
     with scratch.begin() as conn:
-        state = TABLES.scheduler_state
-        conn.execute(update(state).where(state.c.key == SIMULATION_KEY).values(value=_settings(window)))
+        store.save(conn, SIMULATION_KEY, _settings(window))
     # Deployed an instant before the window, so that triggers at its first instant (00:00 of --from) count.
     deploy(scratch, plan, window.start - INSTANT, note="ecrm simulate")
     scheduler = Scheduler(scratch, late_arrival=timedelta(0))  # the whole history is there: nothing comes late
@@ -95,7 +94,6 @@ def _settings(window: Window) -> str:
 
 def simulation_settings(engine: Engine) -> dict[str, Any] | None:
     """The replay settings of a scratch store, or None for a store that is not one."""
-    state = TABLES.scheduler_state
     with engine.connect() as conn:
-        value = conn.execute(select(state.c.value).where(state.c.key == SIMULATION_KEY)).scalar_one_or_none()
+        value = store.read(conn, SIMULATION_KEY)
     return json.loads(value) if value is not None else None
