@@ -61,6 +61,12 @@ class Reasons:
         started, watermark = triggers.started(self.conn, version.id), triggers.watermark(self.conn, version.id)
         if started is None or watermark is None:
             return "no tick has run since the scenario was deployed"
+        try:
+            return self._trigger(version, started, watermark)
+        except ConditionError as exc:  # a condition this customer's data cannot be judged on
+            return f"cannot judge the entry condition for them: {exc}"
+
+    def _trigger(self, version: ScenarioVersion, started: datetime, watermark: datetime) -> str:
         trigger = version.trigger
         if isinstance(trigger, EventTrigger):
             return self._event(version, trigger, started, watermark)
@@ -94,6 +100,10 @@ class Reasons:
         event = counted[-1]
         snapshot = replace(self.customer, enrollment=self._entry(version, event))
         judge = self._judge(version, snapshot, event.occurred_at, version.entry_types())
+        if judge.holds(trigger.where):
+            return f"their {trigger.event} at {self.when(event.occurred_at, version)} meets the entry condition, " + (
+                "but no entry is recorded for it"
+            )
         latest = f" (the latest of {len(counted)})" if len(counted) > 1 else ""
         return (
             f"the entry condition was false for their {trigger.event} at "
@@ -104,9 +114,8 @@ class Reasons:
         condition = _both(version.plan.segments[trigger.segment], trigger.where)
         judge = self._judge(version, self.customer, watermark, version.plan.types(None))
         if not judge.holds(condition):
-            return (
-                f"not in segment {trigger.segment} at the last check ({self.when(watermark, version)}): "
-                + "; ".join(judge.false_parts(condition))
+            return f"not in segment {trigger.segment} at the last tick ({self.when(watermark, version)}): " + "; ".join(
+                judge.false_parts(condition)
             )
         since = self.members.get(version.id)
         if since is not None:

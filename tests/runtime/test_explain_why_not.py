@@ -4,6 +4,7 @@ is exit 1 with a sentence."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -49,7 +50,7 @@ def test_explain_says_why_a_customer_never_entered_each_scenario(tmp_path: Path)
     assert out.split("why not in the other deployed scenarios:\n")[1].splitlines() == [
         "  birthday: customer.birthday is not set",
         "  cart: the trigger never fired for them: no cart.abandoned event",
-        "  dormant: not in segment dormant at the last check (2025-03-03 10:00): "
+        "  dormant: not in segment dormant at the last tick (2025-03-03 10:00): "
         "`customer.days_since_last_order >= 150` was false: customer.days_since_last_order is 0",
         "  f2: the entry condition was false for their order.placed at 2025-03-03 09:00: "
         "`customer.order_count == 1` was false: customer.order_count is 3",
@@ -99,3 +100,29 @@ def test_an_unknown_customer_is_exit_1_with_a_sentence(tmp_path: Path) -> None:
         "case included)\n"
     )
     assert explain(tmp_path, "known")[0] == 0
+
+
+def test_segments_dates_schedules_and_late_events_each_say_what_is_missing(tmp_path: Path) -> None:
+    scenarios = {
+        "buyers": scenario("buyers", "segment buyers", "  send email mail"),
+        "birthday": scenario("birthday", "date 7d before customer.birthday at 09:00 yearly", "  send email mail"),
+        "monthly": scenario("monthly", 'schedule "0 10 1 * *" audience buyers', "  send email mail"),
+        "survey": scenario("survey", "survey.answered", "  send email mail"),
+    }
+    w = build(tmp_path, scenarios, segments={"buyers": "customer.order_count >= 1"}, deploy_at=at(2, 0))
+    w.customer("old", birthday=dt.date(1990, 6, 15))
+    w.order("old", at(1, 9))  # a buyer before the deploy: part of the first check's baseline
+    w.tick(at(2, 10))
+    w.event("old", "survey.answered", at(2, 11), satisfaction=5)  # after the last tick
+
+    code, out = explain(tmp_path, "old")
+    assert code == 0
+    assert out.split("why not in the other deployed scenarios:\n")[1].splitlines() == [
+        "  birthday: customer.birthday is 1990-06-15: the trigger (date 7d before customer.birthday at 09:00 "
+        "yearly) has not fired for it since the scenario started counting at 2025-03-02 00:00",
+        "  buyers: has matched segment buyers since the first check (2025-03-02 10:00), which only records who "
+        "already matches; the scenario enters customers who start matching it",
+        '  monthly: in audience buyers: the schedule "0 10 1 * *" has not fired since the scenario started '
+        "counting at 2025-03-02 00:00",
+        "  survey: the trigger never fired for them: 1 survey.answered event after the last tick (2025-03-02 10:00)",
+    ]
