@@ -38,9 +38,6 @@ SQL_HOMES = ("ecrm_dsl.store", "ecrm_dsl.conditions.sql")
 # only shrink.
 SQL_ELSEWHERE = {
     "ecrm_dsl.runtime.enroll",
-    "ecrm_dsl.simulate.clock",
-    "ecrm_dsl.simulate.replay",
-    "ecrm_dsl.simulate.scratch",
 }
 
 

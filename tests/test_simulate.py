@@ -15,6 +15,7 @@ from sqlalchemy import select
 from ecrm_dsl.cli import cli
 from ecrm_dsl.runtime.deploy import deploy
 from ecrm_dsl.runtime.scheduler import Scheduler
+from ecrm_dsl.simulate.clock import INSTANT, Grid
 from ecrm_dsl.simulate.replay import Window, simulate
 from ecrm_dsl.simulate.scratch import _attach_copy, _streamed_copy, copy_history, open_scratch
 from ecrm_dsl.simulate.summary import summarize
@@ -133,12 +134,12 @@ def test_skipping_idle_grid_points_changes_no_decision(tmp_path: Path) -> None:
 
     plain = open_scratch(tmp_path / "plain.db")
     copy_history(w.engine, plain)
-    deploy(plain, plan, window.start)
-    scheduler, moment = Scheduler(plain), window.start
-    while moment <= window.end:
+    deploy(plain, plan, window.start - INSTANT)
+    scheduler = Scheduler(plain)
+    points = Grid.shop_clock(window.start, window.end, HOUR, "Asia/Tokyo").points()
+    for moment in points:
         scheduler.tick(moment)
-        moment += HOUR
-    assert replay.ticks < replay.grid_points
+    assert replay.ticks < replay.grid_points == len(points)
     expected = journal(plain)
     assert sum(expected.values()) > 100
     assert journal(replay.scratch) == expected
@@ -211,6 +212,10 @@ def test_the_command_reports_in_every_format_and_the_same_input_gives_the_same_b
     csv_rows = run_cli(tmp_path, *common, "--format", "csv").stdout.splitlines()
     assert csv_rows[0] == "scenario,step,measure,label,value"
     assert "follow_up,thanks,sent,email,1" in csv_rows
+    # The scratch store remembers its last tick (the late step's, deferred to 09:00): running it back is refused.
+    back = run_cli(tmp_path, "run", "--once", "--store", out, "--now", "2025-03-05T10:00+09:00")
+    assert back.exit_code == 2
+    assert "before the store's last tick, 2025-03-08T09:00:00+09:00;" in back.output
 
 
 def test_the_command_refuses_bad_input_with_a_message_and_overwrites_nothing(tmp_path: Path) -> None:
@@ -263,3 +268,66 @@ def test_segment_triggers_are_checked_on_their_own_cadence(tmp_path: Path) -> No
     # Checked every hour: the hour after (a two-day window still holds an order placed exactly two days ago).
     assert entries(hourly.scratch) == {"a": at(3, 16), "b": at(4, 12)}
     assert hourly.ticks > daily.ticks
+
+
+NOTICE = scenario("notice", "order.placed", "  @notice send email notice")
+MIDNIGHT_NEWS = scenario(
+    "news", 'schedule "0 0 * * *" audience everyone', "  @news send email notice", "  reentry always"
+)
+
+
+def entered(engine: Any, scenario_id: str) -> dict[str, list[dt.datetime]]:
+    n = TABLES.enrollments
+    query = select(n.c.customer_id, n.c.entered_at).where(n.c.scenario_id == scenario_id).order_by(n.c.id)
+    found: dict[str, list[dt.datetime]] = {}
+    with engine.connect() as conn:
+        for cid, moment in conn.execute(query):
+            found.setdefault(cid, []).append(moment.astimezone(at(1).tzinfo))
+    return found
+
+
+def test_a_replay_runs_from_the_first_instant_of_its_first_day_to_the_last_instant_of_its_last(
+    tmp_path: Path,
+) -> None:
+    w = source(tmp_path, {"notice": NOTICE, "news": MIDNIGHT_NEWS}, segments={"everyone": 'customer.id != ""'})
+    w.templates(template("notice", category="transactional"))
+    for cid in ("before", "first", "evening", "next_day"):
+        w.customer(cid, signed_up_at=at(1, 0, month=1))
+    w.order("before", at(28, 23, 59, month=2, second=59))
+    w.order("first", at(1, 0))  # the first instant of --from
+    w.order("evening", at(2, 23, 30))  # in the last hour of --to
+    w.order("next_day", at(3, 0))  # the first instant after --to
+
+    replay = simulate(w.engine, w.plan(), tmp_path / "sim.db", Window(at(1, 0), at(3, 0)))
+
+    assert entered(replay.scratch, "notice") == {"first": [at(1, 0)], "evening": [at(2, 23, 30)]}
+    # The cron fires at 00:00 of both days of the window, and not at 00:00 of the day after.
+    assert {moments[0] for moments in entered(replay.scratch, "news").values()} == {at(1, 0)}
+    assert {len(moments) for moments in entered(replay.scratch, "news").values()} == {2}
+    o = TABLES.outbox
+    with replay.scratch.connect() as conn:
+        query = select(o.c.customer_id, o.c.created_at).where(o.c.node_id == "notice")
+        sends = {cid: moment.astimezone(at(1).tzinfo) for cid, moment in conn.execute(query)}
+    # The last tick is the window's last instant, so the evening order is served within the window.
+    assert sends == {"first": at(1, 0), "evening": at(3, 0) - INSTANT}
+
+
+def test_the_tick_grid_is_the_shops_clock_not_the_start_time(tmp_path: Path) -> None:
+    later = scenario("later", "order.placed", "  @later after 20m: send email notice")
+    w = source(tmp_path, {"later": later})
+    w.templates(template("notice", category="transactional"))
+    w.customer("a")
+    w.order("a", at(1, 10, 40))
+
+    replay = simulate(w.engine, w.plan(), tmp_path / "sim.db", Window(at(1, 10, 30), at(2, 0), HOUR))
+
+    o = TABLES.outbox
+    with replay.scratch.connect() as conn:
+        [sent] = conn.execute(select(o.c.created_at)).scalars()
+    assert sent.astimezone(at(1).tzinfo) == at(1, 11)  # due at 11:00, sent on the 11:00 tick, not at 11:30
+    points = Grid.shop_clock(at(1, 10, 30), at(2, 0), HOUR, "Asia/Tokyo").points()
+    assert points[:3] == [at(1, 10, 30), at(1, 11), at(1, 12)]
+    assert points[-2:] == [at(1, 23), at(2, 0) - INSTANT]
+    assert replay.grid_points == len(points) == 15
+    quarter = Grid.shop_clock(at(1, 10, 7), at(1, 11), dt.timedelta(minutes=15), "Asia/Tokyo").points()
+    assert quarter == [at(1, 10, 7), at(1, 10, 15), at(1, 10, 30), at(1, 10, 45), at(1, 11) - INSTANT]

@@ -6,7 +6,7 @@ import json
 import signal
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,8 @@ from ecrm_dsl.plan.document import PlanError, load_plan
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.runtime.deploy import DeployRefused, deploy
 from ecrm_dsl.runtime.dispatch import Dispatcher
-from ecrm_dsl.runtime.explain import explain
-from ecrm_dsl.runtime.scheduler import NoDeployment, Scheduler
+from ecrm_dsl.runtime.explain import UnknownCustomer, explain
+from ecrm_dsl.runtime.scheduler import ClockWentBack, NoDeployment, Scheduler
 from ecrm_dsl.runtime.status import status_text
 from ecrm_dsl.store import deployments
 from ecrm_dsl.store.database import DEFAULT_STORE, open_store
@@ -71,6 +71,22 @@ def plan_errors(command: str) -> Iterator[None]:
         yield
     except PlanError as exc:
         click.echo(f"ecrm {command}: {exc}", err=True)
+        raise SystemExit(int(ExitCode.USAGE)) from None
+
+
+@contextmanager
+def clock_errors(command: str) -> Iterator[None]:
+    """A tick earlier than the store's last one is a usage error: exit 2, saying when the last tick was."""
+    try:
+        yield
+    except ClockWentBack as exc:
+        zone = exc.now.tzinfo
+        click.echo(
+            f"ecrm {command}: the tick time {exc.now.isoformat()} is before the store's last tick, "
+            f"{exc.last.astimezone(zone).isoformat()}; ticks only go forward: give a time at or after the last "
+            "tick (re-running the last one is fine)",
+            err=True,
+        )
         raise SystemExit(int(ExitCode.USAGE)) from None
 
 
@@ -151,11 +167,22 @@ def status_command(ctx: click.Context, store: str | None) -> None:
 @store_option
 @click.pass_context
 def explain_command(ctx: click.Context, customer_id: str, store: str | None) -> None:
-    """Print a customer's timeline with the reason for each decision."""
-    with plan_errors("explain"), engine_for(ctx, store).connect() as conn:
+    """Print a customer's timeline with the reason for each decision, and why they never entered the other
+    deployed scenarios (exit 1 for a customer the store does not have)."""
+    engine = engine_for(ctx, store)
+    with plan_errors("explain"), engine.connect() as conn:
         active = deployments.active_deployment(conn)
         timezone = active[1].timezone if active else "Asia/Tokyo"
-        click.echo(explain(conn, customer_id, timezone), nl=False)
+        try:
+            text = explain(conn, customer_id, timezone)
+        except UnknownCustomer:
+            click.echo(
+                f"ecrm explain: the store {engine.url.database or engine.url} has no customer '{customer_id}' "
+                "(ids are matched exactly, case included)",
+                err=True,
+            )
+            raise SystemExit(int(ExitCode.FINDINGS)) from None
+    click.echo(text, nl=False)
 
 
 @click.command("run")
@@ -211,16 +238,26 @@ def run_command(
     signal.signal(signal.SIGINT, request_stop)
     try:
         while not stop.is_set():
-            _tick(scheduler, dispatcher, datetime.now(UTC))
+            try:
+                _tick(scheduler, dispatcher, datetime.now(UTC), loop=True)
+            except ClockWentBack as exc:
+                # The machine's clock stepped back (or a tick was run ahead with --now): wait for it to catch up
+                # rather than stop the service.
+                click.echo(
+                    f"ecrm run: the clock ({exc.now.isoformat()}) is behind the store's last tick "
+                    f"({exc.last.isoformat()}); skipping ticks until it catches up",
+                    err=True,
+                )
             stop.wait(interval)
     finally:
         dispatcher.close()
     click.echo("ecrm run: stopped", err=True)
 
 
-def _tick(scheduler: Scheduler, dispatcher: Dispatcher, now: datetime) -> None:
+def _tick(scheduler: Scheduler, dispatcher: Dispatcher, now: datetime, *, loop: bool = False) -> None:
+    """One tick and delivery; a tick before the last one ends ``--once`` (exit 2) and is left to the loop."""
     try:
-        with plan_errors("run"):
+        with plan_errors("run"), nullcontext() if loop else clock_errors("run"):
             report = scheduler.tick(now)
             delivered = dispatcher.run(now)
     except NoDeployment as exc:

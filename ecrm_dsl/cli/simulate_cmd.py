@@ -13,7 +13,7 @@ import click
 from sqlalchemy import Engine
 
 from ecrm_dsl.cli.common import project_config
-from ecrm_dsl.cli.runtime_cmds import compiled_plan, plan_errors, plan_option, store_option
+from ecrm_dsl.cli.runtime_cmds import clock_errors, compiled_plan, plan_errors, plan_option, store_option
 from ecrm_dsl.language.values import Duration, ValueError_
 from ecrm_dsl.simulate.replay import Window, simulate, simulation_settings
 from ecrm_dsl.simulate.scratch import ScratchExists
@@ -143,7 +143,7 @@ def simulate_command(
 
     began = time.perf_counter()
     try:
-        with plan_errors("simulate"):
+        with plan_errors("simulate"), clock_errors("simulate"):
             replay = simulate(source, plan, scratch_path(out), window, progress)
     except ScratchExists as exc:
         raise click.ClickException(str(exc)) from None

@@ -451,3 +451,30 @@ def _order(row: Mapping[str, Any], items: Mapping[str, list[ItemSnapshot]]) -> O
 
 def _event(row: Mapping[str, Any]) -> EventSnapshot:
     return EventSnapshot(row["id"], row["type"], row["occurred_at"], dict(row["properties"] or {}))
+
+
+# --------------------------------------------------------------------------- values, for explanations
+
+
+def value_of(
+    node: Normal,
+    customer: CustomerSnapshot,
+    *,
+    now: datetime,
+    timezone: str = "Asia/Tokyo",
+    types: Types | None = None,
+) -> Any:
+    """The value a condition reads for a value node (an attribute, metric, event property or function call) as
+    of ``now``, as :func:`evaluate` sees it: a list for list-typed names, None when missing. ``ecrm explain``
+    shows it next to a part of a condition that was false."""
+    now = now.astimezone(UTC)
+    known = replace(
+        customer,
+        orders=tuple(o for o in customer.orders if o.ordered_at <= now),
+        events=tuple(e for e in customer.events if e.occurred_at <= now),
+    )
+    types = types or Types()
+    evaluator = _Evaluator(known, now, ZoneInfo(timezone), {}, types)
+    if types.of(node) == "list":
+        return evaluator.list_items(node)
+    return evaluator.raw(node, types.of(node))

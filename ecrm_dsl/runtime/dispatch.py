@@ -1,7 +1,8 @@
 """Delivering the outbox: render each message from its plan version and hand it to the channel's adapter.
 
-A delivery is leased (status ``sending``) before the provider is called and settled after. If the process dies
-in between, the lease runs out and the delivery is tried again with the same idempotency key, which LINE
+Deliveries are claimed a batch at a time and leased (status ``sending``) before the provider is called; the
+batch is settled after, in one transaction (one statement for the outbox, one for the journal). If the process
+dies in between, the lease runs out and the batch is tried again with the same idempotency keys, which LINE
 (X-Line-Retry-Key), the SMS gateway and webhooks (Idempotency-Key) and the batch files deduplicate; email
 carries a Message-ID derived from the key. Transient failures are retried with backoff; permanent ones are
 recorded and never retried.
@@ -9,6 +10,7 @@ recorded and never retried.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -23,11 +25,14 @@ from ecrm_dsl.delivery.retry import backoff, should_retry
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.runtime.model import DeployedPlan
 from ecrm_dsl.runtime.policy import reachable
-from ecrm_dsl.store import customers, deployments, journal, outbox
+from ecrm_dsl.store import customers, deliveries, deployments, journal, outbox
 from ecrm_dsl.store import enrollments as store
 
 LEASE = timedelta(minutes=10)
 BATCH = 500
+# Wall-clock seconds a batch may spend handing messages over before it is settled: well inside the lease, so no
+# other dispatcher can take a row of the batch while this one still holds it.
+HANDOVER_BUDGET = LEASE.total_seconds() / 2
 
 
 class Dispatcher:
@@ -57,14 +62,66 @@ class Dispatcher:
                 profiles = customers.profiles(conn, [r["customer_id"] for r in rows])
                 events = self._entry_events(conn, rows)
                 plans = self._plans_for(conn, {r["scenario_hash"] for r in rows})
-            for row in rows:
-                result = self._deliver(
-                    row,
-                    profiles.get(row["customer_id"]),
-                    events.get(row["enrollment_id"], {}),
-                    plans.get(row["scenario_hash"]),
-                )
-                counts[self._settle(row, result, now)] += 1
+            handed: list[tuple[dict[str, Any], DeliveryResult]] = []
+            in_doubt: dict[str, Any] | None = None
+            began = time.monotonic()
+            try:
+                for row in rows:
+                    if handed and time.monotonic() - began > HANDOVER_BUDGET:
+                        break  # settle in time: past the lease, another dispatcher may take these rows
+                    in_doubt = row
+                    profile = profiles.get(row["customer_id"])
+                    event = events.get(row["enrollment_id"], {})
+                    handed.append((row, self._deliver(row, profile, event, plans.get(row["scenario_hash"]))))
+                    in_doubt = None
+            finally:
+                # Even when a delivery raised, what was handed over is recorded and what was not is given back;
+                # the one in progress keeps its lease (the provider may have it) and is retried after it.
+                untouched = [r for r in rows[len(handed) :] if r is not in_doubt]
+                counts.update(self._settle(handed, untouched, now))
+
+    def _settle(
+        self, handed: list[tuple[dict[str, Any], DeliveryResult]], untouched: list[dict[str, Any]], now: datetime
+    ) -> Counter[str]:
+        """Record a batch in one transaction: one statement for the outbox, one for the journal. Rows that were
+        not handed over go back to pending at once, their claimed attempt given back."""
+        settled: list[deliveries.Settled] = []
+        decisions: list[dict[str, Any]] = []
+        counts: Counter[str] = Counter()
+        for row, result in handed:
+            attempt = int(row["attempts"]) + 1  # claim() counted this attempt
+            if result.status == "sent":
+                settled.append(deliveries.Settled(row["id"], "sent", sent_at=now, provider_id=result.provider_id))
+                outcome, reason = "delivered", None
+            elif result.status == "transient" and should_retry(attempt):
+                retry_at = now + backoff(attempt, row["idempotency_key"])
+                settled.append(deliveries.Settled(row["id"], "pending", result.error, next_attempt_at=retry_at))
+                outcome, reason = "retrying", f"{result.error}; attempt {attempt}, next at {retry_at.isoformat()}"
+            else:
+                settled.append(deliveries.Settled(row["id"], "failed", result.error))
+                outcome, reason = "delivery_failed", result.error
+            counts[outcome] += 1
+            decisions.append(
+                {
+                    "at": now,
+                    "customer_id": row["customer_id"],
+                    "scenario_id": row["scenario_id"],
+                    "scenario_hash": row["scenario_hash"],
+                    "enrollment_id": row["enrollment_id"],
+                    "node_id": row["node_id"],
+                    "kind": outcome,
+                    "reason": reason,
+                    "detail": {"key": row["idempotency_key"], "channel": row["channel"], "attempt": attempt},
+                }
+            )
+        for row in untouched:
+            settled.append(
+                deliveries.Settled(row["id"], "pending", row["last_error"], next_attempt_at=now, unclaim=True)
+            )
+        with self.engine.begin() as conn:
+            deliveries.settle_batch(conn, settled)
+            journal.write(conn, decisions)
+        return counts
 
     def _deliver(
         self, row: dict[str, Any], profile: dict[str, Any] | None, event: dict[str, Any], plan: Plan | None
@@ -115,37 +172,6 @@ class Dispatcher:
             unsubscribe_url=link,
         )
         return adapter.send(message)
-
-    def _settle(self, row: dict[str, Any], result: DeliveryResult, now: datetime) -> str:
-        attempt = int(row["attempts"]) + 1  # claim() counted this attempt
-        with self.engine.begin() as conn:
-            if result.status == "sent":
-                outbox.settle(conn, row["id"], status="sent", at=now, provider_id=result.provider_id)
-                outcome, reason = "delivered", None
-            elif result.status == "transient" and should_retry(attempt):
-                retry_at = now + backoff(attempt, row["idempotency_key"])
-                outbox.settle(conn, row["id"], status="pending", at=now, error=result.error, retry_at=retry_at)
-                outcome, reason = "retrying", f"{result.error}; attempt {attempt}, next at {retry_at.isoformat()}"
-            else:
-                outbox.settle(conn, row["id"], status="failed", at=now, error=result.error)
-                outcome, reason = "delivery_failed", result.error
-            journal.write(
-                conn,
-                [
-                    {
-                        "at": now,
-                        "customer_id": row["customer_id"],
-                        "scenario_id": row["scenario_id"],
-                        "scenario_hash": row["scenario_hash"],
-                        "enrollment_id": row["enrollment_id"],
-                        "node_id": row["node_id"],
-                        "kind": outcome,
-                        "reason": reason,
-                        "detail": {"key": row["idempotency_key"], "channel": row["channel"], "attempt": attempt},
-                    }
-                ],
-            )
-        return outcome
 
     def _entry_events(self, conn: Any, rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
         enrollments = store.by_ids(conn, sorted({r["enrollment_id"] for r in rows if r["enrollment_id"]}))

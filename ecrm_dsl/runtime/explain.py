@@ -1,4 +1,5 @@
-"""A customer's timeline: every decision about them, in the shop's time, with its reason."""
+"""A customer's timeline: every decision about them, in the shop's time, with its reason; then, for each deployed
+scenario they never entered, why not."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
-from ecrm_dsl.store import journal, outbox
+from ecrm_dsl.conditions.evaluate import load_snapshots
+from ecrm_dsl.runtime.model import DeployedPlan
+from ecrm_dsl.runtime.why_not import Reasons
+from ecrm_dsl.store import deployments, journal, outbox
+
+
+class UnknownCustomer(LookupError):
+    """The store has no customer with this id."""
+
 
 _WORDS = {
     "entered": "entered",
@@ -53,4 +62,16 @@ def render_timeline(
 
 
 def explain(conn: Connection, customer_id: str, timezone: str) -> str:
-    return render_timeline(customer_id, timeline(conn, customer_id), outbox.for_customer(conn, customer_id), timezone)
+    """The timeline, and why the customer is not in the other scenarios of the active deployment."""
+    customer = load_snapshots(conn, customer_ids=[customer_id]).get(customer_id)
+    if customer is None:
+        raise UnknownCustomer(customer_id)
+    rows = timeline(conn, customer_id)
+    text = render_timeline(customer_id, rows, outbox.for_customer(conn, customer_id), timezone)
+    active = deployments.active_deployment(conn)
+    if active is None:
+        return text
+    absences = Reasons(conn, customer, rows).lines(DeployedPlan(active[1], active[0]).scenarios())
+    if absences:
+        text += "why not in the other deployed scenarios:\n" + "\n".join(absences) + "\n"
+    return text

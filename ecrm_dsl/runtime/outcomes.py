@@ -39,7 +39,9 @@ def _goal(
 ) -> None:
     within = goal.within_seconds
     window = timedelta(seconds=within) if within is not None else None
-    completed_since = runner.now - window if window is not None else None
+    # A completed enrollment can still convert on an event in (since, now] within its window, so it counts if it
+    # entered after ``since - window``: measured from the tick instead, an event judged a tick late was missed.
+    completed_since = since - window if window is not None else None
     converted: dict[int, Enrollment] = {}
     for row, event in store.event_pairs(
         conn, version.hash, goal.event, since=since, now=runner.now, completed_since=completed_since

@@ -34,6 +34,13 @@ class NoDeployment(RuntimeError):
 class ClockWentBack(ValueError):
     """A tick earlier than the last one: refused, because state would be judged as of the past."""
 
+    def __init__(self, now: datetime, last: datetime):
+        self.now, self.last = now, last
+        super().__init__(
+            f"the tick time {now.isoformat()} is before the last tick {last.isoformat()}; "
+            "ticks only go forward (re-running the last one is fine)"
+        )
+
 
 @dataclass
 class TickReport:
@@ -89,10 +96,7 @@ class Scheduler:
             current, by_hash = self.versions(conn)
             previous = last_tick(conn)
         if previous is not None and now < previous:
-            raise ClockWentBack(
-                f"the tick time {now.isoformat()} is before the last tick {previous.isoformat()}; "
-                "ticks only go forward (re-running the last one is fine)"
-            )
+            raise ClockWentBack(now, previous)
         since = (previous or now) - self.late_arrival
         # Outcomes first: the purchase that converts one enrollment may start the next one.
         self._settle(now, list(by_hash.values()), since, report)

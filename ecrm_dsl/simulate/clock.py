@@ -10,29 +10,59 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from croniter import croniter  # type: ignore[import-untyped]
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from ecrm_dsl.plan.scenario import DateTrigger, ScheduleTrigger
 from ecrm_dsl.runtime.model import ScenarioVersion
-from ecrm_dsl.store.tables import TABLES
+from ecrm_dsl.store import simulation as store
+
+# The store keeps times to the microsecond: one microsecond before an instant is the last moment before it.
+INSTANT = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
 class Grid:
+    """The tick times of a replay of ``[start, end)``: its first instant, the points of the shop's clock strictly
+    inside (multiples of ``step`` from ``anchor``, the shop-local midnight of the first day: whole hours with a
+    1h step, whatever the time of ``start``), and its last instant, ``end`` less a microsecond."""
+
     start: datetime
     end: datetime
     step: timedelta
+    anchor: datetime
 
-    def at_or_after(self, moment: datetime) -> datetime:
-        """The first grid point not before ``moment`` (the start when ``moment`` is earlier)."""
-        if moment <= self.start:
-            return self.start
-        steps = -((self.start - moment) // self.step)  # ceiling division of timedeltas
-        return self.start + steps * self.step
+    @classmethod
+    def shop_clock(cls, start: datetime, end: datetime, step: timedelta, timezone: str) -> Grid:
+        local = start.astimezone(ZoneInfo(timezone))
+        midnight = datetime.combine(local.date(), time(0), tzinfo=local.tzinfo)
+        return cls(start, end, step, midnight)
+
+    @property
+    def last(self) -> datetime:
+        return self.end - INSTANT
+
+    def after(self, previous: datetime, moment: datetime) -> datetime | None:
+        """The first tick time later than ``previous`` and not before ``moment``; None past the window."""
+        if moment > self.last:
+            return None
+        floor = max(moment, previous + INSTANT)
+        steps = -((self.anchor - floor) // self.step)  # ceiling division of timedeltas
+        point = self.anchor + steps * self.step
+        if point < self.end:
+            return point
+        return self.last if previous < self.last else None
+
+    def points(self) -> list[datetime]:
+        """Every tick time of the grid: what plain ticking, without skipping idle points, would run."""
+        found, moment = [self.start], self.after(self.start, self.start)
+        while moment is not None:
+            found.append(moment)
+            moment = self.after(moment, moment)
+        return found
 
 
 class ActivityClock:
@@ -50,17 +80,16 @@ class ActivityClock:
         if previous is None:
             return self.grid.start
         candidates = [
-            _next_event(conn, previous),
-            _next_order(conn, previous),
-            _next_due(conn),
+            store.next_event(conn, previous),
+            store.next_order(conn, previous),
+            store.next_due(conn),
             *(self._next_fire(v, previous) for v in self.versions),
             self._next_segment_check(),
         ]
         soonest = min((c for c in candidates if c is not None), default=None)
         if soonest is None:
             return None
-        moment = self.grid.at_or_after(max(soonest, previous + self.grid.step))
-        return moment if moment <= self.grid.end else None
+        return self.grid.after(previous, soonest)
 
     def checks_segments(self, moment: datetime) -> bool:
         """Whether the tick at ``moment`` evaluates segment triggers (and remembers that it did)."""
@@ -86,18 +115,3 @@ class ActivityClock:
             moment = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
             return moment if moment > local else moment + timedelta(days=1)
         return None
-
-
-def _next_event(conn: Connection, after: datetime) -> datetime | None:
-    e = TABLES.events
-    return conn.execute(select(func.min(e.c.occurred_at)).where(e.c.occurred_at > after)).scalar()
-
-
-def _next_order(conn: Connection, after: datetime) -> datetime | None:
-    o = TABLES.orders
-    return conn.execute(select(func.min(o.c.ordered_at)).where(o.c.ordered_at > after)).scalar()
-
-
-def _next_due(conn: Connection) -> datetime | None:
-    n = TABLES.enrollments
-    return conn.execute(select(func.min(n.c.due_at)).where(n.c.status == "active", n.c.due_at.is_not(None))).scalar()

@@ -10,18 +10,20 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine
 
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.runtime.deploy import deploy
 from ecrm_dsl.runtime.scheduler import Scheduler
-from ecrm_dsl.simulate.clock import ActivityClock, Grid
+from ecrm_dsl.simulate.clock import INSTANT, ActivityClock, Grid
 from ecrm_dsl.simulate.scratch import SIMULATION_KEY, copy_history, open_scratch
-from ecrm_dsl.store.tables import TABLES
+from ecrm_dsl.store import simulation as store
 
 
 @dataclass(frozen=True)
 class Window:
+    """A replay of ``[start, end)``: triggers at ``start`` count, what happens at ``end`` does not."""
+
     start: datetime
     end: datetime
     step: timedelta = timedelta(hours=1)
@@ -56,13 +58,14 @@ def simulate(
     scratch = open_scratch(scratch_path)
     copied = copy_history(source, scratch, progress)
     with scratch.begin() as conn:
-        state = TABLES.scheduler_state
-        conn.execute(update(state).where(state.c.key == SIMULATION_KEY).values(value=_settings(window)))
-    deploy(scratch, plan, window.start, note="ecrm simulate")
+        store.save(conn, SIMULATION_KEY, _settings(window))
+    # Deployed an instant before the window, so that triggers at its first instant (00:00 of --from) count.
+    deploy(scratch, plan, window.start - INSTANT, note="ecrm simulate")
     scheduler = Scheduler(scratch, late_arrival=timedelta(0))  # the whole history is there: nothing comes late
     with scratch.connect() as conn:
         current, _ = scheduler.versions(conn)
-    clock = ActivityClock(Grid(window.start, window.end, window.step), current, window.segment_every)
+    grid = Grid.shop_clock(window.start, window.end, window.step, plan.timezone)
+    clock = ActivityClock(grid, current, window.segment_every)
     ticks, moment, month = 0, None, None
     while True:
         with scratch.connect() as conn:
@@ -74,8 +77,7 @@ def simulate(
         if month != (moment.year, moment.month):
             month = (moment.year, moment.month)
             progress(f"  {moment:%Y-%m}: tick {ticks:,}")
-    grid_points = (window.end - window.start) // window.step + 1
-    return Replay(scratch, window, copied, ticks, grid_points)
+    return Replay(scratch, window, copied, ticks, len(grid.points()))
 
 
 def _settings(window: Window) -> str:
@@ -92,7 +94,6 @@ def _settings(window: Window) -> str:
 
 def simulation_settings(engine: Engine) -> dict[str, Any] | None:
     """The replay settings of a scratch store, or None for a store that is not one."""
-    state = TABLES.scheduler_state
     with engine.connect() as conn:
-        value = conn.execute(select(state.c.value).where(state.c.key == SIMULATION_KEY)).scalar_one_or_none()
+        value = store.read(conn, SIMULATION_KEY)
     return json.loads(value) if value is not None else None

@@ -65,24 +65,6 @@ def claim(conn: Connection, now: datetime, lease_until: datetime, limit: int) ->
     return rows
 
 
-def settle(
-    conn: Connection,
-    outbox_id: int,
-    *,
-    status: str,
-    at: datetime,
-    provider_id: str | None = None,
-    error: str | None = None,
-    retry_at: datetime | None = None,
-) -> None:
-    values: dict[str, Any] = {"status": status, "last_error": error}
-    if status == "sent":
-        values.update(sent_at=at, provider_id=provider_id)
-    if retry_at is not None:
-        values["next_attempt_at"] = retry_at
-    conn.execute(update(OUTBOX).where(OUTBOX.c.id == outbox_id).values(**values))
-
-
 def by_status(conn: Connection) -> dict[tuple[str, str], int]:
     rows = conn.execute(
         select(OUTBOX.c.scenario_id, OUTBOX.c.status, func.count().label("n")).group_by(

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import selectors
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,3 +89,49 @@ def test_a_changing_deploy_with_customers_in_flight_is_refused_until_it_says_wha
 def test_times_need_an_offset(project: Path) -> None:
     code, out = run(project, "run", "--once", "--now", "2025-03-01T10:00")
     assert code == 2 and "has no timezone" in out
+
+
+def test_a_tick_before_the_last_one_is_a_usage_error_that_says_when_the_last_tick_was(project: Path) -> None:
+    run(project, "deploy", "--now", "2025-03-01T00:00+09:00")
+    add_first_order(project)
+    assert run(project, "run", "--once", "--now", "2025-03-01T13:00+09:00")[0] == 0
+    code, out = run(project, "run", "--once", "--now", "2025-03-01T11:00+09:00")
+    assert code == 2, out
+    assert out == (
+        "ecrm run: the tick time 2025-03-01T11:00:00+09:00 is before the store's last tick, "
+        "2025-03-01T13:00:00+09:00; ticks only go forward: give a time at or after the last tick "
+        "(re-running the last one is fine)\n"
+    )
+    code, out = run(project, "run", "--once", "--now", "2025-03-01T03:00Z")  # in another offset
+    assert code == 2 and "before the store's last tick, 2025-03-01T04:00:00+00:00;" in out
+    assert run(project, "run", "--once", "--now", "2025-03-01T13:00+09:00")[0] == 0  # the same tick again is fine
+
+
+def test_a_running_loop_whose_clock_is_behind_the_last_tick_waits_instead_of_stopping(project: Path) -> None:
+    ahead = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
+    run(project, "deploy", "--now", "2025-03-01T00:00+09:00")
+    assert run(project, "run", "--once", "--now", ahead)[0] == 0  # a tick an hour ahead of the machine's clock
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ECRM_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ecrm_dsl", "run", "--interval", "1"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        with selectors.DefaultSelector() as waiting:
+            waiting.register(process.stderr, selectors.EVENT_READ)
+            assert waiting.select(timeout=30), "ecrm run said nothing within 30 s"
+        first = process.stderr.readline()
+        assert "is behind the store's last tick" in first and "skipping ticks until it catches up" in first, first
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert out == "" and err.rstrip().endswith("ecrm run: stopped")

@@ -1,0 +1,271 @@
+"""Why a customer is not in a deployed scenario: the trigger never fired for them, or which part of the entry
+condition (or segment, or audience) was false, with the values it read, or a re-entry rule refused them.
+
+The conditions are judged again in Python (the reference semantics the SQL agrees with), as of the moment the
+runtime judged them: an event trigger's condition at each event's time, a segment or audience at the last tick.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from ecrm_dsl.conditions.evaluate import (
+    CustomerSnapshot,
+    EnrollmentSnapshot,
+    EventSnapshot,
+    evaluate,
+    value_of,
+)
+from ecrm_dsl.conditions.normal import ConditionError, Normal, Types
+from ecrm_dsl.plan import text
+from ecrm_dsl.plan.scenario import DateTrigger, EventTrigger, ScheduleTrigger, SegmentTrigger, trigger_to_json
+from ecrm_dsl.runtime.model import ScenarioVersion
+from ecrm_dsl.store import explain_queries, triggers
+
+_SHOWN_CALLS = ("count", "days_since")  # calls whose value is worth showing; opened() and the like say it all
+
+
+class Reasons:
+    """Explains absences for one customer, reading the store once."""
+
+    def __init__(self, conn: Connection, customer: CustomerSnapshot, decisions: Sequence[dict[str, Any]]):
+        self.conn = conn
+        self.customer = customer
+        self.decisions = decisions
+        self.enrollments = explain_queries.customer_enrollments(conn, customer.id)
+        self.members = explain_queries.member_since(conn, customer.id)
+
+    def lines(self, versions: Sequence[ScenarioVersion]) -> list[str]:
+        """One line per deployed scenario the customer never entered or was last held out of, by scenario id."""
+        found = []
+        for version in sorted(versions, key=lambda v: v.id):
+            reason = self.reason(version)
+            if reason is not None:
+                found.append(f"  {version.id}: {reason}")
+        return found
+
+    def reason(self, version: ScenarioVersion) -> str | None:
+        mine = [e for e in self.enrollments if e["scenario_id"] == version.id]
+        if mine:  # they were in it; the timeline says how it went, but the holdout is easy to miss there
+            return "in the holdout group: measured, never messaged" if mine[-1]["holdout"] else None
+        refused = [d for d in self.decisions if d["scenario_id"] == version.id and d["kind"] == "not_entered"]
+        if refused:
+            return f"not entered at {self.when(refused[-1]['at'], version)}: {refused[-1]['reason']}"
+        started, watermark = triggers.started(self.conn, version.id), triggers.watermark(self.conn, version.id)
+        if started is None or watermark is None:
+            return "no tick has run since the scenario was deployed"
+        try:
+            return self._trigger(version, started, watermark)
+        except ConditionError as exc:  # a condition this customer's data cannot be judged on
+            return f"cannot judge the entry condition for them: {exc}"
+
+    def _trigger(self, version: ScenarioVersion, started: datetime, watermark: datetime) -> str:
+        trigger = version.trigger
+        if isinstance(trigger, EventTrigger):
+            return self._event(version, trigger, started, watermark)
+        if isinstance(trigger, SegmentTrigger):
+            return self._segment(version, trigger, watermark)
+        if isinstance(trigger, DateTrigger):
+            return self._date(version, trigger, started, watermark)
+        return self._schedule(version, trigger, started, watermark)
+
+    # ---- per kind of trigger
+
+    def _event(self, version: ScenarioVersion, trigger: EventTrigger, started: datetime, watermark: datetime) -> str:
+        events = sorted((e for e in self.customer.events if e.type == trigger.event), key=lambda e: e.occurred_at)
+        counted = [e for e in events if started <= e.occurred_at <= watermark]
+        if not counted:
+            if not events:
+                return f"the trigger never fired for them: no {trigger.event} event"
+            notes = []
+            earlier = sum(1 for e in events if e.occurred_at < started)
+            later = sum(1 for e in events if e.occurred_at > watermark)
+            if earlier:
+                notes.append(
+                    f"{_events(earlier, trigger.event)} before the scenario started counting at "
+                    f"{self.when(started, version)}"
+                )
+            if later:
+                notes.append(f"{_events(later, trigger.event)} after the last tick ({self.when(watermark, version)})")
+            return "the trigger never fired for them: " + "; ".join(notes)
+        if trigger.where is None:
+            return f"their {trigger.event} at {self.when(counted[-1].occurred_at, version)} is waiting to be entered"
+        event = counted[-1]
+        snapshot = replace(self.customer, enrollment=self._entry(version, event))
+        judge = self._judge(version, snapshot, event.occurred_at, version.entry_types())
+        if judge.holds(trigger.where):
+            return f"their {trigger.event} at {self.when(event.occurred_at, version)} meets the entry condition, " + (
+                "but no entry is recorded for it"
+            )
+        latest = f" (the latest of {len(counted)})" if len(counted) > 1 else ""
+        return (
+            f"the entry condition was false for their {trigger.event} at "
+            f"{self.when(event.occurred_at, version)}{latest}: " + "; ".join(judge.false_parts(trigger.where))
+        )
+
+    def _segment(self, version: ScenarioVersion, trigger: SegmentTrigger, watermark: datetime) -> str:
+        condition = _both(version.plan.segments[trigger.segment], trigger.where)
+        judge = self._judge(version, self.customer, watermark, version.plan.types(None))
+        if not judge.holds(condition):
+            return f"not in segment {trigger.segment} at the last tick ({self.when(watermark, version)}): " + "; ".join(
+                judge.false_parts(condition)
+            )
+        since = self.members.get(version.id)
+        if since is not None:
+            return (
+                f"has matched segment {trigger.segment} since the first check ({self.when(since, version)}), which "
+                "only records who already matches; the scenario enters customers who start matching it"
+            )
+        return f"matches segment {trigger.segment} now: the next check enters them"
+
+    def _date(self, version: ScenarioVersion, trigger: DateTrigger, started: datetime, watermark: datetime) -> str:
+        judge = self._judge(version, self.customer, watermark, version.plan.types(None))
+        attribute = ["attr", trigger.attribute]
+        if judge.value(attribute) is None:
+            return f"customer.{trigger.attribute} is not set"
+        if trigger.where is not None and not judge.holds(trigger.where):
+            return "the entry condition is false: " + "; ".join(judge.false_parts(trigger.where))
+        rule = text.trigger(trigger_to_json(trigger), with_where=False)
+        return (
+            f"{judge.shown(attribute)}: the trigger ({rule}) has not fired for it since the scenario started "
+            f"counting at {self.when(started, version)}"
+        )
+
+    def _schedule(
+        self, version: ScenarioVersion, trigger: ScheduleTrigger, started: datetime, watermark: datetime
+    ) -> str:
+        condition = _both(version.plan.segments[trigger.audience], trigger.where)
+        judge = self._judge(version, self.customer, watermark, version.plan.types(None))
+        if not judge.holds(condition):
+            return (
+                f"not in audience {trigger.audience} at the last tick ({self.when(watermark, version)}): "
+                + "; ".join(judge.false_parts(condition))
+            )
+        return (
+            f"in audience {trigger.audience}: the schedule {json.dumps(trigger.cron)} has not fired since the "
+            f"scenario started counting at {self.when(started, version)}"
+        )
+
+    # ---- helpers
+
+    def _entry(self, version: ScenarioVersion, event: EventSnapshot) -> EnrollmentSnapshot:
+        order_id = (event.properties or {}).get("order_id")
+        order = next((o for o in self.customer.orders if o.id == order_id), None)
+        return EnrollmentSnapshot(0, version.id, event.occurred_at, event, order)
+
+    def _judge(self, version: ScenarioVersion, snapshot: CustomerSnapshot, now: datetime, types: Types) -> Judge:
+        return Judge(snapshot, now, version.plan.timezone, version.plan.segments, types)
+
+    @staticmethod
+    def when(moment: datetime, version: ScenarioVersion) -> str:
+        return moment.astimezone(ZoneInfo(version.plan.timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+class Judge:
+    """A condition judged for one customer at one moment, part by part, with the values it read."""
+
+    def __init__(
+        self,
+        customer: CustomerSnapshot,
+        now: datetime,
+        timezone: str,
+        segments: dict[str, Normal],
+        types: Types,
+    ):
+        self.customer, self.now, self.timezone, self.segments, self.types = customer, now, timezone, segments, types
+
+    def holds(self, condition: Normal) -> bool:
+        return evaluate(
+            condition, self.customer, now=self.now, timezone=self.timezone, segments=self.segments, types=self.types
+        )
+
+    def false_parts(self, condition: Normal) -> list[str]:
+        """Each false part of a condition that is false: conjunctions are opened, anything else said whole."""
+        if condition[0] == "and":
+            return [part for child in condition[1:] if not self.holds(child) for part in self.false_parts(child)]
+        line = f"`{text.condition(condition)}` was false"
+        shown = [self.shown(node) for node in _value_nodes(condition)]
+        if shown:
+            line += ": " + ", ".join(shown)
+        if condition[0] == "call" and condition[1] == "in_segment":
+            segment = self.segments.get(condition[2][1])
+            if segment is not None:
+                line += f" (segment {condition[2][1]}: " + "; ".join(self.false_parts(segment)) + ")"
+        return [line]
+
+    def value(self, node: Normal) -> Any:
+        try:
+            return value_of(node, self.customer, now=self.now, timezone=self.timezone, types=self.types)
+        except ConditionError:
+            return None
+
+    def shown(self, node: Normal) -> str:
+        """``customer.order_count is 3``, in the words of the text syntax and the shop's time."""
+        raw = self.value(node)
+        try:
+            type_ = self.types.of(node)
+        except ConditionError:
+            type_ = None
+        return f"{text.value(node)} is {_format(raw, type_, self.timezone)}"
+
+
+def _value_nodes(condition: Normal) -> list[Normal]:
+    """The names and function values a condition reads, each once, in order."""
+    found: list[Normal] = []
+
+    def walk(node: Any) -> None:
+        if not isinstance(node, list) or not node or not isinstance(node[0], str):
+            if isinstance(node, list):
+                for item in node:
+                    walk(item)
+            return
+        tag = node[0]
+        if tag in ("attr", "metric", "event"):
+            picked: Normal | None = node
+        elif tag == "call" and node[1] in _SHOWN_CALLS:
+            picked = node
+        elif tag == "call" and node[1] == "has_tag":
+            picked = ["attr", "tags"]
+        elif tag == "call" and node[1] == "contains":
+            picked = node[2]
+        else:
+            picked = None
+            if tag not in ("lit", "name", "call"):
+                for child in node[1:]:
+                    walk(child)
+        if picked is not None and picked not in found:
+            found.append(picked)
+
+    walk(condition)
+    return found
+
+
+def _format(raw: Any, type_: str | None, timezone: str) -> str:
+    if raw is None:
+        return "not set"
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if type_ == "money":
+        return f"{raw}円"
+    if isinstance(raw, datetime):
+        return raw.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+    if isinstance(raw, date):
+        return raw.isoformat()
+    if isinstance(raw, str | list):
+        return json.dumps(raw, ensure_ascii=False)
+    return str(raw)
+
+
+def _both(first: Normal, where: Normal | None) -> Normal:
+    return ["and", first, where] if where is not None else first
+
+
+def _events(n: int, event: str) -> str:
+    return f"{n} {event} event{'' if n == 1 else 's'}"

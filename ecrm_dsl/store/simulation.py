@@ -1,0 +1,130 @@
+"""The statements of ``ecrm simulate``: copying the history into a scratch store, the activity clock's "what
+happens next" queries, and the replay's settings kept in ``scheduler_state``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, case, func, insert, select, text, update
+
+from ecrm_dsl.store.tables import TABLES
+
+# Parents before children, so foreign keys hold at every insert.
+HISTORY_TABLES = (
+    TABLES.customers,
+    TABLES.customer_tags,
+    TABLES.orders,
+    TABLES.order_items,
+    TABLES.subscriptions,
+    TABLES.events,
+)
+COPY_BATCH = 20_000
+
+
+def throwaway_pragmas(connection: Any, _record: Any) -> None:
+    """A scratch store's connection settings: throughput over durability, as a crash costs only a re-run."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA synchronous=OFF")
+    cursor.execute("PRAGMA cache_size=-65536")  # 64 MB: the replay re-reads the same customers all year
+    cursor.close()
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def mark(conn: Connection, key: str, value: str) -> None:
+    conn.execute(insert(TABLES.scheduler_state).values(key=key, value=value))
+
+
+def save(conn: Connection, key: str, value: str) -> None:
+    state = TABLES.scheduler_state
+    conn.execute(update(state).where(state.c.key == key).values(value=value))
+
+
+def read(conn: Connection, key: str) -> str | None:
+    state = TABLES.scheduler_state
+    value: str | None = conn.execute(select(state.c.value).where(state.c.key == key)).scalar_one_or_none()
+    return value
+
+
+# --------------------------------------------------------------------------- copying the history
+
+
+def attach_copy(conn: Connection, source_uri: str, progress: Callable[[str], None]) -> dict[str, int]:
+    """SQLite to SQLite: one INSERT … SELECT per table from ``source_uri``, attached (give it ``mode=ro``)."""
+    counts: dict[str, int] = {}
+    conn.exec_driver_sql("ATTACH DATABASE ? AS source", (source_uri,))
+    conn.commit()  # ends SQLAlchemy's autobegun transaction; the copy below is one transaction of its own
+    try:
+        with conn.begin():
+            for table in HISTORY_TABLES:
+                columns = ", ".join(f'"{c.name}"' for c in table.columns)
+                conn.execute(
+                    text(f"INSERT INTO main.{table.name} ({columns}) SELECT {columns} FROM source.{table.name}")
+                )
+                counts[table.name] = int(conn.execute(text(f"SELECT count(*) FROM main.{table.name}")).scalar_one())
+                progress(f"copied {counts[table.name]:,} {table.name}")
+    finally:
+        conn.exec_driver_sql("DETACH DATABASE source")
+        conn.commit()
+    return counts
+
+
+def streamed_copy(src: Connection, dst: Connection, progress: Callable[[str], None]) -> dict[str, int]:
+    """Any database to another, a batch at a time in primary-key order, so memory stays flat."""
+    counts: dict[str, int] = {}
+    for table in HISTORY_TABLES:
+        result = src.execution_options(stream_results=True).execute(select(table).order_by(*table.primary_key))
+        counts[table.name] = 0
+        while batch := result.fetchmany(COPY_BATCH):
+            dst.execute(insert(table), [dict(row._mapping) for row in batch])
+            counts[table.name] += len(batch)
+        progress(f"copied {counts[table.name]:,} {table.name}")
+    return counts
+
+
+def date_unknown_sign_ups(conn: Connection) -> int:
+    """Give customers without a sign-up time their first order's or event's time; returns how many."""
+    c, o, e = TABLES.customers, TABLES.orders, TABLES.events
+    first_order = select(func.min(o.c.ordered_at)).where(o.c.customer_id == c.c.id).scalar_subquery()
+    first_event = select(func.min(e.c.occurred_at)).where(e.c.customer_id == c.c.id).scalar_subquery()
+    earliest = case(
+        (first_order.is_(None), first_event),
+        (first_event.is_(None), first_order),
+        (first_order <= first_event, first_order),
+        else_=first_event,
+    )
+    result = conn.execute(update(c).where(c.c.signed_up_at.is_(None)).values(signed_up_at=earliest))
+    return int(result.rowcount)
+
+
+def index_event_times(conn: Connection) -> None:
+    """The clock asks "what happens next" after every tick: an index on time alone answers at once."""
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_sim_events_occurred_at ON events (occurred_at)"))
+
+
+# --------------------------------------------------------------------------- the activity clock
+
+
+def _first_after(table: Table, column: str, after: datetime, conn: Connection) -> datetime | None:
+    moment: datetime | None = conn.execute(select(func.min(table.c[column])).where(table.c[column] > after)).scalar()
+    return moment
+
+
+def next_event(conn: Connection, after: datetime) -> datetime | None:
+    return _first_after(TABLES.events, "occurred_at", after, conn)
+
+
+def next_order(conn: Connection, after: datetime) -> datetime | None:
+    return _first_after(TABLES.orders, "ordered_at", after, conn)
+
+
+def next_due(conn: Connection) -> datetime | None:
+    """The earliest due time of an active enrollment."""
+    n = TABLES.enrollments
+    moment: datetime | None = conn.execute(
+        select(func.min(n.c.due_at)).where(n.c.status == "active", n.c.due_at.is_not(None))
+    ).scalar()
+    return moment
