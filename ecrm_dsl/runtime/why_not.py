@@ -148,9 +148,27 @@ class Reasons:
                 f"not in audience {trigger.audience} at the last tick ({self.when(watermark, version)}): "
                 + "; ".join(judge.false_parts(condition))
             )
+        fires = _fires(trigger.cron, started, watermark, version.plan.timezone)
+        if not fires:
+            return (
+                f"in audience {trigger.audience}: the schedule {json.dumps(trigger.cron)} has not fired since the "
+                f"scenario started counting at {self.when(started, version)}"
+            )
+        signed_up = self.customer.fields.get("signed_up_at")
+        if isinstance(signed_up, datetime) and signed_up > fires[-1]:
+            return (
+                f"signed up at {self.when(signed_up, version)}, after the schedule {json.dumps(trigger.cron)} last "
+                f"fired ({self.when(fires[-1], version)}); they are in audience {trigger.audience} for its next fire"
+            )
+        at_fire = self._judge(version, self.customer, fires[-1], version.plan.types(None))
+        if not at_fire.holds(condition):
+            return (
+                f"not in audience {trigger.audience} when the schedule last fired ({self.when(fires[-1], version)}): "
+                + "; ".join(at_fire.false_parts(condition))
+            )
         return (
-            f"in audience {trigger.audience}: the schedule {json.dumps(trigger.cron)} has not fired since the "
-            f"scenario started counting at {self.when(started, version)}"
+            f"in audience {trigger.audience} when the schedule last fired ({self.when(fires[-1], version)}), "
+            "but not entered: see the timeline's decisions for the re-entry rule"
         )
 
     # ---- helpers
@@ -269,3 +287,15 @@ def _both(first: Normal, where: Normal | None) -> Normal:
 
 def _events(n: int, event: str) -> str:
     return f"{n} {event} event{'' if n == 1 else 's'}"
+
+
+def _fires(cron: str, after: datetime, until: datetime, timezone: str) -> list[datetime]:
+    """The schedule's fire times in (after, until], as the scheduler counts them (in the shop's timezone)."""
+    from croniter import croniter  # type: ignore[import-untyped]  # only explain needs it here
+
+    zone = ZoneInfo(timezone)
+    found: list[datetime] = []
+    moments = croniter(cron, after.astimezone(zone))
+    while (moment := moments.get_next(datetime)) <= until and len(found) < 10_000:
+        found.append(moment)
+    return found

@@ -126,3 +126,23 @@ def test_segments_dates_schedules_and_late_events_each_say_what_is_missing(tmp_p
         "counting at 2025-03-02 00:00",
         "  survey: the trigger never fired for them: 1 survey.answered event after the last tick (2025-03-02 10:00)",
     ]
+
+
+def test_a_schedule_that_fired_says_whether_the_customer_was_known_and_in_the_audience_then(tmp_path: Path) -> None:
+    scenarios = {"monthly": scenario("monthly", 'schedule "0 10 1 * *" audience buyers', "  send email mail")}
+    w = build(tmp_path, scenarios, segments={"buyers": "customer.order_count >= 1"}, deploy_at=at(28, 0, month=2))
+    w.customer("late", signed_up_at=at(5, 9))  # signed up after the 1 March fire
+    w.order("late", at(5, 10))
+    w.customer("first_order_later", signed_up_at=at(1, 1, month=2))
+    w.order("first_order_later", at(6, 10))  # a buyer only after the fire
+    w.tick(at(1, 10))
+    w.tick(at(7, 10))
+
+    assert explain(tmp_path, "late")[1].split("deployed scenarios:\n")[1].splitlines() == [
+        '  monthly: signed up at 2025-03-05 09:00, after the schedule "0 10 1 * *" last fired (2025-03-01 10:00); '
+        "they are in audience buyers for its next fire"
+    ]
+    assert explain(tmp_path, "first_order_later")[1].split("deployed scenarios:\n")[1].splitlines() == [
+        "  monthly: not in audience buyers when the schedule last fired (2025-03-01 10:00): "
+        "`customer.order_count >= 1` was false: customer.order_count is 0"
+    ]
