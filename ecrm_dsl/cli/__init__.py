@@ -56,7 +56,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "explain": LazyCommand(
         "ecrm_dsl.cli.runtime_cmds",
         "explain_command",
-        "Print a customer's timeline with the reason for each decision.",
+        "Print a customer's timeline with the reason for each decision, and why they never entered the other "
+        "deployed scenarios (exit 1 for a customer the store does not have).",
     ),
     "fmt": LazyCommand(
         "ecrm_dsl.cli.fmt_cmd",
