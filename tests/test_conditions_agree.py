@@ -758,3 +758,19 @@ def test_random_conditions_agree_as_of_each_entry(
         if snap.enrollment is not None and evaluate(normal, snap, now=snap.enrollment.entered_at, **options)
     }
     assert in_sql == in_python, f"only SQL: {sorted(in_sql - in_python)}; only Python: {sorted(in_python - in_sql)}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "customer.order_count not in [] and customer.order_count not in []",
+        "customer.total_spent is not null or customer.order_count in []",
+        "not (customer.order_count is null and customer.total_spent is null)",
+    ],
+)
+def test_order_parts_with_no_aggregate_left_agree(
+    store: Engine, customers: dict[str, CustomerSnapshot], enrolled: dict[int, CustomerSnapshot], text: str
+) -> None:
+    """Parts over the orders that compile to constants still judge every customer, with or without orders."""
+    assert both_ways(store, customers, cond(text), enrollment=False) == (set(customers), set(customers))
+    assert both_ways(store, enrolled, cond(text), enrollment=True) == (set(enrolled), set(enrolled))

@@ -16,9 +16,10 @@ plain negation: that is the two-valued logic of :mod:`ecrm_dsl.conditions.normal
 
 Dialects: everything is portable SQLAlchemy except a few small constructs compiled per dialect below
 (instant to epoch seconds, instant/date to a day number, "JSON array contains", code-point string order).
-SQLite has no timezone database, so shop-local dates use the timezone's UTC offset at ``now``: exact for
-Asia/Tokyo (no DST); for zones with DST, a time within the DST shift of midnight may land on the neighbouring
-day. PostgreSQL uses ``AT TIME ZONE``. Strings order by code point on both (``COLLATE "C"`` on PostgreSQL).
+Day tests folded into UTC bounds are exact in every zone (the bounds come from Python's zoneinfo). Elsewhere
+SQLite, which has no timezone database, reads shop-local dates with the timezone's UTC offset at ``now``: exact
+for Asia/Tokyo (no DST); for zones with DST, a time within the DST shift of midnight may land on the
+neighbouring day. PostgreSQL uses ``AT TIME ZONE``. Strings order by code point on both (``COLLATE "C"`` on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -458,7 +459,10 @@ class _Compiler:
             self.positive, self.aggregating = positive, False
         known = self.known_orders()
         if per_row:
-            query = select(test).where(orders.c.customer_id == self.t.customers.c.id, *known)
+            # An aggregate query gives one row, orders or none; count(*) keeps it one when the test has no
+            # aggregate left (customer.order_count not in [] is constant).
+            one_row = and_(func.count() >= 0, test)
+            query = select(one_row).where(orders.c.customer_id == self.t.customers.c.id, *known)
             return query.correlate_except(orders).scalar_subquery()
         groups = select(orders.c.customer_id).where(*known).group_by(orders.c.customer_id)
         empty = CustomerSnapshot("")
@@ -505,7 +509,7 @@ class _Compiler:
         instant compared with UTC bounds; None when the comparison is not one."""
         for subject, other, oriented in ((left, right, op), (right, left, FLIPPED[op])):
             ref = self.day_ref(other, kind)
-            instant = self.day_subject(subject, kind)
+            instant = self.day_subject(subject, kind) if ref is not None else None
             if ref is not None and instant is not None:
                 # today - day(x) <op> k  is  day(x) <flipped op> today - k
                 return self.day_test(instant, FLIPPED[oriented] if kind == "number" else oriented, ref)
