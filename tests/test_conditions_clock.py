@@ -98,3 +98,15 @@ def test_each_row_judged_as_of_its_own_column_equals_one_moment_at_a_time(world:
 def test_a_condition_that_reads_the_date_or_a_window_asks_for_a_fixed_moment(text: str) -> None:
     with pytest.raises(NeedsFixedMoment):
         select_enrollments(cond(text), now=at(5), types=Types(), now_column=TABLES.enrollments.c.entered_at)
+
+
+def test_day_edges_are_read_back_as_days_before_today() -> None:
+    """A folded day test binds shop-local dates; re-binding moves them with the shop's today."""
+    query = select_customers(cond(CONDITIONS[1]), now=at(5, 12), timezone="Asia/Tokyo", types=Types())
+    keys = clock_keys(query)
+    assert sorted(v or 0 for k, v in keys.items() if k.startswith("ecrm_now_day_")) == [3, 10]
+    values = as_of(keys, at(20, 23, 59), "Asia/Tokyo")
+    assert sorted(v for k, v in values.items() if k.startswith("ecrm_now_day_")) == [
+        dt.date(2025, 3, 10),
+        dt.date(2025, 3, 17),
+    ]

@@ -123,10 +123,20 @@ def evaluate(
     # As of ``now``: orders and events after it have not happened yet (replays run on a virtual clock).
     known = replace(
         customer,
-        orders=tuple(o for o in customer.orders if o.ordered_at <= now),
+        orders=tuple(o for o in customer.orders if known_order(o, now, customer.enrollment)),
         events=tuple(e for e in customer.events if e.occurred_at <= now),
     )
     return _Evaluator(known, now, ZoneInfo(timezone), segments or {}, types or Types()).cond(normal)
+
+
+def known_order(order: OrderSnapshot, now: datetime, enrollment: EnrollmentSnapshot | None) -> bool:
+    """Whether the order is known at ``now``: placed at or before it. An enrollment entered by an order sees
+    the customer as of that order: at its instant, orders are taken in (ordered_at, id) order, so another order
+    placed at the same instant with a greater id (day-precision exports) is not known yet."""
+    if order.ordered_at > now:
+        return False
+    entry = enrollment.entry_order if enrollment is not None else None
+    return not (entry is not None and order.ordered_at == now == entry.ordered_at and order.id > entry.id)
 
 
 class _Evaluator:

@@ -2,18 +2,24 @@
 
 ``to_sql`` returns an expression for ``select(customers.c.id).where(...)``; with ``enrollment=True`` the query
 must also have ``enrollments`` in its FROM (see :func:`select_enrollments`), which metrics and ``event.*`` read.
-Derived attributes are correlated scalar subqueries; functions are ``EXISTS``/``COUNT`` subqueries.
+Derived attributes are correlated scalar subqueries; functions are ``EXISTS``/``COUNT`` subqueries. Parts
+that read two or more order attributes share one subquery over the orders (:mod:`.order_reads`): over all
+customers, one ``GROUP BY`` whose ``HAVING`` is the condition; per enrollment, one correlated aggregate.
+Shop-local day tests on an instant (``days_since_last_order >= 150``, ``signed_up_at >= 2024-06-01``) compare
+the instant with UTC bounds (:mod:`.day_bounds`), so an index serves them.
 
-Every value from the condition or the caller is a bound parameter. Each atomic predicate is made two-valued
-(``IS NOT NULL`` guards on nullable columns, ``COALESCE(predicate, false)`` around computed values, so that a
-subquery is not written twice), so no sub-expression is ever SQL NULL and ``NOT`` is plain negation: that is
-the two-valued logic of :mod:`ecrm_dsl.conditions.normal`.
+Every value from the condition or the caller is a bound parameter. The boolean is for a ``WHERE`` clause: under
+an even number of ``not``, where SQL NULL and false filter alike, a predicate may be NULL where the semantics say
+false; under ``not`` each atomic predicate is made two-valued (``IS NOT NULL`` guards on nullable columns,
+``COALESCE(predicate, false)`` around computed values, so that a subquery is not written twice), so ``NOT`` is
+plain negation: that is the two-valued logic of :mod:`ecrm_dsl.conditions.normal`.
 
 Dialects: everything is portable SQLAlchemy except a few small constructs compiled per dialect below
 (instant to epoch seconds, instant/date to a day number, "JSON array contains", code-point string order).
-SQLite has no timezone database, so shop-local dates use the timezone's UTC offset at ``now``: exact for
-Asia/Tokyo (no DST); for zones with DST, a time within the DST shift of midnight may land on the neighbouring
-day. PostgreSQL uses ``AT TIME ZONE``. Strings order by code point on both (``COLLATE "C"`` on PostgreSQL).
+Day tests folded into UTC bounds are exact in every zone (the bounds come from Python's zoneinfo). Elsewhere
+SQLite, which has no timezone database, reads shop-local dates with the timezone's UTC offset at ``now``: exact
+for Asia/Tokyo (no DST); for zones with DST, a time within the DST shift of midnight may land on the
+neighbouring day. PostgreSQL uses ``AT TIME ZONE``. Strings order by code point on both (``COLLATE "C"`` on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import json
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -50,6 +56,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter, ClauseElement
 from sqlalchemy.sql.functions import FunctionElement
 
+from ecrm_dsl.conditions.day_bounds import FLIPPED, DayRef, LocalDayEdge, day_bounds
+from ecrm_dsl.conditions.evaluate import CustomerSnapshot, evaluate
 from ecrm_dsl.conditions.normal import (
     ConditionError,
     Normal,
@@ -60,6 +68,7 @@ from ecrm_dsl.conditions.normal import (
     literal_key,
     resolve_types,
 )
+from ecrm_dsl.conditions.order_reads import drop_implied, order_references, reads_only_orders
 from ecrm_dsl.store.tables import TABLES, StoreTables, UTCDateTime
 
 # --------------------------------------------------------------------------- per-dialect constructs
@@ -228,7 +237,8 @@ def to_sql(
     types: Types | None = None,
     now_column: ColumnElement[datetime] | None = None,
 ) -> ColumnElement[bool]:
-    """The condition as a boolean over ``tables.customers`` (and ``tables.enrollments`` when ``enrollment``).
+    """The condition as a ``WHERE`` filter over ``tables.customers`` (and ``tables.enrollments`` when
+    ``enrollment``): true for the rows that match, false or NULL for the others.
 
     With ``now_column``, each row is judged as of that column's moment (an entry at its event's time) in one
     query; :class:`NeedsFixedMoment` is raised when the condition needs more than that moment.
@@ -240,9 +250,8 @@ def to_sql(
 
 
 def select_customers(normal: Normal, *, tables: StoreTables = TABLES, **options: Any) -> Select[Any]:
-    """``SELECT customers.id WHERE <condition>``, ordered by id."""
-    customers = tables.customers
-    return select(customers.c.id).where(to_sql(normal, tables=tables, **options)).order_by(customers.c.id)
+    """``SELECT customers.id WHERE <condition>``, in no particular order (a caller that pages orders it)."""
+    return select(tables.customers.c.id).where(to_sql(normal, tables=tables, **options))
 
 
 def select_enrollments(normal: Normal, *, tables: StoreTables = TABLES, **options: Any) -> Select[Any]:
@@ -250,8 +259,11 @@ def select_enrollments(normal: Normal, *, tables: StoreTables = TABLES, **option
     enrollments, customers = tables.enrollments, tables.customers
     joined = enrollments.join(customers, customers.c.id == enrollments.c.customer_id)
     condition = to_sql(normal, tables=tables, enrollment=True, **options)
-    return select(enrollments.c.id).select_from(joined).where(condition).order_by(enrollments.c.id)
+    return select(enrollments.c.id).select_from(joined).where(condition)
 
+
+_FOLDED_DAYS = 36_500  # day counts folded into bounds (a literal beyond a century keeps the day arithmetic)
+_FOLDED_YEARS = (2, 9998)  # dates folded into bounds: their neighbours must be dates too
 
 NOW_PREFIX = "ecrm_now"  # the named parameters of a condition's clock: re-bound by :func:`as_of`
 
@@ -269,7 +281,10 @@ class _Clock:
         self._today = bindparam(f"{NOW_PREFIX}_today", values[f"{NOW_PREFIX}_today"], type_=Integer())
         self._modifier = bindparam(f"{NOW_PREFIX}_modifier", values[f"{NOW_PREFIX}_modifier"], type_=String())
         self._since: dict[int, BindParameter[datetime]] = {}
+        self._edges: dict[tuple[int, bool], BindParameter[date]] = {}
         self.moment = now
+        self.local_today = now.astimezone(tz).date()
+        self.zone = tz.key
 
     def _fixed(self) -> None:
         if self.column is not None:
@@ -293,40 +308,64 @@ class _Clock:
             self._since[seconds] = bindparam(key, self.moment - timedelta(seconds=seconds), type_=UTCDateTime())
         return self._since[seconds]
 
+    def day_edge(self, days_back: int, end: bool) -> BindParameter[date]:
+        """Where the shop-local day ``days_back`` days before today starts (or, with ``end``, ends), in UTC."""
+        self._fixed()
+        if (days_back, end) not in self._edges:
+            key = f"{NOW_PREFIX}_day_{len(self._edges) + 1}"  # by position, as windows
+            day = self.local_today - timedelta(days=days_back)
+            self._edges[(days_back, end)] = bindparam(key, day, type_=LocalDayEdge(self.zone, end, days_back))
+        return self._edges[(days_back, end)]
+
 
 class NeedsFixedMoment(Exception):
     """A condition judged as of a column (each row's own moment) reads more than that moment: the local date,
     or a time window. Such a condition is compiled for one moment at a time instead."""
 
 
-def _clock_values(now: datetime, tz: ZoneInfo, windows: Mapping[str, int]) -> dict[str, Any]:
+_WINDOW, _DAY = f"{NOW_PREFIX}_window_", f"{NOW_PREFIX}_day_"
+
+
+def _clock_values(now: datetime, tz: ZoneInfo, offsets: Mapping[str, int | None]) -> dict[str, Any]:
     local_now = now.astimezone(tz)
     offset = local_now.utcoffset() or timedelta(0)
-    return {
+    values: dict[str, Any] = {
         NOW_PREFIX: now,
         f"{NOW_PREFIX}_today": local_now.date().toordinal(),
         f"{NOW_PREFIX}_modifier": f"{int(offset.total_seconds()):+d} seconds",
-        **{key: now - timedelta(seconds=seconds) for key, seconds in windows.items()},
     }
+    for key, back in offsets.items():
+        if back is not None and key.startswith(_WINDOW):
+            values[key] = now - timedelta(seconds=back)
+        elif back is not None and key.startswith(_DAY):
+            values[key] = local_now.date() - timedelta(days=back)
+    return values
 
 
-ClockKeys = dict[str, int | None]  # a clock parameter's name → the length of its window in seconds, if one
+# A clock parameter's name → how far back from now it is: seconds for a window's start, days for a day edge.
+ClockKeys = dict[str, int | None]
 
 
 def clock_keys(statement: ClauseElement) -> ClockKeys:
     """The clock parameters of a statement built from conditions (compiles it once)."""
-    params = statement.compile().params
-    return {
-        key: int((params[NOW_PREFIX] - value).total_seconds()) if key.startswith(f"{NOW_PREFIX}_window_") else None
-        for key, value in sorted(params.items())
-        if key.startswith(NOW_PREFIX)
-    }
+    compiled = statement.compile()
+    assert isinstance(compiled, SQLCompiler)
+    params = compiled.params
+    keys: ClockKeys = {}
+    for key, value in sorted(params.items()):
+        if key.startswith(_WINDOW):
+            keys[key] = int((params[NOW_PREFIX] - value).total_seconds())
+        elif key.startswith(_DAY):
+            edge = compiled.binds[key].type
+            keys[key] = edge.days_back if isinstance(edge, LocalDayEdge) else None
+        elif key.startswith(NOW_PREFIX):
+            keys[key] = None
+    return keys
 
 
 def as_of(keys: ClockKeys, now: datetime, timezone: str) -> dict[str, Any]:
     """Values for the clock parameters that make a statement judge its conditions as of ``now``."""
-    windows = {key: seconds for key, seconds in keys.items() if seconds is not None}
-    values = _clock_values(aware_utc(now), ZoneInfo(timezone), windows)
+    values = _clock_values(aware_utc(now), ZoneInfo(timezone), keys)
     return {key: values[key] for key in keys}
 
 
@@ -341,6 +380,7 @@ class _Compiler:
         types: Types,
         inlining: tuple[str, ...] = (),
         clock: _Clock | None = None,
+        positive: bool = True,
     ):
         self.t = tables
         self.tz = tz
@@ -350,19 +390,32 @@ class _Compiler:
         self.inlining = inlining  # segments being inlined, to refuse cycles
         self.clock = clock or _Clock(now, tz)
         self.now = self.clock.now
+        self.positive = positive  # under an even number of "not": NULL may stand for false
+        self.aggregating = False  # inside one subquery over the orders: order attributes are its aggregates
 
     @property
     def today(self) -> ColumnElement[int]:
         return self.clock.today
 
+    def two_valued(self, test: ColumnElement[bool], *operands: _Val) -> ColumnElement[bool]:
+        return test if self.positive else _two_valued(test, *operands)
+
     # ---- conditions
     def cond(self, node: Normal) -> ColumnElement[bool]:
+        if node[0] == "and":
+            kept = drop_implied(list(node[1:]))
+            node = ["and", *kept] if len(kept) > 1 else kept[0]
         tag = node[0]
+        if not self.aggregating and reads_only_orders(node) and order_references(node) > 1:
+            return self.orders_together(node)
         if tag in ("and", "or"):
-            parts = [self.cond(child) for child in node[1:]]
-            return and_(true(), *parts) if tag == "and" else or_(false(), *parts)
+            return self.junction(tag, list(node[1:]))
         if tag == "not":
-            return not_(self.cond(node[1]))
+            self.positive = not self.positive
+            try:
+                return not_(self.cond(node[1]))
+            finally:
+                self.positive = not self.positive
         if tag == "cmp":
             return self.compare(node[1], node[2], node[3])
         if tag == "in":
@@ -379,15 +432,149 @@ class _Compiler:
             return self.bool_call(node)
         raise ConditionError(f"not a condition: {node!r}")
 
+    def junction(self, tag: str, children: list[Normal]) -> ColumnElement[bool]:
+        """``and``/``or``; the children that read only order attributes share one subquery when several do."""
+        together = [] if self.aggregating else [child for child in children if reads_only_orders(child)]
+        parts: list[ColumnElement[bool]] = []
+        for child in children:
+            if len(together) > 1 and child is together[0]:
+                parts.append(self.orders_together([tag, *together]))
+            elif len(together) <= 1 or child not in together:
+                parts.append(self.cond(child))
+        return and_(true(), *parts) if tag == "and" else or_(false(), *parts)
+
+    def orders_together(self, node: Normal) -> ColumnElement[bool]:
+        """A condition on order attributes only, judged in one subquery over the customer's known orders.
+
+        Over all customers at one moment it is one ``GROUP BY`` of the orders, its ``HAVING`` the condition;
+        a customer without orders is in no group, so a condition that holds for them is judged by its negation.
+        Per enrollment, or as of each row's own moment, it is one correlated aggregate.
+        """
+        orders = self.t.orders
+        per_row = self.enrollment or self.clock.column is not None
+        positive, self.positive, self.aggregating = self.positive, self.positive or not per_row, True
+        try:
+            test = self.cond(node)
+        finally:
+            self.positive, self.aggregating = positive, False
+        known = self.known_orders()
+        if per_row:
+            # An aggregate query gives one row, orders or none; count(*) keeps it one when the test has no
+            # aggregate left (customer.order_count not in [] is constant).
+            one_row = and_(func.count() >= 0, test)
+            query = select(one_row).where(orders.c.customer_id == self.t.customers.c.id, *known)
+            return query.correlate_except(orders).scalar_subquery()
+        groups = select(orders.c.customer_id).where(*known).group_by(orders.c.customer_id)
+        empty = CustomerSnapshot("")
+        if evaluate(node, empty, now=self.clock.moment, timezone=self.tz.key, segments=self.segments, types=self.types):
+            return self.t.customers.c.id.not_in(groups.having(not_(func.coalesce(test, false()))))
+        return self.t.customers.c.id.in_(groups.having(test))
+
+    def known_orders(self) -> list[ColumnElement[bool]]:
+        """The orders known at ``now``: placed at or before it; and for an enrollment entered by an order, an
+        order placed at the same instant as the entry order but after it (by id) is not known at that instant."""
+        orders = self.t.orders.c
+        known: list[ColumnElement[bool]] = [orders.ordered_at <= self.now]
+        if self.enrollment:
+            entry = self.t.enrollments.c
+            entry_order = self.t.orders.alias("entry_order")
+            entered = select(entry_order.c.ordered_at).where(entry_order.c.id == entry.entry_order_id)
+            entry_time = entered.correlate(self.t.enrollments).scalar_subquery()
+            known.append(
+                or_(
+                    orders.ordered_at != self.now,
+                    entry.entry_order_id.is_(None),
+                    code_point_order(orders.id) <= entry.entry_order_id,
+                    func.coalesce(entry_time != self.now, true()),
+                )
+            )
+        return known
+
     def compare(self, op: str, left: Normal, right: Normal) -> ColumnElement[bool]:
         if is_null_literal(left) or is_null_literal(right):
             return false()
         left_type, right_type = resolve_types(self.types.of(left), self.types.of(right))
         kind = comparison_kind(left_type, right_type)
+        folded = self.day_fold(op, left, right, kind)
+        if folded is not None:
+            return folded
         a, b = self.operand(left, left_type, kind), self.operand(right, right_type, kind)
         if kind == "string" and op not in ("==", "!="):
-            return _two_valued(_OPS[op](code_point_order(a.expr), b.expr), a, b)
-        return _two_valued(_OPS[op](a.expr, b.expr), a, b)
+            return self.two_valued(_OPS[op](code_point_order(a.expr), b.expr), a, b)
+        return self.two_valued(_OPS[op](a.expr, b.expr), a, b)
+
+    # ---- shop-local days as UTC bounds
+    def day_fold(self, op: str, left: Normal, right: Normal, kind: str) -> ColumnElement[bool] | None:
+        """A day test with a literal (``days_since_last_order >= 150``, ``signed_up_at < 2024-06-01``) as the
+        instant compared with UTC bounds; None when the comparison is not one."""
+        for subject, other, oriented in ((left, right, op), (right, left, FLIPPED[op])):
+            ref = self.day_ref(other, kind)
+            instant = self.day_subject(subject, kind) if ref is not None else None
+            if ref is not None and instant is not None:
+                # today - day(x) <op> k  is  day(x) <flipped op> today - k
+                return self.day_test(instant, FLIPPED[oriented] if kind == "number" else oriented, ref)
+        return None
+
+    def day_ref(self, node: Normal, kind: str) -> DayRef | None:
+        if node[0] != "lit" or node[2] is None:
+            return None
+        if kind == "number" and node[1] == "int" and abs(node[2]) <= _FOLDED_DAYS:
+            return DayRef(days_back=int(node[2]))
+        if kind == "day" and node[1] == "date":
+            day = date.fromisoformat(node[2])
+            return DayRef(ordinal=day.toordinal()) if _FOLDED_YEARS[0] <= day.year <= _FOLDED_YEARS[1] else None
+        return None
+
+    def day_subject(self, node: Normal, kind: str) -> _Val | None:
+        """The instant behind a day count (kind number) or a day comparison (kind day), if it is a stored one."""
+        if kind == "day":
+            return self.instant(node)
+        if node == ["attr", "days_since_last_order"]:
+            return self.instant(["attr", "last_order_at"])
+        if node[0] == "call" and node[1] == "days_since":
+            return self.instant(node[2])
+        if node == ["metric", "days_since_entry"]:
+            self.need_enrollment(node)
+            return _Val(self.t.enrollments.c.entered_at, False)
+        return None
+
+    def instant(self, node: Normal) -> _Val | None:
+        """A datetime value stored as an instant (so comparable with a UTC bound); not JSON text."""
+        if node[0] == "lit" or self.types.of(node) != "datetime":
+            return None
+        found = self.raw(node, "datetime")
+        return found if isinstance(found.expr.type, UTCDateTime) else None
+
+    def day_test(self, instant: _Val, op: str, ref: DayRef) -> ColumnElement[bool]:
+        """``local_date(instant) <op> ref``."""
+        lower, upper = day_bounds(op, ref)
+        x = instant.expr
+        test: ColumnElement[bool]
+        if lower is not None and upper is not None:
+            test = x.between(self.day_edge(*lower), self.day_edge(*upper))
+        elif lower is not None:
+            test = x >= self.day_edge(*lower)
+        else:
+            assert upper is not None
+            test = x <= self.day_edge(*upper)
+        return self.two_valued(not_(test) if op == "!=" else test, instant)
+
+    def day_edge(self, ref: DayRef, end: bool) -> ColumnElement[Any]:
+        if ref.days_back is not None:
+            return self.clock.day_edge(ref.days_back, end)
+        assert ref.ordinal is not None
+        return literal(date.fromordinal(ref.ordinal), LocalDayEdge(self.tz.key, end))
+
+    def day_between(
+        self, value: Normal, low: Normal, high: Normal, kind: str
+    ) -> tuple[ColumnElement[bool], _Val] | None:
+        """``value between low and high`` as one range of instants, when it is a day test with literals."""
+        lo, hi, instant = self.day_ref(low, kind), self.day_ref(high, kind), self.day_subject(value, kind)
+        if lo is None or hi is None or instant is None:
+            return None
+        if kind == "number":  # today - day(x) in [lo, hi]  is  day(x) in [today - hi, today - lo]
+            lo, hi = hi, lo
+        return instant.expr.between(self.day_edge(lo, False), self.day_edge(hi, True)), instant
 
     def between(self, value: Normal, low: Normal, high: Normal, negate: bool) -> ColumnElement[bool]:
         """``value [not] between low and high``, both ends inclusive; false when an operand is null.
@@ -401,16 +588,22 @@ class _Compiler:
             resolve_types(self.types.of(value), self.types.of(end)) for end in (low, high)
         )
         kind = comparison_kind(value_type, low_type)
-        if value_type != value_type_high or kind != comparison_kind(value_type_high, high_type):
+        same_kind = value_type == value_type_high and kind == comparison_kind(value_type_high, high_type)
+        folded = self.day_between(value, low, high, kind) if same_kind else None
+        if folded is not None:
+            # A null instant makes BETWEEN null; NOT BETWEEN must then be false, not true.
+            test, instant = folded
+            return self.two_valued(not_(test) if negate else test, instant)
+        if not same_kind:
             inside = and_(self.compare(">=", value, low), self.compare("<=", value, high))
             return and_(*(self.not_null(n) for n in (value, low, high)), not_(inside)) if negate else inside
         a = self.operand(value, value_type, kind)
         lo, hi = self.operand(low, low_type, kind), self.operand(high, high_type, kind)
         test = (code_point_order(a.expr) if kind == "string" else a.expr).between(lo.expr, hi.expr)
         if not negate:
-            return _two_valued(test, a, lo, hi)  # a null operand makes BETWEEN false or null
+            return self.two_valued(test, a, lo, hi)  # a null operand makes BETWEEN false or null
         # NOT BETWEEN is true, not null, when one end is null and the other already excludes the value.
-        return and_(*(end.expr.is_not(None) for end in (lo, hi) if end.nullable), _two_valued(not_(test), a))
+        return and_(*(end.expr.is_not(None) for end in (lo, hi) if end.nullable), self.two_valued(not_(test), a))
 
     def not_null(self, node: Normal) -> ColumnElement[bool]:
         if node[0] == "lit":
@@ -494,7 +687,7 @@ class _Compiler:
             query = select(func.count()).where(
                 orders.c.customer_id == enrollments.customer_id,
                 orders.c.ordered_at >= enrollments.entered_at,
-                orders.c.ordered_at <= self.now,
+                *self.known_orders(),
                 or_(enrollments.entry_order_id.is_(None), orders.c.id != enrollments.entry_order_id),
             )
             return _Val(query.correlate_except(orders).scalar_subquery(), False)
@@ -527,8 +720,12 @@ class _Compiler:
                 )
             found = self.raw(arg, type_)
             return _Val(self.today - self.day(found.expr, type_), found.nullable)
-        # A boolean function used as a value: true or false, never null.
-        return _Val(case((self.bool_call(node), true()), else_=false()), False)
+        # A boolean function used as a value: true or false, never null (CASE takes a null test as false).
+        positive, self.positive = self.positive, True
+        try:
+            return _Val(case((self.bool_call(node), true()), else_=false()), False)
+        finally:
+            self.positive = positive
 
     def window(self, seconds: int) -> list[ColumnElement[bool]]:
         occurred = self.t.events.c.occurred_at
@@ -565,6 +762,7 @@ class _Compiler:
                 self.types,
                 (*self.inlining, segment),
                 self.clock,
+                self.positive,
             )
             return inner.cond(self.segments[segment])
         raise ConditionError(f"{name}() is not a condition")
@@ -618,9 +816,11 @@ class _Compiler:
 
 
 def _orders_scalar(c: _Compiler, column: Any, nullable: bool = True) -> _Val:
+    if c.aggregating:  # an aggregate of the one subquery over the orders being built
+        return _Val(column, nullable)
     orders = c.t.orders
     # As of ``now``: later orders have not happened yet (replays run on a virtual clock).
-    query = select(column).where(orders.c.customer_id == c.t.customers.c.id, orders.c.ordered_at <= c.now)
+    query = select(column).where(orders.c.customer_id == c.t.customers.c.id, *c.known_orders())
     return _Val(query.correlate_except(orders).scalar_subquery(), nullable)
 
 

@@ -171,7 +171,9 @@ class _Admitter:
 
     def _entry_condition(self, where: Normal, pending: list[Enrollment]) -> set[int]:
         """Which pending entries meet the entry condition, judged as of each event's own time (a catch-up
-        after downtime must not see orders that came later).
+        after downtime must not see orders that came later). An order's event sees the customer as of that
+        order: the condition SQL reads the pending row's entry order, so another order at the same instant
+        with a greater id is not known yet.
 
         A condition that reads only "now" (orders so far, event properties) is judged in one query with each
         row's entry time as its "now"; one that reads the date or a time window is compiled once and executed
