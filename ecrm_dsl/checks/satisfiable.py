@@ -9,12 +9,10 @@ counted, so ``customer.order_count == 0`` there can never hold.
 from __future__ import annotations
 
 import difflib
-import operator
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from ecrm_dsl.checks.scope import Scope
+from ecrm_dsl.conditions.normal import COMPARE
 from ecrm_dsl.language import ast, catalog
 from ecrm_dsl.language.diagnostics import Diagnostic
 from ecrm_dsl.syntax.common import literal_value_text as literal_text
@@ -58,14 +56,6 @@ def _number(literal: ast.Literal) -> float | None:
     return None
 
 
-_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 
@@ -243,7 +233,7 @@ def _literal_compare(expr: ast.Compare) -> bool:
     numbers = _number(left), _number(right)
     a, b = numbers if None not in numbers else (left.value, right.value)
     try:
-        return bool(_OPERATORS[expr.op](a, b))
+        return bool(COMPARE[expr.op](a, b))
     except TypeError:
         return False
 

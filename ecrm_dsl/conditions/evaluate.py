@@ -7,7 +7,6 @@ build snapshots from the store tables.
 
 from __future__ import annotations
 
-import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -18,6 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from ecrm_dsl.conditions.normal import (
+    COMPARE,
+    MESSAGE_EVENTS,
     ConditionError,
     Normal,
     Types,
@@ -94,15 +95,6 @@ class CustomerSnapshot:
 # --------------------------------------------------------------------------- evaluating
 
 
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-_MESSAGE_EVENTS = {"opened": "message.opened", "clicked": "message.clicked"}
 _ENTRY_ORDER_LISTS = {"categories": "category", "skus": "sku"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -193,7 +185,7 @@ class _Evaluator:
         a, b = self.operand(left, left_type, kind), self.operand(right, right_type, kind)
         if a is None or b is None:
             return False
-        return _OPS[op](a, b)
+        return COMPARE[op](a, b)
 
     def not_null(self, node: Normal) -> bool:
         if node[0] == "lit":
@@ -281,10 +273,10 @@ class _Evaluator:
             return self.contains(["attr", "tags"], node[2])
         if name == "contains":
             return self.contains(node[2], node[3])
-        if name in _MESSAGE_EVENTS:
+        if name in MESSAGE_EVENTS:
             seconds, channel = duration_arg(node[3], name), node[2][1]
             return any(
-                e.type == _MESSAGE_EVENTS[name]
+                e.type == MESSAGE_EVENTS[name]
                 and self.in_window(e, seconds)
                 and from_json(e.properties.get("channel"), "string") == channel
                 for e in self.c.events

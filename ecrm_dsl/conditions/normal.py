@@ -39,7 +39,8 @@ The types of names come from the catalog, extended by a project's declared attri
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -50,6 +51,16 @@ from ecrm_dsl.language.values import Duration, Money, TimeOfDay
 Normal = list[Any]
 
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+# What each comparison does, for Python values and SQLAlchemy expressions alike (both overload the operators).
+COMPARE: Mapping[str, Callable[[Any, Any], Any]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+MESSAGE_EVENTS = {"opened": "message.opened", "clicked": "message.clicked"}  # opened()/clicked() read these
 BOOL_FUNCTIONS = frozenset(name for name, f in catalog.FUNCTIONS.items() if f.returns == "bool")
 NAME_PARAMS = ("channel", "event", "segment")
 NUMBER_TYPES = frozenset({"int", "decimal", "money"})

@@ -25,7 +25,6 @@ neighbouring day. PostgreSQL uses ``AT TIME ZONE``. Strings order by code point 
 from __future__ import annotations
 
 import json
-import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -59,6 +58,8 @@ from sqlalchemy.sql.functions import FunctionElement
 from ecrm_dsl.conditions.day_bounds import FLIPPED, DayRef, LocalDayEdge, day_bounds
 from ecrm_dsl.conditions.evaluate import CustomerSnapshot, evaluate
 from ecrm_dsl.conditions.normal import (
+    COMPARE,
+    MESSAGE_EVENTS,
     ConditionError,
     Normal,
     Types,
@@ -189,15 +190,6 @@ def _code_point_order_default(element: code_point_order, compiler: SQLCompiler, 
 # --------------------------------------------------------------------------- compiling
 
 
-_OPS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-_MESSAGE_EVENTS = {"opened": "message.opened", "clicked": "message.clicked"}
 _ENTRY_ORDER_LISTS = {"categories": "category", "skus": "sku"}  # event.<list> read from the entry order's items
 
 
@@ -500,8 +492,8 @@ class _Compiler:
             return folded
         a, b = self.operand(left, left_type, kind), self.operand(right, right_type, kind)
         if kind == "string" and op not in ("==", "!="):
-            return self.two_valued(_OPS[op](code_point_order(a.expr), b.expr), a, b)
-        return self.two_valued(_OPS[op](a.expr, b.expr), a, b)
+            return self.two_valued(COMPARE[op](code_point_order(a.expr), b.expr), a, b)
+        return self.two_valued(COMPARE[op](a.expr, b.expr), a, b)
 
     # ---- shop-local days as UTC bounds
     def day_fold(self, op: str, left: Normal, right: Normal, kind: str) -> ColumnElement[bool] | None:
@@ -738,11 +730,11 @@ class _Compiler:
             return self.contains(["attr", "tags"], node[2])
         if name == "contains":
             return self.contains(node[2], node[3])
-        if name in _MESSAGE_EVENTS:
+        if name in MESSAGE_EVENTS:
             events = self.t.events
             query = select(events.c.id).where(
                 events.c.customer_id == self.t.customers.c.id,
-                events.c.type == _MESSAGE_EVENTS[name],
+                events.c.type == MESSAGE_EVENTS[name],
                 *self.window(duration_arg(node[3], name)),
                 self.json(events.c.properties, "channel", "string") == node[2][1],
             )
