@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,12 +14,19 @@ from croniter import croniter  # type: ignore[import-untyped]
 from sqlalchemy import Connection, Select, case, literal
 
 from ecrm_dsl.conditions.normal import Normal
-from ecrm_dsl.conditions.sql import NeedsFixedMoment, as_of, clock_keys, select_customers, select_enrollments
+from ecrm_dsl.conditions.sql import (
+    NOW_PREFIX,
+    NeedsFixedMoment,
+    as_of,
+    clock_keys,
+    select_customers,
+    select_enrollments,
+)
 from ecrm_dsl.plan.scenario import DateTrigger, EventTrigger, ScheduleTrigger, SegmentTrigger
 from ecrm_dsl.runtime.assign import in_holdout
 from ecrm_dsl.runtime.model import ScenarioVersion
 from ecrm_dsl.runtime.steps import StepRunner
-from ecrm_dsl.store import customers, triggers
+from ecrm_dsl.store import changes, customers, triggers
 from ecrm_dsl.store import enrollments as store
 from ecrm_dsl.store.enrollments import Candidate, Enrollment
 from ecrm_dsl.store.tables import TABLES
@@ -89,6 +97,11 @@ def _audience(version: ScenarioVersion, segment: str | None, now: datetime) -> S
     return query.where(customers.known_at(now))
 
 
+def segment_reader(version: ScenarioVersion) -> str:
+    """The change-log reader of a segment trigger: per version, since another condition needs a full pass."""
+    return f"segment:{version.id}@{version.hash}"
+
+
 def _segment(
     conn: Connection,
     version: ScenarioVersion,
@@ -97,14 +110,48 @@ def _segment(
     admit: _Admitter,
     baseline_only: bool,
 ) -> None:
-    """Entering a segment is starting to match it; the first tick only records who already does."""
+    """Entering a segment is starting to match it; the first tick only records who already does.
+
+    Membership is kept incrementally: only customers changed since the last check are judged again, plus a full
+    pass on the first check and whenever the clock alone can move someone (see :func:`_needs_full_pass`)."""
     key = f"segment:{now.isoformat()}"
     if triggers.fired(conn, version.id, [key]):
         return  # this tick already ran (a retried job): its entrants are in
     triggers.record_fires(conn, version.id, [key])
-    triggers.update_segment(conn, version.id, _audience(version, trigger.segment, now), now)
+    reader = segment_reader(version)
+    mark = changes.read_mark(conn, reader)
+    upto = changes.head(conn)
+    audience = _audience(version, trigger.segment, now)
+    full = mark is None or _needs_full_pass(audience, mark.at, now, version.plan.timezone)
+    only = None if full or mark is None else changes.changed(mark, now)
+    triggers.update_segment(conn, version.id, audience, now, only=only)
+    changes.write_mark(conn, reader, changes.Mark(upto, now))
     if not baseline_only:
         admit.pages(triggers.segment_entrants(version.id, now), now)
+
+
+_WINDOW_KEY = f"{NOW_PREFIX}_window_"
+
+
+@lru_cache(maxsize=256)
+def _clock_cadence(compiled_keys: frozenset[str]) -> str:
+    """How often the clock alone can change a condition with these clock parameters: ``tick`` for a time window
+    (it slides every moment), ``day`` for the local date and day edges, ``never`` when it reads only "now" as the
+    cut-off for orders and events, which the change log's effective times cover."""
+    if any(key.startswith(_WINDOW_KEY) for key in compiled_keys):
+        return "tick"
+    return "day" if any(key != NOW_PREFIX for key in compiled_keys) else "never"
+
+
+def _needs_full_pass(audience: Select[Any], last: datetime, now: datetime, timezone: str) -> bool:
+    cadence = _clock_cadence(frozenset(clock_keys(audience)))
+    if cadence == "tick":
+        return True
+    if cadence == "never":
+        return False
+    zone = ZoneInfo(timezone)
+    before, after = last.astimezone(zone), now.astimezone(zone)
+    return (before.date(), before.utcoffset()) != (after.date(), after.utcoffset())
 
 
 def _dates(

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
+from ecrm_dsl.store import changes
 from ecrm_dsl.store.tables import TABLES
 
 DEFAULT_STORE = "ecrm.db"
@@ -19,7 +20,7 @@ def store_url(location: str | Path) -> str:
 
 
 def open_store(location: str | Path = DEFAULT_STORE, *, create: bool = True) -> Engine:
-    """An engine on the store, with its tables created when missing."""
+    """An engine on the store, with its tables (and the triggers that feed the change log) created when missing."""
     url = store_url(location)
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
@@ -32,6 +33,7 @@ def open_store(location: str | Path = DEFAULT_STORE, *, create: bool = True) -> 
             for table in TABLES.metadata.sorted_tables:
                 for index in table.indexes:
                     index.create(conn, checkfirst=True)
+            changes.install(conn)  # the change log's feeds, likewise added to older stores
     return engine
 
 

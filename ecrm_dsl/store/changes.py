@@ -1,0 +1,177 @@
+"""The change log: which customers changed, so a tick re-checks only them.
+
+Database triggers append a row to ``customer_changes`` whenever a customer's data is written — customers
+(insert, update), tags (insert, delete), orders (insert, update), order items (insert), subscriptions
+(insert, update), events (insert) — so every writer (the importer, update steps, a test's direct insert, a
+shop's own SQL) feeds it without having to remember to. Each row has an increasing ``seq`` and the moment the
+change becomes visible to a condition judged as of "now" (``effective_at``: an order's time, a sign-up), since a
+replay loads its whole history first and the clock reaches each row later.
+
+A reader (a segment trigger's version, the stop rules) keeps a :class:`Mark`: the last ``seq`` it consumed and the
+tick it consumed up to. The customers changed since are those with a later ``seq`` or an ``effective_at`` the
+clock has passed since. The tick prunes rows every reader has consumed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, delete, func, or_, select, text
+
+from ecrm_dsl.store import state
+from ecrm_dsl.store.tables import TABLES
+
+CHANGES = TABLES.customer_changes
+_PREFIX = "changes:"  # scheduler_state keys of the readers' marks
+
+
+@dataclass(frozen=True)
+class _Feed:
+    """One table's writes that change a customer: ``rows`` selects (customer id, effective time) from NEW/OLD."""
+
+    table: str
+    operation: str  # INSERT | UPDATE | DELETE
+    rows: str
+
+
+_FEEDS = (
+    _Feed("customers", "INSERT", "SELECT NEW.id, NEW.signed_up_at"),
+    _Feed("customers", "UPDATE", "SELECT NEW.id, NEW.signed_up_at"),
+    _Feed("customer_tags", "INSERT", "SELECT NEW.customer_id, NULL"),
+    _Feed("customer_tags", "DELETE", "SELECT OLD.customer_id, NULL"),
+    _Feed("orders", "INSERT", "SELECT NEW.customer_id, NEW.ordered_at"),
+    # An order moved to another customer changes both.
+    _Feed(
+        "orders",
+        "UPDATE",
+        "SELECT NEW.customer_id, NEW.ordered_at"
+        " UNION ALL SELECT OLD.customer_id, NULL WHERE OLD.customer_id <> NEW.customer_id",
+    ),
+    _Feed("order_items", "INSERT", "SELECT customer_id, ordered_at FROM orders WHERE id = NEW.order_id"),
+    _Feed("subscriptions", "INSERT", "SELECT NEW.customer_id, NEW.started_at"),
+    _Feed(
+        "subscriptions",
+        "UPDATE",
+        "SELECT NEW.customer_id, NEW.started_at"
+        " UNION ALL SELECT OLD.customer_id, NULL WHERE OLD.customer_id <> NEW.customer_id",
+    ),
+    _Feed("events", "INSERT", "SELECT NEW.customer_id, NEW.occurred_at"),
+)
+_INSERT = "INSERT INTO customer_changes (customer_id, effective_at) "
+
+
+def sqlite_triggers() -> list[str]:
+    """``CREATE TRIGGER IF NOT EXISTS`` statements: one per table and operation."""
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS ecrm_changes_{f.table}_{f.operation.lower()} AFTER {f.operation} ON {f.table}"
+        f" BEGIN {_INSERT}{f.rows}; END"
+        for f in _FEEDS
+    ]
+
+
+def postgresql_triggers() -> list[str]:
+    """A trigger function per table (a branch per operation) and its row trigger, replaced on every open.
+
+    Untested against a live server so far: the suite runs on SQLite."""
+    statements: list[str] = []
+    for table in dict.fromkeys(f.table for f in _FEEDS):
+        feeds = [f for f in _FEEDS if f.table == table]
+        branches = " ".join(
+            f"{'IF' if i == 0 else 'ELSIF'} TG_OP = '{f.operation}' THEN {_INSERT}{f.rows};"
+            for i, f in enumerate(feeds)
+        )
+        function = f"ecrm_changes_{table}"
+        statements.append(
+            f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$"
+            f" BEGIN {branches} END IF; RETURN NULL; END $$"
+        )
+        statements.append(f"DROP TRIGGER IF EXISTS ecrm_changes ON {table}")
+        operations = " OR ".join(f.operation for f in feeds)
+        statements.append(
+            f"CREATE TRIGGER ecrm_changes AFTER {operations} ON {table} FOR EACH ROW EXECUTE FUNCTION {function}()"
+        )
+    return statements
+
+
+def install(conn: Connection) -> None:
+    """Create the triggers that feed the log (a store made by an older version gets them on open)."""
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        statements = sqlite_triggers()
+    elif dialect == "postgresql":
+        statements = postgresql_triggers()
+    else:
+        raise ValueError(f"the change log has no triggers for {dialect}: use SQLite or PostgreSQL")
+    for statement in statements:
+        conn.execute(text(statement))
+
+
+@dataclass(frozen=True)
+class Mark:
+    """How far a reader has consumed the log: rows up to ``seq``, and effective times up to ``at``.
+    ``enrollment`` and ``deployment`` are the stop rules': the last enrollment judged, the plan judged for."""
+
+    seq: int
+    at: datetime
+    enrollment: int = 0
+    deployment: int = 0
+
+
+def head(conn: Connection) -> int:
+    """The last sequence number in the log (0 when empty)."""
+    return int(conn.execute(select(func.coalesce(func.max(CHANGES.c.seq), 0))).scalar_one())
+
+
+def last_enrollment(conn: Connection) -> int:
+    """The greatest enrollment id so far (0 when none): enrollments after it are new to a reader."""
+    e = TABLES.enrollments
+    return int(conn.execute(select(func.coalesce(func.max(e.c.id), 0))).scalar_one())
+
+
+def changed(mark: Mark, now: datetime) -> Select[Any]:
+    """The ids of customers changed after ``mark``, as seen at ``now`` (duplicates possible)."""
+    c = CHANGES.c
+    return select(c.customer_id).where(or_(c.seq > mark.seq, and_(c.effective_at > mark.at, c.effective_at <= now)))
+
+
+def changed_enrollments(query: Select[Any], customers: Select[Any], after: int) -> Select[Any]:
+    """``query`` (over enrollments) narrowed to the enrollments of ``customers`` and those with ids after
+    ``after``."""
+    e = TABLES.enrollments.c
+    return query.where(or_(e.customer_id.in_(customers), e.id > after))
+
+
+def read_mark(conn: Connection, reader: str) -> Mark | None:
+    value = state.read(conn, _PREFIX + reader)
+    if value is None:
+        return None
+    data = json.loads(value)
+    return Mark(data["seq"], datetime.fromisoformat(data["at"]), data.get("enrollment", 0), data.get("deployment", 0))
+
+
+def write_mark(conn: Connection, reader: str, mark: Mark) -> None:
+    data = {"seq": mark.seq, "at": mark.at.isoformat(), "enrollment": mark.enrollment, "deployment": mark.deployment}
+    state.write(conn, _PREFIX + reader, json.dumps(data, sort_keys=True))
+
+
+def prune(conn: Connection, readers: Collection[str]) -> int:
+    """Forget readers not in ``readers`` (a scenario removed or changed), then delete the log rows every
+    remaining reader has consumed. Returns how many rows went."""
+    s = TABLES.scheduler_state
+    keys = list(conn.execute(select(s.c.key).where(s.c.key.startswith(_PREFIX, autoescape=True))).scalars())
+    dead = [k for k in keys if k[len(_PREFIX) :] not in readers]
+    if dead:
+        conn.execute(delete(s).where(s.c.key.in_(dead)))
+    marks = [m for m in (read_mark(conn, r) for r in readers) if m is not None]
+    if not marks:
+        return 0
+    upto, at = min(m.seq for m in marks), min(m.at for m in marks)
+    c = CHANGES.c
+    # Both use the (effective_at, seq) index: rows waiting for a future moment are not scanned every tick.
+    gone = conn.execute(delete(CHANGES).where(c.effective_at.is_(None), c.seq <= upto)).rowcount
+    gone += conn.execute(delete(CHANGES).where(c.effective_at <= at, c.seq <= upto)).rowcount
+    return int(gone)
