@@ -76,7 +76,7 @@ def sqlite_triggers() -> list[str]:
 def postgresql_triggers() -> list[str]:
     """A trigger function per table (a branch per operation) and its row trigger, replaced on every open.
 
-    Untested against a live server so far: the suite runs on SQLite."""
+    Checked by hand with psql on PostgreSQL 15 (each feed, and a second open); the suite runs on SQLite."""
     statements: list[str] = []
     for table in dict.fromkeys(f.table for f in _FEEDS):
         feeds = [f for f in _FEEDS if f.table == table]
