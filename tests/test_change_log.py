@@ -125,3 +125,11 @@ def test_a_removed_reader_no_longer_holds_the_log(tmp_path: Path) -> None:
         assert changes.prune(conn, {"gone", "live"}) == 0  # "gone" has not consumed the row yet
         assert changes.prune(conn, {"live"}) == 1
         assert changes.read_mark(conn, "gone") is None
+
+
+def test_pruning_is_bounded_per_tick_and_drains_a_backlog(tmp_path: Path) -> None:
+    engine = open_store(tmp_path / "store.db")
+    with engine.begin() as conn:
+        conn.execute(insert(T.customers), [{"id": f"c{i}", "signed_up_at": None} for i in range(25)])
+        changes.write_mark(conn, "r", changes.Mark(changes.head(conn), at(1, 0)))
+        assert [changes.prune(conn, {"r"}, limit=10) for _ in range(4)] == [10, 10, 5, 0]
