@@ -133,3 +133,33 @@ def test_pruning_is_bounded_per_tick_and_drains_a_backlog(tmp_path: Path) -> Non
         conn.execute(insert(T.customers), [{"id": f"c{i}", "signed_up_at": None} for i in range(25)])
         changes.write_mark(conn, "r", changes.Mark(changes.head(conn), at(1, 0)))
         assert [changes.prune(conn, {"r"}, limit=10) for _ in range(4)] == [10, 10, 5, 0]
+
+
+def test_an_older_store_gets_its_history_logged_once_when_the_log_is_new(tmp_path: Path) -> None:
+    engine = open_store(tmp_path / "store.db")
+    ordered = dt.datetime(2025, 3, 2, 3, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(insert(T.customers).values(id="c", signed_up_at=None))
+        conn.execute(insert(T.orders).values(id="o", customer_id="c", ordered_at=ordered, amount=1))
+        conn.execute(insert(T.events).values(customer_id="c", type="x", occurred_at=ordered, properties={}))
+        conn.execute(text("DROP TABLE customer_changes"))
+    engine.dispose()
+    engine = open_store(tmp_path / "store.db")
+    assert log(engine) == [("c", ordered), ("c", ordered)]
+    engine.dispose()
+    assert log(open_store(tmp_path / "store.db")) == [("c", ordered), ("c", ordered)]  # once
+
+
+def test_a_window_reaching_before_the_pruned_horizon_gets_those_events_logged_again(tmp_path: Path) -> None:
+    engine = open_store(tmp_path / "store.db")
+    moments = [at(1, h).astimezone(UTC) for h in (1, 5, 9)]
+    with engine.begin() as conn:
+        conn.execute(insert(T.customers).values(id="c", signed_up_at=None))
+        for moment in moments:
+            conn.execute(insert(T.events).values(customer_id="c", type="x", occurred_at=moment, properties={}))
+        changes.write_mark(conn, "r", changes.Mark(changes.head(conn), at(1, 10)))
+        changes.prune(conn, {"r"})
+        assert changes.horizon(conn) == at(1, 10) and log(engine) == []
+        changes.keep_events_since(conn, at(1, 4))
+        assert changes.horizon(conn) == at(1, 4)
+    assert log(engine) == [("c", moments[1]), ("c", moments[2])]

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +15,7 @@ from sqlalchemy import Connection, Select, case, literal
 from ecrm_dsl.conditions.normal import Normal
 from ecrm_dsl.conditions.sql import (
     NOW_PREFIX,
+    ClockKeys,
     NeedsFixedMoment,
     as_of,
     clock_keys,
@@ -122,32 +122,29 @@ def _segment(
     mark = changes.read_mark(conn, reader)
     upto = changes.head(conn)
     audience = _audience(version, trigger.segment, now)
-    full = mark is None or _needs_full_pass(audience, mark.at, now, version.plan.timezone)
-    only = None if full or mark is None else changes.changed(mark, now)
+    if version.hash not in _CLOCK_KEYS:  # the keys depend on the condition only: compiled once per version
+        _CLOCK_KEYS[version.hash] = clock_keys(audience)
+    keys = _CLOCK_KEYS[version.hash]
+    windows = tuple(sorted({back for key, back in keys.items() if key.startswith(_WINDOW_KEY) and back}))
+    if mark is None and windows:
+        changes.keep_events_since(conn, now - timedelta(seconds=max(windows)))
+    full = mark is None or _needs_full_pass(keys, mark.at, now, version.plan.timezone)
+    only = None if full or mark is None else changes.changed(mark, now, windows)
     triggers.update_segment(conn, version.id, audience, now, only=only)
-    changes.write_mark(conn, reader, changes.Mark(upto, now))
+    changes.write_mark(conn, reader, changes.Mark(upto, now, window=max(windows, default=0)))
     if not baseline_only:
         admit.pages(triggers.segment_entrants(version.id, now), now)
 
 
 _WINDOW_KEY = f"{NOW_PREFIX}_window_"
+_CLOCK_KEYS: dict[str, ClockKeys] = {}
 
 
-@lru_cache(maxsize=256)
-def _clock_cadence(compiled_keys: frozenset[str]) -> str:
-    """How often the clock alone can change a condition with these clock parameters: ``tick`` for a time window
-    (it slides every moment), ``day`` for the local date and day edges, ``never`` when it reads only "now" as the
-    cut-off for orders and events, which the change log's effective times cover."""
-    if any(key.startswith(_WINDOW_KEY) for key in compiled_keys):
-        return "tick"
-    return "day" if any(key != NOW_PREFIX for key in compiled_keys) else "never"
-
-
-def _needs_full_pass(audience: Select[Any], last: datetime, now: datetime, timezone: str) -> bool:
-    cadence = _clock_cadence(frozenset(clock_keys(audience)))
-    if cadence == "tick":
-        return True
-    if cadence == "never":
+def _needs_full_pass(keys: ClockKeys, last: datetime, now: datetime, timezone: str) -> bool:
+    """Whether the clock alone may have moved someone since ``last``: only when the condition reads the local
+    date (day tests, ``today``) and the local day (or its UTC offset) changed. "now" as the cut-off for orders and
+    events needs none (the log's effective times), nor time windows (the log finds events leaving them)."""
+    if not any(key != NOW_PREFIX and not key.startswith(_WINDOW_KEY) for key in keys):
         return False
     zone = ZoneInfo(timezone)
     before, after = last.astimezone(zone), now.astimezone(zone)

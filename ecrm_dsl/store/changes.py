@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Select, and_, delete, func, or_, select, text
@@ -97,6 +97,36 @@ def postgresql_triggers() -> list[str]:
     return statements
 
 
+_HORIZON = "changes_horizon"  # not a reader's mark: no _PREFIX
+
+
+def horizon(conn: Connection) -> datetime | None:
+    """The log is complete for effective times from here on (None: since the store began)."""
+    value = state.read(conn, _HORIZON)
+    return datetime.fromisoformat(value) if value else None
+
+
+def keep_events_since(conn: Connection, since: datetime) -> None:
+    """Make the log complete for events from ``since``: a reader with a time window that reaches before the
+    horizon (a segment deployed after older rows were pruned) gets those events logged again, once."""
+    until = horizon(conn)
+    if until is None or since >= until:
+        return
+    e = TABLES.events
+    rows = select(e.c.customer_id, e.c.occurred_at).where(e.c.occurred_at >= since, e.c.occurred_at < until)
+    conn.execute(CHANGES.insert().from_select(["customer_id", "effective_at"], rows))
+    state.write(conn, _HORIZON, since.isoformat())
+
+
+def backfill(conn: Connection) -> None:
+    """Log every stored order and event once, when the log is new to a store that has history: a reader's time
+    windows look back at rows from before the triggers existed."""
+    o, e = TABLES.orders, TABLES.events
+    columns = ["customer_id", "effective_at"]
+    conn.execute(CHANGES.insert().from_select(columns, select(o.c.customer_id, o.c.ordered_at)))
+    conn.execute(CHANGES.insert().from_select(columns, select(e.c.customer_id, e.c.occurred_at)))
+
+
 def install(conn: Connection) -> None:
     """Create the triggers that feed the log (a store made by an older version gets them on open)."""
     dialect = conn.dialect.name
@@ -119,6 +149,7 @@ class Mark:
     at: datetime
     enrollment: int = 0
     deployment: int = 0
+    window: int = 0  # seconds of event history the reader's time windows need kept (see :func:`changed`)
 
 
 def head(conn: Connection) -> int:
@@ -132,10 +163,16 @@ def last_enrollment(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.max(e.c.id), 0))).scalar_one())
 
 
-def changed(mark: Mark, now: datetime) -> Select[Any]:
-    """The ids of customers changed after ``mark``, as seen at ``now`` (duplicates possible)."""
+def changed(mark: Mark, now: datetime, windows: Collection[int] = ()) -> Select[Any]:
+    """The ids of customers changed after ``mark``, as seen at ``now`` (duplicates possible). ``windows``: the
+    lengths in seconds of time windows a condition reads (``count(order.placed, 30d)``); an event leaving one
+    since the mark changes its customer too, so those events' rows are kept (``Mark.window``) and found here."""
     c = CHANGES.c
-    return select(c.customer_id).where(or_(c.seq > mark.seq, and_(c.effective_at > mark.at, c.effective_at <= now)))
+    terms = [c.seq > mark.seq, and_(c.effective_at > mark.at, c.effective_at <= now)]
+    for seconds in sorted(set(windows)):
+        span = timedelta(seconds=seconds)
+        terms.append(and_(c.effective_at >= mark.at - span, c.effective_at <= now - span))
+    return select(c.customer_id).where(or_(*terms))
 
 
 def changed_enrollments(query: Select[Any], customers: Select[Any], after: int) -> Select[Any]:
@@ -150,11 +187,18 @@ def read_mark(conn: Connection, reader: str) -> Mark | None:
     if value is None:
         return None
     data = json.loads(value)
-    return Mark(data["seq"], datetime.fromisoformat(data["at"]), data.get("enrollment", 0), data.get("deployment", 0))
+    at = datetime.fromisoformat(data["at"])
+    return Mark(data["seq"], at, data.get("enrollment", 0), data.get("deployment", 0), data.get("window", 0))
 
 
 def write_mark(conn: Connection, reader: str, mark: Mark) -> None:
-    data = {"seq": mark.seq, "at": mark.at.isoformat(), "enrollment": mark.enrollment, "deployment": mark.deployment}
+    data = {
+        "seq": mark.seq,
+        "at": mark.at.isoformat(),
+        "enrollment": mark.enrollment,
+        "deployment": mark.deployment,
+        "window": mark.window,
+    }
     state.write(conn, _PREFIX + reader, json.dumps(data, sort_keys=True))
 
 
@@ -172,12 +216,15 @@ def prune(conn: Connection, readers: Collection[str], limit: int = PRUNE_LIMIT) 
     marks = [m for m in (read_mark(conn, r) for r in readers) if m is not None]
     if not marks:
         return 0
-    upto, at = min(m.seq for m in marks), min(m.at for m in marks)
+    upto, before = min(m.seq for m in marks), min(m.at - timedelta(seconds=m.window) for m in marks)
     c = CHANGES.c
     # Both use the (effective_at, seq) index: rows waiting for a future moment are not scanned every tick. At most
     # ``limit`` rows each, so a bulk import's backlog drains over a few ticks instead of stalling one.
+    known = horizon(conn)
+    if known is None or before > known:
+        state.write(conn, _HORIZON, before.isoformat())
     gone = 0
-    for consumed in (c.effective_at.is_(None), c.effective_at <= at):
+    for consumed in (c.effective_at.is_(None), c.effective_at < before):
         batch = select(c.seq).where(consumed, c.seq <= upto).limit(limit)
         gone += conn.execute(delete(CHANGES).where(c.seq.in_(batch))).rowcount
     return gone

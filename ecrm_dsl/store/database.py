@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 
 from ecrm_dsl.store import changes
 from ecrm_dsl.store.tables import TABLES
@@ -26,6 +26,8 @@ def open_store(location: str | Path = DEFAULT_STORE, *, create: bool = True) -> 
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if create:
+        had_history = inspect(engine).has_table(TABLES.events.name)
+        new_log = not inspect(engine).has_table(TABLES.customer_changes.name)
         TABLES.metadata.create_all(engine)
         with engine.begin() as conn:
             # create_all skips tables that exist, indexes included: a store made by an older version gets the
@@ -34,6 +36,8 @@ def open_store(location: str | Path = DEFAULT_STORE, *, create: bool = True) -> 
                 for index in table.indexes:
                     index.create(conn, checkfirst=True)
             changes.install(conn)  # the change log's feeds, likewise added to older stores
+            if had_history and new_log:
+                changes.backfill(conn)
     return engine
 
 
