@@ -128,7 +128,8 @@ class Scheduler:
             _save_last_tick(conn, now)
             changes.write_mark(conn, STOP_READER, next_mark)
             readers = {STOP_READER} | {segment_reader(v) for v in current if v.trigger.type == "segment"}
-            changes.prune(conn, readers)
+            written = next_mark.seq - (stop_mark.seq if stop_mark is not None else next_mark.seq)
+            changes.prune(conn, readers, changes.PRUNE_BACKLOG + written)
         return report
 
     def _settle(

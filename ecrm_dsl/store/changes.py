@@ -205,12 +205,13 @@ def write_mark(conn: Connection, reader: str, mark: Mark) -> None:
     state.write(conn, _PREFIX + reader, json.dumps(data, sort_keys=True))
 
 
-PRUNE_LIMIT = 50_000  # log rows deleted per kind per tick: a steady tick has a few hundred
+PRUNE_BACKLOG = 5_000  # log rows of a backlog (a bulk import) deleted per kind per tick, beyond the tick's own
 
 
-def prune(conn: Connection, readers: Collection[str], limit: int = PRUNE_LIMIT) -> int:
+def prune(conn: Connection, readers: Collection[str], limit: int = PRUNE_BACKLOG) -> int:
     """Forget readers not in ``readers`` (a scenario removed or changed), then delete the log rows every
-    remaining reader has consumed (up to ``limit`` of each kind). Returns how many rows went."""
+    remaining reader has consumed (up to ``limit`` of each kind: the caller adds what the last interval wrote,
+    so the log never grows while a backlog drains). Returns how many rows went."""
     s = TABLES.scheduler_state
     keys = list(conn.execute(select(s.c.key).where(s.c.key.startswith(_PREFIX, autoescape=True))).scalars())
     dead = [k for k in keys if k[len(_PREFIX) :] not in readers]
