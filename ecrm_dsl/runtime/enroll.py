@@ -13,12 +13,20 @@ from croniter import croniter  # type: ignore[import-untyped]
 from sqlalchemy import Connection, Select, case, literal
 
 from ecrm_dsl.conditions.normal import Normal
-from ecrm_dsl.conditions.sql import NeedsFixedMoment, as_of, clock_keys, select_customers, select_enrollments
+from ecrm_dsl.conditions.sql import (
+    NOW_PREFIX,
+    ClockKeys,
+    NeedsFixedMoment,
+    as_of,
+    clock_keys,
+    select_customers,
+    select_enrollments,
+)
 from ecrm_dsl.plan.scenario import DateTrigger, EventTrigger, ScheduleTrigger, SegmentTrigger
 from ecrm_dsl.runtime.assign import in_holdout
 from ecrm_dsl.runtime.model import ScenarioVersion
 from ecrm_dsl.runtime.steps import StepRunner
-from ecrm_dsl.store import customers, triggers
+from ecrm_dsl.store import changes, customers, triggers
 from ecrm_dsl.store import enrollments as store
 from ecrm_dsl.store.enrollments import Candidate, Enrollment
 from ecrm_dsl.store.tables import TABLES
@@ -89,6 +97,11 @@ def _audience(version: ScenarioVersion, segment: str | None, now: datetime) -> S
     return query.where(customers.known_at(now))
 
 
+def segment_reader(version: ScenarioVersion) -> str:
+    """The change-log reader of a segment trigger: per version, since another condition needs a full pass."""
+    return f"segment:{version.id}@{version.hash}"
+
+
 def _segment(
     conn: Connection,
     version: ScenarioVersion,
@@ -97,14 +110,45 @@ def _segment(
     admit: _Admitter,
     baseline_only: bool,
 ) -> None:
-    """Entering a segment is starting to match it; the first tick only records who already does."""
+    """Entering a segment is starting to match it; the first tick only records who already does.
+
+    Membership is kept incrementally: only customers changed since the last check are judged again, plus a full
+    pass on the first check and whenever the clock alone can move someone (see :func:`_needs_full_pass`)."""
     key = f"segment:{now.isoformat()}"
     if triggers.fired(conn, version.id, [key]):
         return  # this tick already ran (a retried job): its entrants are in
     triggers.record_fires(conn, version.id, [key])
-    triggers.update_segment(conn, version.id, _audience(version, trigger.segment, now), now)
+    reader = segment_reader(version)
+    mark = changes.read_mark(conn, reader)
+    upto = changes.head(conn)
+    audience = _audience(version, trigger.segment, now)
+    if version.hash not in _CLOCK_KEYS:  # the keys depend on the condition only: compiled once per version
+        _CLOCK_KEYS[version.hash] = clock_keys(audience)
+    keys = _CLOCK_KEYS[version.hash]
+    windows = tuple(sorted({back for key, back in keys.items() if key.startswith(_WINDOW_KEY) and back}))
+    if mark is None and windows:
+        changes.keep_events_since(conn, now - timedelta(seconds=max(windows)))
+    full = mark is None or _needs_full_pass(keys, mark.at, now, version.plan.timezone)
+    only = None if full or mark is None else changes.changed(mark, now, windows)
+    triggers.update_segment(conn, version.id, audience, now, only=only)
+    changes.write_mark(conn, reader, changes.Mark(upto, now, window=max(windows, default=0)))
     if not baseline_only:
         admit.pages(triggers.segment_entrants(version.id, now), now)
+
+
+_WINDOW_KEY = f"{NOW_PREFIX}_window_"
+_CLOCK_KEYS: dict[str, ClockKeys] = {}
+
+
+def _needs_full_pass(keys: ClockKeys, last: datetime, now: datetime, timezone: str) -> bool:
+    """Whether the clock alone may have moved someone since ``last``: only when the condition reads the local
+    date (day tests, ``today``) and the local day (or its UTC offset) changed. "now" as the cut-off for orders and
+    events needs none (the log's effective times), nor time windows (the log finds events leaving them)."""
+    if not any(key != NOW_PREFIX and not key.startswith(_WINDOW_KEY) for key in keys):
+        return False
+    zone = ZoneInfo(timezone)
+    before, after = last.astimezone(zone), now.astimezone(zone)
+    return (before.date(), before.utcoffset()) != (after.date(), after.utcoffset())
 
 
 def _dates(

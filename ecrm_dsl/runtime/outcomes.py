@@ -3,15 +3,18 @@ when it happened between two ticks."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Select
 
-from ecrm_dsl.conditions.sql import select_enrollments
+from ecrm_dsl.conditions.sql import NOW_PREFIX, clock_keys, select_enrollments
 from ecrm_dsl.plan.scenario import ConditionStop, Goal, StopRule
 from ecrm_dsl.runtime.journal import Journal
 from ecrm_dsl.runtime.model import ScenarioVersion
 from ecrm_dsl.runtime.steps import StepRunner
+from ecrm_dsl.store import changes
 from ecrm_dsl.store import enrollments as store
 from ecrm_dsl.store.enrollments import Enrollment
 from ecrm_dsl.store.tables import TABLES
@@ -19,14 +22,30 @@ from ecrm_dsl.store.tables import TABLES
 BATCH = 5_000
 
 
+@dataclass(frozen=True)
+class StopScope:
+    """Who a condition stop that does not read the clock is judged for: active enrollments of the customers
+    changed since the last tick (``customers`` selects their ids), and enrollments after ``enrollment`` by id,
+    which entered since and were never judged."""
+
+    customers: Select[Any]
+    enrollment: int
+
+
 def settle_outcomes(
-    conn: Connection, version: ScenarioVersion, runner: StepRunner, journal: Journal, since: datetime
+    conn: Connection,
+    version: ScenarioVersion,
+    runner: StepRunner,
+    journal: Journal,
+    since: datetime,
+    scope: StopScope | None = None,
 ) -> None:
-    """End enrollments whose goal or stop event happened in (since, now]."""
+    """End enrollments whose goal or stop event happened in (since, now], or whose stop condition holds (for
+    every active enrollment when ``scope`` is None)."""
     for goal in version.scenario.goals:
         _goal(conn, version, goal, runner, journal, since)
     for rule in version.scenario.stop:
-        _stop(conn, version, rule, runner, journal, since)
+        _stop(conn, version, rule, runner, journal, since, scope)
 
 
 def _goal(
@@ -77,6 +96,7 @@ def _stop(
     runner: StepRunner,
     journal: Journal,
     since: datetime,
+    scope: StopScope | None,
 ) -> None:
     stopped: dict[int, Enrollment] = {}
     if not isinstance(rule, ConditionStop):
@@ -102,9 +122,24 @@ def _stop(
         e = TABLES.enrollments
         # scenario_id too, so the (scenario_id, status) index finds the version's active enrollments directly.
         mine = query.where(e.c.scenario_id == version.id, e.c.scenario_hash == version.hash, e.c.status == "active")
+        if scope is not None and not _reads_clock(version.hash, rule, query):
+            # Nothing else can make it hold: the clock only reveals orders and events, which the log covers.
+            mine = changes.changed_enrollments(mine, scope.customers, scope.enrollment)
         ids = list(conn.execute(mine).scalars())
         for row in store.by_ids(conn, ids):
             stopped[row.id] = row
     for row in stopped.values():
         journal.add(row, "exited", reason, node=row.node_id)
     store.mark(conn, sorted(stopped), "exited", reason, runner.now)
+
+
+_READS_CLOCK: dict[tuple[str, str], bool] = {}
+
+
+def _reads_clock(scenario_hash: str, rule: ConditionStop, query: Select[Any]) -> bool:
+    """Whether a stop condition reads the date or a time window (more than "now" as the cut-off for orders and
+    events, whose times the change log keeps). Compiling is not free: remembered per version and rule."""
+    key = (scenario_hash, repr(rule.when))
+    if key not in _READS_CLOCK:
+        _READS_CLOCK[key] = any(name != NOW_PREFIX for name in clock_keys(query))
+    return _READS_CLOCK[key]

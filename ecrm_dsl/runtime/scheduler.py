@@ -14,16 +14,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine
 
 from ecrm_dsl.plan.nodes import WaitNode
-from ecrm_dsl.runtime.enroll import enroll
+from ecrm_dsl.runtime.enroll import enroll, segment_reader
 from ecrm_dsl.runtime.journal import Journal
 from ecrm_dsl.runtime.model import DeployedPlan, ScenarioVersion, sort_for_priority
-from ecrm_dsl.runtime.outcomes import settle_outcomes
+from ecrm_dsl.runtime.outcomes import StopScope, settle_outcomes
 from ecrm_dsl.runtime.steps import StepRunner
-from ecrm_dsl.store import deployments, state
+from ecrm_dsl.store import changes, deployments, state
 from ecrm_dsl.store import enrollments as store
 from ecrm_dsl.store.triggers import LATE_ARRIVAL
 
 BATCH = 2_000
+STOP_READER = "stop"  # the change-log reader of the stop rules (one for all versions)
 MAX_ROUNDS = 1_000_000  # batches in a tick; a plan is a finite acyclic graph, this only guards against a bug
 
 
@@ -95,11 +96,18 @@ class Scheduler:
         with self.engine.begin() as conn:
             current, by_hash = self.versions(conn)
             previous = last_tick(conn)
+            deployment = current[0].plan.deployment_id if current else 0
+            stop_mark = changes.read_mark(conn, STOP_READER)
+            # Read before any work: whatever changes after this is judged again next tick.
+            next_mark = changes.Mark(changes.head(conn), now, changes.last_enrollment(conn), deployment)
         if previous is not None and now < previous:
             raise ClockWentBack(now, previous)
         since = (previous or now) - self.late_arrival
+        scope = None  # the first tick, and the first after a deploy (new rules, moved enrollments), judge all
+        if stop_mark is not None and stop_mark.deployment == deployment:
+            scope = StopScope(changes.changed(stop_mark, now), stop_mark.enrollment)
         # Outcomes first: the purchase that converts one enrollment may start the next one.
-        self._settle(now, list(by_hash.values()), since, report)
+        self._settle(now, list(by_hash.values()), since, report, scope)
         earliest = now
         for version in current:
             if not check_segments and version.trigger.type == "segment":
@@ -114,17 +122,28 @@ class Scheduler:
         # second look: the first pass settled everyone else up to now, and entering changes no customer data.
         entered = [v for v in current if report.entered[v.id]]
         if entered:
-            self._settle(now, entered, min(since, earliest), report)
+            self._settle(now, entered, min(since, earliest), report, scope)
         self._advance(now, by_hash, report)
         with self.engine.begin() as conn:
             _save_last_tick(conn, now)
+            changes.write_mark(conn, STOP_READER, next_mark)
+            readers = {STOP_READER} | {segment_reader(v) for v in current if v.trigger.type == "segment"}
+            written = next_mark.seq - (stop_mark.seq if stop_mark is not None else next_mark.seq)
+            changes.prune(conn, readers, changes.PRUNE_BACKLOG + written)
         return report
 
-    def _settle(self, now: datetime, versions: list[ScenarioVersion], since: datetime, report: TickReport) -> None:
+    def _settle(
+        self,
+        now: datetime,
+        versions: list[ScenarioVersion],
+        since: datetime,
+        report: TickReport,
+        scope: StopScope | None,
+    ) -> None:
         for version in sort_for_priority(versions):
             with self.engine.begin() as conn:
                 journal = Journal(now)
-                settle_outcomes(conn, version, StepRunner(conn, now, journal), journal, since)
+                settle_outcomes(conn, version, StepRunner(conn, now, journal), journal, since, scope)
                 self._flush(conn, journal, report)
 
     def _advance(self, now: datetime, by_hash: dict[str, ScenarioVersion], report: TickReport) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 
+from ecrm_dsl.store import changes
 from ecrm_dsl.store.tables import TABLES
 
 DEFAULT_STORE = "ecrm.db"
@@ -19,12 +20,14 @@ def store_url(location: str | Path) -> str:
 
 
 def open_store(location: str | Path = DEFAULT_STORE, *, create: bool = True) -> Engine:
-    """An engine on the store, with its tables created when missing."""
+    """An engine on the store, with its tables (and the triggers that feed the change log) created when missing."""
     url = store_url(location)
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if create:
+        had_history = inspect(engine).has_table(TABLES.events.name)
+        new_log = not inspect(engine).has_table(TABLES.customer_changes.name)
         TABLES.metadata.create_all(engine)
         with engine.begin() as conn:
             # create_all skips tables that exist, indexes included: a store made by an older version gets the
@@ -32,6 +35,9 @@ def open_store(location: str | Path = DEFAULT_STORE, *, create: bool = True) -> 
             for table in TABLES.metadata.sorted_tables:
                 for index in table.indexes:
                     index.create(conn, checkfirst=True)
+            changes.install(conn)  # the change log's feeds, likewise added to older stores
+            if had_history and new_log:
+                changes.backfill(conn)
     return engine
 
 

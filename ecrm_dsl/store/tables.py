@@ -86,6 +86,7 @@ class StoreTables:
     decisions: Table
     outbox: Table
     scheduler_state: Table
+    customer_changes: Table
 
 
 def make_tables(metadata: MetaData | None = None, schema: str | None = None) -> StoreTables:
@@ -284,6 +285,17 @@ def make_tables(metadata: MetaData | None = None, schema: str | None = None) -> 
         Column("key", String, primary_key=True),
         Column("value", Text, nullable=False),
     )
+    customer_changes = table(
+        "customer_changes",
+        Column("seq", Integer, primary_key=True, autoincrement=True),
+        Column("customer_id", String, nullable=False),  # no foreign key: a deleted customer changed too
+        # When the change becomes visible to a condition judged "as of now" (an order's time, a sign-up): a
+        # replay loads history first and the clock reaches it later. Null: visible at once.
+        Column("effective_at", UTCDateTime),
+        index("customer_changes", "effective_at", "seq"),
+        sqlite_autoincrement=True,  # a sequence never reused, though pruning may empty the table
+        comment="Which customers changed, fed by database triggers (see store/changes.py); pruned by the tick.",
+    )
     return StoreTables(
         md,
         customers,
@@ -301,6 +313,7 @@ def make_tables(metadata: MetaData | None = None, schema: str | None = None) -> 
         decisions,
         outbox,
         scheduler_state,
+        customer_changes,
     )
 
 

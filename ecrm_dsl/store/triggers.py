@@ -152,8 +152,12 @@ _MATCHING = Table(
 )
 
 
-def update_segment(conn: Connection, scenario_id: str, current: Select[Any], now: datetime) -> None:
+def update_segment(
+    conn: Connection, scenario_id: str, current: Select[Any], now: datetime, only: Select[Any] | None = None
+) -> None:
     """Make the remembered membership equal ``current``; customers who start matching get ``since = now``.
+    With ``only`` (a select of customer ids), just those customers are judged again: the others' membership
+    stands.
 
     The audience query (correlated subqueries per customer) is the expensive part, so it runs once, into a
     temporary table that the delete of leavers and the insert of joiners then read.
@@ -163,10 +167,13 @@ def update_segment(conn: Connection, scenario_id: str, current: Select[Any], now
     # rolls back, and the next call makes it again).
     conn.execute(CreateTable(matching, if_not_exists=True))
     conn.execute(delete(matching))  # in case a failed call's caller carried on in the same transaction
-    conn.execute(insert(matching).from_select(["customer_id"], current.order_by(None)))
-    conn.execute(
-        delete(m).where(m.c.scenario_id == scenario_id, m.c.customer_id.not_in(select(matching.c.customer_id)))
-    )
+    judged = current.order_by(None)
+    leavers = delete(m).where(m.c.scenario_id == scenario_id, m.c.customer_id.not_in(select(matching.c.customer_id)))
+    if only is not None:
+        judged = judged.where(T.customers.c.id.in_(only))
+        leavers = leavers.where(m.c.customer_id.in_(only))
+    conn.execute(insert(matching).from_select(["customer_id"], judged))
+    conn.execute(leavers)
     fresh = select(literal(scenario_id), matching.c.customer_id, literal(now, m.c.since.type)).where(
         ~exists().where(m.c.scenario_id == scenario_id, m.c.customer_id == matching.c.customer_id)
     )

@@ -1056,6 +1056,7 @@ def test_ecrm_run_stops_cleanly_on_sigterm_and_leaves_a_consistent_store(tmp_pat
     with w.engine.connect() as conn:
         assert list(conn.execute(select(TABLES.outbox.c.status)).scalars()) == ["sent"]
         assert w.enrollment_status("a") == ["completed"]
-        assert conn.execute(select(TABLES.scheduler_state.c.value)).scalar_one() is not None
+        state = TABLES.scheduler_state
+        assert conn.execute(select(state.c.value).where(state.c.key == "last_tick")).scalar_one() is not None
     lines = (tmp_path / "outbox" / "email.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 1
