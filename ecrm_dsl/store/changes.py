@@ -205,7 +205,9 @@ def write_mark(conn: Connection, reader: str, mark: Mark) -> None:
     state.write(conn, _PREFIX + reader, json.dumps(data, sort_keys=True))
 
 
-PRUNE_BACKLOG = 5_000  # log rows of a backlog (a bulk import) deleted per kind per tick, beyond the tick's own
+# Log rows of a backlog (a bulk import) deleted per kind per tick, beyond what the last interval wrote: the
+# import's rows go at the first tick after it (about 5 s a million), a bigger one over several.
+PRUNE_BACKLOG = 1_000_000
 
 
 def prune(conn: Connection, readers: Collection[str], limit: int = PRUNE_BACKLOG) -> int:
