@@ -111,6 +111,8 @@ def test_update_steps_feed_the_log_and_the_tick_prunes_what_every_reader_consume
         tags = list(conn.execute(select(T.customer_tags.c.tag)).scalars())
     assert tags == ["seen"]
     w.tick(at(1, 12))
+    assert ("a", None) in log(w.engine)  # consumed, but pruning waits for PRUNE_EVERY or PRUNE_ROWS
+    w.tick(at(1, 11) + changes.PRUNE_EVERY)
     assert log(w.engine) == [("a", at(5, 10).astimezone(UTC))] * 2  # the order and its event
     w.tick(at(5, 11))
     assert log(w.engine) == []

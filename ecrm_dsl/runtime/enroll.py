@@ -52,8 +52,10 @@ def enroll(
     now: datetime,
     runner: StepRunner,
     late_arrival: timedelta = triggers.LATE_ARRIVAL,
+    changed: Select[Any] | None = None,
 ) -> Entries:
     """Enroll everyone the version's trigger fired for since the last tick and put them at the first step.
+    ``changed`` (the customers changed since the last complete tick) narrows the search for new events.
 
     Work goes a batch at a time (placed and journaled per batch), so memory stays flat however many enter.
     """
@@ -67,8 +69,11 @@ def enroll(
         triggers.start(conn, version.id, floor)
     trigger = version.trigger
     if isinstance(trigger, EventTrigger):
+        scope = None if first_time else changed  # a first look (a backfill) reaches before the log's horizon
         while True:
-            found = triggers.event_candidates(conn, version.id, trigger.event, since, floor, now, BATCH, late_arrival)
+            found = triggers.event_candidates(
+                conn, version.id, trigger.event, since, floor, now, BATCH, late_arrival, scope
+            )
             if not found:
                 break
             triggers.record_fires(conn, version.id, [key for key, _ in found])

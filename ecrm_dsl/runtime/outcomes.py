@@ -43,7 +43,7 @@ def settle_outcomes(
     """End enrollments whose goal or stop event happened in (since, now], or whose stop condition holds (for
     every active enrollment when ``scope`` is None)."""
     for goal in version.scenario.goals:
-        _goal(conn, version, goal, runner, journal, since)
+        _goal(conn, version, goal, runner, journal, since, scope)
     for rule in version.scenario.stop:
         _stop(conn, version, rule, runner, journal, since, scope)
 
@@ -55,6 +55,7 @@ def _goal(
     runner: StepRunner,
     journal: Journal,
     since: datetime,
+    scope: StopScope | None,
 ) -> None:
     within = goal.within_seconds
     window = timedelta(seconds=within) if within is not None else None
@@ -63,7 +64,13 @@ def _goal(
     completed_since = since - window if window is not None else None
     converted: dict[int, Enrollment] = {}
     for row, event in store.event_pairs(
-        conn, version.hash, goal.event, since=since, now=runner.now, completed_since=completed_since
+        conn,
+        version.hash,
+        goal.event,
+        since=since,
+        now=runner.now,
+        completed_since=completed_since,
+        changed=_changed(scope),
     ):
         if row.id in converted or event["id"] == row.entry_event_id:
             continue  # the entry order itself is not a repeat purchase
@@ -102,7 +109,7 @@ def _stop(
     if not isinstance(rule, ConditionStop):
         reason = f"stop on {rule.event}"
         for row, event in store.event_pairs(
-            conn, version.hash, rule.event, since=since, now=runner.now, completed_since=None
+            conn, version.hash, rule.event, since=since, now=runner.now, completed_since=None, changed=_changed(scope)
         ):
             if (
                 row.id not in stopped
@@ -131,6 +138,12 @@ def _stop(
     for row in stopped.values():
         journal.add(row, "exited", reason, node=row.node_id)
     store.mark(conn, sorted(stopped), "exited", reason, runner.now)
+
+
+def _changed(scope: StopScope | None) -> tuple[Select[Any], int] | None:
+    """An event the last tick did not judge was written since, or became due since: its customer is in the
+    change log either way (a late arrival too, however late)."""
+    return None if scope is None else (scope.customers, scope.enrollment)
 
 
 _READS_CLOCK: dict[tuple[str, str], bool] = {}

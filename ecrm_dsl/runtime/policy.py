@@ -126,11 +126,15 @@ class CapWindow:
         include messages still to come (reservations)."""
         days = self.cap.calendar_days
         if days is not None:
-            today = self._day(moment)
-            per_day = Counter(self._day(t) for t in times)
-            for back in range(days):
-                first = today - timedelta(days=back)
-                if sum(per_day[first + timedelta(days=d)] for d in range(days)) >= self.cap.max:
+            today = self._day(moment).toordinal()
+            per_day = Counter(self._day(t).toordinal() for t in times)
+            # The windows holding today start from today - (days - 1) to today: slide one over the other.
+            counts = [per_day[today + k] for k in range(1 - days, days)]
+            held = sum(counts[:days])
+            for start in range(days):
+                if start:
+                    held += counts[start + days - 1] - counts[start - 1]
+                if held >= self.cap.max:
                     return False
             return True
         per = timedelta(seconds=self.cap.per_seconds)

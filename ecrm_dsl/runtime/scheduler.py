@@ -114,7 +114,8 @@ class Scheduler:
                 continue
             with self.engine.begin() as conn:
                 journal = Journal(now)
-                entries = enroll(conn, version, now, StepRunner(conn, now, journal), self.late_arrival)
+                changed = scope.customers if scope is not None else None
+                entries = enroll(conn, version, now, StepRunner(conn, now, journal), self.late_arrival, changed)
                 self._flush(conn, journal, report)
                 report.entered[version.id] += entries.count
                 earliest = min(earliest, entries.earliest or now)
@@ -128,8 +129,7 @@ class Scheduler:
             _save_last_tick(conn, now)
             changes.write_mark(conn, STOP_READER, next_mark)
             readers = {STOP_READER} | {segment_reader(v) for v in current if v.trigger.type == "segment"}
-            written = next_mark.seq - (stop_mark.seq if stop_mark is not None else next_mark.seq)
-            changes.prune(conn, readers, changes.PRUNE_BACKLOG + written)
+            changes.prune_due(conn, readers, now, next_mark.seq)
         return report
 
     def _settle(

@@ -208,6 +208,24 @@ def write_mark(conn: Connection, reader: str, mark: Mark) -> None:
 # Log rows of a backlog (a bulk import) deleted per kind per tick, beyond what the last interval wrote: the
 # import's rows go at the first tick after it (about 5 s a million), a bigger one over several.
 PRUNE_BACKLOG = 1_000_000
+# Consumed rows cost the queries nothing (they read by seq and effective time), but deleting them rewrites the
+# pages they share with rows still waiting: a tick prunes when this much time or this many rows have gathered.
+PRUNE_EVERY = timedelta(hours=6)
+PRUNE_ROWS = 100_000
+_PRUNED = "changes_pruned"  # {"at": the tick that last pruned, "seq": the log's head then}
+
+
+def prune_due(conn: Connection, readers: Collection[str], now: datetime, upto: int) -> int:
+    """Prune (see :func:`prune`) if ``PRUNE_EVERY`` has passed or ``PRUNE_ROWS`` were logged since the last
+    time; ``upto`` is the log's head as the tick began. Returns how many rows went."""
+    value = state.read(conn, _PRUNED)
+    last = json.loads(value) if value else None
+    written = upto - last["seq"] if last else upto
+    if last and now - datetime.fromisoformat(last["at"]) < PRUNE_EVERY and written < PRUNE_ROWS:
+        return 0
+    gone = prune(conn, readers, PRUNE_BACKLOG + max(written, 0))
+    state.write(conn, _PRUNED, json.dumps({"at": now.isoformat(), "seq": upto}, sort_keys=True))
+    return gone
 
 
 def prune(conn: Connection, readers: Collection[str], limit: int = PRUNE_BACKLOG) -> int:
@@ -230,7 +248,8 @@ def prune(conn: Connection, readers: Collection[str], limit: int = PRUNE_BACKLOG
     if known is None or before > known:
         state.write(conn, _HORIZON, before.isoformat())
     gone = 0
+    consumed_seq = c.seq + 0  # not the bare key: SQLite would walk the primary key over every row kept
     for consumed in (c.effective_at.is_(None), c.effective_at < before):
-        batch = select(c.seq).where(consumed, c.seq <= upto).limit(limit)
+        batch = select(c.seq).where(consumed, consumed_seq <= upto).limit(limit)
         gone += conn.execute(delete(CHANGES).where(c.seq.in_(batch))).rowcount
     return gone

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, case, delete, func, insert, or_, select, update
 
+from ecrm_dsl.store.changes import changed_enrollments
 from ecrm_dsl.store.tables import TABLES
 
 T = TABLES
@@ -338,16 +339,21 @@ def event_pairs(
     now: datetime,
     completed_since: datetime | None,
     only_ids: Sequence[int] | None = None,
+    changed: tuple[Select[Any], int] | None = None,
 ) -> list[tuple[Enrollment, dict[str, Any]]]:
     """(enrollment, event) pairs: events of a type by the enrolled customer after entry, in (since, now].
 
     Open enrollments are active ones, and completed ones entered after ``completed_since`` (a goal window can
-    outlast the flow).
+    outlast the flow). ``changed``: (the customers changed since the last tick, the last enrollment id judged
+    then) — only their enrollments and newer ones can have an event not judged yet, so only they are read.
     """
     ev = T.events
     statuses = E.c.status == ACTIVE
     if completed_since is not None:
         statuses = or_(statuses, and_(E.c.status == "completed", E.c.entered_at >= completed_since))
+    # Narrowed to changed customers, their few enrollments lead: SQLite would otherwise start from every event
+    # of the type in (since, now] — days of them, with late arrivals — so the bounds are kept off its index.
+    at = ev.c.occurred_at if changed is None else func.coalesce(ev.c.occurred_at, ev.c.occurred_at)
     query = (
         select(*_COLUMNS, ev.c.id.label("event_id"), ev.c.occurred_at, ev.c.properties)
         .select_from(E.join(ev, ev.c.customer_id == E.c.customer_id))
@@ -356,13 +362,15 @@ def event_pairs(
             statuses,
             ev.c.type == event_type,
             ev.c.occurred_at > E.c.entered_at,
-            ev.c.occurred_at > since,
-            ev.c.occurred_at <= now,
+            at > since,
+            at <= now,
         )
         .order_by(E.c.id, ev.c.occurred_at, ev.c.id)
     )
     if only_ids is not None:
         query = query.where(E.c.id.in_(list(only_ids)))
+    if changed is not None:
+        query = changed_enrollments(query, *changed)
     pairs = []
     for row in conn.execute(query):
         data = row._mapping

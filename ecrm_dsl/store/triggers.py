@@ -18,6 +18,7 @@ from sqlalchemy import (
     delete,
     exists,
     extract,
+    func,
     insert,
     literal,
     or_,
@@ -101,10 +102,15 @@ def event_candidates(
     now: datetime,
     limit: int,
     late_arrival: timedelta = LATE_ARRIVAL,
+    changed: Select[Any] | None = None,
 ) -> list[tuple[str, Candidate]]:
     """New events of a type (not yet handled for this scenario), oldest first, with their fire keys; events up
-    to ``late_arrival`` older than ``since`` are looked at again, in case they reached the store late."""
+    to ``late_arrival`` older than ``since`` are looked at again, in case they reached the store late.
+    ``changed``: the customers changed since the last complete tick — an event not seen then is theirs."""
     e, f, o = T.events, T.trigger_fires, T.orders
+    # As in enrollments.event_pairs: with the changed customers leading, the bounds and the order stay off the
+    # time index (or SQLite walks it for every event of the type).
+    at = e.c.occurred_at if changed is None else func.coalesce(e.c.occurred_at, e.c.occurred_at)
     handled = exists().where(
         f.c.scenario_id == scenario_id, f.c.fire_key == ("event:" + e.c.id.cast(f.c.fire_key.type))
     )
@@ -114,14 +120,16 @@ def event_candidates(
         .select_from(e.outerjoin(o, and_(o.c.id == order_id, o.c.customer_id == e.c.customer_id)))
         .where(
             e.c.type == event_type,
-            e.c.occurred_at > since - late_arrival,
-            e.c.occurred_at >= floor,
-            e.c.occurred_at <= now,
+            at > since - late_arrival,
+            at >= floor,
+            at <= now,
             ~handled,
         )
-        .order_by(e.c.occurred_at, e.c.id)
+        .order_by(at, e.c.id)
         .limit(limit)
     )
+    if changed is not None:
+        query = query.where(e.c.customer_id.in_(changed))
     return [
         (f"event:{row.id}", Candidate(row.customer_id, row.occurred_at, row.id, row.order_id))
         for row in conn.execute(query)

@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecrm_dsl.plan.document import canonical_json, load_plan
 from ecrm_dsl.plan.project import FrequencyCap
 from ecrm_dsl.review.diff_plans import diff_plans
 from ecrm_dsl.runtime.deploy import deploy
-from ecrm_dsl.runtime.policy import Reservation, check_caps
+from ecrm_dsl.runtime.policy import CapWindow, Reservation, check_caps
 from tests.runtime.world import JST, POLICIES, World, template
 
 HOUR = dt.timedelta(hours=1)
@@ -155,3 +160,27 @@ def test_ecrm_diff_tells_a_rolling_day_from_a_calendar_day(tmp_path: Path) -> No
     assert [c.text for c in diff_plans(rolling, uncapped).changes] == [
         "frequency cap removed: all: at most 1 per 24h, then defer"
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    days=st.integers(1, 8),
+    most=st.integers(0, 4),
+    offsets=st.lists(st.integers(-14 * 24, 14 * 24), max_size=12),
+    moment=st.integers(0, 23),
+)
+def test_a_calendar_window_fits_exactly_when_every_window_holding_the_day_has_room(
+    days: int, most: int, offsets: list[int], moment: int
+) -> None:
+    """The sliding count agrees with the definition: each run of ``days`` shop days that holds the moment's day
+    has fewer than ``max`` messages."""
+    window = CapWindow(FrequencyCap("all", most, days * 86400, "defer", "calendar"), ZoneInfo("Asia/Tokyo"))
+    now = at(15, moment)
+    times = [at(15, 0) + dt.timedelta(hours=h) for h in offsets]
+    today = now.astimezone(JST).date()
+    per_day = Counter(t.astimezone(JST).date() for t in times)
+    expected = all(
+        sum(per_day[today - dt.timedelta(days=back) + dt.timedelta(days=d)] for d in range(days)) < most
+        for back in range(days)
+    )
+    assert window.fits(times, now) is expected
