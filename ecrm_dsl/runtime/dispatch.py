@@ -89,7 +89,7 @@ class Dispatcher:
         decisions: list[dict[str, Any]] = []
         counts: Counter[str] = Counter()
         for row, result in handed:
-            attempt = int(row["attempts"]) + 1  # claim() counted this attempt
+            attempt = int(row["attempts"])  # claim() counted this attempt
             if result.status == "sent":
                 settled.append(deliveries.Settled(row["id"], "sent", sent_at=now, provider_id=result.provider_id))
                 outcome, reason = "delivered", None

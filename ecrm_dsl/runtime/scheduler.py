@@ -8,6 +8,8 @@ the same state; outbox keys make a redone send a no-op rather than a duplicate.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,6 +18,7 @@ from sqlalchemy import Connection, Engine
 from ecrm_dsl.plan.nodes import WaitNode
 from ecrm_dsl.runtime.enroll import enroll, segment_reader
 from ecrm_dsl.runtime.journal import Journal
+from ecrm_dsl.runtime.lease import TickLease
 from ecrm_dsl.runtime.model import DeployedPlan, ScenarioVersion, sort_for_priority
 from ecrm_dsl.runtime.outcomes import StopScope, settle_outcomes
 from ecrm_dsl.runtime.steps import StepRunner
@@ -64,11 +67,21 @@ def _save_last_tick(conn: Connection, now: datetime) -> None:
 
 
 class Scheduler:
-    def __init__(self, engine: Engine, late_arrival: timedelta = LATE_ARRIVAL):
+    def __init__(self, engine: Engine, late_arrival: timedelta = LATE_ARRIVAL, lease: TickLease | None = None):
         """``late_arrival``: how far back each tick looks again for events that reached the store late (a replay
-        of history, where everything is already there, needs none)."""
+        of history, where everything is already there, needs none). ``lease``: with several workers on the
+        store, every transaction of a tick renews it first, and the tick stops (:class:`LostLease`) if another
+        worker has it."""
         self.engine = engine
         self.late_arrival = late_arrival
+        self.lease = lease
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            if self.lease is not None:
+                self.lease.fence(conn)
+            yield conn
 
     def versions(self, conn: Connection) -> tuple[list[ScenarioVersion], dict[str, ScenarioVersion]]:
         """The active plan's versions (for new entries), and every version still running, by hash."""
@@ -93,7 +106,7 @@ class Scheduler:
         if now.tzinfo is None:
             raise ValueError("the tick time needs a timezone")
         report = TickReport(now)
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             current, by_hash = self.versions(conn)
             previous = last_tick(conn)
             deployment = current[0].plan.deployment_id if current else 0
@@ -112,7 +125,7 @@ class Scheduler:
         for version in current:
             if not check_segments and version.trigger.type == "segment":
                 continue
-            with self.engine.begin() as conn:
+            with self._begin() as conn:
                 journal = Journal(now)
                 changed = scope.customers if scope is not None else None
                 entries = enroll(conn, version, now, StepRunner(conn, now, journal), self.late_arrival, changed)
@@ -125,7 +138,7 @@ class Scheduler:
         if entered:
             self._settle(now, entered, min(since, earliest), report, scope)
         self._advance(now, by_hash, report)
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             _save_last_tick(conn, now)
             changes.write_mark(conn, STOP_READER, next_mark)
             readers = {STOP_READER} | {segment_reader(v) for v in current if v.trigger.type == "segment"}
@@ -141,7 +154,7 @@ class Scheduler:
         scope: StopScope | None,
     ) -> None:
         for version in sort_for_priority(versions):
-            with self.engine.begin() as conn:
+            with self._begin() as conn:
                 journal = Journal(now)
                 settle_outcomes(conn, version, StepRunner(conn, now, journal), journal, since, scope)
                 self._flush(conn, journal, report)
@@ -151,14 +164,14 @@ class Scheduler:
         scenario's rank decides who gets a customer's capped day whatever the shape of the flows."""
         rank = {h: (v.rank, v.id) for h, v in by_hash.items()}
         for _ in range(MAX_ROUNDS):
-            with self.engine.begin() as conn:
+            with self._begin() as conn:
                 groups = sorted(store.due_groups(conn, now), key=lambda g: (rank.get(g[0], (0, "")), g[1]))
             if not groups:
                 if not self._listen(now, by_hash, report):
                     return
                 continue
             scenario_hash, node_id = groups[0]
-            with self.engine.begin() as conn:
+            with self._begin() as conn:
                 rows = store.due_batch(conn, scenario_hash, node_id, now, BATCH)
                 journal = Journal(now)
                 StepRunner(conn, now, journal, by_hash).run(by_hash[scenario_hash], node_id, rows)
@@ -168,13 +181,13 @@ class Scheduler:
     def _listen(self, now: datetime, by_hash: dict[str, ScenarioVersion], report: TickReport) -> bool:
         """Waiting enrollments whose awaited event has happened move on; returns whether any did."""
         moved = False
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             nodes = store.waiting_nodes(conn)
         for scenario_hash, node_id in nodes:
             version = by_hash[scenario_hash]
             after = 0
             while True:
-                with self.engine.begin() as conn:
+                with self._begin() as conn:
                     rows = store.waiting(conn, scenario_hash, node_id, BATCH, after)
                     if not rows:
                         break

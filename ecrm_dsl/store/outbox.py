@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from ecrm_dsl.store.tables import TABLES
 
@@ -47,22 +47,26 @@ def recent_sends(
 
 
 def claim(conn: Connection, now: datetime, lease_until: datetime, limit: int) -> list[dict[str, Any]]:
-    """Deliveries ready to go (pending and due, or 'sending' whose lease ran out after a crash), now leased."""
-    ready = or_(
-        and_(OUTBOX.c.status == "pending", OUTBOX.c.next_attempt_at <= now),
-        and_(OUTBOX.c.status == "sending", OUTBOX.c.next_attempt_at <= now),
+    """Deliveries ready to go (pending and due, or 'sending' whose lease ran out after a crash), now leased: the
+    rows as claimed (status ``sending``, ``attempts`` counting this attempt), oldest due first.
+
+    One statement, so two dispatchers can never claim the same row: SQLite runs it under its single write
+    lock, and on PostgreSQL ``FOR UPDATE SKIP LOCKED`` hands each concurrent claimer different rows."""
+    ready = (
+        select(OUTBOX.c.id)
+        .where(OUTBOX.c.status.in_(["pending", "sending"]), OUTBOX.c.next_attempt_at <= now)
+        .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
-    rows = [
-        dict(r._mapping)
-        for r in conn.execute(select(OUTBOX).where(ready).order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id).limit(limit))
-    ]
-    if rows:
-        conn.execute(
-            update(OUTBOX)
-            .where(OUTBOX.c.id.in_([r["id"] for r in rows]))
-            .values(status="sending", attempts=OUTBOX.c.attempts + 1, next_attempt_at=lease_until)
-        )
-    return rows
+    claimed = conn.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.id.in_(ready.scalar_subquery()))
+        .values(status="sending", attempts=OUTBOX.c.attempts + 1, next_attempt_at=lease_until)
+        .returning(*OUTBOX.c)
+    )
+    rows = [dict(r._mapping) for r in claimed]
+    return sorted(rows, key=lambda r: r["id"])
 
 
 def by_status(conn: Connection) -> dict[tuple[str, str], int]:

@@ -110,8 +110,9 @@ def test_a_batch_is_settled_in_one_transaction_with_one_statement_per_table(
     assert dispatcher.run(at(1, 10)) == {"delivered": 40}
 
     writes = Counter(sql.split(" (")[0][:22] for sql in statements if sql.startswith(("UPDATE", "INSERT", "WITH")))
-    # Per batch: the claim's UPDATE, then the settle (WITH settled … UPDATE outbox) and the journal's INSERT.
-    assert writes == {"UPDATE outbox SET stat": 3, "WITH settled(id, statu": 3, "INSERT INTO decisions": 3}
+    # Per batch: the claim's UPDATE, then the settle (WITH settled … UPDATE outbox) and the journal's INSERT;
+    # the last claim, which found nothing, is an UPDATE too.
+    assert writes == {"UPDATE outbox SET stat": 4, "WITH settled(id, statu": 3, "INSERT INTO decisions": 3}
     assert len(commits) == 3 * 2 + 1  # claim and settle per batch, and the last claim that found nothing
     assert {status for _, status, _ in outbox(w)} == {"sent"}
     assert set(delivered(w).values()) == {1} and len(delivered(w)) == 40
