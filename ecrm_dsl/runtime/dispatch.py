@@ -30,9 +30,6 @@ from ecrm_dsl.store import enrollments as store
 
 LEASE = timedelta(minutes=10)
 BATCH = 500
-# Wall-clock seconds a batch may spend handing messages over before it is settled: well inside the lease, so no
-# other dispatcher can take a row of the batch while this one still holds it.
-HANDOVER_BUDGET = LEASE.total_seconds() / 2
 
 
 class Dispatcher:
@@ -43,8 +40,13 @@ class Dispatcher:
         *,
         shop: Mapping[str, str] | None = None,
         unsubscribe: Callable[[str, str], str | None] | None = None,
+        lease: timedelta = LEASE,
     ):
+        """``lease``: how long a claimed batch is this dispatcher's; if the process dies, other dispatchers take
+        the batch after it. A batch is settled within half of it, whatever the providers' pace."""
         self.engine = engine
+        self.lease = lease
+        self.handover_budget = lease.total_seconds() / 2
         self.adapters = adapters
         self.shop = dict(shop or {})
         self.unsubscribe = unsubscribe or (lambda customer_id, channel: None)
@@ -55,7 +57,7 @@ class Dispatcher:
         counts: Counter[str] = Counter()
         while True:
             with self.engine.begin() as conn:
-                rows = outbox.claim(conn, now, now + LEASE, BATCH)
+                rows = outbox.claim(conn, now, now + self.lease, BATCH)
             if not rows:
                 return counts
             with self.engine.connect() as conn:
@@ -67,7 +69,7 @@ class Dispatcher:
             began = time.monotonic()
             try:
                 for row in rows:
-                    if handed and time.monotonic() - began > HANDOVER_BUDGET:
+                    if handed and time.monotonic() - began > self.handover_budget:
                         break  # settle in time: past the lease, another dispatcher may take these rows
                     in_doubt = row
                     profile = profiles.get(row["customer_id"])

@@ -194,7 +194,6 @@ def test_a_delivery_that_raises_settles_what_went_before_and_gives_back_what_fol
 def test_a_batch_out_of_time_settles_what_it_handed_over_and_gives_back_the_rest(
     tmp_path: Path, gateway: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dispatch_module, "HANDOVER_BUDGET", 0.0)  # every batch runs out after its first message
     w = world(tmp_path, "sms")
     settles: list[Any] = []
     real = dispatch_module.deliveries.settle_batch
@@ -202,7 +201,9 @@ def test_a_batch_out_of_time_settles_what_it_handed_over_and_gives_back_the_rest
         dispatch_module.deliveries, "settle_batch", lambda conn, rows: (settles.append(len(rows)), real(conn, rows))
     )
 
-    assert Dispatcher(w.engine, {"sms": SmsAdapter(gateway, timeout=5)}).run(at(1, 10)) == {"delivered": 5}
+    dispatcher = Dispatcher(w.engine, {"sms": SmsAdapter(gateway, timeout=5)})
+    dispatcher.handover_budget = 0.0  # every batch runs out after its first message
+    assert dispatcher.run(at(1, 10)) == {"delivered": 5}
 
     assert sorted(Gateway.keys) == sorted(set(Gateway.keys)) and len(Gateway.keys) == 5  # each handed over once
     assert settles == [5, 4, 3, 2, 1]  # one sent and the rest given back, batch after batch
