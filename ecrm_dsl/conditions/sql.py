@@ -228,9 +228,13 @@ def to_sql(
     segments: Mapping[str, Normal] | None = None,
     types: Types | None = None,
     now_column: ColumnElement[datetime] | None = None,
+    few_customers: bool = False,
 ) -> ColumnElement[bool]:
     """The condition as a ``WHERE`` filter over ``tables.customers`` (and ``tables.enrollments`` when
     ``enrollment``): true for the rows that match, false or NULL for the others.
+
+    ``few_customers``: the caller restricts the customers to a few (those the change log names), so conditions
+    on orders are correlated per customer instead of one ``GROUP BY`` over every order.
 
     With ``now_column``, each row is judged as of that column's moment (an entry at its event's time) in one
     query; :class:`NeedsFixedMoment` is raised when the condition needs more than that moment.
@@ -238,6 +242,7 @@ def to_sql(
     zone = ZoneInfo(timezone)
     clock = _Clock(aware_utc(now), zone, now_column)
     compiler = _Compiler(tables, aware_utc(now), zone, enrollment, segments or {}, types or Types(), clock=clock)
+    compiler.few_customers = few_customers
     return compiler.cond(normal)
 
 
@@ -384,6 +389,7 @@ class _Compiler:
         self.now = self.clock.now
         self.positive = positive  # under an even number of "not": NULL may stand for false
         self.aggregating = False  # inside one subquery over the orders: order attributes are its aggregates
+        self.few_customers = False  # see to_sql
 
     @property
     def today(self) -> ColumnElement[int]:
@@ -440,10 +446,10 @@ class _Compiler:
 
         Over all customers at one moment it is one ``GROUP BY`` of the orders, its ``HAVING`` the condition;
         a customer without orders is in no group, so a condition that holds for them is judged by its negation.
-        Per enrollment, or as of each row's own moment, it is one correlated aggregate.
+        Per enrollment, as of each row's own moment, or for a few customers, it is one correlated aggregate.
         """
         orders = self.t.orders
-        per_row = self.enrollment or self.clock.column is not None
+        per_row = self.enrollment or self.clock.column is not None or self.few_customers
         positive, self.positive, self.aggregating = self.positive, self.positive or not per_row, True
         try:
             test = self.cond(node)
@@ -756,6 +762,7 @@ class _Compiler:
                 self.clock,
                 self.positive,
             )
+            inner.few_customers = self.few_customers
             return inner.cond(self.segments[segment])
         raise ConditionError(f"{name}() is not a condition")
 

@@ -89,8 +89,9 @@ def enroll(
     return entries
 
 
-def _audience(version: ScenarioVersion, segment: str | None, now: datetime) -> Select[Any]:
-    """Customers in ``segment`` (all when None) for whom the trigger's where-condition holds."""
+def _audience(version: ScenarioVersion, segment: str | None, now: datetime, few: bool = False) -> Select[Any]:
+    """Customers in ``segment`` (all when None) for whom the trigger's where-condition holds; ``few``: the caller
+    narrows them to a few, so the query is shaped for that (see ``conditions.sql.to_sql``)."""
     plan = version.plan
     parts: list[Normal] = []
     if segment is not None:
@@ -98,7 +99,9 @@ def _audience(version: ScenarioVersion, segment: str | None, now: datetime) -> S
     if version.trigger.where is not None:
         parts.append(version.trigger.where)
     condition = ["and", *parts] if len(parts) > 1 else (parts[0] if parts else ["lit", "bool", True])
-    query = select_customers(condition, now=now, timezone=plan.timezone, segments=plan.segments, types=plan.types(None))
+    query = select_customers(
+        condition, now=now, timezone=plan.timezone, segments=plan.segments, types=plan.types(None), few_customers=few
+    )
     return query.where(customers.known_at(now))
 
 
@@ -135,6 +138,8 @@ def _segment(
         changes.keep_events_since(conn, now - timedelta(seconds=max(windows)))
     full = mark is None or _needs_full_pass(keys, mark.at, now, version.plan.timezone)
     only = None if full or mark is None else changes.changed(mark, now, windows)
+    if only is not None:
+        audience = _audience(version, trigger.segment, now, few=True)
     triggers.update_segment(conn, version.id, audience, now, only=only)
     changes.write_mark(conn, reader, changes.Mark(upto, now, window=max(windows, default=0)))
     if not baseline_only:
