@@ -52,7 +52,7 @@ def enroll(
     now: datetime,
     runner: StepRunner,
     late_arrival: timedelta = triggers.LATE_ARRIVAL,
-    changed: Select[Any] | None = None,
+    changed: changes.Customers | None = None,
 ) -> Entries:
     """Enroll everyone the version's trigger fired for since the last tick and put them at the first step.
     ``changed`` (the customers changed since the last complete tick) narrows the search for new events.

@@ -28,7 +28,7 @@ class StopScope:
     changed since the last tick (``customers`` selects their ids), and enrollments after ``enrollment`` by id,
     which entered since and were never judged."""
 
-    customers: Select[Any]
+    customers: changes.Customers
     enrollment: int
 
 
@@ -140,7 +140,7 @@ def _stop(
     store.mark(conn, sorted(stopped), "exited", reason, runner.now)
 
 
-def _changed(scope: StopScope | None) -> tuple[Select[Any], int] | None:
+def _changed(scope: StopScope | None) -> tuple[changes.Customers, int] | None:
     """An event the last tick did not judge was written since, or became due since: its customer is in the
     change log either way (a late arrival too, however late)."""
     return None if scope is None else (scope.customers, scope.enrollment)

@@ -113,12 +113,12 @@ class Scheduler:
             stop_mark = changes.read_mark(conn, STOP_READER)
             # Read before any work: whatever changes after this is judged again next tick.
             next_mark = changes.Mark(changes.head(conn), now, changes.last_enrollment(conn), deployment)
-        if previous is not None and now < previous:
-            raise ClockWentBack(now, previous)
+            if previous is not None and now < previous:
+                raise ClockWentBack(now, previous)
+            scope = None  # the first tick, and the first after a deploy (new rules, moved enrollments), judge all
+            if stop_mark is not None and stop_mark.deployment == deployment:
+                scope = StopScope(changes.changed_list(conn, stop_mark, now), stop_mark.enrollment)
         since = (previous or now) - self.late_arrival
-        scope = None  # the first tick, and the first after a deploy (new rules, moved enrollments), judge all
-        if stop_mark is not None and stop_mark.deployment == deployment:
-            scope = StopScope(changes.changed(stop_mark, now), stop_mark.enrollment)
         # Outcomes first: the purchase that converts one enrollment may start the next one.
         self._settle(now, list(by_hash.values()), since, report, scope)
         earliest = now

@@ -15,7 +15,7 @@ clock has passed since. The tick prunes rows every reader has consumed.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -175,7 +175,20 @@ def changed(mark: Mark, now: datetime, windows: Collection[int] = ()) -> Select[
     return select(c.customer_id).where(or_(*terms))
 
 
-def changed_enrollments(query: Select[Any], customers: Select[Any], after: int) -> Select[Any]:
+# Customers: a query of their ids, or the ids themselves when there are few (read once, then bound as a list).
+Customers = Select[Any] | Sequence[str]
+INLINE = 5_000  # changed customers read into a list up to this many; beyond, each query re-reads the log
+
+
+def changed_list(conn: Connection, mark: Mark, now: datetime) -> Customers:
+    """The customers changed after ``mark`` (see :func:`changed`), read once for all of a tick's queries when
+    they are few; the query itself when a bulk import changed more."""
+    query = changed(mark, now)
+    ids = list(conn.execute(query.distinct().limit(INLINE + 1)).scalars())
+    return query if len(ids) > INLINE else sorted(ids)
+
+
+def changed_enrollments(query: Select[Any], customers: Customers, after: int) -> Select[Any]:
     """``query`` (over enrollments) narrowed to the enrollments of ``customers`` and those with ids after
     ``after``."""
     e = TABLES.enrollments.c

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, or_, select, update
 
-from ecrm_dsl.store.changes import changed_enrollments
+from ecrm_dsl.store.changes import Customers, changed_enrollments
 from ecrm_dsl.store.tables import TABLES
 
 T = TABLES
@@ -339,7 +339,7 @@ def event_pairs(
     now: datetime,
     completed_since: datetime | None,
     only_ids: Sequence[int] | None = None,
-    changed: tuple[Select[Any], int] | None = None,
+    changed: tuple[Customers, int] | None = None,
 ) -> list[tuple[Enrollment, dict[str, Any]]]:
     """(enrollment, event) pairs: events of a type by the enrolled customer after entry, in (since, now].
 

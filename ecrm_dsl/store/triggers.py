@@ -31,6 +31,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from ecrm_dsl.conditions.sql import local_day
+from ecrm_dsl.store.changes import Customers
 from ecrm_dsl.store.enrollments import Candidate
 from ecrm_dsl.store.tables import TABLES
 
@@ -102,7 +103,7 @@ def event_candidates(
     now: datetime,
     limit: int,
     late_arrival: timedelta = LATE_ARRIVAL,
-    changed: Select[Any] | None = None,
+    changed: Customers | None = None,
 ) -> list[tuple[str, Candidate]]:
     """New events of a type (not yet handled for this scenario), oldest first, with their fire keys; events up
     to ``late_arrival`` older than ``since`` are looked at again, in case they reached the store late.
