@@ -59,6 +59,7 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> J
 def create_app(ingestor: Ingestor, settings: ServeSettings, metrics: Metrics | None = None) -> Starlette:
     metrics = metrics or Metrics(ingestor.engine)
     in_flight = InFlight(settings.max_in_flight)
+    metrics.in_flight.set_function(lambda: in_flight.current)
 
     def guarded(endpoint: str, handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Any]:
         """Timing, the access log line, and a sentence instead of a traceback."""

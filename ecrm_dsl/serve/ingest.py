@@ -15,12 +15,14 @@ item wins — the newer state replaces the stored one, field by field for the fi
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from ecrm_dsl.importer.header import Binding, Bound, Unresolved
 from ecrm_dsl.importer.kinds import LOADERS, LoadContext, Loader
@@ -31,6 +33,7 @@ from ecrm_dsl.serve.items import Row, path_of, to_row
 from ecrm_dsl.store.ingest_receipts import record_receipts, stored_digests
 from ecrm_dsl.store.tables import TABLES
 
+RETRY_PAUSES = (0.05, 0.25)  # seconds before writing a batch again after the store refused it
 LATEST_WINS = frozenset({"customers", "subscriptions"})  # upserts: a newer state of the same thing
 
 
@@ -59,11 +62,21 @@ class Ingestor:
     ) -> BatchResult:
         """Check and store ``items`` of ``kind``; what happened to each. ``latest_wins``: the kinds whose id may
         come again with other content (a webhook platform, the source of truth, sends every kind that way)."""
-        result = BatchResult()
-        rows = self._checked(kind, items, result)
+        checked = BatchResult()
+        rows = self._checked(kind, items, checked)
         with self.write_lock:
-            self._write(kind, rows, source, kind in latest_wins, result)
-        return result
+            for pause in (*RETRY_PAUSES, None):
+                result = BatchResult(checked.accepted, checked.duplicates, list(checked.rejected))
+                try:
+                    self._write(kind, rows, source, kind in latest_wins, result)
+                    return result
+                except OperationalError:
+                    # Another writer (a scheduler tick) committed between our read and our write, or held the
+                    # lock past the busy timeout: the transaction was rolled back, so writing again is safe.
+                    if pause is None:
+                        raise
+                    time.sleep(pause)
+        raise AssertionError("unreachable")
 
     def _checked(self, kind: str, items: Sequence[Any], result: BatchResult) -> list[Row]:
         """The items that pass the schema and convert, each id once (a repeat in the batch is a duplicate)."""

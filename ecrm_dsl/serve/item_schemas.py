@@ -70,6 +70,8 @@ def check_item(kind: str, index: int, item: Any) -> list[ItemError]:
 
 def _pointer(index: int, error: ValidationError) -> str:
     parts = [str(index), *(str(p) for p in error.absolute_path)]
+    if error.validator == "required" and "'" in str(error.message):  # where the missing field belongs
+        parts.append(str(error.message).split("'")[1])
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = set(error.schema.get("properties", {})) if isinstance(error.schema, dict) else set()
         extra = sorted(k for k in error.instance if k not in allowed)

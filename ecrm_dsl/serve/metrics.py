@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
@@ -81,6 +81,7 @@ class Metrics:
             "Requests answered 503 because too many batches were in flight",
             registry=self.registry,
         )
+        self.in_flight = Gauge("ecrm_ingest_batches_in_flight", "Batches being handled now", registry=self.registry)
         self.registry.register(StoreGauges(engine, clock or (lambda: datetime.now(UTC))))
 
     def count(self, kind: str, accepted: int, duplicates: int, rejected: int) -> None:
