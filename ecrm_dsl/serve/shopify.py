@@ -92,10 +92,11 @@ def _order(o: dict[str, Any], customer_id: str, topic: str) -> dict[str, Any]:
         "ordered_at": _text(o, "created_at"),
         "amount": _yen(o.get("total_price"), currency, "total_price"),
     }
-    paid = o.get("financial_status") == "paid"
-    if topic == "orders/paid":  # Shopify updates the order when it is paid
+    # paid_at: when orders/paid arrives, the order was just updated; an order created paid (a card captured at
+    # checkout) was paid when processed. Other topics leave the stored paid_at as it is.
+    if topic == "orders/paid":
         item["paid_at"] = _text(o, "updated_at" if o.get("updated_at") else "processed_at")
-    elif paid and o.get("processed_at"):
+    elif topic == "orders/create" and o.get("financial_status") == "paid" and o.get("processed_at"):
         item["paid_at"] = o["processed_at"]
     if o.get("cart_token"):
         item["cart_id"] = str(o["cart_token"])
