@@ -61,7 +61,7 @@ def serve_command(
     from ecrm_dsl.serve.app import ServeSettings, create_app
     from ecrm_dsl.serve.auth import TokenError, Tokens
     from ecrm_dsl.serve.ingest import Ingestor
-    from ecrm_dsl.serve.server import bind, make_server, run
+    from ecrm_dsl.serve.server import Stopped, bind, make_server, run
     from ecrm_dsl.serve.shopify import SECRET_VARIABLE
 
     try:
@@ -87,6 +87,8 @@ def serve_command(
     click.echo(f"ecrm serve: listening on http://{bound_host}:{bound_port} — Shopify webhooks {shopify}", err=True)
     try:
         run(make_server(app, log_level), sock)
+    except Stopped as signal_name:
+        click.echo(f"ecrm serve: stopped ({signal_name})", err=True)
     finally:
         engine.dispose()
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import signal
 import socket
+from types import FrameType
 
 import uvicorn
 from starlette.applications import Starlette
@@ -38,6 +40,20 @@ def make_server(app: Starlette, log_level: str = "info") -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
+class Stopped(Exception):
+    """SIGINT or SIGTERM ended the server after it finished the requests in flight."""
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise Stopped(signal.Signals(signum).name)
+
+
 def run(server: uvicorn.Server, sock: socket.socket) -> None:
-    """Serve until SIGINT/SIGTERM (uvicorn finishes the requests in flight first)."""
-    server.run(sockets=[sock])
+    """Serve until SIGINT/SIGTERM; uvicorn finishes the requests in flight first, then raises the signal again,
+    which ends here as :class:`Stopped` (an exit status of 0 rather than death by the signal)."""
+    previous = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.run(sockets=[sock])
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
