@@ -55,7 +55,7 @@ def to_row(kind: str, index: int, item: Mapping[str, Any], loader: Loader) -> Ro
         values["properties"] = values["properties"] or {}
         values["event_id"] = item_id
         try:
-            values["occurred_at"] = parse_datetime(item["occurred_at"], UTC)
+            values["occurred_at"] = _moment(item["occurred_at"])
         except CellError as exc:
             fail("occurred_at", exc)
         fields = frozenset(EVENT)
@@ -96,7 +96,7 @@ def _typed(column: Column, raw: Any) -> Any:
             raise CellError("is required, but it is null", "give a value")
         return column.default
     if column.type == "datetime":
-        return parse_datetime(raw, UTC)
+        return _moment(raw)
     if column.type == "date":
         return parse_date(raw)
     if column.values and raw not in column.values:
@@ -105,6 +105,14 @@ def _typed(column: Column, raw: Any) -> Any:
             did_you_mean(raw, column.values) or "allowed: " + ", ".join(column.values),
         )
     return raw
+
+
+def _moment(text: str) -> datetime:
+    """An instant in UTC; one whose UTC form falls outside years 1–9999 is an item error, not a crash."""
+    try:
+        return parse_datetime(text, UTC)
+    except OverflowError:
+        raise CellError(f"'{text}' is out of the range of dates", "check the year") from None
 
 
 def _default(column: Column) -> Any:

@@ -88,6 +88,7 @@ def test_each_invalid_item_is_rejected_with_its_path_and_a_fix_and_the_rest_are_
         event("extra", rating=5),
         event("unknown-customer", customer_id="C404"),
         event("ok-2", occurred_at="2025-03-02T03:00:00Z"),
+        event("year-1", occurred_at="0001-01-01T00:00:00+09:00"),
     ]
     result = live.post("/v1/events", items).json()
     assert result["accepted"] == 2 and result["duplicates"] == 0
@@ -103,7 +104,11 @@ def test_each_invalid_item_is_rejected_with_its_path_and_a_fix_and_the_rest_are_
     assert by_id["extra"]["path"] == "/items/7/rating" and "under 'properties'" in by_id["extra"]["error"]
     assert by_id["unknown-customer"]["path"] == "/items/8/customer_id"
     assert "POST /v1/customers" in by_id["unknown-customer"]["error"]
-    assert [r["index"] for r in result["rejected"]] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert (
+        by_id["year-1"]["error"]
+        == "'occurred_at': '0001-01-01T00:00:00+09:00' is out of the range of dates — check the year"
+    )
+    assert [r["index"] for r in result["rejected"]] == [1, 2, 3, 4, 5, 6, 7, 8, 10]
     assert {r["status"] for r in result["rejected"]} == {422}
     stored = [e for e in rows(live, "events") if e["type"] == "review.posted"]
     assert len(stored) == 2
