@@ -120,7 +120,7 @@ class Ingestor:
                 if problems:  # again without the refused items (duplicates and conflicts are out already)
                     transaction.rollback()
                     refused = {p.line for p in problems}
-                    result.rejected += [_refusal(kind, p, {r.index: r for r in pending}) for p in problems]
+                    result.rejected += [_refusal(p, {r.index: r for r in pending}) for p in problems]
                     pending = [r for r in to_store if r.index not in refused]
                     continue
                 apply_implied_state(conn, kind, to_store)
@@ -209,7 +209,7 @@ _HTTP_HINTS = {
 }
 
 
-def _refusal(kind: str, problem: Problem, rows: dict[int, Row]) -> ItemError:
+def _refusal(problem: Problem, rows: dict[int, Row]) -> ItemError:
     hint = problem.hint and _HTTP_HINTS.get(problem.hint, problem.hint)
     hint = f" — {hint}" if hint else ""
     row = rows.get(problem.line)

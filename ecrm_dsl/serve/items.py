@@ -40,54 +40,81 @@ class Row:
 
 def to_row(kind: str, index: int, item: Mapping[str, Any], loader: Loader) -> Row | list[ItemError]:
     """The loader rows of a schema-valid ``item``, or why its values are wrong."""
-    errors: list[ItemError] = []
     item_id = str(item["id"])
-
-    def fail(path: str, exc: CellError) -> None:
-        hint = f" — {exc.hint}" if exc.hint else ""
-        errors.append(
-            ItemError(index, item_id, f"'{path.rsplit('/', 1)[-1]}': {exc.message}{hint}", _path(index, path))
-        )
-
-    values: dict[str, Any] = {}
+    problems: list[tuple[str, CellError]] = []  # (path below the item, what is wrong)
     if kind == "events":
-        values = {name: item.get(name) for name in ("customer_id", "type", "properties")}
-        values["properties"] = values["properties"] or {}
-        values["event_id"] = item_id
-        try:
-            values["occurred_at"] = _moment(item["occurred_at"])
-        except CellError as exc:
-            fail("occurred_at", exc)
+        values = _event(item, loader, problems)
         fields = frozenset(EVENT)
     else:
-        for name, raw in item.items():
-            if name in (LINES, ATTRIBUTES):
-                continue
-            try:
-                values[name] = _typed(loader.columns[name], raw)
-            except CellError as exc:
-                fail(name, exc)
-        for name, raw in (item.get(ATTRIBUTES) or {}).items() if kind == "customers" else ():
-            try:
-                values[name] = _attribute(loader, name, raw)
-            except CellError as exc:
-                fail(f"{ATTRIBUTES}/{name}", exc)
+        values = _fields(kind, item, loader, problems)
         fields = frozenset(values)
     records: list[dict[str, Any]] = [values]
     if kind == "orders" and item.get(LINES):
-        records = []
-        for number, line in enumerate(item[LINES]):
-            typed = {name: _default(ITEM[name]) for name in ITEM}
-            for name, raw in line.items():
-                try:
-                    typed[name] = _typed(ITEM[name], raw)
-                except CellError as exc:
-                    fail(f"{LINES}/{number}/{name}", exc)
-            records.append({**values, **typed})
+        records = [{**values, **line} for line in _lines(item[LINES], problems)]
         fields |= frozenset(ITEM)
-    if errors:
-        return errors
+    if problems:
+        return [_item_error(index, item_id, path, exc) for path, exc in problems]
     return Row(index, item_id, tuple(records), fields, digest(kind, records))
+
+
+def _item_error(index: int, item_id: str, path: str, exc: CellError) -> ItemError:
+    hint = f" — {exc.hint}" if exc.hint else ""
+    return ItemError(index, item_id, f"'{path.rsplit('/', 1)[-1]}': {exc.message}{hint}", _path(index, path))
+
+
+def _event(item: Mapping[str, Any], loader: Loader, problems: list[tuple[str, CellError]]) -> dict[str, Any]:
+    """An event's values; the loader types its properties, but a datetime property needs an offset here too."""
+    properties: dict[str, Any] = item.get("properties") or {}
+    values: dict[str, Any] = {"customer_id": item["customer_id"], "type": item["type"], "properties": properties}
+    values["event_id"] = str(item["id"])
+    try:
+        values["occurred_at"] = _moment(item["occurred_at"])
+    except CellError as exc:
+        problems.append(("occurred_at", exc))
+    declared = loader.ctx.schema.events.get(str(item["type"]), {})
+    for name, raw in properties.items():
+        if declared.get(name) == "datetime" and isinstance(raw, str) and raw.strip() and not _OFFSET.search(raw):
+            problems.append((f"properties/{name}", _no_offset(raw)))
+    return values
+
+
+def _fields(
+    kind: str, item: Mapping[str, Any], loader: Loader, problems: list[tuple[str, CellError]]
+) -> dict[str, Any]:
+    """The item's own fields, and a customer's custom attributes, typed as the loader's columns want them."""
+    values: dict[str, Any] = {}
+    for name, raw in item.items():
+        if name not in (LINES, ATTRIBUTES):
+            try:
+                values[name] = _typed(loader.columns[name], raw)
+            except CellError as exc:
+                problems.append((name, exc))
+    for name, raw in (item.get(ATTRIBUTES) or {}).items() if kind == "customers" else ():
+        try:
+            values[name] = _attribute(loader, name, raw)
+        except CellError as exc:
+            problems.append((f"{ATTRIBUTES}/{name}", exc))
+    return values
+
+
+def _lines(lines: list[dict[str, Any]], problems: list[tuple[str, CellError]]) -> list[dict[str, Any]]:
+    """An order's lines with every line column (quantity defaults to 1); a SKU once per order."""
+    typed_lines: list[dict[str, Any]] = []
+    first: dict[str, int] = {}
+    for number, line in enumerate(lines):
+        typed = {name: column.default for name, column in ITEM.items()}
+        for name, raw in line.items():
+            try:
+                typed[name] = _typed(ITEM[name], raw)
+            except CellError as exc:
+                problems.append((f"{LINES}/{number}/{name}", exc))
+        if typed["sku"] in first:
+            earlier = first[typed["sku"]]
+            hint = "give each product once, with its whole quantity"
+            problems.append((f"{LINES}/{number}/sku", CellError(f"'{typed['sku']}' is also line {earlier}", hint)))
+        first.setdefault(typed["sku"], number)
+        typed_lines.append(typed)
+    return typed_lines
 
 
 def _typed(column: Column, raw: Any) -> Any:
@@ -107,16 +134,16 @@ def _typed(column: Column, raw: Any) -> Any:
     return raw
 
 
+def _no_offset(text: str) -> CellError:
+    return CellError(f"'{text}' has no timezone", "write ISO 8601 with an offset, e.g. 2025-03-01T10:00:00+09:00")
+
+
 def _moment(text: str) -> datetime:
     """An instant in UTC; one whose UTC form falls outside years 1–9999 is an item error, not a crash."""
     try:
         return parse_datetime(text, UTC)
     except OverflowError:
         raise CellError(f"'{text}' is out of the range of dates", "check the year") from None
-
-
-def _default(column: Column) -> Any:
-    return column.default
 
 
 def _attribute(loader: Loader, name: str, raw: Any) -> Any:
@@ -129,7 +156,7 @@ def _attribute(loader: Loader, name: str, raw: Any) -> Any:
     if isinstance(raw, str):
         text = raw.strip()
         if column.type == "datetime" and not _OFFSET.search(text):
-            raise CellError(f"'{raw}' has no timezone", "write ISO 8601 with an offset, e.g. 2025-03-01T10:00:00+09:00")
+            raise _no_offset(raw)
         value = parse_text(column.type, text, UTC) if text else None
     else:
         value = from_json_value(column.type, raw, UTC)
@@ -161,11 +188,11 @@ def _jsonable(record: Mapping[str, Any]) -> dict[str, Any]:
     return {name: plain(value) for name, value in record.items()}
 
 
-def path_of(index: int, column: str | None) -> str:
-    """The JSON Pointer of the field an importer problem names (its label is the field in quotes)."""
-    name = (column or "").split("'")[1] if column and "'" in column else ""
+def path_of(index: int, label: str | None) -> str:
+    """The JSON Pointer of the field an importer problem names (its label is the field's name in quotes)."""
+    name = label.split("'")[1] if label and label.count("'") >= 2 else None
+    if name is None:
+        return f"/items/{index}"
     if name in ITEM:
         return _path(index, LINES)
-    if name in ("event_id", ""):
-        return _path(index, "id") if name else f"/items/{index}"
-    return _path(index, name)
+    return _path(index, "id" if name == "event_id" else name)

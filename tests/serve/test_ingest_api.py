@@ -114,6 +114,22 @@ def test_each_invalid_item_is_rejected_with_its_path_and_a_fix_and_the_rest_are_
     assert len(stored) == 2
 
 
+def test_order_lines_and_datetime_properties_are_checked_like_the_rest(live: Live) -> None:
+    live.post("/v1/customers", [customer()])
+    twice = {**ORDER, "lines": [*ORDER["lines"], {"sku": "SKIN-01", "price": 100}]}
+    negative = {**ORDER, "id": "A-2", "lines": [{"sku": "X", "price": -1}]}
+    naive = event("naive", type="subscription.shipped", properties={"shipped_at": "2025-03-02 10:00"})
+    result = live.post("/v1/orders", [twice, negative]).json()
+    errors = {r["path"]: r["error"] for r in result["rejected"]}
+    assert errors == {
+        "/items/0/lines/1/sku": "'sku': 'SKIN-01' is also line 0 — give each product once, with its whole quantity",
+        "/items/1/lines/0/price": "'price' is -1, less than 0 — give 0 or more",
+    }
+    (error,) = live.post("/v1/events", [naive]).json()["rejected"]
+    assert error["path"] == "/items/0/properties/shipped_at" and "has no timezone" in error["error"]
+    assert rows(live, "orders") == []
+
+
 def test_customer_schema_values_and_custom_attributes_are_checked(live: Live) -> None:
     result = live.post(
         "/v1/customers",
