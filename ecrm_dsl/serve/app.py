@@ -134,7 +134,7 @@ def create_app(ingestor: Ingestor, settings: ServeSettings, metrics: Metrics | N
             in_flight.leave()
 
     def counted(kind: str, result: BatchResult) -> BatchResult:
-        metrics.count(kind, result.accepted, result.duplicates, len(result.rejected))
+        metrics.count(kind, result.accepted, result.duplicates, len({e.index for e in result.rejected}))
         return result
 
     async def ingest(request: Request) -> Response:
