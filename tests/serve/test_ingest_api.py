@@ -300,3 +300,23 @@ def test_an_order_posted_for_a_new_customer_enrolls_them_in_f2_at_the_next_tick(
     assert entered["scenario_id"] == "f2"
     live.world.tick(dt.datetime(2025, 3, 1, 11, 30, tzinfo=dt.timezone(dt.timedelta(hours=9))))
     assert [(s[0], s[1]) for s in live.world.sends("N1")] == [("N1", "thanks")]
+
+
+def test_the_same_batch_sent_at_once_from_four_clients_is_stored_once(live: Live) -> None:
+    live.post("/v1/customers", [customer()])
+    batch = [event(f"c-{n}", occurred_at=f"2025-03-02T12:{n:02d}:00+09:00") for n in range(50)]
+    results: list[dict[str, Any]] = []
+
+    def send() -> None:
+        response = live.post("/v1/events", batch)
+        assert response.status_code == 200
+        results.append(response.json())
+
+    senders = [threading.Thread(target=send) for _ in range(4)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(timeout=60)
+    assert sorted(r["accepted"] for r in results) == [0, 0, 0, 50]
+    assert sum(r["duplicates"] for r in results) == 150
+    assert len([e for e in rows(live, "events") if e["type"] == "review.posted"]) == 50
