@@ -40,7 +40,11 @@ from ecrm_dsl.store.database import DEFAULT_STORE, open_store
     help="Batches handled at once; beyond that a request gets 503 with Retry-After.",
 )
 @click.option(
-    "--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+    help="Least severity logged; the access log (method, path, status, time) is at info.",
 )
 @click.pass_context
 def serve_command(
