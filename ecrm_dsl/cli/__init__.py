@@ -97,6 +97,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "run_command",
         "Run ticks: enroll, settle goals and stop rules, advance due steps, deliver the outbox.",
     ),
+    "serve": LazyCommand(
+        "ecrm_dsl.cli.serve_cmd",
+        "serve_command",
+        "Run the live-ingest HTTP API: POST batches of events, orders, customers and subscriptions as JSON.",
+    ),
     "simulate": LazyCommand(
         "ecrm_dsl.cli.simulate_cmd",
         "simulate_command",

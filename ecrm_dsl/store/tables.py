@@ -319,3 +319,15 @@ def make_tables(metadata: MetaData | None = None, schema: str | None = None) -> 
 
 TABLES = make_tables()
 metadata = TABLES.metadata
+
+# Live ingest (`ecrm serve`): one receipt per item a sender sent, by the sender's own id, so that a resent item is
+# recognised; the digest of its content tells a retry (the same item) from a second, different use of the id.
+ingested_items = Table(
+    "ingested_items",
+    metadata,
+    Column("source", String, primary_key=True),  # "api", or the webhook platform ("shopify")
+    Column("kind", String, primary_key=True),  # events, orders, customers, subscriptions; "webhook"
+    Column("item_id", String, primary_key=True),
+    Column("digest", String, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+)
