@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import zoneinfo
 from pathlib import Path
 from typing import NoReturn
@@ -18,6 +17,7 @@ from ecrm_dsl.importer import (
     ImportResult,
     Mapping,
     MappingError,
+    is_text_encoding,
     load_mapping,
     make_loader,
     open_engine,
@@ -133,10 +133,8 @@ def _timezone(name: str) -> zoneinfo.ZoneInfo:
 
 
 def _encoding(name: str) -> str:
-    try:
-        codecs.lookup(name)
-    except LookupError:
-        _usage(f"unknown encoding '{name}' — e.g. utf-8 or cp932 (Shift_JIS)")
+    if not is_text_encoding(name):
+        _usage(f"'{name}' is not a text encoding — e.g. utf-8 or cp932 (Shift_JIS)")
     return name
 
 

@@ -7,7 +7,7 @@ importing the same file again changes nothing.
 
 from __future__ import annotations
 
-from ecrm_dsl.importer.csv_source import DEFAULT_ENCODING
+from ecrm_dsl.importer.csv_source import DEFAULT_ENCODING, is_text_encoding
 from ecrm_dsl.importer.engine import open_engine
 from ecrm_dsl.importer.kinds import LOADERS
 from ecrm_dsl.importer.mapping import KindMapping, Mapping, MappingError, load_mapping
@@ -23,6 +23,7 @@ __all__ = [
     "KindMapping",
     "Mapping",
     "MappingError",
+    "is_text_encoding",
     "load_mapping",
     "make_loader",
     "open_engine",

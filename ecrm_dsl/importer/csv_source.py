@@ -28,6 +28,15 @@ SHIFT_JIS = "cp932"
 _UTF8 = {"utf-8", "utf_8", "utf8", "utf-8-sig", "utf_8_sig"}
 
 
+def is_text_encoding(name: str) -> bool:
+    """Whether ``name`` is a codec that decodes bytes to text (rot13 and zlib are codecs too, but not that)."""
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        return False
+    return getattr(info, "_is_text_encoding", True) and info.incrementaldecoder is not None
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
     line: int

@@ -24,12 +24,12 @@ against the kind's layout (and the customer schema) when the header is bound, no
 
 from __future__ import annotations
 
-import codecs
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ecrm_dsl.importer.csv_source import is_text_encoding
 from ecrm_dsl.importer.layouts import KINDS
 from ecrm_dsl.importer.options import OPTION_KEYS, OptionError, Options, parse_options
 from ecrm_dsl.importer.problems import did_you_mean
@@ -72,9 +72,11 @@ def load_mapping(path: Path) -> Mapping:
         raise MappingError("the mapping is not UTF-8 text", "save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(f"the mapping is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise MappingError("the mapping nests arrays or tables too deeply to be a mapping") from None
     encoding = data.pop("encoding", None)
     if encoding is not None:
-        if not isinstance(encoding, str) or not _known_encoding(encoding):
+        if not isinstance(encoding, str) or not is_text_encoding(encoding):
             raise MappingError(f"encoding {encoding!r} is not a known text encoding", "e.g. utf-8 or cp932")
     kinds: dict[str, KindMapping] = {}
     for kind, table in data.items():
@@ -83,14 +85,6 @@ def load_mapping(path: Path) -> Mapping:
             raise MappingError(f"[{kind}] is not a kind of import", hint)
         kinds[kind] = _kind_mapping(kind, table)
     return Mapping(path.as_posix(), encoding, kinds)
-
-
-def _known_encoding(name: str) -> bool:
-    try:
-        codecs.lookup(name)
-    except LookupError:
-        return False
-    return True
 
 
 def _kind_mapping(kind: str, table: Any) -> KindMapping:
