@@ -1,12 +1,14 @@
 """Mapping files: which CSV header holds which store column, for the exports of an EC platform.
 
 ```toml
+title = "EC-CUBE 4: 会員CSV, 受注CSV"  # optional: what the mapping reads (shown by --list-mappings)
 encoding = "cp932"                  # optional: the platform's CSV encoding (--encoding overrides)
 
 [orders.columns]                    # store column = "CSV header" (or a list of alternative headers)
 id = "受注番号"
 ordered_at = ["注文日時", "受注日時"]
 "prop.rating" = "評価"               # events: an event property
+email = "メールアドレス"               # one header may fill several columns: here the id and the email
 
 [orders]
 ignore = ["商品名", "配送業者"]        # headers to skip
@@ -56,6 +58,7 @@ class KindMapping:
 class Mapping:
     source: str
     encoding: str | None = None
+    title: str = ""
     kinds: dict[str, KindMapping] = field(default_factory=dict)
 
     def for_kind(self, kind: str) -> KindMapping:
@@ -74,6 +77,9 @@ def load_mapping(path: Path) -> Mapping:
         raise MappingError(f"the mapping is not valid TOML: {exc}") from None
     except RecursionError:
         raise MappingError("the mapping nests arrays or tables too deeply to be a mapping") from None
+    title = data.pop("title", "")
+    if not isinstance(title, str):
+        raise MappingError("title must be text")
     encoding = data.pop("encoding", None)
     if encoding is not None:
         if not isinstance(encoding, str) or not is_text_encoding(encoding):
@@ -84,7 +90,7 @@ def load_mapping(path: Path) -> Mapping:
             hint = did_you_mean(kind, KINDS) or "tables: " + ", ".join(KINDS)
             raise MappingError(f"[{kind}] is not a kind of import", hint)
         kinds[kind] = _kind_mapping(kind, table)
-    return Mapping(path.as_posix(), encoding, kinds)
+    return Mapping(path.as_posix(), encoding, title, kinds)
 
 
 def _kind_mapping(kind: str, table: Any) -> KindMapping:
@@ -99,18 +105,11 @@ def _kind_mapping(kind: str, table: Any) -> KindMapping:
     except OptionError as exc:
         raise MappingError(f"[{kind}] {exc.message}", exc.hint) from None
     columns: dict[str, tuple[str, ...]] = {}
-    owner: dict[str, str] = {}
     for name, headers in _table(table.get("columns", {}), f"{kind}.columns").items():
         if isinstance(headers, str):
             headers = [headers]
         if not isinstance(headers, list) or not headers or not all(isinstance(h, str) and h.strip() for h in headers):
             raise MappingError(f"[{kind}.columns] {name} must be a CSV header or a list of headers")
-        for header in headers:
-            if header.strip() in owner:
-                raise MappingError(
-                    f"[{kind}.columns] header '{header}' is mapped to both {owner[header.strip()]} and {name}"
-                )
-            owner[header.strip()] = name
         columns[name] = tuple(h.strip() for h in headers)
     ignore = table.get("ignore", [])
     if not isinstance(ignore, list) or not all(isinstance(h, str) for h in ignore):
