@@ -28,7 +28,7 @@ the same rule as a subscription's status.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -138,11 +138,11 @@ def _subscription(sid: str, events: list[Row], applied: set[Any], row: Mapping[s
     return record
 
 
-def _latest(events: Sequence[Row], types: Iterable[str], counts: Any = None) -> Row | None:
-    """The last of ``events`` (oldest first) of one of ``types`` (that ``counts``, when given)."""
+def _latest(events: Sequence[Row], types: Iterable[str], says: Callable[[Row], object] | None = None) -> Row | None:
+    """The last of ``events`` (oldest first) of one of ``types`` (and for which ``says`` is true, when given)."""
     wanted = set(types)
     for event in reversed(events):
-        if event["type"] in wanted and (counts is None or counts(event)):
+        if event["type"] in wanted and (says is None or says(event)):
             return event
     return None
 
