@@ -193,6 +193,16 @@ def test_codecs_that_are_not_text_encodings(shop: Path, codec: str) -> None:
     assert f"encoding '{codec}' is not a known text encoding" in result.err
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf_16_be", "punycode", "idna", "utf-7", "cp037"])
+def test_text_encodings_the_file_is_not_in(shop: Path, encoding: str) -> None:
+    """Each codec complains its own way (UTF-16 about a missing BOM, punycode about code points): a positioned
+    error all the same."""
+    result = refused(
+        shop, "orders", 'id,customer_id,ordered_at,amount\nX1,C001,2025-03-01 10:00,"¥3,980"\n', "--encoding", encoding
+    )
+    assert result.err.startswith("bad.csv:")
+
+
 # --------------------------------------------------------------------------- mutated files, every kind
 
 NASTY = [
