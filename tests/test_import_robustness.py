@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ecrm_dsl.cli.import_cmd import import_command
+from ecrm_dsl.importer import shipped
 
 DATA = Path(__file__).parent / "data" / "import"
 SAMPLES = [  # (kind, sample): every kind, and platform exports read through a shipped mapping
@@ -293,3 +294,31 @@ def test_mutated_files_never_crash_and_a_refusal_changes_nothing(
             assert store_bytes(root) == before
 
     check()
+
+
+MAPPINGS = [DATA / "ja_ec_mapping.toml", DATA / "cdnow_mapping.toml", *sorted(shipped.MAPPINGS_DIR.glob("*.toml"))]
+TOML_TOKENS = ["[", "]", "[[", "=", '"', "'''", "{", "}", ",", "\n", "true", "1e400", "-0", "\\u0000", "x.y.z", "#"]
+
+
+@st.composite
+def mutated_toml(draw: st.DrawFn) -> str:
+    text = draw(st.sampled_from(MAPPINGS)).read_text(encoding="utf-8")
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(text)))
+        if draw(st.booleans()):
+            text = text[:at] + draw(st.sampled_from(TOML_TOKENS)) + text[at:]
+        else:
+            text = text[:at] + text[at + draw(st.integers(1, 40)) :]
+    return text
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=mutated_toml())
+def test_mutated_mappings_never_crash(shop: Path, text: str) -> None:
+    (shop / "m.toml").write_text(text, encoding="utf-8")
+    (shop / "o.csv").write_text("id,customer_id,ordered_at,amount\nX1,C001,2025-03-01 10:00,100\n", encoding="utf-8")
+    for kind in ("orders", "customers"):
+        result = run(kind, "o.csv", "--mapping", "m.toml")
+        assert result.exception is None, f"{type(result.exception).__name__}: {result.exception}"
+        assert result.code in (0, 1, 2), result.err
+        assert "internal error" not in result.err
