@@ -207,3 +207,10 @@ def test_a_mapping_that_filters_rows_by_a_column_the_file_lacks(shop: Path) -> N
         "o.csv:1: the mapping reads only rows by '明細区分(名称)' (only_rows_where), but the file has no such column"
         in (result.stderr)
     )
+
+
+def test_strip_names_a_column_of_the_import(shop: Path) -> None:
+    (shop / "m.toml").write_text('[customers.strip]\nphon = "\'"\n', encoding="utf-8")
+    result = run("customers", "shopify_customers.csv", "--mapping", "m.toml")
+    assert result.exit_code == 2
+    assert "[customers.strip] phon: is not a column of this import — did you mean 'phone'?" in result.stderr

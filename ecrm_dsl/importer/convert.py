@@ -39,6 +39,8 @@ def convert(record: Record, binding: Binding, shop_tz: tzinfo, problems: Problem
 def _cell(bound: Bound, raw: str, shop_tz: tzinfo) -> Any:
     column = bound.column
     text = raw.strip()
+    if bound.strip:
+        text = text.strip(bound.strip).strip()
     if bound.translate:
         text = bound.translate.get(text, text)
     if not text:

@@ -35,6 +35,7 @@ class Bound:
     column: Column
     translate: dict[str, str] = field(default_factory=dict)  # cell text → replacement, from the mapping
     parse: CellParser | None = None  # the mapping's date format or currency; None: the type's own parsing
+    strip: str = ""  # characters the mapping removes from both ends of each cell
 
     @property
     def label(self) -> str:
@@ -81,6 +82,9 @@ def check_mapping(mapping: KindMapping, kind: str, columns: dict[str, Column], e
                 f"[{kind}.values.{name}]: '{name}' is not a column of this import", did_you_mean(name, columns)
             )
     _check_fields(mapping, kind, columns, extra)
+    for name, _ in mapping.options.strip:
+        if isinstance(resolve(name, columns, extra), Unresolved):
+            raise MappingError(f"[{kind}.strip] {name}: is not a column of this import", did_you_mean(name, columns))
     for name, _ in mapping.options.date_formats:
         found = resolve(name, columns, extra)
         if isinstance(found, Unresolved) or found.type not in ("date", "datetime"):
@@ -161,7 +165,9 @@ def bind(
                 )
                 continue
             first[name] = text
-            bound.append(Bound(index, text, found, mapping.values.get(name, {}), parser_for(found, mapping.options)))
+            parse = parser_for(found, mapping.options)
+            strip = dict(mapping.options.strip).get(name, "")
+            bound.append(Bound(index, text, found, mapping.values.get(name, {}), parse, strip))
     present = {h.strip() for h in header}
     absent = [
         name

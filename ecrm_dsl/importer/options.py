@@ -16,6 +16,9 @@ ignore_unmapped = true              # headers the mapping neither maps nor ignor
 [orders.only_rows_where]            # only rows whose cell under this header is one of these are read
 "明細区分(名称)" = ["商品"]           # (EC-CUBE's fee, discount and tax lines are skipped)
 
+[customers.strip]                   # characters removed from both ends of a column's cells
+phone = "'"                         # (Shopify writes '+819012345678 so that spreadsheets keep the plus)
+
 [orders.date_formats]               # per column; wins over date_format
 paid_at = "%Y/%m/%d %H:%M"
 ```
@@ -51,6 +54,7 @@ OPTION_KEYS = (
     "fill_down",
     "ignore_unmapped",
     "only_rows_where",
+    "strip",
 )
 _ORDERS_ONLY = ("derive_id", "create_missing_customers", "fill_down")
 _MONEY_KINDS = ("customers", "orders", "order_items")  # kinds whose money cells are bound columns
@@ -95,6 +99,7 @@ class Options:
     fill_down: bool = False  # a line whose order id is the line before's takes that line's order cells it leaves empty
     ignore_unmapped: bool = False
     only_rows_where: tuple[tuple[str, frozenset[str]], ...] = ()  # (CSV header, the cell values to read)
+    strip: tuple[tuple[str, str], ...] = ()  # (store name, characters removed from both ends of its cells)
 
     def format_of(self, name: str) -> str | None:
         return dict(self.date_formats).get(name, self.date_format)
@@ -121,7 +126,16 @@ def parse_options(kind: str, table: dict[str, Any]) -> Options:
         fill_down=_bool(table.get("fill_down", False), "fill_down"),
         ignore_unmapped=_bool(table.get("ignore_unmapped", False), "ignore_unmapped"),
         only_rows_where=_only_rows(table.get("only_rows_where", {})),
+        strip=_strip(table.get("strip", {})),
     )
+
+
+def _strip(value: Any) -> tuple[tuple[str, str], ...]:
+    pairs = _table(value, "strip").items()
+    for name, chars in pairs:
+        if not isinstance(chars, str) or not chars:
+            raise OptionError(f"strip.{name} must be the characters to remove", 'e.g. phone = "\'"')
+    return tuple(pairs)
 
 
 def _only_rows(value: Any) -> tuple[tuple[str, frozenset[str]], ...]:
