@@ -70,6 +70,7 @@ def test_list_mappings(shop: Path) -> None:
     assert "eccube4    EC-CUBE 4: 会員CSV, 受注CSV" in result.stdout
     assert "shopify    Shopify: customers export, orders export" in result.stdout
     assert "kinds: customers, orders; encoding: cp932" in result.stdout
+    assert f"file: {shipped.MAPPINGS_DIR / 'shopify.toml'}" in result.stdout
 
 
 def test_shopify_customers_are_recognised_and_imported(shop: Path) -> None:

@@ -24,6 +24,7 @@ from ecrm_dsl.importer import (
     open_engine,
     run_import,
     shipped_names,
+    shipped_path,
 )
 from ecrm_dsl.language.diagnostics import Severity
 from ecrm_dsl.project.config import ProjectConfig
@@ -174,6 +175,7 @@ def _list_mappings(ctx: click.Context) -> None:
         mapping = mapping_named(name)
         click.echo(f"  {name:<10} {mapping.title}")
         click.echo(f"  {'':<10} kinds: {', '.join(mapping.kinds)}; encoding: {mapping.encoding or 'utf-8'}")
+        click.echo(f"  {'':<10} file: {shipped_path(name)}")
     ctx.exit(int(ExitCode.OK))
 
 

@@ -12,7 +12,7 @@ from ecrm_dsl.importer.engine import open_engine
 from ecrm_dsl.importer.kinds import LOADERS
 from ecrm_dsl.importer.mapping import KindMapping, Mapping, MappingError, load_mapping
 from ecrm_dsl.importer.run import ImportRequest, ImportResult, make_loader, run_import
-from ecrm_dsl.importer.shipped import detect, mapping_named, shipped_names
+from ecrm_dsl.importer.shipped import detect, mapping_named, shipped_names, shipped_path
 
 KINDS = tuple(LOADERS)
 
@@ -32,4 +32,5 @@ __all__ = [
     "open_engine",
     "run_import",
     "shipped_names",
+    "shipped_path",
 ]

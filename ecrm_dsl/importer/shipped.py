@@ -25,9 +25,14 @@ def shipped_names() -> list[str]:
     return sorted(path.stem for path in MAPPINGS_DIR.glob("*.toml"))
 
 
+def shipped_path(name: str) -> Path:
+    """Where the shipped mapping ``name`` is installed (to copy and adapt)."""
+    return MAPPINGS_DIR / f"{name}.toml"
+
+
 def shipped_mapping(name: str) -> Mapping:
     """The shipped mapping called ``name``; a MappingError naming the others when there is none."""
-    path = MAPPINGS_DIR / f"{name}.toml"
+    path = shipped_path(name)
     if name not in shipped_names():
         names = shipped_names()
         hint = did_you_mean(name, names) or "shipped mappings: " + ", ".join(names)
