@@ -165,7 +165,6 @@ def test_the_example_mapping_loads() -> None:
         ('encoding = "klingon"', "not a known text encoding"),
         ("[orders]\ncolumn = {}", "unknown key 'column'"),
         ("[orders.columns]\nid = 3", "must be a CSV header or a list of headers"),
-        ('[orders.columns]\nid = "番号"\ncart_id = "番号"', "mapped to both id and cart_id"),
         ('[orders]\nignore = "x"', "ignore must be a list"),
         ("[orders.values]\npayment_method = 1", "must be a table"),
         ("orders = 1", "must be a table"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import zoneinfo
 from pathlib import Path
 from typing import NoReturn
@@ -18,10 +17,14 @@ from ecrm_dsl.importer import (
     ImportResult,
     Mapping,
     MappingError,
-    load_mapping,
+    detect,
+    is_text_encoding,
     make_loader,
+    mapping_named,
     open_engine,
     run_import,
+    shipped_names,
+    shipped_path,
 )
 from ecrm_dsl.language.diagnostics import Severity
 from ecrm_dsl.project.config import ProjectConfig
@@ -40,15 +43,26 @@ from ecrm_dsl.store.database import DEFAULT_STORE
 )
 @click.option(
     "--mapping",
-    "mapping_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="TOML file naming the CSV header of each store column, and how the export is written (delimiter, header, "
-    "date formats, currency, derived order ids): see tests/data/import/*.toml.",
+    "mapping_name",
+    metavar="NAME|FILE",
+    help="A shipped mapping (see --list-mappings; chosen from the header row when one fits) or a TOML file naming "
+    "the CSV header of each store column and how the export is written: see the README, 'Customer store and import'.",
+)
+@click.option(
+    "--list-mappings",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=lambda ctx, _param, value: _list_mappings(ctx) if value else None,
+    help="List the shipped mappings and exit.",
 )
 @click.option(
     "--timezone", "timezone_name", help="Timezone of times written without an offset (default: the policies' timezone)."
 )
-@click.option("--encoding", help="Encoding of the file (default: UTF-8, with or without BOM; cp932 for Shift_JIS).")
+@click.option(
+    "--encoding",
+    help="Encoding of the file (default: the mapping's, else UTF-8 with or without BOM; cp932 for Shift_JIS).",
+)
 @click.option("--dry-run", is_flag=True, help="Check everything and show what would change; write nothing.")
 @click.option(
     "--max-errors",
@@ -63,7 +77,7 @@ def import_command(
     kind: str,
     file: Path,
     store: str | None,
-    mapping_path: Path | None,
+    mapping_name: str | None,
     timezone_name: str | None,
     encoding: str | None,
     dry_run: bool,
@@ -72,17 +86,25 @@ def import_command(
     """Import KIND (customers, orders, order_items, subscriptions or events) from the CSV FILE.
 
     Every row is checked; bad rows are reported as FILE:LINE and nothing is written unless the whole file is
-    good. Rows are upserted by their natural key, so importing a file again changes nothing.
+    good. Rows are upserted by their natural key, so importing a file again changes nothing. An export of a
+    platform with a shipped mapping (Shopify, EC-CUBE 4) is recognised by its header row.
     Exit status: 0 imported, 1 bad rows (nothing imported), 2 usage, configuration or store error.
     """
     config = project_config(ctx)
     schema, policies = _project_schema(config)
-    mapping = _mapping(mapping_path)
+    if encoding is not None:
+        _encoding(encoding)
+    if mapping_name is not None:
+        mapping = _mapping(mapping_name)
+        file_encoding = encoding or mapping.encoding or DEFAULT_ENCODING
+    else:
+        mapping, detected_encoding = _detected(file, kind, encoding)
+        file_encoding = encoding or detected_encoding or DEFAULT_ENCODING
     request = ImportRequest(
         kind=kind,
         path=file,
         shop_tz=_timezone(timezone_name or policies.timezone),
-        encoding=_encoding(encoding or mapping.encoding or DEFAULT_ENCODING),
+        encoding=_encoding(file_encoding),
         mapping=mapping.for_kind(kind),
         dry_run=dry_run,
         max_problems=max_errors,
@@ -116,13 +138,45 @@ def _project_schema(config: ProjectConfig) -> tuple[CustomerSchema, Policies]:
     return workspace.schema, workspace.policies
 
 
-def _mapping(path: Path | None) -> Mapping:
-    if path is None:
-        return Mapping("")
+def _mapping(name: str) -> Mapping:
     try:
-        return load_mapping(path)
+        return mapping_named(name)
     except MappingError as exc:
-        _usage(f"{path}: {exc.message}" + (f" — {exc.hint}" if exc.hint else ""))
+        _usage(f"{name}: {exc.message}" + (f" — {exc.hint}" if exc.hint else ""))
+
+
+def _detected(file: Path, kind: str, encoding: str | None) -> tuple[Mapping, str | None]:
+    """The shipped mapping whose headers fit the file, said on stderr; none (the store's own names) if none fits."""
+    try:
+        detected = detect(file, kind, encoding)
+    except MappingError as exc:  # a shipped mapping that does not load is a broken installation
+        _usage(f"a shipped mapping is unusable: {exc.message}")
+    if not detected.mappings:
+        return Mapping(""), None
+    names = [m.source for m in detected.mappings]
+    if len(names) > 1:
+        _usage(
+            f"the header of {file} fits several shipped mappings ({', '.join(names)}); "
+            f"choose one with --mapping {names[0]}, or give a mapping file"
+        )
+    mapping = detected.mappings[0]
+    shown = {"utf-8-sig": "UTF-8", "cp932": "Shift_JIS (cp932)"}.get(detected.encoding or "", detected.encoding)
+    click.echo(
+        f"ecrm import: {file}: the header row fits the shipped mapping '{mapping.source}' ({mapping.title}); "
+        f"read as {shown}. Give --mapping to choose another.",
+        err=True,
+    )
+    return mapping, detected.encoding
+
+
+def _list_mappings(ctx: click.Context) -> None:
+    click.echo("Shipped mappings (--mapping NAME; chosen from a file's header row when exactly one fits):")
+    for name in shipped_names():
+        mapping = mapping_named(name)
+        click.echo(f"  {name:<10} {mapping.title}")
+        click.echo(f"  {'':<10} kinds: {', '.join(mapping.kinds)}; encoding: {mapping.encoding or 'utf-8'}")
+        click.echo(f"  {'':<10} file: {shipped_path(name)}")
+    ctx.exit(int(ExitCode.OK))
 
 
 def _timezone(name: str) -> zoneinfo.ZoneInfo:
@@ -133,10 +187,8 @@ def _timezone(name: str) -> zoneinfo.ZoneInfo:
 
 
 def _encoding(name: str) -> str:
-    try:
-        codecs.lookup(name)
-    except LookupError:
-        _usage(f"unknown encoding '{name}' — e.g. utf-8 or cp932 (Shift_JIS)")
+    if not is_text_encoding(name):
+        _usage(f"'{name}' is not a text encoding — e.g. utf-8 or cp932 (Shift_JIS)")
     return name
 
 

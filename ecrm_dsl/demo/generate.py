@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from ecrm_dsl.importer.implied import IMPLYING_EVENTS
 from ecrm_dsl.store.imports import insert_rows
 from ecrm_dsl.store.tables import TABLES
 
@@ -105,6 +106,9 @@ class DemoShop:
     days: int = 30
     seed: int = 7
     flush_every: int = 20_000
+    # Subscription and consent events, kept to update the state they imply once the month has happened
+    # (ecrm_dsl.importer.implied): applying them at generation would show the month's end from its first tick.
+    implying_events: list[dict[str, Any]] = field(default_factory=list, init=False)
 
     def generate(self, engine: Engine) -> dict[str, int]:
         """Write the store; returns row counts per kind."""
@@ -115,6 +119,8 @@ class DemoShop:
                 batch.add(table, row)
                 if table in counts:
                     counts[table] += 1
+                if table == "events" and row["type"] in IMPLYING_EVENTS:
+                    self.implying_events.append(row)
             if batch.size() >= self.flush_every:
                 batch.flush(engine)
         batch.flush(engine)

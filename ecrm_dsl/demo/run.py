@@ -12,12 +12,14 @@ from sqlalchemy import Engine
 
 from ecrm_dsl.delivery.config import DeliveryConfig, build_adapters
 from ecrm_dsl.demo.generate import DemoShop
+from ecrm_dsl.importer.implied import apply_implied_state
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.runtime.deploy import deploy
 from ecrm_dsl.runtime.dispatch import Dispatcher
 from ecrm_dsl.runtime.scheduler import Scheduler
 from ecrm_dsl.store import state
 from ecrm_dsl.store.database import open_store
+from ecrm_dsl.store.tables import TABLES
 
 DEMO_MARK = "demo_store"
 
@@ -67,7 +69,8 @@ def run_demo(
     progress: Callable[[str], None],
 ) -> DemoResult:
     engine = fresh_store(store)
-    generated = DemoShop(customers, start, days).generate(engine)
+    shop = DemoShop(customers, start, days)
+    generated = shop.generate(engine)
     progress(
         f"generated {generated['customers']:,} customers, {generated['orders']:,} orders and "
         f"{generated['events']:,} events (a year of history and the month ahead)"
@@ -98,4 +101,6 @@ def run_demo(
             )
         moment += tick
     dispatcher.close()
+    with engine.begin() as conn:  # the month has happened: subscriptions and consent as its events left them
+        apply_implied_state(conn, TABLES, shop.implying_events)
     return DemoResult(engine, generated, ticks, decisions, deliveries)

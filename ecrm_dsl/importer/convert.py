@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import tzinfo
 from typing import Any
 
@@ -38,6 +39,8 @@ def convert(record: Record, binding: Binding, shop_tz: tzinfo, problems: Problem
 def _cell(bound: Bound, raw: str, shop_tz: tzinfo) -> Any:
     column = bound.column
     text = raw.strip()
+    if bound.strip:
+        text = text.strip(bound.strip).strip()
     if bound.translate:
         text = bound.translate.get(text, text)
     if not text:
@@ -60,13 +63,43 @@ def _cell(bound: Bound, raw: str, shop_tz: tzinfo) -> Any:
     return value
 
 
+MAX_JSON_DEPTH = 32  # property values are flat; a deeper object is a broken cell (and would exhaust the stack)
+
+
 def parse_json_object(text: str) -> dict[str, Any]:
+    hint = 'write a JSON object such as {"rating": 5}'
+    too_deep = CellError(f"is nested more than {MAX_JSON_DEPTH} levels deep", hint)
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_not_a_number, parse_float=_finite)
     except json.JSONDecodeError as exc:
-        raise CellError(
-            f"is not valid JSON ({exc.msg} at character {exc.pos + 1})", 'write a JSON object such as {"rating": 5}'
-        ) from None
+        raise CellError(f"is not valid JSON ({exc.msg} at character {exc.pos + 1})", hint) from None
+    except RecursionError:
+        raise too_deep from None
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise too_deep
     if not isinstance(value, dict):
-        raise CellError("is not a JSON object", 'write a JSON object such as {"rating": 5}')
+        raise CellError("is not a JSON object", hint)
     return value
+
+
+def _not_a_number(name: str) -> float:
+    raise CellError(f"{name} is not a number JSON allows", "write a finite number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise CellError(f"{text} is too large a number", "write a finite number")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in a JSON value, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level <= MAX_JSON_DEPTH:
+                stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest

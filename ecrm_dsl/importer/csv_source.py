@@ -28,6 +28,15 @@ SHIFT_JIS = "cp932"
 _UTF8 = {"utf-8", "utf_8", "utf8", "utf-8-sig", "utf_8_sig"}
 
 
+def is_text_encoding(name: str) -> bool:
+    """Whether ``name`` is a codec that decodes bytes to text (rot13 and zlib are codecs too, but not that)."""
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        return False
+    return getattr(info, "_is_text_encoding", True) and info.incrementaldecoder is not None
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
     line: int
@@ -85,7 +94,7 @@ class CsvSource:
                 cells = next(reader)
             except StopIteration:
                 return None
-            except UnicodeDecodeError:
+            except UnicodeError:  # a decode error, or a codec's own complaint (UTF-16 without a BOM)
                 raise self._decode_error() from None
             except csv.Error as exc:
                 end = reader.line_num  # type: ignore[attr-defined]
@@ -140,11 +149,11 @@ def first_undecodable_line(path: Path, encoding: str) -> tuple[int, bytes]:
         for number, line in enumerate(raw, start=1):
             try:
                 decoder.decode(line)
-            except UnicodeDecodeError:
+            except UnicodeError:
                 return number, line
         try:
             decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
+        except UnicodeError:
             return number, line
     return 1, b""  # pragma: no cover - only reached if the file changed while being read
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import date, datetime, time, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ecrm_dsl.importer.layouts import Column
 from ecrm_dsl.importer.options import Currency, Options
-from ecrm_dsl.importer.values import CellError, ascii_form
+from ecrm_dsl.importer.values import CellError, ascii_form, check_int, check_year, to_utc
 
 # A cell's text (stripped, not empty) and the shop's timezone → the value.
 CellParser = Callable[[str, tzinfo], Any]
@@ -40,6 +40,7 @@ _SYMBOLS = {
     "INR": "₹",
 }
 _AMOUNT = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^\.\d+$")
+_LARGEST_AMOUNT = Decimal(10**15)
 _IN_YEN = re.compile(r"[¥￥円]|JPY", re.IGNORECASE)
 
 
@@ -108,6 +109,7 @@ def _date_parser(fmt: str) -> CellParser:
         moment = _strptime(text, fmt, fast)
         if moment.time() != time() or moment.tzinfo is not None:
             raise CellError(f"'{text}' has a time, but this is a calendar date", f"the date format is '{fmt}'")
+        check_year(moment, text)
         return moment.date()
 
     return parse
@@ -122,7 +124,7 @@ def _datetime_parser(fmt: str) -> CellParser:
         moment = _strptime(text, fmt, fast)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=shop_tz)
-        return moment.astimezone(UTC)
+        return to_utc(moment, text)
 
     return parse
 
@@ -155,7 +157,9 @@ def _money_parser(currency: Currency) -> CellParser:
         if not _AMOUNT.match(raw):
             raise CellError(f"'{text}' is not an amount of {code}", f"write e.g. {example}")
         amount = Decimal(raw.replace(",", ""))
-        return sign * int((amount * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        if amount > _LARGEST_AMOUNT:  # before multiplying: a huge amount would overflow the decimal context
+            raise CellError(f"'{text}' is too large", "amounts are at most a thousand trillion")
+        return check_int(sign * int((amount * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP)), text)
 
     return parse
 

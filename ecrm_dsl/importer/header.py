@@ -35,6 +35,7 @@ class Bound:
     column: Column
     translate: dict[str, str] = field(default_factory=dict)  # cell text → replacement, from the mapping
     parse: CellParser | None = None  # the mapping's date format or currency; None: the type's own parsing
+    strip: str = ""  # characters the mapping removes from both ends of each cell
 
     @property
     def label(self) -> str:
@@ -81,6 +82,9 @@ def check_mapping(mapping: KindMapping, kind: str, columns: dict[str, Column], e
                 f"[{kind}.values.{name}]: '{name}' is not a column of this import", did_you_mean(name, columns)
             )
     _check_fields(mapping, kind, columns, extra)
+    for name, _ in mapping.options.strip:
+        if isinstance(resolve(name, columns, extra), Unresolved):
+            raise MappingError(f"[{kind}.strip] {name}: is not a column of this import", did_you_mean(name, columns))
     for name, _ in mapping.options.date_formats:
         found = resolve(name, columns, extra)
         if isinstance(found, Unresolved) or found.type not in ("date", "datetime"):
@@ -93,33 +97,45 @@ def check_mapping(mapping: KindMapping, kind: str, columns: dict[str, Column], e
 
 def _check_fields(mapping: KindMapping, kind: str, columns: dict[str, Column], extra: Resolver) -> None:
     """Without a header row, the mapping's fields are the header: each must be a column or ignored."""
-    by_header = {h: name for name, headers in mapping.columns.items() for h in headers}
+    by_header = names_by_header(mapping)
     for field_name in mapping.options.shape.fields:
         if field_name in mapping.ignore:
             continue
-        name = by_header.get(field_name, field_name)
-        found = resolve(name, columns, extra)
-        if isinstance(found, Unresolved):
-            raise MappingError(
-                f"[{kind}] fields: {label(field_name, name)} {found.message}",
-                found.hint or did_you_mean(name, columns) or f"map it under [{kind}.columns], or list it under ignore",
-            )
+        for name in by_header.get(field_name, [field_name]):
+            found = resolve(name, columns, extra)
+            if isinstance(found, Unresolved) and not (mapping.options.ignore_unmapped and field_name not in by_header):
+                raise MappingError(
+                    f"[{kind}] fields: {label(field_name, name)} {found.message}",
+                    found.hint
+                    or did_you_mean(name, columns)
+                    or f"map it under [{kind}.columns], or list it under ignore",
+                )
+
+
+def names_by_header(mapping: KindMapping) -> dict[str, list[str]]:
+    """The store columns each CSV header of the mapping fills (usually one)."""
+    by_header: dict[str, list[str]] = {}
+    for name, headers in mapping.columns.items():
+        for header in headers:
+            by_header.setdefault(header, []).append(name)
+    return by_header
 
 
 def bind(
     header: list[str], columns: dict[str, Column], mapping: KindMapping, extra: Resolver
 ) -> tuple[Binding, list[Problem], list[str]]:
     """The columns the header provides, the problems with it (at line 1), and notes about the mapping."""
-    by_header = {h: name for name, headers in mapping.columns.items() for h in headers}
+    by_header = names_by_header(mapping)
     problems: list[Problem] = []
     bound: list[Bound] = []
     first: dict[str, str] = {}
+    skipped: list[str] = []
     for index, raw in enumerate(header):
         text = raw.strip()
         if not text or text in mapping.ignore:
             continue
-        name = by_header.get(text)
-        if name is None and text in mapping.columns:
+        names = by_header.get(text)
+        if names is None and text in mapping.columns:
             problems.append(
                 Problem(
                     1,
@@ -129,24 +145,29 @@ def bind(
                 )
             )
             continue
-        name = name or text
-        found = resolve(name, columns, extra)
-        if isinstance(found, Unresolved):
-            hint = found.hint or did_you_mean(name, columns)
-            problems.append(Problem(1, found.message, hint, label(text, name)))
-            continue
-        if name in first:
-            problems.append(
-                Problem(
-                    1,
-                    f"gives {name} a second time (also in '{first[name]}')",
-                    "keep one of the two, or ignore one in a mapping",
-                    label(text, name),
+        for name in names or [text]:
+            found = resolve(name, columns, extra)
+            if isinstance(found, Unresolved):
+                if names is None and mapping.options.ignore_unmapped:
+                    skipped.append(text)
+                    continue
+                hint = found.hint or did_you_mean(name, columns)
+                problems.append(Problem(1, found.message, hint, label(text, name)))
+                continue
+            if name in first:
+                problems.append(
+                    Problem(
+                        1,
+                        f"gives {name} a second time (also in '{first[name]}')",
+                        "keep one of the two, or ignore one in a mapping",
+                        label(text, name),
+                    )
                 )
-            )
-            continue
-        first[name] = text
-        bound.append(Bound(index, text, found, mapping.values.get(name, {}), parser_for(found, mapping.options)))
+                continue
+            first[name] = text
+            parse = parser_for(found, mapping.options)
+            strip = dict(mapping.options.strip).get(name, "")
+            bound.append(Bound(index, text, found, mapping.values.get(name, {}), parse, strip))
     present = {h.strip() for h in header}
     absent = [
         name
@@ -158,6 +179,9 @@ def bind(
         if absent
         else []
     )
+    if skipped:
+        shown = ", ".join(f"'{h}'" for h in dict.fromkeys(skipped))
+        notes.append(f"columns the mapping does not read (ignore_unmapped): {shown}")
     currency = mapping.options.currency
     converted = [b.column.name for b in bound if b.column.type == "money"]
     if currency.converts and converted:

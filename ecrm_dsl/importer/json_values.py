@@ -10,7 +10,7 @@ import json
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
-from ecrm_dsl.importer.values import CellError, parse_text
+from ecrm_dsl.importer.values import CellError, check_int, parse_text
 
 
 def to_json(type_: str, value: Any) -> Any:
@@ -33,7 +33,7 @@ def from_json_value(type_: str, value: Any, shop_tz: tzinfo) -> Any:
         return to_json(type_, parse_text(type_, text, shop_tz)) if text else None
     shown = json.dumps(value, ensure_ascii=False)
     if type_ in ("int", "money") and isinstance(value, int) and not isinstance(value, bool):
-        return value
+        return check_int(value, shown)
     if type_ == "decimal" and isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     if type_ == "bool" and isinstance(value, bool):

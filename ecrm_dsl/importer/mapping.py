@@ -1,12 +1,14 @@
 """Mapping files: which CSV header holds which store column, for the exports of an EC platform.
 
 ```toml
+title = "EC-CUBE 4: 会員CSV, 受注CSV"  # optional: what the mapping reads (shown by --list-mappings)
 encoding = "cp932"                  # optional: the platform's CSV encoding (--encoding overrides)
 
 [orders.columns]                    # store column = "CSV header" (or a list of alternative headers)
 id = "受注番号"
 ordered_at = ["注文日時", "受注日時"]
 "prop.rating" = "評価"               # events: an event property
+email = "メールアドレス"               # one header may fill several columns: here the id and the email
 
 [orders]
 ignore = ["商品名", "配送業者"]        # headers to skip
@@ -24,12 +26,12 @@ against the kind's layout (and the customer schema) when the header is bound, no
 
 from __future__ import annotations
 
-import codecs
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ecrm_dsl.importer.csv_source import is_text_encoding
 from ecrm_dsl.importer.layouts import KINDS
 from ecrm_dsl.importer.options import OPTION_KEYS, OptionError, Options, parse_options
 from ecrm_dsl.importer.problems import did_you_mean
@@ -56,6 +58,7 @@ class KindMapping:
 class Mapping:
     source: str
     encoding: str | None = None
+    title: str = ""
     kinds: dict[str, KindMapping] = field(default_factory=dict)
 
     def for_kind(self, kind: str) -> KindMapping:
@@ -72,9 +75,14 @@ def load_mapping(path: Path) -> Mapping:
         raise MappingError("the mapping is not UTF-8 text", "save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(f"the mapping is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise MappingError("the mapping nests arrays or tables too deeply to be a mapping") from None
+    title = data.pop("title", "")
+    if not isinstance(title, str):
+        raise MappingError("title must be text")
     encoding = data.pop("encoding", None)
     if encoding is not None:
-        if not isinstance(encoding, str) or not _known_encoding(encoding):
+        if not isinstance(encoding, str) or not is_text_encoding(encoding):
             raise MappingError(f"encoding {encoding!r} is not a known text encoding", "e.g. utf-8 or cp932")
     kinds: dict[str, KindMapping] = {}
     for kind, table in data.items():
@@ -82,15 +90,7 @@ def load_mapping(path: Path) -> Mapping:
             hint = did_you_mean(kind, KINDS) or "tables: " + ", ".join(KINDS)
             raise MappingError(f"[{kind}] is not a kind of import", hint)
         kinds[kind] = _kind_mapping(kind, table)
-    return Mapping(path.as_posix(), encoding, kinds)
-
-
-def _known_encoding(name: str) -> bool:
-    try:
-        codecs.lookup(name)
-    except LookupError:
-        return False
-    return True
+    return Mapping(path.as_posix(), encoding, title, kinds)
 
 
 def _kind_mapping(kind: str, table: Any) -> KindMapping:
@@ -105,18 +105,11 @@ def _kind_mapping(kind: str, table: Any) -> KindMapping:
     except OptionError as exc:
         raise MappingError(f"[{kind}] {exc.message}", exc.hint) from None
     columns: dict[str, tuple[str, ...]] = {}
-    owner: dict[str, str] = {}
     for name, headers in _table(table.get("columns", {}), f"{kind}.columns").items():
         if isinstance(headers, str):
             headers = [headers]
         if not isinstance(headers, list) or not headers or not all(isinstance(h, str) and h.strip() for h in headers):
             raise MappingError(f"[{kind}.columns] {name} must be a CSV header or a list of headers")
-        for header in headers:
-            if header.strip() in owner:
-                raise MappingError(
-                    f"[{kind}.columns] header '{header}' is mapped to both {owner[header.strip()]} and {name}"
-                )
-            owner[header.strip()] = name
         columns[name] = tuple(h.strip() for h in headers)
     ignore = table.get("ignore", [])
     if not isinstance(ignore, list) or not all(isinstance(h, str) for h in ignore):

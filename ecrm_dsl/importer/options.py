@@ -10,6 +10,14 @@ currency = "USD"                    # money columns are in this currency (defaul
 yen_per_unit = "120.89"             # … converted to whole yen at this rate (required unless JPY)
 derive_id = true                    # orders: the file has no order id; derive one (see kinds/orders.py)
 create_missing_customers = true     # orders: customers only the orders file names are created (id only)
+fill_down = true                    # orders: an order's columns are on its first line only (Shopify)
+ignore_unmapped = true              # headers the mapping neither maps nor ignores are skipped, with a note
+
+[orders.only_rows_where]            # only rows whose cell under this header is one of these are read
+"明細区分(名称)" = ["商品"]           # (EC-CUBE's fee, discount and tax lines are skipped)
+
+[customers.strip]                   # characters removed from both ends of a column's cells
+phone = "'"                         # (Shopify writes '+819012345678 so that spreadsheets keep the plus)
 
 [orders.date_formats]               # per column; wins over date_format
 paid_at = "%Y/%m/%d %H:%M"
@@ -43,8 +51,12 @@ OPTION_KEYS = (
     "yen_per_unit",
     "derive_id",
     "create_missing_customers",
+    "fill_down",
+    "ignore_unmapped",
+    "only_rows_where",
+    "strip",
 )
-_ORDERS_ONLY = ("derive_id", "create_missing_customers")
+_ORDERS_ONLY = ("derive_id", "create_missing_customers", "fill_down")
 _MONEY_KINDS = ("customers", "orders", "order_items")  # kinds whose money cells are bound columns
 _DELIMITER_NAMES = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -84,6 +96,10 @@ class Options:
     currency: Currency = field(default_factory=Currency)
     derive_id: bool = False
     create_missing_customers: bool = False
+    fill_down: bool = False  # a line whose order id is the line before's takes that line's order cells it leaves empty
+    ignore_unmapped: bool = False
+    only_rows_where: tuple[tuple[str, frozenset[str]], ...] = ()  # (CSV header, the cell values to read)
+    strip: tuple[tuple[str, str], ...] = ()  # (store name, characters removed from both ends of its cells)
 
     def format_of(self, name: str) -> str | None:
         return dict(self.date_formats).get(name, self.date_format)
@@ -107,7 +123,31 @@ def parse_options(kind: str, table: dict[str, Any]) -> Options:
         currency=_currency(table.get("currency", YEN), table.get("yen_per_unit")),
         derive_id=_bool(table.get("derive_id", False), "derive_id"),
         create_missing_customers=_bool(table.get("create_missing_customers", False), "create_missing_customers"),
+        fill_down=_bool(table.get("fill_down", False), "fill_down"),
+        ignore_unmapped=_bool(table.get("ignore_unmapped", False), "ignore_unmapped"),
+        only_rows_where=_only_rows(table.get("only_rows_where", {})),
+        strip=_strip(table.get("strip", {})),
     )
+
+
+def _strip(value: Any) -> tuple[tuple[str, str], ...]:
+    pairs = _table(value, "strip").items()
+    for name, chars in pairs:
+        if not isinstance(chars, str) or not chars:
+            raise OptionError(f"strip.{name} must be the characters to remove", 'e.g. phone = "\'"')
+    return tuple(pairs)
+
+
+def _only_rows(value: Any) -> tuple[tuple[str, frozenset[str]], ...]:
+    hint = 'e.g. [orders.only_rows_where] "明細区分(名称)" = ["商品"]'
+    wanted = []
+    for header, cells in _table(value, "only_rows_where").items():
+        if isinstance(cells, str):
+            cells = [cells]
+        if not isinstance(cells, list) or not cells or not all(isinstance(c, str) for c in cells):
+            raise OptionError(f"only_rows_where.{header} must be a list of cell values", hint)
+        wanted.append((header.strip(), frozenset(c.strip() for c in cells)))
+    return tuple(wanted)
 
 
 def _shape(table: dict[str, Any]) -> FileShape:

@@ -17,6 +17,7 @@ from ecrm_dsl.importer.header import bind, check_mapping, missing_required
 from ecrm_dsl.importer.kinds import LOADERS, LoadContext, Loader
 from ecrm_dsl.importer.mapping import KindMapping
 from ecrm_dsl.importer.problems import InputError, Problems
+from ecrm_dsl.importer.row_rules import row_rules
 from ecrm_dsl.language.customer_schema import CustomerSchema
 from ecrm_dsl.store.tables import TABLES, StoreTables
 
@@ -75,16 +76,22 @@ def run_import(
                         source.header.cells, loader.columns, request.mapping, loader.extra
                     )
                     header_problems += missing_required(binding, loader.required(binding), request.mapping)
-                    for problem in header_problems:
+                    rules, rule_problems = row_rules(source.header.cells, binding, request.mapping.options)
+                    for problem in header_problems + rule_problems:
                         problems.add(problem)
                     if not problems:
                         loader.begin(conn, binding)
-                        for record in source.records():
+                        for raw in source.records():
                             rows += 1
+                            record = rules.apply(raw)
+                            if record is None:
+                                continue
                             values = convert(record, binding, request.shop_tz, problems)
                             if values is not None:
                                 loader.add(record.line, values)
                         loader.finish()
+                        if (skipped := rules.note()) is not None:
+                            notes.append(skipped)
             except InputError as exc:
                 problems.add(exc.problem)
             committed = not problems and not request.dry_run

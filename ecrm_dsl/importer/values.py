@@ -33,6 +33,12 @@ _DATETIME = re.compile(
     re.IGNORECASE,
 )
 _LIST_SEPARATORS = re.compile(r"[,、\s]+")
+# Whole numbers and yen are stored in 32-bit integer columns (PostgreSQL's INTEGER); no shop's count or amount
+# comes near, so a larger value is a broken cell, not data.
+INT_LIMIT = 2**31 - 1
+# Calendar years a shop's data can have: far from year 1 and 9999, where converting to another timezone
+# leaves the calendar.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
 TRUE_WORDS = ("true", "1", "yes", "y", "はい", "有", "あり")
 FALSE_WORDS = ("false", "0", "no", "n", "いいえ", "無", "なし")
 _BOOLS = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
@@ -53,7 +59,20 @@ def parse_int(text: str) -> int:
         if _DECIMAL.match(raw):
             raise CellError(f"'{text}' is not a whole number", "write it without a fractional part")
         raise CellError(f"'{text}' is not a whole number", "write digits, e.g. 12 or 1,200")
-    return int(raw.replace(",", ""))
+    return check_int(int(raw.replace(",", "")), text)
+
+
+def check_int(value: int, text: str) -> int:
+    """``value``, or a CellError when it is beyond what the store keeps."""
+    if abs(value) > INT_LIMIT:
+        raise CellError(f"'{text}' is too large", f"whole numbers and yen amounts are at most {INT_LIMIT:,}")
+    return value
+
+
+def check_year(value: date, text: str) -> None:
+    """A CellError unless ``value`` lies in the years a shop's data can have."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise CellError(f"'{text}' is outside the years {FIRST_YEAR}–{LAST_YEAR}", "check the year")
 
 
 def parse_decimal(text: str) -> float:
@@ -79,7 +98,7 @@ def parse_yen(text: str) -> int:
             raise CellError(f"'{text}' is not a whole amount of yen", "amounts are whole yen (no sen)")
         digits = whole
     sign = -1 if "-" in (match.group(1), match.group(2)) else 1
-    return sign * int(digits)
+    return check_int(sign * int(digits), text)
 
 
 def parse_bool(text: str) -> bool:
@@ -97,9 +116,11 @@ def parse_date(text: str) -> date:
             raise CellError(f"'{text}' has a time, but this is a calendar date", "write only the date: YYYY-MM-DD")
         raise CellError(f"'{text}' is not a date", "write YYYY-MM-DD or YYYY/MM/DD")
     try:
-        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        value = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
         raise CellError(f"'{text}' is not a date on the calendar", "check the month and the day") from None
+    check_year(value, text)
+    return value
 
 
 def parse_datetime(text: str, shop_tz: tzinfo) -> datetime:
@@ -120,6 +141,12 @@ def parse_datetime(text: str, shop_tz: tzinfo) -> datetime:
         moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro, zone)
     except ValueError:
         raise CellError(f"'{text}' is not a moment on the calendar", "check the date and the time") from None
+    return to_utc(moment, text)
+
+
+def to_utc(moment: datetime, text: str) -> datetime:
+    """An aware moment in UTC, checked to lie in the years a shop's data can have."""
+    check_year(moment, text)
     return moment.astimezone(UTC)
 
 
@@ -139,7 +166,7 @@ def parse_list(text: str) -> list[str]:
     if text.startswith("["):
         try:
             items = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             items = None
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             raise CellError(f"'{text}' is not a JSON array of strings", 'write ["a", "b"] or a, b')

@@ -4,6 +4,10 @@ Properties come from ``prop.<name>`` columns and/or a ``properties`` JSON object
 The store keeps no event id, so an import recognises the events it already holds by content: an event is
 new unless the store has as many identical events (same customer, type, instant and properties) as the file
 has so far. Rows with the same ``event_id`` in one file are one event.
+
+The new subscription and consent events then update the state they imply (:mod:`ecrm_dsl.importer.implied`);
+events the store already held did so when they were stored, and are not applied again over a state set since
+(by a subscriptions file, say).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 
 from ecrm_dsl.importer.counts import Counts
 from ecrm_dsl.importer.header import Resolver, Unresolved
+from ecrm_dsl.importer.implied import IMPLYING_EVENTS, apply_implied_state
 from ecrm_dsl.importer.json_values import canonical, from_json_value, to_json
 from ecrm_dsl.importer.kinds.base import NEW, REPEAT, KnownIds, LoadContext, Loader, SeenKeys
 from ecrm_dsl.importer.layouts import EVENT, PROPERTY_PREFIX, Column
@@ -22,6 +27,9 @@ from ecrm_dsl.importer.problems import Problem, did_you_mean
 from ecrm_dsl.importer.values import CellError, parse_text
 from ecrm_dsl.store.imports import insert_rows
 from ecrm_dsl.store.key_lookup import KeyLookup
+
+SUBSCRIPTIONS_IMPLIED = "subscriptions (from subscription events)"
+CONSENT_IMPLIED = "customers' consent (from consent events)"
 
 
 def event_digest(customer_id: str, type_: str, occurred_at: datetime, properties: dict[str, Any]) -> bytes:
@@ -171,6 +179,13 @@ class EventLoader(Loader):
                 inserts.append(record)
                 counts.inserted += 1
         insert_rows(self.conn, self.ctx.tables.events, inserts)
+        implying = [record for record in inserts if record["type"] in IMPLYING_EVENTS]
+        if implying:
+            implied = apply_implied_state(self.conn, self.ctx.tables, implying)
+            for name, counts in ((SUBSCRIPTIONS_IMPLIED, implied.subscriptions), (CONSENT_IMPLIED, implied.consent)):
+                total = self.counts.setdefault(name, Counts())
+                for status in ("inserted", "updated", "unchanged"):
+                    setattr(total, status, getattr(total, status) + getattr(counts, status))
 
     def finish(self) -> None:
         self.flush()
