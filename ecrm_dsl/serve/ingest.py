@@ -123,7 +123,6 @@ class Ingestor:
                     result.rejected += [_refusal(p, {r.index: r for r in pending}) for p in problems]
                     pending = [r for r in to_store if r.index not in refused]
                     continue
-                apply_implied_state(conn, kind, to_store)
                 record_receipts(
                     conn,
                     source,
@@ -171,7 +170,8 @@ class Ingestor:
         return LOADERS[kind](ctx)
 
     def _load(self, conn: Connection, kind: str, rows: list[Row]) -> list[Problem]:
-        """Hand the rows to the kind's loader, one loader per set of given fields (its binding)."""
+        """Hand the rows to the kind's loader, one loader per set of given fields (its binding). The events
+        loader also updates the state new events imply (``importer.implied``), as a CSV import does."""
         groups: dict[frozenset[str], list[Row]] = {}
         for row in rows:
             groups.setdefault(row.fields, []).append(row)
@@ -185,12 +185,6 @@ class Ingestor:
             loader.finish()
             problems += loader.ctx.problems.shown
         return problems
-
-
-def apply_implied_state(conn: Connection, kind: str, rows: list[Row]) -> None:
-    """The one place where stored items update the state they imply (a ``subscription.shipped`` event moves its
-    subscription on, a consent change its customer). The importer's function for that is wired in here when it
-    lands; until then events are stored as they are."""
 
 
 def _binding(loader: Loader, fields: frozenset[str]) -> Binding:

@@ -106,7 +106,7 @@ def test_each_invalid_item_is_rejected_with_its_path_and_a_fix_and_the_rest_are_
     assert "POST /v1/customers" in by_id["unknown-customer"]["error"]
     assert (
         by_id["year-1"]["error"]
-        == "'occurred_at': '0001-01-01T00:00:00+09:00' is out of the range of dates — check the year"
+        == "'occurred_at': '0001-01-01T00:00:00+09:00' is outside the years 1900–2999 — check the year"
     )
     assert [r["index"] for r in result["rejected"]] == [1, 2, 3, 4, 5, 6, 7, 8, 10]
     assert {r["status"] for r in result["rejected"]} == {422}
@@ -320,3 +320,22 @@ def test_the_same_batch_sent_at_once_from_four_clients_is_stored_once(live: Live
     assert sorted(r["accepted"] for r in results) == [0, 0, 0, 50]
     assert sum(r["duplicates"] for r in results) == 150
     assert len([e for e in rows(live, "events") if e["type"] == "review.posted"]) == 50
+
+
+def test_a_subscription_event_sent_over_http_moves_its_subscription_on(live: Live) -> None:
+    """Events go through the importer's loader, so they update the state they imply as a CSV import does."""
+    live.post("/v1/customers", [customer()])
+    subscription = {"id": "S1", "customer_id": "C1", "product": "玄米酵素", "status": "active", "shipments": 1}
+    live.post("/v1/subscriptions", [subscription])
+    shipped = event(
+        "ev-ship-2",
+        type="subscription.shipped",
+        occurred_at="2025-04-10T09:00:00+09:00",
+        properties={"subscription_id": "S1", "shipment_number": 2, "next_shipment_date": "2025-05-10"},
+    )
+    assert live.post("/v1/events", [shipped]).json() == {"accepted": 1, "duplicates": 0, "rejected": []}
+    (sub,) = rows(live, "subscriptions")
+    assert (sub["shipments"], sub["next_shipment_date"]) == (2, dt.date(2025, 5, 10))
+    assert live.post("/v1/events", [shipped]).json()["duplicates"] == 1
+    (again,) = rows(live, "subscriptions")
+    assert again["shipments"] == 2
