@@ -89,12 +89,13 @@ def check_url(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     if not parts.hostname or parts.scheme not in ("https", "http"):
         raise ValueError(f"not an http(s) URL: {url!r}")
-    if parts.scheme == "http" and not _loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ValueError(f"{url!r}: use https (http is allowed only to localhost)")
     return url
 
 
-def _loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine (``localhost`` or a loopback address): traffic to it never leaves."""
     if host == "localhost":
         return True
     try:
