@@ -157,6 +157,9 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 def main() -> None:
     """Entry point: click's own usage errors exit 2; anything unexpected is one line, never a traceback."""
+    from ecrm_dsl.cli.redact import guard_output
+
+    guard_output()  # no credential reaches the terminal or a log, whichever command prints it
     try:
         cli.main(prog_name="ecrm", standalone_mode=True)
     except SystemExit:
