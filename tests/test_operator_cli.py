@@ -19,7 +19,7 @@ from sqlalchemy import insert, select
 
 from ecrm_dsl.store.database import open_store
 from ecrm_dsl.store.tables import TABLES
-from tests.test_delivery_support import Inbox, closed_port, smtp_server
+from tests.test_delivery_support import Inbox, closed_port, http_server, json_reply, smtp_server
 
 JST = dt.timezone(dt.timedelta(hours=9))
 DEPLOYED = "2025-03-01T00:00+09:00"
@@ -258,3 +258,19 @@ def test_email_through_a_plain_local_smtp_server_with_tls_none(project: Path) ->
     assert "deliveries: delivered 1, retrying 0, failed 0" in done.stdout
     [mail] = box.messages
     assert mail.rcpt_tos == [EMAIL]
+
+
+def test_line_pushes_go_to_the_configured_base_url_a_sandbox_or_test_server(project: Path) -> None:
+    deployed_with_a_first_order(project)
+    with http_server(lambda request: json_reply(200, {}, **{"x-line-request-id": "req-1"})) as sandbox:
+        env = {"ECRM_LINE_CHANNEL_TOKEN": "sandbox-token", "ECRM_LINE_BASE_URL": f"{sandbox.url}/line-sandbox/"}
+        for moment in ("2025-03-02T10:00+09:00", "2025-03-08T10:00+09:00"):  # the day-7 coupon goes by LINE
+            done = ecrm(project, "run", "--once", "--now", moment, "--file-outbox", "outbox", env=env)
+            assert done.returncode == 0, done.stderr
+    assert "deliveries: delivered 1, retrying 0, failed 0" in done.stdout
+    [push] = sandbox.requests
+    assert push.path == "/line-sandbox/v2/bot/message/push"
+    assert push.headers["authorization"] == "Bearer sandbox-token"
+    assert push.json()["to"] == "U0123456789abcdef0123456789abcdef"
+    status = ecrm(project, "status")
+    assert "deliveries: sent 2" in status.stdout
