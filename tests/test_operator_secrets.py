@@ -136,3 +136,15 @@ def test_the_output_guard_masks_secrets_the_process_was_given() -> None:
     guarded = RedactingStream(target, secrets)
     guarded.write(f"driver said: authentication failed for {PASSWORD!r}; smtp {SMTP_PASSWORD}\n")
     assert target.getvalue() == "driver said: authentication failed for '***'; smtp ***\n"
+
+
+def test_an_unexpected_database_error_prints_one_line_without_the_statement_or_its_values(project: Path) -> None:
+    store = deployed_with_a_first_order(project)
+    with open_store(store).begin() as conn:
+        conn.exec_driver_sql("DROP TABLE outbox")  # a damaged store: the report's query fails in the driver
+    done = ecrm(project, "report")  # (report only reads; status would recreate the table)
+    assert done.returncode == 3 and done.stdout == ""
+    assert done.stderr == (
+        "ecrm: internal error: OperationalError: (sqlite3.OperationalError) no such table: outbox "
+        "(set ECRM_DEBUG=1 for details)\n"
+    )

@@ -168,6 +168,8 @@ def main() -> None:
         if os.environ.get("ECRM_DEBUG"):
             raise
         from ecrm_dsl.cli.common import ExitCode
+        from ecrm_dsl.cli.redact import error_summary
 
-        click.echo(f"ecrm: internal error: {type(exc).__name__}: {exc} (set ECRM_DEBUG=1 for details)", err=True)
+        summary = error_summary(exc)
+        click.echo(f"ecrm: internal error: {type(exc).__name__}: {summary} (set ECRM_DEBUG=1 for details)", err=True)
         sys.exit(ExitCode.INTERNAL)

@@ -35,6 +35,13 @@ def redact(text: str) -> str:
     return _PARAMETER.sub(lambda m: m.group("head") + MASK, text)
 
 
+def error_summary(exc: BaseException) -> str:
+    """An exception's first line, redacted: SQLAlchemy appends the statement and its parameters on the lines
+    after it (customer ids, idempotency keys, contact details), which no output should show."""
+    text = str(exc).strip()
+    return redact(text.splitlines()[0]) if text else type(exc).__name__
+
+
 def display_location(location: str) -> str:
     """A store location fit to print: a URL without its password, a path as given."""
     return redact(location) if "://" in location else location

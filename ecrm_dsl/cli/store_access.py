@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ecrm_dsl.cli.common import ExitCode, project_config
-from ecrm_dsl.cli.redact import display_location, redact
+from ecrm_dsl.cli.redact import display_location, error_summary
 from ecrm_dsl.store.database import DEFAULT_STORE, open_store
 from ecrm_dsl.store.health import is_store
 
@@ -63,8 +63,7 @@ def _reason(exc: BaseException) -> str:
     origin = getattr(exc, "orig", None) or exc
     if isinstance(origin, ModuleNotFoundError):
         return f"the database driver {origin.name} is not installed (for PostgreSQL: pip install 'ecrm-dsl[postgres]')"
-    text = str(origin).strip().splitlines()[0] if str(origin).strip() else type(origin).__name__
-    return redact(text)
+    return error_summary(origin)
 
 
 def _refuse(command: str, message: str) -> NoReturn:
