@@ -12,6 +12,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from ecrm_dsl.delivery.logs import OUTCOME_FIELD, log
@@ -50,47 +51,42 @@ class DeliveryTally(logging.Handler):
         log.propagate = self._propagate
 
 
-def tick_record(
-    now: datetime,
-    entered: Mapping[str, int],
-    decisions: Mapping[str, int],
-    deliveries: Mapping[str, int],
-    failures: Mapping[OutcomeKey, int],
-) -> dict[str, object]:
-    """The tick as one JSON-ready document (``--log-format json``)."""
-    return {
-        "now": now.isoformat(),
-        "entered": dict(sorted(entered.items())),
-        "decisions": dict(sorted(decisions.items())),
-        "deliveries": dict(sorted(deliveries.items())),
-        "delivery_problems": [
-            {"channel": channel, "status": status, "error": error, "count": n}
-            for (channel, status, error), n in sorted(failures.items())
-        ],
-    }
+@dataclass(frozen=True)
+class TickLog:
+    """One tick as the log shows it."""
 
+    now: datetime
+    entered: Mapping[str, int]  # per scenario
+    decisions: Mapping[str, int]  # per kind of decision
+    deliveries: Mapping[str, int]  # delivered, retrying, delivery_failed
+    problems: Mapping[OutcomeKey, int]  # failed and retried deliveries by channel, status and error
 
-def format_tick(record: Mapping[str, object], log_format: str) -> str:
-    """The line(s) for one tick, without the final newline."""
-    if log_format == "json":
-        return json.dumps(record, ensure_ascii=False, sort_keys=True)
-    entered = _counts(record["entered"])
-    decisions = _counts(record["decisions"])
-    deliveries = _counts(record["deliveries"])
-    decided = [f"{kind} {decisions.get(kind, 0)}" for kind in HEADLINE]
-    decided += [f"{kind} {n}" for kind, n in sorted(decisions.items()) if kind not in (*HEADLINE, "entered", *DELIVERY)]
-    per_scenario = ", ".join(f"{sid} {n}" for sid, n in sorted(entered.items()) if n)
-    line = f"{record['now']} tick: entered {sum(entered.values())}" + (f" ({per_scenario})" if per_scenario else "")
-    line += "; " + ", ".join(decided)
-    line += "; deliveries: " + ", ".join(f"{DELIVERY_WORDS[k]} {deliveries.get(k, 0)}" for k in DELIVERY)
-    problems = record["delivery_problems"]
-    assert isinstance(problems, list)
-    for problem in problems:
-        verdict = "will be retried" if problem["status"] == "transient" else "failed for good"
-        line += f"\n  {problem['channel']}: {problem['count']} {verdict}: {problem['error']}"
-    return line
+    def to_json(self) -> dict[str, object]:
+        """The document of ``--log-format json``."""
+        return {
+            "now": self.now.isoformat(),
+            "entered": dict(sorted(self.entered.items())),
+            "decisions": dict(sorted(self.decisions.items())),
+            "deliveries": dict(sorted(self.deliveries.items())),
+            "delivery_problems": [
+                {"channel": channel, "status": status, "error": error, "count": n}
+                for (channel, status, error), n in sorted(self.problems.items())
+            ],
+        }
 
-
-def _counts(value: object) -> dict[str, int]:
-    assert isinstance(value, dict)
-    return {str(k): int(v) for k, v in value.items()}
+    def line(self, log_format: str) -> str:
+        """The tick's line (and one more per delivery problem in text), without the final newline."""
+        if log_format == "json":
+            return json.dumps(self.to_json(), ensure_ascii=False, sort_keys=True)
+        decided = [f"{kind} {self.decisions.get(kind, 0)}" for kind in HEADLINE]
+        decided += [
+            f"{kind} {n}" for kind, n in sorted(self.decisions.items()) if kind not in (*HEADLINE, "entered", *DELIVERY)
+        ]
+        per_scenario = ", ".join(f"{sid} {n}" for sid, n in sorted(self.entered.items()) if n)
+        text = f"{self.now.isoformat()} tick: entered {sum(self.entered.values())}"
+        text += (f" ({per_scenario})" if per_scenario else "") + "; " + ", ".join(decided)
+        text += "; deliveries: " + ", ".join(f"{DELIVERY_WORDS[k]} {self.deliveries.get(k, 0)}" for k in DELIVERY)
+        for (channel, status, error), n in sorted(self.problems.items()):
+            verdict = "will be retried" if status == "transient" else "failed for good"
+            text += f"\n  {channel}: {n} {verdict}: {error}"
+        return text

@@ -16,7 +16,7 @@ import click
 from sqlalchemy import Engine
 
 from ecrm_dsl.cli.common import ExitCode, built_plan, project_config
-from ecrm_dsl.cli.run_log import DeliveryTally, format_tick, tick_record
+from ecrm_dsl.cli.run_log import DeliveryTally, TickLog
 from ecrm_dsl.cli.store_access import creatable_store, existing_store
 from ecrm_dsl.delivery.config import CHANNELS, ConfigError, DeliveryConfig, build_adapters
 from ecrm_dsl.delivery.unconfigured import UnconfiguredAdapter
@@ -358,5 +358,4 @@ def _tick(
             delivered = dispatcher.run(now)
     except NoDeployment as exc:
         raise click.ClickException(str(exc)) from None
-    record = tick_record(now, report.entered, report.decisions, delivered, tally.drain())
-    click.echo(format_tick(record, fmt))
+    click.echo(TickLog(now, report.entered, report.decisions, delivered, tally.drain()).line(fmt))
