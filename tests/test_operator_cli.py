@@ -175,6 +175,7 @@ def test_run_log_lines_name_delivery_problems_by_channel_and_cause_in_text_and_j
         f"deliveries: delivered 0, retrying 1, failed 0\n  email: 1 will be retried: {cause}\n"
     )
     assert "warning: the deployed plan sends on line, which no delivery setting serves" in text.stderr
+    assert "key=" not in text.stderr  # the tick line replaces the adapters' line per message
     later = ecrm(project, "run", "--once", "--now", "2025-03-02T10:10+09:00", "--log-format", "json", env=smtp)
     record = json.loads(later.stdout)
     assert record == {
