@@ -153,7 +153,7 @@ def test_run_with_the_file_outbox_writes_messages_without_contact_details(projec
     assert done.returncode == 0, done.stderr
     assert done.stdout == (
         "2025-03-02T10:00:00+09:00 tick: entered 1 (f2_step_mail 1); sent 1, skipped 0, deferred 0; "
-        "deliveries: delivered 1, retrying 0, failed 0\n"
+        "deliveries: delivered 1 (email 1), retrying 0, failed 0\n"
     )
     [line] = (project / "outbox" / "email.jsonl").read_text(encoding="utf-8").splitlines()
     assert json.loads(line)["template"] == "thanks_first"
@@ -183,6 +183,7 @@ def test_run_log_lines_name_delivery_problems_by_channel_and_cause_in_text_and_j
         "entered": {"f2_step_mail": 0},
         "decisions": {},
         "deliveries": {"retrying": 1},
+        "delivered_by_channel": {},
         "delivery_problems": [{"channel": "email", "status": "transient", "error": cause, "count": 1}],
     }
     for output in (text.stdout, text.stderr, later.stdout, later.stderr):
@@ -256,7 +257,7 @@ def test_email_through_a_plain_local_smtp_server_with_tls_none(project: Path) ->
         }
         done = ecrm(project, "run", "--once", "--now", "2025-03-02T10:00+09:00", env=env)
     assert done.returncode == 0, done.stderr
-    assert "deliveries: delivered 1, retrying 0, failed 0" in done.stdout
+    assert "deliveries: delivered 1 (email 1), retrying 0, failed 0" in done.stdout
     [mail] = box.messages
     assert mail.rcpt_tos == [EMAIL]
 
@@ -268,7 +269,7 @@ def test_line_pushes_go_to_the_configured_base_url_a_sandbox_or_test_server(proj
         for moment in ("2025-03-02T10:00+09:00", "2025-03-08T10:00+09:00"):  # the day-7 coupon goes by LINE
             done = ecrm(project, "run", "--once", "--now", moment, "--file-outbox", "outbox", env=env)
             assert done.returncode == 0, done.stderr
-    assert "deliveries: delivered 1, retrying 0, failed 0" in done.stdout
+    assert "deliveries: delivered 1 (line 1), retrying 0, failed 0" in done.stdout
     [push] = sandbox.requests
     assert push.path == "/line-sandbox/v2/bot/message/push"
     assert push.headers["authorization"] == "Bearer sandbox-token"

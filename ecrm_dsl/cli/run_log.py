@@ -29,25 +29,35 @@ class DeliveryTally(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
+        self.sent: Counter[str] = Counter()  # per channel
         self.failures: Counter[OutcomeKey] = Counter()
 
     def emit(self, record: logging.LogRecord) -> None:
         outcome = getattr(record, OUTCOME_FIELD, None)
-        if isinstance(outcome, dict) and outcome.get("status") != "sent":
-            key = (str(outcome.get("channel")), str(outcome.get("status")), str(outcome.get("error") or "unknown"))
-            self.failures[key] += 1
+        if not isinstance(outcome, dict):
+            return
+        channel, status = str(outcome.get("channel")), str(outcome.get("status"))
+        if status == "sent":
+            self.sent[channel] += 1
+        else:
+            self.failures[(channel, status, str(outcome.get("error") or "unknown"))] += 1
 
-    def drain(self) -> Counter[OutcomeKey]:
-        taken, self.failures = self.failures, Counter()
+    def drain(self) -> tuple[Counter[str], Counter[OutcomeKey]]:
+        """What was counted since the last drain: sent per channel, and the failures."""
+        taken = self.sent, self.failures
+        self.sent, self.failures = Counter(), Counter()
         return taken
 
     def __enter__(self) -> DeliveryTally:
         log.addHandler(self)
-        self._propagate, log.propagate = log.propagate, False  # Python's last-resort handler would print each one
+        self._level, self._propagate = log.level, log.propagate
+        log.setLevel(logging.INFO)  # successes are logged at INFO, below the default WARNING
+        log.propagate = False  # Python's last-resort handler would print each failure
         return self
 
     def __exit__(self, *_exc: object) -> None:
         log.removeHandler(self)
+        log.setLevel(self._level)
         log.propagate = self._propagate
 
 
@@ -59,6 +69,7 @@ class TickLog:
     entered: Mapping[str, int]  # per scenario
     decisions: Mapping[str, int]  # per kind of decision
     deliveries: Mapping[str, int]  # delivered, retrying, delivery_failed
+    sent: Mapping[str, int]  # messages the providers accepted, per channel
     problems: Mapping[OutcomeKey, int]  # failed and retried deliveries by channel, status and error
 
     def to_json(self) -> dict[str, object]:
@@ -68,6 +79,7 @@ class TickLog:
             "entered": dict(sorted(self.entered.items())),
             "decisions": dict(sorted(self.decisions.items())),
             "deliveries": dict(sorted(self.deliveries.items())),
+            "delivered_by_channel": dict(sorted(self.sent.items())),
             "delivery_problems": [
                 {"channel": channel, "status": status, "error": error, "count": n}
                 for (channel, status, error), n in sorted(self.problems.items())
@@ -85,7 +97,10 @@ class TickLog:
         per_scenario = ", ".join(f"{sid} {n}" for sid, n in sorted(self.entered.items()) if n)
         text = f"{self.now.isoformat()} tick: entered {sum(self.entered.values())}"
         text += (f" ({per_scenario})" if per_scenario else "") + "; " + ", ".join(decided)
-        text += "; deliveries: " + ", ".join(f"{DELIVERY_WORDS[k]} {self.deliveries.get(k, 0)}" for k in DELIVERY)
+        outcomes = [f"{DELIVERY_WORDS[k]} {self.deliveries.get(k, 0)}" for k in DELIVERY]
+        if self.sent:
+            outcomes[0] += " (" + ", ".join(f"{channel} {n}" for channel, n in sorted(self.sent.items())) + ")"
+        text += "; deliveries: " + ", ".join(outcomes)
         for (channel, status, error), n in sorted(self.problems.items()):
             verdict = "will be retried" if status == "transient" else "failed for good"
             text += f"\n  {channel}: {n} {verdict}: {error}"

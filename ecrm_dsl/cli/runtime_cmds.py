@@ -358,4 +358,5 @@ def _tick(
             delivered = dispatcher.run(now)
     except NoDeployment as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(TickLog(now, report.entered, report.decisions, delivered, tally.drain()).line(fmt))
+    sent, problems = tally.drain()
+    click.echo(TickLog(now, report.entered, report.decisions, delivered, sent, problems).line(fmt))
