@@ -19,14 +19,13 @@ from ecrm_dsl.store.database import open_store
 from ecrm_dsl.store.tables import TABLES
 
 JST = dt.timezone(dt.timedelta(hours=9))
-OUTBOX = ("--file-outbox", "outbox")  # deliver to files: `ecrm run` refuses to start with no delivery at all
 
 
-def run(project: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+def run(project: Path, *args: str) -> tuple[int, str]:
     old = Path.cwd()
     os.chdir(project)
     try:
-        result = CliRunner().invoke(cli, list(args), catch_exceptions=False, env=env)
+        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
     finally:
         os.chdir(old)
     return result.exit_code, result.output
@@ -55,16 +54,21 @@ def add_first_order(project: Path) -> None:
         )
 
 
-def test_deploy_run_status_explain(project: Path) -> None:
-    # Only package inserts and direct mail are configured: the starter project's email has no provider.
-    batch = {"ECRM_BATCH_DIR": str(project / "batch")}
-    code, out = run(project, "run", "--once", "--now", "2025-03-01T10:00+09:00", env=batch)
-    assert code == 2 and "does not exist (nothing was created)" in out and not (project / "ecrm.db").exists()
+@pytest.fixture(autouse=True)
+def deliver_to_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ecrm run` refuses to start with nothing to deliver through: here messages go to files."""
+    monkeypatch.setenv("ECRM_DEMO_OUTBOX", str(tmp_path / "outbox"))
+
+
+def test_deploy_run_status_explain(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only package inserts and direct mail can be delivered: the starter project's email has no provider.
+    monkeypatch.delenv("ECRM_DEMO_OUTBOX")
+    monkeypatch.setenv("ECRM_BATCH_DIR", str(project / "batch"))
     code, out = run(project, "deploy", "--now", "2025-03-01T00:00+09:00", "--note", "first")
     assert code == 0 and out == "deployed #1: 1 scenarios\n"
     add_first_order(project)
     for moment in ("2025-03-01T10:00+09:00", "2025-03-02T10:00+09:00"):
-        code, out = run(project, "run", "--once", "--now", moment, env=batch)
+        code, out = run(project, "run", "--once", "--now", moment)
         assert code == 0, out
     assert "warning: the deployed plan sends on email, line, which no delivery setting serves" in out
     assert "sent 1" in out and "deliveries: delivered 0, retrying 0, failed 1" in out
@@ -81,7 +85,7 @@ def test_deploy_run_status_explain(project: Path) -> None:
 def test_a_changing_deploy_with_customers_in_flight_is_refused_until_it_says_what_happens(project: Path) -> None:
     run(project, "deploy", "--now", "2025-03-01T00:00+09:00")
     add_first_order(project)
-    run(project, "run", "--once", "--now", "2025-03-01T10:00+09:00", *OUTBOX)
+    run(project, "run", "--once", "--now", "2025-03-01T10:00+09:00")
     scenario = project / "scenarios" / "f2_step_mail.ecrm"
     scenario.write_text(
         scenario.read_text(encoding="utf-8").replace("day 7 at 10:00", "day 5 at 10:00"), encoding="utf-8"
@@ -100,26 +104,26 @@ def test_times_need_an_offset(project: Path) -> None:
 def test_a_tick_before_the_last_one_is_a_usage_error_that_says_when_the_last_tick_was(project: Path) -> None:
     run(project, "deploy", "--now", "2025-03-01T00:00+09:00")
     add_first_order(project)
-    assert run(project, "run", "--once", "--now", "2025-03-01T13:00+09:00", *OUTBOX)[0] == 0
-    code, out = run(project, "run", "--once", "--now", "2025-03-01T11:00+09:00", *OUTBOX)
+    assert run(project, "run", "--once", "--now", "2025-03-01T13:00+09:00")[0] == 0
+    code, out = run(project, "run", "--once", "--now", "2025-03-01T11:00+09:00")
     assert code == 2, out
     assert out == (
         "ecrm run: the tick time 2025-03-01T11:00:00+09:00 is before the store's last tick, "
         "2025-03-01T13:00:00+09:00; ticks only go forward: give a time at or after the last tick "
         "(re-running the last one is fine)\n"
     )
-    code, out = run(project, "run", "--once", "--now", "2025-03-01T03:00Z", *OUTBOX)  # in another offset
+    code, out = run(project, "run", "--once", "--now", "2025-03-01T03:00Z")  # in another offset
     assert code == 2 and "before the store's last tick, 2025-03-01T04:00:00+00:00;" in out
-    assert run(project, "run", "--once", "--now", "2025-03-01T13:00+09:00", *OUTBOX)[0] == 0  # the same tick again
+    assert run(project, "run", "--once", "--now", "2025-03-01T13:00+09:00")[0] == 0  # the same tick again is fine
 
 
 def test_a_running_loop_whose_clock_is_behind_the_last_tick_waits_instead_of_stopping(project: Path) -> None:
     ahead = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
     run(project, "deploy", "--now", "2025-03-01T00:00+09:00")
-    assert run(project, "run", "--once", "--now", ahead, *OUTBOX)[0] == 0  # a tick an hour ahead of the clock
+    assert run(project, "run", "--once", "--now", ahead)[0] == 0  # a tick an hour ahead of the machine's clock
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECRM_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "ecrm_dsl", "run", "--interval", "1", *OUTBOX],
+        [sys.executable, "-m", "ecrm_dsl", "run", "--interval", "1", "--file-outbox", "outbox"],
         cwd=project,
         env=env,
         stdout=subprocess.PIPE,
