@@ -136,6 +136,10 @@ def test_the_output_guard_masks_secrets_the_process_was_given() -> None:
     guarded = RedactingStream(target, secrets)
     guarded.write(f"driver said: authentication failed for {PASSWORD!r}; smtp {SMTP_PASSWORD}\n")
     assert target.getvalue() == "driver said: authentication failed for '***'; smtp ***\n"
+    # Anything else passes byte for byte: a plan or a scenario printed by compile or convert keeps its URLs.
+    link = "coupon: https://minori.example/c?token=F2OFF10-abc and https://u:p4ssword@cdn.example/x\n"
+    guarded.write(link)
+    assert target.getvalue().endswith(link)
 
 
 def test_an_unexpected_database_error_prints_one_line_without_the_statement_or_its_values(project: Path) -> None:

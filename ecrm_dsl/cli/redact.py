@@ -3,7 +3,9 @@
 Two layers. Commands redact what they show (:func:`redact`, :func:`display_location`), and :func:`guard_output`
 wraps standard output and error so that a secret the process was given (in a URL on the command line or in
 ``$ECRM_STORE``, or in an ``ECRM_*`` credential variable) is masked even in a message nobody thought of — a
-driver's error, another command's output — before it reaches a terminal, a log file or CI.
+driver's error, another command's output — before it reaches a terminal, a log file or CI. The guard masks
+those exact values only, never by pattern: ``ecrm compile`` and ``ecrm convert`` print plans and scenarios,
+whose URLs (``?token=…`` in a coupon link) must come out byte for byte.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def secrets_in(argv: Iterable[str], environ: Mapping[str, str]) -> set[str]:
 
 
 class RedactingStream(io.TextIOBase):
-    """A text stream that masks ``secrets`` and URL passwords, then writes to ``target``."""
+    """A text stream that masks ``secrets`` (exact values), then writes to ``target``."""
 
     def __init__(self, target: TextIO, secrets: Iterable[str]) -> None:
         super().__init__()
@@ -73,7 +75,6 @@ class RedactingStream(io.TextIOBase):
         return len(text)
 
     def clean(self, text: str) -> str:
-        text = redact(text)
         for secret in self._secrets:
             text = text.replace(secret, MASK)
         return text
