@@ -105,6 +105,8 @@ def test_the_default_store_and_ecrm_store_are_checked_the_same_way(project: Path
     from_env = ecrm(project, "report", env={"ECRM_STORE": "elsewhere.db"})
     assert from_env.returncode == 2 and "the store elsewhere.db does not exist" in from_env.stderr
     assert not (project / "ecrm.db").exists() and not (project / "elsewhere.db").exists()
+    folder = ecrm(project, "status", "--store", "scenarios")
+    assert folder.returncode == 2 and "the store scenarios is a folder, not a store file" in folder.stderr
 
 
 def test_a_file_that_is_not_a_store_is_refused_and_left_as_it_was(project: Path) -> None:
@@ -145,6 +147,8 @@ def test_run_with_no_delivery_configured_refuses_to_start_and_decides_nothing(pr
         assert conn.execute(select(TABLES.decisions)).first() is None
     status = ecrm(project, "status")
     assert "last tick: never (start `ecrm run`)" in status.stdout
+    document = json.loads(ecrm(project, "status", "--format", "json").stdout)
+    assert document["last_tick"] is None and document["lag_seconds"] is None
 
 
 def test_run_with_the_file_outbox_writes_messages_without_contact_details(project: Path) -> None:
