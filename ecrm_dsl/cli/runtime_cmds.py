@@ -15,7 +15,7 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
-from ecrm_dsl.cli.common import ExitCode, built_plan, project_config
+from ecrm_dsl.cli.common import ExitCode, built_plan
 from ecrm_dsl.cli.run_log import DeliveryTally, TickLog
 from ecrm_dsl.cli.store_access import creatable_store, existing_store
 from ecrm_dsl.delivery.config import CHANNELS, ConfigError, DeliveryConfig, build_adapters
@@ -29,7 +29,7 @@ from ecrm_dsl.runtime.explain import UnknownCustomer, explain
 from ecrm_dsl.runtime.scheduler import ClockWentBack, NoDeployment, Scheduler
 from ecrm_dsl.runtime.status import status_document, status_text
 from ecrm_dsl.store import deployments
-from ecrm_dsl.store.database import DEFAULT_STORE, open_store
+from ecrm_dsl.store.database import DEFAULT_STORE
 
 store_option = click.option(
     "--store",
@@ -45,11 +45,6 @@ plan_option = click.option(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A compiled plan (default: compile the project now).",
 )
-
-
-def engine_for(ctx: click.Context, store: str | None) -> Engine:
-    location = store or str(project_config(ctx).root / DEFAULT_STORE)
-    return open_store(location)
 
 
 def parse_now(value: str | None) -> datetime:
