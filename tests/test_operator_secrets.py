@@ -152,3 +152,12 @@ def test_an_unexpected_database_error_prints_one_line_without_the_statement_or_i
         "ecrm: internal error: OperationalError: (sqlite3.OperationalError) no such table: outbox "
         "(set ECRM_DEBUG=1 for details)\n"
     )
+
+
+def test_a_delivery_url_refused_by_the_settings_check_is_shown_without_its_key(project: Path) -> None:
+    deployed_with_a_first_order(project)
+    env = {"ECRM_SMS_URL": f"http://sms.example.jp/send?api_key={PASSWORD}", "ECRM_SMS_TOKEN": LINE_TOKEN}
+    done = ecrm(project, "run", "--once", env=env)
+    assert done.returncode == 2
+    assert "ECRM_SMS_URL: 'http://sms.example.jp/send': use https (http is allowed only to localhost)" in done.stderr
+    assert_clean(done.stdout, done.stderr)
