@@ -281,6 +281,9 @@ def test_many_problems_are_listed_a_few_at_a_time(example: Json) -> None:
 # --------------------------------------------------------------------------- the command line
 
 
+OUTBOX = ("--file-outbox", "outbox")  # `ecrm run` needs a way to deliver
+
+
 def _cli(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
     return result.exit_code, result.output
@@ -354,13 +357,13 @@ def test_an_older_plan_version_in_the_store_is_refused_until_redeployed(tmp_path
     message = str(caught.value)
     assert message.startswith("deployment #1 in the store: $.version: plan version 0 is not supported")
     assert "redeploy the project with `ecrm deploy`" in message
-    code, output = _cli("run", "--once", "--store", str(store), "--now", "2025-03-01T01:00+09:00")
+    code, output = _cli("run", "--once", "--store", str(store), "--now", "2025-03-01T01:00+09:00", *OUTBOX)
     assert code == 2 and output.startswith("ecrm run: deployment #1 in the store: $.version"), output
     assert "Traceback" not in output
     plan_file = tmp_path / "plan.json"
     plan_file.write_text(canonical_json(example), encoding="utf-8")
     assert _cli("deploy", "--plan", str(plan_file), "--store", str(store), "--now", "2025-03-01T02:00+09:00")[0] == 0
-    code, output = _cli("run", "--once", "--store", str(store), "--now", "2025-03-01T03:00+09:00")
+    code, output = _cli("run", "--once", "--store", str(store), "--now", "2025-03-01T03:00+09:00", *OUTBOX)
     assert code == 0, output
 
 

@@ -233,7 +233,7 @@ def test_the_command_writes_every_format_deterministically(ran: World, tmp_path:
 def test_the_command_refuses_bad_input_with_a_message(ran: World, tmp_path: Path) -> None:
     store = str(ran.root / "store.db")
     cases = {
-        "no such store": ["--store", str(tmp_path / "missing.db")],
+        "does not exist (nothing was created)": ["--store", str(tmp_path / "missing.db")],
         "no segment named nope": ["--store", store, "--segment", "nope"],
         "must be after --from": ["--store", store, "--from", "2025-03-05", "--to", "2025-03-01"],
     }

@@ -213,7 +213,7 @@ def test_the_command_reports_in_every_format_and_the_same_input_gives_the_same_b
     assert csv_rows[0] == "scenario,step,measure,label,value"
     assert "follow_up,thanks,sent,email,1" in csv_rows
     # The scratch store remembers its last tick (the late step's, deferred to 09:00): running it back is refused.
-    back = run_cli(tmp_path, "run", "--once", "--store", out, "--now", "2025-03-05T10:00+09:00")
+    back = run_cli(tmp_path, "run", "--once", "--store", out, "--now", "2025-03-05T10:00+09:00", "--file-outbox", "o")
     assert back.exit_code == 2
     assert "before the store's last tick, 2025-03-08T09:00:00+09:00;" in back.output
 
@@ -229,7 +229,14 @@ def test_the_command_refuses_bad_input_with_a_message_and_overwrites_nothing(tmp
         "not a simulation store": [
             *("--store", store, "--from", "2025-03-01", "--to", "2025-03-02", "--out", str(precious))
         ],
-        "no such store": ["--store", str(tmp_path / "missing.db"), "--from", "2025-03-01", "--to", "2025-03-02"],
+        "does not exist (nothing was created)": [
+            "--store",
+            str(tmp_path / "missing.db"),
+            "--from",
+            "2025-03-01",
+            "--to",
+            "2025-03-02",
+        ],
         "is not a date or time": ["--store", store, "--from", "March", "--to", "2025-03-02"],
         "must be after --from": ["--store", store, "--from", "2025-03-05", "--to", "2025-03-01"],
         "is not a duration": ["--store", store, "--from", "2025-03-01", "--to", "2025-03-02", "--step", "hourly"],

@@ -162,6 +162,9 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 def main() -> None:
     """Entry point: click's own usage errors exit 2; anything unexpected is one line, never a traceback."""
+    from ecrm_dsl.cli.redact import guard_output
+
+    guard_output()  # no credential reaches the terminal or a log, whichever command prints it
     try:
         cli.main(prog_name="ecrm", standalone_mode=True)
     except SystemExit:
@@ -170,6 +173,8 @@ def main() -> None:
         if os.environ.get("ECRM_DEBUG"):
             raise
         from ecrm_dsl.cli.common import ExitCode
+        from ecrm_dsl.cli.redact import error_summary
 
-        click.echo(f"ecrm: internal error: {type(exc).__name__}: {exc} (set ECRM_DEBUG=1 for details)", err=True)
+        summary = error_summary(exc)
+        click.echo(f"ecrm: internal error: {type(exc).__name__}: {summary} (set ECRM_DEBUG=1 for details)", err=True)
         sys.exit(ExitCode.INTERNAL)

@@ -10,6 +10,7 @@ from urllib.parse import quote
 import click
 
 from ecrm_dsl.cli.common import ExitCode, print_findings
+from ecrm_dsl.cli.redact import display_location, redact
 from ecrm_dsl.language.diagnostics import Diagnostic
 from ecrm_dsl.project.config import ProjectConfig
 from ecrm_dsl.review.diff_impact import StoreError, check_store, measure
@@ -98,21 +99,21 @@ def _parse_now(value: str | None) -> datetime:
     return moment
 
 
-def _impact(result: PlanDiff, old: dict[str, Any], new: dict[str, Any], store: str, now: datetime) -> Impact:
-    location = store
-    if "://" not in store:
-        if not Path(store).is_file():
+def _impact(result: PlanDiff, old: dict[str, Any], new: dict[str, Any], given: str, now: datetime) -> Impact:
+    location, store = given, display_location(given)  # the store is named without a URL's password
+    if "://" not in given:
+        if not Path(given).is_file():
             _fail(f"store {store} does not exist")  # opening it would create it; the diff never writes
         # SQLite's own read-only mode: even a bug here could not write to the store.
-        location = f"sqlite:///file:{quote(str(Path(store).resolve()), safe='/')}?mode=ro&uri=true"
+        location = f"sqlite:///file:{quote(str(Path(given).resolve()), safe='/')}?mode=ro&uri=true"
     try:
         engine = open_store(location, create=False)
     except Exception as exc:  # a bad URL or missing driver is a usage error, not a traceback
-        _fail(f"cannot open the store {store}: {exc}")
+        _fail(f"cannot open the store {store}: {redact(str(exc))}")
     try:
         check_store(engine)
         return measure(result, old, new, engine, now, store)
     except StoreError as exc:
-        _fail(f"store {store}: {exc}")
+        _fail(f"store {store}: {redact(str(exc))}")
     finally:
         engine.dispose()

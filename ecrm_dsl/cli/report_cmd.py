@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from ecrm_dsl.cli.redact import display_location
 from ecrm_dsl.cli.runtime_cmds import plan_errors, store_option
-from ecrm_dsl.cli.simulate_cmd import existing_store, parse_moment
+from ecrm_dsl.cli.simulate_cmd import parse_moment
+from ecrm_dsl.cli.store_access import existing_store
 from ecrm_dsl.language.values import Duration
 from ecrm_dsl.report.document import ReportOptions, build_report
 from ecrm_dsl.report.text import render_csv, render_text
@@ -52,7 +54,7 @@ def report_command(
 
     Works on a live store and on a simulation's scratch store alike (then the window defaults to the replay's).
     """
-    engine = existing_store(ctx, store)
+    engine = existing_store(ctx, store, "report", upgrade=False)
     with plan_errors("report"), engine.connect() as conn:
         active = deployments.active_deployment(conn)
         plan = active[1] if active else None
@@ -69,7 +71,7 @@ def report_command(
             missing = ", ".join(unknown)
             raise click.BadParameter(f"no segment named {missing} in the deployed plan", param_hint="--segment")
         options = ReportOptions(
-            store=str(store or engine.url.database or engine.url),
+            store=display_location(store or engine.url.database or engine.url.render_as_string()),
             timezone=timezone,
             f2_days=f2_days,
             dormant_days=dormant_days,

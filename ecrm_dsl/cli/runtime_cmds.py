@@ -7,6 +7,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,17 +15,21 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
-from ecrm_dsl.cli.common import ExitCode, built_plan, project_config
-from ecrm_dsl.delivery.config import ConfigError, DeliveryConfig, build_adapters
+from ecrm_dsl.cli.common import ExitCode, built_plan
+from ecrm_dsl.cli.run_log import DeliveryTally, TickLog
+from ecrm_dsl.cli.store_access import creatable_store, existing_store
+from ecrm_dsl.delivery.config import CHANNELS, ConfigError, DeliveryConfig, build_adapters
+from ecrm_dsl.delivery.unconfigured import UnconfiguredAdapter
 from ecrm_dsl.plan.document import PlanError, load_plan
 from ecrm_dsl.plan.model import Plan
+from ecrm_dsl.plan.nodes import SendNode
 from ecrm_dsl.runtime.deploy import DeployRefused, deploy
 from ecrm_dsl.runtime.dispatch import Dispatcher
 from ecrm_dsl.runtime.explain import UnknownCustomer, explain
 from ecrm_dsl.runtime.scheduler import ClockWentBack, NoDeployment, Scheduler
-from ecrm_dsl.runtime.status import status_text
+from ecrm_dsl.runtime.status import status_document, status_text
 from ecrm_dsl.store import deployments
-from ecrm_dsl.store.database import DEFAULT_STORE, open_store
+from ecrm_dsl.store.database import DEFAULT_STORE
 
 store_option = click.option(
     "--store",
@@ -40,11 +45,6 @@ plan_option = click.option(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A compiled plan (default: compile the project now).",
 )
-
-
-def engine_for(ctx: click.Context, store: str | None) -> Engine:
-    location = store or str(project_config(ctx).root / DEFAULT_STORE)
-    return open_store(location)
 
 
 def parse_now(value: str | None) -> datetime:
@@ -139,7 +139,7 @@ def deploy_command(
 ) -> None:
     """Record the plan as the active version in the store (history is kept)."""
     plan = compiled_plan(ctx, plan_file)
-    engine = engine_for(ctx, store)
+    engine = creatable_store(ctx, store, "deploy")
     try:
         with plan_errors("deploy"):
             report = deploy(engine, plan, parse_now(now_text), in_flight, _mapping(maps), note)
@@ -154,12 +154,25 @@ def deploy_command(
 
 
 @click.command("status")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--now", "now_text", help="Measure the lag and ages as of this time, ISO 8601 with offset (default: now)."
+)
 @store_option
 @click.pass_context
-def status_command(ctx: click.Context, store: str | None) -> None:
-    """Show what is deployed and how many customers are at each step."""
-    with plan_errors("status"), engine_for(ctx, store).connect() as conn:
-        click.echo(status_text(conn), nl=False)
+def status_command(ctx: click.Context, fmt: str, now_text: str | None, store: str | None) -> None:
+    """Show what is deployed and how many customers are at each step.
+
+    Also when the scheduler last ticked and how far behind that is (the lag), and the outbox backlog: pending
+    (and due now), sending, failed and sent messages, and how long the oldest pending one has waited.
+    """
+    now = parse_now(now_text)
+    with plan_errors("status"), existing_store(ctx, store, "status").connect() as conn:
+        document = status_document(conn, now)
+    if fmt == "json":
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True))
+    else:
+        click.echo(status_text(document), nl=False)
 
 
 @click.command("explain")
@@ -169,15 +182,16 @@ def status_command(ctx: click.Context, store: str | None) -> None:
 def explain_command(ctx: click.Context, customer_id: str, store: str | None) -> None:
     """Print a customer's timeline with the reason for each decision, and why they never entered the other
     deployed scenarios (exit 1 for a customer the store does not have)."""
-    engine = engine_for(ctx, store)
+    engine = existing_store(ctx, store, "explain")
     with plan_errors("explain"), engine.connect() as conn:
         active = deployments.active_deployment(conn)
         timezone = active[1].timezone if active else "Asia/Tokyo"
         try:
             text = explain(conn, customer_id, timezone)
         except UnknownCustomer:
+            where = engine.url.database or engine.url.render_as_string()  # a URL without its password
             click.echo(
-                f"ecrm explain: the store {engine.url.database or engine.url} has no customer '{customer_id}' "
+                f"ecrm explain: the store {where} has no customer '{customer_id}' "
                 "(ids are matched exactly, case included)",
                 err=True,
             )
@@ -191,7 +205,13 @@ def explain_command(ctx: click.Context, customer_id: str, store: str | None) -> 
     "--delivery-config",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     envvar="ECRM_DELIVERY_CONFIG",
-    help="TOML file with a [delivery] table (channel credentials); the ECRM_* environment wins.",
+    help="TOML file with a [delivery] table (channel settings); the ECRM_* environment wins.",
+)
+@click.option(
+    "--file-outbox",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write every message of a channel without a provider to DIR/<channel>.jsonl instead of sending it "
+    "(contact details redacted); also $ECRM_DEMO_OUTBOX.",
 )
 @click.option("--now", "now_text", help="With --once: the tick's time, ISO 8601 with offset (default: now).")
 @click.option(
@@ -201,33 +221,95 @@ def explain_command(ctx: click.Context, customer_id: str, store: str | None) -> 
     show_default=True,
     help="Seconds between ticks when looping.",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="A readable line per tick, or one JSON object per tick.",
+)
 @store_option
 @click.pass_context
 def run_command(
     ctx: click.Context,
     once: bool,
     delivery_config: Path | None,
+    file_outbox: Path | None,
     now_text: str | None,
     interval: float,
+    log_format: str,
     store: str | None,
 ) -> None:
     """Run ticks: enroll, settle goals and stop rules, advance due steps, deliver the outbox.
 
-    Looping, it stops cleanly on SIGTERM or Ctrl-C: the tick in progress finishes first.
+    Refuses to start when no channel can deliver (configure a provider, or use --file-outbox). Looping, it stops
+    cleanly on SIGTERM or Ctrl-C: the tick in progress finishes first.
     """
-    engine = engine_for(ctx, store)
-    scheduler = Scheduler(engine)
+    moment = parse_now(now_text) if once else None
     try:
         config = DeliveryConfig.load(delivery_config)
     except ConfigError as exc:
-        raise click.ClickException(f"delivery configuration: {exc}") from None
-    dispatcher = Dispatcher(engine, build_adapters(config), shop=config.shop, unsubscribe=config.unsubscribe_url)
-    if once:
+        click.echo(f"ecrm run: {exc}", err=True)
+        raise SystemExit(int(ExitCode.USAGE)) from None
+    if file_outbox is not None:
+        config = replace(config, demo_outbox=file_outbox)
+    adapters = build_adapters(config)
+    if not adapters:
+        click.echo(f"ecrm run: {NO_DELIVERY}", err=True)
+        raise SystemExit(int(ExitCode.USAGE))
+    engine = existing_store(ctx, store, "run")
+    _warn_unserved_channels(engine, set(adapters))
+    # Messages on a channel without a provider fail as before, but now through the delivery log, so that the
+    # tick line names them.
+    adapters = {channel: adapters.get(channel) or UnconfiguredAdapter(channel) for channel in CHANNELS}
+    scheduler = Scheduler(engine)
+    dispatcher = Dispatcher(engine, adapters, shop=config.shop, unsubscribe=config.unsubscribe_url)
+    with DeliveryTally() as tally:
+        if once:
+            try:
+                _tick(scheduler, dispatcher, tally, moment or parse_now(None), log_format)
+            finally:
+                dispatcher.close()
+            return
+        _loop(scheduler, dispatcher, tally, interval, log_format)
+
+
+NO_DELIVERY = (
+    "no delivery is configured, so every message that falls due would fail. Configure at least one channel in the "
+    "environment or in a --delivery-config file — email: ECRM_SMTP_HOST and ECRM_MAIL_FROM; LINE: "
+    "ECRM_LINE_CHANNEL_TOKEN; SMS: ECRM_SMS_URL; webhook: ECRM_WEBHOOK_URL; direct mail and package inserts: "
+    "ECRM_BATCH_DIR (see 'Delivery settings' in the README) — or, to write messages to files instead of sending "
+    "them, give --file-outbox DIR"
+)
+
+
+def _warn_unserved_channels(engine: Engine, served: set[str]) -> None:
+    """Name the channels the deployed plan sends on that no adapter serves: those messages will fail."""
+    with engine.connect() as conn:
         try:
-            _tick(scheduler, dispatcher, parse_now(now_text))
-        finally:
-            dispatcher.close()
+            active = deployments.active_deployment(conn)
+        except PlanError:
+            return  # the tick reports it, with the remedy
+    if active is None:
         return
+    used = {
+        channel
+        for scenario in active[1].scenarios
+        for node in scenario.nodes
+        if isinstance(node, SendNode)
+        for channel in (node.channel, *node.fallback)
+    }
+    missing = sorted(used - served)
+    if missing:
+        click.echo(
+            f"ecrm run: warning: the deployed plan sends on {', '.join(missing)}, which no delivery setting serves; "
+            "those messages will fail unless a fallback channel reaches the customer (see 'Delivery settings' in "
+            "the README)",
+            err=True,
+        )
+
+
+def _loop(scheduler: Scheduler, dispatcher: Dispatcher, tally: DeliveryTally, interval: float, fmt: str) -> None:
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: Any) -> None:
@@ -239,7 +321,7 @@ def run_command(
     try:
         while not stop.is_set():
             try:
-                _tick(scheduler, dispatcher, datetime.now(UTC), loop=True)
+                _tick(scheduler, dispatcher, tally, datetime.now(UTC), fmt, loop=True)
             except ClockWentBack as exc:
                 # The machine's clock stepped back (or a tick was run ahead with --now): wait for it to catch up
                 # rather than stop the service.
@@ -254,18 +336,22 @@ def run_command(
     click.echo("ecrm run: stopped", err=True)
 
 
-def _tick(scheduler: Scheduler, dispatcher: Dispatcher, now: datetime, *, loop: bool = False) -> None:
-    """One tick and delivery; a tick before the last one ends ``--once`` (exit 2) and is left to the loop."""
+def _tick(
+    scheduler: Scheduler,
+    dispatcher: Dispatcher,
+    tally: DeliveryTally,
+    now: datetime,
+    fmt: str,
+    *,
+    loop: bool = False,
+) -> None:
+    """One tick and delivery, and its log line; a tick before the last one ends ``--once`` (exit 2) and is left
+    to the loop."""
     try:
         with plan_errors("run"), nullcontext() if loop else clock_errors("run"):
             report = scheduler.tick(now)
             delivered = dispatcher.run(now)
     except NoDeployment as exc:
         raise click.ClickException(str(exc)) from None
-    summary = {
-        "now": now.isoformat(),
-        "entered": dict(sorted(report.entered.items())),
-        "decisions": dict(sorted(report.decisions.items())),
-        "deliveries": dict(sorted(delivered.items())),
-    }
-    click.echo(json.dumps(summary, ensure_ascii=False, sort_keys=True))
+    sent, problems = tally.drain()
+    click.echo(TickLog(now, report.entered, report.decisions, delivered, sent, problems).line(fmt))

@@ -10,25 +10,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy import Engine
 
-from ecrm_dsl.cli.common import project_config
 from ecrm_dsl.cli.runtime_cmds import clock_errors, compiled_plan, plan_errors, plan_option, store_option
+from ecrm_dsl.cli.store_access import existing_store
 from ecrm_dsl.language.values import Duration, ValueError_
 from ecrm_dsl.simulate.replay import Window, simulate, simulation_settings
 from ecrm_dsl.simulate.scratch import ScratchExists
 from ecrm_dsl.simulate.summary import render_csv, render_text, summarize
-from ecrm_dsl.store.database import DEFAULT_STORE, open_store
+from ecrm_dsl.store.database import open_store
 
 MAX_STEP = timedelta(hours=1)
-
-
-def existing_store(ctx: click.Context, store: str | None) -> Engine:
-    """The store to read, which must exist: reading never creates a database by accident."""
-    location = store or str(project_config(ctx).root / DEFAULT_STORE)
-    if "://" not in location and not Path(location).is_file():
-        raise click.ClickException(f"{location}: no such store; give --store (a SQLite file or a database URL)")
-    return open_store(location, create=False)
 
 
 def parse_moment(text: str, zone: ZoneInfo, *, end_of_day: bool) -> datetime:
@@ -135,7 +126,7 @@ def simulate_command(
         raise click.BadParameter(
             "segments cannot be checked more often than the clock ticks", param_hint="--segment-every"
         )
-    source = existing_store(ctx, store)
+    source = existing_store(ctx, store, "simulate", upgrade=False)
     window = Window(start, end, step, segment_every)
 
     def progress(message: str) -> None:

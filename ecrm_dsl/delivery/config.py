@@ -30,7 +30,8 @@ from ecrm_dsl.delivery.adapters import (
     WebhookAdapter,
 )
 from ecrm_dsl.delivery.batch import BATCH_CHANNELS
-from ecrm_dsl.delivery.http_post import check_url
+from ecrm_dsl.delivery.http_post import check_url, is_loopback
+from ecrm_dsl.delivery.smtp_session import DEFAULT_PORTS, TlsMode
 
 CHANNELS = ("email", "line", "sms", "push", "dm", "insert", "webhook")
 
@@ -46,11 +47,12 @@ def _secret() -> Any:
 @dataclass(frozen=True)
 class DeliveryConfig:
     smtp_host: str | None = None
-    smtp_port: int | None = None  # default 465 with implicit TLS, else 587
+    smtp_port: int | None = None  # default 587 with STARTTLS, 465 with implicit TLS, 25 without TLS
     smtp_user: str | None = None
     smtp_password: str | None = _secret()
     smtp_starttls: bool = True
     smtp_implicit_tls: bool = False
+    smtp_tls: str | None = None  # starttls | implicit | none; wins over the two flags above
     mail_from: str | None = None  # "みのり堂 <info@minori.example>"
     line_channel_token: str | None = _secret()
     line_base_url: str = "https://api.line.me"
@@ -75,6 +77,13 @@ class DeliveryConfig:
         return load_config(path, environ)
 
     @property
+    def smtp_tls_mode(self) -> TlsMode:
+        """``smtp_tls`` if set, else what the older ``smtp_starttls`` / ``smtp_implicit_tls`` flags say."""
+        if self.smtp_tls:
+            return TlsMode(self.smtp_tls)
+        return TlsMode.IMPLICIT if self.smtp_implicit_tls else TlsMode.STARTTLS if self.smtp_starttls else TlsMode.NONE
+
+    @property
     def shop(self) -> dict[str, str]:
         """The ``shop`` argument of render()."""
         return {"name": self.shop_name, "url": self.shop_url, "support_email": self.shop_support_email}
@@ -93,6 +102,7 @@ ENV_NAMES = {
     "smtp_password": "ECRM_SMTP_PASSWORD",
     "smtp_starttls": "ECRM_SMTP_STARTTLS",
     "smtp_implicit_tls": "ECRM_SMTP_SSL",
+    "smtp_tls": "ECRM_SMTP_TLS",
     "mail_from": "ECRM_MAIL_FROM",
     "line_channel_token": "ECRM_LINE_CHANNEL_TOKEN",
     "line_base_url": "ECRM_LINE_BASE_URL",
@@ -189,6 +199,7 @@ def _check(values: dict[str, Any]) -> list[str]:
                 check_url(values[name])
             except ValueError as error:
                 problems.append(f"{ENV_NAMES[name]}: {error}")
+    problems += _check_smtp_tls(values)
     if values.get("smtp_host") and not values.get("mail_from"):
         problems.append("ECRM_MAIL_FROM: needed to send email (ECRM_SMTP_HOST is set)")
     if values.get("mail_from") and not _valid_from(values["mail_from"]):
@@ -200,6 +211,21 @@ def _check(values: dict[str, Any]) -> list[str]:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         problems.append(f"ECRM_TIMEZONE: unknown timezone {values['timezone']!r}")
     return problems
+
+
+def _check_smtp_tls(values: dict[str, Any]) -> list[str]:
+    mode = values.get("smtp_tls")
+    if mode is not None and mode not in set(TlsMode):
+        return [f"ECRM_SMTP_TLS: {mode!r} is not one of {', '.join(TlsMode)}"]
+    plain = mode == TlsMode.NONE or (mode is None and values.get("smtp_starttls") is False)
+    host = values.get("smtp_host")
+    if plain and host and values.get("smtp_user") and not is_loopback(host):
+        # A password must not cross the network in clear text; a relay on this machine is fine.
+        return [
+            f"ECRM_SMTP_TLS: logging in to {host} without TLS would send ECRM_SMTP_PASSWORD in clear text; use "
+            "starttls or implicit, or a relay on this machine (localhost)"
+        ]
+    return []
 
 
 def _valid_from(text: str) -> bool:
@@ -220,14 +246,14 @@ def build_adapters(config: DeliveryConfig, *, clock: Callable[[], datetime] | No
     timing: dict[str, Any] = {"clock": clock} if clock is not None else {}
     adapters: dict[str, Adapter] = {}
     if config.smtp_host and config.mail_from:
+        mode = config.smtp_tls_mode
         adapters["email"] = EmailAdapter(
             config.smtp_host,
-            config.smtp_port or (465 if config.smtp_implicit_tls else 587),
+            config.smtp_port or DEFAULT_PORTS[mode],
             mail_from=config.mail_from,
             username=config.smtp_user,
             password=config.smtp_password,
-            starttls=config.smtp_starttls,
-            implicit_tls=config.smtp_implicit_tls,
+            tls=mode,
             timeout=config.http_timeout,
             **timing,
         )

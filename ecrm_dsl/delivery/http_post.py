@@ -87,14 +87,17 @@ def check_url(url: str) -> str:
     Tokens and customer data must not cross the network in clear text.
     """
     parts = urllib.parse.urlsplit(url)
+    # The message shows the URL without user info and query: some gateways take their key there.
+    shown = f"{parts.scheme}://{parts.hostname or ''}{parts.path}" if parts.scheme else "(no scheme)"
     if not parts.hostname or parts.scheme not in ("https", "http"):
-        raise ValueError(f"not an http(s) URL: {url!r}")
-    if parts.scheme == "http" and not _loopback(parts.hostname):
-        raise ValueError(f"{url!r}: use https (http is allowed only to localhost)")
+        raise ValueError(f"not an http(s) URL: {shown!r}")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ValueError(f"{shown!r}: use https (http is allowed only to localhost)")
     return url
 
 
-def _loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine (``localhost`` or a loopback address): traffic to it never leaves."""
     if host == "localhost":
         return True
     try:

@@ -11,6 +11,8 @@ import logging
 from ecrm_dsl.delivery.message import DeliveryResult, Message
 
 log = logging.getLogger("ecrm.delivery")
+# The record attribute with the outcome as data (channel, status, error), for handlers that count rather than print.
+OUTCOME_FIELD = "delivery_outcome"
 
 
 def log_result(message: Message, result: DeliveryResult) -> DeliveryResult:
@@ -26,5 +28,6 @@ def log_result(message: Message, result: DeliveryResult) -> DeliveryResult:
         message.scenario_id,
         message.node_id,
         f" error={result.error}" if result.error else "",
+        extra={OUTCOME_FIELD: {"channel": message.channel, "status": result.status, "error": result.error}},
     )
     return result

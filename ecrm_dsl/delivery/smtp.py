@@ -14,7 +14,7 @@ import hashlib
 import html
 import re
 import smtplib
-import ssl
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.errors import MessageError
@@ -25,10 +25,12 @@ from email.utils import format_datetime, parseaddr
 
 from ecrm_dsl.delivery.logs import log_result
 from ecrm_dsl.delivery.message import DeliveryResult, Message, permanent, sent, transient
+from ecrm_dsl.delivery.smtp_session import SessionError, SessionSettings, TlsMode, open_session
 
 _ENHANCED_STATUS = re.compile(rb"^\s*([245]\.\d{1,3}\.\d{1,3})")
 _BODY_TAG = re.compile(r"<body[^>]*>", re.IGNORECASE)
 _UNFOLDED = {"list-unsubscribe", "list-unsubscribe-post"}
+SESSION_RETRY_SECONDS = 30.0  # after a session failed, later messages fail at once for this long
 
 
 class _MailPolicy(EmailPolicy):
@@ -70,19 +72,23 @@ class EmailAdapter:
         password: str | None = None,
         starttls: bool = True,
         implicit_tls: bool = False,
+        tls: TlsMode | str | None = None,
         timeout: float = 10.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """``tls`` (starttls, implicit or none) wins over the older ``starttls`` / ``implicit_tls`` flags."""
         display, addr = parseaddr(mail_from)
         self._from = Address(display_name=display, addr_spec=addr)
         if not self._from.domain:
             raise ValueError(f"mail from {mail_from!r} has no domain")
-        self._host, self._port = host, port
-        self._username, self._password = username, password
-        self._starttls, self._implicit_tls = starttls, implicit_tls
-        self._timeout = timeout
+        if tls is None:
+            tls = TlsMode.IMPLICIT if implicit_tls else TlsMode.STARTTLS if starttls else TlsMode.NONE
+        self._session = SessionSettings(host, port, TlsMode(tls), username, password, timeout)
         self._clock = clock
         self._smtp: smtplib.SMTP | None = None
+        # A session that could not be opened is not retried for every message of a batch: each would wait for the
+        # same timeout and fail the same way.
+        self._failed: tuple[float, str] | None = None
 
     # ------------------------------------------------------------------ the message
 
@@ -122,7 +128,12 @@ class EmailAdapter:
         except (ValueError, IndexError, MessageError):  # the email package's parse errors, defects ("foo@")
             return permanent("invalid email address")
         try:
-            self._connection().send_message(mime, from_addr=self._from.addr_spec, to_addrs=[to])
+            smtp = self._connection()
+        except SessionError as error:
+            self._failed = (time.monotonic(), str(error))
+            return transient(str(error))
+        try:
+            smtp.send_message(mime, from_addr=self._from.addr_spec, to_addrs=[to])
         # smtplib sends RSET after a refused recipient, sender or DATA, so the connection stays usable.
         except smtplib.SMTPRecipientsRefused as error:
             code, reply = next(iter(error.recipients.values()), (0, b""))
@@ -130,15 +141,17 @@ class EmailAdapter:
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
             return _by_code(error.smtp_code, _reply_bytes(error.smtp_error), "rejected")
         except smtplib.SMTPNotSupportedError:
-            self.close()
-            return permanent("server does not support SMTPUTF8 for this address")
+            # The session is open, so this is send_message's own check: a non-ASCII address needs SMTPUTF8.
+            return permanent(
+                "the address is not ASCII and the SMTP server does not offer SMTPUTF8 (internationalised email); "
+                "use a server that does, or an ASCII address"
+            )
         except smtplib.SMTPResponseException as error:
-            # Greeting, HELO, STARTTLS or AUTH failed: a server or configuration problem, not this mail's.
             self.close()
-            return transient(f"smtp session {error.smtp_code}")
-        except (smtplib.SMTPException, OSError) as error:  # refused, reset, timed out, disconnected
+            return transient(f"smtp {error.smtp_code} during the transaction; the connection was reset")
+        except (smtplib.SMTPException, OSError) as error:  # reset, timed out, disconnected mid-mail
             self.close()
-            return transient(f"smtp connection: {type(error).__name__}")
+            return transient(f"the SMTP connection broke during the transaction ({type(error).__name__})")
         return sent(mime["Message-ID"])
 
     def _connection(self) -> smtplib.SMTP:
@@ -149,24 +162,11 @@ class EmailAdapter:
             except (smtplib.SMTPException, OSError):
                 pass
             self.close()
-        if self._implicit_tls:
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                self._host, self._port, timeout=self._timeout, context=ssl.create_default_context()
-            )
-        else:
-            smtp = smtplib.SMTP(self._host, self._port, timeout=self._timeout)
-        try:
-            smtp.ehlo()
-            if self._starttls and not self._implicit_tls:
-                smtp.starttls(context=ssl.create_default_context())
-                smtp.ehlo()
-            if self._username:
-                smtp.login(self._username, self._password or "")
-        except BaseException:
-            smtp.close()
-            raise
-        self._smtp = smtp
-        return smtp
+        if self._failed is not None and time.monotonic() - self._failed[0] < SESSION_RETRY_SECONDS:
+            raise SessionError(self._failed[1])
+        self._smtp = open_session(self._session)
+        self._failed = None
+        return self._smtp
 
     def close(self) -> None:
         smtp, self._smtp = self._smtp, None

@@ -1,45 +1,150 @@
-"""What is deployed and where customers are: the text of ``ecrm status``."""
+"""What is deployed, whether the scheduler keeps up, and where customers are: ``ecrm status``.
+
+:func:`status_document` gathers it as one JSON-ready document (``--format json``); :func:`status_text` renders
+that document for a person. Nothing here reads contact details.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from ecrm_dsl.runtime.scheduler import last_tick
 from ecrm_dsl.store import deployments, outbox
 from ecrm_dsl.store import enrollments as store
+from ecrm_dsl.store.health import outbox_backlog
+
+FORMAT, VERSION = "ecrm-status", 1
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
+DEFAULT_TIMEZONE = "Asia/Tokyo"  # for a store nothing was deployed to yet
 
 
-def status_text(conn: Connection) -> str:
+def status_document(conn: Connection, now: datetime) -> dict[str, Any]:
+    """The store's state as of ``now``: deployment, last tick and lag, outbox backlog, customers per step."""
     history = deployments.deployment_history(conn)
-    if not history:
-        return "nothing deployed yet: run 'ecrm deploy'\n"
+    active = deployments.active_deployment(conn) if history else None
+    plan = active[1] if active else None
+    tick = last_tick(conn)
+    backlog = outbox_backlog(conn, now)
+    document: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "now": _utc(now),
+        "timezone": plan.timezone if plan else DEFAULT_TIMEZONE,
+        "deployment": None,
+        "last_tick": _utc(tick) if tick else None,
+        "lag_seconds": _seconds(now - tick) if tick else None,
+        "outbox": {
+            **{status: backlog.by_status.get(status, 0) for status in OUTBOX_STATUSES},
+            "due": backlog.due,
+            "oldest_pending": _utc(backlog.oldest_pending) if backlog.oldest_pending else None,
+            "oldest_pending_age_seconds": _seconds(now - backlog.oldest_pending) if backlog.oldest_pending else None,
+        },
+        "scenarios": [],
+    }
+    if plan is None:
+        return document
     latest = history[-1]
-    active = deployments.active_deployment(conn)
-    assert active is not None
-    plan = active[1]
-    zone = ZoneInfo(plan.timezone)
-    lines = [
-        f"deployment #{latest['id']} at {latest['deployed_at'].astimezone(zone):%Y-%m-%d %H:%M} "
-        f"({plan.timezone}), plan {latest['plan_hash'][:19]}, in-flight rule {latest['in_flight']}"
-        f" — {len(history)} deployment(s) in history"
-    ]
+    document["deployment"] = {
+        "id": latest["id"],
+        "deployed_at": _utc(latest["deployed_at"]),
+        "plan_hash": latest["plan_hash"],
+        "in_flight": latest["in_flight"],
+        "deployments": len(history),
+    }
     flying = store.in_flight(conn)
     statuses = store.status_counts(conn)
     sends = outbox.by_status(conn)
-    scenario_ids = sorted({s.id for s in plan.scenarios} | {k[0] for k in flying})
     current = {s.id: s.hash for s in plan.scenarios}
-    for sid in scenario_ids:
-        totals = ", ".join(f"{st} {n}" for (s, st), n in sorted(statuses.items()) if s == sid) or "no enrollments"
-        delivered = ", ".join(f"{st} {n}" for (s, st), n in sorted(sends.items()) if s == sid)
+    for sid in sorted(set(current) | {k[0] for k in flying}):
+        steps = [
+            {"step": node, "version": version, "current": current.get(sid) == version, "customers": n}
+            for (s, version), at_steps in sorted(flying.items())
+            if s == sid
+            for node, n in sorted(at_steps.items(), key=lambda kv: str(kv[0]))
+        ]
+        document["scenarios"].append(
+            {
+                "id": sid,
+                "in_plan": sid in current,
+                "enrollments": {st: n for (s, st), n in sorted(statuses.items()) if s == sid},
+                "deliveries": {st: n for (s, st), n in sorted(sends.items()) if s == sid},
+                "steps": steps,
+            }
+        )
+    return document
+
+
+def status_text(document: dict[str, Any]) -> str:
+    zone = ZoneInfo(document["timezone"])
+    deployment = document["deployment"]
+    if deployment is None:
+        lines = ["nothing deployed yet: run 'ecrm deploy'"]
+    else:
+        lines = [
+            f"deployment #{deployment['id']} at {_local(deployment['deployed_at'], zone)} ({document['timezone']}), "
+            f"plan {deployment['plan_hash'][:19]}, in-flight rule {deployment['in_flight']}"
+            f" — {deployment['deployments']} deployment(s) in history"
+        ]
+    lines.append(_tick_line(document, zone))
+    lines.append(_outbox_line(document["outbox"]))
+    for scenario in document["scenarios"]:
+        totals = ", ".join(f"{st} {n}" for st, n in scenario["enrollments"].items()) or "no enrollments"
+        delivered = ", ".join(f"{st} {n}" for st, n in scenario["deliveries"].items())
         lines.append(
-            f"\n{sid}{'' if sid in current else ' (removed from the plan)'}: {totals}"
+            f"\n{scenario['id']}{'' if scenario['in_plan'] else ' (removed from the plan)'}: {totals}"
             + (f"; deliveries: {delivered}" if delivered else "")
         )
-        for (s, version), steps in sorted(flying.items()):
-            if s != sid:
-                continue
-            tag = "current" if current.get(sid) == version else "older version"
-            for node, n in sorted(steps.items(), key=lambda kv: str(kv[0])):
-                lines.append(f"  {n:>7}  at {node}  ({tag} {version[7:19]})")
+        for step in scenario["steps"]:
+            tag = "current" if step["current"] else "older version"
+            lines.append(f"  {step['customers']:>7}  at {step['step']}  ({tag} {step['version'][7:19]})")
     return "\n".join(lines) + "\n"
+
+
+def _tick_line(document: dict[str, Any], zone: ZoneInfo) -> str:
+    if document["last_tick"] is None:
+        return "last tick: never (start `ecrm run`)"
+    lag = document["lag_seconds"]
+    behind = f"{duration_words(lag)} ago" if lag >= 0 else f"{duration_words(-lag)} ahead of now"
+    return f"last tick: {_local(document['last_tick'], zone)}, {behind}"
+
+
+def _outbox_line(backlog: dict[str, Any]) -> str:
+    line = (
+        f"outbox: pending {backlog['pending']:,} ({backlog['due']:,} due now), sending {backlog['sending']:,}, "
+        f"failed {backlog['failed']:,}, sent {backlog['sent']:,}"
+    )
+    age = backlog["oldest_pending_age_seconds"]
+    if age is not None:
+        line += f"; oldest pending decided {duration_words(max(age, 0))} ago"
+    return line
+
+
+def duration_words(seconds: float) -> str:
+    """``42 s``, ``5 min``, ``3 h 20 min``, ``2 d 4 h``: coarse enough to read at a glance."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min"
+    if whole < 86400:
+        hours, minutes = divmod(whole // 60, 60)
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    days, hours = divmod(whole // 3600, 24)
+    return f"{days} d" + (f" {hours} h" if hours else "")
+
+
+def _local(moment: str, zone: ZoneInfo) -> str:
+    return f"{datetime.fromisoformat(moment).astimezone(zone):%Y-%m-%d %H:%M}"
+
+
+def _utc(moment: datetime) -> str:
+    """Every time in the document in UTC, as the store keeps them; the text shows them in the shop's zone."""
+    return moment.astimezone(UTC).isoformat()
+
+
+def _seconds(delta: timedelta) -> float:
+    return round(delta.total_seconds(), 3)

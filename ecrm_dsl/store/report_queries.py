@@ -13,6 +13,17 @@ from sqlalchemy import ColumnElement, Connection, Select, case, func, select
 from ecrm_dsl.store.tables import TABLES
 
 ORD, S, N, D, E = TABLES.orders, TABLES.subscriptions, TABLES.enrollments, TABLES.decisions, TABLES.events
+OUT = TABLES.outbox
+
+
+def delivered_or_pending(decision: Any) -> ColumnElement[bool]:
+    """A send decision whose message did not finally fail to deliver: a failed one was never sent."""
+    failed = select(OUT.c.id).where(
+        OUT.c.enrollment_id == decision.c.enrollment_id,
+        OUT.c.node_id == decision.c.node_id,
+        OUT.c.status == "failed",
+    )
+    return ~failed.exists()
 
 
 @dataclass(frozen=True)
@@ -141,7 +152,7 @@ def variant_groups(conn: Connection, window: Window) -> list[tuple[str, str, str
 def sends_by_step(conn: Connection, window: Window) -> dict[tuple[str, str], int]:
     query = (
         select(D.c.scenario_id, D.c.node_id, func.count())
-        .where(D.c.kind == "sent", *window.holds(D.c.at))
+        .where(D.c.kind == "sent", delivered_or_pending(D), *window.holds(D.c.at))
         .group_by(D.c.scenario_id, D.c.node_id)
     )
     return {(s, node): int(n) for s, node, n in conn.execute(query)}
@@ -163,7 +174,7 @@ def reach_by_scenario(conn: Connection, window: Window) -> dict[str, dict[str, i
     reach: dict[str, dict[str, int]] = {}
     sent = (
         select(D.c.scenario_id, func.count(func.distinct(D.c.enrollment_id)))
-        .where(D.c.kind == "sent", *window.holds(D.c.at))
+        .where(D.c.kind == "sent", delivered_or_pending(D), *window.holds(D.c.at))
         .group_by(D.c.scenario_id)
     )
     for sid, n in conn.execute(sent):
@@ -185,7 +196,12 @@ def last_touch_conversions(conn: Connection, window: Window) -> dict[tuple[str, 
     sent = D.alias("sent")
     last_send = (
         select(sent.c.node_id)
-        .where(sent.c.enrollment_id == D.c.enrollment_id, sent.c.kind == "sent", sent.c.at <= D.c.at)
+        .where(
+            sent.c.enrollment_id == D.c.enrollment_id,
+            sent.c.kind == "sent",
+            sent.c.at <= D.c.at,
+            delivered_or_pending(sent),
+        )
         .order_by(sent.c.at.desc(), sent.c.id.desc())
         .limit(1)
         .scalar_subquery()
@@ -199,8 +215,10 @@ def last_touch_conversions(conn: Connection, window: Window) -> dict[tuple[str, 
 
 
 def sends_with_time(conn: Connection, window: Window) -> Iterator[tuple[datetime, str]]:
-    """Every send decision's time and channel, streamed (one row per message)."""
-    query = select(D.c.at, D.c.detail["channel"].as_string()).where(D.c.kind == "sent", *window.holds(D.c.at))
+    """Every sent message's time and channel, streamed (one row per message)."""
+    query = select(D.c.at, D.c.detail["channel"].as_string()).where(
+        D.c.kind == "sent", delivered_or_pending(D), *window.holds(D.c.at)
+    )
     for at, channel in conn.execution_options(yield_per=5_000).execute(query):
         yield instant(at), channel or "unknown"
 

@@ -54,15 +54,25 @@ def add_first_order(project: Path) -> None:
         )
 
 
-def test_deploy_run_status_explain(project: Path) -> None:
-    assert run(project, "run", "--once", "--now", "2025-03-01T10:00+09:00")[0] == 1  # nothing deployed
+@pytest.fixture(autouse=True)
+def deliver_to_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ecrm run` refuses to start with nothing to deliver through: here messages go to files."""
+    monkeypatch.setenv("ECRM_DEMO_OUTBOX", str(tmp_path / "outbox"))
+
+
+def test_deploy_run_status_explain(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only package inserts and direct mail can be delivered: the starter project's email has no provider.
+    monkeypatch.delenv("ECRM_DEMO_OUTBOX")
+    monkeypatch.setenv("ECRM_BATCH_DIR", str(project / "batch"))
     code, out = run(project, "deploy", "--now", "2025-03-01T00:00+09:00", "--note", "first")
     assert code == 0 and out == "deployed #1: 1 scenarios\n"
     add_first_order(project)
     for moment in ("2025-03-01T10:00+09:00", "2025-03-02T10:00+09:00"):
         code, out = run(project, "run", "--once", "--now", moment)
         assert code == 0, out
-    assert '"sent": 1' in out and '"delivery_failed": 1' in out  # no email adapter is configured here
+    assert "warning: the deployed plan sends on email, line, which no delivery setting serves" in out
+    assert "sent 1" in out and "deliveries: delivered 0, retrying 0, failed 1" in out
+    assert "  email: 1 failed for good: no delivery adapter is configured for email" in out
     code, out = run(project, "status")
     assert code == 0 and "deployment #1" in out and "1  at repeat_coupon  (current" in out
     code, out = run(project, "explain", "c1")
@@ -113,7 +123,7 @@ def test_a_running_loop_whose_clock_is_behind_the_last_tick_waits_instead_of_sto
     assert run(project, "run", "--once", "--now", ahead)[0] == 0  # a tick an hour ahead of the machine's clock
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECRM_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "ecrm_dsl", "run", "--interval", "1"],
+        [sys.executable, "-m", "ecrm_dsl", "run", "--interval", "1", "--file-outbox", "outbox"],
         cwd=project,
         env=env,
         stdout=subprocess.PIPE,

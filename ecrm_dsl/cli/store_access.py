@@ -1,0 +1,71 @@
+"""Which store a command works on, and opening it: only ``import`` and ``deploy`` may create one.
+
+A mistyped ``--store typo.db`` used to create an empty store and report on it as if all were well. Every command
+that reads or runs a store opens it through :func:`existing_store`, which refuses (exit 2, nothing created) a
+path with no file and a file or database without ecrm's tables, and says how to make one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NoReturn
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from ecrm_dsl.cli.common import ExitCode, project_config
+from ecrm_dsl.cli.redact import display_location, error_summary
+from ecrm_dsl.store.database import DEFAULT_STORE, open_store
+from ecrm_dsl.store.health import is_store
+
+CREATE_HINT = (
+    "create it with `ecrm deploy` (deploys the project) or `ecrm import KIND FILE` (loads a CSV), or give the "
+    "existing store with --store PATH|URL or $ECRM_STORE"
+)
+
+
+def store_location(ctx: click.Context, store: str | None) -> str:
+    """``--store`` / ``$ECRM_STORE``, else ``ecrm.db`` in the project folder."""
+    return store or str(project_config(ctx).root / DEFAULT_STORE)
+
+
+def existing_store(ctx: click.Context, store: str | None, command: str, *, upgrade: bool = True) -> Engine:
+    """An engine on a store that exists; otherwise a sentence naming it and how to create it, and exit 2.
+
+    With ``upgrade`` the store is opened as the scheduler opens it (indexes and change-log triggers added to a
+    store made by an older version); without, it is only read.
+    """
+    location = store_location(ctx, store)
+    shown = display_location(location)
+    if "://" not in location and not Path(location).is_file():
+        what = "is a folder, not a store file" if Path(location).is_dir() else "does not exist (nothing was created)"
+        _refuse(command, f"the store {shown} {what}; {CREATE_HINT}")
+    try:
+        if not is_store(location):
+            _refuse(command, f"{shown} is not an ecrm store (it has none of ecrm's tables); {CREATE_HINT}")
+        return open_store(location) if upgrade else open_store(location, create=False)
+    except (SQLAlchemyError, ImportError, OSError, ValueError) as exc:
+        _refuse(command, f"cannot open the store {shown}: {_reason(exc)}")
+
+
+def creatable_store(ctx: click.Context, store: str | None, command: str) -> Engine:
+    """An engine on the store, created when missing (``deploy``); a store that cannot be opened is exit 2."""
+    location = store_location(ctx, store)
+    try:
+        return open_store(location)
+    except (SQLAlchemyError, ImportError, OSError, ValueError) as exc:
+        _refuse(command, f"cannot open the store {display_location(location)}: {_reason(exc)}")
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's own words, first line only (SQLAlchemy appends the statement and a link), without secrets."""
+    origin = getattr(exc, "orig", None) or exc
+    if isinstance(origin, ModuleNotFoundError):
+        return f"the database driver {origin.name} is not installed (for PostgreSQL: pip install 'ecrm-dsl[postgres]')"
+    return error_summary(origin)
+
+
+def _refuse(command: str, message: str) -> NoReturn:
+    click.echo(f"ecrm {command}: {message}", err=True)
+    raise SystemExit(int(ExitCode.USAGE))
