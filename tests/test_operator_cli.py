@@ -184,6 +184,7 @@ def test_run_log_lines_name_delivery_problems_by_channel_and_cause_in_text_and_j
     record = json.loads(later.stdout)
     assert record == {
         "now": "2025-03-02T10:10:00+09:00",
+        "ticked_by": "this worker",  # the first run handed the tick lease back as it stopped
         "entered": {"f2_step_mail": 0},
         "decisions": {},
         "deliveries": {"retrying": 1},

@@ -71,11 +71,13 @@ class TickLog:
     deliveries: Mapping[str, int]  # delivered, retrying, delivery_failed
     sent: Mapping[str, int]  # messages the providers accepted, per channel
     problems: Mapping[OutcomeKey, int]  # failed and retried deliveries by channel, status and error
+    ticker: str | None = None  # the worker that holds the tick lease, when it is not this one
 
     def to_json(self) -> dict[str, object]:
         """The document of ``--log-format json``."""
         return {
             "now": self.now.isoformat(),
+            "ticked_by": self.ticker or "this worker",
             "entered": dict(sorted(self.entered.items())),
             "decisions": dict(sorted(self.decisions.items())),
             "deliveries": dict(sorted(self.deliveries.items())),
@@ -95,8 +97,11 @@ class TickLog:
             f"{kind} {n}" for kind, n in sorted(self.decisions.items()) if kind not in (*HEADLINE, "entered", *DELIVERY)
         ]
         per_scenario = ", ".join(f"{sid} {n}" for sid, n in sorted(self.entered.items()) if n)
-        text = f"{self.now.isoformat()} tick: entered {sum(self.entered.values())}"
-        text += (f" ({per_scenario})" if per_scenario else "") + "; " + ", ".join(decided)
+        if self.ticker is not None:
+            text = f"{self.now.isoformat()} tick: left to {self.ticker}, which holds the tick lease"
+        else:
+            text = f"{self.now.isoformat()} tick: entered {sum(self.entered.values())}"
+            text += (f" ({per_scenario})" if per_scenario else "") + "; " + ", ".join(decided)
         outcomes = [f"{DELIVERY_WORDS[k]} {self.deliveries.get(k, 0)}" for k in DELIVERY]
         if self.sent:
             outcomes[0] += " (" + ", ".join(f"{channel} {n}" for channel, n in sorted(self.sent.items())) + ")"

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,11 @@ from ecrm_dsl.plan.nodes import SendNode
 from ecrm_dsl.runtime.deploy import DeployRefused, deploy
 from ecrm_dsl.runtime.dispatch import Dispatcher
 from ecrm_dsl.runtime.explain import UnknownCustomer, explain
+from ecrm_dsl.runtime.lease import SECONDS as LEASE_SECONDS
+from ecrm_dsl.runtime.lease import TickLease
 from ecrm_dsl.runtime.scheduler import ClockWentBack, NoDeployment, Scheduler
 from ecrm_dsl.runtime.status import status_document, status_text
+from ecrm_dsl.runtime.worker import work_round
 from ecrm_dsl.store import deployments
 from ecrm_dsl.store.database import DEFAULT_STORE
 
@@ -222,6 +225,14 @@ def explain_command(ctx: click.Context, customer_id: str, store: str | None) -> 
     help="Seconds between ticks when looping.",
 )
 @click.option(
+    "--lease",
+    type=click.FloatRange(min=1),
+    default=LEASE_SECONDS,
+    show_default=True,
+    help="Seconds before another worker on the store takes over from a worker that died: its ticks, and the "
+    "deliveries it had claimed.",
+)
+@click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),
     default="text",
@@ -237,6 +248,7 @@ def run_command(
     file_outbox: Path | None,
     now_text: str | None,
     interval: float,
+    lease: float,
     log_format: str,
     store: str | None,
 ) -> None:
@@ -262,14 +274,18 @@ def run_command(
     # Messages on a channel without a provider fail as before, but now through the delivery log, so that the
     # tick line names them.
     adapters = {channel: adapters.get(channel) or UnconfiguredAdapter(channel) for channel in CHANNELS}
-    scheduler = Scheduler(engine)
-    dispatcher = Dispatcher(engine, adapters, shop=config.shop, unsubscribe=config.unsubscribe_url)
+    # Any number of workers may share the store: the one holding the tick lease ticks, every one delivers.
+    scheduler = Scheduler(engine, lease=TickLease(seconds=lease))
+    dispatcher = Dispatcher(
+        engine, adapters, shop=config.shop, unsubscribe=config.unsubscribe_url, lease=timedelta(seconds=lease)
+    )
     with DeliveryTally() as tally:
         if once:
             try:
                 _tick(scheduler, dispatcher, tally, moment or parse_now(None), log_format)
             finally:
                 dispatcher.close()
+                _release(scheduler)
             return
         _loop(scheduler, dispatcher, tally, interval, log_format)
 
@@ -333,7 +349,14 @@ def _loop(scheduler: Scheduler, dispatcher: Dispatcher, tally: DeliveryTally, in
             stop.wait(interval)
     finally:
         dispatcher.close()
+        _release(scheduler)
     click.echo("ecrm run: stopped", err=True)
+
+
+def _release(scheduler: Scheduler) -> None:
+    """Hand the tick lease over on a clean stop: the next worker need not wait for it to run out."""
+    if scheduler.lease is not None:
+        scheduler.lease.release(scheduler.engine)
 
 
 def _tick(
@@ -349,9 +372,10 @@ def _tick(
     to the loop."""
     try:
         with plan_errors("run"), nullcontext() if loop else clock_errors("run"):
-            report = scheduler.tick(now)
-            delivered = dispatcher.run(now)
+            done = work_round(scheduler, dispatcher, now)
     except NoDeployment as exc:
         raise click.ClickException(str(exc)) from None
     sent, problems = tally.drain()
-    click.echo(TickLog(now, report.entered, report.decisions, delivered, sent, problems).line(fmt))
+    entered, decisions = (done.tick.entered, done.tick.decisions) if done.tick is not None else ({}, {})
+    ticker = None if done.tick is not None else done.ticker or "another worker"
+    click.echo(TickLog(now, entered, decisions, done.delivered, sent, problems, ticker).line(fmt))
