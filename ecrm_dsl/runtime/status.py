@@ -6,14 +6,16 @@ that document for a person. Nothing here reads contact details.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from ecrm_dsl.runtime import lease
 from ecrm_dsl.runtime.scheduler import last_tick
-from ecrm_dsl.store import deployments, outbox
+from ecrm_dsl.store import deployments, leases, outbox
 from ecrm_dsl.store import enrollments as store
 from ecrm_dsl.store.health import outbox_backlog
 
@@ -37,6 +39,7 @@ def status_document(conn: Connection, now: datetime) -> dict[str, Any]:
         "deployment": None,
         "last_tick": _utc(tick) if tick else None,
         "lag_seconds": _seconds(now - tick) if tick else None,
+        "tick_lease": _tick_lease(conn),
         "outbox": {
             **{status: backlog.by_status.get(status, 0) for status in OUTBOX_STATUSES},
             "due": backlog.due,
@@ -78,6 +81,14 @@ def status_document(conn: Connection, now: datetime) -> dict[str, Any]:
     return document
 
 
+def _tick_lease(conn: Connection) -> dict[str, Any] | None:
+    """The worker that holds the tick lease now (wall-clock time, whatever ``--now`` says), or None."""
+    _, holding = leases.read(conn, lease.NAME)
+    if holding is None or holding.until <= time.time():
+        return None
+    return {"holder": holding.holder, "until": _utc(datetime.fromtimestamp(holding.until, UTC))}
+
+
 def status_text(document: dict[str, Any]) -> str:
     zone = ZoneInfo(document["timezone"])
     deployment = document["deployment"]
@@ -109,7 +120,9 @@ def _tick_line(document: dict[str, Any], zone: ZoneInfo) -> str:
         return "last tick: never (start `ecrm run`)"
     lag = document["lag_seconds"]
     behind = f"{duration_words(lag)} ago" if lag >= 0 else f"{duration_words(-lag)} ahead of now"
-    return f"last tick: {_local(document['last_tick'], zone)}, {behind}"
+    held = document.get("tick_lease")
+    ticking = f"; ticking: {held['holder']} (lease until {_local(held['until'], zone)})" if held else ""
+    return f"last tick: {_local(document['last_tick'], zone)}, {behind}{ticking}"
 
 
 def _outbox_line(backlog: dict[str, Any]) -> str:

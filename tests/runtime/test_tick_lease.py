@@ -13,6 +13,7 @@ from sqlalchemy import Engine, insert, select
 
 from ecrm_dsl.runtime.lease import LostLease, TickLease
 from ecrm_dsl.runtime.scheduler import Scheduler, last_tick
+from ecrm_dsl.runtime.status import status_document, status_text
 from ecrm_dsl.store import outbox
 from ecrm_dsl.store.database import open_store
 from ecrm_dsl.store.tables import TABLES
@@ -131,3 +132,18 @@ def test_processes_claiming_at_the_same_instant_never_claim_the_same_delivery(tm
     with engine.connect() as conn:
         attempts = set(conn.execute(select(TABLES.outbox.c.attempts)).scalars())
     assert attempts == {1}
+
+
+def test_status_names_the_worker_that_holds_the_tick_lease(tmp_path: Path) -> None:
+    w = shop(tmp_path)
+    held = TickLease("host-a:4242:abc123", seconds=60)  # the wall clock, as status reads it
+    assert held.take(w.engine)
+    with w.engine.connect() as conn:
+        document = status_document(conn, at(1, 10))
+    assert document["tick_lease"]["holder"] == "host-a:4242:abc123"
+    assert "ticking: host-a:4242:abc123 (lease until " in status_text(
+        {**document, "last_tick": "2025-03-01T00:00:00+00:00", "lag_seconds": 3600}
+    )
+    held.release(w.engine)
+    with w.engine.connect() as conn:
+        assert status_document(conn, at(1, 10))["tick_lease"] is None
