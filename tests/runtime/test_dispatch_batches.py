@@ -25,6 +25,7 @@ from ecrm_dsl.delivery.outbox import FileAdapter
 from ecrm_dsl.delivery.sms import SmsAdapter
 from ecrm_dsl.runtime import dispatch as dispatch_module
 from ecrm_dsl.runtime.dispatch import LEASE, Dispatcher
+from ecrm_dsl.runtime.lease import SECONDS as RUN_LEASE
 from ecrm_dsl.store.tables import TABLES
 from tests.runtime.adversarial_helpers import at, bulk_customers, bulk_orders, scenario
 from tests.runtime.world import World, template
@@ -149,8 +150,8 @@ def test_a_process_killed_between_handing_over_and_settling_loses_and_duplicates
     assert len(handed_over) == 3
 
     dispatcher = Dispatcher(w.engine, {"sms": SmsAdapter(gateway, timeout=5)})
-    assert dispatcher.run(at(1, 10, 5)) == {}  # still leased: nobody takes the batch
-    assert dispatcher.run(at(1, 10) + LEASE) == {"delivered": 5}
+    assert dispatcher.run(at(1, 10, 1)) == {}  # still leased (ecrm run's --lease): nobody takes the batch
+    assert dispatcher.run(at(1, 10) + dt.timedelta(seconds=RUN_LEASE)) == {"delivered": 5}
     assert dispatcher.run(at(1, 12)) == {}
     # The batch went again with the same keys (the gateway deduplicates them); the store records each once.
     assert Gateway.keys[:3] == handed_over and sorted(Gateway.keys[3:]) == sorted(set(Gateway.keys))
