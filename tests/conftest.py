@@ -44,3 +44,15 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgresql":
         return str(request.getfixturevalue("postgres_url"))
     return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """:func:`store_url` shared by a module's tests (a store filled once, read by many)."""
+    if request.param == "postgresql":
+        cluster: Cluster = request.getfixturevalue("pg_cluster")
+        name = cluster.new_database()
+        yield cluster.url(name)
+        cluster.drop_database(name)
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.db'}"
