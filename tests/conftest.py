@@ -56,3 +56,25 @@ def module_store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
         cluster.drop_database(name)
     else:
         yield f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.db'}"
+
+
+@pytest.fixture(params=BACKENDS)
+def world_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Runs a test of :class:`tests.runtime.world.World` on each backend: on postgresql every world the test
+    builds gets a fresh database of its own (dropped afterwards)."""
+    if request.param == "sqlite":
+        yield request.param
+        return
+    from tests.runtime import world
+
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    made: list[str] = []
+
+    def new_store(_root: Path) -> str:
+        made.append(cluster.new_database())
+        return cluster.url(made[-1])
+
+    monkeypatch.setattr(world, "new_store", new_store)
+    yield request.param
+    for name in made:
+        cluster.drop_database(name)
