@@ -8,7 +8,7 @@ except in CI (``CI`` set), where they fail: CI must run them.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -76,5 +76,28 @@ def world_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(world, "new_store", new_store)
     yield request.param
+    for name in made:
+        cluster.drop_database(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def new_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Makes one fresh store URL per call (a hypothesis test needs a store per example), on each backend."""
+    made: list[str] = []
+
+    def sqlite() -> str:
+        made.append(f"sqlite:///{tmp_path / f'store{len(made)}.db'}")
+        return made[-1]
+
+    if request.param == "sqlite":
+        yield sqlite
+        return
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+
+    def postgresql() -> str:
+        made.append(cluster.new_database())
+        return cluster.url(made[-1])
+
+    yield postgresql
     for name in made:
         cluster.drop_database(name)

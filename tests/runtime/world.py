@@ -71,10 +71,10 @@ def new_store(root: Path) -> str | Path:
 
 
 class World:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, store: str | None = None):
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = open_store(new_store(root))
+        self.engine: Engine = open_store(store if store is not None else new_store(root))
         self.scheduler = Scheduler(self.engine)
         self._ids = itertools.count(1)
         (root / "project" / "scenarios").mkdir(parents=True)
