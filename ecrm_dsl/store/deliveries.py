@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, Integer, String, Text, cast, column, func, update, values
+from sqlalchemy import ColumnElement, Connection, Integer, String, Text, cast, column, func, update, values
 
 from ecrm_dsl.store.tables import TABLES, UTCDateTime
 
@@ -58,7 +59,8 @@ def settle_batch(conn: Connection, outcomes: Sequence[Settled]) -> None:
         )
         .cte("settled")
     )
-    sent_at, next_attempt_at = settled.c.sent_at, settled.c.next_attempt_at
+    sent_at: ColumnElement[Any] = settled.c.sent_at
+    next_attempt_at: ColumnElement[Any] = settled.c.next_attempt_at
     if conn.dialect.name == "postgresql":
         # PostgreSQL types a VALUES column by its rows: one that is NULL in every row is text, which COALESCE
         # cannot match with a timestamp. (On SQLite a CAST to a datetime type would make the text a number.)
