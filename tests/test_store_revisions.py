@@ -126,3 +126,14 @@ def test_store_commands_name_a_missing_store_and_hide_passwords(tmp_path: Path) 
     done = ecrm("store", "version", "--store", "postgresql+psycopg://shop:s3cret@127.0.0.1:1/x", cwd=tmp_path)
     assert done.returncode == 2 and "cannot read the store" in done.stderr
     assert "s3cret" not in done.stdout + done.stderr and "shop:***@" in done.stderr
+
+
+def test_processes_opening_one_new_store_together_create_it_once(store_url: str, tmp_path: Path) -> None:
+    script = "import sys; from ecrm_dsl.store.database import open_store; open_store(sys.argv[1]).dispose()"
+    starts = [
+        subprocess.Popen([sys.executable, "-c", script, store_url], stderr=subprocess.PIPE, text=True) for _ in range(4)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in starts]
+    assert [p.returncode for p in starts] == [0] * 4, errors
+    engine = open_store(store_url)
+    assert revisions.revision(engine).current == revisions.head()

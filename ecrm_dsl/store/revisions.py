@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, inspect
+from sqlalchemy import Connection, Engine, inspect, text
 
 from ecrm_dsl.store.tables import TABLES
 
@@ -80,6 +80,11 @@ def revision(engine: Engine) -> Revision:
 def upgrade(engine: Engine) -> Revision:
     """Bring the store to the head revision (an empty database gets the whole schema); returns where it was."""
     with engine.begin() as conn:
+        # Processes starting together on an empty database: one creates the schema, the others then find it.
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('ecrm_dsl.store.revisions.upgrade'))"))
+        elif conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock now, and the DDL inside this transaction
         before = current(conn)
         if before is not None and before != UNVERSIONED and before not in _revisions():
             raise StoreSchemaError(newer_message(before))
