@@ -4,6 +4,10 @@ Run on an empty database it creates the store. Run on a store made before migrat
 ``alembic_version``) it adopts it: what that store lacks (tables, indexes, the change log's triggers) is added and
 nothing else is touched, and a store with history whose change log is new gets that history logged once.
 
+The tables are a frozen copy below; the triggers come from :mod:`ecrm_dsl.store.changes`, whose statements are
+idempotent (``IF NOT EXISTS``, ``OR REPLACE``): a later change to what feeds the log is a new revision that
+drops and recreates them.
+
 Revision ID: 0001
 Revises:
 Create Date: 2026-12-05
