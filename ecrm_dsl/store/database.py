@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 
 from ecrm_dsl.store import revisions
 from ecrm_dsl.store.revisions import StoreSchemaError
@@ -44,6 +45,10 @@ def open_store(location: str | Path = DEFAULT_STORE, *, create: bool = True) -> 
         if create and revisions.revision(engine).current is None:
             revisions.upgrade(engine)
         revisions.check(engine)
+    except SQLAlchemyError:
+        if create:
+            raise
+        return engine  # not a readable database at all: the caller's first query says so, in its own words
     except StoreSchemaError as exc:
         engine.dispose()
         raise StoreSchemaError(f"{engine.url.render_as_string(hide_password=True)}: {exc}") from None
