@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, insert, inspect, select, text
 
 from ecrm_dsl.store import changes, revisions
-from ecrm_dsl.store.database import connect, open_store
+from ecrm_dsl.store.database import connect, open_store, store_url
 from ecrm_dsl.store.revisions import UNVERSIONED, StoreSchemaError
 from ecrm_dsl.store.tables import TABLES
 
@@ -137,3 +137,21 @@ def test_processes_opening_one_new_store_together_create_it_once(store_url: str,
     assert [p.returncode for p in starts] == [0] * 4, errors
     engine = open_store(store_url)
     assert revisions.revision(engine).current == revisions.head()
+
+
+def test_a_postgresql_url_without_a_driver_uses_psycopg(postgres_url: str) -> None:
+    plain = postgres_url.replace("postgresql+psycopg://", "postgres://")
+    assert store_url(plain) == postgres_url
+    engine = open_store(plain)
+    assert engine.dialect.driver == "psycopg" and revisions.revision(engine).current == revisions.head()
+    assert store_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_without_the_driver_a_postgresql_store_says_which_extra_to_install(tmp_path: Path) -> None:
+    blocked = "import sys; sys.modules['psycopg'] = None; from ecrm_dsl.cli import main; main()"  # not installed
+    for command in (["status"], ["store", "version"]):
+        args = [*command, "--store", "postgresql://shop:s3cret@127.0.0.1:1/x"]
+        done = subprocess.run([sys.executable, "-c", blocked, *args], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 2, done.stderr
+        assert "needs its driver" in done.stderr and "pip install 'ecrm-dsl[postgres]'" in done.stderr
+        assert "s3cret" not in done.stderr and "Traceback" not in done.stderr

@@ -15,9 +15,14 @@ DEFAULT_STORE = "ecrm.db"
 
 
 def store_url(location: str | Path) -> str:
-    """A SQLAlchemy URL for ``location``: a URL as given, or a path to a SQLite file."""
+    """A SQLAlchemy URL for ``location``: a URL as given, or a path to a SQLite file. A PostgreSQL URL without a
+    driver (``postgresql://``, ``postgres://`` as hosting services hand them out) gets psycopg 3, the one the
+    ``postgres`` extra installs."""
     text = str(location)
-    return text if "://" in text else f"sqlite:///{Path(text).resolve()}"
+    if "://" not in text:
+        return f"sqlite:///{Path(text).resolve()}"
+    scheme, rest = text.split("://", 1)
+    return f"postgresql+psycopg://{rest}" if scheme in ("postgresql", "postgres") else text
 
 
 def connect(location: str | Path = DEFAULT_STORE) -> Engine:
