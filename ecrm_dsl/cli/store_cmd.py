@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from sqlalchemy import Engine, make_url
@@ -33,7 +34,7 @@ def _engine(ctx: click.Context, store: str | None, command: str) -> tuple[Engine
     return connect(url.render_as_string(hide_password=False)), shown
 
 
-def _fail(command: str, shown: str, message: str) -> None:
+def _fail(command: str, shown: str, message: str) -> NoReturn:
     click.echo(f"ecrm store {command}: {shown}: {message}", err=True)
     raise SystemExit(int(ExitCode.USAGE))
 
@@ -64,7 +65,6 @@ def _version(ctx: click.Context, store: str | None) -> None:
         found = revisions.revision(engine)
     except (SQLAlchemyError, StoreSchemaError) as exc:
         _fail("version", shown, f"cannot read the store: {_reason(exc)}")
-        return
     finally:
         engine.dispose()
     click.echo(f"store: {shown}")
@@ -84,10 +84,8 @@ def _upgrade(ctx: click.Context, store: str | None) -> None:
         found = revisions.upgrade(engine)
     except StoreSchemaError as exc:
         _fail("upgrade", shown, str(exc))
-        return
     except SQLAlchemyError as exc:
         _fail("upgrade", shown, f"not upgraded (nothing was changed): {_reason(exc)}")
-        return
     finally:
         engine.dispose()
     if found.current == found.head:
