@@ -1,6 +1,6 @@
 """The change log: every way a customer's data is written lands in ``customer_changes`` (database triggers, so
-no writer has to remember), stores made before it get the triggers on open, and the tick prunes what every
-reader consumed."""
+no writer has to remember), and the tick prunes what every reader consumed; on SQLite and PostgreSQL. (Stores
+made before the log get it from the baseline revision: tests/test_store_revisions.py.)"""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, delete, insert, select, text, update
+from sqlalchemy import Engine, delete, insert, select, update
 
 from ecrm_dsl.importer import ImportRequest, open_engine, run_import
 from ecrm_dsl.project.resources import CustomerSchema
@@ -35,8 +35,8 @@ def clear(engine: Engine) -> None:
         conn.execute(delete(T.customer_changes))
 
 
-def test_direct_writes_to_every_fed_table_land_in_the_log(tmp_path: Path) -> None:
-    engine = open_store(tmp_path / "store.db")
+def test_direct_writes_to_every_fed_table_land_in_the_log(store_url: str) -> None:
+    engine = open_store(store_url)
     signed = dt.datetime(2025, 3, 1, 1, tzinfo=UTC)
     ordered = dt.datetime(2025, 3, 2, 3, tzinfo=UTC)
     with engine.begin() as conn:
@@ -65,21 +65,8 @@ def test_direct_writes_to_every_fed_table_land_in_the_log(tmp_path: Path) -> Non
     assert log(engine) == [("顧客1", ordered), ("c2", None)]
 
 
-def test_a_store_made_before_the_log_gets_its_triggers_on_open(tmp_path: Path) -> None:
-    engine = open_store(tmp_path / "store.db")
-    with engine.begin() as conn:
-        for name in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars().all():
-            conn.execute(text(f"DROP TRIGGER {name}"))
-        conn.execute(text("DROP TABLE customer_changes"))
-    engine.dispose()
-    engine = open_store(tmp_path / "store.db")
-    with engine.begin() as conn:
-        conn.execute(insert(T.customers).values(id="c"))
-    assert log(engine) == [("c", None)]
-
-
-def test_the_importer_feeds_the_log(tmp_path: Path) -> None:
-    store = open_engine(tmp_path / "store.db")
+def test_the_importer_feeds_the_log(store_url: str, tmp_path: Path) -> None:
+    store = open_engine(store_url)
     with store.begin() as conn:
         conn.execute(insert(T.customers), [{"id": "C001"}, {"id": "C002"}])
     clear(store)
@@ -118,8 +105,8 @@ def test_update_steps_feed_the_log_and_the_tick_prunes_what_every_reader_consume
     assert log(w.engine) == []
 
 
-def test_a_removed_reader_no_longer_holds_the_log(tmp_path: Path) -> None:
-    engine = open_store(tmp_path / "store.db")
+def test_a_removed_reader_no_longer_holds_the_log(store_url: str) -> None:
+    engine = open_store(store_url)
     with engine.begin() as conn:
         conn.execute(insert(T.customers).values(id="c"))
         changes.write_mark(conn, "gone", changes.Mark(0, at(1, 0)))
@@ -129,31 +116,16 @@ def test_a_removed_reader_no_longer_holds_the_log(tmp_path: Path) -> None:
         assert changes.read_mark(conn, "gone") is None
 
 
-def test_pruning_is_bounded_per_tick_and_drains_a_backlog(tmp_path: Path) -> None:
-    engine = open_store(tmp_path / "store.db")
+def test_pruning_is_bounded_per_tick_and_drains_a_backlog(store_url: str) -> None:
+    engine = open_store(store_url)
     with engine.begin() as conn:
         conn.execute(insert(T.customers), [{"id": f"c{i}", "signed_up_at": None} for i in range(25)])
         changes.write_mark(conn, "r", changes.Mark(changes.head(conn), at(1, 0)))
         assert [changes.prune(conn, {"r"}, limit=10) for _ in range(4)] == [10, 10, 5, 0]
 
 
-def test_an_older_store_gets_its_history_logged_once_when_the_log_is_new(tmp_path: Path) -> None:
-    engine = open_store(tmp_path / "store.db")
-    ordered = dt.datetime(2025, 3, 2, 3, tzinfo=UTC)
-    with engine.begin() as conn:
-        conn.execute(insert(T.customers).values(id="c", signed_up_at=None))
-        conn.execute(insert(T.orders).values(id="o", customer_id="c", ordered_at=ordered, amount=1))
-        conn.execute(insert(T.events).values(customer_id="c", type="x", occurred_at=ordered, properties={}))
-        conn.execute(text("DROP TABLE customer_changes"))
-    engine.dispose()
-    engine = open_store(tmp_path / "store.db")
-    assert log(engine) == [("c", ordered), ("c", ordered)]
-    engine.dispose()
-    assert log(open_store(tmp_path / "store.db")) == [("c", ordered), ("c", ordered)]  # once
-
-
-def test_a_window_reaching_before_the_pruned_horizon_gets_those_events_logged_again(tmp_path: Path) -> None:
-    engine = open_store(tmp_path / "store.db")
+def test_a_window_reaching_before_the_pruned_horizon_gets_those_events_logged_again(store_url: str) -> None:
+    engine = open_store(store_url)
     moments = [at(1, h).astimezone(UTC) for h in (1, 5, 9)]
     with engine.begin() as conn:
         conn.execute(insert(T.customers).values(id="c", signed_up_at=None))

@@ -26,8 +26,8 @@ MOMENTS = [at(1, 9), at(3, 23, 59), at(4, 0, 1), at(9, 12), at(20, 8), at(31, 23
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
-    w = World(tmp_path_factory.mktemp("clock"))
+def world(tmp_path_factory: pytest.TempPathFactory, module_store_url: str) -> World:
+    w = World(tmp_path_factory.mktemp("clock"), module_store_url)
     for i in range(24):
         cid = f"c{i:02d}"
         w.customer(cid, signed_up_at=at(1 + i % 5, 10))

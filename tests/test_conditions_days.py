@@ -8,7 +8,6 @@ re-bound to each moment (``as_of``), as the entry check does, and must select wh
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,8 +34,8 @@ TYPES = Types({"visited_at": "datetime"})
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    engine = open_store(Path(tmp_path_factory.mktemp("days")) / "store.db")
+def store(module_store_url: str) -> Engine:
+    engine = open_store(module_store_url)
     customers, orders, enrollments = [], [], []
     for i, edge in enumerate(EDGES):
         for back in (0, 1, 2):
@@ -179,6 +178,8 @@ def test_random_day_tests_agree(
 
 def test_day_tests_compare_the_stored_instant(store: Engine) -> None:
     """No per-row day arithmetic: the order index answers the last-order window."""
+    if store.dialect.name != "sqlite":
+        pytest.skip("reads SQLite's EXPLAIN QUERY PLAN (PostgreSQL's planner scans a table this small)")
     query = select_customers(cond("customer.days_since_last_order between 150 and 364"), now=MIDNIGHT)
     with store.connect() as conn:
         sql = str(query.compile(dialect=conn.dialect))

@@ -151,6 +151,8 @@ def test_the_runtime_loads_no_parser_and_no_front_end_at_import_time() -> None:
     """Import every runtime module in a fresh interpreter: no Lark, jsonschema or PyYAML gets loaded, and no
     module of the front end (the blame names the first runtime module that pulled one in)."""
     names = [module_name(p) for p in modules() if layer(module_name(p)) in RUNTIME + SHARED]
+    # Alembic runs env.py and the revisions itself, inside a migration: they cannot be imported alone.
+    names = [n for n in names if not n.startswith("ecrm_dsl.store.migrations.")]
     assert "ecrm_dsl.delivery.render" in names and "ecrm_dsl.runtime.dispatch" in names
     front = [*FRONT_END, "cli"]
     done = subprocess.run(

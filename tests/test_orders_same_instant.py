@@ -45,9 +45,9 @@ def test_the_first_of_two_orders_at_one_instant_enters_an_f2_scenario_once(tmp_p
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+def world(tmp_path_factory: pytest.TempPathFactory, module_store_url: str) -> World:
     """Customers with orders at one instant, and an enrollment for each order, entered at that instant."""
-    w = World(tmp_path_factory.mktemp("same_instant"))
+    w = World(tmp_path_factory.mktemp("same_instant"), module_store_url)
     plan: list[tuple[str, list[tuple[str, Any]]]] = [
         ("one", [("one-1", DAY)]),
         ("twin", [("twin-b", DAY), ("twin-a", DAY)]),

@@ -4,7 +4,6 @@ use up a cap, older ones have left the window."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 from sqlalchemy import insert
 
@@ -16,8 +15,8 @@ UTC = dt.UTC
 NOW = dt.datetime(2025, 3, 10, 12, tzinfo=UTC)
 
 
-def test_recent_sends_count_marketing_deliveries_that_did_not_fail(tmp_path: Path) -> None:
-    engine = open_store(tmp_path / "store.db")
+def test_recent_sends_count_marketing_deliveries_that_did_not_fail(store_url: str) -> None:
+    engine = open_store(store_url)
     customers = [f"c{i:02d}" for i in range(12)]  # enough customers for SQLite to weigh another index
     rows = []
     for n, cid in enumerate(customers):

@@ -10,7 +10,7 @@ selects over every customer as of that tick, and the tick's entrants those who w
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -111,28 +111,30 @@ def remembered(engine: Engine, scenario_id: str, now: dt.datetime) -> tuple[set[
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(history=st.lists(OPS, max_size=8), steps=STEPS)
 def test_incremental_membership_equals_a_full_recompute(
-    plan: Plan, history: list[tuple[Any, ...]], steps: list[tuple[int, list[tuple[Any, ...]]]]
+    plan: Plan,
+    new_store_url: Callable[[], str],
+    history: list[tuple[Any, ...]],
+    steps: list[tuple[int, list[tuple[Any, ...]]]],
 ) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        engine = open_store(Path(folder) / "store.db")
-        ids: list[str] = []
-        for op in history:
-            run_op(engine, op, START, ids)
-        deploy(engine, plan, START - dt.timedelta(hours=1))
-        scheduler = Scheduler(engine)
-        with engine.connect() as conn:
-            versions = scheduler.versions(conn)[0]
-        now, before = START, None
-        for hours, ops in [(0, []), *steps]:
-            now += dt.timedelta(hours=hours)
-            scheduler.tick(now)
-            expected = {v.id: full(engine, v, now) for v in versions}
-            for version in versions:
-                members, entrants = remembered(engine, version.id, now)
-                assert members == expected[version.id], (version.id, now)
-                if before is not None:
-                    assert entrants == expected[version.id] - before[version.id], (version.id, now)
-            before = expected
-            for op in ops:
-                run_op(engine, op, now, ids)
-        engine.dispose()
+    engine = open_store(new_store_url())
+    ids: list[str] = []
+    for op in history:
+        run_op(engine, op, START, ids)
+    deploy(engine, plan, START - dt.timedelta(hours=1))
+    scheduler = Scheduler(engine)
+    with engine.connect() as conn:
+        versions = scheduler.versions(conn)[0]
+    now, before = START, None
+    for hours, ops in [(0, []), *steps]:
+        now += dt.timedelta(hours=hours)
+        scheduler.tick(now)
+        expected = {v.id: full(engine, v, now) for v in versions}
+        for version in versions:
+            members, entrants = remembered(engine, version.id, now)
+            assert members == expected[version.id], (version.id, now)
+            if before is not None:
+                assert entrants == expected[version.id] - before[version.id], (version.id, now)
+        before = expected
+        for op in ops:
+            run_op(engine, op, now, ids)
+    engine.dispose()

@@ -2,19 +2,17 @@
 
 Customers who start matching get ``since = now``, those who stop matching are removed, those who keep matching
 keep their ``since``; scenarios do not share members, and everything happens in the caller's transaction.
-Set ``ECRM_TEST_POSTGRES_URL`` (see tests/test_conditions_agree.py) to run the same tests on PostgreSQL too.
+They run on SQLite and on PostgreSQL (the ``store_url`` fixture of tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, Select, create_engine, delete, insert, inspect, select, update
+from sqlalchemy import Connection, Engine, Select, delete, insert, inspect, select, update
 
 from ecrm_dsl.conditions.normal import Normal, normalise
 from ecrm_dsl.conditions.sql import select_customers
@@ -27,17 +25,11 @@ T = TABLES
 T0 = datetime(2025, 3, 1, 3, 0, tzinfo=UTC)
 T1 = T0 + timedelta(hours=1)
 T2 = T0 + timedelta(hours=2)
-POSTGRES_URL = os.environ.get("ECRM_TEST_POSTGRES_URL")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "postgresql":
-        made = create_engine(str(POSTGRES_URL))
-        TABLES.metadata.drop_all(made)
-        TABLES.metadata.create_all(made)
-    else:
-        made = open_store(tmp_path / "store.db")
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
+    made = open_store(store_url)
     with made.begin() as conn:
         conn.execute(insert(T.customers), [{"id": c, "persona": "gold", "attributes": {}} for c in "abcde"])
     yield made

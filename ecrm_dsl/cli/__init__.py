@@ -107,6 +107,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "simulate_command",
         "Replay the store's history with a virtual clock against the plan; nothing is delivered.",
     ),
+    "store": LazyCommand(
+        "ecrm_dsl.cli.store_cmd",
+        "store_command",
+        "Show or upgrade the store's schema revision (`ecrm store version`, `ecrm store upgrade`).",
+    ),
     "status": LazyCommand(
         "ecrm_dsl.cli.runtime_cmds",
         "status_command",
@@ -128,6 +133,17 @@ class LazyGroup(click.Group):
         command = getattr(importlib.import_module(lazy.module), lazy.attribute)
         assert isinstance(command, click.Command)
         return command
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            # Only a command that opened a store can have loaded the module that says its schema is wrong.
+            revisions = sys.modules.get("ecrm_dsl.store.revisions")
+            if revisions is not None and isinstance(exc, revisions.StoreSchemaError):
+                click.echo(f"ecrm: {exc}", err=True)
+                raise SystemExit(2) from None
+            raise
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         names = self.list_commands(ctx)

@@ -458,8 +458,10 @@ class _Compiler:
         known = self.known_orders()
         if per_row:
             # An aggregate query gives one row, orders or none; count(*) keeps it one when the test has no
-            # aggregate left (customer.order_count not in [] is constant).
-            one_row = and_(func.count() >= 0, test)
+            # aggregate left (customer.order_count not in [] is constant). A CASE, not AND: and_() folds a
+            # constant false test to plain false, and the subquery then gives a row per order (PostgreSQL
+            # refuses that; SQLite took the first row).
+            one_row = case((func.count() >= 0, test))
             query = select(one_row).where(orders.c.customer_id == self.t.customers.c.id, *known)
             return query.correlate_except(orders).scalar_subquery()
         groups = select(orders.c.customer_id).where(*known).group_by(orders.c.customer_id)

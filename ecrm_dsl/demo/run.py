@@ -18,7 +18,7 @@ from ecrm_dsl.runtime.deploy import deploy
 from ecrm_dsl.runtime.dispatch import Dispatcher
 from ecrm_dsl.runtime.scheduler import Scheduler
 from ecrm_dsl.store import state
-from ecrm_dsl.store.database import open_store
+from ecrm_dsl.store.database import connect, open_store
 from ecrm_dsl.store.tables import TABLES
 
 DEMO_MARK = "demo_store"
@@ -40,7 +40,7 @@ class DemoResult:
 def fresh_store(path: Path) -> Engine:
     """A new demo store at ``path``; an earlier demo store there is replaced, anything else is refused."""
     if path.exists():
-        engine = open_store(path, create=False)
+        engine = connect(path)  # as it is: any schema revision, or no database at all
         try:
             with engine.connect() as conn:
                 mark = state.read(conn, DEMO_MARK)

@@ -74,9 +74,8 @@ def sqlite_triggers() -> list[str]:
 
 
 def postgresql_triggers() -> list[str]:
-    """A trigger function per table (a branch per operation) and its row trigger, replaced on every open.
-
-    Checked by hand with psql on PostgreSQL 15 (each feed, and a second open); the suite runs on SQLite."""
+    """A trigger function per table (a branch per operation) and its row trigger, replaced when installed again
+    (tests/test_change_log.py runs every feed on PostgreSQL too)."""
     statements: list[str] = []
     for table in dict.fromkeys(f.table for f in _FEEDS):
         feeds = [f for f in _FEEDS if f.table == table]
@@ -128,7 +127,7 @@ def backfill(conn: Connection) -> None:
 
 
 def install(conn: Connection) -> None:
-    """Create the triggers that feed the log (a store made by an older version gets them on open)."""
+    """Create the triggers that feed the log (the baseline schema revision does, for new and older stores)."""
     dialect = conn.dialect.name
     if dialect == "sqlite":
         statements = sqlite_triggers()

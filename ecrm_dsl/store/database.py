@@ -5,39 +5,58 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 
-from ecrm_dsl.store import changes
-from ecrm_dsl.store.tables import TABLES
+from ecrm_dsl.store import revisions
+from ecrm_dsl.store.revisions import StoreSchemaError
 
 DEFAULT_STORE = "ecrm.db"
 
 
 def store_url(location: str | Path) -> str:
-    """A SQLAlchemy URL for ``location``: a URL as given, or a path to a SQLite file."""
+    """A SQLAlchemy URL for ``location``: a URL as given, or a path to a SQLite file. A PostgreSQL URL without a
+    driver (``postgresql://``, ``postgres://`` as hosting services hand them out) gets psycopg 3, the one the
+    ``postgres`` extra installs."""
     text = str(location)
-    return text if "://" in text else f"sqlite:///{Path(text).resolve()}"
+    if "://" not in text:
+        return f"sqlite:///{Path(text).resolve()}"
+    scheme, rest = text.split("://", 1)
+    return f"postgresql+psycopg://{rest}" if scheme in ("postgresql", "postgres") else text
+
+
+def connect(location: str | Path = DEFAULT_STORE) -> Engine:
+    """An engine on the store as it is: no table created, no schema revision checked (``ecrm store`` uses it)."""
+    url = store_url(location)
+    try:
+        engine = create_engine(url)
+    except ModuleNotFoundError as exc:
+        if url.startswith("postgresql"):
+            raise StoreSchemaError(
+                f"a PostgreSQL store needs its driver ({exc.name} is not installed): pip install 'ecrm-dsl[postgres]'"
+            ) from None
+        raise
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
 
 
 def open_store(location: str | Path = DEFAULT_STORE, *, create: bool = True) -> Engine:
-    """An engine on the store, with its tables (and the triggers that feed the change log) created when missing."""
-    url = store_url(location)
-    engine = create_engine(url)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    if create:
-        had_history = inspect(engine).has_table(TABLES.events.name)
-        new_log = not inspect(engine).has_table(TABLES.customer_changes.name)
-        TABLES.metadata.create_all(engine)
-        with engine.begin() as conn:
-            # create_all skips tables that exist, indexes included: a store made by an older version gets the
-            # indexes added since.
-            for table in TABLES.metadata.sorted_tables:
-                for index in table.indexes:
-                    index.create(conn, checkfirst=True)
-            changes.install(conn)  # the change log's feeds, likewise added to older stores
-            if had_history and new_log:
-                changes.backfill(conn)
+    """An engine on the store, created at the code's schema revision when the database is empty (``create``).
+
+    Raises :class:`StoreSchemaError` for a store at another revision: older ones need ``ecrm store upgrade``."""
+    engine = connect(location)
+    try:
+        if create and revisions.revision(engine).current is None:
+            revisions.upgrade(engine)
+        revisions.check(engine)
+    except SQLAlchemyError:
+        if create:
+            raise
+        return engine  # not a readable database at all: the caller's first query says so, in its own words
+    except StoreSchemaError as exc:
+        engine.dispose()
+        raise StoreSchemaError(f"{engine.url.render_as_string(hide_password=True)}: {exc}") from None
     return engine
 
 

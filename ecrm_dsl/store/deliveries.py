@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, Integer, String, Text, column, func, update, values
+from sqlalchemy import ColumnElement, Connection, Integer, String, Text, cast, column, func, update, values
 
 from ecrm_dsl.store.tables import TABLES, UTCDateTime
 
@@ -58,15 +59,21 @@ def settle_batch(conn: Connection, outcomes: Sequence[Settled]) -> None:
         )
         .cte("settled")
     )
+    sent_at: ColumnElement[Any] = settled.c.sent_at
+    next_attempt_at: ColumnElement[Any] = settled.c.next_attempt_at
+    if conn.dialect.name == "postgresql":
+        # PostgreSQL types a VALUES column by its rows: one that is NULL in every row is text, which COALESCE
+        # cannot match with a timestamp. (On SQLite a CAST to a datetime type would make the text a number.)
+        sent_at, next_attempt_at = cast(sent_at, UTCDateTime), cast(next_attempt_at, UTCDateTime)
     conn.execute(
         update(OUTBOX)
         .where(OUTBOX.c.id == settled.c.id)
         .values(
             status=settled.c.status,
             last_error=settled.c.last_error,
-            sent_at=func.coalesce(settled.c.sent_at, OUTBOX.c.sent_at),
+            sent_at=func.coalesce(sent_at, OUTBOX.c.sent_at),
             provider_id=func.coalesce(settled.c.provider_id, OUTBOX.c.provider_id),
-            next_attempt_at=func.coalesce(settled.c.next_attempt_at, OUTBOX.c.next_attempt_at),
+            next_attempt_at=func.coalesce(next_attempt_at, OUTBOX.c.next_attempt_at),
             attempts=OUTBOX.c.attempts - settled.c.unclaimed,
         )
     )

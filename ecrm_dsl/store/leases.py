@@ -48,8 +48,8 @@ def acquire(conn: Connection, name: str, holder: str, now: float, seconds: float
     new = Holding(holder, now + seconds)
     key = _PREFIX + name
     if old is None:
-        created = conn.execute(_insert_new(conn, key, _encode(new)))
-        return new if created.rowcount == 1 else None  # 0: another worker created it first
+        created = conn.execute(_insert_new(conn, key, _encode(new))).first()
+        return new if created is not None else None  # None: another worker created it first
     swapped = conn.execute(update(STATE).where(STATE.c.key == key, STATE.c.value == old).values(value=_encode(new)))
     return new if swapped.rowcount == 1 else None
 
@@ -67,4 +67,5 @@ def release(conn: Connection, name: str, holder: str) -> None:
 def _insert_new(conn: Connection, key: str, value: str) -> Any:
     """An insert that does nothing when the key exists (both dialects spell it ON CONFLICT DO NOTHING)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(STATE).values(key=key, value=value).on_conflict_do_nothing(index_elements=[STATE.c.key])
+    insert = dialect.insert(STATE).values(key=key, value=value).on_conflict_do_nothing(index_elements=[STATE.c.key])
+    return insert.returning(STATE.c.key)  # a row back when this call created it (rowcount is not reliable here)

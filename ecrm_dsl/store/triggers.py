@@ -238,6 +238,8 @@ def date_matches(
         return select(c.c.id).where(local_day(column, modifier, literal(timezone)) == day.toordinal())
     if not yearly:
         return select(c.c.id).where(column == (day if attribute in c.c else day.isoformat()))
+    if attribute not in c.c:  # JSON text YYYY-MM-DD: its month and day are the text (PostgreSQL has no EXTRACT of text)
+        return select(c.c.id).where(func.substr(column, 6, 5).in_(days))
     month, dom = extract("month", column), extract("day", column)
     return select(c.c.id).where(or_(*(and_(month == int(d[:2]), dom == int(d[3:])) for d in days)))
 

@@ -978,7 +978,7 @@ def test_explain_prints_the_timeline_in_the_shops_timezone_from_the_cli(tmp_path
     w.tick(dt.datetime(2025, 3, 9, 17, tzinfo=UTC))  # 10:00 PDT (after the switch)
     w.order("a", dt.datetime(2025, 3, 9, 23, 0, tzinfo=la))  # 2025-03-10T06:00Z: another day in UTC
     w.tick(dt.datetime(2025, 3, 10, 7, tzinfo=UTC))
-    result = CliRunner().invoke(cli, ["explain", "a", "--store", str(tmp_path / "store.db")])
+    result = CliRunner().invoke(cli, ["explain", "a", "--store", w.store])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         "customer a — times in America/Los_Angeles",
@@ -1031,7 +1031,7 @@ def test_ecrm_run_stops_cleanly_on_sigterm_and_leaves_a_consistent_store(tmp_pat
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECRM_")}
     env["ECRM_DEMO_OUTBOX"] = str(tmp_path / "outbox")
     process = subprocess.Popen(
-        [sys.executable, "-m", "ecrm_dsl", "run", "--interval", "1", "--store", str(tmp_path / "store.db")],
+        [sys.executable, "-m", "ecrm_dsl", "run", "--interval", "1", "--store", w.store],
         cwd=tmp_path / "project",
         env=env,
         stdout=subprocess.PIPE,

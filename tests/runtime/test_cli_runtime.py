@@ -17,6 +17,7 @@ from sqlalchemy import insert
 from ecrm_dsl.cli import cli
 from ecrm_dsl.store.database import open_store
 from ecrm_dsl.store.tables import TABLES
+from tests.runtime import world
 
 JST = dt.timezone(dt.timedelta(hours=9))
 
@@ -32,13 +33,17 @@ def run(project: Path, *args: str) -> tuple[int, str]:
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Path:
+def project(tmp_path: Path, world_backend: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A starter project; its store is ecrm.db in it, or on postgresql the database ``$ECRM_STORE`` names."""
     assert CliRunner().invoke(cli, ["init", str(tmp_path / "shop")]).exit_code == 0
+    monkeypatch.delenv("ECRM_STORE", raising=False)
+    if world_backend == "postgresql":
+        monkeypatch.setenv("ECRM_STORE", str(world.new_store(tmp_path)))
     return tmp_path / "shop"
 
 
 def add_first_order(project: Path) -> None:
-    engine = open_store(project / "ecrm.db")
+    engine = open_store(os.environ.get("ECRM_STORE") or project / "ecrm.db")
     moment = dt.datetime(2025, 3, 1, 9, tzinfo=JST)
     with engine.begin() as conn:
         conn.execute(
@@ -121,7 +126,7 @@ def test_a_running_loop_whose_clock_is_behind_the_last_tick_waits_instead_of_sto
     ahead = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
     run(project, "deploy", "--now", "2025-03-01T00:00+09:00")
     assert run(project, "run", "--once", "--now", ahead)[0] == 0  # a tick an hour ahead of the machine's clock
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ECRM_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ECRM_") or k == "ECRM_STORE"}
     process = subprocess.Popen(
         [sys.executable, "-m", "ecrm_dsl", "run", "--interval", "1", "--file-outbox", "outbox"],
         cwd=project,

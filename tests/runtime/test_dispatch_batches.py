@@ -126,7 +126,7 @@ def test_a_process_killed_between_handing_over_and_settling_loses_and_duplicates
     Gateway.hang_at = 3  # the third message reaches the gateway, then the process dies waiting for the answer
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECRM_")}
     env["ECRM_SMS_URL"] = gateway
-    command = ["run", "--once", "--now", at(1, 10).isoformat(), "--store", str(tmp_path / "store.db")]
+    command = ["run", "--once", "--now", at(1, 10).isoformat(), "--store", w.store]
     process = subprocess.Popen(
         [sys.executable, "-m", "ecrm_dsl", *command],
         cwd=tmp_path / "project",

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from ecrm_dsl.cli import cli
 from ecrm_dsl.runtime.assign import in_holdout
 from tests.runtime.adversarial_helpers import at, build, scenario
+from tests.runtime.world import World
 
 SCENARIOS = {
     "f2": scenario("f2", "order.placed where customer.order_count == 1", "  send email mail"),
@@ -27,8 +28,8 @@ SEGMENTS = {
 }
 
 
-def explain(tmp_path: Path, customer_id: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, ["explain", customer_id, "--store", str(tmp_path / "store.db")])
+def explain(w: World, customer_id: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["explain", customer_id, "--store", w.store])
     return result.exit_code, result.output
 
 
@@ -45,7 +46,7 @@ def test_explain_says_why_a_customer_never_entered_each_scenario(tmp_path: Path)
     w.order(held, at(3, 9))
     w.tick(at(3, 10))
 
-    code, out = explain(tmp_path, "repeat")
+    code, out = explain(w, "repeat")
     assert code == 0, out
     assert out.split("why not in the other deployed scenarios:\n")[1].splitlines() == [
         "  birthday: customer.birthday is not set",
@@ -61,13 +62,13 @@ def test_explain_says_why_a_customer_never_entered_each_scenario(tmp_path: Path)
     ]
     assert in_holdout("repeat", "held", 50)
 
-    code, out = explain(tmp_path, "nobody")
+    code, out = explain(w, "nobody")
     assert code == 0 and out.startswith("customer nobody: no decisions recorded\n"), out
     assert (
         "  f2: the trigger never fired for them: 1 order.placed event before the scenario started counting at "
         "2025-03-01 00:00\n" in out
     )
-    code, out = explain(tmp_path, held)
+    code, out = explain(w, held)
     assert "  held: in the holdout group: measured, never messaged\n" in out
 
 
@@ -82,7 +83,7 @@ def test_the_condition_is_judged_as_of_each_event_with_the_event_and_its_order(t
     w.order("small", at(2, 9), amount=3000)
     w.order("small", at(2, 11), amount=20000)  # a big order, but no longer a first one
     w.tick(at(2, 12))
-    code, out = explain(tmp_path, "small")
+    code, out = explain(w, "small")
     assert code == 0
     assert out.splitlines()[-1] == (
         "  big_first: the entry condition was false for their order.placed at 2025-03-02 11:00 (the latest of 2): "
@@ -93,13 +94,13 @@ def test_the_condition_is_judged_as_of_each_event_with_the_event_and_its_order(t
 def test_an_unknown_customer_is_exit_1_with_a_sentence(tmp_path: Path) -> None:
     w = build(tmp_path, SCENARIOS, segments=SEGMENTS)
     w.customer("known")
-    code, out = explain(tmp_path, "Known")
+    code, out = explain(w, "Known")
     assert code == 1
     assert out == (
-        f"ecrm explain: the store {tmp_path / 'store.db'} has no customer 'Known' (ids are matched exactly, "
+        f"ecrm explain: the store {w.engine.url.database} has no customer 'Known' (ids are matched exactly, "
         "case included)\n"
     )
-    assert explain(tmp_path, "known")[0] == 0
+    assert explain(w, "known")[0] == 0
 
 
 def test_segments_dates_schedules_and_late_events_each_say_what_is_missing(tmp_path: Path) -> None:
@@ -115,7 +116,7 @@ def test_segments_dates_schedules_and_late_events_each_say_what_is_missing(tmp_p
     w.tick(at(2, 10))
     w.event("old", "survey.answered", at(2, 11), satisfaction=5)  # after the last tick
 
-    code, out = explain(tmp_path, "old")
+    code, out = explain(w, "old")
     assert code == 0
     assert out.split("why not in the other deployed scenarios:\n")[1].splitlines() == [
         "  birthday: customer.birthday is 1990-06-15: the trigger (date 7d before customer.birthday at 09:00 "
@@ -138,11 +139,11 @@ def test_a_schedule_that_fired_says_whether_the_customer_was_known_and_in_the_au
     w.tick(at(1, 10))
     w.tick(at(7, 10))
 
-    assert explain(tmp_path, "late")[1].split("deployed scenarios:\n")[1].splitlines() == [
+    assert explain(w, "late")[1].split("deployed scenarios:\n")[1].splitlines() == [
         '  monthly: signed up at 2025-03-05 09:00, after the schedule "0 10 1 * *" last fired (2025-03-01 10:00); '
         "they are in audience buyers for its next fire"
     ]
-    assert explain(tmp_path, "first_order_later")[1].split("deployed scenarios:\n")[1].splitlines() == [
+    assert explain(w, "first_order_later")[1].split("deployed scenarios:\n")[1].splitlines() == [
         "  monthly: not in audience buyers when the schedule last fired (2025-03-01 10:00): "
         "`customer.order_count >= 1` was false: customer.order_count is 0"
     ]

@@ -1,6 +1,6 @@
 """Several workers on one store: one ticks at a time (the tick lease, renewed in every transaction as a fence),
 and every worker claims deliveries without ever claiming a row another worker holds — on real SQLite, in real
-processes started at the same instant."""
+processes started at the same instant, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from ecrm_dsl.runtime.status import status_document, status_text
 from ecrm_dsl.store import outbox
 from ecrm_dsl.store.database import open_store
 from ecrm_dsl.store.tables import TABLES
+from tests.runtime import world
 from tests.runtime.adversarial_helpers import at, bulk_customers, bulk_orders, scenario
 from tests.runtime.world import World, template
 
@@ -42,7 +43,7 @@ def shop(tmp_path: Path) -> World:
 
 
 def test_one_worker_holds_the_tick_lease_until_it_runs_out(tmp_path: Path) -> None:
-    engine = open_store(tmp_path / "store.db")
+    engine = open_store(world.new_store(tmp_path))
     clock = Clock()
     first, second = TickLease("w1", seconds=60, clock=clock), TickLease("w2", seconds=60, clock=clock)
     assert first.take(engine) and not second.take(engine)
@@ -115,11 +116,12 @@ def _pending(engine: Engine, count: int) -> None:
 
 
 def test_processes_claiming_at_the_same_instant_never_claim_the_same_delivery(tmp_path: Path) -> None:
-    engine = open_store(tmp_path / "store.db")
+    store_url = str(world.new_store(tmp_path))
+    engine = open_store(store_url)
     _pending(engine, 600)
     context = multiprocessing.get_context("spawn")
     start, found = context.Barrier(3), context.Queue()
-    workers = [context.Process(target=_claim_all, args=(str(tmp_path / "store.db"), start, found)) for _ in range(3)]
+    workers = [context.Process(target=_claim_all, args=(store_url, start, found)) for _ in range(3)]
     for worker in workers:
         worker.start()
     claims = [found.get(timeout=120) for _ in workers]

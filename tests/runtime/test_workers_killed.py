@@ -1,6 +1,6 @@
-"""Three `ecrm run` workers on one store, killed at random (SIGKILL) and restarted while orders stream in: every
-message is decided once, delivered (at least once, the same key every time), nothing is lost, and each
-enrollment's decisions come in the order of its flow."""
+"""Three `ecrm run` workers on one store (SQLite, and PostgreSQL), killed at random (SIGKILL) and restarted
+while orders stream in: every message is decided once, delivered (at least once, the same key every time),
+nothing is lost, and each enrollment's decisions come in the order of its flow."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def test_killed_workers_lose_and_duplicate_nothing(tmp_path: Path, gateway: str)
     w.templates(*(template(n, category="transactional", channels=("sms",)) for n in ("welcome", "howto")))
     w.write("scenarios/welcome.ecrm", scenario("welcome", "order.placed", "  send sms welcome\n  send sms howto"))
     w.deploy(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
-    store = str(tmp_path / "store.db")
+    store = w.engine.url.render_as_string(hide_password=False)  # a SQLite file, or a PostgreSQL database
     workers = Workers(store, gateway, tmp_path / "workers.log")
     for _ in range(3):
         workers.start()

@@ -1,5 +1,6 @@
-"""A small real world for runtime tests: a project compiled through the real pipeline, a SQLite store, and
-helpers to add customers, orders and events and to run ticks on a simulated clock (times in JST)."""
+"""A small real world for runtime tests: a project compiled through the real pipeline, a store (a SQLite file,
+or a PostgreSQL database: see :func:`new_store`), and helpers to add customers, orders and events and to run
+ticks on a simulated clock (times in JST)."""
 
 from __future__ import annotations
 
@@ -63,11 +64,17 @@ def template(
     return "\n".join(lines) + "\n"
 
 
+def new_store(root: Path) -> str | Path:
+    """Where a new world keeps its store: a SQLite file in its folder. The ``world_backend`` fixture
+    (tests/conftest.py) replaces this with a fresh PostgreSQL database for a test's postgresql run."""
+    return root / "store.db"
+
+
 class World:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, store: str | None = None):
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = open_store(root / "store.db")
+        self.engine: Engine = open_store(store if store is not None else new_store(root))
         self.scheduler = Scheduler(self.engine)
         self._ids = itertools.count(1)
         (root / "project" / "scenarios").mkdir(parents=True)
@@ -76,6 +83,11 @@ class World:
         (root / "project" / "ecrm.toml").write_text("", encoding="utf-8")
         self.write("customer_schema.yaml", SCHEMA)
         self.write("policies.yaml", POLICIES)
+
+    @property
+    def store(self) -> str:
+        """The store's location for ``--store``."""
+        return self.engine.url.render_as_string(hide_password=False)
 
     def write(self, relative: str, text: str) -> None:
         path = self.root / "project" / relative
