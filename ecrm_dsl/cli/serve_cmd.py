@@ -62,11 +62,15 @@ def serve_command(
     receivers. Stops cleanly on SIGTERM / Ctrl-C.
     Exit status: 0 stopped, 2 usage, configuration or store error.
     """
-    from ecrm_dsl.serve.app import ServeSettings, create_app
-    from ecrm_dsl.serve.auth import TokenError, Tokens
-    from ecrm_dsl.serve.ingest import Ingestor
-    from ecrm_dsl.serve.server import Stopped, bind, make_server, run
-    from ecrm_dsl.serve.shopify import SECRET_VARIABLE
+    try:
+        from ecrm_dsl.serve.app import ServeSettings, create_app
+        from ecrm_dsl.serve.auth import TokenError, Tokens
+        from ecrm_dsl.serve.ingest import Ingestor
+        from ecrm_dsl.serve.server import Stopped, bind, make_server, run
+        from ecrm_dsl.serve.shopify import SECRET_VARIABLE
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "starlette").split(".")[0]
+        _usage(f"the HTTP server needs {missing}, which is not installed: pip install 'ecrm-dsl[serve]'")
 
     try:
         tokens = Tokens.from_environment(os.environ)

@@ -106,3 +106,20 @@ def test_the_other_commands_never_load_starlette_uvicorn_or_prometheus_client() 
     done = subprocess.run([sys.executable, "-c", code], env=environment(), capture_output=True, text=True, check=True)
     loaded = set(json.loads(done.stdout))
     assert not loaded & {"starlette", "uvicorn", "prometheus_client", "httpx"}
+
+
+def test_without_the_serve_extra_the_command_says_what_to_install(tmp_path: Path) -> None:
+    blocked = "import sys; sys.modules['starlette'] = None; from ecrm_dsl.cli import main; main()"  # not installed
+    env = {**os.environ, "ECRM_INGEST_TOKENS": TOKEN}
+    done = subprocess.run(
+        [sys.executable, "-c", blocked, "serve", "--store", str(tmp_path / "s.db")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        "ecrm serve: the HTTP server needs starlette, which is not installed: pip install 'ecrm-dsl[serve]'\n"
+    )
