@@ -77,8 +77,9 @@ def revision(engine: Engine) -> Revision:
         return Revision(current(conn), head())
 
 
-def upgrade(engine: Engine) -> Revision:
-    """Bring the store to the head revision (an empty database gets the whole schema); returns where it was."""
+def upgrade(engine: Engine, target: str = "head") -> Revision:
+    """Bring the store to the head revision, or ``target`` (an empty database gets the whole schema); returns
+    where it was."""
     with engine.begin() as conn:
         # Processes starting together on an empty database: one creates the schema, the others then find it.
         if conn.dialect.name == "postgresql":
@@ -88,7 +89,7 @@ def upgrade(engine: Engine) -> Revision:
         before = current(conn)
         if before is not None and before != UNVERSIONED and before not in _revisions():
             raise StoreSchemaError(newer_message(before))
-        command.upgrade(_config(conn), "head")
+        command.upgrade(_config(conn), target)
     return Revision(before, head())
 
 
