@@ -4,7 +4,6 @@ by `ecrm store upgrade` with its data kept, and every command refusing a store a
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,8 +22,7 @@ ORDERED = dt.datetime(2025, 3, 2, 3, tzinfo=dt.UTC)
 
 def ecrm(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-c", "from ecrm_dsl.cli import main; main()", *args]
-    env = {**os.environ, "ECRM_DEMO_OUTBOX": str(cwd / "outbox")}  # ecrm run has somewhere to deliver
-    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
 
 
 def previous_release_store(url: str, *, with_log: bool) -> None:
@@ -155,24 +153,5 @@ def test_without_the_driver_a_postgresql_store_says_which_extra_to_install(tmp_p
         args = [*command, "--store", "postgresql://shop:s3cret@127.0.0.1:1/x"]
         done = subprocess.run([sys.executable, "-c", blocked, *args], cwd=tmp_path, capture_output=True, text=True)
         assert done.returncode == 2, done.stderr
-        assert "pip install 'ecrm-dsl[postgres]'" in done.stderr
+        assert "needs its driver" in done.stderr and "pip install 'ecrm-dsl[postgres]'" in done.stderr
         assert "s3cret" not in done.stderr and "Traceback" not in done.stderr
-
-
-def test_a_store_at_the_baseline_gets_the_ingest_receipts_and_one_that_has_them_keeps_them(store_url: str) -> None:
-    engine = connect(store_url)
-    revisions.upgrade(engine, "0001")
-    assert not inspect(engine).has_table("ingested_items")
-    with pytest.raises(StoreSchemaError, match="revision 0001"):
-        open_store(store_url)
-    assert revisions.upgrade(engine).current == "0001"
-    assert inspect(engine).has_table("ingested_items")
-    with engine.begin() as conn:  # as a version between `ecrm serve` and the revisions left it: a receipt in it
-        conn.execute(text("DELETE FROM alembic_version WHERE version_num = '0002'"))
-        conn.execute(text("INSERT INTO alembic_version (version_num) VALUES ('0001')"))
-        conn.execute(
-            text("INSERT INTO ingested_items VALUES ('api', 'events', 'e-1', 'sha', '2025-03-01 00:00:00.000000')")
-        )
-    revisions.upgrade(engine)
-    with engine.connect() as conn:
-        assert conn.execute(text("SELECT item_id FROM ingested_items")).scalars().all() == ["e-1"]

@@ -77,9 +77,8 @@ def revision(engine: Engine) -> Revision:
         return Revision(current(conn), head())
 
 
-def upgrade(engine: Engine, target: str = "head") -> Revision:
-    """Bring the store to the head revision, or ``target`` (an empty database gets the whole schema); returns
-    where it was."""
+def upgrade(engine: Engine) -> Revision:
+    """Bring the store to the head revision (an empty database gets the whole schema); returns where it was."""
     with engine.begin() as conn:
         # Processes starting together on an empty database: one creates the schema, the others then find it.
         if conn.dialect.name == "postgresql":
@@ -89,7 +88,7 @@ def upgrade(engine: Engine, target: str = "head") -> Revision:
         before = current(conn)
         if before is not None and before != UNVERSIONED and before not in _revisions():
             raise StoreSchemaError(newer_message(before))
-        command.upgrade(_config(conn), target)
+        command.upgrade(_config(conn), "head")
     return Revision(before, head())
 
 
