@@ -33,8 +33,9 @@ def store_location(ctx: click.Context, store: str | None) -> str:
 def existing_store(ctx: click.Context, store: str | None, command: str, *, upgrade: bool = True) -> Engine:
     """An engine on a store that exists; otherwise a sentence naming it and how to create it, and exit 2.
 
-    With ``upgrade`` the store is opened as the scheduler opens it (indexes and change-log triggers added to a
-    store made by an older version); without, it is only read.
+    With ``upgrade`` the store is opened as the scheduler opens it (an empty database is created at the code's
+    schema revision); without, it is only read. A store at another revision is refused either way
+    (``ecrm store upgrade``).
     """
     location = store_location(ctx, store)
     shown = display_location(location)

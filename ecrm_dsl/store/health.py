@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, func, inspect, select
 
+from ecrm_dsl.store.database import store_url
 from ecrm_dsl.store.report_queries import instant
 from ecrm_dsl.store.tables import TABLES
 
@@ -21,8 +22,10 @@ def is_store(location: str) -> bool:
     A SQLite file is opened read-only and without the store's pragmas, so that looking at a file that turns out
     not to be a store leaves it byte for byte as it was.
     """
-    url = location if "://" in location else f"sqlite:///file:{quote(str(Path(location).resolve()), safe='/')}"
-    engine = create_engine(url if "://" in location else url + "?mode=ro&uri=true")
+    if "://" in location:
+        engine = create_engine(store_url(location))
+    else:
+        engine = create_engine(f"sqlite:///file:{quote(str(Path(location).resolve()), safe='/')}?mode=ro&uri=true")
     try:
         return _has_tables(engine)
     finally:
