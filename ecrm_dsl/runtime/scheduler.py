@@ -117,7 +117,8 @@ class Scheduler:
                 raise ClockWentBack(now, previous)
             scope = None  # the first tick, and the first after a deploy (new rules, moved enrollments), judge all
             if stop_mark is not None and stop_mark.deployment == deployment:
-                scope = StopScope(changes.changed_list(conn, stop_mark, now), stop_mark.enrollment)
+                customers = changes.changed_list(conn, stop_mark, now)
+                scope = StopScope(customers, stop_mark.enrollment, next_mark.enrollment - stop_mark.enrollment)
         since = (previous or now) - self.late_arrival
         # Outcomes first: the purchase that converts one enrollment may start the next one.
         self._settle(now, list(by_hash.values()), since, report, scope)
