@@ -215,3 +215,64 @@ def test_strip_names_a_column_of_the_import(shop: Path) -> None:
     result = run("customers", "shopify_customers.csv", "--mapping", "m.toml")
     assert result.exit_code == 2
     assert "[customers.strip] phon: is not a column of this import — did you mean 'phone'?" in result.stderr
+
+
+JOIN_MAPPING = """
+[orders]
+create_missing_customers = true
+date_formats = {ordered_at = "%Y/%m/%d %H%M%S"}
+
+[orders.columns]
+id = "注文番号"
+
+[orders.join]
+ordered_at = ["日付", "注文時間"]
+"""
+
+
+def test_join_reads_a_date_and_a_time_split_over_two_cells(shop: Path) -> None:
+    (shop / "m.toml").write_text(JOIN_MAPPING, encoding="utf-8")
+    (shop / "o.csv").write_text(
+        "注文時間,注文番号,日付,customer_id,amount\n"
+        "103309,P171323551145213731,2022/8/10,c1,1200\n"
+        "091502,P171323551145213732,2022/8/11,c2,900\n",
+        encoding="utf-8",
+    )
+    ok("orders", "o.csv", "--mapping", "m.toml")
+    orders = {o["id"]: o["ordered_at"] for o in rows(shop, "orders")}
+    assert orders == {
+        "P171323551145213731": datetime(2022, 8, 10, 1, 33, 9, tzinfo=UTC),  # 10:33:09 in Tokyo
+        "P171323551145213732": datetime(2022, 8, 11, 0, 15, 2, tzinfo=UTC),
+    }
+
+
+def test_join_names_the_missing_cell_or_header(shop: Path) -> None:
+    (shop / "m.toml").write_text(JOIN_MAPPING, encoding="utf-8")
+    (shop / "o.csv").write_text("日付,注文時間,注文番号,customer_id,amount\n2022/8/10,,P1,c1,1200\n", encoding="utf-8")
+    result = run("orders", "o.csv", "--mapping", "m.toml")
+    assert result.exit_code == 1
+    assert "o.csv:2: column '日付+注文時間' (ordered_at): '2022/8/10' does not match the date format" in result.stderr
+    (shop / "o.csv").write_text("日付,注文番号,customer_id,amount\n2022/8/10,P1,c1,1200\n", encoding="utf-8")
+    result = run("orders", "o.csv", "--mapping", "m.toml")
+    assert result.exit_code == 1
+    lacking = "o.csv:1: column '日付' (ordered_at): is read joined with '注文時間' (join), "
+    lacking += "but the file has no '注文時間'"
+    assert lacking in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("join", "message"),
+    [
+        ('ordered_at = ["日付"]', "[orders] join.ordered_at joins at least two headers"),
+        ('ordered_at = ["日付", "日付"]', "[orders] join.ordered_at names a header twice"),
+        ('ordered_at = "日付"', "[orders] join.ordered_at must be a list of CSV headers"),
+        ('orderd_at = ["日付", "注文時間"]', "[orders.join] orderd_at: is not a column of this import"),
+        ('id = ["日付", "注文時間"]', "[orders] id is both in [orders.columns] and in [orders.join]"),
+    ],
+)
+def test_a_malformed_join_is_a_mapping_error(shop: Path, join: str, message: str) -> None:
+    (shop / "m.toml").write_text(f'[orders.columns]\nid = "注文番号"\n\n[orders.join]\n{join}\n', encoding="utf-8")
+    (shop / "o.csv").write_text("日付,注文時間,注文番号,customer_id,amount\n", encoding="utf-8")
+    result = run("orders", "o.csv", "--mapping", "m.toml")
+    assert result.exit_code == 2
+    assert message in result.stderr
