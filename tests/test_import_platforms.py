@@ -56,10 +56,10 @@ def dump(shop: Path) -> dict[str, list[Any]]:
 
 def test_the_shipped_mappings_are_package_data_and_load() -> None:
     packaged = sorted(p.name for p in (resources.files("ecrm_dsl.importer") / "mappings").iterdir())
-    assert packaged == ["eccube4.toml", "shopify.toml"]
+    assert packaged == ["eccube4.toml", "ecforce.toml", "shopify.toml"]
     for name in shipped.shipped_names():
         mapping = shipped.shipped_mapping(name)
-        assert mapping.title and set(mapping.kinds) == {"customers", "orders"}
+        assert mapping.title and "orders" in mapping.kinds and set(mapping.kinds) <= {"customers", "orders"}
         for kind, kind_mapping in mapping.kinds.items():
             unknown = set(kind_mapping.columns) - set(KINDS[kind])
             assert not unknown, (name, kind, unknown)
@@ -153,6 +153,22 @@ def test_eccube4_shift_jis_and_utf8_exports_give_the_same_store(shop: Path, tmp_
     result = ok("orders", "eccube4_orders_utf8.csv")
     assert "read as UTF-8" in result.stderr
     assert dump(shop) == in_sjis
+
+
+def test_ecforce_orders_in_shift_jis_keyed_by_email(shop: Path) -> None:
+    result = ok("orders", "ecforce_orders.csv")
+    assert "the header row fits the shipped mapping 'ecforce'" in result.stderr
+    assert "read as Shift_JIS (cp932)" in result.stderr
+    orders = {o["id"]: o for o in rows(shop, "orders")}
+    assert set(orders) == {"ffad31d5fc", "bdbfaf4469", "3c1e9a7b20"}
+    first = orders["ffad31d5fc"]
+    assert (first["customer_id"], first["amount"]) == ("hanako@example.jp", 5478)
+    assert first["entry_channel"] == "美容液LP_Google"
+    assert first["ordered_at"] == datetime(2025, 3, 1, 1, 0, tzinfo=UTC)  # 2025/03/01 10:00 in Tokyo
+    assert orders["bdbfaf4469"]["amount"] == 1364  # "1,364"
+    assert orders["3c1e9a7b20"]["entry_channel"] is None
+    assert rows(shop, "order_items") == []  # 購入商品（商品コード） has no prices: no order lines
+    assert {c["id"] for c in rows(shop, "customers")} == {"hanako@example.jp", "ken@example.jp"}
 
 
 def test_a_shipped_mapping_by_name_or_by_path(shop: Path) -> None:
