@@ -276,6 +276,20 @@ def test_join_names_the_missing_cell_or_header(shop: Path) -> None:
     assert lacking in result.stderr
 
 
+def test_a_shipped_mapping_with_a_join_fits_only_a_header_with_all_its_cells(
+    shop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    named = 'id = "注文番号"\ncustomer_id = "メールアドレス"\namount = "合計金額"\n'
+    (mappings / "cart.toml").write_text(JOIN_MAPPING.replace('id = "注文番号"\n', named), encoding="utf-8")
+    monkeypatch.setattr(shipped, "MAPPINGS_DIR", mappings)
+    (shop / "both.csv").write_text("日付,注文時間,注文番号,メールアドレス,合計金額\n", encoding="utf-8")
+    (shop / "date_only.csv").write_text("日付,注文番号,メールアドレス,合計金額\n", encoding="utf-8")
+    assert [m.source for m in shipped.detect(shop / "both.csv", "orders", None).mappings] == ["cart"]
+    assert shipped.detect(shop / "date_only.csv", "orders", None).mappings == []
+
+
 @pytest.mark.parametrize(
     ("join", "message"),
     [
