@@ -56,10 +56,10 @@ def dump(shop: Path) -> dict[str, list[Any]]:
 
 def test_the_shipped_mappings_are_package_data_and_load() -> None:
     packaged = sorted(p.name for p in (resources.files("ecrm_dsl.importer") / "mappings").iterdir())
-    assert packaged == ["eccube4.toml", "shopify.toml"]
+    assert packaged == ["eccube4.toml", "ecforce.toml", "shopify.toml"]
     for name in shipped.shipped_names():
         mapping = shipped.shipped_mapping(name)
-        assert mapping.title and set(mapping.kinds) == {"customers", "orders"}
+        assert mapping.title and "orders" in mapping.kinds and set(mapping.kinds) <= {"customers", "orders"}
         for kind, kind_mapping in mapping.kinds.items():
             unknown = set(kind_mapping.columns) - set(KINDS[kind])
             assert not unknown, (name, kind, unknown)
@@ -155,6 +155,22 @@ def test_eccube4_shift_jis_and_utf8_exports_give_the_same_store(shop: Path, tmp_
     assert dump(shop) == in_sjis
 
 
+def test_ecforce_orders_in_shift_jis_keyed_by_email(shop: Path) -> None:
+    result = ok("orders", "ecforce_orders.csv")
+    assert "the header row fits the shipped mapping 'ecforce'" in result.stderr
+    assert "read as Shift_JIS (cp932)" in result.stderr
+    orders = {o["id"]: o for o in rows(shop, "orders")}
+    assert set(orders) == {"ffad31d5fc", "bdbfaf4469", "3c1e9a7b20"}
+    first = orders["ffad31d5fc"]
+    assert (first["customer_id"], first["amount"]) == ("hanako@example.jp", 5478)
+    assert first["entry_channel"] == "美容液LP_Google"
+    assert first["ordered_at"] == datetime(2025, 3, 1, 1, 0, tzinfo=UTC)  # 2025/03/01 10:00 in Tokyo
+    assert orders["bdbfaf4469"]["amount"] == 1364  # "1,364"
+    assert orders["3c1e9a7b20"]["entry_channel"] is None
+    assert rows(shop, "order_items") == []  # 購入商品（商品コード） has no prices: no order lines
+    assert {c["id"] for c in rows(shop, "customers")} == {"hanako@example.jp", "ken@example.jp"}
+
+
 def test_a_shipped_mapping_by_name_or_by_path(shop: Path) -> None:
     result = ok("orders", "eccube4_orders.csv", "--mapping", "eccube4")
     assert "fits the shipped mapping" not in result.stderr  # chosen, not detected
@@ -215,3 +231,78 @@ def test_strip_names_a_column_of_the_import(shop: Path) -> None:
     result = run("customers", "shopify_customers.csv", "--mapping", "m.toml")
     assert result.exit_code == 2
     assert "[customers.strip] phon: is not a column of this import — did you mean 'phone'?" in result.stderr
+
+
+JOIN_MAPPING = """
+[orders]
+create_missing_customers = true
+date_formats = {ordered_at = "%Y/%m/%d %H%M%S"}
+
+[orders.columns]
+id = "注文番号"
+
+[orders.join]
+ordered_at = ["日付", "注文時間"]
+"""
+
+
+def test_join_reads_a_date_and_a_time_split_over_two_cells(shop: Path) -> None:
+    (shop / "m.toml").write_text(JOIN_MAPPING, encoding="utf-8")
+    (shop / "o.csv").write_text(
+        "注文時間,注文番号,日付,customer_id,amount\n"
+        "103309,P171323551145213731,2022/8/10,c1,1200\n"
+        "091502,P171323551145213732,2022/8/11,c2,900\n",
+        encoding="utf-8",
+    )
+    ok("orders", "o.csv", "--mapping", "m.toml")
+    orders = {o["id"]: o["ordered_at"] for o in rows(shop, "orders")}
+    assert orders == {
+        "P171323551145213731": datetime(2022, 8, 10, 1, 33, 9, tzinfo=UTC),  # 10:33:09 in Tokyo
+        "P171323551145213732": datetime(2022, 8, 11, 0, 15, 2, tzinfo=UTC),
+    }
+
+
+def test_join_names_the_missing_cell_or_header(shop: Path) -> None:
+    (shop / "m.toml").write_text(JOIN_MAPPING, encoding="utf-8")
+    (shop / "o.csv").write_text("日付,注文時間,注文番号,customer_id,amount\n2022/8/10,,P1,c1,1200\n", encoding="utf-8")
+    result = run("orders", "o.csv", "--mapping", "m.toml")
+    assert result.exit_code == 1
+    assert "o.csv:2: column '日付+注文時間' (ordered_at): '2022/8/10' does not match the date format" in result.stderr
+    (shop / "o.csv").write_text("日付,注文番号,customer_id,amount\n2022/8/10,P1,c1,1200\n", encoding="utf-8")
+    result = run("orders", "o.csv", "--mapping", "m.toml")
+    assert result.exit_code == 1
+    lacking = "o.csv:1: column '日付' (ordered_at): is read joined with '注文時間' (join), "
+    lacking += "but the file has no '注文時間'"
+    assert lacking in result.stderr
+
+
+def test_a_shipped_mapping_with_a_join_fits_only_a_header_with_all_its_cells(
+    shop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    named = 'id = "注文番号"\ncustomer_id = "メールアドレス"\namount = "合計金額"\n'
+    (mappings / "cart.toml").write_text(JOIN_MAPPING.replace('id = "注文番号"\n', named), encoding="utf-8")
+    monkeypatch.setattr(shipped, "MAPPINGS_DIR", mappings)
+    (shop / "both.csv").write_text("日付,注文時間,注文番号,メールアドレス,合計金額\n", encoding="utf-8")
+    (shop / "date_only.csv").write_text("日付,注文番号,メールアドレス,合計金額\n", encoding="utf-8")
+    assert [m.source for m in shipped.detect(shop / "both.csv", "orders", None).mappings] == ["cart"]
+    assert shipped.detect(shop / "date_only.csv", "orders", None).mappings == []
+
+
+@pytest.mark.parametrize(
+    ("join", "message"),
+    [
+        ('ordered_at = ["日付"]', "[orders] join.ordered_at joins at least two headers"),
+        ('ordered_at = ["日付", "日付"]', "[orders] join.ordered_at names a header twice"),
+        ('ordered_at = "日付"', "[orders] join.ordered_at must be a list of CSV headers"),
+        ('orderd_at = ["日付", "注文時間"]', "[orders.join] orderd_at: is not a column of this import"),
+        ('id = ["日付", "注文時間"]', "[orders] id is both in [orders.columns] and in [orders.join]"),
+    ],
+)
+def test_a_malformed_join_is_a_mapping_error(shop: Path, join: str, message: str) -> None:
+    (shop / "m.toml").write_text(f'[orders.columns]\nid = "注文番号"\n\n[orders.join]\n{join}\n', encoding="utf-8")
+    (shop / "o.csv").write_text("日付,注文時間,注文番号,customer_id,amount\n", encoding="utf-8")
+    result = run("orders", "o.csv", "--mapping", "m.toml")
+    assert result.exit_code == 2
+    assert message in result.stderr

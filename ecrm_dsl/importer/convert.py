@@ -29,7 +29,7 @@ def convert(record: Record, binding: Binding, shop_tz: tzinfo, problems: Problem
     ok = True
     for bound in binding.bound:
         try:
-            values[bound.column.name] = _cell(bound, cells[bound.index], shop_tz)
+            values[bound.column.name] = _cell(bound, bound.text(cells), shop_tz)
         except CellError as exc:
             problems.add(Problem(record.line, exc.message, exc.hint, bound.label))
             ok = False

@@ -36,10 +36,17 @@ class Bound:
     translate: dict[str, str] = field(default_factory=dict)  # cell text → replacement, from the mapping
     parse: CellParser | None = None  # the mapping's date format or currency; None: the type's own parsing
     strip: str = ""  # characters the mapping removes from both ends of each cell
+    joined: tuple[int, ...] = ()  # positions of the cells read after this one, joined by a space (join)
 
     @property
     def label(self) -> str:
         return label(self.header, self.column.name)
+
+    def text(self, cells: list[str]) -> str:
+        """The cell this column reads: its own, or its joined cells separated by a space."""
+        if not self.joined:
+            return cells[self.index]
+        return " ".join(part for i in (self.index, *self.joined) if (part := cells[i].strip()))
 
 
 def label(header: str, name: str) -> str:
@@ -81,6 +88,9 @@ def check_mapping(mapping: KindMapping, kind: str, columns: dict[str, Column], e
             raise MappingError(
                 f"[{kind}.values.{name}]: '{name}' is not a column of this import", did_you_mean(name, columns)
             )
+    for name, _ in mapping.options.join:
+        if isinstance(resolve(name, columns, extra), Unresolved):
+            raise MappingError(f"[{kind}.join] {name}: is not a column of this import", did_you_mean(name, columns))
     _check_fields(mapping, kind, columns, extra)
     for name, _ in mapping.options.strip:
         if isinstance(resolve(name, columns, extra), Unresolved):
@@ -98,8 +108,9 @@ def check_mapping(mapping: KindMapping, kind: str, columns: dict[str, Column], e
 def _check_fields(mapping: KindMapping, kind: str, columns: dict[str, Column], extra: Resolver) -> None:
     """Without a header row, the mapping's fields are the header: each must be a column or ignored."""
     by_header = names_by_header(mapping)
+    joined = joined_headers(mapping)
     for field_name in mapping.options.shape.fields:
-        if field_name in mapping.ignore:
+        if field_name in mapping.ignore or field_name in joined:
             continue
         for name in by_header.get(field_name, [field_name]):
             found = resolve(name, columns, extra)
@@ -113,12 +124,24 @@ def _check_fields(mapping: KindMapping, kind: str, columns: dict[str, Column], e
 
 
 def names_by_header(mapping: KindMapping) -> dict[str, list[str]]:
-    """The store columns each CSV header of the mapping fills (usually one)."""
+    """The store columns each CSV header of the mapping fills (usually one); a join counts by its first header."""
     by_header: dict[str, list[str]] = {}
     for name, headers in mapping.columns.items():
         for header in headers:
             by_header.setdefault(header, []).append(name)
+    for name, (first, *_) in mapping.options.join:
+        by_header.setdefault(first, []).append(name)
     return by_header
+
+
+def joined_headers(mapping: KindMapping) -> set[str]:
+    """The headers a join reads after its first one: they are part of that column, not columns of their own."""
+    return {header for _, headers in mapping.options.join for header in headers[1:]}
+
+
+def headers_of(mapping: KindMapping, name: str) -> tuple[str, ...]:
+    """The CSV headers the mapping reads ``name`` from: alternatives, or the headers of a join."""
+    return mapping.columns.get(name) or dict(mapping.options.join).get(name) or (name,)
 
 
 def bind(
@@ -126,13 +149,16 @@ def bind(
 ) -> tuple[Binding, list[Problem], list[str]]:
     """The columns the header provides, the problems with it (at line 1), and notes about the mapping."""
     by_header = names_by_header(mapping)
+    joins = dict(mapping.options.join)
+    joined = joined_headers(mapping)
+    positions = {h.strip(): i for i, h in reversed(list(enumerate(header)))}
     problems: list[Problem] = []
     bound: list[Bound] = []
     first: dict[str, str] = {}
     skipped: list[str] = []
     for index, raw in enumerate(header):
         text = raw.strip()
-        if not text or text in mapping.ignore:
+        if not text or text in mapping.ignore or text in joined:
             continue
         names = by_header.get(text)
         if names is None and text in mapping.columns:
@@ -164,10 +190,27 @@ def bind(
                     )
                 )
                 continue
+            parts = joins.get(name, ())
+            if parts and parts[0] != text:
+                parts = ()  # the column comes from another header here; a join is read from its first header
+            lacking = [h for h in parts[1:] if h not in positions]
+            if lacking:
+                problems.append(
+                    Problem(
+                        1,
+                        f"is read joined with {', '.join(repr(h) for h in parts[1:])} (join), "
+                        f"but the file has no {' or '.join(repr(h) for h in lacking)}",
+                        f"export {' and '.join(repr(h) for h in parts)} together",
+                        label(text, name),
+                    )
+                )
+                continue
             first[name] = text
             parse = parser_for(found, mapping.options)
             strip = dict(mapping.options.strip).get(name, "")
-            bound.append(Bound(index, text, found, mapping.values.get(name, {}), parse, strip))
+            also = tuple(positions[h] for h in parts[1:])
+            shown = "+".join(parts) if parts else text
+            bound.append(Bound(index, shown, found, mapping.values.get(name, {}), parse, strip, also))
     present = {h.strip() for h in header}
     absent = [
         name
@@ -203,10 +246,8 @@ def missing_required(binding: Binding, required: Iterable[str], mapping: KindMap
     problems = []
     for name in required:
         if not binding.has(name):
-            headers = mapping.columns.get(name, (name,))
-            problems.append(
-                Problem(
-                    1, f"the required column {name} is missing (header " + " or ".join(f"'{h}'" for h in headers) + ")"
-                )
-            )
+            headers = headers_of(mapping, name)
+            joiner = " and " if name in dict(mapping.options.join) else " or "
+            shown = joiner.join(f"'{h}'" for h in headers)
+            problems.append(Problem(1, f"the required column {name} is missing (header {shown})"))
     return problems

@@ -111,6 +111,11 @@ def _kind_mapping(kind: str, table: Any) -> KindMapping:
         if not isinstance(headers, list) or not headers or not all(isinstance(h, str) and h.strip() for h in headers):
             raise MappingError(f"[{kind}.columns] {name} must be a CSV header or a list of headers")
         columns[name] = tuple(h.strip() for h in headers)
+    for name, _ in options.join:
+        if name in columns:
+            raise MappingError(
+                f"[{kind}] {name} is both in [{kind}.columns] and in [{kind}.join]", "keep one of the two"
+            )
     ignore = table.get("ignore", [])
     if not isinstance(ignore, list) or not all(isinstance(h, str) for h in ignore):
         raise MappingError(f"[{kind}] ignore must be a list of CSV headers")

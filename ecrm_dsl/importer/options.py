@@ -19,6 +19,9 @@ ignore_unmapped = true              # headers the mapping neither maps nor ignor
 [customers.strip]                   # characters removed from both ends of a column's cells
 phone = "'"                         # (Shopify writes '+819012345678 so that spreadsheets keep the plus)
 
+[orders.join]                       # a column whose value is split over several cells: they are read
+ordered_at = ["日付", "注文時間"]     # joined by a space, in this order (MakeShop: 2022/8/10 + 103309)
+
 [orders.date_formats]               # per column; wins over date_format
 paid_at = "%Y/%m/%d %H:%M"
 ```
@@ -55,6 +58,7 @@ OPTION_KEYS = (
     "ignore_unmapped",
     "only_rows_where",
     "strip",
+    "join",
 )
 _ORDERS_ONLY = ("derive_id", "create_missing_customers", "fill_down")
 _MONEY_KINDS = ("customers", "orders", "order_items")  # kinds whose money cells are bound columns
@@ -100,6 +104,7 @@ class Options:
     ignore_unmapped: bool = False
     only_rows_where: tuple[tuple[str, frozenset[str]], ...] = ()  # (CSV header, the cell values to read)
     strip: tuple[tuple[str, str], ...] = ()  # (store name, characters removed from both ends of its cells)
+    join: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (store name, the CSV headers whose cells make its value)
 
     def format_of(self, name: str) -> str | None:
         return dict(self.date_formats).get(name, self.date_format)
@@ -127,6 +132,7 @@ def parse_options(kind: str, table: dict[str, Any]) -> Options:
         ignore_unmapped=_bool(table.get("ignore_unmapped", False), "ignore_unmapped"),
         only_rows_where=_only_rows(table.get("only_rows_where", {})),
         strip=_strip(table.get("strip", {})),
+        join=_join(table.get("join", {})),
     )
 
 
@@ -136,6 +142,21 @@ def _strip(value: Any) -> tuple[tuple[str, str], ...]:
         if not isinstance(chars, str) or not chars:
             raise OptionError(f"strip.{name} must be the characters to remove", 'e.g. phone = "\'"')
     return tuple(pairs)
+
+
+def _join(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    hint = 'e.g. [orders.join] ordered_at = ["日付", "注文時間"]'
+    joins = []
+    for name, headers in _table(value, "join").items():
+        if not isinstance(headers, list) or not all(isinstance(h, str) and h.strip() for h in headers):
+            raise OptionError(f"join.{name} must be a list of CSV headers", hint)
+        names = tuple(h.strip() for h in headers)
+        if len(names) < 2:
+            raise OptionError(f"join.{name} joins at least two headers", hint)
+        if len(set(names)) != len(names):
+            raise OptionError(f"join.{name} names a header twice", hint)
+        joins.append((name, names))
+    return tuple(joins)
 
 
 def _only_rows(value: Any) -> tuple[tuple[str, frozenset[str]], ...]:

@@ -67,5 +67,6 @@ def row_rules(header: list[str], binding: Binding, options: Options) -> tuple[Ro
         else:
             wanted.append((headers.index(name), name, values))
     key = binding.get("id") if options.fill_down else None
-    fill = [b.index for b in binding.bound if b.column.name in ORDER and b.column.name != "id"] if key else []
+    order_cells = [b for b in binding.bound if b.column.name in ORDER and b.column.name != "id"]
+    fill = [i for b in order_cells for i in (b.index, *b.joined)] if key else []
     return RowRules(wanted, key.index if key else None, fill), problems

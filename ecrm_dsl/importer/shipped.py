@@ -75,6 +75,7 @@ def fits(header: list[str], kind: str, mapping: KindMapping) -> bool:
     """Whether every required column of ``kind`` comes from a header the mapping names."""
     present = {cell.strip() for cell in header}
     given = {name for h, names in names_by_header(mapping).items() if h in present for name in names}
+    given -= {name for name, headers in mapping.options.join if not set(headers) <= present}
     required = {name for name, column in KINDS[kind].items() if column.required}
     if "sku" not in given:  # an orders file without lines needs only the order's columns
         required -= {"sku", "price"}
