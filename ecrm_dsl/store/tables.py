@@ -237,6 +237,7 @@ def make_tables(metadata: MetaData | None = None, schema: str | None = None) -> 
         Column("scenario_id", String, primary_key=True),
         Column("customer_id", String, fk("customers"), primary_key=True),
         Column("since", UTCDateTime, nullable=False),  # the tick that first saw them match
+        index("segment_members", "scenario_id", "since"),  # a tick's entrants, without reading every member
         comment="Who matched a segment-entry trigger at the last tick: entering is starting to match.",
     )
     decisions = table(
