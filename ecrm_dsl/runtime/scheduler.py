@@ -182,6 +182,8 @@ class Scheduler:
     def _listen(self, now: datetime, by_hash: dict[str, ScenarioVersion], report: TickReport) -> bool:
         """Waiting enrollments whose awaited event has happened move on; returns whether any did."""
         moved = False
+        if not any(isinstance(node, WaitNode) for v in by_hash.values() for node in v.nodes.values()):
+            return False  # no running version has a wait step, so nobody can be listening: skip the scan
         with self._begin() as conn:
             nodes = store.waiting_nodes(conn)
         for scenario_hash, node_id in nodes:
