@@ -132,10 +132,11 @@ def _stop(
         )
         e = TABLES.enrollments
         # scenario_id too, so the (scenario_id, status) index finds the version's active enrollments directly.
-        mine = query.where(e.c.scenario_id == version.id, e.c.scenario_hash == version.hash, e.c.status == "active")
+        own = (e.c.scenario_id == version.id, e.c.status == "active")
+        mine = query.where(*own, e.c.scenario_hash == version.hash)
         if scope is not None and not _reads_clock(version.hash, rule, query):
             # Nothing else can make it hold: the clock only reveals orders and events, which the log covers.
-            mine = changes.changed_enrollments(mine, scope.customers, scope.enrollment)
+            mine = changes.changed_enrollments(mine, scope.customers, scope.enrollment, *own)
         ids = list(conn.execute(mine).scalars())
         for row in store.by_ids(conn, ids):
             stopped[row.id] = row

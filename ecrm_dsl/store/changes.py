@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, delete, func, or_, select, text, union_all
+from sqlalchemy import ColumnElement, Connection, Select, and_, delete, func, or_, select, text, union_all
 
 from ecrm_dsl.store import state
 from ecrm_dsl.store.tables import TABLES
@@ -187,13 +187,19 @@ def changed_list(conn: Connection, mark: Mark, now: datetime) -> Customers:
     return query if len(ids) > INLINE else sorted(ids)
 
 
-def changed_enrollments(query: Select[Any], customers: Customers, after: int) -> Select[Any]:
+def changed_enrollments(
+    query: Select[Any], customers: Customers, after: int, *narrowing: ColumnElement[bool]
+) -> Select[Any]:
     """``query`` (over enrollments) narrowed to the enrollments of ``customers`` and those with ids after
-    ``after``."""
+    ``after``. ``narrowing``: conditions the query applies anyway, repeated inside so that the ids after
+    ``after`` are found by an index (a newsletter's 58,000 new enrollments are not another version's)."""
     e = TABLES.enrollments.c
     # Ids first, by the (customer_id, …) index and the primary key, so the query reads only those enrollments
     # rather than testing every active one.
-    ids = union_all(select(e.id).where(e.customer_id.in_(customers)), select(e.id).where(e.id > after))
+    ids = union_all(
+        select(e.id).where(e.customer_id.in_(customers), *narrowing),
+        select(e.id).where(e.id > after, *narrowing),
+    )
     return query.where(e.id.in_(ids))
 
 
