@@ -1,82 +1,145 @@
 """Goals and stop rules end enrollments before any step acts, so nothing is sent after a repeat purchase even
-when it happened between two ticks."""
+when it happened between two ticks.
+
+Every running version is settled at once. The (enrollment, event) pairs of one event type are read in one query
+for all versions with a goal or a stop rule on that type, and a stop condition that several versions share (the
+usual ``customer.unsubscribed == true``) is one query for all of them. Then each version, in priority order, takes
+its goals and its stop rules in order, exactly as if it were settled alone: an enrollment ended by one rule is
+not seen by the next.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection, Select, bindparam
 
-from ecrm_dsl.conditions.sql import NOW_PREFIX, clock_keys, select_enrollments
-from ecrm_dsl.plan.scenario import ConditionStop, Goal, StopRule
+from ecrm_dsl.conditions.sql import NOW_PREFIX, ClockKeys, as_of, clock_keys, select_enrollments
+from ecrm_dsl.plan.scenario import ConditionStop, EventStop, Goal
 from ecrm_dsl.runtime.journal import Journal
 from ecrm_dsl.runtime.model import ScenarioVersion
 from ecrm_dsl.runtime.steps import StepRunner
 from ecrm_dsl.store import changes
 from ecrm_dsl.store import enrollments as store
-from ecrm_dsl.store.enrollments import Enrollment
+from ecrm_dsl.store.enrollments import Enrollment, EventPair
 from ecrm_dsl.store.tables import TABLES
 
-BATCH = 5_000
-# New enrollments since the last tick past which goals and event stops read the events by time for everyone:
-# looking up each new enrollment's events (a newsletter's 58,000) costs more.
+E = TABLES.enrollments
+# New enrollments since the last tick (in the versions one query reads) past which goals and event stops read
+# the events by time for everyone: looking up each new enrollment's events (a newsletter's 58,000) costs more.
 BIG_ENTRY = 5_000
 
 
 @dataclass(frozen=True)
 class StopScope:
-    """Who a condition stop that does not read the clock is judged for: active enrollments of the customers
-    changed since the last tick (``customers`` selects their ids), and enrollments after ``enrollment`` by id,
-    which entered since and were never judged."""
+    """Who can have an outcome not judged yet: enrollments of the customers changed since the last tick
+    (``customers`` selects their ids), and enrollments after ``enrollment`` by id, which entered since and were
+    never judged (``entered``: how many, per scenario id)."""
 
     customers: changes.Customers
     enrollment: int
-    new_enrollments: int = 0  # how many entered since: past a few thousand, reading events by time is cheaper
+    entered: Mapping[str, int] = field(default_factory=dict)
+
+    def narrowing(self, scenario_ids: Sequence[str]) -> tuple[changes.Customers, int] | None:
+        """The scope for a query over these scenarios' enrollments, or None to read by time for everyone."""
+        if sum(self.entered.get(s, 0) for s in set(scenario_ids)) > BIG_ENTRY:
+            return None
+        return (self.customers, self.enrollment)
 
 
 def settle_outcomes(
     conn: Connection,
-    version: ScenarioVersion,
+    versions: Sequence[ScenarioVersion],
     runner: StepRunner,
     journal: Journal,
     since: datetime,
     scope: StopScope | None = None,
 ) -> None:
-    """End enrollments whose goal or stop event happened in (since, now], or whose stop condition holds (for
-    every active enrollment when ``scope`` is None)."""
-    for goal in version.scenario.goals:
-        _goal(conn, version, goal, runner, journal, since, scope)
-    for rule in version.scenario.stop:
-        _stop(conn, version, rule, runner, journal, since, scope)
+    """End enrollments whose goal or stop event happened in (since, now], or whose stop condition holds (for every
+    active enrollment when ``scope`` is None). ``versions`` come in priority order; the journal gets each
+    version's outcomes in that order."""
+    pairs = _event_pairs(conn, versions, since, runner.now, scope)
+    holding = _condition_stops(conn, versions, runner.now, scope)
+    ended: dict[int, tuple[str, str]] = {}  # enrollment id → (status, outcome)
+    for version in versions:
+        for goal in version.scenario.goals:
+            _goal(version, goal, pairs.get(goal.event, []), runner, journal, since, ended)
+        for index, rule in enumerate(version.scenario.stop):
+            if isinstance(rule, ConditionStop):
+                rows = [r for r in holding.get((version.hash, index), []) if r.id not in ended]
+                _end(rows, "stop rule holds", journal, ended)
+            else:
+                _event_stop(version, rule, pairs.get(rule.event, []), runner, journal, ended)
+    by_outcome: dict[tuple[str, str], list[int]] = {}
+    for enrollment_id, outcome in ended.items():
+        by_outcome.setdefault(outcome, []).append(enrollment_id)
+    for (status, reason), ids in sorted(by_outcome.items()):
+        store.mark(conn, sorted(ids), status, reason, runner.now)
+
+
+def _completed_since(goal: Goal, since: datetime) -> datetime | None:
+    """A completed enrollment can still convert on an event in (since, now] within its window, so it counts if it
+    entered after ``since - window``: measured from the tick instead, an event judged a tick late was missed."""
+    return since - timedelta(seconds=goal.within_seconds) if goal.within_seconds is not None else None
+
+
+def _event_pairs(
+    conn: Connection, versions: Sequence[ScenarioVersion], since: datetime, now: datetime, scope: StopScope | None
+) -> dict[str, list[EventPair]]:
+    """Per event type, the pairs every goal and event stop on it may need: one query per type."""
+    readers: dict[str, dict[str, str]] = {}  # event type → {scenario hash: scenario id}
+    completed: dict[str, list[datetime]] = {}
+    for version in versions:
+        for goal in version.scenario.goals:
+            readers.setdefault(goal.event, {})[version.hash] = version.id
+            window = _completed_since(goal, since)
+            if window is not None:
+                completed.setdefault(goal.event, []).append(window)
+        for rule in version.scenario.stop:
+            if isinstance(rule, EventStop):
+                readers.setdefault(rule.event, {})[version.hash] = version.id
+    found = {}
+    for event_type, hashes in sorted(readers.items()):
+        narrowing = scope.narrowing(list(hashes.values())) if scope is not None else None
+        found[event_type] = store.event_pairs(
+            conn,
+            hashes,
+            event_type,
+            since=since,
+            now=now,
+            completed_since=min(completed[event_type]) if event_type in completed else None,
+            changed=narrowing,
+        )
+    return found
+
+
+def _open(pair: EventPair, completed_since: datetime | None) -> bool:
+    """Whether a rule sees this enrollment: active, or completed within the goal's window."""
+    if pair.status == store.ACTIVE:
+        return True
+    return completed_since is not None and pair.status == "completed" and pair.enrollment.entered_at >= completed_since
 
 
 def _goal(
-    conn: Connection,
     version: ScenarioVersion,
     goal: Goal,
+    pairs: list[EventPair],
     runner: StepRunner,
     journal: Journal,
     since: datetime,
-    scope: StopScope | None,
+    ended: dict[int, tuple[str, str]],
 ) -> None:
-    within = goal.within_seconds
-    window = timedelta(seconds=within) if within is not None else None
-    # A completed enrollment can still convert on an event in (since, now] within its window, so it counts if it
-    # entered after ``since - window``: measured from the tick instead, an event judged a tick late was missed.
-    completed_since = since - window if window is not None else None
-    converted: dict[int, Enrollment] = {}
-    for row, event in store.event_pairs(
-        conn,
-        version.hash,
-        goal.event,
-        since=since,
-        now=runner.now,
-        completed_since=completed_since,
-        changed=_changed(scope),
-    ):
-        if row.id in converted or event["id"] == row.entry_event_id:
+    window = timedelta(seconds=goal.within_seconds) if goal.within_seconds is not None else None
+    completed_since = _completed_since(goal, since)
+    outcome = ("converted", f"goal {goal.event}")
+    for pair in pairs:
+        row, event = pair.enrollment, pair.event
+        if row.scenario_hash != version.hash or row.id in ended or not _open(pair, completed_since):
+            continue
+        if event["id"] == row.entry_event_id:
             continue  # the entry order itself is not a repeat purchase
         if window is not None and event["occurred_at"] > row.entered_at + window:
             continue
@@ -96,70 +159,121 @@ def _goal(
                 at=event["occurred_at"],
                 event_id=event["id"],
             )
-            converted[row.id] = row
-    store.mark(conn, sorted(converted), "converted", f"goal {goal.event}", runner.now)
+            ended[row.id] = outcome
 
 
-def _stop(
-    conn: Connection,
+def _event_stop(
     version: ScenarioVersion,
-    rule: StopRule,
+    rule: EventStop,
+    pairs: list[EventPair],
     runner: StepRunner,
     journal: Journal,
-    since: datetime,
-    scope: StopScope | None,
+    ended: dict[int, tuple[str, str]],
 ) -> None:
     stopped: dict[int, Enrollment] = {}
-    if not isinstance(rule, ConditionStop):
-        reason = f"stop on {rule.event}"
-        for row, event in store.event_pairs(
-            conn, version.hash, rule.event, since=since, now=runner.now, completed_since=None, changed=_changed(scope)
-        ):
-            if (
-                row.id not in stopped
-                and event["id"] != row.entry_event_id
-                and runner.event_matches(version, row, event, rule.same, rule.where)
-            ):
-                stopped[row.id] = row
-    else:
-        reason = "stop rule holds"
-        query = select_enrollments(
-            rule.when,
-            now=runner.now,
-            timezone=version.plan.timezone,
-            segments=version.plan.segments,
-            types=version.entry_types(),
-        )
-        e = TABLES.enrollments
-        # scenario_id too, so the (scenario_id, status) index finds the version's active enrollments directly.
-        own = (e.c.scenario_id == version.id, e.c.status == "active")
-        mine = query.where(*own, e.c.scenario_hash == version.hash)
-        if scope is not None and not _reads_clock(version.hash, rule, query):
-            # Nothing else can make it hold: the clock only reveals orders and events, which the log covers.
-            mine = changes.changed_enrollments(mine, scope.customers, scope.enrollment, *own)
-        ids = list(conn.execute(mine).scalars())
-        for row in store.by_ids(conn, ids):
+    for pair in pairs:
+        row, event = pair.enrollment, pair.event
+        if row.scenario_hash != version.hash or row.id in ended or row.id in stopped or not _open(pair, None):
+            continue
+        if event["id"] != row.entry_event_id and runner.event_matches(version, row, event, rule.same, rule.where):
             stopped[row.id] = row
-    for row in stopped.values():
+    _end(list(stopped.values()), f"stop on {rule.event}", journal, ended)
+
+
+def _end(rows: list[Enrollment], reason: str, journal: Journal, ended: dict[int, tuple[str, str]]) -> None:
+    for row in rows:
         journal.add(row, "exited", reason, node=row.node_id)
-    store.mark(conn, sorted(stopped), "exited", reason, runner.now)
+        ended[row.id] = ("exited", reason)
 
 
-def _changed(scope: StopScope | None) -> tuple[changes.Customers, int] | None:
-    """An event the last tick did not judge was written since, or became due since: its customer is in the
-    change log either way (a late arrival too, however late)."""
-    if scope is None or scope.new_enrollments > BIG_ENTRY:
-        return None  # a big entry (a newsletter's audience) since the last tick: look by time, for all
-    return (scope.customers, scope.enrollment)
+# --------------------------------------------------------------------------- stop conditions
 
 
-_READS_CLOCK: dict[tuple[str, str], bool] = {}
+@dataclass(frozen=True)
+class _StopQuery:
+    """A version's stop condition, built once: the query, its clock parameters, and what it shares with other
+    versions (``shape``: the SQL and its non-clock values; versions with the same shape are one query)."""
+
+    query: Select[Any]
+    keys: ClockKeys
+    shape: tuple[Any, ...]
+
+    @property
+    def reads_clock(self) -> bool:
+        """Whether it reads the date or a time window: more than "now" as the cut-off for orders and events,
+        whose times the change log keeps, so the changed customers are not all it can hold for."""
+        return any(name != NOW_PREFIX for name in self.keys)
 
 
-def _reads_clock(scenario_hash: str, rule: ConditionStop, query: Select[Any]) -> bool:
-    """Whether a stop condition reads the date or a time window (more than "now" as the cut-off for orders and
-    events, whose times the change log keeps). Compiling is not free: remembered per version and rule."""
-    key = (scenario_hash, repr(rule.when))
-    if key not in _READS_CLOCK:
-        _READS_CLOCK[key] = any(name != NOW_PREFIX for name in clock_keys(query))
-    return _READS_CLOCK[key]
+_STOP_QUERIES: dict[tuple[str, int], _StopQuery] = {}
+_GROUP_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
+
+
+def _stop_query(version: ScenarioVersion, index: int, rule: ConditionStop, now: datetime) -> _StopQuery:
+    key = (version.hash, index)
+    if key not in _STOP_QUERIES:
+        plan = version.plan
+        query = select_enrollments(
+            rule.when, now=now, timezone=plan.timezone, segments=plan.segments, types=version.entry_types()
+        )
+        compiled = query.compile()
+        keys = clock_keys(query)
+        values = tuple(sorted((k, repr(v)) for k, v in compiled.params.items() if k not in keys))
+        _STOP_QUERIES[key] = _StopQuery(query, keys, (str(compiled), values, plan.timezone))
+    return _STOP_QUERIES[key]
+
+
+def _group_statement(stop: _StopQuery, narrowed: bool) -> Select[Any]:
+    """The shared stop query over the active enrollments of several versions (bound: their hashes and ids)."""
+    key = (*stop.shape, narrowed)
+    if key not in _GROUP_STATEMENTS:
+        # scenario_id too, so the (scenario_id, status) index finds the versions' active enrollments directly.
+        own = (E.c.scenario_id.in_(bindparam("scenario_ids", expanding=True)), E.c.status == store.ACTIVE)
+        query = stop.query.add_columns(E.c.scenario_hash).where(
+            *own, E.c.scenario_hash.in_(bindparam("hashes", expanding=True))
+        )
+        if narrowed:
+            query = changes.changed_enrollments(
+                query, bindparam("changed_ids", expanding=True), bindparam("after"), *own
+            )
+        _GROUP_STATEMENTS[key] = query
+    return _GROUP_STATEMENTS[key]
+
+
+def _condition_stops(
+    conn: Connection, versions: Sequence[ScenarioVersion], now: datetime, scope: StopScope | None
+) -> dict[tuple[str, int], list[Enrollment]]:
+    """Per (version hash, stop rule index), the active enrollments whose stop condition holds now."""
+    groups: dict[tuple[Any, ...], list[tuple[ScenarioVersion, int, _StopQuery]]] = {}
+    for version in versions:
+        for index, rule in enumerate(version.scenario.stop):
+            if isinstance(rule, ConditionStop):
+                stop = _stop_query(version, index, rule, now)
+                groups.setdefault(stop.shape, []).append((version, index, stop))
+    holding: dict[tuple[str, int], list[int]] = {}
+    for members in groups.values():
+        stop = members[0][2]
+        params = {
+            **as_of(stop.keys, now, members[0][0].plan.timezone),
+            "hashes": sorted({v.hash for v, _, _ in members}),
+            "scenario_ids": sorted({v.id for v, _, _ in members}),
+        }
+        # Nothing but a change in the log can make a condition that does not read the clock hold.
+        narrowed = scope is not None and not stop.reads_clock
+        ids = changes.inline(scope.customers) if scope is not None else None
+        if narrowed and scope is not None and ids is None:
+            # A bulk import's changes stay a query of the log: a statement of its own, built for this tick.
+            own = (E.c.scenario_id.in_(params["scenario_ids"]), E.c.status == store.ACTIVE)
+            query = stop.query.add_columns(E.c.scenario_hash).where(*own, E.c.scenario_hash.in_(params["hashes"]))
+            query = changes.changed_enrollments(query, scope.customers, scope.enrollment, *own)
+        else:
+            query = _group_statement(stop, narrowed)
+            if narrowed and scope is not None:
+                params.update(changed_ids=ids, after=scope.enrollment)
+        index_of: dict[str, int] = {}
+        for version, index, _ in members:
+            index_of.setdefault(version.hash, index)  # the same condition twice: the first rule stops
+        for enrollment_id, scenario_hash in conn.execute(query, params):
+            holding.setdefault((scenario_hash, index_of[scenario_hash]), []).append(enrollment_id)
+    rows = {r.id: r for r in store.by_ids(conn, sorted(i for ids in holding.values() for i in ids))}
+    return {key: [rows[i] for i in sorted(ids)] for key, ids in holding.items()}

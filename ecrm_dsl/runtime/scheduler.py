@@ -20,7 +20,7 @@ from ecrm_dsl.runtime.enroll import enroll, segment_reader
 from ecrm_dsl.runtime.journal import Journal
 from ecrm_dsl.runtime.lease import TickLease
 from ecrm_dsl.runtime.model import DeployedPlan, ScenarioVersion, sort_for_priority
-from ecrm_dsl.runtime.outcomes import StopScope, settle_outcomes
+from ecrm_dsl.runtime.outcomes import BIG_ENTRY, StopScope, settle_outcomes
 from ecrm_dsl.runtime.steps import StepRunner
 from ecrm_dsl.store import changes, deployments, state
 from ecrm_dsl.store import enrollments as store
@@ -118,7 +118,9 @@ class Scheduler:
             scope = None  # the first tick, and the first after a deploy (new rules, moved enrollments), judge all
             if stop_mark is not None and stop_mark.deployment == deployment:
                 customers = changes.changed_list(conn, stop_mark, now)
-                scope = StopScope(customers, stop_mark.enrollment, next_mark.enrollment - stop_mark.enrollment)
+                big = next_mark.enrollment - stop_mark.enrollment > BIG_ENTRY
+                by_scenario = store.entered_since(conn, stop_mark.enrollment) if big else {}
+                scope = StopScope(customers, stop_mark.enrollment, by_scenario)
         since = (previous or now) - self.late_arrival
         # Outcomes first: the purchase that converts one enrollment may start the next one.
         self._settle(now, list(by_hash.values()), since, report, scope)
@@ -154,11 +156,10 @@ class Scheduler:
         report: TickReport,
         scope: StopScope | None,
     ) -> None:
-        for version in sort_for_priority(versions):
-            with self._begin() as conn:
-                journal = Journal(now)
-                settle_outcomes(conn, version, StepRunner(conn, now, journal), journal, since, scope)
-                self._flush(conn, journal, report)
+        with self._begin() as conn:
+            journal = Journal(now)
+            settle_outcomes(conn, sort_for_priority(versions), StepRunner(conn, now, journal), journal, since, scope)
+            self._flush(conn, journal, report)
 
     def _advance(self, now: datetime, by_hash: dict[str, ScenarioVersion], report: TickReport) -> None:
         """Act on due steps, always the highest-priority due step first (asked again after every batch), so a

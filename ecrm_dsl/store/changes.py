@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, delete, func, or_, select, text, union_all
+from sqlalchemy.sql.elements import BindParameter
 
 from ecrm_dsl.store import state
 from ecrm_dsl.store.tables import TABLES
@@ -179,6 +180,11 @@ Customers = Select[Any] | Sequence[str]
 INLINE = 5_000  # changed customers read into a list up to this many; beyond, each query re-reads the log
 
 
+def inline(customers: Customers) -> list[str] | None:
+    """The ids when they were read into a list, to bind to a statement built once; None for a query of the log."""
+    return None if isinstance(customers, Select) else list(customers)
+
+
 def changed_list(conn: Connection, mark: Mark, now: datetime) -> Customers:
     """The customers changed after ``mark`` (see :func:`changed`), read once for all of a tick's queries when
     they are few; the query itself when a bulk import changed more."""
@@ -188,11 +194,15 @@ def changed_list(conn: Connection, mark: Mark, now: datetime) -> Customers:
 
 
 def changed_enrollments(
-    query: Select[Any], customers: Customers, after: int, *narrowing: ColumnElement[bool]
+    query: Select[Any],
+    customers: Customers | BindParameter[Any],
+    after: int | BindParameter[Any],
+    *narrowing: ColumnElement[bool],
 ) -> Select[Any]:
     """``query`` (over enrollments) narrowed to the enrollments of ``customers`` and those with ids after
-    ``after``. ``narrowing``: conditions the query applies anyway, repeated inside so that the ids after
-    ``after`` are found by an index (a newsletter's 58,000 new enrollments are not another version's)."""
+    ``after`` (values, or parameters of a statement built once). ``narrowing``: conditions the query applies
+    anyway, repeated inside so that the ids after ``after`` are found by an index (a newsletter's 58,000 new
+    enrollments are not another version's)."""
     e = TABLES.enrollments.c
     # Ids first, by the (customer_id, …) index and the primary key, so the query reads only those enrollments
     # rather than testing every active one.

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, case, delete, func, insert, or_, select, update
 
-from ecrm_dsl.store.changes import Customers, changed_enrollments
-from ecrm_dsl.store.tables import TABLES
+from ecrm_dsl.store.changes import Customers, changed_enrollments, inline
+from ecrm_dsl.store.tables import TABLES, UTCDateTime
 
 T = TABLES
 E = T.enrollments
@@ -330,52 +330,101 @@ def active_hashes(conn: Connection) -> set[str]:
     return set(conn.execute(select(v.c.scenario_hash).distinct().where(still_open)).scalars())
 
 
+@dataclass(frozen=True)
+class EventPair:
+    """An enrolled customer's event after entry: ``status`` is the enrollment's as read (active, completed)."""
+
+    enrollment: Enrollment
+    status: str
+    event: dict[str, Any]
+
+
+# The statement shapes of event_pairs, built once each: (completed ones read, narrowed to changed customers).
+_PAIR_SHAPES: dict[tuple[bool, bool], Select[Any]] = {}
+
+
+def _pairs_statement(completed: bool, narrowed: bool) -> Select[Any]:
+    ev = T.events
+    statuses = E.c.status == ACTIVE
+    if completed:
+        statuses = or_(statuses, and_(E.c.status == "completed", E.c.entered_at >= bindparam("completed_since")))
+    # Narrowed to changed customers, their few enrollments lead: SQLite would otherwise start from every event
+    # of the type in (since, now] — days of them, with late arrivals — so the bounds are kept off its index.
+    at = ev.c.occurred_at if not narrowed else func.coalesce(ev.c.occurred_at, ev.c.occurred_at)
+    query = (
+        select(*_COLUMNS, E.c.status, ev.c.id.label("event_id"), ev.c.occurred_at, ev.c.properties)
+        .select_from(E.join(ev, ev.c.customer_id == E.c.customer_id))
+        .where(
+            E.c.scenario_hash.in_(bindparam("hashes", expanding=True)),
+            statuses,
+            ev.c.type == bindparam("event_type"),
+            ev.c.occurred_at > E.c.entered_at,
+            at > bindparam("since", type_=UTCDateTime()),
+            at <= bindparam("now", type_=UTCDateTime()),
+        )
+        .order_by(E.c.id, ev.c.occurred_at, ev.c.id)
+    )
+    if narrowed:
+        query = changed_enrollments(
+            query,
+            bindparam("changed_ids", expanding=True),
+            bindparam("after"),
+            E.c.scenario_id.in_(bindparam("scenario_ids", expanding=True)),
+        )
+    return query
+
+
 def event_pairs(
     conn: Connection,
-    scenario_hash: str,
+    versions: Mapping[str, str],
     event_type: str,
     *,
     since: datetime,
     now: datetime,
     completed_since: datetime | None,
-    only_ids: Sequence[int] | None = None,
     changed: tuple[Customers, int] | None = None,
-) -> list[tuple[Enrollment, dict[str, Any]]]:
-    """(enrollment, event) pairs: events of a type by the enrolled customer after entry, in (since, now].
+) -> list[EventPair]:
+    """Events of a type by customers enrolled in ``versions`` (scenario hash → scenario id) after their entry, in
+    (since, now], by enrollment then event time: one query for every version with a goal or stop rule on it.
 
     Open enrollments are active ones, and completed ones entered after ``completed_since`` (a goal window can
     outlast the flow). ``changed``: (the customers changed since the last tick, the last enrollment id judged
     then) — only their enrollments and newer ones can have an event not judged yet, so only they are read.
     """
-    ev = T.events
-    statuses = E.c.status == ACTIVE
-    if completed_since is not None:
-        statuses = or_(statuses, and_(E.c.status == "completed", E.c.entered_at >= completed_since))
-    # Narrowed to changed customers, their few enrollments lead: SQLite would otherwise start from every event
-    # of the type in (since, now] — days of them, with late arrivals — so the bounds are kept off its index.
-    at = ev.c.occurred_at if changed is None else func.coalesce(ev.c.occurred_at, ev.c.occurred_at)
-    query = (
-        select(*_COLUMNS, ev.c.id.label("event_id"), ev.c.occurred_at, ev.c.properties)
-        .select_from(E.join(ev, ev.c.customer_id == E.c.customer_id))
-        .where(
-            E.c.scenario_hash == scenario_hash,
-            statuses,
-            ev.c.type == event_type,
-            ev.c.occurred_at > E.c.entered_at,
-            at > since,
-            at <= now,
-        )
-        .order_by(E.c.id, ev.c.occurred_at, ev.c.id)
-    )
-    if only_ids is not None:
-        query = query.where(E.c.id.in_(list(only_ids)))
-    if changed is not None:
-        query = changed_enrollments(query, *changed)
+    if not versions:
+        return []
+    params: dict[str, Any] = {
+        "hashes": sorted(versions),
+        "event_type": event_type,
+        "since": since,
+        "now": now,
+        "completed_since": completed_since,
+    }
+    scenario_ids = sorted(set(versions.values()))
+    ids = inline(changed[0]) if changed is not None else None
+    if changed is not None and ids is None:
+        # A bulk import's changes stay a query of the log: a statement of its own, built for this tick.
+        query = _pairs_statement(completed_since is not None, False)
+        query = changed_enrollments(query, changed[0], changed[1], E.c.scenario_id.in_(scenario_ids))
+    else:
+        shape = (completed_since is not None, changed is not None)
+        if shape not in _PAIR_SHAPES:
+            _PAIR_SHAPES[shape] = _pairs_statement(*shape)
+        query = _PAIR_SHAPES[shape]
+        if changed is not None:
+            params.update(changed_ids=ids, after=changed[1], scenario_ids=scenario_ids)
+    if completed_since is None:
+        del params["completed_since"]
     pairs = []
-    for row in conn.execute(query):
+    for row in conn.execute(query, params):
         data = row._mapping
         enrollment = Enrollment(**{c.name: data[c.name] for c in _COLUMNS})
-        pairs.append(
-            (enrollment, {"id": data["event_id"], "occurred_at": data["occurred_at"], "properties": data["properties"]})
-        )
+        event = {"id": data["event_id"], "occurred_at": data["occurred_at"], "properties": data["properties"]}
+        pairs.append(EventPair(enrollment, data["status"], event))
     return pairs
+
+
+def entered_since(conn: Connection, after: int) -> dict[str, int]:
+    """Enrollments with ids after ``after``, per scenario id."""
+    query = select(E.c.scenario_id, func.count()).where(E.c.id > after).group_by(E.c.scenario_id)
+    return {str(scenario_id): int(n) for scenario_id, n in conn.execute(query)}

@@ -28,7 +28,6 @@ from ecrm_dsl.project.config import load_config
 from ecrm_dsl.project.lint import lint
 from ecrm_dsl.runtime import dispatch as dispatch_module
 from ecrm_dsl.runtime import enroll as enroll_module
-from ecrm_dsl.runtime import outcomes as outcomes_module
 from ecrm_dsl.runtime import scheduler as scheduler_module
 from ecrm_dsl.runtime.deploy import DeployRefused
 from ecrm_dsl.runtime.dispatch import Dispatcher
@@ -669,7 +668,6 @@ def test_entries_and_steps_just_above_batch_sizes_run_exactly_once(
 ) -> None:
     monkeypatch.setattr(enroll_module, "BATCH", 7)
     monkeypatch.setattr(scheduler_module, "BATCH", 5)
-    monkeypatch.setattr(outcomes_module, "BATCH", 3)
     monkeypatch.setattr(dispatch_module, "BATCH", 4)
     body = (
         "  @one after 1h: send email mail\n"
@@ -695,9 +693,8 @@ def test_entries_and_steps_just_above_batch_sizes_run_exactly_once(
     assert Dispatcher(w.engine, adapters).run(at(4, 13)) == Counter()
 
 
-def test_a_backfill_settles_goals_of_early_entries_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Backfilled entries older than the tick's look-back have their whole history checked, a batch at a time."""
-    monkeypatch.setattr(outcomes_module, "BATCH", 3)
+def test_a_backfill_settles_goals_of_early_entries(tmp_path: Path) -> None:
+    """Backfilled entries older than the tick's look-back have their whole history checked."""
     body = "  @one day 1 at 10:00: send email mail\n  @two day 10 at 10:00: send email mail"
     w = World(tmp_path)
     w.templates(template("mail"))
