@@ -166,18 +166,16 @@ class Scheduler:
         scenario's rank decides who gets a customer's capped day whatever the shape of the flows."""
         rank = {h: (v.rank, v.id) for h, v in by_hash.items()}
         for _ in range(MAX_ROUNDS):
-            with self._begin() as conn:
+            with self._begin() as conn:  # one transaction a round: the question and the batch it picks
                 groups = sorted(store.due_groups(conn, now), key=lambda g: (rank.get(g[0], (0, "")), g[1]))
-            if not groups:
-                if not self._listen(now, by_hash, report):
-                    return
-                continue
-            scenario_hash, node_id = groups[0]
-            with self._begin() as conn:
-                rows = store.due_batch(conn, scenario_hash, node_id, now, BATCH)
-                journal = Journal(now)
-                StepRunner(conn, now, journal, by_hash).run(by_hash[scenario_hash], node_id, rows)
-                self._flush(conn, journal, report)
+                if groups:
+                    scenario_hash, node_id = groups[0]
+                    rows = store.due_batch(conn, scenario_hash, node_id, now, BATCH)
+                    journal = Journal(now)
+                    StepRunner(conn, now, journal, by_hash).run(by_hash[scenario_hash], node_id, rows)
+                    self._flush(conn, journal, report)
+            if not groups and not self._listen(now, by_hash, report):
+                return
         raise RuntimeError("the tick did not settle; this is a bug in ecrm-dsl")
 
     def _listen(self, now: datetime, by_hash: dict[str, ScenarioVersion], report: TickReport) -> bool:
@@ -185,20 +183,15 @@ class Scheduler:
         moved = False
         if not any(isinstance(node, WaitNode) for v in by_hash.values() for node in v.nodes.values()):
             return False  # no running version has a wait step, so nobody can be listening: skip the scan
-        with self._begin() as conn:
-            nodes = store.waiting_nodes(conn)
-        for scenario_hash, node_id in nodes:
-            version = by_hash[scenario_hash]
-            after = 0
-            while True:
-                with self._begin() as conn:
-                    rows = store.waiting(conn, scenario_hash, node_id, BATCH, after)
-                    if not rows:
-                        break
+        with self._begin() as conn:  # a batch at a time (memory stays flat), in one transaction
+            for scenario_hash, node_id in store.waiting_nodes(conn):
+                version = by_hash[scenario_hash]
+                node = version.nodes[node_id]
+                assert isinstance(node, WaitNode), f"enrollments wait at {node_id}, which is not a wait"
+                after = 0
+                while rows := store.waiting(conn, scenario_hash, node_id, BATCH, after):
                     after = rows[-1].id
                     journal = Journal(now)
-                    node = version.nodes[node_id]
-                    assert isinstance(node, WaitNode), f"enrollments wait at {node_id}, which is not a wait"
                     StepRunner(conn, now, journal).listen(version, node, rows)
                     moved = moved or bool(journal.counts)
                     self._flush(conn, journal, report)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Integer, Select, and_, bindparam, case, delete, func, insert, or_, select, update
 
 from ecrm_dsl.store.changes import Customers, changed_enrollments, inline
 from ecrm_dsl.store.tables import TABLES, UTCDateTime
@@ -132,42 +132,50 @@ def history(conn: Connection, scenario_id: str, customer_ids: Sequence[str]) -> 
     return {row.customer_id: (bool(row.active), row.finished) for row in rows}
 
 
+# Run at least once per tick and per batch: built once, values bound at execution.
+_DUE_GROUPS = (
+    select(E.c.scenario_hash, E.c.node_id)
+    .distinct()
+    .where(E.c.status == ACTIVE, E.c.node_id.is_not(None), E.c.due_at <= bindparam("now", type_=UTCDateTime()))
+)
+_DUE_BATCH = (
+    select(*_COLUMNS)
+    .where(
+        E.c.status == ACTIVE,
+        E.c.scenario_hash == bindparam("scenario_hash"),
+        E.c.node_id == bindparam("node_id"),
+        E.c.due_at <= bindparam("now", type_=UTCDateTime()),
+    )
+    .order_by(E.c.due_at, E.c.id)
+    .limit(bindparam("limit", type_=Integer()))
+)
+_WAITING = (
+    select(*_COLUMNS)
+    .where(
+        E.c.status == ACTIVE,
+        E.c.scenario_hash == bindparam("scenario_hash"),
+        E.c.node_id == bindparam("node_id"),
+        E.c.waiting_since.is_not(None),
+        E.c.id > bindparam("after_id"),
+    )
+    .order_by(E.c.id)
+    .limit(bindparam("limit", type_=Integer()))
+)
+
+
 def due_groups(conn: Connection, now: datetime) -> list[tuple[str, str]]:
     """(scenario version, step) pairs that have enrollments due now."""
-    rows = conn.execute(
-        select(E.c.scenario_hash, E.c.node_id)
-        .distinct()
-        .where(E.c.status == ACTIVE, E.c.node_id.is_not(None), E.c.due_at <= now)
-    )
-    return sorted((row.scenario_hash, row.node_id) for row in rows)
+    return sorted((row.scenario_hash, row.node_id) for row in conn.execute(_DUE_GROUPS, {"now": now}))
 
 
 def due_batch(conn: Connection, scenario_hash: str, node_id: str, now: datetime, limit: int) -> list[Enrollment]:
-    return _rows(
-        conn.execute(
-            select(*_COLUMNS)
-            .where(E.c.status == ACTIVE, E.c.scenario_hash == scenario_hash, E.c.node_id == node_id, E.c.due_at <= now)
-            .order_by(E.c.due_at, E.c.id)
-            .limit(limit)
-        )
-    )
+    params = {"scenario_hash": scenario_hash, "node_id": node_id, "now": now, "limit": limit}
+    return _rows(conn.execute(_DUE_BATCH, params))
 
 
 def waiting(conn: Connection, scenario_hash: str, node_id: str, limit: int, after_id: int) -> list[Enrollment]:
-    return _rows(
-        conn.execute(
-            select(*_COLUMNS)
-            .where(
-                E.c.status == ACTIVE,
-                E.c.scenario_hash == scenario_hash,
-                E.c.node_id == node_id,
-                E.c.waiting_since.is_not(None),
-                E.c.id > after_id,
-            )
-            .order_by(E.c.id)
-            .limit(limit)
-        )
-    )
+    params = {"scenario_hash": scenario_hash, "node_id": node_id, "after_id": after_id, "limit": limit}
+    return _rows(conn.execute(_WAITING, params))
 
 
 def waiting_nodes(conn: Connection) -> list[tuple[str, str]]:
