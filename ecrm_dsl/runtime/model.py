@@ -4,8 +4,10 @@ it once (segment conditions, the business calendar), and its scenario versions."
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from ecrm_dsl.conditions.normal import Normal, Types
 from ecrm_dsl.language import catalog
@@ -51,12 +53,23 @@ class DeployedPlan:
         properties = schema.events.get(event or "") or catalog.EVENTS.get(event or "", {})
         return Types(schema.attributes, properties)
 
+    @cached_property
+    def memo(self) -> dict[Hashable, Any]:
+        """What the runtime builds once for this plan and reuses every tick: statements compiled from conditions,
+        which depend on the plan's segments, types and timezone as well as the scenario (whose hash does not
+        cover them), so they are kept with the plan, not by scenario hash."""
+        return {}
+
     def with_policies(self, policies: Policies) -> DeployedPlan:
         """This deployment's scenarios under other policies (the project's current ones)."""
         return DeployedPlan(dataclasses.replace(self.plan, policies=policies), self.deployment_id)
 
     def scenarios(self) -> list[ScenarioVersion]:
-        return [ScenarioVersion(scenario, self) for scenario in self.plan.scenarios]
+        return list(self._versions)
+
+    @cached_property
+    def _versions(self) -> tuple[ScenarioVersion, ...]:
+        return tuple(ScenarioVersion(scenario, self) for scenario in self.plan.scenarios)
 
 
 @dataclass(frozen=True)

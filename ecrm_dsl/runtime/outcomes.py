@@ -205,13 +205,15 @@ class _StopQuery:
         return any(name != NOW_PREFIX for name in self.keys)
 
 
-_STOP_QUERIES: dict[tuple[str, int], _StopQuery] = {}
+# Shared stop statements by shape (the SQL text and its values say everything about them): bounded, since a
+# long-running scheduler sees every plan deployed while it runs.
 _GROUP_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
+_GROUP_LIMIT = 256
 
 
 def _stop_query(version: ScenarioVersion, index: int, rule: ConditionStop, now: datetime) -> _StopQuery:
-    key = (version.hash, index)
-    if key not in _STOP_QUERIES:
+    memo, key = version.plan.memo, ("stop", version.hash, index)
+    if key not in memo:
         plan = version.plan
         query = select_enrollments(
             rule.when, now=now, timezone=plan.timezone, segments=plan.segments, types=version.entry_types()
@@ -219,8 +221,10 @@ def _stop_query(version: ScenarioVersion, index: int, rule: ConditionStop, now: 
         compiled = query.compile()
         keys = clock_keys(query)
         values = tuple(sorted((k, repr(v)) for k, v in compiled.params.items() if k not in keys))
-        _STOP_QUERIES[key] = _StopQuery(query, keys, (str(compiled), values, plan.timezone))
-    return _STOP_QUERIES[key]
+        memo[key] = _StopQuery(query, keys, (str(compiled), values, plan.timezone))
+    stop = memo[key]
+    assert isinstance(stop, _StopQuery)
+    return stop
 
 
 def _group_statement(stop: _StopQuery, narrowed: bool) -> Select[Any]:
@@ -236,6 +240,8 @@ def _group_statement(stop: _StopQuery, narrowed: bool) -> Select[Any]:
             query = changes.changed_enrollments(
                 query, bindparam("changed_ids", expanding=True), bindparam("after"), *own
             )
+        if len(_GROUP_STATEMENTS) >= _GROUP_LIMIT:
+            _GROUP_STATEMENTS.clear()
         _GROUP_STATEMENTS[key] = query
     return _GROUP_STATEMENTS[key]
 

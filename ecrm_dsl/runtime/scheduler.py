@@ -15,7 +15,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
+from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.plan.nodes import WaitNode
+from ecrm_dsl.plan.project import Policies
 from ecrm_dsl.runtime.enroll import enroll, segment_reader
 from ecrm_dsl.runtime.journal import Journal
 from ecrm_dsl.runtime.lease import TickLease
@@ -75,6 +77,8 @@ class Scheduler:
         self.engine = engine
         self.late_arrival = late_arrival
         self.lease = lease
+        # The stored plan and the policies are held with the view, so their ids in the key stay theirs.
+        self._plans: dict[tuple[int, int, int], tuple[Plan, Policies | None, DeployedPlan]] = {}
 
     @contextmanager
     def _begin(self) -> Iterator[Connection]:
@@ -89,16 +93,31 @@ class Scheduler:
         if active is None:
             raise NoDeployment("no plan is deployed: run 'ecrm deploy' first")
         deployment_id, plan = active
-        current = sort_for_priority(DeployedPlan(plan, deployment_id).scenarios())
+        current = sort_for_priority(self._deployed(deployment_id, plan).scenarios())
         by_hash = {v.hash: v for v in current}
         missing = store.active_hashes(conn) - set(by_hash)
         for hash_, old_id in deployments.version_deployments(conn, missing).items():
             # Policies are the project's, not a version's: kept customers get today's quiet hours and caps.
-            old = DeployedPlan(deployments.deployment_plan(conn, old_id), old_id).with_policies(plan.policies)
+            old = self._deployed(old_id, deployments.deployment_plan(conn, old_id), plan.policies)
             for version in old.scenarios():
                 if version.hash == hash_:
                     by_hash[hash_] = version
         return current, by_hash
+
+    def _deployed(self, deployment_id: int, plan: Plan, policies: Policies | None = None) -> DeployedPlan:
+        """The same runtime view of a deployment from tick to tick (what it derives and builds once is kept),
+        as long as the stored plan and the policies it runs under are the same objects (the store's plans are
+        cached by their text)."""
+        key = (deployment_id, id(plan), id(policies))
+        kept = self._plans.get(key)
+        if kept is None or kept[0] is not plan or kept[1] is not policies:
+            deployed = DeployedPlan(plan, deployment_id)
+            if policies is not None:
+                deployed = deployed.with_policies(policies)
+            if len(self._plans) >= 16:
+                self._plans.clear()
+            kept = self._plans[key] = (plan, policies, deployed)
+        return kept[2]
 
     def tick(self, now: datetime, *, check_segments: bool = True) -> TickReport:
         """One tick at ``now``. ``check_segments=False`` leaves segment triggers for a later tick: the simulator

@@ -99,3 +99,24 @@ def test_a_goal_window_applies_per_version_although_the_events_are_read_once(tmp
     w.tick(at(15, 10))
     kinds = {d["scenario_id"] for d in w.decisions("late", "converted")}
     assert kinds == {"a"}
+
+
+def test_a_redeployed_segment_definition_is_used_by_the_same_scenario_version_in_the_same_process(
+    tmp_path: Path,
+) -> None:
+    """The scenario's hash does not cover the segments it names: statements built for one plan are not reused for
+    the next, although the scheduler (and its kept statements) lives on."""
+    w = build(
+        tmp_path,
+        {"s": scenario("s", "order.placed", BODY, "  stop when in_segment(watched)")},
+        segments={"watched": 'customer.rank == "gold"'},
+    )
+    for cid in ("gold", "silver"):
+        w.customer(cid, attributes={"rank": cid})
+        w.order(cid, at(1, 10))
+    w.tick(at(1, 11))
+    assert w.enrollment_status("gold") == ["exited"] and w.enrollment_status("silver") == ["active"]
+    w.write("segments/watched.yaml", 'segment: watched\nwhere: customer.rank == "silver"\n')
+    w.deploy(at(1, 12))
+    w.tick(at(1, 12))
+    assert w.enrollment_status("silver") == ["exited"]
