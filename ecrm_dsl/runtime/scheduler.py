@@ -79,6 +79,7 @@ class Scheduler:
         self.lease = lease
         # The stored plan and the policies are held with the view, so their ids in the key stay theirs.
         self._plans: dict[tuple[int, int, int], tuple[Plan, Policies | None, DeployedPlan]] = {}
+        self._active: tuple[tuple[int, str], Plan] | None = None  # (deployment id, plan hash), its plan
 
     @contextmanager
     def _begin(self) -> Iterator[Connection]:
@@ -89,10 +90,13 @@ class Scheduler:
 
     def versions(self, conn: Connection) -> tuple[list[ScenarioVersion], dict[str, ScenarioVersion]]:
         """The active plan's versions (for new entries), and every version still running, by hash."""
-        active = deployments.active_deployment(conn)
-        if active is None:
+        head = deployments.active_head(conn)
+        if head is None:
             raise NoDeployment("no plan is deployed: run 'ecrm deploy' first")
-        deployment_id, plan = active
+        deployment_id = head[0]
+        if self._active is None or self._active[0] != head:  # read and checked once per deployment
+            self._active = (head, deployments.deployment_plan(conn, deployment_id))
+        plan = self._active[1]
         current = sort_for_priority(self._deployed(deployment_id, plan).scenarios())
         by_hash = {v.hash: v for v in current}
         missing = store.active_hashes(conn) - set(by_hash)

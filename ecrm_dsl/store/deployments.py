@@ -68,6 +68,15 @@ def active_deployment(conn: Connection) -> tuple[int, Plan] | None:
     return (int(row.id), _stored_plan(row.plan, int(row.id))) if row else None
 
 
+def active_head(conn: Connection) -> tuple[int, str] | None:
+    """The newest deployment's id and plan hash, without its plan (a tick asks every time; the plan rarely
+    changes)."""
+    row = conn.execute(
+        select(T.deployments.c.id, T.deployments.c.plan_hash).order_by(T.deployments.c.id.desc()).limit(1)
+    ).first()
+    return (int(row.id), str(row.plan_hash)) if row else None
+
+
 def deployment_plan(conn: Connection, deployment_id: int) -> Plan:
     text = conn.execute(select(T.deployments.c.plan).where(T.deployments.c.id == deployment_id)).scalar_one()
     return _stored_plan(text, deployment_id)
