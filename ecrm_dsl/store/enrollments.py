@@ -377,7 +377,9 @@ def _pairs_statement(completed: bool, narrowed: bool) -> Select[Any]:
             query,
             bindparam("changed_ids", expanding=True),
             bindparam("after"),
+            # Both columns of the (scenario_id, status) index, so it finds the new ones by id range.
             E.c.scenario_id.in_(bindparam("scenario_ids", expanding=True)),
+            E.c.status.in_([ACTIVE, "completed"]),
         )
     return query
 
@@ -413,7 +415,8 @@ def event_pairs(
     if changed is not None and ids is None:
         # A bulk import's changes stay a query of the log: a statement of its own, built for this tick.
         query = _pairs_statement(completed_since is not None, False)
-        query = changed_enrollments(query, changed[0], changed[1], E.c.scenario_id.in_(scenario_ids))
+        narrowing = (E.c.scenario_id.in_(scenario_ids), E.c.status.in_([ACTIVE, "completed"]))
+        query = changed_enrollments(query, changed[0], changed[1], *narrowing)
     else:
         shape = (completed_since is not None, changed is not None)
         if shape not in _PAIR_SHAPES:
