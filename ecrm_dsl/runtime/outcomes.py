@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam
+from sqlalchemy import Connection, Select
 
 from ecrm_dsl.conditions.sql import NOW_PREFIX, ClockKeys, as_of, clock_keys, select_enrollments
 from ecrm_dsl.plan.scenario import ConditionStop, EventStop, Goal
@@ -25,9 +25,7 @@ from ecrm_dsl.runtime.steps import StepRunner
 from ecrm_dsl.store import changes
 from ecrm_dsl.store import enrollments as store
 from ecrm_dsl.store.enrollments import Enrollment, EventPair
-from ecrm_dsl.store.tables import TABLES
 
-E = TABLES.enrollments
 # New enrollments since the last tick (in the versions one query reads) past which goals and event stops read
 # the events by time for everyone: looking up each new enrollment's events (a newsletter's 58,000) costs more.
 BIG_ENTRY = 5_000
@@ -205,12 +203,6 @@ class _StopQuery:
         return any(name != NOW_PREFIX for name in self.keys)
 
 
-# Shared stop statements by shape (the SQL text and its values say everything about them): bounded, since a
-# long-running scheduler sees every plan deployed while it runs.
-_GROUP_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
-_GROUP_LIMIT = 256
-
-
 def _stop_query(version: ScenarioVersion, index: int, rule: ConditionStop, now: datetime) -> _StopQuery:
     memo, key = version.plan.memo, ("stop", version.hash, index)
     if key not in memo:
@@ -227,25 +219,6 @@ def _stop_query(version: ScenarioVersion, index: int, rule: ConditionStop, now: 
     return stop
 
 
-def _group_statement(stop: _StopQuery, narrowed: bool) -> Select[Any]:
-    """The shared stop query over the active enrollments of several versions (bound: their hashes and ids)."""
-    key = (*stop.shape, narrowed)
-    if key not in _GROUP_STATEMENTS:
-        # scenario_id too, so the (scenario_id, status) index finds the versions' active enrollments directly.
-        own = (E.c.scenario_id.in_(bindparam("scenario_ids", expanding=True)), E.c.status == store.ACTIVE)
-        query = stop.query.add_columns(E.c.scenario_hash).where(
-            *own, E.c.scenario_hash.in_(bindparam("hashes", expanding=True))
-        )
-        if narrowed:
-            query = changes.changed_enrollments(
-                query, bindparam("changed_ids", expanding=True), bindparam("after"), *own
-            )
-        if len(_GROUP_STATEMENTS) >= _GROUP_LIMIT:
-            _GROUP_STATEMENTS.clear()
-        _GROUP_STATEMENTS[key] = query
-    return _GROUP_STATEMENTS[key]
-
-
 def _condition_stops(
     conn: Connection, versions: Sequence[ScenarioVersion], now: datetime, scope: StopScope | None
 ) -> dict[tuple[str, int], list[Enrollment]]:
@@ -259,27 +232,20 @@ def _condition_stops(
     holding: dict[tuple[str, int], list[int]] = {}
     for members in groups.values():
         stop = members[0][2]
-        params = {
-            **as_of(stop.keys, now, members[0][0].plan.timezone),
-            "hashes": sorted({v.hash for v, _, _ in members}),
-            "scenario_ids": sorted({v.id for v, _, _ in members}),
-        }
         # Nothing but a change in the log can make a condition that does not read the clock hold.
-        narrowed = scope is not None and not stop.reads_clock
-        ids = changes.inline(scope.customers) if scope is not None else None
-        if narrowed and scope is not None and ids is None:
-            # A bulk import's changes stay a query of the log: a statement of its own, built for this tick.
-            own = (E.c.scenario_id.in_(params["scenario_ids"]), E.c.status == store.ACTIVE)
-            query = stop.query.add_columns(E.c.scenario_hash).where(*own, E.c.scenario_hash.in_(params["hashes"]))
-            query = changes.changed_enrollments(query, scope.customers, scope.enrollment, *own)
-        else:
-            query = _group_statement(stop, narrowed)
-            if narrowed and scope is not None:
-                params.update(changed_ids=ids, after=scope.enrollment)
+        changed = (scope.customers, scope.enrollment) if scope is not None and not stop.reads_clock else None
+        found = store.holding(
+            conn,
+            stop.query,
+            stop.shape,
+            {v.hash: v.id for v, _, _ in members},
+            as_of(stop.keys, now, members[0][0].plan.timezone),
+            changed,
+        )
         index_of: dict[str, int] = {}
         for version, index, _ in members:
             index_of.setdefault(version.hash, index)  # the same condition twice: the first rule stops
-        for enrollment_id, scenario_hash in conn.execute(query, params):
+        for enrollment_id, scenario_hash in found:
             holding.setdefault((scenario_hash, index_of[scenario_hash]), []).append(enrollment_id)
     rows = {r.id: r for r in store.by_ids(conn, sorted(i for ids in holding.values() for i in ids))}
     return {key: [rows[i] for i in sorted(ids)] for key, ids in holding.items()}

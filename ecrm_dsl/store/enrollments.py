@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -433,6 +433,52 @@ def event_pairs(
         event = {"id": data["event_id"], "occurred_at": data["occurred_at"], "properties": data["properties"]}
         pairs.append(EventPair(enrollment, data["status"], event))
     return pairs
+
+
+# The shared stop-condition statements by shape (the condition's SQL text and values say everything about
+# them): bounded, since a long-running scheduler sees every plan deployed while it runs.
+_HOLDING_SHAPES: dict[tuple[Any, ...], Select[Any]] = {}
+_HOLDING_LIMIT = 256
+
+
+def _holding_statement(condition: Select[Any], narrowed: bool) -> Select[Any]:
+    # scenario_id too, so the (scenario_id, status) index finds the versions' active enrollments directly.
+    own = (E.c.scenario_id.in_(bindparam("scenario_ids", expanding=True)), E.c.status == ACTIVE)
+    hashes = E.c.scenario_hash.in_(bindparam("hashes", expanding=True))
+    query = condition.add_columns(E.c.scenario_hash).where(*own, hashes)
+    if narrowed:
+        query = changed_enrollments(query, bindparam("changed_ids", expanding=True), bindparam("after"), *own)
+    return query
+
+
+def holding(
+    conn: Connection,
+    condition: Select[Any],
+    shape: Hashable,
+    versions: Mapping[str, str],
+    clock: Mapping[str, Any],
+    changed: tuple[Customers, int] | None,
+) -> list[tuple[int, str]]:
+    """(enrollment id, scenario hash) of the active enrollments of ``versions`` (hash → scenario id) for which
+    ``condition`` (a ``select_enrollments`` query, the same for all of them; ``shape`` names it) holds, judged
+    with the ``clock`` values. ``changed``: only the enrollments of those customers and the ones after that id."""
+    params: dict[str, Any] = {**clock, "hashes": sorted(versions), "scenario_ids": sorted(set(versions.values()))}
+    ids = inline(changed[0]) if changed is not None else None
+    if changed is not None and ids is None:
+        # A bulk import's changes stay a query of the log: a statement of its own, built for this tick.
+        own = (E.c.scenario_id.in_(params["scenario_ids"]), E.c.status == ACTIVE)
+        query = condition.add_columns(E.c.scenario_hash).where(*own, E.c.scenario_hash.in_(params["hashes"]))
+        query = changed_enrollments(query, changed[0], changed[1], *own)
+    else:
+        key = (shape, changed is not None)
+        if key not in _HOLDING_SHAPES:
+            if len(_HOLDING_SHAPES) >= _HOLDING_LIMIT:
+                _HOLDING_SHAPES.clear()
+            _HOLDING_SHAPES[key] = _holding_statement(condition, changed is not None)
+        query = _HOLDING_SHAPES[key]
+        if changed is not None:
+            params.update(changed_ids=ids, after=changed[1])
+    return [(int(row[0]), str(row[1])) for row in conn.execute(query, params)]
 
 
 def entered_since(conn: Connection, after: int) -> dict[str, int]:
