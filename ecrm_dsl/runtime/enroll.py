@@ -46,47 +46,115 @@ class Entries:
     earliest: datetime | None = None  # the earliest entry time of this tick's entries
 
 
-def enroll(
+@dataclass(frozen=True)
+class _Look:
+    """Where a version's trigger looks this tick: from ``since`` (the last tick), never before ``floor``."""
+
+    since: datetime
+    floor: datetime
+    first: bool  # no tick has looked for this scenario before
+
+
+def enroll_all(
     conn: Connection,
-    version: ScenarioVersion,
+    versions: Sequence[ScenarioVersion],
     now: datetime,
     runner: StepRunner,
     late_arrival: timedelta = triggers.LATE_ARRIVAL,
     changed: changes.Customers | None = None,
-) -> Entries:
-    """Enroll everyone the version's trigger fired for since the last tick and put them at the first step.
-    ``changed`` (the customers changed since the last complete tick) narrows the search for new events.
+) -> dict[str, Entries]:
+    """Enroll everyone the versions' triggers fired for since the last tick, version by version in the order
+    given, and put them at their first steps; returns each scenario's entries. ``changed`` (the customers changed
+    since the last complete tick) narrows the search for new events.
 
+    The trigger bookkeeping of all versions is read in one statement and written in one; with ``changed``, one
+    query finds the event types with anything new, and versions triggered by the other types are not searched.
     Work goes a batch at a time (placed and journaled per batch), so memory stays flat however many enter.
     """
-    entries = Entries()
-    admit = _Admitter(conn, version, now, runner, entries)
-    since = triggers.watermark(conn, version.id)
-    first_time = since is None
-    floor = triggers.started(conn, version.id)
-    if since is None or floor is None:
-        floor = since = first_watermark(version, triggers.first_deployed(conn, version.id) or now)
-        triggers.start(conn, version.id, floor)
-    trigger = version.trigger
-    if isinstance(trigger, EventTrigger):
-        scope = None if first_time else changed  # a first look (a backfill) reaches before the log's horizon
-        while True:
-            found = triggers.event_candidates(
-                conn, version.id, trigger.event, since, floor, now, BATCH, late_arrival, scope
-            )
-            if not found:
-                break
-            triggers.record_fires(conn, version.id, [key for key, _ in found])
-            admit.candidates([c for _, c in found], where_checked=False)
-    elif isinstance(trigger, SegmentTrigger):
-        baseline_only = first_time and not version.scenario.backfill_seconds
-        _segment(conn, version, trigger, now, admit, baseline_only=baseline_only)
-    elif isinstance(trigger, DateTrigger):
-        _dates(conn, version, trigger, since, now, admit)
-    else:
-        _schedule(conn, version, trigger, since, now, admit)
-    triggers.set_watermark(conn, version.id, now)
-    return entries
+    ids = [version.id for version in versions]
+    known = triggers.states(conn, ids)
+    looks = {version.id: _look(conn, version, known.get(version.id), now) for version in versions}
+    quiet = _quiet(conn, versions, looks, now, late_arrival, changed)
+    found: dict[str, Entries] = {}
+    for version in versions:
+        entries = found[version.id] = Entries()
+        admit = _Admitter(conn, version, now, runner, entries)
+        look, trigger = looks[version.id], version.trigger
+        if isinstance(trigger, EventTrigger):
+            if version.id not in quiet:
+                scope = None if look.first else changed  # a first look (a backfill) reaches before the log's horizon
+                _events(conn, version, trigger, look, now, admit, late_arrival, scope)
+        elif isinstance(trigger, SegmentTrigger):
+            baseline_only = look.first and not version.scenario.backfill_seconds
+            _segment(conn, version, trigger, now, admit, baseline_only=baseline_only)
+        elif isinstance(trigger, DateTrigger):
+            _dates(conn, version, trigger, look.since, now, admit)
+        else:
+            _schedule(conn, version, trigger, look.since, now, admit)
+    triggers.set_watermarks(conn, ids, now)
+    return found
+
+
+def _look(conn: Connection, version: ScenarioVersion, state: triggers.TriggerState | None, now: datetime) -> _Look:
+    """The version's bookkeeping; the first look at a scenario starts it (at its deployment, or its backfill)."""
+    if state is not None:
+        return _Look(state.watermark, state.started, first=False)
+    floor = first_watermark(version, triggers.first_deployed(conn, version.id) or now)
+    triggers.start(conn, version.id, floor)
+    return _Look(floor, floor, first=True)
+
+
+def _quiet(
+    conn: Connection,
+    versions: Sequence[ScenarioVersion],
+    looks: dict[str, _Look],
+    now: datetime,
+    late_arrival: timedelta,
+    changed: changes.Customers | None,
+) -> set[str]:
+    """The event-triggered scenarios whose search would find nothing: none of the changed customers has an event
+    of their type in the window the search reads. Without the change log's scope (the first tick, a first look)
+    nothing is skipped."""
+    if changed is None:
+        return set()
+    scoped = {
+        version.id: version.trigger.event
+        for version in versions
+        if isinstance(version.trigger, EventTrigger) and not looks[version.id].first
+    }
+    if not scoped:
+        return set()
+    # The search reads events in (since - late_arrival, now] and at or after the floor: the latest event of a type
+    # in the widest such window tells, for each scenario, whether its own window holds any.
+    lows = {sid: max(looks[sid].since - late_arrival, looks[sid].floor) for sid in scoped}
+    latest = triggers.event_news(conn, set(scoped.values()), min(lows.values()), now, changed)
+    quiet = set()
+    for sid, event in scoped.items():
+        look, last = looks[sid], latest.get(event)
+        if last is None or last <= look.since - late_arrival or last < look.floor:
+            quiet.add(sid)
+    return quiet
+
+
+def _events(
+    conn: Connection,
+    version: ScenarioVersion,
+    trigger: EventTrigger,
+    look: _Look,
+    now: datetime,
+    admit: _Admitter,
+    late_arrival: timedelta,
+    scope: changes.Customers | None,
+) -> None:
+    """Each event of the trigger's type not handled yet enters its customer (if the where-condition holds)."""
+    while True:
+        found = triggers.event_candidates(
+            conn, version.id, trigger.event, look.since, look.floor, now, BATCH, late_arrival, scope
+        )
+        if not found:
+            return
+        triggers.record_fires(conn, version.id, [key for key, _ in found])
+        admit.candidates([c for _, c in found], where_checked=False)
 
 
 def _audience(version: ScenarioVersion, segment: str | None, now: datetime, few: bool = False) -> Select[Any]:
