@@ -155,6 +155,8 @@ def _events(
             return
         triggers.record_fires(conn, version.id, [key for key, _ in found])
         admit.candidates([c for _, c in found], where_checked=False)
+        if len(found) < BATCH:
+            return  # that was all of them: entering adds no events, so asking again would find none
 
 
 def _audience(version: ScenarioVersion, segment: str | None, now: datetime, few: bool = False) -> Select[Any]:
