@@ -10,9 +10,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from croniter import croniter  # type: ignore[import-untyped]
-from sqlalchemy import Connection, Select, case, literal
+from sqlalchemy import Connection, Select, bindparam, case
 
-from ecrm_dsl.conditions.normal import Normal
+from ecrm_dsl.conditions.normal import Normal, Types
 from ecrm_dsl.conditions.sql import (
     NOW_PREFIX,
     ClockKeys,
@@ -278,6 +278,58 @@ def _schedule(
         admit.pages(_audience(version, trigger.audience, now), moment.astimezone(now.tzinfo))
 
 
+@dataclass(frozen=True)
+class _EntryTest:
+    """An entry condition's statement over pending enrollments, executed with a batch's ``ids`` bound."""
+
+    query: Select[Any]
+    keys: ClockKeys  # its clock parameters, bound to the moment it judges as of
+    per_row: bool  # judged as of each row's entry time (``entry_now`` bound to the tick), else per distinct moment
+
+
+# Built once per condition and reused every tick: compiling a condition costs more than running it on a batch.
+# Keyed by everything that shapes the statement; a process runs few plans, the bound only guards a long test run.
+_ENTRY_TESTS: dict[str, _EntryTest] = {}
+_ENTRY_TESTS_KEPT = 256
+
+
+def _entry_test(version: ScenarioVersion, where: Normal, now: datetime) -> _EntryTest:
+    plan, types = version.plan, version.entry_types()
+    key = repr(
+        (
+            where,
+            plan.timezone,
+            sorted(plan.segments.items()),
+            sorted(types.attributes.items()),
+            sorted(types.event_properties.items()),
+        )
+    )
+    found = _ENTRY_TESTS.get(key)
+    if found is None:
+        if len(_ENTRY_TESTS) >= _ENTRY_TESTS_KEPT:
+            _ENTRY_TESTS.clear()
+        found = _ENTRY_TESTS[key] = _build_entry_test(where, now, plan.timezone, plan.segments, types)
+    return found
+
+
+def _build_entry_test(
+    where: Normal, now: datetime, timezone: str, segments: dict[str, Normal], types: Types
+) -> _EntryTest:
+    """Built as of ``now``; its clock parameters are rebound at every execution (see ``conditions.sql.as_of``)."""
+    e = TABLES.enrollments
+    options: dict[str, Any] = {"timezone": timezone, "segments": segments, "types": types}
+    ids = e.c.id.in_(bindparam("ids", expanding=True))
+    try:
+        tick = bindparam("entry_now", type_=e.c.entered_at.type)
+        entry_time = case((e.c.entered_at <= tick, e.c.entered_at), else_=tick)
+        query = select_enrollments(where, now=now, now_column=entry_time, **options)
+        per_row = True
+    except NeedsFixedMoment:
+        query = select_enrollments(where, now=now, **options)
+        per_row = False
+    return _EntryTest(query.where(ids), clock_keys(query), per_row)
+
+
 class _Admitter:
     """Pending rows → the entry condition (SQL) → one per customer → re-entry rule → active, at the first step."""
 
@@ -305,31 +357,18 @@ class _Admitter:
         """
         if not pending:
             return set()
-        version, e = self.version, TABLES.enrollments
-        options: dict[str, Any] = {
-            "timezone": version.plan.timezone,
-            "segments": version.plan.segments,
-            "types": version.entry_types(),
-        }
-        ids = [row.id for row in pending]
-        try:
-            entry_time = case(
-                (e.c.entered_at <= self.now, e.c.entered_at), else_=literal(self.now, e.c.entered_at.type)
-            )
-            query = select_enrollments(where, now=self.now, now_column=entry_time, **options)
-        except NeedsFixedMoment:
-            pass
-        else:
-            return set(self.conn.execute(query.where(e.c.id.in_(ids))).scalars())
+        test = _entry_test(self.version, where, self.now)
+        params = as_of(test.keys, self.now, self.version.plan.timezone)
+        if test.per_row:
+            params.update(ids=[row.id for row in pending], entry_now=self.now)
+            return set(self.conn.execute(test.query, params).scalars())
         by_time: dict[datetime, list[int]] = {}
         for row in pending:
             by_time.setdefault(min(row.entered_at, self.now), []).append(row.id)
-        query = select_enrollments(where, now=self.now, **options)
-        keys = clock_keys(query)
         passing: set[int] = set()
         for moment, chosen in sorted(by_time.items()):
-            params = as_of(keys, moment, version.plan.timezone)
-            passing |= set(self.conn.execute(query.where(e.c.id.in_(chosen)), params).scalars())
+            params = as_of(test.keys, moment, self.version.plan.timezone)
+            passing |= set(self.conn.execute(test.query, {**params, "ids": chosen}).scalars())
         return passing
 
     def pages(self, query: Select[Any], entered_at: datetime) -> None:
