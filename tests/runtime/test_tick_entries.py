@@ -183,3 +183,18 @@ def test_a_crash_during_the_entries_loses_all_of_them_and_the_next_tick_makes_th
     w.tick(at(1, 12))
     assert sorted(entered(w)) == [("客A", "ordered", at(1, 11, 30)), ("客B", "carts", at(1, 11, 40))]
     assert watermarks(w) == {"ordered": at(1, 12), "carts": at(1, 12)}
+
+
+def test_an_entry_condition_built_once_is_not_reused_for_another_meaning_of_its_segment(tmp_path: Path) -> None:
+    """The entry condition's statement is kept across ticks and worlds: two projects whose condition reads the
+    same words but whose segment means different things each get their own."""
+    vip = scenario("vip", "order.placed where in_segment(vip)", BODY)
+    for name, rank in (("gold", "gold"), ("silver", "silver")):
+        w = build(tmp_path / name, {"vip": vip}, segments={"vip": f'customer.rank == "{rank}"'})
+        w.customer("金", attributes={"rank": "gold"})
+        w.customer("銀", attributes={"rank": "silver"})
+        w.tick(at(1, 10))
+        w.order("金", at(1, 10, 30))
+        w.order("銀", at(1, 10, 40))
+        w.tick(at(1, 11))
+        assert [cid for cid, _, _ in entered(w)] == ["金" if rank == "gold" else "銀"], name
