@@ -10,9 +10,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from croniter import croniter  # type: ignore[import-untyped]
-from sqlalchemy import Connection, Select, case, literal
+from sqlalchemy import Connection, Select, bindparam, case
 
-from ecrm_dsl.conditions.normal import Normal
+from ecrm_dsl.conditions.normal import Normal, Types
 from ecrm_dsl.conditions.sql import (
     NOW_PREFIX,
     ClockKeys,
@@ -46,47 +46,117 @@ class Entries:
     earliest: datetime | None = None  # the earliest entry time of this tick's entries
 
 
-def enroll(
+@dataclass(frozen=True)
+class _Look:
+    """Where a version's trigger looks this tick: from ``since`` (the last tick), never before ``floor``."""
+
+    since: datetime
+    floor: datetime
+    first: bool  # no tick has looked for this scenario before
+
+
+def enroll_all(
     conn: Connection,
-    version: ScenarioVersion,
+    versions: Sequence[ScenarioVersion],
     now: datetime,
     runner: StepRunner,
     late_arrival: timedelta = triggers.LATE_ARRIVAL,
     changed: changes.Customers | None = None,
-) -> Entries:
-    """Enroll everyone the version's trigger fired for since the last tick and put them at the first step.
-    ``changed`` (the customers changed since the last complete tick) narrows the search for new events.
+) -> dict[str, Entries]:
+    """Enroll everyone the versions' triggers fired for since the last tick, version by version in the order
+    given, and put them at their first steps; returns each scenario's entries. ``changed`` (the customers changed
+    since the last complete tick) narrows the search for new events.
 
+    The trigger bookkeeping of all versions is read in one statement and written in one; with ``changed``, one
+    query finds the event types with anything new, and versions triggered by the other types are not searched.
     Work goes a batch at a time (placed and journaled per batch), so memory stays flat however many enter.
     """
-    entries = Entries()
-    admit = _Admitter(conn, version, now, runner, entries)
-    since = triggers.watermark(conn, version.id)
-    first_time = since is None
-    floor = triggers.started(conn, version.id)
-    if since is None or floor is None:
-        floor = since = first_watermark(version, triggers.first_deployed(conn, version.id) or now)
-        triggers.start(conn, version.id, floor)
-    trigger = version.trigger
-    if isinstance(trigger, EventTrigger):
-        scope = None if first_time else changed  # a first look (a backfill) reaches before the log's horizon
-        while True:
-            found = triggers.event_candidates(
-                conn, version.id, trigger.event, since, floor, now, BATCH, late_arrival, scope
-            )
-            if not found:
-                break
-            triggers.record_fires(conn, version.id, [key for key, _ in found])
-            admit.candidates([c for _, c in found], where_checked=False)
-    elif isinstance(trigger, SegmentTrigger):
-        baseline_only = first_time and not version.scenario.backfill_seconds
-        _segment(conn, version, trigger, now, admit, baseline_only=baseline_only)
-    elif isinstance(trigger, DateTrigger):
-        _dates(conn, version, trigger, since, now, admit)
-    else:
-        _schedule(conn, version, trigger, since, now, admit)
-    triggers.set_watermark(conn, version.id, now)
-    return entries
+    ids = [version.id for version in versions]
+    known = triggers.states(conn, ids)
+    looks = {version.id: _look(conn, version, known.get(version.id), now) for version in versions}
+    quiet = _quiet(conn, versions, looks, now, late_arrival, changed)
+    found: dict[str, Entries] = {}
+    for version in versions:
+        entries = found[version.id] = Entries()
+        admit = _Admitter(conn, version, now, runner, entries)
+        look, trigger = looks[version.id], version.trigger
+        if isinstance(trigger, EventTrigger):
+            if version.id not in quiet:
+                scope = None if look.first else changed  # a first look (a backfill) reaches before the log's horizon
+                _events(conn, version, trigger, look, now, admit, late_arrival, scope)
+        elif isinstance(trigger, SegmentTrigger):
+            baseline_only = look.first and not version.scenario.backfill_seconds
+            _segment(conn, version, trigger, now, admit, baseline_only=baseline_only)
+        elif isinstance(trigger, DateTrigger):
+            _dates(conn, version, trigger, look.since, now, admit)
+        else:
+            _schedule(conn, version, trigger, look.since, now, admit)
+    triggers.set_watermarks(conn, ids, now)
+    return found
+
+
+def _look(conn: Connection, version: ScenarioVersion, state: triggers.TriggerState | None, now: datetime) -> _Look:
+    """The version's bookkeeping; the first look at a scenario starts it (at its deployment, or its backfill)."""
+    if state is not None:
+        return _Look(state.watermark, state.started, first=False)
+    floor = first_watermark(version, triggers.first_deployed(conn, version.id) or now)
+    triggers.start(conn, version.id, floor)
+    return _Look(floor, floor, first=True)
+
+
+def _quiet(
+    conn: Connection,
+    versions: Sequence[ScenarioVersion],
+    looks: dict[str, _Look],
+    now: datetime,
+    late_arrival: timedelta,
+    changed: changes.Customers | None,
+) -> set[str]:
+    """The event-triggered scenarios whose search would find nothing: none of the changed customers has an event
+    of their type in the window the search reads. Without the change log's scope (the first tick, a first look)
+    nothing is skipped."""
+    if changed is None:
+        return set()
+    scoped = {
+        version.id: version.trigger.event
+        for version in versions
+        if isinstance(version.trigger, EventTrigger) and not looks[version.id].first
+    }
+    if not scoped:
+        return set()
+    # The search reads events in (since - late_arrival, now] and at or after the floor: the latest event of a type
+    # in the widest such window tells, for each scenario, whether its own window holds any.
+    lows = {sid: max(looks[sid].since - late_arrival, looks[sid].floor) for sid in scoped}
+    latest = triggers.event_news(conn, set(scoped.values()), min(lows.values()), now, changed)
+    quiet = set()
+    for sid, event in scoped.items():
+        look, last = looks[sid], latest.get(event)
+        if last is None or last <= look.since - late_arrival or last < look.floor:
+            quiet.add(sid)
+    return quiet
+
+
+def _events(
+    conn: Connection,
+    version: ScenarioVersion,
+    trigger: EventTrigger,
+    look: _Look,
+    now: datetime,
+    admit: _Admitter,
+    late_arrival: timedelta,
+    scope: changes.Customers | None,
+) -> None:
+    """Each event of the trigger's type not handled yet enters its customer (if the where-condition holds)."""
+    while True:
+        found = triggers.event_candidates(
+            conn, version.id, trigger.event, look.since, look.floor, now, BATCH, late_arrival, scope
+        )
+        if not found:
+            return
+        triggers.record_fires(conn, version.id, [key for key, _ in found])
+        admit.candidates([c for _, c in found], where_checked=False)
+        if len(found) < BATCH:
+            return  # that was all of them: entering adds no events, so asking again would find none
 
 
 def _audience(version: ScenarioVersion, segment: str | None, now: datetime, few: bool = False) -> Select[Any]:
@@ -208,6 +278,58 @@ def _schedule(
         admit.pages(_audience(version, trigger.audience, now), moment.astimezone(now.tzinfo))
 
 
+@dataclass(frozen=True)
+class _EntryTest:
+    """An entry condition's statement over pending enrollments, executed with a batch's ``ids`` bound."""
+
+    query: Select[Any]
+    keys: ClockKeys  # its clock parameters, bound to the moment it judges as of
+    per_row: bool  # judged as of each row's entry time (``entry_now`` bound to the tick), else per distinct moment
+
+
+# Built once per condition and reused every tick: compiling a condition costs more than running it on a batch.
+# Keyed by everything that shapes the statement; a process runs few plans, the bound only guards a long test run.
+_ENTRY_TESTS: dict[str, _EntryTest] = {}
+_ENTRY_TESTS_KEPT = 256
+
+
+def _entry_test(version: ScenarioVersion, where: Normal, now: datetime) -> _EntryTest:
+    plan, types = version.plan, version.entry_types()
+    key = repr(
+        (
+            where,
+            plan.timezone,
+            sorted(plan.segments.items()),
+            sorted(types.attributes.items()),
+            sorted(types.event_properties.items()),
+        )
+    )
+    found = _ENTRY_TESTS.get(key)
+    if found is None:
+        if len(_ENTRY_TESTS) >= _ENTRY_TESTS_KEPT:
+            _ENTRY_TESTS.clear()
+        found = _ENTRY_TESTS[key] = _build_entry_test(where, now, plan.timezone, plan.segments, types)
+    return found
+
+
+def _build_entry_test(
+    where: Normal, now: datetime, timezone: str, segments: dict[str, Normal], types: Types
+) -> _EntryTest:
+    """Built as of ``now``; its clock parameters are rebound at every execution (see ``conditions.sql.as_of``)."""
+    e = TABLES.enrollments
+    options: dict[str, Any] = {"timezone": timezone, "segments": segments, "types": types}
+    ids = e.c.id.in_(bindparam("ids", expanding=True))
+    try:
+        tick = bindparam("entry_now", type_=e.c.entered_at.type)
+        entry_time = case((e.c.entered_at <= tick, e.c.entered_at), else_=tick)
+        query = select_enrollments(where, now=now, now_column=entry_time, **options)
+        per_row = True
+    except NeedsFixedMoment:
+        query = select_enrollments(where, now=now, **options)
+        per_row = False
+    return _EntryTest(query.where(ids), clock_keys(query), per_row)
+
+
 class _Admitter:
     """Pending rows → the entry condition (SQL) → one per customer → re-entry rule → active, at the first step."""
 
@@ -235,31 +357,18 @@ class _Admitter:
         """
         if not pending:
             return set()
-        version, e = self.version, TABLES.enrollments
-        options: dict[str, Any] = {
-            "timezone": version.plan.timezone,
-            "segments": version.plan.segments,
-            "types": version.entry_types(),
-        }
-        ids = [row.id for row in pending]
-        try:
-            entry_time = case(
-                (e.c.entered_at <= self.now, e.c.entered_at), else_=literal(self.now, e.c.entered_at.type)
-            )
-            query = select_enrollments(where, now=self.now, now_column=entry_time, **options)
-        except NeedsFixedMoment:
-            pass
-        else:
-            return set(self.conn.execute(query.where(e.c.id.in_(ids))).scalars())
+        test = _entry_test(self.version, where, self.now)
+        params = as_of(test.keys, self.now, self.version.plan.timezone)
+        if test.per_row:
+            params.update(ids=[row.id for row in pending], entry_now=self.now)
+            return set(self.conn.execute(test.query, params).scalars())
         by_time: dict[datetime, list[int]] = {}
         for row in pending:
             by_time.setdefault(min(row.entered_at, self.now), []).append(row.id)
-        query = select_enrollments(where, now=self.now, **options)
-        keys = clock_keys(query)
         passing: set[int] = set()
         for moment, chosen in sorted(by_time.items()):
-            params = as_of(keys, moment, version.plan.timezone)
-            passing |= set(self.conn.execute(query.where(e.c.id.in_(chosen)), params).scalars())
+            params = as_of(test.keys, moment, self.version.plan.timezone)
+            passing |= set(self.conn.execute(test.query, {**params, "ids": chosen}).scalars())
         return passing
 
     def pages(self, query: Select[Any], entered_at: datetime) -> None:

@@ -1,6 +1,6 @@
 """A tick: enroll (triggers since the last tick), settle outcomes (goals, stop rules), advance due steps.
 
-Each unit of work — one scenario's entries, one batch of one step — commits on its own together with its
+Each unit of work — all of the tick's entries, one batch of one step — commits on its own together with its
 journal entries and outbox rows. A crash loses at most the unit in progress, which the next tick redoes from
 the same state; outbox keys make a redone send a no-op rather than a duplicate.
 """
@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.plan.nodes import WaitNode
 from ecrm_dsl.plan.project import Policies
-from ecrm_dsl.runtime.enroll import enroll, segment_reader
+from ecrm_dsl.runtime.enroll import enroll_all, segment_reader
 from ecrm_dsl.runtime.journal import Journal
 from ecrm_dsl.runtime.lease import TickLease
 from ecrm_dsl.runtime.model import DeployedPlan, ScenarioVersion, sort_for_priority
@@ -148,16 +148,16 @@ class Scheduler:
         # Outcomes first: the purchase that converts one enrollment may start the next one.
         self._settle(now, list(by_hash.values()), since, report, scope)
         earliest = now
-        for version in current:
-            if not check_segments and version.trigger.type == "segment":
-                continue
-            with self._begin() as conn:
-                journal = Journal(now)
-                changed = scope.customers if scope is not None else None
-                entries = enroll(conn, version, now, StepRunner(conn, now, journal), self.late_arrival, changed)
-                self._flush(conn, journal, report)
-                report.entered[version.id] += entries.count
-                earliest = min(earliest, entries.earliest or now)
+        entering = [v for v in current if check_segments or v.trigger.type != "segment"]
+        # All of the tick's entries in one transaction: a crash redoes them all from the same state.
+        with self._begin() as conn:
+            journal = Journal(now)
+            changed = scope.customers if scope is not None else None
+            found = enroll_all(conn, entering, now, StepRunner(conn, now, journal), self.late_arrival, changed)
+            self._flush(conn, journal, report)
+        for version_id, entries in found.items():
+            report.entered[version_id] += entries.count
+            earliest = min(earliest, entries.earliest or now)
         # A catch-up or backfill entry may already have met its goal. Only versions that took entries need a
         # second look: the first pass settled everyone else up to now, and entering changes no customer data.
         entered = [v for v in current if report.entered[v.id]]

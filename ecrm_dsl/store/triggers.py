@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     Connection,
+    Executable,
+    Integer,
     MetaData,
     Select,
     String,
     Table,
     and_,
+    bindparam,
     delete,
     exists,
     extract,
@@ -28,17 +33,26 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.functions import FunctionElement
 
 from ecrm_dsl.conditions.sql import local_day
 from ecrm_dsl.store.changes import Customers
 from ecrm_dsl.store.enrollments import Candidate
-from ecrm_dsl.store.tables import TABLES
+from ecrm_dsl.store.tables import TABLES, UTCDateTime
 
 T = TABLES
 # Events can reach the store after the tick that covered their time (a late import, a slow webhook):
 # each tick looks this far back, and trigger_fires keeps an event from entering anyone twice.
 LATE_ARRIVAL = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class TriggerState:
+    """A scenario's trigger bookkeeping: triggers up to ``watermark`` are handled; none before ``started``."""
+
+    watermark: datetime
+    started: datetime
 
 
 def watermark(conn: Connection, scenario_id: str) -> datetime | None:
@@ -47,15 +61,25 @@ def watermark(conn: Connection, scenario_id: str) -> datetime | None:
     ).scalar_one_or_none()
 
 
-def set_watermark(conn: Connection, scenario_id: str, moment: datetime) -> None:
-    conn.execute(update(T.trigger_state).where(T.trigger_state.c.scenario_id == scenario_id).values(watermark=moment))
-
-
 def started(conn: Connection, scenario_id: str) -> datetime | None:
     """The earliest moment a scenario's triggers count from (its first deploy, minus any backfill)."""
     return conn.execute(
         select(T.trigger_state.c.started).where(T.trigger_state.c.scenario_id == scenario_id)
     ).scalar_one_or_none()
+
+
+def states(conn: Connection, scenario_ids: Sequence[str]) -> dict[str, TriggerState]:
+    """The bookkeeping of several scenarios in one statement; a scenario no tick has looked at yet has none."""
+    if not scenario_ids:
+        return {}
+    rows = conn.execute(_statement("states"), {"ids": list(scenario_ids)})
+    return {row.scenario_id: TriggerState(row.watermark, row.started) for row in rows}
+
+
+def set_watermarks(conn: Connection, scenario_ids: Sequence[str], moment: datetime) -> None:
+    """Triggers up to ``moment`` are handled, for every scenario in ``scenario_ids`` (one statement)."""
+    if scenario_ids:
+        conn.execute(_statement("set_watermarks"), {"ids": list(scenario_ids), "moment": moment})
 
 
 def start(conn: Connection, scenario_id: str, moment: datetime) -> None:
@@ -80,18 +104,27 @@ def first_deployed(conn: Connection, scenario_id: str) -> datetime | None:
 def fired(conn: Connection, scenario_id: str, keys: Sequence[str]) -> set[str]:
     if not keys:
         return set()
-    return set(
-        conn.execute(
-            select(T.trigger_fires.c.fire_key).where(
-                T.trigger_fires.c.scenario_id == scenario_id, T.trigger_fires.c.fire_key.in_(list(keys))
-            )
-        ).scalars()
-    )
+    return set(conn.execute(_statement("fired"), {"scenario_id": scenario_id, "keys": list(keys)}).scalars())
 
 
 def record_fires(conn: Connection, scenario_id: str, keys: Sequence[str]) -> None:
     if keys:
-        conn.execute(insert(T.trigger_fires), [{"scenario_id": scenario_id, "fire_key": k} for k in keys])
+        conn.execute(_statement("record_fires"), [{"scenario_id": scenario_id, "fire_key": k} for k in keys])
+
+
+def event_news(
+    conn: Connection, event_types: Collection[str], after: datetime, now: datetime, changed: Customers
+) -> dict[str, datetime]:
+    """For each of ``event_types`` with events of ``changed`` customers in [``after``, ``now``], the latest such
+    event's time: one statement, so a tick can skip the candidate query of a type with nothing new."""
+    if not event_types or (not isinstance(changed, Select) and not changed):
+        return {}
+    e = T.events
+    query = _statement("event_news") if not isinstance(changed, Select) else _event_news(e.c.customer_id.in_(changed))
+    params = {"types": sorted(event_types), "after": after, "now": now}
+    if not isinstance(changed, Select):
+        params["changed"] = list(changed)
+    return {row.type: row.latest for row in conn.execute(query, params)}
 
 
 def event_candidates(
@@ -108,33 +141,101 @@ def event_candidates(
     """New events of a type (not yet handled for this scenario), oldest first, with their fire keys; events up
     to ``late_arrival`` older than ``since`` are looked at again, in case they reached the store late.
     ``changed``: the customers changed since the last complete tick — an event not seen then is theirs."""
+    params: dict[str, Any] = {
+        "scenario_id": scenario_id,
+        "event_type": event_type,
+        "after": since - late_arrival,
+        "floor": floor,
+        "now": now,
+        "limit": limit,
+    }
+    if changed is None:
+        query = _statement("event_candidates")
+    elif isinstance(changed, Select):
+        query = _event_candidates(T.events.c.customer_id.in_(changed))
+    else:
+        query = _statement("event_candidates_of")
+        params["changed"] = list(changed)
+    return [
+        (f"event:{row.id}", Candidate(row.customer_id, row.occurred_at, row.id, row.order_id))
+        for row in conn.execute(query, params)
+    ]
+
+
+def _event_candidates(customers: ColumnElement[bool] | None) -> Select[Any]:
+    """``event_candidates``' statement, narrowed to ``customers`` (a condition on ``events.customer_id``)."""
     e, f, o = T.events, T.trigger_fires, T.orders
     # As in enrollments.event_pairs: with the changed customers leading, the bounds and the order stay off the
     # time index (or SQLite walks it for every event of the type).
-    at = e.c.occurred_at if changed is None else func.coalesce(e.c.occurred_at, e.c.occurred_at)
+    at = e.c.occurred_at if customers is None else func.coalesce(e.c.occurred_at, e.c.occurred_at)
     handled = exists().where(
-        f.c.scenario_id == scenario_id, f.c.fire_key == ("event:" + e.c.id.cast(f.c.fire_key.type))
+        f.c.scenario_id == bindparam("scenario_id", type_=String()),
+        f.c.fire_key == ("event:" + e.c.id.cast(f.c.fire_key.type)),
     )
     order_id = e.c.properties["order_id"].as_string()
     query = (
         select(e.c.id, e.c.customer_id, e.c.occurred_at, o.c.id.label("order_id"))
         .select_from(e.outerjoin(o, and_(o.c.id == order_id, o.c.customer_id == e.c.customer_id)))
         .where(
-            e.c.type == event_type,
-            at > since - late_arrival,
-            at >= floor,
-            at <= now,
+            e.c.type == bindparam("event_type", type_=String()),
+            at > bindparam("after", type_=UTCDateTime()),
+            at >= bindparam("floor", type_=UTCDateTime()),
+            at <= bindparam("now", type_=UTCDateTime()),
             ~handled,
         )
         .order_by(at, e.c.id)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer()))
     )
-    if changed is not None:
-        query = query.where(e.c.customer_id.in_(changed))
-    return [
-        (f"event:{row.id}", Candidate(row.customer_id, row.occurred_at, row.id, row.order_id))
-        for row in conn.execute(query)
-    ]
+    return query if customers is None else query.where(customers)
+
+
+def _event_news(customers: ColumnElement[bool]) -> Select[Any]:
+    e = T.events
+    return (
+        select(e.c.type, func.max(e.c.occurred_at).label("latest"))
+        .where(
+            customers,
+            e.c.type.in_(bindparam("types", expanding=True)),
+            e.c.occurred_at >= bindparam("after", type_=UTCDateTime()),
+            e.c.occurred_at <= bindparam("now", type_=UTCDateTime()),
+        )
+        .group_by(e.c.type)
+    )
+
+
+def _build(name: str) -> Executable:
+    """The statements that run every tick for every scenario, with their values as bound parameters."""
+    s, f = T.trigger_state, T.trigger_fires
+    ids: BindParameter[Any] = bindparam("ids", expanding=True)
+    changed = T.events.c.customer_id.in_(bindparam("changed", expanding=True))
+    if name == "states":
+        return select(s.c.scenario_id, s.c.watermark, s.c.started).where(s.c.scenario_id.in_(ids))
+    if name == "set_watermarks":
+        return update(s).where(s.c.scenario_id.in_(ids)).values(watermark=bindparam("moment", type_=UTCDateTime()))
+    if name == "fired":
+        return select(f.c.fire_key).where(
+            f.c.scenario_id == bindparam("scenario_id"), f.c.fire_key.in_(bindparam("keys", expanding=True))
+        )
+    if name == "record_fires":
+        return insert(f)
+    if name == "event_news":
+        return _event_news(changed)
+    if name == "event_candidates":
+        return _event_candidates(None)
+    if name == "event_candidates_of":
+        return _event_candidates(changed)
+    raise KeyError(name)
+
+
+# Built once per process and reused: building a statement costs SQLAlchemy more than running it here.
+_STATEMENTS: dict[str, Executable] = {}
+
+
+def _statement(name: str) -> Executable:
+    found = _STATEMENTS.get(name)
+    if found is None:
+        found = _STATEMENTS[name] = _build(name)
+    return found
 
 
 def customer_pages(conn: Connection, query: Select[Any], page: int) -> Iterator[list[str]]:
@@ -194,10 +295,6 @@ def segment_entrants(scenario_id: str, now: datetime) -> Select[Any]:
     """The customers who started matching at the tick ``now``."""
     m = T.segment_members
     return select(m.c.customer_id.label("id")).where(m.c.scenario_id == scenario_id, m.c.since == now)
-
-
-def has_segment_baseline(conn: Connection, scenario_id: str) -> bool:
-    return watermark(conn, scenario_id) is not None
 
 
 class local_month_day(FunctionElement[str]):
