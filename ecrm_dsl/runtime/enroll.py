@@ -200,9 +200,10 @@ def _segment(
     mark = changes.read_mark(conn, reader)
     upto = changes.head(conn)
     audience = _audience(version, trigger.segment, now)
-    if version.hash not in _CLOCK_KEYS:  # the keys depend on the condition only: compiled once per version
-        _CLOCK_KEYS[version.hash] = clock_keys(audience)
-    keys = _CLOCK_KEYS[version.hash]
+    memo = version.plan.memo  # the keys depend on the plan's segments too, not only on the scenario's hash
+    if ("segment clock", version.hash) not in memo:
+        memo["segment clock", version.hash] = clock_keys(audience)
+    keys: ClockKeys = memo["segment clock", version.hash]
     windows = tuple(sorted({back for key, back in keys.items() if key.startswith(_WINDOW_KEY) and back}))
     if mark is None and windows:
         changes.keep_events_since(conn, now - timedelta(seconds=max(windows)))
@@ -217,7 +218,6 @@ def _segment(
 
 
 _WINDOW_KEY = f"{NOW_PREFIX}_window_"
-_CLOCK_KEYS: dict[str, ClockKeys] = {}
 
 
 def _needs_full_pass(keys: ClockKeys, last: datetime, now: datetime, timezone: str) -> bool:
