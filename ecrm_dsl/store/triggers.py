@@ -249,9 +249,10 @@ def customer_pages(conn: Connection, query: Select[Any], page: int) -> Iterator[
                 select(inner.c.id).where(inner.c.id > after).order_by(inner.c.id).limit(page)
             ).scalars()
         ]
-        if not ids:
+        if ids:
+            yield ids
+        if len(ids) < page:  # admitting them adds no customer the query selects: a short page is the last
             return
-        yield ids
         after = ids[-1]
 
 
