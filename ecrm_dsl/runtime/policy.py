@@ -124,6 +124,8 @@ class CapWindow:
     def fits(self, times: Sequence[datetime], moment: datetime) -> bool:
         """Whether one more message at ``moment`` keeps every window holding it within the cap; ``times`` may
         include messages still to come (reservations)."""
+        if len(times) < self.cap.max:
+            return True  # no window can hold more messages than there are: the common case, decided at once
         days = self.cap.calendar_days
         if days is not None:
             today = self._day(moment).toordinal()
@@ -190,9 +192,11 @@ def check_caps(
         if not window.covers(channel):
             continue
         label = f"frequency cap: {cap.max} per {window.label} on {cap.channel}"
-        times = [at for ch, at in sends if window.covers(ch)]
+        times = [at for ch, at in sends if window.covers(ch)] if sends else []
         if not window.fits(times, now):
             verdicts.append(_exceeded(window, times, now, label, "frequency_cap"))
+            continue
+        if not reserved:
             continue
         held = sorted((r for r in reserved if window.covers(r.channel)), key=lambda r: (r.at, r.scenario_id))
         if held and not window.fits([*times, *(r.at for r in held)], now):

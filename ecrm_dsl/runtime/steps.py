@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -54,7 +54,9 @@ class StepRunner:
         self, version: ScenarioVersion, rows: Sequence[Enrollment], target: str | None, previous: dict[int, datetime]
     ) -> None:
         """Put each enrollment at ``target`` with its due time; steps whose date anchor is missing are skipped."""
-        anchors = customers.entry_anchors(self.conn, rows)
+        # Only a step counting from an order or subscription date can be skipped; the dates are loaded for it.
+        dated = target is not None and _date_anchor(version.timings[target]) is not None
+        anchors = customers.entry_anchors(self.conn, rows) if dated else {}
         moves, completed = [], []
         for row in rows:
             node_id, acted = target, previous[row.id]
@@ -64,7 +66,7 @@ class StepRunner:
                     version.timings[node_id],
                     previous=acted,
                     entry=row.entered_at,
-                    anchors=anchors[row.id],
+                    anchors=anchors.get(row.id, _NO_ANCHORS),
                     timezone=version.plan.timezone,
                     calendar=version.plan.calendar,
                 )
@@ -277,7 +279,7 @@ class StepRunner:
         # A customer moved to a new version can reach a step id they were already sent under the old one.
         already = outbox.existing_keys(self.conn, [f"{r.id}:{node.id}" for r in rows])
         sent, skipped, deferred = [], [], []
-        queued: list[dict[str, Any]] = []
+        queued: list[tuple[Any, ...]] = []
         for row in rows:
             if row.holdout:
                 self.journal.add(
@@ -370,7 +372,7 @@ class StepRunner:
                 node=node.id,
                 channel=reach.channel,
                 template=node.template,
-                key=queued[-1]["idempotency_key"],
+                key=queued[-1][0],
             )
             sent.append(row)
         outbox.enqueue(self.conn, queued)
@@ -440,21 +442,33 @@ class StepRunner:
         condition: Normal = ["or", *(["call", "in_segment", ["name", s]] for s in segments)]
         return self.holds(version, condition if len(segments) > 1 else condition[1], rows)
 
-    def _delivery(self, row: Enrollment, node: SendNode, channel: str, template: TemplatePlan) -> dict[str, Any]:
-        return {
-            "idempotency_key": f"{row.id}:{node.id}",
-            "enrollment_id": row.id,
-            "customer_id": row.customer_id,
-            "scenario_id": row.scenario_id,
-            "scenario_hash": row.scenario_hash,
-            "node_id": node.id,
-            "channel": channel,
-            "template": node.template,
-            "category": template.category,
-            "params": node.params,
-            "created_at": self.now,
-            "next_attempt_at": self.now,
-        }
+    def _delivery(self, row: Enrollment, node: SendNode, channel: str, template: TemplatePlan) -> tuple[Any, ...]:
+        """A new outbox row, in the order of ``outbox.COLUMNS``."""
+        return (
+            f"{row.id}:{node.id}",
+            row.id,
+            row.customer_id,
+            row.scenario_id,
+            row.scenario_hash,
+            node.id,
+            channel,
+            node.template,
+            template.category,
+            node.params,
+            self.now,
+            self.now,
+        )
+
+
+_NO_ANCHORS: dict[str, datetime | date | None] = {}
+
+
+def _date_anchor(timing: Any) -> str | None:
+    """The order or subscription date a step's timing counts from, if any (not the previous step, not entry)."""
+    if timing is None:
+        return None
+    anchor = timing.get("anchor", "previous")
+    return None if anchor in ("previous", "entry") else str(anchor)
 
 
 def _plain(value: Any) -> Any:

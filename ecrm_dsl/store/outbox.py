@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, select, update
 
+from ecrm_dsl.store.bulk import BulkInsert
 from ecrm_dsl.store.tables import TABLES
 
 OUTBOX = TABLES.outbox
@@ -17,9 +18,27 @@ OUTBOX = TABLES.outbox
 COUNTED = ("pending", "sending", "sent")
 
 
-def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(OUTBOX), [{**row, "status": "pending", "attempts": 0} for row in rows])
+# The order of a new delivery's tuple (``enqueue``); it starts pending, with no attempt made.
+COLUMNS = (
+    "idempotency_key",
+    "enrollment_id",
+    "customer_id",
+    "scenario_id",
+    "scenario_hash",
+    "node_id",
+    "channel",
+    "template",
+    "category",
+    "params",
+    "created_at",
+    "next_attempt_at",
+)
+_ENQUEUE = BulkInsert(OUTBOX, (*COLUMNS, "status", "attempts"))
+
+
+def enqueue(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """New deliveries as tuples in ``COLUMNS`` order, in one statement."""
+    _ENQUEUE.execute(conn, [(*row, "pending", 0) for row in rows])
 
 
 def recent_sends(
