@@ -25,7 +25,7 @@ from ecrm_dsl.plan.project import TemplatePlan
 from ecrm_dsl.runtime.assign import pick_variant
 from ecrm_dsl.runtime.journal import Journal
 from ecrm_dsl.runtime.model import DeployedPlan, ScenarioVersion
-from ecrm_dsl.runtime.policy import Reservation, cap_lookback, check_caps, quiet_until, reachable
+from ecrm_dsl.runtime.policy import CapCheck, Reservation, cap_lookback, quiet_until, reachable
 from ecrm_dsl.store import customers, outbox, scheduled
 from ecrm_dsl.store import enrollments as store
 from ecrm_dsl.store.enrollments import Enrollment
@@ -270,10 +270,17 @@ class StepRunner:
         plan = version.plan
         template = plan.templates[node.template]
         marketing = template.marketing
-        profiles = customers.profiles(self.conn, [r.customer_id for r in rows])
+        custom = any(
+            rule.attribute is not None and rule.attribute not in customers.PROFILE_COLUMNS
+            for rule in plan.policies.consent.values()
+        )
+        profiles = customers.profiles(self.conn, [r.customer_id for r in rows], custom=custom)
         caps = plan.policies.frequency_caps
-        recent = outbox.recent_sends(self.conn, [r.customer_id for r in rows], cap_lookback(self.now, caps))
-        reserved = self._reservations(version, rows, profiles) if marketing and caps else {}
+        capped = marketing and bool(caps)
+        since = cap_lookback(self.now, caps)
+        recent = outbox.recent_sends(self.conn, [r.customer_id for r in rows], since) if capped else {}
+        check = CapCheck(caps, plan.timezone)
+        reserved = self._reservations(version, rows, profiles) if capped else {}
         quiet = quiet_until(self.now, plan.policies.quiet_hours, plan.timezone) if marketing else None
         protected = self._protected(version, rows)
         # A customer moved to a new version can reach a step id they were already sent under the old one.
@@ -335,13 +342,8 @@ class StepRunner:
                 skipped.append(row)
                 continue
             if marketing:
-                verdict = check_caps(
-                    reach.channel,
-                    recent.get(row.customer_id, []),
-                    self.now,
-                    caps,
-                    plan.timezone,
-                    reserved.get(row.customer_id, ()),
+                verdict = check.verdict(
+                    reach.channel, recent.get(row.customer_id, ()), self.now, reserved.get(row.customer_id, ())
                 )
                 if verdict.action == "skip":
                     self.journal.add(row, "skipped", verdict.reason, node=node.id, cause=verdict.cause)

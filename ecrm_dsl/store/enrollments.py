@@ -51,7 +51,8 @@ _COLUMNS = [
 
 
 def _rows(result: Iterable[Any]) -> list[Enrollment]:
-    return [Enrollment(**row._mapping) for row in result]
+    # By position: _COLUMNS lists the fields in Enrollment's order (a due batch holds thousands of rows).
+    return [Enrollment(*row) for row in result]
 
 
 @dataclass(frozen=True)

@@ -57,11 +57,11 @@ def recent_sends(
             OUTBOX.c.category == "marketing",
         )
         .order_by(OUTBOX.c.created_at.desc())
-    )
+    ).all()
     found: dict[str, list[tuple[str, datetime]]] = {}
-    for row in rows:
-        if row.status in COUNTED:
-            found.setdefault(row.customer_id, []).append((row.channel, row.created_at))
+    for customer_id, channel, created_at, status in rows:
+        if status in COUNTED:
+            found.setdefault(customer_id, []).append((channel, created_at))
     return found
 
 
