@@ -7,10 +7,10 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, insert, select
 
 from ecrm_dsl.store import journal, outbox
-from ecrm_dsl.store.bulk import sqlite_instant
+from ecrm_dsl.store.bulk import instant, raw_instants, sqlite_instant
 from ecrm_dsl.store.database import open_store
 from ecrm_dsl.store.tables import TABLES
 
@@ -73,3 +73,16 @@ def test_outbox_rows_enqueued_as_tuples_are_stored_as_sqlalchemy_stores_them(sto
 def test_a_naive_time_is_refused_as_the_store_refuses_it() -> None:
     with pytest.raises(ValueError, match="naive datetime 2025-03-10T10:00:00: give the timezone"):
         sqlite_instant(dt.datetime(2025, 3, 10, 10, 0))
+
+
+def test_instants_read_raw_equal_what_the_store_type_returns(store_url: str) -> None:
+    engine = open_store(store_url)
+    rows = [(at, "c1", "s", "h", None, None, "entered", None, {}) for at in MOMENTS]
+    decisions = TABLES.decisions
+    with engine.begin() as conn:
+        conn.execute(insert(TABLES.customers), [{"id": "c1", "attributes": {}}])
+        journal.append(conn, rows)
+        typed = list(conn.execute(select(decisions.c.at).order_by(decisions.c.id)).scalars())
+        raw = list(conn.execute(select(raw_instants(conn, decisions.c.at)).order_by(decisions.c.id)).scalars())
+    assert [instant(value) for value in raw] == typed == [at.astimezone(UTC) for at in MOMENTS]
+    assert all(value.tzinfo is UTC for value in map(instant, raw))

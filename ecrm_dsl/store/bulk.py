@@ -1,10 +1,13 @@
-"""Many rows into one table, as tuples, through one statement built once.
+"""Bulk paths in tuples: many rows into one table through one statement built once, and instants read back
+without SQLAlchemy's per-value conversion.
 
 A tick writes thousands of decisions and outbox rows. Through SQLAlchemy's ``insert()`` each row costs a
 parameter dictionary and a bind conversion per value; on SQLite that is most of the write. Here a row is a tuple
 in the order of the columns named, and on SQLite the values are turned into exactly what ``UTCDateTime`` and
 ``JSON`` would store (naive UTC text, ``json.dumps`` text) and handed to the driver's ``executemany``. Other
 databases keep SQLAlchemy's path (psycopg's batching is already good there), with the statement built once.
+Reading thousands of instants, SQLite's text is parsed by ``datetime.fromisoformat`` instead of a regular
+expression and a ``replace`` per value.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Insert, Table, insert
+from sqlalchemy import JSON, ColumnElement, Connection, Insert, String, Table, insert, type_coerce
 
 from ecrm_dsl.store.tables import UTCDateTime
 
@@ -30,6 +33,19 @@ def sqlite_instant(value: datetime | None) -> str | None:
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
     return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def raw_instants(conn: Connection, column: ColumnElement[datetime]) -> ColumnElement[Any]:
+    """``column`` as the driver returns it: SQLite's text (read it with :func:`instant`), PostgreSQL's
+    timestamptz."""
+    return type_coerce(column, String) if conn.dialect.name == "sqlite" else column
+
+
+def instant(value: str | datetime) -> datetime:
+    """A value (not null) read through :func:`raw_instants` as ``UTCDateTime`` returns it: aware, in UTC."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _sqlite_json(value: Any) -> str:
@@ -61,12 +77,21 @@ class BulkInsert:
         if conn.dialect.name != "sqlite":
             conn.execute(self._insert, [dict(zip(self.columns, row, strict=True)) for row in rows])
             return
-        conn.exec_driver_sql(self._sql(conn), [self._stored(row) for row in rows])
+        # A batch repeats a few instants (the tick's moment) thousands of times: convert each once.
+        seen: dict[Any, Any] = {}
+        conn.exec_driver_sql(self._sql(conn), [self._stored(row, seen) for row in rows])
 
-    def _stored(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    def _stored(self, row: tuple[Any, ...], seen: dict[Any, Any]) -> tuple[Any, ...]:
         values = list(row)
         for index, convert in self._converters:
-            values[index] = convert(values[index])
+            value = values[index]
+            if convert is sqlite_instant:
+                stored = seen.get(value)
+                if stored is None:
+                    stored = seen[value] = sqlite_instant(value)
+                values[index] = stored
+            else:
+                values[index] = convert(value)
         return tuple(values)
 
     def _sql(self, conn: Connection) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from ecrm_dsl.store.bulk import BulkInsert
+from ecrm_dsl.store.bulk import BulkInsert, instant, raw_instants
 from ecrm_dsl.store.tables import TABLES
 
 OUTBOX = TABLES.outbox
@@ -50,7 +50,7 @@ def recent_sends(
     # The status is checked here, not in SQL: with it in the WHERE clause SQLite's planner switches, from ten
     # customers up, to the (status, next_attempt_at) index and reads the whole outbox, which only grows.
     rows = conn.execute(
-        select(OUTBOX.c.customer_id, OUTBOX.c.channel, OUTBOX.c.created_at, OUTBOX.c.status)
+        select(OUTBOX.c.customer_id, OUTBOX.c.channel, raw_instants(conn, OUTBOX.c.created_at), OUTBOX.c.status)
         .where(
             OUTBOX.c.customer_id.in_(sorted(set(customer_ids))),
             OUTBOX.c.created_at > since,
@@ -61,7 +61,7 @@ def recent_sends(
     found: dict[str, list[tuple[str, datetime]]] = {}
     for customer_id, channel, created_at, status in rows:
         if status in COUNTED:
-            found.setdefault(customer_id, []).append((channel, created_at))
+            found.setdefault(customer_id, []).append((channel, instant(created_at)))
     return found
 
 
