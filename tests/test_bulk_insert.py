@@ -1,5 +1,6 @@
-"""Decisions and outbox rows written as tuples (the tick's bulk path) are stored exactly as SQLAlchemy's own
-insert stores the same values: every column byte for byte, on SQLite and on PostgreSQL."""
+"""Decisions and outbox rows written as tuples, and steps placed by key (the tick's bulk paths), are stored
+exactly as SQLAlchemy's own insert and update store the same values: every column byte for byte, on SQLite and
+on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select, update
 
+from ecrm_dsl.store import enrollments as store
 from ecrm_dsl.store import journal, outbox
 from ecrm_dsl.store.bulk import instant, raw_instants, sqlite_instant
 from ecrm_dsl.store.database import open_store
@@ -86,3 +88,35 @@ def test_instants_read_raw_equal_what_the_store_type_returns(store_url: str) -> 
         raw = list(conn.execute(select(raw_instants(conn, decisions.c.at)).order_by(decisions.c.id)).scalars())
     assert [instant(value) for value in raw] == typed == [at.astimezone(UTC) for at in MOMENTS]
     assert all(value.tzinfo is UTC for value in map(instant, raw))
+
+
+def test_steps_placed_by_key_are_stored_as_sqlalchemy_stores_them(store_url: str) -> None:
+    engine = open_store(store_url)
+    enrollments = TABLES.enrollments
+    entered = MOMENTS[0]
+    moves = [  # (node, due, previous, waiting): a null due and a wait that listens among them
+        ("thanks", MOMENTS[1], entered, None),
+        ("howto", MOMENTS[2], MOMENTS[1], None),
+        ("answered", None, MOMENTS[3], MOMENTS[3]),
+    ]
+    columns = ("node_id", "due_at", "previous_at", "waiting_since")
+    with engine.begin() as conn:
+        conn.execute(insert(TABLES.customers), [{"id": "c1", "attributes": {}}])
+        new = {"customer_id": "c1", "scenario_id": "s", "entered_at": entered, "status": "active", "node_id": "x"}
+        conn.execute(insert(enrollments), [new] * (2 * len(moves)))
+        core = update(enrollments).where(enrollments.c.id == bindparam("eid"))
+        conn.execute(
+            core.values({c: bindparam(f"v_{c}") for c in columns}),
+            [{"eid": i + 1, **{f"v_{c}": v for c, v in zip(columns, m, strict=True)}} for i, m in enumerate(moves)],
+        )
+        store.place(
+            conn,
+            [
+                {"eid": len(moves) + i + 1, "node": n, "due": d, "previous": p, "waiting": w}
+                for i, (n, d, p, w) in enumerate(moves)
+            ],
+        )
+        store.defer(conn, [(1, MOMENTS[3]), (len(moves) + 1, MOMENTS[3])])
+        stored = _raw(conn, "enrollments", ("customer_id", "status", *columns))
+    assert stored[len(moves) :] == stored[: len(moves)]
+    assert [row[2] for row in stored] == [m[0] for m in moves] * 2

@@ -1,5 +1,5 @@
-"""Bulk paths in tuples: many rows into one table through one statement built once, and instants read back
-without SQLAlchemy's per-value conversion.
+"""Bulk paths in tuples: many rows into one table (inserted, or updated by key) through one statement built
+once, and instants read back without SQLAlchemy's per-value conversion.
 
 A tick writes thousands of decisions and outbox rows. Through SQLAlchemy's ``insert()`` each row costs a
 parameter dictionary and a bind conversion per value; on SQLite that is most of the write. Here a row is a tuple
@@ -17,7 +17,19 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Connection, Insert, String, Table, insert, type_coerce
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Connection,
+    Executable,
+    String,
+    Table,
+    bindparam,
+    insert,
+    type_coerce,
+    update,
+)
+from sqlalchemy.sql.compiler import IdentifierPreparer
 
 from ecrm_dsl.store.tables import UTCDateTime
 
@@ -53,14 +65,12 @@ def _sqlite_json(value: Any) -> str:
     return json.dumps(value)
 
 
-class BulkInsert:
-    """An insert of ``columns`` into ``table``; rows are tuples in that order, with Python values (aware
-    datetimes, dicts and lists for JSON), as the rest of the store takes them."""
+class _Bulk:
+    """A statement run with many rows of values in ``columns`` order; the subclass says which statement."""
 
     def __init__(self, table: Table, columns: Sequence[str]):
         self.table = table
         self.columns = tuple(columns)
-        self._insert: Insert = insert(table)
         self._sqlite_sql: str | None = None
         converters: list[tuple[int, Convert]] = []
         for index, name in enumerate(self.columns):
@@ -75,11 +85,13 @@ class BulkInsert:
         if not rows:
             return
         if conn.dialect.name != "sqlite":
-            conn.execute(self._insert, [dict(zip(self.columns, row, strict=True)) for row in rows])
+            conn.execute(self._statement(), [dict(zip(self._names(), row, strict=True)) for row in rows])
             return
+        if self._sqlite_sql is None:
+            self._sqlite_sql = self._sqlite(conn.dialect.identifier_preparer)
         # A batch repeats a few instants (the tick's moment) thousands of times: convert each once.
         seen: dict[Any, Any] = {}
-        conn.exec_driver_sql(self._sql(conn), [self._stored(row, seen) for row in rows])
+        conn.exec_driver_sql(self._sqlite_sql, [self._stored(row, seen) for row in rows])
 
     def _stored(self, row: tuple[Any, ...], seen: dict[Any, Any]) -> tuple[Any, ...]:
         values = list(row)
@@ -94,10 +106,51 @@ class BulkInsert:
                 values[index] = convert(value)
         return tuple(values)
 
-    def _sql(self, conn: Connection) -> str:
-        if self._sqlite_sql is None:
-            quote = conn.dialect.identifier_preparer
-            names = ", ".join(quote.quote(name) for name in self.columns)
-            marks = ", ".join("?" for _ in self.columns)
-            self._sqlite_sql = f"INSERT INTO {quote.format_table(self.table)} ({names}) VALUES ({marks})"
-        return self._sqlite_sql
+    def _statement(self) -> Executable:
+        raise NotImplementedError
+
+    def _names(self) -> tuple[str, ...]:
+        """The parameter names of :meth:`_statement`, in the order of a row's values."""
+        return self.columns
+
+    def _sqlite(self, quote: IdentifierPreparer) -> str:
+        raise NotImplementedError
+
+
+class BulkInsert(_Bulk):
+    """An insert of ``columns`` into ``table``; rows are tuples in that order, with Python values (aware
+    datetimes, dicts and lists for JSON), as the rest of the store takes them."""
+
+    def __init__(self, table: Table, columns: Sequence[str]):
+        super().__init__(table, columns)
+        self._insert = insert(table)
+
+    def _statement(self) -> Executable:
+        return self._insert
+
+    def _sqlite(self, quote: IdentifierPreparer) -> str:
+        names = ", ".join(quote.quote(name) for name in self.columns)
+        marks = ", ".join("?" for _ in self.columns)
+        return f"INSERT INTO {quote.format_table(self.table)} ({names}) VALUES ({marks})"
+
+
+class BulkUpdate(_Bulk):
+    """Set ``columns`` of the row whose ``key`` matches; rows are tuples of those values, then the key."""
+
+    def __init__(self, table: Table, columns: Sequence[str], key: str):
+        super().__init__(table, (*columns, key))
+        self.key = key
+        # SQLAlchemy reserves a column's own name for the SET clause: the parameters are named apart.
+        self._params = tuple(f"bulk_{name}" for name in self.columns)
+        sets: dict[str, Any] = {n: bindparam(p) for n, p in zip(columns, self._params[:-1], strict=True)}
+        self._update = update(table).where(table.c[key] == bindparam(self._params[-1])).values(sets)
+
+    def _statement(self) -> Executable:
+        return self._update
+
+    def _names(self) -> tuple[str, ...]:
+        return self._params
+
+    def _sqlite(self, quote: IdentifierPreparer) -> str:
+        sets = ", ".join(f"{quote.quote(name)} = ?" for name in self.columns[:-1])
+        return f"UPDATE {quote.format_table(self.table)} SET {sets} WHERE {quote.quote(self.key)} = ?"
