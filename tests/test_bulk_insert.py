@@ -12,7 +12,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from ecrm_dsl.store import enrollments as store
 from ecrm_dsl.store import journal, outbox
-from ecrm_dsl.store.bulk import instant, raw_instants, sqlite_instant
+from ecrm_dsl.store.bulk import instant, one_of, raw_instants, sqlite_instant
 from ecrm_dsl.store.database import open_store
 from ecrm_dsl.store.tables import TABLES
 
@@ -120,3 +120,20 @@ def test_steps_placed_by_key_are_stored_as_sqlalchemy_stores_them(store_url: str
         stored = _raw(conn, "enrollments", ("customer_id", "status", *columns))
     assert stored[len(moves) :] == stored[: len(moves)]
     assert [row[2] for row in stored] == [m[0] for m in moves] * 2
+
+
+def test_one_of_finds_what_an_in_list_finds(store_url: str) -> None:
+    engine = open_store(store_url)
+    customers = TABLES.customers
+    ids = [f"c{i}" for i in range(50)] + ["顧客-あ", "o'brien"]
+    with engine.begin() as conn:
+        conn.execute(insert(customers), [{"id": cid, "attributes": {}} for cid in ids])
+        journal.append(conn, [(MOMENTS[0], cid, "s", "h", None, None, "entered", None, {}) for cid in ids])
+        for wanted in (["c3", "顧客-あ", "o'brien", "nobody", "c3"], [], ids):
+            found = set(conn.execute(select(customers.c.id).where(one_of(conn, customers.c.id, wanted))).scalars())
+            assert found == set(conn.execute(select(customers.c.id).where(customers.c.id.in_(wanted))).scalars())
+            assert found == set(wanted) & set(ids)
+        decisions = TABLES.decisions
+        numbers = [1, 7, 52, 999]  # integer keys too
+        found = conn.execute(select(decisions.c.id).where(one_of(conn, decisions.c.id, numbers))).scalars()
+        assert sorted(found) == [1, 7, 52]

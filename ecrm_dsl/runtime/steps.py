@@ -28,6 +28,7 @@ from ecrm_dsl.runtime.model import DeployedPlan, ScenarioVersion
 from ecrm_dsl.runtime.policy import CapCheck, Reservation, cap_lookback, quiet_until, reachable
 from ecrm_dsl.store import customers, outbox, scheduled
 from ecrm_dsl.store import enrollments as store
+from ecrm_dsl.store.bulk import one_of
 from ecrm_dsl.store.enrollments import Enrollment
 from ecrm_dsl.store.scheduled import ScheduledStep
 from ecrm_dsl.store.tables import TABLES
@@ -131,7 +132,7 @@ class StepRunner:
             segments=version.plan.segments,
             types=version.entry_types(),
         )
-        return set(self.conn.execute(query.where(TABLES.enrollments.c.id.in_(list(ids)))).scalars())
+        return set(self.conn.execute(query.where(one_of(self.conn, TABLES.enrollments.c.id, ids))).scalars())
 
     def _update(self, version: ScenarioVersion, node: UpdateNode, rows: list[Enrollment]) -> None:
         stored = set(TABLES.customers.c.keys())

@@ -1,5 +1,6 @@
 """Bulk paths in tuples: many rows into one table (inserted, or updated by key) through one statement built
-once, and instants read back without SQLAlchemy's per-value conversion.
+once, a list of thousands of keys as one parameter, and instants read back without SQLAlchemy's per-value
+conversion.
 
 A tick writes thousands of decisions and outbox rows. Through SQLAlchemy's ``insert()`` each row costs a
 parameter dictionary and a bind conversion per value; on SQLite that is most of the write. Here a row is a tuple
@@ -18,14 +19,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     JSON,
     ColumnElement,
     Connection,
     Executable,
     String,
     Table,
+    any_,
     bindparam,
+    func,
     insert,
+    literal_column,
+    select,
     type_coerce,
     update,
 )
@@ -58,6 +64,18 @@ def instant(value: str | datetime) -> datetime:
     if isinstance(value, str):
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def one_of(conn: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values`` with the values as one parameter: SQLite reads them from a JSON array
+    (``json_each``), PostgreSQL from an array (``= ANY``). Both plan it as the IN list it replaces (index lookups
+    per value), without SQLAlchemy rendering and binding a parameter per value on every execution."""
+    if conn.dialect.name == "sqlite":
+        listed = func.json_each(bindparam(None, json.dumps(list(values)), type_=String()))
+        return column.in_(select(literal_column("value")).select_from(listed))
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))
 
 
 def _sqlite_json(value: Any) -> str:

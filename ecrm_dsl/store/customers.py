@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, delete, insert, or_, select, update
 
+from ecrm_dsl.store.bulk import one_of
 from ecrm_dsl.store.enrollments import Enrollment
 from ecrm_dsl.store.tables import TABLES
 
@@ -33,7 +34,8 @@ def profiles(conn: Connection, customer_ids: Sequence[str], *, custom: bool = Tr
     if not customer_ids:
         return {}
     names = (*PROFILE_COLUMNS, "attributes") if custom else PROFILE_COLUMNS
-    rows = conn.execute(select(*(C.c[n] for n in names)).where(C.c.id.in_(sorted(set(customer_ids))))).all()
+    wanted = one_of(conn, C.c.id, sorted(set(customer_ids)))
+    rows = conn.execute(select(*(C.c[n] for n in names)).where(wanted)).all()
     return {row[0]: dict(zip(names, row, strict=True)) for row in rows}
 
 

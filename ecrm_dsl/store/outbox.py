@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from ecrm_dsl.store.bulk import BulkInsert, instant, raw_instants
+from ecrm_dsl.store.bulk import BulkInsert, instant, one_of, raw_instants
 from ecrm_dsl.store.tables import TABLES
 
 OUTBOX = TABLES.outbox
@@ -52,7 +52,7 @@ def recent_sends(
     rows = conn.execute(
         select(OUTBOX.c.customer_id, OUTBOX.c.channel, raw_instants(conn, OUTBOX.c.created_at), OUTBOX.c.status)
         .where(
-            OUTBOX.c.customer_id.in_(sorted(set(customer_ids))),
+            one_of(conn, OUTBOX.c.customer_id, sorted(set(customer_ids))),
             OUTBOX.c.created_at > since,
             OUTBOX.c.category == "marketing",
         )
@@ -116,4 +116,5 @@ def by_channel(conn: Connection) -> dict[tuple[str, str], int]:
 def existing_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
     if not keys:
         return set()
-    return set(conn.execute(select(OUTBOX.c.idempotency_key).where(OUTBOX.c.idempotency_key.in_(list(keys)))).scalars())
+    found = conn.execute(select(OUTBOX.c.idempotency_key).where(one_of(conn, OUTBOX.c.idempotency_key, keys)))
+    return set(found.scalars())
