@@ -6,7 +6,7 @@ A tick writes thousands of decisions and outbox rows. Through SQLAlchemy's ``ins
 parameter dictionary and a bind conversion per value; on SQLite that is most of the write. Here a row is a tuple
 in the order of the columns named, and on SQLite the values are turned into exactly what ``UTCDateTime`` and
 ``JSON`` would store (naive UTC text, ``json.dumps`` text) and handed to the driver's ``executemany``. Other
-databases keep SQLAlchemy's path (psycopg's batching is already good there), with the statement built once.
+databases keep SQLAlchemy's path and its type conversions, with the statement built once.
 Reading thousands of instants, SQLite's text is parsed by ``datetime.fromisoformat`` instead of a regular
 expression and a ``replace`` per value.
 """
