@@ -55,9 +55,10 @@ class StepRunner:
         self, version: ScenarioVersion, rows: Sequence[Enrollment], target: str | None, previous: dict[int, datetime]
     ) -> None:
         """Put each enrollment at ``target`` with its due time; steps whose date anchor is missing are skipped."""
-        # Only a step counting from an order or subscription date can be skipped; the dates are loaded for it.
-        dated = target is not None and _date_anchor(version.timings[target]) is not None
-        anchors = customers.entry_anchors(self.conn, rows) if dated else {}
+        # Only a step counting from an order or subscription date can be skipped (to the next one): the dates
+        # those steps count from are loaded, and none when the target counts from the previous step or entry.
+        dated = _date_anchors(version, target)
+        anchors = customers.entry_anchors(self.conn, rows, dated) if dated else {}
         moves, completed = [], []
         for row in rows:
             node_id, acted = target, previous[row.id]
@@ -472,6 +473,19 @@ def _date_anchor(timing: Any) -> str | None:
         return None
     anchor = timing.get("anchor", "previous")
     return None if anchor in ("previous", "entry") else str(anchor)
+
+
+def _date_anchors(version: ScenarioVersion, target: str | None) -> frozenset[str]:
+    """The dates placing at ``target`` can read: its own, and while a step counts from a date (and may be
+    skipped for the lack of it), the next step's."""
+    found: set[str] = set()
+    while target is not None:
+        anchor = _date_anchor(version.timings[target])
+        if anchor is None:
+            break
+        found.add(anchor)
+        target = version.nodes[target].next
+    return frozenset(found)
 
 
 def _plain(value: Any) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -39,10 +39,17 @@ def profiles(conn: Connection, customer_ids: Sequence[str], *, custom: bool = Tr
     return {row[0]: dict(zip(names, row, strict=True)) for row in rows}
 
 
-def entry_anchors(conn: Connection, rows: Sequence[Enrollment]) -> dict[int, dict[str, datetime | date | None]]:
-    """The order and subscription dates each enrollment's timing may count from."""
-    orders = {r.entry_order_id for r in rows if r.entry_order_id}
-    events = {r.entry_event_id for r in rows if r.entry_event_id}
+ORDER_ANCHORS = frozenset({"order_placed", "payment", "shipment", "delivery_date"})
+
+
+def entry_anchors(
+    conn: Connection, rows: Sequence[Enrollment], wanted: Collection[str] = (*ORDER_ANCHORS, "next_shipment")
+) -> dict[int, dict[str, datetime | date | None]]:
+    """The order and subscription dates each enrollment's timing may count from; only the ``wanted`` ones are
+    looked up (others may be left None). An order date comes from the entry order, or else from the entry event's
+    properties; the next shipment from the event's."""
+    order_dates = bool(ORDER_ANCHORS & set(wanted))
+    orders = {r.entry_order_id for r in rows if r.entry_order_id} if order_dates else set()
     by_order = {}
     if orders:
         for row in conn.execute(
@@ -51,6 +58,12 @@ def entry_anchors(conn: Connection, rows: Sequence[Enrollment]) -> dict[int, dic
             )
         ):
             by_order[row.id] = row
+    # The entry event's properties are read only where they can give a wanted date (a JSON decode per row).
+    events = {
+        r.entry_event_id
+        for r in rows
+        if r.entry_event_id and ("next_shipment" in wanted or (order_dates and r.entry_order_id not in by_order))
+    }
     by_event = {}
     if events:
         for event in conn.execute(select(EV.c.id, EV.c.properties).where(EV.c.id.in_(sorted(events)))):
