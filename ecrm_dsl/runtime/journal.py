@@ -18,7 +18,7 @@ _WITHOUT_ENROLLMENT = {"not_entered"}
 class Journal:
     def __init__(self, now: datetime):
         self.now = now
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[tuple[Any, ...]] = []  # in the order of ``store.COLUMNS``
         self.counts: Counter[str] = Counter()  # every decision added, flushed or not
 
     def add(
@@ -32,21 +32,20 @@ class Journal:
         **detail: Any,
     ) -> None:
         self.rows.append(
-            {
-                "at": at or self.now,
-                "customer_id": enrollment.customer_id,
-                "scenario_id": enrollment.scenario_id,
-                "scenario_hash": enrollment.scenario_hash,
-                "enrollment_id": None if kind in _WITHOUT_ENROLLMENT else enrollment.id,
-                "node_id": node,
-                "kind": kind,
-                "reason": reason,
-                "detail": detail,
-            }
+            (
+                at or self.now,
+                enrollment.customer_id,
+                enrollment.scenario_id,
+                enrollment.scenario_hash,
+                None if kind in _WITHOUT_ENROLLMENT else enrollment.id,
+                node,
+                kind,
+                reason,
+                detail,
+            )
         )
-
         self.counts[kind] += 1
 
     def flush(self, conn: Connection) -> None:
-        store.write(conn, self.rows)
+        store.append(conn, self.rows)
         self.rows = []

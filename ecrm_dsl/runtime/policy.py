@@ -124,6 +124,8 @@ class CapWindow:
     def fits(self, times: Sequence[datetime], moment: datetime) -> bool:
         """Whether one more message at ``moment`` keeps every window holding it within the cap; ``times`` may
         include messages still to come (reservations)."""
+        if len(times) < self.cap.max:
+            return True  # no window can hold more messages than there are: the common case, decided at once
         days = self.cap.calendar_days
         if days is not None:
             today = self._day(moment).toordinal()
@@ -172,9 +174,56 @@ def cap_lookback(now: datetime, caps: Sequence[FrequencyCap]) -> datetime:
     return now - timedelta(seconds=longest)
 
 
+class CapCheck:
+    """The frequency caps of a plan, set up once for a batch of sends (each send then only counts)."""
+
+    def __init__(self, caps: Sequence[FrequencyCap], timezone: str):
+        self.zone = ZoneInfo(timezone)
+        self.windows = tuple(CapWindow(cap, self.zone) for cap in caps)
+
+    def verdict(
+        self,
+        channel: str,
+        sends: Sequence[tuple[str, datetime]],
+        now: datetime,
+        reserved: Sequence[Reservation] = (),
+    ) -> CapVerdict:
+        """Whether one more marketing message on ``channel`` fits every cap (see :func:`check_caps`)."""
+        verdicts: list[CapVerdict] = []
+        for window in self.windows:
+            if not window.covers(channel):
+                continue
+            cap = window.cap
+            times = [at for ch, at in sends if window.covers(ch)] if sends else []
+            if not window.fits(times, now):
+                label = f"frequency cap: {cap.max} per {window.label} on {cap.channel}"
+                verdicts.append(_exceeded(window, times, now, label, "frequency_cap"))
+                continue
+            if not reserved:
+                continue
+            held = sorted((r for r in reserved if window.covers(r.channel)), key=lambda r: (r.at, r.scenario_id))
+            if held and not window.fits([*times, *(r.at for r in held)], now):
+                first = held[0]
+                kept = (
+                    f"frequency cap: {cap.max} per {window.label} on {cap.channel}, kept for higher-priority "
+                    f"{first.scenario_id} ({first.node_id} at {first.at.astimezone(self.zone).isoformat()})"
+                )
+                verdicts.append(_exceeded(window, [*times, *(r.at for r in held)], now, kept, "priority"))
+        if not verdicts:
+            return _SEND
+        skips = [v for v in verdicts if v.action == "skip"]
+        if skips:
+            return min(skips, key=lambda v: v.cause != "frequency_cap")
+        defers = [v for v in verdicts if v.until is not None]
+        return max(defers, key=lambda v: v.until or now) if defers else _SEND
+
+
+_SEND = CapVerdict("send")
+
+
 def check_caps(
     channel: str,
-    sends: list[tuple[str, datetime]],
+    sends: Sequence[tuple[str, datetime]],
     now: datetime,
     caps: Sequence[FrequencyCap],
     timezone: str,
@@ -183,30 +232,7 @@ def check_caps(
     """Whether one more marketing message on ``channel`` fits every cap. ``sends`` are (channel, time) of the
     customer's counted messages; ``reserved`` the sends higher-priority scenarios have scheduled, which keep their
     slots: a message that would fit only by taking one is deferred or skipped with the cause ``priority``."""
-    zone = ZoneInfo(timezone)
-    verdicts: list[CapVerdict] = []
-    for cap in caps:
-        window = CapWindow(cap, zone)
-        if not window.covers(channel):
-            continue
-        label = f"frequency cap: {cap.max} per {window.label} on {cap.channel}"
-        times = [at for ch, at in sends if window.covers(ch)]
-        if not window.fits(times, now):
-            verdicts.append(_exceeded(window, times, now, label, "frequency_cap"))
-            continue
-        held = sorted((r for r in reserved if window.covers(r.channel)), key=lambda r: (r.at, r.scenario_id))
-        if held and not window.fits([*times, *(r.at for r in held)], now):
-            first = held[0]
-            kept = (
-                f"{label}, kept for higher-priority {first.scenario_id} "
-                f"({first.node_id} at {first.at.astimezone(zone).isoformat()})"
-            )
-            verdicts.append(_exceeded(window, [*times, *(r.at for r in held)], now, kept, "priority"))
-    skips = [v for v in verdicts if v.action == "skip"]
-    if skips:
-        return min(skips, key=lambda v: v.cause != "frequency_cap")
-    defers = [v for v in verdicts if v.until is not None]
-    return max(defers, key=lambda v: v.until or now) if defers else CapVerdict("send")
+    return CapCheck(caps, timezone).verdict(channel, sends, now, reserved)
 
 
 def _exceeded(window: CapWindow, times: list[datetime], now: datetime, reason: str, cause: str) -> CapVerdict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,9 +25,10 @@ from ecrm_dsl.plan.project import TemplatePlan
 from ecrm_dsl.runtime.assign import pick_variant
 from ecrm_dsl.runtime.journal import Journal
 from ecrm_dsl.runtime.model import DeployedPlan, ScenarioVersion
-from ecrm_dsl.runtime.policy import Reservation, cap_lookback, check_caps, quiet_until, reachable
+from ecrm_dsl.runtime.policy import CapCheck, Reservation, cap_lookback, quiet_until, reachable
 from ecrm_dsl.store import customers, outbox, scheduled
 from ecrm_dsl.store import enrollments as store
+from ecrm_dsl.store.bulk import one_of
 from ecrm_dsl.store.enrollments import Enrollment
 from ecrm_dsl.store.scheduled import ScheduledStep
 from ecrm_dsl.store.tables import TABLES
@@ -54,7 +55,10 @@ class StepRunner:
         self, version: ScenarioVersion, rows: Sequence[Enrollment], target: str | None, previous: dict[int, datetime]
     ) -> None:
         """Put each enrollment at ``target`` with its due time; steps whose date anchor is missing are skipped."""
-        anchors = customers.entry_anchors(self.conn, rows)
+        # Only a step counting from an order or subscription date can be skipped (to the next one): the dates
+        # those steps count from are loaded, and none when the target counts from the previous step or entry.
+        dated = _date_anchors(version, target)
+        anchors = customers.entry_anchors(self.conn, rows, dated) if dated else {}
         moves, completed = [], []
         for row in rows:
             node_id, acted = target, previous[row.id]
@@ -64,7 +68,7 @@ class StepRunner:
                     version.timings[node_id],
                     previous=acted,
                     entry=row.entered_at,
-                    anchors=anchors[row.id],
+                    anchors=anchors.get(row.id, _NO_ANCHORS),
                     timezone=version.plan.timezone,
                     calendar=version.plan.calendar,
                 )
@@ -129,7 +133,7 @@ class StepRunner:
             segments=version.plan.segments,
             types=version.entry_types(),
         )
-        return set(self.conn.execute(query.where(TABLES.enrollments.c.id.in_(list(ids)))).scalars())
+        return set(self.conn.execute(query.where(one_of(self.conn, TABLES.enrollments.c.id, ids))).scalars())
 
     def _update(self, version: ScenarioVersion, node: UpdateNode, rows: list[Enrollment]) -> None:
         stored = set(TABLES.customers.c.keys())
@@ -268,16 +272,23 @@ class StepRunner:
         plan = version.plan
         template = plan.templates[node.template]
         marketing = template.marketing
-        profiles = customers.profiles(self.conn, [r.customer_id for r in rows])
+        custom = any(
+            rule.attribute is not None and rule.attribute not in customers.PROFILE_COLUMNS
+            for rule in plan.policies.consent.values()
+        )
+        profiles = customers.profiles(self.conn, [r.customer_id for r in rows], custom=custom)
         caps = plan.policies.frequency_caps
-        recent = outbox.recent_sends(self.conn, [r.customer_id for r in rows], cap_lookback(self.now, caps))
-        reserved = self._reservations(version, rows, profiles) if marketing and caps else {}
+        capped = marketing and bool(caps)
+        since = cap_lookback(self.now, caps)
+        recent = outbox.recent_sends(self.conn, [r.customer_id for r in rows], since) if capped else {}
+        check = CapCheck(caps, plan.timezone)
+        reserved = self._reservations(version, rows, profiles) if capped else {}
         quiet = quiet_until(self.now, plan.policies.quiet_hours, plan.timezone) if marketing else None
         protected = self._protected(version, rows)
         # A customer moved to a new version can reach a step id they were already sent under the old one.
         already = outbox.existing_keys(self.conn, [f"{r.id}:{node.id}" for r in rows])
         sent, skipped, deferred = [], [], []
-        queued: list[dict[str, Any]] = []
+        queued: list[tuple[Any, ...]] = []
         for row in rows:
             if row.holdout:
                 self.journal.add(
@@ -333,13 +344,8 @@ class StepRunner:
                 skipped.append(row)
                 continue
             if marketing:
-                verdict = check_caps(
-                    reach.channel,
-                    recent.get(row.customer_id, []),
-                    self.now,
-                    caps,
-                    plan.timezone,
-                    reserved.get(row.customer_id, ()),
+                verdict = check.verdict(
+                    reach.channel, recent.get(row.customer_id, ()), self.now, reserved.get(row.customer_id, ())
                 )
                 if verdict.action == "skip":
                     self.journal.add(row, "skipped", verdict.reason, node=node.id, cause=verdict.cause)
@@ -370,7 +376,7 @@ class StepRunner:
                 node=node.id,
                 channel=reach.channel,
                 template=node.template,
-                key=queued[-1]["idempotency_key"],
+                key=queued[-1][0],
             )
             sent.append(row)
         outbox.enqueue(self.conn, queued)
@@ -440,21 +446,46 @@ class StepRunner:
         condition: Normal = ["or", *(["call", "in_segment", ["name", s]] for s in segments)]
         return self.holds(version, condition if len(segments) > 1 else condition[1], rows)
 
-    def _delivery(self, row: Enrollment, node: SendNode, channel: str, template: TemplatePlan) -> dict[str, Any]:
-        return {
-            "idempotency_key": f"{row.id}:{node.id}",
-            "enrollment_id": row.id,
-            "customer_id": row.customer_id,
-            "scenario_id": row.scenario_id,
-            "scenario_hash": row.scenario_hash,
-            "node_id": node.id,
-            "channel": channel,
-            "template": node.template,
-            "category": template.category,
-            "params": node.params,
-            "created_at": self.now,
-            "next_attempt_at": self.now,
-        }
+    def _delivery(self, row: Enrollment, node: SendNode, channel: str, template: TemplatePlan) -> tuple[Any, ...]:
+        """A new outbox row, in the order of ``outbox.COLUMNS``."""
+        return (
+            f"{row.id}:{node.id}",
+            row.id,
+            row.customer_id,
+            row.scenario_id,
+            row.scenario_hash,
+            node.id,
+            channel,
+            node.template,
+            template.category,
+            node.params,
+            self.now,
+            self.now,
+        )
+
+
+_NO_ANCHORS: dict[str, datetime | date | None] = {}
+
+
+def _date_anchor(timing: Any) -> str | None:
+    """The order or subscription date a step's timing counts from, if any (not the previous step, not entry)."""
+    if timing is None:
+        return None
+    anchor = timing.get("anchor", "previous")
+    return None if anchor in ("previous", "entry") else str(anchor)
+
+
+def _date_anchors(version: ScenarioVersion, target: str | None) -> frozenset[str]:
+    """The dates placing at ``target`` can read: its own, and while a step counts from a date (and may be
+    skipped for the lack of it), the next step's."""
+    found: set[str] = set()
+    while target is not None:
+        anchor = _date_anchor(version.timings[target])
+        if anchor is None:
+            break
+        found.add(anchor)
+        target = version.nodes[target].next
+    return frozenset(found)
 
 
 def _plain(value: Any) -> Any:

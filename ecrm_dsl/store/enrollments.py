@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Integer, Select, and_, bindparam, case, delete, func, insert, or_, select, update
 
+from ecrm_dsl.store.bulk import BulkUpdate
 from ecrm_dsl.store.changes import Customers, changed_enrollments, inline
 from ecrm_dsl.store.tables import TABLES, UTCDateTime
 
@@ -51,7 +52,8 @@ _COLUMNS = [
 
 
 def _rows(result: Iterable[Any]) -> list[Enrollment]:
-    return [Enrollment(**row._mapping) for row in result]
+    # By position: _COLUMNS lists the fields in Enrollment's order (a due batch holds thousands of rows).
+    return [Enrollment(*row) for row in result]
 
 
 @dataclass(frozen=True)
@@ -185,28 +187,17 @@ def waiting_nodes(conn: Connection) -> list[tuple[str, str]]:
     return sorted((row.scenario_hash, row.node_id) for row in rows)
 
 
+_PLACE = BulkUpdate(E, ("node_id", "due_at", "previous_at", "waiting_since"), key="id")
+_DEFER = BulkUpdate(E, ("due_at",), key="id")
+
+
 def place(conn: Connection, moves: Sequence[dict[str, Any]]) -> None:
     """Put enrollments at a step: each move has eid, node, due, previous, waiting."""
-    if moves:
-        conn.execute(
-            update(E)
-            .where(E.c.id == bindparam("eid"))
-            .values(
-                node_id=bindparam("node"),
-                due_at=bindparam("due"),
-                previous_at=bindparam("previous"),
-                waiting_since=bindparam("waiting"),
-            ),
-            list(moves),
-        )
+    _PLACE.execute(conn, [(m["node"], m["due"], m["previous"], m["waiting"], m["eid"]) for m in moves])
 
 
 def defer(conn: Connection, moves: Sequence[tuple[int, datetime]]) -> None:
-    if moves:
-        conn.execute(
-            update(E).where(E.c.id == bindparam("eid")).values(due_at=bindparam("due")),
-            [{"eid": i, "due": d} for i, d in moves],
-        )
+    _DEFER.execute(conn, [(due, eid) for eid, due in moves])
 
 
 def finish(conn: Connection, ids: Sequence[int], status: str, outcome: str, at: datetime) -> None:

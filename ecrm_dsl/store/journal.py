@@ -7,14 +7,23 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from ecrm_dsl.store.bulk import BulkInsert
 from ecrm_dsl.store.tables import TABLES
 
 D = TABLES.decisions
+# The order of a decision tuple (``append``).
+COLUMNS = ("at", "customer_id", "scenario_id", "scenario_hash", "enrollment_id", "node_id", "kind", "reason", "detail")
+_APPEND = BulkInsert(D, COLUMNS)
 
 
 def write(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         conn.execute(insert(D), list(rows))
+
+
+def append(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Decisions as tuples in ``COLUMNS`` order, in one statement (a tick writes thousands)."""
+    _APPEND.execute(conn, rows)
 
 
 def timeline(conn: Connection, customer_id: str) -> list[dict[str, Any]]:

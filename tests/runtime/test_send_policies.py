@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from tests.runtime.world import JST, POLICIES, World, template
+from tests.runtime.world import JST, POLICIES, SCHEMA, World, template
 
 
 def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
@@ -172,3 +172,23 @@ def test_sell_scenarios_never_message_customers_the_nurture_only_policy_protects
     assert sorted((s[0], s[1]) for s in w.sends()) == [("happy", "care"), ("happy", "promo"), ("unhappy", "care")]
     [skipped] = w.decisions("unhappy", "skipped")
     assert skipped["scenario_id"] == "sell_it" and skipped["reason"].startswith("nurture-only")
+
+
+def test_consent_kept_in_a_custom_attribute_is_read_at_send_time(tmp_path: Path) -> None:
+    # The send path leaves the custom attributes out of a profile unless a consent rule names one.
+    w = World(tmp_path)
+    w.write("customer_schema.yaml", SCHEMA + "  newsletter_ok: {type: bool}\n")
+    w.write("policies.yaml", POLICIES.replace("customer.email_opt_in", "customer.newsletter_ok"))
+    w.templates(template("promo"))
+    w.write("scenarios/s0.ecrm", scenario("promo", "  after 1h: send email promo"))
+    w.deploy(at(1, 0))
+    w.customer("yes", email_opt_in=False, attributes={"newsletter_ok": True})
+    w.customer("no", attributes={"newsletter_ok": False})
+    w.customer("unset")
+    for cid in ("yes", "no", "unset"):
+        w.order(cid, at(1, 10))
+    w.ticks(at(1, 11), at(1, 12))
+    assert [(s[0], s[2]) for s in w.sends()] == [("yes", "email")]
+    for cid in ("no", "unset"):
+        [skipped] = w.decisions(cid, "skipped")
+        assert skipped["reason"] == "no reachable channel: email: no consent (newsletter_ok)"
