@@ -62,29 +62,39 @@ def gateway() -> Iterator[str]:
 
 
 class Workers:
-    def __init__(self, store: str, gateway: str, log: Path):
-        self.store, self.log = store, log
+    def __init__(self, store: str, gateway: str, logs: Path):
+        self.store, self.logs = store, logs
         self.env = {**os.environ, "ECRM_SMS_URL": gateway, "PYTHONPATH": str(ROOT)}
-        self.running: list[subprocess.Popen[bytes]] = []
+        self.running: list[tuple[subprocess.Popen[bytes], Path]] = []
         self.kills = 0
 
     def start(self) -> None:
         command = [sys.executable, "-m", "ecrm_dsl", "run", "--store", self.store, "--interval", "1"]
         command += ["--lease", "3"]
-        with self.log.open("ab") as out:
-            self.running.append(subprocess.Popen(command, env=self.env, stdout=out, stderr=out))
+        log = self.logs / f"worker-{self.kills}-{len(self.running)}.log"
+        with log.open("ab") as out:
+            self.running.append((subprocess.Popen(command, env=self.env, stdout=out, stderr=out), log))
+
+    def log(self) -> str:
+        return "".join(p.read_text(encoding="utf-8", errors="replace") for p in sorted(self.logs.glob("*.log")))
 
     def kill_one(self, rng: random.Random) -> None:
-        victim = self.running.pop(rng.randrange(len(self.running)))
+        victim, _ = self.running.pop(rng.randrange(len(self.running)))
         victim.send_signal(signal.SIGKILL)
         victim.wait()
         self.kills += 1
         self.start()
 
     def stop(self) -> list[int | None]:
-        for worker in self.running:
+        # A worker restarted just before the end may still be starting: SIGTERM before `ecrm run` has set its
+        # handler ends it as any process (-15). The clean stop is what is tested, so wait for its first line.
+        deadline = time.monotonic() + 60
+        for worker, log in self.running:
+            while worker.poll() is None and not log.read_bytes() and time.monotonic() < deadline:
+                time.sleep(0.1)
+        for worker, _ in self.running:
             worker.send_signal(signal.SIGTERM)
-        return [worker.wait(timeout=60) for worker in self.running]
+        return [worker.wait(timeout=60) for worker, _ in self.running]
 
 
 def settled(engine: Engine) -> bool:
@@ -101,7 +111,7 @@ def test_killed_workers_lose_and_duplicate_nothing(tmp_path: Path, gateway: str)
     w.write("scenarios/welcome.ecrm", scenario("welcome", "order.placed", "  send sms welcome\n  send sms howto"))
     w.deploy(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
     store = w.engine.url.render_as_string(hide_password=False)  # a SQLite file, or a PostgreSQL database
-    workers = Workers(store, gateway, tmp_path / "workers.log")
+    workers = Workers(store, gateway, tmp_path)
     for _ in range(3):
         workers.start()
     rng = random.Random(20261205)
@@ -119,7 +129,7 @@ def test_killed_workers_lose_and_duplicate_nothing(tmp_path: Path, gateway: str)
     while not settled(w.engine) and time.monotonic() < deadline:
         time.sleep(0.5)
     codes = workers.stop()
-    log = (tmp_path / "workers.log").read_text(encoding="utf-8", errors="replace")
+    log = workers.log()
     assert settled(w.engine), f"not settled after {workers.kills} kills; workers said:\n{log[-3000:]}"
     assert codes == [0, 0, 0], log[-3000:]
     assert workers.kills >= 3
