@@ -191,13 +191,16 @@ def _event_candidates(customers: ColumnElement[bool] | None) -> Select[Any]:
 
 def _event_news(customers: ColumnElement[bool]) -> Select[Any]:
     e = T.events
+    # The changed customers lead (their (customer_id, type, occurred_at) entries): on the bare column SQLite
+    # walks the (type, occurred_at) index over two days of every customer's events instead.
+    at = func.coalesce(e.c.occurred_at, e.c.occurred_at)
     return (
         select(e.c.type, func.max(e.c.occurred_at).label("latest"))
         .where(
             customers,
             e.c.type.in_(bindparam("types", expanding=True)),
-            e.c.occurred_at >= bindparam("after", type_=UTCDateTime()),
-            e.c.occurred_at <= bindparam("now", type_=UTCDateTime()),
+            at >= bindparam("after", type_=UTCDateTime()),
+            at <= bindparam("now", type_=UTCDateTime()),
         )
         .group_by(e.c.type)
     )
