@@ -1,7 +1,7 @@
-"""A tick: enroll (triggers since the last tick), settle outcomes (goals, stop rules), advance due steps.
+"""A tick: settle outcomes (goals, stop rules), enroll (triggers since the last tick), advance due steps.
 
-Each unit of work — all of the tick's entries, one batch of one step — commits on its own together with its
-journal entries and outbox rows. A crash loses at most the unit in progress, which the next tick redoes from
+Each unit of work — the tick's outcomes and entries together, one batch of one step — commits on its own with
+its journal entries and outbox rows. A crash loses at most the unit in progress, which the next tick redoes from
 the same state; outbox keys make a redone send a no-op rather than a duplicate.
 """
 
@@ -144,25 +144,25 @@ class Scheduler:
                 big = next_mark.enrollment - stop_mark.enrollment > BIG_ENTRY
                 by_scenario = store.entered_since(conn, stop_mark.enrollment) if big else {}
                 scope = StopScope(customers, stop_mark.enrollment, by_scenario)
-        since = (previous or now) - self.late_arrival
-        # Outcomes first: the purchase that converts one enrollment may start the next one.
-        self._settle(now, list(by_hash.values()), since, report, scope)
-        earliest = now
-        entering = [v for v in current if check_segments or v.trigger.type != "segment"]
-        # All of the tick's entries in one transaction: a crash redoes them all from the same state.
-        with self._begin() as conn:
+            since = (previous or now) - self.late_arrival
+            # One transaction for outcomes and entries: a crash redoes them all from the same state.
+            # Outcomes first: the purchase that converts one enrollment may start the next one.
+            self._settle(conn, now, list(by_hash.values()), since, report, scope)
+            entering = [v for v in current if check_segments or v.trigger.type != "segment"]
             journal = Journal(now)
             changed = scope.customers if scope is not None else None
             found = enroll_all(conn, entering, now, StepRunner(conn, now, journal), self.late_arrival, changed)
             self._flush(conn, journal, report)
-        for version_id, entries in found.items():
-            report.entered[version_id] += entries.count
-            earliest = min(earliest, entries.earliest or now)
-        # A catch-up or backfill entry may already have met its goal. Only versions that took entries need a
-        # second look: the first pass settled everyone else up to now, and entering changes no customer data.
-        entered = [v for v in current if report.entered[v.id]]
-        if entered:
-            self._settle(now, entered, min(since, earliest), report, scope)
+            earliest = now
+            for version_id, entries in found.items():
+                report.entered[version_id] += entries.count
+                earliest = min(earliest, entries.earliest or now)
+            # A catch-up or backfill entry may already have met its goal. Only versions that took entries need
+            # a second look: the first pass settled everyone else up to now, and entering changes no customer
+            # data.
+            entered = [v for v in current if report.entered[v.id]]
+            if entered:
+                self._settle(conn, now, entered, min(since, earliest), report, scope)
         self._advance(now, by_hash, report)
         with self._begin() as conn:
             _save_last_tick(conn, now)
@@ -173,16 +173,16 @@ class Scheduler:
 
     def _settle(
         self,
+        conn: Connection,
         now: datetime,
         versions: list[ScenarioVersion],
         since: datetime,
         report: TickReport,
         scope: StopScope | None,
     ) -> None:
-        with self._begin() as conn:
-            journal = Journal(now)
-            settle_outcomes(conn, sort_for_priority(versions), StepRunner(conn, now, journal), journal, since, scope)
-            self._flush(conn, journal, report)
+        journal = Journal(now)
+        settle_outcomes(conn, sort_for_priority(versions), StepRunner(conn, now, journal), journal, since, scope)
+        self._flush(conn, journal, report)
 
     def _advance(self, now: datetime, by_hash: dict[str, ScenarioVersion], report: TickReport) -> None:
         """Act on due steps, always the highest-priority due step first (asked again after every batch), so a
