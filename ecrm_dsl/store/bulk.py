@@ -70,12 +70,24 @@ def one_of(conn: Connection, column: ColumnElement[Any], values: Sequence[Any]) 
     """``column IN values`` with the values as one parameter: SQLite reads them from a JSON array
     (``json_each``), PostgreSQL from an array (``= ANY``). Both plan it as the IN list it replaces (index lookups
     per value), without SQLAlchemy rendering and binding a parameter per value on every execution."""
-    if conn.dialect.name == "sqlite":
-        listed = func.json_each(bindparam(None, json.dumps(list(values)), type_=String()))
+    dialect = conn.dialect.name
+    return one_of_param(dialect, column, None, one_of_value(dialect, values))
+
+
+def one_of_param(dialect: str, column: ColumnElement[Any], name: str | None, value: Any = None) -> ColumnElement[bool]:
+    """:func:`one_of` for a statement built once: the parameter ``name`` takes :func:`one_of_value` of the
+    values at each execution."""
+    if dialect == "sqlite":
+        listed = func.json_each(bindparam(name, value, type_=String()))
         return column.in_(select(literal_column("value")).select_from(listed))
-    if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(list(values))
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, value, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, value, expanding=True))
+
+
+def one_of_value(dialect: str, values: Sequence[Any]) -> Any:
+    """The value of a :func:`one_of_param` parameter."""
+    return json.dumps(list(values)) if dialect == "sqlite" else list(values)
 
 
 def _sqlite_json(value: Any) -> str:

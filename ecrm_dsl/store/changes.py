@@ -195,20 +195,21 @@ def changed_list(conn: Connection, mark: Mark, now: datetime) -> Customers:
 
 def changed_enrollments(
     query: Select[Any],
-    customers: Customers | BindParameter[Any],
+    customers: Customers | ColumnElement[bool],
     after: int | BindParameter[Any],
     *narrowing: ColumnElement[bool],
 ) -> Select[Any]:
     """``query`` (over enrollments) narrowed to the enrollments of ``customers`` and those with ids after
-    ``after`` (values, or parameters of a statement built once). ``narrowing``: conditions the query applies
-    anyway, repeated for the ids after ``after`` so that an index finds them (a newsletter's 58,000 new
-    enrollments are not another version's)."""
+    ``after`` (values; or, in a statement built once, a condition on ``enrollments.customer_id`` and a
+    parameter). ``narrowing``: conditions the query applies anyway, repeated for the ids after ``after`` so that
+    an index finds them (a newsletter's 58,000 new enrollments are not another version's)."""
     e = TABLES.enrollments.c
+    of_customers = customers if isinstance(customers, ColumnElement) else e.customer_id.in_(customers)
     # Ids first, by the (customer_id, …) index and the primary key, so the query reads only those enrollments
     # rather than testing every active one. The customers' branch is left bare: narrowed too, SQLite prefers
     # the (scenario_id, status) index and reads every active enrollment of the scenario.
     ids = union_all(
-        select(e.id).where(e.customer_id.in_(customers)),
+        select(e.id).where(of_customers),
         select(e.id).where(e.id > after, *narrowing),
     )
     return query.where(e.id.in_(ids))

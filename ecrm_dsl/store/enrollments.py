@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Integer, Select, and_, bindparam, case, delete, func, insert, or_, select, update
 
-from ecrm_dsl.store.bulk import BulkUpdate
+from ecrm_dsl.store.bulk import BulkUpdate, one_of_param, one_of_value
 from ecrm_dsl.store.changes import Customers, changed_enrollments, inline
 from ecrm_dsl.store.tables import TABLES, UTCDateTime
 
@@ -338,11 +338,12 @@ class EventPair:
     event: dict[str, Any]
 
 
-# The statement shapes of event_pairs, built once each: (completed ones read, narrowed to changed customers).
-_PAIR_SHAPES: dict[tuple[bool, bool], Select[Any]] = {}
+# The statement shapes of event_pairs, built once each: (dialect, completed ones read, narrowed to changed
+# customers).
+_PAIR_SHAPES: dict[tuple[str, bool, bool], Select[Any]] = {}
 
 
-def _pairs_statement(completed: bool, narrowed: bool) -> Select[Any]:
+def _pairs_statement(dialect: str, completed: bool, narrowed: bool) -> Select[Any]:
     ev = T.events
     statuses = E.c.status == ACTIVE
     if completed:
@@ -366,7 +367,7 @@ def _pairs_statement(completed: bool, narrowed: bool) -> Select[Any]:
     if narrowed:
         query = changed_enrollments(
             query,
-            bindparam("changed_ids", expanding=True),
+            one_of_param(dialect, E.c.customer_id, "changed_ids"),
             bindparam("after"),
             # Both columns of the (scenario_id, status) index, so it finds the new ones by id range.
             E.c.scenario_id.in_(bindparam("scenario_ids", expanding=True)),
@@ -405,16 +406,17 @@ def event_pairs(
     ids = inline(changed[0]) if changed is not None else None
     if changed is not None and ids is None:
         # A bulk import's changes stay a query of the log: a statement of its own, built for this tick.
-        query = _pairs_statement(completed_since is not None, False)
+        query = _pairs_statement(conn.dialect.name, completed_since is not None, False)
         narrowing = (E.c.scenario_id.in_(scenario_ids), E.c.status.in_([ACTIVE, "completed"]))
         query = changed_enrollments(query, changed[0], changed[1], *narrowing)
     else:
-        shape = (completed_since is not None, changed is not None)
+        shape = (conn.dialect.name, completed_since is not None, changed is not None)
         if shape not in _PAIR_SHAPES:
             _PAIR_SHAPES[shape] = _pairs_statement(*shape)
         query = _PAIR_SHAPES[shape]
-        if changed is not None:
-            params.update(changed_ids=ids, after=changed[1], scenario_ids=scenario_ids)
+        if changed is not None and ids is not None:
+            changed_ids = one_of_value(conn.dialect.name, ids)
+            params.update(changed_ids=changed_ids, after=changed[1], scenario_ids=scenario_ids)
     if completed_since is None:
         del params["completed_since"]
     pairs = []
@@ -432,13 +434,14 @@ _HOLDING_SHAPES: dict[tuple[Any, ...], Select[Any]] = {}
 _HOLDING_LIMIT = 256
 
 
-def _holding_statement(condition: Select[Any], narrowed: bool) -> Select[Any]:
+def _holding_statement(dialect: str, condition: Select[Any], narrowed: bool) -> Select[Any]:
     # scenario_id too, so the (scenario_id, status) index finds the versions' active enrollments directly.
     own = (E.c.scenario_id.in_(bindparam("scenario_ids", expanding=True)), E.c.status == ACTIVE)
     hashes = E.c.scenario_hash.in_(bindparam("hashes", expanding=True))
     query = condition.add_columns(E.c.scenario_hash).where(*own, hashes)
     if narrowed:
-        query = changed_enrollments(query, bindparam("changed_ids", expanding=True), bindparam("after"), *own)
+        changed = one_of_param(dialect, E.c.customer_id, "changed_ids")
+        query = changed_enrollments(query, changed, bindparam("after"), *own)
     return query
 
 
@@ -461,14 +464,15 @@ def holding(
         query = condition.add_columns(E.c.scenario_hash).where(*own, E.c.scenario_hash.in_(params["hashes"]))
         query = changed_enrollments(query, changed[0], changed[1], *own)
     else:
-        key = (shape, changed is not None)
+        dialect = conn.dialect.name
+        key = (dialect, shape, changed is not None)
         if key not in _HOLDING_SHAPES:
             if len(_HOLDING_SHAPES) >= _HOLDING_LIMIT:
                 _HOLDING_SHAPES.clear()
-            _HOLDING_SHAPES[key] = _holding_statement(condition, changed is not None)
+            _HOLDING_SHAPES[key] = _holding_statement(dialect, condition, changed is not None)
         query = _HOLDING_SHAPES[key]
-        if changed is not None:
-            params.update(changed_ids=ids, after=changed[1])
+        if changed is not None and ids is not None:
+            params.update(changed_ids=one_of_value(dialect, ids), after=changed[1])
     return [(int(row[0]), str(row[1])) for row in conn.execute(query, params)]
 
 
