@@ -140,26 +140,16 @@ _DUE_GROUPS = (
     .distinct()
     .where(E.c.status == ACTIVE, E.c.node_id.is_not(None), E.c.due_at <= bindparam("now", type_=UTCDateTime()))
 )
+_AT_STEP = (E.c.status == ACTIVE, E.c.scenario_hash == bindparam("scenario_hash"), E.c.node_id == bindparam("node_id"))
 _DUE_BATCH = (
     select(*_COLUMNS)
-    .where(
-        E.c.status == ACTIVE,
-        E.c.scenario_hash == bindparam("scenario_hash"),
-        E.c.node_id == bindparam("node_id"),
-        E.c.due_at <= bindparam("now", type_=UTCDateTime()),
-    )
+    .where(*_AT_STEP, E.c.due_at <= bindparam("now", type_=UTCDateTime()))
     .order_by(E.c.due_at, E.c.id)
     .limit(bindparam("limit", type_=Integer()))
 )
 _WAITING = (
     select(*_COLUMNS)
-    .where(
-        E.c.status == ACTIVE,
-        E.c.scenario_hash == bindparam("scenario_hash"),
-        E.c.node_id == bindparam("node_id"),
-        E.c.waiting_since.is_not(None),
-        E.c.id > bindparam("after_id"),
-    )
+    .where(*_AT_STEP, E.c.waiting_since.is_not(None), E.c.id > bindparam("after_id"))
     .order_by(E.c.id)
     .limit(bindparam("limit", type_=Integer()))
 )
