@@ -69,15 +69,13 @@ def attach_copy(
             conn.exec_driver_sql("BEGIN")
             # Rows go into bare tables: building an index once over a sorted table costs a fraction of keeping it
             # up to date row by row, and the change log is written a statement per table, not a trigger per row
-            # (before the indexes are back, so that each statement reads its table in order, not row by row
-            # through an index on the time). In the transaction, so a failed copy leaves the schema as it was.
+            # (before the indexes are back: each statement then reads its table in order, not row by row through
+            # an index on the time). All in the transaction, so a failed copy leaves the schema as it was.
             indexes, log_triggers = _set_aside(conn, "index", LOADED), _set_aside(conn, "trigger", LOADED)
             for table in HISTORY_TABLES:
                 columns = ", ".join(f'"{c.name}"' for c in table.columns)
-                conn.exec_driver_sql(
-                    f"INSERT INTO main.{table.name} ({columns}) SELECT {columns} FROM source.{table.name}"
-                )
-                counts[table.name] = int(conn.exec_driver_sql(f"SELECT count(*) FROM main.{table.name}").scalar_one())
+                copy = f"INSERT INTO main.{table.name} ({columns}) SELECT {columns} FROM source.{table.name}"
+                counts[table.name] = conn.exec_driver_sql(copy).rowcount  # the tables start empty
                 progress(f"copied {counts[table.name]:,} {table.name}")
             changes.log_history(conn, log_since)
             for statement in indexes + log_triggers:
