@@ -404,6 +404,8 @@ def test_the_bulk_copy_replays_exactly_as_a_copy_logged_row_by_row(tmp_path: Pat
     assert set(entered(new.scratch, "calm")) and set(entered(new.scratch, "follow_up"))
     assert {"converted", "exited"} <= {r[7] for r in stored_rows(tmp_path / "bulk.db", "decisions")}  # goal, stop
     assert schema(tmp_path / "bulk.db") == schema(tmp_path / "by_row.db")
+    with closing(sqlite3.connect(tmp_path / "bulk.db")) as conn:  # loaded with the journal in memory, then back
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 def test_a_failed_copy_leaves_the_scratch_schema_as_it_was(tmp_path: Path) -> None:
