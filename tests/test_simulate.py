@@ -5,19 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import sqlite3
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import create_engine, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from ecrm_dsl.cli import cli
 from ecrm_dsl.runtime.deploy import deploy
 from ecrm_dsl.runtime.scheduler import Scheduler
 from ecrm_dsl.simulate.clock import INSTANT, Grid
 from ecrm_dsl.simulate.replay import Window, simulate
-from ecrm_dsl.simulate.scratch import _attach_copy, _streamed_copy, copy_history, open_scratch
+from ecrm_dsl.simulate.scratch import _attach_copy, _streamed_copy, copy_history, log_since, open_scratch
 from ecrm_dsl.simulate.summary import summarize
 from ecrm_dsl.store.tables import TABLES
 from tests.runtime.adversarial_helpers import at, scenario
@@ -338,3 +342,95 @@ def test_the_tick_grid_is_the_shops_clock_not_the_start_time(tmp_path: Path) -> 
     assert replay.grid_points == len(points) == 15
     quarter = Grid.shop_clock(at(1, 10, 7), at(1, 11), dt.timedelta(minutes=15), "Asia/Tokyo").points()
     assert quarter == [at(1, 10, 7), at(1, 10, 15), at(1, 10, 30), at(1, 10, 45), at(1, 11) - INSTANT]
+
+
+def stored_rows(path: Path, table: str) -> list[tuple[Any, ...]]:
+    """A table's rows as SQLite stores them (text, not parsed values), in row order."""
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
+
+
+def schema(path: Path) -> set[tuple[str, str, str]]:
+    with closing(sqlite3.connect(path)) as conn:
+        return set(conn.execute("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL").fetchall())
+
+
+def test_the_bulk_copy_replays_exactly_as_a_copy_logged_row_by_row(tmp_path: Path) -> None:
+    # A window that reaches before the replay's start (surveys leaving it start a match), a goal, a stop rule on
+    # an event, customers without a sign-up time, tags and order items: every kind of row the log holds.
+    quiet = "customer.order_count >= 1 and count(survey.answered, 3d) == 0"
+    w = source(
+        tmp_path,
+        {
+            "follow_up": FOLLOW_UP,
+            "calm": scenario("calm", "segment quiet_ones", "  @hello send email mail", "  reentry always"),
+            "survey": scenario("survey", "order.placed", SURVEY_BODY, "  stop on message.clicked\n  reentry always"),
+        },
+        segments={"quiet_ones": quiet},
+    )
+    for i in range(40):
+        cid = f"顧客{i:02d}"
+        w.customer(cid, signed_up_at=None if i % 5 == 0 else at(1 + i % 3, 9, month=2))
+        order = w.order(cid, at(1 + i % 25, 8 + i % 11, 7 * i % 60))
+        with w.engine.begin() as conn:
+            conn.execute(insert(TABLES.order_items).values(order_id=order, sku=f"S{i % 4}", price=5000))
+            if i % 6 == 0:
+                conn.execute(insert(TABLES.customer_tags).values(customer_id=cid, tag="vip"))
+        if i % 3 == 0:
+            w.order(cid, at(8 + i % 9, 13, 30))
+        if i % 2 == 0:
+            w.event(cid, "survey.answered", at(6 + i % 12, 20, 15), satisfaction=i % 5)
+        if i % 7 == 0:
+            w.event(cid, "message.clicked", at(11 + i % 5, 12), channel="email")
+    plan = w.plan()
+    window = Window(at(10, 0), at(24, 0))
+    assert w.engine.url.database
+    file = Path(w.engine.url.database)
+    # The same file through an engine without a path: copied row by row, the log written by its triggers.
+    by_row = create_engine("sqlite://", creator=lambda: sqlite3.connect(file))
+
+    old = simulate(by_row, plan, tmp_path / "by_row.db", window)
+    new = simulate(w.engine, plan, tmp_path / "bulk.db", window)
+
+    # The bulk copy logs less: nothing before the plan's longest window (3d) ahead of the start.
+    assert len(stored_rows(tmp_path / "bulk.db", "customer_changes")) < len(
+        stored_rows(tmp_path / "by_row.db", "customer_changes")
+    )
+    assert old.ticks == new.ticks
+    for table in ("decisions", "enrollments", "outbox", "segment_members"):
+        rows = stored_rows(tmp_path / "bulk.db", table)
+        assert rows == stored_rows(tmp_path / "by_row.db", table), table
+    assert len(stored_rows(tmp_path / "bulk.db", "decisions")) > 50
+    assert set(entered(new.scratch, "calm")) and set(entered(new.scratch, "follow_up"))
+    assert {"converted", "exited"} <= {r[7] for r in stored_rows(tmp_path / "bulk.db", "decisions")}  # goal, stop
+    assert schema(tmp_path / "bulk.db") == schema(tmp_path / "by_row.db")
+    with closing(sqlite3.connect(tmp_path / "bulk.db")) as conn:  # loaded with the journal in memory, then back
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_failed_copy_leaves_the_scratch_schema_as_it_was(tmp_path: Path) -> None:
+    w = source(tmp_path, {"follow_up": FOLLOW_UP})
+    w.customer("a")
+    w.order("a", at(1, 10))
+    scratch = open_scratch(tmp_path / "s.db")
+    before = schema(tmp_path / "s.db")
+    with scratch.begin() as conn:  # a row the copy collides with
+        conn.execute(insert(TABLES.customers).values(id="a", attributes={}))
+    assert w.engine.url.database
+
+    with pytest.raises(IntegrityError):
+        _attach_copy(Path(w.engine.url.database), scratch, lambda _: None)
+
+    assert schema(tmp_path / "s.db") == before
+    assert stored_rows(tmp_path / "s.db", "orders") == []
+
+
+def test_the_log_reaches_back_by_the_plans_longest_window(tmp_path: Path) -> None:
+    segments = {"quiet": "count(survey.answered, 3d) == 0 and not opened(email, 30d)", "all": 'customer.id != ""'}
+    w = source(tmp_path, {"calm": scenario("calm", "segment quiet", "  send email mail")}, segments)
+    assert log_since(w.plan(), at(10, 0)) == at(10, 0) - dt.timedelta(days=30)
+    # Any window of the plan counts, the readers' (segment triggers) and others (a guard): more is never wrong.
+    guarded = scenario("news", "segment all", "  @news if not clicked(line, 7d): send email mail")
+    assert log_since(source(tmp_path / "g", {"news": guarded}, segments).plan(), at(10, 0)) == at(3, 0)
+    bare = source(tmp_path / "bare", {"follow_up": FOLLOW_UP})
+    assert log_since(bare.plan(), at(10, 0)) == at(10, 0)

@@ -16,7 +16,7 @@ from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.runtime.deploy import deploy
 from ecrm_dsl.runtime.scheduler import Scheduler
 from ecrm_dsl.simulate.clock import INSTANT, ActivityClock, Grid
-from ecrm_dsl.simulate.scratch import SIMULATION_KEY, copy_history, open_scratch
+from ecrm_dsl.simulate.scratch import SIMULATION_KEY, copy_history, log_since, open_scratch
 from ecrm_dsl.store import simulation as store
 
 
@@ -56,7 +56,7 @@ def simulate(
 ) -> Replay:
     """Replay ``source``'s history from ``window.start`` to ``window.end`` with ``plan`` deployed at the start."""
     scratch = open_scratch(scratch_path)
-    copied = copy_history(source, scratch, progress)
+    copied = copy_history(source, scratch, progress, log_since(plan, window.start))
     with scratch.begin() as conn:
         store.save(conn, SIMULATION_KEY, _settings(window))
     # Deployed an instant before the window, so that triggers at its first instant (00:00 of --from) count.

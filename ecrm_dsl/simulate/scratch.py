@@ -6,11 +6,14 @@ a simulation starts from a store on which nothing has run, so what it reports is
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, event
 
+from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.store import simulation as store
 from ecrm_dsl.store.database import open_store
 
@@ -34,10 +37,17 @@ def open_scratch(path: Path) -> Engine:
     return engine
 
 
-def copy_history(source: Engine, scratch: Engine, progress: Callable[[str], None] = lambda _: None) -> dict[str, int]:
-    """Copy the customer data tables from ``source`` into the empty ``scratch``; returns rows per table."""
+def copy_history(
+    source: Engine,
+    scratch: Engine,
+    progress: Callable[[str], None] = lambda _: None,
+    log_since: datetime | None = None,
+) -> dict[str, int]:
+    """Copy the customer data tables from ``source`` into the empty ``scratch``; returns rows per table.
+    ``log_since``: the change log needs only rows effective from then on (see :func:`log_since`); by default it
+    gets every row, as if the history had been written row by row."""
     if source.dialect.name == "sqlite" and source.url.database:
-        counts = _attach_copy(Path(source.url.database), scratch, progress)
+        counts = _attach_copy(Path(source.url.database), scratch, progress, log_since)
     else:
         counts = _streamed_copy(source, scratch, progress)
     with scratch.begin() as conn:
@@ -50,10 +60,31 @@ def copy_history(source: Engine, scratch: Engine, progress: Callable[[str], None
     return counts
 
 
-def _attach_copy(database: Path, scratch: Engine, progress: Callable[[str], None]) -> dict[str, int]:
+def log_since(plan: Plan, start: datetime) -> datetime:
+    """The earliest change a replay from ``start`` can ask the log for: its readers first look at ``start`` with
+    a full pass, and later look back by the longest time window a condition of the plan reads
+    (``count(survey.answered, 90d)``)."""
+    return start - timedelta(seconds=max(_windows(plan.to_json()), default=0))
+
+
+def _windows(node: Any) -> Iterator[int]:
+    """The durations, in seconds, of every function call's window in a plan's conditions (normal form)."""
+    if isinstance(node, list):
+        if node and node[0] == "call":
+            yield from (arg[2] for arg in node[2:] if isinstance(arg, list) and arg[:2] == ["lit", "duration"])
+        for child in node:
+            yield from _windows(child)
+    elif isinstance(node, dict):
+        for child in node.values():
+            yield from _windows(child)
+
+
+def _attach_copy(
+    database: Path, scratch: Engine, progress: Callable[[str], None], log_since: datetime | None = None
+) -> dict[str, int]:
     """SQLite to SQLite through ATTACH, the source opened read-only."""
     with scratch.connect() as conn:
-        return store.attach_copy(conn, database.resolve().as_uri() + "?mode=ro", progress)
+        return store.attach_copy(conn, database.resolve().as_uri() + "?mode=ro", progress, log_since)
 
 
 def _streamed_copy(source: Engine, scratch: Engine, progress: Callable[[str], None]) -> dict[str, int]:

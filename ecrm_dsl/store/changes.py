@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, delete, func, or_, select, text, union_all
+from sqlalchemy import ColumnElement, Connection, Select, and_, delete, func, null, or_, select, text, union_all
 from sqlalchemy.sql.elements import BindParameter
 
 from ecrm_dsl.store import state
@@ -125,6 +125,30 @@ def backfill(conn: Connection) -> None:
     columns = ["customer_id", "effective_at"]
     conn.execute(CHANGES.insert().from_select(columns, select(o.c.customer_id, o.c.ordered_at)))
     conn.execute(CHANGES.insert().from_select(columns, select(e.c.customer_id, e.c.occurred_at)))
+
+
+def log_history(conn: Connection, since: datetime | None = None) -> None:
+    """Log the stored customer data as the triggers log each row when it is inserted (the same rows, one
+    statement per table, in no particular order): for a bulk load run with the triggers dropped.
+
+    ``since``: only what a reader can still ask for when every reader's first look is a full pass at ``since``
+    or later, less the longest time window it reads. Those readers ask for rows effective from then on (by time:
+    any ``seq`` logged here is below their first mark), so rows effective before ``since`` are left out, and so
+    are rows visible at once (tags) and an order's items (the same customer and time as the order's own row)."""
+    c, o, s, e = TABLES.customers, TABLES.orders, TABLES.subscriptions, TABLES.events
+    timed: list[tuple[Select[Any], ColumnElement[Any]]] = [
+        (select(c.c.id, c.c.signed_up_at), c.c.signed_up_at),
+        (select(o.c.customer_id, o.c.ordered_at), o.c.ordered_at),
+        (select(s.c.customer_id, s.c.started_at), s.c.started_at),
+        (select(e.c.customer_id, e.c.occurred_at), e.c.occurred_at),
+    ]
+    feeds = [rows if since is None else rows.where(effective >= since) for rows, effective in timed]
+    if since is None:
+        t, i = TABLES.customer_tags, TABLES.order_items
+        feeds.append(select(t.c.customer_id, null()))
+        feeds.append(select(o.c.customer_id, o.c.ordered_at).select_from(i.join(o, o.c.id == i.c.order_id)))
+    for rows in feeds:
+        conn.execute(CHANGES.insert().from_select(["customer_id", "effective_at"], rows))
 
 
 def install(conn: Connection) -> None:

@@ -3,12 +3,13 @@ happens next" queries, and the replay's settings kept in ``scheduler_state``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, case, func, insert, select, text, update
 
+from ecrm_dsl.store import changes
 from ecrm_dsl.store.tables import TABLES
 
 # Parents before children, so foreign keys hold at every insert.
@@ -21,6 +22,7 @@ HISTORY_TABLES = (
     TABLES.events,
 )
 COPY_BATCH = 20_000
+LOADED = (*HISTORY_TABLES, TABLES.customer_changes)  # the tables a copy fills
 
 
 def throwaway_pragmas(connection: Any, _record: Any) -> None:
@@ -52,24 +54,54 @@ def read(conn: Connection, key: str) -> str | None:
 # --------------------------------------------------------------------------- copying the history
 
 
-def attach_copy(conn: Connection, source_uri: str, progress: Callable[[str], None]) -> dict[str, int]:
-    """SQLite to SQLite: one INSERT … SELECT per table from ``source_uri``, attached (give it ``mode=ro``)."""
+def attach_copy(
+    conn: Connection, source_uri: str, progress: Callable[[str], None], log_since: datetime | None = None
+) -> dict[str, int]:
+    """SQLite to SQLite: one INSERT … SELECT per table from ``source_uri``, attached (give it ``mode=ro``), into
+    the empty history tables of ``conn``'s store; ``log_since``: which rows the change log gets (see
+    :func:`changes.log_history`)."""
     counts: dict[str, int] = {}
     conn.exec_driver_sql("ATTACH DATABASE ? AS source", (source_uri,))
+    # The rollback journal in memory while loading, not the WAL: the pages are new, so the journal holds almost
+    # nothing, and no page is written twice (to the WAL, then to the file). A crash costs only a re-run here.
+    conn.exec_driver_sql("PRAGMA main.journal_mode=MEMORY")
     conn.commit()  # ends SQLAlchemy's autobegun transaction; the copy below is one transaction of its own
     try:
         with conn.begin():
+            # The driver starts a transaction only before a data change: the schema changes below need it now.
+            conn.exec_driver_sql("BEGIN")
+            # Rows go into bare tables: building an index once over a sorted table costs a fraction of keeping it
+            # up to date row by row, and the change log is written a statement per table, not a trigger per row
+            # (before the indexes are back: each statement then reads its table in order, not row by row through
+            # an index on the time). All in the transaction, so a failed copy leaves the schema as it was.
+            indexes, log_triggers = _set_aside(conn, "index", LOADED), _set_aside(conn, "trigger", LOADED)
             for table in HISTORY_TABLES:
                 columns = ", ".join(f'"{c.name}"' for c in table.columns)
-                conn.execute(
-                    text(f"INSERT INTO main.{table.name} ({columns}) SELECT {columns} FROM source.{table.name}")
-                )
-                counts[table.name] = int(conn.execute(text(f"SELECT count(*) FROM main.{table.name}")).scalar_one())
+                copy = f"INSERT INTO main.{table.name} ({columns}) SELECT {columns} FROM source.{table.name}"
+                counts[table.name] = conn.exec_driver_sql(copy).rowcount  # the tables start empty
                 progress(f"copied {counts[table.name]:,} {table.name}")
+            changes.log_history(conn, log_since)
+            for statement in indexes + log_triggers:
+                conn.exec_driver_sql(statement)
     finally:
         conn.exec_driver_sql("DETACH DATABASE source")
+        conn.exec_driver_sql("PRAGMA main.journal_mode=WAL")  # as every store: readers never block the replay
         conn.commit()
     return counts
+
+
+def _set_aside(conn: Connection, kind: str, tables: Sequence[Table]) -> list[str]:
+    """Drop the indexes or triggers (``kind``) of ``tables``, returning the statements that make them again, as
+    the store wrote them. Indexes behind a key or a unique constraint (no statement) stay."""
+    names = [t.name for t in tables]
+    found = conn.exec_driver_sql(
+        f"SELECT name, sql FROM main.sqlite_master WHERE type = ? AND sql IS NOT NULL"
+        f" AND tbl_name IN ({', '.join('?' * len(names))}) ORDER BY name",
+        (kind, *names),
+    ).all()
+    for name, _ in found:
+        conn.exec_driver_sql(f'DROP {kind.upper()} main."{name}"')
+    return [statement for _, statement in found]
 
 
 def streamed_copy(src: Connection, dst: Connection, progress: Callable[[str], None]) -> dict[str, int]:
