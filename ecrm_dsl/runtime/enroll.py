@@ -377,54 +377,90 @@ class _Admitter:
             self.candidates([Candidate(c, entered_at) for c in ids], where_checked=True)
 
     def candidates(self, candidates: Sequence[Candidate], where_checked: bool) -> None:
-        conn, version = self.conn, self.version
+        """Enter a batch at a time. With an entry condition left to check, the rows go in pending, the condition
+        and the re-entry rule pick who stays, and those are activated; otherwise the re-entry rule decides first
+        and the rows go in already active. Either way refused rows are inserted and then deleted, so every
+        candidate takes the id it always took."""
+        version = self.version
+        where = None if where_checked else version.trigger.where
+        holdout = version.scenario.holdout_percent
         for start in range(0, len(candidates), BATCH):
-            ids = store.add_pending(conn, version.id, version.hash, candidates[start : start + BATCH])
-            pending = store.pending(conn, ids)
-            where = version.trigger.where
-            passing = self._entry_condition(where, pending) if where is not None and not where_checked else set(ids)
-            rows = [r for r in pending if r.id in passing]
-            keep, refused = _reentry(conn, version, rows, self.now)
+            batch = candidates[start : start + BATCH]
+            holdouts = [in_holdout(c.customer_id, version.id, holdout) for c in batch]
+            if where is None:
+                keep, refused, added = self._decided(batch, holdouts)
+            else:
+                keep, refused, added = self._judged(where, batch, holdouts)
             for row, why, cause in refused:
                 self.journal.add(row, "not_entered", why, at=row.entered_at, cause=cause)
             kept = {r.id for r in keep}
-            store.drop(conn, [i for i in ids if i not in kept])
-            holdout = version.scenario.holdout_percent
-            store.activate(conn, [(r.id, in_holdout(r.customer_id, version.id, holdout)) for r in keep])
-            fresh = store.by_ids(conn, [r.id for r in keep])
-            for row in fresh:
-                note = "in the holdout group: measured, never messaged" if row.holdout else None
-                self.journal.add(row, "entered", note, at=row.entered_at)
-            self.runner.place(version, fresh, version.start, {r.id: r.entered_at for r in fresh})
-            self.journal.flush(conn)
-            self.entries.count += len(fresh)
-            if fresh:
-                first = min(r.entered_at for r in fresh)
-                self.entries.earliest = first if self.entries.earliest is None else min(self.entries.earliest, first)
+            store.drop(self.conn, [r.id for r in added if r.id not in kept])
+            self._enter(keep)
+
+    def _decided(
+        self, batch: Sequence[Candidate], holdouts: list[bool]
+    ) -> tuple[list[Enrollment], list[tuple[Enrollment, str, str]], list[Enrollment]]:
+        """No condition to check in SQL: the re-entry rule (on the history before this batch) decides, and the
+        kept rows are inserted active."""
+        conn, version = self.conn, self.version
+        past = store.history(conn, version.id, [c.customer_id for c in batch])
+        keep, refused = _reentry(version, [(c.customer_id, c.entered_at) for c in batch], past)
+        kept = set(keep)
+        added = store.add_pending(
+            conn, version.id, version.hash, batch, holdouts, [i in kept for i in range(len(batch))]
+        )
+        return [added[i] for i in keep], [(added[i], why, cause) for i, why, cause in refused], added
+
+    def _judged(
+        self, where: Normal, batch: Sequence[Candidate], holdouts: list[bool]
+    ) -> tuple[list[Enrollment], list[tuple[Enrollment, str, str]], list[Enrollment]]:
+        """Pending rows → the entry condition (SQL) → the re-entry rule → the kept rows activated."""
+        conn, version = self.conn, self.version
+        added = store.add_pending(conn, version.id, version.hash, batch, holdouts)
+        passing = self._entry_condition(where, added)
+        rows = [r for r in added if r.id in passing]
+        past = store.history(conn, version.id, [r.customer_id for r in rows])
+        keep, refused = _reentry(version, [(r.customer_id, r.entered_at) for r in rows], past)
+        store.activate(conn, [rows[i].id for i in keep])
+        return [rows[i] for i in keep], [(rows[i], why, cause) for i, why, cause in refused], added
+
+    def _enter(self, fresh: list[Enrollment]) -> None:
+        """Journal the new enrollments and put them at their first step."""
+        version = self.version
+        for row in fresh:
+            note = "in the holdout group: measured, never messaged" if row.holdout else None
+            self.journal.add(row, "entered", note, at=row.entered_at)
+        self.runner.place(version, fresh, version.start, {r.id: r.entered_at for r in fresh})
+        self.journal.flush(self.conn)
+        self.entries.count += len(fresh)
+        if fresh:
+            first = min(r.entered_at for r in fresh)
+            self.entries.earliest = first if self.entries.earliest is None else min(self.entries.earliest, first)
 
 
 def _reentry(
-    conn: Connection, version: ScenarioVersion, rows: list[Enrollment], now: datetime
-) -> tuple[list[Enrollment], list[tuple[Enrollment, str, str]]]:
-    """Apply the re-entry rule; a customer is in a scenario at most once at a time."""
+    version: ScenarioVersion, entries: Sequence[tuple[str, datetime]], past: dict[str, tuple[bool, Any]]
+) -> tuple[list[int], list[tuple[int, str, str]]]:
+    """Apply the re-entry rule to ``entries`` (customer, entry time), in order, given each customer's ``past`` in
+    the scenario (see ``store.history``): the positions kept, and those refused with the reason and a stable
+    cause. A customer is in a scenario at most once at a time."""
     rule = version.scenario.reentry
-    past = store.history(conn, version.id, [r.customer_id for r in rows])
-    keep: list[Enrollment] = []
-    refused: list[tuple[Enrollment, str, str]] = []  # (enrollment, reason, stable cause)
+    keep: list[int] = []
+    refused: list[tuple[int, str, str]] = []  # (position, reason, stable cause)
     seen: set[str] = set()
-    for row in rows:
-        active, finished = past.get(row.customer_id, (False, None))
-        if row.customer_id in seen or active:
-            refused.append((row, "already in this scenario", "already_in"))
+    for index, (customer_id, entered_at) in enumerate(entries):
+        active, finished = past.get(customer_id, (False, None))
+        if customer_id in seen or active:
+            refused.append((index, "already in this scenario", "already_in"))
             continue
-        if row.customer_id in past and rule.mode == "never":
-            refused.append((row, "re-entry: never", "reentry_never"))
+        if customer_id in past and rule.mode == "never":
+            refused.append((index, "re-entry: never", "reentry_never"))
             continue
         if rule.mode == "cooldown" and finished is not None:
             until = finished + timedelta(seconds=rule.cooldown_seconds or 0)
-            if row.entered_at < until:
-                refused.append((row, f"re-entry: cool-down until {until.isoformat()}", "reentry_cooldown"))
+            if entered_at < until:
+                refused.append((index, f"re-entry: cool-down until {until.isoformat()}", "reentry_cooldown"))
                 continue
-        seen.add(row.customer_id)
-        keep.append(row)
+        seen.add(customer_id)
+        keep.append(index)
     return keep, refused
