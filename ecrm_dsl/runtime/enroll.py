@@ -160,8 +160,13 @@ def _events(
 
 
 def _audience(version: ScenarioVersion, segment: str | None, now: datetime, few: bool = False) -> Select[Any]:
-    """Customers in ``segment`` (all when None) for whom the trigger's where-condition holds; ``few``: the caller
-    narrows them to a few, so the query is shaped for that (see ``conditions.sql.to_sql``)."""
+    """Customers known at ``now`` in ``segment`` (all when None) for whom the trigger's where-condition holds;
+    ``few``: the caller narrows them to a few, so the query is shaped for that (see ``conditions.sql.to_sql``)."""
+    return _matching(version, segment, now, few).where(customers.known_at(now))
+
+
+def _matching(version: ScenarioVersion, segment: str | None, now: datetime, few: bool) -> Select[Any]:
+    """``_audience`` without the known-at test: its clock parameters set to ``now`` and re-bindable (``as_of``)."""
     plan = version.plan
     parts: list[Normal] = []
     if segment is not None:
@@ -169,10 +174,9 @@ def _audience(version: ScenarioVersion, segment: str | None, now: datetime, few:
     if version.trigger.where is not None:
         parts.append(version.trigger.where)
     condition = ["and", *parts] if len(parts) > 1 else (parts[0] if parts else ["lit", "bool", True])
-    query = select_customers(
+    return select_customers(
         condition, now=now, timezone=plan.timezone, segments=plan.segments, types=plan.types(None), few_customers=few
     )
-    return query.where(customers.known_at(now))
 
 
 def segment_reader(version: ScenarioVersion) -> str:
@@ -192,29 +196,46 @@ def _segment(
 
     Membership is kept incrementally: only customers changed since the last check are judged again, plus a full
     pass on the first check and whenever the clock alone can move someone (see :func:`_needs_full_pass`)."""
-    key = f"segment:{now.isoformat()}"
-    if triggers.fired(conn, version.id, [key]):
+    if not triggers.claim(conn, version.id, f"segment:{now.isoformat()}"):
         return  # this tick already ran (a retried job): its entrants are in
-    triggers.record_fires(conn, version.id, [key])
     reader = segment_reader(version)
     mark = changes.read_mark(conn, reader)
     upto = changes.head(conn)
-    audience = _audience(version, trigger.segment, now)
-    memo = version.plan.memo  # the keys depend on the plan's segments too, not only on the scenario's hash
-    if ("segment clock", version.hash) not in memo:
-        memo["segment clock", version.hash] = clock_keys(audience)
-    keys: ClockKeys = memo["segment clock", version.hash]
-    windows = tuple(sorted({back for key, back in keys.items() if key.startswith(_WINDOW_KEY) and back}))
+    built = _segment_pass(version, trigger, now)
+    windows = built.statements.windows
     if mark is None and windows:
         changes.keep_events_since(conn, now - timedelta(seconds=max(windows)))
-    full = mark is None or _needs_full_pass(keys, mark.at, now, version.plan.timezone)
-    only = None if full or mark is None else changes.changed(mark, now, windows)
-    if only is not None:
-        audience = _audience(version, trigger.segment, now, few=True)
-    triggers.update_segment(conn, version.id, audience, now, only=only)
+    full = mark is None or _needs_full_pass(built.keys, mark.at, now, version.plan.timezone)
+    clock = as_of(built.clock, now, version.plan.timezone)
+    joined = built.statements.run(conn, version.id, now, clock, None if full else mark)
     changes.write_mark(conn, reader, changes.Mark(upto, now, window=max(windows, default=0)))
-    if not baseline_only:
+    if joined != 0 and not baseline_only:  # None: the driver did not say how many joined
         admit.pages(triggers.segment_entrants(version.id, now), now)
+
+
+@dataclass(frozen=True)
+class _SegmentPlan:
+    """A segment trigger's statements, built once per deployed plan."""
+
+    statements: triggers.SegmentPass
+    keys: ClockKeys  # the full audience's clock parameters: whether the clock alone moves anyone
+    clock: ClockKeys  # every clock parameter of the statements, bound as of each tick
+
+
+def _segment_pass(version: ScenarioVersion, trigger: SegmentTrigger, now: datetime) -> _SegmentPlan:
+    # Kept with the plan: the statements depend on its segments, types and timezone, which the scenario's hash
+    # does not cover (a redeployed segment keeps the hash).
+    memo, key = version.plan.memo, ("segment pass", version.hash)
+    found: _SegmentPlan | None = memo.get(key)
+    if found is None:
+        audience = _matching(version, trigger.segment, now, few=False)
+        few = _matching(version, trigger.segment, now, few=True)
+        keys = clock_keys(audience)
+        windows = [back for name, back in keys.items() if name.startswith(_WINDOW_KEY) and back]
+        found = memo[key] = _SegmentPlan(
+            triggers.SegmentPass(audience, few, windows), keys, {**keys, **clock_keys(few)}
+        )
+    return found
 
 
 _WINDOW_KEY = f"{NOW_PREFIX}_window_"
@@ -241,9 +262,7 @@ def _dates(
     day = since.astimezone(zone).date() - timedelta(days=1)
     while day <= now.astimezone(zone).date():
         moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
-        key = f"date:{day.isoformat()}"
-        if since < moment <= now and not triggers.fired(conn, version.id, [key]):
-            triggers.record_fires(conn, version.id, [key])
+        if since < moment <= now and triggers.claim(conn, version.id, f"date:{day.isoformat()}"):
             attribute_type = version.plan.types(None).attribute(trigger.attribute) or "date"
             matches = triggers.date_matches(
                 trigger.attribute, attribute_type, day - offset, trigger.yearly, version.plan.timezone, now
@@ -271,10 +290,8 @@ def _schedule(
         moment = fires.get_next(datetime)
         if moment > now:
             break
-        key = f"cron:{moment.astimezone(now.tzinfo).isoformat()}"
-        if triggers.fired(conn, version.id, [key]):
+        if not triggers.claim(conn, version.id, f"cron:{moment.astimezone(now.tzinfo).isoformat()}"):
             continue
-        triggers.record_fires(conn, version.id, [key])
         admit.pages(_audience(version, trigger.audience, now), moment.astimezone(now.tzinfo))
 
 
