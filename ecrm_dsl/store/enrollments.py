@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Select, and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    Executable,
+    Integer,
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
-from ecrm_dsl.store.bulk import BulkUpdate, one_of
+from ecrm_dsl.store.bulk import BulkUpdate
 from ecrm_dsl.store.changes import Customers, changed_enrollments, inline
 from ecrm_dsl.store.tables import TABLES, UTCDateTime
 
@@ -126,33 +146,70 @@ _ADD = insert(E).returning(E.c.id).execution_options(insertmanyvalues_page_size=
 
 def drop(conn: Connection, ids: Sequence[int]) -> None:
     if ids:
-        conn.execute(delete(E).where(one_of(conn, E.c.id, ids)))
+        conn.execute(_entering(conn, "drop"), {"keys": _listed(conn, ids)})
 
 
 def activate(conn: Connection, ids: Sequence[int]) -> None:
     """Pending → active (the holdout flags were drawn when the rows were added)."""
     if ids:
-        conn.execute(update(E).where(one_of(conn, E.c.id, ids)).values(status=ACTIVE))
+        conn.execute(_entering(conn, "activate"), {"keys": _listed(conn, ids)})
 
 
 def history(conn: Connection, scenario_id: str, customer_ids: Sequence[str]) -> dict[str, tuple[bool, Any]]:
     """Per customer: (has an active enrollment, when the last finished one ended) in this scenario."""
     if not customer_ids:
         return {}
-    rows = conn.execute(
-        select(
-            E.c.customer_id,
-            func.max(case((E.c.status == ACTIVE, 1), else_=0)).label("active"),
-            func.max(E.c.finished_at).label("finished"),
+    params = {"scenario_id": scenario_id, "keys": _listed(conn, sorted(set(customer_ids)))}
+    return {row[0]: (bool(row[1]), row[2]) for row in conn.execute(_entering(conn, "history"), params)}
+
+
+# Entering runs these for every batch of every version with entries: built once per database kind, the keys
+# one parameter as in bulk.one_of (a JSON array read by json_each on SQLite, an array on PostgreSQL).
+_ENTERING: dict[tuple[str, str], Executable] = {}
+
+
+def _entering(conn: Connection, name: str) -> Executable:
+    dialect = conn.dialect.name
+    found = _ENTERING.get((dialect, name))
+    if found is None:
+        found = _ENTERING[dialect, name] = _build_entering(dialect, name)
+    return found
+
+
+def _build_entering(dialect: str, name: str) -> Executable:
+    if name == "drop":
+        return delete(E).where(_keyed(dialect, E.c.id))
+    if name == "activate":
+        return update(E).where(_keyed(dialect, E.c.id)).values(status=ACTIVE)
+    if name == "history":
+        return (
+            select(
+                E.c.customer_id,
+                func.max(case((E.c.status == ACTIVE, 1), else_=0)),
+                func.max(E.c.finished_at),
+            )
+            .where(
+                E.c.scenario_id == bindparam("scenario_id", type_=String()),
+                _keyed(dialect, E.c.customer_id),
+                E.c.status != "pending",
+            )
+            .group_by(E.c.customer_id)
         )
-        .where(
-            E.c.scenario_id == scenario_id,
-            one_of(conn, E.c.customer_id, sorted(set(customer_ids))),
-            E.c.status != "pending",
-        )
-        .group_by(E.c.customer_id)
-    )
-    return {row.customer_id: (bool(row.active), row.finished) for row in rows}
+    raise KeyError(name)
+
+
+def _keyed(dialect: str, column: ColumnElement[Any]) -> ColumnElement[bool]:
+    """``column IN :keys``, the keys bound as :func:`_listed` gives them."""
+    if dialect == "sqlite":
+        listed = func.json_each(bindparam("keys", type_=String()))
+        return column.in_(select(literal_column("value")).select_from(listed))
+    if dialect == "postgresql":
+        return column == any_(bindparam("keys", type_=ARRAY(column.type)))
+    return column.in_(bindparam("keys", expanding=True))
+
+
+def _listed(conn: Connection, keys: Sequence[Any]) -> Any:
+    return json.dumps(list(keys)) if conn.dialect.name == "sqlite" else list(keys)
 
 
 _DUE_GROUPS = (
