@@ -3,6 +3,7 @@ holdouts, and put the new enrollments at their first step."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -180,8 +181,17 @@ def _matching(version: ScenarioVersion, segment: str | None, now: datetime, few:
 
 
 def segment_reader(version: ScenarioVersion) -> str:
-    """The change-log reader of a segment trigger: per version, since another condition needs a full pass."""
-    return f"segment:{version.id}@{version.hash}"
+    """The change-log reader of a segment trigger: per version and per meaning of its audience, since another
+    condition needs a full pass. The scenario's hash does not cover the segments it names: a redeployed
+    segment definition (or schema, or timezone) starts a new reader, whose first check is a full pass."""
+    memo, key = version.plan.memo, ("segment reader", version.hash)
+    if key not in memo:
+        plan = version.plan
+        meaning = repr((version.trigger.where, sorted(plan.segments.items()), plan.timezone, plan.types(None)))
+        digest = hashlib.sha256(meaning.encode()).hexdigest()[:12]
+        memo[key] = f"segment:{version.id}@{version.hash}:{digest}"
+    reader: str = memo[key]
+    return reader
 
 
 def _segment(

@@ -162,13 +162,20 @@ def test_a_steady_segment_pass_is_built_once_and_needs_no_working_table(
 
 
 def test_a_redeployed_segment_definition_is_used_at_once_by_the_same_scenario_version(tmp_path: Path) -> None:
+    """The scenario's text (and hash) stays; its segment now means another thing. The next tick in the same
+    process judges everyone by the new meaning — not by the statement built for the old one, and not only the
+    customers changed since (none are)."""
     w = segment_world(tmp_path)
-    w.write("segments/golds.yaml", 'segment: golds\nwhere: customer.rank == "silver"\n')  # the scenario is unchanged
-    w.deploy(at(1, 11, 30))
-    set_customer(w, "銀", attributes={"rank": "silver", "note": "触った"})  # changed: judged again
     w.tick(at(1, 12))
+    hashes = scenario_hashes(w)
+    w.write("segments/golds.yaml", 'segment: golds\nwhere: customer.rank == "silver"\n')
+    w.deploy(at(1, 12, 30))
+    assert scenario_hashes(w) == hashes
+    w.tick(at(1, 13))
+    assert members(w) == {"銀": at(1, 13).astimezone(dt.UTC)}
     assert [d["kind"] for d in w.decisions("銀")][:1] == ["entered"]
-    assert w.decisions("金") == []  # a member under the old definition; not changed since, so not judged again
+    w.tick(at(1, 14))
+    assert members(w) == {"銀": at(1, 13).astimezone(dt.UTC)}
 
 
 def test_an_incremental_pass_finds_joiners_and_leavers(tmp_path: Path) -> None:
@@ -201,3 +208,8 @@ def members(w: World) -> dict[str, dt.datetime]:
     m = TABLES.segment_members.c
     with w.engine.connect() as conn:
         return {row.customer_id: row.since for row in conn.execute(select(m.customer_id, m.since))}
+
+
+def scenario_hashes(w: World) -> set[str]:
+    with w.engine.connect() as conn:
+        return {v.hash for v in w.scheduler.versions(conn)[0]}
