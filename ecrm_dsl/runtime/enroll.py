@@ -3,6 +3,7 @@ holdouts, and put the new enrollments at their first step."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -160,8 +161,13 @@ def _events(
 
 
 def _audience(version: ScenarioVersion, segment: str | None, now: datetime, few: bool = False) -> Select[Any]:
-    """Customers in ``segment`` (all when None) for whom the trigger's where-condition holds; ``few``: the caller
-    narrows them to a few, so the query is shaped for that (see ``conditions.sql.to_sql``)."""
+    """Customers known at ``now`` in ``segment`` (all when None) for whom the trigger's where-condition holds;
+    ``few``: the caller narrows them to a few, so the query is shaped for that (see ``conditions.sql.to_sql``)."""
+    return _matching(version, segment, now, few).where(customers.known_at(now))
+
+
+def _matching(version: ScenarioVersion, segment: str | None, now: datetime, few: bool) -> Select[Any]:
+    """``_audience`` without the known-at test: its clock parameters set to ``now`` and re-bindable (``as_of``)."""
     plan = version.plan
     parts: list[Normal] = []
     if segment is not None:
@@ -169,15 +175,23 @@ def _audience(version: ScenarioVersion, segment: str | None, now: datetime, few:
     if version.trigger.where is not None:
         parts.append(version.trigger.where)
     condition = ["and", *parts] if len(parts) > 1 else (parts[0] if parts else ["lit", "bool", True])
-    query = select_customers(
+    return select_customers(
         condition, now=now, timezone=plan.timezone, segments=plan.segments, types=plan.types(None), few_customers=few
     )
-    return query.where(customers.known_at(now))
 
 
 def segment_reader(version: ScenarioVersion) -> str:
-    """The change-log reader of a segment trigger: per version, since another condition needs a full pass."""
-    return f"segment:{version.id}@{version.hash}"
+    """The change-log reader of a segment trigger: per version and per meaning of its audience, since another
+    condition needs a full pass. The scenario's hash does not cover the segments it names: a redeployed
+    segment definition (or schema, or timezone) starts a new reader, whose first check is a full pass."""
+    memo, key = version.plan.memo, ("segment reader", version.hash)
+    if key not in memo:
+        plan = version.plan
+        meaning = repr((version.trigger.where, sorted(plan.segments.items()), plan.timezone, plan.types(None)))
+        digest = hashlib.sha256(meaning.encode()).hexdigest()[:12]
+        memo[key] = f"segment:{version.id}@{version.hash}:{digest}"
+    reader: str = memo[key]
+    return reader
 
 
 def _segment(
@@ -192,29 +206,46 @@ def _segment(
 
     Membership is kept incrementally: only customers changed since the last check are judged again, plus a full
     pass on the first check and whenever the clock alone can move someone (see :func:`_needs_full_pass`)."""
-    key = f"segment:{now.isoformat()}"
-    if triggers.fired(conn, version.id, [key]):
+    if not triggers.claim(conn, version.id, f"segment:{now.isoformat()}"):
         return  # this tick already ran (a retried job): its entrants are in
-    triggers.record_fires(conn, version.id, [key])
     reader = segment_reader(version)
     mark = changes.read_mark(conn, reader)
     upto = changes.head(conn)
-    audience = _audience(version, trigger.segment, now)
-    memo = version.plan.memo  # the keys depend on the plan's segments too, not only on the scenario's hash
-    if ("segment clock", version.hash) not in memo:
-        memo["segment clock", version.hash] = clock_keys(audience)
-    keys: ClockKeys = memo["segment clock", version.hash]
-    windows = tuple(sorted({back for key, back in keys.items() if key.startswith(_WINDOW_KEY) and back}))
+    built = _segment_pass(version, trigger, now)
+    windows = built.statements.windows
     if mark is None and windows:
         changes.keep_events_since(conn, now - timedelta(seconds=max(windows)))
-    full = mark is None or _needs_full_pass(keys, mark.at, now, version.plan.timezone)
-    only = None if full or mark is None else changes.changed(mark, now, windows)
-    if only is not None:
-        audience = _audience(version, trigger.segment, now, few=True)
-    triggers.update_segment(conn, version.id, audience, now, only=only)
+    full = mark is None or _needs_full_pass(built.keys, mark.at, now, version.plan.timezone)
+    clock = as_of(built.clock, now, version.plan.timezone)
+    joined = built.statements.run(conn, version.id, now, clock, None if full else mark)
     changes.write_mark(conn, reader, changes.Mark(upto, now, window=max(windows, default=0)))
-    if not baseline_only:
+    if joined != 0 and not baseline_only:  # None: the driver did not say how many joined
         admit.pages(triggers.segment_entrants(version.id, now), now)
+
+
+@dataclass(frozen=True)
+class _SegmentPlan:
+    """A segment trigger's statements, built once per deployed plan."""
+
+    statements: triggers.SegmentPass
+    keys: ClockKeys  # the full audience's clock parameters: whether the clock alone moves anyone
+    clock: ClockKeys  # every clock parameter of the statements, bound as of each tick
+
+
+def _segment_pass(version: ScenarioVersion, trigger: SegmentTrigger, now: datetime) -> _SegmentPlan:
+    # Kept with the plan: the statements depend on its segments, types and timezone, which the scenario's hash
+    # does not cover (a redeployed segment keeps the hash).
+    memo, key = version.plan.memo, ("segment pass", version.hash)
+    found: _SegmentPlan | None = memo.get(key)
+    if found is None:
+        audience = _matching(version, trigger.segment, now, few=False)
+        few = _matching(version, trigger.segment, now, few=True)
+        keys = clock_keys(audience)
+        windows = [back for name, back in keys.items() if name.startswith(_WINDOW_KEY) and back]
+        found = memo[key] = _SegmentPlan(
+            triggers.SegmentPass(audience, few, windows), keys, {**keys, **clock_keys(few)}
+        )
+    return found
 
 
 _WINDOW_KEY = f"{NOW_PREFIX}_window_"
@@ -241,9 +272,7 @@ def _dates(
     day = since.astimezone(zone).date() - timedelta(days=1)
     while day <= now.astimezone(zone).date():
         moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
-        key = f"date:{day.isoformat()}"
-        if since < moment <= now and not triggers.fired(conn, version.id, [key]):
-            triggers.record_fires(conn, version.id, [key])
+        if since < moment <= now and triggers.claim(conn, version.id, f"date:{day.isoformat()}"):
             attribute_type = version.plan.types(None).attribute(trigger.attribute) or "date"
             matches = triggers.date_matches(
                 trigger.attribute, attribute_type, day - offset, trigger.yearly, version.plan.timezone, now
@@ -271,10 +300,8 @@ def _schedule(
         moment = fires.get_next(datetime)
         if moment > now:
             break
-        key = f"cron:{moment.astimezone(now.tzinfo).isoformat()}"
-        if triggers.fired(conn, version.id, [key]):
+        if not triggers.claim(conn, version.id, f"cron:{moment.astimezone(now.tzinfo).isoformat()}"):
             continue
-        triggers.record_fires(conn, version.id, [key])
         admit.pages(_audience(version, trigger.audience, now), moment.astimezone(now.tzinfo))
 
 
@@ -377,54 +404,90 @@ class _Admitter:
             self.candidates([Candidate(c, entered_at) for c in ids], where_checked=True)
 
     def candidates(self, candidates: Sequence[Candidate], where_checked: bool) -> None:
-        conn, version = self.conn, self.version
+        """Enter a batch at a time. With an entry condition left to check, the rows go in pending, the condition
+        and the re-entry rule pick who stays, and those are activated; otherwise the re-entry rule decides first
+        and the rows go in already active. Either way refused rows are inserted and then deleted, so every
+        candidate takes the id it always took."""
+        version = self.version
+        where = None if where_checked else version.trigger.where
+        holdout = version.scenario.holdout_percent
         for start in range(0, len(candidates), BATCH):
-            ids = store.add_pending(conn, version.id, version.hash, candidates[start : start + BATCH])
-            pending = store.pending(conn, ids)
-            where = version.trigger.where
-            passing = self._entry_condition(where, pending) if where is not None and not where_checked else set(ids)
-            rows = [r for r in pending if r.id in passing]
-            keep, refused = _reentry(conn, version, rows, self.now)
+            batch = candidates[start : start + BATCH]
+            holdouts = [in_holdout(c.customer_id, version.id, holdout) for c in batch]
+            if where is None:
+                keep, refused, added = self._decided(batch, holdouts)
+            else:
+                keep, refused, added = self._judged(where, batch, holdouts)
             for row, why, cause in refused:
                 self.journal.add(row, "not_entered", why, at=row.entered_at, cause=cause)
             kept = {r.id for r in keep}
-            store.drop(conn, [i for i in ids if i not in kept])
-            holdout = version.scenario.holdout_percent
-            store.activate(conn, [(r.id, in_holdout(r.customer_id, version.id, holdout)) for r in keep])
-            fresh = store.by_ids(conn, [r.id for r in keep])
-            for row in fresh:
-                note = "in the holdout group: measured, never messaged" if row.holdout else None
-                self.journal.add(row, "entered", note, at=row.entered_at)
-            self.runner.place(version, fresh, version.start, {r.id: r.entered_at for r in fresh})
-            self.journal.flush(conn)
-            self.entries.count += len(fresh)
-            if fresh:
-                first = min(r.entered_at for r in fresh)
-                self.entries.earliest = first if self.entries.earliest is None else min(self.entries.earliest, first)
+            store.drop(self.conn, [r.id for r in added if r.id not in kept])
+            self._enter(keep)
+
+    def _decided(
+        self, batch: Sequence[Candidate], holdouts: list[bool]
+    ) -> tuple[list[Enrollment], list[tuple[Enrollment, str, str]], list[Enrollment]]:
+        """No condition to check in SQL: the re-entry rule (on the history before this batch) decides, and the
+        kept rows are inserted active."""
+        conn, version = self.conn, self.version
+        past = store.history(conn, version.id, [c.customer_id for c in batch])
+        keep, refused = _reentry(version, [(c.customer_id, c.entered_at) for c in batch], past)
+        kept = set(keep)
+        added = store.add_pending(
+            conn, version.id, version.hash, batch, holdouts, [i in kept for i in range(len(batch))]
+        )
+        return [added[i] for i in keep], [(added[i], why, cause) for i, why, cause in refused], added
+
+    def _judged(
+        self, where: Normal, batch: Sequence[Candidate], holdouts: list[bool]
+    ) -> tuple[list[Enrollment], list[tuple[Enrollment, str, str]], list[Enrollment]]:
+        """Pending rows → the entry condition (SQL) → the re-entry rule → the kept rows activated."""
+        conn, version = self.conn, self.version
+        added = store.add_pending(conn, version.id, version.hash, batch, holdouts)
+        passing = self._entry_condition(where, added)
+        rows = [r for r in added if r.id in passing]
+        past = store.history(conn, version.id, [r.customer_id for r in rows])
+        keep, refused = _reentry(version, [(r.customer_id, r.entered_at) for r in rows], past)
+        store.activate(conn, [rows[i].id for i in keep])
+        return [rows[i] for i in keep], [(rows[i], why, cause) for i, why, cause in refused], added
+
+    def _enter(self, fresh: list[Enrollment]) -> None:
+        """Journal the new enrollments and put them at their first step."""
+        version = self.version
+        for row in fresh:
+            note = "in the holdout group: measured, never messaged" if row.holdout else None
+            self.journal.add(row, "entered", note, at=row.entered_at)
+        self.runner.place(version, fresh, version.start, {r.id: r.entered_at for r in fresh})
+        self.journal.flush(self.conn)
+        self.entries.count += len(fresh)
+        if fresh:
+            first = min(r.entered_at for r in fresh)
+            self.entries.earliest = first if self.entries.earliest is None else min(self.entries.earliest, first)
 
 
 def _reentry(
-    conn: Connection, version: ScenarioVersion, rows: list[Enrollment], now: datetime
-) -> tuple[list[Enrollment], list[tuple[Enrollment, str, str]]]:
-    """Apply the re-entry rule; a customer is in a scenario at most once at a time."""
+    version: ScenarioVersion, entries: Sequence[tuple[str, datetime]], past: dict[str, tuple[bool, Any]]
+) -> tuple[list[int], list[tuple[int, str, str]]]:
+    """Apply the re-entry rule to ``entries`` (customer, entry time), in order, given each customer's ``past`` in
+    the scenario (see ``store.history``): the positions kept, and those refused with the reason and a stable
+    cause. A customer is in a scenario at most once at a time."""
     rule = version.scenario.reentry
-    past = store.history(conn, version.id, [r.customer_id for r in rows])
-    keep: list[Enrollment] = []
-    refused: list[tuple[Enrollment, str, str]] = []  # (enrollment, reason, stable cause)
+    keep: list[int] = []
+    refused: list[tuple[int, str, str]] = []  # (position, reason, stable cause)
     seen: set[str] = set()
-    for row in rows:
-        active, finished = past.get(row.customer_id, (False, None))
-        if row.customer_id in seen or active:
-            refused.append((row, "already in this scenario", "already_in"))
+    for index, (customer_id, entered_at) in enumerate(entries):
+        active, finished = past.get(customer_id, (False, None))
+        if customer_id in seen or active:
+            refused.append((index, "already in this scenario", "already_in"))
             continue
-        if row.customer_id in past and rule.mode == "never":
-            refused.append((row, "re-entry: never", "reentry_never"))
+        if customer_id in past and rule.mode == "never":
+            refused.append((index, "re-entry: never", "reentry_never"))
             continue
         if rule.mode == "cooldown" and finished is not None:
             until = finished + timedelta(seconds=rule.cooldown_seconds or 0)
-            if row.entered_at < until:
-                refused.append((row, f"re-entry: cool-down until {until.isoformat()}", "reentry_cooldown"))
+            if entered_at < until:
+                refused.append((index, f"re-entry: cool-down until {until.isoformat()}", "reentry_cooldown"))
                 continue
-        seen.add(row.customer_id)
-        keep.append(row)
+        seen.add(customer_id)
+        keep.append(index)
     return keep, refused

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Select, and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    Executable,
+    Integer,
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from ecrm_dsl.store.bulk import BulkUpdate, one_of_param, one_of_value
 from ecrm_dsl.store.changes import Customers, changed_enrollments, inline
@@ -66,75 +86,132 @@ class Candidate:
     entry_order_id: str | None = None
 
 
-def add_pending(conn: Connection, scenario_id: str, scenario_hash: str, candidates: Sequence[Candidate]) -> list[int]:
-    """Insert candidates as pending enrollments (so conditions can be checked in SQL); returns their ids."""
+def add_pending(
+    conn: Connection,
+    scenario_id: str,
+    scenario_hash: str,
+    candidates: Sequence[Candidate],
+    holdouts: Sequence[bool],
+    active: Sequence[bool] | None = None,
+) -> list[Enrollment]:
+    """Insert candidates as enrollments, in their order, with the holdout flag each drew: pending (so the entry
+    condition can be checked in SQL), or active where ``active`` says the entry is decided already. Returns the
+    rows as inserted, built from what was written rather than read back."""
     if not candidates:
         return []
-    first = conn.execute(select(func.coalesce(func.max(E.c.id), 0))).scalar_one()
-    conn.execute(
-        insert(E),
-        [
-            {
-                "customer_id": c.customer_id,
-                "scenario_id": scenario_id,
-                "scenario_hash": scenario_hash,
-                "entered_at": c.entered_at,
-                "entry_event_id": c.entry_event_id,
-                "entry_order_id": c.entry_order_id,
-                "status": "pending",
-                "previous_at": c.entered_at,
-            }
-            for c in candidates
-        ],
-    )
-    return [
-        int(i)
-        for i in conn.execute(
-            select(E.c.id)
-            .where(E.c.id > first, E.c.status == "pending", E.c.scenario_id == scenario_id)
-            .order_by(E.c.id)
-        ).scalars()
+    statuses = [ACTIVE if a else "pending" for a in active] if active is not None else ["pending"] * len(candidates)
+    rows = [
+        {
+            "customer_id": c.customer_id,
+            "scenario_id": scenario_id,
+            "scenario_hash": scenario_hash,
+            "entered_at": c.entered_at,
+            "entry_event_id": c.entry_event_id,
+            "entry_order_id": c.entry_order_id,
+            "status": status,
+            "previous_at": c.entered_at,
+            "holdout": holdout,
+        }
+        for c, holdout, status in zip(candidates, holdouts, statuses, strict=True)
     ]
+    # One multi-row INSERT … RETURNING per page: the rows take ascending ids in the order given (as the
+    # max-id-then-select this replaces assumed), while RETURNING itself promises no order.
+    ids = sorted(int(i) for i in conn.execute(_ADD, rows).scalars())
+    if len(ids) != len(candidates):
+        raise RuntimeError(f"inserted {len(candidates)} enrollments but {len(ids)} ids came back")
+    added = []
+    for i, c, holdout in zip(ids, candidates, holdouts, strict=True):
+        at = c.entered_at.astimezone(UTC)  # as the store gives it back
+        added.append(
+            Enrollment(
+                i,
+                c.customer_id,
+                scenario_id,
+                scenario_hash,
+                at,
+                c.entry_event_id,
+                c.entry_order_id,
+                None,
+                None,
+                at,
+                None,
+                holdout,
+            )
+        )
+    return added
 
 
-def pending(conn: Connection, ids: Sequence[int]) -> list[Enrollment]:
-    if not ids:
-        return []
-    return _rows(conn.execute(select(*_COLUMNS).where(E.c.id.in_(ids)).order_by(E.c.id)))
+_ADD = insert(E).returning(E.c.id).execution_options(insertmanyvalues_page_size=5_000)
 
 
 def drop(conn: Connection, ids: Sequence[int]) -> None:
     if ids:
-        conn.execute(delete(E).where(E.c.id.in_(ids)))
+        conn.execute(_entering(conn, "drop"), {"keys": _listed(conn, ids)})
 
 
-def activate(conn: Connection, rows: Sequence[tuple[int, bool]]) -> None:
-    """Pending → active, with the holdout flag each one drew."""
-    if rows:
-        conn.execute(
-            update(E).where(E.c.id == bindparam("eid")).values(status=ACTIVE, holdout=bindparam("ho")),
-            [{"eid": i, "ho": h} for i, h in rows],
-        )
+def activate(conn: Connection, ids: Sequence[int]) -> None:
+    """Pending → active (the holdout flags were drawn when the rows were added)."""
+    if ids:
+        conn.execute(_entering(conn, "activate"), {"keys": _listed(conn, ids)})
 
 
 def history(conn: Connection, scenario_id: str, customer_ids: Sequence[str]) -> dict[str, tuple[bool, Any]]:
     """Per customer: (has an active enrollment, when the last finished one ended) in this scenario."""
     if not customer_ids:
         return {}
-    rows = conn.execute(
-        select(
-            E.c.customer_id,
-            func.max(case((E.c.status == ACTIVE, 1), else_=0)).label("active"),
-            func.max(E.c.finished_at).label("finished"),
-            func.count().label("n"),
+    params = {"scenario_id": scenario_id, "keys": _listed(conn, sorted(set(customer_ids)))}
+    return {row[0]: (bool(row[1]), row[2]) for row in conn.execute(_entering(conn, "history"), params)}
+
+
+# Entering runs these for every batch of every version with entries: built once per database kind, the keys
+# one parameter as in bulk.one_of (a JSON array read by json_each on SQLite, an array on PostgreSQL).
+_ENTERING: dict[tuple[str, str], Executable] = {}
+
+
+def _entering(conn: Connection, name: str) -> Executable:
+    dialect = conn.dialect.name
+    found = _ENTERING.get((dialect, name))
+    if found is None:
+        found = _ENTERING[dialect, name] = _build_entering(dialect, name)
+    return found
+
+
+def _build_entering(dialect: str, name: str) -> Executable:
+    if name == "drop":
+        return delete(E).where(_keyed(dialect, E.c.id))
+    if name == "activate":
+        return update(E).where(_keyed(dialect, E.c.id)).values(status=ACTIVE)
+    if name == "history":
+        return (
+            select(
+                E.c.customer_id,
+                func.max(case((E.c.status == ACTIVE, 1), else_=0)),
+                func.max(E.c.finished_at),
+            )
+            .where(
+                E.c.scenario_id == bindparam("scenario_id", type_=String()),
+                _keyed(dialect, E.c.customer_id),
+                E.c.status != "pending",
+            )
+            .group_by(E.c.customer_id)
         )
-        .where(E.c.scenario_id == scenario_id, E.c.customer_id.in_(sorted(set(customer_ids))), E.c.status != "pending")
-        .group_by(E.c.customer_id)
-    )
-    return {row.customer_id: (bool(row.active), row.finished) for row in rows}
+    raise KeyError(name)
 
 
-# Run at least once per tick and per batch: built once, values bound at execution.
+def _keyed(dialect: str, column: ColumnElement[Any]) -> ColumnElement[bool]:
+    """``column IN :keys``, the keys bound as :func:`_listed` gives them."""
+    if dialect == "sqlite":
+        listed = func.json_each(bindparam("keys", type_=String()))
+        return column.in_(select(literal_column("value")).select_from(listed))
+    if dialect == "postgresql":
+        return column == any_(bindparam("keys", type_=ARRAY(column.type)))
+    return column.in_(bindparam("keys", expanding=True))
+
+
+def _listed(conn: Connection, keys: Sequence[Any]) -> Any:
+    return json.dumps(list(keys)) if conn.dialect.name == "sqlite" else list(keys)
+
+
 _DUE_GROUPS = (
     select(E.c.scenario_hash, E.c.node_id)
     .distinct()
