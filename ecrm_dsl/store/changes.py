@@ -20,11 +20,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, delete, func, null, or_, select, text, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.sql.elements import BindParameter
 
 from ecrm_dsl.store import state
-from ecrm_dsl.store.tables import TABLES
+from ecrm_dsl.store.tables import TABLES, UTCDateTime
 
 CHANGES = TABLES.customer_changes
 _PREFIX = "changes:"  # scheduler_state keys of the readers' marks
@@ -191,12 +205,34 @@ def changed(mark: Mark, now: datetime, windows: Collection[int] = ()) -> Select[
     """The ids of customers changed after ``mark``, as seen at ``now`` (duplicates possible). ``windows``: the
     lengths in seconds of time windows a condition reads (``count(order.placed, 30d)``); an event leaving one
     since the mark changes its customer too, so those events' rows are kept (``Mark.window``) and found here."""
+    spans = sorted(set(windows))
+    return changed_query(len(spans)).params(changed_values(mark, now, spans))
+
+
+def changed_query(windows: int, now: ColumnElement[Any] | None = None) -> Select[Any]:
+    """:func:`changed` for a statement built once: the mark, ``now`` (unless given as a column or parameter of
+    the caller) and the bounds of ``windows`` time windows are parameters, valued by :func:`changed_values`."""
     c = CHANGES.c
-    terms = [c.seq > mark.seq, and_(c.effective_at > mark.at, c.effective_at <= now)]
-    for seconds in sorted(set(windows)):
-        span = timedelta(seconds=seconds)
-        terms.append(and_(c.effective_at >= mark.at - span, c.effective_at <= now - span))
+    upto = now if now is not None else bindparam("log_now", type_=UTCDateTime())
+    terms = [
+        c.seq > bindparam("log_seq", type_=Integer()),
+        and_(c.effective_at > bindparam("log_at", type_=UTCDateTime()), c.effective_at <= upto),
+    ]
+    for index in range(windows):
+        low, high = (bindparam(f"log_{end}_{index}", type_=UTCDateTime()) for end in ("from", "to"))
+        terms.append(and_(c.effective_at >= low, c.effective_at <= high))
     return select(c.customer_id).where(or_(*terms))
+
+
+def changed_values(mark: Mark, now: datetime, windows: Sequence[int], *, with_now: bool = True) -> dict[str, Any]:
+    """The values of :func:`changed_query`'s parameters (``windows`` in its order, in seconds)."""
+    values: dict[str, Any] = {"log_seq": mark.seq, "log_at": mark.at}
+    if with_now:
+        values["log_now"] = now
+    for index, seconds in enumerate(windows):
+        span = timedelta(seconds=seconds)
+        values.update({f"log_from_{index}": mark.at - span, f"log_to_{index}": now - span})
+    return values
 
 
 # Customers: a query of their ids, or the ids themselves when there are few (read once, then bound as a list).

@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
-    ColumnElement,
     Connection,
     Executable,
     Integer,
     Select,
     String,
     and_,
-    any_,
     bindparam,
     case,
     delete,
     func,
     insert,
-    literal_column,
     or_,
     select,
     update,
@@ -146,20 +141,20 @@ _ADD = insert(E).returning(E.c.id).execution_options(insertmanyvalues_page_size=
 
 def drop(conn: Connection, ids: Sequence[int]) -> None:
     if ids:
-        conn.execute(_entering(conn, "drop"), {"keys": _listed(conn, ids)})
+        conn.execute(_entering(conn, "drop"), {"keys": one_of_value(conn.dialect.name, ids)})
 
 
 def activate(conn: Connection, ids: Sequence[int]) -> None:
     """Pending → active (the holdout flags were drawn when the rows were added)."""
     if ids:
-        conn.execute(_entering(conn, "activate"), {"keys": _listed(conn, ids)})
+        conn.execute(_entering(conn, "activate"), {"keys": one_of_value(conn.dialect.name, ids)})
 
 
 def history(conn: Connection, scenario_id: str, customer_ids: Sequence[str]) -> dict[str, tuple[bool, Any]]:
     """Per customer: (has an active enrollment, when the last finished one ended) in this scenario."""
     if not customer_ids:
         return {}
-    params = {"scenario_id": scenario_id, "keys": _listed(conn, sorted(set(customer_ids)))}
+    params = {"scenario_id": scenario_id, "keys": one_of_value(conn.dialect.name, sorted(set(customer_ids)))}
     return {row[0]: (bool(row[1]), row[2]) for row in conn.execute(_entering(conn, "history"), params)}
 
 
@@ -178,9 +173,9 @@ def _entering(conn: Connection, name: str) -> Executable:
 
 def _build_entering(dialect: str, name: str) -> Executable:
     if name == "drop":
-        return delete(E).where(_keyed(dialect, E.c.id))
+        return delete(E).where(one_of_param(dialect, E.c.id, "keys"))
     if name == "activate":
-        return update(E).where(_keyed(dialect, E.c.id)).values(status=ACTIVE)
+        return update(E).where(one_of_param(dialect, E.c.id, "keys")).values(status=ACTIVE)
     if name == "history":
         return (
             select(
@@ -190,26 +185,12 @@ def _build_entering(dialect: str, name: str) -> Executable:
             )
             .where(
                 E.c.scenario_id == bindparam("scenario_id", type_=String()),
-                _keyed(dialect, E.c.customer_id),
+                one_of_param(dialect, E.c.customer_id, "keys"),
                 E.c.status != "pending",
             )
             .group_by(E.c.customer_id)
         )
     raise KeyError(name)
-
-
-def _keyed(dialect: str, column: ColumnElement[Any]) -> ColumnElement[bool]:
-    """``column IN :keys``, the keys bound as :func:`_listed` gives them."""
-    if dialect == "sqlite":
-        listed = func.json_each(bindparam("keys", type_=String()))
-        return column.in_(select(literal_column("value")).select_from(listed))
-    if dialect == "postgresql":
-        return column == any_(bindparam("keys", type_=ARRAY(column.type)))
-    return column.in_(bindparam("keys", expanding=True))
-
-
-def _listed(conn: Connection, keys: Sequence[Any]) -> Any:
-    return json.dumps(list(keys)) if conn.dialect.name == "sqlite" else list(keys)
 
 
 _DUE_GROUPS = (

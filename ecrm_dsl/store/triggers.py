@@ -40,6 +40,8 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.functions import FunctionElement
 
 from ecrm_dsl.conditions.sql import local_day
+from ecrm_dsl.store import changes
+from ecrm_dsl.store.bulk import one_of_param, one_of_value
 from ecrm_dsl.store.changes import Customers, Mark
 from ecrm_dsl.store.enrollments import Candidate
 from ecrm_dsl.store.tables import TABLES, UTCDateTime
@@ -75,14 +77,14 @@ def states(conn: Connection, scenario_ids: Sequence[str]) -> dict[str, TriggerSt
     """The bookkeeping of several scenarios in one statement; a scenario no tick has looked at yet has none."""
     if not scenario_ids:
         return {}
-    rows = conn.execute(_statement("states"), {"ids": list(scenario_ids)})
+    rows = conn.execute(_statement(conn, "states"), {"ids": list(scenario_ids)})
     return {row.scenario_id: TriggerState(row.watermark, row.started) for row in rows}
 
 
 def set_watermarks(conn: Connection, scenario_ids: Sequence[str], moment: datetime) -> None:
     """Triggers up to ``moment`` are handled, for every scenario in ``scenario_ids`` (one statement)."""
     if scenario_ids:
-        conn.execute(_statement("set_watermarks"), {"ids": list(scenario_ids), "moment": moment})
+        conn.execute(_statement(conn, "set_watermarks"), {"ids": list(scenario_ids), "moment": moment})
 
 
 def start(conn: Connection, scenario_id: str, moment: datetime) -> None:
@@ -107,12 +109,12 @@ def first_deployed(conn: Connection, scenario_id: str) -> datetime | None:
 def fired(conn: Connection, scenario_id: str, keys: Sequence[str]) -> set[str]:
     if not keys:
         return set()
-    return set(conn.execute(_statement("fired"), {"scenario_id": scenario_id, "keys": list(keys)}).scalars())
+    return set(conn.execute(_statement(conn, "fired"), {"scenario_id": scenario_id, "keys": list(keys)}).scalars())
 
 
 def record_fires(conn: Connection, scenario_id: str, keys: Sequence[str]) -> None:
     if keys:
-        conn.execute(_statement("record_fires"), [{"scenario_id": scenario_id, "fire_key": k} for k in keys])
+        conn.execute(_statement(conn, "record_fires"), [{"scenario_id": scenario_id, "fire_key": k} for k in keys])
 
 
 def claim(conn: Connection, scenario_id: str, key: str) -> bool:
@@ -149,11 +151,11 @@ def event_news(
     event's time: one statement, so a tick can skip the candidate query of a type with nothing new."""
     if not event_types or (not isinstance(changed, Select) and not changed):
         return {}
-    e = T.events
-    query = _statement("event_news") if not isinstance(changed, Select) else _event_news(e.c.customer_id.in_(changed))
+    listed = not isinstance(changed, Select)
+    query = _statement(conn, "event_news") if listed else _event_news(T.events.c.customer_id.in_(changed))
     params = {"types": sorted(event_types), "after": after, "now": now}
     if not isinstance(changed, Select):
-        params["changed"] = list(changed)
+        params["changed"] = one_of_value(conn.dialect.name, changed)
     return {row.type: row.latest for row in conn.execute(query, params)}
 
 
@@ -180,12 +182,12 @@ def event_candidates(
         "limit": limit,
     }
     if changed is None:
-        query = _statement("event_candidates")
+        query = _statement(conn, "event_candidates")
     elif isinstance(changed, Select):
         query = _event_candidates(T.events.c.customer_id.in_(changed))
     else:
-        query = _statement("event_candidates_of")
-        params["changed"] = list(changed)
+        query = _statement(conn, "event_candidates_of")
+        params["changed"] = one_of_value(conn.dialect.name, changed)
     return [
         (f"event:{row.id}", Candidate(row.customer_id, row.occurred_at, row.id, row.order_id))
         for row in conn.execute(query, params)
@@ -236,11 +238,12 @@ def _event_news(customers: ColumnElement[bool]) -> Select[Any]:
     )
 
 
-def _build(name: str) -> Executable:
-    """The statements that run every tick for every scenario, with their values as bound parameters."""
+def _build(name: str, dialect: str) -> Executable:
+    """The statements that run every tick for every scenario, with their values as bound parameters (the
+    changed customers as one, see ``bulk.one_of_param``)."""
     s, f = T.trigger_state, T.trigger_fires
     ids: BindParameter[Any] = bindparam("ids", expanding=True)
-    changed = T.events.c.customer_id.in_(bindparam("changed", expanding=True))
+    changed = one_of_param(dialect, T.events.c.customer_id, "changed")
     if name == "states":
         return select(s.c.scenario_id, s.c.watermark, s.c.started).where(s.c.scenario_id.in_(ids))
     if name == "set_watermarks":
@@ -261,13 +264,14 @@ def _build(name: str) -> Executable:
 
 
 # Built once per process and reused: building a statement costs SQLAlchemy more than running it here.
-_STATEMENTS: dict[str, Executable] = {}
+_STATEMENTS: dict[tuple[str, str], Executable] = {}
 
 
-def _statement(name: str) -> Executable:
-    found = _STATEMENTS.get(name)
+def _statement(conn: Connection, name: str) -> Executable:
+    key = (name, conn.dialect.name)
+    found = _STATEMENTS.get(key)
     if found is None:
-        found = _STATEMENTS[name] = _build(name)
+        found = _STATEMENTS[key] = _build(*key)
     return found
 
 
@@ -377,15 +381,7 @@ class SegmentPass:
 
     def _changed(self) -> Select[Any]:
         """``changes.changed`` with the mark and the clock as parameters."""
-        log = T.customer_changes.c
-        terms = [
-            log.seq > bindparam("log_seq", type_=Integer()),
-            and_(log.effective_at > bindparam("log_at", type_=UTCDateTime()), log.effective_at <= self._tick),
-        ]
-        for index, _ in enumerate(self.windows):
-            low, high = (bindparam(f"log_{end}_{index}", type_=UTCDateTime()) for end in ("from", "to"))
-            terms.append(and_(log.effective_at >= low, log.effective_at <= high))
-        return select(log.customer_id).where(or_(*terms))
+        return changes.changed_query(len(self.windows), self._tick)
 
     def run(
         self, conn: Connection, scenario_id: str, now: datetime, clock: dict[str, Any], after: Mark | None
@@ -396,10 +392,7 @@ class SegmentPass:
         params = {**clock, "segment_scenario": scenario_id, "segment_tick": now}
         if after is None:
             return _full_pass(conn, self._audience, self._scenario, self._tick, params)
-        params.update(log_seq=after.seq, log_at=after.at)
-        for index, seconds in enumerate(self.windows):
-            span = timedelta(seconds=seconds)
-            params.update({f"log_from_{index}": after.at - span, f"log_to_{index}": now - span})
+        params.update(changes.changed_values(after, now, self.windows, with_now=False))
         conn.execute(self._leavers, params)
         return _count(conn.execute(self._joiners, params))
 
