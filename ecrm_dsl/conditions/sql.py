@@ -259,6 +259,21 @@ def select_enrollments(normal: Normal, *, tables: StoreTables = TABLES, **option
     return select(enrollments.c.id).select_from(joined).where(condition)
 
 
+def select_entries(normal: Normal, *, tables: StoreTables = TABLES, **options: Any) -> tuple[Select[Any], bool]:
+    """The pending enrollments among the ids bound as ``ids`` for which an entry condition holds, and whether each
+    is judged as of its own entry time (bound ``entry_now`` caps it: a catch-up must not see later orders). A
+    condition that reads the date or a time window cannot be judged per row: it is judged as of the clock, and
+    the caller runs it once per distinct entry time with the clock parameters set (``as_of``)."""
+    e = tables.enrollments
+    ids = e.c.id.in_(bindparam("ids", expanding=True))
+    try:
+        tick = bindparam("entry_now", type_=e.c.entered_at.type)
+        entry_time = case((e.c.entered_at <= tick, e.c.entered_at), else_=tick)
+        return select_enrollments(normal, tables=tables, now_column=entry_time, **options).where(ids), True
+    except NeedsFixedMoment:
+        return select_enrollments(normal, tables=tables, **options).where(ids), False
+
+
 _FOLDED_DAYS = 36_500  # day counts folded into bounds (a literal beyond a century keeps the day arithmetic)
 _FOLDED_YEARS = (2, 9998)  # dates folded into bounds: their neighbours must be dates too
 

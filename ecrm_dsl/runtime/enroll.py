@@ -11,17 +11,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from croniter import croniter  # type: ignore[import-untyped]
-from sqlalchemy import Connection, Select, bindparam, case
+from sqlalchemy import Connection, Select
 
 from ecrm_dsl.conditions.normal import Normal, Types
 from ecrm_dsl.conditions.sql import (
     NOW_PREFIX,
     ClockKeys,
-    NeedsFixedMoment,
     as_of,
     clock_keys,
     select_customers,
-    select_enrollments,
+    select_entries,
 )
 from ecrm_dsl.plan.scenario import DateTrigger, EventTrigger, ScheduleTrigger, SegmentTrigger
 from ecrm_dsl.runtime.assign import in_holdout
@@ -343,18 +342,8 @@ def _build_entry_test(
     where: Normal, now: datetime, timezone: str, segments: dict[str, Normal], types: Types
 ) -> _EntryTest:
     """Built as of ``now``; its clock parameters are rebound at every execution (see ``conditions.sql.as_of``)."""
-    e = TABLES.enrollments
-    options: dict[str, Any] = {"timezone": timezone, "segments": segments, "types": types}
-    ids = e.c.id.in_(bindparam("ids", expanding=True))
-    try:
-        tick = bindparam("entry_now", type_=e.c.entered_at.type)
-        entry_time = case((e.c.entered_at <= tick, e.c.entered_at), else_=tick)
-        query = select_enrollments(where, now=now, now_column=entry_time, **options)
-        per_row = True
-    except NeedsFixedMoment:
-        query = select_enrollments(where, now=now, **options)
-        per_row = False
-    return _EntryTest(query.where(ids), clock_keys(query), per_row)
+    query, per_row = select_entries(where, now=now, timezone=timezone, segments=segments, types=types)
+    return _EntryTest(query, clock_keys(query), per_row)
 
 
 class _Admitter:
