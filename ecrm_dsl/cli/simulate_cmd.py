@@ -53,6 +53,18 @@ def parse_duration(text: str, option: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def parse_points(text: str, option: str) -> float:
+    """A rate difference in points: ``2pt`` (or ``2.5pt``) is 0.02."""
+    number = text.strip().removesuffix("pt").strip()
+    try:
+        points = float(number)
+    except ValueError:
+        raise click.BadParameter(f"'{text}' is not an uplift in points; write 2pt", param_hint=option) from None
+    if not 0 < points < 100 or not text.strip().endswith("pt"):
+        raise click.BadParameter(f"'{text}': write an uplift between 0pt and 100pt, such as 2pt", param_hint=option)
+    return points / 100
+
+
 def scratch_path(path: Path) -> Path:
     """``path`` for a new scratch store: an earlier simulation's store there is replaced, anything else refused."""
     if path.exists():
@@ -88,6 +100,13 @@ def scratch_path(path: Path) -> Path:
     show_default=True,
     help="The scratch store the replay runs in; keep it for 'ecrm report --store' and 'ecrm explain'.",
 )
+@click.option(
+    "--uplift",
+    "uplift_text",
+    default="2pt",
+    show_default=True,
+    help="The conversion uplift the power estimate asks about, in points (2pt: 10% -> 12%).",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
 @store_option
 @click.pass_context
@@ -99,6 +118,7 @@ def simulate_command(
     segment_text: str,
     plan_file: Path | None,
     out: Path,
+    uplift_text: str,
     fmt: str,
     store: str | None,
 ) -> None:
@@ -121,6 +141,7 @@ def simulate_command(
         # fall inside quiet hours again, and the message would never go.
         why = "at most 1h: a coarser grid can keep landing deferred messages back in quiet hours"
         raise click.BadParameter(why, param_hint="--step")
+    uplift = parse_points(uplift_text, "--uplift")
     segment_every = parse_duration(segment_text, "--segment-every")
     if segment_every < step:
         raise click.BadParameter(
@@ -143,7 +164,8 @@ def simulate_command(
         f"in {time.perf_counter() - began:.1f}s; scratch store {out}"
     )
     with replay.scratch.connect() as conn:
-        scenarios = summarize(conn, plan)  # the scratch store holds this replay only
+        # The scratch store holds this replay only.
+        scenarios = summarize(conn, plan, weeks=(end - start) / timedelta(weeks=1), uplift=uplift)
     settings = {
         "from": start.isoformat(),
         "to": end.isoformat(),

@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ecrm_dsl.plan.model import Plan
-from ecrm_dsl.plan.nodes import SendNode
+from ecrm_dsl.plan.nodes import SendNode, SplitNode
 from ecrm_dsl.plan.scenario import ScenarioPlan
+from ecrm_dsl.report.power import PowerEstimate, design_for
 from ecrm_dsl.store.tallies import DecisionTally, decision_tallies, enrollment_tallies
 
 # Decision kinds shown per step, each a {label: count}; deferrals count customers, the rest decisions.
@@ -21,9 +22,16 @@ STEP_MEASURES = ("sent", "skipped", "deferred", "branched", "assigned", "waiting
 
 
 def summarize(
-    conn: Connection, plan: Plan, start: datetime | None = None, end: datetime | None = None
+    conn: Connection,
+    plan: Plan,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    weeks: float | None = None,
+    uplift: float | None = None,
 ) -> list[dict[str, Any]]:
-    """Per scenario of ``plan`` (by id), what happened (between ``start`` and ``end`` when given)."""
+    """Per scenario of ``plan`` (by id), what happened (between ``start`` and ``end`` when given); with the
+    replay's length in ``weeks`` and an ``uplift`` to detect, each scenario's power estimate too."""
     by_scenario: dict[str, list[DecisionTally]] = defaultdict(list)
     for tally in decision_tallies(conn, start, end):
         by_scenario[tally.scenario_id].append(tally)
@@ -33,10 +41,35 @@ def summarize(
         statuses[row.scenario_id]["holdout"] += row.enrollments if row.holdout else 0
         if row.holdout and row.status == "converted":
             statuses[row.scenario_id]["converted_holdout"] += row.enrollments
-    return [
-        _scenario(s, by_scenario.get(s.id, []), statuses.get(s.id, Counter()))
-        for s in sorted(plan.scenarios, key=lambda s: s.id)
-    ]
+    summaries = []
+    for scenario in sorted(plan.scenarios, key=lambda s: s.id):
+        summary = _scenario(scenario, by_scenario.get(scenario.id, []), statuses.get(scenario.id, Counter()))
+        if weeks and uplift:
+            summary["power"] = power_estimate(scenario, summary, weeks, uplift).as_dict()
+        summaries.append(summary)
+    return summaries
+
+
+def power_estimate(scenario: ScenarioPlan, summary: dict[str, Any], weeks: float, uplift: float) -> PowerEstimate:
+    """From a replay: entrants per week, and conversion of all entrants as the baseline — a replay's messages
+    change no purchase, so messaged and holdout convert alike and together give the rate to beat."""
+    variants = next(
+        ([(v.name, v.weight) for v in node.variants] for node in scenario.nodes if isinstance(node, SplitNode)), []
+    )
+    design, comparison = design_for(scenario.holdout_percent, variants)
+    entered = summary["entered"]
+    windows = [g.within_seconds for g in scenario.goals if g.within_seconds]
+    baseline = summary["converted"] / entered if scenario.goals and entered else None
+    if not scenario.goals:
+        design, comparison = None, "no goal: nothing to measure"
+    return PowerEstimate(
+        weekly_entrants=entered / weeks,
+        baseline=baseline if baseline else None,
+        design=design,
+        comparison=comparison,
+        goal_window_days=max(windows) / 86_400 if windows else None,
+        uplift=uplift,
+    )
 
 
 def _scenario(scenario: ScenarioPlan, tallies: list[DecisionTally], status: Counter[str]) -> dict[str, Any]:
@@ -102,6 +135,8 @@ def render_text(header: list[str], scenarios: list[dict[str, Any]]) -> str:
             f"of {s['holdout']:,} ({_rate(s['converted_holdout'], s['holdout'])}) · exited {s['exited']:,} · "
             f"completed {s['completed']:,} · in flight at the end {s['in_flight']:,}",
         ]
+        if "power" in s:
+            lines.append(f"  power: {s['power']['sentence']}")
         if s["not_entered"]:
             lines.append(f"  not entered: {_counts(s['not_entered'])}")
         if s["exit_reasons"]:
@@ -136,6 +171,13 @@ def render_csv(scenarios: list[dict[str, Any]]) -> str:
         for measure in ("not_entered", "exit_reasons"):
             for label, n in s[measure].items():
                 writer.writerow([s["id"], "", measure, label, n])
+        power = s.get("power") or {}
+        for measure in ("weekly_entrants", "baseline", "weeks_needed"):
+            if power.get(measure) is not None:
+                writer.writerow([s["id"], "", f"power_{measure}", "", power[measure]])
+        for label, mde in (power.get("detectable_uplift") or {}).items():
+            if mde is not None:
+                writer.writerow([s["id"], "", "power_detectable_uplift", label, mde])
         for step in s["steps"]:
             for measure in STEP_MEASURES:
                 for label, n in step.get(measure, {}).items():
