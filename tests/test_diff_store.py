@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from ecrm_dsl.build.compiler import compile_workspace
+from ecrm_dsl.cli import cli
 from ecrm_dsl.cli.diff_cmd import diff_command
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.project.config import load_config
@@ -156,3 +157,44 @@ def test_entry_conditions_on_the_event_are_left_out_of_the_count() -> None:
     assert audience_condition(scenario, {"segments": {}}) == (where[1], True)
     segment = {"trigger": {"type": "segment", "segment": "s", "where": None}}
     assert audience_condition(segment, {"segments": {"s": {"condition": where[1]}}}) == (where[1], False)
+
+
+def test_power_of_added_and_changed_scenarios_is_the_replay_of_recent_weeks(store: Path, tmp_path: Path) -> None:
+    before = dump(store)
+    common = ["before", "after", "--store", str(store), "--now", NOW.isoformat(), "--format", "json"]
+
+    result = run(GOLDEN / "f2_release", *common, "--power", "1w", "--uplift", "3pt")
+
+    assert result.exit_code == 1, result.output
+    impact = json.loads(result.stdout)["impact"]
+    assert impact["power_span"] == "1w"
+    powered = {sid for sid, s in impact["scenarios"].items() if "power" in s}
+    assert {"f2_step_mail", "birthday_coupon"} <= powered
+    # The same figures as `ecrm simulate` of the head project over the same week.
+    config = str(GOLDEN / "f2_release" / "after" / "ecrm.toml")
+    start = (NOW - dt.timedelta(weeks=1)).isoformat()
+    replay = CliRunner().invoke(
+        cli,
+        [
+            *("--config", config, "simulate", "--store", str(store), "--from", start, "--to", NOW.isoformat()),
+            *("--out", str(tmp_path / "sim.db"), "--uplift", "3pt", "--format", "json"),
+        ],
+        catch_exceptions=False,
+    )
+    simulated = {s["id"]: s["power"] for s in json.loads(replay.stdout)["scenarios"]}
+    for sid in powered:
+        assert impact["scenarios"][sid]["power"] == simulated[sid]
+    f2 = impact["scenarios"]["f2_step_mail"]["power"]
+    assert f2["uplift"] == 0.03 and f2["comparison"] == "messaged vs holdout"
+    text = run(GOLDEN / "f2_release", *common[:-2], "--power", "1w").stdout
+    assert "  power (replay of the last 1w): ~" in text
+    assert dump(store) == before  # read only, the replay ran in a scratch store
+
+
+def test_power_needs_a_store_and_a_span_of_weeks(store: Path) -> None:
+    alone = run(GOLDEN / "f2_release", "before", "after", "--power", "4w")
+    assert alone.exit_code == 2 and "give --store too" in alone.output
+    short = run(GOLDEN / "f2_release", "before", "after", "--store", str(store), "--power", "3d")
+    assert short.exit_code == 2 and "at least 1w" in short.output
+    bad = run(GOLDEN / "f2_release", "before", "after", "--store", str(store), "--power", "4w", "--uplift", "2%")
+    assert bad.exit_code == 2 and "2pt" in bad.output and "Traceback" not in bad.output

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import quote
 
 import click
+from sqlalchemy import Engine
 
 from ecrm_dsl.cli.common import ExitCode, print_findings
 from ecrm_dsl.cli.redact import display_location, redact
+from ecrm_dsl.cli.runtime_cmds import plan_errors
+from ecrm_dsl.cli.simulate_cmd import parse_duration, parse_points
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.values import Duration
 from ecrm_dsl.project.config import ProjectConfig
 from ecrm_dsl.review.diff_impact import StoreError, check_store, measure
-from ecrm_dsl.review.diff_model import Impact, PlanDiff
+from ecrm_dsl.review.diff_model import REMOVED, Impact, PlanDiff, ScenarioImpact
 from ecrm_dsl.review.diff_plans import diff_plans
+from ecrm_dsl.review.diff_power import replayed_power
 from ecrm_dsl.review.diff_render import render_json, render_markdown, render_text
 from ecrm_dsl.review.diff_sources import Context, SourceError, resolve, working_tree
 from ecrm_dsl.store.database import open_store
@@ -40,9 +45,26 @@ from ecrm_dsl.store.database import open_store
 )
 @click.option("--now", "now_text", help="Moment audiences are counted at, e.g. 2025-03-01T10:00+09:00 (default: now).")
 @click.option("--mermaid/--no-mermaid", default=True, show_default=True, help="Markdown: flow diagrams when available.")
+@click.option(
+    "--power",
+    "power_text",
+    default=None,
+    help="With --store: replay this many recent weeks (e.g. 4w) to estimate each added or changed scenario's power.",
+)
+@click.option(
+    "--uplift", "uplift_text", default="2pt", show_default=True, help="With --power: the uplift to detect, in points."
+)
 @click.pass_context
 def diff_command(
-    ctx: click.Context, base: str, head: str | None, fmt: str, store: str | None, now_text: str | None, mermaid: bool
+    ctx: click.Context,
+    base: str,
+    head: str | None,
+    fmt: str,
+    store: str | None,
+    now_text: str | None,
+    mermaid: bool,
+    power_text: str | None,
+    uplift_text: str,
 ) -> None:
     """Compare two versions of the scenarios: BASE and HEAD are each a plan file (.json), a project folder or a
     git revision; HEAD defaults to the working tree (the current project).
@@ -56,6 +78,7 @@ def diff_command(
     config_path = ctx.obj.get("config_path") if ctx.obj else None
     context = Context(Path.cwd(), Path(config_path).resolve() if config_path else None, _show_findings)
     now = _parse_now(now_text)
+    power = _power_request(power_text, uplift_text, store)
     try:
         old = resolve(base, context)
         new = resolve(head, context) if head is not None else working_tree(context)
@@ -68,7 +91,7 @@ def diff_command(
             raise  # compiled plans are well formed: this is a bug, and main() reports it as one
         _fail(f"a plan file is not shaped as ecrm compile writes it ({type(exc).__name__}: {exc})")
     if store and result.changed:
-        result.impact = _impact(result, old.plan, new.plan, store, now)
+        result.impact = _impact(result, old.plan, new.plan, store, now, power)
     if fmt == "json":
         click.echo(render_json(result), nl=False)
     elif fmt == "markdown":
@@ -87,6 +110,21 @@ def _fail(message: str) -> NoReturn:
     raise SystemExit(int(ExitCode.USAGE))
 
 
+def _add_power(
+    impact: Impact, result: PlanDiff, new: dict[str, Any], engine: Engine, now: datetime, span: timedelta, uplift: float
+) -> None:
+    subjects = [subject for subject, state in result.subjects("scenario") if state != REMOVED]
+    label = str(Duration(int(span.total_seconds())))
+    if span % timedelta(weeks=1) == timedelta(0):
+        label = f"{span // timedelta(weeks=1)}w"  # said in weeks, as the figures are
+    click.echo(f"ecrm diff: replaying the last {label} for the power estimate", err=True)
+    with plan_errors("diff"):
+        estimates = replayed_power(engine, new, subjects, now, span, uplift)
+    impact.power_span = label
+    for subject, estimate in estimates.items():
+        impact.scenarios.setdefault(subject, ScenarioImpact()).power = estimate
+
+
 def _parse_now(value: str | None) -> datetime:
     if value is None:
         return datetime.now(UTC)
@@ -99,7 +137,30 @@ def _parse_now(value: str | None) -> datetime:
     return moment
 
 
-def _impact(result: PlanDiff, old: dict[str, Any], new: dict[str, Any], given: str, now: datetime) -> Impact:
+def _power_request(span_text: str | None, uplift_text: str, store: str | None) -> tuple[timedelta, float] | None:
+    """--power and --uplift, checked before any work: the replayed span and the uplift to detect."""
+    if span_text is None:
+        return None
+    if store is None:
+        _fail("--power replays the store's recent history: give --store too")
+    try:
+        span = parse_duration(span_text, "--power")
+        uplift = parse_points(uplift_text, "--uplift")
+    except click.BadParameter as exc:
+        _fail(exc.format_message())
+    if span < timedelta(weeks=1):
+        _fail(f"--power {span_text}: replay at least 1w, or the weekly figures mean little")
+    return span, uplift
+
+
+def _impact(
+    result: PlanDiff,
+    old: dict[str, Any],
+    new: dict[str, Any],
+    given: str,
+    now: datetime,
+    power: tuple[timedelta, float] | None = None,
+) -> Impact:
     location, store = given, display_location(given)  # the store is named without a URL's password
     if "://" not in given:
         if not Path(given).is_file():
@@ -112,7 +173,10 @@ def _impact(result: PlanDiff, old: dict[str, Any], new: dict[str, Any], given: s
         _fail(f"cannot open the store {store}: {redact(str(exc))}")
     try:
         check_store(engine)
-        return measure(result, old, new, engine, now, store)
+        impact = measure(result, old, new, engine, now, store)
+        if power is not None:
+            _add_power(impact, result, new, engine, now, *power)
+        return impact
     except StoreError as exc:
         _fail(f"store {store}: {redact(str(exc))}")
     finally:

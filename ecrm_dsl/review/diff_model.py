@@ -80,6 +80,7 @@ class ScenarioImpact:
     in_flight: int = 0  # active enrollments on any version of the scenario
     at_steps: dict[str, int] = field(default_factory=dict)  # affected step -> customers waiting to run it
     audience: Count | None = None
+    power: dict[str, Any] | None = None  # with --power: what a holdout can show, from a replay of recent weeks
 
 
 @dataclass
@@ -89,6 +90,7 @@ class Impact:
     scenarios: dict[str, ScenarioImpact] = field(default_factory=dict)
     segments: dict[str, Count] = field(default_factory=dict)
     templates: dict[str, dict[str, int]] = field(default_factory=dict)  # template -> "scenario.step" -> waiting
+    power_span: str | None = None  # the replayed period behind each scenario's power, e.g. "4w"
 
 
 @dataclass

@@ -79,6 +79,8 @@ def impact_lines(diff: PlanDiff, subject: str, state: str) -> list[Message]:
         )
     if found.audience is not None:
         lines.append((count_text(found.audience),))
+    if found.power is not None:
+        lines.append((f"power (replay of the last {diff.impact.power_span}): {found.power['sentence']}",))
     return lines
 
 
@@ -142,11 +144,17 @@ def diff_json(diff: PlanDiff) -> Json:
             "store": diff.impact.store,
             "now": diff.impact.now,
             "scenarios": {
-                sid: {"in_flight": s.in_flight, "at_steps": s.at_steps, "audience": _count_json(s.audience)}
+                sid: {
+                    "in_flight": s.in_flight,
+                    "at_steps": s.at_steps,
+                    "audience": _count_json(s.audience),
+                    **({"power": s.power} if s.power is not None else {}),
+                }
                 for sid, s in diff.impact.scenarios.items()
             },
             "segments": {name: _count_json(c) for name, c in diff.impact.segments.items()},
             "templates": {name: waiting for name, waiting in diff.impact.templates.items()},
+            **({"power_span": diff.impact.power_span} if diff.impact.power_span else {}),
         }
     return {
         "format": JSON_FORMAT,

@@ -47,7 +47,10 @@ def copy_history(
     ``log_since``: the change log needs only rows effective from then on (see :func:`log_since`); by default it
     gets every row, as if the history had been written row by row."""
     if source.dialect.name == "sqlite" and source.url.database:
-        counts = _attach_copy(Path(source.url.database), scratch, progress, log_since)
+        database = source.url.database
+        if source.url.query.get("uri") == "true":  # a read-only URI store (ecrm diff): the copy attaches it read-only
+            database = database.removeprefix("file:")
+        counts = _attach_copy(Path(database), scratch, progress, log_since)
     else:
         counts = _streamed_copy(source, scratch, progress)
     with scratch.begin() as conn:
