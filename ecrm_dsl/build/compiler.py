@@ -170,6 +170,11 @@ def _segment(segment: Segment) -> Json:
 
 def _template(template: Template) -> Json:
     """The whole template travels in the plan: the runtime renders from the plan, never from source files."""
+    hashed: Json = {"channels": template.channels, "category": template.category}
+    coupon: Json = {}
+    if template.coupon is not None:  # only then: templates without a pool keep the plan bytes and hashes they had
+        coupon = {"coupon": {"pool": template.coupon.pool, "valid_for_seconds": template.coupon.valid_for.seconds}}
+        hashed |= coupon
     return {
         "title": template.title,
         "category": template.category,
@@ -177,7 +182,8 @@ def _template(template: Template) -> Json:
         "channels": sorted(template.channels),
         "params": {name: p.type for name, p in sorted(template.params.items())},
         "defaults": {name: p.default for name, p in sorted(template.params.items()) if p.has_default},
-        "hash": content_hash({"channels": template.channels, "category": template.category}),
+        **coupon,
+        "hash": content_hash(hashed),
     }
 
 

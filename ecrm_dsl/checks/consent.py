@@ -16,6 +16,7 @@ from ecrm_dsl.project.resources import Template
 from ecrm_dsl.project.workspace import Workspace
 
 _TRANSACTION_EVENTS = ("order.", "subscription.", "cart.")
+COUPON_FIELDS = ("code", "expires_on")  # what a drawn coupon shows: {{ coupon.code }}, {{ coupon.expires_on }}
 
 
 def check_templates(ws: Workspace) -> list[Diagnostic]:
@@ -40,7 +41,8 @@ def check_templates(ws: Workspace) -> list[Diagnostic]:
                         problem,
                         placeholder.span,
                         hint="placeholders: customer.<attribute>, event.<property>, a declared "
-                        "param, shop.name, shop.url, shop.support_email, unsubscribe_url",
+                        "param, coupon.code and coupon.expires_on (with coupon: {pool: NAME}), shop.name, shop.url, "
+                        "shop.support_email, unsubscribe_url",
                     )
                 )
     return findings
@@ -56,6 +58,10 @@ def _placeholder_problem(ws: Workspace, template: Template, name: str) -> str | 
         )
     if scope == "event" and rest:
         return None  # checked where the template is sent, against the entry event
+    if scope == "coupon" and rest in COUPON_FIELDS:
+        if template.coupon is None:
+            return f"placeholder {{{{ {name} }}}}: '{template.name}' draws no coupon; add coupon: {{pool: NAME}}"
+        return None
     return f"placeholder {{{{ {name} }}}} is neither a customer attribute nor a parameter of '{template.name}'"
 
 

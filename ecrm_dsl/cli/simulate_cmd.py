@@ -16,7 +16,7 @@ from ecrm_dsl.cli.store_access import existing_store
 from ecrm_dsl.language.values import Duration, ValueError_
 from ecrm_dsl.simulate.replay import Window, simulate, simulation_settings
 from ecrm_dsl.simulate.scratch import ScratchExists
-from ecrm_dsl.simulate.summary import render_csv, render_text, summarize
+from ecrm_dsl.simulate.summary import coupon_capacity, render_coupons, render_csv, render_text, summarize
 from ecrm_dsl.store.database import open_store
 
 MAX_STEP = timedelta(hours=1)
@@ -165,7 +165,9 @@ def simulate_command(
     )
     with replay.scratch.connect() as conn:
         # The scratch store holds this replay only.
-        scenarios = summarize(conn, plan, weeks=(end - start) / timedelta(weeks=1), uplift=uplift)
+        weeks = (end - start) / timedelta(weeks=1)
+        scenarios = summarize(conn, plan, weeks=weeks, uplift=uplift)
+        pools = coupon_capacity(conn, plan, end, weeks)
     settings = {
         "from": start.isoformat(),
         "to": end.isoformat(),
@@ -177,7 +179,12 @@ def simulate_command(
     }
     if fmt == "json":
         click.echo(
-            json.dumps({"simulation": settings, "scenarios": scenarios}, ensure_ascii=False, indent=2, sort_keys=True)
+            json.dumps(
+                {"simulation": settings, "scenarios": scenarios, "coupons": pools},
+                ensure_ascii=False,
+                indent=2,
+                sort_keys=True,
+            )
         )
     elif fmt == "csv":
         click.echo(render_csv(scenarios), nl=False)
@@ -188,5 +195,6 @@ def simulate_command(
             "nothing was delivered",
             f"replayed {replay.copied['customers']:,} customers, {replay.copied['orders']:,} orders, "
             f"{replay.copied['events']:,} events",
+            *render_coupons(pools),
         ]
         click.echo(render_text(header, scenarios), nl=False)

@@ -51,6 +51,8 @@ def render(
             return customer.get(rest)
         if scope == "event" and rest:
             return event.get(rest)
+        if scope == "coupon" and rest:  # drawn at the send and kept with the delivery's params
+            return (params.get("coupon") or {}).get(rest)
         if not dot and (name in declared or name in params):
             return params.get(name)
         raise RenderError(f"unknown placeholder {{{{ {name} }}}} in channel {channel!r}")

@@ -97,10 +97,18 @@ EVENT = _columns(
     Column("properties", "json", target="properties"),
 )
 
+COUPON = _columns(
+    Column("pool", "string", required=True),
+    Column("code", "string", required=True),
+    Column("expires_at", "datetime"),
+    Column("expires_on", "date"),  # valid through that shop-local day
+)
+
 KINDS: dict[str, dict[str, Column]] = {
     "customers": CUSTOMER,
     "orders": ORDER_LINE,
     "order_items": ORDER_ITEM,
     "subscriptions": SUBSCRIPTION,
     "events": EVENT,
+    "coupons": COUPON,
 }

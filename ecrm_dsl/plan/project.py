@@ -122,6 +122,14 @@ class SegmentPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class CouponDraw:
+    """Each send of the template draws an unused code of ``pool`` still valid ``valid_for_seconds`` after it."""
+
+    pool: str
+    valid_for_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
 class TemplatePlan:
     """A whole message template: the runtime renders from the plan, never from source files.
 
@@ -136,6 +144,7 @@ class TemplatePlan:
     params: dict[str, str]
     defaults: dict[str, Any]
     hash: str
+    coupon: CouponDraw | None = None
 
     @property
     def marketing(self) -> bool:
@@ -151,9 +160,11 @@ class TemplatePlan:
             params=dict(obj["params"]),
             defaults=dict(obj["defaults"]),
             hash=obj["hash"],
+            coupon=CouponDraw(obj["coupon"]["pool"], obj["coupon"]["valid_for_seconds"]) if "coupon" in obj else None,
         )
 
     def to_json(self) -> Json:
+        coupon = self.coupon
         return {
             "title": self.title,
             "category": self.category,
@@ -161,6 +172,7 @@ class TemplatePlan:
             "channels": list(self.channels),
             "params": self.params,
             "defaults": self.defaults,
+            **({"coupon": {"pool": coupon.pool, "valid_for_seconds": coupon.valid_for_seconds}} if coupon else {}),
             "hash": self.hash,
         }
 

@@ -107,6 +107,16 @@ class TemplateParam:
 
 
 @dataclass(frozen=True)
+class CouponPool:
+    """``coupon: {pool: spring_10off, valid_for: 7d}``: each send draws an unused code from the pool, one that is
+    still valid ``valid_for`` after the send."""
+
+    pool: str
+    valid_for: Duration
+    span: ast.Span
+
+
+@dataclass(frozen=True)
 class Template:
     name: str
     title: str
@@ -115,6 +125,7 @@ class Template:
     channels: dict[str, dict[str, Any]]
     placeholders: tuple[Placeholder, ...]
     span: ast.Span
+    coupon: CouponPool | None = None
 
     @property
     def marketing(self) -> bool:
@@ -135,6 +146,13 @@ def build_template(doc: YamlDocument) -> Template:
         for path, value in _strings(content, ("channels", channel)):
             for match in PLACEHOLDER.finditer(value):
                 placeholders.append(Placeholder(match.group(1), channel, doc.position_in_string(path, match.start())))
+    coupon = data.get("coupon")
+    # The schema keeps valid_for to at most 999 days or 99 weeks, well within what a duration may be.
+    pool = (
+        CouponPool(coupon["pool"], Duration.parse(coupon.get("valid_for", "0d")), doc.span(("coupon",)))
+        if coupon
+        else None
+    )
     return Template(
         data["template"],
         data.get("title", data["template"]),
@@ -143,6 +161,7 @@ def build_template(doc: YamlDocument) -> Template:
         data["channels"],
         tuple(placeholders),
         doc.span(()),
+        pool,
     )
 
 

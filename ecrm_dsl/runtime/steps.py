@@ -26,7 +26,7 @@ from ecrm_dsl.runtime.assign import pick_variant
 from ecrm_dsl.runtime.journal import Journal
 from ecrm_dsl.runtime.model import DeployedPlan, ScenarioVersion
 from ecrm_dsl.runtime.policy import CapCheck, Reservation, cap_lookback, quiet_until, reachable
-from ecrm_dsl.store import customers, outbox, scheduled
+from ecrm_dsl.store import coupons, customers, outbox, scheduled
 from ecrm_dsl.store import enrollments as store
 from ecrm_dsl.store.bulk import one_of
 from ecrm_dsl.store.enrollments import Enrollment
@@ -288,6 +288,7 @@ class StepRunner:
         # A customer moved to a new version can reach a step id they were already sent under the old one.
         already = outbox.existing_keys(self.conn, [f"{r.id}:{node.id}" for r in rows])
         sent, skipped, deferred = [], [], []
+        ready: list[tuple[Enrollment, str, str]] = []  # passed every check: (row, channel, fallback note)
         queued: list[tuple[Any, ...]] = []
         for row in rows:
             if row.holdout:
@@ -367,16 +368,30 @@ class StepRunner:
                     deferred.append((row.id, until))
                     continue
                 recent.setdefault(row.customer_id, []).insert(0, (reach.channel, self.now))
-            queued.append(self._delivery(row, node, reach.channel, template))
-            fallback = f" (fallback; {'; '.join(reach.reasons)})" if reach.reasons else ""
+            ready.append((row, reach.channel, f" (fallback; {'; '.join(reach.reasons)})" if reach.reasons else ""))
+        drawn = self._coupons(plan, template, node, [row for row, _, _ in ready])
+        for row, channel, fallback in ready:
+            key = f"{row.id}:{node.id}"
+            if drawn is not None and key not in drawn:
+                assert template.coupon is not None
+                self.journal.add(
+                    row,
+                    "skipped",
+                    f"coupon pool {template.coupon.pool} has no unused code left: import more with ecrm import coupons",
+                    node=node.id,
+                    cause="no_coupon",
+                )
+                skipped.append(row)
+                continue
+            queued.append(self._delivery(row, node, channel, template, drawn.get(key) if drawn else None))
             self.journal.add(
                 row,
                 "sent",
-                f"{reach.channel}{fallback}",
+                f"{channel}{fallback}",
                 node=node.id,
-                channel=reach.channel,
+                channel=channel,
                 template=node.template,
-                key=queued[-1][0],
+                key=key,
             )
             sent.append(row)
         outbox.enqueue(self.conn, queued)
@@ -446,7 +461,37 @@ class StepRunner:
         condition: Normal = ["or", *(["call", "in_segment", ["name", s]] for s in segments)]
         return self.holds(version, condition if len(segments) > 1 else condition[1], rows)
 
-    def _delivery(self, row: Enrollment, node: SendNode, channel: str, template: TemplatePlan) -> tuple[Any, ...]:
+    def _coupons(
+        self, plan: DeployedPlan, template: TemplatePlan, node: SendNode, rows: list[Enrollment]
+    ) -> dict[str, dict[str, str]] | None:
+        """For a template that draws coupons: outbox key -> the drawn coupon as the template shows it (a delivery
+        missing from it found the pool empty). None for a template without a pool."""
+        draw = template.coupon
+        if draw is None:
+            return None
+        valid_until = self.now + timedelta(seconds=draw.valid_for_seconds)
+        deliveries = [(f"{row.id}:{node.id}", row.customer_id) for row in rows]
+        drawn = coupons.draw(self.conn, draw.pool, deliveries, self.now, valid_until)
+        zone = ZoneInfo(plan.timezone)
+        return {
+            key: {
+                "code": coupon.code,
+                # The last shop day it is valid on: a code that expires at 00:00 is good through the day before.
+                "expires_on": (coupon.expires_at - _INSTANT).astimezone(zone).date().isoformat()
+                if coupon.expires_at
+                else "",
+            }
+            for key, coupon in drawn.items()
+        }
+
+    def _delivery(
+        self,
+        row: Enrollment,
+        node: SendNode,
+        channel: str,
+        template: TemplatePlan,
+        coupon: dict[str, str] | None = None,
+    ) -> tuple[Any, ...]:
         """A new outbox row, in the order of ``outbox.COLUMNS``."""
         return (
             f"{row.id}:{node.id}",
@@ -458,13 +503,14 @@ class StepRunner:
             channel,
             node.template,
             template.category,
-            node.params,
+            {**node.params, "coupon": coupon} if coupon else node.params,
             self.now,
             self.now,
         )
 
 
 _NO_ANCHORS: dict[str, datetime | date | None] = {}
+_INSTANT = timedelta(microseconds=1)
 
 
 def _date_anchor(timing: Any) -> str | None:

@@ -15,6 +15,7 @@ from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.plan.nodes import SendNode, SplitNode
 from ecrm_dsl.plan.scenario import ScenarioPlan
 from ecrm_dsl.report.power import PowerEstimate, design_for
+from ecrm_dsl.store import coupons
 from ecrm_dsl.store.tallies import DecisionTally, decision_tallies, enrollment_tallies
 
 # Decision kinds shown per step, each a {label: count}; deferrals count customers, the rest decisions.
@@ -48,6 +49,40 @@ def summarize(
             summary["power"] = power_estimate(scenario, summary, weeks, uplift).as_dict()
         summaries.append(summary)
     return summaries
+
+
+def coupon_capacity(conn: Connection, plan: Plan, end: datetime, weeks: float) -> list[dict[str, Any]]:
+    """Per coupon pool the plan's templates draw from: codes drawn in the replay, a week's pace, and how long
+    the codes still usable at its end would last at that pace."""
+    pools = sorted({t.coupon.pool for t in plan.templates.values() if t.coupon is not None})
+    stocks = {s.pool: s for s in coupons.stock(conn, end, pools)}
+    found = []
+    for pool in pools:
+        stock = stocks.get(pool)
+        drawn, usable = (stock.given, stock.usable) if stock else (0, 0)
+        weekly = drawn / weeks if weeks else 0.0
+        found.append(
+            {
+                "pool": pool,
+                "drawn": drawn,
+                "weekly": round(weekly, 3),
+                "usable_at_end": usable,
+                "weeks_left": round(usable / weekly, 1) if weekly else None,
+            }
+        )
+    return found
+
+
+def render_coupons(pools: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for p in pools:
+        left = f"about {p['weeks_left']:,} weeks at that pace" if p["weeks_left"] is not None else "none drawn"
+        warn = " — import more codes before it runs out" if p["weeks_left"] is not None and p["weeks_left"] < 4 else ""
+        lines.append(
+            f"coupon pool {p['pool']}: {p['drawn']:,} codes drawn (~{p['weekly']:,.0f} a week), "
+            f"{p['usable_at_end']:,} usable at the end: {left}{warn}"
+        )
+    return lines
 
 
 def power_estimate(scenario: ScenarioPlan, summary: dict[str, Any], weeks: float, uplift: float) -> PowerEstimate:

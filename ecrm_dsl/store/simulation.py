@@ -22,6 +22,12 @@ HISTORY_TABLES = (
     TABLES.events,
 )
 COPY_BATCH = 20_000
+# The coupon codes a replay can draw: those not given yet. Given ones stay behind: their outbox keys name the
+# source's enrollments, which the scratch store's own would collide with.
+_UNUSED_COUPONS = (
+    "INSERT INTO main.coupons (pool, code, expires_at) SELECT pool, code, expires_at FROM source.coupons"
+    " WHERE outbox_key IS NULL"
+)
 LOADED = (*HISTORY_TABLES, TABLES.customer_changes)  # the tables a copy fills
 
 
@@ -80,6 +86,7 @@ def attach_copy(
                 copy = f"INSERT INTO main.{table.name} ({columns}) SELECT {columns} FROM source.{table.name}"
                 counts[table.name] = conn.exec_driver_sql(copy).rowcount  # the tables start empty
                 progress(f"copied {counts[table.name]:,} {table.name}")
+            counts["coupons"] = conn.exec_driver_sql(_UNUSED_COUPONS).rowcount
             changes.log_history(conn, log_since)
             for statement in indexes + log_triggers:
                 conn.exec_driver_sql(statement)
@@ -114,6 +121,11 @@ def streamed_copy(src: Connection, dst: Connection, progress: Callable[[str], No
             dst.execute(insert(table), [dict(row._mapping) for row in batch])
             counts[table.name] += len(batch)
         progress(f"copied {counts[table.name]:,} {table.name}")
+    coupons = TABLES.coupons
+    unused = src.execute(select(coupons).where(coupons.c.outbox_key.is_(None)).order_by(*coupons.primary_key)).all()
+    if unused:
+        dst.execute(insert(coupons), [dict(row._mapping) for row in unused])
+    counts["coupons"] = len(unused)
     return counts
 
 

@@ -87,6 +87,7 @@ class StoreTables:
     outbox: Table
     scheduler_state: Table
     customer_changes: Table
+    coupons: Table
 
 
 def make_tables(metadata: MetaData | None = None, schema: str | None = None) -> StoreTables:
@@ -297,6 +298,18 @@ def make_tables(metadata: MetaData | None = None, schema: str | None = None) -> 
         sqlite_autoincrement=True,  # a sequence never reused, though pruning may empty the table
         comment="Which customers changed, fed by database triggers (see store/changes.py); pruned by the tick.",
     )
+    coupons = table(
+        "coupons",
+        Column("pool", String, primary_key=True),  # the pool a template draws from (its `coupon: {pool: …}`)
+        Column("code", String, primary_key=True),
+        Column("expires_at", UTCDateTime),  # null: never expires
+        # Set once, when a send draws the code; never cleared, so a code is never given twice.
+        Column("customer_id", String),
+        Column("outbox_key", String, unique=True),  # the delivery that carries it
+        Column("assigned_at", UTCDateTime),
+        index("coupons", "pool", "outbox_key", "expires_at"),
+        comment="Unique coupon codes imported by pool; each goes to one delivery at most.",
+    )
     return StoreTables(
         md,
         customers,
@@ -315,6 +328,7 @@ def make_tables(metadata: MetaData | None = None, schema: str | None = None) -> 
         outbox,
         scheduler_state,
         customer_changes,
+        coupons,
     )
 
 

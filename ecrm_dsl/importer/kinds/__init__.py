@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ecrm_dsl.importer.kinds.base import LoadContext, Loader
+from ecrm_dsl.importer.kinds.coupons import CouponLoader
 from ecrm_dsl.importer.kinds.customers import CustomerLoader
 from ecrm_dsl.importer.kinds.events import EventLoader
 from ecrm_dsl.importer.kinds.orders import OrderItemLoader, OrderLoader
@@ -14,6 +15,7 @@ LOADERS: dict[str, type[Loader]] = {
     "order_items": OrderItemLoader,
     "subscriptions": SubscriptionLoader,
     "events": EventLoader,
+    "coupons": CouponLoader,
 }
 
 __all__ = ["LOADERS", "LoadContext", "Loader"]
