@@ -11,14 +11,16 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from ecrm_dsl.delivery.config import DeliveryConfig, build_adapters
+from ecrm_dsl.demo.engagement import reactions
 from ecrm_dsl.demo.generate import DemoShop
 from ecrm_dsl.importer.implied import apply_implied_state
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.runtime.deploy import deploy
 from ecrm_dsl.runtime.dispatch import Dispatcher
 from ecrm_dsl.runtime.scheduler import Scheduler
-from ecrm_dsl.store import state
+from ecrm_dsl.store import outbox, state
 from ecrm_dsl.store.database import connect, open_store
+from ecrm_dsl.store.imports import insert_rows
 from ecrm_dsl.store.tables import TABLES
 
 DEMO_MARK = "demo_store"
@@ -88,11 +90,12 @@ def run_demo(
     scheduler = Scheduler(engine)
     decisions: Counter[str] = Counter()
     deliveries: Counter[str] = Counter()
-    moment, ticks, end = start, 0, start + timedelta(days=days)
+    moment, ticks, end, seen = start, 0, start + timedelta(days=days), 0
     while moment <= end:
         result = scheduler.tick(moment)
         decisions.update(result.decisions)
         deliveries.update(dispatcher.run(moment))
+        seen = _react(engine, seen)
         ticks += 1
         if (moment - start) % timedelta(days=7) < tick and moment != start:
             progress(
@@ -104,3 +107,13 @@ def run_demo(
     with engine.begin() as conn:  # the month has happened: subscriptions and consent as its events left them
         apply_implied_state(conn, TABLES, shop.implying_events)
     return DemoResult(engine, generated, ticks, decisions, deliveries)
+
+
+def _react(engine: Engine, seen: int) -> int:
+    """Customers open and click what was just delivered, a little later (``demo.engagement``); returns the mark
+    of the last delivery looked at."""
+    with engine.begin() as conn:
+        delivered = outbox.delivered_after(conn, seen)
+        if delivered:
+            insert_rows(conn, TABLES.events, list(reactions(delivered)))
+    return delivered[-1]["id"] if delivered else seen

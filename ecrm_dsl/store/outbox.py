@@ -118,3 +118,22 @@ def existing_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
         return set()
     found = conn.execute(select(OUTBOX.c.idempotency_key).where(one_of(conn, OUTBOX.c.idempotency_key, keys)))
     return set(found.scalars())
+
+
+def delivered_after(conn: Connection, after_id: int) -> list[dict[str, Any]]:
+    """Deliveries sent, with an outbox id above ``after_id``, in id order: what reached customers since a mark."""
+    rows = conn.execute(
+        select(
+            OUTBOX.c.id,
+            OUTBOX.c.idempotency_key,
+            OUTBOX.c.customer_id,
+            OUTBOX.c.scenario_id,
+            OUTBOX.c.node_id,
+            OUTBOX.c.channel,
+            OUTBOX.c.template,
+            OUTBOX.c.sent_at,
+        )
+        .where(OUTBOX.c.id > after_id, OUTBOX.c.status == "sent")
+        .order_by(OUTBOX.c.id)
+    )
+    return [dict(row._mapping) for row in rows]
