@@ -119,7 +119,7 @@ def _add_power(
         label = f"{span // timedelta(weeks=1)}w"  # said in weeks, as the figures are
     click.echo(f"ecrm diff: replaying the last {label} for the power estimate", err=True)
     with plan_errors("diff"):
-        estimates = replayed_power(engine, new, subjects, now, span, uplift)
+        estimates, impact.coupons = replayed_power(engine, new, subjects, now, span, uplift)
     impact.power_span = label
     for subject, estimate in estimates.items():
         impact.scenarios.setdefault(subject, ScenarioImpact()).power = estimate

@@ -91,6 +91,7 @@ class Impact:
     segments: dict[str, Count] = field(default_factory=dict)
     templates: dict[str, dict[str, int]] = field(default_factory=dict)  # template -> "scenario.step" -> waiting
     power_span: str | None = None  # the replayed period behind each scenario's power, e.g. "4w"
+    coupons: list[dict[str, Any]] = field(default_factory=list)  # with --power: how long each pool lasts
 
 
 @dataclass

@@ -23,6 +23,7 @@ from ecrm_dsl.review.diff_model import (
     ScenarioImpact,
     plain,
 )
+from ecrm_dsl.simulate.summary import render_coupons
 
 JSON_FORMAT, JSON_VERSION = "ecrm-diff", 1
 _SECTIONS = (
@@ -112,6 +113,7 @@ def render_text(diff: PlanDiff) -> str:
     lines = [diff.summary(), "", f"{diff.base_label} → {diff.head_label}"]
     if diff.impact is not None:
         lines.append(f"impact from store {diff.impact.store} at {diff.impact.now}")
+        lines.extend(render_coupons(diff.impact.coupons))
     for scope, title in _SECTIONS:
         for subject, state in diff.subjects(scope):
             lines.append("")
@@ -155,6 +157,7 @@ def diff_json(diff: PlanDiff) -> Json:
             "segments": {name: _count_json(c) for name, c in diff.impact.segments.items()},
             "templates": {name: waiting for name, waiting in diff.impact.templates.items()},
             **({"power_span": diff.impact.power_span} if diff.impact.power_span else {}),
+            **({"coupons": diff.impact.coupons} if diff.impact.coupons else {}),
         }
     return {
         "format": JSON_FORMAT,
@@ -215,6 +218,7 @@ def render_markdown(diff: PlanDiff, base: Json, head: Json, *, mermaid: bool = T
     lines = [f"### ecrm diff: {_html(diff.summary())}", "", f"{_code(diff.base_label)} → {_code(diff.head_label)}"]
     if diff.impact is not None:
         lines += ["", f"Impact counted in store {_code(diff.impact.store)} at {_code(diff.impact.now)}."]
+        lines += [f"- {_html(line)}" for line in render_coupons(diff.impact.coupons)]
     old_by = {s["id"]: s for s in base.get("scenarios", [])}
     new_by = {s["id"]: s for s in head.get("scenarios", [])}
     scenarios = diff.subjects("scenario")

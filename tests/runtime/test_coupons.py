@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -175,4 +176,26 @@ def test_a_replay_draws_from_the_codes_not_given_yet_and_says_how_long_they_last
     assert pool["weekly"] == 1.5 and pool["weeks_left"] == 0.0  # 3 codes in the replay's two weeks
     text = CliRunner().invoke(cli, [*args, "--out", str(out)], catch_exceptions=False).stdout
     assert "coupon pool f2_spring: 3 codes drawn (~2 a week), 0 usable at the end: about 0.0 weeks" in text
+    assert "import more codes before it runs out" in text
+
+
+def test_a_review_with_power_says_how_long_a_pool_lasts(tmp_path: Path) -> None:
+    w = coupons_world(tmp_path, "pool,code\n" + "".join(f"f2_spring,S-{n}\n" for n in range(4)))
+    for index, cid in enumerate("abcdef"):
+        w.customer(cid)
+        w.order(cid, at(7 + index, 10))  # all in the replayed week
+    head = w.root / "project"
+    base = tmp_path / "base"
+    shutil.copytree(head, base)
+    (base / "scenarios" / "f2.ecrm").write_text(FLOW.replace("after 1h:", "after 2h:"), encoding="utf-8")
+    now = at(14, 0).isoformat()
+    args = ["diff", str(base), str(head), "--store", w.store, "--now", now, "--power", "1w"]
+
+    result = CliRunner().invoke(cli, [*args, "--format", "json"], catch_exceptions=False)
+
+    assert result.exit_code == 1, result.output
+    [pool] = json.loads(result.stdout)["impact"]["coupons"]
+    assert pool["pool"] == "f2_spring" and pool["drawn"] == 4 and pool["usable_at_end"] == 0  # 6 buyers, 4 codes
+    text = CliRunner().invoke(cli, args, catch_exceptions=False).stdout
+    assert "coupon pool f2_spring: 4 codes drawn (~4 a week), 0 usable at the end" in text
     assert "import more codes before it runs out" in text
