@@ -74,6 +74,6 @@ def test_a_store_at_0003_gets_the_coupons_table(store_url: str) -> None:
     assert revisions.upgrade(connect(store_url)).current == "0003"
     found = inspect(connect(store_url))
     assert {c["name"] for c in found.get_columns("coupons")} == {
-        *("pool", "code", "expires_at", "customer_id", "outbox_key", "assigned_at")
+        *("pool", "code", "expires_at", "customer_id", "enrollment_id", "assigned_at")
     }
     assert revisions.revision(engine).current == revisions.head() == "0004"

@@ -371,8 +371,7 @@ class StepRunner:
             ready.append((row, reach.channel, f" (fallback; {'; '.join(reach.reasons)})" if reach.reasons else ""))
         drawn = self._coupons(plan, template, node, [row for row, _, _ in ready])
         for row, channel, fallback in ready:
-            key = f"{row.id}:{node.id}"
-            if drawn is not None and key not in drawn:
+            if drawn is not None and row.id not in drawn:
                 assert template.coupon is not None
                 self.journal.add(
                     row,
@@ -383,7 +382,7 @@ class StepRunner:
                 )
                 skipped.append(row)
                 continue
-            queued.append(self._delivery(row, node, channel, template, drawn.get(key) if drawn else None))
+            queued.append(self._delivery(row, node, channel, template, drawn.get(row.id) if drawn else None))
             self.journal.add(
                 row,
                 "sent",
@@ -391,7 +390,7 @@ class StepRunner:
                 node=node.id,
                 channel=channel,
                 template=node.template,
-                key=key,
+                key=queued[-1][0],
             )
             sent.append(row)
         outbox.enqueue(self.conn, queued)
@@ -463,25 +462,24 @@ class StepRunner:
 
     def _coupons(
         self, plan: DeployedPlan, template: TemplatePlan, node: SendNode, rows: list[Enrollment]
-    ) -> dict[str, dict[str, str]] | None:
-        """For a template that draws coupons: outbox key -> the drawn coupon as the template shows it (a delivery
+    ) -> dict[int, dict[str, str]] | None:
+        """For a template that draws coupons: enrollment id -> its coupon as the template shows it (an enrollment
         missing from it found the pool empty). None for a template without a pool."""
         draw = template.coupon
         if draw is None:
             return None
         valid_until = self.now + timedelta(seconds=draw.valid_for_seconds)
-        deliveries = [(f"{row.id}:{node.id}", row.customer_id) for row in rows]
-        drawn = coupons.draw(self.conn, draw.pool, deliveries, self.now, valid_until)
+        drawn = coupons.draw(self.conn, draw.pool, [(r.id, r.customer_id) for r in rows], self.now, valid_until)
         zone = ZoneInfo(plan.timezone)
         return {
-            key: {
+            enrollment: {
                 "code": coupon.code,
                 # The last shop day it is valid on: a code that expires at 00:00 is good through the day before.
                 "expires_on": (coupon.expires_at - _INSTANT).astimezone(zone).date().isoformat()
                 if coupon.expires_at
                 else "",
             }
-            for key, coupon in drawn.items()
+            for enrollment, coupon in drawn.items()
         }
 
     def _delivery(

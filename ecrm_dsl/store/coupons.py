@@ -1,5 +1,6 @@
 """Unique coupon codes: drawn by sends in the same transaction as their outbox rows, so a code goes to one
-delivery at most, and a rolled-back tick gives its codes back with everything else it did."""
+enrollment at most, and a rolled-back tick gives its codes back with everything else it did. An enrollment keeps
+the code it drew: its later sends from the same pool (a reminder before the code expires) show the same one."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, update
 
+from ecrm_dsl.store.bulk import one_of
 from ecrm_dsl.store.tables import TABLES
 
 COUPONS = TABLES.coupons
@@ -29,47 +31,58 @@ class PoolStock:
 
 
 def draw(
-    conn: Connection, pool: str, deliveries: Sequence[tuple[str, str]], now: datetime, valid_until: datetime
-) -> dict[str, Coupon]:
-    """One unused code per delivery (outbox key, customer id), valid beyond ``valid_until``: those that expire
-    soonest first (then by code), so that none is left to lapse while a later one is handed out. Deliveries past
-    the pool's stock get none. On PostgreSQL, ``FOR UPDATE SKIP LOCKED`` gives concurrent workers different codes;
-    SQLite runs one writer at a time."""
-    if not deliveries:
+    conn: Connection, pool: str, holders: Sequence[tuple[int, str]], now: datetime, valid_until: datetime
+) -> dict[int, Coupon]:
+    """Per enrollment (id, customer id): the code it holds from ``pool``, or a newly drawn unused one valid
+    beyond ``valid_until`` — those that expire soonest first (then by code), so that none is left to lapse while
+    a later one is handed out. Enrollments past the pool's stock get none. On PostgreSQL, ``FOR UPDATE SKIP
+    LOCKED`` gives concurrent workers different codes; SQLite runs one writer at a time."""
+    if not holders:
         return {}
+    held = conn.execute(
+        select(COUPONS.c.enrollment_id, COUPONS.c.code, COUPONS.c.expires_at).where(
+            COUPONS.c.pool == pool, one_of(conn, COUPONS.c.enrollment_id, sorted({e for e, _ in holders}))
+        )
+    ).all()
+    found = {enrollment: Coupon(code, expires_at) for enrollment, code, expires_at in held}
+    wanting = [(enrollment, customer) for enrollment, customer in holders if enrollment not in found]
+    if not wanting:
+        return found
     usable = select(COUPONS.c.code, COUPONS.c.expires_at).where(
         COUPONS.c.pool == pool,
-        COUPONS.c.outbox_key.is_(None),
+        COUPONS.c.enrollment_id.is_(None),
         or_(COUPONS.c.expires_at.is_(None), COUPONS.c.expires_at > valid_until),
     )
-    found = conn.execute(
+    fresh = conn.execute(
         usable.order_by(COUPONS.c.expires_at.is_(None), COUPONS.c.expires_at, COUPONS.c.code)
-        .limit(len(deliveries))
+        .limit(len(wanting))
         .with_for_update(skip_locked=True)
     ).all()
-    drawn = {key: Coupon(code, expires_at) for (key, _), (code, expires_at) in zip(deliveries, found, strict=False)}
-    customers = dict(deliveries)
+    drawn = list(zip(wanting, fresh, strict=False))
     if drawn:
         conn.execute(
             update(COUPONS)
-            .where(and_(COUPONS.c.pool == pool, COUPONS.c.code == bindparam("b_code"), COUPONS.c.outbox_key.is_(None)))
-            .values(customer_id=bindparam("b_customer"), outbox_key=bindparam("b_key"), assigned_at=now),
+            .where(
+                and_(COUPONS.c.pool == pool, COUPONS.c.code == bindparam("b_code"), COUPONS.c.enrollment_id.is_(None))
+            )
+            .values(customer_id=bindparam("b_customer"), enrollment_id=bindparam("b_enrollment"), assigned_at=now),
             [
-                {"b_code": coupon.code, "b_customer": customers[key], "b_key": key}
-                for key, coupon in sorted(drawn.items())
+                {"b_code": code, "b_customer": customer, "b_enrollment": enrollment}
+                for (enrollment, customer), (code, _) in drawn
             ],
         )
-    return drawn
+    found.update({enrollment: Coupon(code, expires_at) for (enrollment, _), (code, expires_at) in drawn})
+    return found
 
 
 def stock(conn: Connection, now: datetime, pools: Sequence[str] | None = None) -> list[PoolStock]:
     """Per pool (all, or those named): codes imported, given, and still usable at ``now``."""
-    given = COUPONS.c.outbox_key.is_not(None)
+    given = COUPONS.c.enrollment_id.is_not(None)
     usable = and_(~given, or_(COUPONS.c.expires_at.is_(None), COUPONS.c.expires_at > now))
     query = select(
         COUPONS.c.pool,
         func.count(),
-        func.count(COUPONS.c.outbox_key),
+        func.count(COUPONS.c.enrollment_id),
         func.coalesce(func.sum(case((usable, 1), else_=0)), 0),
     ).group_by(COUPONS.c.pool)
     if pools is not None:

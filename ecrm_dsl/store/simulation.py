@@ -22,11 +22,11 @@ HISTORY_TABLES = (
     TABLES.events,
 )
 COPY_BATCH = 20_000
-# The coupon codes a replay can draw: those not given yet. Given ones stay behind: their outbox keys name the
-# source's enrollments, which the scratch store's own would collide with.
+# The coupon codes a replay can draw: those not given yet. Given ones stay behind: they name the source's
+# enrollments, which the scratch store's own would be taken for.
 _UNUSED_COUPONS = (
     "INSERT INTO main.coupons (pool, code, expires_at) SELECT pool, code, expires_at FROM source.coupons"
-    " WHERE outbox_key IS NULL"
+    " WHERE enrollment_id IS NULL"
 )
 LOADED = (*HISTORY_TABLES, TABLES.customer_changes)  # the tables a copy fills
 
@@ -122,7 +122,7 @@ def streamed_copy(src: Connection, dst: Connection, progress: Callable[[str], No
             counts[table.name] += len(batch)
         progress(f"copied {counts[table.name]:,} {table.name}")
     coupons = TABLES.coupons
-    unused = src.execute(select(coupons).where(coupons.c.outbox_key.is_(None)).order_by(*coupons.primary_key)).all()
+    unused = src.execute(select(coupons).where(coupons.c.enrollment_id.is_(None)).order_by(*coupons.primary_key)).all()
     if unused:
         dst.execute(insert(coupons), [dict(row._mapping) for row in unused])
     counts["coupons"] = len(unused)

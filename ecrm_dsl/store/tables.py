@@ -303,12 +303,13 @@ def make_tables(metadata: MetaData | None = None, schema: str | None = None) -> 
         Column("pool", String, primary_key=True),  # the pool a template draws from (its `coupon: {pool: …}`)
         Column("code", String, primary_key=True),
         Column("expires_at", UTCDateTime),  # null: never expires
-        # Set once, when a send draws the code; never cleared, so a code is never given twice.
+        # Set once, when a send draws the code; never cleared, so a code is never given twice. Later sends of the
+        # same enrollment from the same pool show the same code (a reminder names the coupon already given).
         Column("customer_id", String),
-        Column("outbox_key", String, unique=True),  # the delivery that carries it
+        Column("enrollment_id", Integer),
         Column("assigned_at", UTCDateTime),
-        index("coupons", "pool", "outbox_key", "expires_at"),
-        comment="Unique coupon codes imported by pool; each goes to one delivery at most.",
+        index("coupons", "pool", "enrollment_id", "expires_at"),
+        comment="Unique coupon codes imported by pool; each goes to one enrollment at most.",
     )
     return StoreTables(
         md,

@@ -40,12 +40,12 @@ def coupons_world(tmp_path: Path, codes: str) -> World:
     return w
 
 
-def drawn(w: World) -> dict[str, tuple[str, str]]:
-    """code -> (customer, outbox key) of every code a send drew."""
+def drawn(w: World) -> dict[str, tuple[str, int]]:
+    """code -> (customer, enrollment) of every code a send drew."""
     c = TABLES.coupons
     with w.engine.connect() as conn:
-        rows = conn.execute(select(c.c.code, c.c.customer_id, c.c.outbox_key).where(c.c.outbox_key.is_not(None)))
-        return {code: (customer, key) for code, customer, key in rows}
+        rows = conn.execute(select(c.c.code, c.c.customer_id, c.c.enrollment_id).where(c.c.enrollment_id.is_not(None)))
+        return {code: (customer, enrollment) for code, customer, enrollment in rows}
 
 
 def test_each_send_draws_its_own_code_soonest_expiry_first_and_the_message_shows_it(tmp_path: Path) -> None:
@@ -108,6 +108,27 @@ def test_a_code_is_never_given_twice_and_a_reimport_keeps_who_has_it(tmp_path: P
     assert sorted(drawn(w)) == ["A-1", "A-2"] and drawn(w)["A-2"][0] == "b"
 
 
+REMINDER = COUPON_MAIL.replace("template: f2_coupon", "template: f2_coupon_reminder").replace(
+    "次回使えるクーポン", "クーポンの期限が近づいています"
+)
+
+
+def test_a_later_step_from_the_same_pool_shows_the_code_already_given(tmp_path: Path) -> None:
+    flow = scenario("f2", "order.placed", "  after 1h: send email f2_coupon\n  after 1d: send email f2_coupon_reminder")
+    w = build(tmp_path / "w", {"f2": flow}, (COUPON_MAIL, REMINDER))
+    (tmp_path / "codes.csv").write_text("pool,code\nf2_spring,K-1\nf2_spring,K-2\n", encoding="utf-8")
+    assert (
+        CliRunner().invoke(cli, ["import", "coupons", str(tmp_path / "codes.csv"), "--store", w.store]).exit_code == 0
+    )
+    w.customer("a")
+    w.order("a", at(1, 10))
+    w.ticks(at(1, 11), at(2, 12), every=dt.timedelta(hours=25))
+    assert [s[1] for s in w.sends("a")] == ["f2_coupon", "f2_coupon_reminder"]
+    with w.engine.connect() as conn:
+        codes = [p["coupon"]["code"] for p in conn.execute(select(TABLES.outbox.c.params)).scalars()]
+    assert codes == ["K-1", "K-1"] and list(drawn(w)) == ["K-1"]  # K-2 is still there for someone else
+
+
 def test_bad_coupon_files_name_the_line_and_store_nothing(tmp_path: Path) -> None:
     w = build(tmp_path / "w", {"f2": FLOW}, (COUPON_MAIL, PLAIN))
     path = tmp_path / "codes.csv"
@@ -145,8 +166,8 @@ def test_concurrent_draws_get_different_codes(tmp_path: Path, world_backend: str
     with w.engine.connect() as first, w.engine.connect() as second:
         first.begin()
         second.begin()
-        one = coupons.draw(first, "p", [("1:x", "a"), ("2:x", "b")], now, now)
-        two = coupons.draw(second, "p", [("3:x", "c"), ("4:x", "d")], now, now)  # skips the rows `first` holds
+        one = coupons.draw(first, "p", [(1, "a"), (2, "b")], now, now)
+        two = coupons.draw(second, "p", [(3, "c"), (4, "d")], now, now)  # skips the rows `first` holds
         first.commit()
         second.commit()
     codes = [c.code for c in [*one.values(), *two.values()]]

@@ -27,13 +27,13 @@ def upgrade() -> None:
         sa.Column("code", sa.String(), primary_key=True),
         sa.Column("expires_at", UTCDateTime()),
         sa.Column("customer_id", sa.String()),
-        sa.Column("outbox_key", sa.String(), unique=True),
+        sa.Column("enrollment_id", sa.Integer()),
         sa.Column("assigned_at", UTCDateTime()),
-        comment="Unique coupon codes imported by pool; each goes to one delivery at most.",
+        comment="Unique coupon codes imported by pool; each goes to one enrollment at most.",
     )
-    op.create_index("ix_coupons_pool_outbox_key_expires_at", "coupons", ["pool", "outbox_key", "expires_at"])
+    op.create_index("ix_coupons_pool_enrollment_id_expires_at", "coupons", ["pool", "enrollment_id", "expires_at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_coupons_pool_outbox_key_expires_at", table_name="coupons")
+    op.drop_index("ix_coupons_pool_enrollment_id_expires_at", table_name="coupons")
     op.drop_table("coupons")
