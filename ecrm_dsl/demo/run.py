@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -24,6 +26,7 @@ from ecrm_dsl.store.imports import insert_rows
 from ecrm_dsl.store.tables import TABLES
 
 DEMO_MARK = "demo_store"
+APOLOGY_CODES = 200
 
 
 class NotADemoStore(Exception):
@@ -77,6 +80,8 @@ def run_demo(
         f"generated {generated['customers']:,} customers, {generated['orders']:,} orders and "
         f"{generated['events']:,} events (a year of history and the month ahead)"
     )
+    with engine.begin() as conn:
+        insert_rows(conn, TABLES.coupons, list(_apology_codes(start)))
     report = deploy(engine, plan, start - timedelta(minutes=1), note="ecrm demo")
     progress(f"deployed {report.scenarios} scenarios; running {days} days of ticks every {tick}")
     config = DeliveryConfig(
@@ -107,6 +112,15 @@ def run_demo(
     with engine.begin() as conn:  # the month has happened: subscriptions and consent as its events left them
         apply_implied_state(conn, TABLES, shop.implying_events)
     return DemoResult(engine, generated, ticks, decisions, deliveries)
+
+
+def _apology_codes(start: datetime) -> Iterator[dict[str, Any]]:
+    """The apology coupons' pool (``sorry_1000``, the example survey follow-up's templates): unique codes as a
+    coupon system would export them, valid to the end of the third month."""
+    expires = (start.replace(day=1) + timedelta(days=95)).replace(day=1)
+    for number in range(1, APOLOGY_CODES + 1):
+        suffix = hashlib.sha256(f"sorry_1000:{number}".encode()).hexdigest()[:6].upper()
+        yield {"pool": "sorry_1000", "code": f"SORRY-{suffix}", "expires_at": expires}
 
 
 def _react(engine: Engine, seen: int) -> int:
