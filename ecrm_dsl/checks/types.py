@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 
 from ecrm_dsl.checks.scope import Scope
+from ecrm_dsl.conditions.normal import arith_type
 from ecrm_dsl.language import ast, catalog
 from ecrm_dsl.language.diagnostics import Diagnostic
 from ecrm_dsl.language.visit import NodeVisitor
@@ -158,6 +159,46 @@ class TypeChecker(NodeVisitor):
     def visit_Call(self, expr: ast.Call) -> str | None:
         return self._call(expr)
 
+    def visit_Arith(self, expr: ast.Arith) -> str | None:
+        left, right = self.infer(expr.left), self.infer(expr.right)
+        if left is None or right is None:
+            return None  # already reported
+        result = arith_type(expr.op, left, right)
+        if result is None:
+            self._arith_error(expr, left, right)
+        return result
+
+    def _arith_error(self, expr: ast.Arith, left: str, right: str) -> None:
+        """Says which operand does not fit and how to write it instead, at that operand."""
+        words = {"+": "added to", "-": "subtracted from", "*": "multiplied by", "/": "divided by"}[expr.op]
+        unusable = ("string", "bool", "list", "date", "time", "null")
+        culprit, type_ = (expr.left, left) if left in unusable else (expr.right, right)
+        hint: str | None = None
+        if type_ in unusable:
+            message = f"{_describe(culprit)} is {_TYPE_WORDS.get(type_, type_)}: it cannot be used in arithmetic"
+            if type_ == "null":
+                hint = "arithmetic with null is always null; test the value with 'is null'"
+            elif type_ == "date":
+                hint = "use a date and time (customer.last_order_at + 30d) or days_since(...)"
+            else:
+                hint = "arithmetic works on numbers, money, durations and a date and time plus a duration"
+        elif expr.op in "+-" and {left, right} & {"money"} and {left, right} & set(catalog.NUMERIC):
+            culprit = expr.right if left == "money" else expr.left
+            amount, verb = expr_text(culprit), "add" if expr.op == "+" else "subtract"
+            message = f"cannot {verb} an amount of money and a plain number ({amount})"
+            hint = (
+                f"{verb} {amount}円, not {amount}"
+                if isinstance(culprit, ast.Literal)
+                else f"turn the number into money first, e.g. {amount} * 1円"
+            )
+        else:
+            message = f"{_TYPE_WORDS.get(left, left)} cannot be {words} {_TYPE_WORDS.get(right, right)}"
+            hint = (
+                "numbers, money and durations combine as: money ± money, money × or ÷ a number, "
+                "duration ± duration, duration × a number, date and time ± duration"
+            )
+        self._error("E301", message, culprit.span, hint)
+
     def visit_And(self, expr: ast.And | ast.Or) -> str:
         for item in expr.items:
             self.check_condition(item)
@@ -296,6 +337,11 @@ class TypeChecker(NodeVisitor):
         actual = self.infer(arg)
         if actual is None:
             return
+        if kind == "duration" and actual == "duration" and not isinstance(arg, ast.Literal):
+            self._error(
+                "E302", f"{call.name}() takes its window as a duration such as 30d, not a computed one", arg.span
+            )
+            return
         expected_ok = (_family(actual) == _family(kind)) if kind != "list" else actual == "list"
         if not expected_ok:
             self._error(
@@ -310,6 +356,8 @@ def _describe(expr: ast.Expr) -> str:
         return expr.dotted
     if isinstance(expr, ast.Call):
         return f"{expr.name}(…)"
+    if isinstance(expr, ast.Arith):
+        return expr_text(expr)
     return "the value"
 
 

@@ -140,6 +140,10 @@ _TOKEN_WORDS = {
     "MONEY": "an amount such as ¥3,000",
     "DATE": "a date such as 2025-03-01",
     "COMP_OP": "a comparison (== != < <= > >=)",
+    "ADD_OP": "'+' or '-'",
+    "MUL_OP": "'*' or '/'",
+    "STEP_INT": "a whole number",
+    "STEP_DURATION": "a duration such as 7d or 36h",
     "LBRACE": "'{'",
     "RBRACE": "'}'",
     "LPAR": "'('",
@@ -173,6 +177,8 @@ _TOKEN_KINDS = {
     "MONEY": "amount",
     "DATE": "date",
     "COMP_OP": "comparison",
+    "STEP_INT": "number",
+    "STEP_DURATION": "duration",
 }
 
 
@@ -698,6 +704,10 @@ class _Builder(Transformer):
 
     def is_not_null(self, meta: Meta, children: list[ast.Expr]) -> ast.IsNull:
         return ast.IsNull(children[0], True, self._span(meta))
+
+    def arith(self, meta: Meta, children: list[Any]) -> ast.Arith:
+        left, op, right = children
+        return ast.Arith(str(op), left, right, self._span(meta))
 
     def ref(self, meta: Meta, children: list[Token]) -> ast.Ref:
         return ast.Ref(tuple(str(c) for c in children), self._span(meta))
