@@ -177,6 +177,7 @@ class TypeChecker(NodeVisitor):
         if type_ in unusable:
             message = f"{_describe(culprit)} is {_TYPE_WORDS.get(type_, type_)}: it cannot be used in arithmetic"
             if type_ == "null":
+                message = "null cannot be used in arithmetic"
                 hint = "arithmetic with null is always null; test the value with 'is null'"
             elif type_ == "date":
                 hint = "use a date and time (customer.last_order_at + 30d) or days_since(...)"
