@@ -169,34 +169,37 @@ class TypeChecker(NodeVisitor):
         return result
 
     def _arith_error(self, expr: ast.Arith, left: str, right: str) -> None:
-        """Says which operand does not fit and how to write it instead, at that operand."""
-        words = {"+": "added to", "-": "subtracted from", "*": "multiplied by", "/": "divided by"}[expr.op]
+        """Says what cannot be computed and how to write it instead, at the operand that does not fit."""
         unusable = ("string", "bool", "list", "date", "time", "null")
-        culprit, type_ = (expr.left, left) if left in unusable else (expr.right, right)
-        hint: str | None = None
-        if type_ in unusable:
+        if left in unusable or right in unusable:
+            culprit, type_ = (expr.left, left) if left in unusable else (expr.right, right)
             message = f"{_describe(culprit)} is {_TYPE_WORDS.get(type_, type_)}: it cannot be used in arithmetic"
+            hint = "arithmetic works on numbers, money, durations and a date and time plus a duration"
             if type_ == "null":
-                message = "null cannot be used in arithmetic"
-                hint = "arithmetic with null is always null; test the value with 'is null'"
+                message, hint = "null cannot be used in arithmetic", "test the value with 'is null' instead"
             elif type_ == "date":
                 hint = "use a date and time (customer.last_order_at + 30d) or days_since(...)"
-            else:
-                hint = "arithmetic works on numbers, money, durations and a date and time plus a duration"
-        elif expr.op in "+-" and {left, right} & {"money"} and {left, right} & set(catalog.NUMERIC):
-            culprit = expr.right if left == "money" else expr.left
-            amount, verb = expr_text(culprit), "add" if expr.op == "+" else "subtract"
-            message = f"cannot {verb} an amount of money and a plain number ({amount})"
-            hint = (
-                f"{verb} {amount}円, not {amount}"
-                if isinstance(culprit, ast.Literal)
-                else f"turn the number into money first, e.g. {amount} * 1円"
-            )
+            self._error("E301", message, culprit.span, hint)
+            return
+        lw, rw = _TYPE_WORDS.get(left, left), _TYPE_WORDS.get(right, right)
+        message = {
+            "+": f"cannot add {rw} to {lw}",
+            "-": f"cannot subtract {rw} from {lw}",
+            "*": f"cannot multiply {lw} by {rw}",
+            "/": f"cannot divide {lw} by {rw}",
+        }[expr.op]
+        plain = expr.right if right in catalog.NUMERIC else expr.left if left in catalog.NUMERIC else None
+        culprit = plain or expr.right
+        if expr.op in "+-" and plain is not None and "money" in (left, right):
+            amount = expr_text(plain)
+            verb = ("add" if expr.op == "+" else "subtract") if plain is expr.right else "write"
+            hint = f"{verb} {amount}円, not {amount}" if isinstance(plain, ast.Literal) else f"write {amount} * 1円"
+        elif expr.op in "+-" and plain is not None and "datetime" in (left, right):
+            hint = "add a duration such as 30d, or 1d * a number of days"
         else:
-            message = f"{_TYPE_WORDS.get(left, left)} cannot be {words} {_TYPE_WORDS.get(right, right)}"
             hint = (
-                "numbers, money and durations combine as: money ± money, money × or ÷ a number, "
-                "duration ± duration, duration × a number, date and time ± duration"
+                "money ± money, money × or ÷ a number, duration ± duration, duration × a number, "
+                "date and time ± duration"
             )
         self._error("E301", message, culprit.span, hint)
 
