@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, insert
+from sqlalchemy.dialects import sqlite
 
 from ecrm_dsl.conditions.evaluate import CustomerSnapshot, evaluate, load_snapshots
 from ecrm_dsl.conditions.normal import ConditionError, Types, normalise
@@ -26,6 +27,8 @@ from ecrm_dsl.runtime.enroll import _needs_full_pass
 from ecrm_dsl.store import TABLES
 from ecrm_dsl.syntax.text import parse_condition, parse_text
 from ecrm_dsl.syntax.text_printer import expr_text
+from tests.runtime.adversarial_helpers import at, scenario
+from tests.runtime.world import World, template
 from tests.test_rules_golden import FIXTURE, format_finding, lint_project
 
 JST = timezone(timedelta(hours=9))
@@ -396,6 +399,51 @@ def test_a_segment_on_deliveries_is_judged_in_full_at_every_check() -> None:
     moment = NOW.astimezone(UTC)
     assert _needs_full_pass(on_sends, moment - timedelta(minutes=5), moment, "Asia/Tokyo")
     assert not _needs_full_pass(on_opens, moment - timedelta(minutes=5), moment, "Asia/Tokyo")
+
+
+def _deliver(world: World, cid: str, moment: datetime) -> None:
+    """An email as the dispatcher leaves it once delivered: an outbox row with status sent."""
+    row = {
+        "idempotency_key": f"{cid}-{moment.isoformat()}",
+        "customer_id": cid,
+        "scenario_id": "elsewhere",
+        "scenario_hash": "h",
+        "node_id": "n",
+        "channel": "email",
+        "template": "mail",
+        "category": "marketing",
+        "params": {},
+        "status": "sent",
+        "attempts": 1,
+        "created_at": moment,
+        "next_attempt_at": moment,
+        "sent_at": moment,
+    }
+    with world.engine.begin() as conn:
+        conn.execute(insert(TABLES.outbox), [row])
+
+
+def test_a_segment_on_deliveries_enrolls_at_the_next_tick(tmp_path: Path) -> None:
+    """Deliveries leave no trace in the change log; the segment pass still sees them within the shop day."""
+    world = World(tmp_path)
+    world.templates(template("mail"))
+    world.write("segments/mailed.yaml", "segment: mailed\nwhere: sends(email, 30d) >= 2\n")
+    world.write("scenarios/s.ecrm", scenario("s", "segment mailed", "  send line mail"))
+    world.deploy(at(1, 9))
+    world.customer("c1")
+    world.tick(at(1, 10))
+    assert world.enrollment_status("c1") == []
+    _deliver(world, "c1", at(1, 10, 20))
+    _deliver(world, "c1", at(1, 10, 40))
+    world.tick(at(1, 11))
+    assert len(world.enrollment_status("c1")) == 1
+
+
+def test_day_tests_on_the_last_open_compare_the_stored_instant() -> None:
+    """Folded into UTC bounds of shop-local days, as the other day tests: no day arithmetic in the SQL."""
+    query = select_customers(normalise(parse("customer.days_since_last_open between 3 and 20")), now=NOW)
+    sql = str(query.compile(dialect=sqlite.dialect()))
+    assert "julianday" not in sql and "max(events.occurred_at)" in sql
 
 
 def test_an_empty_customer() -> None:
