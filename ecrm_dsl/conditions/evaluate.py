@@ -208,7 +208,7 @@ class _Evaluator:
             return literal_key(node[1], node[2], kind)
         if node[0] == "arith":  # a number; a datetime as epoch seconds
             number = self.arith(node)
-            return self.epoch_day(number) if number is not None and kind == "day" else number
+            return self.epoch_day(number) if kind == "day" else number
         found = self.raw(node, type_)
         if found is None:
             return None
@@ -218,9 +218,15 @@ class _Evaluator:
             return (found - _EPOCH) // timedelta(seconds=1)
         return found
 
-    def epoch_day(self, seconds: float) -> int:
-        """The shop-local day of an instant given as epoch seconds (a datetime computed by arithmetic)."""
-        return datetime.fromtimestamp(seconds, UTC).astimezone(self.tz).date().toordinal()
+    def epoch_day(self, seconds: float | None) -> int | None:
+        """The shop-local day of an instant given as epoch seconds (a datetime computed by arithmetic); None
+        beyond the calendar (years 1 to 9999), where SQLite's julianday() is null too."""
+        if seconds is None:
+            return None
+        try:
+            return datetime.fromtimestamp(seconds, UTC).astimezone(self.tz).date().toordinal()
+        except (OverflowError, ValueError, OSError):
+            return None
 
     # ---- arithmetic
     def arith(self, node: Normal) -> Any:
@@ -306,8 +312,8 @@ class _Evaluator:
             if type_ not in ("date", "datetime"):
                 raise ConditionError("days_since() takes a date or a datetime")
             if arg[0] == "arith":
-                seconds = self.arith(arg)
-                return None if seconds is None else self.today - self.epoch_day(seconds)
+                day = self.epoch_day(self.arith(arg))
+                return None if day is None else self.today - day
             found = date.fromisoformat(arg[2]) if arg[0] == "lit" and arg[2] is not None else self.raw(arg, type_)
             return None if found is None else self.today - self.day(found)
         if name in COUNTED_MESSAGE_EVENTS:

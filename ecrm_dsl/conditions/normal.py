@@ -31,8 +31,10 @@ Semantics (two-valued logic; both runtimes implement exactly this):
   Durations compare as seconds, times of day as minutes, strings by code point, bools false < true.
 * Two datetimes compare as instants (to the second). When either side is a date, both sides are shop-local
   calendar dates: a datetime is read as its date in the ``timezone`` given to the runtime (Asia/Tokyo).
-* Day counts (``days_since``, ``days_since_last_order``, ``days_since_entry``, ``avg_purchase_interval_days``)
-  count shop-local calendar days.
+* Day counts (``days_since``, ``days_since_last_order``, ``days_since_entry``, ``avg_purchase_interval_days``,
+  ``last_purchase_interval_days``, ``days_since_last_open``) count shop-local calendar days.
+* ``opens``/``clicks`` count ``message.opened``/``message.clicked`` events on a channel in a window; ``sends``
+  counts delivered messages (outbox rows with status ``sent``) on a channel by their ``sent_at``.
 * Lists (``customer.tags``, ``event.categories``, list attributes) may only be searched with ``contains``.
 * Arithmetic is on plain numbers: money in yen, durations in seconds, a datetime as epoch seconds (to the second,
   as instants compare), decimals as binary floating point. ``/`` always divides exactly (a decimal, or money for
