@@ -6,7 +6,8 @@ Derived attributes are correlated scalar subqueries; functions are ``EXISTS``/``
 that read two or more order attributes share one subquery over the orders (:mod:`.order_reads`): over all
 customers, one ``GROUP BY`` whose ``HAVING`` is the condition; per enrollment, one correlated aggregate.
 Shop-local day tests on an instant (``days_since_last_order >= 150``, ``signed_up_at >= 2024-06-01``) compare
-the instant with UTC bounds (:mod:`.day_bounds`), so an index serves them.
+the instant with UTC bounds (:mod:`.day_bounds`), so an index serves them. Arithmetic works on plain numbers as
+the evaluator does (a datetime as epoch seconds, ``/`` in floating point with ``NULLIF`` making a zero divisor null).
 
 Every value from the condition or the caller is a bound parameter. The boolean is for a ``WHERE`` clause: under
 an even number of ``not``, where SQL NULL and false filter alike, a predicate may be NULL where the semantics say
