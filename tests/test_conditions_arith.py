@@ -21,6 +21,7 @@ from ecrm_dsl.conditions.evaluate import CustomerSnapshot, evaluate, load_snapsh
 from ecrm_dsl.conditions.normal import ConditionError, Types, normalise
 from ecrm_dsl.conditions.sql import SENT_WINDOW, as_of, clock_keys, select_customers
 from ecrm_dsl.language import ast
+from ecrm_dsl.language.diagnostics import DiagnosticError
 from ecrm_dsl.language.values import Duration
 from ecrm_dsl.plan import text as plan_text
 from ecrm_dsl.runtime.enroll import _needs_full_pass
@@ -96,6 +97,17 @@ def test_a_where_condition_followed_by_steps_in_a_text_file() -> None:
     assert scenario.trigger.where == ast.Compare(">=", ast.Arith("-", ref("order_count"), lit(1)), lit(1))
     assert [step.delay.business_days if step.delay else None for step in scenario.steps] == [3, None]
     assert scenario.steps[1].delay is not None and scenario.steps[1].delay.anchor == "delivery_date"
+
+
+def test_a_step_cannot_start_with_a_signed_duration() -> None:
+    """The price of reading `x -1` as a subtraction: a negative offset is written the other way round."""
+    source = "scenario s {\n  kind sell\n  when order.placed\n  -1d before delivery_date: send email a\n}\n"
+    with pytest.raises(DiagnosticError) as caught:
+        parse_text(source, "s.ecrm")
+    (found,) = caught.value.diagnostics
+    assert (found.code, found.span.line, found.span.column) == ("E005", 4, 3)
+    assert found.message == "a step's timing cannot start with a sign"
+    assert found.hint == "write '1d after delivery_date', not '-1d before …'"
 
 
 # --------------------------------------------------------------------------- printing

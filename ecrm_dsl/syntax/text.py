@@ -205,6 +205,8 @@ def _explain(exc: UnexpectedInput, text: str, start: str) -> tuple[str, str | No
             if opened is not None and start == "file":
                 return "the file ended inside a block", f"add the '}}' that closes the block opened at line {opened}"
             return "the input ended too early", f"expected {shown}" if shown else None
+        if token.type == "ADD_OP" and {"STEP_INT", "STEP_DURATION"} & set(getattr(exc, "expected", ())):
+            return "a step's timing cannot start with a sign", "write '1d after delivery_date', not '-1d before …'"
         return f"unexpected {_token_text(token)}", f"expected {shown}" if shown else None
     return str(exc), None
 
