@@ -510,11 +510,14 @@ UNION SELECT customer_id FROM events
       AND occurred_at >= :since_60d AND occurred_at < :now_60d"""
 RECHECK_SQL = f"""
 WITH changed AS ({CHANGED_SQL}),
-o AS (SELECT customer_id, COUNT(*) AS n, MAX(ordered_at) AS last, SUM(amount) AS spent FROM orders
+o AS (SELECT customer_id, COUNT(*) AS n, MAX(ordered_at) AS last, SUM(amount) AS spent,
+             CAST(julianday(MAX(ordered_at), :local) - 1721424.5 AS INTEGER) AS last_day,
+             CAST(julianday(MIN(ordered_at), :local) - 1721424.5 AS INTEGER) AS first_day FROM orders
       WHERE customer_id IN (SELECT customer_id FROM changed) AND ordered_at <= :now GROUP BY customer_id)
 SELECT o.customer_id,
        o.n >= 2 AND (
-         (o.last >= :day_89 AND o.last < :day_59 AND NOT EXISTS (
+         (o.last >= :day_89 AND :today - o.last_day > 1.5 * ((o.last_day - o.first_day) / (o.n - 1))
+          AND NOT EXISTS (
             SELECT 1 FROM events m WHERE m.customer_id = o.customer_id AND m.type = 'message.opened'
             AND m.occurred_at >= :now_30d AND m.occurred_at <= :now
             AND json_extract(m.properties, '$.channel') = 'email'))
@@ -528,7 +531,7 @@ SELECT o.customer_id,
 FROM o"""
 
 
-def recheck_parameters(since: datetime, now: datetime) -> dict[str, str]:
+def recheck_parameters(since: datetime, now: datetime) -> dict[str, Any]:
     """Instants as the store writes them; day windows as the UTC bounds of shop-local days."""
     today = now.astimezone(ZONE).date()
     days = {f"day_{n}": _local_midnight_utc(today - timedelta(days=n)) for n in (59, 89, 149, 364)}
@@ -537,11 +540,13 @@ def recheck_parameters(since: datetime, now: datetime) -> dict[str, str]:
         for name, moment in (("since", since), ("now", now))
         for n in (30, 60)
     }
-    return {"since": sqlite_instant(since), "now": sqlite_instant(now), **days, **windows}
+    local = f"{int((now.astimezone(ZONE).utcoffset() or timedelta(0)).total_seconds()):+d} seconds"
+    clock = {"today": today.toordinal(), "local": local}  # dormancy_signs: days since the last order vs its interval
+    return {"since": sqlite_instant(since), "now": sqlite_instant(now), **days, **windows, **clock}
 
 
 def check_recheck(
-    conn: Connection, plan: dict[str, Any], params: dict[str, str], now: datetime, everyone: bool = False
+    conn: Connection, plan: dict[str, Any], params: dict[str, Any], now: datetime, everyone: bool = False
 ) -> tuple[int, dict[str, int]]:
     """The re-check's members of each segment must be ecrm's among the changed customers (``everyone``: in the
     whole store, for a ``since`` before the first order); returns how many customers changed, and the members."""

@@ -83,7 +83,7 @@ def generate(engine: Engine, seed: int = 20250301, count: int = 200) -> None:
     rng = random.Random(seed)
     t = TABLES
     rows: dict[str, list[dict[str, Any]]] = {
-        k: [] for k in ("customers", "tags", "orders", "items", "subs", "events", "enrollments")
+        k: [] for k in ("customers", "tags", "orders", "items", "subs", "events", "enrollments", "outbox")
     }
     event_id = 0
 
@@ -249,6 +249,31 @@ def generate(engine: Engine, seed: int = 20250301, count: int = 200) -> None:
                     "status": "active",
                 }
             )
+    # Fourth pass: delivered messages (sends() counts the "sent" ones by sent_at; some are after NOW).
+    sent = random.Random(seed + 3)
+    for n in sent.sample(range(count), count // 2):
+        cid = f"c{n:03d}"
+        for k in range(sent.randint(1, 6)):
+            status = sent.choice(["sent", "sent", "sent", "failed", "pending"])
+            at = _moment(sent, 60) if sent.random() < 0.9 else NOW + timedelta(hours=sent.randint(1, 48))
+            rows["outbox"].append(
+                {
+                    "idempotency_key": f"{cid}-m{k}",
+                    "customer_id": cid,
+                    "scenario_id": "s0",
+                    "scenario_hash": "h0",
+                    "node_id": "n0",
+                    "channel": sent.choice(CHANNELS),
+                    "template": "t0",
+                    "category": "marketing",
+                    "params": {},
+                    "status": status,
+                    "attempts": 1,
+                    "created_at": at - timedelta(minutes=1),
+                    "next_attempt_at": at - timedelta(minutes=1),
+                    "sent_at": at if status == "sent" else None,
+                }
+            )
     tables = {
         "customers": t.customers,
         "tags": t.customer_tags,
@@ -257,6 +282,7 @@ def generate(engine: Engine, seed: int = 20250301, count: int = 200) -> None:
         "subs": t.subscriptions,
         "events": t.events,
         "enrollments": t.enrollments,
+        "outbox": t.outbox,
     }
     with engine.begin() as conn:
         for key, table in tables.items():
@@ -342,6 +368,31 @@ CUSTOMER_CONDITIONS = [
     "customer.days_since_last_order >= 150",
     "customer.days_since_last_order < customer.avg_purchase_interval_days",
     "customer.days_since_last_order not in [1, 2, 3]",
+    # derived metrics for dormancy signs and engagement
+    "customer.days_since_last_order > 1.5 * customer.avg_purchase_interval_days",
+    "customer.last_purchase_interval_days > 1.5 * customer.avg_purchase_interval_days",
+    "customer.last_purchase_interval_days <= 30",
+    "customer.last_purchase_interval_days is null",
+    "customer.days_since_last_open between 3 and 20",
+    "customer.days_since_last_open is null or customer.days_since_last_open > 30",
+    "opens(email, 30d) >= 1 and clicks(line, 60d) == 0",
+    "opens(email, 60d) / sends(email, 60d) < 0.5",
+    "not (opens(line, 60d) / sends(line, 60d) < 0.5)",
+    "sends(line, 30d) >= 2",
+    "sends(email, 60d) > opens(email, 60d) + clicks(email, 60d)",
+    # arithmetic: numbers, money, division by zero, datetimes plus durations
+    "customer.order_count -1 >= 1",
+    "customer.total_spent / customer.order_count >= ¥5,000",
+    "customer.total_spent - 1000円 * customer.order_count > 2000円",
+    "customer.avg_order_value * 1.25 > customer.total_spent / 3",
+    "customer.points * 1.5 - customer.score > 1000",
+    "customer.points / (customer.order_count - 1) > 500",
+    "(customer.points + 500) / 1000 between 1 and 2",
+    "customer.last_order_at + 30d > customer.signed_up_at",
+    "customer.last_visit_at - 2h > customer.last_order_at",
+    "customer.last_order_at + 1d * customer.order_count >= 2025-01-01",
+    "customer.signed_up_at + 7d * 2 < customer.first_order_at or customer.first_order_at - 36h <= 2024-06-01",
+    "days_since(customer.last_order_at + 7d) between 0 and 100",
     # dates and datetimes (shop-local calendar)
     "customer.birthday >= 1990-01-01",
     "customer.birthday between 1970-01-01 and 1985-12-31",
@@ -412,6 +463,10 @@ ENROLLMENT_CONDITIONS = [
     'event.order_id == "c006-o0"',
     'orders_since_entry == 0 and days_since_entry >= 30 and not has_tag("vip")',
     "in_segment(loyal) and orders_since_entry > 0",
+    "event.amount * 2 >= customer.total_spent",
+    "orders_since_entry + days_since_entry > 30",
+    "event.ordered_at + 30d >= customer.last_order_at",
+    "days_since_entry * 1.5 > customer.avg_purchase_interval_days",
 ]
 
 
@@ -488,6 +543,7 @@ def test_never_true(store: Engine, customers: dict[str, CustomerSnapshot], text:
         'customer.rank in ["silver", "gold"] and contains(customer.favourites, "skincare")',
         "customer.total_spent >= ¥12,345 and customer.birthday < 1987-06-05 and customer.score > 4.75",
         "opened(email, 30d) and count(order.placed, 90d) >= 7777 and in_segment(loyal)",
+        "customer.total_spent * 1.375 - 4321円 >= customer.points / 8765 * ¥2,468 and sends(email, 30d) > 3333",
         'contains(event.categories, "drink") and event.cart_id == "cart-zz9"',
     ],
 )
@@ -540,6 +596,8 @@ REFS = {
         "avg_purchase_interval_days",
         "last_survey_satisfaction",
         "subscription_shipments",
+        "last_purchase_interval_days",
+        "days_since_last_open",
         "points",
         "score",
     ],
@@ -604,9 +662,68 @@ def operand(family: str, enrolled: bool) -> st.SearchStrategy[ast.Expr]:
         event = st.sampled_from(["order.placed", "message.opened"]).map(lambda e: ast.Ref(tuple(e.split("."))))
         options.append(st.builds(lambda e, w: ast.Call("count", (e, w)), event, window))
         options.append(names("date", enrolled).map(lambda r: ast.Call("days_since", (r,))))
+        options.append(engagement_counts())
+        options.append(arithmetic(enrolled))
+    if family == "date":
+        options.append(moved_datetimes(enrolled))
     if family == "bool":
         options.append(bool_calls(enrolled))
     return st.one_of(*options)
+
+
+def engagement_counts() -> st.SearchStrategy[ast.Expr]:
+    channel = st.sampled_from(CHANNELS).map(lambda c: ast.Ref((c,)))
+    window = st.sampled_from([7, 30, 60]).map(lambda d: _lit(Duration(d * 86400), "duration"))
+    return st.builds(
+        lambda f, c, w: ast.Call(f, (c, w)), st.sampled_from(["opens", "clicks", "sends"]), channel, window
+    )
+
+
+INT_REFS = [name for name in REFS["number"] if name not in MONEY_REFS and name != "score"]
+DATETIME_REFS = ["signed_up_at", "first_order_at", "last_order_at", "last_visit_at"]
+
+
+def plain_numbers(enrolled: bool) -> st.SearchStrategy[ast.Expr]:
+    """Ints and decimals, zero included (a division by it is null)."""
+    refs = [("customer", name) for name in [*INT_REFS, "score"]]
+    refs += [("orders_since_entry",), ("days_since_entry",)] if enrolled else []
+    return st.one_of(
+        st.sampled_from(refs).map(ast.Ref),
+        st.sampled_from([0, 1, 2, 7, 30, -3]).map(lambda v: _lit(v, "int")),
+        st.sampled_from(["0.5", "1.5", "0.0", "2.25"]).map(lambda v: _lit(v, "decimal")),
+        engagement_counts(),
+    )
+
+
+def arithmetic(enrolled: bool) -> st.SearchStrategy[ast.Expr]:
+    """Well-typed sums, products and quotients of numbers and of money."""
+    numbers = st.recursive(
+        plain_numbers(enrolled),
+        lambda inner: st.builds(ast.Arith, st.sampled_from(["+", "-", "*", "/"]), inner, inner),
+        max_leaves=3,
+    )
+    money_refs = [("customer", "total_spent"), ("customer", "avg_order_value")]
+    money_refs += [("event", "amount")] if enrolled else []
+    money = st.one_of(
+        st.sampled_from(money_refs).map(ast.Ref),
+        st.sampled_from([0, 980, 4500]).map(lambda v: _lit(Money(v), "money")),
+    )
+    return st.one_of(
+        st.builds(ast.Arith, st.sampled_from(["+", "-", "*", "/"]), numbers, numbers),
+        st.builds(ast.Arith, st.sampled_from(["+", "-", "/"]), money, money),
+        st.builds(ast.Arith, st.sampled_from(["*", "/"]), money, numbers),
+        st.builds(lambda n, m: ast.Arith("*", n, m), numbers, money),
+    )
+
+
+def moved_datetimes(enrolled: bool) -> st.SearchStrategy[ast.Expr]:
+    """A date and time plus or minus a duration (a literal, or one times a number)."""
+    refs = [("customer", name) for name in DATETIME_REFS] + ([("event", "ordered_at")] if enrolled else [])
+    literal = st.sampled_from([86400, 7 * 86400, 30 * 86400, 12 * 3600, -86400]).map(
+        lambda v: _lit(Duration(v), "duration")
+    )
+    duration = st.one_of(literal, st.builds(lambda d, n: ast.Arith("*", d, n), literal, plain_numbers(enrolled)))
+    return st.builds(ast.Arith, st.sampled_from(["+", "-"]), st.sampled_from(refs).map(ast.Ref), duration)
 
 
 def bool_calls(enrolled: bool) -> st.SearchStrategy[ast.Expr]:

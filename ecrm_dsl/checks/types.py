@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 
 from ecrm_dsl.checks.scope import Scope
+from ecrm_dsl.conditions.normal import arith_type
 from ecrm_dsl.language import ast, catalog
 from ecrm_dsl.language.diagnostics import Diagnostic
 from ecrm_dsl.language.visit import NodeVisitor
@@ -158,6 +159,50 @@ class TypeChecker(NodeVisitor):
     def visit_Call(self, expr: ast.Call) -> str | None:
         return self._call(expr)
 
+    def visit_Arith(self, expr: ast.Arith) -> str | None:
+        left, right = self.infer(expr.left), self.infer(expr.right)
+        if left is None or right is None:
+            return None  # already reported
+        result = arith_type(expr.op, left, right)
+        if result is None:
+            self._arith_error(expr, left, right)
+        return result
+
+    def _arith_error(self, expr: ast.Arith, left: str, right: str) -> None:
+        """Says what cannot be computed and how to write it instead, at the operand that does not fit."""
+        unusable = ("string", "bool", "list", "date", "time", "null")
+        if left in unusable or right in unusable:
+            culprit, type_ = (expr.left, left) if left in unusable else (expr.right, right)
+            message = f"{_describe(culprit)} is {_TYPE_WORDS.get(type_, type_)}: it cannot be used in arithmetic"
+            hint = "arithmetic works on numbers, money, durations and a date and time plus a duration"
+            if type_ == "null":
+                message, hint = "null cannot be used in arithmetic", "test the value with 'is null' instead"
+            elif type_ == "date":
+                hint = "use a date and time (customer.last_order_at + 30d) or days_since(...)"
+            self._error("E301", message, culprit.span, hint)
+            return
+        lw, rw = _TYPE_WORDS.get(left, left), _TYPE_WORDS.get(right, right)
+        message = {
+            "+": f"cannot add {rw} to {lw}",
+            "-": f"cannot subtract {rw} from {lw}",
+            "*": f"cannot multiply {lw} by {rw}",
+            "/": f"cannot divide {lw} by {rw}",
+        }[expr.op]
+        plain = expr.right if right in catalog.NUMERIC else expr.left if left in catalog.NUMERIC else None
+        culprit = plain or expr.right
+        if expr.op in "+-" and plain is not None and "money" in (left, right):
+            amount = expr_text(plain)
+            verb = ("add" if expr.op == "+" else "subtract") if plain is expr.right else "write"
+            hint = f"{verb} {amount}円, not {amount}" if isinstance(plain, ast.Literal) else f"write {amount} * 1円"
+        elif expr.op in "+-" and plain is not None and "datetime" in (left, right):
+            hint = "add a duration such as 30d, or 1d * a number of days"
+        else:
+            hint = (
+                "money ± money, money × or ÷ a number, duration ± duration, duration × a number, "
+                "date and time ± duration"
+            )
+        self._error("E301", message, culprit.span, hint)
+
     def visit_And(self, expr: ast.And | ast.Or) -> str:
         for item in expr.items:
             self.check_condition(item)
@@ -296,6 +341,11 @@ class TypeChecker(NodeVisitor):
         actual = self.infer(arg)
         if actual is None:
             return
+        if kind == "duration" and actual == "duration" and not isinstance(arg, ast.Literal):
+            self._error(
+                "E302", f"{call.name}() takes its window as a duration such as 30d, not a computed one", arg.span
+            )
+            return
         expected_ok = (_family(actual) == _family(kind)) if kind != "list" else actual == "list"
         if not expected_ok:
             self._error(
@@ -310,6 +360,8 @@ def _describe(expr: ast.Expr) -> str:
         return expr.dotted
     if isinstance(expr, ast.Call):
         return f"{expr.name}(…)"
+    if isinstance(expr, ast.Arith):
+        return expr_text(expr)
     return "the value"
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 
 from ecrm_dsl.conditions.normal import (
     COMPARE,
+    COUNTED_MESSAGE_EVENTS,
     MESSAGE_EVENTS,
     ConditionError,
     Normal,
@@ -70,6 +71,14 @@ class SubscriptionSnapshot:
 
 
 @dataclass(frozen=True)
+class SentSnapshot:
+    """A delivered message (an outbox row with status ``sent``), as ``sends()`` counts it."""
+
+    channel: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
 class EnrollmentSnapshot:
     id: int
     scenario_id: str
@@ -90,6 +99,7 @@ class CustomerSnapshot:
     events: tuple[EventSnapshot, ...] = ()
     subscriptions: tuple[SubscriptionSnapshot, ...] = ()
     enrollment: EnrollmentSnapshot | None = None
+    sent: tuple[SentSnapshot, ...] = ()
 
 
 # --------------------------------------------------------------------------- evaluating
@@ -196,6 +206,9 @@ class _Evaluator:
     def operand(self, node: Normal, type_: str | None, kind: str) -> Any:
         if node[0] == "lit":
             return literal_key(node[1], node[2], kind)
+        if node[0] == "arith":  # a number; a datetime as epoch seconds
+            number = self.arith(node)
+            return self.epoch_day(number) if kind == "day" else number
         found = self.raw(node, type_)
         if found is None:
             return None
@@ -204,6 +217,40 @@ class _Evaluator:
         if kind == "instant":
             return (found - _EPOCH) // timedelta(seconds=1)
         return found
+
+    def epoch_day(self, seconds: float | None) -> int | None:
+        """The shop-local day of an instant given as epoch seconds (a datetime computed by arithmetic); None
+        beyond the calendar (years 1 to 9999), where SQLite's julianday() is null too."""
+        if seconds is None:
+            return None
+        try:
+            return datetime.fromtimestamp(seconds, UTC).astimezone(self.tz).date().toordinal()
+        except (OverflowError, ValueError, OSError):
+            return None
+
+    # ---- arithmetic
+    def arith(self, node: Normal) -> Any:
+        """``left op right`` on plain numbers (see normal.py); None when an operand is null or a divisor zero."""
+        left, right = self.number(node[2]), self.number(node[3])
+        if left is None or right is None:
+            return None
+        op = node[1]
+        if op == "/":
+            return None if right == 0 else float(left) / float(right)
+        return left + right if op == "+" else left - right if op == "-" else left * right
+
+    def number(self, node: Normal) -> Any:
+        if node[0] == "lit":
+            return float(node[2]) if node[1] == "decimal" and node[2] is not None else node[2]
+        if node[0] == "arith":
+            return self.arith(node)
+        type_ = self.types.of(node)
+        found = self.raw(node, type_)
+        if found is None:
+            return None
+        if type_ == "datetime":  # to the second, as instants compare
+            return (found - _EPOCH) // timedelta(seconds=1)
+        return float(found) if type_ == "decimal" else found
 
     def day(self, moment: date) -> int:
         if isinstance(moment, datetime):
@@ -225,6 +272,8 @@ class _Evaluator:
             return self.call_value(node)
         if tag == "lit":
             return node[2]
+        if tag == "arith":
+            return self.arith(node)
         raise ConditionError(f"not a value: {node!r}")
 
     def attribute(self, name: str, type_: str | None) -> Any:
@@ -262,8 +311,24 @@ class _Evaluator:
             type_ = self.types.of(arg)
             if type_ not in ("date", "datetime"):
                 raise ConditionError("days_since() takes a date or a datetime")
+            if arg[0] == "arith":
+                day = self.epoch_day(self.arith(arg))
+                return None if day is None else self.today - day
             found = date.fromisoformat(arg[2]) if arg[0] == "lit" and arg[2] is not None else self.raw(arg, type_)
             return None if found is None else self.today - self.day(found)
+        if name in COUNTED_MESSAGE_EVENTS:
+            seconds, channel = duration_arg(node[3], name), node[2][1]
+            return sum(
+                1
+                for e in self.c.events
+                if e.type == COUNTED_MESSAGE_EVENTS[name]
+                and self.in_window(e, seconds)
+                and from_json(e.properties.get("channel"), "string") == channel
+            )
+        if name == "sends":
+            seconds, channel = duration_arg(node[3], name), node[2][1]
+            since = self.now - timedelta(seconds=seconds)
+            return sum(1 for m in self.c.sent if m.channel == channel and since <= m.sent_at <= self.now)
         return self.bool_call(node)
 
     # ---- boolean functions
@@ -362,6 +427,16 @@ def _avg_purchase_interval_days(e: _Evaluator) -> int | None:
     return (max(days) - min(days)) // (len(orders) - 1)
 
 
+def _last_purchase_interval_days(e: _Evaluator) -> int | None:
+    latest = sorted((o.ordered_at for o in e.c.orders), reverse=True)[:2]
+    return e.day(latest[0]) - e.day(latest[1]) if len(latest) == 2 else None
+
+
+def _days_since_last_open(e: _Evaluator) -> int | None:
+    last = max((ev.occurred_at for ev in e.c.events if ev.type == "message.opened"), default=None)
+    return None if last is None else e.today - e.day(last)
+
+
 def _last_survey_satisfaction(e: _Evaluator) -> int | None:
     surveys = [ev for ev in e.c.events if ev.type == "survey.answered"]
     if not surveys:
@@ -382,6 +457,8 @@ _DERIVED: dict[str, Callable[[_Evaluator], Any]] = {
     "last_order_at": _last_order_at,
     "days_since_last_order": _days_since_last_order,
     "avg_purchase_interval_days": _avg_purchase_interval_days,
+    "last_purchase_interval_days": _last_purchase_interval_days,
+    "days_since_last_open": _days_since_last_open,
     "last_survey_satisfaction": _last_survey_satisfaction,
     "subscription_shipments": _subscription_shipments,
 }
@@ -417,6 +494,10 @@ def load_snapshots(
             )
         )
 
+    sent: dict[str, list[SentSnapshot]] = defaultdict(list)
+    for row in stored.sent:
+        sent[row["customer_id"]].append(SentSnapshot(row["channel"], row["sent_at"]))
+
     snapshots = {}
     for row in stored.customers:
         cid = row["id"]
@@ -429,6 +510,7 @@ def load_snapshots(
             tuple(orders[cid]),
             tuple(events[cid]),
             tuple(subscriptions[cid]),
+            sent=tuple(sent[cid]),
         )
     return snapshots
 

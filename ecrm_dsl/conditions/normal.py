@@ -13,6 +13,7 @@ Form (lists, so it serialises to JSON deterministically)::
                | ["metric", name]                             orders_since_entry, days_since_entry
                | ["event", prop]                              a property of the enrollment's entry event
                | ["call", f, arg, ...]                        any function; name arguments are ["name", "email"]
+               | ["arith", op, v, v]                          op: + - * /   (types: see ARITH_TYPES)
                | ["lit", type, value]                         int; decimal as str; money int yen; duration int
                                                               seconds; date "YYYY-MM-DD"; time "HH:MM"; string;
                                                               bool; null (value None)
@@ -30,9 +31,15 @@ Semantics (two-valued logic; both runtimes implement exactly this):
   Durations compare as seconds, times of day as minutes, strings by code point, bools false < true.
 * Two datetimes compare as instants (to the second). When either side is a date, both sides are shop-local
   calendar dates: a datetime is read as its date in the ``timezone`` given to the runtime (Asia/Tokyo).
-* Day counts (``days_since``, ``days_since_last_order``, ``days_since_entry``, ``avg_purchase_interval_days``)
-  count shop-local calendar days.
+* Day counts (``days_since``, ``days_since_last_order``, ``days_since_entry``, ``avg_purchase_interval_days``,
+  ``last_purchase_interval_days``, ``days_since_last_open``) count shop-local calendar days.
+* ``opens``/``clicks`` count ``message.opened``/``message.clicked`` events on a channel in a window; ``sends``
+  counts delivered messages (outbox rows with status ``sent``) on a channel by their ``sent_at``.
 * Lists (``customer.tags``, ``event.categories``, list attributes) may only be searched with ``contains``.
+* Arithmetic is on plain numbers: money in yen, durations in seconds, a datetime as epoch seconds (to the second,
+  as instants compare), decimals as binary floating point. ``/`` always divides exactly (a decimal, or money for
+  money divided by a number); nothing is rounded, so ``total_spent / 3`` may hold a fraction of a yen. A null
+  operand gives null, and so does a division by zero: the comparison is then false.
 
 The types of names come from the catalog, extended by a project's declared attributes (:class:`Types`).
 """
@@ -61,6 +68,8 @@ COMPARE: Mapping[str, Callable[[Any, Any], Any]] = {
     ">=": operator.ge,
 }
 MESSAGE_EVENTS = {"opened": "message.opened", "clicked": "message.clicked"}  # opened()/clicked() read these
+COUNTED_MESSAGE_EVENTS = {"opens": "message.opened", "clicks": "message.clicked"}  # opens()/clicks() count them
+ARITH_OPS = ("+", "-", "*", "/")
 BOOL_FUNCTIONS = frozenset(name for name, f in catalog.FUNCTIONS.items() if f.returns == "bool")
 NAME_PARAMS = ("channel", "event", "segment")
 NUMBER_TYPES = frozenset({"int", "decimal", "money"})
@@ -115,6 +124,10 @@ def value(expr: ast.Expr) -> Normal:
         if len(path) == 1 and path[0] in catalog.ENROLLMENT_METRICS:
             return ["metric", path[0]]
         raise ConditionError(f"unknown name '{expr.dotted}'")
+    if isinstance(expr, ast.Arith):
+        if expr.op not in ARITH_OPS:
+            raise ConditionError(f"unknown operator '{expr.op}'")
+        return ["arith", expr.op, value(expr.left), value(expr.right)]
     if isinstance(expr, ast.Call):
         function = catalog.FUNCTIONS.get(expr.name)
         if function is None:
@@ -193,10 +206,41 @@ class Types:
             return catalog.ENROLLMENT_METRICS[node[1]].type
         if tag == "call":
             return catalog.FUNCTIONS[node[1]].returns
+        if tag == "arith":
+            left, right = self.of(node[2]), self.of(node[3])
+            result = arith_type(node[1], left, right)
+            if result is None:
+                raise ConditionError(f"cannot compute {left} {node[1]} {right}")
+            return result
         raise ConditionError(f"not a value: {node!r}")
 
 
 _EVENT_PROPERTIES = _merged_event_properties()
+
+
+# The result type of ``left op right``; a pair not listed does not combine (money + int: write 500円).
+ARITH_TYPES: Mapping[tuple[str, str, str], str] = {
+    **{("int", op, "int"): "int" for op in "+-*"},
+    **{(a, op, b): "decimal" for a in catalog.NUMERIC for b in catalog.NUMERIC for op in "+-*" if "decimal" in (a, b)},
+    **{(a, "/", b): "decimal" for a in catalog.NUMERIC for b in catalog.NUMERIC},
+    **{("money", op, "money"): "money" for op in "+-"},
+    ("money", "/", "money"): "decimal",
+    **{("money", op, n): "money" for n in catalog.NUMERIC for op in "*/"},
+    **{(n, "*", "money"): "money" for n in catalog.NUMERIC},
+    **{("duration", op, "duration"): "duration" for op in "+-"},
+    ("duration", "/", "duration"): "decimal",
+    **{("duration", op, n): "duration" for n in catalog.NUMERIC for op in "*/"},
+    **{(n, "*", "duration"): "duration" for n in catalog.NUMERIC},
+    **{("datetime", op, "duration"): "datetime" for op in "+-"},
+    ("duration", "+", "datetime"): "datetime",
+}
+
+
+def arith_type(op: str, left: str | None, right: str | None) -> str | None:
+    """The type of ``left op right``, or None when those types do not combine (or one is unknown)."""
+    if left is None or right is None:
+        return None
+    return ARITH_TYPES.get((left, op, right))
 
 
 def comparison_kind(left: str | None, right: str | None) -> str:

@@ -6,7 +6,8 @@ Derived attributes are correlated scalar subqueries; functions are ``EXISTS``/``
 that read two or more order attributes share one subquery over the orders (:mod:`.order_reads`): over all
 customers, one ``GROUP BY`` whose ``HAVING`` is the condition; per enrollment, one correlated aggregate.
 Shop-local day tests on an instant (``days_since_last_order >= 150``, ``signed_up_at >= 2024-06-01``) compare
-the instant with UTC bounds (:mod:`.day_bounds`), so an index serves them.
+the instant with UTC bounds (:mod:`.day_bounds`), so an index serves them. Arithmetic works on plain numbers as
+the evaluator does (a datetime as epoch seconds, ``/`` in floating point with ``NULLIF`` making a zero divisor null).
 
 Every value from the condition or the caller is a bound parameter. The boolean is for a ``WHERE`` clause: under
 an even number of ``not``, where SQL NULL and false filter alike, a predicate may be NULL where the semantics say
@@ -32,6 +33,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ColumnClause,
     ColumnElement,
@@ -42,6 +44,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    cast,
     false,
     func,
     literal,
@@ -59,6 +62,7 @@ from ecrm_dsl.conditions.day_bounds import FLIPPED, DayRef, LocalDayEdge, day_bo
 from ecrm_dsl.conditions.evaluate import CustomerSnapshot, evaluate
 from ecrm_dsl.conditions.normal import (
     COMPARE,
+    COUNTED_MESSAGE_EVENTS,
     MESSAGE_EVENTS,
     ConditionError,
     Normal,
@@ -89,6 +93,15 @@ class local_day(FunctionElement[int]):
     type = Integer()
     inherit_cache = True
     name = "local_day"
+
+
+class epoch_local_day(FunctionElement[int]):
+    """``epoch_local_day(seconds, sqlite_modifier, tz_name)``: the shop-local date of an instant given as epoch
+    seconds (a datetime computed by arithmetic) as ``date.toordinal()``."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "epoch_local_day"
 
 
 class date_day(FunctionElement[int]):
@@ -145,6 +158,18 @@ def _local_day_sqlite(element: local_day, compiler: SQLCompiler, **kw: Any) -> s
 def _local_day_default(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
     value, _, zone = _args(element, compiler, **kw)
     return f"(CAST(CAST({value} AS TIMESTAMP WITH TIME ZONE) AT TIME ZONE {zone} AS DATE) - DATE '0001-01-01' + 1)"
+
+
+@compiles(epoch_local_day, "sqlite")
+def _epoch_local_day_sqlite(element: epoch_local_day, compiler: SQLCompiler, **kw: Any) -> str:
+    value, modifier, _ = _args(element, compiler, **kw)
+    return f"CAST(julianday({value}, 'unixepoch', {modifier}) - {_JULIAN_TO_ORDINAL} AS INTEGER)"
+
+
+@compiles(epoch_local_day)
+def _epoch_local_day_default(element: epoch_local_day, compiler: SQLCompiler, **kw: Any) -> str:
+    value, _, zone = _args(element, compiler, **kw)
+    return f"(CAST(to_timestamp({value}) AT TIME ZONE {zone} AS DATE) - DATE '0001-01-01' + 1)"
 
 
 @compiles(date_day, "sqlite")
@@ -293,6 +318,7 @@ class _Clock:
         self._today = bindparam(f"{NOW_PREFIX}_today", values[f"{NOW_PREFIX}_today"], type_=Integer())
         self._modifier = bindparam(f"{NOW_PREFIX}_modifier", values[f"{NOW_PREFIX}_modifier"], type_=String())
         self._since: dict[int, BindParameter[datetime]] = {}
+        self._sent_since: dict[int, BindParameter[datetime]] = {}
         self._edges: dict[tuple[int, bool], BindParameter[date]] = {}
         self.moment = now
         self.local_today = now.astimezone(tz).date()
@@ -320,6 +346,15 @@ class _Clock:
             self._since[seconds] = bindparam(key, self.moment - timedelta(seconds=seconds), type_=UTCDateTime())
         return self._since[seconds]
 
+    def sent_since(self, seconds: int) -> BindParameter[datetime]:
+        """The start of a time window over delivered messages (``sends()``). Named apart from event windows:
+        the change log does not record deliveries, so a segment that reads one is judged again in full."""
+        self._fixed()
+        if seconds not in self._sent_since:
+            key = f"{SENT_WINDOW}{len(self._sent_since) + 1}"
+            self._sent_since[seconds] = bindparam(key, self.moment - timedelta(seconds=seconds), type_=UTCDateTime())
+        return self._sent_since[seconds]
+
     def day_edge(self, days_back: int, end: bool) -> BindParameter[date]:
         """Where the shop-local day ``days_back`` days before today starts (or, with ``end``, ends), in UTC."""
         self._fixed()
@@ -336,6 +371,7 @@ class NeedsFixedMoment(Exception):
 
 
 _WINDOW, _DAY = f"{NOW_PREFIX}_window_", f"{NOW_PREFIX}_day_"
+SENT_WINDOW = f"{NOW_PREFIX}_sent_"  # the clock parameters of sends() windows
 
 
 def _clock_values(now: datetime, tz: ZoneInfo, offsets: Mapping[str, int | None]) -> dict[str, Any]:
@@ -347,7 +383,7 @@ def _clock_values(now: datetime, tz: ZoneInfo, offsets: Mapping[str, int | None]
         f"{NOW_PREFIX}_modifier": f"{int(offset.total_seconds()):+d} seconds",
     }
     for key, back in offsets.items():
-        if back is not None and key.startswith(_WINDOW):
+        if back is not None and key.startswith((_WINDOW, SENT_WINDOW)):
             values[key] = now - timedelta(seconds=back)
         elif back is not None and key.startswith(_DAY):
             values[key] = local_now.date() - timedelta(days=back)
@@ -365,7 +401,7 @@ def clock_keys(statement: ClauseElement) -> ClockKeys:
     params = compiled.params
     keys: ClockKeys = {}
     for key, value in sorted(params.items()):
-        if key.startswith(_WINDOW):
+        if key.startswith((_WINDOW, SENT_WINDOW)):
             keys[key] = int((params[NOW_PREFIX] - value).total_seconds())
         elif key.startswith(_DAY):
             edge = compiled.binds[key].type
@@ -546,6 +582,8 @@ class _Compiler:
             return self.instant(node)
         if node == ["attr", "days_since_last_order"]:
             return self.instant(["attr", "last_order_at"])
+        if node == ["attr", "days_since_last_open"]:
+            return _last_open_at(self)
         if node[0] == "call" and node[1] == "days_since":
             return self.instant(node[2])
         if node == ["metric", "days_since_entry"]:
@@ -641,6 +679,11 @@ class _Compiler:
                 else Integer()
             )
             return _Val(literal(key, sql_type), False)
+        if node[0] == "arith":  # a number; a datetime as epoch seconds
+            number = self.arith(node)
+            if kind == "day":
+                return _Val(epoch_local_day(number.expr, self.clock.modifier, literal(self.tz.key, String())), True)
+            return number
         found = self.raw(node, type_)
         if kind == "day":
             return _Val(self.day(found.expr, type_), found.nullable)
@@ -672,7 +715,38 @@ class _Compiler:
             return self.call_value(node)
         if tag == "lit":
             return _Val(literal(node[2]), node[2] is None)
+        if tag == "arith":
+            return self.arith(node)
         raise ConditionError(f"not a value: {node!r}")
+
+    # ---- arithmetic
+    def arith(self, node: Normal) -> _Val:
+        """``left op right`` as the evaluator computes it; NULLIF makes a division by zero null, as in Python."""
+        left, right = self.number(node[2]), self.number(node[3])
+        op = node[1]
+        nullable = left.nullable or right.nullable
+        if op == "/":
+            divisor = func.nullif(cast(right.expr, Float()), literal(0.0, Float()), type_=Float())
+            return _Val(cast(left.expr, Float()) / divisor, True)
+        if op == "*":
+            # an integer product in 64 bits: PostgreSQL's 32-bit integers would overflow where Python's do not
+            factor = cast(left.expr, BigInteger()) if isinstance(left.expr.type, Integer) else left.expr
+            return _Val(factor * right.expr, nullable)
+        return _Val(left.expr + right.expr if op == "+" else left.expr - right.expr, nullable)
+
+    def number(self, node: Normal) -> _Val:
+        if node[0] == "lit":
+            raw = node[2]
+            if raw is None:
+                return _Val(literal(None, Integer()), True)
+            return _Val(literal(float(raw), Float()) if node[1] == "decimal" else literal(int(raw), Integer()), False)
+        if node[0] == "arith":
+            return self.arith(node)
+        type_ = self.types.of(node)
+        found = self.raw(node, type_)
+        if type_ == "datetime":  # to the second, as instants compare
+            return _Val(epoch_seconds(found.expr), found.nullable)
+        return found
 
     def json(self, doc: Any, key: str, type_: str | None) -> ColumnElement[Any]:
         element = doc[key]
@@ -733,8 +807,31 @@ class _Compiler:
                     if arg[2] is not None
                     else _Val(literal(None, Integer()), True)
                 )
+            if arg[0] == "arith":
+                seconds = self.arith(arg)
+                zone = literal(self.tz.key, String())
+                return _Val(self.today - epoch_local_day(seconds.expr, self.clock.modifier, zone), True)
             found = self.raw(arg, type_)
             return _Val(self.today - self.day(found.expr, type_), found.nullable)
+        if name in COUNTED_MESSAGE_EVENTS:
+            events = self.t.events
+            query = select(func.count()).where(
+                events.c.customer_id == self.t.customers.c.id,
+                events.c.type == COUNTED_MESSAGE_EVENTS[name],
+                *self.window(duration_arg(node[3], name)),
+                self.json(events.c.properties, "channel", "string") == node[2][1],
+            )
+            return _Val(query.correlate_except(events).scalar_subquery(), False)
+        if name == "sends":
+            outbox = self.t.outbox.c
+            query = select(func.count()).where(
+                outbox.customer_id == self.t.customers.c.id,
+                outbox.status == "sent",
+                outbox.channel == node[2][1],
+                outbox.sent_at >= self.clock.sent_since(duration_arg(node[3], name)),
+                outbox.sent_at <= self.now,
+            )
+            return _Val(query.correlate_except(self.t.outbox).scalar_subquery(), False)
         # A boolean function used as a value: true or false, never null (CASE takes a null test as false).
         positive, self.positive = self.positive, True
         try:
@@ -872,6 +969,34 @@ def _avg_purchase_interval_days(c: _Compiler) -> _Val:
     return _orders_scalar(c, span // func.nullif(func.count() - 1, 0, type_=Integer))
 
 
+def _last_purchase_interval_days(c: _Compiler) -> _Val:
+    orders = c.t.orders
+    # The second latest known order's time: with two orders at one instant, the interval is 0 days.
+    second = (
+        select(orders.c.ordered_at)
+        .where(orders.c.customer_id == c.t.customers.c.id, *c.known_orders())
+        .order_by(orders.c.ordered_at.desc())
+        .limit(1)
+        .offset(1)
+        .correlate_except(orders)
+        .scalar_subquery()
+    )
+    last = _last_order_at(c).expr
+    return _Val(c.day(last, "datetime") - c.day(second, "datetime"), True)
+
+
+def _last_open_at(c: _Compiler) -> _Val:
+    events = c.t.events
+    query = select(func.max(events.c.occurred_at)).where(
+        events.c.customer_id == c.t.customers.c.id, events.c.type == "message.opened", events.c.occurred_at <= c.now
+    )
+    return _Val(query.correlate_except(events).scalar_subquery(), True)
+
+
+def _days_since_last_open(c: _Compiler) -> _Val:
+    return _Val(c.today - c.day(_last_open_at(c).expr, "datetime"), True)
+
+
 def _last_survey_satisfaction(c: _Compiler) -> _Val:
     events = c.t.events
     query = (
@@ -903,6 +1028,8 @@ _DERIVED: dict[str, Callable[[_Compiler], _Val]] = {
     "last_order_at": _last_order_at,
     "days_since_last_order": _days_since_last_order,
     "avg_purchase_interval_days": _avg_purchase_interval_days,
+    "last_purchase_interval_days": _last_purchase_interval_days,
+    "days_since_last_open": _days_since_last_open,
     "last_survey_satisfaction": _last_survey_satisfaction,
     "subscription_shipments": _subscription_shipments,
 }

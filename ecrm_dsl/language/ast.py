@@ -128,7 +128,18 @@ class Not:
     span: Span = _span()
 
 
-Expr = Literal | Ref | Call | Compare | InList | Between | IsNull | And | Or | Not
+@dataclass(frozen=True, slots=True)
+class Arith:
+    """``left OP right`` with OP one of ``+ - * /``: numbers, money, durations, and a datetime plus or minus a
+    duration. A null operand, or a division by zero, gives null."""
+
+    op: str
+    left: Expr
+    right: Expr
+    span: Span = _span()
+
+
+Expr = Literal | Ref | Call | Compare | InList | Between | IsNull | And | Or | Not | Arith
 
 
 # --------------------------------------------------------------------------- timing
@@ -405,6 +416,7 @@ NODE_TYPES: tuple[type, ...] = (
     And,
     Or,
     Not,
+    Arith,
     Timing,
     Param,
     Send,

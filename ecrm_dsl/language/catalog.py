@@ -72,6 +72,8 @@ CUSTOMER_ATTRIBUTES = _attrs(
     Attribute("last_order_at", "datetime", "last order time", derived=True),
     Attribute("days_since_last_order", "int", "whole days since the last order", derived=True),
     Attribute("avg_purchase_interval_days", "int", "average days between orders", derived=True),
+    Attribute("last_purchase_interval_days", "int", "days between the last two orders", derived=True),
+    Attribute("days_since_last_open", "int", "whole days since a message was last opened (any channel)", derived=True),
     Attribute("last_survey_satisfaction", "int", "satisfaction (1–5) in the last survey answer", derived=True),
     Attribute("subscription_shipments", "int", "shipments received on the active subscription", derived=True),
 )
@@ -139,6 +141,9 @@ FUNCTIONS = {
             "clicked", ("channel", "duration"), "bool", "clicked a message on the channel within the last duration"
         ),
         Function("count", ("event", "duration"), "int", "number of events of that type within the last duration"),
+        Function("opens", ("channel", "duration"), "int", "messages opened on the channel within the last duration"),
+        Function("clicks", ("channel", "duration"), "int", "messages clicked on the channel within the last duration"),
+        Function("sends", ("channel", "duration"), "int", "messages delivered on the channel within the last duration"),
         Function("in_segment", ("segment",), "bool", "the customer matches the named segment now"),
         Function("days_since", ("datetime",), "int", "whole days since a date or time attribute"),
     ]

@@ -97,7 +97,7 @@ RULES: dict[str, Rule] = {
             "(consent, contact points).",
         ),
         # types
-        Rule("E301", "type-mismatch", _E, "Two sides of a comparison, or a value and its attribute, differ in type."),
+        Rule("E301", "type-mismatch", _E, "Compared or computed values, or a value and its attribute, differ in type."),
         Rule("E302", "bad-arguments", _E, "A function gets the wrong number or types of arguments."),
         Rule("E303", "not-boolean", _E, "A condition does not evaluate to true or false."),
         # structure

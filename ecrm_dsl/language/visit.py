@@ -52,6 +52,7 @@ EXPR_TYPES: tuple[type, ...] = (
     ast.And,
     ast.Or,
     ast.Not,
+    ast.Arith,
 )
 
 

@@ -76,7 +76,20 @@ def value(node: Any) -> str:
         return f"{node[1]}({', '.join(value(a) for a in node[2:])})"
     if tag == "lit":
         return literal(node[1], node[2])
+    if tag == "arith":
+        return _arith(node)
     return json.dumps(node, ensure_ascii=False)  # not a value; shown as it is rather than failing
+
+
+def _arith(node: Any) -> str:
+    """``a - (b - c)``, ``(a + b) * c``: parentheses only where the left-to-right precedence needs them."""
+    level = 1 if node[1] in "+-" else 2
+
+    def side(operand: Any, minimum: int) -> str:
+        inner = 1 if operand[0] == "arith" and operand[1] in "+-" else 2 if operand[0] == "arith" else 3
+        return f"({value(operand)})" if inner < minimum else value(operand)
+
+    return f"{side(node[2], level)} {node[1]} {side(node[3], level + 1)}"
 
 
 def literal(type_: str, raw: Any) -> str:

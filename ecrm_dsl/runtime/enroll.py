@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Select
 from ecrm_dsl.conditions.normal import Normal, Types
 from ecrm_dsl.conditions.sql import (
     NOW_PREFIX,
+    SENT_WINDOW,
     ClockKeys,
     as_of,
     clock_keys,
@@ -253,7 +254,10 @@ _WINDOW_KEY = f"{NOW_PREFIX}_window_"
 def _needs_full_pass(keys: ClockKeys, last: datetime, now: datetime, timezone: str) -> bool:
     """Whether the clock alone may have moved someone since ``last``: only when the condition reads the local
     date (day tests, ``today``) and the local day (or its UTC offset) changed. "now" as the cut-off for orders and
-    events needs none (the log's effective times), nor time windows (the log finds events leaving them)."""
+    events needs none (the log's effective times), nor time windows (the log finds events leaving them).
+    Deliveries are not in the log: a condition on them (``sends()``) is judged in full at every check."""
+    if any(key.startswith(SENT_WINDOW) for key in keys):
+        return True
     if not any(key != NOW_PREFIX and not key.startswith(_WINDOW_KEY) for key in keys):
         return False
     zone = ZoneInfo(timezone)

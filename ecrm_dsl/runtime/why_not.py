@@ -29,7 +29,13 @@ from ecrm_dsl.plan.scenario import DateTrigger, EventTrigger, ScheduleTrigger, S
 from ecrm_dsl.runtime.model import ScenarioVersion
 from ecrm_dsl.store import explain_queries, triggers
 
-_SHOWN_CALLS = ("count", "days_since")  # calls whose value is worth showing; opened() and the like say it all
+_SHOWN_CALLS = (
+    "count",
+    "days_since",
+    "opens",
+    "clicks",
+    "sends",
+)  # calls whose value is worth showing; opened() and the like say it all
 
 
 class Reasons:

@@ -24,6 +24,7 @@ class CustomerRows:
     customer_tags: list[Row]
     events: list[Row]
     subscriptions: list[Row]
+    sent: list[Row]  # delivered messages (outbox rows with status sent): channel and sent_at, for sends()
 
 
 def customer_rows(conn: Connection, tables: StoreTables, customer_ids: Sequence[str] | None = None) -> CustomerRows:
@@ -49,7 +50,16 @@ def customer_rows(conn: Connection, tables: StoreTables, customer_ids: Sequence[
         customer_tags=rows(t.customer_tags, t.customer_tags.c.customer_id),
         events=rows(t.events, t.events.c.customer_id),
         subscriptions=rows(t.subscriptions, t.subscriptions.c.customer_id),
+        sent=_sent(conn, tables, customer_ids),
     )
+
+
+def _sent(conn: Connection, tables: StoreTables, customer_ids: Sequence[str] | None) -> list[Row]:
+    outbox = tables.outbox.c
+    query = select(outbox.customer_id, outbox.channel, outbox.sent_at).where(outbox.status == "sent")
+    if customer_ids is not None:
+        query = query.where(outbox.customer_id.in_(customer_ids))
+    return list(conn.execute(query).mappings())
 
 
 def enrollment_rows(conn: Connection, tables: StoreTables) -> list[Row]:

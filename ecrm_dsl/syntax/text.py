@@ -140,6 +140,10 @@ _TOKEN_WORDS = {
     "MONEY": "an amount such as ¥3,000",
     "DATE": "a date such as 2025-03-01",
     "COMP_OP": "a comparison (== != < <= > >=)",
+    "ADD_OP": "'+' or '-'",
+    "MUL_OP": "'*' or '/'",
+    "STEP_INT": "a whole number",
+    "STEP_DURATION": "a duration such as 7d or 36h",
     "LBRACE": "'{'",
     "RBRACE": "'}'",
     "LPAR": "'('",
@@ -173,6 +177,8 @@ _TOKEN_KINDS = {
     "MONEY": "amount",
     "DATE": "date",
     "COMP_OP": "comparison",
+    "STEP_INT": "number",
+    "STEP_DURATION": "duration",
 }
 
 
@@ -199,6 +205,8 @@ def _explain(exc: UnexpectedInput, text: str, start: str) -> tuple[str, str | No
             if opened is not None and start == "file":
                 return "the file ended inside a block", f"add the '}}' that closes the block opened at line {opened}"
             return "the input ended too early", f"expected {shown}" if shown else None
+        if token.type == "ADD_OP" and {"STEP_INT", "STEP_DURATION"} & set(getattr(exc, "expected", ())):
+            return "a step's timing cannot start with a sign", "write '1d after delivery_date', not '-1d before …'"
         return f"unexpected {_token_text(token)}", f"expected {shown}" if shown else None
     return str(exc), None
 
@@ -698,6 +706,10 @@ class _Builder(Transformer):
 
     def is_not_null(self, meta: Meta, children: list[ast.Expr]) -> ast.IsNull:
         return ast.IsNull(children[0], True, self._span(meta))
+
+    def arith(self, meta: Meta, children: list[Any]) -> ast.Arith:
+        left, op, right = children
+        return ast.Arith(str(op), left, right, self._span(meta))
 
     def ref(self, meta: Meta, children: list[Token]) -> ast.Ref:
         return ast.Ref(tuple(str(c) for c in children), self._span(meta))

@@ -256,10 +256,12 @@ def _branch(action: ast.Branch, depth: int, where: SourcePositions) -> list[Line
 # ---------------------------------------------------------------- conditions
 
 _PRECEDENCE = {ast.Or: 1, ast.And: 2, ast.Not: 3, ast.Compare: 4, ast.InList: 4, ast.Between: 4, ast.IsNull: 4}
-_ATOM = 5
+_SUM, _PRODUCT, _ATOM = 5, 6, 7  # an operand is a sum at least; arithmetic levels below the atoms
 
 
 def _prec(expr: ast.Expr) -> int:
+    if isinstance(expr, ast.Arith):
+        return _SUM if expr.op in "+-" else _PRODUCT
     return _PRECEDENCE.get(type(expr), _ATOM)
 
 
@@ -278,20 +280,24 @@ def expr_text(expr: ast.Expr | None) -> str:
         return expr.dotted
     if isinstance(expr, ast.Call):
         return f"{expr.name}({', '.join(expr_text(a) for a in expr.args)})"
+    if isinstance(expr, ast.Arith):
+        # left-associative: only a right operand of the same level keeps its parentheses (a - (b - c))
+        level = _prec(expr)
+        return f"{_wrap(expr.left, level)} {expr.op} {_wrap(expr.right, level + 1)}"
     if isinstance(expr, ast.Or):
         return " or ".join(_wrap(i, 2) for i in expr.items)
     if isinstance(expr, ast.And):
         return " and ".join(_wrap(i, 3) for i in expr.items)
     if isinstance(expr, ast.Not):
         return f"not {_wrap(expr.operand, 3)}"
-    # predicates take operands, so anything compound inside needs parentheses
+    # predicates take operands, so arithmetic needs no parentheses, anything else compound does
     if isinstance(expr, ast.Compare):
-        return f"{_wrap(expr.left, _ATOM)} {expr.op} {_wrap(expr.right, _ATOM)}"
+        return f"{_wrap(expr.left, _SUM)} {expr.op} {_wrap(expr.right, _SUM)}"
     if isinstance(expr, ast.InList):
-        items = ", ".join(_wrap(i, _ATOM) for i in expr.items)
-        return f"{_wrap(expr.operand, _ATOM)} {'not in' if expr.negated else 'in'} [{items}]"
+        items = ", ".join(_wrap(i, _SUM) for i in expr.items)
+        return f"{_wrap(expr.operand, _SUM)} {'not in' if expr.negated else 'in'} [{items}]"
     if isinstance(expr, ast.Between):
         keyword = "not between" if expr.negated else "between"
-        return f"{_wrap(expr.operand, _ATOM)} {keyword} {_wrap(expr.low, _ATOM)} and {_wrap(expr.high, _ATOM)}"
+        return f"{_wrap(expr.operand, _SUM)} {keyword} {_wrap(expr.low, _SUM)} and {_wrap(expr.high, _SUM)}"
     assert isinstance(expr, ast.IsNull)
-    return f"{_wrap(expr.operand, _ATOM)} is {'not ' if expr.negated else ''}null"
+    return f"{_wrap(expr.operand, _SUM)} is {'not ' if expr.negated else ''}null"
