@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, create_engine, delete, event, insert
+from sqlalchemy import Engine, create_engine, delete, event, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ecrm_dsl.conditions.evaluate import CustomerSnapshot, evaluate, load_enrollment_snapshots, load_snapshots
@@ -392,3 +392,89 @@ def test_sqlite_reaches_lines_through_the_orders_index(tmp_path: Any) -> None:
                 per_customer = [d for d in details if d.startswith("SEARCH orders")]
                 assert not few or all("ix_orders_customer_id_ordered_at (customer_id=?" in d for d in per_customer)
     engine.dispose()
+
+
+# --------------------------------------------------------------------------- in segment triggers, tick by tick
+
+# One segment per clock cadence: none (all time), a day window (a full pass per local day), a sliding window.
+SEGMENT_CONDITIONS = {
+    "never_lotion": 'bought(category: "skincare") and not bought(sku: "LOTION-01")',
+    "skincare_today": 'bought(category: "skincare", within: 1d)',
+    "recent_units": "units_bought(within: 6h) >= 2",
+}
+ORDER_OPS = st.lists(
+    st.tuples(
+        st.integers(0, 5),
+        st.integers(-30, 10),
+        st.lists(
+            st.tuples(
+                st.sampled_from(SKUS[:2]),
+                st.sampled_from(["skincare", "skincare/lotion", "skincare2"]),
+                st.integers(1, 2),
+            ),
+            min_size=1,
+            max_size=2,
+            unique_by=lambda line: line[0],
+        ),
+    ),
+    max_size=6,
+)
+
+
+@pytest.fixture(scope="module")
+def segment_plan(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from tests.runtime.adversarial_helpers import scenario
+    from tests.runtime.world import World, template
+
+    w = World(tmp_path_factory.mktemp("plan"))
+    w.templates(template("mail"))
+    for name, where in SEGMENT_CONDITIONS.items():
+        w.write(f"segments/{name}.yaml", f"segment: {name}\nwhere: '{where}'\n")
+        w.write(f"scenarios/{name}_s.ecrm", scenario(f"{name}_s", f"segment {name}", "  send email mail"))
+    return w.plan()
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.tuples(st.sampled_from([1, 5, 11, 24]), ORDER_OPS), min_size=2, max_size=6))
+def test_segment_members_follow_purchases_tick_by_tick(
+    segment_plan: Any, new_store_url: Any, steps: list[tuple[int, list[Any]]]
+) -> None:
+    """Segment triggers on purchase history: after every tick (orders with lines arriving, some in the clock's
+    future, windows sliding and local days turning), the remembered members are those the Python evaluator picks."""
+    from ecrm_dsl.runtime.deploy import deploy
+    from ecrm_dsl.runtime.scheduler import Scheduler
+    from ecrm_dsl.store.database import open_store
+
+    engine = open_store(new_store_url())
+    start = datetime(2025, 3, 1, 11, 0, tzinfo=UTC)  # 20:00 in Tokyo
+    with engine.begin() as conn:
+        conn.execute(insert(TABLES.customers), [{"id": f"k{n}"} for n in range(6)])
+    deploy(engine, segment_plan, start - timedelta(hours=1))
+    scheduler = Scheduler(engine)
+    now, placed = start, 0
+    for hours, orders in [(0, []), *steps]:
+        now += timedelta(hours=hours)
+        scheduler.tick(now)
+        with engine.connect() as conn:
+            snapshots = load_snapshots(conn)
+            members = conn.execute(
+                select(TABLES.segment_members.c.scenario_id, TABLES.segment_members.c.customer_id)
+            ).all()
+        for name, where in SEGMENT_CONDITIONS.items():
+            expected = {cid for cid, snap in snapshots.items() if evaluate(cond(where), snap, now=now)}
+            assert {cid for sid, cid in members if sid == f"{name}_s"} == expected, (name, now)
+        rows: dict[str, list[Row]] = {"orders": [], "items": []}
+        for who, hours_off, lines in orders:
+            placed += 1
+            _add_order(
+                rows, f"k{who}", f"p{placed}", now + timedelta(hours=hours_off), [(*line, 500) for line in lines]
+            )
+        _fill_more(engine, rows)
+    engine.dispose()
+
+
+def _fill_more(engine: Engine, rows: dict[str, list[Row]]) -> None:
+    with engine.begin() as conn:
+        for key in ("orders", "items"):
+            if rows[key]:
+                conn.execute(insert(_TARGETS[key]), rows[key])
