@@ -18,7 +18,7 @@ that peak RSS is per size and the measurement's peak does not include the genera
    - cron tick, 10:00: the monthly newsletter's ``0 10 1 * *`` fires, and its audience is enrolled and sent;
    - steady tick, 11:00;
    - a day of hourly ticks from 12:00 (``--day-ticks``, default 24): mean and max.
-   It then times entry evaluation: ``select_customers`` for three audiences of the example scenarios, run to a
+   It then times entry evaluation: ``select_customers`` for four audiences of the example scenarios, run to a
    list of ids, against a hand-written SQLite query for the same audience. Both must return the same ids. The
    runs are interleaved and the best of ``--repeat`` counts. When the ratio is above 3, it prints the query
    plans (``EXPLAIN QUERY PLAN``).
@@ -406,10 +406,25 @@ def newsletter_sql(now: datetime) -> tuple[str, tuple[Any, ...]]:
     return "SELECT id FROM customers WHERE email_opt_in = 1 AND unsubscribed = 0 AND email IS NOT NULL", ()
 
 
-AUDIENCES = (  # the segments behind the dormant win-back, loyal-customer and newsletter scenarios
+def skincare_without_lotion_sql(now: datetime) -> tuple[str, tuple[Any, ...]]:
+    """Bought in skincare (or below it) on one of the last 60 shop-local days, never bought LOTION-150: the lines
+    in the category through its index (a range for the paths below it), their orders by key; minus the buyers."""
+    since = now.astimezone(ZONE).date() - timedelta(days=60)
+    sql = (
+        "SELECT o.customer_id FROM order_items i JOIN orders o ON o.id = i.order_id "
+        "WHERE (i.category = ? OR (i.category >= ? AND i.category < ?)) AND o.ordered_at >= ? AND o.ordered_at <= ? "
+        "EXCEPT SELECT o.customer_id FROM order_items i JOIN orders o ON o.id = i.order_id "
+        "WHERE i.sku = ? AND o.ordered_at <= ?"
+    )
+    instant = sqlite_instant(now)
+    return sql, ("skincare", "skincare/", "skincare0", _local_midnight_utc(since), instant, "LOTION-150", instant)
+
+
+AUDIENCES = (  # the segments behind the dormant win-back, loyal-customer, newsletter and cross-sell scenarios
     Audience("dormant_150", dormant_sql),
     Audience("loyal_customers", loyal_sql),
     Audience("newsletter_readers", newsletter_sql),
+    Audience("skincare_without_lotion", skincare_without_lotion_sql),
 )
 
 

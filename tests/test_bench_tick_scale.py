@@ -40,7 +40,12 @@ def test_small_run_writes_every_figure(tmp_path: Path) -> None:
         assert tick["statements"] > 0 and tick["cpu_s"] > 0
     assert size["ticks"]["cron"]["entered"] > 0  # the newsletter's audience
     assert size["day_mean_statements"] == size["ticks"]["day"][0]["statements"]
-    assert set(size["entry_ratios"]) == {"dormant_150", "loyal_customers", "newsletter_readers"}
+    assert set(size["entry_ratios"]) == {
+        "dormant_150",
+        "loyal_customers",
+        "newsletter_readers",
+        "skincare_without_lotion",
+    }
     inc = size["incremental"]
     assert set(inc["members"]) == {"dormancy_signs", "dormant_150", "loyal_customers"}
     assert inc["checked_customers"] > inc["changed_customers"] >= 0

@@ -89,6 +89,8 @@ def test_corpus_covers_every_construct() -> None:
     exprs = [e for step in steps for e in ast.walk_exprs(step.guard)]
     exprs += [e for s in scenarios for e in ast.walk_exprs(s.trigger.where)]
     kinds = {type(e).__name__ for e in exprs}
-    assert kinds == {"Literal", "Ref", "Call", "Compare", "InList", "Between", "IsNull", "And", "Or", "Not", "Arith"}
+    assert kinds == {
+        *("Literal", "Ref", "Call", "Keyword", "Compare", "InList", "Between", "IsNull", "And", "Or", "Not", "Arith")
+    }
     literal_types = {e.type for e in exprs if isinstance(e, ast.Literal)}
     assert literal_types >= {"int", "decimal", "string", "bool", "money", "duration", "date"}

@@ -8,6 +8,7 @@ from ecrm_dsl.checks.scope import Scope
 from ecrm_dsl.conditions.normal import arith_type
 from ecrm_dsl.language import ast, catalog
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.values import Duration
 from ecrm_dsl.language.visit import NodeVisitor
 from ecrm_dsl.syntax.text_printer import expr_text
 
@@ -288,7 +289,19 @@ class TypeChecker(NodeVisitor):
             for arg in call.args:
                 if not isinstance(arg, ast.Ref):
                     self.infer(arg)
+            for keyword in call.keywords:
+                self.infer(keyword.value)
             return None
+        if function.keywords:
+            self._keywords(call, function)
+            return function.returns
+        for keyword in call.keywords:
+            self._error(
+                "E302",
+                f"{call.name}() takes no keyword arguments",
+                keyword.span,
+                hint=f"write {call.name}({', '.join(function.params)})",
+            )
         if len(call.args) != len(function.params):
             shown = ", ".join(function.params)
             self._error(
@@ -301,6 +314,73 @@ class TypeChecker(NodeVisitor):
         for arg, kind in zip(call.args, function.params, strict=True):
             self._argument(call, arg, kind)
         return function.returns
+
+    def _keywords(self, call: ast.Call, function: catalog.Function) -> None:
+        """A keyword-only call: every argument named, each name known and given once, each value a literal of
+        its parameter's type (the filters of a purchase-history function are fixed per condition)."""
+        shape = ", ".join(f"{name}: …" for name in function.keywords)
+        for arg in call.args:
+            self._error(
+                "E302",
+                f"{call.name}() takes keyword arguments only; name this one",
+                arg.span,
+                hint=f"write {call.name}({shape}), each optional",
+            )
+        seen: set[str] = set()
+        for keyword in call.keywords:
+            if keyword.name not in function.keywords:
+                close = _suggest(keyword.name, list(function.keywords))
+                self._error(
+                    "E302",
+                    f"{call.name}() has no keyword '{keyword.name}'",
+                    keyword.span,
+                    f"did you mean {close}?" if close else f"its keywords: {', '.join(function.keywords)}",
+                )
+                continue
+            if keyword.name in seen:
+                self._error("E302", f"{call.name}(): '{keyword.name}' is given twice", keyword.span)
+                continue
+            seen.add(keyword.name)
+            kind = function.params[function.keywords.index(keyword.name)]
+            self._keyword_value(call, keyword, kind)
+
+    def _keyword_value(self, call: ast.Call, keyword: ast.Keyword, kind: str) -> None:
+        actual = self.infer(keyword.value)
+        if actual is None:
+            return
+        value = keyword.value
+        example = "30d" if kind == "duration" else '"skincare"'
+        if actual != kind:
+            self._error(
+                "E302",
+                f"{call.name}(): {keyword.name} takes {type_words(kind)}, got {type_words(actual)}",
+                value.span,
+                hint=f"e.g. {keyword.name}: {example}",
+            )
+            return
+        if not isinstance(value, ast.Literal):
+            self._error(
+                "E302",
+                f"{call.name}(): {keyword.name} takes a fixed value such as {example}, not {expr_text(value)}",
+                value.span,
+            )
+            return
+        raw = value.value
+        if kind == "duration" and isinstance(raw, Duration) and not 0 <= raw.seconds <= catalog.PURCHASE_MAX_WITHIN:
+            self._error(
+                "E302",
+                f"{call.name}(): {keyword.name} must be between 0d and 36500d, not {raw}",
+                value.span,
+                hint="e.g. within: 90d; leave it out for all time",
+            )
+        path = keyword.name == "category"
+        if isinstance(raw, str) and (not raw or (path and (raw.startswith("/") or raw.endswith("/")))):
+            self._error(
+                "E302",
+                f"{call.name}(): {keyword.name} {raw!r} is not a {'category path' if path else 'sku'}",
+                value.span,
+                hint='a category path is written "skincare" or "skincare/lotion"' if path else None,
+            )
 
     def _argument(self, call: ast.Call, arg: ast.Expr, kind: str) -> None:
         name = arg.dotted if isinstance(arg, ast.Ref) else None

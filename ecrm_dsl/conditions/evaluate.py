@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from ecrm_dsl.conditions import purchase_history
 from ecrm_dsl.conditions.normal import (
     COMPARE,
     COUNTED_MESSAGE_EVENTS,
@@ -329,6 +330,8 @@ class _Evaluator:
             seconds, channel = duration_arg(node[3], name), node[2][1]
             since = self.now - timedelta(seconds=seconds)
             return sum(1 for m in self.c.sent if m.channel == channel and since <= m.sent_at <= self.now)
+        if name in purchase_history.FUNCTIONS:
+            return purchase_history.purchase_value(node, self.c.orders, self.now, self.tz)
         return self.bool_call(node)
 
     # ---- boolean functions
@@ -338,6 +341,8 @@ class _Evaluator:
             return self.contains(["attr", "tags"], node[2])
         if name == "contains":
             return self.contains(node[2], node[3])
+        if name == "bought":
+            return bool(purchase_history.purchase_value(node, self.c.orders, self.now, self.tz))
         if name in MESSAGE_EVENTS:
             seconds, channel = duration_arg(node[3], name), node[2][1]
             return any(
@@ -366,6 +371,8 @@ class _Evaluator:
         tag, name = collection[0], collection[1]
         if tag == "attr" and name == "tags":
             return list(self.c.tags)
+        if tag == "attr" and name in purchase_history.FIRST_ORDER_LISTS:
+            return purchase_history.first_order_list(name, self.c.orders)
         if tag == "attr" and self.types.attribute(name) in ("list", None):
             return json_list(self.c.custom.get(name))
         if tag == "event" and self.types.event_property(name) in ("list", None):

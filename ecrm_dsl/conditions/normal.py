@@ -9,6 +9,7 @@ Form (lists, so it serialises to JSON deterministically)::
                | ["between", v, lo, hi] | ["not_between", v, lo, hi]   both ends inclusive
                | ["is_null", v] | ["is_not_null", v]
                | ["call", f, arg, ...]                        f returns bool: has_tag contains opened clicked in_segment
+                                                              bought
     value     := ["attr", name]                               customer.<name>, stored, derived or custom
                | ["metric", name]                             orders_since_entry, days_since_entry
                | ["event", prop]                              a property of the enrollment's entry event
@@ -17,6 +18,9 @@ Form (lists, so it serialises to JSON deterministically)::
                | ["lit", type, value]                         int; decimal as str; money int yen; duration int
                                                               seconds; date "YYYY-MM-DD"; time "HH:MM"; string;
                                                               bool; null (value None)
+
+A call with keyword arguments (``bought(within: 90d, category: "skincare")``) lists them in the catalog's
+parameter order, null for one not given: ``["call", "bought", <category>, <sku>, <within>]``.
 
 A bare value used as a condition (``customer.email_opt_in``) is written ``["cmp", "==", v, ["lit", "bool", true]]``.
 
@@ -132,12 +136,30 @@ def value(expr: ast.Expr) -> Normal:
         function = catalog.FUNCTIONS.get(expr.name)
         if function is None:
             raise ConditionError(f"unknown function {expr.name}()")
+        if function.keywords:
+            return ["call", expr.name, *keyword_args(expr, function)]
+        if expr.keywords:
+            raise ConditionError(f"{expr.name}() takes no keyword arguments")
         if len(expr.args) != len(function.params):
             raise ConditionError(f"{expr.name}() takes {len(function.params)} argument(s)")
         pairs = zip(expr.args, function.params, strict=True)
         args = [_name(arg) if kind in NAME_PARAMS else value(arg) for arg, kind in pairs]
         return ["call", expr.name, *args]
     raise ConditionError(f"a condition cannot be used as a value here: {type(expr).__name__}")
+
+
+def keyword_args(call: ast.Call, function: catalog.Function) -> list[Normal]:
+    """Keyword arguments in the function's parameter order, null for one not given: the plan does not depend
+    on the order they were written in."""
+    if call.args:
+        raise ConditionError(f"{call.name}() takes keyword arguments only")
+    given: dict[str, ast.Expr] = {}
+    for keyword in call.keywords:
+        if keyword.name not in function.keywords or keyword.name in given:
+            raise ConditionError(f"{call.name}(): unknown or repeated keyword '{keyword.name}'")
+        given[keyword.name] = keyword.value
+    null: Normal = ["lit", "null", None]
+    return [value(given[name]) if name in given else null for name in function.keywords]
 
 
 def _name(expr: ast.Expr) -> Normal:

@@ -58,6 +58,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter, ClauseElement
 from sqlalchemy.sql.functions import FunctionElement
 
+from ecrm_dsl.conditions import purchase_history, sql_purchases
 from ecrm_dsl.conditions.day_bounds import FLIPPED, DayRef, LocalDayEdge, day_bounds
 from ecrm_dsl.conditions.evaluate import CustomerSnapshot, evaluate
 from ecrm_dsl.conditions.normal import (
@@ -832,6 +833,8 @@ class _Compiler:
                 outbox.sent_at <= self.now,
             )
             return _Val(query.correlate_except(self.t.outbox).scalar_subquery(), False)
+        if name in purchase_history.FUNCTIONS and name != "bought":
+            return _Val(sql_purchases.purchase_value(self, node), False)
         # A boolean function used as a value: true or false, never null (CASE takes a null test as false).
         positive, self.positive = self.positive, True
         try:
@@ -850,6 +853,8 @@ class _Compiler:
             return self.contains(["attr", "tags"], node[2])
         if name == "contains":
             return self.contains(node[2], node[3])
+        if name == "bought":
+            return sql_purchases.bought(self, node)
         if name in MESSAGE_EVENTS:
             events = self.t.events
             query = select(events.c.id).where(
@@ -885,6 +890,9 @@ class _Compiler:
             return false()
         needle = self.operand(item, "string", "string")
         guard = [needle.expr.is_not(None)] if needle.nullable else []
+        if collection[0] == "attr" and collection[1] in purchase_history.FIRST_ORDER_LISTS:
+            path = str(item[2]) if item[0] == "lit" else None
+            return and_(*guard, sql_purchases.first_order_has(self, collection[1], needle.expr, path))
         return and_(*guard, self.list_has(collection, needle.expr))
 
     def list_has(self, collection: Normal, needle: ColumnElement[Any]) -> ColumnElement[bool]:

@@ -62,12 +62,24 @@ class Ref:
 
 
 @dataclass(frozen=True, slots=True)
+class Keyword:
+    """A keyword argument of a call: ``category: "skincare"`` in ``bought(category: "skincare")``."""
+
+    name: str
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class Call:
-    """A built-in function: ``opened(email, 30d)``, ``has_tag("vip")``, ``count(order.placed, 90d)``."""
+    """A built-in function: ``opened(email, 30d)``, ``has_tag("vip")``, ``bought(category: "skincare")``.
+
+    Positional ``args`` come first, then the ``keywords`` in the order written."""
 
     name: str
     args: tuple[Expr, ...]
     span: Span = _span()
+    keywords: tuple[Keyword, ...] = field(default=(), kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,6 +421,7 @@ NODE_TYPES: tuple[type, ...] = (
     Literal,
     Ref,
     Call,
+    Keyword,
     Compare,
     InList,
     Between,

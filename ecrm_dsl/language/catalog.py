@@ -76,6 +76,10 @@ CUSTOMER_ATTRIBUTES = _attrs(
     Attribute("days_since_last_open", "int", "whole days since a message was last opened (any channel)", derived=True),
     Attribute("last_survey_satisfaction", "int", "satisfaction (1–5) in the last survey answer", derived=True),
     Attribute("subscription_shipments", "int", "shipments received on the active subscription", derived=True),
+    Attribute(
+        "first_order_categories", "list", "categories of the first order's lines, with their parents", derived=True
+    ),
+    Attribute("first_order_skus", "list", "skus of the first order's lines", derived=True),
 )
 
 # Bare names, scoped to the enrollment.
@@ -123,13 +127,31 @@ EVENTS: dict[str, dict[str, str]] = {
 
 @dataclass(frozen=True, slots=True)
 class Function:
-    """A built-in condition function; ``params`` name the argument kinds it takes."""
+    """A built-in condition function; ``params`` name the argument kinds it takes.
+
+    A function with ``keywords`` takes keyword arguments only, each optional: ``keywords[i]`` names
+    ``params[i]``, and the normal form lists them in that order (null for one not given)."""
 
     name: str
     params: tuple[str, ...]  # value types, or "event" / "channel" / "segment" for names
     returns: str
     description: str
+    keywords: tuple[str, ...] = ()
 
+
+# Purchase history: orders with a line matching every filter given (category path, sku, window).
+PURCHASE_FILTERS = ("category", "sku", "within")
+PURCHASE_MAX_WITHIN = 36_500 * 86_400  # seconds: a window's first day must still be a date (a century)
+_PURCHASE_PARAMS = ("string", "string", "duration")
+PURCHASE_FUNCTIONS = tuple(
+    Function(name, _PURCHASE_PARAMS, returns, description, PURCHASE_FILTERS)
+    for name, returns, description in [
+        ("bought", "bool", "some order has a matching line"),
+        ("purchases", "int", "number of orders with a matching line"),
+        ("units_bought", "int", "total quantity of the matching lines"),
+        ("spent_on", "money", "quantity × unit price of the matching lines"),
+    ]
+)
 
 FUNCTIONS = {
     f.name: f
@@ -146,6 +168,7 @@ FUNCTIONS = {
         Function("sends", ("channel", "duration"), "int", "messages delivered on the channel within the last duration"),
         Function("in_segment", ("segment",), "bool", "the customer matches the named segment now"),
         Function("days_since", ("datetime",), "int", "whole days since a date or time attribute"),
+        *PURCHASE_FUNCTIONS,
     ]
 }
 

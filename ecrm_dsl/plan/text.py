@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ecrm_dsl.language import catalog
 from ecrm_dsl.language.values import Duration
 
 Json = dict[str, Any]
@@ -73,6 +74,10 @@ def value(node: Any) -> str:
     if tag in ("metric", "name"):
         return str(node[1])
     if tag == "call":
+        function = catalog.FUNCTIONS.get(node[1])
+        if function is not None and function.keywords:  # keyword-only: the filters given, by name
+            named = zip(function.keywords, node[2:], strict=False)
+            return f"{node[1]}({', '.join(f'{k}: {value(a)}' for k, a in named if a[2:] != [None])})"
         return f"{node[1]}({', '.join(value(a) for a in node[2:])})"
     if tag == "lit":
         return literal(node[1], node[2])

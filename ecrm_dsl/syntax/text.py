@@ -715,8 +715,26 @@ class _Builder(Transformer):
         return ast.Ref(tuple(str(c) for c in children), self._span(meta))
 
     def call(self, meta: Meta, children: list[Any]) -> ast.Call:
-        name, *args = children
-        return ast.Call(str(name), tuple(a for a in args if a is not None), self._span(meta))
+        name, *given = children
+        given = [a for a in given if a is not None]
+        keywords = tuple(a for a in given if isinstance(a, ast.Keyword))
+        args = tuple(a for a in given if not isinstance(a, ast.Keyword))
+        first_keyword = next((i for i, a in enumerate(given) if isinstance(a, ast.Keyword)), len(given))
+        late = next((a for a in given[first_keyword:] if not isinstance(a, ast.Keyword)), None)
+        if late is not None:
+            self.diagnostics.append(
+                Diagnostic(
+                    "E005",
+                    f"{name}(): a positional argument cannot follow a keyword argument",
+                    late.span,
+                    hint="write the positional arguments first, or name this one too",
+                )
+            )
+        return ast.Call(str(name), args, self._span(meta), keywords=keywords)
+
+    def keyword(self, meta: Meta, children: list[Any]) -> ast.Keyword:
+        name, value = children
+        return ast.Keyword(str(name), value, self._span(meta))
 
     # ---- literals
     def _literal(self, kind: str, token: Token) -> ast.Literal:

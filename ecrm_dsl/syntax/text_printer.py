@@ -279,7 +279,9 @@ def expr_text(expr: ast.Expr | None) -> str:
     if isinstance(expr, ast.Ref):
         return expr.dotted
     if isinstance(expr, ast.Call):
-        return f"{expr.name}({', '.join(expr_text(a) for a in expr.args)})"
+        args = [expr_text(a) for a in expr.args]
+        args += [f"{k.name}: {expr_text(k.value)}" for k in expr.keywords]
+        return f"{expr.name}({', '.join(args)})"
     if isinstance(expr, ast.Arith):
         # left-associative: only a right operand of the same level keeps its parentheses (a - (b - c))
         level = _prec(expr)
