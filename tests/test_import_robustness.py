@@ -110,6 +110,14 @@ def test_moments_at_the_ends_of_the_calendar(shop: Path, moment: str, where: str
     assert where in result.err
 
 
+def test_two_stray_short_lines_in_a_shopify_export_are_problems_not_a_crash(shop: Path) -> None:
+    # Shopify fills an order's cells down onto its later lines; two equal one-cell lines once made it reach past
+    # the end of the row.
+    sample = (DATA / "platforms" / "shopify_orders.csv").read_text(encoding="utf-8").rstrip("\n")
+    result = refused(shop, "orders", sample + "\n0001-01-01 00:00\n0001-01-01 00:00\n")
+    assert "the row has 1 fields but the header has 70" in result.err
+
+
 def test_dates_at_the_ends_of_the_calendar_in_every_spelling(shop: Path) -> None:
     text = "id,birthday,signed_up_at\nC001,0001-01-01,\nC002,9999/12/31,\nC003,,0001/01/01 00:00:00\n"
     result = refused(shop, "customers", text)

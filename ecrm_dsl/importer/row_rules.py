@@ -40,7 +40,8 @@ class RowRules:
             return record
         filled = list(cells)
         for index in self.fill:
-            if not filled[index].strip():
+            # A short row (a stray line of one cell, repeated) has no cell there: the reader reports it later.
+            if index < len(filled) and not filled[index].strip():
                 filled[index] = previous[index]
         self._previous = filled
         return Record(record.line, filled)
