@@ -53,6 +53,7 @@ EXPR_TYPES: tuple[type, ...] = (
     ast.Or,
     ast.Not,
     ast.Arith,
+    ast.Keyword,  # a call's ``name: value`` argument
 )
 
 
