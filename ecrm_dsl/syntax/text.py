@@ -13,6 +13,7 @@ from lark.tree import Meta
 
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.targets import parse_amount
 from ecrm_dsl.language.values import (
     MAX_DURATION_DAYS,
     Duration,
@@ -170,6 +171,7 @@ _TOKEN_KINDS = {
     "DURATION": "duration",
     "TIME": "time",
     "PERCENT": "percentage",
+    "TARGET": "target",
     "MONEY": "amount",
     "DATE": "date",
     "COMP_OP": "comparison",
@@ -422,9 +424,18 @@ class _Builder(Transformer):
     def description(self, meta: Meta, children: list[Token]) -> tuple[str, str, ast.Span]:
         return ("description", decode_string(str(children[0])), self._span(meta))
 
-    def hypothesis(self, meta: Meta, children: list[Token]) -> tuple[str, ast.Hypothesis]:
-        kpi, statement = children
-        return ("hypothesis", ast.Hypothesis(str(kpi), decode_string(str(statement)), self._span(meta)))
+    def hypothesis(self, meta: Meta, children: list[Any]) -> tuple[str, ast.Hypothesis]:
+        kpi, statement, target = children
+        return ("hypothesis", ast.Hypothesis(str(kpi), decode_string(str(statement)), self._span(meta), target))
+
+    def hypothesis_target(self, meta: Meta, children: list[Token]) -> ast.HypothesisTarget | None:
+        amount, within = children
+        try:
+            parsed = parse_amount(str(amount))
+        except ValueError_ as exc:
+            self.diagnostics.append(Diagnostic("E006", str(exc), self._tok(amount), hint=exc.hint))
+            return None
+        return ast.HypothesisTarget(parsed, self._duration(within), self._span(meta))
 
     def holdout(self, meta: Meta, children: list[Token]) -> tuple[str, int, ast.Span]:
         try:
