@@ -3,17 +3,17 @@ of scenarios (enrollments, decisions, message events), each bounded by the repor
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, case, func, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, case, exists, func, literal, or_, select
 
 from ecrm_dsl.store.tables import TABLES
 
 ORD, S, N, D, E = TABLES.orders, TABLES.subscriptions, TABLES.enrollments, TABLES.decisions, TABLES.events
-OUT = TABLES.outbox
+OUT, C = TABLES.outbox, TABLES.customers
 
 
 def delivered_or_pending(decision: Any) -> ColumnElement[bool]:
@@ -212,6 +212,210 @@ def last_touch_conversions(conn: Connection, window: Window) -> dict[tuple[str, 
         .group_by(D.c.scenario_id, last_send)
     )
     return {(s, node): int(n) for s, node, n in conn.execute(query) if node is not None}
+
+
+def outbox_by_status(conn: Connection, window: Window) -> dict[tuple[str, str], dict[str, int]]:
+    """Messages decided in the window per scenario and step, by delivery status (pending, sending, sent, failed)."""
+    query = (
+        select(OUT.c.scenario_id, OUT.c.node_id, OUT.c.status, func.count())
+        .where(*window.holds(OUT.c.created_at))
+        .group_by(OUT.c.scenario_id, OUT.c.node_id, OUT.c.status)
+    )
+    found: dict[tuple[str, str], dict[str, int]] = {}
+    for sid, node, status, n in conn.execute(query):
+        found.setdefault((sid, node), {})[status] = int(n)
+    return found
+
+
+def skips_by_cause(conn: Connection, window: Window) -> dict[tuple[str, str], int]:
+    """Skipped sends (and other skipped steps) per scenario and cause: holdout, no_channel, condition, ..."""
+    cause = D.c.detail["cause"].as_string()
+    query = (
+        select(D.c.scenario_id, cause, func.count())
+        .where(D.c.kind == "skipped", *window.holds(D.c.at))
+        .group_by(D.c.scenario_id, cause)
+    )
+    return {(sid, reason or "other"): int(n) for sid, reason, n in conn.execute(query)}
+
+
+def unsubscribes_after_messages(conn: Connection, window: Window, seconds: int) -> dict[str, tuple[int, int]]:
+    """Per scenario: customers it sent a message in the window (not a failed one), and how many of them have a
+    ``customer.unsubscribed`` event within ``seconds`` after one of those messages."""
+    unsubscribed = exists().where(
+        E.c.customer_id == OUT.c.customer_id,
+        E.c.type == "customer.unsubscribed",
+        E.c.occurred_at >= OUT.c.created_at,
+        E.c.occurred_at <= shifted(conn, OUT.c.created_at, seconds),
+    )
+    query = (
+        select(
+            OUT.c.scenario_id,
+            func.count(func.distinct(OUT.c.customer_id)),
+            func.count(func.distinct(case((unsubscribed, OUT.c.customer_id)))),
+        )
+        .where(OUT.c.status != "failed", *window.holds(OUT.c.created_at))
+        .group_by(OUT.c.scenario_id)
+    )
+    return {sid: (int(reached), int(gone)) for sid, reached, gone in conn.execute(query)}
+
+
+def has_events(conn: Connection, event_type: str) -> bool:
+    """Whether the store holds any event of this type at all: without one, the shop does not track it."""
+    return bool(conn.execute(select(exists().where(E.c.type == event_type))).scalar())
+
+
+def enrollee_orders(conn: Connection, window: Window, scenario_id: str, seconds: int) -> list[tuple[bool, int, int]]:
+    """Per enrollment of the scenario that entered in the window and whose ``seconds`` after entry have passed
+    by the window's end: (holdout, revenue, orders) of the customer's orders after entry within those seconds,
+    not counting the order the enrollment entered on."""
+    later = ORD.alias("later")
+    after_entry = and_(
+        later.c.customer_id == N.c.customer_id,
+        later.c.ordered_at > N.c.entered_at,
+        later.c.ordered_at <= shifted(conn, N.c.entered_at, seconds),
+        or_(N.c.entry_order_id.is_(None), later.c.id != N.c.entry_order_id),
+    )
+    query = (
+        select(N.c.id, N.c.holdout, func.coalesce(func.sum(later.c.amount), 0), func.count(later.c.id))
+        .select_from(N.outerjoin(later, after_entry))
+        .where(
+            N.c.scenario_id == scenario_id,
+            N.c.status != "pending",
+            *window.holds(N.c.entered_at),
+            N.c.entered_at <= window.end - timedelta(seconds=seconds),
+        )
+        .group_by(N.c.id, N.c.holdout)
+        .order_by(N.c.id)
+    )
+    return [(bool(holdout), int(revenue), int(orders)) for _, holdout, revenue, orders in conn.execute(query)]
+
+
+def shifted(conn: Connection, instant_column: ColumnElement[Any], seconds: int) -> ColumnElement[Any]:
+    """An instant column plus ``seconds``, comparable with other instant columns: SQLite keeps instants as UTC
+    text with six decimals (the same text is built here), PostgreSQL as timestamptz."""
+    if conn.dialect.name == "sqlite":
+        return func.strftime("%Y-%m-%d %H:%M:%f000", instant_column, f"+{int(seconds)} seconds")
+    return instant_column + timedelta(seconds=seconds)
+
+
+# ------------------------------------------------------------------ money
+
+
+def _has_earlier_order(order: Any) -> ColumnElement[bool]:
+    """Whether the customer ordered before this order (ties at one instant broken by id): a repeat order."""
+    prior = ORD.alias("prior")
+    return exists().where(
+        prior.c.customer_id == order.c.customer_id,
+        or_(
+            prior.c.ordered_at < order.c.ordered_at,
+            and_(prior.c.ordered_at == order.c.ordered_at, prior.c.id < order.c.id),
+        ),
+    )
+
+
+def revenue_groups(
+    conn: Connection,
+    window: Window,
+    group: ColumnElement[Any] | None = None,
+    among: Select[Any] | None = None,
+) -> list[tuple[Any, int, int, int, int]]:
+    """Orders placed in the window: (group, orders, revenue, repeat revenue, buyers) per value of ``group`` (an
+    expression over ``orders``; None: one row for the whole shop), only of customers ``among`` selects if given.
+    The group is computed in a subquery first, so an expression with bound values groups on PostgreSQL too."""
+    columns = [
+        (group if group is not None else literal("all")).label("g"),
+        ORD.c.customer_id,
+        ORD.c.amount,
+        case((_has_earlier_order(ORD), ORD.c.amount), else_=0).label("repeat_amount"),
+    ]
+    rows = select(*columns).where(*window.holds(ORD.c.ordered_at))
+    if among is not None:
+        rows = rows.where(ORD.c.customer_id.in_(among.order_by(None)))
+    inner = rows.subquery()
+    query = (
+        select(
+            inner.c.g,
+            func.count(),
+            func.coalesce(func.sum(inner.c.amount), 0),
+            func.coalesce(func.sum(inner.c.repeat_amount), 0),
+            func.count(func.distinct(inner.c.customer_id)),
+        )
+        .group_by(inner.c.g)
+        .order_by(inner.c.g)
+    )
+    return [
+        (g, int(n), int(revenue), int(repeat), int(buyers)) for g, n, revenue, repeat, buyers in conn.execute(query)
+    ]
+
+
+def customer_entry_channel() -> ColumnElement[Any]:
+    """The ordering customer's entry channel (``customers.entry_channel``: where the first purchase came from)."""
+    return select(C.c.entry_channel).where(C.c.id == ORD.c.customer_id).scalar_subquery()
+
+
+def customer_phase(
+    end: datetime, new_since: datetime, dormant_since: datetime, loyal_orders: int
+) -> ColumnElement[Any]:
+    """The ordering customer's phase from their orders up to ``end``: dormant (last order at or before
+    ``dormant_since``), new (one order, after ``new_since``), f2_pending (one order, older), repeat (2 to
+    ``loyal_orders`` - 1), loyal (``loyal_orders`` or more)."""
+    mine = ORD.alias("mine")
+    count = select(func.count()).where(mine.c.customer_id == ORD.c.customer_id, mine.c.ordered_at <= end)
+    last = select(func.max(mine.c.ordered_at)).where(mine.c.customer_id == ORD.c.customer_id, mine.c.ordered_at <= end)
+    orders, latest = count.scalar_subquery(), last.scalar_subquery()
+    return case(
+        (latest <= dormant_since, "dormant"),
+        (and_(orders == 1, latest > new_since), "new"),
+        (orders == 1, "f2_pending"),
+        (orders < loyal_orders, "repeat"),
+        else_="loyal",
+    )
+
+
+def first_order_bounds(conn: Connection, window: Window) -> datetime | None:
+    """The earliest first order in the window (where the cohort table starts)."""
+    firsts = _first_orders(window)
+    earliest = conn.execute(select(func.min(firsts.c.first)).where(*window.holds(firsts.c.first))).scalar()
+    return instant(earliest) if earliest is not None else None
+
+
+def _first_orders(window: Window) -> Any:
+    return (
+        select(ORD.c.customer_id, func.min(ORD.c.ordered_at).label("first"))
+        .where(ORD.c.ordered_at <= window.end)
+        .group_by(ORD.c.customer_id)
+        .subquery()
+    )
+
+
+def cohort_revenue(
+    conn: Connection, window: Window, month_starts: Sequence[datetime]
+) -> tuple[dict[int, int], dict[tuple[int, int], int]]:
+    """Customers whose first order is in the window, by the month it fell in (an index into ``month_starts``,
+    the UTC instants where shop-local months begin), and their revenue up to the window's end by (first-order
+    month, order month)."""
+    firsts = _first_orders(window)
+
+    def month_of(column: Any) -> ColumnElement[int]:
+        if len(month_starts) < 2:
+            return literal(0)
+        return case(*((column < start, i) for i, start in enumerate(month_starts[1:])), else_=len(month_starts) - 1)
+
+    cohort = select(month_of(firsts.c.first).label("cohort")).where(*window.holds(firsts.c.first)).subquery()
+    sizes = select(cohort.c.cohort, func.count()).group_by(cohort.c.cohort)
+    orders = (
+        select(month_of(firsts.c.first).label("cohort"), month_of(ORD.c.ordered_at).label("month"), ORD.c.amount)
+        .select_from(ORD.join(firsts, firsts.c.customer_id == ORD.c.customer_id))
+        .where(ORD.c.ordered_at <= window.end, *window.holds(firsts.c.first))
+        .subquery()
+    )
+    revenue = select(orders.c.cohort, orders.c.month, func.sum(orders.c.amount)).group_by(
+        orders.c.cohort, orders.c.month
+    )
+    return (
+        {int(c): int(n) for c, n in conn.execute(sizes)},
+        {(int(c), int(m)): int(total) for c, m, total in conn.execute(revenue)},
+    )
 
 
 def sends_with_time(conn: Connection, window: Window) -> Iterator[tuple[datetime, str]]:
