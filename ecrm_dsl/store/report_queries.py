@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, case, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, Interval, Select, and_, case, exists, func, literal, or_, select
 
 from ecrm_dsl.store.tables import TABLES
 
@@ -295,7 +295,7 @@ def shifted(conn: Connection, instant_column: ColumnElement[Any], seconds: int) 
     text with six decimals (the same text is built here), PostgreSQL as timestamptz."""
     if conn.dialect.name == "sqlite":
         return func.strftime("%Y-%m-%d %H:%M:%f000", instant_column, f"+{int(seconds)} seconds")
-    return instant_column + timedelta(seconds=seconds)
+    return instant_column + literal(timedelta(seconds=seconds), Interval())
 
 
 # ------------------------------------------------------------------ money
