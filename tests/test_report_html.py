@@ -261,8 +261,8 @@ def test_missing_rates_and_intervals_show_a_dash() -> None:
     page = render_html(document())
     found = tables(page)
     steps = found["scenario-f2_step_mail-steps"]
-    assert row(steps, "f2_thanks")[6:] == ["45.0%", "11.0%", "80", "7.3%"]
-    assert row(steps, "f2_line_coupon")[3:] == ["0", "0", "0", "—", "—", "0", "—"]
+    assert row(steps, "f2_thanks")[7:] == ["45.0%", "11.0%", "80", "7.3%"]
+    assert row(steps, "f2_line_coupon")[3:] == ["0", "0", "0", "0", "—", "—", "0", "—"]
     holdout = row(found["scenario-winback-line-dm-conversion"], "ホールドアウト (holdout)")
     assert holdout == ["ホールドアウト (holdout)", "90", "0", "—", "—"]
     segment = row(found["scenario-f2_step_mail-segment"], "loyal_customers")
