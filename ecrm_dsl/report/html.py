@@ -81,6 +81,8 @@ th.span{text-align:center;border-bottom:2px solid var(--line)}
 .compact table{font-size:12px}
 .compact th,.compact td{padding:4px 6px;white-space:nowrap}
 .statement{margin:4px 0 8px}
+.journal table{font-size:13px}
+.journal td:last-child{min-width:240px}
 .badge{display:inline-block;font-size:12px;font-weight:600;color:var(--muted);border:1px solid var(--line);
 border-radius:10px;padding:0 8px;margin-left:8px;vertical-align:3px}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;background:#eef1f4;
@@ -339,7 +341,7 @@ def _steps(steps: list[Json], anchor: str) -> str:
 
     def tracked(count: object, value: str) -> str:
         # Null opens or clicks: the store records no such events, which is not the same as nobody opening.
-        return NOT_TRACKED if count is None else value
+        return "未計測" if count is None else value
 
     rows = (
         [str(s.get("id", "")), str(s.get("kind") or DASH), str(s.get("channel") or DASH), fmt_int(s.get("sent")),
@@ -349,7 +351,9 @@ def _steps(steps: list[Json], anchor: str) -> str:
          fmt_rate(s.get("conversion_rate"))]
         for s in steps
     )  # fmt: skip
-    return table(f"{anchor}-steps", headers, rows, numeric_from=3)
+    untracked = any(s.get("opened") is None or s.get("clicked") is None for s in steps)
+    note = f'<p class="note">未計測 = {esc(NOT_TRACKED)}: ストアに開封・クリックのイベントなし (no such events).</p>'
+    return table(f"{anchor}-steps", headers, rows, numeric_from=3) + (note if untracked else "")
 
 
 def _groups(groups: list[Json], table_id: str, label: str) -> str:

@@ -141,10 +141,12 @@ def _effect(value: object, unit: str, ci: object) -> str:
     return f"{number * 100:+.1f}{suffix}{tail}"
 
 
-def _verdict(value: object) -> Markup:
+def _verdict(value: object, reason: object) -> Markup:
+    """The verdict, coloured when it is one, with the reason in small type below."""
     text = str(value) if value else DASH
     klass = _VERDICT_CLASS.get(text)
-    return Markup(f'<span class="{klass}">{esc(text)}</span>' if klass else esc(text))
+    verdict = f'<span class="{klass}">{esc(text)}</span>' if klass else f"<b>{esc(text)}</b>"
+    return Markup(f'{verdict}<br><span class="note">{esc(reason or "")}</span>')
 
 
 def scenario_evidence(scenario: Json, anchor: str) -> str:
@@ -244,7 +246,7 @@ def _checks(checks: list[Json], anchor: str) -> str:
 
 def _hypothesis_table(entries: list[tuple[Json, Json]], table_id: str) -> str:
     headers = ["シナリオ (scenario)", "KPI", "目標 (target)", "配信群 (treated)", "ホールドアウト (holdout)",
-               "効果 (effect) 95% CI", "判定 (verdict)", "理由 (reason)"]  # fmt: skip
+               "効果 (effect) 95% CI", "判定 (verdict)"]  # fmt: skip
     rows = []
     for scenario, h in entries:
         target = _dict(h.get("target"))
@@ -263,21 +265,22 @@ def _hypothesis_table(entries: list[tuple[Json, Json]], table_id: str) -> str:
             str(scenario.get("id", "")), str(h.get("kpi", "")), str(target.get("text") or DASH),
             group(treated), group(holdout),
             _effect(measured.get("effect"), unit, measured.get("ci95")) if measured else DASH,
-            _verdict(h.get("verdict")), str(h.get("reason") or DASH),
+            _verdict(h.get("verdict"), h.get("reason")),
         ])  # fmt: skip
-    return table(table_id, headers, rows, numeric_from=2, text_after=len(headers) - 1)
+    return f'<div class="journal">{table(table_id, headers, rows, numeric_from=2, text_after=len(headers) - 1)}</div>'
 
 
 def hypothesis_journal(scenarios: list[Json]) -> str:
-    """Every scenario's hypothesis with its target and verdict, in one table."""
-    entries = [(s, _dict(s.get("hypothesis"))) for s in scenarios if _dict(s.get("hypothesis"))]
-    if not entries:
+    """Every hypothesis with a target and its verdict, in one table; the others by name below it."""
+    stated = [(s, _dict(s.get("hypothesis"))) for s in scenarios if _dict(s.get("hypothesis"))]
+    if not stated:
         return ""
+    entries = [(s, h) for s, h in stated if h.get("target")]
+    untargeted = ", ".join(f"{s.get('id')} ({h.get('kpi')})" for s, h in stated if not h.get("target"))
+    journal = _hypothesis_table(entries, "hypotheses-table") if entries else empty_note("目標なし (no targets)")
+    others = f'<p class="note">目標なし (no target): {esc(untargeted)}</p>' if untargeted else ""
     note = (
         '<p class="note">判定: supported = 効果が目標に届き95%区間が0より上; not supported = 95%区間全体が目標未満; '
         "not yet enough data = 期間未経過・群が小さい・区間が目標をまたぐ。</p>"
     )
-    return (
-        '<section id="hypotheses"><h2>仮説ジャーナル (hypothesis journal)</h2>'
-        f"{_hypothesis_table(entries, 'hypotheses-table')}{note}</section>"
-    )
+    return f'<section id="hypotheses"><h2>仮説ジャーナル (hypothesis journal)</h2>{journal}{others}{note}</section>'
