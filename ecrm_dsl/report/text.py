@@ -126,7 +126,7 @@ def _revenue(r: dict[str, Any]) -> str:
     if not t["n"] and not h["n"]:
         return f"{head}: no enrollee's {r['window_days']:g} days have passed by the end of the report"
     if not h["n"]:
-        return f"{head}: messaged {yen(t['per_customer'])} (n {t['n']:,}); no holdout to compare with"
+        return f"{head}: messaged {yen(t['per_customer'])} (n {t['n']:,}); no holdout enrollee to compare with"
     ci = r["ci95"]
     interval_text = f" [95% CI {yen(ci[0], True)} to {yen(ci[1], True)}]" if ci else ""
     return (
