@@ -38,7 +38,7 @@ def money(
     """The money section of the report document; ``audiences`` are (segment name, its customers as of the end)."""
     overall = q.revenue_groups(conn, window)
     phase = q.customer_phase(
-        window.end, window.end - timedelta(days=NEW_DAYS), window.end - timedelta(days=dormant_days), LOYAL_ORDERS
+        window.end - timedelta(days=NEW_DAYS), window.end - timedelta(days=dormant_days), LOYAL_ORDERS
     )
     by_phase = {str(g): row for g, *row in q.revenue_groups(conn, window, phase)}
     channels = q.revenue_groups(conn, window, q.customer_entry_channel())

@@ -3,7 +3,7 @@ of scenarios (enrollments, decisions, message events), each bounded by the repor
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -301,36 +301,46 @@ def shifted(conn: Connection, instant_column: ColumnElement[Any], seconds: int) 
 # ------------------------------------------------------------------ money
 
 
-def _has_earlier_order(order: Any) -> ColumnElement[bool]:
-    """Whether the customer ordered before this order (ties at one instant broken by id): a repeat order."""
-    prior = ORD.alias("prior")
-    return exists().where(
-        prior.c.customer_id == order.c.customer_id,
-        or_(
-            prior.c.ordered_at < order.c.ordered_at,
-            and_(prior.c.ordered_at == order.c.ordered_at, prior.c.id < order.c.id),
-        ),
+def _order_history(window: Window) -> Any:
+    """Every order up to the window's end with its customer's history up to then: the order's rank among theirs
+    (ties at one instant broken by id: rank 1 is the first order, the others are repeats), their order count and
+    their latest order. Window functions: one sort of the orders, not a lookup per order."""
+    customer = ORD.c.customer_id
+    return (
+        select(
+            customer,
+            ORD.c.ordered_at,
+            ORD.c.amount,
+            func.row_number().over(partition_by=customer, order_by=(ORD.c.ordered_at, ORD.c.id)).label("nth"),
+            func.count().over(partition_by=customer).label("orders"),
+            func.max(ORD.c.ordered_at).over(partition_by=customer).label("last"),
+        )
+        .where(ORD.c.ordered_at <= window.end)
+        .subquery("history")
     )
+
+
+Grouping = Callable[[Any], ColumnElement[Any]]  # from the order-history subquery to the group of each order
 
 
 def revenue_groups(
     conn: Connection,
     window: Window,
-    group: ColumnElement[Any] | None = None,
+    group: Grouping | None = None,
     among: Select[Any] | None = None,
 ) -> list[tuple[Any, int, int, int, int]]:
-    """Orders placed in the window: (group, orders, revenue, repeat revenue, buyers) per value of ``group`` (an
-    expression over ``orders``; None: one row for the whole shop), only of customers ``among`` selects if given.
-    The group is computed in a subquery first, so an expression with bound values groups on PostgreSQL too."""
-    columns = [
-        (group if group is not None else literal("all")).label("g"),
-        ORD.c.customer_id,
-        ORD.c.amount,
-        case((_has_earlier_order(ORD), ORD.c.amount), else_=0).label("repeat_amount"),
-    ]
-    rows = select(*columns).where(*window.holds(ORD.c.ordered_at))
+    """Orders placed in the window: (group, orders, revenue, repeat revenue, buyers) per value of ``group`` (None:
+    one row for the whole shop), only of customers ``among`` selects if given. The group is computed in a
+    subquery first, so an expression with bound values groups on PostgreSQL too."""
+    history = _order_history(window)
+    rows = select(
+        (group(history) if group is not None else literal("all")).label("g"),
+        history.c.customer_id,
+        history.c.amount,
+        case((history.c.nth > 1, history.c.amount), else_=0).label("repeat_amount"),
+    ).where(*window.holds(history.c.ordered_at))
     if among is not None:
-        rows = rows.where(ORD.c.customer_id.in_(among.order_by(None)))
+        rows = rows.where(history.c.customer_id.in_(among.order_by(None)))
     inner = rows.subquery()
     query = (
         select(
@@ -348,26 +358,20 @@ def revenue_groups(
     ]
 
 
-def customer_entry_channel() -> ColumnElement[Any]:
+def customer_entry_channel() -> Grouping:
     """The ordering customer's entry channel (``customers.entry_channel``: where the first purchase came from)."""
-    return select(C.c.entry_channel).where(C.c.id == ORD.c.customer_id).scalar_subquery()
+    return lambda history: select(C.c.entry_channel).where(C.c.id == history.c.customer_id).scalar_subquery()
 
 
-def customer_phase(
-    end: datetime, new_since: datetime, dormant_since: datetime, loyal_orders: int
-) -> ColumnElement[Any]:
-    """The ordering customer's phase from their orders up to ``end``: dormant (last order at or before
+def customer_phase(new_since: datetime, dormant_since: datetime, loyal_orders: int) -> Grouping:
+    """The ordering customer's phase from their orders up to the window's end: dormant (last order at or before
     ``dormant_since``), new (one order, after ``new_since``), f2_pending (one order, older), repeat (2 to
     ``loyal_orders`` - 1), loyal (``loyal_orders`` or more)."""
-    mine = ORD.alias("mine")
-    count = select(func.count()).where(mine.c.customer_id == ORD.c.customer_id, mine.c.ordered_at <= end)
-    last = select(func.max(mine.c.ordered_at)).where(mine.c.customer_id == ORD.c.customer_id, mine.c.ordered_at <= end)
-    orders, latest = count.scalar_subquery(), last.scalar_subquery()
-    return case(
-        (latest <= dormant_since, "dormant"),
-        (and_(orders == 1, latest > new_since), "new"),
-        (orders == 1, "f2_pending"),
-        (orders < loyal_orders, "repeat"),
+    return lambda history: case(
+        (history.c.last <= dormant_since, "dormant"),
+        (and_(history.c.orders == 1, history.c.last > new_since), "new"),
+        (history.c.orders == 1, "f2_pending"),
+        (history.c.orders < loyal_orders, "repeat"),
         else_="loyal",
     )
 
