@@ -146,6 +146,20 @@ def test_revenue_aov_and_repeat_revenue_by_phase_channel_and_segment(tmp_path: P
     assert [(g["group"], g["revenue"], g["orders"], g["buyers"]) for g in m["by_segment"]] == [("big", 18000, 2, 2)]
 
 
+def test_a_longer_window_has_dormant_revenue(tmp_path: Path) -> None:
+    since_may = Window(at(1, 0, month=5, year=2024), MONEY_WINDOW.end)
+    phases = {g["group"]: g for g in report(shop(tmp_path), since_may)["money"]["by_phase"]}
+    # f's only order (1 May 2024) is in this window, and f has bought nothing for 150 days by 31 March.
+    assert (phases["dormant"]["revenue"], phases["dormant"]["buyers"]) == (7000, 1)
+    # e's four 2024 orders count for e's phase at the end, loyal; c's December order is its first, not a repeat.
+    assert (phases["loyal"]["orders"], phases["loyal"]["revenue"], phases["loyal"]["repeat_revenue"]) == (
+        5,
+        12000,
+        11000,
+    )
+    assert (phases["repeat"]["revenue"], phases["repeat"]["repeat_revenue"]) == (14000, 9000)
+
+
 def test_observed_ltv_by_first_purchase_month_is_cumulative(tmp_path: Path, world_backend: str) -> None:
     cohorts = report(shop(tmp_path), MONEY_WINDOW)["money"]["cohorts"]
     # First orders in the window: a and b in January, d in March (c and e first bought in 2024).
