@@ -48,12 +48,14 @@ def report_command(
     output: Path | None,
     store: str | None,
 ) -> None:
-    """KPIs from the recorded outcomes: F2 conversion, repeat rate, subscription retention, win-back; revenue,
-    AOV and repeat revenue by phase, entry channel and segment, observed LTV by first-purchase month; per
-    scenario conversion against the holdout with uplift and a 95% interval, revenue per enrollee with the
-    incremental revenue, deliveries, failures and unsubscribes, the funnel, per-step opens, clicks and
-    conversions, A/B variants, breakdowns by phase at entry and by segment, a sample-ratio check on every
-    holdout and split, and each hypothesis's verdict against its target.
+    """KPIs from the recorded outcomes: F2 conversion, repeat rate, subscription retention, win-back; per scenario
+    conversion against the holdout with uplift and a 95% interval, the funnel, per-step opens, clicks and
+    conversions, A/B variants, and breakdowns by phase at entry and by segment.
+
+    Money: revenue, AOV and repeat revenue by phase, entry channel and segment, and observed LTV by
+    first-purchase month; per scenario the revenue per enrollee with the incremental revenue (winsorised, 95%
+    interval), deliveries, failures and unsubscribes, a sample-ratio check on every holdout and split, and each
+    hypothesis's verdict against its target.
 
     Works on a live store and on a simulation's scratch store alike (then the window defaults to the replay's).
     """
