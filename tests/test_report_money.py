@@ -375,3 +375,23 @@ def test_the_command_prints_the_new_sections(ran: World) -> None:
     assert result.exit_code == 0, result.output
     assert "revenue per enrollee within 30 days: messaged 5,000円" in result.stdout
     assert "sample ratio, holdout:" in result.stdout and "hypothesis f2_rate: t" in result.stdout
+
+
+def test_opens_are_tracked_per_channel(tmp_path: Path) -> None:
+    w = World(tmp_path)
+    w.templates(template("mail"))
+    w.write("scenarios/f2.ecrm", SCENARIO)
+    w.deploy(at(1, 0))
+    ids = [f"c{i}" for i in range(6)]
+    bulk_customers(w, ids)
+    bulk_orders(w, ids, at(1, 10))
+    w.ticks(at(1, 10), at(1, 12))
+    # The shop tracks LINE opens only: the e-mail step's opens are unknown, not zero.
+    w.event("c0", "message.opened", at(2, 9), scenario="other", step="x", channel="line")
+    step = scenario_result(w)["steps"][0]
+    assert (step["channel"], step["opened"], step["open_rate"]) == ("email", None, None)
+    messaged = next(c for c in ids if c not in holdout_ids(w))
+    w.event(messaged, "message.opened", at(2, 9), scenario="f2", step="thanks", channel="email")
+    step = scenario_result(w)["steps"][0]
+    assert step["opened"] == 1 and step["open_rate"] == pytest.approx(1 / step["sent"], abs=1e-6)
+    assert step["clicked"] is None  # still no click event at all

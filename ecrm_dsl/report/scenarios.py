@@ -102,7 +102,7 @@ def scenario_results(
     for (sid, node, variant), outcomes in by_variant.items():
         assigned[sid][(node, variant)] += outcomes.proportion(False).n + outcomes.proportion(True).n
     sends = q.sends_by_step(conn, window)
-    tracked = {kind: q.has_events(conn, kind) for kind in ("message.opened", "message.clicked")}
+    tracked = {kind: q.tracked_channels(conn, kind) for kind in ("message.opened", "message.clicked")}
     opened = q.message_events_by_step(conn, window, "message.opened")
     clicked = q.message_events_by_step(conn, window, "message.clicked")
     credited = q.last_touch_conversions(conn, window)
@@ -226,14 +226,18 @@ def _step(
     clicked: dict[tuple[str, str], int],
     credited: dict[tuple[str, str], int],
     outbox: dict[tuple[str, str], dict[str, int]],
-    tracked: dict[str, bool],
+    tracked: dict[str, set[str | None]],
 ) -> dict[str, Any]:
     key = (sid, node.id)
     sent = sends.get(key, 0)
     statuses = outbox.get(key, {})
-    # A store without any message.opened (clicked) event does not track them: unknown, not zero.
-    opens = opened.get(key, 0) if tracked["message.opened"] else None
-    clicks = clicked.get(key, 0) if tracked["message.clicked"] else None
+
+    def tracks(kind: str) -> bool:
+        # No message.opened (clicked) event on this step's channel: the store does not track it; unknown, not 0.
+        return node.channel in tracked[kind] or None in tracked[kind]
+
+    opens = opened.get(key, 0) if tracks("message.opened") else None
+    clicks = clicked.get(key, 0) if tracks("message.clicked") else None
     return {
         "id": node.id,
         "kind": node.kind,
@@ -251,7 +255,7 @@ def _step(
     }
 
 
-def _funnel(outcomes: _Outcomes, reach: dict[str, int], tracked: dict[str, bool]) -> list[dict[str, Any]]:
+def _funnel(outcomes: _Outcomes, reach: dict[str, int], tracked: dict[str, set[str | None]]) -> list[dict[str, Any]]:
     """Entered → messaged (not in the holdout) → sent at least one message → opened one → clicked one → converted;
     opened and clicked are null when the store does not track them."""
     treated = outcomes.proportion(False)

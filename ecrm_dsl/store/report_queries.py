@@ -259,9 +259,12 @@ def unsubscribes_after_messages(conn: Connection, window: Window, seconds: int) 
     return {sid: (int(reached), int(gone)) for sid, reached, gone in conn.execute(query)}
 
 
-def has_events(conn: Connection, event_type: str) -> bool:
-    """Whether the store holds any event of this type at all: without one, the shop does not track it."""
-    return bool(conn.execute(select(exists().where(E.c.type == event_type))).scalar())
+def tracked_channels(conn: Connection, event_type: str) -> set[str | None]:
+    """The channels the store holds any ``message.opened`` (``clicked``) event for, whenever it happened; None in
+    the set when some event names no channel. A channel without one is not tracked (a package insert is never
+    "opened"), which is not the same as nobody opening."""
+    channel = E.c.properties["channel"].as_string()
+    return set(conn.execute(select(channel).where(E.c.type == event_type).distinct()).scalars())
 
 
 def enrollee_orders(conn: Connection, window: Window, scenario_id: str, seconds: int) -> list[tuple[bool, int, int]]:
