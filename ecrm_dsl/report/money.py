@@ -36,24 +36,22 @@ def money(
     audiences: Iterable[tuple[str, Select[Any]]],
 ) -> dict[str, Any]:
     """The money section of the report document; ``audiences`` are (segment name, its customers as of the end)."""
-    overall = q.revenue_groups(conn, window)
-    phase = q.customer_phase(
-        window.end - timedelta(days=NEW_DAYS), window.end - timedelta(days=dormant_days), LOYAL_ORDERS
-    )
-    by_phase = {str(g): row for g, *row in q.revenue_groups(conn, window, phase)}
-    channels = q.revenue_groups(conn, window, q.customer_entry_channel())
-    segments = []
-    for name, audience in audiences:
-        rows = q.revenue_groups(conn, window, among=audience)
-        segments.append({"group": name, **_figures(*rows[0][1:] if rows else (0, 0, 0, 0))})
+    bounds = (window.end - timedelta(days=NEW_DAYS), window.end - timedelta(days=dormant_days), LOYAL_ORDERS)
+    rows: dict[str, dict[str | None, dict[str, Any]]] = {}
+    for dimension, group, *figures in q.revenue_breakdown(conn, window, bounds):
+        rows.setdefault(dimension, {})[group] = _figures(*figures)
+    overall = rows.get("all", {}).get("all", _figures(0, 0, 0, 0))
+    by_phase, channels = rows.get("phase", {}), rows.get("entry_channel", {})
     return {
-        "overall": _figures(*overall[0][1:]) if overall else _figures(0, 0, 0, 0),
-        "by_phase": [{"group": p, **_figures(*by_phase[p])} for p in PHASES if p in by_phase],
+        "overall": overall,
+        "by_phase": [{"group": p, **by_phase[p]} for p in PHASES if p in by_phase],
         "by_entry_channel": sorted(
-            ({"group": str(g) if g is not None else UNKNOWN_CHANNEL, **_figures(*row)} for g, *row in channels),
+            ({"group": g if g is not None else UNKNOWN_CHANNEL, **row} for g, row in channels.items()),
             key=lambda r: (-r["revenue"], r["group"]),
         ),
-        "by_segment": segments,
+        "by_segment": [
+            {"group": name, **_figures(*q.audience_revenue(conn, window, audience))} for name, audience in audiences
+        ],
         "cohorts": cohorts(conn, window, zone),
         "phase_rule": {"new_days": NEW_DAYS, "dormant_days": dormant_days, "loyal_orders": LOYAL_ORDERS},
     }

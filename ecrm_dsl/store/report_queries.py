@@ -3,12 +3,25 @@ of scenarios (enrollments, decisions, message events), each bounded by the repor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Interval, Select, and_, case, exists, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Interval,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from ecrm_dsl.store.tables import TABLES
 
@@ -304,11 +317,13 @@ def shifted(conn: Connection, instant_column: ColumnElement[Any], seconds: int) 
 # ------------------------------------------------------------------ money
 
 
-def _order_history(window: Window) -> Any:
+def _order_history(window: Window, among: Select[Any] | None = None) -> Any:
     """Every order up to the window's end with its customer's history up to then: the order's rank among theirs
     (ties at one instant broken by id: rank 1 is the first order, the others are repeats), their order count and
-    their latest order. Window functions: one sort of the orders, not a lookup per order."""
+    their latest order. Window functions: one sort of the orders, not a lookup per order. ``among``: only the
+    orders of these customers (every customer's history is whole, so nothing else changes)."""
     customer = ORD.c.customer_id
+    members = [customer.in_(among.order_by(None))] if among is not None else []
     return (
         select(
             customer,
@@ -318,65 +333,72 @@ def _order_history(window: Window) -> Any:
             func.count().over(partition_by=customer).label("orders"),
             func.max(ORD.c.ordered_at).over(partition_by=customer).label("last"),
         )
-        .where(ORD.c.ordered_at <= window.end)
+        .where(ORD.c.ordered_at <= window.end, *members)
         .subquery("history")
     )
 
 
-Grouping = Callable[[Any], ColumnElement[Any]]  # from the order-history subquery to the group of each order
+def revenue_breakdown(
+    conn: Connection, window: Window, phase_bounds: tuple[datetime, datetime, int]
+) -> list[tuple[str, str | None, int, int, int, int]]:
+    """Orders placed in the window as (dimension, group, orders, revenue, repeat revenue, buyers): shop-wide
+    (``all``), by the customer's phase at the window's end (``phase``) and by their entry channel
+    (``entry_channel``, ``customers.entry_channel``). One statement: the per-customer sums are computed once (a
+    materialised CTE) and every breakdown reads them.
 
-
-def revenue_groups(
-    conn: Connection,
-    window: Window,
-    group: Grouping | None = None,
-    among: Select[Any] | None = None,
-) -> list[tuple[Any, int, int, int, int]]:
-    """Orders placed in the window: (group, orders, revenue, repeat revenue, buyers) per value of ``group`` (None:
-    one row for the whole shop), only of customers ``among`` selects if given. The group is computed in a
-    subquery first, so an expression with bound values groups on PostgreSQL too."""
+    ``phase_bounds`` are (new since, dormant since, loyal orders): dormant when the last order up to the end is at
+    or before ``dormant since``; else new with one order after ``new since``, f2_pending with one older order,
+    repeat below ``loyal orders`` orders, loyal from there."""
+    new_since, dormant_since, loyal_orders = phase_bounds
     history = _order_history(window)
-    rows = select(
-        (group(history) if group is not None else literal("all")).label("g"),
-        history.c.customer_id,
-        history.c.amount,
-        case((history.c.nth > 1, history.c.amount), else_=0).label("repeat_amount"),
-    ).where(*window.holds(history.c.ordered_at))
-    if among is not None:
-        rows = rows.where(history.c.customer_id.in_(among.order_by(None)))
-    inner = rows.subquery()
-    query = (
+    orders_by_end, last = func.max(history.c.orders), func.max(history.c.last)
+    customers = (
         select(
-            inner.c.g,
-            func.count(),
-            func.coalesce(func.sum(inner.c.amount), 0),
-            func.coalesce(func.sum(inner.c.repeat_amount), 0),
-            func.count(func.distinct(inner.c.customer_id)),
+            history.c.customer_id,
+            func.count().label("orders"),
+            func.sum(history.c.amount).label("revenue"),
+            func.sum(case((history.c.nth > 1, history.c.amount), else_=0)).label("repeat_revenue"),
+            case(
+                (last <= dormant_since, "dormant"),
+                (and_(orders_by_end == 1, last > new_since), "new"),
+                (orders_by_end == 1, "f2_pending"),
+                (orders_by_end < loyal_orders, "repeat"),
+                else_="loyal",
+            ).label("phase"),
+            select(C.c.entry_channel).where(C.c.id == history.c.customer_id).scalar_subquery().label("channel"),
         )
-        .group_by(inner.c.g)
-        .order_by(inner.c.g)
+        .where(*window.holds(history.c.ordered_at))
+        .group_by(history.c.customer_id)
+        .cte("per_customer")
+        .prefix_with("MATERIALIZED")
     )
-    return [
-        (g, int(n), int(revenue), int(repeat), int(buyers)) for g, n, revenue, repeat, buyers in conn.execute(query)
+    sums = (
+        func.coalesce(func.sum(customers.c.orders), 0),
+        func.coalesce(func.sum(customers.c.revenue), 0),
+        func.coalesce(func.sum(customers.c.repeat_revenue), 0),
+        func.count(),
+    )
+    parts: list[Select[Any]] = [
+        select(literal("all"), literal("all"), *sums),
+        select(literal("phase"), customers.c.phase, *sums).group_by(customers.c.phase),
+        select(literal("entry_channel"), customers.c.channel, *sums).group_by(customers.c.channel),
     ]
+    rows = conn.execute(union_all(*parts)).all()
+    return [(d, g, int(n), int(revenue), int(repeat), int(buyers)) for d, g, n, revenue, repeat, buyers in rows]
 
 
-def customer_entry_channel() -> Grouping:
-    """The ordering customer's entry channel (``customers.entry_channel``: where the first purchase came from)."""
-    return lambda history: select(C.c.entry_channel).where(C.c.id == history.c.customer_id).scalar_subquery()
-
-
-def customer_phase(new_since: datetime, dormant_since: datetime, loyal_orders: int) -> Grouping:
-    """The ordering customer's phase from their orders up to the window's end: dormant (last order at or before
-    ``dormant_since``), new (one order, after ``new_since``), f2_pending (one order, older), repeat (2 to
-    ``loyal_orders`` - 1), loyal (``loyal_orders`` or more)."""
-    return lambda history: case(
-        (history.c.last <= dormant_since, "dormant"),
-        (and_(history.c.orders == 1, history.c.last > new_since), "new"),
-        (history.c.orders == 1, "f2_pending"),
-        (history.c.orders < loyal_orders, "repeat"),
-        else_="loyal",
-    )
+def audience_revenue(conn: Connection, window: Window, audience: Select[Any]) -> tuple[int, int, int, int]:
+    """The orders, revenue, repeat revenue and buyers in the window of the customers ``audience`` selects. A
+    statement per audience: segment queries bind values under fixed names, which two audiences would share."""
+    history = _order_history(window, among=audience)
+    query = select(
+        func.count(),
+        func.coalesce(func.sum(history.c.amount), 0),
+        func.coalesce(func.sum(case((history.c.nth > 1, history.c.amount), else_=0)), 0),
+        func.count(func.distinct(history.c.customer_id)),
+    ).where(*window.holds(history.c.ordered_at))
+    n, revenue, repeat, buyers = conn.execute(query).one()
+    return int(n), int(revenue), int(repeat), int(buyers)
 
 
 def first_order_bounds(conn: Connection, window: Window) -> datetime | None:
