@@ -79,9 +79,11 @@ def shop(root: Path) -> World:
     """Six customers; the window is 1 January to 31 March 2025 (shop time)."""
     w = World(root)
     w.write("segments/big.yaml", "segment: big\nwhere: customer.total_spent >= 10000円\n")
+    w.write("segments/recent.yaml", "segment: recent\nwhere: customer.days_since_last_order <= 20\n")
+    w.write("segments/quiet.yaml", "segment: quiet\nwhere: customer.days_since_last_order >= 40\n")
     w.templates(template("mail"))
-    # The stop rule never holds; it only puts the segment in the plan.
-    extra = "  stop when in_segment(big) and customer.order_count >= 50"
+    # The stop rule never holds; it only puts the segments in the plan.
+    extra = "  stop when (in_segment(big) or in_segment(recent) or in_segment(quiet)) and customer.order_count >= 50"
     w.write("scenarios/s.ecrm", scenario("s", "customer.signed_up", "  send email mail", extra))
     w.deploy(at(1, 0, month=1))
     w.customer("a", entry_channel="ad_lp")
@@ -142,8 +144,11 @@ def test_revenue_aov_and_repeat_revenue_by_phase_channel_and_segment(tmp_path: P
         ("sns", 8000, 1, 1, 8000.0),
         ("(unknown)", 4000, 1, 1, 4000.0),
     ]
-    # Segment big (total spent >= 10,000円 at the end): b (10,000) and e (12,000).
-    assert [(g["group"], g["revenue"], g["orders"], g["buyers"]) for g in m["by_segment"]] == [("big", 18000, 2, 2)]
+    # Members at the end. big (total spent >= 10,000円): b (10,000) and e (12,000). recent (last order within 20
+    # days): c (20 March) and d (25 March). quiet (none for 40 days or more): a (5 February), b, e (10 February)
+    # and f. Both day conditions bind their day bounds; each segment must get its own.
+    segments = [(g["group"], g["revenue"], g["orders"], g["repeat_revenue"], g["buyers"]) for g in m["by_segment"]]
+    assert segments == [("big", 18000, 2, 8000, 2), ("quiet", 26000, 4, 13000, 3), ("recent", 10000, 2, 4000, 2)]
 
 
 def test_a_longer_window_has_dormant_revenue(tmp_path: Path) -> None:
