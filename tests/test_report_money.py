@@ -328,6 +328,10 @@ def test_hypothesis_verdicts(ran: World) -> None:
     assert entry["verdict"] == "not yet enough data"
     text = render_text(report(ran, END, plan))
     assert "    target +3pt within 30d" in text and "    verdict: supported — " in text
+    # Without a holdout there is nothing to compare with, whatever the data.
+    no_holdout = replace(plan, scenarios=(replace(plan.scenarios[0], holdout_percent=0),))
+    entry = scenario_result(ran, plan=no_holdout)["hypothesis"]
+    assert (entry["verdict"], entry["measured"]) == ("not measurable", None)
 
 
 def test_a_holdout_out_of_proportion_is_flagged(ran: World, tmp_path: Path) -> None:
