@@ -190,7 +190,11 @@ def _warnings(
     checks: list[dict[str, Any]],
 ) -> list[str]:
     """What keeps this scenario's numbers from supporting a conclusion, each in a sentence."""
-    found = [f"{c['kind']} {c['name']}: {c['message']}" for c in checks if c["mismatch"]]
+    found = [
+        f"{'holdout' if c['kind'] == 'holdout' else 'split ' + c['name']}: {c['message']}"
+        for c in checks
+        if c["mismatch"]
+    ]
     if scenario.holdout_percent > 0 and scenario.goals:
         treated, control = conversion["treated"]["converted"], conversion["holdout"]["converted"]
         if too_small(treated, control):
