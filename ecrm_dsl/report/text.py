@@ -92,12 +92,13 @@ def _figures(f: dict[str, Any]) -> str:
 def _money(m: dict[str, Any]) -> list[str]:
     rule = m["phase_rule"]
     lines = [f"revenue: {_figures(m['overall'])}"]
-    lines.append(
-        f"  by phase at the end (new: one order in the last {rule['new_days']} days; f2_pending: one older order; "
-        f"repeat: 2-{rule['loyal_orders'] - 1}; loyal: {rule['loyal_orders']}+; dormant: none for "
-        f"{rule['dormant_days']}+ days):"
-    )
-    lines += [f"    {g['group']}: {_figures(g)}" for g in m["by_phase"]]
+    if m["by_phase"]:
+        lines.append(
+            f"  by phase at the end (new: one order in the last {rule['new_days']} days; f2_pending: one older "
+            f"order; repeat: 2-{rule['loyal_orders'] - 1}; loyal: {rule['loyal_orders']}+; dormant: none for "
+            f"{rule['dormant_days']}+ days):"
+        )
+        lines += [f"    {g['group']}: {_figures(g)}" for g in m["by_phase"]]
     if m["by_entry_channel"]:
         lines.append("  by entry channel:")
         lines += [f"    {g['group']}: {_figures(g)}" for g in m["by_entry_channel"]]
