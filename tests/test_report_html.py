@@ -373,7 +373,7 @@ def test_missing_rates_and_intervals_show_a_dash() -> None:
     assert holdout == ["ホールドアウト (holdout)", "90", "0", "—", "—"]
     segment = row(found["scenario-f2_step_mail-segment"], "loyal_customers")
     assert segment[5:] == ["0", "0", "—", "—", "—", "—", "—"]
-    assert row(found["overview"], "休眠顧客の掘り起こし（LINE＋DM）")[3:] == ["—", "—", "—"]
+    assert row(found["overview"], "休眠顧客の掘り起こし（LINE＋DM）")[3:] == ["—", "—", "—", "—", "—"]
     winback_card = re.search(r'<div class="card" id="kpi-winback">.*?</div></div>', page, flags=re.DOTALL)
     assert winback_card and '<div class="value">—</div>' in winback_card.group(0)
 
@@ -381,7 +381,7 @@ def test_missing_rates_and_intervals_show_a_dash() -> None:
 def test_numbers_have_separators_and_rates_one_decimal() -> None:
     found = tables(render_html(document()))
     assert row(found["overview"], "初回購入後のF2転換ステップメール")[1:] == [
-        "1,300", "17.9%", "11.5%", "+6.4 pt", "[-0.3, +11.7] pt",
+        "1,300", "17.9%", "11.5%", "+6.4 pt", "[-0.3, +11.7] pt", "+362円", "supported",
     ]  # fmt: skip
     assert row(found["scenario-f2_step_mail-conversion"], "配信群 (treated)") == [
         "配信群 (treated)", "1,170", "210", "17.9%", "[15.8%, 20.3%]",

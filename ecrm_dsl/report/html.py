@@ -29,6 +29,7 @@ from ecrm_dsl.report.html_format import (
     fmt_points,
     fmt_rate,
     fmt_relative,
+    fmt_yen,
     interval,
     table,
 )
@@ -243,14 +244,20 @@ def _overview(scenarios: list[Json], anchors: list[str]) -> str:
         conversion = _dict(scenario.get("conversion"))
         treated, holdout, uplift = (_dict(conversion.get(k)) for k in ("treated", "holdout", "uplift"))
         title = str(scenario.get("title") or scenario.get("id") or "")
+        revenue = _dict(scenario.get("revenue"))
+        verdict = _dict(scenario.get("hypothesis")).get("verdict")
         rows.append([
             Markup(f'<a href="#{anchor}">{esc(title)}</a>'), fmt_int(scenario.get("entered")),
             fmt_rate(treated.get("rate")), fmt_rate(holdout.get("rate")), _uplift_cell(uplift),
-            fmt_ci_points(uplift.get("ci95")),
+            fmt_ci_points(uplift.get("ci95")), fmt_yen(revenue.get("incremental_per_customer"), True),
+            str(verdict or DASH),
         ])  # fmt: skip
     headers = ["シナリオ (scenario)", "エントリー (entered)", "配信群 (treated)", "ホールドアウト (holdout)",
-               "アップリフト (uplift)", "95% CI"]  # fmt: skip
-    note = '<p class="note">アップリフトは配信群とホールドアウトの転換率の差 (percentage points)。</p>'
+               "アップリフト (uplift)", "95% CI", "増分売上/人 (incr. revenue)", "仮説 (verdict)"]  # fmt: skip
+    note = (
+        '<p class="note">アップリフトは配信群とホールドアウトの転換率の差 (percentage points)。'
+        "増分売上は1人あたり、補正後 (per customer, winsorised)。</p>"
+    )
     overview = table("overview", headers, rows)
     return f'<section id="scenarios"><h2>シナリオ一覧 (scenarios)</h2>{overview}{note}</section>'
 
