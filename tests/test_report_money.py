@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from ecrm_dsl.cli import cli
 from ecrm_dsl.plan.model import Plan
+from ecrm_dsl.plan.nodes import SplitNode, Variant
 from ecrm_dsl.plan.scenario import Hypothesis, Target
 from ecrm_dsl.report.document import ReportOptions, build_report
 from ecrm_dsl.report.experiments import scenario_checks, srm_check
@@ -359,9 +360,24 @@ def test_a_holdout_out_of_proportion_is_flagged(ran: World, tmp_path: Path) -> N
 
 
 def test_split_checks_read_the_plan_weights(ran: World) -> None:
-    plan = ran.plan()
+    scenario = ran.plan().scenarios[0]
     # The scenario has no split: only the holdout is checked.
-    assert [c["kind"] for c in scenario_checks(plan, "f2", 100, 100, {})] == ["holdout"]
+    assert [c["kind"] for c in scenario_checks(scenario, 100, 100, {})] == ["holdout"]
+    # A split of weights 1:3 (a scenario with no holdout): 100 and 300 are exactly as configured.
+    split = SplitNode("test", None, None, None, (Variant("a", 1, None), Variant("b", 3, None)))
+    lopsided = replace(scenario, holdout_percent=0, nodes=(split,))
+    (check,) = scenario_checks(lopsided, 400, 0, {("test", "a"): 100, ("test", "b"): 300})
+    assert (check["kind"], check["name"], check["chi2"], check["p"], check["mismatch"]) == (
+        "split",
+        "test",
+        0.0,
+        1.0,
+        False,
+    )
+    (check,) = scenario_checks(lopsided, 400, 0, {("test", "a"): 160, ("test", "b"): 240})
+    # chi² = 60²/100 + 60²/300 = 48, one degree of freedom: p = erfc(sqrt(24)), far below 0.001.
+    assert check["chi2"] == pytest.approx(48.0) and check["mismatch"]
+    assert check["p"] == pytest.approx(math.erfc(math.sqrt(24)), rel=1e-5)
 
 
 def test_too_small_groups_are_warned_about(tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.plan.nodes import SplitNode
+from ecrm_dsl.plan.scenario import ScenarioPlan
 from ecrm_dsl.report.stats import chi_square, chi_square_p, rounded
 
 SRM_P = 0.001
@@ -54,10 +54,10 @@ def srm_check(kind: str, name: str, groups: list[tuple[str, float, int]]) -> dic
 
 
 def scenario_checks(
-    plan: Plan, scenario_id: str, messaged: int, holdout: int, variants: dict[tuple[str, str], int]
+    scenario: ScenarioPlan, messaged: int, holdout: int, assigned: dict[tuple[str, str], int]
 ) -> list[dict[str, Any]]:
-    """The holdout check (messaged against held out) and one check per split step (variants of the messaged)."""
-    scenario = next(s for s in plan.scenarios if s.id == scenario_id)
+    """The holdout check (messaged against held out) and one check per split step: ``assigned`` counts the
+    customers drawn for each (split step, variant), held out or not (the draw does not depend on the holdout)."""
     checks = []
     if scenario.holdout_percent > 0:
         share = scenario.holdout_percent / 100
@@ -65,7 +65,7 @@ def scenario_checks(
     for node in scenario.nodes:
         if isinstance(node, SplitNode):
             total = sum(v.weight for v in node.variants)
-            groups = [(v.name, v.weight / total, variants.get((node.id, v.name), 0)) for v in node.variants]
+            groups = [(v.name, v.weight / total, assigned.get((node.id, v.name), 0)) for v in node.variants]
             checks.append(srm_check("split", node.id, groups))
     return checks
 

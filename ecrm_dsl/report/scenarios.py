@@ -120,7 +120,7 @@ def scenario_results(
         conversion = outcomes.comparison() if scenario.goals else _no_goal(outcomes)
         seconds = _revenue_seconds(scenario)
         revenue = revenue_comparison(EnrolleeOrders(seconds, q.enrollee_orders(conn, window, sid, seconds)))
-        checks = scenario_checks(plan, sid, outcomes.proportion(False).n, outcomes.proportion(True).n, assigned[sid])
+        checks = scenario_checks(scenario, outcomes.proportion(False).n, outcomes.proportion(True).n, assigned[sid])
         target = scenario.hypothesis.target if scenario.hypothesis else None
         over_target = (
             EnrolleeOrders(target.within_seconds, q.enrollee_orders(conn, window, sid, target.within_seconds))
