@@ -11,11 +11,13 @@ from click.testing import CliRunner
 
 import ecrm_dsl
 from ecrm_dsl.cli import cli
+from ecrm_dsl.language.diagnostics import DiagnosticError
 from ecrm_dsl.language.targets import parse_amount, parse_target, target_problem
 from ecrm_dsl.language.values import Duration, ValueError_
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.review.diff_plans import diff_plans
 from ecrm_dsl.review.diff_render import render_text
+from ecrm_dsl.syntax.text import parse_text
 
 TEXT = """scenario money "客単価" {
   kind sell
@@ -119,3 +121,22 @@ def test_amounts_and_their_fit_to_the_kpi() -> None:
         assert found is not None and message in found[0], (kpi, text, found)
     short = target_problem("cvr", parse_amount("+1pt"), Duration.parse("12h"))
     assert short is not None and "shorter than a day" in short[0]
+
+
+@pytest.mark.parametrize(
+    ("target", "code", "column", "message"),
+    [
+        ("target +3 within 60d", "E006", 33, "'+3' is not a target"),
+        ("target +3pt in 60d", "E005", 38, "unexpected 'in'"),
+        ("target +3pt within 60", "E005", 45, "unexpected number '60'"),
+    ],
+)
+def test_a_malformed_target_is_a_positioned_error(target: str, code: str, column: int, message: str) -> None:
+    text = TEXT.replace("target +5% within 90d", target).replace(
+        'hypothesis aov "同梱チラシで客単価が上がる"', 'hypothesis f2_rate "s"'
+    )
+    with pytest.raises(DiagnosticError) as raised:
+        parse_text(text, "money.ecrm")
+    (found,) = raised.value.diagnostics
+    assert (found.code, found.span.line, found.span.column) == (code, 3, column)
+    assert found.message.startswith(message)
