@@ -248,7 +248,11 @@ def skips_by_cause(conn: Connection, window: Window) -> dict[tuple[str, str], in
         .where(D.c.kind == "skipped", *window.holds(D.c.at))
         .group_by(D.c.scenario_id, cause)
     )
-    return {(sid, reason or "other"): int(n) for sid, reason, n in conn.execute(query)}
+    found: dict[tuple[str, str], int] = {}
+    for sid, reason, n in conn.execute(query):
+        key = (sid, reason or "other")  # a skip recorded without a cause
+        found[key] = found.get(key, 0) + int(n)
+    return found
 
 
 def unsubscribes_after_messages(conn: Connection, window: Window, seconds: int) -> dict[str, tuple[int, int]]:
