@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from ecrm_dsl.cli import cli
 from ecrm_dsl.report.document import ReportOptions, build_report
@@ -252,3 +254,21 @@ def test_a_scenario_without_a_goal_has_no_conversion_rate(tmp_path: Path) -> Non
     conversion = scenario_result(w)["conversion"]
     assert conversion["treated"] == {"n": 5, "converted": 0, "rate": None, "ci95": None}
     assert conversion["uplift"] == {"points": None, "ci95": None, "relative": None}
+
+
+def test_the_split_and_the_holdout_are_checked_for_sample_ratio(ran: World) -> None:
+    d = TABLES.decisions
+    with ran.engine.connect() as conn:
+        assigned = Counter(
+            conn.execute(select(d.c.detail["variant"].as_string()).where(d.c.kind == "assigned")).scalars()
+        )
+    checks = {c["kind"]: c for c in scenario_result(ran)["experiments"]}
+    split = checks["split"]
+    assert split["name"] == "ab" and [g["observed"] for g in split["groups"]] == [assigned["a"], assigned["b"]]
+    a, b = assigned["a"], assigned["b"]
+    expected = (a - (a + b) / 2) ** 2 / ((a + b) / 2) * 2  # chi² against 50:50
+    assert split["chi2"] == pytest.approx(expected, abs=1e-5)
+    assert split["p"] == pytest.approx(math.erfc(math.sqrt(expected / 2)), rel=1e-5)
+    holdout = checks["holdout"]
+    assert [g["expected_share"] for g in holdout["groups"]] == [0.7, 0.3]
+    assert sum(g["observed"] for g in holdout["groups"]) == 400

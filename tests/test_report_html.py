@@ -72,8 +72,8 @@ def _f2_scenario() -> Json:
                 "kind": "send",
                 "channel": "line",
                 "sent": 0,
-                "opened": 0,
-                "clicked": 0,
+                "opened": None,
+                "clicked": None,
                 "open_rate": None,
                 "click_rate": None,
                 "conversions": 0,
@@ -116,6 +116,111 @@ def _f2_scenario() -> Json:
                 "uplift": {"points": None, "ci95": None, "relative": None},
             },
         ],
+        **_evidence(),
+    }
+
+
+def _evidence() -> Json:
+    """What the report adds to a scenario about money, delivery, its experiments and its hypothesis."""
+    return {
+        "revenue": {
+            "window_days": 30,
+            "treated": {
+                "n": 1000,
+                "buyers": 180,
+                "revenue": 1_250_000,
+                "per_customer": 1250.0,
+                "per_customer_winsorised": 1180.0,
+            },
+            "holdout": {
+                "n": 110,
+                "buyers": 12,
+                "revenue": 90_000,
+                "per_customer": 818.18,
+                "per_customer_winsorised": 818.18,
+            },
+            "winsorised_at": 12000,
+            "incremental_per_customer": 361.82,
+            "ci95": [-12.5, 736.1],
+            "method": "winsorised at the 99th percentile of enrollees; Welch 95% interval",
+        },
+        "delivery": {
+            "decided": 1300,
+            "delivered": 1250,
+            "pending": 20,
+            "failed": 30,
+            "skipped": 45,
+            "skipped_by_cause": {"holdout": 130, "no_channel": 40, "frequency_cap": 5},
+            "failure_rate": 0.023438,
+            "reached": 1100,
+            "unsubscribed": 4,
+            "unsubscribe_rate": 0.003636,
+            "unsubscribe_days": 7,
+        },
+        "experiments": [
+            {
+                "kind": "holdout",
+                "name": "holdout",
+                "chi2": 18.2,
+                "p": 2e-05,
+                "mismatch": True,
+                "message": "sample ratio mismatch: …",
+                "groups": [
+                    {"group": "messaged", "expected_share": 0.9, "observed": 1170, "observed_share": 0.9},
+                    {"group": "holdout", "expected_share": 0.1, "observed": 130, "observed_share": 0.1},
+                ],
+            },
+            {
+                "kind": "split",
+                "name": "subject_test",
+                "chi2": 0.8,
+                "p": 0.37,
+                "mismatch": False,
+                "message": None,
+                "groups": [
+                    {"group": "discount_subject", "expected_share": 0.5, "observed": 600, "observed_share": 0.513},
+                    {"group": "story_subject", "expected_share": 0.5, "observed": 570, "observed_share": 0.487},
+                ],
+            },
+        ],
+        "warnings": ["holdout holdout: sample ratio mismatch: …", "revenue: too small to conclude"],
+        "hypothesis": {
+            "kpi": "f2_rate",
+            "statement": "7日目のクーポンでF2転換率が3pt上がる",
+            "target": {"amount": 3, "unit": "pt", "within_days": 30, "text": "+3pt within 30d"},
+            "measured": {
+                "measure": "ordered after entry",
+                "treated": _group(1000, 180, 0.18, None) | {"buyers": 180},
+                "holdout": _group(110, 12, 0.109, None) | {"buyers": 12},
+                "effect": 0.071,
+                "ci95": [0.012, 0.118],
+            },
+            "verdict": "supported",
+            "reason": "the effect reaches the target and its 95% interval is above zero",
+        },
+    }
+
+
+def _money() -> Json:
+    def figures(orders: int, revenue: int, repeat: int, buyers: int) -> Json:
+        return {
+            "orders": orders, "revenue": revenue, "aov": revenue / orders, "repeat_revenue": repeat,
+            "repeat_share": repeat / revenue, "buyers": buyers, "revenue_per_buyer": revenue / buyers,
+        }  # fmt: skip
+
+    return {
+        "overall": figures(6, 36000, 17000, 5),
+        "by_phase": [{"group": "new", **figures(1, 6000, 0, 1)}, {"group": "repeat", **figures(3, 12000, 9000, 2)}],
+        "by_entry_channel": [
+            {"group": "ad_lp", **figures(3, 14000, 5000, 2)},
+            {"group": "(unknown)", **figures(1, 4000, 4000, 1)},
+        ],
+        "by_segment": [{"group": "big", **figures(2, 18000, 8000, 2)}],
+        "cohorts": [
+            {"cohort": "2025-01", "customers": 2, "ltv": [6500.0, 9000.0, 9000.0]},
+            {"cohort": "2025-03", "customers": 1, "ltv": [6000.0]},
+        ],
+        "phase_rule": {"new_days": 30, "dormant_days": 150, "loyal_orders": 5},
     }
 
 
@@ -180,6 +285,7 @@ def document(scenarios: list[Json] | None = None, sends: list[Json] | None = Non
                 {"shipment": i + 1, "reached": round(300 * 0.82**i), "rate": 0.82**i} for i in range(8)
             ],
         },
+        "money": _money(),
         "sends_per_day": _sends() if sends is None else sends,
         "scenarios": [_f2_scenario(), _winback_scenario()] if scenarios is None else scenarios,
     }
@@ -261,13 +367,13 @@ def test_missing_rates_and_intervals_show_a_dash() -> None:
     page = render_html(document())
     found = tables(page)
     steps = found["scenario-f2_step_mail-steps"]
-    assert row(steps, "f2_thanks")[6:] == ["45.0%", "11.0%", "80", "7.3%"]
-    assert row(steps, "f2_line_coupon")[3:] == ["0", "0", "0", "—", "—", "0", "—"]
+    assert row(steps, "f2_thanks")[7:] == ["45.0%", "11.0%", "80", "7.3%"]
+    assert row(steps, "f2_line_coupon")[3:] == ["0", "0", *["未計測"] * 4, "0", "—"]
     holdout = row(found["scenario-winback-line-dm-conversion"], "ホールドアウト (holdout)")
     assert holdout == ["ホールドアウト (holdout)", "90", "0", "—", "—"]
     segment = row(found["scenario-f2_step_mail-segment"], "loyal_customers")
     assert segment[5:] == ["0", "0", "—", "—", "—", "—", "—"]
-    assert row(found["overview"], "休眠顧客の掘り起こし（LINE＋DM）")[3:] == ["—", "—", "—"]
+    assert row(found["overview"], "休眠顧客の掘り起こし（LINE＋DM）")[3:] == ["—", "—", "—", "—", "—"]
     winback_card = re.search(r'<div class="card" id="kpi-winback">.*?</div></div>', page, flags=re.DOTALL)
     assert winback_card and '<div class="value">—</div>' in winback_card.group(0)
 
@@ -275,7 +381,7 @@ def test_missing_rates_and_intervals_show_a_dash() -> None:
 def test_numbers_have_separators_and_rates_one_decimal() -> None:
     found = tables(render_html(document()))
     assert row(found["overview"], "初回購入後のF2転換ステップメール")[1:] == [
-        "1,300", "17.9%", "11.5%", "+6.4 pt", "[-0.3, +11.7] pt",
+        "1,300", "17.9%", "11.5%", "+6.4 pt", "[-0.3, +11.7] pt", "+362円", "supported",
     ]  # fmt: skip
     assert row(found["scenario-f2_step_mail-conversion"], "配信群 (treated)") == [
         "配信群 (treated)", "1,170", "210", "17.9%", "[15.8%, 20.3%]",
@@ -319,9 +425,10 @@ def test_same_document_same_bytes() -> None:
 def test_every_svg_parses_as_xml() -> None:
     page = render_html(document())
     charts = svgs(page)
-    # retention, sends per day, a funnel per scenario, variants of the scenario that has them
-    assert len(charts) == 5
-    assert page.count("<svg") == 5
+    # retention, sends per day, revenue by phase and by channel, cohort LTV, a funnel per scenario, variants and
+    # revenue per customer of the scenario that has them
+    assert len(charts) == 9
+    assert page.count("<svg") == 9
     assert all(c.get("role") == "img" and c.findtext("title") for c in charts)
 
 
@@ -361,6 +468,61 @@ def test_variant_chart_has_holdout_and_whiskers_only_where_an_interval_exists() 
     assert whiskers == ["discount_subject", "ホールドアウト (holdout)"]
 
 
+NEW_TABLES = (
+    "money-overall", "money-phase", "money-channel", "money-segment", "cohorts", "hypotheses-table",
+    "scenario-f2_step_mail-revenue", "scenario-f2_step_mail-delivery", "scenario-f2_step_mail-srm",
+    "scenario-f2_step_mail-hypothesis",
+)  # fmt: skip
+
+
+def test_money_tables_and_charts() -> None:
+    page = render_html(document())
+    found = tables(page)
+    assert row(found["money-overall"], "全体 (all)")[1:] == [
+        "36,000円", "6", "6,000円", "17,000円", "47.2%", "5", "7,200円",
+    ]  # fmt: skip
+    assert [r[0] for r in found["money-phase"][1:]] == ["新規 (new)", "リピート (repeat)"]
+    assert row(found["money-channel"], "(unknown)")[1] == "4,000円"
+    assert found["cohorts"][2][:5] == ["2025-01", "2", "6,500円", "9,000円", "9,000円"]
+    assert found["cohorts"][3][:4] == ["2025-03", "1", "6,000円", ""]
+    charts = {c.findtext("title", ""): c for c in svgs(page)}
+    ltv = charts["コホート別LTV (observed LTV by first-purchase month)"]
+    assert [p.get("data-cohort") for p in ltv.iter("polyline")] == ["2025-01", "2025-03"]
+    phase = charts["フェーズ別売上 (revenue by phase)"]
+    assert "6,000円" in svg_texts(phase) and "12,000円" in svg_texts(phase)
+
+
+def test_scenario_revenue_delivery_checks_and_verdict() -> None:
+    page = render_html(document())
+    found = tables(page)
+    revenue = found["scenario-f2_step_mail-revenue"]
+    assert row(revenue, "配信群 (treated)")[1:] == ["1,000", "180", "1,250,000円", "1,250円", "1,180円"]
+    assert "+362円</b> · 95% CI [-12円, +736円]" in page  # the increment, rounded to whole yen
+    assert "99パーセンタイル 12,000円" in page
+    delivery = found["scenario-f2_step_mail-delivery"]
+    assert delivery[1] == ["1,300", "1,250", "20", "30", "2.3%", "45", "4 / 1,100", "0.4%"]
+    srm = found["scenario-f2_step_mail-srm"]
+    assert srm[1][0] == "ホールドアウト (holdout)" and srm[1][-1] == "SRM" and srm[3][-1] == "ok"
+    assert '<span class="neg">SRM</span>' in page
+    assert '<ul class="warnings" id="scenario-f2_step_mail-warnings">' in page
+    journal = found["hypotheses-table"]
+    assert journal[1][:3] == ["f2_step_mail", "f2_rate", "+3pt within 30d"]
+    assert journal[1][5:7] == [
+        "+7.1 pt [+1.2, +11.8]",
+        "supported the effect reaches the target and its 95% interval is above zero",
+    ]
+    assert "7日目のクーポンでF2転換率が3pt上がる" in page
+    funnel = next(s for s in svgs(page) if s.findtext("title", "").startswith("ファネル"))
+    assert "500 (38.5%)" in svg_texts(funnel)  # tracked here; the page of a store without opens says so
+
+
+def test_an_untracked_funnel_stage_says_so() -> None:
+    scenario = _f2_scenario()
+    scenario["funnel"][3]["count"] = None
+    funnel = next(s for s in svgs(render_html(document([scenario]))) if s.findtext("title", "").startswith("ファネル"))
+    assert "未計測 (not tracked)" in svg_texts(funnel)
+
+
 def test_an_empty_store_still_renders_a_page() -> None:
     doc = document(scenarios=[], sends=[])
     doc["kpis"] = {
@@ -371,8 +533,15 @@ def test_an_empty_store_still_renders_a_page() -> None:
     }
     doc["report"]["from"] = None
     doc["report"]["simulation"] = None
+    doc["money"] = {
+        "overall": {"orders": 0, "revenue": 0, "aov": None, "repeat_revenue": 0, "repeat_share": None, "buyers": 0,
+                    "revenue_per_buyer": None},
+        "by_phase": [], "by_entry_channel": [], "by_segment": [], "cohorts": [],
+        "phase_rule": {"new_days": 30, "dormant_days": 150, "loyal_orders": 5},
+    }  # fmt: skip
     page = render_html(doc)
     assert page.count('<div class="value">—</div>') == 3
+    assert "コホートなし (no cohorts)" in page
     assert "配信記録なし (no sends)" in page and "シナリオなし (no scenarios)" in page
     assert "<svg" not in page
 
@@ -442,4 +611,8 @@ def test_page_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert dom.returncode == 0, dom.stderr.decode(errors="replace")[-2000:]
     for scenario in doc["scenarios"]:
         assert escape(scenario["title"], quote=False) in text
-    assert text.count("<svg") == 5
+    assert text.count("<svg") == 9
+    # Every new table reached the browser's DOM.
+    for table_id in NEW_TABLES:
+        assert f'id="{table_id}"' in text, table_id
+    assert "未計測 (not tracked)" in text and '<span class="pos">supported</span>' in text

@@ -64,9 +64,7 @@ def compile_scenario(scenario: ast.Scenario, priority: int | None = None) -> tup
         "kind": scenario.kind,
         "owner": scenario.owner,
         "description": scenario.description,
-        "hypothesis": {"kpi": scenario.hypothesis.kpi, "statement": scenario.hypothesis.statement}
-        if scenario.hypothesis
-        else None,
+        "hypothesis": lower.hypothesis(scenario.hypothesis) if scenario.hypothesis else None,
         "trigger": lower.trigger(scenario.trigger),
         "goals": [lower.goal(g) for g in scenario.goals],
         "stop": [lower.stop(e) for e in scenario.exits],

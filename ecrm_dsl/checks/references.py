@@ -7,6 +7,7 @@ import difflib
 from ecrm_dsl.checks.types import type_words
 from ecrm_dsl.language import ast, catalog
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.targets import target_problem
 from ecrm_dsl.language.values import ANCHORS, KPIS
 from ecrm_dsl.language.visit import StructureVisitor, entry_event
 from ecrm_dsl.project.workspace import Workspace
@@ -88,6 +89,10 @@ class _References(StructureVisitor):
                     hint=_did_you_mean(hypothesis.kpi, list(KPIS), "KPIs: " + ", ".join(KPIS)),
                 )
             )
+        elif hypothesis.target is not None:
+            problem = target_problem(hypothesis.kpi, hypothesis.target.amount, hypothesis.target.within)
+            if problem is not None:
+                self.findings.append(Diagnostic("E212", problem[0], hypothesis.target.span, hint=problem[1]))
 
     def visit_Timing(self, timing: ast.Timing) -> None:
         _anchor(self.scenario, timing, self.findings)

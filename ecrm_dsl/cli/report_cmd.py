@@ -52,6 +52,11 @@ def report_command(
     conversion against the holdout with uplift and a 95% interval, the funnel, per-step opens, clicks and
     conversions, A/B variants, and breakdowns by phase at entry and by segment.
 
+    Money: revenue, AOV and repeat revenue by phase, entry channel and segment, and observed LTV by
+    first-purchase month; per scenario the revenue per enrollee with the incremental revenue (winsorised, 95%
+    interval), deliveries, failures and unsubscribes, a sample-ratio check on every holdout and split, and each
+    hypothesis's verdict against its target.
+
     Works on a live store and on a simulation's scratch store alike (then the window defaults to the replay's).
     """
     engine = existing_store(ctx, store, "report", upgrade=False)

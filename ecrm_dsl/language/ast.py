@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from functools import cache
 from typing import Any
 
+from ecrm_dsl.language.targets import TargetAmount
 from ecrm_dsl.language.values import Duration, Money, TimeOfDay
 
 
@@ -374,12 +375,24 @@ class Reentry:
 
 
 @dataclass(frozen=True, slots=True)
+class HypothesisTarget:
+    """How far the messaged should beat the holdout on the KPI, measured over ``within`` after entry:
+    ``+3pt`` (rate points), ``+500円`` (yen per customer) or ``+5%`` (relative to the holdout)."""
+
+    amount: TargetAmount
+    within: Duration
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class Hypothesis:
-    """What the scenario should move: a KPI and a statement for the hypothesis journal."""
+    """What the scenario should move: a KPI and a statement for the hypothesis journal, and optionally a target
+    the report gives a verdict on."""
 
     kpi: str
     statement: str
     span: Span = _span()
+    target: HypothesisTarget | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -449,6 +462,7 @@ NODE_TYPES: tuple[type, ...] = (
     Goal,
     ExitRule,
     Reentry,
+    HypothesisTarget,
     Hypothesis,
     Scenario,
     PresetUse,

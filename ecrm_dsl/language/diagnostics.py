@@ -96,6 +96,7 @@ RULES: dict[str, Rule] = {
             "An update sets an attribute that is computed from orders, or that only the customer may change "
             "(consent, contact points).",
         ),
+        Rule("E212", "hypothesis-target", _E, "A hypothesis target's unit does not fit its KPI, or is not measurable."),
         # types
         Rule("E301", "type-mismatch", _E, "Compared or computed values, or a value and its attribute, differ in type."),
         Rule("E302", "bad-arguments", _E, "A function gets the wrong number or types of arguments."),

@@ -86,3 +86,15 @@ def stop(e: ast.ExitRule) -> Json:
 
 def reentry(r: ast.Reentry) -> Json:
     return {"mode": r.mode, "cooldown_seconds": r.cooldown.seconds if r.cooldown else None}
+
+
+def hypothesis(h: ast.Hypothesis) -> Json:
+    """The hypothesis; its target only when it has one, so plans without targets keep their hashes."""
+    body: Json = {"kpi": h.kpi, "statement": h.statement}
+    if h.target is not None:
+        body["target"] = {
+            "amount": h.target.amount.amount,
+            "unit": h.target.amount.unit,
+            "within_seconds": h.target.within.seconds,
+        }
+    return body

@@ -143,9 +143,39 @@ class Reentry:
 
 
 @dataclass(frozen=True, slots=True)
+class Target:
+    """How far the messaged should beat the holdout on the KPI: ``amount`` in ``unit`` (pt, 円 or %), measured
+    over ``within_seconds`` after entry."""
+
+    amount: int | float
+    unit: str
+    within_seconds: int
+
+    def to_json(self) -> Json:
+        return {"amount": self.amount, "unit": self.unit, "within_seconds": self.within_seconds}
+
+
+@dataclass(frozen=True, slots=True)
 class Hypothesis:
     kpi: str
     statement: str
+    target: Target | None = None
+
+    @classmethod
+    def from_json(cls, obj: Json) -> Hypothesis:
+        target = obj.get("target")
+        return cls(
+            obj["kpi"],
+            obj["statement"],
+            Target(target["amount"], target["unit"], target["within_seconds"]) if target else None,
+        )
+
+    def to_json(self) -> Json:
+        # A hypothesis without a target has no "target" key: plans (and their hashes) from before targets stay.
+        body: Json = {"kpi": self.kpi, "statement": self.statement}
+        if self.target is not None:
+            body["target"] = self.target.to_json()
+        return body
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +208,7 @@ class ScenarioPlan:
             kind=obj["kind"],
             owner=obj["owner"],
             description=obj["description"],
-            hypothesis=Hypothesis(hypothesis["kpi"], hypothesis["statement"]) if hypothesis is not None else None,
+            hypothesis=Hypothesis.from_json(hypothesis) if hypothesis is not None else None,
             trigger=trigger_from_json(obj["trigger"]),
             goals=tuple(Goal.from_json(g) for g in obj["goals"]),
             stop=tuple(stop_from_json(s) for s in obj["stop"]),
@@ -199,7 +229,7 @@ class ScenarioPlan:
             "kind": self.kind,
             "owner": self.owner,
             "description": self.description,
-            "hypothesis": {"kpi": hypothesis.kpi, "statement": hypothesis.statement} if hypothesis else None,
+            "hypothesis": hypothesis.to_json() if hypothesis else None,
             "trigger": trigger_to_json(self.trigger),
             "goals": [g.to_json() for g in self.goals],
             "stop": [stop_to_json(s) for s in self.stop],

@@ -11,7 +11,8 @@ from sqlalchemy import Connection
 
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.report.kpis import f2_conversion, repeat_rate, subscription_retention, winback
-from ecrm_dsl.report.scenarios import scenario_results
+from ecrm_dsl.report.money import money
+from ecrm_dsl.report.scenarios import scenario_results, segment_audiences
 from ecrm_dsl.store import report_queries as q
 
 
@@ -48,6 +49,9 @@ def build_report(conn: Connection, plan: Plan | None, window: q.Window, options:
             "winback": winback(conn, window, options.dormant_days),
             "subscription_retention": subscription_retention(conn, window),
         },
+        "money": money(
+            conn, window, zone, options.dormant_days, segment_audiences(plan, segments, window) if plan else []
+        ),
         "sends_per_day": sends_per_day(conn, window, zone),
         "scenarios": scenario_results(conn, plan, window, segments) if plan is not None else [],
     }

@@ -13,10 +13,10 @@ Lists may be empty and any rate, CI, uplift or count may be null; a missing valu
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from ecrm_dsl.report.html_charts import funnel_svg, retention_svg, sends_svg, variants_svg
+from ecrm_dsl.report.html_charts import NOT_TRACKED, funnel_svg, retention_svg, sends_svg, variants_svg
 from ecrm_dsl.report.html_format import (
     DASH,
     Markup,
@@ -29,8 +29,11 @@ from ecrm_dsl.report.html_format import (
     fmt_points,
     fmt_rate,
     fmt_relative,
+    fmt_yen,
     interval,
+    table,
 )
+from ecrm_dsl.report.html_money import hypothesis_journal, money_section, scenario_evidence
 
 __all__ = ["CSS", "render_html"]
 
@@ -74,6 +77,13 @@ th.span{text-align:center;border-bottom:2px solid var(--line)}
 .swatch{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:6px;vertical-align:-1px}
 .row{display:flex;flex-wrap:wrap;gap:16px 32px;align-items:flex-start}
 .row>div{flex:0 1 auto;min-width:0}
+.warnings{margin:8px 0;padding:8px 12px 8px 28px;background:#fff4e5;border:1px solid #f0c36d;border-radius:6px}
+.warnings li{margin:2px 0}
+.compact table{font-size:12px}
+.compact th,.compact td{padding:4px 6px;white-space:nowrap}
+.statement{margin:4px 0 8px}
+.journal table{font-size:13px}
+.journal td:last-child{min-width:240px}
 .badge{display:inline-block;font-size:12px;font-weight:600;color:var(--muted);border:1px solid var(--line);
 border-radius:10px;padding:0 8px;margin-left:8px;vertical-align:3px}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;background:#eef1f4;
@@ -88,42 +98,6 @@ svg .axis{stroke:#9aa5b1;stroke-width:1}
 
 
 # ----------------------------------------------------------------------------------------------------- tables
-
-
-_BILINGUAL = re.compile(r"^(.+?) \((.+)\)$")
-
-
-def _heading(text: str) -> str:
-    """``開封率 (open rate)`` on two lines, the English smaller: wide tables then fit 1280 px."""
-    match = _BILINGUAL.match(text)
-    return f'{esc(match[1])}<br><span class="en">{esc(match[2])}</span>' if match else esc(text)
-
-
-def _table(
-    table_id: str,
-    headers: Sequence[str],
-    rows: Iterable[Sequence[str]],
-    numeric_from: int = 1,
-    spans: Sequence[tuple[str, int]] = (),
-) -> str:
-    """A table whose columns from ``numeric_from`` on are right-aligned numbers; plain-str cells are escaped.
-
-    ``spans`` (label, columns) puts a header row above the column headers, for groups of columns.
-    """
-
-    def cell(tag: str, index: int, value: str) -> str:
-        klass = ' class="num"' if index >= numeric_from else ""
-        text = value if isinstance(value, Markup) else _heading(value) if tag == "th" else esc(value)
-        return f"<{tag}{klass}>{text}</{tag}>"
-
-    above = "".join(
-        f'<th colspan="{n}" class="span">{_heading(label)}</th>' if n > 1 else f"<th>{_heading(label)}</th>"
-        for label, n in spans
-    )
-    head = (f"<tr>{above}</tr>" if spans else "") + "<tr>" + "".join(cell("th", i, h) for i, h in enumerate(headers))
-    body = "".join("<tr>" + "".join(cell("td", i, v) for i, v in enumerate(r)) + "</tr>" for r in rows)
-    table = f'<table id="{table_id}"><thead>{head}</tr></thead><tbody>{body}</tbody></table>'
-    return f'<div class="table-wrap">{table}</div>'
 
 
 def _uplift_cell(uplift: Json) -> Markup:
@@ -230,7 +204,7 @@ def _retention_tables(rows: list[Json]) -> str:
     for n, start in enumerate(range(0, len(rows), _RETENTION_COLUMNS), 1):
         chunk = rows[start : start + _RETENTION_COLUMNS]
         blocks.append(
-            _table(
+            table(
                 f"retention-{n}",
                 ["発送回 (shipment)", *(f"#{fmt_int(r.get('shipment'))}" for r in chunk)],
                 [
@@ -270,16 +244,22 @@ def _overview(scenarios: list[Json], anchors: list[str]) -> str:
         conversion = _dict(scenario.get("conversion"))
         treated, holdout, uplift = (_dict(conversion.get(k)) for k in ("treated", "holdout", "uplift"))
         title = str(scenario.get("title") or scenario.get("id") or "")
+        revenue = _dict(scenario.get("revenue"))
+        verdict = _dict(scenario.get("hypothesis")).get("verdict")
         rows.append([
             Markup(f'<a href="#{anchor}">{esc(title)}</a>'), fmt_int(scenario.get("entered")),
             fmt_rate(treated.get("rate")), fmt_rate(holdout.get("rate")), _uplift_cell(uplift),
-            fmt_ci_points(uplift.get("ci95")),
+            fmt_ci_points(uplift.get("ci95")), fmt_yen(revenue.get("incremental_per_customer"), True),
+            str(verdict or DASH),
         ])  # fmt: skip
     headers = ["シナリオ (scenario)", "エントリー (entered)", "配信群 (treated)", "ホールドアウト (holdout)",
-               "アップリフト (uplift)", "95% CI"]  # fmt: skip
-    note = '<p class="note">アップリフトは配信群とホールドアウトの転換率の差 (percentage points)。</p>'
-    table = _table("overview", headers, rows)
-    return f'<section id="scenarios"><h2>シナリオ一覧 (scenarios)</h2>{table}{note}</section>'
+               "アップリフト (uplift)", "95% CI", "増分売上/人 (incr. revenue)", "仮説 (verdict)"]  # fmt: skip
+    note = (
+        '<p class="note">アップリフトは配信群とホールドアウトの転換率の差 (percentage points)。'
+        "増分売上は1人あたり、補正後 (per customer, winsorised)。</p>"
+    )
+    overview = table("overview", headers, rows)
+    return f'<section id="scenarios"><h2>シナリオ一覧 (scenarios)</h2>{overview}{note}</section>'
 
 
 def _scenario(scenario: Json, anchor: str) -> str:
@@ -290,7 +270,7 @@ def _scenario(scenario: Json, anchor: str) -> str:
         for key, label in (("entered", "エントリー (entered)"), ("messaged", "配信 (messaged)"),
                            ("holdout", "ホールドアウト (holdout)"))
     )  # fmt: skip
-    conversion_table = _table(
+    conversion_table = table(
         f"{anchor}-conversion",
         ["", "n", "転換 (conv.)", "転換率 (rate)", "95% CI"],
         (
@@ -319,6 +299,7 @@ def _scenario(scenario: Json, anchor: str) -> str:
         f'<div class="row"><div><h3>転換 (conversion)</h3>{conversion_table}{uplift_line}</div>'
         f"<div><h3>ファネル (funnel)</h3>{funnel}</div></div>",
         _variants(scenario, anchor, title),
+        scenario_evidence(scenario, anchor),
         f"<h3>ステップ別 (per step)</h3>{_steps(_list(scenario.get('steps')), anchor)}",
         "<h3>フェーズ別 (by phase)</h3>",
         _groups(_list(scenario.get("by_phase")), f"{anchor}-phase", "フェーズ (phase)"),
@@ -342,7 +323,7 @@ def _variants(scenario: Json, anchor: str, title: str) -> str:
     if holdout:
         rows.append(("ホールドアウト (holdout)", holdout, True))
     chart = variants_svg(rows, f"バリアント比較 (variants): {title}")
-    table = _table(
+    variant_table = table(
         f"{anchor}-variants",
         ["スプリット (split)", "バリアント (variant)", "n", "転換 (conv.)", "転換率 (rate)", "95% CI",
          "アップリフト (uplift)", "95% CI", "相対 (relative)"],
@@ -355,29 +336,38 @@ def _variants(scenario: Json, anchor: str, title: str) -> str:
         numeric_from=2,
     )  # fmt: skip
     note = '<p class="note">アップリフトはホールドアウトとの差 (vs holdout)。ひげは95%信頼区間 (whiskers: 95% CI)。</p>'
-    return f"<h3>バリアント比較 (variant comparison)</h3>{chart}{table}{note}"
+    return f"<h3>バリアント比較 (variant comparison)</h3>{chart}{variant_table}{note}"
 
 
 def _steps(steps: list[Json], anchor: str) -> str:
     if not steps:
         return empty_note("ステップなし (no steps)")
-    headers = ["ステップ (step)", "種類 (kind)", "チャネル (channel)", "送信 (sent)", "開封 (opened)",
-               "クリック (clicked)", "開封率 (open rate)", "クリック率 (click rate)", "転換 (conv.)",
+    headers = ["ステップ (step)", "種類 (kind)", "チャネル (channel)", "送信 (sent)", "失敗 (failed)",
+               "開封 (opened)", "クリック (clicked)", "開封率 (open rate)", "クリック率 (click rate)", "転換 (conv.)",
                "転換率 (conv. rate)"]  # fmt: skip
+
+    def tracked(count: object, value: str) -> str:
+        # Null opens or clicks: the store records no such events, which is not the same as nobody opening.
+        return "未計測" if count is None else value
+
     rows = (
         [str(s.get("id", "")), str(s.get("kind") or DASH), str(s.get("channel") or DASH), fmt_int(s.get("sent")),
-         fmt_int(s.get("opened")), fmt_int(s.get("clicked")), fmt_rate(s.get("open_rate")),
-         fmt_rate(s.get("click_rate")), fmt_int(s.get("conversions")), fmt_rate(s.get("conversion_rate"))]
+         fmt_int(s.get("failed", 0)), tracked(s.get("opened"), fmt_int(s.get("opened"))),
+         tracked(s.get("clicked"), fmt_int(s.get("clicked"))), tracked(s.get("opened"), fmt_rate(s.get("open_rate"))),
+         tracked(s.get("clicked"), fmt_rate(s.get("click_rate"))), fmt_int(s.get("conversions")),
+         fmt_rate(s.get("conversion_rate"))]
         for s in steps
     )  # fmt: skip
-    return _table(f"{anchor}-steps", headers, rows, numeric_from=3)
+    untracked = any(s.get("opened") is None or s.get("clicked") is None for s in steps)
+    note = f'<p class="note">未計測 = {esc(NOT_TRACKED)}: ストアに開封・クリックのイベントなし (no such events).</p>'
+    return table(f"{anchor}-steps", headers, rows, numeric_from=3) + (note if untracked else "")
 
 
 def _groups(groups: list[Json], table_id: str, label: str) -> str:
     if not groups:
         return empty_note("データなし (none)")
     rows = ([str(g.get("group", "")), *_group_cells(g)] for g in groups)
-    return _table(table_id, [label, *_GROUP_HEADERS], rows, spans=(("", 1), *_GROUP_SPANS))
+    return table(table_id, [label, *_GROUP_HEADERS], rows, spans=(("", 1), *_GROUP_SPANS))
 
 
 # ------------------------------------------------------------------------------------------------------- page
@@ -395,7 +385,9 @@ def render_html(document: dict[str, Any]) -> str:
         _header(report),
         _kpis(_dict(document.get("kpis"))),
         _sends(_list(document.get("sends_per_day"))),
+        money_section(_dict(document.get("money"))),
         _overview(scenarios, anchors),
+        hypothesis_journal(scenarios),
         *(_scenario(s, a) for s, a in zip(scenarios, anchors, strict=True)),
     ])  # fmt: skip
     return (

@@ -1,4 +1,5 @@
-"""The inline SVG charts of the ``ecrm report`` page: the funnel, sends per day, subscription retention, variants.
+"""The inline SVG charts of the ``ecrm report`` page: the funnel, sends per day, subscription retention, variants,
+revenue bars and the cohort LTV curves.
 
 Each chart is a function from document rows to one ``<svg>`` string, drawn without a library or a script so the
 page stays a single file that works offline. Coordinates are rounded to two decimals and labels are measured
@@ -15,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from ecrm_dsl.report.html_format import empty_note, esc, finite, fmt_ci, fmt_int, fmt_rate, interval
+from ecrm_dsl.report.html_format import empty_note, esc, finite, fmt_ci, fmt_int, fmt_rate, fmt_yen, interval
 
 __all__ = [
     "CHANNEL_COLORS",
@@ -23,6 +24,8 @@ __all__ = [
     "channel_order",
     "day_axis",
     "funnel_svg",
+    "ltv_svg",
+    "money_bars_svg",
     "retention_svg",
     "sends_svg",
     "variants_svg",
@@ -51,6 +54,8 @@ _STAGE_JA = {
     "clicked": "クリック",
     "converted": "購入",
 }
+
+NOT_TRACKED = "未計測 (not tracked)"
 
 # Bars in the accent colour; the holdout in grey, as the baseline rather than one more variant.
 _ACCENT = "#2f6fb0"
@@ -139,7 +144,10 @@ def funnel_svg(stages: Sequence[Json], label: str) -> str:
     names = [_stage_label(str(s.get("stage", ""))) for s in stages]
     counts = [finite(s.get("count")) for s in stages]
     first = counts[0]
-    values = [f"{fmt_int(c)} ({fmt_rate(c / first if c is not None and first else None)})" for c in counts]
+    # A stage the store does not track (opens, clicks without such events) says so instead of showing zero.
+    values = [
+        f"{fmt_int(c)} ({fmt_rate(c / first if first else None)})" if c is not None else NOT_TRACKED for c in counts
+    ]
     width, row, size = 480.0, 30.0, 12.0
     label_w = min(180.0, max(90.0, max(_text_width(n, size) for n in names) + 14))
     value_w = max(_text_width(v, size) for v in values) + 12  # the longest count label still fits beside its bar
@@ -343,3 +351,74 @@ def variants_svg(rows: Sequence[tuple[str, Json, bool]], label: str) -> str:
     parts.append(f'<line class="axis" x1="{_c(label_w)}" x2="{_c(label_w)}" y1="0" y2="{_c(plot_h)}"/>')
     parts.append(_svg_text(label_w + plot_w / 2, plot_h + axis_h - 2, "転換率 (conversion rate)", "middle", "muted"))
     return _svg(width, plot_h + axis_h + 4, label, parts)
+
+
+def money_bars_svg(rows: Sequence[tuple[str, object, bool]], label: str) -> str:
+    """Horizontal bars of an amount in yen per group — (name, yen, is_holdout) — each labelled with its value."""
+    if not rows:
+        return empty_note("データなし (none)")
+    width, row, size = 640.0, 28.0, 12.0
+    label_w = min(200.0, max(90.0, max(_text_width(r[0], size) for r in rows) + 14))
+    values = [finite(r[1]) for r in rows]
+    texts = [fmt_yen(v) for v in values]
+    value_w = max(_text_width(t, size) for t in texts) + 12
+    plot_w = width - label_w - value_w
+    peak = max((v for v in values if v is not None), default=0.0)
+    parts: list[str] = []
+    for i, ((name, _, holdout), value, text) in enumerate(zip(rows, values, texts, strict=True)):
+        top = i * row
+        middle = top + row / 2 + size * 0.35
+        bar = plot_w * value / peak if value and value > 0 and peak > 0 else 0.0
+        parts.append(_svg_text(label_w - 10, middle, _fit(name, size, label_w - 14), "end"))
+        parts.append(
+            f'<rect x="{_c(label_w)}" y="{_c(top + 5)}" width="{_c(bar)}" height="{_c(row - 10)}" rx="2" '
+            f'fill="{_HOLDOUT if holdout else _ACCENT}"><title>{esc(name)}: {esc(text)}</title></rect>'
+        )
+        parts.append(_svg_text(label_w + bar + 6, middle, text))
+    return _svg(width, row * len(rows), label, parts)
+
+
+# The latest cohorts, light to dark: the newest line is the darkest, so recent cohorts stand out.
+_MAX_CURVES = 12
+
+
+def ltv_svg(cohorts: Sequence[Json]) -> str:
+    """Observed LTV curves: revenue per customer, cumulative by months since the first order, one line per
+    first-purchase month (the latest twelve; the table below has them all)."""
+    shown = [c for c in cohorts if isinstance(c.get("ltv"), list) and c["ltv"]][-_MAX_CURVES:]
+    if not shown:
+        return empty_note("コホートなし (no cohorts)")
+    width, height = 760.0, 280.0
+    left, right, top, bottom = 78.0, 96.0, 14.0, 42.0
+    plot_w, plot_h = width - left - right, height - top - bottom
+    months = max(len(c["ltv"]) for c in shown)
+    peak = max((finite(v) or 0.0 for c in shown for v in c["ltv"]), default=0.0)
+    ticks = _ticks(peak)
+    scale = plot_h / ticks[-1]
+    base = top + plot_h
+    step = plot_w / max(1, months - 1)
+    parts = _y_grid(ticks, [fmt_yen(t) for t in ticks], left, plot_w, base, scale)
+    every = max(1, math.ceil(months / 12))
+    for m in range(0, months, every):
+        parts.append(_svg_text(left + m * step, base + 16, f"{m}", "middle", "muted"))
+    parts.append(f'<line class="axis" x1="{_c(left)}" x2="{_c(left + plot_w)}" y1="{_c(base)}" y2="{_c(base)}"/>')
+    for i, cohort in enumerate(shown):
+        shade = 0.25 + 0.75 * (i + 1) / len(shown)
+        points = [
+            (left + m * step, base - (finite(v) or 0.0) * scale)
+            for m, v in enumerate(cohort["ltv"])
+            if finite(v) is not None
+        ]
+        name = str(cohort.get("cohort", ""))
+        path = " ".join(f"{_c(x)},{_c(y)}" for x, y in points)
+        parts.append(
+            f'<polyline fill="none" stroke="{_ACCENT}" stroke-opacity="{_c(shade)}" stroke-width="2" '
+            f'points="{path}" data-cohort="{esc(name)}"><title>{esc(name)}: '
+            f"{esc(fmt_yen(cohort['ltv'][-1]))} ({fmt_int(cohort.get('customers'))})</title></polyline>"
+        )
+        if points and i in (0, len(shown) - 1):  # the oldest and the newest: more labels would overlap
+            parts.append(_svg_text(points[-1][0] + 6, points[-1][1] + 4, name, "start", "muted"))
+    parts.append(
+        _svg_text(left + plot_w / 2, height - 6, "初回購入からの月数 (months since first order)", "middle", "muted")
+    )
+    return _svg(width, height, "コホート別LTV (observed LTV by first-purchase month)", parts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Sequence
 from html import escape
 
 __all__ = [
@@ -24,7 +25,10 @@ __all__ = [
     "fmt_points",
     "fmt_rate",
     "fmt_relative",
+    "fmt_yen",
+    "heading",
     "interval",
+    "table",
 ]
 
 DASH = "—"  # no denominator, no interval: shown instead of a number
@@ -103,3 +107,54 @@ def fmt_ci(ci: object) -> str:
 def fmt_ci_points(ci: object) -> str:
     bounds = interval(ci)
     return DASH if bounds is None else f"[{_signed(bounds[0])}, {_signed(bounds[1])}] pt"
+
+
+def fmt_yen(value: object, signed: bool = False) -> str:
+    """Whole yen with separators: ``12,345円``; signed for a difference: ``+1,200円``."""
+    number = finite(value)
+    if number is None:
+        return DASH
+    whole = round(number) + 0  # + 0: a rounded -0 prints as 0
+    return f"{whole:+,}円" if signed else f"{whole:,}円"
+
+
+# ----------------------------------------------------------------------------------------------------- tables
+
+
+_BILINGUAL = re.compile(r"^(.+?) \((.+)\)$")
+
+
+def heading(text: str) -> str:
+    """``開封率 (open rate)`` on two lines, the English smaller: wide tables then fit 1280 px."""
+    match = _BILINGUAL.match(text)
+    return f'{esc(match[1])}<br><span class="en">{esc(match[2])}</span>' if match else esc(text)
+
+
+def table(
+    table_id: str,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    numeric_from: int = 1,
+    spans: Sequence[tuple[str, int]] = (),
+    text_after: int | None = None,
+) -> str:
+    """A table whose columns from ``numeric_from`` on are right-aligned numbers; plain-str cells are escaped.
+
+    ``spans`` (label, columns) puts a header row above the column headers, for groups of columns; columns from
+    ``text_after`` on are text again (a closing explanation that may wrap).
+    """
+
+    def cell(tag: str, index: int, value: str) -> str:
+        numeric = index >= numeric_from and (text_after is None or index < text_after)
+        klass = ' class="num"' if numeric else ""
+        text = value if isinstance(value, Markup) else heading(value) if tag == "th" else esc(value)
+        return f"<{tag}{klass}>{text}</{tag}>"
+
+    above = "".join(
+        f'<th colspan="{n}" class="span">{heading(label)}</th>' if n > 1 else f"<th>{heading(label)}</th>"
+        for label, n in spans
+    )
+    head = (f"<tr>{above}</tr>" if spans else "") + "<tr>" + "".join(cell("th", i, h) for i, h in enumerate(headers))
+    body = "".join("<tr>" + "".join(cell("td", i, v) for i, v in enumerate(r)) + "</tr>" for r in rows)
+    table = f'<table id="{table_id}"><thead>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return f'<div class="table-wrap">{table}</div>'

@@ -1,5 +1,7 @@
 """Per-scenario results: conversion of the messaged against the holdout with uplift, the funnel, each step's
-opens, clicks and (last-touch) conversions, each A/B variant, and the same by phase at entry and by segment."""
+deliveries, opens, clicks and (last-touch) conversions, each A/B variant, the same by phase at entry and by
+segment; revenue per enrollee with the incremental revenue, deliveries and unsubscribes, the experiment checks
+and the hypothesis verdict."""
 
 from __future__ import annotations
 
@@ -7,14 +9,21 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Select
 
 from ecrm_dsl.conditions.sql import select_customers
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.plan.nodes import SendNode
+from ecrm_dsl.plan.scenario import ScenarioPlan
+from ecrm_dsl.report.experiments import MIN_CONVERSIONS, scenario_checks, too_small
+from ecrm_dsl.report.hypotheses import hypothesis_entry
+from ecrm_dsl.report.revenue import EnrolleeOrders, revenue_comparison
 from ecrm_dsl.report.stats import Proportion, uplift
 from ecrm_dsl.runtime.model import DeployedPlan
 from ecrm_dsl.store import report_queries as q
+
+DEFAULT_REVENUE_DAYS = 30  # the revenue window of a scenario whose goals have none
+UNSUBSCRIBE_DAYS = 7  # an unsubscribe this soon after a scenario's message is counted against it
 
 
 class _Outcomes:
@@ -36,11 +45,30 @@ class _Outcomes:
 
 
 def rate(n: int, hits: int) -> float | None:
+    """hits / n, None without a denominator."""
     return Proportion(n, hits).as_dict()["rate"]
 
 
 def phase_label(orders_before: int) -> str:
     return f"F{orders_before}" if orders_before < 3 else "F3+"
+
+
+def segment_audiences(plan: Plan, names: Iterable[str], window: q.Window) -> list[tuple[str, Select[Any]]]:
+    """Each named segment of the plan and the query of its members as of the window's end."""
+    runtime_plan = DeployedPlan(plan, 0)
+    return [
+        (
+            name,
+            select_customers(
+                runtime_plan.segments[name],
+                now=window.end,
+                timezone=runtime_plan.timezone,
+                segments=runtime_plan.segments,
+                types=runtime_plan.types(None),
+            ),
+        )
+        for name in names
+    ]
 
 
 def scenario_results(
@@ -56,15 +84,7 @@ def scenario_results(
     for sid, holdout, converted, prior, n in q.enrollment_groups(conn, window, q.orders_before_entry()):
         phases[sid][phase_label(int(prior))].add(holdout, converted, n)
     by_segment: dict[str, dict[str, _Outcomes]] = defaultdict(lambda: defaultdict(_Outcomes))
-    runtime_plan = DeployedPlan(plan, 0)
-    for name in segments:
-        audience = select_customers(
-            runtime_plan.segments[name],
-            now=window.end,
-            timezone=runtime_plan.timezone,
-            segments=runtime_plan.segments,
-            types=runtime_plan.types(None),
-        )
+    for name, audience in segment_audiences(plan, segments, window):
         for sid, holdout, converted, member, n in q.enrollment_groups(conn, window, q.in_audience(audience)):
             if member:
                 by_segment[sid][name].add(holdout, converted, n)
@@ -78,18 +98,35 @@ def scenario_results(
         variants[sid].append(
             {"split": node, "variant": variant, **treated.as_dict(), "uplift": uplift(treated, control)}
         )
+    assigned: dict[str, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
+    for (sid, node, variant), outcomes in by_variant.items():
+        assigned[sid][(node, variant)] += outcomes.proportion(False).n + outcomes.proportion(True).n
     sends = q.sends_by_step(conn, window)
+    tracked = {kind: q.tracked_channels(conn, kind) for kind in ("message.opened", "message.clicked")}
     opened = q.message_events_by_step(conn, window, "message.opened")
     clicked = q.message_events_by_step(conn, window, "message.clicked")
     credited = q.last_touch_conversions(conn, window)
     reach = q.reach_by_scenario(conn, window)
+    outbox = q.outbox_by_status(conn, window)
+    skips = q.skips_by_cause(conn, window)
+    unsubscribes = q.unsubscribes_after_messages(conn, window, UNSUBSCRIBE_DAYS * 86400)
     results = []
     for scenario in sorted(plan.scenarios, key=lambda s: s.id):
         sid = scenario.id
         sending = [node for node in scenario.nodes if isinstance(node, SendNode)]
-        steps = [_step(sid, node, sends, opened, clicked, credited) for node in sending]
+        steps = [_step(sid, node, sends, opened, clicked, credited, outbox, tracked) for node in sending]
         outcomes = overall[sid]
         entered = outcomes.proportion(False).n + outcomes.proportion(True).n
+        conversion = outcomes.comparison() if scenario.goals else _no_goal(outcomes)
+        seconds = _revenue_seconds(scenario)
+        revenue = revenue_comparison(EnrolleeOrders(seconds, q.enrollee_orders(conn, window, sid, seconds)))
+        checks = scenario_checks(scenario, outcomes.proportion(False).n, outcomes.proportion(True).n, assigned[sid])
+        target = scenario.hypothesis.target if scenario.hypothesis else None
+        over_target = (
+            EnrolleeOrders(target.within_seconds, q.enrollee_orders(conn, window, sid, target.within_seconds))
+            if target is not None and scenario.holdout_percent > 0
+            else None
+        )
         results.append(
             {
                 "id": sid,
@@ -98,15 +135,91 @@ def scenario_results(
                 "entered": entered,
                 "messaged": outcomes.proportion(False).n,
                 "holdout": outcomes.proportion(True).n,
-                "conversion": outcomes.comparison() if scenario.goals else _no_goal(outcomes),
-                "funnel": _funnel(outcomes, reach.get(sid, {})),
+                "conversion": conversion,
+                "funnel": _funnel(outcomes, reach.get(sid, {}), tracked),
                 "steps": steps,
                 "variants": variants.get(sid, []),
                 "by_phase": [{"group": g, **o.comparison()} for g, o in sorted(phases[sid].items())],
                 "by_segment": [{"group": g, **o.comparison()} for g, o in sorted(by_segment[sid].items())],
+                "revenue": revenue,
+                "delivery": _delivery(sid, steps, skips, unsubscribes.get(sid, (0, 0))),
+                "experiments": checks,
+                "warnings": _warnings(scenario, conversion, variants.get(sid, []), revenue, checks),
+                "hypothesis": hypothesis_entry(scenario, over_target),
             }
         )
     return results
+
+
+def _revenue_seconds(scenario: ScenarioPlan) -> int:
+    """The goal's window (the longest, with several goals), or 30 days without one."""
+    windows = [g.within_seconds for g in scenario.goals if g.within_seconds]
+    return max(windows) if windows else DEFAULT_REVENUE_DAYS * 86400
+
+
+def _delivery(
+    sid: str, steps: list[dict[str, Any]], skips: dict[tuple[str, str], int], unsubscribes: tuple[int, int]
+) -> dict[str, Any]:
+    """Messages decided by outcome: delivered, still pending, failed; skips by cause; the failure rate (of the
+    deliveries that finished) and the unsubscribe rate (of the customers sent a message)."""
+    delivered = sum(s["delivered"] for s in steps)
+    failed = sum(s["failed"] for s in steps)
+    pending = sum(s["pending"] for s in steps)
+    skipped = {cause: n for (scenario, cause), n in sorted(skips.items()) if scenario == sid}
+    reached, unsubscribed = unsubscribes
+    return {
+        "decided": delivered + failed + pending,
+        "delivered": delivered,
+        "pending": pending,
+        "failed": failed,
+        "skipped": sum(n for cause, n in skipped.items() if cause != "holdout"),
+        "skipped_by_cause": skipped,
+        "failure_rate": rate(delivered + failed, failed),
+        "reached": reached,
+        "unsubscribed": unsubscribed,
+        "unsubscribe_rate": rate(reached, unsubscribed),
+        "unsubscribe_days": UNSUBSCRIBE_DAYS,
+    }
+
+
+def _warnings(
+    scenario: ScenarioPlan,
+    conversion: dict[str, Any],
+    variants: list[dict[str, Any]],
+    revenue: dict[str, Any],
+    checks: list[dict[str, Any]],
+) -> list[str]:
+    """What keeps this scenario's numbers from supporting a conclusion, each in a sentence."""
+    found = [
+        f"{'holdout' if c['kind'] == 'holdout' else 'split ' + c['name']}: {c['message']}"
+        for c in checks
+        if c["mismatch"]
+    ]
+    if scenario.holdout_percent > 0 and scenario.goals:
+        treated, control = conversion["treated"]["converted"], conversion["holdout"]["converted"]
+        if too_small(treated, control):
+            found.append(
+                f"conversion: too small to conclude (messaged {treated:,}, holdout {control:,} conversions; "
+                f"fewer than {MIN_CONVERSIONS} in a group)"
+            )
+        holdout_hits = conversion["holdout"]["converted"]
+        for v in variants:
+            if too_small(v["converted"], holdout_hits) and not too_small(treated, control):
+                found.append(
+                    f"variant {v['split']}/{v['variant']}: too small to conclude against the holdout "
+                    f"({v['converted']:,} and {holdout_hits:,} conversions; fewer than {MIN_CONVERSIONS})"
+                )
+    if (
+        scenario.holdout_percent > 0
+        and revenue["treated"]["n"]
+        and too_small(revenue["treated"]["buyers"], revenue["holdout"]["buyers"])
+    ):
+        found.append(
+            f"revenue: too small to conclude (messaged {revenue['treated']['buyers']:,}, holdout "
+            f"{revenue['holdout']['buyers']:,} buyers within {revenue['window_days']:g} days; fewer than "
+            f"{MIN_CONVERSIONS} in a group)"
+        )
+    return found
 
 
 def _step(
@@ -116,33 +229,46 @@ def _step(
     opened: dict[tuple[str, str], int],
     clicked: dict[tuple[str, str], int],
     credited: dict[tuple[str, str], int],
+    outbox: dict[tuple[str, str], dict[str, int]],
+    tracked: dict[str, set[str | None]],
 ) -> dict[str, Any]:
     key = (sid, node.id)
     sent = sends.get(key, 0)
+    statuses = outbox.get(key, {})
+
+    def tracks(kind: str) -> bool:
+        # No message.opened (clicked) event on this step's channel: the store does not track it; unknown, not 0.
+        return node.channel in tracked[kind] or None in tracked[kind]
+
+    opens = opened.get(key, 0) if tracks("message.opened") else None
+    clicks = clicked.get(key, 0) if tracks("message.clicked") else None
     return {
         "id": node.id,
         "kind": node.kind,
         "channel": node.channel,
         "sent": sent,
-        "opened": opened.get(key, 0),
-        "clicked": clicked.get(key, 0),
-        # No message events at all means the store does not track them: an unknown rate, not a zero one.
-        "open_rate": rate(sent, opened.get(key, 0)) if opened else None,
-        "click_rate": rate(sent, clicked.get(key, 0)) if clicked else None,
+        "delivered": statuses.get("sent", 0),
+        "pending": statuses.get("pending", 0) + statuses.get("sending", 0),
+        "failed": statuses.get("failed", 0),
+        "opened": opens,
+        "clicked": clicks,
+        "open_rate": rate(sent, opens) if opens is not None else None,
+        "click_rate": rate(sent, clicks) if clicks is not None else None,
         "conversions": credited.get(key, 0),
         "conversion_rate": rate(sent, credited.get(key, 0)),
     }
 
 
-def _funnel(outcomes: _Outcomes, reach: dict[str, int]) -> list[dict[str, Any]]:
-    """Entered → messaged (not in the holdout) → sent at least one message → opened one → clicked one → converted."""
+def _funnel(outcomes: _Outcomes, reach: dict[str, int], tracked: dict[str, set[str | None]]) -> list[dict[str, Any]]:
+    """Entered → messaged (not in the holdout) → sent at least one message → opened one → clicked one → converted;
+    opened and clicked are null when the store does not track them."""
     treated = outcomes.proportion(False)
     stages = [
         ("entered", treated.n + outcomes.proportion(True).n),
         ("messaged", treated.n),
         ("sent", reach.get("sent", 0)),
-        ("opened", reach.get("message.opened", 0)),
-        ("clicked", reach.get("message.clicked", 0)),
+        ("opened", reach.get("message.opened", 0) if tracked["message.opened"] else None),
+        ("clicked", reach.get("message.clicked", 0) if tracked["message.clicked"] else None),
         ("converted", treated.hits),
     ]
     return [{"stage": stage, "count": count} for stage, count in stages]

@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from ecrm_dsl.language.targets import TargetAmount, spell_target
+from ecrm_dsl.language.values import Duration
 from ecrm_dsl.plan import text
 from ecrm_dsl.review import diff_words as words
 from ecrm_dsl.review.diff_model import Change, Changes, Code, Message, joined
@@ -110,6 +112,14 @@ def _hypothesis(out: Changes, old: Json | None, new: Json | None) -> None:
             ("hypothesis statement now: ", words.quoted(statement)) if statement else ("hypothesis statement removed",)
         )
         out.add("hypothesis", message, before=old.get("statement"), after=statement)
+    out.value("hypothesis", ("hypothesis target",), _target(old.get("target")), _target(new.get("target")))
+
+
+def _target(target: Json | None) -> str:
+    """``+3pt within 30d``, as the source spells it; "none" without a target."""
+    if not target:
+        return "none"
+    return spell_target(TargetAmount(target["amount"], target["unit"]), Duration(target["within_seconds"]))
 
 
 # --------------------------------------------------------------------------- entry and outcome rules

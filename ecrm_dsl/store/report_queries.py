@@ -3,17 +3,30 @@ of scenarios (enrollments, decisions, message events), each bounded by the repor
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, case, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Interval,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from ecrm_dsl.store.tables import TABLES
 
 ORD, S, N, D, E = TABLES.orders, TABLES.subscriptions, TABLES.enrollments, TABLES.decisions, TABLES.events
-OUT = TABLES.outbox
+OUT, C = TABLES.outbox, TABLES.customers
 
 
 def delivered_or_pending(decision: Any) -> ColumnElement[bool]:
@@ -212,6 +225,230 @@ def last_touch_conversions(conn: Connection, window: Window) -> dict[tuple[str, 
         .group_by(D.c.scenario_id, last_send)
     )
     return {(s, node): int(n) for s, node, n in conn.execute(query) if node is not None}
+
+
+def outbox_by_status(conn: Connection, window: Window) -> dict[tuple[str, str], dict[str, int]]:
+    """Messages decided in the window per scenario and step, by delivery status (pending, sending, sent, failed)."""
+    query = (
+        select(OUT.c.scenario_id, OUT.c.node_id, OUT.c.status, func.count())
+        .where(*window.holds(OUT.c.created_at))
+        .group_by(OUT.c.scenario_id, OUT.c.node_id, OUT.c.status)
+    )
+    found: dict[tuple[str, str], dict[str, int]] = {}
+    for sid, node, status, n in conn.execute(query):
+        found.setdefault((sid, node), {})[status] = int(n)
+    return found
+
+
+def skips_by_cause(conn: Connection, window: Window) -> dict[tuple[str, str], int]:
+    """Skipped sends (and other skipped steps) per scenario and cause: holdout, no_channel, condition, ..."""
+    cause = D.c.detail["cause"].as_string()
+    query = (
+        select(D.c.scenario_id, cause, func.count())
+        .where(D.c.kind == "skipped", *window.holds(D.c.at))
+        .group_by(D.c.scenario_id, cause)
+    )
+    found: dict[tuple[str, str], int] = {}
+    for sid, reason, n in conn.execute(query):
+        key = (sid, reason or "other")  # a skip recorded without a cause
+        found[key] = found.get(key, 0) + int(n)
+    return found
+
+
+def unsubscribes_after_messages(conn: Connection, window: Window, seconds: int) -> dict[str, tuple[int, int]]:
+    """Per scenario: customers it sent a message in the window (not a failed one), and how many of them have a
+    ``customer.unsubscribed`` event within ``seconds`` after one of those messages."""
+    unsubscribed = exists().where(
+        E.c.customer_id == OUT.c.customer_id,
+        E.c.type == "customer.unsubscribed",
+        E.c.occurred_at >= OUT.c.created_at,
+        E.c.occurred_at <= shifted(conn, OUT.c.created_at, seconds),
+    )
+    query = (
+        select(
+            OUT.c.scenario_id,
+            func.count(func.distinct(OUT.c.customer_id)),
+            func.count(func.distinct(case((unsubscribed, OUT.c.customer_id)))),
+        )
+        .where(OUT.c.status != "failed", *window.holds(OUT.c.created_at))
+        .group_by(OUT.c.scenario_id)
+    )
+    return {sid: (int(reached), int(gone)) for sid, reached, gone in conn.execute(query)}
+
+
+def tracked_channels(conn: Connection, event_type: str) -> set[str | None]:
+    """The channels the store holds any ``message.opened`` (``clicked``) event for, whenever it happened; None in
+    the set when some event names no channel. A channel without one is not tracked (a package insert is never
+    "opened"), which is not the same as nobody opening."""
+    channel = E.c.properties["channel"].as_string()
+    return set(conn.execute(select(channel).where(E.c.type == event_type).distinct()).scalars())
+
+
+def enrollee_orders(conn: Connection, window: Window, scenario_id: str, seconds: int) -> list[tuple[bool, int, int]]:
+    """Per enrollment of the scenario that entered in the window and whose ``seconds`` after entry have passed
+    by the window's end: (holdout, revenue, orders) of the customer's orders after entry within those seconds,
+    not counting the order the enrollment entered on."""
+    later = ORD.alias("later")
+    after_entry = and_(
+        later.c.customer_id == N.c.customer_id,
+        later.c.ordered_at > N.c.entered_at,
+        later.c.ordered_at <= shifted(conn, N.c.entered_at, seconds),
+        or_(N.c.entry_order_id.is_(None), later.c.id != N.c.entry_order_id),
+    )
+    query = (
+        select(N.c.id, N.c.holdout, func.coalesce(func.sum(later.c.amount), 0), func.count(later.c.id))
+        .select_from(N.outerjoin(later, after_entry))
+        .where(
+            N.c.scenario_id == scenario_id,
+            N.c.status != "pending",
+            *window.holds(N.c.entered_at),
+            N.c.entered_at <= window.end - timedelta(seconds=seconds),
+        )
+        .group_by(N.c.id, N.c.holdout)
+        .order_by(N.c.id)
+    )
+    return [(bool(holdout), int(revenue), int(orders)) for _, holdout, revenue, orders in conn.execute(query)]
+
+
+def shifted(conn: Connection, instant_column: ColumnElement[Any], seconds: int) -> ColumnElement[Any]:
+    """An instant column plus ``seconds``, comparable with other instant columns: SQLite keeps instants as UTC
+    text with six decimals (the same text is built here), PostgreSQL as timestamptz."""
+    if conn.dialect.name == "sqlite":
+        return func.strftime("%Y-%m-%d %H:%M:%f000", instant_column, f"+{int(seconds)} seconds")
+    return instant_column + literal(timedelta(seconds=seconds), Interval())
+
+
+# ------------------------------------------------------------------ money
+
+
+def _order_history(window: Window, among: Select[Any] | None = None) -> Any:
+    """Every order up to the window's end with its customer's history up to then: the order's rank among theirs
+    (ties at one instant broken by id: rank 1 is the first order, the others are repeats), their order count and
+    their latest order. Window functions: one sort of the orders, not a lookup per order. ``among``: only the
+    orders of these customers (every customer's history is whole, so nothing else changes)."""
+    customer = ORD.c.customer_id
+    members = [customer.in_(among.order_by(None))] if among is not None else []
+    return (
+        select(
+            customer,
+            ORD.c.ordered_at,
+            ORD.c.amount,
+            func.row_number().over(partition_by=customer, order_by=(ORD.c.ordered_at, ORD.c.id)).label("nth"),
+            func.count().over(partition_by=customer).label("orders"),
+            func.max(ORD.c.ordered_at).over(partition_by=customer).label("last"),
+        )
+        .where(ORD.c.ordered_at <= window.end, *members)
+        .subquery("history")
+    )
+
+
+def revenue_breakdown(
+    conn: Connection, window: Window, phase_bounds: tuple[datetime, datetime, int]
+) -> list[tuple[str, str | None, int, int, int, int]]:
+    """Orders placed in the window as (dimension, group, orders, revenue, repeat revenue, buyers): shop-wide
+    (``all``), by the customer's phase at the window's end (``phase``) and by their entry channel
+    (``entry_channel``, ``customers.entry_channel``). One statement: the per-customer sums are computed once (a
+    materialised CTE) and every breakdown reads them.
+
+    ``phase_bounds`` are (new since, dormant since, loyal orders): dormant when the last order up to the end is at
+    or before ``dormant since``; else new with one order after ``new since``, f2_pending with one older order,
+    repeat below ``loyal orders`` orders, loyal from there."""
+    new_since, dormant_since, loyal_orders = phase_bounds
+    history = _order_history(window)
+    orders_by_end, last = func.max(history.c.orders), func.max(history.c.last)
+    customers = (
+        select(
+            history.c.customer_id,
+            func.count().label("orders"),
+            func.sum(history.c.amount).label("revenue"),
+            func.sum(case((history.c.nth > 1, history.c.amount), else_=0)).label("repeat_revenue"),
+            case(
+                (last <= dormant_since, "dormant"),
+                (and_(orders_by_end == 1, last > new_since), "new"),
+                (orders_by_end == 1, "f2_pending"),
+                (orders_by_end < loyal_orders, "repeat"),
+                else_="loyal",
+            ).label("phase"),
+            select(C.c.entry_channel).where(C.c.id == history.c.customer_id).scalar_subquery().label("channel"),
+        )
+        .where(*window.holds(history.c.ordered_at))
+        .group_by(history.c.customer_id)
+        .cte("per_customer")
+        .prefix_with("MATERIALIZED")
+    )
+    sums = (
+        func.coalesce(func.sum(customers.c.orders), 0),
+        func.coalesce(func.sum(customers.c.revenue), 0),
+        func.coalesce(func.sum(customers.c.repeat_revenue), 0),
+        func.count(),
+    )
+    parts: list[Select[Any]] = [
+        select(literal("all"), literal("all"), *sums),
+        select(literal("phase"), customers.c.phase, *sums).group_by(customers.c.phase),
+        select(literal("entry_channel"), customers.c.channel, *sums).group_by(customers.c.channel),
+    ]
+    rows = conn.execute(union_all(*parts)).all()
+    return [(d, g, int(n), int(revenue), int(repeat), int(buyers)) for d, g, n, revenue, repeat, buyers in rows]
+
+
+def audience_revenue(conn: Connection, window: Window, audience: Select[Any]) -> tuple[int, int, int, int]:
+    """The orders, revenue, repeat revenue and buyers in the window of the customers ``audience`` selects. A
+    statement per audience: segment queries bind values under fixed names, which two audiences would share."""
+    history = _order_history(window, among=audience)
+    query = select(
+        func.count(),
+        func.coalesce(func.sum(history.c.amount), 0),
+        func.coalesce(func.sum(case((history.c.nth > 1, history.c.amount), else_=0)), 0),
+        func.count(func.distinct(history.c.customer_id)),
+    ).where(*window.holds(history.c.ordered_at))
+    n, revenue, repeat, buyers = conn.execute(query).one()
+    return int(n), int(revenue), int(repeat), int(buyers)
+
+
+def first_order_bounds(conn: Connection, window: Window) -> datetime | None:
+    """The earliest first order in the window (where the cohort table starts)."""
+    firsts = _first_orders(window)
+    earliest = conn.execute(select(func.min(firsts.c.first)).where(*window.holds(firsts.c.first))).scalar()
+    return instant(earliest) if earliest is not None else None
+
+
+def _first_orders(window: Window) -> Any:
+    return (
+        select(ORD.c.customer_id, func.min(ORD.c.ordered_at).label("first"))
+        .where(ORD.c.ordered_at <= window.end)
+        .group_by(ORD.c.customer_id)
+        .subquery()
+    )
+
+
+def cohort_revenue(
+    conn: Connection, window: Window, month_starts: Sequence[datetime]
+) -> tuple[dict[int, int], dict[tuple[int, int], int]]:
+    """Customers whose first order is in the window, by the month it fell in (an index into ``month_starts``,
+    the UTC instants where shop-local months begin), and their revenue up to the window's end by (first-order
+    month, order month)."""
+    firsts = _first_orders(window)
+
+    def month_of(column: Any) -> ColumnElement[int]:
+        if len(month_starts) < 2:
+            return literal(0)
+        return case(*((column < start, i) for i, start in enumerate(month_starts[1:])), else_=len(month_starts) - 1)
+
+    cohort = select(month_of(firsts.c.first).label("cohort")).where(*window.holds(firsts.c.first)).subquery()
+    sizes = select(cohort.c.cohort, func.count()).group_by(cohort.c.cohort)
+    orders = (
+        select(month_of(firsts.c.first).label("cohort"), month_of(ORD.c.ordered_at).label("month"), ORD.c.amount)
+        .select_from(ORD.join(firsts, firsts.c.customer_id == ORD.c.customer_id))
+        .where(ORD.c.ordered_at <= window.end, *window.holds(firsts.c.first))
+        .subquery()
+    )
+    revenue = select(orders.c.cohort, orders.c.month, func.sum(orders.c.amount)).group_by(
+        orders.c.cohort, orders.c.month
+    )
+    return (
+        {int(c): int(n) for c, n in conn.execute(sizes)},
+        {(int(c), int(m)): int(total) for c, m, total in conn.execute(revenue)},
+    )
 
 
 def sends_with_time(conn: Connection, window: Window) -> Iterator[tuple[datetime, str]]:

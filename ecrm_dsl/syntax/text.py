@@ -13,6 +13,7 @@ from lark.tree import Meta
 
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.targets import TARGET_HINT, parse_amount
 from ecrm_dsl.language.values import (
     MAX_DURATION_DAYS,
     Duration,
@@ -125,6 +126,11 @@ def _parse(text: str, file: str, start: str, locate: Locate) -> Any:
         if isinstance(token, Token) and set(getattr(exc, "expected", ())) == {"PERCENT"}:
             message, hint = _not_a_percentage(token, text)
             raise DiagnosticError([Diagnostic("E006", message, span, hint=hint)]) from None
+        if set(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or ()) == {"TARGET"}:
+            position = exc.pos_in_stream or 0
+            written = text[position:].split(None, 1)[0] if text[position:].strip() else ""
+            message = f"'{written}' is not a target; write a signed number and a unit"
+            raise DiagnosticError([Diagnostic("E006", message, span, hint=TARGET_HINT)]) from None
         message, hint = _explain(exc, text, start)
         raise DiagnosticError([Diagnostic("E005", message, span, hint=hint)]) from None
 
@@ -137,6 +143,7 @@ _TOKEN_WORDS = {
     "DURATION": "a duration such as 7d or 36h",
     "TIME": "a time of day such as 10:00",
     "PERCENT": "a percentage such as 10%",
+    "TARGET": "a target such as +3pt",
     "MONEY": "an amount such as ¥3,000",
     "DATE": "a date such as 2025-03-01",
     "COMP_OP": "a comparison (== != < <= > >=)",
@@ -174,6 +181,7 @@ _TOKEN_KINDS = {
     "DURATION": "duration",
     "TIME": "time",
     "PERCENT": "percentage",
+    "TARGET": "target",
     "MONEY": "amount",
     "DATE": "date",
     "COMP_OP": "comparison",
@@ -430,9 +438,18 @@ class _Builder(Transformer):
     def description(self, meta: Meta, children: list[Token]) -> tuple[str, str, ast.Span]:
         return ("description", decode_string(str(children[0])), self._span(meta))
 
-    def hypothesis(self, meta: Meta, children: list[Token]) -> tuple[str, ast.Hypothesis]:
-        kpi, statement = children
-        return ("hypothesis", ast.Hypothesis(str(kpi), decode_string(str(statement)), self._span(meta)))
+    def hypothesis(self, meta: Meta, children: list[Any]) -> tuple[str, ast.Hypothesis]:
+        kpi, statement, target = children
+        return ("hypothesis", ast.Hypothesis(str(kpi), decode_string(str(statement)), self._span(meta), target))
+
+    def hypothesis_target(self, meta: Meta, children: list[Token]) -> ast.HypothesisTarget | None:
+        amount, within = children
+        try:
+            parsed = parse_amount(str(amount))
+        except ValueError_ as exc:
+            self.diagnostics.append(Diagnostic("E006", str(exc), self._tok(amount), hint=exc.hint))
+            return None
+        return ast.HypothesisTarget(parsed, self._duration(within), self._span(meta))
 
     def holdout(self, meta: Meta, children: list[Token]) -> tuple[str, int, ast.Span]:
         try:

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field, replace
 
 from ecrm_dsl.language import ast
+from ecrm_dsl.language.targets import spell_target
 from ecrm_dsl.plan import lower, text
 from ecrm_dsl.syntax.common import literal_value_text, step_id
 
@@ -94,6 +95,8 @@ def _scenario(s: ast.Scenario, where: SourcePositions) -> list[Line]:
         lines.append(item(f"description {_q(s.description)}", "description"))
     if s.hypothesis is not None:
         text = f"hypothesis {s.hypothesis.kpi} {_q(s.hypothesis.statement)}"
+        if s.hypothesis.target is not None:
+            text += f" target {spell_target(s.hypothesis.target.amount, s.hypothesis.target.within)}"
         lines.append(item(text, "hypothesis", span=s.hypothesis.span))
     lines.append(item(f"when {trigger_text(s.trigger)}", "trigger", span=s.trigger.span))
     lines.extend(item(goal_text(g), "goals", i, g.span) for i, g in enumerate(s.goals))

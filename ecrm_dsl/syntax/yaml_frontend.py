@@ -7,6 +7,7 @@ from typing import Any
 
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.targets import parse_target
 from ecrm_dsl.language.values import MAX_DURATION_DAYS, Duration, TimeOfDay, ValueError_, parse_percent, whole_number
 from ecrm_dsl.syntax.common import check_step_nesting, make_step, normalise_decimal, parse_typed_literal
 from ecrm_dsl.syntax.text import parse_condition
@@ -141,9 +142,7 @@ class ScenarioBuilder:
             steps=steps,
             owner=data.get("owner"),
             description=data.get("description"),
-            hypothesis=ast.Hypothesis(hypothesis["kpi"], hypothesis["statement"], self.span(("hypothesis",)))
-            if hypothesis
-            else None,
+            hypothesis=self.hypothesis(hypothesis) if hypothesis else None,
             goals=tuple(self.goal(g, ("goals", i)) for i, g in enumerate(data.get("goals", []))),
             exits=tuple(self.stop(s, ("stop", i)) for i, s in enumerate(data.get("stop", []))),
             reentry=reentry_node,
@@ -151,6 +150,17 @@ class ScenarioBuilder:
             backfill=self.duration(data["backfill"], ("backfill",)) if "backfill" in data else None,
             span=self.span(()),
         )
+
+    def hypothesis(self, data: dict[str, Any]) -> ast.Hypothesis:
+        target = None
+        if "target" in data:
+            span = self.span(("hypothesis", "target"))
+            try:
+                amount, within = parse_target(str(data["target"]))
+                target = ast.HypothesisTarget(amount, within, span)
+            except ValueError_ as exc:
+                self.diagnostics.append(Diagnostic("E006", str(exc), span, hint=exc.hint))
+        return ast.Hypothesis(data["kpi"], data["statement"], self.span(("hypothesis",)), target)
 
     def trigger(self, data: dict[str, Any], path: Path_) -> ast.Trigger:
         where = self.condition(data.get("where"), (*path, "where"))

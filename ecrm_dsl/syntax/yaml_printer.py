@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from ecrm_dsl.language import ast
+from ecrm_dsl.language.targets import spell_target
 from ecrm_dsl.syntax.common import step_id
 from ecrm_dsl.syntax.text_printer import expr_text
 from ecrm_dsl.syntax.yaml_style import INDENT, WIDTH, Dumper
@@ -58,6 +59,8 @@ def scenario_data(s: ast.Scenario) -> dict[str, Any]:
         data["description"] = s.description
     if s.hypothesis is not None:
         data["hypothesis"] = {"kpi": s.hypothesis.kpi, "statement": s.hypothesis.statement}
+        if s.hypothesis.target is not None:
+            data["hypothesis"]["target"] = spell_target(s.hypothesis.target.amount, s.hypothesis.target.within)
     data["trigger"] = trigger_data(s.trigger)
     if s.goals:
         data["goals"] = [goal_data(g) for g in s.goals]
