@@ -1,0 +1,196 @@
+"""Rich LINE messages (image, buttons, link): rendered from a plan template, checked against LINE's limits, pushed
+by the LineAdapter to a loopback stand-in that validates every message against LINE's OpenAPI description."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from ecrm_dsl.delivery.line import LineAdapter, line_messages
+from ecrm_dsl.delivery.outbox import REDACTED, outbox_record
+from ecrm_dsl.delivery.render import render
+from ecrm_dsl.language.line_limits import line_problems
+from tests.test_delivery_line import TOKEN, StartLine, ok, payload_problems
+from tests.test_delivery_line import line as line
+from tests.test_delivery_render import example_plan
+from tests.test_delivery_support import RECIPIENT, make_message
+
+SHOP = {"name": "みのり堂", "url": "https://minori.example", "support_email": "support@minori.example"}
+CUSTOMER = {"id": "c-1001", "name": "山田 花子"}
+PARAMS = {"coupon_code": "春&夏 10%OFF", "image_url": "https://cdn.minori.example/spring.jpg"}
+
+IMAGE = {"url": "{{ image_url }}", "preview_url": "https://cdn.minori.example/spring_s.jpg"}
+BUTTONS = {
+    "image_url": "{{ image_url }}",
+    "title": "{{ customer.name }}さんへ",
+    "text": "2回目のお買い物に使えるクーポン: {{ coupon_code }}",
+    "actions": [
+        {"label": "クーポンを使う", "url": "{{ shop.url }}/cart?coupon={{ coupon_code }}"},
+        {"label": "お問い合わせ", "url": "tel:0120-000-000"},
+    ],
+}
+LINK = {"text": "使い方の動画はこちら", "label": "動画を見る", "url": "{{ shop.url }}/howto?name={{ customer.name }}"}
+KINDS: dict[str, dict[str, Any]] = {
+    "text": {"text": "{{ customer.name }}さん、こんにちは"},
+    "image": {"image": IMAGE},
+    "buttons": {"buttons": BUTTONS, "alt_text": "クーポンが届きました"},
+    "link": {"link": LINK, "alt_text": "使い方の動画"},
+    "all": {
+        "text": "{{ customer.name }}さん",
+        "image": IMAGE,
+        "buttons": BUTTONS,
+        "link": LINK,
+        "alt_text": "お知らせ",
+    },
+}
+
+
+def rendered(line_content: dict[str, Any], **params: str) -> dict[str, Any]:
+    template = {"category": "marketing", "content": {"line": line_content}, "params": {"coupon_code": "string"}}
+    return render(
+        template,
+        "line",
+        customer=CUSTOMER,
+        params={**PARAMS, **params},
+        event={},
+        shop=SHOP,
+        unsubscribe_url=None,
+    )
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_each_kind_is_a_valid_push(line: StartLine, kind: str) -> None:
+    server, violations = line(ok("req-1"))
+    content = rendered(KINDS[kind])
+    result = LineAdapter(TOKEN, server.url).send(make_message("line", content=content))
+    assert result.status == "sent", result.error
+    assert violations == []
+    [request] = server.requests
+    types = [m["type"] for m in request.json()["messages"]]
+    expected = {"text": ["text"], "image": ["image"], "buttons": ["template"], "link": ["template"]}
+    assert types == expected.get(kind, ["text", "image", "template", "template"])
+
+
+def test_buttons_payload() -> None:
+    [message] = line_messages(rendered(KINDS["buttons"]))
+    code = urllib.parse.quote("春&夏 10%OFF", safe="")
+    assert message == {
+        "type": "template",
+        "altText": "クーポンが届きました",
+        "template": {
+            "type": "buttons",
+            "thumbnailImageUrl": "https://cdn.minori.example/spring.jpg",
+            "title": "山田 花子さんへ",
+            "text": "2回目のお買い物に使えるクーポン: 春&夏 10%OFF",
+            "actions": [
+                {"type": "uri", "label": "クーポンを使う", "uri": f"https://minori.example/cart?coupon={code}"},
+                {"type": "uri", "label": "お問い合わせ", "uri": "tel:0120-000-000"},
+            ],
+        },
+    }
+
+
+def test_values_spliced_into_a_url_are_percent_encoded_but_a_leading_address_is_kept() -> None:
+    content = rendered(KINDS["link"])
+    url = content["link"]["url"]
+    assert url == "https://minori.example/howto?name=%E5%B1%B1%E7%94%B0%20%E8%8A%B1%E5%AD%90"
+    assert urllib.parse.parse_qs(urllib.parse.urlsplit(url).query) == {"name": ["山田 花子"]}
+    tricky = rendered(KINDS["buttons"], coupon_code="a&admin=1#x")["buttons"]["actions"][0]["url"]
+    assert urllib.parse.parse_qs(urllib.parse.urlsplit(tricky).query) == {"coupon": ["a&admin=1#x"]}
+    assert content["link"]["text"] == "使い方の動画はこちら"  # text fields are not encoded
+
+
+def test_the_schema_check_sees_inside_templates_and_actions() -> None:
+    [good] = line_messages(rendered(KINDS["buttons"]))
+    assert payload_problems("Message", good) == []
+    no_text = json.loads(json.dumps(good))
+    del no_text["template"]["text"]
+    assert any("'text' is a required property" in p for p in payload_problems("Message", no_text))
+    bad_action = json.loads(json.dumps(good))
+    bad_action["template"]["actions"][0]["type"] = "teleport"
+    assert any("unknown Action type 'teleport'" in p for p in payload_problems("Message", bad_action))
+
+
+@pytest.mark.parametrize(
+    ("content", "params", "sentence"),
+    [
+        (KINDS["image"], {"image_url": "http://cdn.minori.example/a.jpg"}, "the image URL must start with https://"),
+        (
+            KINDS["buttons"],
+            {"coupon_code": "X" * 43},
+            "the buttons text is 61 characters; LINE allows at most 60 with an image or a title",
+        ),
+        (
+            {
+                "buttons": {**BUTTONS, "actions": [{"label": "{{ coupon_code }}", "url": "https://minori.example"}]},
+                "alt_text": "クーポン",
+            },
+            {"coupon_code": "とても長いクーポンの名前が入ってしまった例です"},
+            "the label of button 1 is 23 characters; LINE allows at most 20",
+        ),
+        ({"link": LINK, "alt_text": "{{ coupon_code }}"}, {"coupon_code": " "}, "needs alt_text"),
+    ],
+)
+def test_a_rendered_message_over_a_limit_is_a_failure_with_a_sentence(
+    line: StartLine,
+    content: dict[str, Any],
+    params: dict[str, str],
+    sentence: str,
+) -> None:
+    server, _ = line()
+    message = make_message("line", content=rendered(content, **params))
+    result = LineAdapter(TOKEN, server.url).send(message)
+    assert result.status == "permanent"
+    assert result.error is not None and result.error.startswith("not sent: ") and sentence in result.error
+    assert "山田" not in result.error and "cdn.minori" not in result.error  # no content in the recorded error
+    assert server.requests == []
+
+
+def test_a_text_that_renders_blank_is_left_out_but_nothing_at_all_is_refused(line: StartLine) -> None:
+    server, _ = line()
+    adapter = LineAdapter(TOKEN, server.url)
+    with_image = rendered({"text": "{{ coupon_code }}", "image": IMAGE}, coupon_code="")
+    assert [m["type"] for m in line_messages(with_image)] == ["image"]
+    result = adapter.send(make_message("line", content=rendered({"text": "{{ coupon_code }}"}, coupon_code="")))
+    assert (result.status, result.error) == ("permanent", "empty LINE text")
+    assert server.requests == []
+
+
+def test_the_example_coupon_with_a_button_is_a_valid_push(line: StartLine) -> None:
+    plan = example_plan()
+    template = plan["templates"]["cart_reminder_coupon"]
+    assert template["content"]["line"]["buttons"]["actions"][0]["label"] == "クーポンを使う"
+    content = render(
+        template,
+        "line",
+        customer=CUSTOMER,
+        params={"coupon_code": "CART-300", "discount": {"money": 300}},
+        event={},
+        shop=SHOP,
+        unsubscribe_url=None,
+    )
+    assert line_problems(content, rendered=True) == []
+    server, violations = line(ok("req-7"))
+    assert LineAdapter(TOKEN, server.url).send(make_message("line", content=content)).status == "sent"
+    assert violations == []
+    [request] = server.requests
+    [_, buttons] = request.json()["messages"]
+    assert buttons["template"]["title"] == "300円 OFFクーポン"
+    assert buttons["template"]["actions"][0]["uri"] == "https://minori.example/cart?coupon=CART-300"
+
+
+def test_the_file_outbox_redacts_contact_details_inside_rich_content() -> None:
+    content = rendered(KINDS["all"])
+    record = outbox_record(make_message("line", content=content))
+    text = json.dumps(record, ensure_ascii=False)
+    assert RECIPIENT.name is not None and RECIPIENT.name not in text
+    assert record["content"]["buttons"]["title"] == f"{REDACTED}さんへ"
+    assert record["content"]["buttons"]["actions"][1] == {"label": "お問い合わせ", "url": "tel:0120-000-000"}
+    no_name = replace(RECIPIENT, name=None)
+    assert outbox_record(make_message("line", content=content, recipient=no_name))["content"] == json.loads(
+        json.dumps({k: content[k] for k in sorted(content)}, ensure_ascii=False)
+    )
