@@ -4,8 +4,10 @@ by the LineAdapter to a loopback stand-in that validates every message against L
 from __future__ import annotations
 
 import json
+import subprocess
 import urllib.parse
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,8 @@ from tests.test_delivery_line import TOKEN, StartLine, ok, payload_problems
 from tests.test_delivery_line import line as line
 from tests.test_delivery_render import example_plan
 from tests.test_delivery_support import RECIPIENT, make_message
+from tests.test_operator_cli import deployed_with_a_first_order, ecrm
+from tests.test_operator_cli import project as project
 
 SHOP = {"name": "みのり堂", "url": "https://minori.example", "support_email": "support@minori.example"}
 CUSTOMER = {"id": "c-1001", "name": "山田 花子"}
@@ -194,3 +198,60 @@ def test_the_file_outbox_redacts_contact_details_inside_rich_content() -> None:
     assert outbox_record(make_message("line", content=content, recipient=no_name))["content"] == json.loads(
         json.dumps({k: content[k] for k in sorted(content)}, ensure_ascii=False)
     )
+
+
+# --------------------------------------------------------------------------- through `ecrm run`, in a fresh process
+
+COUPON_WITH_BUTTON = """\
+  line:
+    text: "{{ customer.name }}様、次回使える10%OFFクーポンです"
+    alt_text: 10%OFFクーポン
+    buttons:
+      title: "{{ customer.name }}様へ"
+      text: "コード: {{ coupon_code }}"
+      actions:
+        - {label: クーポンを使う, url: "{{ shop.url }}/cart?coupon={{ coupon_code }}"}
+"""
+
+
+def with_button(project: Path) -> None:
+    """The starter's day-7 coupon (sent by LINE) with a button; lint stays clean."""
+    template = project / "templates" / "repeat_coupon.yaml"
+    text = template.read_text(encoding="utf-8")
+    template.write_text(text[: text.index("  line:\n")] + COUPON_WITH_BUTTON, encoding="utf-8")
+    assert ecrm(project, "lint").returncode == 0
+
+
+def run_week(project: Path, server_url: str, **env: str) -> subprocess.CompletedProcess[str]:
+    env = {"ECRM_LINE_CHANNEL_TOKEN": TOKEN, "ECRM_LINE_BASE_URL": server_url, **env}
+    for moment in ("2025-03-02T10:00+09:00", "2025-03-08T10:00+09:00"):
+        done = ecrm(project, "run", "--once", "--now", moment, "--file-outbox", "outbox", env=env)
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_the_scheduler_pushes_a_valid_buttons_message(project: Path, line: StartLine) -> None:
+    with_button(project)
+    deployed_with_a_first_order(project)
+    server, violations = line(ok("req-9"))
+    done = run_week(project, server.url, ECRM_SHOP_URL="https://minori.example")
+    assert "deliveries: delivered 1 (line 1), retrying 0, failed 0" in done.stdout
+    assert violations == []
+    [push] = server.requests
+    [text, buttons] = push.json()["messages"]
+    assert text == {"type": "text", "text": "山田花子様、次回使える10%OFFクーポンです"}
+    assert buttons["template"]["title"] == "山田花子様へ"
+    assert buttons["template"]["actions"] == [
+        {"type": "uri", "label": "クーポンを使う", "uri": "https://minori.example/cart?coupon=F2OFF10"}
+    ]
+
+
+def test_a_rendered_message_over_a_limit_is_recorded_as_failed_with_the_reason(project: Path, line: StartLine) -> None:
+    with_button(project)
+    deployed_with_a_first_order(project)
+    server, _ = line()
+    done = run_week(project, server.url)  # no ECRM_SHOP_URL: the button's link renders as "/cart?coupon=…"
+    assert "failed 1" in done.stdout and "Traceback" not in done.stderr
+    assert server.requests == []
+    explained = ecrm(project, "explain", "c1")
+    assert "the URL of button 1 must start with https://" in explained.stdout, explained.stdout
