@@ -255,3 +255,25 @@ def test_a_rendered_message_over_a_limit_is_recorded_as_failed_with_the_reason(p
     assert server.requests == []
     explained = ecrm(project, "explain", "c1")
     assert "the URL of button 1 must start with https://" in explained.stdout, explained.stdout
+
+
+def test_the_buttons_text_limit_depends_on_a_header_that_is_really_there(line: StartLine) -> None:
+    long_text = "あ" * 100  # over 60, within 160
+    header_by_placeholder = {"title": "{{ coupon_code }}", "text": long_text, "actions": BUTTONS["actions"]}
+    content = {"buttons": header_by_placeholder, "alt_text": "お知らせ"}
+    assert line_problems(content, rendered=False) == []  # the title may render empty: only the send can tell
+    literal_title = {"buttons": {**header_by_placeholder, "title": "ご案内"}, "alt_text": "お知らせ"}
+    [problem] = line_problems(literal_title, rendered=False)
+    assert problem.path == ("buttons", "text") and "at most 60 with an image or a title" in problem.message
+    server, violations = line(ok("req-2"))
+    empty_header = rendered(
+        {**content, "buttons": {**header_by_placeholder, "image_url": "{{ image_url }}"}}, coupon_code="", image_url=""
+    )
+    assert LineAdapter(TOKEN, server.url).send(make_message("line", content=empty_header)).status == "sent"
+    assert violations == []
+    [push] = server.requests
+    assert set(push.json()["messages"][0]["template"]) == {"type", "text", "actions"}  # no empty title or image
+    titled = rendered(content, coupon_code="春のクーポン")
+    assert [p.message for p in line_problems(titled, rendered=True)] == [
+        "the buttons text is 100 characters; LINE allows at most 60 with an image or a title"
+    ]

@@ -38,14 +38,14 @@ KINDS = ("text", "image", "buttons", "link")
 # Fields that hold a URL: a placeholder spliced into one is percent-encoded, unless it starts the URL.
 URL_FIELDS = frozenset({"url", "preview_url", "image_url"})
 
-Path = tuple[str | int, ...]
+ContentPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class LineProblem:
     """One broken limit: where in the ``line`` content, and a sentence saying what and how to fix it."""
 
-    path: Path
+    path: ContentPath
     message: str
 
 
@@ -63,21 +63,21 @@ def line_problems(content: Mapping[str, Any], *, rendered: bool) -> list[LinePro
     measure: Callable[[str], int] = len if rendered else literal_length
     found: list[LineProblem] = []
 
-    def too_long(path: Path, what: str, limit: int, extra: str = "") -> None:
+    def too_long(path: ContentPath, what: str, limit: int, extra: str = "") -> None:
         value = _text_at(content, path)
         if value is not None and measure(value) > limit:
             counted = "characters" if rendered or not PLACEHOLDER.search(value) else "characters besides placeholders"
             found.append(LineProblem(path, f"{what} is {measure(value)} {counted}; LINE allows at most {limit}{extra}"))
 
-    def required(path: Path, what: str) -> None:
+    def required(path: ContentPath, what: str) -> None:
         value = _text_at(content, path)
         if value is not None and not value.strip():
             found.append(LineProblem(path, f"{what} is empty; LINE needs one"))
 
-    def url(path: Path, what: str, schemes: tuple[str, ...], limit: int) -> None:
+    def url(path: ContentPath, what: str, schemes: tuple[str, ...], limit: int, optional: bool = False) -> None:
         value = _text_at(content, path)
-        if value is None:
-            return
+        if value is None or (optional and not value.strip()):
+            return  # an optional URL that rendered empty is left out of the message
         if not rendered and PLACEHOLDER.match(value.lstrip()):
             return
         if not value.lstrip().startswith(schemes):
@@ -106,7 +106,7 @@ def line_problems(content: Mapping[str, Any], *, rendered: bool) -> list[LinePro
     too_long(("alt_text",), "the alt text", ALT_TEXT_MAX)
     buttons = content.get("buttons")
     if isinstance(buttons, Mapping):
-        found += _buttons_problems(buttons, required, too_long, url)
+        found += _buttons_problems(buttons, rendered, required, too_long, url)
     link = content.get("link")
     if isinstance(link, Mapping):
         for field, limit in (("text", BUTTONS_TEXT_MAX), ("label", LABEL_MAX)):
@@ -118,19 +118,21 @@ def line_problems(content: Mapping[str, Any], *, rendered: bool) -> list[LinePro
 
 def _buttons_problems(
     buttons: Mapping[str, Any],
-    required: Callable[[Path, str], None],
+    rendered: bool,
+    required: Callable[[ContentPath, str], None],
     too_long: Callable[..., None],
-    url: Callable[[Path, str, tuple[str, ...], int], None],
+    url: Callable[..., None],
 ) -> list[LineProblem]:
     found: list[LineProblem] = []
-    has_header = bool(buttons.get("image_url")) or bool(buttons.get("title"))
+    # The text's limit is stricter with a header; before rendering, only literal text is sure to be there.
+    has_header = any(_present(buttons.get(field), rendered) for field in ("image_url", "title"))
     too_long(("buttons", "title"), "the buttons title", TITLE_MAX)
     required(("buttons", "text"), "the buttons text")
     if has_header:
         too_long(("buttons", "text"), "the buttons text", BUTTONS_TEXT_WITH_HEADER_MAX, " with an image or a title")
     else:
         too_long(("buttons", "text"), "the buttons text", BUTTONS_TEXT_MAX)
-    url(("buttons", "image_url"), "the buttons image URL", ("https://",), IMAGE_URL_MAX)
+    url(("buttons", "image_url"), "the buttons image URL", ("https://",), IMAGE_URL_MAX, True)
     actions = buttons.get("actions")
     if isinstance(actions, list):
         if not actions or len(actions) > ACTIONS_MAX:
@@ -147,7 +149,12 @@ def _buttons_problems(
     return found
 
 
-def _text_at(content: Mapping[str, Any], path: Path) -> str | None:
+def _present(value: Any, rendered: bool) -> bool:
+    text = value if isinstance(value, str) else ""
+    return bool((text if rendered else PLACEHOLDER.sub("", text)).strip())
+
+
+def _text_at(content: Mapping[str, Any], path: ContentPath) -> str | None:
     value: Any = content
     for part in path:
         if isinstance(value, Mapping) and isinstance(part, str):
