@@ -57,7 +57,7 @@ def segment_members(
     audience = (
         select_customers(condition, now=at, timezone=timezone, segments=segments, types=types)
         .where(known_at(at))
-        .subquery("audience")
+        .cte("audience")  # read twice (members, their orders): judged once
     )
     known = ORD.c.ordered_at <= at  # as of the moment: later orders have not happened yet
     figures = (
