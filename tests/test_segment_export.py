@@ -221,3 +221,18 @@ def test_errors_are_sentences_with_their_exit_status(project: Path) -> None:
     broken = ecrm(project, "segment", "export", "repeaters", "--store", str(project / "elsewhere.db"))
     assert broken.returncode == 1 and "segments/broken.yaml:2" in broken.stderr.decode()
     assert "Traceback" not in broken.stderr.decode()
+
+
+def test_export_reads_the_store_it_is_given_on_each_backend(project: Path, store_url: str) -> None:
+    fill(open_store(store_url), seed=99)  # other customers than the project's own ecrm.db
+    given = rows(
+        ecrm(project, "segment", "export", "repeaters", "--at", "2025-06-01T10:00", "--store", store_url).stdout
+    )
+    with open_store(store_url).connect() as conn:
+        expected = segment_members(
+            conn, condition(SEGMENTS["repeaters"]), at=AT, timezone="Asia/Tokyo", segments={}, types=Types()
+        )
+    assert [r["customer_id"] for r in given] == [m.id for m in expected]
+    assert [int(r["total_spent"]) for r in given] == [m.total_spent for m in expected]
+    default = rows(ecrm(project, "segment", "export", "repeaters", "--at", "2025-06-01T10:00").stdout)
+    assert [r["total_spent"] for r in default] != [r["total_spent"] for r in given]
