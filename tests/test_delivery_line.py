@@ -79,16 +79,31 @@ def problems(request: Request) -> list[str]:
         for e in jsonschema.Draft4Validator(retry_param["schema"], format_checker=FORMATS).iter_errors(key)
     ]
     body_schema = push_operation()["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-    body = request.json()
-    found += [f"body: {e.message}" for e in validator(body_schema.rsplit("/", 1)[-1]).iter_errors(body)]
-    # jsonschema ignores OpenAPI's discriminator: check each message against the schema its type names.
-    mapping = spec()["components"]["schemas"]["Message"]["discriminator"]["mapping"]
-    for message in body.get("messages", []):
-        target = mapping.get(message.get("type"))
+    return found + payload_problems(body_schema.rsplit("/", 1)[-1], request.json())
+
+
+def payload_problems(component: str, instance: Any, where: str = "body") -> list[str]:
+    """``instance`` checked against ``#/components/schemas/<component>`` and, since jsonschema ignores OpenAPI's
+    discriminator, each object below it against the schema its ``type`` names (a message, a template, an action)."""
+    found = [f"{where}: {e.message}" for e in validator(component).iter_errors(instance)]
+    if not isinstance(instance, dict):
+        return found
+    schema = spec()["components"]["schemas"][component]
+    discriminator = schema.get("discriminator")
+    if discriminator is not None:
+        kind = instance.get(discriminator["propertyName"])
+        target = discriminator["mapping"].get(kind)
         if target is None:
-            found.append(f"unknown message type {message.get('type')!r}")
-            continue
-        found += [f"message: {e.message}" for e in validator(target.rsplit("/", 1)[-1]).iter_errors(message)]
+            return [*found, f"{where}: unknown {component} type {kind!r}"]
+        return found + payload_problems(target.rsplit("/", 1)[-1], instance, f"{where} ({kind})")
+    for part in [schema, *schema.get("allOf", [])]:
+        for name, prop in (part.get("properties") or {}).items():
+            ref = prop.get("$ref") or (prop.get("items") or {}).get("$ref")
+            if ref is None or name not in instance or ref.rsplit("/", 1)[-1] == component:
+                continue
+            values = instance[name] if "items" in prop and isinstance(instance[name], list) else [instance[name]]
+            for index, value in enumerate(values):
+                found += payload_problems(ref.rsplit("/", 1)[-1], value, f"{where}.{name}[{index}]")
     return found
 
 

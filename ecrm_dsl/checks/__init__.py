@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ecrm_dsl.checks.consent import check_consent, check_templates
 from ecrm_dsl.checks.cross_scenario import check_across_scenarios
+from ecrm_dsl.checks.line_messages import check_line_templates
 from ecrm_dsl.checks.practice import check_practice
 from ecrm_dsl.checks.references import check_references
 from ecrm_dsl.checks.satisfiable import SatisfiabilityChecker
@@ -27,6 +28,7 @@ def run_checks(ws: Workspace) -> list[Diagnostic]:
         scope = segment_scope(ws.schema, segment_names)
         _condition(segment.condition, scope, findings)
     findings.extend(check_templates(ws))
+    findings.extend(check_line_templates(ws))
     for scenario in ws.scenarios:
         found: list[Diagnostic] = []
         for expr, scope in scenario_conditions(scenario, ws.schema, segment_names):

@@ -97,6 +97,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "run_command",
         "Run ticks: enroll, settle goals and stop rules, advance due steps, deliver the outbox.",
     ),
+    "segment": LazyCommand(
+        "ecrm_dsl.cli.segment_cmd",
+        "segment_command",
+        "Work with the project's segments: `ecrm segment export NAME` lists who is in one, as CSV.",
+    ),
     "serve": LazyCommand(
         "ecrm_dsl.cli.serve_cmd",
         "serve_command",

@@ -8,14 +8,49 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from ecrm_dsl.delivery.http_post import JsonPoster, TransportError, check_url, classify
 from ecrm_dsl.delivery.logs import log_result
 from ecrm_dsl.delivery.message import DeliveryResult, Message, permanent, sent, transient
+from ecrm_dsl.language.line_limits import line_problems
 
 DEFAULT_BASE_URL = "https://api.line.me"
 # uuid5 namespace of ecrm-dsl retry keys: the same idempotency key always gives the same retry key.
 RETRY_KEY_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://ecrm-dsl.example/line-retry-key")
+
+
+def line_messages(content: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The Messaging API message objects for rendered ``line`` content, in the order text, image, buttons,
+    link; a text that rendered blank is left out, as are an empty title and thumbnail."""
+    messages: list[dict[str, Any]] = []
+    text = str(content.get("text") or "")
+    if text.strip():
+        messages.append({"type": "text", "text": text})
+    image = content.get("image")
+    if isinstance(image, Mapping):
+        messages.append({"type": "image", "originalContentUrl": image["url"], "previewImageUrl": image["preview_url"]})
+    alt_text = str(content.get("alt_text") or "")
+    buttons = content.get("buttons")
+    if isinstance(buttons, Mapping):
+        template: dict[str, Any] = {"type": "buttons"}
+        if buttons.get("image_url"):
+            template["thumbnailImageUrl"] = buttons["image_url"]
+        if buttons.get("title"):
+            template["title"] = buttons["title"]
+        template["text"] = buttons["text"]
+        template["actions"] = [_uri_action(action) for action in buttons["actions"]]
+        messages.append({"type": "template", "altText": alt_text, "template": template})
+    link = content.get("link")
+    if isinstance(link, Mapping):
+        template = {"type": "buttons", "text": link["text"], "actions": [_uri_action(link)]}
+        messages.append({"type": "template", "altText": alt_text, "template": template})
+    return messages
+
+
+def _uri_action(action: Mapping[str, Any]) -> dict[str, Any]:
+    return {"type": "uri", "label": action["label"], "uri": action["url"]}
 
 
 def retry_key(idempotency_key: str) -> str:
@@ -37,10 +72,14 @@ class LineAdapter:
         to = message.recipient.line_user_id
         if not to:
             return permanent("no LINE user id")
-        text = message.content.get("text", "")
-        if not text.strip():
+        messages = line_messages(message.content)
+        if not messages:
             return permanent("empty LINE text")
-        body = {"to": to, "messages": [{"type": "text", "text": text}]}
+        problems = line_problems(message.content, rendered=True)
+        if problems:
+            # LINE would refuse the whole push with a 400; say which limit, without the text itself.
+            return permanent("not sent: " + "; ".join(problem.message for problem in problems))
+        body = {"to": to, "messages": messages}
         headers = {"Authorization": f"Bearer {self._token}", "X-Line-Retry-Key": retry_key(message.idempotency_key)}
         try:
             response = self._poster.post(self._url, json.dumps(body, ensure_ascii=False).encode(), headers)

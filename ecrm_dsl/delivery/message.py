@@ -54,7 +54,7 @@ class Message:
     template: str
     category: str  # marketing | transactional
     recipient: Recipient
-    content: dict[str, str]  # the rendered fields of the channel (see render.render)
+    content: dict[str, Any]  # the rendered fields of the channel (see render.render); LINE's may nest
     scenario_id: str
     scenario_hash: str
     node_id: str

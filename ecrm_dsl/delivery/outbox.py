@@ -21,7 +21,12 @@ def outbox_record(message: Message) -> dict[str, Any]:
     """The redacted JSON object written for ``message``."""
     secrets = sorted(message.recipient.contact_details(), key=len, reverse=True)  # longest first: no partial leaks
 
-    def scrub(text: str) -> str:
+    def scrub(value: Any) -> Any:
+        if isinstance(value, dict):  # LINE's image, buttons and link
+            return {key: scrub(sub) for key, sub in sorted(value.items())}
+        if isinstance(value, list):
+            return [scrub(sub) for sub in value]
+        text = str(value)
         for secret in secrets:
             text = text.replace(secret, REDACTED)
         return text
@@ -35,7 +40,7 @@ def outbox_record(message: Message) -> dict[str, Any]:
         "scenario": message.scenario_id,
         "scenario_hash": message.scenario_hash,
         "node": message.node_id,
-        "content": {field: scrub(text) for field, text in sorted(message.content.items())},
+        "content": scrub(message.content),
     }
 
 

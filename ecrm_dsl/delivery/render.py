@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import html
 import re
+import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ecrm_dsl.language.line_limits import URL_FIELDS
 from ecrm_dsl.language.placeholders import PLACEHOLDER
 
 SHOP_FIELDS = ("name", "url", "support_email")
@@ -29,8 +31,9 @@ def render(
     event: Mapping[str, Any],
     shop: Mapping[str, str],
     unsubscribe_url: str | None,
-) -> dict[str, str]:
-    """The channel's fields with every placeholder replaced; for webhook, the rendered payload fields.
+) -> dict[str, Any]:
+    """The channel's fields with every placeholder replaced; for webhook, the rendered payload fields; for LINE,
+    the same nested content (image, buttons, link) with each text and URL rendered.
 
     ``template`` is the plan's template entry (``{"content": {channel: {field: text}}, "params": {...}, ...}``).
     Missing values render as ``""``; only a placeholder that no namespace defines raises :class:`RenderError`.
@@ -57,12 +60,41 @@ def render(
             return params.get(name)
         raise RenderError(f"unknown placeholder {{{{ {name} }}}} in channel {channel!r}")
 
-    rendered: dict[str, str] = {}
+    if channel == "line":
+        return render_line(fields, lookup)
+    rendered: dict[str, Any] = {}
     for field, text in fields.items():
         # Values spliced into HTML are escaped: a customer name must not become markup in the mail.
         escape = html.escape if channel == "email" and field == "html" else None
         rendered[field] = substitute(str(text), lookup, escape)
     return rendered
+
+
+def render_line(content: Mapping[str, Any], lookup: Callable[[str], Any]) -> dict[str, Any]:
+    """LINE content (text, image, buttons, link) with every text and URL field rendered, the shape kept."""
+
+    def walk(value: Any, field: str) -> Any:
+        if isinstance(value, Mapping):
+            return {key: walk(sub, key) for key, sub in value.items()}
+        if isinstance(value, list):
+            return [walk(sub, field) for sub in value]
+        if field in URL_FIELDS:
+            return substitute_url(str(value), lookup)
+        return substitute(str(value), lookup)
+
+    return {field: walk(value, field) for field, value in content.items()}
+
+
+def substitute_url(url: str, lookup: Callable[[str], Any]) -> str:
+    """A URL with its placeholders replaced: a value spliced into it is percent-encoded (a coupon code with
+    ``&`` or a Japanese name stays one query value), except one that starts the URL, which is the address itself
+    (``{{ shop.url }}/cart``) and is kept as it is."""
+
+    def replace(match: re.Match[str]) -> str:
+        value = format_value(lookup(match.group(1)))
+        return value if match.start() == 0 else urllib.parse.quote(value, safe="")
+
+    return PLACEHOLDER.sub(replace, url.strip())
 
 
 def substitute(text: str, lookup: Callable[[str], Any], escape: Callable[[str], str] | None = None) -> str:

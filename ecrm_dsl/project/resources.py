@@ -17,7 +17,7 @@ from ecrm_dsl.language.diagnostics import Diagnostic
 from ecrm_dsl.language.placeholders import PLACEHOLDER
 from ecrm_dsl.language.values import Duration, TimeOfDay, ValueError_, parse_date
 from ecrm_dsl.syntax.yaml_frontend import condition_at
-from ecrm_dsl.syntax.yaml_source import Path_, YamlDocument
+from ecrm_dsl.syntax.yaml_source import Path_, YamlDocument, iter_paths
 
 T = TypeVar("T")
 
@@ -126,6 +126,8 @@ class Template:
     placeholders: tuple[Placeholder, ...]
     span: ast.Span
     coupon: CouponPool | None = None
+    # Where each value of ``channels`` sits in the file, by its path there (("line", "buttons", "text"), …).
+    content_spans: dict[tuple[str | int, ...], ast.Span] = field(default_factory=dict)
 
     @property
     def marketing(self) -> bool:
@@ -162,6 +164,7 @@ def build_template(doc: YamlDocument) -> Template:
         tuple(placeholders),
         doc.span(()),
         pool,
+        {path[1:]: doc.span(path) for path in iter_paths(data["channels"], ("channels",))},
     )
 
 
@@ -170,6 +173,8 @@ def _strings(value: Any, path: Path_) -> list[tuple[Path_, str]]:
         return [(path, value)]
     if isinstance(value, dict):
         return [item for key, sub in value.items() for item in _strings(sub, (*path, key))]
+    if isinstance(value, list):  # LINE buttons
+        return [item for index, sub in enumerate(value) for item in _strings(sub, (*path, index))]
     return []
 
 
