@@ -39,7 +39,10 @@ def test_every_command_defined_in_the_cli_package_is_listed() -> None:
     for path in sorted(package.glob("*.py")):
         if path.name != "__init__.py":
             module = importlib.import_module(f"ecrm_dsl.cli.{path.stem}")
-            defined |= {value.name for value in vars(module).values() if isinstance(value, click.Command)}
+            commands = [value for value in vars(module).values() if isinstance(value, click.Command)]
+            # A group's own subcommands (`ecrm segment export`) are listed by the group, not at the top.
+            under_groups = {id(c) for g in commands if isinstance(g, click.Group) for c in g.commands.values()}
+            defined |= {c.name for c in commands if id(c) not in under_groups}
     assert defined == set(COMMANDS)
 
 
