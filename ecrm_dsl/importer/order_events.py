@@ -22,6 +22,7 @@ from ecrm_dsl.store.snapshot_rows import Row
 from ecrm_dsl.store.tables import StoreTables
 
 DERIVED = tuple(catalog.EVENTS[ORDER_PLACED])  # the properties that come from the order
+ORDER_PLACED_COUNTS = "order.placed events"  # what an import says of the events it kept in step
 
 
 def placed_properties(order: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -38,7 +39,7 @@ def placed_properties(order: Mapping[str, Any], items: Sequence[Mapping[str, Any
         "paid_at": moment("paid_at"),
         "shipped_at": moment("shipped_at"),
         "delivery_date": order["delivery_date"].isoformat() if order["delivery_date"] is not None else None,
-        "categories": sorted({i["category"] for i in items if i["category"]}),
+        "categories": sorted({level for i in items if i["category"] for level in category_levels(i["category"])}),
         "skus": sorted({i["sku"] for i in items}),
         "entry_channel": order["entry_channel"],
         "payment_method": order["payment_method"],
@@ -47,6 +48,13 @@ def placed_properties(order: Mapping[str, Any], items: Sequence[Mapping[str, Any
         "is_subscription": bool(order["is_subscription"]),
     }
     return {k: v for k, v in properties.items() if v is not None}
+
+
+def category_levels(path: str) -> list[str]:
+    """A category path and the paths above it: ``skincare/lotion`` → ``skincare``, ``skincare/lotion``, so that
+    ``contains(event.categories, "skincare")`` holds for an order of lotion."""
+    levels = path.split("/")
+    return ["/".join(levels[: n + 1]) for n in range(len(levels))]
 
 
 def sync_order_events(

@@ -6,6 +6,7 @@ from ecrm_dsl.importer.kinds.base import LoadContext, Loader
 from ecrm_dsl.importer.kinds.customers import CustomerLoader
 from ecrm_dsl.importer.kinds.events import EventLoader
 from ecrm_dsl.importer.kinds.orders import OrderItemLoader, OrderLoader
+from ecrm_dsl.importer.kinds.products import ProductLoader
 from ecrm_dsl.importer.kinds.subscriptions import SubscriptionLoader
 
 LOADERS: dict[str, type[Loader]] = {
@@ -14,6 +15,7 @@ LOADERS: dict[str, type[Loader]] = {
     "order_items": OrderItemLoader,
     "subscriptions": SubscriptionLoader,
     "events": EventLoader,
+    "products": ProductLoader,
 }
 
 __all__ = ["LOADERS", "LoadContext", "Loader"]
