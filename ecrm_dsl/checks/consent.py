@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ecrm_dsl.checks.scope import entry_event
 from ecrm_dsl.language import ast, catalog
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.placeholders import PRODUCT_FIELDS
 from ecrm_dsl.project.resources import Template
 from ecrm_dsl.project.workspace import Workspace
 
@@ -40,7 +41,8 @@ def check_templates(ws: Workspace) -> list[Diagnostic]:
                         problem,
                         placeholder.span,
                         hint="placeholders: customer.<attribute>, event.<property>, a declared "
-                        "param, shop.name, shop.url, shop.support_email, unsubscribe_url",
+                        "param, shop.name, shop.url, shop.support_email, unsubscribe_url, "
+                        "order.items, last_purchase.<field>, recommendation.<field>",
                     )
                 )
     return findings
@@ -56,6 +58,10 @@ def _placeholder_problem(ws: Workspace, template: Template, name: str) -> str | 
         )
     if scope == "event" and rest:
         return None  # checked where the template is sent, against the entry event
+    if scope in PRODUCT_FIELDS:
+        fields = PRODUCT_FIELDS[scope]
+        known = ", ".join(fields)
+        return None if rest in fields else f"placeholder {{{{ {name} }}}}: {scope} has no field '{rest}' ({known})"
     return f"placeholder {{{{ {name} }}}} is neither a customer attribute nor a parameter of '{template.name}'"
 
 

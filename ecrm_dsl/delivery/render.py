@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ecrm_dsl.language.placeholders import PLACEHOLDER
+from ecrm_dsl.language.placeholders import PLACEHOLDER, PRODUCT_FIELDS
 
 SHOP_FIELDS = ("name", "url", "support_email")
 
@@ -29,11 +29,14 @@ def render(
     event: Mapping[str, Any],
     shop: Mapping[str, str],
     unsubscribe_url: str | None,
+    products: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, str]:
     """The channel's fields with every placeholder replaced; for webhook, the rendered payload fields.
 
     ``template`` is the plan's template entry (``{"content": {channel: {field: text}}, "params": {...}, ...}``).
-    Missing values render as ``""``; only a placeholder that no namespace defines raises :class:`RenderError`.
+    ``products``: the product namespaces' values (``order``, ``last_purchase``, ``recommendation``), for a
+    template that uses them. Missing values render as ``""``; only a placeholder that no namespace defines raises
+    :class:`RenderError`.
     """
     content = (template.get("content") or {}).get(channel)
     if not isinstance(content, Mapping):
@@ -51,6 +54,8 @@ def render(
             return customer.get(rest)
         if scope == "event" and rest:
             return event.get(rest)
+        if scope in PRODUCT_FIELDS and rest in PRODUCT_FIELDS[scope]:
+            return (products or {}).get(scope, {}).get(rest)
         if not dot and (name in declared or name in params):
             return params.get(name)
         raise RenderError(f"unknown placeholder {{{{ {name} }}}} in channel {channel!r}")
@@ -61,6 +66,20 @@ def render(
         escape = html.escape if channel == "email" and field == "html" else None
         rendered[field] = substitute(str(text), lookup, escape)
     return rendered
+
+
+def product_namespaces(content: Any) -> frozenset[str]:
+    """The product namespaces the placeholders of ``content`` (texts, nested in mappings and lists) use: a
+    message looks up only what it shows."""
+    if isinstance(content, str):
+        return frozenset(
+            scope for m in PLACEHOLDER.finditer(content) if (scope := m.group(1).partition(".")[0]) in PRODUCT_FIELDS
+        )
+    if isinstance(content, Mapping):
+        content = list(content.values())
+    if isinstance(content, list | tuple):
+        return frozenset().union(*(product_namespaces(item) for item in content))
+    return frozenset()
 
 
 def substitute(text: str, lookup: Callable[[str], Any], escape: Callable[[str], str] | None = None) -> str:
