@@ -20,9 +20,12 @@ from ecrm_dsl.store.upsert import Upserter
 FILLED = "order lines given their product's category"
 
 
-def category_path(text: str) -> str:
-    """``skincare / lotion`` → ``skincare/lotion``; raises ValueError for an empty level."""
-    levels = [level.strip() for level in text.split("/")]
+def category_path(text: str, separator: str = "/") -> str:
+    """``skincare / lotion`` → ``skincare/lotion`` (levels split at ``separator``); raises ValueError for an empty
+    level, or a level that holds a ``/`` when another separator splits them."""
+    levels = [level.strip() for level in text.split(separator)]
+    if separator != "/" and any("/" in level for level in levels):
+        raise ValueError(f"category '{text}' has a level with a '/', which separates the levels of a path")
     if not all(levels):
         raise ValueError(f"category '{text}' has an empty level")
     return "/".join(levels)
@@ -43,9 +46,10 @@ class ProductLoader(Loader):
     def add(self, line: int, values: dict[str, Any]) -> None:
         if values.get("category") is not None:
             try:
-                values["category"] = category_path(values["category"])
+                values["category"] = category_path(values["category"], self.ctx.options.category_separator)
             except ValueError as exc:
-                hint = "write the path top level first, levels separated by one /: skincare/lotion"
+                sep = self.ctx.options.category_separator
+                hint = f"write the path top level first, levels separated by one {sep}: skincare{sep}lotion"
                 self.ctx.problems.add(Problem(line, str(exc), hint, self.label("category")))
                 return
         key = values["sku"]
