@@ -377,8 +377,8 @@ def catalogue_row(product: DemoProduct) -> dict[str, Any]:
         "price": product.price,
         "launched_on": product.launched_on,
         "stock": product.stock,
-        "url": f"https://minori-do.example/products/{product.sku.lower()}",
-        "image_url": f"https://minori-do.example/images/{product.sku.lower()}.jpg",
+        "url": f"https://minori.example/products/{product.sku.lower()}",
+        "image_url": f"https://minori.example/images/{product.sku.lower()}.jpg",
     }
 
 
