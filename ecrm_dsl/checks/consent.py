@@ -191,6 +191,19 @@ def _send(
                     send.span,
                 )
             )
+    if "order_id" not in ws.schema.events.get(entry or "", {}):  # {{ order.* }} shows the entry order
+        for placeholder in template.placeholders:
+            if placeholder.name.startswith("order.") and placeholder.channel in channels:
+                findings.append(
+                    Diagnostic(
+                        "E503",
+                        f"template '{template.name}' uses {{{{ {placeholder.name} }}}}, but the entry event "
+                        f"({entry or 'none: this is not an event trigger'}) carries no order",
+                        send.span,
+                        hint="order.* shows the order that started the scenario; last_purchase.* and "
+                        "recommendation.* work from any trigger",
+                    )
+                )
     customer_facing = any(c != "webhook" for c in channels)  # a webhook notifies a system, not the customer
     if customer_facing and not template.marketing and not (entry or "").startswith(_TRANSACTION_EVENTS):
         findings.append(
