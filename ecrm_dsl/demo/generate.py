@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from ecrm_dsl.importer.implied import IMPLYING_EVENTS
-from ecrm_dsl.importer.order_events import category_levels
 from ecrm_dsl.store.imports import insert_rows
 from ecrm_dsl.store.tables import TABLES
 
@@ -393,5 +392,5 @@ def _basket(rng: random.Random, moment: datetime, size: int) -> list[tuple[DemoP
 
 
 def _categories(items: list[tuple[DemoProduct, int]]) -> list[str]:
-    """An order's ``categories`` as the importer writes them: each path and the levels above it."""
-    return sorted({level for p, _ in items for level in category_levels(p.category)})
+    """An order's ``categories`` as the importer writes them: its lines' category paths."""
+    return sorted({p.category for p, _ in items})

@@ -39,7 +39,7 @@ def placed_properties(order: Mapping[str, Any], items: Sequence[Mapping[str, Any
         "paid_at": moment("paid_at"),
         "shipped_at": moment("shipped_at"),
         "delivery_date": order["delivery_date"].isoformat() if order["delivery_date"] is not None else None,
-        "categories": sorted({level for i in items if i["category"] for level in category_levels(i["category"])}),
+        "categories": sorted({i["category"] for i in items if i["category"]}),
         "skus": sorted({i["sku"] for i in items}),
         "entry_channel": order["entry_channel"],
         "payment_method": order["payment_method"],
@@ -48,13 +48,6 @@ def placed_properties(order: Mapping[str, Any], items: Sequence[Mapping[str, Any
         "is_subscription": bool(order["is_subscription"]),
     }
     return {k: v for k, v in properties.items() if v is not None}
-
-
-def category_levels(path: str) -> list[str]:
-    """A category path and the paths above it: ``skincare/lotion`` → ``skincare``, ``skincare/lotion``, so that
-    ``contains(event.categories, "skincare")`` holds for an order of lotion."""
-    levels = path.split("/")
-    return ["/".join(levels[: n + 1]) for n in range(len(levels))]
 
 
 def sync_order_events(
