@@ -186,3 +186,27 @@ def test_templates_look_up_only_the_namespaces_they_use() -> None:
         "order",
         "recommendation",
     }
+
+
+def test_a_template_corrected_after_deploy_shows_products_at_once(world: World, tmp_path: Path) -> None:
+    w = world
+    plain = "template: later\ncategory: marketing\nchannels:\n  line:\n    text: ありがとうございます\n"
+    w.templates(plain)
+    w.write("scenarios/later.ecrm", SCENARIO.replace("thanks", "later").replace("send email later", "send line later"))
+    w.deploy(at(1, 0))
+    lines(w, w.order("a", at(1, 9), order_id="a-2"), ("SERUM", 1, 4980))
+    w.tick(at(1, 10))
+    adapters: dict[str, Any] = {ch: FileAdapter(ch, tmp_path / "out" / f"{ch}.jsonl") for ch in ("email", "line")}
+    dispatcher = Dispatcher(w.engine, adapters)
+    dispatcher.run(at(1, 10))
+    w.templates(plain.replace("す\n", "す(おすすめ {{ recommendation.name }})\n"))  # the scenario is unchanged
+    w.deploy(at(1, 10) + dt.timedelta(seconds=30))
+    w.tick(at(1, 10) + dt.timedelta(minutes=1))
+    dispatcher.run(at(1, 10) + dt.timedelta(minutes=1))  # the same dispatcher, which has read the template before
+    dispatcher.close()
+    texts = [
+        json.loads(line)["content"]["text"]
+        for line in (tmp_path / "out" / "line.jsonl").read_text(encoding="utf-8").splitlines()
+        if json.loads(line)["template"] == "later"
+    ]
+    assert texts == ["ありがとうございます", "ありがとうございます(おすすめ 発酵クリーム)"]

@@ -53,8 +53,9 @@ class Dispatcher:
         self.shop = dict(shop or {})
         self.unsubscribe = unsubscribe or (lambda customer_id, channel: None)
         self._plans: dict[str, Plan] = {}  # scenario version → the plan that runs it
-        # (version, template, channel) → the product namespaces its text shows
-        self._product_uses: dict[tuple[str, str, str], frozenset[str]] = {}
+        # (template hash, channel) → the product namespaces its text shows; by the template's own hash, as a
+        # corrected template applies to a running version at once
+        self._product_uses: dict[tuple[str, str], frozenset[str]] = {}
 
     def run(self, now: datetime) -> Counter[str]:
         """Deliver everything due at ``now``; returns how many were sent, retried and failed."""
@@ -203,7 +204,7 @@ class Dispatcher:
             template = plan.templates.get(row["template"]) if plan is not None else None
             if plan is None or template is None:
                 continue
-            key = (row["scenario_hash"], row["template"], row["channel"])
+            key = (template.hash, row["channel"])
             if key not in self._product_uses:
                 self._product_uses[key] = product_namespaces(template.content.get(row["channel"]))
             if used := self._product_uses[key]:
