@@ -3,8 +3,9 @@ entry order's lines, the customer's last purchase, and a recommendation.
 
 The recommendation, for a customer as of ``now``: the top-level category (``skincare`` of ``skincare/lotion``)
 in which they bought the most units (ties: the category's name); in it, among active products in stock (or whose
-stock is not tracked) and launched by today, the best seller by units over the 90 days up to ``now`` (ties: sku),
-leaving out every sku the customer ever bought. No purchase with a category, or nothing left: no recommendation.
+stock is not tracked) and launched by today, the best seller by units over the 90 days up to ``now`` (ties, and
+products that sold nothing there: sku order), leaving out every sku the customer ever bought. No purchase with a
+category, or nothing left: no recommendation.
 """
 
 from __future__ import annotations
@@ -58,15 +59,6 @@ class Line:
 # --------------------------------------------------------------------------- import
 
 
-def categories(conn: Connection, skus: Iterable[str]) -> dict[str, str]:
-    """The catalogue's category of each of ``skus`` that has one."""
-    wanted = sorted(set(skus))
-    if not wanted:
-        return {}
-    rows = conn.execute(select(P.c.sku, P.c.category).where(one_of(conn, P.c.sku, wanted), P.c.category.is_not(None)))
-    return {sku: category for sku, category in rows}
-
-
 def fill_line_categories(conn: Connection, skus: Iterable[str]) -> tuple[int, list[str]]:
     """Give the order lines of ``skus`` that have no category their product's; returns how many lines, and the
     orders they belong to."""
@@ -108,7 +100,7 @@ def order_lines(conn: Connection, order_ids: Sequence[str]) -> dict[str, list[Li
         select(I.c.order_id, I.c.sku, I.c.quantity, I.c.category, P.c.name, P.c.price, P.c.url, P.c.image_url)
         .join_from(I, P, P.c.sku == I.c.sku, isouter=True)
         .where(one_of(conn, I.c.order_id, sorted(set(order_ids))))
-        .order_by(I.c.order_id, I.c.sku)
+        .order_by(I.c.order_id, _text_order(conn, I.c.sku))
     )
     lines: dict[str, list[Line]] = {}
     for row in conn.execute(query):
@@ -129,7 +121,12 @@ def last_purchases(conn: Connection, customer_ids: Sequence[str], now: datetime)
             func.row_number()
             .over(
                 partition_by=O.c.customer_id,
-                order_by=(desc(O.c.ordered_at), desc(O.c.id), desc(I.c.price * I.c.quantity), I.c.sku),
+                order_by=(
+                    desc(O.c.ordered_at),
+                    desc(_text_order(conn, O.c.id)),
+                    desc(I.c.price * I.c.quantity),
+                    _text_order(conn, I.c.sku),
+                ),
             )
             .label("rank"),
         )
@@ -143,6 +140,11 @@ def last_purchases(conn: Connection, customer_ids: Sequence[str], now: datetime)
         .where(ranked.c.rank == 1)
     )
     return {row.customer_id: _product(row, row.sku, row.category) for row in conn.execute(query)}
+
+
+def _text_order(conn: Connection, text: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``text`` ordered by code point, as SQLite's default collation and Python do, whatever PostgreSQL's is."""
+    return text.collate("C") if conn.dialect.name == "postgresql" else text
 
 
 def _top_level(conn: Connection, category: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -170,7 +172,9 @@ def recommendations(conn: Connection, customer_ids: Sequence[str], now: datetime
         select(
             bought.c.customer_id,
             top.label("top"),
-            func.row_number().over(partition_by=bought.c.customer_id, order_by=(desc(units), top)).label("rank"),
+            func.row_number()
+            .over(partition_by=bought.c.customer_id, order_by=(desc(units), _text_order(conn, top)))
+            .label("rank"),
         )
         .where(bought.c.category.is_not(None))
         .group_by(bought.c.customer_id, top)
@@ -205,7 +209,10 @@ def recommendations(conn: Connection, customer_ids: Sequence[str], now: datetime
             favourite.c.customer_id,
             offered.c.sku,
             func.row_number()
-            .over(partition_by=favourite.c.customer_id, order_by=(desc(offered.c.units), offered.c.sku))
+            .over(
+                partition_by=favourite.c.customer_id,
+                order_by=(desc(offered.c.units), _text_order(conn, offered.c.sku)),
+            )
             .label("rank"),
         )
         .join_from(favourite, offered, offered.c.top == favourite.c.top)
