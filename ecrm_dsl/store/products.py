@@ -81,11 +81,11 @@ def fill_line_categories(conn: Connection, skus: Iterable[str]) -> tuple[int, li
 # --------------------------------------------------------------------------- templates
 
 
-def _product(row: Any, sku: str, category: str | None = None) -> Product:
+def _product(row: Any, sku: str) -> Product:
     return Product(
         sku=sku,
         name=row.name if row.name is not None else sku,
-        category=category if category is not None else row.category,
+        category=row.category,
         price=row.price,
         url=row.url,
         image_url=row.image_url,
@@ -110,7 +110,7 @@ def order_lines(conn: Connection, order_ids: Sequence[str]) -> dict[str, list[Li
 
 def last_purchases(conn: Connection, customer_ids: Sequence[str], now: datetime) -> dict[str, Product]:
     """Each customer's last purchase as of ``now``: of their latest order (by time, then id), the line that cost
-    the most (ties: sku)."""
+    the most (ties: sku), with the line's category (else its product's)."""
     if not customer_ids:
         return {}
     ranked = (
@@ -135,11 +135,19 @@ def last_purchases(conn: Connection, customer_ids: Sequence[str], now: datetime)
         .subquery()
     )
     query = (
-        select(ranked.c.customer_id, ranked.c.sku, ranked.c.category, P.c.name, P.c.price, P.c.url, P.c.image_url)
+        select(
+            ranked.c.customer_id,
+            ranked.c.sku,
+            func.coalesce(ranked.c.category, P.c.category).label("category"),  # the line's, else its product's
+            P.c.name,
+            P.c.price,
+            P.c.url,
+            P.c.image_url,
+        )
         .join_from(ranked, P, P.c.sku == ranked.c.sku, isouter=True)
         .where(ranked.c.rank == 1)
     )
-    return {row.customer_id: _product(row, row.sku, row.category) for row in conn.execute(query)}
+    return {row.customer_id: _product(row, row.sku) for row in conn.execute(query)}
 
 
 def _text_order(conn: Connection, text: ColumnElement[Any]) -> ColumnElement[Any]:
