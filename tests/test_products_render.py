@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import insert
 
 from ecrm_dsl.delivery.outbox import FileAdapter
-from ecrm_dsl.delivery.render import product_namespaces
+from ecrm_dsl.delivery.render import product_namespaces, render
 from ecrm_dsl.runtime.dispatch import Dispatcher
 from ecrm_dsl.store import products
 from ecrm_dsl.store.tables import TABLES
@@ -210,3 +210,22 @@ def test_a_template_corrected_after_deploy_shows_products_at_once(world: World, 
         if json.loads(line)["template"] == "later"
     ]
     assert texts == ["ありがとうございます", "ありがとうございます(おすすめ 発酵クリーム)"]
+
+
+def test_a_product_name_that_looks_like_a_placeholder_stays_text() -> None:
+    template = {"content": {"line": {"text": "{{ recommendation.name }} / {{ order.item_names }}"}}, "params": {}}
+    products: dict[str, dict[str, Any]] = {
+        "recommendation": {"name": "{{ unsubscribe_url }}セット"},
+        "order": {"item_names": ["{{ customer.email }}", "米麹"]},
+    }
+    out = render(
+        template,
+        "line",
+        customer={"email": "secret@example.jp"},
+        params={},
+        event={},
+        shop={},
+        unsubscribe_url="https://m.jp/u",
+        products=products,
+    )
+    assert out == {"text": "{{ unsubscribe_url }}セット / {{ customer.email }}、米麹"}
