@@ -59,7 +59,8 @@ def test_the_shipped_mappings_are_package_data_and_load() -> None:
     assert packaged == ["eccube4.toml", "ecforce.toml", "shopify.toml"]
     for name in shipped.shipped_names():
         mapping = shipped.shipped_mapping(name)
-        assert mapping.title and "orders" in mapping.kinds and set(mapping.kinds) <= {"customers", "orders"}
+        assert mapping.title and "orders" in mapping.kinds
+        assert set(mapping.kinds) <= {"customers", "orders", "products"}
         for kind, kind_mapping in mapping.kinds.items():
             unknown = set(kind_mapping.columns) - set(KINDS[kind])
             assert not unknown, (name, kind, unknown)
@@ -69,7 +70,7 @@ def test_list_mappings(shop: Path) -> None:
     result = ok("--list-mappings")
     assert "eccube4    EC-CUBE 4: 会員CSV, 受注CSV" in result.stdout
     assert "shopify    Shopify: customers export, orders export" in result.stdout
-    assert "kinds: customers, orders; encoding: cp932" in result.stdout
+    assert "kinds: customers, orders, products; encoding: cp932" in result.stdout
     assert f"file: {shipped.MAPPINGS_DIR / 'shopify.toml'}" in result.stdout
 
 

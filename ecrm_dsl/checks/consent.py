@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ecrm_dsl.checks.scope import entry_event
 from ecrm_dsl.language import ast, catalog
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.placeholders import PRODUCT_FIELDS
 from ecrm_dsl.project.resources import Template
 from ecrm_dsl.project.workspace import Workspace
 
@@ -42,7 +43,8 @@ def check_templates(ws: Workspace) -> list[Diagnostic]:
                         placeholder.span,
                         hint="placeholders: customer.<attribute>, event.<property>, a declared "
                         "param, coupon.code and coupon.expires_on (with coupon: {pool: NAME}), shop.name, shop.url, "
-                        "shop.support_email, unsubscribe_url",
+                        "shop.support_email, unsubscribe_url, order.items, last_purchase.<field>, "
+                        "recommendation.<field>",
                     )
                 )
     return findings
@@ -62,6 +64,10 @@ def _placeholder_problem(ws: Workspace, template: Template, name: str) -> str | 
         if template.coupon is None:
             return f"placeholder {{{{ {name} }}}}: '{template.name}' draws no coupon; add coupon: {{pool: NAME}}"
         return None
+    if scope in PRODUCT_FIELDS:
+        fields = PRODUCT_FIELDS[scope]
+        known = ", ".join(fields)
+        return None if rest in fields else f"placeholder {{{{ {name} }}}}: {scope} has no field '{rest}' ({known})"
     return f"placeholder {{{{ {name} }}}} is neither a customer attribute nor a parameter of '{template.name}'"
 
 
@@ -191,6 +197,19 @@ def _send(
                     send.span,
                 )
             )
+    if "order_id" not in ws.schema.events.get(entry or "", {}):  # {{ order.* }} shows the entry order
+        for placeholder in template.placeholders:
+            if placeholder.name.startswith("order.") and placeholder.channel in channels:
+                findings.append(
+                    Diagnostic(
+                        "E503",
+                        f"template '{template.name}' uses {{{{ {placeholder.name} }}}}, but the entry event "
+                        f"({entry or 'none: this is not an event trigger'}) carries no order",
+                        send.span,
+                        hint="order.* shows the order that started the scenario; last_purchase.* and "
+                        "recommendation.* work from any trigger",
+                    )
+                )
     customer_facing = any(c != "webhook" for c in channels)  # a webhook notifies a system, not the customer
     if customer_facing and not template.marketing and not (entry or "").startswith(_TRANSACTION_EVENTS):
         findings.append(

@@ -72,7 +72,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "import": LazyCommand(
         "ecrm_dsl.cli.import_cmd",
         "import_command",
-        "Import KIND (customers, orders, order_items, subscriptions, events or coupons) from the CSV FILE.",
+        "Import KIND (customers, orders, order_items, subscriptions, events, products or coupons) from the CSV FILE.",
     ),
     "init": LazyCommand(
         "ecrm_dsl.cli.init_cmd",

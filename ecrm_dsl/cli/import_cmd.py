@@ -83,7 +83,7 @@ def import_command(
     dry_run: bool,
     max_errors: int,
 ) -> None:
-    """Import KIND (customers, orders, order_items, subscriptions, events or coupons) from the CSV FILE.
+    """Import KIND (customers, orders, order_items, subscriptions, events, products or coupons) from the CSV FILE.
 
     Every row is checked; bad rows are reported as FILE:LINE and nothing is written unless the whole file is
     good. Rows are upserted by their natural key, so importing a file again changes nothing. An export of a

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ecrm_dsl.language.line_limits import URL_FIELDS
-from ecrm_dsl.language.placeholders import PLACEHOLDER
+from ecrm_dsl.language.placeholders import PLACEHOLDER, PRODUCT_FIELDS
 
 SHOP_FIELDS = ("name", "url", "support_email")
 
@@ -31,12 +31,15 @@ def render(
     event: Mapping[str, Any],
     shop: Mapping[str, str],
     unsubscribe_url: str | None,
+    products: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The channel's fields with every placeholder replaced; for webhook, the rendered payload fields; for LINE,
     the same nested content (image, buttons, link) with each text and URL rendered.
 
     ``template`` is the plan's template entry (``{"content": {channel: {field: text}}, "params": {...}, ...}``).
-    Missing values render as ``""``; only a placeholder that no namespace defines raises :class:`RenderError`.
+    ``products``: the product namespaces' values (``order``, ``last_purchase``, ``recommendation``), for a
+    template that uses them. Missing values render as ``""``; only a placeholder that no namespace defines raises
+    :class:`RenderError`.
     """
     content = (template.get("content") or {}).get(channel)
     if not isinstance(content, Mapping):
@@ -56,6 +59,8 @@ def render(
             return event.get(rest)
         if scope == "coupon" and rest:  # drawn at the send and kept with the delivery's params
             return (params.get("coupon") or {}).get(rest)
+        if scope in PRODUCT_FIELDS and rest in PRODUCT_FIELDS[scope]:
+            return (products or {}).get(scope, {}).get(rest)
         if not dot and (name in declared or name in params):
             return params.get(name)
         raise RenderError(f"unknown placeholder {{{{ {name} }}}} in channel {channel!r}")
@@ -95,6 +100,18 @@ def substitute_url(url: str, lookup: Callable[[str], Any]) -> str:
         return value if match.start() == 0 else urllib.parse.quote(value, safe="")
 
     return PLACEHOLDER.sub(replace, url.strip())
+def product_namespaces(content: Any) -> frozenset[str]:
+    """The product namespaces the placeholders of ``content`` (texts, nested in mappings and lists) use: a
+    message looks up only what it shows."""
+    if isinstance(content, str):
+        return frozenset(
+            scope for m in PLACEHOLDER.finditer(content) if (scope := m.group(1).partition(".")[0]) in PRODUCT_FIELDS
+        )
+    if isinstance(content, Mapping):
+        content = list(content.values())
+    if isinstance(content, list | tuple):
+        return frozenset().union(*(product_namespaces(item) for item in content))
+    return frozenset()
 
 
 def substitute(text: str, lookup: Callable[[str], Any], escape: Callable[[str], str] | None = None) -> str:

@@ -64,15 +64,41 @@ GIVEN = [
     "智子",
     "真由美",
 ]
-PRODUCTS = [  # sku, category, price in yen
-    ("SERUM-30", "skincare", 4980),
-    ("MOIST-CREAM-50", "skincare", 3980),
-    ("LOTION-150", "skincare", 2980),
-    ("BODY-MILK-200", "bodycare", 2480),
-    ("GRANOLA-500", "food", 1680),
-    ("GENMAI-1KG", "food", 1280),
-    ("KOJI-SUPP-60", "supplement", 3480),
+
+
+@dataclass(frozen=True)
+class DemoProduct:
+    sku: str
+    name: str
+    category: str  # a path, top level first
+    price: int  # yen, tax included
+    launched_on: date
+    stock: int | None  # None: not tracked
+    popularity: int  # relative weight of how often it is bought
+
+
+CATALOGUE = [
+    DemoProduct("LOTION-150", "発酵化粧水 150ml", "skincare/lotion", 2980, date(2022, 10, 1), 120, 9),
+    DemoProduct("LOTION-REFILL", "発酵化粧水 詰め替え 300ml", "skincare/lotion", 4980, date(2024, 2, 1), 40, 3),
+    DemoProduct("SERUM-30", "米麹美容液 30ml", "skincare/serum", 4980, date(2022, 10, 1), 60, 8),
+    DemoProduct("SERUM-VC-20", "発酵ビタミンC美容液 20ml", "skincare/serum", 5480, date(2025, 3, 10), 80, 4),
+    DemoProduct("MOIST-CREAM-50", "酒粕しっとりクリーム 50g", "skincare/cream", 3980, date(2023, 9, 1), 35, 6),
+    DemoProduct("CLEANSING-OIL", "米ぬかクレンジングオイル 150ml", "skincare/cleansing", 2480, date(2024, 5, 1), 0, 4),
+    DemoProduct("SHEET-MASK-5", "発酵シートマスク 5枚入", "skincare/mask", 1480, date(2024, 8, 1), None, 5),
+    DemoProduct("TRIAL-SET", "はじめてのお試しセット", "skincare/set", 1980, date(2022, 10, 1), None, 7),
+    DemoProduct("BODY-MILK-200", "米ぬかボディミルク 200ml", "bodycare/body", 2480, date(2023, 6, 1), 50, 4),
+    DemoProduct("HAND-CREAM-40", "酒粕ハンドクリーム 40g", "bodycare/hand", 1280, date(2024, 10, 1), 90, 3),
+    DemoProduct("BATH-SALT-6", "米麹バスソルト 6包", "bodycare/bath", 1680, date(2024, 11, 15), 25, 2),
+    DemoProduct("GENMAI-1KG", "無農薬発芽玄米 1kg", "food/rice", 1280, date(2022, 10, 1), None, 6),
+    DemoProduct("GENMAI-5KG", "無農薬発芽玄米 5kg", "food/rice", 5480, date(2022, 10, 1), 15, 2),
+    DemoProduct("GRANOLA-500", "玄米グラノーラ 500g", "food/granola", 1680, date(2023, 7, 1), 200, 6),
+    DemoProduct("GRANOLA-MATCHA", "抹茶玄米グラノーラ 300g", "food/granola", 1480, date(2024, 9, 1), 0, 3),
+    DemoProduct("AMAZAKE-6", "米麹甘酒 6本セット", "food/drink", 2160, date(2023, 11, 1), 70, 4),
+    DemoProduct("MISO-750", "天然醸造 玄米味噌 750g", "food/seasoning", 1380, date(2024, 1, 10), 45, 3),
+    DemoProduct("KOJI-SUPP-60", "麹菌サプリメント 60粒", "supplement/koji", 3480, date(2022, 10, 1), None, 5),
+    DemoProduct("LACTO-SUPP-30", "植物性乳酸菌サプリ 30包", "supplement/lacto", 2980, date(2024, 6, 1), 30, 3),
 ]
+
 PERSONAS = ["parenting", "single_worker", "pre_senior", "student"]
 CHANNELS = ["ad_lp", "organic_search", "sns", "affiliate", "direct"]
 SKIN = ["dry", "oily", "combination", "sensitive", "normal"]
@@ -94,7 +120,7 @@ class Batch:
     def flush(self, engine: Engine) -> None:
         order = ["customers", "customer_tags", "orders", "order_items", "subscriptions", "events"]
         with engine.begin() as conn:
-            for table in order:
+            for table in ("products", *order):
                 insert_rows(conn, TABLES.metadata.tables[table], self.rows.get(table, []))
         self.rows = {}
 
@@ -114,6 +140,8 @@ class DemoShop:
         """Write the store; returns row counts per kind."""
         rng = random.Random(self.seed)
         batch, counts = Batch(), {"customers": 0, "orders": 0, "events": 0}
+        for product in CATALOGUE:
+            batch.add("products", catalogue_row(product))
         for index in range(self.customers):
             for table, row in self._customer(rng, index):
                 batch.add(table, row)
@@ -189,8 +217,8 @@ class DemoShop:
     def _order(
         self, rng: random.Random, cid: str, oid: str, moment: datetime, cart_id: str | None = None
     ) -> Iterator[tuple[str, dict[str, Any]]]:
-        items = rng.sample(PRODUCTS, k=rng.choice([1, 1, 1, 2, 2, 3]))
-        amount = sum(price for _, _, price in items)
+        items = _basket(rng, moment, rng.choice([1, 1, 1, 2, 2, 3]))
+        amount = sum(p.price * quantity for p, quantity in items)
         paid = moment + timedelta(minutes=rng.randint(1, 90))
         shipped = paid + timedelta(days=rng.choice([1, 1, 2, 3]), hours=rng.randint(0, 8))
         delivery = (
@@ -211,8 +239,11 @@ class DemoShop:
                 "payment_method": rng.choice(["card", "konbini", "cod", "paypay"]),
             },
         )
-        for sku, category, price in items:
-            yield "order_items", {"order_id": oid, "sku": sku, "category": category, "quantity": 1, "price": price}
+        for p, quantity in items:
+            yield (
+                "order_items",
+                {"order_id": oid, "sku": p.sku, "category": p.category, "quantity": quantity, "price": p.price},
+            )
         yield (
             "events",
             {
@@ -226,8 +257,8 @@ class DemoShop:
                     "paid_at": paid.isoformat(),
                     "shipped_at": shipped.isoformat(),
                     "delivery_date": delivery.isoformat() if delivery else None,
-                    "categories": sorted({c for _, c, _ in items}),
-                    "skus": [s for s, _, _ in items],
+                    "categories": _categories(items),
+                    "skus": sorted(p.sku for p, _ in items),
                     "cart_id": cart_id,
                     "entry_channel": rng.choice(CHANNELS),
                 },
@@ -261,9 +292,9 @@ class DemoShop:
 
     def _abandoned_cart(self, rng: random.Random, cid: str) -> Iterator[tuple[str, dict[str, Any]]]:
         moment = _shop_hours(rng, self.start + timedelta(days=rng.uniform(0, self.days)))
-        items = rng.sample(PRODUCTS, k=rng.choice([1, 2]))
+        items = _basket(rng, moment, rng.choice([1, 2]))
         cart_id = f"CART-{cid}-A"
-        amount = sum(p for _, _, p in items)
+        amount = sum(p.price * quantity for p, quantity in items)
         yield (
             "events",
             {
@@ -273,8 +304,8 @@ class DemoShop:
                 "properties": {
                     "cart_id": cart_id,
                     "amount": amount,
-                    "skus": [s for s, _, _ in items],
-                    "categories": sorted({c for _, c, _ in items}),
+                    "skus": sorted(p.sku for p, _ in items),
+                    "categories": _categories(items),
                 },
             },
         )
@@ -334,3 +365,32 @@ def _shop_hours(rng: random.Random, moment: datetime) -> datetime:
     local = moment.astimezone(ZONE)
     hour = rng.choices(range(7, 24), weights=[1, 2, 3, 3, 3, 4, 5, 4, 3, 3, 4, 5, 7, 8, 9, 8, 5])[0]
     return local.replace(hour=hour, minute=rng.randrange(60), second=rng.randrange(60), microsecond=0)
+
+
+def catalogue_row(product: DemoProduct) -> dict[str, Any]:
+    """The ``products`` row of a demo product."""
+    return {
+        "sku": product.sku,
+        "name": product.name,
+        "category": product.category,
+        "price": product.price,
+        "launched_on": product.launched_on,
+        "stock": product.stock,
+        "url": f"https://minori.example/products/{product.sku.lower()}",
+        "image_url": f"https://minori.example/images/{product.sku.lower()}.jpg",
+    }
+
+
+def _basket(rng: random.Random, moment: datetime, size: int) -> list[tuple[DemoProduct, int]]:
+    """``size`` different products on sale at ``moment``, the popular ones more often; food sometimes twice."""
+    on_sale = [p for p in CATALOGUE if p.launched_on <= moment.astimezone(ZONE).date()]
+    chosen: dict[str, DemoProduct] = {}
+    while len(chosen) < size:
+        product = rng.choices(on_sale, weights=[p.popularity for p in on_sale])[0]
+        chosen[product.sku] = product
+    return [(p, 2 if p.category.startswith("food/") and rng.random() < 0.3 else 1) for p in chosen.values()]
+
+
+def _categories(items: list[tuple[DemoProduct, int]]) -> list[str]:
+    """An order's ``categories`` as the importer writes them: its lines' category paths."""
+    return sorted({p.category for p, _ in items})

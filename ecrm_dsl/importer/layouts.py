@@ -89,6 +89,18 @@ SUBSCRIPTION = _columns(
     Column("skips", "int", default=0, minimum=0),
 )
 
+PRODUCT = _columns(
+    Column("sku", "string", required=True),
+    Column("name", "string", required=True),
+    Column("category", "string"),  # a path, top level first: skincare/lotion
+    Column("price", "money", minimum=0),
+    Column("launched_on", "date"),
+    Column("stock", "int"),  # empty: not tracked
+    Column("url", "string"),
+    Column("image_url", "string"),
+    Column("active", "bool", default=True),
+)
+
 EVENT = _columns(
     Column("customer_id", "string", required=True),
     Column("type", "string", required=True),
@@ -111,4 +123,5 @@ KINDS: dict[str, dict[str, Column]] = {
     "subscriptions": SUBSCRIPTION,
     "events": EVENT,
     "coupons": COUPON,
+    "products": PRODUCT,
 }

@@ -12,6 +12,7 @@ derive_id = true                    # orders: the file has no order id; derive o
 create_missing_customers = true     # orders: customers only the orders file names are created (id only)
 fill_down = true                    # orders: an order's columns are on its first line only (Shopify)
 ignore_unmapped = true              # headers the mapping neither maps nor ignores are skipped, with a note
+category_separator = ","            # products: the category cell's levels are separated by this, not "/"
 
 [orders.only_rows_where]            # only rows whose cell under this header is one of these are read
 "明細区分(名称)" = ["商品"]           # (EC-CUBE's fee, discount and tax lines are skipped)
@@ -59,9 +60,10 @@ OPTION_KEYS = (
     "only_rows_where",
     "strip",
     "join",
+    "category_separator",
 )
 _ORDERS_ONLY = ("derive_id", "create_missing_customers", "fill_down")
-_MONEY_KINDS = ("customers", "orders", "order_items")  # kinds whose money cells are bound columns
+_MONEY_KINDS = ("customers", "orders", "order_items", "products")  # kinds whose money cells are bound columns
 _DELIMITER_NAMES = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -105,6 +107,7 @@ class Options:
     only_rows_where: tuple[tuple[str, frozenset[str]], ...] = ()  # (CSV header, the cell values to read)
     strip: tuple[tuple[str, str], ...] = ()  # (store name, characters removed from both ends of its cells)
     join: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (store name, the CSV headers whose cells make its value)
+    category_separator: str = "/"  # products: what separates the levels of a category path in the file
 
     def format_of(self, name: str) -> str | None:
         return dict(self.date_formats).get(name, self.date_format)
@@ -118,8 +121,10 @@ def parse_options(kind: str, table: dict[str, Any]) -> Options:
     if any(key in table for key in ("currency", "yen_per_unit")) and kind not in _MONEY_KINDS:
         raise OptionError(
             f"currency is not supported for {kind}",
-            "only customers, orders and order_items convert money columns",
+            "only customers, orders, order_items and products convert money columns",
         )
+    if "category_separator" in table and kind != "products":
+        raise OptionError("category_separator is only for [products]")
     date_formats = _table(table.get("date_formats", {}), "date_formats")
     return Options(
         shape=_shape(table),
@@ -133,7 +138,14 @@ def parse_options(kind: str, table: dict[str, Any]) -> Options:
         only_rows_where=_only_rows(table.get("only_rows_where", {})),
         strip=_strip(table.get("strip", {})),
         join=_join(table.get("join", {})),
+        category_separator=_separator(table.get("category_separator", "/")),
     )
+
+
+def _separator(value: Any) -> str:
+    if not isinstance(value, str) or len(value) != 1 or value.isspace():
+        raise OptionError("category_separator must be one character", 'e.g. category_separator = ","')
+    return value
 
 
 def _strip(value: Any) -> tuple[tuple[str, str], ...]:

@@ -22,6 +22,7 @@ from ecrm_dsl.store.snapshot_rows import Row
 from ecrm_dsl.store.tables import StoreTables
 
 DERIVED = tuple(catalog.EVENTS[ORDER_PLACED])  # the properties that come from the order
+ORDER_PLACED_COUNTS = "order.placed events"  # what an import says of the events it kept in step
 
 
 def placed_properties(order: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -15,16 +15,18 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
 from ecrm_dsl.delivery.adapters import Adapter
 from ecrm_dsl.delivery.message import DeliveryResult, Message, Recipient, permanent
-from ecrm_dsl.delivery.render import RenderError, mark_money, render
+from ecrm_dsl.delivery.render import RenderError, mark_money, product_namespaces, render
 from ecrm_dsl.delivery.retry import backoff, should_retry
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.runtime.model import DeployedPlan
 from ecrm_dsl.runtime.policy import reachable
+from ecrm_dsl.runtime.product_context import Namespaces, Wanted, product_context
 from ecrm_dsl.store import customers, deliveries, deployments, journal, outbox
 from ecrm_dsl.store import enrollments as store
 
@@ -51,6 +53,9 @@ class Dispatcher:
         self.shop = dict(shop or {})
         self.unsubscribe = unsubscribe or (lambda customer_id, channel: None)
         self._plans: dict[str, Plan] = {}  # scenario version → the plan that runs it
+        # (template hash, channel) → the product namespaces its text shows; by the template's own hash, as a
+        # corrected template applies to a running version at once
+        self._product_uses: dict[tuple[str, str], frozenset[str]] = {}
 
     def run(self, now: datetime) -> Counter[str]:
         """Deliver everything due at ``now``; returns how many were sent, retried and failed."""
@@ -64,6 +69,7 @@ class Dispatcher:
                 profiles = customers.profiles(conn, [r["customer_id"] for r in rows])
                 events = self._entry_events(conn, rows)
                 plans = self._plans_for(conn, {r["scenario_hash"] for r in rows})
+                shown = self._products(conn, rows, events, plans, now)
             handed: list[tuple[dict[str, Any], DeliveryResult]] = []
             in_doubt: dict[str, Any] | None = None
             began = time.monotonic()
@@ -74,7 +80,8 @@ class Dispatcher:
                     in_doubt = row
                     profile = profiles.get(row["customer_id"])
                     event = events.get(row["enrollment_id"], {})
-                    handed.append((row, self._deliver(row, profile, event, plans.get(row["scenario_hash"]))))
+                    plan = plans.get(row["scenario_hash"])
+                    handed.append((row, self._deliver(row, profile, event, plan, shown.get(row["id"]))))
                     in_doubt = None
             finally:
                 # Even when a delivery raised, what was handed over is recorded and what was not is given back;
@@ -126,7 +133,12 @@ class Dispatcher:
         return counts
 
     def _deliver(
-        self, row: dict[str, Any], profile: dict[str, Any] | None, event: dict[str, Any], plan: Plan | None
+        self,
+        row: dict[str, Any],
+        profile: dict[str, Any] | None,
+        event: dict[str, Any],
+        plan: Plan | None,
+        products: Namespaces | None = None,
     ) -> DeliveryResult:
         adapter = self.adapters.get(row["channel"])
         if adapter is None:
@@ -158,6 +170,7 @@ class Dispatcher:
                 event=mark_money(event, view.types(entry_event).event_properties),
                 shop=self.shop,
                 unsubscribe_url=link,
+                products=products,
             )
         except RenderError as exc:
             return permanent(f"cannot render: {exc}")
@@ -174,6 +187,33 @@ class Dispatcher:
             unsubscribe_url=link,
         )
         return adapter.send(message)
+
+    def _products(
+        self,
+        conn: Any,
+        rows: list[dict[str, Any]],
+        events: Mapping[int, dict[str, Any]],
+        plans: Mapping[str, Plan],
+        now: datetime,
+    ) -> dict[int, Namespaces]:
+        """The product namespaces of the rows whose template shows products, by outbox id, as of ``now``."""
+        wanted: dict[int, Wanted] = {}
+        timezone = None
+        for row in rows:
+            plan = plans.get(row["scenario_hash"])
+            template = plan.templates.get(row["template"]) if plan is not None else None
+            if plan is None or template is None:
+                continue
+            key = (template.hash, row["channel"])
+            if key not in self._product_uses:
+                self._product_uses[key] = product_namespaces(template.content.get(row["channel"]))
+            if used := self._product_uses[key]:
+                order_id = events.get(row["enrollment_id"], {}).get("order_id")  # an order event's entry
+                wanted[row["id"]] = Wanted(row["customer_id"], order_id, used)
+                timezone = plan.timezone
+        if timezone is None:
+            return {}
+        return product_context(conn, wanted, now, now.astimezone(ZoneInfo(timezone)).date())
 
     def _entry_events(self, conn: Any, rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
         enrollments = store.by_ids(conn, sorted({r["enrollment_id"] for r in rows if r["enrollment_id"]}))

@@ -1,7 +1,7 @@
 """The change log: which customers changed, so a tick re-checks only them.
 
 Database triggers append a row to ``customer_changes`` whenever a customer's data is written — customers
-(insert, update), tags (insert, delete), orders (insert, update), order items (insert), subscriptions
+(insert, update), tags (insert, delete), orders (insert, update), order items (insert, update), subscriptions
 (insert, update), events (insert) — so every writer (the importer, update steps, a test's direct insert, a
 shop's own SQL) feeds it without having to remember to. Each row has an increasing ``seq`` and the moment the
 change becomes visible to a condition judged as of "now" (``effective_at``: an order's time, a sign-up), since a
@@ -67,6 +67,8 @@ _FEEDS = (
         " UNION ALL SELECT OLD.customer_id, NULL WHERE OLD.customer_id <> NEW.customer_id",
     ),
     _Feed("order_items", "INSERT", "SELECT customer_id, ordered_at FROM orders WHERE id = NEW.order_id"),
+    # A line's category filled from the catalogue (revision 0004) changes what the customer bought.
+    _Feed("order_items", "UPDATE", "SELECT customer_id, ordered_at FROM orders WHERE id = NEW.order_id"),
     _Feed("subscriptions", "INSERT", "SELECT NEW.customer_id, NEW.started_at"),
     _Feed(
         "subscriptions",

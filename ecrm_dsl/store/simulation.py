@@ -18,6 +18,7 @@ HISTORY_TABLES = (
     TABLES.customer_tags,
     TABLES.orders,
     TABLES.order_items,
+    TABLES.products,  # what templates show and recommend during the replay
     TABLES.subscriptions,
     TABLES.events,
 )

@@ -34,6 +34,7 @@ from sqlalchemy import (
     Table,
     Text,
     false,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -75,6 +76,7 @@ class StoreTables:
     customer_tags: Table
     orders: Table
     order_items: Table
+    products: Table
     subscriptions: Table
     events: Table
     enrollments: Table
@@ -159,6 +161,20 @@ def make_tables(metadata: MetaData | None = None, schema: str | None = None) -> 
         Column("quantity", Integer, nullable=False, default=1),
         Column("price", Integer, nullable=False),  # unit price, whole yen
         index("order_items", "category"),
+    )
+    products = table(
+        "products",
+        Column("sku", String, primary_key=True),  # the key order lines name; no foreign key from them
+        Column("name", Text, nullable=False),
+        Column("category", String),  # a path, top level first: skincare/lotion
+        Column("price", Integer),  # whole yen, tax included
+        Column("launched_on", Date),  # shop-local; a product is not recommended before it
+        Column("stock", Integer),  # units in stock; null: not tracked
+        Column("url", Text),
+        Column("image_url", Text),
+        Column("active", Boolean, nullable=False, default=True, server_default=true()),  # false: no longer sold
+        index("products", "category"),
+        comment="The catalogue: what templates show for a sku and what a recommendation may offer.",
     )
     subscriptions = table(
         "subscriptions",
@@ -317,6 +333,7 @@ def make_tables(metadata: MetaData | None = None, schema: str | None = None) -> 
         customer_tags,
         orders,
         order_items,
+        products,
         subscriptions,
         events,
         enrollments,

@@ -7,6 +7,7 @@ from ecrm_dsl.importer.kinds.coupons import CouponLoader
 from ecrm_dsl.importer.kinds.customers import CustomerLoader
 from ecrm_dsl.importer.kinds.events import EventLoader
 from ecrm_dsl.importer.kinds.orders import OrderItemLoader, OrderLoader
+from ecrm_dsl.importer.kinds.products import ProductLoader
 from ecrm_dsl.importer.kinds.subscriptions import SubscriptionLoader
 
 LOADERS: dict[str, type[Loader]] = {
@@ -16,6 +17,7 @@ LOADERS: dict[str, type[Loader]] = {
     "subscriptions": SubscriptionLoader,
     "events": EventLoader,
     "coupons": CouponLoader,
+    "products": ProductLoader,
 }
 
 __all__ = ["LOADERS", "LoadContext", "Loader"]

@@ -19,14 +19,14 @@ from sqlalchemy import Connection
 from ecrm_dsl.importer.counts import Counts
 from ecrm_dsl.importer.header import Binding, Resolver, Unresolved
 from ecrm_dsl.importer.kinds.base import NEW, REPEAT, KnownIds, LoadContext, Loader, SeenKeys, differing
+from ecrm_dsl.importer.kinds.products import FILLED
 from ecrm_dsl.importer.layouts import ITEM, ORDER, ORDER_ITEM, ORDER_LINE, Column
-from ecrm_dsl.importer.order_events import sync_order_events
+from ecrm_dsl.importer.order_events import ORDER_PLACED_COUNTS, sync_order_events
 from ecrm_dsl.importer.order_ids import DerivedIds
 from ecrm_dsl.importer.problems import Problem
+from ecrm_dsl.store import products
 from ecrm_dsl.store.imports import insert_rows
 from ecrm_dsl.store.upsert import Upserter
-
-ORDER_PLACED_COUNTS = "order.placed events"
 
 
 class _ItemsMixin(Loader):
@@ -38,6 +38,7 @@ class _ItemsMixin(Loader):
         self.pending_items: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
         self.order_ids: dict[str, None] = {}  # every order of the file, in file order
         self.moved: dict[str, str] = {}  # order id → its customer before this import moved it
+        self.skus: dict[str, None] = {}  # every sku of the file's lines
         self.counts["order_items"] = Counts()
 
     def _add_item(self, line: int, item: dict[str, Any]) -> None:
@@ -61,6 +62,7 @@ class _ItemsMixin(Loader):
 
     def _write_items(self) -> None:
         pending, self.pending_items = [v for _, v in self.pending_items.values()], {}
+        self.skus.update((item["sku"], None) for item in pending)
         if pending and self.ctx.writing:
             for status in self.items.apply(self.conn, pending):
                 self.counts["order_items"].add(status)
@@ -69,9 +71,14 @@ class _ItemsMixin(Loader):
         self.flush()
         self.items.close(self.conn)
         if self.ctx.writing:
+            # Lines without a category take their product's (other orders' lines of these skus too).
+            lines, filled = products.fill_line_categories(self.conn, self.skus)
+            order_ids = dict.fromkeys([*self.order_ids, *filled])
             self.counts[ORDER_PLACED_COUNTS] = sync_order_events(
-                self.conn, self.ctx.tables, self.order_ids, self.moved, self.ctx.batch_size
+                self.conn, self.ctx.tables, order_ids, self.moved, self.ctx.batch_size
             )
+            if lines:
+                self.counts[FILLED] = Counts(updated=lines)
 
 
 class OrderLoader(_ItemsMixin):

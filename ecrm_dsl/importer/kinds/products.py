@@ -1,0 +1,92 @@
+"""``ecrm import products``: the catalogue, one row per product, by sku.
+
+A re-import updates what changed (a price, the stock) and never adds a second row. Order lines stored without a
+category take their product's category path, so importing the catalogue after the orders fills them (and the
+categories of those orders' ``order.placed`` events).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ecrm_dsl.importer.counts import Counts
+from ecrm_dsl.importer.kinds.base import NEW, REPEAT, LoadContext, Loader, SeenKeys, differing
+from ecrm_dsl.importer.layouts import PRODUCT
+from ecrm_dsl.importer.order_events import ORDER_PLACED_COUNTS, sync_order_events
+from ecrm_dsl.importer.problems import Problem
+from ecrm_dsl.store import products
+from ecrm_dsl.store.upsert import Upserter
+
+FILLED = "order lines given their product's category"
+
+
+def category_path(text: str, separator: str = "/") -> str:
+    """``skincare / lotion`` → ``skincare/lotion`` (levels split at ``separator``); raises ValueError for an empty
+    level, or a level that holds a ``/`` when another separator splits them."""
+    levels = [level.strip() for level in text.split(separator)]
+    if separator != "/" and any("/" in level for level in levels):
+        raise ValueError(f"category '{text}' has a level with a '/', which separates the levels of a path")
+    if not all(levels):
+        raise ValueError(f"category '{text}' has an empty level")
+    return "/".join(levels)
+
+
+class ProductLoader(Loader):
+    kind = "products"
+    layout = PRODUCT
+
+    def __init__(self, ctx: LoadContext):
+        super().__init__(ctx)
+        self.counts = {"products": Counts()}
+        self.upserter = Upserter(ctx.tables.products, ("sku",))
+        self.seen = SeenKeys()
+        self.pending: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.skus: list[str] = []  # every product of the file, for the order lines without a category
+
+    def add(self, line: int, values: dict[str, Any]) -> None:
+        if values.get("category") is not None:
+            try:
+                values["category"] = category_path(values["category"], self.ctx.options.category_separator)
+            except ValueError as exc:
+                sep = self.ctx.options.category_separator
+                hint = f"write the path top level first, levels separated by one {sep}: skincare{sep}lotion"
+                self.ctx.problems.add(Problem(line, str(exc), hint, self.label("category")))
+                return
+        key = values["sku"]
+        seen = self.seen.check(key, values, line)
+        if seen == REPEAT:
+            self.counts["products"].repeated += 1
+        elif seen != NEW:
+            earlier = self.pending.get(key)
+            what = ", ".join(differing(values, earlier[1])) if earlier else "values"
+            self.ctx.problems.add(
+                Problem(
+                    line,
+                    f"product '{key}' is also on line {seen}, with different {what}",
+                    "give each sku once",
+                    self.label("sku"),
+                )
+            )
+        else:
+            self.pending[key] = (line, values)
+            self.skus.append(key)
+            if len(self.pending) >= self.ctx.batch_size:
+                self.flush()
+
+    def flush(self) -> None:
+        pending, self.pending = [values for _, values in self.pending.values()], {}
+        if pending and self.ctx.writing:
+            for status in self.upserter.apply(self.conn, pending):
+                self.counts["products"].add(status)
+
+    def finish(self) -> None:
+        self.flush()
+        self.upserter.close(self.conn)
+        if not self.ctx.writing:
+            return
+        lines, orders = products.fill_line_categories(self.conn, self.skus)
+        if lines:
+            self.counts[FILLED] = Counts(updated=lines)
+            self.counts[ORDER_PLACED_COUNTS] = sync_order_events(
+                self.conn, self.ctx.tables, orders, {}, self.ctx.batch_size
+            )
