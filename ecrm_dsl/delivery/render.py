@@ -100,6 +100,8 @@ def substitute_url(url: str, lookup: Callable[[str], Any]) -> str:
         return value if match.start() == 0 else urllib.parse.quote(value, safe="")
 
     return PLACEHOLDER.sub(replace, url.strip())
+
+
 def product_namespaces(content: Any) -> frozenset[str]:
     """The product namespaces the placeholders of ``content`` (texts, nested in mappings and lists) use: a
     message looks up only what it shows."""
