@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -65,6 +66,11 @@ from ecrm_dsl.store.database import DEFAULT_STORE
 )
 @click.option("--dry-run", is_flag=True, help="Check everything and show what would change; write nothing.")
 @click.option(
+    "--now",
+    "now_text",
+    help="products: when the restocks and price drops the file shows happen (ISO 8601 with offset; default now).",
+)
+@click.option(
     "--max-errors",
     type=click.IntRange(min=1),
     default=100,
@@ -81,6 +87,7 @@ def import_command(
     timezone_name: str | None,
     encoding: str | None,
     dry_run: bool,
+    now_text: str | None,
     max_errors: int,
 ) -> None:
     """Import KIND (customers, orders, order_items, subscriptions, events, products or coupons) from the CSV FILE.
@@ -108,6 +115,7 @@ def import_command(
         mapping=mapping.for_kind(kind),
         dry_run=dry_run,
         max_problems=max_errors,
+        now=_moment(now_text) if now_text is not None else None,
     )
     try:
         make_loader(request, schema)
@@ -195,6 +203,16 @@ def _encoding(name: str) -> str:
 def _usage(message: str) -> NoReturn:
     click.echo(f"ecrm import: {message}", err=True)
     raise SystemExit(int(ExitCode.USAGE))
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        _usage(f"--now '{text}' is not a time; write e.g. 2025-03-01T10:00+09:00")
+    if moment.tzinfo is None:
+        _usage(f"--now '{text}' has no timezone; write e.g. 2025-03-01T10:00+09:00")
+    return moment
 
 
 def _report(result: ImportResult, display: str, store: str, dry_run: bool) -> None:

@@ -125,6 +125,11 @@ class Batch:
         self.rows = {}
 
 
+def customer_id(index: int) -> str:
+    """The demo's customer ids: C0000001, C0000002, …"""
+    return f"C{index + 1:07d}"
+
+
 @dataclass
 class DemoShop:
     customers: int
@@ -157,7 +162,7 @@ class DemoShop:
     # ------------------------------------------------------------------ one customer
 
     def _customer(self, rng: random.Random, index: int) -> Iterator[tuple[str, dict[str, Any]]]:
-        cid = f"C{index + 1:07d}"
+        cid = customer_id(index)
         new = rng.random() < 0.25  # first purchase falls inside the demo month
         signed_up = (
             self.start + timedelta(days=rng.uniform(0, self.days))

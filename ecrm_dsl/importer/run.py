@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -32,6 +32,7 @@ class ImportRequest:
     dry_run: bool = False
     max_problems: int = 100
     batch_size: int = 1000
+    now: datetime | None = None  # when catalogue changes happen (product events); default: the import's time
 
 
 @dataclass
@@ -51,7 +52,13 @@ class ImportResult:
 def make_loader(request: ImportRequest, schema: CustomerSchema, tables: StoreTables = TABLES) -> Loader:
     """The loader for the request's kind; raises MappingError if the mapping names a column it does not have."""
     ctx = LoadContext(
-        schema, tables, request.shop_tz, Problems(request.max_problems), request.batch_size, request.mapping.options
+        schema,
+        tables,
+        request.shop_tz,
+        Problems(request.max_problems),
+        request.batch_size,
+        request.mapping.options,
+        request.now or datetime.now(UTC),
     )
     loader = LOADERS[request.kind](ctx)
     check_mapping(request.mapping, request.kind, loader.columns, loader.extra)

@@ -113,6 +113,17 @@ EVENTS: dict[str, dict[str, str]] = {
     "order.shipped": _ORDER,
     "order.cancelled": _ORDER,
     "cart.abandoned": {"cart_id": "string", "amount": "money", "categories": "list", "skus": "list"},
+    # What a customer showed interest in, and what the catalogue then did about it (`ecrm import products`).
+    "product.viewed": {"sku": "string"},
+    "product.wishlisted": {"sku": "string"},
+    "product.restocked": {"sku": "string", "name": "string", "price": "money", "url": "string", "stock": "int"},
+    "product.price_dropped": {
+        "sku": "string",
+        "name": "string",
+        "price": "money",
+        "url": "string",
+        "previous_price": "money",
+    },
     "customer.signed_up": {"entry_channel": "string"},
     "customer.unsubscribed": {"channel": "string"},
     "subscription.started": _SUBSCRIPTION,

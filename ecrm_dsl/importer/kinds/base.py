@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Table
@@ -28,6 +28,8 @@ class LoadContext:
     problems: Problems
     batch_size: int = 1000
     options: Options = field(default_factory=Options)  # the mapping's options for this kind
+    # When what the file says happens, for the events an import derives (a restock): the import's own time.
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def writing(self) -> bool:

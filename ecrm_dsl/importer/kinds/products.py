@@ -14,7 +14,7 @@ from ecrm_dsl.importer.kinds.base import NEW, REPEAT, LoadContext, Loader, SeenK
 from ecrm_dsl.importer.layouts import PRODUCT
 from ecrm_dsl.importer.order_events import ORDER_PLACED_COUNTS, sync_order_events
 from ecrm_dsl.importer.problems import Problem
-from ecrm_dsl.store import products
+from ecrm_dsl.store import product_events, products
 from ecrm_dsl.store.upsert import Upserter
 
 FILLED = "order lines given their product's category"
@@ -42,6 +42,8 @@ class ProductLoader(Loader):
         self.seen = SeenKeys()
         self.pending: dict[str, tuple[int, dict[str, Any]]] = {}
         self.skus: list[str] = []  # every product of the file, for the order lines without a category
+        self.listed: dict[str, product_events.Listing] = {}  # stock and price before this import
+        self.written: list[dict[str, Any]] = []
 
     def add(self, line: int, values: dict[str, Any]) -> None:
         if values.get("category") is not None:
@@ -76,14 +78,19 @@ class ProductLoader(Loader):
     def flush(self) -> None:
         pending, self.pending = [values for _, values in self.pending.values()], {}
         if pending and self.ctx.writing:
+            self.listed.update(product_events.listings(self.conn, [values["sku"] for values in pending]))
             for status in self.upserter.apply(self.conn, pending):
                 self.counts["products"].add(status)
+            self.written.extend(pending)
 
     def finish(self) -> None:
         self.flush()
         self.upserter.close(self.conn)
         if not self.ctx.writing:
             return
+        found = product_events.changes(self.listed, self.written)
+        for kind, n in sorted(product_events.record(self.conn, found, self.ctx.now).items()):
+            self.counts[f"{kind} events"] = Counts(inserted=n)
         lines, orders = products.fill_line_categories(self.conn, self.skus)
         if lines:
             self.counts[FILLED] = Counts(updated=lines)
