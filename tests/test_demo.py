@@ -39,7 +39,7 @@ def demo(tmp_path: Path, *extra: str) -> tuple[int, str]:
 def test_the_demo_runs_the_example_scenarios_and_reports(tmp_path: Path) -> None:
     code, out = demo(tmp_path)
     assert code == 0, out
-    assert "ecrm demo: 13 scenarios" in out and "97 ticks" in out
+    assert "ecrm demo: 14 scenarios" in out and "97 ticks" in out
     assert "f2_step_mail" in out and "monthly_newsletter" in out
     assert "— times in Asia/Tokyo" in out  # the sample timelines
     lines = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 # Channel → (open probability, click probability given an open). Rough shares Japanese shops report: LINE messages
@@ -55,4 +55,28 @@ def reactions(delivered: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
                 "type": "message.clicked",
                 "occurred_at": seen_at + timedelta(minutes=2),
                 "properties": properties,
+            }
+
+
+# The month's catalogue news: an oil out of stock since before the month comes back on day 10, and the serum
+# gets cheaper; customers looked at both in the days before.
+RESTOCKED, CHEAPER = ("CLEANSING-OIL", 48), ("SERUM-30", 4480)
+CATALOGUE_NEWS_DAY = 9  # days after the start, at 09:00
+INTEREST = {"CLEANSING-OIL": ("product.viewed", 0.06), "SERUM-30": ("product.wishlisted", 0.03)}
+
+
+def interest(customer_ids: list[str], start: datetime) -> Iterator[dict[str, Any]]:
+    """``product.viewed`` / ``product.wishlisted`` events in the days before the catalogue news, each customer
+    drawn from a hash of their id and the product (so the same customers every run)."""
+    for sku, (kind, share) in INTEREST.items():
+        for customer in customer_ids:
+            digest = hashlib.sha256(f"demo-interest:{sku}:{customer}".encode()).digest()
+            if int.from_bytes(digest[0:4], "big") / 2**32 >= share:
+                continue
+            minutes = int.from_bytes(digest[4:8], "big") % (CATALOGUE_NEWS_DAY * 24 * 60)
+            yield {
+                "customer_id": customer,
+                "type": kind,
+                "occurred_at": start + timedelta(minutes=minutes),
+                "properties": {"sku": sku},
             }

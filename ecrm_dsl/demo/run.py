@@ -13,14 +13,14 @@ from typing import Any
 from sqlalchemy import Engine
 
 from ecrm_dsl.delivery.config import DeliveryConfig, build_adapters
-from ecrm_dsl.demo.engagement import reactions
-from ecrm_dsl.demo.generate import DemoShop
+from ecrm_dsl.demo.engagement import CATALOGUE_NEWS_DAY, CHEAPER, RESTOCKED, interest, reactions
+from ecrm_dsl.demo.generate import DemoShop, customer_id
 from ecrm_dsl.importer.implied import apply_implied_state
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.runtime.deploy import deploy
 from ecrm_dsl.runtime.dispatch import Dispatcher
 from ecrm_dsl.runtime.scheduler import Scheduler
-from ecrm_dsl.store import outbox, state
+from ecrm_dsl.store import outbox, product_events, state
 from ecrm_dsl.store.database import connect, open_store
 from ecrm_dsl.store.imports import insert_rows
 from ecrm_dsl.store.tables import TABLES
@@ -82,6 +82,7 @@ def run_demo(
     )
     with engine.begin() as conn:
         insert_rows(conn, TABLES.coupons, list(_apology_codes(start)))
+        insert_rows(conn, TABLES.events, list(interest([customer_id(i) for i in range(customers)], start)))
     report = deploy(engine, plan, start - timedelta(minutes=1), note="ecrm demo")
     progress(f"deployed {report.scenarios} scenarios; running {days} days of ticks every {tick}")
     config = DeliveryConfig(
@@ -96,7 +97,13 @@ def run_demo(
     decisions: Counter[str] = Counter()
     deliveries: Counter[str] = Counter()
     moment, ticks, end, seen = start, 0, start + timedelta(days=days), 0
+    news_at: datetime | None = start + timedelta(days=CATALOGUE_NEWS_DAY, hours=9)
     while moment <= end:
+        if news_at is not None and moment >= news_at:
+            with engine.begin() as conn:  # as a stock feed would: the same events an import records
+                product_events.relist(conn, RESTOCKED[0], moment, stock=RESTOCKED[1])
+                product_events.relist(conn, CHEAPER[0], moment, price=CHEAPER[1])
+            news_at = None
         result = scheduler.tick(moment)
         decisions.update(result.decisions)
         deliveries.update(dispatcher.run(moment))
