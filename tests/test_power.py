@@ -127,6 +127,13 @@ def test_simulate_estimates_power_from_the_replay(tmp_path: Path) -> None:
     csv_rows = runner.invoke(cli, [*common, "--format", "csv"], catch_exceptions=False).stdout.splitlines()
     assert any(row.startswith("thanks_flow,,power_weeks_needed,,") for row in csv_rows)
 
+    # A hypothesis target in points is the uplift its holdout is asked about, whatever --uplift says.
+    w.write("scenarios/thanks_flow.ecrm", HOLDOUT_FLOW.replace('"t"', '"t" target +6pt within 30d'))
+    targeted = runner.invoke(cli, [*common, "--format", "json"], catch_exceptions=False)
+    (flow,) = json.loads(targeted.stdout)["scenarios"]
+    assert flow["power"]["uplift"] == 0.06 and flow["power"]["uplift_from"] == "the hypothesis target"
+    assert "+6.0pt (the hypothesis target) detectable after" in flow["power"]["sentence"]
+
     for bad in ("2", "2%", "0pt", "lots"):
         refused = runner.invoke(cli, [*common, "--uplift", bad])
         assert refused.exit_code == 2 and "--uplift" in refused.output and "Traceback" not in refused.output

@@ -73,6 +73,7 @@ class PowerEstimate:
     comparison: str  # "messaged vs holdout", "variant a vs holdout", ...
     goal_window_days: float | None
     uplift: float  # the uplift asked about, a rate difference
+    uplift_from: str = "--uplift"  # or "the hypothesis target"
 
     @property
     def weeks_needed(self) -> float | None:
@@ -98,6 +99,7 @@ class PowerEstimate:
             "alpha": ALPHA,
             "power": POWER,
             "uplift": round(self.uplift, 6),
+            "uplift_from": self.uplift_from,
             "weeks_needed": None if self.weeks_needed is None else round(self.weeks_needed, 2),
             "goal_window_days": self.goal_window_days,
             "detectable_uplift": {
@@ -134,11 +136,12 @@ def describe(estimate: PowerEstimate) -> str:
         return f"{head}; no conversion to start from, so no estimate ({estimate.comparison})"
     parts = [f"{head}, baseline conversion {estimate.baseline:.1%}", estimate.comparison]
     weeks = estimate.weeks_needed
+    asked = f"+{_points(estimate.uplift)}" + (" (the hypothesis target)" if estimate.uplift_from != "--uplift" else "")
     window = f" plus the {estimate.goal_window_days:g}-day goal window" if estimate.goal_window_days else ""
     if weeks is None:
-        parts.append(f"+{_points(estimate.uplift)} cannot be detected from this baseline")
+        parts.append(f"{asked} cannot be detected from this baseline")
     else:
-        parts.append(f"+{_points(estimate.uplift)} detectable after {_weeks(weeks)} of enrollment{window}")
+        parts.append(f"{asked} detectable after {_weeks(weeks)} of enrollment{window}")
         if weeks > 52:
             parts.append("over a year: a larger holdout, a bolder change or a wider audience would shorten it")
     shown = [

@@ -97,6 +97,11 @@ def power_estimate(scenario: ScenarioPlan, summary: dict[str, Any], weeks: float
     baseline = summary["converted"] / entered if scenario.goals and entered else None
     if not scenario.goals:
         design, comparison = None, "no goal: nothing to measure"
+    target = scenario.hypothesis.target if scenario.hypothesis else None
+    uplift_from = "--uplift"
+    if target is not None and target.unit == "pt" and target.amount > 0:
+        # The uplift the planners said they expect, in conversion points: what the holdout has to be able to see.
+        uplift, uplift_from = target.amount / 100, "the hypothesis target"
     return PowerEstimate(
         weekly_entrants=entered / weeks,
         baseline=baseline if baseline else None,
@@ -104,6 +109,7 @@ def power_estimate(scenario: ScenarioPlan, summary: dict[str, Any], weeks: float
         comparison=comparison,
         goal_window_days=max(windows) / 86_400 if windows else None,
         uplift=uplift,
+        uplift_from=uplift_from,
     )
 
 
