@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,17 +37,7 @@ def segment_command() -> None:
     """Work with the project's segments: `ecrm segment export NAME` lists who is in one, as CSV."""
 
 
-@segment_command.command("export")
-@click.argument("name")
-@click.option("--at", "at_text", help="As of this shop-local time (2025-06-01T10:00) or day (its end); default now.")
-@click.option(
-    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of stdout."
-)
-@click.option("--with-contacts", is_flag=True, help="Include email, phone, LINE id and address (masked otherwise).")
-@click.option("--excel", is_flag=True, help="Start with a UTF-8 byte order mark, so that Excel reads Japanese right.")
-@store_option
-@click.pass_context
-def export_command(
+def export_members(
     ctx: click.Context,
     name: str,
     at_text: str | None,
@@ -86,6 +77,34 @@ def export_command(
     shown = at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     where = f" to {output}" if output else ""
     click.echo(f"ecrm segment export: {len(members)} members of {name} as of {shown} ({zone.key}){where}", err=True)
+
+
+# Added to the group, not bound to a module name: `ecrm --help` lists only this module's group.
+_EXPORT_PARAMETERS: tuple[Callable[[Callable[..., Any]], Callable[..., Any]], ...] = (
+    click.argument("name"),
+    click.option(
+        "--at", "at_text", help="As of this shop-local time (2025-06-01T10:00) or day (its end); default now."
+    ),
+    click.option(
+        "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of stdout."
+    ),
+    click.option("--with-contacts", is_flag=True, help="Include email, phone, LINE id and address (masked otherwise)."),
+    click.option(
+        "--excel", is_flag=True, help="Start with a UTF-8 byte order mark, so that Excel reads Japanese right."
+    ),
+    store_option,
+    click.pass_context,
+)
+
+
+def _export_command() -> click.Command:
+    callback: Callable[..., Any] = export_members
+    for decorate in reversed(_EXPORT_PARAMETERS):
+        callback = decorate(callback)
+    return click.command("export")(callback)
+
+
+segment_command.add_command(_export_command())
 
 
 def parse_at(text: str, zone: ZoneInfo) -> datetime:
