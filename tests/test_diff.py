@@ -119,6 +119,22 @@ def test_a_plan_against_itself_has_no_changes() -> None:
     assert not diff.changed and diff.summary() == "no changes" and diff.changes == []
 
 
+def test_a_changed_line_button_reads_as_the_lines_that_changed() -> None:
+    before = compiled(GOLDEN / "onboarding_flow" / "after")
+    after = json.loads(json.dumps(before))
+    name = sorted(before["templates"])[0]
+    buttons = {"text": "クーポンです", "actions": [{"label": "使う", "url": "https://minori.example/a"}]}
+    before["templates"][name]["content"]["line"] = {"text": "t", "alt_text": "a", "buttons": buttons}
+    changed = json.loads(json.dumps(buttons))
+    changed["actions"][0]["label"] = "クーポンを使う"
+    after["templates"][name]["content"]["line"] = {"text": "t", "alt_text": "a", "buttons": changed}
+
+    text = render_text(diff_plans(before, after))
+
+    assert '  - line buttons changed\n      -       "label": "使う",\n      +       "label": "クーポンを使う",\n' in text
+    assert "{'" not in text  # no Python dict repr
+
+
 # --------------------------------------------------------------------------- inputs
 
 

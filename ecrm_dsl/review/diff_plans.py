@@ -7,6 +7,7 @@ scenario". Ordering is deterministic: scenarios by id, then segments and templat
 from __future__ import annotations
 
 import difflib
+import json
 from typing import Any
 
 from ecrm_dsl.conditions.normal import walk_segments
@@ -193,15 +194,23 @@ def _content(out: Changes, channel: str, old: Any, new: Any) -> None:
         if field not in new:
             out.add("content", (*label, " removed"), before=old[field])
         elif field not in old:
-            out.add("content", (*label, " added"), after=new[field], detail=_lines([], str(new[field])))
+            out.add("content", (*label, " added"), after=new[field], detail=_lines([], _text(new[field])))
         else:
             out.add(
                 "content",
                 (*label, " changed"),
                 before=old[field],
                 after=new[field],
-                detail=_lines(str(old[field]).splitlines(), str(new[field])),
+                detail=_lines(_text(old[field]).splitlines(), _text(new[field])),
             )
+
+
+def _text(value: Any) -> str:
+    """A content field as a reviewer reads it: text as it is; LINE's image, buttons or link as indented JSON, a
+    line per key, so that a changed label is one changed line."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
 
 
 def _lines(old_lines: list[str], new_text: str) -> tuple[str, ...]:
