@@ -131,7 +131,10 @@ def test_a_changed_line_button_reads_as_the_lines_that_changed() -> None:
 
     text = render_text(diff_plans(before, after))
 
-    assert '  - line buttons changed\n      -       "label": "使う",\n      +       "label": "クーポンを使う",\n' in text
+    changed_lines = (
+        '  - line buttons changed\n      -       "label": "使う",\n      +       "label": "クーポンを使う",\n'
+    )
+    assert changed_lines in text
     assert "{'" not in text  # no Python dict repr
 
 
