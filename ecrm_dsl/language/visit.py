@@ -45,6 +45,7 @@ EXPR_TYPES: tuple[type, ...] = (
     ast.Literal,
     ast.Ref,
     ast.Call,
+    ast.Keyword,  # only inside a call: part of its condition
     ast.Compare,
     ast.InList,
     ast.Between,
