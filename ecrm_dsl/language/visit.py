@@ -54,7 +54,6 @@ EXPR_TYPES: tuple[type, ...] = (
     ast.Or,
     ast.Not,
     ast.Arith,
-    ast.Keyword,  # a call's ``name: value`` argument
 )
 
 

@@ -35,6 +35,9 @@ _SHOWN_CALLS = (
     "opens",
     "clicks",
     "sends",
+    "purchases",
+    "units_bought",
+    "spent_on",
 )  # calls whose value is worth showing; opened() and the like say it all
 
 

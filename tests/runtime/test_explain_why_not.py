@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from ecrm_dsl.cli import cli
 from ecrm_dsl.runtime.assign import in_holdout
+from ecrm_dsl.store.tables import TABLES
 from tests.runtime.adversarial_helpers import at, build, scenario
 from tests.runtime.world import World
 
@@ -147,3 +148,22 @@ def test_a_schedule_that_fired_says_whether_the_customer_was_known_and_in_the_au
         "  monthly: not in audience buyers when the schedule last fired (2025-03-01 10:00): "
         "`customer.order_count >= 1` was false: customer.order_count is 0"
     ]
+
+
+def test_a_purchase_history_condition_shows_what_was_bought(tmp_path: Path) -> None:
+    fans = scenario("fans", "segment skincare_fans", "  send email mail")
+    w = build(tmp_path, {"fans": fans}, segments={"skincare_fans": """'spent_on(category: "skincare") >= 10000円'"""})
+    w.customer("a")
+    order = w.order("a", at(20, 12, month=2), amount=3000)
+    with w.engine.begin() as conn:
+        conn.execute(
+            TABLES.order_items.insert().values(
+                order_id=order, sku="LOTION-150", category="skincare/lotion", quantity=1, price=3000
+            )
+        )
+    w.tick(at(1, 10))
+
+    code, out = explain(w, "a")
+
+    assert code == 0, out
+    assert '`spent_on(category: "skincare") >= 10000円` was false: spent_on(category: "skincare") is 3000円' in out, out
