@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -11,6 +10,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from ecrm_dsl.cli.common import ExitCode, print_findings, project_config
+from ecrm_dsl.cli.runtime_cmds import parse_now
 from ecrm_dsl.importer import (
     DEFAULT_ENCODING,
     KINDS,
@@ -107,6 +107,11 @@ def import_command(
     else:
         mapping, detected_encoding = _detected(file, kind, encoding)
         file_encoding = encoding or detected_encoding or DEFAULT_ENCODING
+    try:
+        now = parse_now(now_text) if now_text is not None else None
+    except click.BadParameter as exc:
+        exc.param_hint = "--now"
+        raise
     request = ImportRequest(
         kind=kind,
         path=file,
@@ -115,7 +120,7 @@ def import_command(
         mapping=mapping.for_kind(kind),
         dry_run=dry_run,
         max_problems=max_errors,
-        now=_moment(now_text) if now_text is not None else None,
+        now=now,
     )
     try:
         make_loader(request, schema)
@@ -203,16 +208,6 @@ def _encoding(name: str) -> str:
 def _usage(message: str) -> NoReturn:
     click.echo(f"ecrm import: {message}", err=True)
     raise SystemExit(int(ExitCode.USAGE))
-
-
-def _moment(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        _usage(f"--now '{text}' is not a time; write e.g. 2025-03-01T10:00+09:00")
-    if moment.tzinfo is None:
-        _usage(f"--now '{text}' has no timezone; write e.g. 2025-03-01T10:00+09:00")
-    return moment
 
 
 def _report(result: ImportResult, display: str, store: str, dry_run: bool) -> None:

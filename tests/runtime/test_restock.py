@@ -93,3 +93,13 @@ def test_a_restock_and_a_price_drop_reach_those_who_wanted_the_product(tmp_path:
     assert sorted(s[0] for s in w.sends()) == ["a", "d"]
     [a_event] = [d for d in w.decisions("a") if d["kind"] == "entered"]
     assert a_event["scenario_id"] == "restock_notice"
+
+
+def test_the_moment_of_a_catalogue_change_must_be_a_time_with_its_zone(tmp_path: Path) -> None:
+    w = build(tmp_path / "w", {"restock_notice": FLOW}, (BACK_IN_STOCK,))
+    (tmp_path / "products.csv").write_text(HEADER + "SERUM,美容液,skincare,4800,0,\n", encoding="utf-8")
+    for bad, why in (("yesterday", "is not a time"), ("2025-03-10T09:00", "has no timezone")):
+        args = ["import", "products", str(tmp_path / "products.csv"), "--store", w.store, "--now", bad]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2 and f"Invalid value for --now: '{bad}' {why}" in result.output
+    assert w.count("products") == 0
