@@ -14,7 +14,7 @@ from ecrm_dsl.importer.counts import Counts
 from ecrm_dsl.importer.header import Binding, Resolver, fixed_only
 from ecrm_dsl.importer.layouts import Column
 from ecrm_dsl.importer.options import Options
-from ecrm_dsl.importer.problems import Problems
+from ecrm_dsl.importer.problems import Problem, Problems
 from ecrm_dsl.language.customer_schema import CustomerSchema
 from ecrm_dsl.store.imports import present_values
 from ecrm_dsl.store.tables import StoreTables
@@ -75,6 +75,36 @@ class Loader:
 
     def finish(self) -> None:
         self.flush()
+
+    def first_time(
+        self,
+        seen: SeenKeys,
+        key: Any,
+        values: dict[str, Any],
+        line: int,
+        earlier: Mapping[str, Any] | None,
+        named: str,
+        column: str,
+    ) -> bool:
+        """Whether ``key`` is new in this file. An identical repeat is counted; a repeat with other values is a
+        problem naming the line it first appeared on and what differs (``earlier``: its values, when at hand)."""
+        first = seen.check(key, values, line)
+        if first == NEW:
+            return True
+        if first == REPEAT:
+            self.counts[self.kind].repeated += 1
+            return False
+        what = ", ".join(differing(values, earlier)) if earlier is not None else "values"
+        noun = named.split(" ", 1)[0]
+        self.ctx.problems.add(
+            Problem(
+                line,
+                f"{named} is also on line {first}, with different {what}",
+                f"give each {noun} once",
+                self.label(column),
+            )
+        )
+        return False
 
     def label(self, name: str) -> str:
         """How a column is named in problems: its header, and the store name when they differ."""

@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from ecrm_dsl.importer.counts import Counts
-from ecrm_dsl.importer.kinds.base import NEW, REPEAT, LoadContext, Loader, SeenKeys
+from ecrm_dsl.importer.kinds.base import LoadContext, Loader, SeenKeys
 from ecrm_dsl.importer.layouts import COUPON
 from ecrm_dsl.importer.problems import Problem
 from ecrm_dsl.store.upsert import Upserter
@@ -38,19 +38,8 @@ class CouponLoader(Loader):
             )
             return
         record = {"pool": values["pool"], "code": values["code"], "expires_at": self._expiry(values)}
-        seen = self.seen.check((record["pool"], record["code"]), record, line)
-        if seen == REPEAT:
-            self.counts["coupons"].repeated += 1
-        elif seen != NEW:
-            self.ctx.problems.add(
-                Problem(
-                    line,
-                    f"code '{record['code']}' of pool '{record['pool']}' is also on line {seen}, with another expiry",
-                    "give each code once",
-                    self.label("code"),
-                )
-            )
-        else:
+        named = f"code '{record['code']}' of pool '{record['pool']}'"
+        if self.first_time(self.seen, (record["pool"], record["code"]), record, line, None, named, "code"):
             self.pending.append(record)
             if len(self.pending) >= self.ctx.batch_size:
                 self.flush()

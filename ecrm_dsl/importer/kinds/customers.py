@@ -9,9 +9,9 @@ from typing import Any
 from ecrm_dsl.importer.counts import Counts
 from ecrm_dsl.importer.header import Resolver, Unresolved
 from ecrm_dsl.importer.json_values import to_json
-from ecrm_dsl.importer.kinds.base import NEW, REPEAT, LoadContext, Loader, SeenKeys, differing
+from ecrm_dsl.importer.kinds.base import LoadContext, Loader, SeenKeys
 from ecrm_dsl.importer.layouts import CUSTOMER, Column
-from ecrm_dsl.importer.problems import Problem, did_you_mean
+from ecrm_dsl.importer.problems import did_you_mean
 from ecrm_dsl.store.imports import customer_tags, insert_rows
 from ecrm_dsl.store.upsert import Upserter
 
@@ -60,21 +60,8 @@ class CustomerLoader(Loader):
 
     def add(self, line: int, values: dict[str, Any]) -> None:
         key = values["id"]
-        seen = self.seen.check(key, values, line)
-        if seen == REPEAT:
-            self.counts["customers"].repeated += 1
-        elif seen != NEW:
-            earlier = self.pending.get(key)
-            what = ", ".join(differing(values, earlier[1])) if earlier else "other values"
-            self.ctx.problems.add(
-                Problem(
-                    line,
-                    f"customer '{key}' is also on line {seen}, with different {what}",
-                    "give each customer once",
-                    self.label("id"),
-                )
-            )
-        else:
+        earlier = self.pending.get(key)
+        if self.first_time(self.seen, key, values, line, earlier and earlier[1], f"customer '{key}'", "id"):
             self.pending[key] = (line, values)
             if len(self.pending) >= self.ctx.batch_size:
                 self.flush()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ecrm_dsl.importer.counts import Counts
-from ecrm_dsl.importer.kinds.base import NEW, REPEAT, LoadContext, Loader, SeenKeys, differing
+from ecrm_dsl.importer.kinds.base import LoadContext, Loader, SeenKeys
 from ecrm_dsl.importer.layouts import PRODUCT
 from ecrm_dsl.importer.order_events import ORDER_PLACED_COUNTS, sync_order_events
 from ecrm_dsl.importer.problems import Problem
@@ -55,21 +55,8 @@ class ProductLoader(Loader):
                 self.ctx.problems.add(Problem(line, str(exc), hint, self.label("category")))
                 return
         key = values["sku"]
-        seen = self.seen.check(key, values, line)
-        if seen == REPEAT:
-            self.counts["products"].repeated += 1
-        elif seen != NEW:
-            earlier = self.pending.get(key)
-            what = ", ".join(differing(values, earlier[1])) if earlier else "values"
-            self.ctx.problems.add(
-                Problem(
-                    line,
-                    f"product '{key}' is also on line {seen}, with different {what}",
-                    "give each sku once",
-                    self.label("sku"),
-                )
-            )
-        else:
+        earlier = self.pending.get(key)
+        if self.first_time(self.seen, key, values, line, earlier and earlier[1], f"product '{key}'", "sku"):
             self.pending[key] = (line, values)
             self.skus.append(key)
             if len(self.pending) >= self.ctx.batch_size:

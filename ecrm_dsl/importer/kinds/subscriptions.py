@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ecrm_dsl.importer.counts import Counts
-from ecrm_dsl.importer.kinds.base import NEW, REPEAT, KnownIds, LoadContext, Loader, SeenKeys, differing
+from ecrm_dsl.importer.kinds.base import KnownIds, LoadContext, Loader, SeenKeys
 from ecrm_dsl.importer.layouts import SUBSCRIPTION
 from ecrm_dsl.importer.problems import Problem
 from ecrm_dsl.store.upsert import Upserter
@@ -25,21 +25,8 @@ class SubscriptionLoader(Loader):
 
     def add(self, line: int, values: dict[str, Any]) -> None:
         key = values["id"]
-        seen = self.seen.check(key, values, line)
-        if seen == REPEAT:
-            self.counts["subscriptions"].repeated += 1
-        elif seen != NEW:
-            earlier = self.pending.get(key)
-            what = ", ".join(differing(values, earlier[1])) if earlier else "values"
-            self.ctx.problems.add(
-                Problem(
-                    line,
-                    f"subscription '{key}' is also on line {seen}, with different {what}",
-                    "give each subscription once",
-                    self.label("id"),
-                )
-            )
-        else:
+        earlier = self.pending.get(key)
+        if self.first_time(self.seen, key, values, line, earlier and earlier[1], f"subscription '{key}'", "id"):
             self.pending[key] = (line, values)
             if len(self.pending) >= self.ctx.batch_size:
                 self.flush()
