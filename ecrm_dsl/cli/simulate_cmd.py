@@ -13,6 +13,7 @@ import click
 
 from ecrm_dsl.cli.runtime_cmds import clock_errors, compiled_plan, plan_errors, plan_option, store_option
 from ecrm_dsl.cli.store_access import existing_store
+from ecrm_dsl.language.targets import parse_amount
 from ecrm_dsl.language.values import Duration, ValueError_
 from ecrm_dsl.simulate.replay import Window, simulate, simulation_settings
 from ecrm_dsl.simulate.scratch import ScratchExists
@@ -54,15 +55,14 @@ def parse_duration(text: str, option: str) -> timedelta:
 
 
 def parse_points(text: str, option: str) -> float:
-    """A rate difference in points: ``2pt`` (or ``2.5pt``) is 0.02."""
-    number = text.strip().removesuffix("pt").strip()
+    """A rate difference in points, spelled as a hypothesis target's amount: ``2pt`` (or ``+2.5pt``) is 0.02."""
     try:
-        points = float(number)
-    except ValueError:
+        amount = parse_amount(text)
+    except ValueError_:
         raise click.BadParameter(f"'{text}' is not an uplift in points; write 2pt", param_hint=option) from None
-    if not 0 < points < 100 or not text.strip().endswith("pt"):
+    if amount.unit != "pt" or not 0 < amount.amount < 100:
         raise click.BadParameter(f"'{text}': write an uplift between 0pt and 100pt, such as 2pt", param_hint=option)
-    return points / 100
+    return amount.amount / 100
 
 
 def scratch_path(path: Path) -> Path:
