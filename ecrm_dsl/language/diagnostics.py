@@ -26,6 +26,19 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class Fix:
+    """One safe edit that resolves a finding: the text at `span` (end exclusive, like SARIF) becomes `replacement`.
+
+    Only attached where there is exactly one right answer (a close spelling, a missing key with one value), so
+    `ecrm lint --fix` and the editor's quick fix can apply it without asking.
+    """
+
+    title: str
+    span: Span
+    replacement: str
+
+
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     """A finding: where, which rule, what is wrong, and how to fix it."""
 
@@ -34,6 +47,7 @@ class Diagnostic:
     span: Span
     hint: str | None = None
     severity: Severity | None = None  # None: the rule's default
+    fix: Fix | None = None
 
     @property
     def rule(self) -> Rule:
