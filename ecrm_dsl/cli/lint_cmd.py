@@ -10,7 +10,7 @@ import click
 from ecrm_dsl.cli.common import ExitCode, print_findings, project_config
 from ecrm_dsl.cli.git_changes import deleted_files
 from ecrm_dsl.cli.render import SourceLines, summary
-from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError, Severity
 from ecrm_dsl.project.config import ProjectConfig, find_config, load_config
 from ecrm_dsl.project.lint import LintResult, expand_paths, is_project_file, lint
 from ecrm_dsl.project.rule_selection import ALWAYS_REPORTED, selector_problem, split_selectors
@@ -73,6 +73,21 @@ def _selectors(values: Iterable[str], option: str, switching_off: bool) -> list[
     "git shows a source deleted (staged, or between $PRE_COMMIT_FROM_REF and $PRE_COMMIT_TO_REF); "
     "otherwise check nothing.",
 )
+@click.option(
+    "--store",
+    default=None,
+    help="Also check the project against this store (SQLite file or URL; read only): replays its last weeks "
+    "to warn of coupon pools that would run out (W530).",
+)
+@click.option(
+    "--replay",
+    default="4w",
+    show_default=True,
+    help="With --store: how many recent weeks to replay for the pace.",
+)
+@click.option(
+    "--now", "now_text", help="With --store: the end of the replay, e.g. 2025-03-01T10:00+09:00 (default: now)."
+)
 @click.pass_context
 def lint_command(
     ctx: click.Context,
@@ -83,6 +98,9 @@ def lint_command(
     ignore: tuple[str, ...],
     only_project_files: bool,
     if_project_changed: bool,
+    store: str | None,
+    replay: str,
+    now_text: str | None,
 ) -> None:
     """Check scenarios (and the segments, templates, schema and policies they use).
 
@@ -105,8 +123,16 @@ def lint_command(
             _report(fmt, [], [], config.root, 0)
             ctx.exit(int(ExitCode.OK))
     result: LintResult = lint(config, named or None, rules)
-    _report(fmt, result.diagnostics, result.suppressed, config.root, len(result.files))
-    failing = result.errors if fail_on == "error" else len(result.diagnostics)
+    findings = result.diagnostics
+    if store is not None:
+        from ecrm_dsl.cli.lint_store import store_findings
+
+        findings = sorted(
+            findings + store_findings(ctx, result, rules, store, now_text, replay), key=Diagnostic.sort_key
+        )
+    _report(fmt, findings, result.suppressed, config.root, len(result.files))
+    errors = sum(d.effective_severity == Severity.ERROR for d in findings)
+    failing = errors if fail_on == "error" else len(findings)
     ctx.exit(int(ExitCode.FINDINGS if failing else ExitCode.OK))
 
 

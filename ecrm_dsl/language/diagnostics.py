@@ -168,6 +168,13 @@ RULES: dict[str, Rule] = {
             "Scenarios entered by the same trigger send coupons to one customer within a few days of each other.",
         ),
         Rule("E520", "line-message-limit", _E, "A template's LINE content breaks a limit of LINE's Messaging API."),
+        # with the store (ecrm lint --store)
+        Rule(
+            "W530",
+            "coupon-pool-running-out",
+            _W,
+            "At the pace a replay of the store's recent weeks asks for, a coupon pool runs out within four weeks.",
+        ),
         # presets
         Rule("E601", "unknown-preset", _E, "A scenario uses a preset that does not exist."),
         Rule("E602", "preset-parameter", _E, "A preset parameter is missing, unknown or of the wrong type."),

@@ -51,35 +51,68 @@ def summarize(
     return summaries
 
 
-def coupon_capacity(conn: Connection, plan: Plan, end: datetime, weeks: float) -> list[dict[str, Any]]:
-    """Per coupon pool the plan's templates draw from: codes drawn in the replay, a week's pace, and how long
-    the codes still usable at its end would last at that pace."""
-    pools = sorted({t.coupon.pool for t in plan.templates.values() if t.coupon is not None})
-    stocks = {s.pool: s for s in coupons.stock(conn, end, pools)}
+# A pool that would last fewer weeks than this at the replay's pace is flagged (simulate, diff --power, lint --store).
+CAPACITY_WEEKS = 4
+
+
+def coupon_capacity(
+    conn: Connection, plan: Plan, end: datetime, weeks: float, usable: dict[str, int] | None = None
+) -> list[dict[str, Any]]:
+    """Per coupon pool the plan's templates draw from: codes drawn in the replay, sends that found none left, the
+    week's pace of both together (what the scenarios ask of the pool), and how long the codes still usable at its
+    end would last at that pace — the replay's own, or ``usable`` (pool -> codes) when the question is about the
+    real store's codes at ``end`` rather than what the replay left of them."""
+    pool_of = {name: t.coupon.pool for name, t in plan.templates.items() if t.coupon is not None}
+    missed = _missed_codes(conn, plan, pool_of)
+    stocks = {s.pool: s for s in coupons.stock(conn, end, sorted(set(pool_of.values())))}
     found = []
-    for pool in pools:
+    for pool in sorted(set(pool_of.values())):
         stock = stocks.get(pool)
-        drawn, usable = (stock.given, stock.usable) if stock else (0, 0)
-        weekly = drawn / weeks if weeks else 0.0
+        drawn, left = (stock.given, stock.usable) if stock else (0, 0)
+        left = usable.get(pool, 0) if usable is not None else left
+        weekly = (drawn + missed[pool]) / weeks if weeks else 0.0
         found.append(
             {
                 "pool": pool,
                 "drawn": drawn,
+                "missed": missed[pool],
                 "weekly": round(weekly, 3),
-                "usable_at_end": usable,
-                "weeks_left": round(usable / weekly, 1) if weekly else None,
+                "usable_at_end": left,
+                "weeks_left": round(left / weekly, 1) if weekly else None,
             }
         )
     return found
 
 
+def _missed_codes(conn: Connection, plan: Plan, pool_of: dict[str, str]) -> Counter[str]:
+    """Per pool, the sends skipped because it had no unused code (``no_coupon``)."""
+    template_of = {
+        (scenario.id, node.id): node.template
+        for scenario in plan.scenarios
+        for node in scenario.nodes
+        if isinstance(node, SendNode)
+    }
+    missed: Counter[str] = Counter()
+    for tally in decision_tallies(conn):
+        if tally.kind == "skipped" and tally.label == "no_coupon":
+            template = template_of.get((tally.scenario_id, tally.node_id or ""))
+            if template in pool_of:
+                missed[pool_of[template]] += tally.decisions
+    return missed
+
+
+def short_of_codes(pool: dict[str, Any]) -> bool:
+    return pool["weeks_left"] is not None and pool["weeks_left"] < CAPACITY_WEEKS
+
+
 def render_coupons(pools: list[dict[str, Any]]) -> list[str]:
     lines = []
     for p in pools:
-        left = f"about {p['weeks_left']:,} weeks at that pace" if p["weeks_left"] is not None else "none drawn"
-        warn = " — import more codes before it runs out" if p["weeks_left"] is not None and p["weeks_left"] < 4 else ""
+        left = f"about {p['weeks_left']:,} weeks at that pace" if p["weeks_left"] is not None else "none wanted"
+        warn = " — import more codes before it runs out" if short_of_codes(p) else ""
+        misses = f" and {p['missed']:,} sends found none left" if p["missed"] else ""
         lines.append(
-            f"coupon pool {p['pool']}: {p['drawn']:,} codes drawn (~{p['weekly']:,.0f} a week), "
+            f"coupon pool {p['pool']}: {p['drawn']:,} codes drawn{misses} (~{p['weekly']:,.0f} wanted a week), "
             f"{p['usable_at_end']:,} usable at the end: {left}{warn}"
         )
     return lines

@@ -196,7 +196,7 @@ def test_a_replay_draws_from_the_codes_not_given_yet_and_says_how_long_they_last
     assert pool["pool"] == "f2_spring" and pool["drawn"] == 3 and pool["usable_at_end"] == 0
     assert pool["weekly"] == 1.5 and pool["weeks_left"] == 0.0  # 3 codes in the replay's two weeks
     text = CliRunner().invoke(cli, [*args, "--out", str(out)], catch_exceptions=False).stdout
-    assert "coupon pool f2_spring: 3 codes drawn (~2 a week), 0 usable at the end: about 0.0 weeks" in text
+    assert "coupon pool f2_spring: 3 codes drawn (~2 wanted a week), 0 usable at the end: about 0.0 weeks" in text
     assert "import more codes before it runs out" in text
 
 
@@ -216,7 +216,12 @@ def test_a_review_with_power_says_how_long_a_pool_lasts(tmp_path: Path) -> None:
 
     assert result.exit_code == 1, result.output
     [pool] = json.loads(result.stdout)["impact"]["coupons"]
-    assert pool["pool"] == "f2_spring" and pool["drawn"] == 4 and pool["usable_at_end"] == 0  # 6 buyers, 4 codes
+    assert pool["pool"] == "f2_spring" and pool["drawn"] == 4 and pool["missed"] == 2  # 6 buyers, 4 codes
+    assert pool["usable_at_end"] == 4 and pool["weeks_left"] == 0.7  # the store's codes, not what the replay left
     text = CliRunner().invoke(cli, args, catch_exceptions=False).stdout
-    assert "coupon pool f2_spring: 4 codes drawn (~4 a week), 0 usable at the end" in text
+    # The store's 4 codes against 6 buyers a week: they last about 0.7 weeks.
+    assert (
+        "coupon pool f2_spring: 4 codes drawn and 2 sends found none left (~6 wanted a week), 4 usable at the end"
+        in text
+    )
     assert "import more codes before it runs out" in text
