@@ -35,7 +35,7 @@ def outbox_record(message: Message) -> dict[str, Any]:
 
 def redact(value: Any, secrets: Iterable[str]) -> Any:
     """``value`` (text, or mappings and lists of it, as LINE's image, buttons and link) with every secret
-    replaced by ``[redacted]``; mappings come back with sorted keys."""
+    replaced by ``[redacted]`` in its texts; mappings come back with sorted keys, numbers and None as they were."""
     ordered = sorted(secrets, key=len, reverse=True)  # longest first: no partial leaks
 
     def scrub(item: Any) -> Any:
@@ -43,6 +43,8 @@ def redact(value: Any, secrets: Iterable[str]) -> Any:
             return {key: scrub(sub) for key, sub in sorted(item.items())}
         if isinstance(item, list):
             return [scrub(sub) for sub in item]
+        if item is None or isinstance(item, bool | int | float):
+            return item
         text = str(item)
         for secret in ordered:
             text = text.replace(secret, REDACTED)
