@@ -171,7 +171,7 @@ def preview_command(
         click.echo(json.dumps(redact(preview_document(shown), secrets), ensure_ascii=False, indent=2))
     else:
         click.echo(preview_text(shown, secrets), nl=False)
-    page = _page(shown, secrets) if html_file or open_page else None
+    page = _page(shown, secrets, config.shop_name) if html_file or open_page else None
     if page is not None:
         path = html_file or Path(tempfile.mkstemp(prefix="ecrm-preview-", suffix=".html")[1])
         path.write_text(page, encoding="utf-8")
@@ -179,7 +179,7 @@ def preview_command(
         if open_page:
             webbrowser.open(path.resolve().as_uri())
     if picture is not None:
-        _picture(shown, secrets, picture)
+        _picture(shown, secrets, config.shop_name, picture)
 
 
 def preview_document(shown: Preview) -> dict[str, Any]:
@@ -241,7 +241,7 @@ def _channel_text(channel: str, payload: dict[str, Any]) -> list[str]:
     return [*head, json.dumps(payload, ensure_ascii=False, indent=2)]
 
 
-def _page(shown: Preview, secrets: tuple[str, ...]) -> str | None:
+def _page(shown: Preview, secrets: tuple[str, ...], shop: str) -> str:
     """The email's HTML body (its text in a page when it has none), else the LINE bubble page."""
     by_channel = {c.channel: redact(c.payload, secrets) for c in shown.channels}
     if "email" in by_channel:
@@ -250,16 +250,16 @@ def _page(shown: Preview, secrets: tuple[str, ...]) -> str | None:
             return str(email["html"])
         return f'<!doctype html><meta charset="utf-8"><pre>{escape(email["text"])}</pre>\n'
     if "line" in by_channel:
-        return bubble_page(by_channel["line"]["messages"])
+        return bubble_page(by_channel["line"]["messages"], shop)
     fail("preview", "there is no email or LINE message to show as a page; the text above is all there is", 1)
 
 
-def _picture(shown: Preview, secrets: tuple[str, ...], path: Path) -> None:
+def _picture(shown: Preview, secrets: tuple[str, ...], shop: str, path: Path) -> None:
     line = next((c for c in shown.channels if c.channel == "line"), None)
     if line is None:
         fail("preview", "--picture draws a LINE message, and this preview has none (try --channel line)", 1)
     try:
-        screenshot(bubble_page(redact(line.payload, secrets)["messages"]), path)
+        screenshot(bubble_page(redact(line.payload, secrets)["messages"], shop), path)
     except ChromiumMissing as exc:
         fail("preview", f"--picture: {exc}", 2)
     click.echo(f"ecrm preview: wrote {path}", err=True)

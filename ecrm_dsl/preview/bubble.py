@@ -70,7 +70,7 @@ def find_chromium() -> str | None:
     return next((found for name in BROWSERS if (found := shutil.which(name))), None)
 
 
-def screenshot(page: str, output: Path, *, height: int = 900, timeout: float = 120) -> None:
+def screenshot(page: str, output: Path, *, height: int = 640, timeout: float = 120) -> None:
     """Write a PNG of ``page`` to ``output`` with headless Chromium (ChromiumMissing when there is none)."""
     binary = find_chromium()
     if binary is None:

@@ -51,5 +51,7 @@ def resolve(plan: Plan, text: str) -> Target:
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` for the closest known name, or ``""`` when none is close."""
-    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    names = sorted(known)
+    same = [known_name for known_name in names if known_name.lower() == name.lower()]  # a slip of the shift key
+    close = same or difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""

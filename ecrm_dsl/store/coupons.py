@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Select, and_, bindparam, case, func, or_, select, update
 
@@ -66,7 +67,7 @@ def draw(
     return found
 
 
-def _next_usable(pool: str, valid_until: datetime) -> Select[tuple[str, datetime | None]]:
+def _next_usable(pool: str, valid_until: datetime) -> Select[Any]:
     """The pool's unused codes still valid beyond ``valid_until``, in the order :func:`draw` gives them out."""
     return (
         select(COUPONS.c.code, COUPONS.c.expires_at)
