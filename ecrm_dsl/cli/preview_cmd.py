@@ -173,7 +173,10 @@ def preview_command(
         click.echo(preview_text(shown, secrets), nl=False)
     page = _page(shown, secrets, config.shop_name) if html_file or open_page else None
     if page is not None:
-        path = html_file or Path(tempfile.mkstemp(prefix="ecrm-preview-", suffix=".html")[1])
+        if html_file is None:
+            with tempfile.NamedTemporaryFile("w", prefix="ecrm-preview-", suffix=".html", delete=False) as handle:
+                html_file = Path(handle.name)
+        path = html_file
         path.write_text(page, encoding="utf-8")
         click.echo(f"ecrm preview: wrote {path}", err=True)
         if open_page:
