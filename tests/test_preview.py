@@ -236,7 +236,11 @@ def test_a_template_alone_shows_every_channel_and_says_what_has_no_value(shop: P
 @pytest.mark.parametrize(
     ("target", "customer", "sentence"),
     [
-        ("repeat_cupon", "c1", "no template 'repeat_cupon'; did you mean 'repeat_coupon'?"),
+        (
+            "repeat_cupon",
+            "c1",
+            "no template 'repeat_cupon' among those the scenarios send; did you mean 'repeat_coupon'?",
+        ),
         ("f2_step:repeat_coupon", "c1", "no scenario 'f2_step'; did you mean 'f2_step_mail'?"),
         (
             "f2_step_mail:repeat_copon",
@@ -252,6 +256,18 @@ def test_unknown_names_are_exit_1_with_a_did_you_mean(shop: Path, target: str, c
     assert done.returncode == 1
     assert done.stderr.startswith(f"ecrm preview: {sentence}")
     assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_a_template_no_scenario_sends_is_named_with_the_reason(shop: Path) -> None:
+    (shop / "templates" / "spare.yaml").write_text(
+        "template: spare\ncategory: transactional\nchannels:\n  email:\n    subject: s\n    body: b\n", encoding="utf-8"
+    )
+    done = preview(shop, "spare", "--customer", "c1")
+    assert done.returncode == 1
+    assert done.stderr == (
+        "ecrm preview: no template 'spare' among those the scenarios send; spare.yaml exists, but no scenario sends "
+        "it, and a plan holds only the templates its scenarios send: preview it through a step that sends it\n"
+    )
 
 
 def test_html_file_and_a_picture_of_the_line_bubble(shop: Path) -> None:

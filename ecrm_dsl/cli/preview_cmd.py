@@ -19,14 +19,19 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from ecrm_dsl.cli.common import ExitCode
+from ecrm_dsl.cli.common import ExitCode, project_config
 from ecrm_dsl.cli.runtime_cmds import compiled_plan, plan_option, store_option
 from ecrm_dsl.cli.store_access import existing_store
 from ecrm_dsl.delivery.config import ConfigError, DeliveryConfig
 from ecrm_dsl.delivery.outbox import redact
 from ecrm_dsl.preview import Preview, PreviewError, build_preview, resolve
 from ecrm_dsl.preview.bubble import ChromiumMissing, bubble_page, screenshot
+from ecrm_dsl.preview.target import UnsentTemplate
 
+UNSENT = (
+    "no scenario sends it, and a plan holds only the templates its scenarios send: preview it through a step "
+    "that sends it"
+)
 FORMAT = "ecrm-preview"
 VERSION = 1
 
@@ -77,6 +82,13 @@ def make_preview(
     plan = compiled_plan(ctx, plan_file, command)
     try:
         target = resolve(plan, target_text)
+    except UnsentTemplate as exc:
+        folder = project_config(ctx).templates
+        written = [
+            folder / f"{target_text}.{ext}" for ext in ("yaml", "yml") if (folder / f"{target_text}.{ext}").is_file()
+        ]
+        why = f"; {written[0].name} exists, but {UNSENT}" if written else ""
+        fail(command, f"{exc}{why}", 1)
     except PreviewError as exc:
         fail(command, str(exc), 1)
     at = parse_moment(at_text, plan.timezone, command)
@@ -235,7 +247,7 @@ def _channel_text(channel: str, payload: dict[str, Any]) -> list[str]:
         headers = [f"{name}: {value}" for name, value in payload["headers"].items()]
         html = payload["html"]
         tail = f"(HTML body: {len(html):,} characters; --html FILE writes it, --open opens it)" if html else "(no HTML)"
-        return [*headers, "", payload["text"].rstrip("\n"), "", tail]
+        return [*headers, "", payload["text"].replace("\r\n", "\n").rstrip("\n"), "", tail]
     if channel == "sms":
         plural = "" if payload["segments"] == 1 else "s"
         return [payload["text"], "", f"({payload['segments']} segment{plural}, {payload['encoding']})"]

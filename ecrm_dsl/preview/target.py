@@ -15,6 +15,10 @@ class PreviewError(ValueError):
     """The preview cannot be made: an unknown name (the message says which, and what was meant), or bad input."""
 
 
+class UnsentTemplate(PreviewError):
+    """The plan has no such template: the plan holds only the templates its scenarios send."""
+
+
 @dataclass(frozen=True)
 class Target:
     """``template`` alone, or the send step ``step`` of ``scenario`` (whose template it is)."""
@@ -32,7 +36,9 @@ def resolve(plan: Plan, text: str) -> Target:
     scenario_id, colon, step_id = text.partition(":")
     if not colon:
         if text not in plan.templates:
-            raise PreviewError(f"no template '{text}'{did_you_mean(text, plan.templates)}")
+            raise UnsentTemplate(
+                f"no template '{text}' among those the scenarios send{did_you_mean(text, plan.templates)}"
+            )
         return Target(text)
     scenario = plan.scenario(scenario_id)
     if scenario is None:
