@@ -224,6 +224,17 @@ def test_a_customer_who_would_not_receive_it_is_still_previewed_with_the_reason(
     )
 
 
+def test_an_empty_coupon_pool_is_said_and_the_send_would_be_skipped(shop: Path) -> None:
+    with open_store(shop / "ecrm.db").begin() as conn:
+        conn.execute(update(TABLES.coupons).where(TABLES.coupons.c.code != "OLD-1").values(enrollment_id=999))
+    document = preview_json(shop, "f2_step_mail:repeat_coupon", "--customer", "c1", "--at", COUPON_DAY)
+    assert document["would_send"] is False and document["coupon"] is None
+    assert (
+        "coupon pool f2_spring has no unused code left: the send would be skipped (import more with ecrm import "
+        "coupons)"
+    ) in document["delivery"]
+
+
 def test_a_template_alone_shows_every_channel_and_says_what_has_no_value(shop: Path) -> None:
     document = preview_json(shop, "repeat_coupon", "--customer", "c1", "--at", COUPON_DAY)
     assert [c["channel"] for c in document["channels"]] == ["email", "line"]

@@ -101,15 +101,19 @@ def build_preview(
         if channels and not shown:
             listed = ", ".join(template.channels)
             raise PreviewError(f"template {target.template} has content for {listed}, not {', '.join(channels)}")
+        reached = 0
         for channel in shown:
             reach = reachable([channel], profile, template.marketing, plan.policies.consent, has_order)
             if reach.channel is None:
                 delivery.append(f"would not reach them by {reach.reasons[0]}")
+            reached += reach.channel is not None
+        would_send = reached > 0
     row_params: dict[str, Any] = dict(step.params) if step is not None else {}
     row_params.update(params or {})
     for name in sorted(set(template.params) - set(template.defaults) - set(row_params)):
         context.append(f"param {name} has no value and renders empty (a step gives it; or --param {name}=…)")
     coupon = _coupon(conn, template, enrollment, at, zone, delivery)
+    would_send = would_send and (coupon is not None or template.coupon is None)
     links = unsubscribe or config.unsubscribe_url
     if coupon is not None:
         row_params["coupon"] = {"code": coupon["code"], "expires_on": coupon["expires_on"]}
