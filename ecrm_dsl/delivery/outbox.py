@@ -35,12 +35,12 @@ def outbox_record(message: Message) -> dict[str, Any]:
 
 def redact(value: Any, secrets: Iterable[str]) -> Any:
     """``value`` (text, or mappings and lists of it, as LINE's image, buttons and link) with every secret
-    replaced by ``[redacted]`` in its texts; mappings come back with sorted keys, numbers and None as they were."""
+    replaced by ``[redacted]`` in its texts; keys, numbers and None stay as they were."""
     ordered = sorted(secrets, key=len, reverse=True)  # longest first: no partial leaks
 
     def scrub(item: Any) -> Any:
         if isinstance(item, dict):
-            return {key: scrub(sub) for key, sub in sorted(item.items())}
+            return {key: scrub(sub) for key, sub in item.items()}
         if isinstance(item, list):
             return [scrub(sub) for sub in item]
         if item is None or isinstance(item, bool | int | float):
