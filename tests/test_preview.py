@@ -10,8 +10,8 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import shutil
 import subprocess
+import sys
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from ecrm_dsl.preview.bubble import find_chromium
 from ecrm_dsl.store.database import open_store
 from ecrm_dsl.store.tables import TABLES
 from tests.test_delivery_support import Inbox, http_server, json_reply, smtp_server
@@ -287,7 +288,19 @@ def test_html_file_and_a_picture_of_the_line_bubble(shop: Path) -> None:
     assert done.returncode == 0, done.stderr
     page = (shop / "mail.html").read_text(encoding="utf-8")
     assert "<p>[redacted]様</p><p>SPRING-A</p>" in page and "unsubscribe?c=c1" in page
-    if shutil.which("chromium") is None:
+    # --open hands the page to the browser $BROWSER names: here a script that notes what it was given.
+    (shop / "browser.py").write_text("import sys, pathlib\npathlib.Path('opened.txt').write_text(sys.argv[1])\n")
+    opened = preview(shop, *args, "--open", env={"BROWSER": f"{sys.executable} {shop / 'browser.py'} %s"})
+    assert opened.returncode == 0, opened.stderr
+    uri = (shop / "opened.txt").read_text()
+    assert uri.startswith("file://") and uri.endswith(".html")
+    bubble = Path(uri.removeprefix("file://"))
+    # This customer would get the step on LINE: the page is the LINE bubble.
+    assert '<div class="bubble">[redacted]様、次回使えるクーポンです: SPRING-A</div>' in bubble.read_text(
+        encoding="utf-8"
+    )
+    bubble.unlink()
+    if find_chromium() is None:
         missing = preview(shop, *args, "--picture", "bubble.png")
         assert missing.returncode == 2 and "no Chromium to take the picture with" in missing.stderr
         pytest.skip("chromium is not installed (Debian: apt-get install chromium); the picture needs it")
