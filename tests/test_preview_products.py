@@ -7,9 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from ecrm_dsl.delivery.config import DeliveryConfig
 from ecrm_dsl.delivery.outbox import redact
-from ecrm_dsl.preview import build_preview, resolve
+from ecrm_dsl.preview import PreviewError, build_preview, resolve
 from tests.runtime.world import World
 from tests.test_products_render import at, delivered, lines
 from tests.test_products_render import world as world
@@ -102,3 +104,12 @@ def test_webhook_direct_mail_and_sms_previews_are_the_adapters_documents(world: 
     sms = by_channel["sms"]
     assert sms["to"] == "09000000000" and sms["encoding"] == "UCS-2"
     assert (sms["segments"], len(sms["text"])) == (1, 70)
+
+
+def test_an_unknown_customer_gets_a_did_you_mean(world: World) -> None:
+    plan = world.plan()
+    with world.engine.connect() as conn, pytest.raises(PreviewError) as raised:
+        build_preview(conn, plan, resolve(plan, "thanks"), "A", at(1, 11), DeliveryConfig())
+    assert (
+        str(raised.value) == "the store has no customer 'A'; did you mean 'a'? (ids are matched exactly, case included)"
+    )
