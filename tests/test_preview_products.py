@@ -113,3 +113,14 @@ def test_an_unknown_customer_gets_a_did_you_mean(world: World) -> None:
     assert (
         str(raised.value) == "the store has no customer 'A'; did you mean 'a'? (ids are matched exactly, case included)"
     )
+
+
+def test_a_channel_the_step_or_template_does_not_send_on_is_refused(world: World) -> None:
+    plan = world.plan()
+    with world.engine.connect() as conn:
+        with pytest.raises(PreviewError, match=r"^thanks:thanks sends on email, not sms$"):
+            build_preview(
+                conn, plan, resolve(plan, "thanks:thanks"), "a", at(1, 11), DeliveryConfig(), channels=["sms"]
+            )
+        with pytest.raises(PreviewError, match=r"^template thanks has content for email or line, not sms or dm$"):
+            build_preview(conn, plan, resolve(plan, "thanks"), "a", at(1, 11), DeliveryConfig(), channels=["sms", "dm"])

@@ -92,15 +92,14 @@ def build_preview(
         chosen, would_send = _step_delivery(conn, plan, target, template, profile, enrollment, has_order, at, delivery)
         shown = [c for c in (channels or [chosen]) if c in (step.channel, *step.fallback)]
         if channels and not shown:
-            steps = ", ".join((step.channel, *step.fallback))
-            raise PreviewError(f"{target} sends on {steps}, not {', '.join(channels)}")
+            raise PreviewError(f"{target} sends on {_either((step.channel, *step.fallback))}, not {_either(channels)}")
         if chosen not in shown:
             delivery.append(f"shown on {', '.join(shown)} as asked; this customer would get it on {chosen}")
     else:
         shown = [c for c in template.channels if not channels or c in channels]
         if channels and not shown:
-            listed = ", ".join(template.channels)
-            raise PreviewError(f"template {target.template} has content for {listed}, not {', '.join(channels)}")
+            listed = _either(template.channels)
+            raise PreviewError(f"template {target.template} has content for {listed}, not {_either(channels)}")
         reached = 0
         for channel in shown:
             reach = reachable([channel], profile, template.marketing, plan.policies.consent, has_order)
@@ -124,6 +123,11 @@ def build_preview(
     return Preview(
         target, customer_id, at, template.category, built, would_send, tuple(delivery), coupon, tuple(context)
     )
+
+
+def _either(names: Sequence[str]) -> str:
+    """``line``, ``line or email``, ``line, email or sms``."""
+    return " or ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
 
 
 def _event(
