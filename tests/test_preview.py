@@ -7,6 +7,7 @@ adapters to staff only, and leave the outbox, the journal and the report as they
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import json
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from ecrm_dsl.preview.bubble import find_chromium
 from ecrm_dsl.store.database import open_store
@@ -222,6 +223,34 @@ def test_a_customer_who_would_not_receive_it_is_still_previewed_with_the_reason(
     assert held_out["would_send"] is False
     assert (
         "in the holdout of f2_step_mail: measured, never messaged — they would not receive it" in held_out["delivery"]
+    )
+
+
+def test_a_customer_over_the_frequency_cap_is_told_when_a_send_would_go(shop: Path) -> None:
+    """The starter's policies allow three marketing messages in seven days; three went out this week."""
+    sent = [
+        {
+            "idempotency_key": f"other:{day}",
+            "customer_id": "c1",
+            "scenario_id": "elsewhere",
+            "scenario_hash": "sha256:0",
+            "node_id": "n",
+            "channel": "email",
+            "template": "t",
+            "category": "marketing",
+            "params": {},
+            "status": "sent",
+            "created_at": dt.datetime(2025, 3, day, 1, tzinfo=dt.UTC),
+            "next_attempt_at": dt.datetime(2025, 3, day, 1, tzinfo=dt.UTC),
+        }
+        for day in (5, 6, 7)
+    ]
+    with open_store(shop / "ecrm.db").begin() as conn:
+        conn.execute(insert(TABLES.outbox), sent)
+    document = preview_json(shop, "f2_step_mail:repeat_coupon", "--customer", "c1", "--at", COUPON_DAY)
+    assert document["would_send"] is True  # the policy defers rather than drops
+    assert (
+        "frequency cap: 3 per 7d on all: a send now would wait until 2025-03-12T00:00:00+09:00" in document["delivery"]
     )
 
 
