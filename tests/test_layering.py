@@ -22,7 +22,7 @@ PACKAGE = ROOT / "ecrm_dsl"
 
 # The front end reads and checks sources; the runtime reads plans only.
 FRONT_END = ("syntax", "checks", "project", "format", "build", "review")
-RUNTIME = ("runtime", "conditions", "store", "delivery", "simulate", "report", "importer", "demo")
+RUNTIME = ("runtime", "conditions", "store", "delivery", "simulate", "report", "importer", "demo", "preview")
 # Shared by both sides, so held to the runtime's rules: the language itself and the plan (the contract).
 SHARED = ("language", "plan")
 PARSERS = ("lark", "jsonschema", "yaml")

@@ -85,6 +85,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "lint_command",
         "Check scenarios (and the segments, templates, schema and policies they use).",
     ),
+    "preview": LazyCommand(
+        "ecrm_dsl.cli.preview_cmd",
+        "preview_command",
+        "Render TEMPLATE, or the send step SCENARIO:STEP, exactly as customer ID would receive it.",
+    ),
     "report": LazyCommand(
         "ecrm_dsl.cli.report_cmd",
         "report_command",
@@ -101,6 +106,12 @@ COMMANDS: dict[str, LazyCommand] = {
         "ecrm_dsl.cli.segment_cmd",
         "segment_command",
         "Work with the project's segments: `ecrm segment export NAME` lists who is in one, as CSV.",
+    ),
+    "send-test": LazyCommand(
+        "ecrm_dsl.cli.send_test_cmd",
+        "send_test_command",
+        "Send TEMPLATE, or the send step SCENARIO:STEP, as customer ID would receive it, to a staff address on the "
+        "test-send allow-list, marked as a test.",
     ),
     "serve": LazyCommand(
         "ecrm_dsl.cli.serve_cmd",

@@ -61,16 +61,7 @@ class BatchFileAdapter:
             return permanent("no print design")
         today = self._clock().astimezone(self._tz).date()
         path = self.path_for(today)
-        row = [
-            message.idempotency_key,
-            recipient.customer_id,
-            _cell(recipient.name),
-            _cell(recipient.postal_address),
-            _cell(content.get("design")),
-            _cell(content.get("copy")),
-            message.scenario_id,
-            message.node_id,
-        ]
+        row = csv_row(message)
         try:
             self._dir.mkdir(parents=True, exist_ok=True)
             with self._lock():
@@ -119,6 +110,21 @@ class BatchFileAdapter:
 
     def close(self) -> None:
         self._keys.clear()
+
+
+def csv_row(message: Message) -> list[str]:
+    """The CSV row written for ``message``, in the order of :data:`COLUMNS`."""
+    recipient, content = message.recipient, message.content
+    return [
+        message.idempotency_key,
+        recipient.customer_id,
+        _cell(recipient.name),
+        _cell(recipient.postal_address),
+        _cell(content.get("design")),
+        _cell(content.get("copy")),
+        message.scenario_id,
+        message.node_id,
+    ]
 
 
 def _cell(value: str | None) -> str:

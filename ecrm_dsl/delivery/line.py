@@ -13,7 +13,7 @@ from typing import Any
 
 from ecrm_dsl.delivery.http_post import JsonPoster, TransportError, check_url, classify
 from ecrm_dsl.delivery.logs import log_result
-from ecrm_dsl.delivery.message import DeliveryResult, Message, permanent, sent, transient
+from ecrm_dsl.delivery.message import TEST_HEADER, DeliveryResult, Message, permanent, sent, transient
 from ecrm_dsl.language.line_limits import line_problems
 
 DEFAULT_BASE_URL = "https://api.line.me"
@@ -53,6 +53,11 @@ def _uri_action(action: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": "uri", "label": action["label"], "uri": action["url"]}
 
 
+def push_body(message: Message) -> dict[str, Any]:
+    """The JSON document the adapter posts for ``message`` (``ecrm preview`` shows this same document)."""
+    return {"to": message.recipient.line_user_id, "messages": line_messages(message.content)}
+
+
 def retry_key(idempotency_key: str) -> str:
     return str(uuid.uuid5(RETRY_KEY_NAMESPACE, idempotency_key))
 
@@ -79,8 +84,10 @@ class LineAdapter:
         if problems:
             # LINE would refuse the whole push with a 400; say which limit, without the text itself.
             return permanent("not sent: " + "; ".join(problem.message for problem in problems))
-        body = {"to": to, "messages": messages}
+        body = push_body(message)
         headers = {"Authorization": f"Bearer {self._token}", "X-Line-Retry-Key": retry_key(message.idempotency_key)}
+        if message.test:
+            headers[TEST_HEADER] = "1"
         try:
             response = self._poster.post(self._url, json.dumps(body, ensure_ascii=False).encode(), headers)
         except TransportError as error:

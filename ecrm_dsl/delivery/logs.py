@@ -27,7 +27,10 @@ def log_result(message: Message, result: DeliveryResult) -> DeliveryResult:
         message.template,
         message.scenario_id,
         message.node_id,
-        f" error={result.error}" if result.error else "",
-        extra={OUTCOME_FIELD: {"channel": message.channel, "status": result.status, "error": result.error}},
+        (f" error={result.error}" if result.error else "") + (" test=1" if message.test else ""),
+        extra={
+            OUTCOME_FIELD: {"channel": message.channel, "status": result.status, "error": result.error}
+            | ({"test": True} if message.test else {})
+        },
     )
     return result

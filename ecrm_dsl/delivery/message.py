@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 Status = Literal["sent", "transient", "permanent"]
+# Carried by a test send (email header, HTTP header), so that receivers and filters can tell it from a real one.
+TEST_HEADER = "X-Ecrm-Test"
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Message:
     scenario_hash: str
     node_id: str
     unsubscribe_url: str | None  # required for marketing email
+    test: bool = False  # a staff test send (ecrm send-test): marked as such, never in the outbox or journal
 
     @property
     def marketing(self) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,18 +20,6 @@ REDACTED = "[redacted]"
 
 def outbox_record(message: Message) -> dict[str, Any]:
     """The redacted JSON object written for ``message``."""
-    secrets = sorted(message.recipient.contact_details(), key=len, reverse=True)  # longest first: no partial leaks
-
-    def scrub(value: Any) -> Any:
-        if isinstance(value, dict):  # LINE's image, buttons and link
-            return {key: scrub(sub) for key, sub in sorted(value.items())}
-        if isinstance(value, list):
-            return [scrub(sub) for sub in value]
-        text = str(value)
-        for secret in secrets:
-            text = text.replace(secret, REDACTED)
-        return text
-
     return {
         "idempotency_key": message.idempotency_key,
         "channel": message.channel,
@@ -40,8 +29,28 @@ def outbox_record(message: Message) -> dict[str, Any]:
         "scenario": message.scenario_id,
         "scenario_hash": message.scenario_hash,
         "node": message.node_id,
-        "content": scrub(message.content),
+        "content": redact(message.content, message.recipient.contact_details()),
     }
+
+
+def redact(value: Any, secrets: Iterable[str]) -> Any:
+    """``value`` (text, or mappings and lists of it, as LINE's image, buttons and link) with every secret
+    replaced by ``[redacted]`` in its texts; keys, numbers and None stay as they were."""
+    ordered = sorted(secrets, key=len, reverse=True)  # longest first: no partial leaks
+
+    def scrub(item: Any) -> Any:
+        if isinstance(item, dict):
+            return {key: scrub(sub) for key, sub in item.items()}
+        if isinstance(item, list):
+            return [scrub(sub) for sub in item]
+        if item is None or isinstance(item, bool | int | float):
+            return item
+        text = str(item)
+        for secret in ordered:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    return scrub(value)
 
 
 class ConsoleAdapter:

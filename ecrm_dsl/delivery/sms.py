@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from ecrm_dsl.delivery.http_post import JsonPoster, check_url, post_and_classify
 from ecrm_dsl.delivery.logs import log_result
-from ecrm_dsl.delivery.message import DeliveryResult, Message, permanent
+from ecrm_dsl.delivery.message import TEST_HEADER, DeliveryResult, Message, permanent
+
+
+def sms_body(message: Message) -> dict[str, Any]:
+    """The JSON document the adapter posts for ``message``."""
+    return {"to": message.recipient.phone, "text": message.content.get("text", "")}
 
 
 class SmsAdapter:
@@ -27,8 +33,10 @@ class SmsAdapter:
         text = message.content.get("text", "")
         if not text.strip():
             return permanent("empty SMS text")
-        body = json.dumps({"to": phone, "text": text}, ensure_ascii=False).encode()
+        body = json.dumps(sms_body(message), ensure_ascii=False).encode()
         headers = {"Idempotency-Key": message.idempotency_key}
+        if message.test:
+            headers[TEST_HEADER] = "1"
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         return post_and_classify(self._poster, self._url, body, headers)

@@ -24,7 +24,7 @@ from email.policy import EmailPolicy
 from email.utils import format_datetime, parseaddr
 
 from ecrm_dsl.delivery.logs import log_result
-from ecrm_dsl.delivery.message import DeliveryResult, Message, permanent, sent, transient
+from ecrm_dsl.delivery.message import TEST_HEADER, DeliveryResult, Message, permanent, sent, transient
 from ecrm_dsl.delivery.smtp_session import SessionError, SessionSettings, TlsMode, open_session
 
 _ENHANCED_STATUS = re.compile(rb"^\s*([245]\.\d{1,3}\.\d{1,3})")
@@ -104,6 +104,8 @@ class EmailAdapter:
         if message.marketing and message.unsubscribe_url:
             mime["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
             mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        if message.test:
+            mime[TEST_HEADER] = "1"
         # base64 keeps Japanese intact through any relay, 8BITMIME or not.
         mime.set_content(content.get("body", ""), charset="utf-8", cte="base64")
         if content.get("html"):

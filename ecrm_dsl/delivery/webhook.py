@@ -11,10 +11,11 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from ecrm_dsl.delivery.http_post import JsonPoster, check_url, post_and_classify
 from ecrm_dsl.delivery.logs import log_result
-from ecrm_dsl.delivery.message import DeliveryResult, Message
+from ecrm_dsl.delivery.message import TEST_HEADER, DeliveryResult, Message
 
 SIGNATURE_HEADER = "X-Ecrm-Signature"
 TIMESTAMP_HEADER = "X-Ecrm-Timestamp"
@@ -36,6 +37,19 @@ def verify_signature(secret: str, headers: Mapping[str, str], body: bytes, now: 
     return abs(now - timestamp) <= tolerance and hmac.compare_digest(signature(secret, timestamp, body), given)
 
 
+def webhook_document(message: Message) -> dict[str, Any]:
+    """The JSON document the adapter posts for ``message``; a test send says so (``"test": true``)."""
+    document = {
+        "idempotency_key": message.idempotency_key,
+        "scenario": message.scenario_id,
+        "node": message.node_id,
+        "customer_id": message.recipient.customer_id,
+        "template": message.template,
+        "payload": message.content,
+    }
+    return {**document, "test": True} if message.test else document
+
+
 class WebhookAdapter:
     channel = "webhook"
 
@@ -55,16 +69,10 @@ class WebhookAdapter:
         self._poster = JsonPoster(timeout)
 
     def send(self, message: Message) -> DeliveryResult:
-        document = {
-            "idempotency_key": message.idempotency_key,
-            "scenario": message.scenario_id,
-            "node": message.node_id,
-            "customer_id": message.recipient.customer_id,
-            "template": message.template,
-            "payload": message.content,
-        }
-        body = json.dumps(document, ensure_ascii=False, sort_keys=True).encode()
+        body = json.dumps(webhook_document(message), ensure_ascii=False, sort_keys=True).encode()
         headers = {"Idempotency-Key": message.idempotency_key}
+        if message.test:
+            headers[TEST_HEADER] = "1"
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         if self._secret:

@@ -153,39 +153,10 @@ class Dispatcher:
             reach = reachable([row["channel"]], profile, True, plan.policies.consent, True)
             if reach.channel is None:
                 return permanent(f"not delivered: {reach.reasons[0].split(': ', 1)[1]} since the decision")
-        link = self.unsubscribe(row["customer_id"], row["channel"]) if row["category"] == "marketing" else None
-        view = DeployedPlan(plan, 0)
-        scenario = next((s for s in plan.scenarios if s.hash == row["scenario_hash"]), None)
-        entry_event = scenario.entry_event if scenario else None
-        customer = mark_money(
-            {**(profile.get("attributes") or {}), **{k: v for k, v in profile.items() if k != "attributes"}},
-            view.types(None).attributes,
-        )
         try:
-            content = render(
-                template.to_json(),
-                row["channel"],
-                customer=customer,
-                params={**template.defaults, **(row["params"] or {})},
-                event=mark_money(event, view.types(entry_event).event_properties),
-                shop=self.shop,
-                unsubscribe_url=link,
-                products=products,
-            )
+            message = compose(row, profile, event, plan, products, shop=self.shop, unsubscribe=self.unsubscribe)
         except RenderError as exc:
             return permanent(f"cannot render: {exc}")
-        message = Message(
-            idempotency_key=row["idempotency_key"],
-            channel=row["channel"],
-            template=row["template"],
-            category=row["category"],
-            recipient=Recipient.from_customer(profile),
-            content=content,
-            scenario_id=row["scenario_id"],
-            scenario_hash=row["scenario_hash"],
-            node_id=row["node_id"],
-            unsubscribe_url=link,
-        )
         return adapter.send(message)
 
     def _products(
@@ -237,3 +208,49 @@ class Dispatcher:
         """Close the adapters' connections (SMTP keeps one open between messages)."""
         for adapter in self.adapters.values():
             adapter.close()
+
+
+def compose(
+    row: Mapping[str, Any],
+    profile: Mapping[str, Any],
+    event: Mapping[str, Any],
+    plan: Plan,
+    products: Namespaces | None,
+    *,
+    shop: Mapping[str, str],
+    unsubscribe: Callable[[str, str], str | None],
+) -> Message:
+    """The message an adapter is handed for an outbox ``row``: its template rendered for the customer's
+    ``profile`` and entry ``event``, with the row's params and the product namespaces. ``ecrm preview`` and
+    ``ecrm send-test`` build theirs here too, so that what they show is what is sent. Raises RenderError."""
+    template = plan.templates[row["template"]]
+    link = unsubscribe(row["customer_id"], row["channel"]) if row["category"] == "marketing" else None
+    view = DeployedPlan(plan, 0)
+    scenario = next((s for s in plan.scenarios if s.hash == row["scenario_hash"]), None)
+    entry_event = scenario.entry_event if scenario else None
+    customer = mark_money(
+        {**(profile.get("attributes") or {}), **{k: v for k, v in profile.items() if k != "attributes"}},
+        view.types(None).attributes,
+    )
+    content = render(
+        template.to_json(),
+        row["channel"],
+        customer=customer,
+        params={**template.defaults, **(row["params"] or {})},
+        event=mark_money(event, view.types(entry_event).event_properties),
+        shop=shop,
+        unsubscribe_url=link,
+        products=products,
+    )
+    return Message(
+        idempotency_key=row["idempotency_key"],
+        channel=row["channel"],
+        template=row["template"],
+        category=row["category"],
+        recipient=Recipient.from_customer(profile),
+        content=content,
+        scenario_id=row["scenario_id"],
+        scenario_hash=row["scenario_hash"],
+        node_id=row["node_id"],
+        unsubscribe_url=link,
+    )

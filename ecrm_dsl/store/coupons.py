@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, case, func, or_, select, update
 
 from ecrm_dsl.store.bulk import one_of
 from ecrm_dsl.store.tables import TABLES
@@ -48,16 +49,7 @@ def draw(
     wanting = [(enrollment, customer) for enrollment, customer in holders if enrollment not in found]
     if not wanting:
         return found
-    usable = select(COUPONS.c.code, COUPONS.c.expires_at).where(
-        COUPONS.c.pool == pool,
-        COUPONS.c.enrollment_id.is_(None),
-        or_(COUPONS.c.expires_at.is_(None), COUPONS.c.expires_at > valid_until),
-    )
-    fresh = conn.execute(
-        usable.order_by(COUPONS.c.expires_at.is_(None), COUPONS.c.expires_at, COUPONS.c.code)
-        .limit(len(wanting))
-        .with_for_update(skip_locked=True)
-    ).all()
+    fresh = conn.execute(_next_usable(pool, valid_until).limit(len(wanting)).with_for_update(skip_locked=True)).all()
     drawn = list(zip(wanting, fresh, strict=False))
     if drawn:
         conn.execute(
@@ -73,6 +65,35 @@ def draw(
         )
     found.update({enrollment: Coupon(code, expires_at) for (enrollment, _), (code, expires_at) in drawn})
     return found
+
+
+def _next_usable(pool: str, valid_until: datetime) -> Select[Any]:
+    """The pool's unused codes still valid beyond ``valid_until``, in the order :func:`draw` gives them out."""
+    return (
+        select(COUPONS.c.code, COUPONS.c.expires_at)
+        .where(
+            COUPONS.c.pool == pool,
+            COUPONS.c.enrollment_id.is_(None),
+            or_(COUPONS.c.expires_at.is_(None), COUPONS.c.expires_at > valid_until),
+        )
+        .order_by(COUPONS.c.expires_at.is_(None), COUPONS.c.expires_at, COUPONS.c.code)
+    )
+
+
+def held(conn: Connection, pool: str, enrollment_id: int) -> Coupon | None:
+    """The code the enrollment drew from ``pool``, if it drew one."""
+    found = conn.execute(
+        select(COUPONS.c.code, COUPONS.c.expires_at).where(
+            COUPONS.c.pool == pool, COUPONS.c.enrollment_id == enrollment_id
+        )
+    ).first()
+    return Coupon(found.code, found.expires_at) if found is not None else None
+
+
+def peek(conn: Connection, pool: str, valid_until: datetime) -> Coupon | None:
+    """The code :func:`draw` would give next, without taking it (``ecrm preview``): nothing is reserved."""
+    found = conn.execute(_next_usable(pool, valid_until).limit(1)).first()
+    return Coupon(found.code, found.expires_at) if found is not None else None
 
 
 def stock(conn: Connection, now: datetime, pools: Sequence[str] | None = None) -> list[PoolStock]:
