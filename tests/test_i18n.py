@@ -1,0 +1,146 @@
+"""Japanese and English: the catalogue covers every message and help text, compiles to the .mo that ships, keeps
+each message's fields, and the language is chosen by --lang, $ECRM_LANG or the locale."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ecrm_dsl.cli import cli
+from ecrm_dsl.cli.language import localize
+from ecrm_dsl.language import i18n
+from tests import catalogue
+
+ROOT = Path(__file__).resolve().parent.parent
+FIELD = re.compile(r"\{(\w+)[^{}]*\}|%\((\w+)\)s")
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A test that speaks Japanese leaves the process in English (and $LANGUAGE as it was)."""
+    monkeypatch.delenv("LANGUAGE", raising=False)
+    yield
+    i18n.use("en")
+    for command in catalogue.commands().values():  # help texts were translated in place: English again
+        localize(command)
+    localize(cli, cli.make_context("ecrm", [], resilient_parsing=True))
+
+
+def ours(catalog: object) -> set[str]:
+    """Message ids of the package's code and help texts (click's own are checked only where we ship them)."""
+    return {
+        str(m.id if isinstance(m.id, str) else m.id[0])
+        for m in catalogue.extracted()
+        if m.id and any(not path.startswith("click/") for path, _ in m.locations)
+    }
+
+
+def test_every_message_and_help_text_has_japanese() -> None:
+    shipped = catalogue.japanese()
+    translated = {str(m.id if isinstance(m.id, str) else m.id[0]) for m in shipped if m.id} - set(
+        catalogue.untranslated(shipped)
+    )
+    missing = sorted(ours(shipped) - translated)
+    assert not missing, f"untranslated (run `python -m tests.catalogue`, then translate): {missing[:10]}"
+    assert not catalogue.untranslated(shipped), "every entry of the .po has its Japanese"
+
+
+def test_the_catalogue_has_no_message_the_code_no_longer_has() -> None:
+    extracted = {str(m.id if isinstance(m.id, str) else m.id[0]) for m in catalogue.extracted() if m.id}
+    shipped = {str(m.id if isinstance(m.id, str) else m.id[0]) for m in catalogue.japanese() if m.id}
+    stale = sorted(shipped - extracted)
+    assert not stale, f"messages no longer in the code (run `python -m tests.catalogue`): {stale[:10]}"
+
+
+def test_the_shipped_mo_is_the_po_compiled() -> None:
+    assert catalogue.JA_MO.read_bytes() == catalogue.mo_bytes(catalogue.japanese())
+
+
+def test_a_translation_keeps_the_fields_of_its_message() -> None:
+    for message in catalogue.japanese():
+        if not message.id:
+            continue
+        ids = [message.id] if isinstance(message.id, str) else list(message.id)
+        strings = [message.string] if isinstance(message.string, str) else list(message.string)
+        wanted = set().union(*(_fields(i) for i in ids))
+        for string in strings:
+            assert _fields(string) <= wanted, (message.id, string)
+            if isinstance(message.id, str):
+                assert _fields(string) == wanted, (message.id, string)
+
+
+def _fields(text: str) -> set[str]:
+    return {a or b for a, b in FIELD.findall(text)}
+
+
+def test_tr_is_always_given_the_message_itself() -> None:
+    """Babel can only extract a literal: ``tr(f"...")`` or ``tr(name)`` would never be translated."""
+    for path in sorted((ROOT / "ecrm_dsl").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("tr", "n_"):
+                first = node.args[0] if node.args else None
+                literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
+                assert literal, f"{path.relative_to(ROOT)}:{node.lineno}: {node.func.id}() needs a string literal"
+
+
+@pytest.mark.parametrize(
+    ("requested", "environ", "expected"),
+    [
+        (None, {}, "en"),
+        ("ja", {"LANG": "en_US.UTF-8"}, "ja"),
+        (None, {"ECRM_LANG": "ja", "LANG": "C"}, "ja"),
+        (None, {"LANG": "ja_JP.UTF-8"}, "ja"),
+        (None, {"LC_ALL": "C.UTF-8", "LANG": "ja_JP.UTF-8"}, "en"),  # LC_ALL outranks LANG
+        (None, {"LC_MESSAGES": "ja_JP.eucJP"}, "ja"),
+        (None, {"LANG": "fr_FR.UTF-8"}, "en"),  # no French catalogue: English
+        ("JA", {}, "ja"),
+    ],
+)
+def test_the_language_comes_from_the_flag_the_variable_or_the_locale(
+    requested: str | None, environ: dict[str, str], expected: str
+) -> None:
+    assert i18n.negotiate(requested, environ) == expected
+
+
+def test_an_unknown_language_asked_for_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown language 'fr'"):
+        i18n.negotiate("fr", {})
+    result = CliRunner().invoke(cli, ["--lang", "fr", "lint"])
+    assert result.exit_code == 2 and "'fr' is not a language ecrm speaks; choose one of en, ja" in result.output
+
+
+def test_help_and_click_s_own_words_follow_lang() -> None:
+    result = CliRunner().invoke(cli, ["--lang", "ja", "lint", "--help"], prog_name="ecrm")
+    assert result.exit_code == 0
+    assert "使い方: ecrm lint" in result.output
+    assert "シナリオ（と、それが使うセグメント、テンプレート、スキーマ、ポリシー）を検査します。" in result.output
+    assert "このメッセージを表示して終了します。" in result.output
+    english = CliRunner().invoke(cli, ["lint", "--help"], prog_name="ecrm").output
+    assert "Usage: ecrm lint" in english and "Check scenarios" in english
+
+
+def _ecrm(args: list[str], **environ: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("ECRM_LANG", "LANG", "LC_ALL", "LC_MESSAGES", "LANGUAGE")}
+    code = "from ecrm_dsl.cli import main; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], env={**env, **environ}, capture_output=True, text=True, check=False
+    )
+
+
+def test_the_locale_and_the_variable_choose_japanese_for_a_whole_run() -> None:
+    by_locale = _ecrm(["--help"], LANG="ja_JP.UTF-8")
+    assert by_locale.returncode == 0 and "コマンド:" in by_locale.stdout and "使い方:" in by_locale.stdout
+    by_variable = _ecrm(["--help"], ECRM_LANG="ja", LANG="C.UTF-8")
+    assert "このメッセージを表示して終了します。" in by_variable.stdout
+    assert "Usage:" in _ecrm(["--help"], LANG="C.UTF-8").stdout
+    wrong = _ecrm(["--help"], ECRM_LANG="xx")
+    assert wrong.returncode == 2 and "ECRM_LANG" in wrong.stderr and "Traceback" not in wrong.stderr
