@@ -61,9 +61,9 @@ def language() -> str:
 
 
 def tr(message: str, /, **fields: object) -> str:
-    """``message`` in the current language, with its ``{fields}`` filled in (always given by name)."""
-    translated = _catalogue.gettext(message)
-    return translated.format(**fields) if fields else translated
+    """``message`` in the current language, with its ``{fields}`` filled in (always given by name). It is always
+    formatted, so a literal brace is written ``{{`` with fields or without."""
+    return _catalogue.gettext(message).format(**fields)
 
 
 def lookup(message: str) -> str:
