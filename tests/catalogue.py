@@ -31,7 +31,7 @@ JA_PO = PACKAGE / "locale" / "ja" / "LC_MESSAGES" / "ecrm.po"
 JA_MO = JA_PO.with_suffix(".mo")
 FIXED = datetime(2026, 12, 6, tzinfo=UTC)  # dates in the header do not change with every run: same input, same bytes
 
-OURS = {"tr": None, "n_": None}
+OURS = {"tr": None, "n_": None, "trn": (1, 2)}
 CLICKS = {"_": None, "ngettext": (1, 2)}
 
 

@@ -86,7 +86,7 @@ def test_tr_is_always_given_the_message_itself() -> None:
     for path in sorted((ROOT / "ecrm_dsl").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("tr", "n_"):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("tr", "trn", "n_"):
                 first = node.args[0] if node.args else None
                 literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
                 assert literal, f"{path.relative_to(ROOT)}:{node.lineno}: {node.func.id}() needs a string literal"

@@ -66,6 +66,11 @@ def tr(message: str, /, **fields: object) -> str:
     return _catalogue.gettext(message).format(**fields)
 
 
+def trn(singular: str, plural: str, count: int, /, **fields: object) -> str:
+    """The form of a message for ``count`` (English has two, Japanese one), formatted like :func:`tr`."""
+    return _catalogue.ngettext(singular, plural, count).format(**fields)
+
+
 def lookup(message: str) -> str:
     """A message held in a variable, in the current language. The catalogue learns such messages where they are
     written (:func:`n_`) or from the commands themselves (help texts); :func:`tr` takes literals only."""
