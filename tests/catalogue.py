@@ -24,6 +24,7 @@ from babel.messages.pofile import read_po, write_po
 
 from ecrm_dsl.cli import COMMANDS, cli
 from ecrm_dsl.cli.language import english_help
+from ecrm_dsl.syntax.schema_text import schema_texts
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "ecrm_dsl"
@@ -47,6 +48,8 @@ def extracted() -> Catalog:
     for name, command in commands().items():
         for paragraph in english_help(command):
             catalog.add(paragraph, locations=[(f"ecrm {name} --help", 0)])
+    for kind, text in schema_texts():
+        catalog.add(text, locations=[(f"ecrm_dsl/schemas/{kind}.schema.json", 0)])
     return catalog
 
 
