@@ -4,6 +4,7 @@ each message's fields, and the language is chosen by --lang, $ECRM_LANG or the l
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import subprocess
@@ -18,6 +19,8 @@ from ecrm_dsl.cli import cli
 from ecrm_dsl.cli.language import localize
 from ecrm_dsl.language import i18n
 from tests import catalogue
+from tests.test_lint_store import NOW, shop
+from tests.test_rules_golden import build_project
 
 ROOT = Path(__file__).resolve().parent.parent
 FIELD = re.compile(r"\{(\w+)[^{}]*\}|%\((\w+)\)s")
@@ -144,3 +147,97 @@ def test_the_locale_and_the_variable_choose_japanese_for_a_whole_run() -> None:
     assert "Usage:" in _ecrm(["--help"], LANG="C.UTF-8").stdout
     wrong = _ecrm(["--help"], ECRM_LANG="xx")
     assert wrong.returncode == 2 and "ECRM_LANG" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+# ------------------------------------------------------------------ findings of the semantic checks in Japanese
+
+
+def _lint_json(config: Path, language: str, *extra: str) -> list[dict[str, object]]:
+    args = ["--lang", language, "--config", str(config), "lint", "--format", "json", *extra]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    return list(json.loads(result.stdout)["findings"])
+
+
+def _same_findings_in_japanese(config: Path, code: str, message: str, hint: str, *extra: str) -> None:
+    """The project's ``code`` findings, linted in English and in Japanese: the same places, one of them with
+    ``message`` and ``hint`` (whole, in Japanese), none of them still in English."""
+    english = [f for f in _lint_json(config, "en", *extra) if f["code"] == code]
+    japanese = [f for f in _lint_json(config, "ja", *extra) if f["code"] == code]
+    assert english, f"the project has no {code}"
+    place = [(f["file"], f["line"], f["column"]) for f in english]
+    assert [(f["file"], f["line"], f["column"]) for f in japanese] == place
+    for en, ja in zip(english, japanese, strict=True):
+        assert en["message"] != ja["message"] and (en["hint"] is None or en["hint"] != ja["hint"])
+    assert (message, hint) in [(f["message"], f["hint"]) for f in japanese]
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "message", "hint"),
+    [
+        pytest.param(
+            "E404_negative-wait",
+            "E404",
+            "ステップ 'rewind' は前のステップから負の時間（-2d）待機します",
+            "待機は先へ進む向きだけです。さかのぼって数えるのは delivery_date のような未来の日付からだけにしてください",
+            id="structure",
+        ),
+        pytest.param(
+            "E504_unreachable-customer",
+            "E504",
+            "送信 'no_address' は、どのチャネルでも届けられない経路で実行されます"
+            "（customer.email が null; customer.line_opt_in が false）",
+            "顧客に届くフォールバックチャネルを追加するか、分岐を変更してください",
+            id="consent",
+        ),
+        pytest.param(
+            "E411_segment-cycle",
+            "E411",
+            "セグメントが循環して参照し合っています: cycle_a → cycle_b → cycle_c → cycle_a",
+            "循環を断ち切ってください。セグメントは自分自身を含められません",
+            id="workspace_rules",
+        ),
+        pytest.param(
+            "W507_no-goal",
+            "W507",
+            "sell シナリオ 'no_goal' にゴールがないため、転換を測定できません",
+            "'goal order.placed repeat within 30d' などを追加してください",
+            id="practice",
+        ),
+        pytest.param(
+            "W513_overlapping-coupons",
+            "W513",
+            "クーポンが重なっています: 同じトリガーの後、'coupon_a' は 3 日目に f2_coupon を、'coupon_b' は 7 日目に "
+            "skin_coupon を送ります",
+            "2つのオファーを受け取った顧客は大きいほうを使い、次を待つようになります。クーポンは1回の参加につき1つにするか、"
+            "オーディエンスを分けてください",
+            id="cross_scenario",
+        ),
+        pytest.param(
+            "E520_line-message-limit",
+            "E520",
+            "テンプレート 'line_rich': a LINE buttons message has 5 buttons; it needs 1 to 4",
+            "このままでは LINE がプッシュ全体を拒否します。"
+            "テキスト、画像、ボタンの各メッセージについては Messaging API リファレンスを参照してください",
+            id="line_messages",
+        ),
+    ],
+)
+def test_a_check_s_findings_speak_japanese_at_the_same_places(
+    case: str, code: str, message: str, hint: str, tmp_path: Path
+) -> None:
+    root = build_project(case, tmp_path / "project")
+    _same_findings_in_japanese(root / "ecrm.toml", code, message, hint)
+
+
+def test_a_coupon_pool_running_out_is_told_in_japanese(tmp_path: Path) -> None:
+    w = shop(tmp_path, codes=4, buyers=6)
+    _same_findings_in_japanese(
+        w.root / "project" / "ecrm.toml",
+        "W530",
+        "クーポンプール 'f2_spring' は約 0.7 週間で尽きます: 使えるコードは 4 件で、シナリオの需要は週に約 6 件です"
+        "（直近 1w の再生でのペース。再生では 2 件の送信でコードが残っていませんでした）",
+        "開始前に `ecrm import coupons FILE` で 'f2_spring' のコードを追加で取り込んでください。"
+        "コードが見つからない送信はスキップされます（no_coupon）",
+        *("--store", w.store, "--now", NOW, "--replay", "1w"),
+    )
