@@ -7,6 +7,7 @@ import ast
 import json
 import os
 import re
+import string
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -92,7 +93,14 @@ def test_tr_is_always_given_the_message_itself() -> None:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("tr", "trn", "n_"):
                 first = node.args[0] if node.args else None
                 literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
-                assert literal, f"{path.relative_to(ROOT)}:{node.lineno}: {node.func.id}() needs a string literal"
+                where = f"{path.relative_to(ROOT)}:{node.lineno}"
+                assert literal, f"{where}: {node.func.id}() needs a string literal"
+                if node.func.id != "n_" and not any(k.arg is None for k in node.keywords):
+                    # tr() always formats: every {field} must be given by name, and a literal brace is doubled
+                    assert isinstance(first, ast.Constant)
+                    wanted = {name for _, name, _, _ in string.Formatter().parse(first.value) if name is not None}
+                    given = {k.arg for k in node.keywords}
+                    assert wanted == given, f"{where}: fields {sorted(wanted)} but given {sorted(given)}"
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,7 @@ def check_templates(ws: Workspace) -> list[Diagnostic]:
                         placeholder.span,
                         hint=tr(
                             "placeholders: customer.<attribute>, event.<property>, a declared param, coupon.code and "
-                            "coupon.expires_on (with coupon: {pool: NAME}), shop.name, shop.url, shop.support_email, "
+                            "coupon.expires_on (with coupon: {{pool: NAME}}), shop.name, shop.url, shop.support_email, "
                             "unsubscribe_url, order.items, last_purchase.<field>, recommendation.<field>"
                         ),
                     )

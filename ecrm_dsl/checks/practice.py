@@ -22,7 +22,7 @@ def check_practice(scenario: ast.Scenario, segments: dict[str, Segment]) -> list
                 tr("scenario '{scenario}' states no hypothesis", scenario=scenario.id),
                 scenario.span,
                 hint=tr(
-                    "add 'hypothesis f2_rate \"…\"' (YAML: hypothesis: {kpi: f2_rate, statement: …}) "
+                    "add 'hypothesis f2_rate \"…\"' (YAML: hypothesis: {{kpi: f2_rate, statement: …}}) "
                     "for the PDCA journal"
                 ),
             )
