@@ -75,10 +75,10 @@ def test_a_translation_keeps_the_fields_of_its_message() -> None:
         ids = [message.id] if isinstance(message.id, str) else list(message.id)
         strings = [message.string] if isinstance(message.string, str) else list(message.string)
         wanted = set().union(*(_fields(i) for i in ids))
-        for string in strings:
-            assert _fields(string) <= wanted, (message.id, string)
+        for translated in strings:
+            assert _fields(translated) <= wanted, (message.id, translated)
             if isinstance(message.id, str):
-                assert _fields(string) == wanted, (message.id, string)
+                assert _fields(translated) == wanted, (message.id, translated)
 
 
 def _fields(text: str) -> set[str]:
