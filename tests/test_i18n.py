@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ecrm_dsl.cli import cli
+from ecrm_dsl.cli import cli, wide_text
 from ecrm_dsl.cli.language import localize
 from ecrm_dsl.language import i18n
 from tests import catalogue
@@ -133,7 +133,8 @@ def test_help_and_click_s_own_words_follow_lang() -> None:
     result = CliRunner().invoke(cli, ["--lang", "ja", "lint", "--help"], prog_name="ecrm")
     assert result.exit_code == 0
     assert "使い方: ecrm lint" in result.output
-    assert "シナリオ（と、それが使うセグメント、テンプレート、スキーマ、ポリシー）を検査します。" in result.output
+    joined = "".join(line.strip() for line in result.output.splitlines())
+    assert "シナリオ（と、それが使うセグメント、テンプレート、スキーマ、ポリシー）を検査します。" in joined
     assert "このメッセージを表示して終了します。" in result.output
     english = CliRunner().invoke(cli, ["lint", "--help"], prog_name="ecrm").output
     assert "Usage: ecrm lint" in english and "Check scenarios" in english
@@ -249,3 +250,30 @@ def test_a_coupon_pool_running_out_is_told_in_japanese(tmp_path: Path) -> None:
         "コードが見つからない送信はスキップされます（no_coupon）",
         *("--store", w.store, "--now", NOW, "--replay", "1w"),
     )
+
+
+def test_japanese_help_is_wrapped_by_the_columns_a_terminal_shows() -> None:
+    result = CliRunner().invoke(cli, ["--lang", "ja", "lint", "--help"], prog_name="ecrm", terminal_width=80)
+    lines = result.output.splitlines()
+    assert result.exit_code == 0 and len(lines) > 20
+    too_wide = [line for line in lines if wide_text.width(line) > 80 and " " in line.strip()]
+    assert not too_wide, too_wide
+    # a line never starts with 、 or 。 (kinsoku), and the words are all there, in order
+    assert not [line for line in lines if line.strip()[:1] in ("、", "。", "）")]
+    joined = "".join(line.strip() for line in lines)
+    assert "終了コード:0問題なし、1指摘あり、2使い方または設定の誤り。" in joined.replace(" ", "")
+
+
+def test_wide_wrapping_counts_two_columns_per_japanese_character() -> None:
+    text = "シナリオ（と、それが使うセグメント、テンプレート、スキーマ、ポリシー）を検査します。"
+    lines = wide_text.wrap(text, 20)
+    assert all(wide_text.width(line) <= 20 for line in lines)
+    assert "".join(lines) == text
+    assert not any(line.startswith(("、", "。", "）")) for line in lines)
+    assert wide_text.wrap("a plain English sentence stays in words", 12) == [
+        "a plain",
+        "English",
+        "sentence",
+        "stays in",
+        "words",
+    ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import click
 from click.shell_completion import CompletionItem
 
-from ecrm_dsl.cli.language import localize, speak
+from ecrm_dsl.cli.language import localize, short_help, speak
 from ecrm_dsl.language.i18n import lookup, tr
 
 
@@ -157,7 +157,7 @@ class LazyGroup(click.Group):
         names = self.list_commands(ctx)
         limit = formatter.width - 6 - max(len(name) for name in names)
         with formatter.section(tr("Commands")):
-            formatter.write_dl([(name, _listing(name).get_short_help_str(limit)) for name in names])
+            formatter.write_dl([(name, short_help(_listing(name), limit)) for name in names])
 
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
         names = [name for name in self.list_commands(ctx) if name.startswith(incomplete)]

@@ -16,7 +16,8 @@ from weakref import WeakKeyDictionary
 
 import click
 
-from ecrm_dsl.language.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, lookup, negotiate, use
+from ecrm_dsl.cli.wide_text import WideTextContext, WideTextFormatter
+from ecrm_dsl.language.i18n import DEFAULT, DOMAIN, LANGUAGES, LOCALE_DIR, language, lookup, negotiate, use
 
 # Each command's and option's English help, kept so that another language can be chosen later in one process.
 _ENGLISH: WeakKeyDictionary[click.Command | click.Parameter, str | None] = WeakKeyDictionary()
@@ -57,7 +58,21 @@ def localize(command: click.Command, ctx: click.Context | None = None) -> click.
     for item in [*_walk(command), *([helper] if helper is not None else [])]:
         english = _ENGLISH.setdefault(item, item.help)
         item.help = translated_help(english)
+        if isinstance(item, click.Command):
+            # English keeps click's own layout byte for byte; other languages are wrapped by display width.
+            item.context_class = click.Context if language() == DEFAULT else WideTextContext
+    if ctx is not None:
+        ctx.formatter_class = WideTextFormatter if language() != DEFAULT else click.HelpFormatter
     return command
+
+
+def short_help(command: click.Command, limit: int) -> str:
+    """A command's line in ``ecrm --help``: click's shortening in English; elsewhere the first sentence, which
+    the wide-text formatter wraps (click cuts at spaces counted in characters, which Japanese has few of)."""
+    if language() == DEFAULT or not command.help:
+        return command.get_short_help_str(limit)
+    first, stop, _ = command.help.partition("。")
+    return first + stop
 
 
 def _walk(command: click.Command) -> Iterator[click.Command | click.Option]:
