@@ -140,7 +140,7 @@ class LazyGroup(click.Group):
             return None
         command = getattr(importlib.import_module(lazy.module), lazy.attribute)
         assert isinstance(command, click.Command)
-        return localize(command)
+        return localize(command, ctx)
 
     def invoke(self, ctx: click.Context) -> object:
         try:

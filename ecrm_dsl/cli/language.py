@@ -53,7 +53,8 @@ def translated_help(text: str | None) -> str | None:
 
 def localize(command: click.Command, ctx: click.Context | None = None) -> click.Command:
     """``command`` (and its subcommands) with help in the current language; with ``ctx``, its ``--help`` option
-    too, which click made (in the language of that moment) before ``--lang`` was read."""
+    too, which click makes once per command, in the language of that moment (for the group: before ``--lang``
+    was read)."""
     helper = command.get_help_option(ctx) if ctx is not None else None
     for item in [*_walk(command), *([helper] if helper is not None else [])]:
         english = _ENGLISH.setdefault(item, item.help)
