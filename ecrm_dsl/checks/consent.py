@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ecrm_dsl.checks.scope import entry_event
 from ecrm_dsl.language import ast, catalog
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.language.placeholders import PRODUCT_FIELDS
 from ecrm_dsl.project.resources import Template
 from ecrm_dsl.project.workspace import Workspace
@@ -28,9 +29,9 @@ def check_templates(ws: Workspace) -> list[Diagnostic]:
             findings.append(
                 Diagnostic(
                     "E502",
-                    f"marketing email template '{template.name}' has no unsubscribe link",
+                    tr("marketing email template '{template}' has no unsubscribe link", template=template.name),
                     template.span,
-                    hint="add {{ unsubscribe_url }} to the email body (Gmail bulk-sender rules, 特定電子メール法)",
+                    hint=tr("add {{ unsubscribe_url }} to the email body (Gmail bulk-sender rules, 特定電子メール法)"),
                 )
             )
         for placeholder in template.placeholders:
@@ -41,10 +42,11 @@ def check_templates(ws: Workspace) -> list[Diagnostic]:
                         "E503",
                         problem,
                         placeholder.span,
-                        hint="placeholders: customer.<attribute>, event.<property>, a declared "
-                        "param, coupon.code and coupon.expires_on (with coupon: {pool: NAME}), shop.name, shop.url, "
-                        "shop.support_email, unsubscribe_url, order.items, last_purchase.<field>, "
-                        "recommendation.<field>",
+                        hint=tr(
+                            "placeholders: customer.<attribute>, event.<property>, a declared param, coupon.code and "
+                            "coupon.expires_on (with coupon: {{pool: NAME}}), shop.name, shop.url, shop.support_email, "
+                            "unsubscribe_url, order.items, last_purchase.<field>, recommendation.<field>"
+                        ),
                     )
                 )
     return findings
@@ -54,21 +56,44 @@ def _placeholder_problem(ws: Workspace, template: Template, name: str) -> str | 
     if name in catalog.PLACEHOLDER_BUILTINS or name in template.params:
         return None
     scope, _, rest = name.partition(".")
+    shown = _shown(name)
     if scope == "customer" and rest:
-        return (
-            None if rest in ws.schema.attributes else f"placeholder {{{{ {name} }}}}: unknown attribute customer.{rest}"
+        if rest in ws.schema.attributes:
+            return None
+        return tr(
+            "placeholder {placeholder}: unknown attribute customer.{attribute}", placeholder=shown, attribute=rest
         )
     if scope == "event" and rest:
         return None  # checked where the template is sent, against the entry event
     if scope == "coupon" and rest in COUPON_FIELDS:
         if template.coupon is None:
-            return f"placeholder {{{{ {name} }}}}: '{template.name}' draws no coupon; add coupon: {{pool: NAME}}"
+            return tr(
+                "placeholder {placeholder}: '{template}' draws no coupon; add coupon: {{pool: NAME}}",
+                placeholder=shown,
+                template=template.name,
+            )
         return None
     if scope in PRODUCT_FIELDS:
         fields = PRODUCT_FIELDS[scope]
-        known = ", ".join(fields)
-        return None if rest in fields else f"placeholder {{{{ {name} }}}}: {scope} has no field '{rest}' ({known})"
-    return f"placeholder {{{{ {name} }}}} is neither a customer attribute nor a parameter of '{template.name}'"
+        if rest in fields:
+            return None
+        return tr(
+            "placeholder {placeholder}: {scope} has no field '{field}' ({known})",
+            placeholder=shown,
+            scope=scope,
+            field=rest,
+            known=", ".join(fields),
+        )
+    return tr(
+        "placeholder {placeholder} is neither a customer attribute nor a parameter of '{template}'",
+        placeholder=shown,
+        template=template.name,
+    )
+
+
+def _shown(name: str) -> str:
+    """A placeholder as the template writes it: ``{{ customer.name }}``."""
+    return "{{ " + name + " }}"
 
 
 @dataclass
@@ -166,9 +191,16 @@ def _send(
                 findings.append(
                     Diagnostic(
                         "E501",
-                        f"marketing send '{step.id}' uses {channel}, which has no consent rule in the policies",
+                        tr(
+                            "marketing send '{step}' uses {channel}, which has no consent rule in the policies",
+                            step=step.id,
+                            channel=channel,
+                        ),
                         send.span,
-                        hint=f"add consent.{channel} to the policies, e.g. attribute: customer.{channel}_opt_in",
+                        hint=tr(
+                            "add consent.{channel} to the policies, e.g. attribute: customer.{channel}_opt_in",
+                            channel=channel,
+                        ),
                     )
                 )
     blocked = [c for c in channels if _ruled_out(ws, c, template.marketing, facts)]
@@ -177,9 +209,13 @@ def _send(
         findings.append(
             Diagnostic(
                 "E504",
-                f"send '{step.id}' is reached on a path where no channel can deliver it ({why})",
+                tr(
+                    "send '{step}' is reached on a path where no channel can deliver it ({reasons})",
+                    step=step.id,
+                    reasons=why,
+                ),
                 send.span,
-                hint="add a fallback channel the customer can be reached on, or change the branch",
+                hint=tr("add a fallback channel the customer can be reached on, or change the branch"),
             )
         )
     entry = entry_event(scenario)
@@ -192,8 +228,7 @@ def _send(
             findings.append(
                 Diagnostic(
                     "E503",
-                    f"template '{template.name}' uses {{{{ {placeholder.name} }}}}, but the entry event "
-                    f"({entry or 'none: this is not an event trigger'}) has no property '{prop}'",
+                    _no_property(template.name, placeholder.name, entry, prop),
                     send.span,
                 )
             )
@@ -203,11 +238,12 @@ def _send(
                 findings.append(
                     Diagnostic(
                         "E503",
-                        f"template '{template.name}' uses {{{{ {placeholder.name} }}}}, but the entry event "
-                        f"({entry or 'none: this is not an event trigger'}) carries no order",
+                        _no_order(template.name, placeholder.name, entry),
                         send.span,
-                        hint="order.* shows the order that started the scenario; last_purchase.* and "
-                        "recommendation.* work from any trigger",
+                        hint=tr(
+                            "order.* shows the order that started the scenario; last_purchase.* and "
+                            "recommendation.* work from any trigger"
+                        ),
                     )
                 )
     customer_facing = any(c != "webhook" for c in channels)  # a webhook notifies a system, not the customer
@@ -215,21 +251,60 @@ def _send(
         findings.append(
             Diagnostic(
                 "E510",
-                f"transactional template '{template.name}' is sent from a scenario that is not triggered by a "
-                "transaction, so it would skip consent and quiet hours",
+                tr(
+                    "transactional template '{template}' is sent from a scenario that is not triggered by a "
+                    "transaction, so it would skip consent and quiet hours",
+                    template=template.name,
+                ),
                 send.span,
-                hint="make the template category marketing",
+                hint=tr("make the template category marketing"),
             )
         )
+
+
+def _no_property(template: str, placeholder: str, entry: str | None, prop: str) -> str:
+    shown = _shown(placeholder)
+    if not entry:
+        return tr(
+            "template '{template}' uses {placeholder}, but the entry event (none: this is not an event trigger) has "
+            "no property '{property}'",
+            template=template,
+            placeholder=shown,
+            property=prop,
+        )
+    return tr(
+        "template '{template}' uses {placeholder}, but the entry event ({event}) has no property '{property}'",
+        template=template,
+        placeholder=shown,
+        event=entry,
+        property=prop,
+    )
+
+
+def _no_order(template: str, placeholder: str, entry: str | None) -> str:
+    shown = _shown(placeholder)
+    if not entry:
+        return tr(
+            "template '{template}' uses {placeholder}, but the entry event (none: this is not an event trigger) "
+            "carries no order",
+            template=template,
+            placeholder=shown,
+        )
+    return tr(
+        "template '{template}' uses {placeholder}, but the entry event ({event}) carries no order",
+        template=template,
+        placeholder=shown,
+        event=entry,
+    )
 
 
 def _ruled_out(ws: Workspace, channel: str, marketing: bool, facts: _Facts) -> str | None:
     contact = catalog.CHANNEL_CONTACT.get(channel)
     if contact is not None and contact in facts.missing:
-        return f"customer.{contact} is null"
+        return tr("customer.{attribute} is null", attribute=contact)
     if marketing and facts.flags.get("unsubscribed") is True:
-        return "the customer unsubscribed"
+        return tr("the customer unsubscribed")
     rule = ws.policies.consent.get(channel)
     if marketing and rule is not None and rule.attribute is not None and facts.flags.get(rule.attribute) is False:
-        return f"customer.{rule.attribute} is false"
+        return tr("customer.{attribute} is false", attribute=rule.attribute)
     return None

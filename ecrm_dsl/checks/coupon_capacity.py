@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.project.workspace import Workspace
 from ecrm_dsl.simulate.estimates import replay_estimates
@@ -33,19 +34,51 @@ def pool_findings(workspace: Workspace, pools: list[dict[str, Any]], span_label:
     for pool in pools:
         if not short_of_codes(pool):
             continue
-        missed = f"; {pool['missed']:,} sends in the replay found none left" if pool["missed"] else ""
-        usable = pool["usable_at_end"]
-        lasts = f"lasts about {pool['weeks_left']:,} weeks: {usable:,} usable codes" if usable else "has no usable code"
-        message = (
-            f"coupon pool '{pool['pool']}' {lasts}, and the scenarios want ~{pool['weekly']:,.0f} a week "
-            f"(the pace of a replay of the last {span_label}{missed})"
-        )
-        hint = (
-            f"import more codes for '{pool['pool']}' with `ecrm import coupons FILE` before launch; a send that "
-            "finds no code is skipped (no_coupon)"
+        message = _running_out(pool, span_label)
+        hint = tr(
+            "import more codes for '{pool}' with `ecrm import coupons FILE` before launch; a send that finds no code "
+            "is skipped (no_coupon)",
+            pool=pool["pool"],
         )
         for name in sorted(workspace.templates):
             template = workspace.templates[name]
             if template.coupon is not None and template.coupon.pool == pool["pool"]:
                 findings.append(Diagnostic("W530", message, template.coupon.span, hint=hint))
     return findings
+
+
+def _running_out(pool: dict[str, Any], span_label: str) -> str:
+    """W530's sentence: how long the usable codes last (or that none are left), and whether the replay already
+    ran out (four whole sentences, so each language can order its words)."""
+    fields = {
+        "pool": pool["pool"],
+        "weekly": f"{pool['weekly']:,.0f}",
+        "span": span_label,
+        "weeks": f"{pool['weeks_left']:,}",
+        "usable": f"{pool['usable_at_end']:,}",
+        "missed": f"{pool['missed']:,}",
+    }
+    if pool["usable_at_end"]:
+        if pool["missed"]:
+            return tr(
+                "coupon pool '{pool}' lasts about {weeks} weeks: {usable} usable codes, and the scenarios want "
+                "~{weekly} a week (the pace of a replay of the last {span}; {missed} sends in the replay found none "
+                "left)",
+                **fields,
+            )
+        return tr(
+            "coupon pool '{pool}' lasts about {weeks} weeks: {usable} usable codes, and the scenarios want ~{weekly} "
+            "a week (the pace of a replay of the last {span})",
+            **fields,
+        )
+    if pool["missed"]:
+        return tr(
+            "coupon pool '{pool}' has no usable code, and the scenarios want ~{weekly} a week (the pace of a replay "
+            "of the last {span}; {missed} sends in the replay found none left)",
+            **fields,
+        )
+    return tr(
+        "coupon pool '{pool}' has no usable code, and the scenarios want ~{weekly} a week (the pace of a replay of "
+        "the last {span})",
+        **fields,
+    )

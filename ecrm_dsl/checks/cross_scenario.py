@@ -21,6 +21,7 @@ from ecrm_dsl.checks.satisfiable import Audience, Key, audience, can_overlap
 from ecrm_dsl.checks.scope import Scope
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.i18n import n_, tr
 from ecrm_dsl.project.presets import rehome
 from ecrm_dsl.project.workspace import Workspace
 
@@ -93,9 +94,9 @@ def _entry_scope(ws: Workspace, scenario: ast.Scenario) -> Scope:
         ws.schema,
         frozenset(ws.segments),
         entry,
-        "entry event",
+        n_("entry event"),
         False,
-        "entry condition",
+        n_("entry condition"),
         in_order_trigger=entry == "order.placed",
     )
 
@@ -194,16 +195,38 @@ def _caps(
             from_b = sum(1 for s in window if id(s) in in_b)
             if len(window) > cap.max >= max(from_b, len(window) - from_b):
                 late = max((s for s in window if id(s) in in_b), key=lambda s: s.day)
-                where = "the same day" if days == 1 else f"{days} days"
+                fields = {
+                    "first": first.id,
+                    "second": second.id,
+                    "count": len(window),
+                    "start": start,
+                    "max": cap.max,
+                    "per": cap.per,
+                    "channel": cap.channel,
+                }
+                message = (
+                    tr(
+                        "'{first}' and '{second}' enter on the same trigger and can send one customer {count} "
+                        "messages within the same day (from day {start}); the cap is {max} per {per} on {channel}",
+                        **fields,
+                    )
+                    if days == 1
+                    else tr(
+                        "'{first}' and '{second}' enter on the same trigger and can send one customer {count} "
+                        "messages within {days} days (from day {start}); the cap is {max} per {per} on {channel}",
+                        days=days,
+                        **fields,
+                    )
+                )
                 findings.append(
                     Diagnostic(
                         "W511",
-                        f"'{first.id}' and '{second.id}' enter on the same trigger and can send one customer "
-                        f"{len(window)} messages within {where} (from day {start}); the cap is {cap.max} per "
-                        f"{cap.per} on {cap.channel}",
+                        message,
                         late.step.span,
-                        hint="the runtime will defer or skip the lower-priority messages; space the steps, split the "
-                        "audiences, or set the scenarios' priority",
+                        hint=tr(
+                            "the runtime will defer or skip the lower-priority messages; space the steps, split the "
+                            "audiences, or set the scenarios' priority"
+                        ),
                     )
                 )
                 return
@@ -218,11 +241,21 @@ def _coupons(
                 findings.append(
                     Diagnostic(
                         "W513",
-                        f"coupons overlap: '{first.id}' sends {x.step.id} on day {x.day} and '{second.id}' sends "
-                        f"{y.step.id} on day {y.day} after the same trigger",
+                        tr(
+                            "coupons overlap: '{first}' sends {first_step} on day {first_day} and '{second}' sends "
+                            "{second_step} on day {second_day} after the same trigger",
+                            first=first.id,
+                            first_step=x.step.id,
+                            first_day=x.day,
+                            second=second.id,
+                            second_step=y.step.id,
+                            second_day=y.day,
+                        ),
                         y.step.span,
-                        hint="customers who get two offers use the bigger one and learn to wait; keep one coupon per "
-                        "entry or split the audiences",
+                        hint=tr(
+                            "customers who get two offers use the bigger one and learn to wait; keep one coupon per "
+                            "entry or split the audiences"
+                        ),
                     )
                 )
                 return
@@ -240,10 +273,14 @@ def _nurture_only(scenario: ast.Scenario, protected: set[str], findings: list[Di
         findings.append(
             Diagnostic(
                 "E512",
-                f"sell scenario '{scenario.id}' targets segment '{segment}', which the policies reserve for nurture "
-                "scenarios (nurture_only)",
+                tr(
+                    "sell scenario '{scenario}' targets segment '{segment}', which the policies reserve for nurture "
+                    "scenarios (nurture_only)",
+                    scenario=scenario.id,
+                    segment=segment,
+                ),
                 trigger.span,
-                hint="make it a nurture scenario (stories, after-care, no offers), or target another segment",
+                hint=tr("make it a nurture scenario (stories, after-care, no offers), or target another segment"),
             )
         )
 

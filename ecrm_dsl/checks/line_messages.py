@@ -4,10 +4,9 @@ no alt text. What depends on a placeholder's value is judged again when the mess
 from __future__ import annotations
 
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.language.line_limits import line_problems
 from ecrm_dsl.project.workspace import Workspace
-
-_HINT = "LINE refuses the whole push otherwise; see the Messaging API reference for text, image and buttons messages"
 
 
 def check_line_templates(ws: Workspace) -> list[Diagnostic]:
@@ -18,5 +17,15 @@ def check_line_templates(ws: Workspace) -> list[Diagnostic]:
             continue
         for problem in line_problems(content, rendered=False):
             span = template.content_spans.get(("line", *problem.path), template.span)
-            findings.append(Diagnostic("E520", f"template '{template.name}': {problem.message}", span, hint=_HINT))
+            findings.append(
+                Diagnostic(
+                    "E520",
+                    tr("template '{template}': {problem}", template=template.name, problem=problem.message),
+                    span,
+                    hint=tr(
+                        "LINE refuses the whole push otherwise; see the Messaging API reference for text, image and "
+                        "buttons messages"
+                    ),
+                )
+            )
     return findings

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.language.values import Duration
 from ecrm_dsl.project.resources import Segment
 
@@ -18,19 +19,24 @@ def check_practice(scenario: ast.Scenario, segments: dict[str, Segment]) -> list
         findings.append(
             Diagnostic(
                 "W506",
-                f"scenario '{scenario.id}' states no hypothesis",
+                tr("scenario '{scenario}' states no hypothesis", scenario=scenario.id),
                 scenario.span,
-                hint="add 'hypothesis f2_rate \"…\"' (YAML: hypothesis: {kpi: f2_rate, statement: …}) "
-                "for the PDCA journal",
+                hint=tr(
+                    "add 'hypothesis f2_rate \"…\"' (YAML: hypothesis: {{kpi: f2_rate, statement: …}}) "
+                    "for the PDCA journal"
+                ),
             )
         )
     if scenario.kind == "sell" and not scenario.goals:
         findings.append(
             Diagnostic(
                 "W507",
-                f"sell scenario '{scenario.id}' has no goal, so its conversions cannot be measured",
+                tr(
+                    "sell scenario '{scenario}' has no goal, so its conversions cannot be measured",
+                    scenario=scenario.id,
+                ),
                 scenario.span,
-                hint="add e.g. 'goal order.placed repeat within 30d'",
+                hint=tr("add e.g. 'goal order.placed repeat within 30d'"),
             )
         )
     trigger = scenario.trigger
@@ -40,10 +46,13 @@ def check_practice(scenario: ast.Scenario, segments: dict[str, Segment]) -> list
             findings.append(
                 Diagnostic(
                     "W505",
-                    f"segment '{segment.name}' means \"bought recently\", but a segment-entry trigger fires only "
-                    "when a customer first starts matching, not on every purchase",
+                    tr(
+                        "segment '{segment}' means \"bought recently\", but a segment-entry trigger fires only when a "
+                        "customer first starts matching, not on every purchase",
+                        segment=segment.name,
+                    ),
                     trigger.span,
-                    hint="to act on each purchase, write 'when order.placed where …'",
+                    hint=tr("to act on each purchase, write 'when order.placed where …'"),
                 )
             )
     return findings

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ecrm_dsl.language import ast, visit
+from ecrm_dsl.language.i18n import n_
 from ecrm_dsl.language.visit import entry_event
 from ecrm_dsl.project.resources import CustomerSchema
 
@@ -23,14 +24,15 @@ class Scope:
     in_order_trigger: bool = False  # the entry order is already counted in customer.order_count
 
 
+# In English, as messages are written; a message shows them in the reader's language with lookup().
 _EVENT_ROLE = {
-    "entry": "entry event",
-    "goal": "goal event",
-    "stop": "stop event",
-    "stop_when": "entry event",
-    "guard": "entry event",
-    "arm": "entry event",
-    "wait": "awaited event",
+    "entry": n_("entry event"),
+    "goal": n_("goal event"),
+    "stop": n_("stop event"),
+    "stop_when": n_("entry event"),
+    "guard": n_("entry event"),
+    "arm": n_("entry event"),
+    "wait": n_("awaited event"),
 }
 
 
@@ -55,4 +57,4 @@ def scenario_conditions(
 
 
 def segment_scope(schema: CustomerSchema, segments: frozenset[str]) -> Scope:
-    return Scope(schema, segments, None, "event", False, "segment condition")
+    return Scope(schema, segments, None, n_("event"), False, n_("segment condition"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.language.visit import StructureVisitor
 from ecrm_dsl.syntax.text_printer import expr_text
 
@@ -17,9 +18,9 @@ def check_structure(scenario: ast.Scenario) -> list[Diagnostic]:
         findings.append(
             Diagnostic(
                 "E508",
-                f"a holdout of {scenario.holdout}% leaves most customers unmessaged",
+                tr("a holdout of {percent}% leaves most customers unmessaged", percent=scenario.holdout),
                 scenario.span,
-                hint="control groups are usually 5–20%; at most 50%",
+                hint=tr("control groups are usually 5–20%; at most 50%"),
             )
         )
     return findings
@@ -37,9 +38,13 @@ class _Shapes(StructureVisitor):
             self.findings.append(
                 Diagnostic(
                     "E405",
-                    f"wait '{step.id}' for {action.event} has no timeout: customers who never do it wait forever",
+                    tr(
+                        "wait '{step}' for {event} has no timeout: customers who never do it wait forever",
+                        step=step.id,
+                        event=action.event,
+                    ),
                     action.span,
-                    hint="add 'timeout 3d' (YAML: timeout: 3d) and an 'on timeout' path",
+                    hint=tr("add 'timeout 3d' (YAML: timeout: 3d) and an 'on timeout' path"),
                 )
             )
         elif isinstance(action, ast.Split):
@@ -61,14 +66,22 @@ def _duplicate_ids(scenario: ast.Scenario, findings: list[Diagnostic]) -> None:
         if first is None:
             seen[step.id] = step
             continue
-        derived = "" if step.id_explicit else " (a send step's id defaults to its template name)"
+        fields = {"step": step.id, "scenario": scenario.id, "line": first.span.line}
+        message = (
+            tr("step id '{step}' is used twice in scenario {scenario}; first at line {line}", **fields)
+            if step.id_explicit
+            else tr(
+                "step id '{step}' is used twice in scenario {scenario} (a send step's id defaults to its template "
+                "name); first at line {line}",
+                **fields,
+            )
+        )
         findings.append(
             Diagnostic(
                 "E401",
-                f"step id '{step.id}' is used twice in scenario {scenario.id}{derived}; "
-                f"first at line {first.span.line}",
+                message,
                 step.span,
-                hint="give one of them its own id: '@name' (YAML: id: name)",
+                hint=tr("give one of them its own id: '@name' (YAML: id: name)"),
             )
         )
 
@@ -105,9 +118,13 @@ def _flow(steps: tuple[ast.Step, ...], findings: list[Diagnostic], entry_offset:
             findings.append(
                 Diagnostic(
                     "W403",
-                    f"step '{step.id}' can never run: every path ends at '{ended_by.id}' before it",
+                    tr(
+                        "step '{step}' can never run: every path ends at '{ended_at}' before it",
+                        step=step.id,
+                        ended_at=ended_by.id,
+                    ),
                     step.span,
-                    hint="move it before the exit, or remove it",
+                    hint=tr("move it before the exit, or remove it"),
                 )
             )
             break
@@ -128,11 +145,9 @@ def _timing(step: ast.Step, findings: list[Diagnostic], entry_offset: int | None
         findings.append(
             Diagnostic(
                 "E404",
-                f"step '{step.id}' waits a negative time "
-                f"({timing.offset if seconds < 0 else f'{timing.business_days} business days'}) "
-                f"from {'the previous step' if timing.anchor == 'previous' else 'entry'}",
+                _negative_wait(step.id, timing),
                 timing.span,
-                hint="waits only go forward; count back only from a future date such as delivery_date",
+                hint=tr("waits only go forward; count back only from a future date such as delivery_date"),
             )
         )
         return entry_offset
@@ -141,10 +156,15 @@ def _timing(step: ast.Step, findings: list[Diagnostic], entry_offset: int | None
             findings.append(
                 Diagnostic(
                     "E404",
-                    f"step '{step.id}' is timed {_days(seconds)} after entry, but comes after a step at "
-                    f"{_days(entry_offset)}: it would go back in time and fire at once",
+                    tr(
+                        "step '{step}' is timed {timed} after entry, but comes after a step at {earlier}: it would "
+                        "go back in time and fire at once",
+                        step=step.id,
+                        timed=_days(seconds),
+                        earlier=_days(entry_offset),
+                    ),
                     timing.span,
-                    hint="reorder the steps so the days increase",
+                    hint=tr("reorder the steps so the days increase"),
                 )
             )
         return max(seconds, entry_offset or 0)
@@ -159,8 +179,30 @@ def _timing(step: ast.Step, findings: list[Diagnostic], entry_offset: int | None
     return None
 
 
+def _negative_wait(step: str, timing: ast.Timing) -> str:
+    """E404's sentence for a wait back in time: by a duration or by business days, from the previous step or
+    from entry (four whole sentences, so each language can order its words)."""
+    if timing.offset.seconds < 0:
+        if timing.anchor == "previous":
+            return tr(
+                "step '{step}' waits a negative time ({duration}) from the previous step",
+                step=step,
+                duration=timing.offset,
+            )
+        return tr("step '{step}' waits a negative time ({duration}) from entry", step=step, duration=timing.offset)
+    if timing.anchor == "previous":
+        return tr(
+            "step '{step}' waits a negative time ({days} business days) from the previous step",
+            step=step,
+            days=timing.business_days,
+        )
+    return tr(
+        "step '{step}' waits a negative time ({days} business days) from entry", step=step, days=timing.business_days
+    )
+
+
 def _days(seconds: int) -> str:
-    return f"day {seconds // 86400}" if seconds % 86400 == 0 else str(ast.Duration(seconds))
+    return tr("day {number}", number=seconds // 86400) if seconds % 86400 == 0 else str(ast.Duration(seconds))
 
 
 def _split(step: ast.Step, split: ast.Split, findings: list[Diagnostic]) -> None:
@@ -169,22 +211,28 @@ def _split(step: ast.Step, split: ast.Split, findings: list[Diagnostic]) -> None
         findings.append(
             Diagnostic(
                 "E408",
-                f"split '{step.id}' has one variant; a test needs two or more",
+                tr("split '{step}' has one variant; a test needs two or more", step=step.id),
                 split.span,
-                hint="add a variant, or remove the split",
+                hint=tr("add a variant, or remove the split"),
             )
         )
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        findings.append(Diagnostic("E408", f"split '{step.id}' names variant '{duplicates[0]}' twice", split.span))
+        findings.append(
+            Diagnostic(
+                "E408",
+                tr("split '{step}' names variant '{variant}' twice", step=step.id, variant=duplicates[0]),
+                split.span,
+            )
+        )
     for variant in split.variants:
         if variant.weight <= 0:
             findings.append(
                 Diagnostic(
                     "E408",
-                    f"variant '{variant.name}' has weight {variant.weight}",
+                    tr("variant '{variant}' has weight {weight}", variant=variant.name, weight=variant.weight),
                     variant.span,
-                    hint="weights are positive whole numbers, e.g. 50 and 50",
+                    hint=tr("weights are positive whole numbers, e.g. 50 and 50"),
                 )
             )
 
@@ -194,7 +242,9 @@ def _branch(branch: ast.Branch, findings: list[Diagnostic]) -> None:
     if elses and (len(elses) > 1 or elses[0] != len(branch.arms) - 1):
         findings.append(
             Diagnostic(
-                "E412", "'else' must be the last arm of a branch, and there is only one", branch.arms[elses[0]].span
+                "E412",
+                tr("'else' must be the last arm of a branch, and there is only one"),
+                branch.arms[elses[0]].span,
             )
         )
     seen: dict[str, ast.BranchArm] = {}
@@ -206,9 +256,12 @@ def _branch(branch: ast.Branch, findings: list[Diagnostic]) -> None:
             findings.append(
                 Diagnostic(
                     "W403",
-                    f"this arm repeats the condition of the arm at line {seen[key].span.line}, so it never runs",
+                    tr(
+                        "this arm repeats the condition of the arm at line {line}, so it never runs",
+                        line=seen[key].span.line,
+                    ),
                     arm.span,
-                    hint="change its condition or merge the two arms",
+                    hint=tr("change its condition or merge the two arms"),
                 )
             )
         seen.setdefault(key, arm)
@@ -222,8 +275,8 @@ def _cron(trigger: ast.ScheduleTrigger, findings: list[Diagnostic]) -> None:
         findings.append(
             Diagnostic(
                 "E410",
-                f"'{trigger.cron}' is not a valid cron schedule",
+                tr("'{cron}' is not a valid cron schedule", cron=trigger.cron),
                 trigger.span,
-                hint='five fields: minute hour day-of-month month weekday, e.g. "0 10 1 * *" for 10:00 on the 1st',
+                hint=tr('five fields: minute hour day-of-month month weekday, e.g. "0 10 1 * *" for 10:00 on the 1st'),
             )
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.project.workspace import Workspace
 
 
@@ -16,9 +17,14 @@ def check_workspace(ws: Workspace) -> list[Diagnostic]:
             findings.append(
                 Diagnostic(
                     "E402",
-                    f"scenario id '{scenario.id}' is already used in {first.span.file}:{first.span.line}",
+                    tr(
+                        "scenario id '{scenario}' is already used in {file}:{line}",
+                        scenario=scenario.id,
+                        file=first.span.file,
+                        line=first.span.line,
+                    ),
                     scenario.span,
-                    hint="scenario ids are unique across the project; rename one",
+                    hint=tr("scenario ids are unique across the project; rename one"),
                 )
             )
     ids = set(seen)
@@ -27,9 +33,9 @@ def check_workspace(ws: Workspace) -> list[Diagnostic]:
             findings.append(
                 Diagnostic(
                     "E509",
-                    f"the priority list names scenario '{name}', which does not exist",
+                    tr("the priority list names scenario '{scenario}', which does not exist", scenario=name),
                     span,
-                    hint="remove it or fix the id",
+                    hint=tr("remove it or fix the id"),
                 )
             )
     for name, span in zip(ws.policies.nurture_only, ws.policies.nurture_only_spans, strict=True):
@@ -37,9 +43,9 @@ def check_workspace(ws: Workspace) -> list[Diagnostic]:
             findings.append(
                 Diagnostic(
                     "E201",
-                    f"nurture_only names unknown segment '{name}'",
+                    tr("nurture_only names unknown segment '{segment}'", segment=name),
                     span,
-                    hint="nurture_only lists segment names",
+                    hint=tr("nurture_only lists segment names"),
                 )
             )
     findings.extend(_segment_cycles(ws))
@@ -75,9 +81,12 @@ def _segment_cycles(ws: Workspace) -> list[Diagnostic]:
                         findings.append(
                             Diagnostic(
                                 "E411",
-                                "segments refer to each other in a cycle: " + " → ".join([*path, start]),
+                                tr(
+                                    "segments refer to each other in a cycle: {cycle}",
+                                    cycle=" → ".join([*path, start]),
+                                ),
                                 ws.segments[start].span,
-                                hint="break the cycle; a segment cannot contain itself",
+                                hint=tr("break the cycle; a segment cannot contain itself"),
                             )
                         )
                 elif nxt not in path:

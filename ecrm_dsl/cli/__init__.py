@@ -15,6 +15,9 @@ from dataclasses import dataclass
 import click
 from click.shell_completion import CompletionItem
 
+from ecrm_dsl.cli.language import localize, short_help, speak
+from ecrm_dsl.language.i18n import lookup, tr
+
 
 @dataclass(frozen=True)
 class LazyCommand:
@@ -148,7 +151,7 @@ class LazyGroup(click.Group):
             return None
         command = getattr(importlib.import_module(lazy.module), lazy.attribute)
         assert isinstance(command, click.Command)
-        return command
+        return localize(command, ctx)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -164,8 +167,8 @@ class LazyGroup(click.Group):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         names = self.list_commands(ctx)
         limit = formatter.width - 6 - max(len(name) for name in names)
-        with formatter.section("Commands"):
-            formatter.write_dl([(name, _listing(name).get_short_help_str(limit)) for name in names])
+        with formatter.section(tr("Commands")):
+            formatter.write_dl([(name, short_help(_listing(name), limit)) for name in names])
 
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
         names = [name for name in self.list_commands(ctx) if name.startswith(incomplete)]
@@ -175,7 +178,12 @@ class LazyGroup(click.Group):
 
 def _listing(name: str) -> click.Command:
     """A stand-in with the command's summary, so that click shortens it exactly as it would the real help."""
-    return click.Command(name, help=COMMANDS[name].summary)
+    return click.Command(name, help=lookup(COMMANDS[name].summary))
+
+
+def _choose_language(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    speak(value)
+    localize(ctx.command, ctx)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -184,6 +192,15 @@ def _listing(name: str) -> click.Command:
     "config_path",
     type=click.Path(dir_okay=False, exists=True),
     help="ecrm.toml or pyproject.toml to use (default: the nearest one above the current folder).",
+)
+@click.option(
+    "--lang",
+    envvar="ECRM_LANG",
+    metavar="en|ja",
+    is_eager=True,
+    expose_value=False,
+    callback=_choose_language,
+    help="Language of messages and help: en or ja (default: $ECRM_LANG, else the locale's, else en).",
 )
 @click.version_option(package_name="ecrm-dsl")
 @click.pass_context
@@ -197,6 +214,12 @@ def main() -> None:
     from ecrm_dsl.cli.redact import guard_output
 
     guard_output()  # no credential reaches the terminal or a log, whichever command prints it
+    try:
+        speak(os.environ.get("ECRM_LANG"))  # before any help is shown; --lang, parsed later, may change it
+    except click.BadParameter as exc:
+        click.echo(f"ecrm: ECRM_LANG: {exc.message}", err=True)
+        sys.exit(2)
+    localize(cli)
     try:
         cli.main(prog_name="ecrm", standalone_mode=True)
     except SystemExit:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.language.values import Duration, ValueError_
 
 # What the report can measure for a scenario, messaged against holdout, from the orders after entry: the share
@@ -20,7 +21,10 @@ UNITS_BY_KPI = {**dict.fromkeys(RATE_KPIS, ("pt",)), **dict.fromkeys(MONEY_KPIS,
 
 _AMOUNT_RE = re.compile(r"^([+-]?)(\d{1,6}(?:\.\d{1,2})?)(pt|円|%)$")
 _TARGET_RE = re.compile(r"^\s*(\S+)\s+within\s+(\S+)\s*$")
-TARGET_HINT = "write the change and the window, e.g. +3pt within 60d (rates), +500円 or +5% within 90d (ltv, aov)"
+
+
+def target_hint() -> str:
+    return tr("write the change and the window, e.g. +3pt within 60d (rates), +500円 or +5% within 90d (ltv, aov)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +40,9 @@ def parse_amount(text: str) -> TargetAmount:
     """``+3pt``, ``2.5pt``, ``+500円``, ``+5%``: a signed number and a unit."""
     match = _AMOUNT_RE.match(text.strip())
     if not match:
-        raise ValueError_(f"'{text}' is not a target; write a number and a unit: +3pt, +500円 or +5%", TARGET_HINT)
+        raise ValueError_(
+            tr("'{text}' is not a target; write a number and a unit: +3pt, +500円 or +5%", text=text), target_hint()
+        )
     sign, digits, unit = match.groups()
     number: int | float = float(digits) if "." in digits else int(digits)
     return TargetAmount(-number if sign == "-" else number, unit)
@@ -46,7 +52,7 @@ def parse_target(text: str) -> tuple[TargetAmount, Duration]:
     """The YAML form, one string: ``+3pt within 60d``."""
     match = _TARGET_RE.match(text)
     if not match:
-        raise ValueError_(f"'{text}' is not a target; write '<change> within <duration>'", TARGET_HINT)
+        raise ValueError_(tr("'{text}' is not a target; write '<change> within <duration>'", text=text), target_hint())
     return parse_amount(match.group(1)), Duration.parse(match.group(2))
 
 

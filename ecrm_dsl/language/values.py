@@ -11,6 +11,8 @@ import datetime
 import re
 from dataclasses import dataclass
 
+from ecrm_dsl.language.i18n import lookup, n_, tr
+
 _UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60}
 _DURATION_RE = re.compile(r"^([+-])?((?:\d+[wdhm])+)$")  # a sign as the grammar and the schemas allow
 _DURATION_PART_RE = re.compile(r"(\d+)([wdhm])")
@@ -42,10 +44,15 @@ class Duration:
     def parse(cls, text: str) -> Duration:
         match = _DURATION_RE.match(text.strip())
         if not match:
-            raise ValueError_(f"'{text}' is not a duration; write a number and a unit: 30m, 36h, 7d or 2w")
+            raise ValueError_(
+                tr("'{text}' is not a duration; write a number and a unit: 30m, 36h, 7d or 2w", text=text)
+            )
         total = sum(int(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART_RE.findall(match.group(2)))
         if total > MAX_DURATION_DAYS * 86400:
-            raise ValueError_(f"'{text}' is longer than {MAX_DURATION_DAYS:,} days", hint=DURATION_HINT)
+            raise ValueError_(
+                tr("'{text}' is longer than {limit} days", text=text, limit=f"{MAX_DURATION_DAYS:,}"),
+                hint=tr("durations go up to {limit} days (about ten years)", limit=f"{MAX_DURATION_DAYS:,}"),
+            )
         return cls(-total if match.group(1) == "-" else total)
 
     @property
@@ -71,7 +78,7 @@ class Money:
     def parse(cls, text: str) -> Money:
         match = _MONEY_RE.match(text.strip())
         if not match:
-            raise ValueError_(f"'{text}' is not an amount of money; write ¥3,000, 3000円 or 3000JPY")
+            raise ValueError_(tr("'{text}' is not an amount of money; write ¥3,000, 3000円 or 3000JPY", text=text))
         digits = (match.group(1) or match.group(2)).replace(",", "")
         return cls(whole_number(digits, text))
 
@@ -90,14 +97,11 @@ class TimeOfDay:
     def parse(cls, text: str) -> TimeOfDay:
         match = _TIME_RE.match(text.strip())
         if not match:
-            raise ValueError_(f"'{text}' is not a time of day; write HH:MM from 00:00 to 23:59")
+            raise ValueError_(tr("'{text}' is not a time of day; write HH:MM from 00:00 to 23:59", text=text))
         return cls(int(match.group(1)), int(match.group(2)))
 
     def __str__(self) -> str:
         return f"{self.hour:02d}:{self.minute:02d}"
-
-
-DURATION_HINT = f"durations go up to {MAX_DURATION_DAYS:,} days (about ten years)"
 
 
 def whole_number(digits: str, text: str | None = None, maximum: int = MAX_INTEGER) -> int:
@@ -106,7 +110,8 @@ def whole_number(digits: str, text: str | None = None, maximum: int = MAX_INTEGE
     value = int(digits)
     if abs(value) > maximum:
         raise ValueError_(
-            f"'{text or digits}' is too large (the limit is {maximum:,})", hint=f"write a number up to {maximum:,}"
+            tr("'{text}' is too large (the limit is {limit})", text=text or digits, limit=f"{maximum:,}"),
+            hint=tr("write a number up to {limit}", limit=f"{maximum:,}"),
         )
     return value
 
@@ -116,7 +121,7 @@ def parse_percent(text: str) -> int:
     raw = text.strip().removesuffix("%").strip()
     if not raw.isdigit() or int(raw) > 100:
         raise ValueError_(
-            f"'{text}' is not a percentage; write a whole number from 0% to 100%", hint=percent_hint(text)
+            tr("'{text}' is not a percentage; write a whole number from 0% to 100%", text=text), hint=percent_hint(text)
         )
     return int(raw)
 
@@ -125,10 +130,26 @@ def percent_hint(text: str) -> str:
     """``write 10%`` for ``10 %``, ``10pct`` or ``10.0``: the number the planner meant, spelled as ecrm-dsl wants."""
     digits = re.search(r"(\d+)", text)
     if digits and int(digits.group(1)) > 100:
-        return "a percentage goes from 0% to 100%"
-    return f"write {int(digits.group(1))}%" if digits else "write a whole number and a percent sign, e.g. 10%"
+        return tr("a percentage goes from 0% to 100%")
+    if digits:
+        return tr("write {percent}%", percent=int(digits.group(1)))
+    return tr("write a whole number and a percent sign, e.g. 10%")
 
 
+MONTHS = (
+    n_("January"),
+    n_("February"),
+    n_("March"),
+    n_("April"),
+    n_("May"),
+    n_("June"),
+    n_("July"),
+    n_("August"),
+    n_("September"),
+    n_("October"),
+    n_("November"),
+    n_("December"),
+)
 _DATE_SHAPE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 
@@ -138,18 +159,26 @@ def parse_date(text: str) -> str:
         return datetime.date.fromisoformat(text).isoformat()
     except ValueError:
         pass
-    hint = "write an existing date as YYYY-MM-DD"
+    hint = tr("write an existing date as YYYY-MM-DD")
     shape = _DATE_SHAPE.match(text.strip())
     if shape:
         year, month, _ = (int(part) for part in shape.groups())
         if not 1 <= month <= 12:
-            hint = f"there is no month {month}; " + hint
+            hint = tr("there is no month {month}; write an existing date as YYYY-MM-DD", month=month)
         elif year >= 1:
             days = calendar.monthrange(year, month)[1]
-            name = calendar.month_name[month]
-            leap = " (not a leap year)" if month == 2 and days == 28 else ""
-            hint = f"{name} {year} has {days} days{leap}; " + hint
-    raise ValueError_(f"'{text}' is not a calendar date; write YYYY-MM-DD", hint=hint)
+            if month == 2 and days == 28:
+                hint = tr(
+                    "February {year} has 28 days (not a leap year); write an existing date as YYYY-MM-DD", year=year
+                )
+            else:
+                hint = tr(
+                    "{month_name} {year} has {days} days; write an existing date as YYYY-MM-DD",
+                    month_name=lookup(MONTHS[month - 1]),
+                    year=year,
+                    days=days,
+                )
+    raise ValueError_(tr("'{text}' is not a calendar date; write YYYY-MM-DD", text=text), hint=hint)
 
 
 LITERAL_TYPES = ("int", "decimal", "string", "bool", "null", "money", "duration", "date", "time")

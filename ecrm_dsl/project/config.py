@@ -15,18 +15,19 @@ from pathlib import Path
 
 from ecrm_dsl.language.ast import Span
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.i18n import lookup, n_, tr
 from ecrm_dsl.project.rule_selection import RuleSelection, rules_from_config
 from ecrm_dsl.syntax.limits import MAX_CONFIG_NESTING
 from ecrm_dsl.syntax.source import read_bounded
 
 CONFIG_KEYS = {
-    "scenarios": "folder of scenario files (.yaml, .yml, .ecrm)",
-    "segments": "folder of segment files",
-    "templates": "folder of template files",
-    "customer_schema": "the customer schema file",
-    "policies": "the policies file",
-    "presets": "extra folders of scenario presets",
-    "rules": "rule selection: select, ignore (codes or prefixes) and per-file-ignores (glob = [codes])",
+    "scenarios": n_("folder of scenario files (.yaml, .yml, .ecrm)"),
+    "segments": n_("folder of segment files"),
+    "templates": n_("folder of template files"),
+    "customer_schema": n_("the customer schema file"),
+    "policies": n_("the policies file"),
+    "presets": n_("extra folders of scenario presets"),
+    "rules": n_("rule selection: select, ignore (codes or prefixes) and per-file-ignores (glob = [codes])"),
 }
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".ecrm")
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -130,23 +131,37 @@ def load_config(path: Path | None, start: Path | None = None) -> ProjectConfig:
         raw = read_bounded(path)
         if raw is None:
             raise DiagnosticError(
-                [Diagnostic("E002", "the configuration is larger than the size limit", Span(display, 1, 1))]
+                [Diagnostic("E002", tr("the configuration is larger than the size limit"), Span(display, 1, 1))]
             )
         text = raw.decode("utf-8")
         _check_nesting(text, display)
         data = tomllib.loads(text)
     except OSError as exc:
         raise DiagnosticError(
-            [Diagnostic("E007", f"cannot read the configuration: {exc.strerror}", Span(display, 1, 1))]
+            [
+                Diagnostic(
+                    "E007", tr("cannot read the configuration: {reason}", reason=exc.strerror), Span(display, 1, 1)
+                )
+            ]
         ) from None
     except UnicodeDecodeError:
         raise DiagnosticError(
-            [Diagnostic("E007", "the configuration is not UTF-8 text", Span(display, 1, 1), hint="save it as UTF-8")]
+            [
+                Diagnostic(
+                    "E007", tr("the configuration is not UTF-8 text"), Span(display, 1, 1), hint=tr("save it as UTF-8")
+                )
+            ]
         ) from None
     except tomllib.TOMLDecodeError as exc:
         line, column = _toml_position(str(exc))
         raise DiagnosticError(
-            [Diagnostic("E007", f"the configuration is not valid TOML: {exc}", Span(display, line, column))]
+            [
+                Diagnostic(
+                    "E007",
+                    tr("the configuration is not valid TOML: {problem}", problem=exc),
+                    Span(display, line, column),
+                )
+            ]
         ) from None
     table = data
     if path.name == "pyproject.toml":
@@ -154,7 +169,11 @@ def load_config(path: Path | None, start: Path | None = None) -> ProjectConfig:
         table = tool.get("ecrm", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise DiagnosticError(
-            [Diagnostic("E007", "[tool.ecrm] must be a table", Span(display, 1, 1), hint="write it as [tool.ecrm]")]
+            [
+                Diagnostic(
+                    "E007", tr("[tool.ecrm] must be a table"), Span(display, 1, 1), hint=tr("write it as [tool.ecrm]")
+                )
+            ]
         )
     unknown = sorted(set(table) - set(CONFIG_KEYS))
     if unknown:
@@ -162,9 +181,9 @@ def load_config(path: Path | None, start: Path | None = None) -> ProjectConfig:
             [
                 Diagnostic(
                     "E007",
-                    f"unknown configuration key '{unknown[0]}'",
+                    tr("unknown configuration key '{key}'", key=unknown[0]),
                     Span(display, 1, 1),
-                    hint="known keys: " + ", ".join(f"{k} ({v})" for k, v in CONFIG_KEYS.items()),
+                    hint=tr("known keys: {keys}", keys=", ".join(f"{k} ({lookup(v)})" for k, v in CONFIG_KEYS.items())),
                 )
             ]
         )
@@ -184,10 +203,14 @@ def _build(root: Path, source: Path | None, table: dict[str, object], text: str 
                 [
                     Diagnostic(
                         "E007",
-                        f"'{key}' points outside the project: {value}",
+                        tr("'{key}' points outside the project: {value}", key=key, value=value),
                         _key_span(where, text, key),
-                        hint=f"use a path inside the project, relative to {Path(where).name}, "
-                        f'e.g. {key} = "{_DEFAULTS[key]}"',
+                        hint=tr(
+                            'use a path inside the project, relative to {file}, e.g. {key} = "{default}"',
+                            file=Path(where).name,
+                            key=key,
+                            default=_DEFAULTS[key],
+                        ),
                     )
                 ]
             )
@@ -200,9 +223,9 @@ def _build(root: Path, source: Path | None, table: dict[str, object], text: str 
                 [
                     Diagnostic(
                         "E007",
-                        f"'{key}' must be a path (a string)",
+                        tr("'{key}' must be a path (a string)", key=key),
                         _key_span(where, text, key),
-                        hint=f'e.g. {key} = "{_DEFAULTS[key]}"',
+                        hint=tr('e.g. {key} = "{default}"', key=key, default=_DEFAULTS[key]),
                     )
                 ]
             )
@@ -214,9 +237,9 @@ def _build(root: Path, source: Path | None, table: dict[str, object], text: str 
             [
                 Diagnostic(
                     "E007",
-                    "'presets' must be a list of folders",
+                    tr("'presets' must be a list of folders"),
                     _key_span(where, text, "presets"),
-                    hint='e.g. presets = ["presets"]',
+                    hint=tr('e.g. presets = ["presets"]'),
                 )
             ]
         )
@@ -275,10 +298,13 @@ def _check_nesting(text: str, file: str) -> None:
                     [
                         Diagnostic(
                             "E008",
-                            f"the configuration is nested more than {MAX_CONFIG_NESTING} levels deep "
-                            "(arrays and tables inside each other)",
+                            tr(
+                                "the configuration is nested more than {limit} levels deep "
+                                "(arrays and tables inside each other)",
+                                limit=MAX_CONFIG_NESTING,
+                            ),
                             Span(file, line, column),
-                            hint="the configuration needs only paths, lists of strings and the [rules] tables",
+                            hint=tr("the configuration needs only paths, lists of strings and the [rules] tables"),
                         )
                     ]
                 )

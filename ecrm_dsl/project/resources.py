@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from ecrm_dsl.language import ast, catalog
 from ecrm_dsl.language.customer_schema import CustomerSchema
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.language.placeholders import PLACEHOLDER
 from ecrm_dsl.language.values import Duration, TimeOfDay, ValueError_, parse_date
 from ecrm_dsl.syntax.yaml_frontend import condition_at
@@ -36,9 +37,14 @@ def build_customer_schema(doc: YamlDocument, findings: list[Diagnostic]) -> Cust
                 findings.append(
                     Diagnostic(
                         "E301",
-                        f"attribute '{name}' is built in as {existing.type}; it cannot be redeclared as {spec['type']}",
+                        tr(
+                            "attribute '{name}' is built in as {built_in}; it cannot be redeclared as {declared}",
+                            name=name,
+                            built_in=existing.type,
+                            declared=spec["type"],
+                        ),
                         doc.key_span(("attributes", name)),
-                        hint="remove it, or only add 'values' to a built-in string",
+                        hint=tr("remove it, or only add 'values' to a built-in string"),
                     )
                 )
                 continue
@@ -54,7 +60,13 @@ def build_customer_schema(doc: YamlDocument, findings: list[Diagnostic]) -> Cust
                 findings.append(
                     Diagnostic(
                         "E301",
-                        f"event property {name}.{prop} is built in as {properties[prop]}, not {prop_type}",
+                        tr(
+                            "event property {event}.{property} is built in as {built_in}, not {declared}",
+                            event=name,
+                            property=prop,
+                            built_in=properties[prop],
+                            declared=prop_type,
+                        ),
                         doc.key_span(("events", name, "properties", prop)),
                     )
                 )
@@ -245,9 +257,9 @@ def build_policies(doc: YamlDocument, schema: CustomerSchema, findings: list[Dia
         findings.append(
             Diagnostic(
                 "E100",
-                f"unknown timezone '{data['timezone']}'",
+                tr("unknown timezone '{timezone}'", timezone=data["timezone"]),
                 doc.span(("timezone",)),
-                hint="use an IANA name such as Asia/Tokyo",
+                hint=tr("use an IANA name such as Asia/Tokyo"),
             )
         )
     quiet = data.get("quiet_hours")
@@ -256,9 +268,9 @@ def build_policies(doc: YamlDocument, schema: CustomerSchema, findings: list[Dia
         findings.append(
             Diagnostic(
                 "E100",
-                f"quiet hours start and end at the same time ({quiet['start']}): the window is empty",
+                tr("quiet hours start and end at the same time ({time}): the window is empty", time=quiet["start"]),
                 doc.span(("quiet_hours",)),
-                hint='e.g. start: "21:00", end: "09:00"; remove quiet_hours for none',
+                hint=tr('e.g. start: "21:00", end: "09:00"; remove quiet_hours for none'),
             )
         )
     calendar = data.get("calendar") or {}
@@ -273,9 +285,13 @@ def build_policies(doc: YamlDocument, schema: CustomerSchema, findings: list[Dia
                 findings.append(
                     Diagnostic(
                         "E204",
-                        f"consent for {channel} names '{attribute}', which is not a true/false customer attribute",
+                        tr(
+                            "consent for {channel} names '{attribute}', which is not a true/false customer attribute",
+                            channel=channel,
+                            attribute=attribute,
+                        ),
                         doc.span(("consent", channel, "attribute")),
-                        hint=f"e.g. customer.{channel}_opt_in",
+                        hint=tr("e.g. customer.{channel}_opt_in", channel=channel),
                     )
                 )
         consent[channel] = ConsentRule(channel, attribute, span)

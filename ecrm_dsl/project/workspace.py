@@ -14,6 +14,7 @@ from typing import TypeVar
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.ast import Span
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.project.config import SCENARIO_SUFFIXES, ProjectConfig
 from ecrm_dsl.project.presets import BUILTIN_PRESETS, Preset, build_preset, expand
 from ecrm_dsl.project.resources import (
@@ -88,9 +89,9 @@ def _escapes(config: ProjectConfig, root: Path, path: Path) -> Diagnostic | None
         return None
     return Diagnostic(
         "E001",
-        "this file is a link to a file outside the project; it is not read",
+        tr("this file is a link to a file outside the project; it is not read"),
         Span(config.display(path), 1, 1),
-        hint="copy the file into the project, or remove the link",
+        hint=tr("copy the file into the project, or remove the link"),
     )
 
 
@@ -169,9 +170,9 @@ def load_workspace(config: ProjectConfig, extra_scenario_files: Iterable[Path] =
                 findings.append(
                     Diagnostic(
                         "E601",
-                        f"unknown preset '{item.preset}'",
+                        tr("unknown preset '{name}'", name=item.preset),
                         item.span,
-                        hint="presets: " + ", ".join(sorted(presets)),
+                        hint=tr("presets: {names}", names=", ".join(sorted(presets))),
                     )
                 )
                 continue
@@ -180,6 +181,17 @@ def load_workspace(config: ProjectConfig, extra_scenario_files: Iterable[Path] =
             if expanded is not None:
                 scenarios.append(expanded)
     return Workspace(config, schema, policies, segments, templates, presets, scenarios, findings, files)
+
+
+def _defined_twice(kind: str, name: str, first: str) -> tuple[str, str]:
+    """E409's message and hint, a whole sentence per kind so each language can word it."""
+    if kind == "segment":
+        return tr("segment '{name}' is defined twice (first in {first})", name=name, first=first), tr(
+            "rename one of the segments"
+        )
+    return tr("template '{name}' is defined twice (first in {first})", name=name, first=first), tr(
+        "rename one of the templates"
+    )
 
 
 def _named(
@@ -191,14 +203,8 @@ def _named(
         key = name(item)
         if key in table:
             first = span(table[key])
-            findings.append(
-                Diagnostic(
-                    "E409",
-                    f"{kind} '{key}' is defined twice (first in {first.file}:{first.line})",
-                    span(item),
-                    hint=f"rename one of the {kind}s",
-                )
-            )
+            message, hint = _defined_twice(kind, key, f"{first.file}:{first.line}")
+            findings.append(Diagnostic("E409", message, span(item), hint=hint))
             continue
         table[key] = item
     return table

@@ -6,6 +6,7 @@ import json
 
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.language.values import Duration, Money, TimeOfDay, ValueError_, parse_date, whole_number
 from ecrm_dsl.syntax.limits import MAX_STEP_NESTING
 
@@ -33,10 +34,12 @@ def make_step(
         diagnostics.append(
             Diagnostic(
                 "E101",
-                f"this {kind} step has no id",
+                tr("this {kind} step has no id", kind=kind),
                 span,
-                hint="give it a stable id (text: '@name' before the step; YAML: 'id: name'); "
-                "ids let deployed customers move to a new version of the scenario",
+                hint=tr(
+                    "give it a stable id (text: '@name' before the step; YAML: 'id: name'); "
+                    "ids let deployed customers move to a new version of the scenario"
+                ),
             )
         )
         resolved = f"<{kind}@{span.line}:{span.column}>"
@@ -66,6 +69,10 @@ def parse_typed_literal(kind: str, raw: str, span: ast.Span, diagnostics: list[D
     raise AssertionError(f"unknown literal kind {kind}")
 
 
+def flatten_hint() -> str:
+    return tr("flatten nested ifs into one branch with elif, or move the inner steps into a scenario of their own")
+
+
 def check_step_nesting(steps: tuple[ast.Step, ...], diagnostics: list[Diagnostic]) -> None:
     """Report the first block that nests steps deeper than the limit (the same rule in both syntaxes).
 
@@ -79,11 +86,13 @@ def check_step_nesting(steps: tuple[ast.Step, ...], diagnostics: list[Diagnostic
             diagnostics.append(
                 Diagnostic(
                     "E008",
-                    f"steps are nested more than {MAX_STEP_NESTING} blocks deep here "
-                    "(branch, split and wait for inside each other)",
+                    tr(
+                        "steps are nested more than {limit} blocks deep here "
+                        "(branch, split and wait for inside each other)",
+                        limit=MAX_STEP_NESTING,
+                    ),
                     step.span,
-                    hint="flatten nested ifs into one branch with elif, or move the inner steps into a scenario "
-                    "of their own",
+                    hint=flatten_hint(),
                 )
             )
             return

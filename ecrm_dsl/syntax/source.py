@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ecrm_dsl.language.ast import Span
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.syntax.limits import MAX_SOURCE_BYTES
 
 __all__ = ["MAX_SOURCE_BYTES", "Source", "decode_source", "read_bounded", "read_source"]
@@ -35,9 +36,11 @@ def read_source(path: Path, display_name: str | None = None) -> Source:
     try:
         raw = read_bounded(path)
     except OSError as exc:
-        raise DiagnosticError([Diagnostic("E001", f"cannot read the file: {exc.strerror}", where)]) from exc
+        raise DiagnosticError(
+            [Diagnostic("E001", tr("cannot read the file: {reason}", reason=exc.strerror), where)]
+        ) from exc
     if raw is None:
-        raise DiagnosticError([Diagnostic("E002", _too_large(path), where, hint="split it into several files")])
+        raise DiagnosticError([Diagnostic("E002", _too_large(path), where, hint=tr("split it into several files"))])
     return decode_source(raw, name)
 
 
@@ -48,8 +51,14 @@ def _too_large(path: Path) -> str:
     except OSError:
         size = 0
     if size > MAX_SOURCE_BYTES:
-        return f"the file is {size:,} bytes; scenario sources are limited to {MAX_SOURCE_BYTES:,}"
-    return f"the file holds more than {MAX_SOURCE_BYTES:,} bytes; scenario sources are limited to that"
+        return tr(
+            "the file is {size} bytes; scenario sources are limited to {limit}",
+            size=f"{size:,}",
+            limit=f"{MAX_SOURCE_BYTES:,}",
+        )
+    return tr(
+        "the file holds more than {limit} bytes; scenario sources are limited to that", limit=f"{MAX_SOURCE_BYTES:,}"
+    )
 
 
 def decode_source(raw: bytes, name: str) -> Source:
@@ -64,9 +73,9 @@ def decode_source(raw: bytes, name: str) -> Source:
             [
                 Diagnostic(
                     "E001",
-                    f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x} cannot be decoded)",
+                    tr("the file is not UTF-8 text (byte 0x{byte} cannot be decoded)", byte=f"{raw[exc.start]:02x}"),
                     Span(name, line, column),
-                    hint="save the file as UTF-8 (Shift_JIS and EUC-JP are not accepted)",
+                    hint=tr("save the file as UTF-8 (Shift_JIS and EUC-JP are not accepted)"),
                 )
             ]
         ) from None
@@ -75,6 +84,6 @@ def decode_source(raw: bytes, name: str) -> Source:
         line = text.count("\n", 0, offset) + 1
         column = offset - (text.rfind("\n", 0, offset) + 1) + 1
         raise DiagnosticError(
-            [Diagnostic("E001", "the file contains a NUL byte; it is not a text file", Span(name, line, column))]
+            [Diagnostic("E001", tr("the file contains a NUL byte; it is not a text file"), Span(name, line, column))]
         )
     return Source(name, text)

@@ -13,7 +13,8 @@ from lark.tree import Meta
 
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
-from ecrm_dsl.language.targets import TARGET_HINT, parse_amount
+from ecrm_dsl.language.i18n import lookup, n_, tr
+from ecrm_dsl.language.targets import parse_amount, target_hint
 from ecrm_dsl.language.values import (
     MAX_DURATION_DAYS,
     Duration,
@@ -90,7 +91,13 @@ def _transform(builder: _Builder, tree: Any) -> Any:
         return builder.transform(tree)
     except VisitError as exc:  # a bug in the builder must still surface as a finding, never a traceback
         raise DiagnosticError(
-            [Diagnostic("E005", f"cannot build this construct: {exc.orig_exc}", ast.Span(builder.source_name, 1, 1))]
+            [
+                Diagnostic(
+                    "E005",
+                    tr("cannot build this construct: {reason}", reason=exc.orig_exc),
+                    ast.Span(builder.source_name, 1, 1),
+                )
+            ]
         ) from exc
 
 
@@ -129,28 +136,28 @@ def _parse(text: str, file: str, start: str, locate: Locate) -> Any:
         if set(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or ()) == {"TARGET"}:
             position = exc.pos_in_stream or 0
             written = text[position:].split(None, 1)[0] if text[position:].strip() else ""
-            message = f"'{written}' is not a target; write a signed number and a unit"
-            raise DiagnosticError([Diagnostic("E006", message, span, hint=TARGET_HINT)]) from None
+            message = tr("'{written}' is not a target; write a signed number and a unit", written=written)
+            raise DiagnosticError([Diagnostic("E006", message, span, hint=target_hint())]) from None
         message, hint = _explain(exc, text, start)
         raise DiagnosticError([Diagnostic("E005", message, span, hint=hint)]) from None
 
 
 _TOKEN_WORDS = {
-    "NAME": "a name",
-    "STRING": 'a quoted string ("...")',
-    "INT": "a whole number",
-    "DECIMAL": "a number",
-    "DURATION": "a duration such as 7d or 36h",
-    "TIME": "a time of day such as 10:00",
-    "PERCENT": "a percentage such as 10%",
-    "TARGET": "a target such as +3pt",
-    "MONEY": "an amount such as ¥3,000",
-    "DATE": "a date such as 2025-03-01",
-    "COMP_OP": "a comparison (== != < <= > >=)",
-    "ADD_OP": "'+' or '-'",
-    "MUL_OP": "'*' or '/'",
-    "STEP_INT": "a whole number",
-    "STEP_DURATION": "a duration such as 7d or 36h",
+    "NAME": n_("a name"),
+    "STRING": n_('a quoted string ("...")'),
+    "INT": n_("a whole number"),
+    "DECIMAL": n_("a number"),
+    "DURATION": n_("a duration such as 7d or 36h"),
+    "TIME": n_("a time of day such as 10:00"),
+    "PERCENT": n_("a percentage such as 10%"),
+    "TARGET": n_("a target such as +3pt"),
+    "MONEY": n_("an amount such as ¥3,000"),
+    "DATE": n_("a date such as 2025-03-01"),
+    "COMP_OP": n_("a comparison (== != < <= > >=)"),
+    "ADD_OP": n_("'+' or '-'"),
+    "MUL_OP": n_("'*' or '/'"),
+    "STEP_INT": n_("a whole number"),
+    "STEP_DURATION": n_("a duration such as 7d or 36h"),
     "LBRACE": "'{'",
     "RBRACE": "'}'",
     "LPAR": "'('",
@@ -162,38 +169,38 @@ _TOKEN_WORDS = {
     "EQUAL": "'='",
     "AT": "'@'",
     "DOT": "'.'",
-    "$END": "the end of the file",
+    "$END": n_("the end of the file"),
 }
 
 
 def _describe(terminal: str) -> str:
     if terminal in _TOKEN_WORDS:
-        return _TOKEN_WORDS[terminal]
+        return lookup(_TOKEN_WORDS[terminal])
     name = terminal.lower().lstrip("_")
     return f"'{name}'"
 
 
 _TOKEN_KINDS = {
-    "NAME": "name",
-    "STRING": "string",
-    "INT": "number",
-    "DECIMAL": "number",
-    "DURATION": "duration",
-    "TIME": "time",
-    "PERCENT": "percentage",
-    "TARGET": "target",
-    "MONEY": "amount",
-    "DATE": "date",
-    "COMP_OP": "comparison",
-    "STEP_INT": "number",
-    "STEP_DURATION": "duration",
+    "NAME": n_("name"),
+    "STRING": n_("string"),
+    "INT": n_("number"),
+    "DECIMAL": n_("number"),
+    "DURATION": n_("duration"),
+    "TIME": n_("time"),
+    "PERCENT": n_("percentage"),
+    "TARGET": n_("target"),
+    "MONEY": n_("amount"),
+    "DATE": n_("date"),
+    "COMP_OP": n_("comparison"),
+    "STEP_INT": n_("number"),
+    "STEP_DURATION": n_("duration"),
 }
 
 
 def _token_text(token: Token) -> str:
     """``'send'`` for a keyword or symbol, ``name 'coupon_code'`` for a value token."""
     kind = _TOKEN_KINDS.get(token.type)
-    return f"{kind} '{token}'" if kind else f"'{token}'"
+    return tr("{kind} '{token}'", kind=lookup(kind), token=token) if kind else f"'{token}'"
 
 
 def _explain(exc: UnexpectedInput, text: str, start: str) -> tuple[str, str | None]:
@@ -201,21 +208,26 @@ def _explain(exc: UnexpectedInput, text: str, start: str) -> tuple[str, str | No
         position = exc.pos_in_stream
         char = text[position] if position is not None and position < len(text) else "?"
         return (
-            f"unexpected character '{char}'",
-            "check for a typo, a missing quote, or a full-width symbol (use ASCII : { } = )",
+            tr("unexpected character '{char}'", char=char),
+            tr("check for a typo, a missing quote, or a full-width symbol (use ASCII : {{ }} = )"),
         )
     if isinstance(exc, (UnexpectedToken, UnexpectedEOF)):
         token = getattr(exc, "token", None)
         expected = sorted({_describe(t) for t in (exc.expected if hasattr(exc, "expected") else [])})
         shown = ", ".join(expected[:8]) + (" …" if len(expected) > 8 else "")
+        hint = tr("expected {what}", what=shown) if shown else None
         if token is None or token.type == "$END":
             opened = _unclosed_brace(text)
             if opened is not None and start == "file":
-                return "the file ended inside a block", f"add the '}}' that closes the block opened at line {opened}"
-            return "the input ended too early", f"expected {shown}" if shown else None
+                return tr("the file ended inside a block"), tr(
+                    "add the '}}' that closes the block opened at line {line}", line=opened
+                )
+            return tr("the input ended too early"), hint
         if token.type == "ADD_OP" and {"STEP_INT", "STEP_DURATION"} & set(getattr(exc, "expected", ())):
-            return "a step's timing cannot start with a sign", "write '1d after delivery_date', not '-1d before …'"
-        return f"unexpected {_token_text(token)}", f"expected {shown}" if shown else None
+            return tr("a step's timing cannot start with a sign"), tr(
+                "write '1d after delivery_date', not '-1d before …'"
+            )
+        return tr("unexpected {token}", token=_token_text(token)), hint
     return str(exc), None
 
 
@@ -224,7 +236,7 @@ def _not_a_percentage(token: Token, text: str) -> tuple[str, str | None]:
     start = token.start_pos or 0
     end = text.find("\n", start)
     written = text[start : end if end >= 0 else len(text)].split("#", 1)[0].strip()
-    return f"'{written}' is not a percentage", percent_hint(written)
+    return tr("'{written}' is not a percentage", written=written), percent_hint(written)
 
 
 def _unclosed_brace(text: str) -> int | None:
@@ -365,9 +377,9 @@ class _Builder(Transformer):
                     self.diagnostics.append(
                         Diagnostic(
                             "E100",
-                            "a scenario has exactly one entry trigger ('when ...')",
+                            tr("a scenario has exactly one entry trigger ('when ...')"),
                             value.span,
-                            hint="split the scenario in two, or combine the conditions in one 'where'",
+                            hint=tr("split the scenario in two, or combine the conditions in one 'where'"),
                         )
                     )
                     continue  # the first trigger stands; the others are reported
@@ -376,7 +388,7 @@ class _Builder(Transformer):
                 fields[tag].append(value)
             elif tag in fields:
                 self.diagnostics.append(
-                    Diagnostic("E100", f"'{tag}' is given twice", item_span, hint="keep one of them")
+                    Diagnostic("E100", tr("'{key}' is given twice", key=tag), item_span, hint=tr("keep one of them"))
                 )
             else:
                 fields[tag] = value
@@ -385,18 +397,18 @@ class _Builder(Transformer):
             self.diagnostics.append(
                 Diagnostic(
                     "E100",
-                    f"scenario '{name}' has no entry trigger",
+                    tr("scenario '{name}' has no entry trigger", name=name),
                     self._tok(name),
-                    hint="add a 'when ...' line, e.g. 'when order.placed where customer.order_count == 1'",
+                    hint=tr("add a 'when ...' line, e.g. 'when order.placed where customer.order_count == 1'"),
                 )
             )
         if "kind" not in fields:
             self.diagnostics.append(
                 Diagnostic(
                     "E100",
-                    f"scenario '{name}' has no kind",
+                    tr("scenario '{name}' has no kind", name=name),
                     self._tok(name),
-                    hint="add 'kind sell' (coupons, sales) or 'kind nurture' (stories, after-care)",
+                    hint=tr("add 'kind sell' (coupons, sales) or 'kind nurture' (stories, after-care)"),
                 )
             )
         if trigger is None or "kind" not in fields:
@@ -425,9 +437,9 @@ class _Builder(Transformer):
             self.diagnostics.append(
                 Diagnostic(
                     "E100",
-                    f"kind must be 'sell' or 'nurture', not '{value}'",
+                    tr("kind must be 'sell' or 'nurture', not '{value}'", value=value),
                     self._tok(children[0]),
-                    hint="売るCRM is 'sell', 育てるCRM is 'nurture'",
+                    hint=tr("売るCRM is 'sell', 育てるCRM is 'nurture'"),
                 )
             )
         return ("kind", value, self._span(meta))
@@ -598,9 +610,9 @@ class _Builder(Transformer):
             self.diagnostics.append(
                 Diagnostic(
                     "E005",
-                    "'until' needs a weekday, a time of day, or both",
+                    tr("'until' needs a weekday, a time of day, or both"),
                     self._span(meta),
-                    hint="e.g. 'until 10:00' or 'until monday 10:00'",
+                    hint=tr("e.g. 'until 10:00' or 'until monday 10:00'"),
                 )
             )
         return ast.Timing(
@@ -742,9 +754,9 @@ class _Builder(Transformer):
             self.diagnostics.append(
                 Diagnostic(
                     "E005",
-                    f"{name}(): a positional argument cannot follow a keyword argument",
+                    tr("{name}(): a positional argument cannot follow a keyword argument", name=name),
                     late.span,
-                    hint="write the positional arguments first, or name this one too",
+                    hint=tr("write the positional arguments first, or name this one too"),
                 )
             )
         return ast.Call(str(name), args, self._span(meta), keywords=keywords)

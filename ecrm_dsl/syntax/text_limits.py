@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 from ecrm_dsl.language.ast import Span
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.i18n import tr
+from ecrm_dsl.syntax.common import flatten_hint
 from ecrm_dsl.syntax.limits import MAX_BRACE_NESTING, MAX_CONDITION_CHARS, MAX_CONDITION_NESTING, MAX_STEP_NESTING
 
 Locate = Callable[[int, int], tuple[int, int]]
@@ -72,27 +74,37 @@ def check_text_nesting(text: str, file: str, locate: Locate, condition: bool = F
 def _condition_too_deep(where: Span) -> Diagnostic:
     return Diagnostic(
         "E008",
-        f"the condition is nested more than {MAX_CONDITION_NESTING} levels deep "
-        "(parentheses, lists, function calls and 'not' inside each other)",
+        tr(
+            "the condition is nested more than {limit} levels deep "
+            "(parentheses, lists, function calls and 'not' inside each other)",
+            limit=MAX_CONDITION_NESTING,
+        ),
         where,
-        hint="simplify it ('not not x' is x), or give parts of it a name as a segment and use in_segment(...)",
+        hint=tr("simplify it ('not not x' is x), or give parts of it a name as a segment and use in_segment(...)"),
     )
 
 
 def _braces_too_deep(where: Span) -> Diagnostic:
     return Diagnostic(
         "E008",
-        f"blocks are nested more than {MAX_BRACE_NESTING} '{{' deep here; steps can be nested at most "
-        f"{MAX_STEP_NESTING} blocks deep",
+        tr(
+            "blocks are nested more than {limit} '{{' deep here; steps can be nested at most {steps} blocks deep",
+            limit=MAX_BRACE_NESTING,
+            steps=MAX_STEP_NESTING,
+        ),
         where,
-        hint="flatten nested ifs into one branch with elif, or move the inner steps into a scenario of their own",
+        hint=flatten_hint(),
     )
 
 
 def condition_too_long(length: int, where: Span) -> Diagnostic:
     return Diagnostic(
         "E009",
-        f"the condition is {length:,} characters long; the limit is {MAX_CONDITION_CHARS:,}",
+        tr(
+            "the condition is {length} characters long; the limit is {limit}",
+            length=f"{length:,}",
+            limit=f"{MAX_CONDITION_CHARS:,}",
+        ),
         where,
-        hint="give parts of it a name as a segment and use in_segment(...), or use a customer tag",
+        hint=tr("give parts of it a name as a segment and use in_segment(...), or use a customer tag"),
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.language.targets import parse_target
 from ecrm_dsl.language.values import MAX_DURATION_DAYS, Duration, TimeOfDay, ValueError_, parse_percent, whole_number
 from ecrm_dsl.syntax.common import check_step_nesting, make_step, normalise_decimal, parse_typed_literal
@@ -205,9 +206,13 @@ class ScenarioBuilder:
             self.diagnostics.append(
                 Diagnostic(
                     "E100",
-                    f"a step has one action, this one has {len(actions)}: {', '.join(actions)}",
+                    tr(
+                        "a step has one action, this one has {count}: {actions}",
+                        count=len(actions),
+                        actions=", ".join(actions),
+                    ),
                     self.doc.key_span((*path, actions[1])),
-                    hint="split it into several steps, each with its own id",
+                    hint=tr("split it into several steps, each with its own id"),
                 )
             )
         kind = actions[0]
@@ -223,18 +228,18 @@ class ScenarioBuilder:
                     self.diagnostics.append(
                         Diagnostic(
                             "E100",
-                            "a wait step takes its timing in 'wait', not in 'delay'",
+                            tr("a wait step takes its timing in 'wait', not in 'delay'"),
                             self.doc.key_span((*path, "delay")),
-                            hint="merge the two into 'wait'",
+                            hint=tr("merge the two into 'wait'"),
                         )
                     )
                 if guard is not None:
                     self.diagnostics.append(
                         Diagnostic(
                             "E100",
-                            "a wait step cannot have 'if'",
+                            tr("a wait step cannot have 'if'"),
                             self.doc.key_span((*path, "if")),
-                            hint="put the condition on the step after the wait, or use a branch",
+                            hint=tr("put the condition on the step after the wait, or use a branch"),
                         )
                     )
                 delay = self.timing(wait, (*path, "wait"))
@@ -251,23 +256,25 @@ class ScenarioBuilder:
         offset = Duration(0)
         if "day" in data:
             if anchor not in (None, "entry") or "after" in data or "before" in data:
-                self._timing_conflict(path, "'day' counts from entry; it cannot be combined with after, before or from")
+                self._timing_conflict(
+                    path, tr("'day' counts from entry; it cannot be combined with after, before or from")
+                )
             anchor, offset = "entry", Duration(self.days(data["day"], (*path, "day")) * 86400)
         if "after" in data and "before" in data:
-            self._timing_conflict(path, "use either 'after' or 'before'")
+            self._timing_conflict(path, tr("use either 'after' or 'before'"))
         if "after" in data:
             offset = self.duration(data["after"], (*path, "after"))
         if "before" in data:
             if anchor in (None, "previous"):
-                self._timing_conflict(path, "'before' needs an anchor in 'from', e.g. from: delivery_date")
+                self._timing_conflict(path, tr("'before' needs an anchor in 'from', e.g. from: delivery_date"))
             offset = Duration(-self.duration(data["before"], (*path, "before")).seconds)
         if "until" in data or "weekday" in data:
             if set(data) & {"day", "after", "before", "business_days", "at"} or anchor not in (None, "previous"):
                 self._timing_conflict(
-                    path, "'until'/'weekday' waits from the previous step; write it as a step of its own"
+                    path, tr("'until'/'weekday' waits from the previous step; write it as a step of its own")
                 )
         if "business_days" in data and set(data) & {"day", "after", "before", "business_day"}:
-            self._timing_conflict(path, "count either business days or calendar time, not both")
+            self._timing_conflict(path, tr("count either business days or calendar time, not both"))
         weekday = data.get("weekday")
         until = self.time(data.get("until"), (*path, "until"))
         if weekday and until is None:
@@ -286,7 +293,7 @@ class ScenarioBuilder:
         )
 
     def _timing_conflict(self, path: Path_, message: str) -> None:
-        self.diagnostics.append(Diagnostic("E100", f"timing: {message}", self.span(path)))
+        self.diagnostics.append(Diagnostic("E100", tr("timing: {problem}", problem=message), self.span(path)))
 
     def wait_for(self, data: dict[str, Any], path: Path_) -> ast.Wait:
         timeout = self.duration(data["timeout"], (*path, "timeout")) if "timeout" in data else None

@@ -18,6 +18,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ecrm_dsl.language.ast import Span
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.i18n import tr, trn
 from ecrm_dsl.language.values import MAX_INTEGER
 from ecrm_dsl.syntax.limits import MAX_YAML_NESTING, MAX_YAML_VALUES
 
@@ -136,7 +137,9 @@ def load_yaml(text: str, file: str) -> list[YamlDocument]:
     except yaml.MarkedYAMLError as exc:
         raise DiagnosticError([_syntax_finding(exc, text, file)]) from None
     except yaml.YAMLError as exc:
-        raise DiagnosticError([Diagnostic("E003", f"YAML syntax error: {exc}", Span(file, 1, 1))]) from None
+        raise DiagnosticError(
+            [Diagnostic("E003", tr("YAML syntax error: {problem}", problem=exc), Span(file, 1, 1))]
+        ) from None
     documents = []
     lines = text.split("\n")
     for node in nodes:
@@ -155,7 +158,7 @@ def load_yaml(text: str, file: str) -> list[YamlDocument]:
 def _syntax_finding(exc: yaml.MarkedYAMLError, text: str, file: str) -> Diagnostic:
     mark = exc.problem_mark or exc.context_mark
     span = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
-    problem = exc.problem or "malformed YAML"
+    problem = exc.problem or tr("malformed YAML")
     if "maximum nesting depth" in problem:
         # libyaml's own guard (1,000 levels) fires before ours can: the same finding as from the converter.
         return _nesting_finding(span)
@@ -164,19 +167,22 @@ def _syntax_finding(exc: yaml.MarkedYAMLError, text: str, file: str) -> Diagnost
     if "\t" in line[: len(line) - len(line.lstrip(" \t"))] or "tab" in problem:
         return Diagnostic(
             "E003",
-            f"YAML syntax error: {problem}",
+            tr("YAML syntax error: {problem}", problem=problem),
             span,
-            hint="YAML does not allow tabs for indentation; indent with spaces",
+            hint=tr("YAML does not allow tabs for indentation; indent with spaces"),
         )
-    return Diagnostic("E003", f"YAML syntax error: {problem}", span, hint=_yaml_hint(problem))
+    return Diagnostic("E003", tr("YAML syntax error: {problem}", problem=problem), span, hint=_yaml_hint(problem))
 
 
 def _nesting_finding(span: Span) -> Diagnostic:
     return Diagnostic(
         "E008",
-        f"the YAML is nested more than {MAX_YAML_NESTING} levels deep (lists and mappings inside each other)",
+        tr(
+            "the YAML is nested more than {limit} levels deep (lists and mappings inside each other)",
+            limit=MAX_YAML_NESTING,
+        ),
         span,
-        hint="flatten it: move deep branches into scenarios or segments of their own",
+        hint=tr("flatten it: move deep branches into scenarios or segments of their own"),
     )
 
 
@@ -193,22 +199,30 @@ def _alias_findings(text: str, file: str) -> list[Diagnostic]:
         if start is not None and end is not None
         else Span(file, 1, 1)
     )
-    others = f" (and {more} more alias{'es' if more != 1 else ''})" if more else ""
+    if more:
+        message = trn(
+            "YAML aliases (*name) are not allowed in ecrm-dsl files (and {more} more alias)",
+            "YAML aliases (*name) are not allowed in ecrm-dsl files (and {more} more aliases)",
+            more,
+            more=more,
+        )
+    else:
+        message = tr("YAML aliases (*name) are not allowed in ecrm-dsl files")
     return [
         Diagnostic(
             "E004",
-            f"YAML aliases (*name) are not allowed in ecrm-dsl files{others}",
+            message,
             span,
-            hint="write the value out; for reuse, use a segment, a template or a preset",
+            hint=tr("write the value out; for reuse, use a segment, a template or a preset"),
         )
     ]
 
 
 def _yaml_hint(problem: str) -> str | None:
     if "mapping values are not allowed" in problem:
-        return "quote values that contain ': ' (a colon and a space), e.g. where: \"a: b\""
+        return tr("quote values that contain ': ' (a colon and a space), e.g. where: \"a: b\"")
     if "found character" in problem:
-        return "quote the value"
+        return tr("quote the value")
     return None
 
 
@@ -239,15 +253,21 @@ class _Converter:
         self.seen.add(id(node))
         if len(self.seen) > MAX_YAML_VALUES:
             raise DiagnosticError(
-                [Diagnostic("E002", f"the YAML has more than {MAX_YAML_VALUES:,} values", self._span(node))]
+                [
+                    Diagnostic(
+                        "E002",
+                        tr("the YAML has more than {limit} values", limit=f"{MAX_YAML_VALUES:,}"),
+                        self._span(node),
+                    )
+                ]
             )
         if node.tag not in _STANDARD_TAGS:
             self.diagnostics.append(
                 Diagnostic(
                     "E004",
-                    f"YAML tag '{node.tag}' is not allowed",
+                    tr("YAML tag '{tag}' is not allowed", tag=node.tag),
                     self._span(node),
-                    hint="remove the '!tag'; ecrm-dsl files hold plain data only",
+                    hint=tr("remove the '!tag'; ecrm-dsl files hold plain data only"),
                 )
             )
             return None
@@ -265,11 +285,13 @@ class _Converter:
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 self.diagnostics.append(
-                    Diagnostic("E004", "YAML merge keys (<<) are not allowed", self._span(key_node))
+                    Diagnostic("E004", tr("YAML merge keys (<<) are not allowed"), self._span(key_node))
                 )
                 continue
             if not isinstance(key_node, ScalarNode):
-                self.diagnostics.append(Diagnostic("E100", "a mapping key must be a plain name", self._span(key_node)))
+                self.diagnostics.append(
+                    Diagnostic("E100", tr("a mapping key must be a plain name"), self._span(key_node))
+                )
                 continue
             key = str(key_node.value) if key_node.tag != "tag:yaml.org,2002:bool" else key_node.value
             if key in result:
@@ -277,9 +299,9 @@ class _Converter:
                 self.diagnostics.append(
                     Diagnostic(
                         "E100",
-                        f"key '{key}' is given twice (first at line {first.line})",
+                        tr("key '{key}' is given twice (first at line {line})", key=key, line=first.line),
                         self._span(key_node),
-                        hint="remove one of them; YAML keeps only the last, silently",
+                        hint=tr("remove one of them; YAML keeps only the last, silently"),
                     )
                 )
                 continue
@@ -299,9 +321,9 @@ class _Converter:
                 self.diagnostics.append(
                     Diagnostic(
                         "E006",
-                        f"'{node.value}' is too large (the limit is {MAX_INTEGER:,})",
+                        tr("'{text}' is too large (the limit is {limit})", text=node.value, limit=f"{MAX_INTEGER:,}"),
                         self._span(node),
-                        hint=f"write a number up to {MAX_INTEGER:,}",
+                        hint=tr("write a number up to {limit}", limit=f"{MAX_INTEGER:,}"),
                     )
                 )
                 return None
