@@ -40,6 +40,14 @@ class StopScope:
     customers: changes.Customers
     enrollment: int
     entered: Mapping[str, int] = field(default_factory=dict)
+    newest: int | None = None  # the newest enrollment id when the scope is used (None: not known)
+
+    @property
+    def nothing_new(self) -> bool:
+        """No customer changed and nobody entered since the last tick: no event and no change in the log can
+        end an enrollment that the last tick did not judge."""
+        listed = changes.inline(self.customers)
+        return listed is not None and not listed and self.newest is not None and self.newest <= self.enrollment
 
     def narrowing(self, scenario_ids: Sequence[str]) -> tuple[changes.Customers, int] | None:
         """The scope for a query over these scenarios' enrollments, or None to read by time for everyone."""
@@ -88,6 +96,8 @@ def _event_pairs(
     conn: Connection, versions: Sequence[ScenarioVersion], since: datetime, now: datetime, scope: StopScope | None
 ) -> dict[str, list[EventPair]]:
     """Per event type, the pairs every goal and event stop on it may need: one query per type."""
+    if scope is not None and scope.nothing_new:
+        return {}
     readers: dict[str, dict[str, str]] = {}  # event type → {scenario hash: scenario id}
     completed: dict[str, list[datetime]] = {}
     for version in versions:
@@ -234,6 +244,8 @@ def _condition_stops(
         stop = members[0][2]
         # Nothing but a change in the log can make a condition that does not read the clock hold.
         changed = (scope.customers, scope.enrollment) if scope is not None and not stop.reads_clock else None
+        if changed is not None and scope is not None and scope.nothing_new:
+            continue
         found = store.holding(
             conn,
             stop.query,

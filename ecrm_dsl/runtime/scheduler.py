@@ -7,6 +7,7 @@ the same state; outbox keys make a redone send a no-op rather than a duplicate.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -143,7 +144,7 @@ class Scheduler:
                 customers = changes.changed_list(conn, stop_mark, now)
                 big = next_mark.enrollment - stop_mark.enrollment > BIG_ENTRY
                 by_scenario = store.entered_since(conn, stop_mark.enrollment) if big else {}
-                scope = StopScope(customers, stop_mark.enrollment, by_scenario)
+                scope = StopScope(customers, stop_mark.enrollment, by_scenario, newest=next_mark.enrollment)
             since = (previous or now) - self.late_arrival
             # One transaction for outcomes and entries: a crash redoes them all from the same state.
             # Outcomes first: the purchase that converts one enrollment may start the next one.
@@ -151,7 +152,9 @@ class Scheduler:
             entering = [v for v in current if check_segments or v.trigger.type != "segment"]
             journal = Journal(now)
             changed = scope.customers if scope is not None else None
-            found = enroll_all(conn, entering, now, StepRunner(conn, now, journal), self.late_arrival, changed)
+            runner = StepRunner(conn, now, journal)
+            after = stop_mark if scope is not None else None
+            found = enroll_all(conn, entering, now, runner, self.late_arrival, changed, after, next_mark.seq)
             self._flush(conn, journal, report)
             earliest = now
             for version_id, entries in found.items():
@@ -161,8 +164,9 @@ class Scheduler:
             # a second look: the first pass settled everyone else up to now, and entering changes no customer
             # data.
             entered = [v for v in current if report.entered[v.id]]
-            if entered:
-                self._settle(conn, now, entered, min(since, earliest), report, scope)
+            if entered:  # with new enrollments, whose ids the scope does not know
+                later = dataclasses.replace(scope, newest=None) if scope is not None else None
+                self._settle(conn, now, entered, min(since, earliest), report, later)
         self._advance(now, by_hash, report)
         with self._begin() as conn:
             _save_last_tick(conn, now)

@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import BindParameter
 
 from ecrm_dsl.store import state
+from ecrm_dsl.store.prepared import run
 from ecrm_dsl.store.tables import TABLES, UTCDateTime
 
 CHANGES = TABLES.customer_changes
@@ -192,15 +193,18 @@ class Mark:
     window: int = 0  # seconds of event history the reader's time windows need kept (see :func:`changed`)
 
 
+_HEAD = select(func.coalesce(func.max(CHANGES.c.seq), 0))
+_LAST_ENROLLMENT = select(func.coalesce(func.max(TABLES.enrollments.c.id), 0))
+
+
 def head(conn: Connection) -> int:
     """The last sequence number in the log (0 when empty)."""
-    return int(conn.execute(select(func.coalesce(func.max(CHANGES.c.seq), 0))).scalar_one())
+    return int(run(conn, _HEAD).scalar_one())
 
 
 def last_enrollment(conn: Connection) -> int:
     """The greatest enrollment id so far (0 when none): enrollments after it are new to a reader."""
-    e = TABLES.enrollments
-    return int(conn.execute(select(func.coalesce(func.max(e.c.id), 0))).scalar_one())
+    return int(run(conn, _LAST_ENROLLMENT).scalar_one())
 
 
 def changed(mark: Mark, now: datetime, windows: Collection[int] = ()) -> Select[Any]:
@@ -247,12 +251,14 @@ def inline(customers: Customers) -> list[str] | None:
     return None if isinstance(customers, Select) else list(customers)
 
 
+_CHANGED_FEW = changed_query(0).distinct().limit(INLINE + 1)
+
+
 def changed_list(conn: Connection, mark: Mark, now: datetime) -> Customers:
     """The customers changed after ``mark`` (see :func:`changed`), read once for all of a tick's queries when
     they are few; the query itself when a bulk import changed more."""
-    query = changed(mark, now)
-    ids = list(conn.execute(query.distinct().limit(INLINE + 1)).scalars())
-    return query if len(ids) > INLINE else sorted(ids)
+    ids = list(run(conn, _CHANGED_FEW, changed_values(mark, now, ())).scalars())
+    return changed(mark, now) if len(ids) > INLINE else sorted(ids)
 
 
 def changed_enrollments(

@@ -26,6 +26,7 @@ from sqlalchemy import (
 
 from ecrm_dsl.store.bulk import BulkUpdate, one_of_param, one_of_value
 from ecrm_dsl.store.changes import Customers, changed_enrollments, inline
+from ecrm_dsl.store.prepared import run
 from ecrm_dsl.store.tables import TABLES, UTCDateTime
 
 T = TABLES
@@ -111,7 +112,7 @@ def add_pending(
     ]
     # One multi-row INSERT … RETURNING per page: the rows take ascending ids in the order given (as the
     # max-id-then-select this replaces assumed), while RETURNING itself promises no order.
-    ids = sorted(int(i) for i in conn.execute(_ADD, rows).scalars())
+    ids = sorted(int(i) for i in run(conn, _ADD, rows).scalars())
     if len(ids) != len(candidates):
         raise RuntimeError(f"inserted {len(candidates)} enrollments but {len(ids)} ids came back")
     added = []
@@ -141,13 +142,13 @@ _ADD = insert(E).returning(E.c.id).execution_options(insertmanyvalues_page_size=
 
 def drop(conn: Connection, ids: Sequence[int]) -> None:
     if ids:
-        conn.execute(_entering(conn, "drop"), {"keys": one_of_value(conn.dialect.name, ids)})
+        run(conn, _entering(conn, "drop"), {"keys": one_of_value(conn.dialect.name, ids)})
 
 
 def activate(conn: Connection, ids: Sequence[int]) -> None:
     """Pending → active (the holdout flags were drawn when the rows were added)."""
     if ids:
-        conn.execute(_entering(conn, "activate"), {"keys": one_of_value(conn.dialect.name, ids)})
+        run(conn, _entering(conn, "activate"), {"keys": one_of_value(conn.dialect.name, ids)})
 
 
 def history(conn: Connection, scenario_id: str, customer_ids: Sequence[str]) -> dict[str, tuple[bool, Any]]:
@@ -155,7 +156,7 @@ def history(conn: Connection, scenario_id: str, customer_ids: Sequence[str]) -> 
     if not customer_ids:
         return {}
     params = {"scenario_id": scenario_id, "keys": one_of_value(conn.dialect.name, sorted(set(customer_ids)))}
-    return {row[0]: (bool(row[1]), row[2]) for row in conn.execute(_entering(conn, "history"), params)}
+    return {row[0]: (bool(row[1]), row[2]) for row in run(conn, _entering(conn, "history"), params)}
 
 
 # Entering runs these for every batch of every version with entries: built once per database kind, the keys
@@ -215,24 +216,26 @@ _WAITING = (
 
 def due_groups(conn: Connection, now: datetime) -> list[tuple[str, str]]:
     """(scenario version, step) pairs that have enrollments due now."""
-    return sorted((row.scenario_hash, row.node_id) for row in conn.execute(_DUE_GROUPS, {"now": now}))
+    return sorted((row.scenario_hash, row.node_id) for row in run(conn, _DUE_GROUPS, {"now": now}))
 
 
 def due_batch(conn: Connection, scenario_hash: str, node_id: str, now: datetime, limit: int) -> list[Enrollment]:
     params = {"scenario_hash": scenario_hash, "node_id": node_id, "now": now, "limit": limit}
-    return _rows(conn.execute(_DUE_BATCH, params))
+    return _rows(run(conn, _DUE_BATCH, params))
 
 
 def waiting(conn: Connection, scenario_hash: str, node_id: str, limit: int, after_id: int) -> list[Enrollment]:
     params = {"scenario_hash": scenario_hash, "node_id": node_id, "after_id": after_id, "limit": limit}
-    return _rows(conn.execute(_WAITING, params))
+    return _rows(run(conn, _WAITING, params))
 
 
 def waiting_nodes(conn: Connection) -> list[tuple[str, str]]:
-    rows = conn.execute(
-        select(E.c.scenario_hash, E.c.node_id).distinct().where(E.c.status == ACTIVE, E.c.waiting_since.is_not(None))
-    )
-    return sorted((row.scenario_hash, row.node_id) for row in rows)
+    return sorted((row.scenario_hash, row.node_id) for row in run(conn, _WAITING_NODES))
+
+
+_WAITING_NODES = (
+    select(E.c.scenario_hash, E.c.node_id).distinct().where(E.c.status == ACTIVE, E.c.waiting_since.is_not(None))
+)
 
 
 _PLACE = BulkUpdate(E, ("node_id", "due_at", "previous_at", "waiting_since"), key="id")
@@ -362,19 +365,21 @@ def active_hashes(conn: Connection) -> set[str]:
 
     Asked per deployed version, so the cost follows the handful of versions, not the enrollments that pile up.
     """
-    v = T.scenario_versions
-    # Through the (scenario_id, status) index: an index led by the hash would tempt SQLite's planner into
-    # scanning a version's enrollments for every new event when it settles goals.
-    still_open = (
-        select(E.c.id)
-        .where(
-            E.c.scenario_id == v.c.scenario_id,
-            E.c.status.in_([ACTIVE, "completed"]),
-            E.c.scenario_hash == v.c.scenario_hash,
-        )
-        .exists()
+    return set(run(conn, _ACTIVE_HASHES).scalars())
+
+
+# Through the (scenario_id, status) index: an index led by the hash would tempt SQLite's planner into scanning a
+# version's enrollments for every new event when it settles goals.
+_STILL_OPEN = (
+    select(E.c.id)
+    .where(
+        E.c.scenario_id == T.scenario_versions.c.scenario_id,
+        E.c.status.in_([ACTIVE, "completed"]),
+        E.c.scenario_hash == T.scenario_versions.c.scenario_hash,
     )
-    return set(conn.execute(select(v.c.scenario_hash).distinct().where(still_open)).scalars())
+    .exists()
+)
+_ACTIVE_HASHES = select(T.scenario_versions.c.scenario_hash).distinct().where(_STILL_OPEN)
 
 
 @dataclass(frozen=True)
@@ -468,7 +473,8 @@ def event_pairs(
     if completed_since is None:
         del params["completed_since"]
     pairs = []
-    for row in conn.execute(query, params):
+    rows = conn.execute(query, params) if changed is not None and ids is None else run(conn, query, params)
+    for row in rows:
         data = row._mapping
         enrollment = Enrollment(**{c.name: data[c.name] for c in _COLUMNS})
         event = {"id": data["event_id"], "occurred_at": data["occurred_at"], "properties": data["properties"]}
@@ -521,7 +527,8 @@ def holding(
         query = _HOLDING_SHAPES[key]
         if changed is not None and ids is not None:
             params.update(changed_ids=one_of_value(dialect, ids), after=changed[1])
-    return [(int(row[0]), str(row[1])) for row in conn.execute(query, params)]
+    rows = conn.execute(query, params) if changed is not None and ids is None else run(conn, query, params)
+    return [(int(row[0]), str(row[1])) for row in rows]
 
 
 def entered_since(conn: Connection, after: int) -> dict[str, int]:
