@@ -3,7 +3,7 @@
 The outcomes travel as a VALUES list joined to the outbox by id (``WITH settled(...) AS (VALUES …) UPDATE outbox
 … FROM settled``, which SQLite 3.33+ and PostgreSQL both run), so a batch costs one statement and one
 transaction however many messages it held, instead of one transaction per message. The list is bound parameters,
-so the statement for a batch size is built and compiled once.
+padded to the next power of two rows, so the statement for each such size is built and compiled once.
 """
 
 from __future__ import annotations
@@ -55,11 +55,15 @@ def settle_batch(conn: Connection, outcomes: Sequence[Settled]) -> None:
     """Record the outcome of every delivery of a batch, in one statement."""
     if not outcomes:
         return
+    rows = [
+        (o.outbox_id, o.status, o.error, o.sent_at, o.provider_id, o.next_attempt_at, int(o.unclaim)) for o in outcomes
+    ]
+    size = _size(len(rows))
+    rows += [_PADDING] * (size - len(rows))
     params: dict[str, Any] = {}
-    for index, o in enumerate(outcomes):
-        row = (o.outbox_id, o.status, o.error, o.sent_at, o.provider_id, o.next_attempt_at, int(o.unclaim))
+    for index, row in enumerate(rows):
         params.update({f"settled_{index}_{name}": value for (name, _), value in zip(_SETTLED, row, strict=True)})
-    run(conn, _statement(conn.dialect.name, len(outcomes)), params)
+    run(conn, _statement(conn.dialect.name, size), params)
 
 
 # The VALUES list's columns and types, in the order of a row.
@@ -72,17 +76,20 @@ _SETTLED = (
     ("next_attempt_at", UTCDateTime),
     ("unclaimed", Integer),
 )
-# The statement for a batch of n rows, built and compiled once per size (a batch is at most a dispatcher's
-# BATCH rows; the bound only guards a caller with other sizes).
+# A row that settles nothing (no outbox id equals NULL): batches are padded to a few sizes, so that a statement
+# is compiled once per size rather than once per batch length.
+_PADDING: tuple[Any, ...] = (None, "pending", None, None, None, None, 0)
 _SHAPES: dict[tuple[str, int], Executable] = {}
-_SHAPES_KEPT = 1_024
+
+
+def _size(rows: int) -> int:
+    """The next power of two: at most twice the rows, and a dozen sizes up to a dispatcher's batch."""
+    return 1 << (rows - 1).bit_length()
 
 
 def _statement(dialect: str, rows: int) -> Executable:
     found = _SHAPES.get((dialect, rows))
     if found is None:
-        if len(_SHAPES) >= _SHAPES_KEPT:
-            _SHAPES.clear()
         found = _SHAPES[dialect, rows] = _build(dialect, rows)
     return found
 

@@ -405,12 +405,12 @@ def _pairs_statement(dialect: str, completed: bool, narrowed: bool) -> Select[An
     # of the type in (since, now] — days of them, with late arrivals — so the bounds are kept off its index.
     at = ev.c.occurred_at if not narrowed else func.coalesce(ev.c.occurred_at, ev.c.occurred_at)
     query = (
-        select(*_COLUMNS, E.c.status, ev.c.id.label("event_id"), ev.c.occurred_at, ev.c.properties)
+        select(*_COLUMNS, E.c.status, ev.c.id.label("event_id"), ev.c.occurred_at, ev.c.properties, ev.c.type)
         .select_from(E.join(ev, ev.c.customer_id == E.c.customer_id))
         .where(
             E.c.scenario_hash.in_(bindparam("hashes", expanding=True)),
             statuses,
-            ev.c.type == bindparam("event_type"),
+            ev.c.type.in_(bindparam("event_types", expanding=True)),
             ev.c.occurred_at > E.c.entered_at,
             at > bindparam("since", type_=UTCDateTime()),
             at <= bindparam("now", type_=UTCDateTime()),
@@ -432,25 +432,26 @@ def _pairs_statement(dialect: str, completed: bool, narrowed: bool) -> Select[An
 def event_pairs(
     conn: Connection,
     versions: Mapping[str, str],
-    event_type: str,
+    event_types: Sequence[str],
     *,
     since: datetime,
     now: datetime,
     completed_since: datetime | None,
     changed: tuple[Customers, int] | None = None,
-) -> list[EventPair]:
-    """Events of a type by customers enrolled in ``versions`` (scenario hash → scenario id) after their entry, in
-    (since, now], by enrollment then event time: one query for every version with a goal or stop rule on it.
+) -> dict[str, list[EventPair]]:
+    """Events of the types by customers enrolled in ``versions`` (scenario hash → scenario id) after their entry,
+    in (since, now], per type, by enrollment then event time: one query for every version with a goal or stop
+    rule on any of them (each rule still picks its own versions and types).
 
     Open enrollments are active ones, and completed ones entered after ``completed_since`` (a goal window can
     outlast the flow). ``changed``: (the customers changed since the last tick, the last enrollment id judged
     then) — only their enrollments and newer ones can have an event not judged yet, so only they are read.
     """
-    if not versions:
-        return []
+    if not versions or not event_types:
+        return {}
     params: dict[str, Any] = {
         "hashes": sorted(versions),
-        "event_type": event_type,
+        "event_types": sorted(set(event_types)),
         "since": since,
         "now": now,
         "completed_since": completed_since,
@@ -472,13 +473,13 @@ def event_pairs(
             params.update(changed_ids=changed_ids, after=changed[1], scenario_ids=scenario_ids)
     if completed_since is None:
         del params["completed_since"]
-    pairs = []
+    pairs: dict[str, list[EventPair]] = {}
     rows = conn.execute(query, params) if changed is not None and ids is None else run(conn, query, params)
     for row in rows:
         data = row._mapping
         enrollment = Enrollment(**{c.name: data[c.name] for c in _COLUMNS})
         event = {"id": data["event_id"], "occurred_at": data["occurred_at"], "properties": data["properties"]}
-        pairs.append(EventPair(enrollment, data["status"], event))
+        pairs.setdefault(data["type"], []).append(EventPair(enrollment, data["status"], event))
     return pairs
 
 
