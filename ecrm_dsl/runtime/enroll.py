@@ -82,6 +82,10 @@ def enroll_all(
     known = triggers.states(conn, ids)
     looks = {version.id: _look(conn, version, known.get(version.id), now) for version in versions}
     quiet = _quiet(conn, versions, looks, now, late_arrival, changed)
+    # The segment triggers' change-log marks: read in one statement, written in one at the end.
+    readers = [segment_reader(v) for v in versions if isinstance(v.trigger, SegmentTrigger)]
+    marks = changes.read_marks(conn, readers) if readers else {}
+    moved: dict[str, changes.Mark] = {}
     found: dict[str, Entries] = {}
     for version in versions:
         entries = found[version.id] = Entries()
@@ -93,11 +97,13 @@ def enroll_all(
                 _events(conn, version, trigger, look, now, admit, late_arrival, scope)
         elif isinstance(trigger, SegmentTrigger):
             baseline_only = look.first and not version.scenario.backfill_seconds
-            _segment(conn, version, trigger, now, admit, baseline_only, (changed, changed_after, head))
+            log = (changed, changed_after, head)
+            _segment(conn, version, trigger, now, admit, baseline_only, log, (marks, moved))
         elif isinstance(trigger, DateTrigger):
             _dates(conn, version, trigger, look.since, now, admit)
         else:
             _schedule(conn, version, trigger, look.since, now, admit)
+    changes.write_marks(conn, moved)
     triggers.set_watermarks(conn, ids, now)
     return found
 
@@ -207,23 +213,25 @@ def _segment(
     now: datetime,
     admit: _Admitter,
     baseline_only: bool,
-    log: tuple[changes.Customers | None, changes.Mark | None, int | None] = (None, None, None),
+    log: tuple[changes.Customers | None, changes.Mark | None, int | None],
+    marks: tuple[dict[str, changes.Mark | None], dict[str, changes.Mark]],
 ) -> None:
     """Entering a segment is starting to match it; the first tick only records who already does.
 
     Membership is kept incrementally: only customers changed since the last check are judged again, plus a full
     pass on the first check and whenever the clock alone can move someone (see :func:`_needs_full_pass`).
     ``log``: the tick's changed customers, the mark they were read after, and the log's head as the tick began;
-    with nobody changed since this segment's mark, nothing is judged and the mark moves on."""
+    with nobody changed since this segment's mark, nothing is judged and the mark moves on. ``marks``: the
+    segments' marks as the tick read them, and where the new ones go (written together by the caller)."""
     changed, changed_after, head = log
     reader = segment_reader(version)
-    mark = changes.read_mark(conn, reader)
+    mark, moved = marks[0][reader], marks[1]
     built = _segment_pass(version, trigger, now)
     windows = built.statements.windows
     full = mark is None or _needs_full_pass(built.keys, mark.at, now, version.plan.timezone)
     upto = head if head is not None else changes.head(conn)
     if not full and not windows and mark is not None and _unchanged_since(mark, changed, changed_after):
-        changes.write_mark(conn, reader, changes.Mark(upto, now))
+        moved[reader] = changes.Mark(upto, now)
         return
     if not triggers.claim(conn, version.id, f"segment:{now.isoformat()}"):
         return  # this tick already ran (a retried job): its entrants are in
@@ -231,7 +239,7 @@ def _segment(
         changes.keep_events_since(conn, now - timedelta(seconds=max(windows)))
     clock = as_of(built.clock, now, version.plan.timezone)
     joined = built.statements.run(conn, version.id, now, clock, None if full else mark)
-    changes.write_mark(conn, reader, changes.Mark(upto, now, window=max(windows, default=0)))
+    moved[reader] = changes.Mark(upto, now, window=max(windows, default=0))
     if joined != 0 and not baseline_only:  # None: the driver did not say how many joined
         admit.pages(triggers.segment_entrants(version.id, now), now)
 

@@ -15,7 +15,7 @@ clock has passed since. The tick prunes rows every reader has consumed.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -283,8 +283,22 @@ def changed_enrollments(
     return query.where(e.id.in_(ids))
 
 
+def mark_key(reader: str) -> str:
+    """The ``scheduler_state`` key of a reader's mark (for a caller that reads or writes it with other keys)."""
+    return _PREFIX + reader
+
+
 def read_mark(conn: Connection, reader: str) -> Mark | None:
-    value = state.read(conn, _PREFIX + reader)
+    return decode_mark(state.read(conn, _PREFIX + reader))
+
+
+def read_marks(conn: Connection, readers: Collection[str]) -> dict[str, Mark | None]:
+    """Several readers' marks in one statement."""
+    found = state.read_many(conn, [_PREFIX + reader for reader in readers])
+    return {reader: decode_mark(found.get(_PREFIX + reader)) for reader in readers}
+
+
+def decode_mark(value: str | None) -> Mark | None:
     if value is None:
         return None
     data = json.loads(value)
@@ -293,6 +307,15 @@ def read_mark(conn: Connection, reader: str) -> Mark | None:
 
 
 def write_mark(conn: Connection, reader: str, mark: Mark) -> None:
+    state.write(conn, _PREFIX + reader, encode_mark(mark))
+
+
+def write_marks(conn: Connection, marks: Mapping[str, Mark]) -> None:
+    """Several readers' marks, in one statement when all were written before."""
+    state.write_many(conn, {_PREFIX + reader: encode_mark(mark) for reader, mark in marks.items()})
+
+
+def encode_mark(mark: Mark) -> str:
     data = {
         "seq": mark.seq,
         "at": mark.at.isoformat(),
@@ -300,7 +323,7 @@ def write_mark(conn: Connection, reader: str, mark: Mark) -> None:
         "deployment": mark.deployment,
         "window": mark.window,
     }
-    state.write(conn, _PREFIX + reader, json.dumps(data, sort_keys=True))
+    return json.dumps(data, sort_keys=True)
 
 
 # Log rows of a backlog (a bulk import) deleted per kind per tick, beyond what the last interval wrote: the
