@@ -327,11 +327,17 @@ def _schedule(
     admit: _Admitter,
 ) -> None:
     """A cron schedule in the shop's timezone: each fire time since the last tick enrolls the audience once."""
+    # The first fire after the last look is kept: until it comes, a tick has nothing to do (no cron parsing).
+    memo, key = version.plan.memo, ("next cron fire", version.hash)
+    kept: tuple[datetime, datetime] | None = memo.get(key)
+    if kept is not None and kept[0] <= since < kept[1] and now < kept[1]:
+        return
     zone = ZoneInfo(version.plan.timezone)
     fires = croniter(trigger.cron, since.astimezone(zone))
     while True:
         moment = fires.get_next(datetime)
         if moment > now:
+            memo[key] = (now, moment)  # no fire in (now, moment): the first after any later look before it
             break
         if not triggers.claim(conn, version.id, f"cron:{moment.astimezone(now.tzinfo).isoformat()}"):
             continue

@@ -253,17 +253,32 @@ def defer(conn: Connection, moves: Sequence[tuple[int, datetime]]) -> None:
 
 def finish(conn: Connection, ids: Sequence[int], status: str, outcome: str, at: datetime) -> None:
     if ids:
-        conn.execute(
-            update(E)
-            .where(E.c.id.in_(ids))
-            .values(status=status, outcome=outcome, finished_at=at, node_id=None, due_at=None, waiting_since=None)
-        )
+        params = {"ids": list(ids), "finish_status": status, "finish_outcome": outcome, "finish_at": at}
+        run(conn, _FINISH, params)
+
+
+# SQLAlchemy reserves a column's own name in an UPDATE's SET: the parameters are named apart.
+_FINISH = (
+    update(E)
+    .where(E.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status=bindparam("finish_status", type_=String()),
+        outcome=bindparam("finish_outcome", type_=String()),
+        finished_at=bindparam("finish_at", type_=UTCDateTime()),
+        node_id=None,
+        due_at=None,
+        waiting_since=None,
+    )
+)
 
 
 def by_ids(conn: Connection, ids: Sequence[int]) -> list[Enrollment]:
     if not ids:
         return []
-    return _rows(conn.execute(select(*_COLUMNS).where(E.c.id.in_(ids)).order_by(E.c.id)))
+    return _rows(run(conn, _BY_IDS, {"ids": list(ids)}))
+
+
+_BY_IDS = select(*_COLUMNS).where(E.c.id.in_(bindparam("ids", expanding=True))).order_by(E.c.id)
 
 
 def scheduled(conn: Connection, scenario_hash: str) -> list[Enrollment]:
