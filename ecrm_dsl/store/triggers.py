@@ -220,16 +220,18 @@ def _event_candidates(customers: ColumnElement[bool] | None) -> Select[Any]:
     return query if customers is None else query.where(customers)
 
 
-def _event_news(customers: ColumnElement[bool]) -> Select[Any]:
+def _event_news(customers: ColumnElement[bool], listed: bool = False) -> Select[Any]:
     e = T.events
     # The changed customers lead (their (customer_id, type, occurred_at) entries): on the bare column SQLite
-    # walks the (type, occurred_at) index over two days of every customer's events instead.
+    # walks the (type, occurred_at) index over two days of every customer's events instead. ``listed`` (a few
+    # thousand ids at most): the type is kept off the index too, or SQLite reads every event of the types.
     at = func.coalesce(e.c.occurred_at, e.c.occurred_at)
+    kind = func.coalesce(e.c.type, e.c.type) if listed else e.c.type
     return (
         select(e.c.type, func.max(e.c.occurred_at).label("latest"))
         .where(
             customers,
-            e.c.type.in_(bindparam("types", expanding=True)),
+            kind.in_(bindparam("types", expanding=True)),
             at >= bindparam("after", type_=UTCDateTime()),
             at <= bindparam("now", type_=UTCDateTime()),
         )
@@ -254,7 +256,7 @@ def _build(name: str, dialect: str) -> Executable:
     if name == "record_fires":
         return insert(f)
     if name == "event_news":
-        return _event_news(changed)
+        return _event_news(changed, listed=True)
     if name == "event_candidates":
         return _event_candidates(None)
     if name == "event_candidates_of":
