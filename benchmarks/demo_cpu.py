@@ -12,7 +12,7 @@ in a temporary folder, and measures with ``time.process_time()`` (SQLite runs in
   the scheduler's own Python). With ``--profile`` (a second run, under cProfile) the "everything else" is
   split further by where it is spent: SQLAlchemy, the sqlite3 driver, ecrm-dsl, the rest.
 
-    python benchmarks/demo_cpu.py                        # about 20 s (40 s more with --profile)
+    python benchmarks/demo_cpu.py                        # best of 3: about 30 s (20 s more with --profile)
     python benchmarks/demo_cpu.py --days 3 --repeat 1    # smoke run
     python benchmarks/demo_cpu.py --json demo_cpu.json --profile
 """
