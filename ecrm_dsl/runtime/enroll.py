@@ -30,6 +30,7 @@ from ecrm_dsl.runtime.steps import StepRunner
 from ecrm_dsl.store import changes, customers, triggers
 from ecrm_dsl.store import enrollments as store
 from ecrm_dsl.store.enrollments import Candidate, Enrollment
+from ecrm_dsl.store.prepared import run
 from ecrm_dsl.store.tables import TABLES
 
 BATCH = 5_000
@@ -63,10 +64,15 @@ def enroll_all(
     runner: StepRunner,
     late_arrival: timedelta = triggers.LATE_ARRIVAL,
     changed: changes.Customers | None = None,
+    changed_after: changes.Mark | None = None,
+    head: int | None = None,
 ) -> dict[str, Entries]:
     """Enroll everyone the versions' triggers fired for since the last tick, version by version in the order
     given, and put them at their first steps; returns each scenario's entries. ``changed`` (the customers changed
-    since the last complete tick) narrows the search for new events.
+    since the last complete tick) narrows the search for new events; ``changed_after`` is the change-log mark
+    they were read after, and ``head`` the log's head as the tick began (how far segments consume it): a segment
+    whose own mark is ``changed_after``, with no customer changed and nothing the clock alone can move, is not
+    judged again.
 
     The trigger bookkeeping of all versions is read in one statement and written in one; with ``changed``, one
     query finds the event types with anything new, and versions triggered by the other types are not searched.
@@ -76,6 +82,10 @@ def enroll_all(
     known = triggers.states(conn, ids)
     looks = {version.id: _look(conn, version, known.get(version.id), now) for version in versions}
     quiet = _quiet(conn, versions, looks, now, late_arrival, changed)
+    # The segment triggers' change-log marks: read in one statement, written in one at the end.
+    readers = [segment_reader(v) for v in versions if isinstance(v.trigger, SegmentTrigger)]
+    marks = changes.read_marks(conn, readers) if readers else {}
+    moved: dict[str, changes.Mark] = {}
     found: dict[str, Entries] = {}
     for version in versions:
         entries = found[version.id] = Entries()
@@ -87,11 +97,13 @@ def enroll_all(
                 _events(conn, version, trigger, look, now, admit, late_arrival, scope)
         elif isinstance(trigger, SegmentTrigger):
             baseline_only = look.first and not version.scenario.backfill_seconds
-            _segment(conn, version, trigger, now, admit, baseline_only=baseline_only)
+            log = (changed, changed_after, head)
+            _segment(conn, version, trigger, now, admit, baseline_only, log, (marks, moved))
         elif isinstance(trigger, DateTrigger):
             _dates(conn, version, trigger, look.since, now, admit)
         else:
             _schedule(conn, version, trigger, look.since, now, admit)
+    changes.write_marks(conn, moved)
     triggers.set_watermarks(conn, ids, now)
     return found
 
@@ -201,26 +213,44 @@ def _segment(
     now: datetime,
     admit: _Admitter,
     baseline_only: bool,
+    log: tuple[changes.Customers | None, changes.Mark | None, int | None],
+    marks: tuple[dict[str, changes.Mark | None], dict[str, changes.Mark]],
 ) -> None:
     """Entering a segment is starting to match it; the first tick only records who already does.
 
     Membership is kept incrementally: only customers changed since the last check are judged again, plus a full
-    pass on the first check and whenever the clock alone can move someone (see :func:`_needs_full_pass`)."""
-    if not triggers.claim(conn, version.id, f"segment:{now.isoformat()}"):
-        return  # this tick already ran (a retried job): its entrants are in
+    pass on the first check and whenever the clock alone can move someone (see :func:`_needs_full_pass`).
+    ``log``: the tick's changed customers, the mark they were read after, and the log's head as the tick began;
+    with nobody changed since this segment's mark, nothing is judged and the mark moves on. ``marks``: the
+    segments' marks as the tick read them, and where the new ones go (written together by the caller)."""
+    changed, changed_after, head = log
     reader = segment_reader(version)
-    mark = changes.read_mark(conn, reader)
-    upto = changes.head(conn)
+    mark, moved = marks[0][reader], marks[1]
     built = _segment_pass(version, trigger, now)
     windows = built.statements.windows
+    full = mark is None or _needs_full_pass(built.keys, mark.at, now, version.plan.timezone)
+    upto = head if head is not None else changes.head(conn)
+    if not full and not windows and mark is not None and _unchanged_since(mark, changed, changed_after):
+        moved[reader] = changes.Mark(upto, now)
+        return
+    if not triggers.claim(conn, version.id, f"segment:{now.isoformat()}"):
+        return  # this tick already ran (a retried job): its entrants are in
     if mark is None and windows:
         changes.keep_events_since(conn, now - timedelta(seconds=max(windows)))
-    full = mark is None or _needs_full_pass(built.keys, mark.at, now, version.plan.timezone)
     clock = as_of(built.clock, now, version.plan.timezone)
     joined = built.statements.run(conn, version.id, now, clock, None if full else mark)
-    changes.write_mark(conn, reader, changes.Mark(upto, now, window=max(windows, default=0)))
+    moved[reader] = changes.Mark(upto, now, window=max(windows, default=0))
     if joined != 0 and not baseline_only:  # None: the driver did not say how many joined
         admit.pages(triggers.segment_entrants(version.id, now), now)
+
+
+def _unchanged_since(mark: changes.Mark, changed: changes.Customers | None, after: changes.Mark | None) -> bool:
+    """Whether no customer changed after ``mark``: the tick's changed customers were read after the same mark,
+    and there were none."""
+    if changed is None or after is None or (mark.seq, mark.at) != (after.seq, after.at):
+        return False
+    listed = changes.inline(changed)
+    return listed is not None and not listed
 
 
 @dataclass(frozen=True)
@@ -297,11 +327,17 @@ def _schedule(
     admit: _Admitter,
 ) -> None:
     """A cron schedule in the shop's timezone: each fire time since the last tick enrolls the audience once."""
+    # The first fire after the last look is kept: until it comes, a tick has nothing to do (no cron parsing).
+    memo, key = version.plan.memo, ("next cron fire", version.hash)
+    kept: tuple[datetime, datetime] | None = memo.get(key)
+    if kept is not None and kept[0] <= since < kept[1] and now < kept[1]:
+        return
     zone = ZoneInfo(version.plan.timezone)
     fires = croniter(trigger.cron, since.astimezone(zone))
     while True:
         moment = fires.get_next(datetime)
         if moment > now:
+            memo[key] = (now, moment)  # no fire in (now, moment): the first after any later look before it
             break
         if not triggers.claim(conn, version.id, f"cron:{moment.astimezone(now.tzinfo).isoformat()}"):
             continue
@@ -324,6 +360,15 @@ _ENTRY_TESTS_KEPT = 256
 
 
 def _entry_test(version: ScenarioVersion, where: Normal, now: datetime) -> _EntryTest:
+    # First the plan's memo, by the condition's identity: the key below costs a repr of the plan's segments.
+    memo, memo_key = version.plan.memo, ("entry test", version.hash, id(where))
+    kept: tuple[Normal, _EntryTest] | None = memo.get(memo_key)
+    if kept is None or kept[0] is not where:
+        kept = memo[memo_key] = (where, _shared_entry_test(version, where, now))
+    return kept[1]
+
+
+def _shared_entry_test(version: ScenarioVersion, where: Normal, now: datetime) -> _EntryTest:
     plan, types = version.plan, version.entry_types()
     key = repr(
         (
@@ -381,14 +426,14 @@ class _Admitter:
         params = as_of(test.keys, self.now, self.version.plan.timezone)
         if test.per_row:
             params.update(ids=[row.id for row in pending], entry_now=self.now)
-            return set(self.conn.execute(test.query, params).scalars())
+            return set(run(self.conn, test.query, params).scalars())
         by_time: dict[datetime, list[int]] = {}
         for row in pending:
             by_time.setdefault(min(row.entered_at, self.now), []).append(row.id)
         passing: set[int] = set()
         for moment, chosen in sorted(by_time.items()):
             params = as_of(test.keys, moment, self.version.plan.timezone)
-            passing |= set(self.conn.execute(test.query, {**params, "ids": chosen}).scalars())
+            passing |= set(run(self.conn, test.query, {**params, "ids": chosen}).scalars())
         return passing
 
     def pages(self, query: Select[Any], entered_at: datetime) -> None:

@@ -1,8 +1,8 @@
 """Goals and stop rules end enrollments before any step acts, so nothing is sent after a repeat purchase even
 when it happened between two ticks.
 
-Every running version is settled at once. The (enrollment, event) pairs of one event type are read in one query
-for all versions with a goal or a stop rule on that type, and a stop condition that several versions share (the
+Every running version is settled at once. The (enrollment, event) pairs of every event type are read in one query
+for all versions with a goal or a stop rule on any of them, and a stop condition that several versions share (the
 usual ``customer.unsubscribed == true``) is one query for all of them. Then each version, in priority order, takes
 its goals and its stop rules in order, exactly as if it were settled alone: an enrollment ended by one rule is
 not seen by the next.
@@ -40,6 +40,14 @@ class StopScope:
     customers: changes.Customers
     enrollment: int
     entered: Mapping[str, int] = field(default_factory=dict)
+    newest: int | None = None  # the newest enrollment id when the scope is used (None: not known)
+
+    @property
+    def nothing_new(self) -> bool:
+        """No customer changed and nobody entered since the last tick: no event and no change in the log can
+        end an enrollment that the last tick did not judge."""
+        listed = changes.inline(self.customers)
+        return listed is not None and not listed and self.newest is not None and self.newest <= self.enrollment
 
     def narrowing(self, scenario_ids: Sequence[str]) -> tuple[changes.Customers, int] | None:
         """The scope for a query over these scenarios' enrollments, or None to read by time for everyone."""
@@ -87,7 +95,9 @@ def _completed_since(goal: Goal, since: datetime) -> datetime | None:
 def _event_pairs(
     conn: Connection, versions: Sequence[ScenarioVersion], since: datetime, now: datetime, scope: StopScope | None
 ) -> dict[str, list[EventPair]]:
-    """Per event type, the pairs every goal and event stop on it may need: one query per type."""
+    """Per event type, the pairs every goal and event stop on it may need: one query for all types."""
+    if scope is not None and scope.nothing_new:
+        return {}
     readers: dict[str, dict[str, str]] = {}  # event type → {scenario hash: scenario id}
     completed: dict[str, list[datetime]] = {}
     for version in versions:
@@ -99,19 +109,20 @@ def _event_pairs(
         for rule in version.scenario.stop:
             if isinstance(rule, EventStop):
                 readers.setdefault(rule.event, {})[version.hash] = version.id
-    found = {}
-    for event_type, hashes in sorted(readers.items()):
-        narrowing = scope.narrowing(list(hashes.values())) if scope is not None else None
-        found[event_type] = store.event_pairs(
-            conn,
-            hashes,
-            event_type,
-            since=since,
-            now=now,
-            completed_since=min(completed[event_type]) if event_type in completed else None,
-            changed=narrowing,
-        )
-    return found
+    # One query for every type: each rule takes the pairs of its own type and version, and a completed
+    # enrollment only within its own goal's window (``_open``), so reading the union of them changes nothing.
+    hashes = {h: sid for readers_of in readers.values() for h, sid in readers_of.items()}
+    narrowing = scope.narrowing(list(hashes.values())) if scope is not None else None
+    windows = [moment for moments in completed.values() for moment in moments]
+    return store.event_pairs(
+        conn,
+        hashes,
+        sorted(readers),
+        since=since,
+        now=now,
+        completed_since=min(windows) if windows else None,
+        changed=narrowing,
+    )
 
 
 def _open(pair: EventPair, completed_since: datetime | None) -> bool:
@@ -234,6 +245,8 @@ def _condition_stops(
         stop = members[0][2]
         # Nothing but a change in the log can make a condition that does not read the clock hold.
         changed = (scope.customers, scope.enrollment) if scope is not None and not stop.reads_clock else None
+        if changed is not None and scope is not None and scope.nothing_new:
+            continue
         found = store.holding(
             conn,
             stop.query,

@@ -7,6 +7,7 @@ the same state; outbox keys make a redone send a no-op rather than a duplicate.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,13 +60,12 @@ class TickReport:
         return sum(self.entered.values())
 
 
+LAST_TICK = "last_tick"
+
+
 def last_tick(conn: Connection) -> datetime | None:
-    value = state.read(conn, "last_tick")
+    value = state.read(conn, LAST_TICK)
     return datetime.fromisoformat(value) if value else None
-
-
-def _save_last_tick(conn: Connection, now: datetime) -> None:
-    state.write(conn, "last_tick", now.isoformat())
 
 
 class Scheduler:
@@ -131,9 +131,11 @@ class Scheduler:
         report = TickReport(now)
         with self._begin() as conn:
             current, by_hash = self.versions(conn)
-            previous = last_tick(conn)
+            # The last tick and the stop rules' mark in one read; both are written in one at the end.
+            kept = state.read_many(conn, [LAST_TICK, changes.mark_key(STOP_READER)])
+            previous = datetime.fromisoformat(kept[LAST_TICK]) if kept.get(LAST_TICK) else None
             deployment = current[0].plan.deployment_id if current else 0
-            stop_mark = changes.read_mark(conn, STOP_READER)
+            stop_mark = changes.decode_mark(kept.get(changes.mark_key(STOP_READER)))
             # Read before any work: whatever changes after this is judged again next tick.
             next_mark = changes.Mark(changes.head(conn), now, changes.last_enrollment(conn), deployment)
             if previous is not None and now < previous:
@@ -143,7 +145,7 @@ class Scheduler:
                 customers = changes.changed_list(conn, stop_mark, now)
                 big = next_mark.enrollment - stop_mark.enrollment > BIG_ENTRY
                 by_scenario = store.entered_since(conn, stop_mark.enrollment) if big else {}
-                scope = StopScope(customers, stop_mark.enrollment, by_scenario)
+                scope = StopScope(customers, stop_mark.enrollment, by_scenario, newest=next_mark.enrollment)
             since = (previous or now) - self.late_arrival
             # One transaction for outcomes and entries: a crash redoes them all from the same state.
             # Outcomes first: the purchase that converts one enrollment may start the next one.
@@ -151,7 +153,9 @@ class Scheduler:
             entering = [v for v in current if check_segments or v.trigger.type != "segment"]
             journal = Journal(now)
             changed = scope.customers if scope is not None else None
-            found = enroll_all(conn, entering, now, StepRunner(conn, now, journal), self.late_arrival, changed)
+            runner = StepRunner(conn, now, journal)
+            after = stop_mark if scope is not None else None
+            found = enroll_all(conn, entering, now, runner, self.late_arrival, changed, after, next_mark.seq)
             self._flush(conn, journal, report)
             earliest = now
             for version_id, entries in found.items():
@@ -161,12 +165,13 @@ class Scheduler:
             # a second look: the first pass settled everyone else up to now, and entering changes no customer
             # data.
             entered = [v for v in current if report.entered[v.id]]
-            if entered:
-                self._settle(conn, now, entered, min(since, earliest), report, scope)
+            if entered:  # with new enrollments, whose ids the scope does not know
+                later = dataclasses.replace(scope, newest=None) if scope is not None else None
+                self._settle(conn, now, entered, min(since, earliest), report, later)
         self._advance(now, by_hash, report)
         with self._begin() as conn:
-            _save_last_tick(conn, now)
-            changes.write_mark(conn, STOP_READER, next_mark)
+            ends = {LAST_TICK: now.isoformat(), changes.mark_key(STOP_READER): changes.encode_mark(next_mark)}
+            state.write_many(conn, ends)
             readers = {STOP_READER} | {segment_reader(v) for v in current if v.trigger.type == "segment"}
             changes.prune_due(conn, readers, now, next_mark.seq)
         return report
@@ -218,6 +223,8 @@ class Scheduler:
                     StepRunner(conn, now, journal).listen(version, node, rows)
                     moved = moved or bool(journal.counts)
                     self._flush(conn, journal, report)
+                    if len(rows) < BATCH:
+                        break  # the last batch: nobody can start waiting here meanwhile (a plan has no cycles)
         return moved
 
     @staticmethod

@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from ecrm_dsl.conditions.evaluate import EnrollmentSnapshot, EventSnapshot, evaluate, load_snapshots
 from ecrm_dsl.conditions.normal import Normal
-from ecrm_dsl.conditions.sql import select_enrollments
+from ecrm_dsl.conditions.sql import ClockKeys, as_of, clock_keys, select_enrollments
 from ecrm_dsl.language.timing import due_at
 from ecrm_dsl.plan.nodes import BranchNode, ExitNode, Node, SendNode, SplitNode, UpdateNode, WaitNode
 from ecrm_dsl.plan.project import TemplatePlan
@@ -28,10 +28,36 @@ from ecrm_dsl.runtime.model import DeployedPlan, ScenarioVersion
 from ecrm_dsl.runtime.policy import CapCheck, Reservation, cap_lookback, quiet_until, reachable
 from ecrm_dsl.store import coupons, customers, outbox, scheduled
 from ecrm_dsl.store import enrollments as store
-from ecrm_dsl.store.bulk import one_of
+from ecrm_dsl.store.bulk import one_of_param, one_of_value
 from ecrm_dsl.store.enrollments import Enrollment
+from ecrm_dsl.store.prepared import run
 from ecrm_dsl.store.scheduled import ScheduledStep
 from ecrm_dsl.store.tables import TABLES
+
+
+@dataclasses.dataclass(frozen=True)
+class _GuardTest:
+    """A step's guard (or a branch arm's condition) over the enrollments bound as ``ids``, built once per plan."""
+
+    query: Any
+    keys: ClockKeys  # its clock parameters, bound as of each tick (``conditions.sql.as_of``)
+
+
+def _guard_test(version: ScenarioVersion, condition: Normal, dialect: str, now: datetime) -> _GuardTest:
+    # Kept with the plan: the statement depends on its segments, types and timezone as well as the condition.
+    # By the condition's text: the nurture-only test is a condition made afresh for every batch.
+    memo, key = version.plan.memo, ("guard", version.hash, repr(condition), dialect)
+    found: _GuardTest | None = memo.get(key)
+    if found is None:
+        query = select_enrollments(
+            condition,
+            now=now,
+            timezone=version.plan.timezone,
+            segments=version.plan.segments,
+            types=version.entry_types(),
+        ).where(one_of_param(dialect, TABLES.enrollments.c.id, "ids"))
+        found = memo[key] = _GuardTest(query, clock_keys(query))
+    return found
 
 
 class StepRunner:
@@ -126,14 +152,10 @@ class StepRunner:
 
     def _holding(self, version: ScenarioVersion, condition: Normal, ids: Sequence[int]) -> set[int]:
         """The enrollments among ``ids`` for which ``condition`` holds now, in one query."""
-        query = select_enrollments(
-            condition,
-            now=self.now,
-            timezone=version.plan.timezone,
-            segments=version.plan.segments,
-            types=version.entry_types(),
-        )
-        return set(self.conn.execute(query.where(one_of(self.conn, TABLES.enrollments.c.id, ids))).scalars())
+        dialect = self.conn.dialect.name
+        test = _guard_test(version, condition, dialect, self.now)
+        params = {**as_of(test.keys, self.now, version.plan.timezone), "ids": one_of_value(dialect, ids)}
+        return set(run(self.conn, test.query, params).scalars())
 
     def _update(self, version: ScenarioVersion, node: UpdateNode, rows: list[Enrollment]) -> None:
         stored = set(TABLES.customers.c.keys())

@@ -15,7 +15,7 @@ clock has passed since. The tick prunes rows every reader has consumed.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import BindParameter
 
 from ecrm_dsl.store import state
+from ecrm_dsl.store.prepared import run
 from ecrm_dsl.store.tables import TABLES, UTCDateTime
 
 CHANGES = TABLES.customer_changes
@@ -192,15 +193,18 @@ class Mark:
     window: int = 0  # seconds of event history the reader's time windows need kept (see :func:`changed`)
 
 
+_HEAD = select(func.coalesce(func.max(CHANGES.c.seq), 0))
+_LAST_ENROLLMENT = select(func.coalesce(func.max(TABLES.enrollments.c.id), 0))
+
+
 def head(conn: Connection) -> int:
     """The last sequence number in the log (0 when empty)."""
-    return int(conn.execute(select(func.coalesce(func.max(CHANGES.c.seq), 0))).scalar_one())
+    return int(run(conn, _HEAD).scalar_one())
 
 
 def last_enrollment(conn: Connection) -> int:
     """The greatest enrollment id so far (0 when none): enrollments after it are new to a reader."""
-    e = TABLES.enrollments
-    return int(conn.execute(select(func.coalesce(func.max(e.c.id), 0))).scalar_one())
+    return int(run(conn, _LAST_ENROLLMENT).scalar_one())
 
 
 def changed(mark: Mark, now: datetime, windows: Collection[int] = ()) -> Select[Any]:
@@ -247,12 +251,14 @@ def inline(customers: Customers) -> list[str] | None:
     return None if isinstance(customers, Select) else list(customers)
 
 
+_CHANGED_FEW = changed_query(0).distinct().limit(INLINE + 1)
+
+
 def changed_list(conn: Connection, mark: Mark, now: datetime) -> Customers:
     """The customers changed after ``mark`` (see :func:`changed`), read once for all of a tick's queries when
     they are few; the query itself when a bulk import changed more."""
-    query = changed(mark, now)
-    ids = list(conn.execute(query.distinct().limit(INLINE + 1)).scalars())
-    return query if len(ids) > INLINE else sorted(ids)
+    ids = list(run(conn, _CHANGED_FEW, changed_values(mark, now, ())).scalars())
+    return changed(mark, now) if len(ids) > INLINE else sorted(ids)
 
 
 def changed_enrollments(
@@ -277,8 +283,22 @@ def changed_enrollments(
     return query.where(e.id.in_(ids))
 
 
+def mark_key(reader: str) -> str:
+    """The ``scheduler_state`` key of a reader's mark (for a caller that reads or writes it with other keys)."""
+    return _PREFIX + reader
+
+
 def read_mark(conn: Connection, reader: str) -> Mark | None:
-    value = state.read(conn, _PREFIX + reader)
+    return decode_mark(state.read(conn, _PREFIX + reader))
+
+
+def read_marks(conn: Connection, readers: Collection[str]) -> dict[str, Mark | None]:
+    """Several readers' marks in one statement."""
+    found = state.read_many(conn, [_PREFIX + reader for reader in readers])
+    return {reader: decode_mark(found.get(_PREFIX + reader)) for reader in readers}
+
+
+def decode_mark(value: str | None) -> Mark | None:
     if value is None:
         return None
     data = json.loads(value)
@@ -287,6 +307,15 @@ def read_mark(conn: Connection, reader: str) -> Mark | None:
 
 
 def write_mark(conn: Connection, reader: str, mark: Mark) -> None:
+    state.write(conn, _PREFIX + reader, encode_mark(mark))
+
+
+def write_marks(conn: Connection, marks: Mapping[str, Mark]) -> None:
+    """Several readers' marks, in one statement when all were written before."""
+    state.write_many(conn, {_PREFIX + reader: encode_mark(mark) for reader, mark in marks.items()})
+
+
+def encode_mark(mark: Mark) -> str:
     data = {
         "seq": mark.seq,
         "at": mark.at.isoformat(),
@@ -294,7 +323,7 @@ def write_mark(conn: Connection, reader: str, mark: Mark) -> None:
         "deployment": mark.deployment,
         "window": mark.window,
     }
-    state.write(conn, _PREFIX + reader, json.dumps(data, sort_keys=True))
+    return json.dumps(data, sort_keys=True)
 
 
 # Log rows of a backlog (a bulk import) deleted per kind per tick, beyond what the last interval wrote: the

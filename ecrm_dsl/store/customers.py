@@ -6,11 +6,12 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Executable, bindparam, delete, insert, or_, select, update
 
-from ecrm_dsl.store.bulk import one_of
+from ecrm_dsl.store.bulk import one_of_param, one_of_value
 from ecrm_dsl.store.enrollments import Enrollment
-from ecrm_dsl.store.tables import TABLES
+from ecrm_dsl.store.prepared import per_dialect, run
+from ecrm_dsl.store.tables import TABLES, UTCDateTime
 
 C, ORD, EV = TABLES.customers, TABLES.orders, TABLES.events
 CONTACT_COLUMNS = ("name", "email", "phone", "line_user_id", "push_token", "postal_address")
@@ -26,6 +27,16 @@ def known_at(now: datetime) -> ColumnElement[bool]:
 PROFILE_COLUMNS = ("id", *CONTACT_COLUMNS, *CONSENT_COLUMNS)
 
 
+@per_dialect
+def _profiles(dialect: str) -> Executable:
+    return select(*(C.c[n] for n in PROFILE_COLUMNS)).where(one_of_param(dialect, C.c.id, "ids"))
+
+
+@per_dialect
+def _profiles_custom(dialect: str) -> Executable:
+    return select(*(C.c[n] for n in PROFILE_COLUMNS), C.c.attributes).where(one_of_param(dialect, C.c.id, "ids"))
+
+
 def profiles(conn: Connection, customer_ids: Sequence[str], *, custom: bool = True) -> dict[str, dict[str, Any]]:
     """Contact points, consent flags and (unless ``custom`` is False) the custom attributes per customer.
 
@@ -34,8 +45,8 @@ def profiles(conn: Connection, customer_ids: Sequence[str], *, custom: bool = Tr
     if not customer_ids:
         return {}
     names = (*PROFILE_COLUMNS, "attributes") if custom else PROFILE_COLUMNS
-    wanted = one_of(conn, C.c.id, sorted(set(customer_ids)))
-    rows = conn.execute(select(*(C.c[n] for n in names)).where(wanted)).all()
+    statement = (_profiles_custom if custom else _profiles)(conn)
+    rows = run(conn, statement, {"ids": one_of_value(conn.dialect.name, sorted(set(customer_ids)))}).all()
     return {row[0]: dict(zip(names, row, strict=True)) for row in rows}
 
 
@@ -121,22 +132,26 @@ def apply_updates(
             conn.execute(insert(tags), [{"customer_id": customer_id, "tag": t} for t in new])
 
 
+_MATCHING_EVENTS = (
+    select(EV.c.id, EV.c.customer_id, EV.c.occurred_at, EV.c.properties)
+    .where(
+        EV.c.customer_id.in_(bindparam("customers", expanding=True)),
+        EV.c.type == bindparam("event_type"),
+        EV.c.occurred_at > bindparam("after", type_=UTCDateTime()),
+        EV.c.occurred_at <= bindparam("until", type_=UTCDateTime()),
+    )
+    .order_by(EV.c.occurred_at, EV.c.id)
+)
+
+
 def matching_events(
     conn: Connection, customer_ids: Sequence[str], event_type: str, after: datetime, until: datetime
 ) -> dict[str, list[dict[str, Any]]]:
     """Events of a type per customer in (after, until], oldest first."""
     if not customer_ids:
         return {}
-    rows = conn.execute(
-        select(EV.c.id, EV.c.customer_id, EV.c.occurred_at, EV.c.properties)
-        .where(
-            EV.c.customer_id.in_(sorted(set(customer_ids))),
-            EV.c.type == event_type,
-            EV.c.occurred_at > after,
-            EV.c.occurred_at <= until,
-        )
-        .order_by(EV.c.occurred_at, EV.c.id)
-    )
+    params = {"customers": sorted(set(customer_ids)), "event_type": event_type, "after": after, "until": until}
+    rows = run(conn, _MATCHING_EVENTS, params)
     found: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         found.setdefault(row.customer_id, []).append(dict(row._mapping))

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, func, insert, select
 
 from ecrm_dsl.plan.document import canonical_json, load_plan
 from ecrm_dsl.plan.model import Plan
+from ecrm_dsl.store.prepared import run
 from ecrm_dsl.store.tables import TABLES
 
 T = TABLES
@@ -71,10 +72,11 @@ def active_deployment(conn: Connection) -> tuple[int, Plan] | None:
 def active_head(conn: Connection) -> tuple[int, str] | None:
     """The newest deployment's id and plan hash, without its plan (a tick asks every time; the plan rarely
     changes)."""
-    row = conn.execute(
-        select(T.deployments.c.id, T.deployments.c.plan_hash).order_by(T.deployments.c.id.desc()).limit(1)
-    ).first()
+    row = run(conn, _HEAD).first()
     return (int(row.id), str(row.plan_hash)) if row else None
+
+
+_HEAD = select(T.deployments.c.id, T.deployments.c.plan_hash).order_by(T.deployments.c.id.desc()).limit(1)
 
 
 def deployment_plan(conn: Connection, deployment_id: int) -> Plan:

@@ -26,6 +26,7 @@ from sqlalchemy import (
 
 from ecrm_dsl.store.bulk import BulkUpdate, one_of_param, one_of_value
 from ecrm_dsl.store.changes import Customers, changed_enrollments, inline
+from ecrm_dsl.store.prepared import run
 from ecrm_dsl.store.tables import TABLES, UTCDateTime
 
 T = TABLES
@@ -111,7 +112,7 @@ def add_pending(
     ]
     # One multi-row INSERT … RETURNING per page: the rows take ascending ids in the order given (as the
     # max-id-then-select this replaces assumed), while RETURNING itself promises no order.
-    ids = sorted(int(i) for i in conn.execute(_ADD, rows).scalars())
+    ids = sorted(int(i) for i in run(conn, _ADD, rows).scalars())
     if len(ids) != len(candidates):
         raise RuntimeError(f"inserted {len(candidates)} enrollments but {len(ids)} ids came back")
     added = []
@@ -141,13 +142,13 @@ _ADD = insert(E).returning(E.c.id).execution_options(insertmanyvalues_page_size=
 
 def drop(conn: Connection, ids: Sequence[int]) -> None:
     if ids:
-        conn.execute(_entering(conn, "drop"), {"keys": one_of_value(conn.dialect.name, ids)})
+        run(conn, _entering(conn, "drop"), {"keys": one_of_value(conn.dialect.name, ids)})
 
 
 def activate(conn: Connection, ids: Sequence[int]) -> None:
     """Pending → active (the holdout flags were drawn when the rows were added)."""
     if ids:
-        conn.execute(_entering(conn, "activate"), {"keys": one_of_value(conn.dialect.name, ids)})
+        run(conn, _entering(conn, "activate"), {"keys": one_of_value(conn.dialect.name, ids)})
 
 
 def history(conn: Connection, scenario_id: str, customer_ids: Sequence[str]) -> dict[str, tuple[bool, Any]]:
@@ -155,7 +156,7 @@ def history(conn: Connection, scenario_id: str, customer_ids: Sequence[str]) -> 
     if not customer_ids:
         return {}
     params = {"scenario_id": scenario_id, "keys": one_of_value(conn.dialect.name, sorted(set(customer_ids)))}
-    return {row[0]: (bool(row[1]), row[2]) for row in conn.execute(_entering(conn, "history"), params)}
+    return {row[0]: (bool(row[1]), row[2]) for row in run(conn, _entering(conn, "history"), params)}
 
 
 # Entering runs these for every batch of every version with entries: built once per database kind, the keys
@@ -215,24 +216,26 @@ _WAITING = (
 
 def due_groups(conn: Connection, now: datetime) -> list[tuple[str, str]]:
     """(scenario version, step) pairs that have enrollments due now."""
-    return sorted((row.scenario_hash, row.node_id) for row in conn.execute(_DUE_GROUPS, {"now": now}))
+    return sorted((row.scenario_hash, row.node_id) for row in run(conn, _DUE_GROUPS, {"now": now}))
 
 
 def due_batch(conn: Connection, scenario_hash: str, node_id: str, now: datetime, limit: int) -> list[Enrollment]:
     params = {"scenario_hash": scenario_hash, "node_id": node_id, "now": now, "limit": limit}
-    return _rows(conn.execute(_DUE_BATCH, params))
+    return _rows(run(conn, _DUE_BATCH, params))
 
 
 def waiting(conn: Connection, scenario_hash: str, node_id: str, limit: int, after_id: int) -> list[Enrollment]:
     params = {"scenario_hash": scenario_hash, "node_id": node_id, "after_id": after_id, "limit": limit}
-    return _rows(conn.execute(_WAITING, params))
+    return _rows(run(conn, _WAITING, params))
 
 
 def waiting_nodes(conn: Connection) -> list[tuple[str, str]]:
-    rows = conn.execute(
-        select(E.c.scenario_hash, E.c.node_id).distinct().where(E.c.status == ACTIVE, E.c.waiting_since.is_not(None))
-    )
-    return sorted((row.scenario_hash, row.node_id) for row in rows)
+    return sorted((row.scenario_hash, row.node_id) for row in run(conn, _WAITING_NODES))
+
+
+_WAITING_NODES = (
+    select(E.c.scenario_hash, E.c.node_id).distinct().where(E.c.status == ACTIVE, E.c.waiting_since.is_not(None))
+)
 
 
 _PLACE = BulkUpdate(E, ("node_id", "due_at", "previous_at", "waiting_since"), key="id")
@@ -250,17 +253,32 @@ def defer(conn: Connection, moves: Sequence[tuple[int, datetime]]) -> None:
 
 def finish(conn: Connection, ids: Sequence[int], status: str, outcome: str, at: datetime) -> None:
     if ids:
-        conn.execute(
-            update(E)
-            .where(E.c.id.in_(ids))
-            .values(status=status, outcome=outcome, finished_at=at, node_id=None, due_at=None, waiting_since=None)
-        )
+        params = {"ids": list(ids), "finish_status": status, "finish_outcome": outcome, "finish_at": at}
+        run(conn, _FINISH, params)
+
+
+# SQLAlchemy reserves a column's own name in an UPDATE's SET: the parameters are named apart.
+_FINISH = (
+    update(E)
+    .where(E.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status=bindparam("finish_status", type_=String()),
+        outcome=bindparam("finish_outcome", type_=String()),
+        finished_at=bindparam("finish_at", type_=UTCDateTime()),
+        node_id=None,
+        due_at=None,
+        waiting_since=None,
+    )
+)
 
 
 def by_ids(conn: Connection, ids: Sequence[int]) -> list[Enrollment]:
     if not ids:
         return []
-    return _rows(conn.execute(select(*_COLUMNS).where(E.c.id.in_(ids)).order_by(E.c.id)))
+    return _rows(run(conn, _BY_IDS, {"ids": list(ids)}))
+
+
+_BY_IDS = select(*_COLUMNS).where(E.c.id.in_(bindparam("ids", expanding=True))).order_by(E.c.id)
 
 
 def scheduled(conn: Connection, scenario_hash: str) -> list[Enrollment]:
@@ -362,19 +380,21 @@ def active_hashes(conn: Connection) -> set[str]:
 
     Asked per deployed version, so the cost follows the handful of versions, not the enrollments that pile up.
     """
-    v = T.scenario_versions
-    # Through the (scenario_id, status) index: an index led by the hash would tempt SQLite's planner into
-    # scanning a version's enrollments for every new event when it settles goals.
-    still_open = (
-        select(E.c.id)
-        .where(
-            E.c.scenario_id == v.c.scenario_id,
-            E.c.status.in_([ACTIVE, "completed"]),
-            E.c.scenario_hash == v.c.scenario_hash,
-        )
-        .exists()
+    return set(run(conn, _ACTIVE_HASHES).scalars())
+
+
+# Through the (scenario_id, status) index: an index led by the hash would tempt SQLite's planner into scanning a
+# version's enrollments for every new event when it settles goals.
+_STILL_OPEN = (
+    select(E.c.id)
+    .where(
+        E.c.scenario_id == T.scenario_versions.c.scenario_id,
+        E.c.status.in_([ACTIVE, "completed"]),
+        E.c.scenario_hash == T.scenario_versions.c.scenario_hash,
     )
-    return set(conn.execute(select(v.c.scenario_hash).distinct().where(still_open)).scalars())
+    .exists()
+)
+_ACTIVE_HASHES = select(T.scenario_versions.c.scenario_hash).distinct().where(_STILL_OPEN)
 
 
 @dataclass(frozen=True)
@@ -400,12 +420,12 @@ def _pairs_statement(dialect: str, completed: bool, narrowed: bool) -> Select[An
     # of the type in (since, now] — days of them, with late arrivals — so the bounds are kept off its index.
     at = ev.c.occurred_at if not narrowed else func.coalesce(ev.c.occurred_at, ev.c.occurred_at)
     query = (
-        select(*_COLUMNS, E.c.status, ev.c.id.label("event_id"), ev.c.occurred_at, ev.c.properties)
+        select(*_COLUMNS, E.c.status, ev.c.id.label("event_id"), ev.c.occurred_at, ev.c.properties, ev.c.type)
         .select_from(E.join(ev, ev.c.customer_id == E.c.customer_id))
         .where(
             E.c.scenario_hash.in_(bindparam("hashes", expanding=True)),
             statuses,
-            ev.c.type == bindparam("event_type"),
+            ev.c.type.in_(bindparam("event_types", expanding=True)),
             ev.c.occurred_at > E.c.entered_at,
             at > bindparam("since", type_=UTCDateTime()),
             at <= bindparam("now", type_=UTCDateTime()),
@@ -427,25 +447,26 @@ def _pairs_statement(dialect: str, completed: bool, narrowed: bool) -> Select[An
 def event_pairs(
     conn: Connection,
     versions: Mapping[str, str],
-    event_type: str,
+    event_types: Sequence[str],
     *,
     since: datetime,
     now: datetime,
     completed_since: datetime | None,
     changed: tuple[Customers, int] | None = None,
-) -> list[EventPair]:
-    """Events of a type by customers enrolled in ``versions`` (scenario hash → scenario id) after their entry, in
-    (since, now], by enrollment then event time: one query for every version with a goal or stop rule on it.
+) -> dict[str, list[EventPair]]:
+    """Events of the types by customers enrolled in ``versions`` (scenario hash → scenario id) after their entry,
+    in (since, now], per type, by enrollment then event time: one query for every version with a goal or stop
+    rule on any of them (each rule still picks its own versions and types).
 
     Open enrollments are active ones, and completed ones entered after ``completed_since`` (a goal window can
     outlast the flow). ``changed``: (the customers changed since the last tick, the last enrollment id judged
     then) — only their enrollments and newer ones can have an event not judged yet, so only they are read.
     """
-    if not versions:
-        return []
+    if not versions or not event_types:
+        return {}
     params: dict[str, Any] = {
         "hashes": sorted(versions),
-        "event_type": event_type,
+        "event_types": sorted(set(event_types)),
         "since": since,
         "now": now,
         "completed_since": completed_since,
@@ -467,12 +488,13 @@ def event_pairs(
             params.update(changed_ids=changed_ids, after=changed[1], scenario_ids=scenario_ids)
     if completed_since is None:
         del params["completed_since"]
-    pairs = []
-    for row in conn.execute(query, params):
+    pairs: dict[str, list[EventPair]] = {}
+    rows = conn.execute(query, params) if changed is not None and ids is None else run(conn, query, params)
+    for row in rows:
         data = row._mapping
         enrollment = Enrollment(**{c.name: data[c.name] for c in _COLUMNS})
         event = {"id": data["event_id"], "occurred_at": data["occurred_at"], "properties": data["properties"]}
-        pairs.append(EventPair(enrollment, data["status"], event))
+        pairs.setdefault(data["type"], []).append(EventPair(enrollment, data["status"], event))
     return pairs
 
 
@@ -521,7 +543,8 @@ def holding(
         query = _HOLDING_SHAPES[key]
         if changed is not None and ids is not None:
             params.update(changed_ids=one_of_value(dialect, ids), after=changed[1])
-    return [(int(row[0]), str(row[1])) for row in conn.execute(query, params)]
+    rows = conn.execute(query, params) if changed is not None and ids is None else run(conn, query, params)
+    return [(int(row[0]), str(row[1])) for row in rows]
 
 
 def entered_since(conn: Connection, after: int) -> dict[str, int]:

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Executable, Integer, String, bindparam, func, select, type_coerce, update
 
-from ecrm_dsl.store.bulk import BulkInsert, instant, one_of, raw_instants
-from ecrm_dsl.store.tables import TABLES
+from ecrm_dsl.store.bulk import BulkInsert, instant, one_of_param, one_of_value
+from ecrm_dsl.store.prepared import per_dialect, run
+from ecrm_dsl.store.tables import TABLES, UTCDateTime
 
 OUTBOX = TABLES.outbox
 # A decided message holds its capped slot while it waits, is sent or is retried; a delivery that finally fails
@@ -41,6 +42,20 @@ def enqueue(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     _ENQUEUE.execute(conn, [(*row, "pending", 0) for row in rows])
 
 
+@per_dialect
+def _recent_sends(dialect: str) -> Executable:
+    created_at = type_coerce(OUTBOX.c.created_at, String) if dialect == "sqlite" else OUTBOX.c.created_at
+    return (
+        select(OUTBOX.c.customer_id, OUTBOX.c.channel, created_at, OUTBOX.c.status)
+        .where(
+            one_of_param(dialect, OUTBOX.c.customer_id, "customers"),
+            OUTBOX.c.created_at > bindparam("since", type_=UTCDateTime()),
+            OUTBOX.c.category == "marketing",
+        )
+        .order_by(OUTBOX.c.created_at.desc())
+    )
+
+
 def recent_sends(
     conn: Connection, customer_ids: Sequence[str], since: datetime
 ) -> dict[str, list[tuple[str, datetime]]]:
@@ -49,20 +64,33 @@ def recent_sends(
         return {}
     # The status is checked here, not in SQL: with it in the WHERE clause SQLite's planner switches, from ten
     # customers up, to the (status, next_attempt_at) index and reads the whole outbox, which only grows.
-    rows = conn.execute(
-        select(OUTBOX.c.customer_id, OUTBOX.c.channel, raw_instants(conn, OUTBOX.c.created_at), OUTBOX.c.status)
-        .where(
-            one_of(conn, OUTBOX.c.customer_id, sorted(set(customer_ids))),
-            OUTBOX.c.created_at > since,
-            OUTBOX.c.category == "marketing",
-        )
-        .order_by(OUTBOX.c.created_at.desc())
-    ).all()
+    listed = one_of_value(conn.dialect.name, sorted(set(customer_ids)))
+    rows = run(conn, _recent_sends(conn), {"customers": listed, "since": since}).all()
     found: dict[str, list[tuple[str, datetime]]] = {}
     for customer_id, channel, created_at, status in rows:
         if status in COUNTED:
             found.setdefault(customer_id, []).append((channel, instant(created_at)))
     return found
+
+
+_READY = (
+    select(OUTBOX.c.id)
+    .where(
+        OUTBOX.c.status.in_(["pending", "sending"]),
+        OUTBOX.c.next_attempt_at <= bindparam("claim_now", type_=UTCDateTime()),
+    )
+    .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
+    .limit(bindparam("claim_limit", type_=Integer()))
+    .with_for_update(skip_locked=True)
+)
+_CLAIM = (
+    update(OUTBOX)
+    .where(OUTBOX.c.id.in_(_READY.scalar_subquery()))
+    .values(
+        status="sending", attempts=OUTBOX.c.attempts + 1, next_attempt_at=bindparam("claim_until", type_=UTCDateTime())
+    )
+    .returning(*OUTBOX.c)
+)
 
 
 def claim(conn: Connection, now: datetime, lease_until: datetime, limit: int) -> list[dict[str, Any]]:
@@ -71,19 +99,7 @@ def claim(conn: Connection, now: datetime, lease_until: datetime, limit: int) ->
 
     One statement, so two dispatchers can never claim the same row: SQLite runs it under its single write
     lock, and on PostgreSQL ``FOR UPDATE SKIP LOCKED`` hands each concurrent claimer different rows."""
-    ready = (
-        select(OUTBOX.c.id)
-        .where(OUTBOX.c.status.in_(["pending", "sending"]), OUTBOX.c.next_attempt_at <= now)
-        .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    claimed = conn.execute(
-        update(OUTBOX)
-        .where(OUTBOX.c.id.in_(ready.scalar_subquery()))
-        .values(status="sending", attempts=OUTBOX.c.attempts + 1, next_attempt_at=lease_until)
-        .returning(*OUTBOX.c)
-    )
+    claimed = run(conn, _CLAIM, {"claim_now": now, "claim_until": lease_until, "claim_limit": limit})
     rows = [dict(r._mapping) for r in claimed]
     return sorted(rows, key=lambda r: r["id"])
 
@@ -116,24 +132,31 @@ def by_channel(conn: Connection) -> dict[tuple[str, str], int]:
 def existing_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
     if not keys:
         return set()
-    found = conn.execute(select(OUTBOX.c.idempotency_key).where(one_of(conn, OUTBOX.c.idempotency_key, keys)))
+    found = run(conn, _existing_keys(conn), {"keys": one_of_value(conn.dialect.name, keys)})
     return set(found.scalars())
+
+
+@per_dialect
+def _existing_keys(dialect: str) -> Executable:
+    return select(OUTBOX.c.idempotency_key).where(one_of_param(dialect, OUTBOX.c.idempotency_key, "keys"))
 
 
 def delivered_after(conn: Connection, after_id: int) -> list[dict[str, Any]]:
     """Deliveries sent, with an outbox id above ``after_id``, in id order: what reached customers since a mark."""
-    rows = conn.execute(
-        select(
-            OUTBOX.c.id,
-            OUTBOX.c.idempotency_key,
-            OUTBOX.c.customer_id,
-            OUTBOX.c.scenario_id,
-            OUTBOX.c.node_id,
-            OUTBOX.c.channel,
-            OUTBOX.c.template,
-            OUTBOX.c.sent_at,
-        )
-        .where(OUTBOX.c.id > after_id, OUTBOX.c.status == "sent")
-        .order_by(OUTBOX.c.id)
+    return [dict(row._mapping) for row in run(conn, _DELIVERED_AFTER, {"after_id": after_id})]
+
+
+_DELIVERED_AFTER = (
+    select(
+        OUTBOX.c.id,
+        OUTBOX.c.idempotency_key,
+        OUTBOX.c.customer_id,
+        OUTBOX.c.scenario_id,
+        OUTBOX.c.node_id,
+        OUTBOX.c.channel,
+        OUTBOX.c.template,
+        OUTBOX.c.sent_at,
     )
-    return [dict(row._mapping) for row in rows]
+    .where(OUTBOX.c.id > bindparam("after_id", type_=Integer()), OUTBOX.c.status == "sent")
+    .order_by(OUTBOX.c.id)
+)

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
+from ecrm_dsl.store.prepared import run
 from ecrm_dsl.store.tables import TABLES
 
 E = TABLES.enrollments
@@ -25,6 +26,23 @@ class ScheduledStep:
     has_entry_order: bool
 
 
+_SCHEDULED = select(
+    E.c.id,
+    E.c.customer_id,
+    E.c.scenario_id,
+    E.c.scenario_hash,
+    E.c.node_id,
+    E.c.due_at,
+    E.c.entry_order_id,
+    E.c.status,
+    E.c.holdout,
+    E.c.waiting_since,
+).where(
+    E.c.customer_id.in_(bindparam("customers", expanding=True)),
+    E.c.scenario_id.in_(bindparam("scenarios", expanding=True)),
+)
+
+
 def scheduled_steps(
     conn: Connection, customer_ids: Sequence[str], scenario_ids: Sequence[str], before: datetime
 ) -> list[ScheduledStep]:
@@ -35,20 +53,8 @@ def scheduled_steps(
     # Only the (customer_id, scenario_id) index is selective here; status, holdout and the due time are
     # checked on the few rows it finds (in SQL they tempt SQLite into the (status, due_at) index, which reads
     # every active enrollment).
-    rows = conn.execute(
-        select(
-            E.c.id,
-            E.c.customer_id,
-            E.c.scenario_id,
-            E.c.scenario_hash,
-            E.c.node_id,
-            E.c.due_at,
-            E.c.entry_order_id,
-            E.c.status,
-            E.c.holdout,
-            E.c.waiting_since,
-        ).where(E.c.customer_id.in_(sorted(set(customer_ids))), E.c.scenario_id.in_(sorted(set(scenario_ids))))
-    )
+    params = {"customers": sorted(set(customer_ids)), "scenarios": sorted(set(scenario_ids))}
+    rows = run(conn, _SCHEDULED, params)
     return [
         ScheduledStep(
             r.id, r.customer_id, r.scenario_id, r.scenario_hash, r.node_id, r.due_at, r.entry_order_id is not None

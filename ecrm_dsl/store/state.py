@@ -2,20 +2,48 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, insert, select, update
+from collections.abc import Collection, Mapping
 
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from ecrm_dsl.store.prepared import run
 from ecrm_dsl.store.tables import TABLES
+
+_STATE = TABLES.scheduler_state
+_READ = select(_STATE.c.value).where(_STATE.c.key == bindparam("key"))
+_READ_MANY = select(_STATE.c.key, _STATE.c.value).where(_STATE.c.key.in_(bindparam("keys", expanding=True)))
+# SQLAlchemy reserves a column's own name in an UPDATE's SET: the parameters are named apart.
+_UPDATE = update(_STATE).where(_STATE.c.key == bindparam("state_key")).values(value=bindparam("state_value"))
+_INSERT = insert(_STATE).values(key=bindparam("state_key"), value=bindparam("state_value"))
 
 
 def read(conn: Connection, key: str) -> str | None:
-    state = TABLES.scheduler_state
-    value: str | None = conn.execute(select(state.c.value).where(state.c.key == key)).scalar_one_or_none()
+    value: str | None = run(conn, _READ, {"key": key}).scalar_one_or_none()
     return value
 
 
+def read_many(conn: Connection, keys: Collection[str]) -> dict[str, str]:
+    """The values of those of ``keys`` that are set, in one statement."""
+    if not keys:
+        return {}
+    return {str(key): str(value) for key, value in run(conn, _READ_MANY, {"keys": sorted(set(keys))})}
+
+
+def write_many(conn: Connection, values: Mapping[str, str]) -> None:
+    """Set several keys: one statement when they all exist (a tick's marks), then an insert of each missing one."""
+    if not values:
+        return
+    rows = [{"state_key": key, "state_value": value} for key, value in sorted(values.items())]
+    if run(conn, _UPDATE, rows).rowcount == len(rows):
+        return
+    missing = set(values) - set(read_many(conn, values))
+    for row in rows:
+        if row["state_key"] in missing:
+            run(conn, _INSERT, row)
+
+
 def write(conn: Connection, key: str, value: str) -> None:
-    state = TABLES.scheduler_state
-    if read(conn, key) is None:
-        conn.execute(insert(state).values(key=key, value=value))
-    else:
-        conn.execute(update(state).where(state.c.key == key).values(value=value))
+    # Update first: every tick rewrites keys that exist, so a missing one is the rare case.
+    params = {"state_key": key, "state_value": value}
+    if run(conn, _UPDATE, params).rowcount == 0:
+        run(conn, _INSERT, params)

@@ -44,6 +44,7 @@ from ecrm_dsl.store import changes
 from ecrm_dsl.store.bulk import one_of_param, one_of_value
 from ecrm_dsl.store.changes import Customers, Mark
 from ecrm_dsl.store.enrollments import Candidate
+from ecrm_dsl.store.prepared import run
 from ecrm_dsl.store.tables import TABLES, UTCDateTime
 
 T = TABLES
@@ -77,14 +78,14 @@ def states(conn: Connection, scenario_ids: Sequence[str]) -> dict[str, TriggerSt
     """The bookkeeping of several scenarios in one statement; a scenario no tick has looked at yet has none."""
     if not scenario_ids:
         return {}
-    rows = conn.execute(_statement(conn, "states"), {"ids": list(scenario_ids)})
+    rows = run(conn, _statement(conn, "states"), {"ids": list(scenario_ids)})
     return {row.scenario_id: TriggerState(row.watermark, row.started) for row in rows}
 
 
 def set_watermarks(conn: Connection, scenario_ids: Sequence[str], moment: datetime) -> None:
     """Triggers up to ``moment`` are handled, for every scenario in ``scenario_ids`` (one statement)."""
     if scenario_ids:
-        conn.execute(_statement(conn, "set_watermarks"), {"ids": list(scenario_ids), "moment": moment})
+        run(conn, _statement(conn, "set_watermarks"), {"ids": list(scenario_ids), "moment": moment})
 
 
 def start(conn: Connection, scenario_id: str, moment: datetime) -> None:
@@ -109,12 +110,12 @@ def first_deployed(conn: Connection, scenario_id: str) -> datetime | None:
 def fired(conn: Connection, scenario_id: str, keys: Sequence[str]) -> set[str]:
     if not keys:
         return set()
-    return set(conn.execute(_statement(conn, "fired"), {"scenario_id": scenario_id, "keys": list(keys)}).scalars())
+    return set(run(conn, _statement(conn, "fired"), {"scenario_id": scenario_id, "keys": list(keys)}).scalars())
 
 
 def record_fires(conn: Connection, scenario_id: str, keys: Sequence[str]) -> None:
     if keys:
-        conn.execute(_statement(conn, "record_fires"), [{"scenario_id": scenario_id, "fire_key": k} for k in keys])
+        run(conn, _statement(conn, "record_fires"), [{"scenario_id": scenario_id, "fire_key": k} for k in keys])
 
 
 def claim(conn: Connection, scenario_id: str, key: str) -> bool:
@@ -129,7 +130,7 @@ def claim(conn: Connection, scenario_id: str, key: str) -> bool:
             return False
         record_fires(conn, scenario_id, [key])
         return True
-    return conn.execute(statement, {"scenario_id": scenario_id, "fire_key": key}).first() is not None
+    return run(conn, statement, {"scenario_id": scenario_id, "fire_key": key}).first() is not None
 
 
 def _claim_statement(dialect: str) -> Executable | None:
@@ -156,7 +157,8 @@ def event_news(
     params = {"types": sorted(event_types), "after": after, "now": now}
     if not isinstance(changed, Select):
         params["changed"] = one_of_value(conn.dialect.name, changed)
-    return {row.type: row.latest for row in conn.execute(query, params)}
+    rows = run(conn, query, params) if listed else conn.execute(query, params)
+    return {row.type: row.latest for row in rows}
 
 
 def event_candidates(
@@ -181,17 +183,14 @@ def event_candidates(
         "now": now,
         "limit": limit,
     }
-    if changed is None:
-        query = _statement(conn, "event_candidates")
-    elif isinstance(changed, Select):
-        query = _event_candidates(T.events.c.customer_id.in_(changed))
+    if isinstance(changed, Select):  # a bulk import's changes: a statement of its own, built for this tick
+        rows = conn.execute(_event_candidates(T.events.c.customer_id.in_(changed)), params)
+    elif changed is None:
+        rows = run(conn, _statement(conn, "event_candidates"), params)
     else:
-        query = _statement(conn, "event_candidates_of")
         params["changed"] = one_of_value(conn.dialect.name, changed)
-    return [
-        (f"event:{row.id}", Candidate(row.customer_id, row.occurred_at, row.id, row.order_id))
-        for row in conn.execute(query, params)
-    ]
+        rows = run(conn, _statement(conn, "event_candidates_of"), params)
+    return [(f"event:{row.id}", Candidate(row.customer_id, row.occurred_at, row.id, row.order_id)) for row in rows]
 
 
 def _event_candidates(customers: ColumnElement[bool] | None) -> Select[Any]:
@@ -221,16 +220,18 @@ def _event_candidates(customers: ColumnElement[bool] | None) -> Select[Any]:
     return query if customers is None else query.where(customers)
 
 
-def _event_news(customers: ColumnElement[bool]) -> Select[Any]:
+def _event_news(customers: ColumnElement[bool], listed: bool = False) -> Select[Any]:
     e = T.events
     # The changed customers lead (their (customer_id, type, occurred_at) entries): on the bare column SQLite
-    # walks the (type, occurred_at) index over two days of every customer's events instead.
+    # walks the (type, occurred_at) index over two days of every customer's events instead. ``listed`` (a few
+    # thousand ids at most): the type is kept off the index too, or SQLite reads every event of the types.
     at = func.coalesce(e.c.occurred_at, e.c.occurred_at)
+    kind = func.coalesce(e.c.type, e.c.type) if listed else e.c.type
     return (
         select(e.c.type, func.max(e.c.occurred_at).label("latest"))
         .where(
             customers,
-            e.c.type.in_(bindparam("types", expanding=True)),
+            kind.in_(bindparam("types", expanding=True)),
             at >= bindparam("after", type_=UTCDateTime()),
             at <= bindparam("now", type_=UTCDateTime()),
         )
@@ -255,7 +256,7 @@ def _build(name: str, dialect: str) -> Executable:
     if name == "record_fires":
         return insert(f)
     if name == "event_news":
-        return _event_news(changed)
+        return _event_news(changed, listed=True)
     if name == "event_candidates":
         return _event_candidates(None)
     if name == "event_candidates_of":
@@ -393,8 +394,8 @@ class SegmentPass:
         if after is None:
             return _full_pass(conn, self._audience, self._scenario, self._tick, params)
         params.update(changes.changed_values(after, now, self.windows, with_now=False))
-        conn.execute(self._leavers, params)
-        return _count(conn.execute(self._joiners, params))
+        run(conn, self._leavers, params)
+        return _count(run(conn, self._joiners, params))
 
 
 def segment_entrants(scenario_id: str, now: datetime) -> Select[Any]:
