@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import time
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,7 @@ def _claim_all(url: str, start: multiprocessing.synchronize.Barrier, found: mult
         if not rows:
             break
         claimed += [r["id"] for r in rows]
+        time.sleep(0.002)  # delivering the batch: lets the others claim too, however fast one claim is
     found.put(claimed)
 
 
