@@ -10,6 +10,7 @@ reported as W901 unused-suppression, so stale suppressions do not pile up.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from collections.abc import Callable, Iterable
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from ecrm_dsl.language.ast import Span
 from ecrm_dsl.language.comments import Comment, find_comments
 from ecrm_dsl.language.diagnostics import RULES, Diagnostic
+from ecrm_dsl.language.fixes import replace_exact
 from ecrm_dsl.project.rule_selection import ALWAYS_REPORTED
 
 FILE_DIRECTIVE_LINES = 5
@@ -76,7 +78,10 @@ def _directive(
     if kind not in _KINDS:
         close = difflib.get_close_matches(kind, _KINDS, n=1, cutoff=0.6)
         if close:  # other ``# ecrm: …`` words are left for other tools
-            problems.append(_w901(span, f"unknown suppression directive '{kind}'", f"did you mean '{close[0]}'?"))
+            start = span.column + match.start("kind") - match.start()
+            word = Span(span.file, span.line, start, span.line, start + len(kind))
+            problem = _w901(span, f"unknown suppression directive '{kind}'", f"did you mean '{close[0]}'?")
+            problems.append(dataclasses.replace(problem, fix=replace_exact(word, kind, close[0])))
         return None
     codes: tuple[str, ...] | None = None
     if bracket is not None:

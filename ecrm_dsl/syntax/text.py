@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -13,6 +14,7 @@ from lark.tree import Meta
 
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.fixes import replace_exact
 from ecrm_dsl.language.targets import TARGET_HINT, parse_amount
 from ecrm_dsl.language.values import (
     MAX_DURATION_DAYS,
@@ -422,12 +424,15 @@ class _Builder(Transformer):
     def kind(self, meta: Meta, children: list[Token]) -> tuple[str, str, ast.Span]:
         value = str(children[0])
         if value not in ("sell", "nurture"):
+            span = self._tok(children[0])
+            close = difflib.get_close_matches(value, ["sell", "nurture"], n=1)
             self.diagnostics.append(
                 Diagnostic(
                     "E100",
                     f"kind must be 'sell' or 'nurture', not '{value}'",
-                    self._tok(children[0]),
+                    span,
                     hint="売るCRM is 'sell', 育てるCRM is 'nurture'",
+                    fix=replace_exact(span, value, close[0]) if close else None,
                 )
             )
         return ("kind", value, self._span(meta))
