@@ -33,7 +33,10 @@ class SourceLines:
         return lines[number - 1] if 0 < number <= len(lines) else None
 
 
-def render_text(findings: list[Diagnostic], sources: SourceLines, files_checked: int, color: bool = False) -> str:
+def render_text(
+    findings: list[Diagnostic], sources: SourceLines, files_checked: int, color: bool = False, rule_help: bool = False
+) -> str:
+    """Each finding with its line and a caret; with ``rule_help``, once at the end, how to read a rule's page."""
     out: list[str] = []
     for d in findings:
         severity = d.effective_severity.value
@@ -54,6 +57,11 @@ def render_text(findings: list[Diagnostic], sources: SourceLines, files_checked:
             out.append(" " * (len(gutter) - 2) + "| " + _pad(text, column - 1) + "^" + "~" * (width - 1))
         if d.hint:
             out.append(f"      hint: {d.hint}")
+    if rule_help and findings:
+        fixable = sum(d.fix is not None for d in findings)
+        if fixable:
+            out.append(f"{fixable} can be fixed with `ecrm lint --fix` (`--diff` to see how)")
+        out.append(f"what a rule means and how to fix it: `ecrm rule CODE` (e.g. `ecrm rule {findings[0].code}`)")
     out.append(summary(findings, files_checked))
     return "\n".join(out) + "\n"
 
