@@ -84,8 +84,7 @@ def _selectors(values: Iterable[str], option: str, switching_off: bool) -> list[
     "--diff",
     "diff",
     is_flag=True,
-    help="Print the unified diff of what --fix would change and write nothing (exit 1 when there is something "
-    "to fix).",
+    help="Print the unified diff of what --fix would change and write nothing (exit 1 when there is something to fix).",
 )
 @click.pass_context
 def lint_command(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ecrm_dsl.docs.links import rule_page_uri
 from ecrm_dsl.language.diagnostics import Diagnostic
 from ecrm_dsl.syntax.source import read_bounded
 
@@ -104,6 +105,23 @@ def summary(findings: list[Diagnostic], files_checked: int) -> str:
     )
 
 
+def _fix_json(finding: Diagnostic) -> dict[str, object] | None:
+    """The safe fix ``ecrm lint --fix`` would apply: replace the text from line:column to end_line:end_column
+    (end exclusive) with ``replacement``."""
+    fix = finding.fix
+    if fix is None:
+        return None
+    span = fix.span
+    return {
+        "title": fix.title,
+        "line": span.line,
+        "column": span.column,
+        "end_line": span.end_line,
+        "end_column": span.end_column,
+        "replacement": fix.replacement,
+    }
+
+
 def render_json(findings: list[Diagnostic], files_checked: int) -> str:
     payload = {
         "version": JSON_FORMAT_VERSION,
@@ -122,6 +140,8 @@ def render_json(findings: list[Diagnostic], files_checked: int) -> str:
                 "column": d.span.column,
                 "end_line": d.span.end_line or d.span.line,
                 "end_column": d.span.end_column or d.span.column,
+                "help_uri": rule_page_uri(d.code),
+                "fix": _fix_json(d),
             }
             for d in findings
         ],
