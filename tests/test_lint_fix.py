@@ -116,6 +116,25 @@ def test_a_fix_that_uncovers_another_is_applied_in_the_next_round(tmp_path: Path
     assert (project / "scenarios" / "welcome.yaml").read_text(encoding="utf-8") == FIXED_YAML
 
 
+def test_unused_suppressions_are_removed_unless_they_give_a_reason(tmp_path: Path) -> None:
+    source = (
+        "# ecrm: ignore[W506]\n"
+        "# 初回購入のお礼\n"
+        "scenario thanks \"お礼\" {\n"
+        "  kind nurture  # ecrm: ignore\n"
+        '  hypothesis f2_rate "お礼でF2が上がる"  # ecrm: ignore[E204] 移行中のため\n'
+        "  when order.paid\n"
+        "  send email thanks_first\n"
+        "}\n"
+    )
+    project = project_with(tmp_path, "thanks.ecrm", source.encode("utf-8"))
+    run = run_cli("lint", "--fix", cwd=project)
+    assert run.stdout.splitlines()[0] == "fixed 2 findings in 1 file"
+    expected = source.replace("# ecrm: ignore[W506]\n", "").replace("  # ecrm: ignore\n", "\n")
+    assert (project / "scenarios" / "thanks.ecrm").read_text(encoding="utf-8") == expected
+    assert "unused suppression: no E204 finding on line 4" in run.stdout  # the one with a reason is kept
+
+
 def test_overlapping_edits_wait_for_the_next_round() -> None:
     def fix(line: int, column: int, end: int, text: str) -> Fix:
         return Fix("t", Span("f", line, column, line, end), text)

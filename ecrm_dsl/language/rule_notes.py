@@ -96,7 +96,9 @@ FIXES: dict[str, str] = {
     "W406": "a text value that is not one of the attribute's values but close to one is replaced by it.",
     "W407": "a text value that is not one of the attribute's values but close to one is replaced by it.",
     "E602": "a preset argument with one close parameter name is renamed to it.",
-    "W901": "a misspelt directive (`ignroe`) is replaced by `ignore`.",
+    "W901": "a misspelt directive (`ignroe`) is replaced by `ignore`, and an unused suppression that is the whole "
+    "comment is removed (with its line when it stands alone); one that names several rules, or gives a reason after "
+    "it, is left for you.",
 }
 
 # The golden case (and file in it) whose finding a rule's page shows, where the first case is not the best one.
