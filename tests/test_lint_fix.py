@@ -120,7 +120,7 @@ def test_unused_suppressions_are_removed_unless_they_give_a_reason(tmp_path: Pat
     source = (
         "# ecrm: ignore[W506]\n"
         "# 初回購入のお礼\n"
-        "scenario thanks \"お礼\" {\n"
+        'scenario thanks "お礼" {\n'
         "  kind nurture  # ecrm: ignore\n"
         '  hypothesis f2_rate "お礼でF2が上がる"  # ecrm: ignore[E204] 移行中のため\n'
         "  when order.paid\n"
