@@ -13,17 +13,24 @@ Regenerate after changing a rule, a note or a golden case::
 
 from __future__ import annotations
 
+import difflib
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ecrm_dsl.build.pipeline import SUPPRESSIBLE_ERRORS
 from ecrm_dsl.language.diagnostics import RULES, Rule, Severity
 from ecrm_dsl.language.rule_notes import EXAMPLES, FIXES, WHY
+from ecrm_dsl.project.autofix import apply_edits
+from ecrm_dsl.project.config import load_config
+from ecrm_dsl.project.lint import lint
 from ecrm_dsl.project.rule_selection import ALWAYS_REPORTED
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 GOLDEN = REPOSITORY / "tests" / "golden" / "rules"
+FIXTURE = REPOSITORY / "tests" / "fixtures" / "rules_project"  # the project every golden case runs in
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".ecrm")
 _RESOURCES = {"customer_schema.yaml", "policies.yaml"}  # at a case's top level, but not scenarios
 PASSING_PREFIX = "pass_"
@@ -118,6 +125,31 @@ def _show(file: ExampleFile, case: str) -> list[str]:
     return [*lines, f"```{_FENCE.get(file.path.suffix, '')}", text.rstrip("\n"), "```"]
 
 
+def fix_diff(rule: Rule) -> str | None:
+    """What ``ecrm lint --fix`` changes in the failing example for this rule's findings, as a unified diff: the
+    case is linted in a copy of the golden project (as the golden test builds it) and the fixes applied."""
+    case, name, _ = failing_example(rule)
+    with tempfile.TemporaryDirectory(prefix="ecrm-rule-page-") as scratch:
+        root = Path(scratch) / "project"
+        shutil.copytree(FIXTURE, root)
+        (root / "scenarios").mkdir(exist_ok=True)
+        for item in sorted((GOLDEN / case).iterdir()):
+            if item.is_dir():
+                shutil.copytree(item, root / item.name, dirs_exist_ok=True)
+            elif item.name != "expected.txt":
+                shutil.copy(item, root / project_name(item, GOLDEN / case))
+        findings = lint(load_config(root / "ecrm.toml")).diagnostics
+        text = (root / name).read_text(encoding="utf-8")
+    fixes = [d.fix for d in findings if d.code == rule.code and d.fix is not None and d.fix.span.file == name]
+    if not fixes:
+        return None
+    fixed, _ = apply_edits(text, fixes)
+    lines = difflib.unified_diff(
+        text.splitlines(keepends=True), fixed.splitlines(keepends=True), f"a/{name}", f"b/{name}"
+    )
+    return "".join(lines).rstrip("\n")
+
+
 def _silencing(rule: Rule) -> list[str]:
     code = rule.code
     if code in ALWAYS_REPORTED:
@@ -178,6 +210,9 @@ def render_page(rule: Rule) -> str:
     lines += ["## Fix", ""]
     if rule.code in FIXES:
         lines.append(f"`ecrm lint --fix` applies the safe fix (`ecrm lint --diff` shows it first): {FIXES[rule.code]}")
+        diff = fix_diff(rule)
+        if diff:
+            lines += ["", f"On the failing example, for {rule.code}:", "", "```diff", diff, "```"]
     else:
         lines.append("No automatic fix: the finding's hint says what to change.")
     lines += ["", "## Silencing", "", *_silencing(rule), ""]
