@@ -135,6 +135,15 @@ def test_unused_suppressions_are_removed_unless_they_give_a_reason(tmp_path: Pat
     assert "unused suppression: no E204 finding on line 4" in run.stdout  # the one with a reason is kept
 
 
+def test_only_reported_findings_are_fixed(tmp_path: Path) -> None:
+    source = TYPOS_YAML.replace("  # 初回だけ", "  # ecrm: ignore[E204]")
+    project = project_with(tmp_path, "welcome.yaml", source.encode("utf-8"))
+    run = run_cli("lint", "--fix", "--ignore", "E206", cwd=project)
+    assert run.stdout.splitlines()[0] == "fixed 1 finding in 1 file"  # the 円; E204 is suppressed, E206 ignored
+    expected = source.replace(">= 3000 and", ">= 3000円 and")
+    assert (project / "scenarios" / "welcome.yaml").read_text(encoding="utf-8") == expected
+
+
 def test_overlapping_edits_wait_for_the_next_round() -> None:
     def fix(line: int, column: int, end: int, text: str) -> Fix:
         return Fix("t", Span("f", line, column, line, end), text)
