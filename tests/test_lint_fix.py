@@ -57,7 +57,7 @@ def project_with(tmp_path: Path, name: str, content: bytes) -> Path:
 def test_fix_applies_every_safe_fix_and_keeps_every_other_byte(tmp_path: Path) -> None:
     project = project_with(tmp_path, "welcome.yaml", TYPOS_YAML.encode("utf-8"))
     before = run_cli("lint", cwd=project)
-    assert before.code == 1 and "3 can be fixed with `ecrm lint --fix`" in before.stdout
+    assert before.code == 1 and "3 fixable with `ecrm lint --fix` (preview: `ecrm lint --diff`)" in before.stdout
     run = run_cli("lint", "--fix", cwd=project)
     assert run.code == 0, run.stdout
     assert run.stdout.splitlines()[0] == "fixed 3 findings in 1 file"

@@ -61,7 +61,7 @@ def render_text(
     if rule_help and findings:
         fixable = sum(d.fix is not None for d in findings)
         if fixable:
-            out.append(f"{fixable} can be fixed with `ecrm lint --fix` (`--diff` to see how)")
+            out.append(f"{fixable} fixable with `ecrm lint --fix` (preview: `ecrm lint --diff`)")
         out.append(f"what a rule means and how to fix it: `ecrm rule CODE` (e.g. `ecrm rule {findings[0].code}`)")
     out.append(summary(findings, files_checked))
     return "\n".join(out) + "\n"

@@ -7,7 +7,6 @@ The base is the package's ``Documentation`` Project-URL (``[project.urls]`` in p
 from __future__ import annotations
 
 from functools import cache
-from importlib import metadata
 
 PACKAGE = "ecrm-dsl"
 DOCUMENTATION = "https://github.com/ecrm-dsl/ecrm-dsl/blob/main/"  # the Documentation Project-URL
@@ -17,6 +16,8 @@ RULE_PAGES = "docs/rules"
 @cache
 def documentation_base() -> str:
     """The documentation's base URL, ending in ``/``."""
+    from importlib import metadata  # only when a link is written: plain text output never needs it
+
     try:
         urls = metadata.metadata(PACKAGE).get_all("Project-URL") or []
     except metadata.PackageNotFoundError:
