@@ -167,6 +167,15 @@ def test_a_file_changed_meanwhile_is_not_overwritten(tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8") == TYPOS_YAML + "# 誰かが編集した\n"
 
 
+def test_a_file_that_cannot_be_written_is_named_and_left_as_it_was(tmp_path: Path) -> None:
+    project = project_with(tmp_path, "welcome.yaml", TYPOS_YAML.encode("utf-8"))
+    (project / "scenarios" / ".welcome.yaml.ecrm-fix").mkdir()  # where the new text would be written first
+    run = run_cli("lint", "--fix", cwd=project)
+    assert run.stdout.splitlines()[0] == "fixed 0 findings in 0 files"
+    assert run.stderr.startswith("ecrm lint --fix: scenarios/welcome.yaml could not be written: ")
+    assert (project / "scenarios" / "welcome.yaml").read_text(encoding="utf-8") == TYPOS_YAML
+
+
 def test_a_file_outside_the_project_is_never_written(tmp_path: Path) -> None:
     project = make_project(tmp_path / "shop")
     outside = tmp_path / "elsewhere" / "welcome.yaml"

@@ -147,9 +147,11 @@ def _apply_fixes(config: ProjectConfig, named: list[Path], rules: RuleSelection,
 
     outcome = plan_fixes(config, named or None, rules)
     write_fixes(outcome)
-    skipped = set(outcome.not_written)
-    for name in sorted(skipped):
+    skipped = set(outcome.not_written) | set(outcome.unwritable)
+    for name in sorted(outcome.not_written):
         click.echo(f"ecrm lint --fix: {name} changed while it was being fixed; not overwritten (run again)", err=True)
+    for name, reason in sorted(outcome.unwritable.items()):
+        click.echo(f"ecrm lint --fix: {name} could not be written: {reason}", err=True)
     written = [f for f in outcome.files if f.name not in skipped]
     fixed = [d for d in outcome.fixed if d.fix is not None and d.fix.span.file not in skipped]
     line = f"fixed {_count(len(fixed), 'finding')} in {_count(len(written), 'file')}"

@@ -9,6 +9,7 @@ when the file on disk still holds what was read.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import shutil
@@ -82,6 +83,7 @@ class FixOutcome:
     files: list[FixedFile] = field(default_factory=list)
     fixed: list[Diagnostic] = field(default_factory=list)  # every finding whose fix was applied, all rounds
     not_written: list[str] = field(default_factory=list)  # files changed on disk since they were read
+    unwritable: dict[str, str] = field(default_factory=dict)  # files that could not be written, and why
 
     def diff(self) -> str:
         return "".join(f.diff() for f in self.files)
@@ -125,9 +127,14 @@ def write_fixes(outcome: FixOutcome) -> None:
             outcome.not_written.append(fixed.name)
             continue
         temporary = target.with_name(f".{target.name}.ecrm-fix")
-        temporary.write_bytes(fixed.after)
-        shutil.copymode(target, temporary)
-        os.replace(temporary, target)
+        try:
+            temporary.write_bytes(fixed.after)
+            shutil.copymode(target, temporary)
+            os.replace(temporary, target)  # all or nothing: a reader never sees half a file
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+            outcome.unwritable[fixed.name] = exc.strerror or type(exc).__name__
 
 
 def _fix_round(root: Path, findings: list[Diagnostic], ours: set[str], outcome: FixOutcome) -> bool:
@@ -156,6 +163,7 @@ def _copy_project(config: ProjectConfig, copy_root: Path, named: list[Path]) -> 
     """Copies the configuration and every source of the project (links as links) under ``copy_root``; returns
     the bytes of the files that may be fixed: UTF-8 files inside the project, by their names in findings."""
     root = config.root.resolve()
+    written_root = Path(os.path.abspath(config.root))
     sources: set[Path] = {config.customer_schema, config.policies}
     if config.source is not None:
         sources.add(config.source)
@@ -167,10 +175,13 @@ def _copy_project(config: ProjectConfig, copy_root: Path, named: list[Path]) -> 
     sources.update(p for p in named if p.is_file())
     fixable: dict[str, bytes] = {}
     for path in sorted(sources):
-        if not (path.is_file() or path.is_symlink()) or not Path(os.path.abspath(path)).is_relative_to(root):
+        inside = Path(os.path.abspath(path)).is_relative_to(written_root) or path.resolve().is_relative_to(root)
+        if not (path.is_file() or path.is_symlink()) or not inside:
             continue
         name = config.display(path)
         target = copy_root / name
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            continue  # a name that is not below the project root has no place in the copy
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target, follow_symlinks=False)
         if path.is_symlink() or not path.resolve().is_relative_to(root):
