@@ -15,6 +15,7 @@ from ecrm_dsl.language.diagnostics import Fix
 from ecrm_dsl.project.autofix import apply_edits, plan_fixes, write_fixes
 from ecrm_dsl.project.config import load_config
 from tests.test_lint_ci import SCENARIO, break_attribute, make_project, run_cli
+from tests.test_rules_golden import CASES, build_project, lint_project
 
 SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif" / "sarif-schema-2.1.0.json"
 
@@ -238,3 +239,47 @@ def test_text_output_names_ecrm_rule_once(tmp_path: Path) -> None:
 def test_fix_and_diff_together_is_a_usage_error(tmp_path: Path) -> None:
     project = make_project(tmp_path / "shop")
     assert run_cli("lint", "--fix", "--diff", cwd=project).code == 2
+
+
+# --------------------------------------------------------------------------- every fix of the golden cases
+
+
+def _span_text(text: str, span: Span) -> str:
+    lines = text.split("\n")
+    start = sum(len(line) + 1 for line in lines[: span.line - 1]) + span.column - 1
+    end = sum(len(line) + 1 for line in lines[: span.end_line - 1]) + span.end_column - 1
+    return text[start:end]
+
+
+@pytest.mark.parametrize("case", [case for case in CASES if not case.startswith(("E001", "E002"))])
+def test_each_golden_fix_replaces_the_word_its_finding_names(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = build_project(case, tmp_path / "project")
+    for finding in lint_project(root, monkeypatch):
+        if finding.fix is None:
+            continue
+        original = _span_text((root / finding.fix.span.file).read_text(encoding="utf-8"), finding.fix.span)
+        assert original and original != finding.fix.replacement
+        if finding.code == "E301":  # a whole number that needs its 円
+            assert original.isdigit() and finding.fix.replacement == f"{original}円"
+        elif finding.message.startswith("unused suppression"):  # the whole comment goes
+            assert original.strip().startswith("# ecrm:") and finding.fix.replacement == ""
+        else:
+            assert original.rsplit(".", 1)[-1] in finding.message, (finding, original)  # event.amout: 'amout'
+            assert "\n" not in original + finding.fix.replacement
+
+
+@pytest.mark.parametrize("case", [case for case in CASES if not case.startswith(("E001", "E002", "E007"))])
+def test_fixing_a_golden_case_never_breaks_its_syntax(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = build_project(case, tmp_path / "project")
+    syntax = {"E003", "E004", "E005", "E008", "E009"}
+    before = [d for d in lint_project(root, monkeypatch) if d.code in syntax]
+    outcome = plan_fixes(load_config(root / "ecrm.toml"))
+    write_fixes(outcome)
+    after = [d for d in lint_project(root, monkeypatch) if d.code in syntax]
+    assert len(after) <= len(before)
+    fixed_again = [d for d in lint_project(root, monkeypatch) if d.fix is not None]
+    assert not fixed_again, "after --fix nothing fixable is left"
