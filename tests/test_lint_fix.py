@@ -168,6 +168,17 @@ def test_a_file_changed_meanwhile_is_not_overwritten(tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8") == TYPOS_YAML + "# 誰かが編集した\n"
 
 
+def test_named_files_and_folders_limit_what_is_fixed(tmp_path: Path) -> None:
+    project = project_with(tmp_path, "welcome.yaml", TYPOS_YAML.encode("utf-8"))
+    break_attribute(project)
+    run = run_cli("lint", "--fix", "scenarios/welcome.yaml", cwd=project)
+    assert run.stdout.splitlines()[0] == "fixed 3 findings in 1 file"
+    assert "customer.ordr_count" in (project / SCENARIO).read_text(encoding="utf-8")  # not named: left alone
+    run = run_cli("lint", "--fix", "scenarios", cwd=project)
+    assert run.stdout.splitlines()[0] == "fixed 1 finding in 1 file"
+    assert "customer.order_count == 1" in (project / SCENARIO).read_text(encoding="utf-8")
+
+
 def test_a_file_that_cannot_be_written_is_named_and_left_as_it_was(tmp_path: Path) -> None:
     project = project_with(tmp_path, "welcome.yaml", TYPOS_YAML.encode("utf-8"))
     (project / "scenarios" / ".welcome.yaml.ecrm-fix").mkdir()  # where the new text would be written first

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ecrm_dsl.language.diagnostics import Diagnostic, Fix
 from ecrm_dsl.project.config import SCENARIO_SUFFIXES, ProjectConfig, load_config
-from ecrm_dsl.project.lint import lint
+from ecrm_dsl.project.lint import expand_paths, lint
 from ecrm_dsl.project.rule_selection import RuleSelection
 from ecrm_dsl.syntax.source import read_bounded
 
@@ -97,11 +97,12 @@ def plan_fixes(
     outcome = FixOutcome()
     with tempfile.TemporaryDirectory(prefix="ecrm-fix-") as scratch:
         copy_root = Path(scratch) / "project"
-        originals = _copy_project(config, copy_root, paths or [])
+        named = expand_paths(paths) if paths else []  # folders named stand for the sources in them
+        originals = _copy_project(config, copy_root, named)
         if not originals:
             return outcome
         copy_config = _reload(config, copy_root)
-        copy_paths = [copy_root / config.display(p) for p in paths or [] if config.display(p) in originals]
+        copy_paths = [copy_root / config.display(p) for p in named if config.display(p) in originals]
         if paths and not copy_paths:
             return outcome
         for _ in range(MAX_ROUNDS):
@@ -183,10 +184,13 @@ def _copy_project(config: ProjectConfig, copy_root: Path, named: list[Path]) -> 
         if Path(name).is_absolute() or ".." in Path(name).parts:
             continue  # a name that is not below the project root has no place in the copy
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target, follow_symlinks=False)
-        if path.is_symlink() or not path.resolve().is_relative_to(root):
-            continue  # a link is left as it is: its target is fixed under its own name, if it is ours
-        raw = read_bounded(path)
+        try:
+            shutil.copy2(path, target, follow_symlinks=False)
+            if path.is_symlink() or not path.resolve().is_relative_to(root):
+                continue  # a link is left as it is: its target is fixed under its own name, if it is ours
+            raw = read_bounded(path)
+        except OSError:
+            continue  # unreadable: lint reports it (E001), and there is nothing to fix in it
         if raw is not None and _utf8(raw) and path.suffix in SCENARIO_SUFFIXES:
             fixable[name] = raw
     return fixable
