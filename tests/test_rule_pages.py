@@ -8,7 +8,9 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from click.shell_completion import ShellComplete
 
+from ecrm_dsl.cli import cli
 from ecrm_dsl.docs import links
 from ecrm_dsl.docs.rule_pages import GOLDEN, failing_example, pages, passing_examples
 from ecrm_dsl.language.diagnostics import RULES, Diagnostic
@@ -85,6 +87,13 @@ def test_ecrm_rule_alone_lists_every_rule(tmp_path: Path) -> None:
     run = run_cli("rule", cwd=tmp_path)
     assert run.code == 0
     assert [line.split()[0] for line in run.stdout.splitlines()] == sorted(RULES)
+
+
+def test_shell_completion_offers_codes_and_names() -> None:
+    complete = ShellComplete(cli, {}, "ecrm", "_ECRM_COMPLETE")
+    assert [item.value for item in complete.get_completions(["rule"], "E20")] == [f"E20{i}" for i in range(1, 10)]
+    names = [item.value for item in complete.get_completions(["rule"], "unknown-a")]
+    assert names == ["unknown-attribute", "unknown-anchor"]  # in the order of their codes, E204 and E207
 
 
 def test_rule_links_follow_the_documentation_url_of_pyproject() -> None:

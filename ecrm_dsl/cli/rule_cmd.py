@@ -6,6 +6,7 @@ import difflib
 from pathlib import Path
 
 import click
+from click.shell_completion import CompletionItem
 
 from ecrm_dsl.cli.common import ExitCode
 from ecrm_dsl.language.diagnostics import RULES, Rule
@@ -39,8 +40,18 @@ def listing() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Codes and names that start with what is typed, each with its summary."""
+    items = []
+    for rule in sorted(RULES.values(), key=lambda r: r.code):
+        for word in (rule.code, rule.name):
+            if word.lower().startswith(incomplete.lower()):
+                items.append(CompletionItem(word, help=rule.summary))
+    return items
+
+
 @click.command("rule")
-@click.argument("code", required=False, metavar="[CODE|NAME]")
+@click.argument("code", required=False, metavar="[CODE|NAME]", shell_complete=_complete)
 @click.pass_context
 def rule_command(ctx: click.Context, code: str | None) -> None:
     """Print a rule's page: what it means, why it matters, an example that fails and one that passes, how to
