@@ -84,6 +84,8 @@ WHY: dict[str, str] = {
 
 # What `ecrm lint --fix` changes for the rule, for the rules whose findings can carry a fix.
 FIXES: dict[str, str] = {
+    "E006": "a percentage written as a fraction in YAML becomes the whole percent it is (`holdout: 0.1` → "
+    "`holdout: 10%`); a fraction that is not a whole percent, or any other malformed literal, is left for you.",
     "E100": "a misspelt key or an enum value with one close spelling is replaced by it (`trigerr:` → `trigger:`, "
     "`kind: sel` → `kind: sell`, in both syntaxes for `kind`).",
     "E201": "a segment name in `in_segment(…)` with one close spelling is replaced by it.",

@@ -223,7 +223,9 @@ def _diagnose(error: ValidationError, doc: YamlDocument) -> Diagnostic:
         value = error.instance
         shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         hint = f"write {round(value * 100)}%" if isinstance(value, float) and 0 < value < 1 else None
-        return Diagnostic("E006", f"{where}: '{shown}' is not a percentage", span, hint=hint or percent_hint(shown))
+        fix = _fraction_fix(doc, span, value)
+        message = f"{where}: '{shown}' is not a percentage"
+        return Diagnostic("E006", message, span, hint=hint or percent_hint(shown), fix=fix)
     if "x-message" in schema and error.validator in ("oneOf", "anyOf", "not"):
         message = f"{where}: {schema['x-message']}"
     elif error.validator == "required":
@@ -273,6 +275,21 @@ def _diagnose(error: ValidationError, doc: YamlDocument) -> Diagnostic:
 # A word YAML reads back as the same text, plain or quoted (not true/yes/null/a number).
 _PLAIN_WORD = re.compile(r"[A-Za-z_][\w.-]*")
 _YAML_SPECIAL = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"}
+
+
+def _fraction_fix(doc: YamlDocument, span: Span, value: Any) -> Fix | None:
+    """``0.1`` written for a percentage → ``10%``, when the fraction is a whole percent (0.125 is left alone)."""
+    if not isinstance(value, float) or not 0 < value < 1 or abs(value * 100 - round(value * 100)) > 1e-9:
+        return None
+    if span.end_line != span.line or not 0 < span.line <= len(doc.lines):
+        return None
+    written = doc.lines[span.line - 1][span.column - 1 : span.end_column - 1]
+    try:
+        if float(written) != value:
+            return None
+    except ValueError:
+        return None  # quoted, or not the number itself
+    return replace_exact(span, written, f"{round(value * 100)}%")
 
 
 def _scalar_fix(doc: YamlDocument, span: Span, value: str, replacement: str) -> Fix | None:
