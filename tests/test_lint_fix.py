@@ -80,6 +80,18 @@ def test_text_syntax_fix_and_the_findings_that_remain(tmp_path: Path) -> None:
     assert fixed == original.replace("customer.ordr_count", "customer.order_count")
 
 
+def test_money_plus_a_whole_number_gets_its_yen_and_a_fraction_does_not(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "shop")
+    condition = "customer.total_spent + 500 >= 3000円 and customer.total_spent - 1.5 > 0円"
+    break_attribute(project)
+    original = (project / SCENARIO).read_text(encoding="utf-8").replace("customer.ordr_count == 1", condition)
+    (project / SCENARIO).write_text(original, encoding="utf-8")
+    run = run_cli("lint", "--fix", cwd=project)
+    assert run.stdout.splitlines()[0] == "fixed 1 finding in 1 file"
+    assert "hint: subtract 1.5円, not 1.5" in run.stdout  # yen are whole: 1.5円 is no amount, so no fix
+    assert (project / SCENARIO).read_text(encoding="utf-8") == original.replace("+ 500 ", "+ 500円 ")
+
+
 def test_diff_prints_the_change_and_writes_nothing(tmp_path: Path) -> None:
     project = project_with(tmp_path, "welcome.yaml", TYPOS_YAML.encode("utf-8"))
     path = project / "scenarios" / "welcome.yaml"
