@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ecrm_dsl.build.pipeline import SUPPRESSIBLE_ERRORS
 from ecrm_dsl.language.diagnostics import RULES, Rule, Severity
-from ecrm_dsl.language.rule_notes import EXAMPLES, FIXES, WHY
+from ecrm_dsl.language.rule_notes import ELSEWHERE, EXAMPLES, FIXES, WHY
 from ecrm_dsl.project.autofix import apply_edits
 from ecrm_dsl.project.config import load_config
 from ecrm_dsl.project.lint import lint
@@ -168,6 +168,11 @@ def _silencing(rule: Rule) -> list[str]:
             'Not by a comment (a suppression cannot cover itself): `ignore = ["W901"]` under `[rules]` in ecrm.toml, '
             "or `ecrm lint --ignore W901`."
         )
+    if code in ELSEWHERE:
+        how = (
+            f'`ignore = ["{code}"]` under `[rules]` in ecrm.toml, or `ecrm lint --ignore {code}`; a suppression '
+            "comment does not reach it, since a lint without a store never sees it."
+        )
     lines = [how]
     if rule.severity == Severity.ERROR and code in SUPPRESSIBLE_ERRORS:
         lines += ["", f"The plan is still made when it is silenced: {SUPPRESSIBLE_ERRORS[code]}."]
@@ -182,6 +187,8 @@ def _silencing(rule: Rule) -> list[str]:
 
 def render_page(rule: Rule) -> str:
     """The Markdown page of one rule."""
+    if rule.code in ELSEWHERE:
+        return _render_without_golden(rule)
     case, name, findings = failing_example(rule)
     passing_case, passing = passing_examples(rule)
     failing_file = ExampleFile(name, case_path(case, name))
@@ -225,6 +232,16 @@ def render_page(rule: Rule) -> str:
         f"{rule.code} and the passing one does not.",
         "",
     ]
+    return "\n".join(lines)
+
+
+def _render_without_golden(rule: Rule) -> str:
+    """The page of a rule that no golden case can show (it needs a store): where its examples are instead."""
+    lines = [f"# {rule.code} {rule.name}", "", f"**{rule.severity.value}** · {rule.summary}", ""]
+    lines += ["## Why it matters", "", WHY[rule.code], "", "## Examples", "", ELSEWHERE[rule.code], ""]
+    lines += ["## Fix", "", "No automatic fix: the finding's hint says what to change.", ""]
+    lines += ["## Silencing", "", *_silencing(rule), ""]
+    lines += ["---", "", "Generated from the rule registry by `python -m ecrm_dsl.docs.rule_pages docs/rules`.", ""]
     return "\n".join(lines)
 
 

@@ -79,6 +79,8 @@ WHY: dict[str, str] = {
     "E520": "LINE refuses a message past its Messaging API limits; nothing would be delivered.",
     "E601": "A preset that does not exist cannot be expanded into a scenario.",
     "E602": "A preset parameter that is missing, unknown or of the wrong type would expand into a broken scenario.",
+    "W530": "A coupon pool that runs dry mid-campaign leaves the customers after that without the code the message "
+    "promises; import more codes before it happens.",
     "W901": "A suppression that covers nothing hides nothing today but will hide the next real finding on that line.",
 }
 
@@ -101,6 +103,12 @@ FIXES: dict[str, str] = {
     "W901": "a misspelt directive (`ignroe`) is replaced by `ignore`, and an unused suppression that is the whole "
     "comment is removed (with its line when it stands alone); one that names several rules, or gives a reason after "
     "it, is left for you.",
+}
+
+# Rules a project alone cannot show (no golden case): where their examples are tested instead.
+ELSEWHERE: dict[str, str] = {
+    "W530": "It needs a store: only `ecrm lint --store STORE` replays the store's last weeks to find it. Its "
+    "examples (a pool that runs out, one that lasts) are in `tests/test_lint_store.py`.",
 }
 
 # The golden case (and file in it) whose finding a rule's page shows, where the first case is not the best one.
