@@ -94,6 +94,15 @@ def test_findings_exit_1_with_json_output(project: Path) -> None:
             "column": 10,
             "end_line": 5,
             "end_column": 29,
+            "help_uri": "https://github.com/ecrm-dsl/ecrm-dsl/blob/main/docs/rules/E204.md",
+            "fix": {
+                "title": "replace customer.ordr_count with customer.order_count",
+                "line": 5,
+                "column": 10,
+                "end_line": 5,
+                "end_column": 29,
+                "replacement": "customer.order_count",
+            },
         }
     ]
     code, out = run("lint", "--fail-on", "error", "scenarios/f2_step_mail.ecrm", cwd=project)

@@ -53,7 +53,7 @@ def test_a_clean_project_is_a_valid_log_with_every_rule(tmp_path: Path) -> None:
         assert rule["name"] == known.name
         assert rule["shortDescription"]["text"] == known.summary
         assert rule["defaultConfiguration"]["level"] == known.severity.value
-        assert rule["helpUri"].endswith("#rules")
+        assert rule["helpUri"].endswith(f"/docs/rules/{rule['id']}.md")  # each rule's own page
     for uri in [driver["informationUri"], *(rule["helpUri"] for rule in driver["rules"])]:
         assert urlsplit(uri).scheme == "https" and urlsplit(uri).netloc
 

@@ -15,6 +15,7 @@ from ecrm_dsl.checks.scope import Scope
 from ecrm_dsl.conditions.normal import COMPARE
 from ecrm_dsl.language import ast, catalog
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.fixes import replace_quoted
 from ecrm_dsl.syntax.common import literal_value_text as literal_text
 
 _NON_NEGATIVE_UNITS = {"int", "money", "decimal"}
@@ -154,6 +155,7 @@ class SatisfiabilityChecker:
                         f"so this is {verdict} true",
                         literal.span,
                         hint=f"did you mean '{close[0]}'?" if close else None,
+                        fix=replace_quoted(literal.span, str(literal.value), close[0]) if close else None,
                     )
                 )
             return

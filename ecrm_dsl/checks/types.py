@@ -7,7 +7,8 @@ import difflib
 from ecrm_dsl.checks.scope import Scope
 from ecrm_dsl.conditions.normal import arith_type
 from ecrm_dsl.language import ast, catalog
-from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.diagnostics import Diagnostic, Fix
+from ecrm_dsl.language.fixes import replace_exact, replace_head
 from ecrm_dsl.language.values import Duration
 from ecrm_dsl.language.visit import NodeVisitor
 from ecrm_dsl.syntax.text_printer import expr_text
@@ -71,8 +72,8 @@ class TypeChecker(NodeVisitor):
                 )
             )
 
-    def _error(self, code: str, message: str, span: ast.Span, hint: str | None = None) -> None:
-        self.findings.append(Diagnostic(code, message, span, hint=hint))
+    def _error(self, code: str, message: str, span: ast.Span, hint: str | None = None, fix: Fix | None = None) -> None:
+        self.findings.append(Diagnostic(code, message, span, hint=hint, fix=fix))
 
     # ---- names
     def resolve(self, ref: ast.Ref) -> str | None:
@@ -87,6 +88,7 @@ class TypeChecker(NodeVisitor):
                     f"unknown attribute customer.{path[1]}",
                     ref.span,
                     f"did you mean {close}?" if close else "declare it in the customer schema's attributes",
+                    _rename(ref, f"customer.{close}") if close else None,
                 )
                 return None
             return attribute.type
@@ -111,6 +113,7 @@ class TypeChecker(NodeVisitor):
                     f"did you mean {close}?"
                     if close
                     else f"declare it under events.{self.scope.event}.properties in the customer schema",
+                    _rename(ref, f"event.{close}") if close else None,
                 )
                 return None
             return properties[path[1]]
@@ -142,6 +145,7 @@ class TypeChecker(NodeVisitor):
             f"unknown name '{ref.dotted}'",
             ref.span,
             f"did you mean {close}?" if close else "names are customer.<attribute>, event.<property> or a metric",
+            _rename(ref, close) if close else None,
         )
         return None
 
@@ -183,6 +187,7 @@ class TypeChecker(NodeVisitor):
             self._error("E301", message, culprit.span, hint)
             return
         lw, rw = _TYPE_WORDS.get(left, left), _TYPE_WORDS.get(right, right)
+        fix: Fix | None = None
         message = {
             "+": f"cannot add {rw} to {lw}",
             "-": f"cannot subtract {rw} from {lw}",
@@ -195,6 +200,7 @@ class TypeChecker(NodeVisitor):
             amount = expr_text(plain)
             verb = ("add" if expr.op == "+" else "subtract") if plain is expr.right else "write"
             hint = f"{verb} {amount}円, not {amount}" if isinstance(plain, ast.Literal) else f"write {amount} * 1円"
+            fix = _with_yen(plain)
         elif expr.op in "+-" and plain is not None and "datetime" in (left, right):
             hint = "add a duration such as 30d, or 1d * a number of days"
         else:
@@ -202,7 +208,7 @@ class TypeChecker(NodeVisitor):
                 "money ± money, money × or ÷ a number, duration ± duration, duration × a number, "
                 "date and time ± duration"
             )
-        self._error("E301", message, culprit.span, hint)
+        self._error("E301", message, culprit.span, hint, fix)
 
     def visit_And(self, expr: ast.And | ast.Or) -> str:
         for item in expr.items:
@@ -222,13 +228,13 @@ class TypeChecker(NodeVisitor):
     def visit_InList(self, expr: ast.InList) -> str:
         operand = self.infer(expr.operand)
         for item in expr.items:
-            self._agree(operand, self.infer(item), item.span, expr.operand, "==")
+            self._agree(operand, self.infer(item), item, expr.operand, "==")
         return "bool"
 
     def visit_Between(self, expr: ast.Between) -> str:
         operand = self.infer(expr.operand)
         for bound in (expr.low, expr.high):
-            self._agree(operand, self.infer(bound), bound.span, expr.operand, "<")
+            self._agree(operand, self.infer(bound), bound, expr.operand, "<")
         return "bool"
 
     def visit_IsNull(self, expr: ast.IsNull) -> str:
@@ -245,20 +251,22 @@ class TypeChecker(NodeVisitor):
                 hint="write 'x is null' or 'x is not null'",
             )
             return
-        self._agree(left_type, right_type, right.span, left, op)
+        self._agree(left_type, right_type, right, left, op)
 
-    def _agree(self, left: str | None, right: str | None, span: ast.Span, subject: ast.Expr, op: str) -> None:
+    def _agree(self, left: str | None, right: str | None, value: ast.Expr, subject: ast.Expr, op: str) -> None:
         if left is None or right is None:
             return
+        span = value.span
         if left == "list" or right == "list":
             self._error(
                 "E301", "a list cannot be compared", span, hint='use contains(list, "value") or has_tag("value")'
             )
             return
         if _family(left) != _family(right):
-            hint = None
+            hint, fix = None, None
             if left == "money" and right in catalog.NUMERIC:
                 hint = "write the amount with its currency, e.g. 30000円 or ¥30,000"
+                fix = _with_yen(value)
             elif left == "duration" or right == "duration":
                 hint = "durations compare with durations (7d); day counts with whole numbers"
             elif left == "bool":
@@ -269,6 +277,7 @@ class TypeChecker(NodeVisitor):
                 f"but it is compared with {_TYPE_WORDS.get(right, right)}",
                 span,
                 hint,
+                fix,
             )
             return
         if op not in ("==", "!=") and left not in _ORDERED:
@@ -285,6 +294,7 @@ class TypeChecker(NodeVisitor):
                 f"unknown function {call.name}()",
                 call.span,
                 f"did you mean {close}()?" if close else "functions: " + ", ".join(sorted(catalog.FUNCTIONS)),
+                replace_head(call.span, call.name, close) if close else None,
             )
             for arg in call.args:
                 if not isinstance(arg, ast.Ref):
@@ -335,6 +345,7 @@ class TypeChecker(NodeVisitor):
                     f"{call.name}() has no keyword '{keyword.name}'",
                     keyword.span,
                     f"did you mean {close}?" if close else f"its keywords: {', '.join(function.keywords)}",
+                    replace_head(keyword.span, keyword.name, close) if close else None,
                 )
                 continue
             if keyword.name in seen:
@@ -404,6 +415,7 @@ class TypeChecker(NodeVisitor):
                     f"unknown event '{name}'",
                     arg.span,
                     f"did you mean {close}?" if close else "declare it in the customer schema's events",
+                    replace_exact(arg.span, name, close) if close else None,
                 )
             return
         if kind == "segment":
@@ -416,6 +428,7 @@ class TypeChecker(NodeVisitor):
                     f"unknown segment '{name}'",
                     arg.span,
                     f"did you mean {close}?" if close else "add segments/<name>.yaml",
+                    replace_exact(arg.span, name, close) if close else None,
                 )
             return
         actual = self.infer(arg)
@@ -433,6 +446,20 @@ class TypeChecker(NodeVisitor):
                 f"{call.name}() expects {_TYPE_WORDS.get(kind, kind)} here, got {_TYPE_WORDS.get(actual, actual)}",
                 arg.span,
             )
+
+
+def _rename(ref: ast.Ref, replacement: str) -> Fix | None:
+    """Replaces the whole dotted name (``customer.ordr_count`` → ``customer.order_count``)."""
+    return replace_exact(ref.span, ref.dotted, replacement)
+
+
+def _with_yen(literal: ast.Expr) -> Fix | None:
+    """``30000`` → ``30000円``: a whole number written where an amount of money is meant."""
+    if not isinstance(literal, ast.Literal) or literal.type != "int" or isinstance(literal.value, bool):
+        return None
+    text = expr_text(literal)
+    fix = replace_exact(literal.span, text, f"{text}円")
+    return Fix(f"write {text}円", fix.span, fix.replacement) if fix else None
 
 
 def _describe(expr: ast.Expr) -> str:

@@ -100,6 +100,12 @@ COMMANDS: dict[str, LazyCommand] = {
         "conversion against the holdout with uplift and a 95% interval, the funnel, per-step opens, clicks and "
         "conversions, A/B variants, and breakdowns by phase at entry and by segment.",
     ),
+    "rule": LazyCommand(
+        "ecrm_dsl.cli.rule_cmd",
+        "rule_command",
+        "Print a rule's page: what it means, why it matters, an example that fails and one that passes, how to "
+        "silence it and its fix (CODE such as E204, or NAME such as unknown-attribute); without one, list the rules.",
+    ),
     "run": LazyCommand(
         "ecrm_dsl.cli.runtime_cmds",
         "run_command",

@@ -9,11 +9,11 @@ import click
 
 from ecrm_dsl.cli.common import ExitCode, print_findings, project_config
 from ecrm_dsl.cli.git_changes import deleted_files
-from ecrm_dsl.cli.render import SourceLines, summary
+from ecrm_dsl.cli.render import SourceLines, render_text, summary
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError, Severity
 from ecrm_dsl.project.config import ProjectConfig, find_config, load_config
 from ecrm_dsl.project.lint import LintResult, expand_paths, is_project_file, lint
-from ecrm_dsl.project.rule_selection import ALWAYS_REPORTED, selector_problem, split_selectors
+from ecrm_dsl.project.rule_selection import ALWAYS_REPORTED, RuleSelection, selector_problem, split_selectors
 
 FORMATS = ["text", "json", "github", "sarif"]
 
@@ -74,6 +74,19 @@ def _selectors(values: Iterable[str], option: str, switching_off: bool) -> list[
     "otherwise check nothing.",
 )
 @click.option(
+    "--fix",
+    "fix",
+    is_flag=True,
+    help="Apply the safe fixes (a close spelling, a missing 円) in place, lint again until nothing more is "
+    "fixable, then report what remains.",
+)
+@click.option(
+    "--diff",
+    "diff",
+    is_flag=True,
+    help="Print the unified diff of what --fix would change and write nothing (exit 1 when there is something to fix).",
+)
+@click.option(
     "--store",
     default=None,
     help="Also check the project against this store (SQLite file or URL; read only): replays its last weeks "
@@ -98,6 +111,8 @@ def lint_command(
     ignore: tuple[str, ...],
     only_project_files: bool,
     if_project_changed: bool,
+    fix: bool,
+    diff: bool,
     store: str | None,
     replay: str,
     now_text: str | None,
@@ -105,8 +120,10 @@ def lint_command(
     """Check scenarios (and the segments, templates, schema and policies they use).
 
     With PATHS, report findings in those files or folders only; without, lint the whole project.
-    Exit status: 0 clean, 1 findings, 2 usage or configuration error.
+    Exit status: 0 clean, 1 findings, 2 usage or configuration error. With --diff: 0 nothing to fix, 1 some.
     """
+    if fix and diff:
+        raise click.UsageError("use --fix to apply the fixes or --diff to see them, not both")
     selected = _selectors(select, "--select", False) if select else None
     ignored = _selectors(ignore, "--ignore", True)
     config = _config(ctx, _start(paths), fmt)
@@ -122,6 +139,10 @@ def lint_command(
         if not named:  # nothing of this project among the files: nothing to say
             _report(fmt, [], [], config.root, 0)
             ctx.exit(int(ExitCode.OK))
+    if diff:
+        ctx.exit(_show_fixes(config, named, rules))
+    if fix:
+        _apply_fixes(config, named, rules, fmt)
     result: LintResult = lint(config, named or None, rules)
     findings = result.diagnostics
     if store is not None:
@@ -134,6 +155,37 @@ def lint_command(
     errors = sum(d.effective_severity == Severity.ERROR for d in findings)
     failing = errors if fail_on == "error" else len(findings)
     ctx.exit(int(ExitCode.FINDINGS if failing else ExitCode.OK))
+
+
+def _show_fixes(config: ProjectConfig, named: list[Path], rules: RuleSelection) -> int:
+    """--diff: the diff on standard output, the count on standard error; the exit code says whether any."""
+    from ecrm_dsl.project.autofix import plan_fixes
+
+    outcome = plan_fixes(config, named or None, rules)
+    click.echo(outcome.diff(), nl=False)
+    click.echo(f"would fix {_count(len(outcome.fixed), 'finding')} in {_count(len(outcome.files), 'file')}", err=True)
+    return int(ExitCode.FINDINGS if outcome.files else ExitCode.OK)
+
+
+def _apply_fixes(config: ProjectConfig, named: list[Path], rules: RuleSelection, fmt: str) -> None:
+    """--fix: write the fixes and say how many; a file edited meanwhile is left alone and named."""
+    from ecrm_dsl.project.autofix import plan_fixes, write_fixes
+
+    outcome = plan_fixes(config, named or None, rules)
+    write_fixes(outcome)
+    skipped = set(outcome.not_written) | set(outcome.unwritable)
+    for name in sorted(outcome.not_written):
+        click.echo(f"ecrm lint --fix: {name} changed while it was being fixed; not overwritten (run again)", err=True)
+    for name, reason in sorted(outcome.unwritable.items()):
+        click.echo(f"ecrm lint --fix: {name} could not be written: {reason}", err=True)
+    written = [f for f in outcome.files if f.name not in skipped]
+    fixed = [d for d in outcome.fixed if d.fix is not None and d.fix.span.file not in skipped]
+    line = f"fixed {_count(len(fixed), 'finding')} in {_count(len(written), 'file')}"
+    click.echo(line, err=fmt != "text")  # machine-readable formats keep standard output to themselves
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _project_changed(config: ProjectConfig, named: list[Path]) -> bool:
@@ -164,7 +216,10 @@ def _config(ctx: click.Context, start: Path | None, fmt: str) -> ProjectConfig:
 
 
 def _report(fmt: str, findings: list[Diagnostic], suppressed: list[Diagnostic], root: Path, files: int) -> None:
-    if fmt in ("text", "json"):
+    if fmt == "text":
+        click.echo(render_text(findings, SourceLines(root), files, rule_help=True), nl=False)
+        return
+    if fmt == "json":
         print_findings(findings, root, files, fmt)
         return
     # The CI formats' modules (git, package metadata) are imported only when asked for: most runs print text.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ecrm_dsl.docs.links import rule_page_uri
 from ecrm_dsl.language.diagnostics import Diagnostic
 from ecrm_dsl.syntax.source import read_bounded
 
@@ -33,7 +34,10 @@ class SourceLines:
         return lines[number - 1] if 0 < number <= len(lines) else None
 
 
-def render_text(findings: list[Diagnostic], sources: SourceLines, files_checked: int, color: bool = False) -> str:
+def render_text(
+    findings: list[Diagnostic], sources: SourceLines, files_checked: int, color: bool = False, rule_help: bool = False
+) -> str:
+    """Each finding with its line and a caret; with ``rule_help``, once at the end, how to read a rule's page."""
     out: list[str] = []
     for d in findings:
         severity = d.effective_severity.value
@@ -54,6 +58,11 @@ def render_text(findings: list[Diagnostic], sources: SourceLines, files_checked:
             out.append(" " * (len(gutter) - 2) + "| " + _pad(text, column - 1) + "^" + "~" * (width - 1))
         if d.hint:
             out.append(f"      hint: {d.hint}")
+    if rule_help and findings:
+        fixable = sum(d.fix is not None for d in findings)
+        if fixable:
+            out.append(f"{fixable} fixable with `ecrm lint --fix` (preview: `ecrm lint --diff`)")
+        out.append(f"what a rule means and how to fix it: `ecrm rule CODE` (e.g. `ecrm rule {findings[0].code}`)")
     out.append(summary(findings, files_checked))
     return "\n".join(out) + "\n"
 
@@ -96,6 +105,23 @@ def summary(findings: list[Diagnostic], files_checked: int) -> str:
     )
 
 
+def _fix_json(finding: Diagnostic) -> dict[str, object] | None:
+    """The safe fix ``ecrm lint --fix`` would apply: replace the text from line:column to end_line:end_column
+    (end exclusive) with ``replacement``."""
+    fix = finding.fix
+    if fix is None:
+        return None
+    span = fix.span
+    return {
+        "title": fix.title,
+        "line": span.line,
+        "column": span.column,
+        "end_line": span.end_line,
+        "end_column": span.end_column,
+        "replacement": fix.replacement,
+    }
+
+
 def render_json(findings: list[Diagnostic], files_checked: int) -> str:
     payload = {
         "version": JSON_FORMAT_VERSION,
@@ -114,6 +140,8 @@ def render_json(findings: list[Diagnostic], files_checked: int) -> str:
                 "column": d.span.column,
                 "end_line": d.span.end_line or d.span.line,
                 "end_column": d.span.end_column or d.span.column,
+                "help_uri": rule_page_uri(d.code),
+                "fix": _fix_json(d),
             }
             for d in findings
         ],

@@ -15,7 +15,8 @@ from urllib.parse import quote
 
 from ecrm_dsl.cli.render import SourceLines
 from ecrm_dsl.cli.repo_paths import RepoPaths
-from ecrm_dsl.language.diagnostics import RULES, Diagnostic
+from ecrm_dsl.docs.links import rule_page_uri
+from ecrm_dsl.language.diagnostics import RULES, Diagnostic, Fix
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 TOOL_NAME = "ecrm-dsl"
@@ -43,7 +44,8 @@ def information_uri() -> str:
     return FALLBACK_URL
 
 
-def _rules(help_uri: str) -> list[dict[str, object]]:
+def _rules() -> list[dict[str, object]]:
+    """Every rule, each linking to its own page (``ecrm rule CODE`` prints the same page)."""
     return [
         {
             "id": rule.code,
@@ -51,8 +53,8 @@ def _rules(help_uri: str) -> list[dict[str, object]]:
             "shortDescription": {"text": rule.summary},
             "fullDescription": {"text": rule.summary},
             "defaultConfiguration": {"level": rule.severity.value},
-            "helpUri": help_uri,
-            "help": {"text": f"{rule.code} {rule.name}: {rule.summary}"},
+            "helpUri": rule_page_uri(rule.code),
+            "help": {"text": f"{rule.code} {rule.name}: {rule.summary} More: `ecrm rule {rule.code}`."},
         }
         for rule in sorted(RULES.values(), key=lambda r: r.code)
     ]
@@ -73,6 +75,26 @@ def _region(finding: Diagnostic) -> dict[str, int]:
     return region
 
 
+def _fix(fix: Fix, uri: str) -> dict[str, object]:
+    """A SARIF fix: one replacement in one artifact (the region is end-exclusive, as the finding's span)."""
+    span = fix.span
+    region = {
+        "startLine": span.line,
+        "startColumn": span.column,
+        "endLine": span.end_line,
+        "endColumn": span.end_column,
+    }
+    return {
+        "description": {"text": fix.title},
+        "artifactChanges": [
+            {
+                "artifactLocation": {"uri": _uri(uri), "uriBaseId": "%SRCROOT%"},
+                "replacements": [{"deletedRegion": region, "insertedContent": {"text": fix.replacement}}],
+            }
+        ],
+    }
+
+
 def _result(
     finding: Diagnostic, index: dict[str, int], paths: RepoPaths, sources: SourceLines, seen: dict[str, int]
 ) -> dict[str, object]:
@@ -83,7 +105,7 @@ def _result(
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
     seen[digest] = seen.get(digest, 0) + 1
     message = finding.message + (f" ({finding.hint})" if finding.hint else "")
-    return {
+    result: dict[str, object] = {
         "ruleId": finding.code,
         "ruleIndex": index[finding.code],
         "level": finding.effective_severity.value,
@@ -98,6 +120,9 @@ def _result(
         ],
         "partialFingerprints": {FINGERPRINT: f"{digest}:{seen[digest]}"},
     }
+    if finding.fix is not None:
+        result["fixes"] = [_fix(finding.fix, paths.relative(finding.fix.span.file))]
+    return result
 
 
 def sarif_log(
@@ -105,7 +130,7 @@ def sarif_log(
 ) -> dict[str, object]:
     """The SARIF log as data (see :func:`render_sarif`)."""
     base = information_uri()
-    rules = _rules(f"{base.split('#')[0]}#rules")
+    rules = _rules()
     index = {code: i for i, code in enumerate(sorted(RULES))}
     seen: dict[str, int] = {}
     tagged = [(d, False) for d in findings] + [(d, True) for d in suppressed or []]

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ecrm_dsl.language import ast
-from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError, Fix
+from ecrm_dsl.language.fixes import replace_exact, replace_head
 from ecrm_dsl.language.values import Duration, TimeOfDay, ValueError_, parse_percent
 from ecrm_dsl.syntax.common import literal_value_text
 from ecrm_dsl.syntax.text import parse_condition
@@ -92,6 +93,13 @@ def _shifted(doc: YamlDocument, data: dict[str, Any]) -> YamlDocument:
     return YamlDocument(data, doc.file, strip(doc.value_spans), strip(doc.key_spans), strip(doc.styles), doc.lines)
 
 
+def _rename_argument(span: ast.Span, name: str, replacement: str) -> Fix | None:
+    """In text the argument's span starts with its name (``coupon_days = 5``); in YAML it is the key itself."""
+    if span.file.endswith(".ecrm"):
+        return replace_head(span, name, replacement)
+    return replace_exact(span, name, replacement)
+
+
 def _arguments(use: ast.PresetUse, preset: Preset, findings: list[Diagnostic]) -> dict[str, tuple[Any, str]]:
     """Each parameter's value as (plain value, spelling inside a condition)."""
     given = {a.name: a for a in use.args}
@@ -117,6 +125,7 @@ def _arguments(use: ast.PresetUse, preset: Preset, findings: list[Diagnostic]) -
                     hint=f"did you mean '{close[0]}'?"
                     if close
                     else "parameters: " + ", ".join(sorted(preset.parameters)),
+                    fix=_rename_argument(given[name].span, name, close[0]) if close and close[0] not in given else None,
                 )
             )
     for name, spec in preset.parameters.items():

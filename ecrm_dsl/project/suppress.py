@@ -10,6 +10,7 @@ reported as W901 unused-suppression, so stale suppressions do not pile up.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from collections.abc import Callable, Iterable
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field
 
 from ecrm_dsl.language.ast import Span
 from ecrm_dsl.language.comments import Comment, find_comments
-from ecrm_dsl.language.diagnostics import RULES, Diagnostic
+from ecrm_dsl.language.diagnostics import RULES, Diagnostic, Fix
+from ecrm_dsl.language.fixes import replace_exact
 from ecrm_dsl.project.rule_selection import ALWAYS_REPORTED
 
 FILE_DIRECTIVE_LINES = 5
@@ -33,6 +35,19 @@ class Suppression:
     span: Span
     codes: tuple[str, ...] | None
     target: int | None
+    removal: Span | None = None  # what to delete when it is unused: the comment, or its whole line; None: keep
+
+
+def _removal(text_lines: list[str], comment: Comment, match: re.Match[str], file: str) -> Span | None:
+    """The text that removes a comment that is only this directive: its own line, or the comment and the spaces
+    before it. None when the comment says more (a reason is kept for a person to judge)."""
+    if match.start() != 0 or comment.text[match.end() :].strip():
+        return None
+    if comment.own_line:
+        return Span(file, comment.line, 1, comment.line + 1, 1) if comment.line < len(text_lines) else None
+    line = text_lines[comment.line - 1].removesuffix("\r")
+    start = len(line[: comment.column - 1].rstrip()) + 1
+    return Span(file, comment.line, start, comment.line, len(line) + 1)
 
 
 @dataclass
@@ -50,6 +65,7 @@ def read_directives(text: str, file: str, suffix: str) -> tuple[list[Suppression
         return [], []
     comments = find_comments(text, suffix)
     comment_lines = {c.line for c in comments if c.own_line}
+    text_lines = text.split("\n")
     directives: list[Suppression] = []
     problems: list[Diagnostic] = []
     for comment in comments:
@@ -65,7 +81,7 @@ def read_directives(text: str, file: str, suffix: str) -> tuple[list[Suppression
         )
         directive = _directive(match, span, comment, comment_lines, problems)
         if directive is not None:
-            directives.append(directive)
+            directives.append(dataclasses.replace(directive, removal=_removal(text_lines, comment, match, file)))
     return directives, problems
 
 
@@ -76,7 +92,10 @@ def _directive(
     if kind not in _KINDS:
         close = difflib.get_close_matches(kind, _KINDS, n=1, cutoff=0.6)
         if close:  # other ``# ecrm: …`` words are left for other tools
-            problems.append(_w901(span, f"unknown suppression directive '{kind}'", f"did you mean '{close[0]}'?"))
+            start = span.column + match.start("kind") - match.start()
+            word = Span(span.file, span.line, start, span.line, start + len(kind))
+            problem = _w901(span, f"unknown suppression directive '{kind}'", f"did you mean '{close[0]}'?")
+            problems.append(dataclasses.replace(problem, fix=replace_exact(word, kind, close[0])))
         return None
     codes: tuple[str, ...] | None = None
     if bracket is not None:
@@ -179,19 +198,20 @@ def _unused(
     found = []
     for i, directive in enumerate(directives):
         where = "in this file" if directive.target is None else f"on line {directive.target}"
+        removal = Fix("remove the unused suppression", directive.removal, "") if directive.removal else None
         if directive.codes is None:
             if (i, None) not in used:
-                found.append(_w901(directive.span, f"unused suppression: no finding {where}", "remove the comment"))
+                problem = _w901(directive.span, f"unused suppression: no finding {where}", "remove the comment")
+                found.append(dataclasses.replace(problem, fix=removal))
             continue
         for code in directive.codes:
             if (i, code) not in used and enabled(code, file):
-                found.append(
-                    _w901(
-                        directive.span,
-                        f"unused suppression: no {code} finding {where}",
-                        "remove the comment" if len(directive.codes) == 1 else f"remove {code} from the comment",
-                    )
+                problem = _w901(
+                    directive.span,
+                    f"unused suppression: no {code} finding {where}",
+                    "remove the comment" if len(directive.codes) == 1 else f"remove {code} from the comment",
                 )
+                found.append(dataclasses.replace(problem, fix=removal if len(directive.codes) == 1 else None))
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -13,6 +14,7 @@ from lark.tree import Meta
 
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.fixes import replace_exact
 from ecrm_dsl.language.i18n import lookup, n_, tr
 from ecrm_dsl.language.targets import parse_amount, target_hint
 from ecrm_dsl.language.values import (
@@ -434,12 +436,15 @@ class _Builder(Transformer):
     def kind(self, meta: Meta, children: list[Token]) -> tuple[str, str, ast.Span]:
         value = str(children[0])
         if value not in ("sell", "nurture"):
+            span = self._tok(children[0])
+            close = difflib.get_close_matches(value, ["sell", "nurture"], n=1)
             self.diagnostics.append(
                 Diagnostic(
                     "E100",
                     tr("kind must be 'sell' or 'nurture', not '{value}'", value=value),
-                    self._tok(children[0]),
+                    span,
                     hint=tr("売るCRM is 'sell', 育てるCRM is 'nurture'"),
+                    fix=replace_exact(span, value, close[0]) if close else None,
                 )
             )
         return ("kind", value, self._span(meta))

@@ -10,12 +10,15 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import json
+import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.ast import Span
+from ecrm_dsl.language.diagnostics import Diagnostic, Fix
+from ecrm_dsl.language.fixes import replace_exact
 from ecrm_dsl.language.values import percent_hint
 from ecrm_dsl.syntax.yaml_source import YamlDocument
 
@@ -214,12 +217,15 @@ def _diagnose(error: ValidationError, doc: YamlDocument) -> Diagnostic:
     span = doc.span(path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     hint = None
+    fix: Fix | None = None
     if _is_percent(error):
         # A literal, not a shape: the same finding as a malformed percentage in the text syntax.
         value = error.instance
         shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         hint = f"write {round(value * 100)}%" if isinstance(value, float) and 0 < value < 1 else None
-        return Diagnostic("E006", f"{where}: '{shown}' is not a percentage", span, hint=hint or percent_hint(shown))
+        fix = _fraction_fix(doc, span, value)
+        message = f"{where}: '{shown}' is not a percentage"
+        return Diagnostic("E006", message, span, hint=hint or percent_hint(shown), fix=fix)
     if "x-message" in schema and error.validator in ("oneOf", "anyOf", "not"):
         message = f"{where}: {schema['x-message']}"
     elif error.validator == "required":
@@ -235,12 +241,15 @@ def _diagnose(error: ValidationError, doc: YamlDocument) -> Diagnostic:
         message = f"unknown key '{key}' in {where}"
         close = difflib.get_close_matches(key, allowed, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
+        fix = _scalar_fix(doc, span, key, close[0]) if close and close[0] not in instance else None
     elif error.validator == "enum":
         allowed_values: Any = error.validator_value
         options = [str(o) for o in allowed_values]
         message = f"{where}: '{error.instance}' is not allowed here"
         close = difflib.get_close_matches(str(error.instance), options, n=1)
         hint = (f"did you mean '{close[0]}'? " if close else "") + f"use one of: {', '.join(options)}"
+        if close and isinstance(error.instance, str) and close[0] in allowed_values:
+            fix = _scalar_fix(doc, span, error.instance, close[0])
     elif error.validator == "type":
         expected = error.validator_value
         names = [_EXPECTED.get(str(t), str(t)) for t in (expected if isinstance(expected, list) else [expected])]
@@ -260,7 +269,43 @@ def _diagnose(error: ValidationError, doc: YamlDocument) -> Diagnostic:
         hint = schema.get("description")
     else:
         message = f"{where}: {error.message}"
-    return Diagnostic("E100", message, span, hint=hint)
+    return Diagnostic("E100", message, span, hint=hint, fix=fix)
+
+
+# A word YAML reads back as the same text, plain or quoted (not true/yes/null/a number).
+_PLAIN_WORD = re.compile(r"[A-Za-z_][\w.-]*")
+_YAML_SPECIAL = {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"}
+
+
+def _fraction_fix(doc: YamlDocument, span: Span, value: Any) -> Fix | None:
+    """``0.1`` written for a percentage → ``10%``, when the fraction is a whole percent (0.125 is left alone)."""
+    if not isinstance(value, float) or not 0 < value < 1 or abs(value * 100 - round(value * 100)) > 1e-9:
+        return None
+    if span.end_line != span.line or not 0 < span.line <= len(doc.lines):
+        return None
+    written = doc.lines[span.line - 1][span.column - 1 : span.end_column - 1]
+    try:
+        if float(written) != value:
+            return None
+    except ValueError:
+        return None  # quoted, or not the number itself
+    return replace_exact(span, written, f"{round(value * 100)}%")
+
+
+def _scalar_fix(doc: YamlDocument, span: Span, value: str, replacement: str) -> Fix | None:
+    """Replaces a key or value written plain or in quotes, checked against the file's text at ``span``."""
+    if not _PLAIN_WORD.fullmatch(replacement) or replacement.lower() in _YAML_SPECIAL:
+        return None
+    if span.end_line != span.line or not 0 < span.line <= len(doc.lines):
+        return None
+    written = doc.lines[span.line - 1][span.column - 1 : span.end_column - 1]
+    if written == value:
+        return replace_exact(span, value, replacement)
+    quoted = len(written) == len(value) + 2 and written[0] == written[-1] and written[0] in "\"'"
+    if quoted and written[1:-1] == value:
+        inner = Span(span.file, span.line, span.column + 1, span.line, span.end_column - 1)
+        return replace_exact(inner, value, replacement)
+    return None
 
 
 def _is_percent(error: ValidationError) -> bool:

@@ -1,0 +1,129 @@
+"""Beside the rule registry: why each rule matters, and what ``ecrm lint --fix`` does for it, if anything.
+
+The rule pages (``docs/rules/CODE.md``, printed by ``ecrm rule CODE``) are generated from these, the registry
+and the golden cases; a test keeps every rule covered here.
+"""
+
+from __future__ import annotations
+
+WHY: dict[str, str] = {
+    "E001": "A file that is not UTF-8 text (Shift-JIS from Excel, a NUL byte from a binary) cannot be read the way "
+    "the author sees it: its Japanese text would turn into other characters in messages and conditions.",
+    "E002": "A source over 1 MB is not hand-written; reading it whole would let one file stall every lint, editor "
+    "and CI run. It is refused before it is read.",
+    "E003": "YAML that does not parse has no meaning at all; nothing in the file is checked or compiled until it does.",
+    "E004": "Anchors and aliases let a few lines expand to gigabytes (the billion-laughs attack) and tags can build "
+    "objects; scenario files must mean only what they show.",
+    "E005": "A text scenario that does not parse is not compiled; the message says what was expected there.",
+    "E006": "A malformed duration, amount, time, date or percentage cannot be given a value, so the step or "
+    "condition that holds it has no meaning.",
+    "E007": "Without a valid configuration nothing knows where the scenarios, segments and templates are; nothing "
+    "else is checked.",
+    "E008": "Nesting past the limit is a generated or hostile file; checking it would exhaust the stack.",
+    "E009": "A condition of more than 10,000 characters cannot be reviewed; it belongs in a segment or the schema.",
+    "E100": "A file of the wrong shape (a key missing, misspelt or of the wrong type) cannot be turned into a "
+    "scenario, segment or template; the finding names the key and the allowed values.",
+    "E101": "Step ids let customers in flight move to a new version of a scenario; a step without one cannot be "
+    "matched across versions.",
+    "E201": "A segment that does not exist matches nobody: the trigger or condition would silently never fire.",
+    "E202": "A send of a template that does not exist cannot be rendered; the customer would get nothing.",
+    "E203": "A channel ecrm-dsl does not deliver on can never send; the message would be lost.",
+    "E204": "A misspelt attribute or an event property the event lacks is null at run time, so the condition "
+    "quietly never holds and the scenario reaches nobody.",
+    "E205": "An event that is neither built in nor declared never arrives: the trigger, goal or stop rule never fires.",
+    "E206": "An unknown function has no meaning at run time; the condition could not be evaluated.",
+    "E207": "A timing anchor the entry event does not carry (a delivery date for a segment trigger) gives no due "
+    "time: the step would never run.",
+    "E208": "A hypothesis on a KPI the report does not know cannot be measured, so nobody learns whether the "
+    "scenario worked.",
+    "E209": "A template without content for the channel it is sent on renders nothing on that channel.",
+    "E210": "A parameter the template does not declare is dropped, and a missing one leaves a hole in the message.",
+    "E211": "Order counts and spend are recomputed from orders, and consent belongs to the customer: overwriting "
+    "them would be undone at once or break the law on consent.",
+    "E212": "A target in a unit that does not fit its KPI (points for an amount of money) cannot be judged, so the "
+    "report could give no verdict.",
+    "E301": "Comparing values of different types (money with a plain number, text with a number) is never true as "
+    "meant; the condition would select the wrong customers or none.",
+    "E302": "A function with the wrong arguments cannot be evaluated; the message says what it takes.",
+    "E303": "A guard or trigger condition must be true or false; a number or text there is a condition left "
+    "unfinished.",
+    "E401": "Two steps with one id make it impossible to say where a customer is, or to move them to a new version.",
+    "E402": "Two scenarios with one id would overwrite each other in the plan and in the store's history.",
+    "W403": "A step no path reaches is dead text that reviewers read as if it ran.",
+    "E404": "A step timed before the previous one would fire at once, not when the author meant.",
+    "E405": "A wait for an event with no timeout keeps everyone who never does it in the flow forever.",
+    "W406": "A condition that can never hold sends nothing; it is almost always a typo or the wrong operator.",
+    "W407": "A condition that always holds filters nothing, so the guard or arm does not do what it says.",
+    "E408": "A split needs two or more distinct variants with positive weights, or customers cannot be assigned.",
+    "E409": "Two segments or templates with one name make every reference to that name ambiguous.",
+    "E410": "A schedule that is not a five-field cron expression never fires.",
+    "E411": "Segments defined in terms of each other in a cycle have no membership that could be computed.",
+    "E412": "An else arm that is not last would hide the arms after it (and two elses are ambiguous).",
+    "E501": "A marketing message on a channel with no consent rule could reach customers who never agreed to it.",
+    "E502": "A marketing email must let the customer unsubscribe (特定電子メール法); without the link every send "
+    "risks a complaint.",
+    "E503": "An unknown placeholder renders empty, or breaks the message, in front of the customer.",
+    "E504": "A send that can be reached with no consented channel and no fallback delivers nothing on that path.",
+    "W505": 'A segment trigger enrolls a customer when they start matching, once: "bought recently" fires on the '
+    "first purchase, not on every one.",
+    "W506": "Without a hypothesis nobody can say whether the scenario worked, or which KPI it should move.",
+    "W507": "A sell scenario without a goal has no conversions to count, so its uplift cannot be measured.",
+    "E508": "A holdout over 50% leaves most customers unmessaged; under 0% has no meaning.",
+    "E509": "A priority entry for a scenario that does not exist ranks nothing and usually hides a rename.",
+    "E510": "A transactional template skips consent and quiet hours; sent from a marketing flow it would message "
+    "customers who opted out.",
+    "W511": "Scenarios started by the same trigger can together message one customer more than the frequency caps "
+    "allow; the later sends would be deferred or dropped.",
+    "E512": "The policies reserve the segment for nurture scenarios; a sell scenario there breaks the shop's own rule.",
+    "W513": "Two coupons within a few days of each other after one trigger teach customers to wait for the better one.",
+    "E520": "LINE refuses a message past its Messaging API limits; nothing would be delivered.",
+    "E601": "A preset that does not exist cannot be expanded into a scenario.",
+    "E602": "A preset parameter that is missing, unknown or of the wrong type would expand into a broken scenario.",
+    "W530": "A coupon pool that runs dry mid-campaign leaves the customers after that without the code the message "
+    "promises; import more codes before it happens.",
+    "W901": "A suppression that covers nothing hides nothing today but will hide the next real finding on that line.",
+}
+
+# What `ecrm lint --fix` changes for the rule, for the rules whose findings can carry a fix.
+FIXES: dict[str, str] = {
+    "E006": "a percentage written as a fraction in YAML becomes the whole percent it is (`holdout: 0.1` → "
+    "`holdout: 10%`); a fraction that is not a whole percent, or any other malformed literal, is left for you.",
+    "E100": "a misspelt key or an enum value with one close spelling is replaced by it (`trigerr:` → `trigger:`, "
+    "`kind: sel` → `kind: sell`, in both syntaxes for `kind`).",
+    "E201": "a segment name in `in_segment(…)` with one close spelling is replaced by it.",
+    "E204": "a name with one close spelling is replaced by it (`customer.ordr_count` → `customer.order_count`, "
+    "`event.amout` → `event.amount`).",
+    "E205": "an event name in `count(…)` with one close spelling is replaced by it.",
+    "E206": "a function name with one close spelling is replaced by it (`has_tags(…)` → `has_tag(…)`).",
+    "E301": "a whole number compared with or added to money gets its 円 (`30000` → `30000円`).",
+    "E302": "a keyword argument with one close spelling is replaced by it (`categry:` → `category:`).",
+    "W406": "a text value that is not one of the attribute's values but close to one is replaced by it.",
+    "W407": "a text value that is not one of the attribute's values but close to one is replaced by it.",
+    "E602": "a preset argument with one close parameter name is renamed to it.",
+    "W901": "a misspelt directive (`ignroe`) is replaced by `ignore`, and an unused suppression that is the whole "
+    "comment is removed (with its line when it stands alone); one that names several rules, or gives a reason after "
+    "it, is left for you.",
+}
+
+# Rules a project alone cannot show (no golden case): where their examples are tested instead.
+ELSEWHERE: dict[str, str] = {
+    "W530": "It needs a store: only `ecrm lint --store STORE` replays the store's last weeks to find it. Its "
+    "examples (a pool that runs out, one that lasts) are in `tests/test_lint_store.py`.",
+}
+
+# The golden case (and file in it) whose finding a rule's page shows, where the first case is not the best one.
+EXAMPLES: dict[str, tuple[str, str]] = {
+    "E001": ("E001_shift-jis", "sjis_text.ecrm"),
+    "E003": ("E003_malformed-yaml", "tab_indent.yaml"),
+    "E005": ("E005_unclosed-brace", "unclosed_scenario.ecrm"),
+    "E006": ("E006_invalid-literal", "bad_literals.yaml"),
+    "E007": ("E007_unknown-key", "ecrm.toml"),
+    "E008": ("E008_nesting-too-deep", "deep_yaml.yaml"),
+    "E100": ("E100_schema", "misspelled_key.yaml"),
+    "E201": ("E201_unknown-segment", "unknown_audience.yaml"),
+    "E204": ("E204_yaml-condition-position", "typo_in_where.yaml"),
+    "E301": ("E301_type-mismatch", "types.ecrm"),
+    "E302": ("E302_keyword-arguments", "keywords.ecrm"),
+    "W406": ("W406_never-true", "never.yaml"),
+    "W901": ("W901_unused-suppression", "suppressions.ecrm"),
+}
