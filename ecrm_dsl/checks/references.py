@@ -1,21 +1,76 @@
-"""Names that must resolve: segments, templates, channels, events, anchors, KPIs and template parameters."""
+"""Names that must resolve: segments, templates, channels, events, anchors, KPIs and template parameters.
+
+A misspelt name with exactly one close spelling carries a fix that replaces just that name (the finding's span
+covers the whole construct, so the name is found inside it in the source; where it is not there exactly once, as
+after a preset's expansion, there is no fix).
+"""
 
 from __future__ import annotations
 
 import difflib
+import re
 
 from ecrm_dsl.checks.types import type_words
 from ecrm_dsl.language import ast, catalog
-from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError, Fix
 from ecrm_dsl.language.targets import target_problem
 from ecrm_dsl.language.values import ANCHORS, KPIS
 from ecrm_dsl.language.visit import StructureVisitor, entry_event
 from ecrm_dsl.project.workspace import Workspace
+from ecrm_dsl.syntax.source import read_source
+
+
+def _closest(name: str, options: list[str]) -> str | None:
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _did_you_mean(name: str, options: list[str], otherwise: str) -> str:
-    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-    return f"did you mean {close[0]}?" if close else otherwise
+    close = _closest(name, options)
+    return f"did you mean {close}?" if close else otherwise
+
+
+class _Sources:
+    """The lines of the files findings point into, read once per check (a fix must match the text exactly)."""
+
+    def __init__(self, ws: Workspace):
+        self.ws = ws
+        self.lines: dict[str, list[str] | None] = {}
+
+    def of(self, file: str) -> list[str] | None:
+        if file not in self.lines:
+            try:
+                text = read_source(self.ws.config.root / file, file).text
+                self.lines[file] = text.split("\n")
+            except DiagnosticError:
+                self.lines[file] = None
+        return self.lines[file]
+
+    def name_span(self, span: ast.Span, name: str) -> ast.Span | None:
+        """Where ``name`` is written inside ``span``, when it is written there exactly once."""
+        lines = self.of(span.file) if span.line > 0 else None
+        if not lines or not name:
+            return None
+        pattern = re.compile(r"(?<![\w.])" + re.escape(name) + r"(?![\w.])")
+        last = span.end_line if span.end_line >= span.line else span.line
+        found = []
+        for number in range(span.line, min(last, len(lines)) + 1):
+            text = lines[number - 1]
+            begin = span.column - 1 if number == span.line else 0
+            end = span.end_column - 1 if number == span.end_line and span.end_line else len(text)
+            found.extend((number, m.start() + 1) for m in pattern.finditer(text, begin, max(end, begin)))
+        if len(found) != 1:
+            return None
+        line, column = found[0]
+        return ast.Span(span.file, line, column, line, column + len(name))
+
+    def fix(self, span: ast.Span, name: str, options: list[str]) -> Fix | None:
+        """Replace a misspelt ``name`` by its one close spelling among ``options``."""
+        close = _closest(name, options)
+        where = self.name_span(span, name) if close else None
+        if close is None or where is None:
+            return None
+        return Fix(f"replace '{name}' with '{close}'", where, close)
 
 
 def check_references(ws: Workspace, scenario: ast.Scenario) -> list[Diagnostic]:
@@ -30,6 +85,7 @@ class _References(StructureVisitor):
     def __init__(self, ws: Workspace, scenario: ast.Scenario):
         self.ws, self.scenario = ws, scenario
         self.findings: list[Diagnostic] = []
+        self.sources = _Sources(ws)
 
     def segment(self, name: str, span: ast.Span) -> None:
         if name not in self.ws.segments:
@@ -42,6 +98,7 @@ class _References(StructureVisitor):
                     hint=_did_you_mean(
                         name, sorted(self.ws.segments), f"add {config.display(config.segments)}/{name}.yaml"
                     ),
+                    fix=self.sources.fix(span, name, sorted(self.ws.segments)),
                 )
             )
 
@@ -55,10 +112,11 @@ class _References(StructureVisitor):
                     hint=_did_you_mean(
                         name, sorted(self.ws.schema.events), "declare it in the customer schema's events"
                     ),
+                    fix=self.sources.fix(span, name, sorted(self.ws.schema.events)),
                 )
             )
         if same:
-            _same_property(self.ws, self.scenario, name, same, span, self.findings)
+            _same_property(self.ws, self.scenario, name, same, span, self.findings, self.sources)
 
     def visit_EventTrigger(self, trigger: ast.EventTrigger) -> None:
         self.event(trigger.event, trigger.span)
@@ -70,7 +128,7 @@ class _References(StructureVisitor):
         self.segment(trigger.audience, trigger.span)
 
     def visit_DateTrigger(self, trigger: ast.DateTrigger) -> None:
-        _date_attribute(self.ws, trigger, self.findings)
+        _date_attribute(self.ws, trigger, self.findings, self.sources)
 
     def visit_Goal(self, goal: ast.Goal) -> None:
         self.event(goal.event, goal.span, goal.match.split(":", 1)[1] if goal.match.startswith("same:") else None)
@@ -87,6 +145,7 @@ class _References(StructureVisitor):
                     f"unknown KPI '{hypothesis.kpi}'",
                     hypothesis.span,
                     hint=_did_you_mean(hypothesis.kpi, list(KPIS), "KPIs: " + ", ".join(KPIS)),
+                    fix=self.sources.fix(hypothesis.span, hypothesis.kpi, list(KPIS)),
                 )
             )
         elif hypothesis.target is not None:
@@ -95,7 +154,7 @@ class _References(StructureVisitor):
                 self.findings.append(Diagnostic("E212", problem[0], hypothesis.target.span, hint=problem[1]))
 
     def visit_Timing(self, timing: ast.Timing) -> None:
-        _anchor(self.scenario, timing, self.findings)
+        _anchor(self.scenario, timing, self.findings, self.sources)
 
     def visit_Wait(self, wait: ast.Wait) -> None:
         if wait.event is not None:
@@ -103,13 +162,13 @@ class _References(StructureVisitor):
         self.generic_visit(wait)
 
     def visit_Send(self, send: ast.Send) -> None:
-        _send(self.ws, send, self.findings)
+        _send(self.ws, send, self.findings, self.sources)
 
     def visit_Update(self, update: ast.Update) -> None:
-        _update(self.ws, update, self.findings)
+        _update(self.ws, update, self.findings, self.sources)
 
 
-def _date_attribute(ws: Workspace, trigger: ast.DateTrigger, findings: list[Diagnostic]) -> None:
+def _date_attribute(ws: Workspace, trigger: ast.DateTrigger, findings: list[Diagnostic], sources: _Sources) -> None:
     name = trigger.attribute.removeprefix("customer.")
     attribute = ws.schema.attributes.get(name)
     if not trigger.attribute.startswith("customer.") or attribute is None:
@@ -120,6 +179,7 @@ def _date_attribute(ws: Workspace, trigger: ast.DateTrigger, findings: list[Diag
                 f"unknown date attribute '{trigger.attribute}'",
                 trigger.span,
                 hint=_did_you_mean(trigger.attribute, dates, "date attributes: " + ", ".join(dates)),
+                fix=sources.fix(trigger.span, trigger.attribute, dates),
             )
         )
     elif attribute.type not in ("date", "datetime"):
@@ -134,7 +194,13 @@ def _date_attribute(ws: Workspace, trigger: ast.DateTrigger, findings: list[Diag
 
 
 def _same_property(
-    ws: Workspace, scenario: ast.Scenario, event: str, prop: str, span: ast.Span, findings: list[Diagnostic]
+    ws: Workspace,
+    scenario: ast.Scenario,
+    event: str,
+    prop: str,
+    span: ast.Span,
+    findings: list[Diagnostic],
+    sources: _Sources,
 ) -> None:
     """``same <prop>`` keys an event to the entry event: both must carry the property."""
     entry = entry_event(scenario)
@@ -157,11 +223,12 @@ def _same_property(
                     f"the {role} event {name} has no property '{prop}'",
                     span,
                     hint=_did_you_mean(prop, sorted(properties), f"declare it under events.{name}.properties"),
+                    fix=sources.fix(span, prop, sorted(properties)),
                 )
             )
 
 
-def _anchor(scenario: ast.Scenario, timing: ast.Timing, findings: list[Diagnostic]) -> None:
+def _anchor(scenario: ast.Scenario, timing: ast.Timing, findings: list[Diagnostic], sources: _Sources) -> None:
     anchor = timing.anchor
     if anchor not in ANCHORS:
         findings.append(
@@ -170,6 +237,7 @@ def _anchor(scenario: ast.Scenario, timing: ast.Timing, findings: list[Diagnosti
                 f"unknown timing anchor '{anchor}'",
                 timing.span,
                 hint=_did_you_mean(anchor, list(ANCHORS), "anchors: " + ", ".join(ANCHORS)),
+                fix=sources.fix(timing.span, anchor, list(ANCHORS)),
             )
         )
         return
@@ -187,7 +255,7 @@ def _anchor(scenario: ast.Scenario, timing: ast.Timing, findings: list[Diagnosti
         )
 
 
-def _send(ws: Workspace, send: ast.Send, findings: list[Diagnostic]) -> None:
+def _send(ws: Workspace, send: ast.Send, findings: list[Diagnostic], sources: _Sources) -> None:
     for channel in (send.channel, *send.fallback):
         if channel not in catalog.CHANNELS:
             findings.append(
@@ -196,6 +264,7 @@ def _send(ws: Workspace, send: ast.Send, findings: list[Diagnostic]) -> None:
                     f"unknown channel '{channel}'",
                     send.span,
                     hint=_did_you_mean(channel, list(catalog.CHANNELS), "channels: " + ", ".join(catalog.CHANNELS)),
+                    fix=sources.fix(send.span, channel, list(catalog.CHANNELS)),
                 )
             )
     template = ws.templates.get(send.template)
@@ -210,6 +279,7 @@ def _send(ws: Workspace, send: ast.Send, findings: list[Diagnostic]) -> None:
                     sorted(ws.templates),
                     f"add {ws.config.display(ws.config.templates)}/{send.template}.yaml",
                 ),
+                fix=sources.fix(send.span, send.template, sorted(ws.templates)),
             )
         )
         return
@@ -233,6 +303,7 @@ def _send(ws: Workspace, send: ast.Send, findings: list[Diagnostic]) -> None:
                     f"template '{template.name}' has no parameter '{name}'",
                     param.span,
                     hint=_did_you_mean(name, sorted(template.params), "declare it under params in the template"),
+                    fix=sources.fix(param.span, name, sorted(template.params)),
                 )
             )
         elif not _literal_fits(param.value, declared.type):
@@ -284,7 +355,7 @@ _CUSTOMER_OWNED = {
 }
 
 
-def _update(ws: Workspace, update: ast.Update, findings: list[Diagnostic]) -> None:
+def _update(ws: Workspace, update: ast.Update, findings: list[Diagnostic], sources: _Sources) -> None:
     for assignment in update.assignments:
         scope, _, name = assignment.attribute.partition(".")
         attribute = ws.schema.attributes.get(name) if scope == "customer" else None
@@ -300,6 +371,7 @@ def _update(ws: Workspace, update: ast.Update, findings: list[Diagnostic]) -> No
                     f"update sets unknown attribute '{assignment.attribute}'",
                     assignment.span,
                     hint=_did_you_mean(assignment.attribute, settable, "updates set customer.<attribute>"),
+                    fix=sources.fix(assignment.span, assignment.attribute, settable),
                 )
             )
             continue
@@ -329,5 +401,6 @@ def _update(ws: Workspace, update: ast.Update, findings: list[Diagnostic]) -> No
                     f"customer.{name} is one of {', '.join(attribute.values)}, not '{value.value}'",
                     value.span or assignment.span,
                     hint=_did_you_mean(str(value.value), list(attribute.values), "add it to the attribute's values"),
+                    fix=sources.fix(value.span or assignment.span, str(value.value), list(attribute.values)),
                 )
             )
