@@ -85,6 +85,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "lint_command",
         "Check scenarios (and the segments, templates, schema and policies they use).",
     ),
+    "lsp": LazyCommand(
+        "ecrm_dsl.cli.lsp_cmd",
+        "lsp_command",
+        "Run the language server for .ecrm and the project's YAML files (LSP over stdio).",
+    ),
     "report": LazyCommand(
         "ecrm_dsl.cli.report_cmd",
         "report_command",
