@@ -48,9 +48,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest_lsp.fixture(config=SERVER, scope="module")
 async def client(lsp_client: LanguageClient, project: Path):
-    params = types.InitializeParams(
-        capabilities=client_capabilities("visual-studio-code"), root_uri=project.as_uri()
-    )
+    params = types.InitializeParams(capabilities=client_capabilities("visual-studio-code"), root_uri=project.as_uri())
     result = await lsp_client.initialize_session(params)
     assert result.capabilities.position_encoding == types.PositionEncodingKind.Utf16
     yield
@@ -65,9 +63,7 @@ def _open(client: LanguageClient, path: Path, text: str | None = None, version: 
     uri = _uri(path)
     language = "ecrm" if path.suffix == ".ecrm" else "yaml"
     body = path.read_text(encoding="utf-8") if text is None else text
-    client.text_document_did_open(
-        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, language, version, body))
-    )
+    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, language, version, body)))
     return uri
 
 
@@ -176,9 +172,7 @@ async def test_an_unsaved_segment_rename_changes_the_scenarios_findings(client: 
 
 
 async def _labels(client: LanguageClient, uri: str, pos: types.Position) -> list[str]:
-    result = await client.text_document_completion_async(
-        types.CompletionParams(types.TextDocumentIdentifier(uri), pos)
-    )
+    result = await client.text_document_completion_async(types.CompletionParams(types.TextDocumentIdentifier(uri), pos))
     assert isinstance(result, types.CompletionList)
     return [item.label for item in result.items]
 

@@ -53,7 +53,7 @@ class _Sources:
             return None
         pattern = re.compile(r"(?<![\w.])" + re.escape(name) + r"(?![\w.])")
         last = span.end_line if span.end_line >= span.line else span.line
-        found = []
+        found: list[tuple[int, int]] = []
         for number in range(span.line, min(last, len(lines)) + 1):
             text = lines[number - 1]
             begin = span.column - 1 if number == span.line else 0

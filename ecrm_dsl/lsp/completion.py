@@ -35,7 +35,10 @@ _KEYWORD_CALL = re.compile(r"\b(\w+)\(([^()]*)$")
 _KEYWORD_VALUE = re.compile(r"^[a-z_]+$")
 
 
-def complete(text: str, path: Path, pos: types.Position, encoding: str, ws: Workspace | None) -> types.CompletionList:
+def complete(
+    text: str, path: Path, pos: types.Position, encoding: str, ws: Workspace | None, snippets: bool = True
+) -> types.CompletionList:
+    """The candidates at ``pos``; ``snippets`` when the client takes snippet syntax (tab stops)."""
     lines = text_lines(text)
     line_no, column = offset_at(lines, pos, encoding)
     line = lines[line_no - 1][: column - 1] if line_no <= len(lines) else ""
@@ -52,18 +55,20 @@ def complete(text: str, path: Path, pos: types.Position, encoding: str, ws: Work
         types.Position(line_no - 1, to_units(line, start, encoding)),
         types.Position(line_no - 1, to_units(line, len(line), encoding)),
     )
-    return types.CompletionList(is_incomplete=False, items=[_item(name, replace) for name in _unique(candidates)])
+    return types.CompletionList(
+        is_incomplete=False, items=[_item(name, replace, snippets) for name in _unique(candidates)]
+    )
 
 
-def _item(name: Name, replace: types.Range) -> types.CompletionItem:
+def _item(name: Name, replace: types.Range, snippets: bool) -> types.CompletionItem:
     label = name.text.rsplit(".", 1)[-1] if name.kind in ("attribute", "property") else name.text
-    snippet = name.snippet is not None
+    snippet = snippets and name.snippet is not None
     return types.CompletionItem(
         label=label,
         kind=_KINDS.get(name.kind, types.CompletionItemKind.Text),
         detail=name.detail or None,
         filter_text=name.text,
-        text_edit=types.TextEdit(replace, name.snippet if snippet else name.text),  # type: ignore[arg-type]
+        text_edit=types.TextEdit(replace, name.snippet if snippet and name.snippet is not None else name.text),
         insert_text_format=types.InsertTextFormat.Snippet if snippet else types.InsertTextFormat.PlainText,
     )
 

@@ -29,7 +29,7 @@ def definition(source: str, pos: types.Position, encoding: str, snapshot: Snapsh
         return None
     for table in (ws.segments, ws.templates, ws.presets):
         if word in table:
-            return _location(snapshot.config, table[word].span, encoding)  # type: ignore[attr-defined]
+            return _location(snapshot.config, table[word].span, encoding)
     scope, _, name = word.partition(".")
     wanted = name if scope == "customer" and name in ws.schema.attributes else word
     if wanted in ws.schema.attributes or wanted in ws.schema.events:

@@ -14,9 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import wraps
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from lsprotocol import types
+from pygls.capabilities import get_capability
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
@@ -30,7 +31,7 @@ from ecrm_dsl.lsp.positions import UTF8, span_range, text_lines
 from ecrm_dsl.lsp.snapshot import Snapshot, lint_project, project_config
 
 DEBOUNCE_SECONDS = 0.3
-T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class EcrmProtocol(LanguageServerProtocol):
@@ -155,7 +156,7 @@ class EcrmServer(LanguageServer):
         path = _path(uri)
         snapshot = self.snapshot_for(path) if path is not None else None
         target_uri = uri
-        if snapshot is not None and snapshot.config.display(path) != fix.span.file:  # type: ignore[arg-type]
+        if path is not None and snapshot is not None and snapshot.config.display(path) != fix.span.file:
             target_uri = from_fs_path(str(snapshot.config.root / fix.span.file)) or uri
         if target_uri in self.workspace.text_documents:
             lines = text_lines(self.text_of(target_uri))
@@ -198,21 +199,20 @@ def _at_top(finding: Diagnostic) -> Diagnostic:
     return replace(finding, message=f"{where}: {finding.message}", span=Span(finding.span.file, 1, 1), fix=None)
 
 
-def guarded(server: EcrmServer, empty: Callable[[], T]) -> Callable[[Callable[..., T]], Callable[..., T]]:
+def guarded(server: EcrmServer, empty: Callable[[], object]) -> Callable[[F], F]:
     """Log an unexpected error to the client and answer ``empty()`` instead of failing the request."""
 
-    def decorate(handler: Callable[..., T]) -> Callable[..., T]:
+    def decorate(handler: F) -> F:
         @wraps(handler)
-        def run(*args: Any) -> T:
+        def run(*args: Any) -> Any:
             try:
                 return handler(*args)
             except Exception as exc:
-                server.log(
-                    f"ecrm: {handler.__name__} failed: {exc!r}\n{traceback.format_exc()}", types.MessageType.Error
-                )
+                trace = traceback.format_exc()
+                server.log(f"ecrm: {handler.__name__} failed: {exc!r}\n{trace}", types.MessageType.Error)
                 return empty()
 
-        return run
+        return cast(F, run)
 
     return decorate
 
@@ -271,7 +271,10 @@ def build_server() -> EcrmServer:
             return None
         snapshot = ls.snapshot_for(path)
         workspace = snapshot.workspace if snapshot is not None else None
-        return completion.complete(ls.text_of(uri), path, params.position, ls.encoding, workspace)
+        snippets = get_capability(
+            ls.client_capabilities, "text_document.completion.completion_item.snippet_support", False
+        )
+        return completion.complete(ls.text_of(uri), path, params.position, ls.encoding, workspace, bool(snippets))
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     @guarded(server, lambda: None)
