@@ -309,3 +309,66 @@ async def test_quick_fixes_give_a_file_that_lints_clean(client: LanguageClient, 
         assert lint.returncode == 0, lint.stdout
     finally:
         path.write_text(WINBACK, encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- broken files, files outside a project
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_file_that_does_not_parse_gets_its_syntax_finding(client: LanguageClient, project: Path):
+    broken = WINBACK.replace("  kind sell\n", "  kind sell sell\n")
+    uri = _open(client, project / "scenarios" / "broken.ecrm", broken)
+    found = await _diagnostics(client, uri, lambda d: len(d) > 0)
+    assert _codes(found) == ["E005"]
+    assert found[0].range.start.line == 2
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_file_outside_any_project_gets_syntax_and_schema_findings(
+    client: LanguageClient, tmp_path_factory: pytest.TempPathFactory
+):
+    folder = tmp_path_factory.mktemp("loose")
+    uri = _open(client, folder / "loose.yaml", "segment: x\ntitle: 🎁テスト\nwhere: 12\ncolour: red\n")
+    found = await _diagnostics(client, uri, lambda d: len(d) > 0)
+    assert set(_codes(found)) == {"E100"}
+    text_uri = _open(client, folder / "loose.ecrm", 'scenario x "🎁" {\n  kind\n}\n')
+    assert _codes(await _diagnostics(client, text_uri, lambda d: len(d) > 0)) == ["E005"]
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_request_about_an_unknown_document_answers_empty_and_the_server_goes_on(
+    client: LanguageClient, project: Path
+):
+    missing = (project / "scenarios" / "nowhere.ecrm").as_uri()
+    result = await client.text_document_hover_async(
+        types.HoverParams(types.TextDocumentIdentifier(missing), types.Position(0, 0))
+    )
+    assert result is None
+    uri = _open(client, project / "scenarios" / "winback.ecrm")
+    assert await _labels(client, uri, types.Position(5, len("  when segment ")))  # still serving
+
+
+# --------------------------------------------------------------------------- position encoding
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def utf8_client(lsp_client: LanguageClient, project: Path):
+    capabilities = client_capabilities("visual-studio-code")
+    capabilities.general = types.GeneralClientCapabilities(
+        position_encodings=[types.PositionEncodingKind.Utf16, types.PositionEncodingKind.Utf8]
+    )
+    result = await lsp_client.initialize_session(
+        types.InitializeParams(capabilities=capabilities, root_uri=project.as_uri())
+    )
+    assert result.capabilities.position_encoding == types.PositionEncodingKind.Utf8  # offered: preferred
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.asyncio
+async def test_utf8_positions_when_the_client_offers_them(utf8_client: LanguageClient, project: Path):
+    uri = _open(utf8_client, project / "scenarios" / "winback.ecrm")
+    found = await _diagnostics(utf8_client, uri, lambda d: len(d) > 0)
+    send_line = WINBACK.split("\n")[SEND_LINE]
+    channel = next(d for d in found if d.code == "E203")
+    assert channel.range.start.character == len(send_line[: send_line.index("send emial")].encode("utf-8"))
