@@ -336,6 +336,13 @@ async def test_a_file_outside_any_project_gets_syntax_and_schema_findings(
 
 
 @pytest.mark.asyncio(loop_scope="module")
+async def test_other_yaml_in_the_project_is_left_alone(client: LanguageClient, project: Path):
+    workflow = project / ".github" / "workflows" / "ci.yml"
+    uri = _open(client, workflow, "name: ci\non: push\njobs: {}\n")
+    assert list(await _diagnostics(client, uri, lambda d: True)) == []
+
+
+@pytest.mark.asyncio(loop_scope="module")
 async def test_a_request_about_an_unknown_document_answers_empty_and_the_server_goes_on(
     client: LanguageClient, project: Path
 ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,7 +17,6 @@ from ecrm_dsl.syntax.yaml_schema import SCHEMA_KINDS, validate_document
 from ecrm_dsl.syntax.yaml_source import load_yaml
 
 SOURCE = "ecrm"
-RULE_PAGE = "https://github.com/ecrm-dsl/ecrm-dsl/blob/main/README.md#rules"
 
 
 def to_lsp(finding: Diagnostic, lines: Sequence[str], encoding: str) -> types.Diagnostic:
@@ -47,6 +47,15 @@ def standalone(text: str, path: Path) -> list[Diagnostic]:
     if kind == "scenario":
         return parse_yaml_scenarios(source.text, name)[1]
     return [finding for doc in documents for finding in validate_document(doc, kind)]
+
+
+_OUR_KEYS = re.compile(r"^(?:" + "|".join((*SCHEMA_KINDS, "use")) + r")\s*:", re.MULTILINE)
+
+
+def looks_like_ours(text: str, path: Path) -> bool:
+    """Whether a file that is none of a project's sources is one of ours: any ``.ecrm`` file, and YAML with a
+    scenario's, segment's, template's … top-level key (a CI workflow or a compose file is left alone)."""
+    return path.suffix == ".ecrm" or (path.suffix in (".yaml", ".yml") and _OUR_KEYS.search(text) is not None)
 
 
 def _kind(data: object) -> str:

@@ -11,6 +11,7 @@ import asyncio
 import traceback
 from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import wraps
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -22,13 +23,15 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
 
+from ecrm_dsl.language.ast import Span
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError, Fix
 from ecrm_dsl.lsp import completion, definition, hover
 from ecrm_dsl.lsp.code_actions import Fixable, quick_fixes
-from ecrm_dsl.lsp.findings import standalone, to_lsp
+from ecrm_dsl.lsp.findings import looks_like_ours, standalone, to_lsp
 from ecrm_dsl.lsp.formatting import format_document
 from ecrm_dsl.lsp.positions import UTF8, span_range, text_lines
 from ecrm_dsl.lsp.snapshot import Snapshot, lint_project, project_config
+from ecrm_dsl.project.lint import is_project_file
 
 DEBOUNCE_SECONDS = 0.3
 F = TypeVar("F", bound=Callable[..., Any])
@@ -177,12 +180,15 @@ def _path(uri: str) -> Path | None:
 def _lint(path: Path, text: str, buffers: dict[Path, str]) -> Snapshot | list[Diagnostic]:
     """What the editor shows for ``path``: the project's findings, or this file's alone outside a project (or
     while the project's configuration is broken: then its syntax, and the configuration's own finding)."""
+    ours = looks_like_ours(text, path)
     try:
         config = project_config(path)
     except DiagnosticError as exc:
-        return standalone(text, path) + [_at_top(d) for d in exc.diagnostics]
+        return standalone(text, path) + [_at_top(d) for d in exc.diagnostics] if ours else []
     if config is None:
-        return standalone(text, path)
+        return standalone(text, path) if ours else []
+    if not ours and not is_project_file(config, path):
+        return []
     try:
         return lint_project(config, path, buffers)
     except DiagnosticError as exc:
@@ -191,10 +197,6 @@ def _lint(path: Path, text: str, buffers: dict[Path, str]) -> Snapshot | list[Di
 
 def _at_top(finding: Diagnostic) -> Diagnostic:
     """A finding of another file (the configuration) shown on the first line, naming where it is."""
-    from dataclasses import replace
-
-    from ecrm_dsl.language.ast import Span
-
     where = f"{finding.span.file}:{finding.span.line}:{finding.span.column}"
     return replace(finding, message=f"{where}: {finding.message}", span=Span(finding.span.file, 1, 1), fix=None)
 
