@@ -137,7 +137,10 @@ def _sample(template: Template, name: str) -> str:
 # --------------------------------------------------------------------------- timing example
 
 
-def _contains(span: ast.Span, line: int, column: int) -> bool:
+def _contains(span: ast.Span, line: int, column: int, whole_line: bool) -> bool:
+    """Whether the cursor is on the timing; in YAML anywhere on its first line (the ``delay:`` key too)."""
+    if whole_line and line == span.line:
+        return True
     end = (span.end_line, span.end_column) if span.end_line else (span.line, 10**9)
     return (span.line, span.column) <= (line, column) <= end
 
@@ -146,12 +149,33 @@ def _timing_here(ws: Workspace, file: str, line: int, column: int) -> str | None
     for scenario in ws.scenarios:
         if scenario.span.file != file:
             continue
-        before: list[ast.Timing | None] = []
-        for step in scenario.steps:
-            if step.delay is not None and _contains(step.delay.span, line, column):
+        for step, before in _with_timings_before(scenario.steps, []):
+            if step.delay is not None and _contains(step.delay.span, line, column, not file.endswith(".ecrm")):
                 return timing_example(step.delay, ws.policies, before)
-            before.append(step.delay)
     return None
+
+
+def _with_timings_before(
+    steps: tuple[ast.Step, ...], before: list[ast.Timing | None]
+) -> list[tuple[ast.Step, list[ast.Timing | None]]]:
+    """Every step, nested ones too, with the timings of the steps a customer passes before it (on its path)."""
+    found = []
+    passed = list(before)
+    for step in steps:
+        found.append((step, passed))
+        inner = [*passed, step.delay]
+        action = step.action
+        arms: list[tuple[ast.Step, ...]] = []
+        if isinstance(action, ast.Branch):
+            arms = [arm.steps for arm in action.arms]
+        elif isinstance(action, ast.Split):
+            arms = [variant.steps for variant in action.variants]
+        elif isinstance(action, ast.Wait):
+            arms = [action.on_event, action.on_timeout]
+        for arm in arms:
+            found.extend(_with_timings_before(arm, inner))
+        passed = inner
+    return found
 
 
 class _Example:
