@@ -311,6 +311,40 @@ async def test_quick_fixes_give_a_file_that_lints_clean(client: LanguageClient, 
         path.write_text(WINBACK, encoding="utf-8")
 
 
+WINBACK_YAML = """\
+scenario: winback_yaml
+title: 休眠🎁顧客
+kind: sell
+owner: crm-team
+hypothesis: {kpi: repeat_rate, statement: 休眠顧客🎁にクーポン}
+trigger: {segment: dormant_90}
+goals:
+- {event: order.placed, within: 30d}
+steps:
+- delay: {day: 7, at: "10:00"}
+  send: {params: {coupon_code: 🎁WB10}, channel: email, template: repeat_cupon}
+"""
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_yaml_quick_fix_range_and_timing_hover(client: LanguageClient, project: Path):
+    uri = _open(client, project / "scenarios" / "winback_yaml.yaml", WINBACK_YAML)
+    found = await _diagnostics(client, uri, lambda d: len(d) > 0)
+    assert _codes(found) == ["E202"]
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            types.TextDocumentIdentifier(uri), found[0].range, types.CodeActionContext(diagnostics=list(found))
+        )
+    )
+    assert actions is not None and len(actions) == 1 and isinstance(actions[0], types.CodeAction)
+    assert actions[0].edit is not None and actions[0].edit.changes is not None
+    (edit,) = actions[0].edit.changes[uri]
+    assert edit.range.start == _position(WINBACK_YAML, "repeat_cupon") and edit.new_text == "repeat_coupon"
+    assert edit.range.end.character - edit.range.start.character == len("repeat_cupon")
+    timing = await _hover(client, uri, _position(WINBACK_YAML, "delay", after=1))
+    assert "`day 7 at 10:00` → for an entry on 2026-12-01 14:00 JST, sent 2026-12-08 10:00 JST" in timing
+
+
 # --------------------------------------------------------------------------- broken files, files outside a project
 
 
