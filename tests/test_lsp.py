@@ -200,6 +200,10 @@ async def test_completion_offers_the_projects_names(client: LanguageClient, proj
     assert "dormant_90" in segments
     templates = await _labels(client, uri, _position(text, "send emial ", after=len("send emial ")))
     assert {"repeat_coupon", "thanks_first"} <= set(templates)
+    purchases = text.replace("if customer.", "if bought(")
+    _change(client, uri, purchases, 2)
+    keywords = await _labels(client, uri, _position(purchases, "if bought(", after=len("if bought(")))
+    assert {"category: ", "sku: ", "within: "} <= set(keywords)
 
 
 @pytest.mark.asyncio(loop_scope="module")
@@ -235,6 +239,10 @@ async def test_hover_explains_segments_templates_and_timings(client: LanguageCli
     assert "for an entry on 2026-12-01 14:00 JST, sent 2026-12-08 10:00 JST" in timing
     attribute = await _hover(client, uri, _position(text, "customer.order_count", after=10))
     assert "`int`" in attribute
+    called = text.replace("orders_since_entry == 0", 'bought(category: "skincare")')
+    _change(client, uri, called, 2)
+    function = await _hover(client, uri, _position(called, "bought(", after=2))
+    assert "bought(category: string, sku: string, within: duration) → bool" in function
 
 
 @pytest.mark.asyncio(loop_scope="module")
@@ -253,6 +261,12 @@ async def test_definition_opens_the_segment_and_template_files(client: LanguageC
     assert isinstance(result, list) and result[0].uri.endswith("/customer_schema.yaml")
     schema_lines = (project / "customer_schema.yaml").read_text(encoding="utf-8").split("\n")
     assert schema_lines[result[0].range.start.line].strip() == "favourite_category:"
+    preset_use = 'scenario sweets "スイーツ🍰" from preset birthday_coupon with { template = repeat_coupon }\n'
+    preset_uri = _open(client, project / "scenarios" / "sweets.ecrm", preset_use)
+    result = await client.text_document_definition_async(
+        types.DefinitionParams(types.TextDocumentIdentifier(preset_uri), _position(preset_use, "birthday_coupon"))
+    )
+    assert isinstance(result, list) and result[0].uri.endswith("/ecrm_dsl/presets/birthday_coupon.yaml")
     _change(client, uri, WINBACK, 3)
 
 

@@ -119,10 +119,9 @@ class EcrmServer(LanguageServer):
         text, buffers = self.text_of(uri), self.buffers()
         try:
             outcome = await asyncio.get_running_loop().run_in_executor(self.linter, _lint, path, text, buffers)
+            self.publish(uri, path, outcome)
         except Exception as exc:  # a bug in a check must not stop the server: say so, keep serving
             self.log(f"ecrm: linting {path} failed: {exc!r}\n{traceback.format_exc()}", types.MessageType.Error)
-            return
-        self.publish(uri, path, outcome)
 
     def publish(self, uri: str, path: Path, outcome: Snapshot | list[Diagnostic]) -> None:
         if isinstance(outcome, list):  # outside any project: this file only
