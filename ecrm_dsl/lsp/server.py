@@ -242,6 +242,14 @@ def build_server() -> EcrmServer:
         uri = params.text_document.uri
         ls.fixable.pop(uri, None)
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+        # Its unsaved text is gone: the project's other open files are linted against the file on disk again.
+        closed = _path(uri)
+        roots = [root for root in ls.snapshots if closed is not None and closed.is_relative_to(root)]
+        for other in ls.workspace.text_documents:
+            path = _path(other)
+            if other != uri and path is not None and any(path.is_relative_to(root) for root in roots):
+                ls.schedule(other, DEBOUNCE_SECONDS)
+                break
 
     @server.feature(types.TEXT_DOCUMENT_FORMATTING)
     @guarded(server, list)
@@ -262,7 +270,7 @@ def build_server() -> EcrmServer:
 
     @server.feature(
         types.TEXT_DOCUMENT_COMPLETION,
-        types.CompletionOptions(trigger_characters=[".", " ", "(", ":"]),
+        types.CompletionOptions(trigger_characters=[".", "("]),
     )
     @guarded(server, lambda: None)
     def complete(ls: EcrmServer, params: types.CompletionParams) -> types.CompletionList | None:
