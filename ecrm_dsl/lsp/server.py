@@ -38,8 +38,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class EcrmProtocol(LanguageServerProtocol):
-    """Negotiates the position encoding as the brief of LSP 3.17 suggests: UTF-8 when the client offers it (our
-    sources are UTF-8), otherwise UTF-16, the protocol's default."""
+    """Negotiates the position encoding: UTF-8 when the client offers it (our sources are UTF-8, so nothing is
+    converted twice), otherwise UTF-16, the protocol's default. pygls would take the client's first choice."""
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams) -> Generator[Any, Any, types.InitializeResult]:
@@ -124,6 +124,7 @@ class EcrmServer(LanguageServer):
             self.log(f"ecrm: linting {path} failed: {exc!r}\n{traceback.format_exc()}", types.MessageType.Error)
 
     def publish(self, uri: str, path: Path, outcome: Snapshot | list[Diagnostic]) -> None:
+        """Send the findings of ``uri``; after a project lint, those of every open file of the project too."""
         if isinstance(outcome, list):  # outside any project: this file only
             self._send(uri, outcome)
             return
@@ -159,7 +160,7 @@ class EcrmServer(LanguageServer):
         snapshot = self.snapshot_for(path) if path is not None else None
         target_uri = uri
         if path is not None and snapshot is not None and snapshot.config.display(path) != fix.span.file:
-            target_uri = from_fs_path(str(snapshot.config.root / fix.span.file)) or uri
+            target_uri = from_fs_path(str((snapshot.config.root / fix.span.file).resolve())) or uri
         if target_uri in self.workspace.text_documents:
             lines = text_lines(self.text_of(target_uri))
         else:
