@@ -357,6 +357,8 @@ async def test_yaml_quick_fix_range_and_timing_hover(client: LanguageClient, pro
     assert edit.range.end.character - edit.range.start.character == len("repeat_cupon")
     timing = await _hover(client, uri, _position(WINBACK_YAML, "delay", after=1))
     assert "`day 7 at 10:00` → for an entry on 2026-12-01 14:00 JST, sent 2026-12-08 10:00 JST" in timing
+    key = await _hover(client, uri, _position(WINBACK_YAML, "kind", after=1))
+    assert key.startswith("**kind**: sell")  # the schema's description
 
 
 # --------------------------------------------------------------------------- broken files, files outside a project

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from ecrm_dsl.language.business_calendar import BusinessCalendar
 from ecrm_dsl.language.placeholders import PLACEHOLDER, PRODUCT_FIELDS
 from ecrm_dsl.language.timing import due_at
 from ecrm_dsl.language.values import ANCHORS
+from ecrm_dsl.lsp import yaml_keys
 from ecrm_dsl.lsp.names import signature, word_at
 from ecrm_dsl.lsp.positions import offset_at, text_lines
 from ecrm_dsl.lsp.snapshot import Snapshot
@@ -22,6 +24,7 @@ from ecrm_dsl.project.resources import Policies, Segment, Template
 from ecrm_dsl.project.workspace import Workspace
 from ecrm_dsl.syntax.text_printer import timing_text
 
+_KEY = re.compile(r"^(\s*)((?:-\s+)*)([\w$]+)\s*:")
 # An example entry for timings, and what the entry order's dates are assumed to be.
 EXAMPLE_ENTRY = dt.datetime(2026, 12, 1, 14, 0)
 _ANCHOR_EXAMPLES = {
@@ -56,6 +59,8 @@ def hover(source: str, path: Path, pos: types.Position, encoding: str, snapshot:
     markdown = _about(ws, word, line[end:].lstrip().startswith("(")) if word else None
     if markdown is None:
         markdown = _timing_here(ws, snapshot.config.display(path), line_no, column)
+    if markdown is None and path.suffix in (".yaml", ".yml"):
+        markdown = _yaml_key(lines, line_no, column)
     if markdown is None:
         return None
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown))
@@ -90,6 +95,17 @@ def _about(ws: Workspace, word: str, called: bool) -> str | None:
     if word in ANCHORS:
         return f"**anchor {word}**: {ANCHORS[word]}"
     return None
+
+
+def _yaml_key(lines: list[str], line_no: int, column: int) -> str | None:
+    """A YAML key's description from the file kind's JSON Schema."""
+    match = _KEY.match(lines[line_no - 1])
+    if match is None or not match.start(3) <= column - 1 <= match.end(3):
+        return None
+    kind = yaml_keys.kind_of(lines)
+    path = yaml_keys.path_at(lines, line_no, match.start(3), bool(match.group(2)))
+    described = dict(yaml_keys.keys_at(kind, path)).get(match.group(3))
+    return f"**{match.group(3)}**: {described}" if described else None
 
 
 def segment_text(segment: Segment) -> str:
