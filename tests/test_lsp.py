@@ -188,6 +188,9 @@ async def test_completion_offers_the_keywords_the_parser_accepts(client: Languag
     _change(client, uri, after_day, 2)
     labels = await _labels(client, uri, _position(after_day, '"ギフト🎁": ', after=len('"ギフト🎁": ')))
     assert set(labels) == {"send", "wait", "update", "exit", "split", "if"}
+    mistaken = text.replace("  kind sell", "  kind sell sell")  # an earlier line that does not parse
+    _change(client, uri, mistaken, 3)
+    assert {"goal", "holdout"} <= set(await _labels(client, uri, _position(mistaken, "  go", after=4)))
 
 
 @pytest.mark.asyncio(loop_scope="module")

@@ -33,6 +33,7 @@ _KINDS = {
 _ENTRY_EVENT = re.compile(r"^\s*(?:when|event:)\s+([\w.]+)", re.MULTILINE)
 _KEYWORD_CALL = re.compile(r"\b(\w+)\(([^()]*)$")
 _KEYWORD_VALUE = re.compile(r"^[a-z_]+$")
+_SCENARIO_OPENING = re.compile(r"^scenario\b[^\n]*\{[ \t]*$", re.MULTILINE)
 
 
 def complete(
@@ -116,18 +117,30 @@ def _keyword_arguments(before: str, token: str) -> list[Name] | None:
 
 
 def accepted_keywords(before: str) -> tuple[list[str], bool]:
-    """The keywords the parser accepts after ``before``, and whether it also accepts a name there; nothing
-    when ``before`` does not parse so far."""
+    """The keywords the parser accepts after ``before``, and whether it also accepts a name there.
+
+    When the text so far has a mistake in an earlier line, the parser is asked about the current line alone,
+    as if it came right after its scenario's opening line; nothing when that does not parse either."""
     lark = parser()
     try:
-        interactive = lark.parse_interactive(before, start="file")
-        interactive.exhaust_lexer()
-        accepted = interactive.accepts()
+        accepted = _accepts(before)
     except LarkError:
-        return [], True
+        opening = _SCENARIO_OPENING.findall(before)
+        if not opening:
+            return [], True
+        try:
+            accepted = _accepts(opening[-1] + "\n" + before.rsplit("\n", 1)[-1])
+        except LarkError:
+            return [], True
     words = {t.name: t.pattern.value for t in lark.terminals if t.pattern.type == "str"}
     keywords = sorted(words[name] for name in accepted if name in words and _KEYWORD_VALUE.match(words[name]))
     return keywords, "NAME" in accepted
+
+
+def _accepts(before: str) -> set[str]:
+    interactive = parser().parse_interactive(before, start="file")
+    interactive.exhaust_lexer()
+    return set(interactive.accepts())
 
 
 def _text_candidates(before: str, token: str, ws: Workspace | None, event: str | None) -> list[Name]:
