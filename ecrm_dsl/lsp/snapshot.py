@@ -7,6 +7,7 @@ they read the same in the copy and in the original. A project with no unsaved ch
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -54,6 +55,15 @@ def _differs(path: Path, text: str) -> bool:
         return True
 
 
+def _inside(config: ProjectConfig, path: Path) -> Path | None:
+    """``path`` relative to the project root (as written, or with links followed), or None if outside it."""
+    written = Path(os.path.abspath(path))
+    for base in (Path(os.path.abspath(config.root)), config.root.resolve()):
+        if written.is_relative_to(base):
+            return written.relative_to(base)
+    return None
+
+
 @contextmanager
 def _laid_over(config: ProjectConfig, buffers: Mapping[Path, str]) -> Iterator[ProjectConfig]:
     """The configuration of a copy of the project with ``buffers`` (absolute paths inside it) written in."""
@@ -64,11 +74,11 @@ def _laid_over(config: ProjectConfig, buffers: Mapping[Path, str]) -> Iterator[P
         return
     with tempfile.TemporaryDirectory(prefix="ecrm-lsp-") as scratch:
         copy = Path(scratch) / root.name
-        for path in _sources(config):
-            source = path if path.is_absolute() else root / path
-            if not source.exists() and not source.is_symlink():
+        for source in _sources(config):
+            where = _inside(config, source)
+            if where is None or not (source.exists() or source.is_symlink()):
                 continue
-            target = copy / Path(source).absolute().relative_to(root)
+            target = copy / where
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target, follow_symlinks=False)
         for path, text in changed.items():
