@@ -210,6 +210,9 @@ async def test_completion_offers_the_projects_names(client: LanguageClient, proj
     _change(client, uri, purchases, 2)
     keywords = await _labels(client, uri, _position(purchases, "if bought(", after=len("if bought(")))
     assert {"category: ", "sku: ", "within: "} <= set(keywords)
+    membership = text.replace("if customer.", "if in_segment(")
+    _change(client, uri, membership, 3)
+    assert await _labels(client, uri, _position(membership, "in_segment(", after=len("in_segment("))) == ["dormant_90"]
 
 
 @pytest.mark.asyncio(loop_scope="module")

@@ -97,20 +97,31 @@ def _dotted(token: str, ws: Workspace | None, event: str | None) -> list[Name] |
     return None
 
 
-def _keyword_arguments(before: str, token: str) -> list[Name] | None:
-    """Inside ``bought(`` … the keyword arguments not given yet."""
+def _call_arguments(before: str, token: str, ws: Workspace | None, event: str | None) -> list[Name] | None:
+    """Inside a function's parentheses: its keyword arguments not given yet (``bought(``), or the names its
+    argument at the cursor takes (a channel for ``opened(``, an event for ``count(``, a segment for
+    ``in_segment(``); None outside a call."""
     call = _KEYWORD_CALL.search(before.rsplit("\n", 1)[-1])
     if call is None or call.group(1) not in catalog.FUNCTIONS or "." in token:
         return None
     function = catalog.FUNCTIONS[call.group(1)]
-    if not function.keywords:
-        return None
-    given = set(re.findall(r"(\w+)\s*:", call.group(2)))
-    return [
-        Name(f"{k}: ", "keyword", t, f"{k}: $1")
-        for k, t in zip(function.keywords, function.params, strict=True)
-        if k not in given
-    ]
+    if function.keywords:
+        given = set(re.findall(r"(\w+)\s*:", call.group(2)))
+        keywords = [
+            Name(f"{k}: ", "keyword", t, f"{k}: $1")
+            for k, t in zip(function.keywords, function.params, strict=True)
+            if k not in given
+        ]
+        return keywords + names.condition_names(ws, event)
+    index = call.group(2).count(",")
+    kind = function.params[index] if index < len(function.params) else None
+    if kind == "channel":
+        return names.channels()
+    if kind == "event":
+        return names.events(ws)
+    if kind == "segment":
+        return names.segments(ws)
+    return names.condition_names(ws, event)
 
 
 # --------------------------------------------------------------------------- text syntax
@@ -147,9 +158,9 @@ def _text_candidates(before: str, token: str, ws: Workspace | None, event: str |
     dotted = _dotted(token, ws, event)
     if dotted is not None:
         return dotted
-    keywords_args = _keyword_arguments(before, token)
-    if keywords_args is not None:
-        return keywords_args + names.condition_names(ws, event)
+    arguments = _call_arguments(before, token, ws, event)
+    if arguments is not None:
+        return arguments
     keywords, takes_name = accepted_keywords(before)
     found = [Name(k, "keyword") for k in keywords]
     if takes_name:
@@ -176,7 +187,7 @@ def _text_names(before: str, ws: Workspace | None, event: str | None) -> list[Na
         return names.kpis()
     if last == "preset":
         return names.presets(ws)
-    return names.condition_names(ws, event) + names.segments(ws)
+    return names.condition_names(ws, event)
 
 
 # --------------------------------------------------------------------------- YAML
@@ -211,8 +222,7 @@ def _yaml_candidates(
     if dotted is not None:
         return dotted
     if key in _CONDITION_KEYS:
-        keyword_args = _keyword_arguments(line[:start], token)
-        return (keyword_args or []) + names.condition_names(ws, event) + names.segments(ws)
+        return _call_arguments(line[:start], token, ws, event) or names.condition_names(ws, event)
     if key in _VALUE_NAMES:
         return _VALUE_NAMES[key](ws)
     if key in ("channel", "fallback"):
