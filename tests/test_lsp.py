@@ -171,6 +171,25 @@ async def test_an_unsaved_segment_rename_changes_the_scenarios_findings(client: 
     await _diagnostics(client, scenario_uri, lambda d: "E201" not in _codes(d))  # closed unsaved: the disk again
 
 
+def _files_changed(client: LanguageClient, path: Path, kind: types.FileChangeType) -> None:
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams([types.FileEvent(_uri(path), kind)]))
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_file_changed_on_disk_relints_the_open_files(client: LanguageClient, project: Path):
+    uri = _open(client, project / "scenarios" / "winback.ecrm")
+    await _diagnostics(client, uri, lambda d: "E201" in _codes(d))
+    added = project / "segments" / "dormant_9O.yaml"
+    added.write_text("segment: dormant_9O\ntitle: 休眠🎁\nwhere: customer.days_since_last_order >= 90\n", "utf-8")
+    try:
+        _files_changed(client, added, types.FileChangeType.Created)
+        await _diagnostics(client, uri, lambda d: "E201" not in _codes(d))
+    finally:
+        added.unlink()
+    _files_changed(client, added, types.FileChangeType.Deleted)
+    await _diagnostics(client, uri, lambda d: "E201" in _codes(d))
+
+
 # --------------------------------------------------------------------------- completion
 
 

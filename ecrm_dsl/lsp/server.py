@@ -252,6 +252,19 @@ def build_server() -> EcrmServer:
                 ls.schedule(other, DEBOUNCE_SECONDS)
                 break
 
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    @guarded(server, lambda: None)
+    def files_changed(ls: EcrmServer, params: types.DidChangeWatchedFilesParams) -> None:
+        # A file changed on disk (a checkout, another tool): lint each affected project again, once.
+        changed = [path for event in params.changes if (path := _path(event.uri)) is not None]
+        linted: set[Path] = set()
+        for uri in list(ls.workspace.text_documents):
+            path = _path(uri)
+            root = next((r for r in ls.snapshots if path is not None and path.is_relative_to(r)), None)
+            if root is not None and root not in linted and any(c.is_relative_to(root) for c in changed):
+                linted.add(root)
+                ls.schedule(uri, DEBOUNCE_SECONDS)
+
     @server.feature(types.TEXT_DOCUMENT_FORMATTING)
     @guarded(server, list)
     def formatting(ls: EcrmServer, params: types.DocumentFormattingParams) -> list[types.TextEdit]:
