@@ -42,3 +42,10 @@ def test_a_span_without_an_end_covers_the_name_at_its_start():
     start = LINE.index("emial")
     found = span_range(lines, Span("x.ecrm", 1, start + 1), UTF16)
     assert (found.start.character, found.end.character) == (start + 1, start + 1 + len("emial"))
+
+
+def test_a_japanese_name_without_an_end_is_covered_whole():
+    line = "  when segment 🎁休眠セグメント"
+    start = line.index("休眠")
+    found = span_range(text_lines(line), Span("x.ecrm", 1, start + 1), UTF16)
+    assert (found.start.character, found.end.character) == (start + 1, start + 1 + len("休眠セグメント"))

@@ -14,7 +14,6 @@ from lsprotocol import types
 from ecrm_dsl.language.ast import Span
 
 UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
-_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 
 
 def _units(text: str, encoding: str) -> int:
@@ -66,7 +65,7 @@ def span_range(lines: Sequence[str], span: Span, encoding: str) -> types.Range:
     text = _line(lines, max(span.line - 1, 0))
     first = span.column - 1
     last = first
-    while last < len(text) and text[last] in _WORD_CHARS:
+    while last < len(text) and (text[last].isalnum() or text[last] in "_."):  # names may be Japanese
         last += 1
     last = max(last, min(first + 1, len(text)))
     return types.Range(start, position(lines, span.line, last + 1, encoding))
