@@ -240,8 +240,10 @@ async def test_completion_in_yaml_offers_schema_keys_and_names(client: LanguageC
     uri = _open(client, project / "scenarios" / "y.yaml", text)
     assert "dormant_90" in await _labels(client, uri, types.Position(4, len("  segment: ")))
     keys = await _labels(client, uri, types.Position(5, 2))
-    assert {"event: ", "segment: ", "where: "} <= set(keys)
+    assert {"event: ", "where: ", "audience: "} <= set(keys)
+    assert "segment: " not in keys  # written already
     assert "steps: " not in keys  # a scenario key, not a trigger key
+    assert "title: " not in await _labels(client, uri, types.Position(6, 0))  # top level: title is written
 
 
 # --------------------------------------------------------------------------- hover and definition

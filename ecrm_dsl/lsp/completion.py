@@ -210,10 +210,14 @@ def _yaml_candidates(
     key_line = _KEY_LINE.match(line)
     if key_line is not None:
         kind = yaml_keys.kind_of(lines)
-        path = yaml_keys.path_at(
-            lines, line_no, len(key_line.group(1)) + len(key_line.group(2)), bool(key_line.group(2))
-        )
-        return [Name(key + ": ", "key", description) for key, description in yaml_keys.keys_at(kind, path)]
+        column = len(key_line.group(1)) + len(key_line.group(2))
+        path = yaml_keys.path_at(lines, line_no, column, bool(key_line.group(2)))
+        written = yaml_keys.siblings(lines, line_no, column) if not key_line.group(2) else set()
+        return [
+            Name(key + ": ", "key", description)
+            for key, description in yaml_keys.keys_at(kind, path)
+            if key not in written
+        ]
     value = _VALUE_AT.search(line[:start] + token)
     if value is None:
         return []

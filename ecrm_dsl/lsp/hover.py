@@ -84,6 +84,12 @@ def _about(ws: Workspace, word: str, called: bool) -> str | None:
         derived = " (computed from orders and events)" if attribute.derived else ""
         values = f"\n\nvalues: {', '.join(attribute.values)}" if attribute.values else ""
         return f"**customer.{name}**: `{attribute.type}`{derived}\n\n{attribute.description}{values}"
+    if scope == "event" and name:
+        carried = sorted(f"`{event}`: {props[name]}" for event, props in ws.schema.events.items() if name in props)
+        if carried:
+            return f"**event.{name}**, a property of the event being matched\n\n" + "\n".join(
+                f"- {line}" for line in carried
+            )
     if word in catalog.ENROLLMENT_METRICS:
         metric = catalog.ENROLLMENT_METRICS[word]
         return f"**{word}**: `{metric.type}`\n\n{metric.description}"

@@ -54,6 +54,41 @@ def path_at(lines: list[str], line_no: int, column: int, on_dash: bool) -> list[
     return list(reversed(path))
 
 
+def siblings(lines: list[str], line_no: int, column: int) -> set[str]:
+    """The keys already written in the mapping that a key at ``column`` of ``line_no`` belongs to."""
+    found: set[str] = set()
+    for number in range(line_no - 2, -1, -1):  # upward, to the start of the mapping (or of its list item)
+        key, key_column, dashed = _key_at(lines[number])
+        if key_column is None or key_column > column:
+            continue
+        if key_column < column:
+            break
+        if key:
+            found.add(key)
+        if dashed:
+            break
+    for number in range(line_no, len(lines)):  # downward, to the end of the mapping
+        key, key_column, dashed = _key_at(lines[number])
+        if key_column is None or key_column > column:
+            continue
+        if key_column < column or dashed:
+            break
+        if key:
+            found.add(key)
+    return found
+
+
+def _key_at(line: str) -> tuple[str | None, int | None, bool]:
+    """A line's key, the column it starts at and whether a list item starts there; no column for a blank or
+    comment line."""
+    stripped = line.strip()
+    match = _LINE.match(line)
+    if not stripped or stripped.startswith("#") or match is None:
+        return None, None, False
+    key = match.group(3).strip("\"'") if match.group(3) else None
+    return key, len(match.group(1)) + len(match.group(2)), bool(match.group(2))
+
+
 @cache
 def _schema(kind: str) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads(schema_path(kind).read_text(encoding="utf-8"))
