@@ -431,6 +431,10 @@ async def test_a_request_about_an_unknown_document_answers_empty_and_the_server_
         types.HoverParams(types.TextDocumentIdentifier(missing), types.Position(0, 0))
     )
     assert result is None
+    assert any(  # the failure went to the editor's log
+        m.type == types.MessageType.Error and "hover_ failed" in m.message and "nowhere.ecrm" in m.message
+        for m in client.log_messages
+    )
     uri = _open(client, project / "scenarios" / "winback.ecrm")
     assert await _labels(client, uri, types.Position(5, len("  when segment ")))  # still serving
 
@@ -459,3 +463,9 @@ async def test_utf8_positions_when_the_client_offers_them(utf8_client: LanguageC
     send_line = WINBACK.split("\n")[SEND_LINE]
     channel = next(d for d in found if d.code == "E203")
     assert channel.range.start.character == len(send_line[: send_line.index("send emial")].encode("utf-8"))
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_nothing_else_went_wrong_while_serving(client: LanguageClient):
+    errors = [m.message for m in client.log_messages if m.type == types.MessageType.Error]
+    assert [e for e in errors if "nowhere.ecrm" not in e] == []  # only the unknown document above
