@@ -264,7 +264,11 @@ async def test_hover_explains_segments_templates_and_timings(client: LanguageCli
     segment = await _hover(client, uri, _position(text, "dormant_90", after=3))
     assert "90日以上購入のない顧客" in segment and "customer.days_since_last_order >= 90" in segment
     template = await _hover(client, uri, _position(text, "repeat_coupon", after=2))
-    assert "山田 花子様、次回使える10%OFFクーポンです: ⟨coupon_code⟩" in template
+    assert "山田 花子様、次回使える10%OFFクーポンです: F2OFF10" in template  # this send's coupon_code
+    lines = (project / "templates" / "repeat_coupon.yaml").read_text(encoding="utf-8").split("\n")
+    template_uri = _open(client, project / "templates" / "repeat_coupon.yaml")
+    alone = await _hover(client, template_uri, _position("\n".join(lines), "repeat_coupon", after=2))
+    assert "山田 花子様、次回使える10%OFFクーポンです: ⟨coupon_code⟩" in alone  # no send: the param's name
     timing = await _hover(client, uri, _position(text, "day 7 at 10:00", after=2))
     assert "for an entry on 2026-12-01 14:00 JST, sent 2026-12-08 10:00 JST" in timing
     attribute = await _hover(client, uri, _position(text, "customer.order_count", after=10))

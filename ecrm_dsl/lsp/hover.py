@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -56,9 +57,14 @@ def hover(source: str, path: Path, pos: types.Position, encoding: str, snapshot:
     line_no, column = offset_at(lines, pos, encoding)
     line = lines[line_no - 1] if line_no <= len(lines) else ""
     _, end, word = word_at(line, column - 1)
-    markdown = _about(ws, word, line[end:].lstrip().startswith("(")) if word else None
+    file = snapshot.config.display(path)
+    markdown: str | None
+    if word in ws.templates:  # a send's own params fill the preview
+        markdown = template_text(ws.templates[word], _params_here(ws, file, line_no, column, word))
+    else:
+        markdown = _about(ws, word, line[end:].lstrip().startswith("(")) if word else None
     if markdown is None:
-        markdown = _timing_here(ws, snapshot.config.display(path), line_no, column)
+        markdown = _timing_here(ws, file, line_no, column)
     if markdown is None and path.suffix in (".yaml", ".yml"):
         markdown = _yaml_key(lines, line_no, column)
     if markdown is None:
@@ -72,8 +78,6 @@ def _about(ws: Workspace, word: str, called: bool) -> str | None:
         return f"```\n{signature(function)}\n```\n{function.description}"
     if word in ws.segments:
         return segment_text(ws.segments[word])
-    if word in ws.templates:
-        return template_text(ws.templates[word])
     if word in ws.presets:
         preset = ws.presets[word]
         parameters = ", ".join(f"`{p}`" for p in preset.parameters)
@@ -120,33 +124,36 @@ def segment_text(segment: Segment) -> str:
     return f"**segment {segment.name}** — {segment.title}{described}\n\n```\n{condition}\n```"
 
 
-def template_text(template: Template) -> str:
-    """The template as a customer would read it, with sample values (params: their default, or their name)."""
+def template_text(template: Template, given: Mapping[str, str] | None = None) -> str:
+    """The template as a customer would read it, with sample values; a param is the value ``given`` (by the send
+    under the cursor), else its default, else its name."""
     parts = [f"**template {template.name}** — {template.title} ({template.category})"]
     if template.params:
         parts.append("params: " + ", ".join(f"`{p.name}`: {p.type}" for p in template.params.values()))
     for channel, content in template.channels.items():
-        parts.append(f"**{channel}**\n\n" + "\n\n".join(_rendered(template, content)))
+        parts.append(f"**{channel}**\n\n" + "\n\n".join(_rendered(template, content, given or {})))
     return "\n\n".join(parts)
 
 
-def _rendered(template: Template, content: Any) -> list[str]:
+def _rendered(template: Template, content: Any, given: Mapping[str, str]) -> list[str]:
     found = []
     if isinstance(content, str):
-        filled = PLACEHOLDER.sub(lambda m: _sample(template, m.group(1)), content)
+        filled = PLACEHOLDER.sub(lambda m: _sample(template, m.group(1), given), content)
         found.append("> " + filled.strip().replace("\n", "  \n> "))
     elif isinstance(content, dict):
         for value in content.values():
-            found.extend(_rendered(template, value))
+            found.extend(_rendered(template, value, given))
     elif isinstance(content, list):
         for value in content:
-            found.extend(_rendered(template, value))
+            found.extend(_rendered(template, value, given))
     return found
 
 
-def _sample(template: Template, name: str) -> str:
+def _sample(template: Template, name: str, given: Mapping[str, str]) -> str:
     if name in _SAMPLES:
         return _SAMPLES[name]
+    if name in given:
+        return given[name]
     if name in template.params:
         default = template.params[name].default
         return str(default) if default is not None else f"⟨{name}⟩"
@@ -154,6 +161,22 @@ def _sample(template: Template, name: str) -> str:
     if scope in PRODUCT_FIELDS:
         return f"⟨{scope}.{field}: 送信時に商品から⟩"
     return f"⟨{name}⟩"
+
+
+def _params_here(ws: Workspace, file: str, line: int, column: int, template: str) -> dict[str, str]:
+    """The params of the send of ``template`` under the cursor, as text (none when the cursor is elsewhere)."""
+    for scenario in ws.scenarios:
+        if scenario.span.file != file:
+            continue
+        for step, _ in _with_timings_before(scenario.steps, []):
+            send = step.action
+            if isinstance(send, ast.Send) and send.template == template and _contains(send.span, line, column, False):
+                return {p.name: _param_text(lower.literal(p.value)) for p in send.params}
+    return {}
+
+
+def _param_text(raw: Any) -> str:
+    return raw if isinstance(raw, str) else text.param(raw)
 
 
 # --------------------------------------------------------------------------- timing example
