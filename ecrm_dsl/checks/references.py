@@ -1,21 +1,77 @@
-"""Names that must resolve: segments, templates, channels, events, anchors, KPIs and template parameters."""
+"""Names that must resolve: segments, templates, channels, events, anchors, KPIs and template parameters.
+
+A misspelt name with exactly one close spelling carries a fix that replaces just that name (the finding's span
+covers the whole construct, so the name is found inside it in the source; where it is not there exactly once, as
+after a preset's expansion, there is no fix).
+"""
 
 from __future__ import annotations
 
 import difflib
+import re
 
 from ecrm_dsl.checks.types import type_words
 from ecrm_dsl.language import ast, catalog
-from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError, Fix
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.language.targets import target_problem
 from ecrm_dsl.language.values import ANCHORS, KPIS
 from ecrm_dsl.language.visit import StructureVisitor, entry_event
 from ecrm_dsl.project.workspace import Workspace
+from ecrm_dsl.syntax.source import read_source
+
+
+def _closest(name: str, options: list[str]) -> str | None:
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _did_you_mean(name: str, options: list[str], otherwise: str) -> str:
-    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-    return f"did you mean {close[0]}?" if close else otherwise
+    close = _closest(name, options)
+    return tr("did you mean {name}?", name=close) if close else otherwise
+
+
+class _Sources:
+    """The lines of the files findings point into, read once per check (a fix must match the text exactly)."""
+
+    def __init__(self, ws: Workspace):
+        self.ws = ws
+        self.lines: dict[str, list[str] | None] = {}
+
+    def of(self, file: str) -> list[str] | None:
+        if file not in self.lines:
+            try:
+                text = read_source(self.ws.config.root / file, file).text
+                self.lines[file] = text.split("\n")
+            except DiagnosticError:
+                self.lines[file] = None
+        return self.lines[file]
+
+    def name_span(self, span: ast.Span, name: str) -> ast.Span | None:
+        """Where ``name`` is written inside ``span``, when it is written there exactly once."""
+        lines = self.of(span.file) if span.line > 0 else None
+        if not lines or not name:
+            return None
+        pattern = re.compile(r"(?<![\w.])" + re.escape(name) + r"(?![\w.])")
+        last = span.end_line if span.end_line >= span.line else span.line
+        found: list[tuple[int, int]] = []
+        for number in range(span.line, min(last, len(lines)) + 1):
+            text = lines[number - 1]
+            begin = span.column - 1 if number == span.line else 0
+            end = span.end_column - 1 if number == span.end_line and span.end_line else len(text)
+            found.extend((number, m.start() + 1) for m in pattern.finditer(text, begin, max(end, begin)))
+        if len(found) != 1:
+            return None
+        line, column = found[0]
+        return ast.Span(span.file, line, column, line, column + len(name))
+
+    def fix(self, span: ast.Span, name: str, options: list[str]) -> Fix | None:
+        """Replace a misspelt ``name`` by its one close spelling among ``options``."""
+        close = _closest(name, options)
+        where = self.name_span(span, name) if close else None
+        if close is None or where is None:
+            return None
+        return Fix(tr("replace '{name}' with '{close}'", name=name, close=close), where, close)
 
 
 def check_references(ws: Workspace, scenario: ast.Scenario) -> list[Diagnostic]:
@@ -30,6 +86,7 @@ class _References(StructureVisitor):
     def __init__(self, ws: Workspace, scenario: ast.Scenario):
         self.ws, self.scenario = ws, scenario
         self.findings: list[Diagnostic] = []
+        self.sources = _Sources(ws)
 
     def segment(self, name: str, span: ast.Span) -> None:
         if name not in self.ws.segments:
@@ -37,11 +94,14 @@ class _References(StructureVisitor):
             self.findings.append(
                 Diagnostic(
                     "E201",
-                    f"unknown segment '{name}'",
+                    tr("unknown segment '{name}'", name=name),
                     span,
                     hint=_did_you_mean(
-                        name, sorted(self.ws.segments), f"add {config.display(config.segments)}/{name}.yaml"
+                        name,
+                        sorted(self.ws.segments),
+                        tr("add {folder}/{name}.yaml", folder=config.display(config.segments), name=name),
                     ),
+                    fix=self.sources.fix(span, name, sorted(self.ws.segments)),
                 )
             )
 
@@ -50,15 +110,16 @@ class _References(StructureVisitor):
             self.findings.append(
                 Diagnostic(
                     "E205",
-                    f"unknown event '{name}'",
+                    tr("unknown event '{name}'", name=name),
                     span,
                     hint=_did_you_mean(
-                        name, sorted(self.ws.schema.events), "declare it in the customer schema's events"
+                        name, sorted(self.ws.schema.events), tr("declare it in the customer schema's events")
                     ),
+                    fix=self.sources.fix(span, name, sorted(self.ws.schema.events)),
                 )
             )
         if same:
-            _same_property(self.ws, self.scenario, name, same, span, self.findings)
+            _same_property(self.ws, self.scenario, name, same, span, self.findings, self.sources)
 
     def visit_EventTrigger(self, trigger: ast.EventTrigger) -> None:
         self.event(trigger.event, trigger.span)
@@ -70,7 +131,7 @@ class _References(StructureVisitor):
         self.segment(trigger.audience, trigger.span)
 
     def visit_DateTrigger(self, trigger: ast.DateTrigger) -> None:
-        _date_attribute(self.ws, trigger, self.findings)
+        _date_attribute(self.ws, trigger, self.findings, self.sources)
 
     def visit_Goal(self, goal: ast.Goal) -> None:
         self.event(goal.event, goal.span, goal.match.split(":", 1)[1] if goal.match.startswith("same:") else None)
@@ -84,9 +145,10 @@ class _References(StructureVisitor):
             self.findings.append(
                 Diagnostic(
                     "E208",
-                    f"unknown KPI '{hypothesis.kpi}'",
+                    tr("unknown KPI '{kpi}'", kpi=hypothesis.kpi),
                     hypothesis.span,
-                    hint=_did_you_mean(hypothesis.kpi, list(KPIS), "KPIs: " + ", ".join(KPIS)),
+                    hint=_did_you_mean(hypothesis.kpi, list(KPIS), tr("KPIs: {names}", names=", ".join(KPIS))),
+                    fix=self.sources.fix(hypothesis.span, hypothesis.kpi, list(KPIS)),
                 )
             )
         elif hypothesis.target is not None:
@@ -95,7 +157,7 @@ class _References(StructureVisitor):
                 self.findings.append(Diagnostic("E212", problem[0], hypothesis.target.span, hint=problem[1]))
 
     def visit_Timing(self, timing: ast.Timing) -> None:
-        _anchor(self.scenario, timing, self.findings)
+        _anchor(self.scenario, timing, self.findings, self.sources)
 
     def visit_Wait(self, wait: ast.Wait) -> None:
         if wait.event is not None:
@@ -103,13 +165,13 @@ class _References(StructureVisitor):
         self.generic_visit(wait)
 
     def visit_Send(self, send: ast.Send) -> None:
-        _send(self.ws, send, self.findings)
+        _send(self.ws, send, self.findings, self.sources)
 
     def visit_Update(self, update: ast.Update) -> None:
-        _update(self.ws, update, self.findings)
+        _update(self.ws, update, self.findings, self.sources)
 
 
-def _date_attribute(ws: Workspace, trigger: ast.DateTrigger, findings: list[Diagnostic]) -> None:
+def _date_attribute(ws: Workspace, trigger: ast.DateTrigger, findings: list[Diagnostic], sources: _Sources) -> None:
     name = trigger.attribute.removeprefix("customer.")
     attribute = ws.schema.attributes.get(name)
     if not trigger.attribute.startswith("customer.") or attribute is None:
@@ -117,24 +179,31 @@ def _date_attribute(ws: Workspace, trigger: ast.DateTrigger, findings: list[Diag
         findings.append(
             Diagnostic(
                 "E204",
-                f"unknown date attribute '{trigger.attribute}'",
+                tr("unknown date attribute '{name}'", name=trigger.attribute),
                 trigger.span,
-                hint=_did_you_mean(trigger.attribute, dates, "date attributes: " + ", ".join(dates)),
+                hint=_did_you_mean(trigger.attribute, dates, tr("date attributes: {names}", names=", ".join(dates))),
+                fix=sources.fix(trigger.span, trigger.attribute, dates),
             )
         )
     elif attribute.type not in ("date", "datetime"):
         findings.append(
             Diagnostic(
                 "E301",
-                f"{trigger.attribute} is {attribute.type}, not a date",
+                tr("{name} is {type}, not a date", name=trigger.attribute, type=attribute.type),
                 trigger.span,
-                hint="a date trigger needs a date attribute such as customer.birthday",
+                hint=tr("a date trigger needs a date attribute such as customer.birthday"),
             )
         )
 
 
 def _same_property(
-    ws: Workspace, scenario: ast.Scenario, event: str, prop: str, span: ast.Span, findings: list[Diagnostic]
+    ws: Workspace,
+    scenario: ast.Scenario,
+    event: str,
+    prop: str,
+    span: ast.Span,
+    findings: list[Diagnostic],
+    sources: _Sources,
 ) -> None:
     """``same <prop>`` keys an event to the entry event: both must carry the property."""
     entry = entry_event(scenario)
@@ -142,34 +211,46 @@ def _same_property(
         findings.append(
             Diagnostic(
                 "E207",
-                f"'same {prop}' keys {event} to the entry event, but this scenario has no entry event",
+                tr(
+                    "'same {property}' keys {event} to the entry event, but this scenario has no entry event",
+                    property=prop,
+                    event=event,
+                ),
                 span,
-                hint="use it with an event trigger",
+                hint=tr("use it with an event trigger"),
             )
         )
         return
     for name, role in ((entry, "entry"), (event, "matched")):
         properties = ws.schema.events.get(name)
         if properties is not None and prop not in properties:
+            if role == "entry":
+                message = tr("the entry event {name} has no property '{property}'", name=name, property=prop)
+            else:
+                message = tr("the matched event {name} has no property '{property}'", name=name, property=prop)
             findings.append(
                 Diagnostic(
                     "E204",
-                    f"the {role} event {name} has no property '{prop}'",
+                    message,
                     span,
-                    hint=_did_you_mean(prop, sorted(properties), f"declare it under events.{name}.properties"),
+                    hint=_did_you_mean(
+                        prop, sorted(properties), tr("declare it under events.{name}.properties", name=name)
+                    ),
+                    fix=sources.fix(span, prop, sorted(properties)),
                 )
             )
 
 
-def _anchor(scenario: ast.Scenario, timing: ast.Timing, findings: list[Diagnostic]) -> None:
+def _anchor(scenario: ast.Scenario, timing: ast.Timing, findings: list[Diagnostic], sources: _Sources) -> None:
     anchor = timing.anchor
     if anchor not in ANCHORS:
         findings.append(
             Diagnostic(
                 "E207",
-                f"unknown timing anchor '{anchor}'",
+                tr("unknown timing anchor '{anchor}'", anchor=anchor),
                 timing.span,
-                hint=_did_you_mean(anchor, list(ANCHORS), "anchors: " + ", ".join(ANCHORS)),
+                hint=_did_you_mean(anchor, list(ANCHORS), tr("anchors: {names}", names=", ".join(ANCHORS))),
+                fix=sources.fix(timing.span, anchor, list(ANCHORS)),
             )
         )
         return
@@ -179,23 +260,30 @@ def _anchor(scenario: ast.Scenario, timing: ast.Timing, findings: list[Diagnosti
         findings.append(
             Diagnostic(
                 "E207",
-                f"'{anchor}' ({ANCHORS[anchor]}) needs an entry event that carries it; "
-                f"this scenario enters on {entry or _trigger_kind(scenario.trigger)}",
+                tr(
+                    "'{anchor}' ({meaning}) needs an entry event that carries it; this scenario enters on {entry}",
+                    anchor=anchor,
+                    meaning=ANCHORS[anchor],
+                    entry=entry or _trigger_kind(scenario.trigger),
+                ),
                 timing.span,
-                hint="entry events with this date: " + ", ".join(allowed),
+                hint=tr("entry events with this date: {names}", names=", ".join(allowed)),
             )
         )
 
 
-def _send(ws: Workspace, send: ast.Send, findings: list[Diagnostic]) -> None:
+def _send(ws: Workspace, send: ast.Send, findings: list[Diagnostic], sources: _Sources) -> None:
     for channel in (send.channel, *send.fallback):
         if channel not in catalog.CHANNELS:
             findings.append(
                 Diagnostic(
                     "E203",
-                    f"unknown channel '{channel}'",
+                    tr("unknown channel '{channel}'", channel=channel),
                     send.span,
-                    hint=_did_you_mean(channel, list(catalog.CHANNELS), "channels: " + ", ".join(catalog.CHANNELS)),
+                    hint=_did_you_mean(
+                        channel, list(catalog.CHANNELS), tr("channels: {names}", names=", ".join(catalog.CHANNELS))
+                    ),
+                    fix=sources.fix(send.span, channel, list(catalog.CHANNELS)),
                 )
             )
     template = ws.templates.get(send.template)
@@ -203,13 +291,14 @@ def _send(ws: Workspace, send: ast.Send, findings: list[Diagnostic]) -> None:
         findings.append(
             Diagnostic(
                 "E202",
-                f"unknown template '{send.template}'",
+                tr("unknown template '{name}'", name=send.template),
                 send.span,
                 hint=_did_you_mean(
                     send.template,
                     sorted(ws.templates),
-                    f"add {ws.config.display(ws.config.templates)}/{send.template}.yaml",
+                    tr("add {folder}/{name}.yaml", folder=ws.config.display(ws.config.templates), name=send.template),
                 ),
+                fix=sources.fix(send.span, send.template, sorted(ws.templates)),
             )
         )
         return
@@ -218,9 +307,13 @@ def _send(ws: Workspace, send: ast.Send, findings: list[Diagnostic]) -> None:
             findings.append(
                 Diagnostic(
                     "E209",
-                    f"template '{template.name}' has no {channel} content",
+                    tr("template '{name}' has no {channel} content", name=template.name, channel=channel),
                     send.span,
-                    hint=f"add channels.{channel} to the template, or send on one of: {', '.join(template.channels)}",
+                    hint=tr(
+                        "add channels.{channel} to the template, or send on one of: {channels}",
+                        channel=channel,
+                        channels=", ".join(template.channels),
+                    ),
                 )
             )
     given = {p.name: p for p in send.params}
@@ -230,17 +323,22 @@ def _send(ws: Workspace, send: ast.Send, findings: list[Diagnostic]) -> None:
             findings.append(
                 Diagnostic(
                     "E210",
-                    f"template '{template.name}' has no parameter '{name}'",
+                    tr("template '{template}' has no parameter '{name}'", template=template.name, name=name),
                     param.span,
-                    hint=_did_you_mean(name, sorted(template.params), "declare it under params in the template"),
+                    hint=_did_you_mean(name, sorted(template.params), tr("declare it under params in the template")),
+                    fix=sources.fix(param.span, name, sorted(template.params)),
                 )
             )
         elif not _literal_fits(param.value, declared.type):
             findings.append(
                 Diagnostic(
                     "E301",
-                    f"parameter '{name}' takes {type_words(declared.type)}, but the value is "
-                    f"{type_words(param.value.type)}",
+                    tr(
+                        "parameter '{name}' takes {declared}, but the value is {given}",
+                        name=name,
+                        declared=type_words(declared.type),
+                        given=type_words(param.value.type),
+                    ),
                     param.value.span or param.span,
                 )
             )
@@ -249,9 +347,9 @@ def _send(ws: Workspace, send: ast.Send, findings: list[Diagnostic]) -> None:
             findings.append(
                 Diagnostic(
                     "E210",
-                    f"template '{template.name}' needs parameter '{name}'",
+                    tr("template '{template}' needs parameter '{name}'", template=template.name, name=name),
                     send.span,
-                    hint=f"pass it: with {{ {name} = … }} (YAML: params: {{{name}: …}})",
+                    hint=tr("pass it: with {{ {name} = … }} (YAML: params: {{{name}: …}})", name=name),
                 )
             )
 
@@ -284,7 +382,7 @@ _CUSTOMER_OWNED = {
 }
 
 
-def _update(ws: Workspace, update: ast.Update, findings: list[Diagnostic]) -> None:
+def _update(ws: Workspace, update: ast.Update, findings: list[Diagnostic], sources: _Sources) -> None:
     for assignment in update.assignments:
         scope, _, name = assignment.attribute.partition(".")
         attribute = ws.schema.attributes.get(name) if scope == "customer" else None
@@ -297,28 +395,36 @@ def _update(ws: Workspace, update: ast.Update, findings: list[Diagnostic]) -> No
             findings.append(
                 Diagnostic(
                     "E204",
-                    f"update sets unknown attribute '{assignment.attribute}'",
+                    tr("update sets unknown attribute '{name}'", name=assignment.attribute),
                     assignment.span,
-                    hint=_did_you_mean(assignment.attribute, settable, "updates set customer.<attribute>"),
+                    hint=_did_you_mean(assignment.attribute, settable, tr("updates set customer.<attribute>")),
+                    fix=sources.fix(assignment.span, assignment.attribute, settable),
                 )
             )
             continue
         if attribute.derived or name in _CUSTOMER_OWNED:
-            why = (
-                "it is computed from orders and events"
-                if attribute.derived
-                else "tags have their own 'tag'/'untag'"
-                if name == "tags"
-                else "only the customer can change consent and contact points"
-            )
-            findings.append(Diagnostic("E211", f"update cannot set customer.{name}: {why}", assignment.span))
+            if attribute.derived:
+                message = tr("update cannot set customer.{name}: it is computed from orders and events", name=name)
+            elif name == "tags":
+                message = tr("update cannot set customer.{name}: tags have their own 'tag'/'untag'", name=name)
+            else:
+                message = tr(
+                    "update cannot set customer.{name}: only the customer can change consent and contact points",
+                    name=name,
+                )
+            findings.append(Diagnostic("E211", message, assignment.span))
             continue
         value = assignment.value
         if value.type != "null" and not _literal_fits(value, attribute.type):
             findings.append(
                 Diagnostic(
                     "E301",
-                    f"customer.{name} takes {type_words(attribute.type)}, but the value is {type_words(value.type)}",
+                    tr(
+                        "customer.{name} takes {declared}, but the value is {given}",
+                        name=name,
+                        declared=type_words(attribute.type),
+                        given=type_words(value.type),
+                    ),
                     value.span or assignment.span,
                 )
             )
@@ -326,8 +432,16 @@ def _update(ws: Workspace, update: ast.Update, findings: list[Diagnostic]) -> No
             findings.append(
                 Diagnostic(
                     "E301",
-                    f"customer.{name} is one of {', '.join(attribute.values)}, not '{value.value}'",
+                    tr(
+                        "customer.{name} is one of {values}, not '{value}'",
+                        name=name,
+                        values=", ".join(attribute.values),
+                        value=value.value,
+                    ),
                     value.span or assignment.span,
-                    hint=_did_you_mean(str(value.value), list(attribute.values), "add it to the attribute's values"),
+                    hint=_did_you_mean(
+                        str(value.value), list(attribute.values), tr("add it to the attribute's values")
+                    ),
+                    fix=sources.fix(value.span or assignment.span, str(value.value), list(attribute.values)),
                 )
             )

@@ -88,6 +88,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "lint_command",
         "Check scenarios (and the segments, templates, schema and policies they use).",
     ),
+    "lsp": LazyCommand(
+        "ecrm_dsl.cli.lsp_cmd",
+        "lsp_command",
+        "Run the language server for .ecrm and the project's YAML files (LSP over stdio).",
+    ),
     "preview": LazyCommand(
         "ecrm_dsl.cli.preview_cmd",
         "preview_command",

@@ -90,11 +90,17 @@ FIXES: dict[str, str] = {
     "`holdout: 10%`); a fraction that is not a whole percent, or any other malformed literal, is left for you.",
     "E100": "a misspelt key or an enum value with one close spelling is replaced by it (`trigerr:` → `trigger:`, "
     "`kind: sel` → `kind: sell`, in both syntaxes for `kind`).",
-    "E201": "a segment name in `in_segment(…)` with one close spelling is replaced by it.",
+    "E201": "a segment name (a trigger's, an audience's or in `in_segment(…)`) with one close spelling is replaced "
+    "by it.",
+    "E202": "a template name with one close spelling is replaced by it (`repeat_cupon` → `repeat_coupon`).",
     "E204": "a name with one close spelling is replaced by it (`customer.ordr_count` → `customer.order_count`, "
     "`event.amout` → `event.amount`).",
-    "E205": "an event name in `count(…)` with one close spelling is replaced by it.",
+    "E205": "an event name (a trigger's, a goal's, a wait's or in `count(…)`) with one close spelling is replaced by "
+    "it.",
+    "E207": "a timing anchor with one close spelling is replaced by it (`delivery_dat` → `delivery_date`).",
+    "E208": "a hypothesis KPI with one close spelling is replaced by it (`f2_rat` → `f2_rate`).",
     "E206": "a function name with one close spelling is replaced by it (`has_tags(…)` → `has_tag(…)`).",
+    "E210": "a send's parameter with one close spelling among the template's params is renamed to it.",
     "E301": "a whole number compared with or added to money gets its 円 (`30000` → `30000円`).",
     "E302": "a keyword argument with one close spelling is replaced by it (`categry:` → `category:`).",
     "W406": "a text value that is not one of the attribute's values but close to one is replaced by it.",
