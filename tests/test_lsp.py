@@ -329,6 +329,7 @@ async def test_formatting_is_ecrm_fmt(client: LanguageClient, project: Path):
 async def test_quick_fixes_give_a_file_that_lints_clean(client: LanguageClient, project: Path):
     path = project / "scenarios" / "winback.ecrm"
     uri = _open(client, path)
+    client.diagnostics.pop(uri, None)
     _change(client, uri, WINBACK + "\n", 10)  # a fresh lint of this exact text
     found = await _diagnostics(client, uri, lambda d: len(d) == 4)
     text = WINBACK + "\n"

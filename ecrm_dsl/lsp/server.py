@@ -127,22 +127,28 @@ class EcrmServer(LanguageServer):
         if path is None:
             return
         text, buffers = self.text_of(uri), self.buffers()
+        versions = {u: d.version for u, d in self.workspace.text_documents.items()}
         try:
             outcome = await asyncio.get_running_loop().run_in_executor(self.linter, _lint, path, text, buffers)
-            self.publish(uri, path, outcome)
+            self.publish(uri, outcome, versions)
         except Exception as exc:  # a bug in a check must not stop the server: say so, keep serving
             self.log(f"ecrm: linting {path} failed: {exc!r}\n{traceback.format_exc()}", types.MessageType.Error)
 
-    def publish(self, uri: str, path: Path, outcome: Snapshot | list[Diagnostic]) -> None:
-        """Send the findings of ``uri``; after a project lint, those of every open file of the project too."""
+    def publish(self, uri: str, outcome: Snapshot | list[Diagnostic], versions: dict[str, int | None]) -> None:
+        """Send the findings of ``uri``; after a project lint, those of every open file of the project too.
+
+        A document edited while the lint ran is skipped: its findings would be stale, and its edit has scheduled
+        a newer lint."""
+        current = {u: d.version for u, d in self.workspace.text_documents.items()}
         if isinstance(outcome, list):  # outside any project: this file only
-            self._send(uri, outcome)
+            if current.get(uri) == versions.get(uri):
+                self._send(uri, outcome)
             return
         root = outcome.config.root.resolve()
         self.snapshots[root] = outcome
         for open_uri in list(self.workspace.text_documents):
             open_path = _path(open_uri)
-            if open_path is None or not open_path.is_relative_to(root):
+            if open_path is None or not open_path.is_relative_to(root) or current[open_uri] != versions.get(open_uri):
                 continue
             name = outcome.config.display(open_path)
             if name in outcome.findings:
