@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
@@ -26,7 +27,33 @@ from ecrm_dsl.review.diff_sources import Context, SourceError, resolve, working_
 from ecrm_dsl.store.database import open_store
 
 
-@click.command("diff")
+class DiffCommand(click.Command):
+    """Click's own usage errors follow the exit-code mapping too: 1 with ``--detailed-exitcode``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        detailed = "--detailed-exitcode" in args
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            if detailed:
+                exc.exit_code = DETAILED.error
+            raise
+
+
+@dataclass(frozen=True)
+class ExitCodes:
+    """What the exit status says: nothing changed, something changed, the diff could not be made."""
+
+    same: int
+    changed: int
+    error: int
+
+
+STANDARD = ExitCodes(same=int(ExitCode.OK), changed=int(ExitCode.FINDINGS), error=int(ExitCode.USAGE))
+DETAILED = ExitCodes(same=0, changed=2, error=1)  # terraform plan -detailed-exitcode
+
+
+@click.command("diff", cls=DiffCommand)
 @click.argument("base")
 @click.argument("head", required=False)
 @click.option(
@@ -54,6 +81,11 @@ from ecrm_dsl.store.database import open_store
 @click.option(
     "--uplift", "uplift_text", default="2pt", show_default=True, help="With --power: the uplift to detect, in points."
 )
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit as terraform plan -detailed-exitcode does: 0 no changes, 1 error, 2 changes.",
+)
 @click.pass_context
 def diff_command(
     ctx: click.Context,
@@ -65,6 +97,7 @@ def diff_command(
     mermaid: bool,
     power_text: str | None,
     uplift_text: str,
+    detailed_exitcode: bool,
 ) -> None:
     """Compare two versions of the scenarios: BASE and HEAD are each a plan file (.json), a project folder or a
     git revision; HEAD defaults to the working tree (the current project).
@@ -73,8 +106,31 @@ def diff_command(
     conditions, channels, templates, segments and policies. With --store, also the customers enrolled at the
     changed steps and the audience size before and after.
 
-    Exit status: 0 no changes, 1 changes, 2 usage or configuration error.
+    Exit status: 0 no changes, 1 changes, 2 usage or configuration error; with --detailed-exitcode, terraform's
+    0 no changes, 1 error, 2 changes.
     """
+    codes = DETAILED if detailed_exitcode else STANDARD
+    try:
+        changed = _diff(ctx, base, head, fmt, store, now_text, mermaid, power_text, uplift_text)
+    except SystemExit as exc:  # every refusal below exits 2 (ExitCode.USAGE); said in this mode's number
+        if exc.code == int(ExitCode.USAGE):
+            raise SystemExit(codes.error) from None
+        raise
+    ctx.exit(codes.changed if changed else codes.same)
+
+
+def _diff(
+    ctx: click.Context,
+    base: str,
+    head: str | None,
+    fmt: str,
+    store: str | None,
+    now_text: str | None,
+    mermaid: bool,
+    power_text: str | None,
+    uplift_text: str,
+) -> bool:
+    """Print the diff in ``fmt``; whether anything changed."""
     config_path = ctx.obj.get("config_path") if ctx.obj else None
     context = Context(Path.cwd(), Path(config_path).resolve() if config_path else None, _show_findings)
     now = _parse_now(now_text)
@@ -98,7 +154,7 @@ def diff_command(
         click.echo(render_markdown(result, old.plan, new.plan, mermaid=mermaid), nl=False)
     else:
         click.echo(render_text(result), nl=False)
-    ctx.exit(int(ExitCode.FINDINGS) if result.changed else int(ExitCode.OK))
+    return result.changed
 
 
 def _show_findings(findings: list[Diagnostic], config: ProjectConfig, files: int) -> None:
