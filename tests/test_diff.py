@@ -150,7 +150,16 @@ def test_plan_files_give_the_same_changes_as_folders(tmp_path: Path) -> None:
     assert from_plans.exit_code == from_folders.exit_code == 1
     plans, folders = json.loads(from_plans.stdout), json.loads(from_folders.stdout)
     assert (plans["base"], plans["head"]) == ("before.json", "after.json")
-    assert plans["changes"] == folders["changes"]
+    scenario_changes = [c for c in plans["changes"] if c["scope"] == "scenario"]
+    assert scenario_changes == [c for c in folders["changes"] if c["scope"] == "scenario"]
+    # a plan holds only what its scenarios use, so a template it gains is "now used"; a project says "added"
+    assert [c["message"] for c in plans["changes"] if c["scope"] == "template"] == [
+        "template tips_student now used (marketing, email, line)"
+    ]
+    assert [c["message"] for c in folders["changes"] if c["scope"] == "template"] == [
+        "template tips_student added (marketing, email, line)"
+    ]
+    assert plans["files"] == [] and [f["path"] for f in folders["files"]] == ["templates/tips_student.yaml"]
     # a plan file against the project folder it came from
     mixed = run(case, "before", str(tmp_path / "before.json"))
     assert mixed.exit_code == 0 and mixed.stdout.startswith("no changes\n")
@@ -250,7 +259,11 @@ def test_bad_options_exit_2(tmp_path: Path) -> None:
 
 def test_markdown_draws_before_and_after_with_the_graph_module(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = types.ModuleType("ecrm_dsl.review.graph")
-    fake.mermaid = lambda scenario: f"flowchart TD\n  start([{scenario['id']}: {len(scenario['nodes'])} steps])\n"  # type: ignore[attr-defined]
+
+    def draw(scenario: dict[str, Any], marks: Any = None) -> str:
+        return f"flowchart TD\n  start([{scenario['id']}: {len(scenario['nodes'])} steps])\n"
+
+    fake.mermaid = draw  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "ecrm_dsl.review.graph", fake)
     result = run(GOLDEN / "onboarding_flow", "before", "after", "--format", "markdown")
     assert result.exit_code == 1
@@ -270,7 +283,7 @@ def test_markdown_without_the_graph_module_or_with_a_failing_one(monkeypatch: py
     assert result.exit_code == 1 and "```mermaid" not in result.stdout
     broken = types.ModuleType("ecrm_dsl.review.graph")
 
-    def explode(scenario: dict[str, Any]) -> str:
+    def explode(scenario: dict[str, Any], marks: Any = None) -> str:
         raise RuntimeError("cannot draw")
 
     broken.mermaid = explode  # type: ignore[attr-defined]

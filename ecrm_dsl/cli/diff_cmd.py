@@ -12,6 +12,7 @@ import click
 from sqlalchemy import Engine
 
 from ecrm_dsl.cli.common import ExitCode, print_findings
+from ecrm_dsl.cli.git_changes import renamed_files
 from ecrm_dsl.cli.redact import display_location, redact
 from ecrm_dsl.cli.runtime_cmds import plan_errors
 from ecrm_dsl.cli.simulate_cmd import parse_duration, parse_points
@@ -19,11 +20,12 @@ from ecrm_dsl.language.diagnostics import Diagnostic
 from ecrm_dsl.language.values import Duration
 from ecrm_dsl.project.config import ProjectConfig
 from ecrm_dsl.review.diff_impact import StoreError, check_store, measure
+from ecrm_dsl.review.diff_markdown import DEFAULT_MAX_SIZE, MIN_MAX_SIZE, render_markdown
 from ecrm_dsl.review.diff_model import REMOVED, Impact, PlanDiff, ScenarioImpact
 from ecrm_dsl.review.diff_plans import diff_plans
 from ecrm_dsl.review.diff_power import replayed_power
-from ecrm_dsl.review.diff_render import render_json, render_markdown, render_text
-from ecrm_dsl.review.diff_sources import Context, SourceError, resolve, working_tree
+from ecrm_dsl.review.diff_render import render_json, render_text
+from ecrm_dsl.review.diff_sources import WORKING_TREE, Context, Side, SourceError, resolve, working_tree
 from ecrm_dsl.store.database import open_store
 
 
@@ -36,8 +38,12 @@ class DiffCommand(click.Command):
             return super().parse_args(ctx, args)
         except click.UsageError as exc:
             if detailed:
-                exc.exit_code = DETAILED.error
+                raise _DetailedUsageError(exc.format_message(), exc.ctx) from None
             raise
+
+
+class _DetailedUsageError(click.UsageError):
+    exit_code = 1  # DETAILED.error
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,14 @@ DETAILED = ExitCodes(same=0, changed=2, error=1)  # terraform plan -detailed-exi
     "--uplift", "uplift_text", default="2pt", show_default=True, help="With --power: the uplift to detect, in points."
 )
 @click.option(
+    "--max-size",
+    type=int,
+    default=DEFAULT_MAX_SIZE,
+    show_default=True,
+    help="Markdown: at most this many characters (GitHub refuses comments over 65,536); diagrams, then details "
+    "are left out to fit, with a note. 0: no limit.",
+)
+@click.option(
     "--detailed-exitcode",
     is_flag=True,
     help="Exit as terraform plan -detailed-exitcode does: 0 no changes, 1 error, 2 changes.",
@@ -97,6 +111,7 @@ def diff_command(
     mermaid: bool,
     power_text: str | None,
     uplift_text: str,
+    max_size: int,
     detailed_exitcode: bool,
 ) -> None:
     """Compare two versions of the scenarios: BASE and HEAD are each a plan file (.json), a project folder or a
@@ -111,7 +126,9 @@ def diff_command(
     """
     codes = DETAILED if detailed_exitcode else STANDARD
     try:
-        changed = _diff(ctx, base, head, fmt, store, now_text, mermaid, power_text, uplift_text)
+        if max_size and max_size < MIN_MAX_SIZE:
+            _fail(f"--max-size {max_size}: give at least {MIN_MAX_SIZE:,} characters, or 0 for no limit")
+        changed = _diff(ctx, base, head, fmt, store, now_text, mermaid, power_text, uplift_text, max_size)
     except SystemExit as exc:  # every refusal below exits 2 (ExitCode.USAGE); said in this mode's number
         if exc.code == int(ExitCode.USAGE):
             raise SystemExit(codes.error) from None
@@ -129,6 +146,7 @@ def _diff(
     mermaid: bool,
     power_text: str | None,
     uplift_text: str,
+    max_size: int,
 ) -> bool:
     """Print the diff in ``fmt``; whether anything changed."""
     config_path = ctx.obj.get("config_path") if ctx.obj else None
@@ -141,7 +159,8 @@ def _diff(
     except SourceError as exc:
         _fail(str(exc))
     try:
-        result = diff_plans(old.plan, new.plan, old.label, new.label)
+        projects = (old.project, new.project) if old.project and new.project else None
+        result = diff_plans(old.plan, new.plan, old.label, new.label, projects, _renames(old, new))
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
         if not (old.from_file or new.from_file):
             raise  # compiled plans are well formed: this is a bug, and main() reports it as one
@@ -151,10 +170,20 @@ def _diff(
     if fmt == "json":
         click.echo(render_json(result), nl=False)
     elif fmt == "markdown":
-        click.echo(render_markdown(result, old.plan, new.plan, mermaid=mermaid), nl=False)
+        click.echo(render_markdown(result, old.plan, new.plan, mermaid=mermaid, max_size=max_size), nl=False)
     else:
         click.echo(render_text(result), nl=False)
     return result.changed
+
+
+def _renames(old: Side, new: Side) -> dict[str, str]:
+    """Files git pairs as renamed, when BASE is a revision and HEAD a revision or the working tree of the same
+    project; otherwise a moved file is a removal and an addition."""
+    if old.commit is None or old.root_in_repository is None or old.root_in_repository != new.root_in_repository:
+        return {}
+    if new.commit is None and new.label != WORKING_TREE:
+        return {}
+    return renamed_files(Path.cwd(), old.commit, new.commit, old.root_in_repository)
 
 
 def _show_findings(findings: list[Diagnostic], config: ProjectConfig, files: int) -> None:

@@ -1,0 +1,130 @@
+"""What a project holds besides its plan: every segment, template and preset defined (used or not), its
+configuration, and its files — so ``ecrm diff`` reports a change to something no scenario uses yet.
+
+A plan carries only what its scenarios use; a :class:`ProjectSnapshot` is taken from the loaded workspace while
+the sources still exist, and compared only when both sides are projects (a plan file has no such record).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ecrm_dsl.build.compiler import _segment as compiled_segment
+from ecrm_dsl.build.compiler import _template as compiled_template
+from ecrm_dsl.project.workspace import Workspace
+from ecrm_dsl.review.diff_model import ADDED, REMOVED, RENAMED, Changes, Code, FileChange
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ProjectSnapshot:
+    """Everything a project defines, in the plan's JSON shapes, and a fingerprint of each file it reads."""
+
+    segments: dict[str, Json]
+    templates: dict[str, Json]
+    presets: dict[str, Json]  # the project's own presets, as written
+    preset_users: dict[str, list[str]]  # preset -> scenarios made from it
+    config: Json  # the ecrm table of ecrm.toml / pyproject.toml
+    files: dict[str, str]  # path relative to the project root -> sha256 of its bytes
+    defines: dict[str, list[str]] = field(default_factory=dict)  # path -> "segment dormant_150", …
+
+
+def snapshot(workspace: Workspace) -> ProjectSnapshot:
+    config = workspace.config
+    root = config.root
+    read = set(workspace.files)  # the shipped presets are not among them
+    presets = {name: _plain(p.doc.data) for name, p in sorted(workspace.presets.items()) if p.span.file in read}
+    users: dict[str, list[str]] = {}
+    for scenario in workspace.scenarios:
+        if scenario.origin is not None:
+            users.setdefault(scenario.origin.preset, []).append(scenario.id)
+    defines: dict[str, list[str]] = {}
+    for scenario in workspace.scenarios:
+        defines.setdefault(scenario.span.file, []).append(f"scenario {scenario.id}")
+    for noun, table in (("segment", workspace.segments), ("template", workspace.templates)):
+        for name, item in table.items():
+            defines.setdefault(item.span.file, []).append(f"{noun} {name}")
+    for name in presets:
+        defines.setdefault(workspace.presets[name].span.file, []).append(f"preset {name}")
+    names = [*workspace.files]
+    if config.source is not None:
+        names.append(config.display(config.source))
+    files = {name: _fingerprint(root / name) for name in sorted(set(names)) if (root / name).is_file()}
+    return ProjectSnapshot(
+        segments={name: compiled_segment(s) for name, s in sorted(workspace.segments.items())},
+        templates={name: compiled_template(t) for name, t in sorted(workspace.templates.items())},
+        presets=presets,
+        preset_users={name: sorted(ids) for name, ids in sorted(users.items())},
+        config=_config_table(config.source),
+        files=files,
+        defines={path: sorted(found) for path, found in sorted(defines.items())},
+    )
+
+
+def _fingerprint(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _plain(data: Any) -> Json:
+    """Parsed YAML as plain JSON values (dates and the like as text), for comparing and showing."""
+    loaded: Json = json.loads(json.dumps(data, ensure_ascii=False, sort_keys=True, default=str))
+    return loaded
+
+
+def _config_table(source: Path | None) -> Json:
+    if source is None:
+        return {}
+    data = tomllib.loads(source.read_text(encoding="utf-8"))
+    table = data.get("tool", {}).get("ecrm", {}) if source.name == "pyproject.toml" else data
+    return _plain(table)
+
+
+# --------------------------------------------------------------------------- comparing
+
+
+def compare_presets(old: ProjectSnapshot, new: ProjectSnapshot) -> list[Changes]:
+    """A :class:`Changes` per preset added, removed or changed; each changed top-level key said as JSON."""
+    found = []
+    for name in sorted(set(old.presets) | set(new.presets)):
+        out = Changes("preset", name)
+        if name not in old.presets:
+            out.add("preset_added", ("preset ", Code(name), " added"))
+        elif name not in new.presets:
+            out.add("preset_removed", ("preset ", Code(name), " removed"))
+        else:
+            before, after = old.presets[name], new.presets[name]
+            for key in sorted(set(before) | set(after)):
+                out.generic(key, before.get(key), after.get(key))
+        if out.items:
+            found.append(out)
+    return found
+
+
+def compare_config(old: ProjectSnapshot, new: ProjectSnapshot) -> Changes:
+    """The project configuration's settings that changed (paths, rule selection), key by key."""
+    out = Changes("config", "config")
+    for key in sorted(set(old.config) | set(new.config)):
+        out.generic(key, old.config.get(key), new.config.get(key))
+    return out
+
+
+def file_changes(old: ProjectSnapshot, new: ProjectSnapshot, renames: dict[str, str] | None = None) -> list[FileChange]:
+    """Files added and removed (paths relative to each project's root), and renamed where git says so
+    (``renames``: old path -> new path). A file whose content changed is not listed: its meaning is."""
+    renames = {a: b for a, b in (renames or {}).items() if a in old.files and b in new.files}
+    renamed_to = set(renames.values())
+    found: list[FileChange] = []
+    for path in sorted(set(old.files) | set(new.files)):
+        if path in renames:
+            found.append(FileChange(renames[path], RENAMED, new.defines.get(renames[path], []), path))
+        elif path in new.files and path not in old.files and path not in renamed_to:
+            found.append(FileChange(path, ADDED, new.defines.get(path, [])))
+        elif path in old.files and path not in new.files:
+            found.append(FileChange(path, REMOVED, old.defines.get(path, [])))
+    return sorted(found, key=lambda f: (f.path, f.state))
