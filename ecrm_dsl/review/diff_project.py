@@ -89,29 +89,56 @@ def _config_table(source: Path | None) -> Json:
 
 
 def compare_presets(old: ProjectSnapshot, new: ProjectSnapshot) -> list[Changes]:
-    """A :class:`Changes` per preset added, removed or changed; each changed top-level key said as JSON."""
+    """A :class:`Changes` per preset added, removed or changed; a changed preset by the settings that changed."""
     found = []
     for name in sorted(set(old.presets) | set(new.presets)):
         out = Changes("preset", name)
         if name not in old.presets:
-            out.add("preset_added", ("preset ", Code(name), " added"))
+            out.add("preset_added", ("preset ", Code(name), f" added: {new.presets[name].get('title', name)}"))
         elif name not in new.presets:
             out.add("preset_removed", ("preset ", Code(name), " removed"))
         else:
-            before, after = old.presets[name], new.presets[name]
-            for key in sorted(set(before) | set(after)):
-                out.generic(key, before.get(key), after.get(key))
+            _settings(out, old.presets[name], new.presets[name])
         if out.items:
             found.append(out)
     return found
 
 
 def compare_config(old: ProjectSnapshot, new: ProjectSnapshot) -> Changes:
-    """The project configuration's settings that changed (paths, rule selection), key by key."""
+    """The project configuration's settings that changed (paths, rule selection), one line each."""
     out = Changes("config", "config")
-    for key in sorted(set(old.config) | set(new.config)):
-        out.generic(key, old.config.get(key), new.config.get(key))
+    _settings(out, old.config, new.config)
     return out
+
+
+def _settings(out: Changes, old: Json, new: Json) -> None:
+    """Each changed setting by its path (``scenario.steps[0].delay.days``): ``old → new``, JSON for the values."""
+    before, after = _leaves(old), _leaves(new)
+    for path in sorted(set(before) | set(after), key=_path_order):
+        out.generic(path, before.get(path), after.get(path))
+
+
+def _leaves(value: Any, path: str = "") -> dict[str, Any]:
+    """Settings by path; a list of plain values stays one setting (``rules.ignore``), others are indexed."""
+    if isinstance(value, dict) and value:
+        found: dict[str, Any] = {}
+        for key, item in value.items():
+            found.update(_leaves(item, f"{path}.{key}" if path else str(key)))
+        return found
+    if isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
+        found = {}
+        for index, item in enumerate(value):
+            found.update(_leaves(item, f"{path}[{index}]"))
+        return found
+    return {path: value}
+
+
+def _path_order(path: str) -> list[tuple[int, int | str]]:
+    """Paths in document-ish order: ``steps[2]`` before ``steps[10]``."""
+    order: list[tuple[int, int | str]] = []
+    for piece in path.replace("[", ".[").split("."):
+        order.append((0, int(piece[1:-1])) if piece.startswith("[") else (1, piece))
+    return order
 
 
 def file_changes(old: ProjectSnapshot, new: ProjectSnapshot, renames: dict[str, str] | None = None) -> list[FileChange]:
