@@ -32,6 +32,7 @@ from ecrm_dsl.simulate.summary import render_coupons
 Json = dict[str, Any]
 MARKER = "<!-- ecrm-diff -->"
 DEFAULT_MAX_SIZE = 60_000  # under GitHub's 65,536, with room for what a workflow wraps around it
+USERS_SHOWN = 10  # scenarios named in "used by"; the rest are counted
 MIN_MAX_SIZE = 2_000  # the summary, the note and a few subjects must fit
 FULL, NO_DIAGRAMS, NO_DETAILS, TRUNCATED = range(4)  # each level leaves out more
 
@@ -64,7 +65,7 @@ def _cut(level: int, wanted_diagrams: bool, shown: int, total: int) -> str | Non
         parts.append("the flow diagrams")
     if level >= NO_DETAILS:
         parts.append("the per-change details (each scenario is one line)")
-    said = " and ".join(parts) + (" are left out" if len(parts) > 1 else " is left out" if parts else "")
+    said = " and ".join(parts) + " are left out" if parts else ""
     if level == TRUNCATED:
         listed = f"only the first {shown:,} of {total:,} changed subjects are listed"
         said = f"{said}, and {listed}" if said else listed
@@ -79,8 +80,8 @@ def _page(diff: PlanDiff, blocks: list[Block], cut: str | None, tail: tuple[str,
     for block in blocks:
         if block.heading != heading:
             heading = block.heading
-            # Scenario blocks open with their own blank line (HTML blocks need it); list items follow directly.
-            lines += ["", f"#### {heading}"] + ([] if heading == "Scenarios" else [""])
+            # A <details> block opens with its own blank line (HTML blocks need it); list items follow directly.
+            lines += ["", f"#### {heading}"] + ([] if block.lines[:1] == ("",) else [""])
         lines += block.lines
     return "\n".join([*lines, *tail]) + "\n"
 
@@ -149,7 +150,7 @@ def _scenario(diff: PlanDiff, subject: str, state: str, level: int) -> list[str]
         extra = f" · {diff.impact.scenarios[subject].in_flight:,} enrolled now"
     count = f": {len(changes)} change{'s' if len(changes) != 1 else ''}" if state == CHANGED else ""
     if level >= NO_DETAILS:
-        return ["", f"- {code(subject)} — {state}{count}{extra}"]
+        return [f"- {code(subject)} — {state}{count}{extra}"]
     lines = ["", "<details>", f"<summary><code>{html(subject)}</code> — {state}{count}{extra}</summary>", ""]
     lines += _bullets(changes, level)
     notes = impact_lines(diff, subject, state)
@@ -161,7 +162,7 @@ def _scenario(diff: PlanDiff, subject: str, state: str, level: int) -> list[str]
 def _shared(diff: PlanDiff, scope: str, subject: str, state: str, level: int) -> list[str]:
     if scope in WHOLE:
         return _bullets(diff.changes_of(scope, subject), level)
-    usage = usage_line(diff, scope, subject, state, code) if scope in NAMED else None
+    usage = usage_line(diff, scope, subject, state, code, USERS_SHOWN) if scope in NAMED else None
     lines = [f"- {code(subject)} — {state}{f' ({usage})' if usage else ''}"]
     lines += [f"  {line}" for line in _bullets(diff.changes_of(scope, subject), level)]
     lines += [f"  - {md(message)}" for message in shared_notes(diff, scope, subject)]

@@ -112,13 +112,18 @@ def _used_by(diff: PlanDiff, scope: str, subject: str) -> list[str]:
     return diff.used_by.get((scope, subject), [])
 
 
-def usage_line(diff: PlanDiff, scope: str, subject: str, state: str, code: Callable[[str], str] = str) -> str | None:
-    """ "used by: a, b", or that no scenario uses it (said only when both sides were whole projects)."""
+def usage_line(
+    diff: PlanDiff, scope: str, subject: str, state: str, code: Callable[[str], str] = str, shown: int = 0
+) -> str | None:
+    """ "used by: a, b", or that no scenario uses it (said only when both sides were whole projects); with
+    ``shown``, at most that many names and the number of the others."""
     if scope not in NAMED:
         return None
     users = _used_by(diff, scope, subject)
     if users:
-        return f"{'was used' if state == REMOVED else 'used'} by: {', '.join(code(u) for u in users)}"
+        names = ", ".join(code(u) for u in (users[:shown] if shown else users))
+        more = f" and {len(users) - shown:,} more" if shown and len(users) > shown else ""
+        return f"{'was used' if state == REMOVED else 'used'} by: {names}{more}"
     return UNUSED if diff.projects else None
 
 
