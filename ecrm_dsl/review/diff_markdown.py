@@ -11,6 +11,7 @@ The first line is a hidden marker, ``<!-- ecrm-diff -->``, by which a workflow f
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,7 +119,7 @@ def _argument(label: str) -> list[str]:
     """What to type for a side: a revision's name without the commit shown after it; nothing for the work tree."""
     if label == WORKING_TREE:
         return []
-    return [label.split(" (", 1)[0]]
+    return [shlex.quote(label.split(" (", 1)[0])]
 
 
 # --------------------------------------------------------------------------- subjects

@@ -7,7 +7,6 @@ the sources still exist, and compared only when both sides are projects (a plan 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tomllib
 from dataclasses import dataclass, field
@@ -24,14 +23,14 @@ Json = dict[str, Any]
 
 @dataclass(frozen=True)
 class ProjectSnapshot:
-    """Everything a project defines, in the plan's JSON shapes, and a fingerprint of each file it reads."""
+    """Everything a project defines, in the plan's JSON shapes, and the files it reads."""
 
     segments: dict[str, Json]
     templates: dict[str, Json]
     presets: dict[str, Json]  # the project's own presets, as written
     preset_users: dict[str, list[str]]  # preset -> scenarios made from it
     config: Json  # the ecrm table of ecrm.toml / pyproject.toml
-    files: dict[str, str]  # path relative to the project root -> sha256 of its bytes
+    files: frozenset[str]  # every file read, relative to the project root (the configuration too)
     defines: dict[str, list[str]] = field(default_factory=dict)  # path -> "segment dormant_150", …
 
 
@@ -55,7 +54,7 @@ def snapshot(workspace: Workspace) -> ProjectSnapshot:
     names = [*workspace.files]
     if config.source is not None:
         names.append(config.display(config.source))
-    files = {name: _fingerprint(root / name) for name in sorted(set(names)) if (root / name).is_file()}
+    files = frozenset(name for name in names if (root / name).is_file())
     return ProjectSnapshot(
         segments={name: compiled_segment(s) for name, s in sorted(workspace.segments.items())},
         templates={name: compiled_template(t) for name, t in sorted(workspace.templates.items())},
@@ -65,10 +64,6 @@ def snapshot(workspace: Workspace) -> ProjectSnapshot:
         files=files,
         defines={path: sorted(found) for path, found in sorted(defines.items())},
     )
-
-
-def _fingerprint(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _plain(data: Any) -> Json:
