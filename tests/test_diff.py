@@ -296,3 +296,38 @@ def test_markdown_with_the_real_graph_module() -> None:
     pytest.importorskip("ecrm_dsl.review.graph")
     result = run(GOLDEN / "onboarding_flow", "before", "after", "--format", "markdown")
     assert result.stdout.count("```mermaid") == 2
+
+
+# --------------------------------------------------------------------------- every project file
+
+
+def test_a_segment_only_the_policies_name_says_so(tmp_path: Path) -> None:
+    for side in ("before", "after"):
+        shutil.copytree(GOLDEN / "onboarding_flow" / "before", tmp_path / side)
+    segment = tmp_path / "after" / "segments" / "recently_dissatisfied.yaml"
+    segment.write_text(segment.read_text("utf-8").replace("<= 2", "<= 1"), encoding="utf-8")
+    result = run(tmp_path, "before", "after")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == "1 segment changed"
+    assert "  unused: no scenario refers to it; the policies name it in nurture_only\n" in result.stdout
+
+
+def test_an_unused_template_edit_is_reported_from_folders_not_from_plans(tmp_path: Path) -> None:
+    for side in ("before", "after"):
+        shutil.copytree(GOLDEN / "onboarding_flow" / "before", tmp_path / side)
+        (tmp_path / side / "templates" / "spring.yaml").write_text(
+            "template: spring\ntitle: 春のお知らせ\ncategory: marketing\nchannels:\n  email:\n"
+            '    subject: "春です"\n'
+            '    body: "{{ customer.name }} 様、春のセールです。配信停止: {{ unsubscribe_url }}"\n',
+            encoding="utf-8",
+        )
+    spring = tmp_path / "after" / "templates" / "spring.yaml"
+    spring.write_text(spring.read_text("utf-8").replace("春のセール", "春の感謝祭"), encoding="utf-8")
+    folders = run(tmp_path, "before", "after")
+    assert folders.exit_code == 1
+    assert "template spring: changed\n  - email body changed\n" in folders.stdout
+    assert "  unused: no scenario refers to it\n" in folders.stdout
+    for side in ("before", "after"):
+        (tmp_path / f"{side}.json").write_text(canonical_json(compiled(tmp_path / side)), encoding="utf-8")
+    plans = run(tmp_path, "before.json", "after.json")  # a plan holds only what its scenarios use
+    assert plans.exit_code == 0 and plans.stdout.startswith("no changes\n")

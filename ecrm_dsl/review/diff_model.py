@@ -120,6 +120,7 @@ class PlanDiff:
     impact: Impact | None = None
     files: list[FileChange] = field(default_factory=list)  # when both sides are projects
     projects: bool = False  # both sides were projects: every definition compared, used or not
+    nurture_only: frozenset[str] = frozenset()  # segments the policies name (on either side)
 
     @property
     def changed(self) -> bool:

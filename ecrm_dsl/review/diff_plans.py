@@ -85,7 +85,8 @@ def diff_plans(
         return PlanDiff(base_label, head_label, changes, status, used_by)
     _keep(changes, status, "config", "config", compare_config(*projects).items)
     files = file_changes(*projects, renames)
-    return PlanDiff(base_label, head_label, changes, status, used_by, files=files, projects=True)
+    nurture = frozenset(old_policies.get("nurture_only", [])) | frozenset(new_policies.get("nurture_only", []))
+    return PlanDiff(base_label, head_label, changes, status, used_by, files=files, projects=True, nurture_only=nurture)
 
 
 def _state(kind: str) -> str:

@@ -124,7 +124,11 @@ def usage_line(
         names = ", ".join(code(u) for u in (users[:shown] if shown else users))
         more = f" and {len(users) - shown:,} more" if shown and len(users) > shown else ""
         return f"{'was used' if state == REMOVED else 'used'} by: {names}{more}"
-    return UNUSED if diff.projects else None
+    if not diff.projects:
+        return None
+    if scope == "segment" and subject in diff.nurture_only:
+        return f"{UNUSED}; the policies name it in nurture_only"
+    return UNUSED
 
 
 def file_line(change: FileChange) -> str:
