@@ -107,10 +107,20 @@ def compare_config(old: ProjectSnapshot, new: ProjectSnapshot) -> Changes:
 
 
 def _settings(out: Changes, old: Json, new: Json) -> None:
-    """Each changed setting by its path (``scenario.steps[0].delay.days``): ``old → new``, JSON for the values."""
+    """Each changed setting by its path (``scenario.steps[0].delay.day: 1 → 2``), values as JSON, "not set"
+    where a side has none."""
     before, after = _leaves(old), _leaves(new)
     for path in sorted(set(before) | set(after), key=_path_order):
-        out.generic(path, before.get(path), after.get(path))
+        if path in before and path in after and before[path] == after[path]:
+            continue
+        message = (Code(path), ": ", *_shown(before, path), " → ", *_shown(after, path))
+        out.add("setting", message, before=before.get(path), after=after.get(path))
+
+
+def _shown(settings: dict[str, Any], path: str) -> tuple[str, ...]:
+    if path not in settings:
+        return ("not set",)
+    return (Code(json.dumps(settings[path], ensure_ascii=False, separators=(", ", ": "))),)
 
 
 def _leaves(value: Any, path: str = "") -> dict[str, Any]:
