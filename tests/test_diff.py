@@ -150,7 +150,16 @@ def test_plan_files_give_the_same_changes_as_folders(tmp_path: Path) -> None:
     assert from_plans.exit_code == from_folders.exit_code == 1
     plans, folders = json.loads(from_plans.stdout), json.loads(from_folders.stdout)
     assert (plans["base"], plans["head"]) == ("before.json", "after.json")
-    assert plans["changes"] == folders["changes"]
+    scenario_changes = [c for c in plans["changes"] if c["scope"] == "scenario"]
+    assert scenario_changes == [c for c in folders["changes"] if c["scope"] == "scenario"]
+    # a plan holds only what its scenarios use, so a template it gains is "now used"; a project says "added"
+    assert [c["message"] for c in plans["changes"] if c["scope"] == "template"] == [
+        "template tips_student now used (marketing, email, line)"
+    ]
+    assert [c["message"] for c in folders["changes"] if c["scope"] == "template"] == [
+        "template tips_student added (marketing, email, line)"
+    ]
+    assert plans["files"] == [] and [f["path"] for f in folders["files"]] == ["templates/tips_student.yaml"]
     # a plan file against the project folder it came from
     mixed = run(case, "before", str(tmp_path / "before.json"))
     assert mixed.exit_code == 0 and mixed.stdout.startswith("no changes\n")
@@ -250,7 +259,11 @@ def test_bad_options_exit_2(tmp_path: Path) -> None:
 
 def test_markdown_draws_before_and_after_with_the_graph_module(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = types.ModuleType("ecrm_dsl.review.graph")
-    fake.mermaid = lambda scenario: f"flowchart TD\n  start([{scenario['id']}: {len(scenario['nodes'])} steps])\n"  # type: ignore[attr-defined]
+
+    def draw(scenario: dict[str, Any], marks: Any = None) -> str:
+        return f"flowchart TD\n  start([{scenario['id']}: {len(scenario['nodes'])} steps])\n"
+
+    fake.mermaid = draw  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "ecrm_dsl.review.graph", fake)
     result = run(GOLDEN / "onboarding_flow", "before", "after", "--format", "markdown")
     assert result.exit_code == 1
@@ -270,7 +283,7 @@ def test_markdown_without_the_graph_module_or_with_a_failing_one(monkeypatch: py
     assert result.exit_code == 1 and "```mermaid" not in result.stdout
     broken = types.ModuleType("ecrm_dsl.review.graph")
 
-    def explode(scenario: dict[str, Any]) -> str:
+    def explode(scenario: dict[str, Any], marks: Any = None) -> str:
         raise RuntimeError("cannot draw")
 
     broken.mermaid = explode  # type: ignore[attr-defined]
@@ -283,3 +296,38 @@ def test_markdown_with_the_real_graph_module() -> None:
     pytest.importorskip("ecrm_dsl.review.graph")
     result = run(GOLDEN / "onboarding_flow", "before", "after", "--format", "markdown")
     assert result.stdout.count("```mermaid") == 2
+
+
+# --------------------------------------------------------------------------- every project file
+
+
+def test_a_segment_only_the_policies_name_says_so(tmp_path: Path) -> None:
+    for side in ("before", "after"):
+        shutil.copytree(GOLDEN / "onboarding_flow" / "before", tmp_path / side)
+    segment = tmp_path / "after" / "segments" / "recently_dissatisfied.yaml"
+    segment.write_text(segment.read_text("utf-8").replace("<= 2", "<= 1"), encoding="utf-8")
+    result = run(tmp_path, "before", "after")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == "1 segment changed"
+    assert "  unused: no scenario refers to it; the policies name it in nurture_only\n" in result.stdout
+
+
+def test_an_unused_template_edit_is_reported_from_folders_not_from_plans(tmp_path: Path) -> None:
+    for side in ("before", "after"):
+        shutil.copytree(GOLDEN / "onboarding_flow" / "before", tmp_path / side)
+        (tmp_path / side / "templates" / "spring.yaml").write_text(
+            "template: spring\ntitle: 春のお知らせ\ncategory: marketing\nchannels:\n  email:\n"
+            '    subject: "春です"\n'
+            '    body: "{{ customer.name }} 様、春のセールです。配信停止: {{ unsubscribe_url }}"\n',
+            encoding="utf-8",
+        )
+    spring = tmp_path / "after" / "templates" / "spring.yaml"
+    spring.write_text(spring.read_text("utf-8").replace("春のセール", "春の感謝祭"), encoding="utf-8")
+    folders = run(tmp_path, "before", "after")
+    assert folders.exit_code == 1
+    assert "template spring: changed\n  - email body changed\n" in folders.stdout
+    assert "  unused: no scenario refers to it\n" in folders.stdout
+    for side in ("before", "after"):
+        (tmp_path / f"{side}.json").write_text(canonical_json(compiled(tmp_path / side)), encoding="utf-8")
+    plans = run(tmp_path, "before.json", "after.json")  # a plan holds only what its scenarios use
+    assert plans.exit_code == 0 and plans.stdout.startswith("no changes\n")

@@ -68,7 +68,7 @@ def test_between_two_commits(repo: Path) -> None:
     result = run(repo / "crm", "HEAD~1", "HEAD")
     assert result.exit_code == 1, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == EXPECTED[0] == "1 scenario changed; 1 template added"
+    assert lines[0] == EXPECTED[0] == "1 scenario changed; 1 template added; 1 file added"
     assert lines[2] == f"HEAD~1 ({short(repo, 'HEAD~1')}) → HEAD ({short(repo, 'HEAD')})"
     assert lines[3:] == EXPECTED[3:]  # the same words as the folder golden
     # nothing in the repository changed: no files, no worktrees
@@ -132,3 +132,21 @@ def test_option_like_revisions_never_reach_git(repo: Path) -> None:
     result = run(repo / "crm", "--", "--output=/tmp/x")
     assert result.exit_code == 2
     assert "neither a plan file" in result.stderr
+
+
+def test_a_file_git_calls_renamed_is_one_rename(repo: Path) -> None:
+    git(repo, "mv", "crm/templates/welcome.yaml", "crm/templates/welcome_mail.yaml")
+    renamed = "  → templates/welcome_mail.yaml (was templates/welcome.yaml) — template welcome"
+    staged = run(repo / "crm", "HEAD")  # against the working tree (the rename is staged)
+    assert staged.exit_code == 0, staged.output  # the same template under another file name: no change in meaning
+    assert staged.stdout.splitlines()[0] == "no changes in meaning; 1 file renamed"
+    assert renamed in staged.stdout.splitlines()
+    git(repo, "commit", "-q", "-m", "rename")
+    committed = run(repo / "crm", "HEAD~1", "HEAD")
+    assert committed.exit_code == 0 and renamed in committed.stdout.splitlines()
+    # two folders know nothing of git: the same move is a removal and an addition
+    shutil.copytree(repo / "crm", repo.parent / "copy")
+    git(repo, "mv", "crm/templates/welcome_mail.yaml", "crm/templates/welcome.yaml")
+    folders = run(repo, str(repo / "crm"), str(repo.parent / "copy"))
+    assert "files: 1 added, 1 removed" in folders.stdout
+    assert "  + templates/welcome_mail.yaml — template welcome" in folders.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
@@ -11,6 +12,7 @@ import click
 from sqlalchemy import Engine
 
 from ecrm_dsl.cli.common import ExitCode, print_findings
+from ecrm_dsl.cli.git_changes import renamed_files
 from ecrm_dsl.cli.redact import display_location, redact
 from ecrm_dsl.cli.runtime_cmds import plan_errors
 from ecrm_dsl.cli.simulate_cmd import parse_duration, parse_points
@@ -18,15 +20,46 @@ from ecrm_dsl.language.diagnostics import Diagnostic
 from ecrm_dsl.language.values import Duration
 from ecrm_dsl.project.config import ProjectConfig
 from ecrm_dsl.review.diff_impact import StoreError, check_store, measure
+from ecrm_dsl.review.diff_markdown import DEFAULT_MAX_SIZE, MIN_MAX_SIZE, render_markdown
 from ecrm_dsl.review.diff_model import REMOVED, Impact, PlanDiff, ScenarioImpact
 from ecrm_dsl.review.diff_plans import diff_plans
 from ecrm_dsl.review.diff_power import replayed_power
-from ecrm_dsl.review.diff_render import render_json, render_markdown, render_text
-from ecrm_dsl.review.diff_sources import Context, SourceError, resolve, working_tree
+from ecrm_dsl.review.diff_render import render_json, render_text
+from ecrm_dsl.review.diff_sources import WORKING_TREE, Context, Side, SourceError, resolve, working_tree
 from ecrm_dsl.store.database import open_store
 
 
-@click.command("diff")
+class DiffCommand(click.Command):
+    """Click's own usage errors follow the exit-code mapping too: 1 with ``--detailed-exitcode``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        detailed = "--detailed-exitcode" in args
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            if detailed:
+                raise _DetailedUsageError(exc.format_message(), exc.ctx) from None
+            raise
+
+
+class _DetailedUsageError(click.UsageError):
+    exit_code = 1  # DETAILED.error
+
+
+@dataclass(frozen=True)
+class ExitCodes:
+    """What the exit status says: nothing changed, something changed, the diff could not be made."""
+
+    same: int
+    changed: int
+    error: int
+
+
+STANDARD = ExitCodes(same=int(ExitCode.OK), changed=int(ExitCode.FINDINGS), error=int(ExitCode.USAGE))
+DETAILED = ExitCodes(same=0, changed=2, error=1)  # terraform plan -detailed-exitcode
+
+
+@click.command("diff", cls=DiffCommand)
 @click.argument("base")
 @click.argument("head", required=False)
 @click.option(
@@ -54,6 +87,19 @@ from ecrm_dsl.store.database import open_store
 @click.option(
     "--uplift", "uplift_text", default="2pt", show_default=True, help="With --power: the uplift to detect, in points."
 )
+@click.option(
+    "--max-size",
+    type=int,
+    default=DEFAULT_MAX_SIZE,
+    show_default=True,
+    help="Markdown: at most this many characters (GitHub refuses comments over 65,536); diagrams, then details "
+    "are left out to fit, with a note. 0: no limit.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit as terraform plan -detailed-exitcode does: 0 no changes, 1 error, 2 changes.",
+)
 @click.pass_context
 def diff_command(
     ctx: click.Context,
@@ -65,6 +111,8 @@ def diff_command(
     mermaid: bool,
     power_text: str | None,
     uplift_text: str,
+    max_size: int,
+    detailed_exitcode: bool,
 ) -> None:
     """Compare two versions of the scenarios: BASE and HEAD are each a plan file (.json), a project folder or a
     git revision; HEAD defaults to the working tree (the current project).
@@ -73,8 +121,34 @@ def diff_command(
     conditions, channels, templates, segments and policies. With --store, also the customers enrolled at the
     changed steps and the audience size before and after.
 
-    Exit status: 0 no changes, 1 changes, 2 usage or configuration error.
+    Exit status: 0 no changes, 1 changes, 2 usage or configuration error; with --detailed-exitcode, terraform's
+    0 no changes, 1 error, 2 changes.
     """
+    codes = DETAILED if detailed_exitcode else STANDARD
+    try:
+        if max_size and max_size < MIN_MAX_SIZE:
+            _fail(f"--max-size {max_size}: give at least {MIN_MAX_SIZE:,} characters, or 0 for no limit")
+        changed = _diff(ctx, base, head, fmt, store, now_text, mermaid, power_text, uplift_text, max_size)
+    except SystemExit as exc:  # every refusal below exits 2 (ExitCode.USAGE); said in this mode's number
+        if exc.code == int(ExitCode.USAGE):
+            raise SystemExit(codes.error) from None
+        raise
+    ctx.exit(codes.changed if changed else codes.same)
+
+
+def _diff(
+    ctx: click.Context,
+    base: str,
+    head: str | None,
+    fmt: str,
+    store: str | None,
+    now_text: str | None,
+    mermaid: bool,
+    power_text: str | None,
+    uplift_text: str,
+    max_size: int,
+) -> bool:
+    """Print the diff in ``fmt``; whether anything changed."""
     config_path = ctx.obj.get("config_path") if ctx.obj else None
     context = Context(Path.cwd(), Path(config_path).resolve() if config_path else None, _show_findings)
     now = _parse_now(now_text)
@@ -85,7 +159,8 @@ def diff_command(
     except SourceError as exc:
         _fail(str(exc))
     try:
-        result = diff_plans(old.plan, new.plan, old.label, new.label)
+        projects = (old.project, new.project) if old.project and new.project else None
+        result = diff_plans(old.plan, new.plan, old.label, new.label, projects, _renames(old, new))
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
         if not (old.from_file or new.from_file):
             raise  # compiled plans are well formed: this is a bug, and main() reports it as one
@@ -95,10 +170,20 @@ def diff_command(
     if fmt == "json":
         click.echo(render_json(result), nl=False)
     elif fmt == "markdown":
-        click.echo(render_markdown(result, old.plan, new.plan, mermaid=mermaid), nl=False)
+        click.echo(render_markdown(result, old.plan, new.plan, mermaid=mermaid, max_size=max_size), nl=False)
     else:
         click.echo(render_text(result), nl=False)
-    ctx.exit(int(ExitCode.FINDINGS) if result.changed else int(ExitCode.OK))
+    return result.changed
+
+
+def _renames(old: Side, new: Side) -> dict[str, str]:
+    """Files git pairs as renamed, when BASE is a revision and HEAD a revision or the working tree of the same
+    project; otherwise a moved file is a removal and an addition."""
+    if old.commit is None or old.root_in_repository is None or old.root_in_repository != new.root_in_repository:
+        return {}
+    if new.commit is None and new.label != WORKING_TREE:
+        return {}
+    return renamed_files(Path.cwd(), old.commit, new.commit, old.root_in_repository)
 
 
 def _show_findings(findings: list[Diagnostic], config: ProjectConfig, files: int) -> None:

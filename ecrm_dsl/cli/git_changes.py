@@ -1,5 +1,6 @@
-"""Which files a commit or a push deletes, from git: pre-commit passes the changed files that still exist, never
-the deleted ones, so a hook that must notice a deleted template asks git itself.
+"""What git knows about changed files. Which files a commit or a push deletes: pre-commit passes the changed
+files that still exist, never the deleted ones, so a hook that must notice a deleted template asks git itself.
+Which files were renamed between two commits (or a commit and the working tree), for ``ecrm diff``.
 
 The commit being made is the index against ``HEAD`` (pre-commit has stashed unstaged changes by then); a push, or
 ``pre-commit run --from-ref A --to-ref B``, is the range pre-commit names in ``$PRE_COMMIT_FROM_REF`` and
@@ -29,6 +30,33 @@ def deleted_files(start: Path, environ: Mapping[str, str] = os.environ) -> list[
         listed = _git(start, *diff, "--cached")
     root = Path(top.strip())
     return [root / name for name in (listed or "").split("\0") if name]
+
+
+def renamed_files(start: Path, base: str, head: str | None, folder: str) -> dict[str, str]:
+    """Old path -> new path of the files under ``folder`` (relative to the repository root, ``""`` for all) that
+    git's rename detection pairs between commit ``base`` and commit ``head`` (the working tree when None); the
+    paths are relative to ``folder``. Empty when git cannot tell."""
+    prefix = f"{folder.rstrip('/')}/" if folder not in ("", ".") else ""
+    listed = _git(
+        start,
+        "diff",
+        "--name-status",
+        "-M",
+        "--no-ext-diff",
+        "--diff-filter=R",
+        "-z",
+        base,
+        *([head] if head else []),
+        "--",
+        f":(top){prefix or '.'}",
+    )
+    fields = (listed or "").split("\0")
+    found: dict[str, str] = {}
+    for index in range(0, len(fields) - 2, 3):  # R<score>, old, new
+        status, old, new = fields[index : index + 3]
+        if status.startswith("R") and old.startswith(prefix) and new.startswith(prefix):
+            found[old[len(prefix) :]] = new[len(prefix) :]
+    return found
 
 
 def _git(cwd: Path, *args: str) -> str | None:

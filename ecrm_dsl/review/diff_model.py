@@ -12,8 +12,9 @@ from typing import Any
 
 from ecrm_dsl.plan import text
 
-SCOPES = ("scenario", "segment", "template", "policies", "schema")
-ADDED, REMOVED, CHANGED = "added", "removed", "changed"
+SCOPES = ("scenario", "segment", "template", "preset", "policies", "schema", "config")
+NAMED = ("segment", "template", "preset")  # scopes whose subjects are names defined in the project's files
+ADDED, REMOVED, CHANGED, RENAMED = "added", "removed", "changed", "renamed"
 
 
 class Code(str):
@@ -55,7 +56,7 @@ class Change:
         return {
             "scope": self.scope,
             "scenario": self.subject if self.scope == "scenario" else None,
-            "name": self.subject if self.scope in ("segment", "template") else None,
+            "name": self.subject if self.scope in NAMED else None,
             "step": self.step,
             "kind": self.kind,
             "before": self.before,
@@ -94,6 +95,19 @@ class Impact:
     coupons: list[dict[str, Any]] = field(default_factory=list)  # with --power: how long each pool lasts
 
 
+@dataclass(frozen=True)
+class FileChange:
+    """A project file added, removed or renamed, and what it defines ("segment dormant_150", …)."""
+
+    path: str  # relative to the project root; for a rename, the new path
+    state: str  # added / removed / renamed
+    defines: list[str]
+    renamed_from: str | None = None
+
+    def record(self) -> dict[str, Any]:
+        return {"path": self.path, "status": self.state, "from": self.renamed_from, "defines": self.defines}
+
+
 @dataclass
 class PlanDiff:
     """Everything ``ecrm diff`` reports: changes grouped by subject, in a deterministic order."""
@@ -104,10 +118,18 @@ class PlanDiff:
     status: dict[tuple[str, str], str]  # (scope, subject) -> added / removed / changed, in report order
     used_by: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # segment/template -> scenarios
     impact: Impact | None = None
+    files: list[FileChange] = field(default_factory=list)  # when both sides are projects
+    projects: bool = False  # both sides were projects: every definition compared, used or not
+    nurture_only: frozenset[str] = frozenset()  # segments the policies name (on either side)
 
     @property
     def changed(self) -> bool:
+        """Whether the meaning changed; files renamed, or added and removed, with the same meaning do not count."""
         return bool(self.status)
+
+    def users(self, scope: str, subject: str) -> list[str]:
+        """The scenarios that use a segment, template or preset, on either side."""
+        return self.used_by.get((scope, subject), [])
 
     def changes_of(self, scope: str, subject: str) -> list[Change]:
         return [c for c in self.changes if c.scope == scope and c.subject == subject]
@@ -119,9 +141,9 @@ class PlanDiff:
     def summary(self) -> str:
         """One line: "2 scenarios changed, 1 added, 1 removed; 1 segment changed; policies changed"."""
         if not self.status:
-            return "no changes"
+            return "no changes" + (f" in meaning; {self.files_summary()}" if self.files else "")
         parts = []
-        for scope in ("scenario", "segment", "template"):
+        for scope in ("scenario", *NAMED):
             counts = {
                 state: sum(1 for _, st in self.subjects(scope) if st == state) for state in (CHANGED, ADDED, REMOVED)
             }
@@ -132,10 +154,24 @@ class PlanDiff:
                 first, *rest = pieces
                 number, state = first.split(" ", 1)
                 parts.append(", ".join([f"{number} {noun} {state}", *rest]))
-        for scope, wording in (("policies", "policies changed"), ("schema", "customer schema changed")):
+        for scope, wording in (
+            ("policies", "policies changed"),
+            ("schema", "customer schema changed"),
+            ("config", "project configuration changed"),
+        ):
             if self.subjects(scope):
                 parts.append(wording)
+        if self.files:
+            parts.append(self.files_summary())
         return "; ".join(parts)
+
+    def files_summary(self, noun: bool = True) -> str:
+        """ "3 files added, 1 removed, 1 renamed" (without ``noun``: "3 added, 1 removed, 1 renamed")."""
+        counts = [(state, sum(1 for f in self.files if f.state == state)) for state in (ADDED, REMOVED, RENAMED)]
+        pieces = [(n, state) for state, n in counts if n]
+        (first, state), rest = pieces[0], pieces[1:]
+        files = (" file" if first == 1 else " files") if noun else ""
+        return ", ".join([f"{first}{files} {state}", *(f"{n} {s}" for n, s in rest)])
 
 
 class Changes:

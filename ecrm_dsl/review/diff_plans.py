@@ -1,7 +1,9 @@
-"""Two execution plans → a :class:`PlanDiff`: scenarios matched by id, then segments, templates, policies, schema.
+"""Two execution plans → a :class:`PlanDiff`: scenarios matched by id, then segments, templates, presets,
+policies, schema and the project configuration.
 
-Plans list only the segments and templates some scenario uses, so "template added" means "now sent by some
-scenario". Ordering is deterministic: scenarios by id, then segments and templates by name.
+Plans list only the segments and templates some scenario uses. Given only plans, "template added" means "now sent
+by some scenario"; given both projects' snapshots (:mod:`.diff_project`), every definition is compared, used or
+not, with its presets, configuration and files. Ordering is deterministic: scenarios by id, then names.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from ecrm_dsl.conditions.normal import walk_segments
 from ecrm_dsl.plan import text
 from ecrm_dsl.review.diff_model import ADDED, CHANGED, REMOVED, Change, Changes, Code, PlanDiff
 from ecrm_dsl.review.diff_policies import compare_policies, compare_schema, priority_moves
+from ecrm_dsl.review.diff_project import ProjectSnapshot, compare_config, compare_presets, file_changes
 from ecrm_dsl.review.diff_scenario import added_scenario, compare_scenario, removed_scenario
 
 Json = dict[str, Any]
@@ -22,7 +25,16 @@ _TEMPLATE_KEYS = {"title", "category", "content", "channels", "params", "default
 _PLAN_KEYS = {"format", "version", "schema", "policies", "segments", "templates", "scenarios"}
 
 
-def diff_plans(base: Json, head: Json, base_label: str = "base", head_label: str = "head") -> PlanDiff:
+def diff_plans(
+    base: Json,
+    head: Json,
+    base_label: str = "base",
+    head_label: str = "head",
+    projects: tuple[ProjectSnapshot, ProjectSnapshot] | None = None,
+    renames: dict[str, str] | None = None,
+) -> PlanDiff:
+    """The changes from ``base`` to ``head``; with ``projects`` (both sides' snapshots) every project file's, and
+    ``renames`` (old path -> new path, as git reports them) pairs files that moved."""
     changes: list[Change] = []
     status: dict[tuple[str, str], str] = {}
     old_scenarios = {s["id"]: s for s in base.get("scenarios", [])}
@@ -45,8 +57,21 @@ def diff_plans(base: Json, head: Json, base_label: str = "base", head_label: str
             changes += found
             status[("scenario", sid)] = state
     used_by = _usage(base, head)
-    _named(changes, status, "segment", base.get("segments", {}), head.get("segments", {}), _segment)
-    _named(changes, status, "template", base.get("templates", {}), head.get("templates", {}), _template)
+    if projects is None:
+        _named(changes, status, "segment", base.get("segments", {}), head.get("segments", {}), _segment)
+        _named(changes, status, "template", base.get("templates", {}), head.get("templates", {}), _template)
+    else:
+        old_project, new_project = projects
+        for scope, compare in (("segment", _segment), ("template", _template)):
+            defined = (getattr(old_project, scope + "s"), getattr(new_project, scope + "s"))
+            in_plans = (set(base.get(scope + "s", {})), set(head.get(scope + "s", {})))
+            _defined(changes, status, scope, defined, in_plans, compare)
+        for preset in compare_presets(old_project, new_project):
+            changes.extend(preset.items)
+            status[("preset", preset.subject)] = _state(preset.items[0].kind)
+        for name in sorted(set(old_project.preset_users) | set(new_project.preset_users)):
+            users = {*old_project.preset_users.get(name, []), *new_project.preset_users.get(name, [])}
+            used_by[("preset", name)] = sorted(users)
     policy = Changes("policies", "policies")
     compare_policies(policy, old_policies, new_policies)
     _keep(changes, status, "policies", "policies", policy.items)
@@ -56,7 +81,47 @@ def diff_plans(base: Json, head: Json, base_label: str = "base", head_label: str
         if base.get(key) != head.get(key):
             schema.add("other", ("plan field ", Code(key), " changed"), before=base.get(key), after=head.get(key))
     _keep(changes, status, "schema", "schema", schema.items)
-    return PlanDiff(base_label, head_label, changes, status, used_by)
+    if projects is None:
+        return PlanDiff(base_label, head_label, changes, status, used_by)
+    _keep(changes, status, "config", "config", compare_config(*projects).items)
+    files = file_changes(*projects, renames)
+    nurture = frozenset(old_policies.get("nurture_only", [])) | frozenset(new_policies.get("nurture_only", []))
+    return PlanDiff(base_label, head_label, changes, status, used_by, files=files, projects=True, nurture_only=nurture)
+
+
+def _state(kind: str) -> str:
+    return ADDED if kind.endswith("_added") else REMOVED if kind.endswith("_removed") else CHANGED
+
+
+def _defined(
+    changes: list[Change],
+    status: dict[tuple[str, str], str],
+    scope: str,
+    defined: tuple[Json, Json],
+    in_plans: tuple[set[str], set[str]],
+    compare: Any,
+) -> None:
+    """Segments or templates as the projects define them, used or not; a change of use is a change too."""
+    old, new = defined
+    for name in sorted(set(old) | set(new)):
+        out = Changes(scope, name)
+        if name not in old:
+            out.add(f"{scope}_added", (f"{scope} ", Code(name), f" added{_described(scope, new[name])}"))
+            state = ADDED
+        elif name not in new:
+            out.add(f"{scope}_removed", (f"{scope} ", Code(name), " removed"))
+            state = REMOVED
+        else:
+            compare(out, old[name], new[name])
+            was, now = name in in_plans[0], name in in_plans[1]
+            if now and not was:
+                out.add(f"{scope}_used", ("now used (no scenario used it before)",))
+            elif was and not now:
+                out.add(f"{scope}_unused", ("no longer used by any scenario",))
+            state = CHANGED
+        if out.items:
+            changes.extend(out.items)
+            status[(scope, name)] = state
 
 
 def _keep(

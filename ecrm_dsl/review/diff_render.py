@@ -1,23 +1,24 @@
-"""A :class:`PlanDiff` as text (terminal, CI logs), JSON (scripts) or Markdown (a pull-request comment).
+"""A :class:`PlanDiff` as text (terminal, CI logs) or JSON (scripts), and the wording both share with the
+Markdown of :mod:`.diff_markdown` (a pull-request comment).
 
-All three open with the one-line summary. Text and Markdown group the changes by scenario, then segments,
-templates, policies and the customer schema; JSON lists the change records in the same order.
+All open with the one-line summary. Text and Markdown group the changes by scenario, then segments, templates,
+presets, policies, the customer schema, the project configuration and files; JSON lists the records in that order.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Callable
 from typing import Any
 
 from ecrm_dsl.review.diff_model import (
     ADDED,
-    CHANGED,
+    NAMED,
     REMOVED,
-    Change,
+    RENAMED,
     Code,
     Count,
+    FileChange,
     Message,
     PlanDiff,
     ScenarioImpact,
@@ -26,13 +27,18 @@ from ecrm_dsl.review.diff_model import (
 from ecrm_dsl.simulate.summary import render_coupons
 
 JSON_FORMAT, JSON_VERSION = "ecrm-diff", 1
-_SECTIONS = (
+SECTIONS = (
     ("scenario", "Scenarios"),
     ("segment", "Segments"),
     ("template", "Templates"),
+    ("preset", "Presets"),
     ("policies", "Policies"),
     ("schema", "Customer schema"),
+    ("config", "Project configuration"),
 )
+WHOLE = ("policies", "schema", "config")  # one subject each, named by the section
+UNUSED = "unused: no scenario refers to it"
+_FILE_MARKS = {ADDED: "+", REMOVED: "-", RENAMED: "→"}
 
 Json = dict[str, Any]
 
@@ -106,6 +112,31 @@ def _used_by(diff: PlanDiff, scope: str, subject: str) -> list[str]:
     return diff.used_by.get((scope, subject), [])
 
 
+def usage_line(
+    diff: PlanDiff, scope: str, subject: str, state: str, code: Callable[[str], str] = str, shown: int = 0
+) -> str | None:
+    """ "used by: a, b", or that no scenario uses it (said only when both sides were whole projects); with
+    ``shown``, at most that many names and the number of the others."""
+    if scope not in NAMED:
+        return None
+    users = _used_by(diff, scope, subject)
+    if users:
+        names = ", ".join(code(u) for u in (users[:shown] if shown else users))
+        more = f" and {len(users) - shown:,} more" if shown and len(users) > shown else ""
+        return f"{'was used' if state == REMOVED else 'used'} by: {names}{more}"
+    if not diff.projects:
+        return None
+    if scope == "segment" and subject in diff.nurture_only:
+        return f"{UNUSED}; the policies name it in nurture_only"
+    return UNUSED
+
+
+def file_line(change: FileChange) -> str:
+    moved = f" (was {change.renamed_from})" if change.renamed_from else ""
+    defines = f" — {', '.join(change.defines)}" if change.defines else ""
+    return f"{_FILE_MARKS[change.state]} {change.path}{moved}{defines}"
+
+
 # --------------------------------------------------------------------------- text
 
 
@@ -114,20 +145,21 @@ def render_text(diff: PlanDiff) -> str:
     if diff.impact is not None:
         lines.append(f"impact from store {diff.impact.store} at {diff.impact.now}")
         lines.extend(render_coupons(diff.impact.coupons))
-    for scope, title in _SECTIONS:
+    for scope, title in SECTIONS:
         for subject, state in diff.subjects(scope):
             lines.append("")
-            lines.append(
-                f"{title.lower()}: {state}" if scope in ("policies", "schema") else f"{scope} {subject}: {state}"
-            )
+            lines.append(f"{title.lower()}: {state}" if scope in WHOLE else f"{scope} {subject}: {state}")
             for change in diff.changes_of(scope, subject):
                 lines.append(f"  - {change.text}")
                 lines.extend(f"      {line}" for line in change.detail)
-            users = _used_by(diff, scope, subject)
-            if scope in ("segment", "template") and users:
-                lines.append(f"  {'was used' if state == REMOVED else 'used'} by: {', '.join(users)}")
+            usage = usage_line(diff, scope, subject, state)
+            if usage:
+                lines.append(f"  {usage}")
             notes = impact_lines(diff, subject, state) if scope == "scenario" else shared_notes(diff, scope, subject)
             lines.extend(f"  {plain(message)}" for message in notes)
+    if diff.files:
+        lines += ["", f"files: {diff.files_summary(noun=False)}"]
+        lines += [f"  {file_line(change)}" for change in diff.files]
     return "\n".join(lines) + "\n"
 
 
@@ -171,6 +203,7 @@ def diff_json(diff: PlanDiff) -> Json:
             for (scope, subject), state in diff.status.items()
         ],
         "changes": [c.record() for c in diff.changes],
+        "files": [f.record() for f in diff.files],
         "impact": impact,
     }
 
@@ -181,7 +214,7 @@ def _count_json(count: Count | None) -> Json | None:
     return {"before": count.before, "after": count.after, "basis": count.basis, "note": count.note}
 
 
-# --------------------------------------------------------------------------- Markdown
+# --------------------------------------------------------------------------- Markdown pieces
 
 
 _MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>|"})
@@ -189,97 +222,15 @@ _MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>|"})
 
 def md(message: Message) -> str:
     """Prose escaped, source text in code spans."""
-    return "".join(_code(p) if isinstance(p, Code) else p.translate(_MD_SPECIAL) for p in message)
+    return "".join(code(p) if isinstance(p, Code) else p.translate(_MD_SPECIAL) for p in message)
 
 
-def _code(text: str) -> str:
+def code(text: str) -> str:
     text = text.replace("\n", " ")
     if "`" not in text:
         return f"`{text}`"
     return f"`` {text} ``"
 
 
-def _html(text: str) -> str:
+def html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def load_mermaid() -> Callable[[Json], str] | None:
-    """``ecrm_dsl.review.graph.mermaid(scenario) -> str``, when that module is installed."""
-    try:
-        module = importlib.import_module("ecrm_dsl.review.graph")
-    except ImportError:
-        return None
-    function = getattr(module, "mermaid", None)
-    return function if callable(function) else None
-
-
-def render_markdown(diff: PlanDiff, base: Json, head: Json, *, mermaid: bool = True) -> str:
-    draw = load_mermaid() if mermaid else None
-    lines = [f"### ecrm diff: {_html(diff.summary())}", "", f"{_code(diff.base_label)} → {_code(diff.head_label)}"]
-    if diff.impact is not None:
-        lines += ["", f"Impact counted in store {_code(diff.impact.store)} at {_code(diff.impact.now)}."]
-        lines += [f"- {_html(line)}" for line in render_coupons(diff.impact.coupons)]
-    old_by = {s["id"]: s for s in base.get("scenarios", [])}
-    new_by = {s["id"]: s for s in head.get("scenarios", [])}
-    scenarios = diff.subjects("scenario")
-    if scenarios:
-        lines += ["", "#### Scenarios"]
-    for subject, state in scenarios:
-        changes = diff.changes_of("scenario", subject)
-        extra = ""
-        if diff.impact is not None and subject in diff.impact.scenarios:
-            extra = f" · {diff.impact.scenarios[subject].in_flight:,} enrolled now"
-        count = f": {len(changes)} change{'s' if len(changes) != 1 else ''}" if state == CHANGED else ""
-        lines += ["", "<details>", f"<summary><code>{_html(subject)}</code> — {state}{count}{extra}</summary>", ""]
-        lines += _bullets(changes)
-        notes = impact_lines(diff, subject, state)
-        if notes:
-            lines += ["", "**Impact**", ""] + [f"- {md(m)}" for m in notes]
-        if draw is not None:
-            lines += _diagrams(draw, old_by.get(subject), new_by.get(subject), state)
-        lines += ["", "</details>"]
-    for scope, title in _SECTIONS[1:]:
-        subjects = diff.subjects(scope)
-        if not subjects:
-            continue
-        lines += ["", f"#### {title}", ""]
-        for subject, state in subjects:
-            if scope in ("segment", "template"):
-                users = _used_by(diff, scope, subject)
-                verb = "was used" if state == REMOVED else "used"
-                used = f" ({verb} by {', '.join(_code(u) for u in users)})" if users else ""
-                lines.append(f"- {_code(subject)} — {state}{used}")
-                lines += [f"  {line}" for line in _bullets(diff.changes_of(scope, subject))]
-                lines += [f"  - {md(message)}" for message in shared_notes(diff, scope, subject)]
-            else:
-                lines += _bullets(diff.changes_of(scope, subject))
-    return "\n".join(lines) + "\n"
-
-
-def _bullets(changes: list[Change]) -> list[str]:
-    lines = []
-    for change in changes:
-        lines.append(f"- {md(change.message)}")
-        if change.detail:
-            fence = "~~~~" if any("```" in d for d in change.detail) else "```"
-            lines += [f"  {fence}diff", *(f"  {d}" for d in change.detail), f"  {fence}"]
-    return lines
-
-
-def _diagrams(draw: Callable[[Json], str], old: Json | None, new: Json | None, state: str) -> list[str]:
-    shown = [("Before", old), ("After", new)] if state == "changed" else [("Flow", new)] if new else []
-    lines: list[str] = []
-    for label, scenario in shown:
-        if scenario is None:
-            continue
-        try:
-            diagram = draw(scenario).rstrip("\n")
-        except Exception:  # a diagram is a nicety; the diff must still be posted without it
-            continue
-        if not diagram.startswith("```"):
-            fence = "```"
-            while fence in diagram:
-                fence += "`"
-            diagram = f"{fence}mermaid\n{diagram}\n{fence}"
-        lines += ["", f"{label}:", "", diagram]
-    return lines

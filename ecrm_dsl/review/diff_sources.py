@@ -26,6 +26,7 @@ from ecrm_dsl.build.pipeline import build
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError, Severity
 from ecrm_dsl.plan.document import load_plan
 from ecrm_dsl.project.config import ProjectConfig, find_config, load_config
+from ecrm_dsl.review.diff_project import ProjectSnapshot, snapshot
 
 Json = dict[str, Any]
 # Called with a project's error findings, its configuration and the files checked, before its sources go away.
@@ -42,6 +43,9 @@ class Side:
     label: str
     plan: Json
     from_file: bool = False  # a plan file, which anyone may have edited; compiled plans are well formed
+    project: ProjectSnapshot | None = None  # every definition and file, when the side is a project
+    commit: str | None = None  # the git commit a revision side was exported from
+    root_in_repository: str | None = None  # the project root relative to the repository root (git sides)
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,11 @@ class Context:
 def working_tree(context: Context) -> Side:
     """The current project, as ``ecrm compile`` would see it."""
     config = _load(context.config_path, context.cwd)
-    return Side(WORKING_TREE, compile_project(config, WORKING_TREE, context.on_findings))
+    plan, _, project = compile_project(config, WORKING_TREE, context.on_findings)
+    root = repository_root(context.cwd)
+    inside = root is not None and config.root.resolve().is_relative_to(root.resolve())
+    where = config.root.resolve().relative_to(root.resolve()).as_posix() if root is not None and inside else None
+    return Side(WORKING_TREE, plan, project=project, root_in_repository=where)
 
 
 def resolve(argument: str, context: Context) -> Side:
@@ -64,16 +72,17 @@ def resolve(argument: str, context: Context) -> Side:
     if path.is_file() and path.suffix == ".json":
         return Side(argument, read_plan(path, argument), from_file=True)
     if path.is_file() and path.name in ("ecrm.toml", "pyproject.toml"):
-        return Side(argument, compile_project(_load(path, None), argument, context.on_findings))
+        return Side(argument, *compile_project(_load(path, None), argument, context.on_findings))
     if path.is_dir():
-        return Side(argument, compile_project(_load(None, path), argument, context.on_findings))
+        return Side(argument, *compile_project(_load(None, path), argument, context.on_findings))
     if path.exists():
         raise SourceError(f"'{argument}' is neither a plan (.json), a project folder nor a project configuration")
     commit = revision(argument, context.cwd)
     if commit is None:
         raise SourceError(f"'{argument}' is neither a plan file, a project folder nor a git revision")
     label = argument if commit.startswith(argument.lower()) else f"{argument} ({commit[:7]})"
-    return Side(label, compile_revision(commit, label, context))
+    plan, project, where = compile_revision(commit, label, context)
+    return Side(label, plan, project=project, commit=commit, root_in_repository=where)
 
 
 def read_plan(path: Path, label: str) -> Json:
@@ -93,7 +102,10 @@ def _load(path: Path | None, start: Path | None) -> ProjectConfig:
         raise SourceError(f"{first.span.file}:{first.span.line}:{first.span.column}: {first.message}") from None
 
 
-def compile_project(config: ProjectConfig, label: str, on_findings: FindingsHook | None) -> Json:
+def compile_project(
+    config: ProjectConfig, label: str, on_findings: FindingsHook | None
+) -> tuple[Json, bool, ProjectSnapshot]:
+    """The project's plan (``from_file`` False) and its snapshot, taken while its files exist."""
     result = build(config)
     if result.plan is None:
         shown = sorted({*result.lint.diagnostics, *result.silenced_blocking}, key=Diagnostic.sort_key)
@@ -101,7 +113,7 @@ def compile_project(config: ProjectConfig, label: str, on_findings: FindingsHook
         if on_findings is not None:
             on_findings(errors, config, len(result.lint.files))
         raise SourceError(f"{label} has {len(errors)} error(s); not compared")
-    return result.plan
+    return result.plan, False, snapshot(result.lint.workspace)
 
 
 # --------------------------------------------------------------------------- git
@@ -131,7 +143,8 @@ def repository_root(cwd: Path) -> Path | None:
     return Path(found.stdout.decode().strip())
 
 
-def compile_revision(commit: str, label: str, context: Context) -> Json:
+def compile_revision(commit: str, label: str, context: Context) -> tuple[Json, ProjectSnapshot, str]:
+    """The revision's plan, its snapshot, and where its project root sits in the repository."""
     root = repository_root(context.cwd)
     if root is None:
         raise SourceError(f"{label}: not inside a git repository")
@@ -152,7 +165,8 @@ def compile_revision(commit: str, label: str, context: Context) -> Json:
             if not target.is_dir():
                 raise SourceError(f"{label}: there is no folder {relative.as_posix() or '.'} in that revision")
             config = _load(None, target)
-        return compile_project(config, label, context.on_findings)
+        plan, _, project = compile_project(config, label, context.on_findings)
+        return plan, project, config.root.resolve().relative_to(scratch.resolve()).as_posix()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Mapping
 from typing import Any
 
 from ecrm_dsl.review.graph_model import Box, Diagram, Edge, PlanShapeError, build
@@ -88,13 +89,43 @@ def _mermaid_classes(diagram: Diagram) -> list[str]:
     return lines
 
 
-def mermaid(scenario: Json) -> str:
-    """The scenario as a Mermaid flowchart (with a front-matter title), ending in a newline."""
+# Review highlights (``ecrm diff``): light fills, a thick stroke and dark text, readable in GitHub's light and
+# dark themes alike; defined after the shape classes, so they win where a box has both.
+HIGHLIGHTS = {
+    "added": "fill:#aceebb,stroke:#1a7f37,stroke-width:3px",
+    "changed": "fill:#ffdf9e,stroke:#9a6700,stroke-width:3px",
+    "removed": "fill:#ffcecb,stroke:#cf222e,stroke-width:3px,stroke-dasharray:6 3",
+}
+
+
+def _mermaid_highlights(scenario: Json, diagram: Diagram, marks: Mapping[str, str]) -> list[str]:
+    """``class`` lines for marked boxes: a step id (its box and its guard diamond), ``entry`` or ``rules``."""
+    # graph_model numbers a step's box and guard by the step's place in the plan's node list, from 1.
+    boxes = {node["id"]: (f"n{i}", f"g{i}") for i, node in enumerate(scenario.get("nodes") or [], 1)}
+    present = {box.id for box in diagram.boxes}
+    members: dict[str, list[str]] = {}
+    for key, mark in sorted(marks.items()):
+        for box in boxes.get(key, (key,)):
+            if box in present and mark in HIGHLIGHTS:
+                members.setdefault(mark, []).append(box)
+    lines = []
+    for mark, style in HIGHLIGHTS.items():
+        if mark in members:
+            lines.append(f"  classDef {mark} {style},color:{_TEXT_COLOUR}")
+            lines.append(f"  class {','.join(sorted(members[mark]))} {mark}")
+    return lines
+
+
+def mermaid(scenario: Json, marks: Mapping[str, str] | None = None) -> str:
+    """The scenario as a Mermaid flowchart (with a front-matter title), ending in a newline. ``marks`` highlights
+    boxes for a review — step id (or ``entry``, ``rules``) → ``added``, ``changed`` or ``removed``."""
     diagram = build(scenario)
     lines = ["---", f"title: {_mermaid_title(diagram.title)}", "---", "flowchart TD"]
     lines += [_mermaid_box(box) for box in diagram.boxes]
     lines += [_mermaid_edge(edge) for edge in diagram.edges]
     lines += _mermaid_classes(diagram)
+    if marks:
+        lines += _mermaid_highlights(scenario, diagram, marks)
     return "\n".join(lines) + "\n"
 
 
