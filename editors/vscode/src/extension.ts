@@ -1,0 +1,131 @@
+// Starts `ecrm lsp` (the language server of the ecrm-dsl Python package) over stdio for .ecrm files and the
+// project's YAML files. Highlighting and the YAML schemas work without it; the server adds diagnostics,
+// completion, hover, go to definition, formatting and quick fixes.
+import * as fs from "fs";
+import * as path from "path";
+import * as vscode from "vscode";
+import { LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from "vscode-languageclient/node";
+
+const INSTALL_COMMAND = "pip install 'ecrm-dsl[lsp]'";
+let client: LanguageClient | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const output = vscode.window.createOutputChannel("ecrm-dsl");
+  context.subscriptions.push(
+    output,
+    vscode.commands.registerCommand("ecrm.restartServer", () => restart(output)),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration("ecrm.path")) {
+        void restart(output);
+      }
+    }),
+  );
+  await start(output);
+}
+
+export async function deactivate(): Promise<void> {
+  await stop();
+}
+
+async function restart(output: vscode.OutputChannel): Promise<void> {
+  await stop();
+  await start(output);
+}
+
+async function stop(): Promise<void> {
+  const running = client;
+  client = undefined;
+  if (running) {
+    await running.stop();
+  }
+}
+
+async function start(output: vscode.OutputChannel): Promise<void> {
+  const configured = vscode.workspace.getConfiguration("ecrm").get<string>("path", "ecrm") || "ecrm";
+  const command = expandWorkspaceFolder(configured);
+  const executable = findExecutable(command);
+  if (executable === undefined) {
+    void reportMissing(command);
+    return;
+  }
+  const serverOptions: ServerOptions = {
+    command: executable,
+    args: ["lsp"],
+    transport: TransportKind.stdio,
+    options: { cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath },
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [
+      { scheme: "file", language: "ecrm" },
+      { scheme: "file", language: "yaml" },
+    ],
+    outputChannel: output,
+  };
+  // The id "ecrm" makes the client read the `ecrm.trace.server` setting.
+  const candidate = new LanguageClient("ecrm", "ecrm-dsl", serverOptions, clientOptions);
+  try {
+    await candidate.start();
+    client = candidate;
+  } catch (error) {
+    output.appendLine(`ecrm lsp did not start: ${String(error)}`);
+    void vscode.window.showErrorMessage(
+      `ecrm-dsl: "${executable} lsp" did not start (${String(error)}). The language server needs ` +
+        `ecrm-dsl with its lsp extra: ${INSTALL_COMMAND}`,
+      "Copy install command",
+    ).then((choice) => copyInstallCommand(choice));
+  }
+}
+
+/** `${workspaceFolder}` in the setting means the first workspace folder, as in VS Code's own settings. */
+function expandWorkspaceFolder(setting: string): string {
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? "";
+  return setting.replace(/\$\{workspaceFolder\}/g, folder);
+}
+
+/** The file the command runs: a path as given, or the first match on PATH (with PATHEXT on Windows). */
+function findExecutable(command: string): string | undefined {
+  const extensions = process.platform === "win32" ? (process.env.PATHEXT ?? ".EXE;.CMD;.BAT").split(";") : [""];
+  const candidates = (base: string) => extensions.map((ext) => base + ext.toLowerCase()).concat(base);
+  if (command.includes("/") || command.includes("\\")) {
+    return candidates(command).find(isExecutableFile);
+  }
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    if (dir) {
+      const found = candidates(path.join(dir, command)).find(isExecutableFile);
+      if (found) {
+        return found;
+      }
+    }
+  }
+  return undefined;
+}
+
+function isExecutableFile(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function reportMissing(command: string): Promise<void> {
+  const choice = await vscode.window.showErrorMessage(
+    `ecrm-dsl: the command "${command}" was not found, so the language server (diagnostics, completion, ` +
+      `hover) is off. Install it with ${INSTALL_COMMAND}, or set "ecrm.path" to the ecrm of your ` +
+      `virtualenv (e.g. \${workspaceFolder}/.venv/bin/ecrm). Highlighting and YAML completion work without it.`,
+    "Copy install command",
+    "Open settings",
+  );
+  if (choice === "Open settings") {
+    await vscode.commands.executeCommand("workbench.action.openSettings", "ecrm.path");
+  } else {
+    await copyInstallCommand(choice);
+  }
+}
+
+async function copyInstallCommand(choice: string | undefined): Promise<void> {
+  if (choice === "Copy install command") {
+    await vscode.env.clipboard.writeText(INSTALL_COMMAND);
+  }
+}
