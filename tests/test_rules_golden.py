@@ -51,7 +51,8 @@ ONE_SYNTAX = {
     "E004": "YAML only: anchors, aliases and tags",
     "E412": "YAML only: the text grammar puts else last by construction",
 }
-NOT_ABOUT_SCENARIOS = {"E007", "E409", "E411", "E502", "E509", "E520"}  # configuration, segments, templates, policies
+# configuration, segments, templates, policies, editor files
+NOT_ABOUT_SCENARIOS = {"E007", "E409", "E411", "E502", "E509", "E520", "W801"}
 
 
 def build_project(case: str, root: Path) -> Path:
