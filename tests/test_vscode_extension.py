@@ -120,19 +120,62 @@ def test_the_vsix_holds_manifest_grammar_client_and_schemas(built: Path) -> None
     settings = manifest["contributes"]["configuration"]["properties"]
     assert settings["ecrm.path"]["default"] == "ecrm"
     assert {"off", "messages", "verbose"} == set(settings["ecrm.trace.server"]["enum"])
-    # Every YAML kind of a project is associated with the schema the package validates it with, shipped inside.
-    associated = {Path(entry["url"]).name for entry in manifest["contributes"]["yamlValidation"]}
-    kinds = {"scenario", "segment", "template", "preset", "customer_schema", "policies"}
-    assert associated == {f"{kind}.schema.json" for kind in kinds}
-    for name in associated:
-        shipped = json.loads(zipfile.ZipFile(VSIX).read(f"extension/schemas/{name}"))
-        assert shipped == json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
+    # The schema of every YAML kind ships inside, equal to the one the package validates with.
+    for kind in ("scenario", "segment", "template", "preset", "customer_schema", "policies"):
+        shipped = json.loads(zipfile.ZipFile(VSIX).read(f"extension/schemas/{kind}.schema.json"))
+        assert shipped == json.loads((SCHEMAS / f"{kind}.schema.json").read_text(encoding="utf-8"))
 
 
 def test_the_client_starts_ecrm_lsp_and_says_how_to_install_it(built: Path) -> None:
     client = zipfile.ZipFile(VSIX).read("extension/out/extension.js").decode()
     assert 'args: ["lsp"]' in client
     assert "pip install 'ecrm-dsl[lsp]'" in client
+    assert "registerContributor" in client  # the YAML schemas, through the YAML extension's API
+
+
+def schema_kinds(folder: Path, files: list[Path]) -> dict[str, str | None]:
+    """The schema the extension gives each file (its compiled out/projectSchemas.js, run by node)."""
+    node = shutil.which("node")
+    assert node is not None
+    done = subprocess.run(
+        [node, "scripts/schema-for.js", *map(str, files)], cwd=folder, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    kinds: dict[str, str | None] = json.loads(done.stdout)
+    return kinds
+
+
+def test_yaml_files_get_the_schema_their_project_configuration_says(built: Path, tmp_path: Path) -> None:
+    default = tmp_path / "shop"
+    custom = tmp_path / "custom"
+    chart = tmp_path / "helm-chart"  # no ecrm project: its templates/ are not ecrm templates
+    (default / "ecrm.toml").parent.mkdir()
+    (default / "ecrm.toml").write_text('scenarios = "scenarios"\n[rules]\nselect = ["E"]\n', encoding="utf-8")
+    (custom / "config").mkdir(parents=True)
+    (custom / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[tool.ecrm]\nscenarios = "journeys"\nsegments = "journeys/audiences"\n'
+        'templates = "メッセージ"\npolicies = "config/policies.yaml"\npresets = ["ours"]\n\n[tool.ecrm.rules]\n',
+        encoding="utf-8",
+    )
+    chart.mkdir()
+    expected = {
+        default / "scenarios" / "f2.yaml": "scenario",
+        default / "scenarios" / "f2.ecrm": None,
+        default / "scenarios" / "deeper" / "x.yaml": None,
+        default / "segments" / "vip" / "loyal.yml": "segment",
+        default / "templates" / "thanks.yaml": "template",
+        default / "customer_schema.yaml": "customer_schema",
+        default / "policies.yaml": "policies",
+        default / "presets" / "p.yaml": None,  # presets only when configured
+        custom / "journeys" / "f2.yaml": "scenario",
+        custom / "journeys" / "audiences" / "vip.yaml": "segment",
+        custom / "メッセージ" / "お礼.yaml": "template",
+        custom / "config" / "policies.yaml": "policies",
+        custom / "policies.yaml": None,
+        custom / "ours" / "winback.yaml": "preset",
+        chart / "templates" / "deployment.yaml": None,
+    }
+    assert schema_kinds(built, list(expected)) == {str(path): kind for path, kind in expected.items()}
 
 
 def test_every_keyword_of_the_lark_grammar_is_highlighted(built: Path, tmp_path: Path) -> None:

@@ -5,9 +5,21 @@ import * as fs from "fs";
 import * as path from "path";
 import * as vscode from "vscode";
 import { LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from "vscode-languageclient/node";
+import { schemaKindOf } from "./projectSchemas";
 
 const INSTALL_COMMAND = "pip install 'ecrm-dsl[lsp]'";
+const SCHEMA_SCHEME = "ecrm-schema";
 let client: LanguageClient | undefined;
+
+/** What the Red Hat YAML extension's activate() returns (its documented schema contributor API). */
+interface YamlExtensionApi {
+  registerContributor(
+    schema: string,
+    requestSchema: (resource: string) => string | undefined,
+    requestSchemaContent: (uri: string) => string,
+    label?: string,
+  ): boolean;
+}
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel("ecrm-dsl");
@@ -20,7 +32,36 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
   );
+  await registerYamlSchemas(context, output);
   await start(output);
+}
+
+/**
+ * Gives the project's YAML files the schemas shipped in this extension (completion, hover and errors from the
+ * YAML extension). A schema is given only to files of an ecrm-dsl project, found from its ecrm.toml, rather than
+ * by a path pattern in `contributes.yamlValidation`, which would also claim every Helm chart's templates/.
+ * A `# yaml-language-server: $schema=` line in a file still wins.
+ */
+async function registerYamlSchemas(context: vscode.ExtensionContext, output: vscode.OutputChannel): Promise<void> {
+  const yaml = vscode.extensions.getExtension<YamlExtensionApi>("redhat.vscode-yaml");
+  try {
+    const api = yaml ? await yaml.activate() : undefined;
+    api?.registerContributor(
+      SCHEMA_SCHEME,
+      (resource) => {
+        const uri = vscode.Uri.parse(resource);
+        const kind = uri.scheme === "file" ? schemaKindOf(uri.fsPath) : undefined;
+        return kind ? `${SCHEMA_SCHEME}://schemas/${kind}.schema.json` : undefined;
+      },
+      (schemaUri) => {
+        const name = path.posix.basename(vscode.Uri.parse(schemaUri).path);
+        return fs.readFileSync(path.join(context.extensionPath, "schemas", name), "utf8");
+      },
+      "ecrm-dsl",
+    );
+  } catch (error) {
+    output.appendLine(`the YAML schemas are not registered: ${String(error)}`);
+  }
 }
 
 export async function deactivate(): Promise<void> {
