@@ -102,6 +102,22 @@ def test_settings_with_comments_are_left_alone(tmp_path: Path, monkeypatch: pyte
     assert "created .vscode/extensions.json" in out  # the other file is still written
 
 
+def test_an_empty_settings_file_is_filled_and_an_unreadable_one_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vscode = tmp_path / "shop" / ".vscode"
+    vscode.mkdir(parents=True)
+    (vscode / "settings.json").write_text("\n", encoding="utf-8")
+    shift_jis = '{"recommendations": ["日本語"]}'.encode("shift_jis")
+    (vscode / "extensions.json").write_bytes(shift_jis)
+    code, out, err = ecrm(tmp_path, "init", "shop", monkeypatch=monkeypatch)
+    assert code == 0  # the project is made; only the one file is left to the user
+    assert "updated shop/.vscode/settings.json" in out
+    assert "yaml.schemas" in json.loads((vscode / "settings.json").read_text(encoding="utf-8"))
+    assert "left shop/.vscode/extensions.json alone: it is not UTF-8 text" in err
+    assert (vscode / "extensions.json").read_bytes() == shift_jis
+
+
 def yaml_language_server_matches(pattern: str, path: Path) -> bool:
     """Whether yaml-language-server applies a yaml.schemas glob to a file: it escapes the glob, turns each `*` into
     `.*` and looks for it at the end of the file's path."""

@@ -38,7 +38,7 @@ def schema_command() -> None:
 def export_command(directory: Path) -> None:
     """Write the schemas of scenario, segment, template, preset, customer schema and policies files into
     DIRECTORY (the project's copies live in .ecrm/schemas), stamped with this version of ecrm-dsl."""
-    changed = export_schemas(directory)
+    changed = _exported(directory)
     for path in changed:
         click.echo(f"wrote {path}")
     if not changed:
@@ -58,7 +58,7 @@ def vscode_command(ctx: click.Context) -> None:
 def write_editor_files(config: ProjectConfig) -> bool:
     """Schema copies and VS Code settings for the project; False when a settings file had to be left alone."""
     root = config.root
-    written = export_schemas(root / SCHEMA_COPIES)
+    written = _exported(root / SCHEMA_COPIES)
     for path in written:
         click.echo(f"wrote {_shown(path)}")
     if not written:
@@ -71,9 +71,16 @@ def write_editor_files(config: ProjectConfig) -> bool:
 
 def _merge_into(path: Path, merge: Callable[[str | None], Merged], wanted: Mapping[str, object]) -> bool:
     """Merge our settings into one JSON file; print what to add instead when the file cannot be merged."""
-    existing = path.read_text(encoding="utf-8") if path.is_file() else None
-    merged = merge(existing)
     shown = _shown(path)
+    existing: str | None = None
+    try:
+        existing = path.read_text(encoding="utf-8") if path.is_file() else None
+    except UnicodeDecodeError:
+        merged = Merged(None, refused="it is not UTF-8 text")
+    except OSError as exc:
+        merged = Merged(None, refused=f"it cannot be read ({exc.strerror})")
+    else:
+        merged = merge(existing)
     if merged.refused is not None:
         click.echo(
             f"ecrm: left {shown} alone: {merged.refused}. Add these settings to it yourself:\n"
@@ -82,12 +89,24 @@ def _merge_into(path: Path, merge: Callable[[str | None], Merged], wanted: Mappi
         )
         return False
     if merged.text is not None and merged.changed:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(merged.text, encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(merged.text, encoding="utf-8")
+        except OSError as exc:
+            click.echo(f"ecrm: cannot write {shown}: {exc.strerror}", err=True)
+            raise SystemExit(int(ExitCode.USAGE)) from None
         click.echo(f"{'updated' if existing is not None else 'created'} {shown}")
-    elif merged.changed is False:
+    else:
         click.echo(f"{shown} already has these settings")
     return True
+
+
+def _exported(folder: Path) -> list[Path]:
+    try:
+        return export_schemas(folder)
+    except OSError as exc:
+        click.echo(f"ecrm: cannot write the schemas into {_shown(folder)}: {exc.strerror}", err=True)
+        raise SystemExit(int(ExitCode.USAGE)) from None
 
 
 def _shown(path: Path) -> str:

@@ -138,7 +138,7 @@ def merge_settings(existing: str | None, wanted: dict[str, Any]) -> Merged:
     """Add ``wanted`` to a settings file: object-valued keys are merged one level deep (other entries kept),
     other keys set. A file that is not plain JSON (VS Code allows comments) is never rewritten: rewriting it
     would lose the comments."""
-    if existing is None:
+    if existing is None or not existing.strip():
         return Merged(_dump(wanted), changed=True)
     try:
         current = json.loads(existing)
@@ -157,7 +157,7 @@ def merge_settings(existing: str | None, wanted: dict[str, Any]) -> Merged:
 
 def merge_recommendations(existing: str | None) -> Merged:
     """``.vscode/extensions.json`` recommending the ecrm-dsl and YAML extensions, keeping other recommendations."""
-    if existing is None:
+    if existing is None or not existing.strip():
         return Merged(_dump({"recommendations": list(RECOMMENDED_EXTENSIONS)}), changed=True)
     try:
         current = json.loads(existing)
