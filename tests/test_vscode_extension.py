@@ -191,30 +191,39 @@ def test_every_keyword_of_the_lark_grammar_is_highlighted(built: Path, tmp_path:
 
 
 @pytest.mark.parametrize(
-    ("literal", "scope"),
+    ("line", "token", "scope"),
     [
-        ("7d", "constant.numeric.duration.ecrm"),
-        ("36h", "constant.numeric.duration.ecrm"),
-        ("1w2d", "constant.numeric.duration.ecrm"),
-        ("500円", "constant.numeric.money.ecrm"),
-        ("30,000円", "constant.numeric.money.ecrm"),
-        ("¥3,000", "constant.numeric.money.ecrm"),
-        ("1000JPY", "constant.numeric.money.ecrm"),
-        ("10%", "constant.numeric.percent.ecrm"),
-        ("+3pt", "constant.numeric.target.ecrm"),
-        ("2025-03-01", "constant.numeric.date.ecrm"),
-        ("10:00", "constant.numeric.time.ecrm"),
-        ("1.5", "constant.numeric.decimal.ecrm"),
-        ("12", "constant.numeric.integer.ecrm"),
-        ("true", "constant.language.ecrm"),
-        ("==", "keyword.operator.comparison.ecrm"),
-        ("<=", "keyword.operator.comparison.ecrm"),
-        ("/", "keyword.operator.arithmetic.ecrm"),
+        ("wait 7d", "7d", "constant.numeric.duration.ecrm"),
+        ("after 36h:", "36h", "constant.numeric.duration.ecrm"),
+        ("x == 1w2d", "1w2d", "constant.numeric.duration.ecrm"),
+        ("x >= 500円", "500円", "constant.numeric.money.ecrm"),
+        ("x >= 30,000円", "30,000円", "constant.numeric.money.ecrm"),
+        ("x < ¥3,000", "¥3,000", "constant.numeric.money.ecrm"),
+        ("x == 1000JPY", "1000JPY", "constant.numeric.money.ecrm"),
+        ("holdout 10%", "10%", "constant.numeric.percent.ecrm"),
+        ("target +3pt within 60d", "+3pt", "constant.numeric.target.ecrm"),
+        ("x > 2025-03-01", "2025-03-01", "constant.numeric.date.ecrm"),
+        ("day 1 at 10:00:", "10:00", "constant.numeric.time.ecrm"),
+        ("x > 1.5", "1.5", "constant.numeric.decimal.ecrm"),
+        ("x > 12", "12", "constant.numeric.integer.ecrm"),
+        ("x == true", "true", "constant.language.ecrm"),
+        ("x == null", "null", "constant.language.ecrm"),
+        ("a != b", "!=", "keyword.operator.comparison.ecrm"),
+        ("a <= b", "<=", "keyword.operator.comparison.ecrm"),
+        ("a / b", "/", "keyword.operator.arithmetic.ecrm"),
+        ("set customer.persona = 1", "=", "keyword.operator.assignment.ecrm"),
+        ("@お礼 send email thanks", "お礼", "entity.name.label.ecrm"),
+        ("x == 1 # 注釈", "# 注釈", "comment.line.number-sign.ecrm"),
     ],
 )
-def test_each_literal_kind_has_its_scope(built: Path, tmp_path: Path, literal: str, scope: str) -> None:
-    (line,) = tokenize(built, f"x == {literal}" if literal not in {"==", "<=", "/"} else f"a {literal} b", tmp_path)
-    assert scope_of(line, literal) == scope
+def test_each_literal_and_operator_has_its_scope(
+    built: Path, tmp_path: Path, line: str, token: str, scope: str
+) -> None:
+    (tokens,) = tokenize(built, line, tmp_path)
+    if token.startswith("#"):  # a comment is two tokens: its # and the rest
+        assert [t["scopes"][-1] for t in tokens[-2:]] == ["punctuation.definition.comment.ecrm", scope]
+        return
+    assert scope_of(tokens, token) == scope
 
 
 def test_strings_with_japanese_and_placeholders(built: Path, tmp_path: Path) -> None:
