@@ -127,10 +127,51 @@ def test_the_vsix_holds_manifest_grammar_client_and_schemas(built: Path) -> None
 
 
 def test_the_client_starts_ecrm_lsp_and_says_how_to_install_it(built: Path) -> None:
-    client = zipfile.ZipFile(VSIX).read("extension/out/extension.js").decode()
+    vsix = zipfile.ZipFile(VSIX)
+    client = vsix.read("extension/out/extension.js").decode()
     assert 'args: ["lsp"]' in client
-    assert "pip install 'ecrm-dsl[lsp]'" in client
     assert "registerContributor" in client  # the YAML schemas, through the YAML extension's API
+    # The modules the client imports, tested under node below, are the ones shipped.
+    assert "pip install 'ecrm-dsl[lsp]'" in vsix.read("extension/out/serverCommand.js").decode()
+    assert "extension/out/projectSchemas.js" in vsix.namelist()
+
+
+def server_command(folder: Path, setting: str, workspace: Path, path_env: str) -> dict[str, str]:
+    """What the extension makes of an `ecrm.path` setting (its compiled out/serverCommand.js, run by node)."""
+    node = shutil.which("node")
+    assert node is not None
+    done = subprocess.run(
+        [node, "scripts/server-command.js", setting, str(workspace)],
+        cwd=folder,
+        env={**os.environ, "PATH": path_env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    found: dict[str, str] = json.loads(done.stdout)
+    return found
+
+
+def test_the_server_command_is_found_or_the_user_told_how_to_install_it(built: Path, tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    venv_bin = tmp_path / "プロジェクト" / ".venv" / "bin"
+    for folder in (bin_dir, venv_bin):
+        folder.mkdir(parents=True)
+        (folder / "ecrm").write_text("#!/bin/sh\n", encoding="utf-8")
+        (folder / "ecrm").chmod(0o755)
+    (bin_dir / "not-executable").write_text("", encoding="utf-8")
+    workspace = tmp_path / "プロジェクト"
+    assert server_command(built, "ecrm", workspace, f"/nonexistent:{bin_dir}") == {"executable": str(bin_dir / "ecrm")}
+    assert server_command(built, "${workspaceFolder}/.venv/bin/ecrm", workspace, "") == {
+        "executable": str(venv_bin / "ecrm")
+    }
+    assert server_command(built, ".venv/bin/ecrm", workspace, "") == {"executable": str(venv_bin / "ecrm")}
+    for setting in ("ecrm", "not-executable", "./missing/ecrm"):
+        problem = server_command(built, setting, workspace, str(tmp_path / "empty") + ":" + str(bin_dir / "x"))
+        assert set(problem) == {"problem"}
+        assert "was not found" in problem["problem"]
+        assert "pip install 'ecrm-dsl[lsp]'" in problem["problem"]
 
 
 def schema_kinds(folder: Path, files: list[Path]) -> dict[str, str | None]:

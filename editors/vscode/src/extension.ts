@@ -6,8 +6,8 @@ import * as path from "path";
 import * as vscode from "vscode";
 import { LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from "vscode-languageclient/node";
 import { schemaKindOf } from "./projectSchemas";
+import { INSTALL_COMMAND, resolveServerCommand } from "./serverCommand";
 
-const INSTALL_COMMAND = "pip install 'ecrm-dsl[lsp]'";
 const SCHEMA_SCHEME = "ecrm-schema";
 let client: LanguageClient | undefined;
 
@@ -82,11 +82,10 @@ async function stop(): Promise<void> {
 }
 
 async function start(output: vscode.OutputChannel): Promise<void> {
-  const configured = vscode.workspace.getConfiguration("ecrm").get<string>("path", "ecrm") || "ecrm";
-  const command = expandWorkspaceFolder(configured);
-  const executable = findExecutable(command);
+  const setting = vscode.workspace.getConfiguration("ecrm").get<string>("path", "ecrm");
+  const { executable, problem } = resolveServerCommand(setting, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath);
   if (executable === undefined) {
-    void reportMissing(command);
+    void reportMissing(problem ?? "");
     return;
   }
   const serverOptions: ServerOptions = {
@@ -117,44 +116,9 @@ async function start(output: vscode.OutputChannel): Promise<void> {
   }
 }
 
-/** `${workspaceFolder}` in the setting means the first workspace folder, as in VS Code's own settings. */
-function expandWorkspaceFolder(setting: string): string {
-  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? "";
-  return setting.replace(/\$\{workspaceFolder\}/g, folder);
-}
-
-/** The file the command runs: a path as given, or the first match on PATH (with PATHEXT on Windows). */
-function findExecutable(command: string): string | undefined {
-  const extensions = process.platform === "win32" ? (process.env.PATHEXT ?? ".EXE;.CMD;.BAT").split(";") : [""];
-  const candidates = (base: string) => extensions.map((ext) => base + ext.toLowerCase()).concat(base);
-  if (command.includes("/") || command.includes("\\")) {
-    return candidates(command).find(isExecutableFile);
-  }
-  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
-    if (dir) {
-      const found = candidates(path.join(dir, command)).find(isExecutableFile);
-      if (found) {
-        return found;
-      }
-    }
-  }
-  return undefined;
-}
-
-function isExecutableFile(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
-async function reportMissing(command: string): Promise<void> {
+async function reportMissing(problem: string): Promise<void> {
   const choice = await vscode.window.showErrorMessage(
-    `ecrm-dsl: the command "${command}" was not found, so the language server (diagnostics, completion, ` +
-      `hover) is off. Install it with ${INSTALL_COMMAND}, or set "ecrm.path" to the ecrm of your ` +
-      `virtualenv (e.g. \${workspaceFolder}/.venv/bin/ecrm). Highlighting and YAML completion work without it.`,
+    `ecrm-dsl: ${problem}`,
     "Copy install command",
     "Open settings",
   );
