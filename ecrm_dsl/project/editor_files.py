@@ -35,6 +35,7 @@ def package_version() -> str:
         return "unknown"
 
 
+@cache  # lint (and the language server, on every edit) compares the copies with it
 def schema_copy_text(kind: str) -> str:
     """What ``ecrm schema export`` writes for ``kind``: the package's schema, with the version that wrote it."""
     schema: dict[str, Any] = json.loads((_PACKAGE_SCHEMAS / f"{kind}.schema.json").read_text(encoding="utf-8"))
