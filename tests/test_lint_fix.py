@@ -286,6 +286,9 @@ def test_each_golden_fix_replaces_the_word_its_finding_names(
         assert original and original != finding.fix.replacement
         if finding.code == "E301" and finding.fix.replacement.endswith("円"):  # a whole number that needs its 円
             assert original.isdigit() and finding.fix.replacement == f"{original}円"
+        elif finding.code == "W801":  # a stale schema copy: the whole file becomes what `ecrm schema export` writes
+            assert finding.fix.replacement.startswith("{") and '"$schema"' in finding.fix.replacement
+            continue
         elif finding.message.startswith("unused suppression"):  # the whole comment goes
             assert original.strip().startswith("# ecrm:") and finding.fix.replacement == ""
         else:

@@ -51,7 +51,8 @@ ONE_SYNTAX = {
     "E004": "YAML only: anchors, aliases and tags",
     "E412": "YAML only: the text grammar puts else last by construction",
 }
-NOT_ABOUT_SCENARIOS = {"E007", "E409", "E411", "E502", "E509", "E520"}  # configuration, segments, templates, policies
+# configuration, segments, templates, policies, editor files
+NOT_ABOUT_SCENARIOS = {"E007", "E409", "E411", "E502", "E509", "E520", "W801"}
 # Rules that need a store (``ecrm lint --store``), so a project alone cannot show them: where each is tested.
 NEED_A_STORE = {"W530": "tests/test_lint_store.py"}
 

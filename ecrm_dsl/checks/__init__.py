@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ecrm_dsl.checks.consent import check_consent, check_templates
 from ecrm_dsl.checks.cross_scenario import check_across_scenarios
+from ecrm_dsl.checks.editor_files import check_schema_copies
 from ecrm_dsl.checks.line_messages import check_line_templates
 from ecrm_dsl.checks.practice import check_practice
 from ecrm_dsl.checks.references import check_references
@@ -42,6 +43,7 @@ def run_checks(ws: Workspace) -> list[Diagnostic]:
         findings.extend(found)
     findings.extend(check_workspace(ws))
     findings.extend(check_across_scenarios(ws))
+    findings.extend(check_schema_copies(ws.config))
     return findings
 
 

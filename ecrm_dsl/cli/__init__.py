@@ -116,6 +116,12 @@ COMMANDS: dict[str, LazyCommand] = {
         "run_command",
         "Run ticks: enroll, settle goals and stop rules, advance due steps, deliver the outbox.",
     ),
+    "schema": LazyCommand(
+        "ecrm_dsl.cli.schema_cmd",
+        "schema_command",
+        "Copy the JSON Schemas of the YAML files into the project for editors: `ecrm schema export DIR`, "
+        "`ecrm schema vscode`.",
+    ),
     "segment": LazyCommand(
         "ecrm_dsl.cli.segment_cmd",
         "segment_command",

@@ -1,4 +1,4 @@
-"""``ecrm init``: create a starter project that lints clean and compiles."""
+"""``ecrm init``: create a starter project that lints clean and compiles, with its editor settings."""
 
 from __future__ import annotations
 
@@ -7,14 +7,21 @@ from pathlib import Path
 
 import click
 
-from ecrm_dsl.cli.common import ExitCode
+from ecrm_dsl.cli.common import ExitCode, fail_with
+from ecrm_dsl.language.diagnostics import DiagnosticError
+from ecrm_dsl.project.config import load_config
 
 STARTER = Path(__file__).resolve().parent.parent / "starter"
 
 
 @click.command("init")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
-def init_command(directory: Path) -> None:
+@click.option(
+    "--no-editor",
+    is_flag=True,
+    help="Do not write .ecrm/schemas and the VS Code settings (.vscode/settings.json, .vscode/extensions.json).",
+)
+def init_command(directory: Path, no_editor: bool) -> None:
     """Create a starter project in DIRECTORY: ecrm.toml, customer schema, policies, a segment, two templates
     and the F2 step mail. Existing files are never overwritten."""
     starter_files = sorted(p for p in STARTER.rglob("*") if p.is_file())
@@ -27,4 +34,12 @@ def init_command(directory: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
         click.echo(f"created {target}")
+    if not no_editor:
+        from ecrm_dsl.cli.schema_cmd import write_editor_files
+
+        try:
+            config = load_config(directory / "ecrm.toml")
+        except DiagnosticError as exc:
+            fail_with(exc.diagnostics, directory, ExitCode.USAGE)
+        write_editor_files(config)
     click.echo(f"next: cd {directory} && ecrm lint && ecrm compile -o plan.json")

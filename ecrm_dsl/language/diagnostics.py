@@ -178,6 +178,13 @@ RULES: dict[str, Rule] = {
         # presets
         Rule("E601", "unknown-preset", _E, "A scenario uses a preset that does not exist."),
         Rule("E602", "preset-parameter", _E, "A preset parameter is missing, unknown or of the wrong type."),
+        # editor files
+        Rule(
+            "W801",
+            "stale-schema-copy",
+            _W,
+            "A copy of the JSON Schemas written for editors (.ecrm/schemas) differs from the installed version's.",
+        ),
         # suppression comments
         Rule(
             "W901",

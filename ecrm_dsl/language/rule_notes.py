@@ -81,6 +81,8 @@ WHY: dict[str, str] = {
     "E602": "A preset parameter that is missing, unknown or of the wrong type would expand into a broken scenario.",
     "W530": "A coupon pool that runs dry mid-campaign leaves the customers after that without the code the message "
     "promises; import more codes before it happens.",
+    "W801": "An editor validating against an old copy of the schemas flags valid files and misses new mistakes; "
+    "`ecrm schema export .ecrm/schemas` writes the copies of the installed version.",
     "W901": "A suppression that covers nothing hides nothing today but will hide the next real finding on that line.",
 }
 
@@ -106,6 +108,7 @@ FIXES: dict[str, str] = {
     "W406": "a text value that is not one of the attribute's values but close to one is replaced by it.",
     "W407": "a text value that is not one of the attribute's values but close to one is replaced by it.",
     "E602": "a preset argument with one close parameter name is renamed to it.",
+    "W801": "the stale copy is replaced, whole, by what `ecrm schema export` writes for the installed version.",
     "W901": "a misspelt directive (`ignroe`) is replaced by `ignore`, and an unused suppression that is the whole "
     "comment is removed (with its line when it stands alone); one that names several rules, or gives a reason after "
     "it, is left for you.",
@@ -113,6 +116,9 @@ FIXES: dict[str, str] = {
 
 # Rules a project alone cannot show (no golden case): where their examples are tested instead.
 ELSEWHERE: dict[str, str] = {
+    "W801": "A copy is stale when it was written by another version of ecrm-dsl, or edited: the golden case "
+    "`W801_stale-schema-copy` holds one of each. A project whose copies `ecrm schema export .ecrm/schemas` has just "
+    "written gets no finding (`tests/test_init_editor.py`); a project without copies is never checked.",
     "W530": "It needs a store: only `ecrm lint --store STORE` replays the store's last weeks to find it. Its "
     "examples (a pool that runs out, one that lasts) are in `tests/test_lint_store.py`.",
 }

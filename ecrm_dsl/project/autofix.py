@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ecrm_dsl.language.diagnostics import Diagnostic, Fix
 from ecrm_dsl.project.config import SCENARIO_SUFFIXES, ProjectConfig, load_config
+from ecrm_dsl.project.editor_files import SCHEMA_COPIES
 from ecrm_dsl.project.lint import expand_paths, lint
 from ecrm_dsl.project.rule_selection import RuleSelection
 from ecrm_dsl.syntax.source import read_bounded
@@ -173,6 +174,9 @@ def _copy_project(config: ProjectConfig, copy_root: Path, named: list[Path]) -> 
     for folder in (config.segments, config.templates, *config.presets):
         if folder.is_dir():
             sources.update(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml"))
+    copies = config.root / SCHEMA_COPIES  # the editors' schema copies: W801 rewrites a stale one
+    if copies.is_dir():
+        sources.update(copies.glob("*.schema.json"))
     sources.update(p for p in named if p.is_file())
     fixable: dict[str, bytes] = {}
     for path in sorted(sources):
@@ -191,7 +195,7 @@ def _copy_project(config: ProjectConfig, copy_root: Path, named: list[Path]) -> 
             raw = read_bounded(path)
         except OSError:
             continue  # unreadable: lint reports it (E001), and there is nothing to fix in it
-        if raw is not None and _utf8(raw) and path.suffix in SCENARIO_SUFFIXES:
+        if raw is not None and _utf8(raw) and (path.suffix in SCENARIO_SUFFIXES or path.parent == copies):
             fixable[name] = raw
     return fixable
 
