@@ -33,16 +33,11 @@ class SourceLines:
         return lines[number - 1] if 0 < number <= len(lines) else None
 
 
-def render_text(findings: list[Diagnostic], sources: SourceLines, files_checked: int, color: bool = False) -> str:
+def render_text(findings: list[Diagnostic], sources: SourceLines, files_checked: int) -> str:
+    """Plain text (``cli/paint.py`` colours it for a terminal)."""
     out: list[str] = []
     for d in findings:
-        severity = d.effective_severity.value
-        label = (
-            f"\x1b[31m{severity}\x1b[0m"
-            if color and severity == "error"
-            else (f"\x1b[33m{severity}\x1b[0m" if color else severity)
-        )
-        out.append(f"{d.span}: {label}: {d.message} [{d.code} {d.rule.name}]")
+        out.append(f"{d.span}: {d.effective_severity.value}: {d.message} [{d.code} {d.rule.name}]")
         line = sources.line(d.span.file, d.span.line)
         if line is not None:
             text, column = _clip(line, d.span.column)

@@ -15,9 +15,11 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
+from ecrm_dsl.cli import paint
 from ecrm_dsl.cli.common import ExitCode, built_plan
 from ecrm_dsl.cli.run_log import DeliveryTally, TickLog
 from ecrm_dsl.cli.store_access import creatable_store, existing_store
+from ecrm_dsl.cli.terminal import echo_painted
 from ecrm_dsl.delivery.config import CHANNELS, ConfigError, DeliveryConfig, build_adapters
 from ecrm_dsl.delivery.unconfigured import UnconfiguredAdapter
 from ecrm_dsl.plan.document import PlanError, load_plan
@@ -175,7 +177,7 @@ def status_command(ctx: click.Context, fmt: str, now_text: str | None, store: st
     if fmt == "json":
         click.echo(json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True))
     else:
-        click.echo(status_text(document), nl=False)
+        echo_painted(status_text(document), paint.status, nl=False)
 
 
 @click.command("explain")
