@@ -48,10 +48,31 @@ def run_ecrm(
     timeout: float = 300,
 ) -> Ran:
     """``python -m ecrm_dsl ARGS`` with the chosen streams on a 120-column pseudo-terminal, the others piped."""
+    return run_in_pty(
+        [sys.executable, "-m", "ecrm_dsl", *args],
+        cwd,
+        env,
+        stdout_tty=stdout_tty,
+        stderr_tty=stderr_tty,
+        timeout=timeout,
+    )
+
+
+def run_in_pty(
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    *,
+    stdout_tty: bool = True,
+    stderr_tty: bool = True,
+    timeout: float = 300,
+) -> Ran:
+    """Any program, as :func:`run_ecrm` runs ``ecrm``."""
+    args = argv
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     process = subprocess.Popen(
-        [sys.executable, "-m", "ecrm_dsl", *args],
+        argv,
         cwd=cwd,
         env=env if env is not None else clean_env(),
         stdin=subprocess.DEVNULL,
