@@ -114,3 +114,14 @@ def diff(text: str) -> str:
         else:
             out.append(line)
     return "\n".join(out)
+
+
+RETRYING = re.compile(r"\bretrying [1-9][\d,]*")
+TICK_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+")
+
+
+def tick(text: str) -> str:
+    """``ecrm run``'s human lines: the time dim, failures red, retries yellow."""
+    painted = TICK_TIME.sub(lambda m: style(m.group(0), "dim"), text)
+    painted = STATUS_FAILED.sub(lambda m: style(m.group(0), "bold red"), painted)
+    return RETRYING.sub(lambda m: style(m.group(0), "yellow"), painted)
