@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 from types import TracebackType
+from typing import Any
 
 import click
 from rich.console import Console
@@ -77,7 +78,7 @@ class Bar:
         """Where the work is: ``done`` of ``total`` (kept when None), a few words after the bar, and what it is."""
         if self._progress is None or self._task is None:
             return
-        fields = {"detail": detail} if detail is not None else {}
+        fields: dict[str, Any] = {"detail": detail} if detail is not None else {}  # kept when None
         self._progress.update(
             self._task,
             completed=done,
