@@ -108,6 +108,7 @@ def test_painters_only_add_colour_codes(broken_project: Path) -> None:
         (paint.findings, lint_text),
         (paint.diff, diff_text),
         (paint.headings, report_like),
+        (paint.report, report_like + "  by phase:\n  warning: few\n    verdict: not supported — below\n"),
         (paint.status, report_like),
     ):
         painted = painter(text)
@@ -134,3 +135,22 @@ def test_status_on_a_terminal(tmp_path: Path) -> None:
     assert first.startswith("deployment #1 at 2025-03-01 09:00")
     assert f"\x1b[1m{first}\x1b[0m".encode() in shown.terminal
     assert paint.plain(crlf(shown.terminal).decode()) == piped.stdout.decode()
+
+
+def test_report_and_simulate_text_on_a_terminal(tmp_path: Path) -> None:
+    root = tmp_path / "shop"
+    assert run_piped("init", str(root), cwd=tmp_path).returncode == 0
+    demo = ("demo", "--customers", "10", "--days", "3", "--store", "demo.db", "--outbox", "out")
+    assert run_piped(*demo, cwd=root).returncode == 0
+    for args in (
+        ("report", "--store", "demo.db"),
+        ("simulate", "--from", "2025-03-01", "--to", "2025-03-02", "--store", "demo.db", "--out", "sim.db"),
+    ):
+        piped = run_piped(*args, cwd=root)
+        assert piped.returncode == 0, piped.stderr
+        assert ESC not in piped.stdout
+        shown = run_ecrm(*args, cwd=root, stderr_tty=False)  # stdout the terminal; simulate's stderr lines apart
+        assert shown.code == 0
+        title = piped.stdout.decode().splitlines()[0]
+        assert f"\x1b[1m{title}\x1b[0m".encode() in shown.terminal
+        assert paint.plain(crlf(shown.terminal).decode()) == piped.stdout.decode()

@@ -84,6 +84,29 @@ def headings(text: str) -> str:
     return "\n".join(out)
 
 
+CAPTION = re.compile(r"^ +[^ :][^:]*:$")  # "  by entry channel:", over the indented rows that follow
+WARNING = re.compile(r"^(?P<indent> +)warning: ")
+VERDICT = re.compile(r"^(?P<head> +verdict: )(?P<verdict>supported|not supported|[^—]+?)(?P<tail> — .*)$")
+
+
+def report(text: str) -> str:
+    """``ecrm report``'s text: headings as :func:`headings`, table captions bold, warnings yellow, and each
+    hypothesis' verdict green (supported), red (not supported) or yellow (not yet, not measurable)."""
+    out: list[str] = []
+    for line in headings(text).split("\n"):
+        if CAPTION.match(line):
+            out.append(style(line, "bold"))
+        elif match := WARNING.match(line):
+            out.append(match["indent"] + style("warning:", "yellow") + line[match.end() - 1 :])
+        elif match := VERDICT.match(line):
+            verdict = match["verdict"]
+            colour = {"supported": "bold green", "not supported": "bold red"}.get(verdict, "yellow")
+            out.append(match["head"] + style(verdict, colour) + match["tail"])
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 STATUS_FAILED = re.compile(r"\bfailed (?P<n>[1-9][\d,]*)")
 
 

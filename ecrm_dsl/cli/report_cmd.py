@@ -97,7 +97,7 @@ def report_command(
     else:
         body = render_text(document)
     if output is None and fmt == "text":
-        echo_painted(body, paint.headings, nl=False)
+        echo_painted(body, paint.report, nl=False)
     elif output is None:
         click.echo(body, nl=False)
     else:
