@@ -154,3 +154,11 @@ def test_report_and_simulate_text_on_a_terminal(tmp_path: Path) -> None:
         title = piped.stdout.decode().splitlines()[0]
         assert f"\x1b[1m{title}\x1b[0m".encode() in shown.terminal
         assert paint.plain(crlf(shown.terminal).decode()) == piped.stdout.decode()
+
+
+def test_only_the_cli_talks_to_the_terminal_through_rich() -> None:
+    # Below the CLI, progress is a plain callback: the importer, simulate and demo never load rich.
+    from tests.test_layering import imports, layer, modules
+
+    users = {i.module for path in modules() for i in imports(path) if i.target.split(".")[0] == "rich"}
+    assert users and {layer(m) for m in users} == {"cli"}
