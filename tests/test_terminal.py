@@ -162,3 +162,13 @@ def test_only_the_cli_talks_to_the_terminal_through_rich() -> None:
 
     users = {i.module for path in modules() for i in imports(path) if i.target.split(".")[0] == "rich"}
     assert users and {layer(m) for m in users} == {"cli"}
+
+
+def test_a_pipe_never_loads_rich(broken_project: Path) -> None:
+    from tests.test_cli_lazy import _modules_after
+
+    code, modules = _modules_after(["lint"], broken_project)
+    assert code == 1
+    assert "ecrm_dsl.cli.paint" in modules and not [m for m in modules if m.split(".")[0] == "rich"]
+    code, modules = _modules_after(["--color", "always", "lint"], broken_project)
+    assert code == 1 and "rich.style" in modules

@@ -10,20 +10,23 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from rich.color import ColorSystem
-from rich.style import Style
-
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @cache
-def _style(spec: str) -> Style:
-    return Style.parse(spec)
+def _codes(spec: str) -> tuple[str, str]:
+    """The escape codes that open and close the rich style ``spec``; rich is loaded only when colour is on."""
+    from rich.color import ColorSystem
+    from rich.style import Style
+
+    opening, _, closing = Style.parse(spec).render("\0", color_system=ColorSystem.STANDARD).partition("\0")
+    return opening, closing
 
 
 def style(text: str, spec: str) -> str:
     """``text`` in the rich style ``spec`` ("bold red", "dim"), as the 16 standard colours every terminal has."""
-    return _style(spec).render(text, color_system=ColorSystem.STANDARD) if text else text
+    opening, closing = _codes(spec)
+    return f"{opening}{text}{closing}" if text else text
 
 
 def plain(text: str) -> str:

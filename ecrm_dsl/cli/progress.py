@@ -10,13 +10,14 @@ from __future__ import annotations
 import sys
 import threading
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from ecrm_dsl.cli.terminal import color_on, is_terminal, shows_progress
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 class Bar:
@@ -44,6 +45,17 @@ class Bar:
     def __enter__(self) -> Bar:
         if not shows_progress():
             return self
+        # rich is loaded only for a terminal: a pipe or CI log never pays for it
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         console = Console(file=sys.stderr, no_color=not color_on(err=True), highlight=False, markup=False, emoji=False)
         self._progress = Progress(
             SpinnerColumn(),
