@@ -219,11 +219,18 @@ def _choose_language(ctx: click.Context, param: click.Parameter, value: str | No
     callback=_choose_language,
     help="Language of messages and help: en or ja (default: $ECRM_LANG, else the locale's, else en).",
 )
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour the output: auto colours a terminal unless NO_COLOR is set (FORCE_COLOR colours a pipe too).",
+)
 @click.version_option(package_name="ecrm-dsl")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None) -> None:
+def cli(ctx: click.Context, config_path: str | None, color: str) -> None:
     """ecrm-dsl: CRM scenarios as code — lint, compile and convert scenario files."""
-    ctx.obj = {"config_path": config_path}
+    ctx.obj = {"config_path": config_path, "color": color}
 
 
 def main() -> None:

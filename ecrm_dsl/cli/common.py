@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ecrm_dsl.cli import paint
 from ecrm_dsl.cli.render import SourceLines, render_json, render_text
+from ecrm_dsl.cli.terminal import echo_painted
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError, Severity
 from ecrm_dsl.project.config import ProjectConfig, load_config
 
@@ -33,7 +35,8 @@ def project_config(ctx: click.Context, start: Path | None = None) -> ProjectConf
 
 
 def fail_with(findings: list[Diagnostic], root: Path, code: ExitCode) -> None:
-    click.echo(render_text(findings, SourceLines(root), 1).rstrip("\n").rsplit("\n", 1)[0], err=True)
+    text = render_text(findings, SourceLines(root), 1).rstrip("\n").rsplit("\n", 1)[0]
+    echo_painted(text, paint.findings, err=True)
     raise SystemExit(int(code))
 
 
@@ -41,7 +44,7 @@ def print_findings(findings: list[Diagnostic], root: Path, files: int, fmt: str,
     if fmt == "json":
         click.echo(render_json(findings, files), nl=False, err=err)
     else:
-        click.echo(render_text(findings, SourceLines(root), files, color=False), nl=False, err=err)
+        echo_painted(render_text(findings, SourceLines(root), files), paint.findings, nl=False, err=err)
 
 
 def built_plan(

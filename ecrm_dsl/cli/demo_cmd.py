@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from ecrm_dsl.cli.common import built_plan
+from ecrm_dsl.cli.progress import Bar
 from ecrm_dsl.demo.run import NotADemoStore, run_demo
 from ecrm_dsl.demo.summary import sample_timelines, scenario_table
 from ecrm_dsl.plan.model import Plan
@@ -57,16 +58,22 @@ def demo_command(
     click.echo(f"ecrm demo: {len(plan.scenarios)} scenarios from {config.display(config.scenarios)}")
     began = time.perf_counter()
     try:
-        outcome = run_demo(
-            plan,
-            store,
-            outbox,
-            customers=customers,
-            start=start,
-            days=days,
-            tick=timedelta(hours=tick_hours),
-            progress=click.echo,
-        )
+        with Bar(f"generating a shop of {customers:,} customers") as bar:
+
+            def ticked(done: int, total: int) -> None:
+                bar.update(done, total, detail=f"day {done:,} of {total:,}", description="ticking")
+
+            outcome = run_demo(
+                plan,
+                store,
+                outbox,
+                customers=customers,
+                start=start,
+                days=days,
+                tick=timedelta(hours=tick_hours),
+                progress=bar.echo,
+                ticked=ticked if bar.live else None,
+            )
     except NotADemoStore as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import zoneinfo
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -10,6 +12,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from ecrm_dsl.cli.common import ExitCode, print_findings, project_config
+from ecrm_dsl.cli.progress import Bar
 from ecrm_dsl.cli.runtime_cmds import parse_now
 from ecrm_dsl.importer import (
     DEFAULT_ENCODING,
@@ -130,7 +133,9 @@ def import_command(
     try:
         engine = open_engine(store_path)
         try:
-            result = run_import(engine, request, schema)
+            with Bar(f"{kind} from {file.name}", total=file.stat().st_size) as bar:
+                result = run_import(engine, request, schema, progress=_shown_on(bar))
+                bar.summary = _read_summary(result)
         finally:
             engine.dispose()
     except SQLAlchemyError as exc:
@@ -138,6 +143,25 @@ def import_command(
         _usage(f"the store {store_path} failed: {reason}; nothing was imported")
     _report(result, str(file), store_path, dry_run)
     ctx.exit(int(ExitCode.OK if result.ok else ExitCode.FINDINGS))
+
+
+def _shown_on(bar: Bar) -> Callable[[int, int], None] | None:
+    """The import's progress hook: rows read and their rate beside a bar of the file's bytes."""
+    if not bar.live:
+        return None
+
+    def show(rows: int, bytes_read: int) -> None:
+        elapsed = time.perf_counter() - started
+        rate = f", {rows / elapsed:,.0f} rows/s" if elapsed > 0 else ""
+        bar.update(bytes_read, detail=f"{rows:,} rows{rate}")
+
+    started = time.perf_counter()
+    return show
+
+
+def _read_summary(result: ImportResult) -> str:
+    rate = f" ({result.rows / result.seconds:,.0f} rows/s)" if result.seconds > 0 else ""
+    return f"ecrm import: read {result.rows:,} row{'s' if result.rows != 1 else ''} in {result.seconds:.1f}s{rate}"
 
 
 def _project_schema(config: ProjectConfig) -> tuple[CustomerSchema, Policies]:

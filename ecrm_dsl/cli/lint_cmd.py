@@ -7,9 +7,11 @@ from pathlib import Path
 
 import click
 
+from ecrm_dsl.cli import paint
 from ecrm_dsl.cli.common import ExitCode, print_findings, project_config
 from ecrm_dsl.cli.git_changes import deleted_files
 from ecrm_dsl.cli.render import SourceLines, render_text, summary
+from ecrm_dsl.cli.terminal import echo_painted
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError, Severity
 from ecrm_dsl.project.config import ProjectConfig, find_config, load_config
 from ecrm_dsl.project.lint import LintResult, expand_paths, is_project_file, lint
@@ -217,7 +219,7 @@ def _config(ctx: click.Context, start: Path | None, fmt: str) -> ProjectConfig:
 
 def _report(fmt: str, findings: list[Diagnostic], suppressed: list[Diagnostic], root: Path, files: int) -> None:
     if fmt == "text":
-        click.echo(render_text(findings, SourceLines(root), files, rule_help=True), nl=False)
+        echo_painted(render_text(findings, SourceLines(root), files, rule_help=True), paint.findings, nl=False)
         return
     if fmt == "json":
         print_findings(findings, root, files, fmt)

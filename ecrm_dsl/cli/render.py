@@ -34,19 +34,12 @@ class SourceLines:
         return lines[number - 1] if 0 < number <= len(lines) else None
 
 
-def render_text(
-    findings: list[Diagnostic], sources: SourceLines, files_checked: int, color: bool = False, rule_help: bool = False
-) -> str:
-    """Each finding with its line and a caret; with ``rule_help``, once at the end, how to read a rule's page."""
+def render_text(findings: list[Diagnostic], sources: SourceLines, files_checked: int, rule_help: bool = False) -> str:
+    """Plain text (``cli/paint.py`` colours it for a terminal); with ``rule_help``, once at the end, how to read a
+    rule's page."""
     out: list[str] = []
     for d in findings:
-        severity = d.effective_severity.value
-        label = (
-            f"\x1b[31m{severity}\x1b[0m"
-            if color and severity == "error"
-            else (f"\x1b[33m{severity}\x1b[0m" if color else severity)
-        )
-        out.append(f"{d.span}: {label}: {d.message} [{d.code} {d.rule.name}]")
+        out.append(f"{d.span}: {d.effective_severity.value}: {d.message} [{d.code} {d.rule.name}]")
         line = sources.line(d.span.file, d.span.line)
         if line is not None:
             text, column = _clip(line, d.span.column)

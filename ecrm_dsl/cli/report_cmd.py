@@ -9,10 +9,12 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from ecrm_dsl.cli import paint
 from ecrm_dsl.cli.redact import display_location
 from ecrm_dsl.cli.runtime_cmds import plan_errors, store_option
 from ecrm_dsl.cli.simulate_cmd import parse_moment
 from ecrm_dsl.cli.store_access import existing_store
+from ecrm_dsl.cli.terminal import echo_painted
 from ecrm_dsl.language.values import Duration
 from ecrm_dsl.report.document import ReportOptions, build_report
 from ecrm_dsl.report.text import render_csv, render_text
@@ -94,7 +96,9 @@ def report_command(
         body = render_html(document)
     else:
         body = render_text(document)
-    if output is None:
+    if output is None and fmt == "text":
+        echo_painted(body, paint.report, nl=False)
+    elif output is None:
         click.echo(body, nl=False)
     else:
         output.write_text(body, encoding="utf-8")

@@ -1,4 +1,5 @@
-"""What ``ecrm run`` prints: one line per tick, as text for a person or as JSON for a log collector.
+"""What ``ecrm run`` prints: one line per tick — for a person at a terminal (the shop's time, a one-line summary),
+as text for a log file, or as JSON for a log collector.
 
 A tick line says when the tick ran, how many customers entered, what was decided and how the deliveries went;
 failed and retried deliveries are grouped by channel and cause (one line each), so a misconfigured provider
@@ -13,7 +14,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from ecrm_dsl.delivery.logs import OUTCOME_FIELD, log
 
@@ -88,6 +89,33 @@ class TickLog:
             ],
         }
 
+    def human(self, zone: tzinfo, verbose: bool = False) -> str:
+        """The tick for a person at a terminal: the shop's local time and what happened, in one line; with
+        ``verbose``, who entered each scenario and what went out on each channel. Delivery problems as in text."""
+        local = self.now.astimezone(zone)
+        when = f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"
+        failed, retrying = self.deliveries.get("delivery_failed", 0), self.deliveries.get("retrying", 0)
+        if self.ticker is not None:
+            summary = (
+                f"left to {self.ticker}, which holds the tick lease; delivered {self.deliveries.get('delivered', 0)}"
+            )
+        else:
+            summary = (
+                f"entered {sum(self.entered.values())} · sent {self.decisions.get('sent', 0)} · "
+                f"skipped {self.decisions.get('skipped', 0)}"
+            )
+            if self.decisions.get("deferred"):
+                summary += f" · deferred {self.decisions['deferred']}"
+        summary += f" · failed {failed}" + (f" · retrying {retrying}" if retrying else "")
+        lines = [f"{when}  {summary}"]
+        if verbose:
+            lines += [f"  {sid}: entered {n}" for sid, n in sorted(self.entered.items())]
+            lines += [f"  {channel}: delivered {n}" for channel, n in sorted(self.sent.items())]
+        for (channel, status, error), n in sorted(self.problems.items()):
+            verdict = "will be retried" if status == "transient" else "failed for good"
+            lines.append(f"  {channel}: {n} {verdict}: {error}")
+        return "\n".join(lines)
+
     def line(self, log_format: str) -> str:
         """The tick's line (and one more per delivery problem in text), without the final newline."""
         if log_format == "json":
@@ -110,3 +138,19 @@ class TickLog:
             verdict = "will be retried" if status == "transient" else "failed for good"
             text += f"\n  {channel}: {n} {verdict}: {error}"
         return text
+
+
+LOG_FORMATS = ("auto", "human", "text", "json")
+
+
+@dataclass(frozen=True)
+class LogStyle:
+    """How ``ecrm run`` writes its ticks: ``human`` (``auto`` on a terminal), ``text`` (``auto`` elsewhere) or
+    ``json``."""
+
+    format: str
+    zone: tzinfo
+    verbose: bool = False
+
+    def render(self, tick: TickLog) -> str:
+        return tick.human(self.zone, self.verbose) if self.format == "human" else tick.line(self.format)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -11,13 +12,17 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import Engine
 
+from ecrm_dsl.cli import paint
 from ecrm_dsl.cli.common import ExitCode, built_plan
-from ecrm_dsl.cli.run_log import DeliveryTally, TickLog
+from ecrm_dsl.cli.progress import Bar
+from ecrm_dsl.cli.run_log import LOG_FORMATS, DeliveryTally, LogStyle, TickLog
 from ecrm_dsl.cli.store_access import creatable_store, existing_store
+from ecrm_dsl.cli.terminal import echo_painted, is_terminal
 from ecrm_dsl.delivery.config import CHANNELS, ConfigError, DeliveryConfig, build_adapters
 from ecrm_dsl.delivery.unconfigured import UnconfiguredAdapter
 from ecrm_dsl.plan.document import PlanError, load_plan
@@ -175,7 +180,7 @@ def status_command(ctx: click.Context, fmt: str, now_text: str | None, store: st
     if fmt == "json":
         click.echo(json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True))
     else:
-        click.echo(status_text(document), nl=False)
+        echo_painted(status_text(document), paint.status, nl=False)
 
 
 @click.command("explain")
@@ -234,11 +239,13 @@ def explain_command(ctx: click.Context, customer_id: str, store: str | None) -> 
 )
 @click.option(
     "--log-format",
-    type=click.Choice(["text", "json"]),
-    default="text",
+    type=click.Choice(LOG_FORMATS),
+    default="auto",
     show_default=True,
-    help="A readable line per tick, or one JSON object per tick.",
+    help="A line per tick: human (the shop's time; auto on a terminal), text (auto elsewhere: ISO times, one "
+    "line a tick for log files), or json (one object per tick).",
 )
+@click.option("-v", "--verbose", is_flag=True, help="With the human format: each scenario's entries and each channel.")
 @store_option
 @click.pass_context
 def run_command(
@@ -250,6 +257,7 @@ def run_command(
     interval: float,
     lease: float,
     log_format: str,
+    verbose: bool,
     store: str | None,
 ) -> None:
     """Run ticks: enroll, settle goals and stop rules, advance due steps, deliver the outbox.
@@ -270,7 +278,10 @@ def run_command(
         click.echo(f"ecrm run: {NO_DELIVERY}", err=True)
         raise SystemExit(int(ExitCode.USAGE))
     engine = existing_store(ctx, store, "run")
-    _warn_unserved_channels(engine, set(adapters))
+    zone = _warn_unserved_channels(engine, set(adapters))
+    if log_format == "auto":
+        log_format = "human" if is_terminal(sys.stdout) else "text"
+    style = LogStyle(log_format, zone, verbose)
     # Messages on a channel without a provider fail as before, but now through the delivery log, so that the
     # tick line names them.
     adapters = {channel: adapters.get(channel) or UnconfiguredAdapter(channel) for channel in CHANNELS}
@@ -282,12 +293,12 @@ def run_command(
     with DeliveryTally() as tally:
         if once:
             try:
-                _tick(scheduler, dispatcher, tally, moment or parse_now(None), log_format)
+                _tick(scheduler, dispatcher, tally, moment or parse_now(None), style)
             finally:
                 dispatcher.close()
                 _release(scheduler)
             return
-        _loop(scheduler, dispatcher, tally, interval, log_format)
+        _loop(scheduler, dispatcher, tally, interval, style)
 
 
 NO_DELIVERY = (
@@ -299,15 +310,16 @@ NO_DELIVERY = (
 )
 
 
-def _warn_unserved_channels(engine: Engine, served: set[str]) -> None:
-    """Name the channels the deployed plan sends on that no adapter serves: those messages will fail."""
+def _warn_unserved_channels(engine: Engine, served: set[str]) -> ZoneInfo:
+    """Name the channels the deployed plan sends on that no adapter serves: those messages will fail. Returns
+    the shop's timezone (Asia/Tokyo while nothing usable is deployed), for the log."""
     with engine.connect() as conn:
         try:
             active = deployments.active_deployment(conn)
         except PlanError:
-            return  # the tick reports it, with the remedy
+            return ZoneInfo(DEFAULT_ZONE)  # the tick reports it, with the remedy
     if active is None:
-        return
+        return ZoneInfo(DEFAULT_ZONE)
     used = {
         channel
         for scenario in active[1].scenarios
@@ -323,9 +335,10 @@ def _warn_unserved_channels(engine: Engine, served: set[str]) -> None:
             "the README)",
             err=True,
         )
+    return ZoneInfo(active[1].timezone)
 
 
-def _loop(scheduler: Scheduler, dispatcher: Dispatcher, tally: DeliveryTally, interval: float, fmt: str) -> None:
+def _loop(scheduler: Scheduler, dispatcher: Dispatcher, tally: DeliveryTally, interval: float, style: LogStyle) -> None:
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: Any) -> None:
@@ -337,7 +350,7 @@ def _loop(scheduler: Scheduler, dispatcher: Dispatcher, tally: DeliveryTally, in
     try:
         while not stop.is_set():
             try:
-                _tick(scheduler, dispatcher, tally, datetime.now(UTC), fmt, loop=True)
+                _tick(scheduler, dispatcher, tally, datetime.now(UTC), style, loop=True)
             except ClockWentBack as exc:
                 # The machine's clock stepped back (or a tick was run ahead with --now): wait for it to catch up
                 # rather than stop the service.
@@ -364,18 +377,26 @@ def _tick(
     dispatcher: Dispatcher,
     tally: DeliveryTally,
     now: datetime,
-    fmt: str,
+    style: LogStyle,
     *,
     loop: bool = False,
 ) -> None:
     """One tick and delivery, and its log line; a tick before the last one ends ``--once`` (exit 2) and is left
-    to the loop."""
+    to the loop. A tick that takes more than a moment shows a spinner on a terminal until its line is ready."""
     try:
-        with plan_errors("run"), nullcontext() if loop else clock_errors("run"):
+        with plan_errors("run"), nullcontext() if loop else clock_errors("run"), Bar("ticking", delay=SLOW_TICK):
             done = work_round(scheduler, dispatcher, now)
     except NoDeployment as exc:
         raise click.ClickException(str(exc)) from None
     sent, problems = tally.drain()
     entered, decisions = (done.tick.entered, done.tick.decisions) if done.tick is not None else ({}, {})
     ticker = None if done.tick is not None else done.ticker or "another worker"
-    click.echo(TickLog(now, entered, decisions, done.delivered, sent, problems, ticker).line(fmt))
+    tick = TickLog(now, entered, decisions, done.delivered, sent, problems, ticker)
+    if style.format == "human":
+        echo_painted(style.render(tick), paint.tick)
+    else:
+        click.echo(style.render(tick))
+
+
+SLOW_TICK = 2.0  # seconds before a tick in progress shows a spinner
+DEFAULT_ZONE = "Asia/Tokyo"

@@ -11,8 +11,11 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from ecrm_dsl.cli import paint
+from ecrm_dsl.cli.progress import Bar
 from ecrm_dsl.cli.runtime_cmds import clock_errors, compiled_plan, plan_errors, plan_option, store_option
 from ecrm_dsl.cli.store_access import existing_store
+from ecrm_dsl.cli.terminal import echo_painted
 from ecrm_dsl.language.targets import parse_amount
 from ecrm_dsl.language.values import Duration, ValueError_
 from ecrm_dsl.simulate.replay import Window, simulate, simulation_settings
@@ -150,18 +153,27 @@ def simulate_command(
     source = existing_store(ctx, store, "simulate", upgrade=False)
     window = Window(start, end, step, segment_every)
 
-    def progress(message: str) -> None:
-        click.echo(message, err=True)
-
     began = time.perf_counter()
     try:
-        with plan_errors("simulate"), clock_errors("simulate"):
-            replay = simulate(source, plan, scratch_path(out), window, progress)
+        with plan_errors("simulate"), clock_errors("simulate"), Bar("replaying") as bar:
+
+            def days(done: int, total: int) -> None:
+                bar.update(done, total, detail=f"day {done:,} of {total:,}")
+
+            replay = simulate(
+                source,
+                plan,
+                scratch_path(out),
+                window,
+                lambda line: bar.echo(line, err=True),
+                days if bar.live else None,
+            )
     except ScratchExists as exc:
         raise click.ClickException(str(exc)) from None
-    progress(
+    click.echo(
         f"ecrm simulate: {replay.ticks:,} ticks (of {replay.grid_points:,} grid points; the rest had nothing to do) "
-        f"in {time.perf_counter() - began:.1f}s; scratch store {out}"
+        f"in {time.perf_counter() - began:.1f}s; scratch store {out}",
+        err=True,
     )
     with replay.scratch.connect() as conn:
         # The scratch store holds this replay only.
@@ -197,4 +209,4 @@ def simulate_command(
             f"{replay.copied['events']:,} events",
             *render_coupons(pools),
         ]
-        click.echo(render_text(header, scenarios), nl=False)
+        echo_painted(render_text(header, scenarios), paint.headings, nl=False)

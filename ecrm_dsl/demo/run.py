@@ -72,6 +72,7 @@ def run_demo(
     days: int,
     tick: timedelta,
     progress: Callable[[str], None],
+    ticked: Callable[[int, int], None] | None = None,  # the days ticked and the days to tick, after every tick
 ) -> DemoResult:
     engine = fresh_store(store)
     shop = DemoShop(customers, start, days)
@@ -109,6 +110,8 @@ def run_demo(
         deliveries.update(dispatcher.run(moment))
         seen = _react(engine, seen)
         ticks += 1
+        if ticked is not None:
+            ticked((moment - start) // timedelta(days=1), days)
         if (moment - start) % timedelta(days=7) < tick and moment != start:
             progress(
                 f"  {moment:%Y-%m-%d}: {sum(decisions.values()):,} decisions, "

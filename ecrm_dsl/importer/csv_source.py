@@ -81,6 +81,11 @@ class CsvSource:
         elif self._raw is not None:
             self._raw.close()
 
+    @property
+    def bytes_read(self) -> int:
+        """How far into the file reading has got (it reads ahead in chunks): for showing progress."""
+        return self._raw.tell() if self._raw is not None and not self._raw.closed else 0
+
     def records(self) -> Iterator[Record]:
         while (record := self._next()) is not None:
             yield record

@@ -4,6 +4,7 @@ and commit only if no row had a problem (a dry run never commits)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -66,9 +67,16 @@ def make_loader(request: ImportRequest, schema: CustomerSchema, tables: StoreTab
 
 
 def run_import(
-    engine: Engine, request: ImportRequest, schema: CustomerSchema, tables: StoreTables = TABLES
+    engine: Engine,
+    request: ImportRequest,
+    schema: CustomerSchema,
+    tables: StoreTables = TABLES,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
-    """Import ``request.path``; the store is unchanged unless every row is good (and it is not a dry run)."""
+    """Import ``request.path``; the store is unchanged unless every row is good (and it is not a dry run).
+
+    ``progress`` is told the rows and the bytes of the file read so far, after every batch of rows.
+    """
     started = time.perf_counter()
     loader = make_loader(request, schema, tables)
     problems = loader.ctx.problems
@@ -96,6 +104,8 @@ def run_import(
                             values = convert(record, binding, request.shop_tz, problems)
                             if values is not None:
                                 loader.add(record.line, values)
+                            if progress is not None and rows % request.batch_size == 0:
+                                progress(rows, source.bytes_read)
                         loader.finish()
                         if (skipped := rules.note()) is not None:
                             notes.append(skipped)

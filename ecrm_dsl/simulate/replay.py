@@ -19,6 +19,8 @@ from ecrm_dsl.simulate.clock import INSTANT, ActivityClock, Grid
 from ecrm_dsl.simulate.scratch import SIMULATION_KEY, copy_history, log_since, open_scratch
 from ecrm_dsl.store import simulation as store
 
+DAY = timedelta(days=1)
+
 
 @dataclass(frozen=True)
 class Window:
@@ -53,8 +55,12 @@ def simulate(
     scratch_path: Path,
     window: Window,
     progress: Callable[[str], None] = lambda _: None,
+    days: Callable[[int, int], None] | None = None,
 ) -> Replay:
-    """Replay ``source``'s history from ``window.start`` to ``window.end`` with ``plan`` deployed at the start."""
+    """Replay ``source``'s history from ``window.start`` to ``window.end`` with ``plan`` deployed at the start.
+
+    ``progress`` gets a line now and then; ``days`` the days replayed and the window's days, after every tick.
+    """
     scratch = open_scratch(scratch_path)
     copied = copy_history(source, scratch, progress, log_since(plan, window.start))
     with scratch.begin() as conn:
@@ -74,6 +80,8 @@ def simulate(
             break
         scheduler.tick(moment, check_segments=clock.checks_segments(moment))
         ticks += 1
+        if days is not None:
+            days((moment - window.start) // DAY, -(-(window.end - window.start) // DAY))
         if month != (moment.year, moment.month):
             month = (moment.year, moment.month)
             progress(f"  {moment:%Y-%m}: tick {ticks:,}")
