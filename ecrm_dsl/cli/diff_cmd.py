@@ -11,11 +11,13 @@ from urllib.parse import quote
 import click
 from sqlalchemy import Engine
 
+from ecrm_dsl.cli import paint
 from ecrm_dsl.cli.common import ExitCode, print_findings
 from ecrm_dsl.cli.git_changes import renamed_files
 from ecrm_dsl.cli.redact import display_location, redact
 from ecrm_dsl.cli.runtime_cmds import plan_errors
 from ecrm_dsl.cli.simulate_cmd import parse_duration, parse_points
+from ecrm_dsl.cli.terminal import echo_painted
 from ecrm_dsl.language.diagnostics import Diagnostic
 from ecrm_dsl.language.values import Duration
 from ecrm_dsl.project.config import ProjectConfig
@@ -172,7 +174,7 @@ def _diff(
     elif fmt == "markdown":
         click.echo(render_markdown(result, old.plan, new.plan, mermaid=mermaid, max_size=max_size), nl=False)
     else:
-        click.echo(render_text(result), nl=False)
+        echo_painted(render_text(result), paint.diff, nl=False)
     return result.changed
 
 
