@@ -86,7 +86,9 @@ def _fields(text: str) -> set[str]:
 
 
 def test_tr_is_always_given_the_message_itself() -> None:
-    """Babel can only extract a literal: ``tr(f"...")`` or ``tr(name)`` would never be translated."""
+    """Babel can only extract a literal: ``tr(f"...")`` or ``tr(name)`` would never be translated, and neither would
+    a ``tr()`` inside an f-string (Babel does not look into them): every literal must reach the catalogue."""
+    extracted = {m.id if isinstance(m.id, str) else m.id[0] for m in catalogue.extracted() if m.id}
     for path in sorted((ROOT / "ecrm_dsl").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
@@ -95,6 +97,7 @@ def test_tr_is_always_given_the_message_itself() -> None:
                 literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
                 where = f"{path.relative_to(ROOT)}:{node.lineno}"
                 assert literal, f"{where}: {node.func.id}() needs a string literal"
+                assert isinstance(first, ast.Constant) and first.value in extracted, f"{where}: not extracted"
                 if node.func.id != "n_" and not any(k.arg is None for k in node.keywords):
                     # tr() always formats: every {field} must be given by name, and a literal brace is doubled
                     assert isinstance(first, ast.Constant)
@@ -277,3 +280,26 @@ def test_wide_wrapping_counts_two_columns_per_japanese_character() -> None:
         "stays in",
         "words",
     ]
+
+
+def test_lint_s_own_lines_speak_japanese_and_keep_their_colour(tmp_path: Path) -> None:
+    from ecrm_dsl.cli import paint
+
+    project = tmp_path / "shop"
+    assert CliRunner().invoke(cli, ["init", str(project), "--no-editor"]).exit_code == 0
+    bad = 'scenario x "X" {\n  kind sell\n  when order.placed\n  after 7x: send email thanks_first\n}\n'
+    (project / "scenarios" / "bad.ecrm").write_text(bad, encoding="utf-8")
+    config = str(project / "ecrm.toml")
+
+    japanese = CliRunner().invoke(cli, ["--lang", "ja", "--config", config, "lint"])
+    english = CliRunner().invoke(cli, ["--config", config, "lint"])
+
+    assert japanese.exit_code == english.exit_code == 1
+    assert "error: " in japanese.output and "[E005 text-syntax]" in japanese.output  # what problem matchers read
+    assert "      ヒント: " in japanese.output and "ルールの意味と直し方" in japanese.output
+    summary = japanese.output.rstrip("\n").rsplit("\n", 1)[-1]
+    assert summary.endswith("ファイルを検査: エラー 1 件、警告 0 件"), summary
+    assert english.output.rstrip("\n").rsplit("\n", 1)[-1].endswith("files checked: 1 error, 0 warnings")
+    painted = paint.findings(japanese.output)
+    assert paint.plain(painted) == japanese.output
+    assert paint.style(summary, "bold red") in painted and paint.style("ヒント:", "cyan") in painted

@@ -39,8 +39,11 @@ FINDING = re.compile(
     r"^(?P<where>\S.*?:\d+:\d+): (?P<severity>error|warning): (?P<message>.*) \[(?P<code>\w+) (?P<rule>[\w-]+)\]$"
 )
 SNIPPET = re.compile(r"^(?P<gutter> *\d* \| )(?P<rest>.*)$")
-HINT = re.compile(r"^(?P<indent> +)hint: (?P<rest>.*)$")
-SUMMARY = re.compile(r"^\d+ files? checked: (?P<counts>.*)$")
+# The labels in either language (the severity words stay English: editors' problem matchers read them).
+HINT = re.compile(r"^(?P<indent> +)(?P<label>hint|ヒント): (?P<rest>.*)$")
+SUMMARY = re.compile(r"^(?:\d+ files? checked|\d+ ファイルを検査): (?P<counts>.*)$")
+NO_FINDINGS = ("no findings", "指摘なし")
+NO_ERRORS = ("0 errors", "エラー 0 件")
 
 
 def findings(text: str) -> str:
@@ -63,10 +66,10 @@ def findings(text: str) -> str:
                 rest = rest[: len(rest) - len(caret)] + style(caret, SEVERITY_STYLE[severity])
             out.append(style(match["gutter"], "dim") + rest)
         elif match := HINT.match(line):
-            out.append(f"{match['indent']}{style('hint:', 'cyan')} {match['rest']}")
+            out.append(f"{match['indent']}{style(match['label'] + ':', 'cyan')} {match['rest']}")
         elif match := SUMMARY.match(line):
             counts = match["counts"]
-            colour = "green" if counts == "no findings" else ("red" if not counts.startswith("0 errors") else "yellow")
+            colour = "green" if counts in NO_FINDINGS else ("yellow" if counts.startswith(NO_ERRORS) else "red")
             out.append(style(line, f"bold {colour}"))
         else:
             out.append(line)

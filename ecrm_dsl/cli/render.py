@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ecrm_dsl.docs.links import rule_page_uri
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.i18n import tr, trn
 from ecrm_dsl.syntax.source import read_bounded
 
 JSON_FORMAT_VERSION = 1
@@ -50,12 +51,17 @@ def render_text(findings: list[Diagnostic], sources: SourceLines, files_checked:
                 width = min(d.span.end_column - d.span.column, len(text) - column + 1)
             out.append(" " * (len(gutter) - 2) + "| " + _pad(text, column - 1) + "^" + "~" * (width - 1))
         if d.hint:
-            out.append(f"      hint: {d.hint}")
+            out.append("      " + tr("hint: {hint}", hint=d.hint))
     if rule_help and findings:
         fixable = sum(d.fix is not None for d in findings)
         if fixable:
-            out.append(f"{fixable} fixable with `ecrm lint --fix` (preview: `ecrm lint --diff`)")
-        out.append(f"what a rule means and how to fix it: `ecrm rule CODE` (e.g. `ecrm rule {findings[0].code}`)")
+            out.append(tr("{count} fixable with `ecrm lint --fix` (preview: `ecrm lint --diff`)", count=fixable))
+        out.append(
+            tr(
+                "what a rule means and how to fix it: `ecrm rule CODE` (e.g. `ecrm rule {code}`)",
+                code=findings[0].code,
+            )
+        )
     out.append(summary(findings, files_checked))
     return "\n".join(out) + "\n"
 
@@ -90,11 +96,14 @@ def _pad(text: str, columns: int) -> str:
 def summary(findings: list[Diagnostic], files_checked: int) -> str:
     errors = sum(d.effective_severity.value == "error" for d in findings)
     warnings = len(findings) - errors
-    files = f"{files_checked} file{'s' if files_checked != 1 else ''}"
+    files = trn("{count} file", "{count} files", files_checked, count=files_checked)
     if not findings:
-        return f"{files} checked: no findings"
-    return (
-        f"{files} checked: {errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
+        return tr("{files} checked: no findings", files=files)
+    return tr(
+        "{files} checked: {errors}, {warnings}",
+        files=files,
+        errors=trn("{count} error", "{count} errors", errors, count=errors),
+        warnings=trn("{count} warning", "{count} warnings", warnings, count=warnings),
     )
 
 
