@@ -16,6 +16,7 @@ from ecrm_dsl.conditions.normal import COMPARE
 from ecrm_dsl.language import ast, catalog
 from ecrm_dsl.language.diagnostics import Diagnostic
 from ecrm_dsl.language.fixes import replace_quoted
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.syntax.common import literal_value_text as literal_text
 
 _NON_NEGATIVE_UNITS = {"int", "money", "decimal"}
@@ -117,9 +118,11 @@ class SatisfiabilityChecker:
                 self.findings.append(
                     Diagnostic(
                         "W407" if _literal_compare(expr) else "W406",
-                        f"this compares two constants: always {'true' if _literal_compare(expr) else 'false'}",
+                        tr("this compares two constants: always true")
+                        if _literal_compare(expr)
+                        else tr("this compares two constants: always false"),
                         expr.span,
-                        hint="compare an attribute or metric with a value",
+                        hint=tr("compare an attribute or metric with a value"),
                     )
                 )
                 return
@@ -133,11 +136,15 @@ class SatisfiabilityChecker:
                 if lo is not None and hi is not None and lo > hi and not expr.negated:
                     self._never(
                         expr.span,
-                        f"'between {lo:g} and {hi:g}' is empty: the low end is above the high end",
-                        hint="swap the two ends",
+                        tr(
+                            "'between {low} and {high}' is empty: the low end is above the high end",
+                            low=f"{lo:g}",
+                            high=f"{hi:g}",
+                        ),
+                        hint=tr("swap the two ends"),
                     )
         elif isinstance(expr, ast.InList) and not expr.items and not expr.negated:
-            self._never(expr.span, "'in []' with an empty list is never true")
+            self._never(expr.span, tr("'in []' with an empty list is never true"))
 
     def _bounds_of_one(self, pair: tuple[ast.Ref, str, ast.Literal], span: ast.Span) -> None:
         ref, op, literal = pair
@@ -147,14 +154,18 @@ class SatisfiabilityChecker:
         if literal.type == "string" and attribute.values and op in ("==", "!="):
             if literal.value not in attribute.values:
                 close = difflib.get_close_matches(str(literal.value), attribute.values, n=1)
-                verdict = "never" if op == "==" else "always"
+                fields = {"name": ref.dotted, "values": ", ".join(attribute.values), "value": literal.value}
+                message = (
+                    tr("{name} is one of {values}; '{value}' is not, so this is never true", **fields)
+                    if op == "=="
+                    else tr("{name} is one of {values}; '{value}' is not, so this is always true", **fields)
+                )
                 self.findings.append(
                     Diagnostic(
                         "W406" if op == "==" else "W407",
-                        f"{ref.dotted} is one of {', '.join(attribute.values)}; '{literal.value}' is not, "
-                        f"so this is {verdict} true",
+                        message,
                         literal.span,
-                        hint=f"did you mean '{close[0]}'?" if close else None,
+                        hint=tr("did you mean '{value}'?", value=close[0]) if close else None,
                         fix=replace_quoted(literal.span, str(literal.value), close[0]) if close else None,
                     )
                 )
@@ -165,7 +176,7 @@ class SatisfiabilityChecker:
         bounds = self._initial(ref)
         bounds.clip(op, value)
         if bounds.empty:
-            self._never(span, f"{ref.dotted} {op} {literal_text(literal)} can never be true{self._why(ref)}")
+            self._never(span, self._never_message(ref, op, literal_text(literal)))
 
     def _initial(self, ref: ast.Ref) -> _Range:
         bounds = _Range()
@@ -176,10 +187,15 @@ class SatisfiabilityChecker:
             bounds.clip(">=", 1)
         return bounds
 
-    def _why(self, ref: ast.Ref) -> str:
+    def _never_message(self, ref: ast.Ref, op: str, value: str) -> str:
+        fields = {"name": ref.dotted, "op": op, "value": value}
         if self.scope.in_order_trigger and ref.path == ("customer", "order_count"):
-            return ": when order.placed fires, the order is already counted (the first order has order_count == 1)"
-        return f": {ref.dotted} is never negative"
+            return tr(
+                "{name} {op} {value} can never be true: when order.placed fires, the order is already counted "
+                "(the first order has order_count == 1)",
+                **fields,
+            )
+        return tr("{name} {op} {value} can never be true: {name} is never negative", **fields)
 
     def _contradiction(self, expr: ast.Expr, conjuncts: list[ast.Expr]) -> None:
         ranges: dict[tuple[str, ...], _Range] = {}
@@ -197,7 +213,15 @@ class SatisfiabilityChecker:
             if op == "==" and literal.type in ("string", "bool"):
                 previous = equals.setdefault(ref.path, literal.value)
                 if previous != literal.value:
-                    self._never(expr.span, f"{ref.dotted} cannot equal both {previous!r} and {literal.value!r}")
+                    self._never(
+                        expr.span,
+                        tr(
+                            "{name} cannot equal both {first} and {second}",
+                            name=ref.dotted,
+                            first=repr(previous),
+                            second=repr(literal.value),
+                        ),
+                    )
                     return
             value = _number(literal)
             if value is None or op == "!=":
@@ -209,10 +233,13 @@ class SatisfiabilityChecker:
             bounds = ranges.setdefault(ref.path, self._initial(ref))
             bounds.clip(op, value)
             if bounds.empty:
-                self._never(expr.span, f"the conditions on {ref.dotted} contradict each other: no value satisfies all")
+                self._never(
+                    expr.span,
+                    tr("the conditions on {name} contradict each other: no value satisfies all", name=ref.dotted),
+                )
                 return
         for path in nulls & (set(ranges) | set(equals)):
-            self._never(expr.span, f"{'.'.join(path)} is required to be null and to have a value")
+            self._never(expr.span, tr("{name} is required to be null and to have a value", name=".".join(path)))
             return
 
     def _always_true_or(self, expr: ast.Or) -> None:
@@ -224,7 +251,9 @@ class SatisfiabilityChecker:
         for path, negated in nulls:
             if (path, not negated) in nulls:
                 self.findings.append(
-                    Diagnostic("W407", f"'{'.'.join(path)} is null or … is not null' is always true", expr.span)
+                    Diagnostic(
+                        "W407", tr("'{name} is null or … is not null' is always true", name=".".join(path)), expr.span
+                    )
                 )
                 return
 
