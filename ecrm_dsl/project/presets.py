@@ -20,6 +20,7 @@ from typing import Any
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError, Fix
 from ecrm_dsl.language.fixes import replace_exact, replace_head
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.language.values import Duration, TimeOfDay, ValueError_, parse_percent
 from ecrm_dsl.syntax.common import literal_value_text
 from ecrm_dsl.syntax.text import parse_condition
@@ -109,9 +110,13 @@ def _arguments(use: ast.PresetUse, preset: Preset, findings: list[Diagnostic]) -
             findings.append(
                 Diagnostic(
                     "E602",
-                    f"preset {preset.name} uses {{{{ {placeholder} }}}}, which is not one of its parameters",
+                    tr(
+                        "preset {preset} uses {{{{ {placeholder} }}}}, which is not one of its parameters",
+                        preset=preset.name,
+                        placeholder=placeholder,
+                    ),
                     preset.span,
-                    hint="declare it under parameters",
+                    hint=tr("declare it under parameters"),
                 )
             )
     for name in given:
@@ -120,11 +125,11 @@ def _arguments(use: ast.PresetUse, preset: Preset, findings: list[Diagnostic]) -
             findings.append(
                 Diagnostic(
                     "E602",
-                    f"preset {preset.name} has no parameter '{name}'",
+                    tr("preset {preset} has no parameter '{name}'", preset=preset.name, name=name),
                     given[name].span,
-                    hint=f"did you mean '{close[0]}'?"
+                    hint=tr("did you mean '{value}'?", value=close[0])
                     if close
-                    else "parameters: " + ", ".join(sorted(preset.parameters)),
+                    else tr("parameters: {names}", names=", ".join(sorted(preset.parameters))),
                     fix=_rename_argument(given[name].span, name, close[0]) if close and close[0] not in given else None,
                 )
             )
@@ -135,7 +140,12 @@ def _arguments(use: ast.PresetUse, preset: Preset, findings: list[Diagnostic]) -
                 findings.append(
                     Diagnostic(
                         "E602",
-                        f"preset {preset.name} needs parameter '{name}' ({spec['type']})",
+                        tr(
+                            "preset {preset} needs parameter '{name}' ({type})",
+                            preset=preset.name,
+                            name=name,
+                            type=spec["type"],
+                        ),
                         use.span,
                         hint=spec.get("description"),
                     )

@@ -20,6 +20,7 @@ from ecrm_dsl.language.ast import Span
 from ecrm_dsl.language.comments import Comment, find_comments
 from ecrm_dsl.language.diagnostics import RULES, Diagnostic, Fix
 from ecrm_dsl.language.fixes import replace_exact
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.project.rule_selection import ALWAYS_REPORTED
 
 FILE_DIRECTIVE_LINES = 5
@@ -94,17 +95,25 @@ def _directive(
         if close:  # other ``# ecrm: …`` words are left for other tools
             start = span.column + match.start("kind") - match.start()
             word = Span(span.file, span.line, start, span.line, start + len(kind))
-            problem = _w901(span, f"unknown suppression directive '{kind}'", f"did you mean '{close[0]}'?")
+            problem = _w901(
+                span,
+                tr("unknown suppression directive '{kind}'", kind=kind),
+                tr("did you mean '{value}'?", value=close[0]),
+            )
             problems.append(dataclasses.replace(problem, fix=replace_exact(word, kind, close[0])))
         return None
     codes: tuple[str, ...] | None = None
     if bracket is not None:
         if not bracket.endswith("]"):
-            problems.append(_w901(span, "malformed suppression: the ']' is missing", "write # ecrm: ignore[E204]"))
+            problems.append(
+                _w901(span, tr("malformed suppression: the ']' is missing"), tr("write # ecrm: ignore[E204]"))
+            )
             return None
         codes = tuple(part.strip() for part in bracket[1:-1].split(",") if part.strip())
         if not codes:
-            problems.append(_w901(span, "malformed suppression: no rule code in '[]'", "write # ecrm: ignore[E204]"))
+            problems.append(
+                _w901(span, tr("malformed suppression: no rule code in '[]'"), tr("write # ecrm: ignore[E204]"))
+            )
             return None
         codes = _known_codes(codes, span, problems)
         if not codes:
@@ -114,8 +123,8 @@ def _directive(
             problems.append(
                 _w901(
                     span,
-                    f"a file-level suppression must be in the first {FILE_DIRECTIVE_LINES} lines",
-                    "move it to the top of the file, or use # ecrm: ignore[...] on the line itself",
+                    tr("a file-level suppression must be in the first {count} lines", count=FILE_DIRECTIVE_LINES),
+                    tr("move it to the top of the file, or use # ecrm: ignore[...] on the line itself"),
                 )
             )
             return None
@@ -136,16 +145,22 @@ def _known_codes(codes: tuple[str, ...], span: Span, problems: list[Diagnostic])
             problems.append(
                 _w901(
                     span,
-                    f"{code} cannot be suppressed",
-                    "a file or document with this error is not loaded at all, so it is always reported",
+                    tr("{code} cannot be suppressed", code=code),
+                    tr("a file or document with this error is not loaded at all, so it is always reported"),
                 )
             )
         elif code == UNUSED:
-            problems.append(_w901(span, f"{UNUSED} cannot be suppressed by a comment", "remove the comment instead"))
+            problems.append(
+                _w901(
+                    span,
+                    tr("{code} cannot be suppressed by a comment", code=UNUSED),
+                    tr("remove the comment instead"),
+                )
+            )
         elif code not in RULES:
             close = difflib.get_close_matches(code.upper(), sorted(RULES), n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]}?" if close else None
-            problems.append(_w901(span, f"unknown rule code '{code}' in a suppression", hint))
+            hint = tr("did you mean {name}?", name=close[0]) if close else None
+            problems.append(_w901(span, tr("unknown rule code '{code}' in a suppression", code=code), hint))
         else:
             kept.append(code)
     return tuple(kept)
@@ -192,24 +207,36 @@ def apply_suppressions(
     return outcome
 
 
+def _unused_message(line: int | None, code: str | None) -> str:
+    """W901 for a directive that covered nothing: a whole sentence for each case, so each language words it."""
+    if code is None:
+        if line is None:
+            return tr("unused suppression: no finding in this file")
+        return tr("unused suppression: no finding on line {line}", line=line)
+    if line is None:
+        return tr("unused suppression: no {code} finding in this file", code=code)
+    return tr("unused suppression: no {code} finding on line {line}", code=code, line=line)
+
+
 def _unused(
     directives: list[Suppression], used: set[tuple[int, str | None]], file: str, enabled: Callable[[str, str], bool]
 ) -> list[Diagnostic]:
     found = []
     for i, directive in enumerate(directives):
-        where = "in this file" if directive.target is None else f"on line {directive.target}"
-        removal = Fix("remove the unused suppression", directive.removal, "") if directive.removal else None
+        removal = Fix(tr("remove the unused suppression"), directive.removal, "") if directive.removal else None
         if directive.codes is None:
             if (i, None) not in used:
-                problem = _w901(directive.span, f"unused suppression: no finding {where}", "remove the comment")
+                problem = _w901(directive.span, _unused_message(directive.target, None), tr("remove the comment"))
                 found.append(dataclasses.replace(problem, fix=removal))
             continue
         for code in directive.codes:
             if (i, code) not in used and enabled(code, file):
                 problem = _w901(
                     directive.span,
-                    f"unused suppression: no {code} finding {where}",
-                    "remove the comment" if len(directive.codes) == 1 else f"remove {code} from the comment",
+                    _unused_message(directive.target, code),
+                    tr("remove the comment")
+                    if len(directive.codes) == 1
+                    else tr("remove {code} from the comment", code=code),
                 )
                 found.append(dataclasses.replace(problem, fix=removal if len(directive.codes) == 1 else None))
     return found
