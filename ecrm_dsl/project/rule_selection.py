@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from ecrm_dsl.language.ast import Span
 from ecrm_dsl.language.diagnostics import RULES, Diagnostic, DiagnosticError
+from ecrm_dsl.language.i18n import tr
 
 ALL = "ALL"
 ALWAYS_REPORTED = frozenset({"E001", "E002", "E003", "E004", "E005", "E006", "E008", "E009", "E100"})
@@ -76,15 +77,17 @@ def selector_problem(selector: str) -> tuple[str, str] | None:
     """Why ``selector`` selects no rule, and a hint (did you mean …?); None when it is fine."""
     if selector == ALL or (selector and any(code.startswith(selector) for code in RULES)):
         return None
-    message = f"unknown rule code '{selector}'"
+    message = tr("unknown rule code '{code}'", code=selector)
     by_name = {rule.name: rule.code for rule in RULES.values()}
     if selector in by_name:
-        return message, f"did you mean {by_name[selector]} ({selector})?"
+        return message, tr("did you mean {code} ({name})?", code=by_name[selector], name=selector)
     upper = selector.upper()
     if upper != selector and selector_problem(upper) is None:
-        return message, f"did you mean {upper}?"
+        return message, tr("did you mean {name}?", name=upper)
     close = difflib.get_close_matches(selector, sorted(RULES), n=1, cutoff=0.6)
-    return message, f"did you mean {close[0]}?" if close else "codes look like E204, prefixes like E2 or W, or ALL"
+    if close:
+        return message, tr("did you mean {name}?", name=close[0])
+    return message, tr("codes look like E204, prefixes like E2 or W, or ALL")
 
 
 def split_selectors(values: Iterable[str]) -> list[str]:
@@ -140,29 +143,31 @@ def rules_from_config(value: object, file: str, text: str = "") -> RuleSelection
         problems.append(Diagnostic("E007", message, _locate(file, text, needle), hint=hint))
 
     if not isinstance(value, dict):
-        problem("'rules' must be a table: [rules] with select, ignore and per-file-ignores")
+        problem(tr("'rules' must be a table: [rules] with select, ignore and per-file-ignores"))
         raise DiagnosticError(problems)
     for key in sorted(set(value) - set(RULES_KEYS)):
         close = difflib.get_close_matches(key, RULES_KEYS, n=1)
         problem(
-            f"unknown key '{key}' in [rules]",
+            tr("unknown key '{key}' in [rules]", key=key),
             key,
-            f"did you mean '{close[0]}'?" if close else "keys: " + ", ".join(RULES_KEYS),
+            tr("did you mean '{value}'?", value=close[0])
+            if close
+            else tr("keys: {names}", names=", ".join(RULES_KEYS)),
         )
 
     def selectors(raw: object, where: str, switching_off: bool) -> tuple[str, ...]:
         if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
-            problem(f"{where} must be a list of rule codes (strings)", where.split()[-1])
+            problem(tr("{where} must be a list of rule codes (strings)", where=where), where.split()[-1])
             return ()
         for item in raw:
             unknown = selector_problem(item)
             if unknown:
-                problem(f"{unknown[0]} in {where}", f'"{item}"', unknown[1])
+                problem(tr("{problem} in {where}", problem=unknown[0], where=where), f'"{item}"', unknown[1])
             elif switching_off and item in ALWAYS_REPORTED:
                 problem(
-                    f"{item} cannot be switched off in {where}",
+                    tr("{code} cannot be switched off in {where}", code=item, where=where),
                     f'"{item}"',
-                    "a file or document with this error is not loaded at all, so it is always reported",
+                    tr("a file or document with this error is not loaded at all, so it is always reported"),
                 )
         return tuple(raw)
 
@@ -171,7 +176,7 @@ def rules_from_config(value: object, file: str, text: str = "") -> RuleSelection
     per_file: list[tuple[str, tuple[str, ...]]] = []
     table = value.get("per-file-ignores", {})
     if not isinstance(table, dict):
-        problem("[rules.per-file-ignores] must be a table of glob = [codes]", "per-file-ignores")
+        problem(tr("[rules.per-file-ignores] must be a table of glob = [codes]"), "per-file-ignores")
     else:
         for pattern, codes in sorted(table.items()):
             per_file.append((pattern, selectors(codes, f"[rules.per-file-ignores] '{pattern}'", True)))
