@@ -108,6 +108,16 @@ def store_rows(project: Path) -> dict[str, list[tuple[Any, ...]]]:
         return {name: sorted(map(tuple, conn.execute(select(table)).all()), key=repr) for name, table in tables.items()}
 
 
+def loopback_smtp(port: int) -> dict[str, str]:
+    """The delivery settings of the SMTP server on loopback that the mail tests start."""
+    return {
+        "ECRM_SMTP_HOST": "127.0.0.1",
+        "ECRM_SMTP_PORT": str(port),
+        "ECRM_SMTP_TLS": "none",
+        "ECRM_MAIL_FROM": "みのり堂 <info@minori.example>",
+    }
+
+
 def parse(raw: bytes) -> EmailMessage:
     return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
 
@@ -158,13 +168,7 @@ def test_the_email_preview_is_the_mail_smtp_receives(shop: Path) -> None:
     [mail] = document["channels"]
     box = Inbox()
     with smtp_server(box) as server:
-        env = {
-            "ECRM_SMTP_HOST": "127.0.0.1",
-            "ECRM_SMTP_PORT": str(server.port),
-            "ECRM_SMTP_TLS": "none",
-            "ECRM_MAIL_FROM": "みのり堂 <info@minori.example>",
-            **UNSUBSCRIBE,
-        }
+        env = {**loopback_smtp(server.port), **UNSUBSCRIBE}
         shown = preview(
             shop,
             "f2_step_mail:repeat_coupon",
@@ -353,13 +357,7 @@ def test_a_test_mail_reaches_staff_marked_and_is_never_counted(shop: Path) -> No
     before, figures = store_rows(shop), report(shop)
     box = Inbox()
     with smtp_server(box) as server:
-        env = {
-            "ECRM_SMTP_HOST": "127.0.0.1",
-            "ECRM_SMTP_PORT": str(server.port),
-            "ECRM_SMTP_TLS": "none",
-            "ECRM_MAIL_FROM": "みのり堂 <info@minori.example>",
-            **UNSUBSCRIBE,
-        }
+        env = {**loopback_smtp(server.port), **UNSUBSCRIBE}
         args = (
             "f2_step_mail:repeat_coupon",
             "--customer",
@@ -425,12 +423,7 @@ def test_a_test_line_push_carries_the_marks(shop: Path) -> None:
 def test_addresses_off_the_allow_list_are_refused_with_exit_2(shop: Path, address: str, sentence: str) -> None:
     box = Inbox()
     with smtp_server(box) as server:
-        env = {
-            "ECRM_SMTP_HOST": "127.0.0.1",
-            "ECRM_SMTP_PORT": str(server.port),
-            "ECRM_SMTP_TLS": "none",
-            "ECRM_MAIL_FROM": "みのり堂 <info@minori.example>",
-        }
+        env = loopback_smtp(server.port)
         done = ecrm(
             shop,
             "send-test",
