@@ -28,6 +28,9 @@ that peak RSS is per size and the measurement's peak does not include the genera
    re-checks only the customers who changed in that hour (a new order or counted event, or one leaving a rolling
    window) against the three segments that start scenarios, timed in CPU time (best of several runs). Its
    answers must equal ecrm's segment queries, for those customers and for everyone.
+   It is also compared with the whole hour done by hand-written SQL: seven statements over every scenario (the
+   re-check, entries, goals and stops, sends, journal, steps moved on, watermarks) on a copy of the store as the
+   steady tick found it, each run rolled back (see benchmarks/README.md).
 
 Peak RSS (``ru_maxrss``) and SQLite's heap high-water mark are recorded after each phase. The headline number
 is the peak RSS at the end of the ticks. The entry comparison comes after it, because building the id lists
@@ -71,6 +74,7 @@ from ecrm_dsl import build_plan, load_project
 from ecrm_dsl.conditions.sql import select_customers
 from ecrm_dsl.demo.generate import DemoShop
 from ecrm_dsl.plan.model import Plan
+from ecrm_dsl.plan.scenario import EventStop, EventTrigger
 from ecrm_dsl.project.config import load_config
 from ecrm_dsl.runtime.deploy import deploy
 from ecrm_dsl.runtime.model import DeployedPlan
@@ -153,6 +157,14 @@ def progress(message: str) -> None:
 
 
 # --------------------------------------------------------------------------- generating the store
+
+
+def copy_sqlite(engine: Engine, target: Path) -> None:
+    """A consistent copy of ``engine``'s SQLite store through the backup API (the store runs in WAL mode)."""
+    with engine.connect() as conn, closing(sqlite3.connect(target)) as copy:
+        source = conn.connection.driver_connection
+        assert isinstance(source, sqlite3.Connection)
+        source.backup(copy)
 
 
 def sqlite_instant(moment: datetime) -> str:
@@ -348,13 +360,16 @@ def timed_tick(scheduler: Scheduler, label: str, moment: datetime, counter: Stat
     return TickTime(label, at, seconds, entered, decisions, cpu, counter.count - counted)
 
 
-def run_ticks(engine: Engine, day_ticks: int, memory: MemoryLog) -> dict[str, Any]:
+def run_ticks(engine: Engine, day_ticks: int, memory: MemoryLog, before_steady: Path) -> dict[str, Any]:
+    """The ticks; the store as the steady tick finds it is copied to ``before_steady`` (for the whole-hour
+    minimum, which must start from the same state)."""
     scheduler, counter = Scheduler(engine), StatementCounter(engine)
     first = timed_tick(scheduler, "first (baseline)", START, counter)
     progress(f"first tick {first.seconds:.2f}s (peak RSS {peak_rss_mb():.0f} MB)")
     cron = timed_tick(scheduler, "cron (newsletter)", START + timedelta(minutes=1), counter)
     progress(f"cron tick {cron.seconds:.2f}s, {cron.entered:,} entered (peak RSS {peak_rss_mb():.0f} MB)")
     memory.checkpoint("first + cron ticks")
+    copy_sqlite(engine, before_steady)
     steady = timed_tick(scheduler, "steady", START + timedelta(minutes=61), counter)
     progress(f"steady tick {steady.seconds:.2f}s, {steady.statements} statements")
     day = []
@@ -621,6 +636,99 @@ def incremental_minimum(engine: Engine, plan: dict[str, Any], steady: dict[str, 
     }
 
 
+# --------------------------------------------------------------------------- the whole hour, hand-written
+
+# The least an hourly cron job could do for the steady tick's hour, written by hand: the segment re-check above,
+# then one statement per kind of work over every scenario at once: enter the customers whose events of a
+# trigger type came in the hour (no entry condition, consent or re-entry rule: it enters more than ecrm), end
+# the enrollments whose goal or stop event came, write an outbox row and a journal row for every step due
+# (no template, channel choice, consent, caps or quiet hours), move those steps on, and set the watermarks. It
+# runs on a copy of the store as the steady tick found it, in a transaction rolled back after each run, so each
+# run does the same work (a commit's cost is left out: a floor, not an estimate).
+HOUR_SQL = (
+    ("segment re-check", RECHECK_SQL),
+    (
+        "entries",
+        """INSERT INTO enrollments (customer_id, scenario_id, entered_at, entry_event_id, status, scenario_hash,
+           node_id, due_at, holdout)
+         SELECT e.customer_id, t.scenario_id, e.occurred_at, e.id, 'active', t.scenario_hash, t.start,
+                e.occurred_at, 0
+         FROM events e JOIN temp.bench_triggers t ON t.event = e.type
+         WHERE e.occurred_at > :since AND e.occurred_at <= :now AND NOT EXISTS (
+           SELECT 1 FROM enrollments x WHERE x.customer_id = e.customer_id AND x.scenario_id = t.scenario_id
+           AND x.status = 'active')""",
+    ),
+    (
+        "goals and stops",
+        """UPDATE enrollments SET finished_at = :now, status = (
+           SELECT d.outcome FROM temp.bench_endings d WHERE d.scenario_id = enrollments.scenario_id LIMIT 1)
+         WHERE status = 'active' AND EXISTS (
+           SELECT 1 FROM events e JOIN temp.bench_endings d ON d.event = e.type
+           WHERE d.scenario_id = enrollments.scenario_id AND e.customer_id = enrollments.customer_id
+           AND e.occurred_at > :since AND e.occurred_at <= :now)""",
+    ),
+    (
+        "sends",
+        """INSERT INTO outbox (idempotency_key, enrollment_id, customer_id, scenario_id, scenario_hash, node_id,
+           channel, template, category, params, status, attempts, created_at, next_attempt_at)
+         SELECT 'hour:' || id || ':' || node_id, id, customer_id, scenario_id, scenario_hash, node_id, 'email',
+                node_id, 'marketing', '{}', 'pending', 0, :now, :now
+         FROM enrollments WHERE status = 'active' AND due_at <= :now""",
+    ),
+    (
+        "journal",
+        """INSERT INTO decisions (at, customer_id, scenario_id, scenario_hash, enrollment_id, node_id, kind, detail)
+         SELECT :now, customer_id, scenario_id, scenario_hash, id, node_id, 'sent', '{}'
+         FROM enrollments WHERE status = 'active' AND due_at <= :now""",
+    ),
+    (
+        "steps moved on",
+        "UPDATE enrollments SET previous_at = due_at, due_at = NULL WHERE status = 'active' AND due_at <= :now",
+    ),
+    ("watermarks", "UPDATE trigger_state SET watermark = :now"),
+)
+
+
+def _hour_tables(raw: sqlite3.Connection, plan: Plan) -> None:
+    """The plan's event triggers and goal/stop events, as the hand-written job would keep them."""
+    raw.execute("CREATE TEMP TABLE bench_triggers (scenario_id, scenario_hash, start, event)")
+    raw.execute("CREATE TEMP TABLE bench_endings (scenario_id, event, outcome)")
+    for s in plan.scenarios:
+        if isinstance(s.trigger, EventTrigger):
+            raw.execute("INSERT INTO bench_triggers VALUES (?, ?, ?, ?)", (s.id, s.hash, s.start, s.trigger.event))
+        ends = [(g.event, "converted") for g in s.goals] + [
+            (r.event, "exited") for r in s.stop if isinstance(r, EventStop)
+        ]
+        raw.executemany("INSERT INTO bench_endings VALUES (?, ?, ?)", [(s.id, *end) for end in ends])
+
+
+def hour_minimum(snapshot: Path, plan: Plan, steady: dict[str, Any], repeat: int) -> dict[str, Any]:
+    """The steady tick's hour done by the hand-written job above (timed, best of several runs)."""
+    since, now = START + timedelta(minutes=1), START + timedelta(minutes=61)
+    params = recheck_parameters(since, now)
+    cpu_runs: list[float] = []
+    rows: dict[str, int] = {}
+    with closing(sqlite3.connect(snapshot, isolation_level=None)) as raw:
+        _hour_tables(raw, plan)
+        for _ in range(max(10, 5 * repeat)):
+            raw.execute("BEGIN")
+            cpu = time.process_time()
+            for name, sql in HOUR_SQL:
+                cursor = raw.execute(sql, params)
+                rows[name] = len(cursor.fetchall()) if cursor.description else cursor.rowcount
+            cpu_runs.append(time.process_time() - cpu)
+            raw.execute("ROLLBACK")
+    best = min(cpu_runs)
+    return {
+        "rows": rows,
+        "cpu_s": cpu_runs,
+        "best_cpu_s": best,
+        "steady_cpu_s": steady["cpu_s"],
+        "steady_decisions": steady["decisions"],
+        "ratio_steady_to_hour": steady["cpu_s"] / max(best, 1e-9),
+    }
+
+
 # --------------------------------------------------------------------------- one size, in a child process
 
 
@@ -679,12 +787,15 @@ def measure_store(customers: int, args: argparse.Namespace, store: Path) -> dict
     if args.trace_memory:  # from here on only: tracing makes everything several times slower
         tracemalloc.start(args.trace_frames)
         before = tracemalloc.take_snapshot()
-    ticks = run_ticks(engine, args.day_ticks, memory)
+    snapshot = store.with_name(f"{store.stem}.before-steady.db")
+    ticks = run_ticks(engine, args.day_ticks, memory, snapshot)
     traced = _traced(before, args.top) if before is not None else None
     entries = compare_entries(engine, plan, args.repeat, args.explain)
     memory.checkpoint("entry comparison")
     incremental = incremental_minimum(engine, plan, ticks["steady"], args.repeat)
     engine.dispose()
+    hour = hour_minimum(snapshot, plan, ticks["steady"], args.repeat)
+    snapshot.unlink()
     return {
         "customers": customers,
         "fk_indexes": args.fk_indexes,
@@ -693,6 +804,7 @@ def measure_store(customers: int, args: argparse.Namespace, store: Path) -> dict
         "sqlite_heap": memory.sqlite,
         "entries": entries,
         "incremental": incremental,
+        "hour": hour,
         "traced": traced,
     }
 
@@ -814,6 +926,7 @@ def report_size(r: dict[str, Any]) -> str:
         )
     lines += _plans(r["entries"])
     lines += _incremental(r["incremental"])
+    lines += _hour(r["hour"])
     if r.get("kept"):
         lines.append(f"  store kept: {r['kept']}")
     if r.get("traced"):
@@ -852,10 +965,22 @@ def _incremental(inc: dict[str, Any]) -> list[str]:
     ]
 
 
+def _hour(hour: dict[str, Any]) -> list[str]:
+    done = ", ".join(f"{name} {n:,}" for name, n in hour["rows"].items())
+    return [
+        f"  steady tick against the whole hour done by hand-written SQL ({len(hour['rows'])} statements over every "
+        f"scenario: {done} rows)",
+        f"    steady tick {hour['steady_cpu_s'] * 1000:,.1f} ms CPU ({hour['steady_decisions']:,} decisions); "
+        f"hand-written hour {hour['best_cpu_s'] * 1000:.2f} ms CPU (best of {len(hour['cpu_s'])}); "
+        f"ratio {hour['ratio_steady_to_hour']:,.1f}x",
+    ]
+
+
 def report_summary(results: Sequence[dict[str, Any]]) -> str:
     lines = [
         f"{'customers':>10} {'orders':>10} {'events':>10} {'gen s':>7} {'first s':>8} {'cron s':>8} "
-        f"{'steady s':>9} {'day mean':>9} {'day max':>8} {'RSS MB':>7} {'steady/min':>10}  entry ratios (ecrm/hand)"
+        f"{'steady s':>9} {'day mean':>9} {'day max':>8} {'RSS MB':>7} {'steady/min':>10} {'steady/hour':>11}  "
+        "entry ratios (ecrm/hand)"
     ]
     for r in results:
         t = r["ticks"]
@@ -865,7 +990,8 @@ def report_summary(results: Sequence[dict[str, Any]]) -> str:
             f"{r['customers']:>10,} {r['counts']['orders']:>10,} {r['counts']['events']:>10,} "
             f"{r['generation_s']:>7.1f} {t['first']['seconds']:>8.2f} {t['cron']['seconds']:>8.2f} "
             f"{t['steady']['seconds']:>9.2f} {sum(day) / len(day):>9.2f} {max(day):>8.2f} "
-            f"{r['rss']['all ticks']:>7.0f} {r['incremental']['ratio_steady_to_minimum']:>9,.0f}x  {ratios}"
+            f"{r['rss']['all ticks']:>7.0f} {r['incremental']['ratio_steady_to_minimum']:>9,.0f}x "
+            f"{r['hour']['ratio_steady_to_hour']:>10,.1f}x  {ratios}"
         )
     if len(results) > 1:
         small, large = min(results, key=lambda r: r["customers"]), max(results, key=lambda r: r["customers"])

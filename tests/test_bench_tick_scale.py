@@ -53,3 +53,19 @@ def test_small_run_writes_every_figure(tmp_path: Path) -> None:
     assert inc["best_cpu_s"] == min(inc["cpu_s"]) > 0
     assert inc["ratio_steady_to_minimum"] == pytest.approx(inc["steady_cpu_s"] / inc["best_cpu_s"])
     assert f"{inc['ratio_steady_to_minimum']:,.0f}x" in done.stdout
+    hour = size["hour"]
+    assert list(hour["rows"]) == [
+        "segment re-check",
+        "entries",
+        "goals and stops",
+        "sends",
+        "journal",
+        "steps moved on",
+        "watermarks",
+    ]
+    assert hour["rows"]["watermarks"] > 0  # every scenario the ticks looked at has its watermark set
+    assert hour["rows"]["sends"] == hour["rows"]["journal"] == hour["rows"]["steps moved on"]
+    assert hour["best_cpu_s"] == min(hour["cpu_s"]) > 0
+    assert hour["ratio_steady_to_hour"] == pytest.approx(hour["steady_cpu_s"] / hour["best_cpu_s"])
+    assert f"ratio {hour['ratio_steady_to_hour']:,.1f}x" in done.stdout
+    assert not list(tmp_path.rglob("*.before-steady.db"))  # the copy it ran on is gone
