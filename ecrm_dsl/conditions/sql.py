@@ -29,7 +29,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -255,6 +255,7 @@ def to_sql(
     types: Types | None = None,
     now_column: ColumnElement[datetime] | None = None,
     few_customers: bool = False,
+    dated: bool = False,
 ) -> ColumnElement[bool]:
     """The condition as a ``WHERE`` filter over ``tables.customers`` (and ``tables.enrollments`` when
     ``enrollment``): true for the rows that match, false or NULL for the others.
@@ -263,10 +264,12 @@ def to_sql(
     on orders are correlated per customer instead of one ``GROUP BY`` over every order.
 
     With ``now_column``, each row is judged as of that column's moment (an entry at its event's time) in one
-    query; :class:`NeedsFixedMoment` is raised when the condition needs more than that moment.
+    query; :class:`NeedsFixedMoment` is raised when the condition needs more than that moment. With ``dated``
+    too, the local date is taken as fixed (its clock parameters bound per day by the caller, see ``as_of``), and
+    only a time window raises it.
     """
     zone = ZoneInfo(timezone)
-    clock = _Clock(aware_utc(now), zone, now_column)
+    clock = _Clock(aware_utc(now), zone, now_column, dated)
     compiler = _Compiler(tables, aware_utc(now), zone, enrollment, segments or {}, types or Types(), clock=clock)
     compiler.few_customers = few_customers
     return compiler.cond(normal)
@@ -285,19 +288,32 @@ def select_enrollments(normal: Normal, *, tables: StoreTables = TABLES, **option
     return select(enrollments.c.id).select_from(joined).where(condition)
 
 
-def select_entries(normal: Normal, *, tables: StoreTables = TABLES, **options: Any) -> tuple[Select[Any], bool]:
-    """The pending enrollments among the ids bound as ``ids`` for which an entry condition holds, and whether each
-    is judged as of its own entry time (bound ``entry_now`` caps it: a catch-up must not see later orders). A
-    condition that reads the date or a time window cannot be judged per row: it is judged as of the clock, and
-    the caller runs it once per distinct entry time with the clock parameters set (``as_of``)."""
+EntryJudging = Literal["row", "day", "moment"]
+
+
+def select_entries(normal: Normal, *, tables: StoreTables = TABLES, **options: Any) -> tuple[Select[Any], EntryJudging]:
+    """The pending enrollments among the ids bound as ``ids`` for which an entry condition holds, and how each is
+    judged as of its own entry time (bound ``entry_now`` caps it: a catch-up must not see later orders):
+
+    - ``row``: the condition reads only "now" (orders so far, event properties): one execution for all rows;
+    - ``day``: it also reads the local date (day windows, ``today``): each row's "now" is still its own, the
+      date's clock parameters are bound per distinct local day of the rows (``as_of``), one execution a day;
+    - ``moment``: it reads a time window: the caller runs it once per distinct entry time, every clock parameter
+      set to that time."""
     e = tables.enrollments
     ids = e.c.id.in_(bindparam("ids", expanding=True))
-    try:
-        tick = bindparam("entry_now", type_=e.c.entered_at.type)
-        entry_time = case((e.c.entered_at <= tick, e.c.entered_at), else_=tick)
-        return select_enrollments(normal, tables=tables, now_column=entry_time, **options).where(ids), True
-    except NeedsFixedMoment:
-        return select_enrollments(normal, tables=tables, **options).where(ids), False
+    tick = bindparam("entry_now", type_=e.c.entered_at.type)
+    entry_time = case((e.c.entered_at <= tick, e.c.entered_at), else_=tick)
+    judgings: tuple[EntryJudging, ...] = ("row", "day")
+    for judging in judgings:
+        try:
+            per_row = select_enrollments(
+                normal, tables=tables, now_column=entry_time, dated=judging == "day", **options
+            )
+            return per_row.where(ids), judging
+        except NeedsFixedMoment:
+            continue
+    return select_enrollments(normal, tables=tables, **options).where(ids), "moment"
 
 
 _FOLDED_DAYS = 36_500  # day counts folded into bounds (a literal beyond a century keeps the day arithmetic)
@@ -310,9 +326,10 @@ class _Clock:
     """Everything a condition reads from "now", as named bound parameters: the same statement can be executed
     as of another moment by passing :func:`as_of` values, without compiling the condition again."""
 
-    def __init__(self, now: datetime, tz: ZoneInfo, column: ColumnElement[datetime] | None = None):
+    def __init__(self, now: datetime, tz: ZoneInfo, column: ColumnElement[datetime] | None = None, dated: bool = False):
         values = _clock_values(now, tz, {})
         self.column = column
+        self.dated = dated  # with a column: the local date is fixed (bound per day), only time windows refuse
         self.now: ColumnElement[datetime] = (
             column if column is not None else bindparam(NOW_PREFIX, values[NOW_PREFIX], type_=UTCDateTime())
         )
@@ -329,14 +346,18 @@ class _Clock:
         if self.column is not None:
             raise NeedsFixedMoment("the condition reads the date or a time window: it needs a fixed moment")
 
+    def _fixed_date(self) -> None:
+        if self.column is not None and not self.dated:
+            raise NeedsFixedMoment("the condition reads the date: it needs a fixed date")
+
     @property
     def today(self) -> BindParameter[int]:
-        self._fixed()
+        self._fixed_date()
         return self._today
 
     @property
     def modifier(self) -> BindParameter[str]:
-        self._fixed()
+        self._fixed_date()
         return self._modifier
 
     def since(self, seconds: int) -> BindParameter[datetime]:
@@ -358,7 +379,7 @@ class _Clock:
 
     def day_edge(self, days_back: int, end: bool) -> BindParameter[date]:
         """Where the shop-local day ``days_back`` days before today starts (or, with ``end``, ends), in UTC."""
-        self._fixed()
+        self._fixed_date()
         if (days_back, end) not in self._edges:
             key = f"{NOW_PREFIX}_day_{len(self._edges) + 1}"  # by position, as windows
             day = self.local_today - timedelta(days=days_back)

@@ -18,6 +18,7 @@ from ecrm_dsl.conditions.sql import (
     NOW_PREFIX,
     SENT_WINDOW,
     ClockKeys,
+    EntryJudging,
     as_of,
     clock_keys,
     select_customers,
@@ -350,7 +351,7 @@ class _EntryTest:
 
     query: Select[Any]
     keys: ClockKeys  # its clock parameters, bound to the moment it judges as of
-    per_row: bool  # judged as of each row's entry time (``entry_now`` bound to the tick), else per distinct moment
+    judging: EntryJudging  # one execution for all rows, one per local day of the rows, or one per entry time
 
 
 # Built once per condition and reused every tick: compiling a condition costs more than running it on a batch.
@@ -391,8 +392,8 @@ def _build_entry_test(
     where: Normal, now: datetime, timezone: str, segments: dict[str, Normal], types: Types
 ) -> _EntryTest:
     """Built as of ``now``; its clock parameters are rebound at every execution (see ``conditions.sql.as_of``)."""
-    query, per_row = select_entries(where, now=now, timezone=timezone, segments=segments, types=types)
-    return _EntryTest(query, clock_keys(query), per_row)
+    query, judging = select_entries(where, now=now, timezone=timezone, segments=segments, types=types)
+    return _EntryTest(query, clock_keys(query), judging)
 
 
 class _Admitter:
@@ -417,23 +418,29 @@ class _Admitter:
         with a greater id is not known yet.
 
         A condition that reads only "now" (orders so far, event properties) is judged in one query with each
-        row's entry time as its "now"; one that reads the date or a time window is compiled once and executed
-        per distinct entry time with its clock parameters set to that time.
+        row's entry time as its "now"; one that also reads the local date (day windows) likewise, once per local
+        day among the rows, with the date's clock parameters set to that day; one that reads a time window is
+        executed per distinct entry time with every clock parameter set to that time.
         """
         if not pending:
             return set()
         test = _entry_test(self.version, where, self.now)
-        params = as_of(test.keys, self.now, self.version.plan.timezone)
-        if test.per_row:
+        timezone = self.version.plan.timezone
+        if test.judging == "row":
+            params = as_of(test.keys, self.now, timezone)
             params.update(ids=[row.id for row in pending], entry_now=self.now)
             return set(run(self.conn, test.query, params).scalars())
-        by_time: dict[datetime, list[int]] = {}
+        groups: dict[tuple[tuple[str, Any], ...], list[int]] = {}
         for row in pending:
-            by_time.setdefault(min(row.entered_at, self.now), []).append(row.id)
+            # Per day, the clock parameters (the date's) are the same for every row: grouped by their values.
+            clock = as_of(test.keys, min(row.entered_at, self.now), timezone)
+            groups.setdefault(tuple(sorted(clock.items())), []).append(row.id)
         passing: set[int] = set()
-        for moment, chosen in sorted(by_time.items()):
-            params = as_of(test.keys, moment, self.version.plan.timezone)
-            passing |= set(run(self.conn, test.query, {**params, "ids": chosen}).scalars())
+        for clock_values, chosen in sorted(groups.items()):
+            params = {**dict(clock_values), "ids": chosen}
+            if test.judging == "day":
+                params["entry_now"] = self.now
+            passing |= set(run(self.conn, test.query, params).scalars())
         return passing
 
     def pages(self, query: Select[Any], entered_at: datetime) -> None:

@@ -200,3 +200,28 @@ def test_an_entry_condition_built_once_is_not_reused_for_another_meaning_of_its_
         w.order("銀", at(1, 10, 40))
         w.tick(at(1, 11))
         assert [cid for cid, _, _ in entered(w)] == ["金" if rank == "gold" else "銀"], name
+
+
+def test_a_condition_on_the_date_is_judged_once_per_local_day_each_entry_as_of_its_own_time(tmp_path: Path) -> None:
+    """An entry condition that reads the shop-local date (``days_since``) is executed once per local day among the
+    tick's entries, not once per entry time, and each entry still sees its own day: an order at 23:30 is judged on
+    that day, the orders after midnight on the next."""
+    day_one = scenario("day_one", "order.placed where days_since(customer.signed_up_at) >= 1", BODY)
+    w = build(tmp_path, {"day_one": day_one})
+    for cid in ("甲", "乙", "丙"):
+        w.customer(cid, signed_up_at=at(1, 8))
+    w.tick(at(1, 10))
+    w.tick(at(1, 23))
+    w.order("甲", at(1, 23, 30))  # signed up the same local day: days_since is 0
+    w.order("甲", at(2, 0, 30))
+    w.order("乙", at(2, 0, 40))
+    w.order("丙", at(2, 0, 50))
+    with watching(w) as statements:
+        w.tick(at(2, 1))
+    judged = [sql for sql, _ in statements.seen if sql.startswith("SELECT enrollments.id FROM enrollments JOIN")]
+    assert len(judged) == 2  # the two local days among four entry times
+    assert [(cid, when) for cid, _, when in entered(w)] == [
+        ("甲", at(2, 0, 30)),
+        ("乙", at(2, 0, 40)),
+        ("丙", at(2, 0, 50)),
+    ]
