@@ -11,16 +11,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.shell_completion import ShellComplete
 from click.testing import CliRunner
 
 from ecrm_dsl.build.pipeline import SUPPRESSIBLE_ERRORS
 from ecrm_dsl.cli import cli, rule_cmd
+from ecrm_dsl.cli.language import localize
 from ecrm_dsl.docs.links import rule_page_uri
 from ecrm_dsl.language import i18n
 from ecrm_dsl.language.ast import Span
 from ecrm_dsl.language.diagnostics import RULES, Diagnostic
 from ecrm_dsl.language.rule_notes import ELSEWHERE, FIXES, WHY
 from ecrm_dsl.lsp.findings import to_lsp
+from tests import catalogue
 from tests.test_lint_ci import break_attribute, make_project
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,9 +33,14 @@ FILE_LABEL = re.compile(r"^`[^`]+`:$")  # the name of an example file, above its
 
 
 @pytest.fixture(autouse=True)
-def english_afterwards() -> Iterator[None]:
+def english_afterwards(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A test that speaks Japanese leaves the process in English, as tests/test_i18n.py's do."""
+    monkeypatch.delenv("LANGUAGE", raising=False)
     yield
     i18n.use("en")
+    for command in catalogue.commands().values():  # help texts were translated in place: English again
+        localize(command)
+    localize(cli, cli.make_context("ecrm", [], resilient_parsing=True))
 
 
 def _ecrm(*args: str) -> tuple[int, str, str]:
@@ -146,3 +154,15 @@ def test_the_editor_links_a_finding_s_code_to_the_page_in_its_language() -> None
     i18n.use("ja")
     japanese = to_lsp(finding, ["x"], "utf-16").code_description
     assert japanese is not None and japanese.href.endswith("/docs/rules/ja/E204.md")
+
+
+def test_shell_completion_describes_a_rule_in_the_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ECRM_LANG", raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    complete = ShellComplete(cli, {}, "ecrm", "_ECRM_COMPLETE")
+    english = complete.get_completions(["rule"], "E41")
+    assert english[0].value == "E410" and english[0].help == RULES["E410"].summary
+    monkeypatch.setenv("ECRM_LANG", "ja")
+    japanese = complete.get_completions(["rule"], "E41")
+    assert [item.value for item in japanese] == [item.value for item in english]
+    assert japanese[0].help == "スケジュールが有効な 5 フィールドの cron 式ではありません。"
