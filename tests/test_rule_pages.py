@@ -11,7 +11,7 @@ import pytest
 from click.shell_completion import ShellComplete
 
 from ecrm_dsl.cli import cli
-from ecrm_dsl.docs import links
+from ecrm_dsl.docs import links, rule_pages
 from ecrm_dsl.docs.rule_pages import GOLDEN, failing_example, pages, passing_examples
 from ecrm_dsl.language.diagnostics import RULES, Diagnostic
 from ecrm_dsl.language.rule_notes import ELSEWHERE, EXAMPLES, FIXES, WHY
@@ -24,8 +24,11 @@ PAGES = ROOT / "docs" / "rules"
 
 def test_the_checked_in_pages_are_what_the_generator_writes() -> None:
     generated = pages()
-    on_disk = {p.name: p.read_text(encoding="utf-8") for p in PAGES.glob("*.md")}
+    on_disk = {name: p.read_text(encoding="utf-8") for name, p in rule_pages.on_disk(PAGES).items()}
     assert sorted(on_disk) == sorted(generated), "regenerate: python -m ecrm_dsl.docs.rule_pages docs/rules"
+    assert {name for name in generated if name.startswith("ja/")} == {f"ja/{code}.md" for code in RULES} | {
+        "ja/README.md"
+    }
     stale = [name for name in generated if on_disk[name] != generated[name]]
     assert not stale, f"out of date: {stale}; regenerate with python -m ecrm_dsl.docs.rule_pages docs/rules"
 

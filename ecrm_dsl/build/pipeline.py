@@ -14,6 +14,7 @@ from typing import Any
 
 from ecrm_dsl.build.compiler import compile_workspace
 from ecrm_dsl.language.diagnostics import Diagnostic, Severity
+from ecrm_dsl.language.i18n import n_
 from ecrm_dsl.project.config import ProjectConfig
 from ecrm_dsl.project.lint import LintResult, lint
 from ecrm_dsl.project.rule_selection import RuleSelection
@@ -22,11 +23,11 @@ Json = dict[str, Any]
 
 # Error codes a project may silence, and why the compiled plan stays correct without the fix.
 SUPPRESSIBLE_ERRORS: dict[str, str] = {
-    "E502": "the plan sends the template as written; the unsubscribe link may come from the mail service's footer",
-    "E504": "the runtime checks consent and contact points per customer and records the send as skipped",
-    "E508": "any holdout from 0% to 100% is executed as written",
-    "E509": "a priority entry for a scenario that does not exist ranks nothing",
-    "E512": "the runtime never lets a sell scenario message a nurture-only segment's members (recorded as skipped)",
+    "E502": n_("the plan sends the template as written; the unsubscribe link may come from the mail service's footer"),
+    "E504": n_("the runtime checks consent and contact points per customer and records the send as skipped"),
+    "E508": n_("any holdout from 0% to 100% is executed as written"),
+    "E509": n_("a priority entry for a scenario that does not exist ranks nothing"),
+    "E512": n_("the runtime never lets a sell scenario message a nurture-only segment's members (recorded as skipped)"),
 }
 
 

@@ -1,4 +1,5 @@
-"""``ecrm rule [CODE|NAME]``: print a rule's page (docs/rules/CODE.md), or list the rules."""
+"""``ecrm rule [CODE|NAME]``: print a rule's page (docs/rules/CODE.md, or docs/rules/ja/CODE.md in Japanese), or
+list the rules with their summaries in the current language."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import click
 from click.shell_completion import CompletionItem
 
 from ecrm_dsl.cli.common import ExitCode
+from ecrm_dsl.docs.wording import folder, severity_line, summary
 from ecrm_dsl.language.diagnostics import RULES, Rule
 
 # Installed, the pages are inside the package (pyproject's force-include); in a checkout, in docs/rules.
@@ -23,18 +25,18 @@ def find_rule(word: str) -> Rule | None:
 
 
 def page(rule: Rule) -> str:
-    """The rule's page; its summary alone when the pages are not installed."""
-    for folder in (_PACKAGE_PAGES, _REPOSITORY_PAGES):
-        path = folder / f"{rule.code}.md"
+    """The rule's page in the current language; its summary alone when the pages are not installed."""
+    for pages in (_PACKAGE_PAGES, _REPOSITORY_PAGES):
+        path = pages / folder() / f"{rule.code}.md"
         if path.is_file():
             return path.read_text(encoding="utf-8")
-    return f"# {rule.code} {rule.name}\n\n**{rule.severity.value}** · {rule.summary}\n"
+    return f"# {rule.code} {rule.name}\n\n{severity_line(rule)}\n"
 
 
 def listing() -> str:
     width = max(len(rule.name) for rule in RULES.values())
     lines = [
-        f"{rule.code}  {rule.name:<{width}}  {rule.severity.value:<7}  {rule.summary}"
+        f"{rule.code}  {rule.name:<{width}}  {rule.severity.value:<7}  {summary(rule)}"
         for rule in sorted(RULES.values(), key=lambda r: r.code)
     ]
     return "\n".join(lines) + "\n"
@@ -46,7 +48,7 @@ def _complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> li
     for rule in sorted(RULES.values(), key=lambda r: r.code):
         for word in (rule.code, rule.name):
             if word.lower().startswith(incomplete.lower()):
-                items.append(CompletionItem(word, help=rule.summary))
+                items.append(CompletionItem(word, help=summary(rule)))
     return items
 
 

@@ -1,10 +1,14 @@
-"""Generates ``docs/rules/CODE.md``, one page per rule, from the rule registry and the golden cases.
+"""Generates ``docs/rules/CODE.md``, one page per rule, from the rule registry and the golden cases, and the same
+pages in Japanese, ``docs/rules/ja/CODE.md`` (each page links to the other language's).
 
 A page says what the rule means (the registry's summary), why it matters (:mod:`ecrm_dsl.language.rule_notes`),
 shows an example that fails and one that passes, how to silence it and what ``ecrm lint --fix`` does. Both
 examples are golden cases in ``tests/golden/rules/``: the failing one is a file of the rule's case with the
 findings its expected.txt lists, the passing one is the case's ``pass_*`` file (or the files of a case named
 ``CODE_pass``, for rules about the configuration or the policies), which the golden test keeps clean.
+
+The prose is English in the code and translated through the message catalogue (:mod:`ecrm_dsl.language.i18n`);
+the examples, their findings (as the golden cases list them) and the fix diffs are the same in both languages.
 
 Regenerate after changing a rule, a note or a golden case::
 
@@ -17,11 +21,17 @@ import difflib
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from ecrm_dsl.build.pipeline import SUPPRESSIBLE_ERRORS
+from ecrm_dsl.docs.wording import folder, other_languages, severity_line, severity_word, summary
+from ecrm_dsl.language import i18n
 from ecrm_dsl.language.diagnostics import RULES, Rule, Severity
+from ecrm_dsl.language.i18n import lookup, tr
 from ecrm_dsl.language.rule_notes import ELSEWHERE, EXAMPLES, FIXES, WHY
 from ecrm_dsl.project.autofix import apply_edits
 from ecrm_dsl.project.config import load_config
@@ -121,10 +131,11 @@ def _show(file: ExampleFile, case: str) -> list[str]:
     lines = [f"`{file.name}`:", ""]
     if text is None:
         where = f"tests/golden/rules/{case}/{file.path.relative_to(GOLDEN / case).as_posix()}"
-        return [*lines, f"(not shown here: not plain UTF-8 text of a readable size; see `{where}`)"]
+        return [*lines, tr("(not shown here: not plain UTF-8 text of a readable size; see `{where}`)", where=where)]
     return [*lines, f"```{_FENCE.get(file.path.suffix, '')}", text.rstrip("\n"), "```"]
 
 
+@cache  # the same in every language: the pages of each language ask for it
 def fix_diff(rule: Rule) -> str | None:
     """What ``ecrm lint --fix`` changes in the failing example for this rule's findings, as a unified diff: the
     case is linted in a copy of the golden project (as the golden test builds it) and the fixes applied."""
@@ -154,54 +165,78 @@ def _silencing(rule: Rule) -> list[str]:
     code = rule.code
     if code in ALWAYS_REPORTED:
         return [
-            "Cannot be silenced: a file or document with this error is not loaded at all, so it is always reported."
+            tr("Cannot be silenced: a file or document with this error is not loaded at all, so it is always reported.")
         ]
     if code == "E007":
-        return ["Cannot be silenced: the configuration is read before any rule selection applies."]
-    how = (
-        f"`# ecrm: ignore[{code}]` at the end of the line (or alone on the line before it), "
-        f'`# ecrm: ignore-file[{code}]` in the first 5 lines of the file, `ignore = ["{code}"]` under `[rules]` '
-        f"in ecrm.toml, or `ecrm lint --ignore {code}`."
+        return [tr("Cannot be silenced: the configuration is read before any rule selection applies.")]
+    how = tr(
+        "`# ecrm: ignore[{code}]` at the end of the line (or alone on the line before it), "
+        '`# ecrm: ignore-file[{code}]` in the first 5 lines of the file, `ignore = ["{code}"]` under `[rules]` '
+        "in ecrm.toml, or `ecrm lint --ignore {code}`.",
+        code=code,
     )
     if code == "W901":
-        how = (
+        how = tr(
             'Not by a comment (a suppression cannot cover itself): `ignore = ["W901"]` under `[rules]` in ecrm.toml, '
             "or `ecrm lint --ignore W901`."
         )
     if code in ELSEWHERE:
-        how = (
-            f'`ignore = ["{code}"]` under `[rules]` in ecrm.toml, or `ecrm lint --ignore {code}`; a suppression '
-            "comment does not reach it, since a lint without a store never sees it."
+        how = tr(
+            '`ignore = ["{code}"]` under `[rules]` in ecrm.toml, or `ecrm lint --ignore {code}`; a suppression '
+            "comment does not reach it, since a lint without a store never sees it.",
+            code=code,
         )
     lines = [how]
     if rule.severity == Severity.ERROR and code in SUPPRESSIBLE_ERRORS:
-        lines += ["", f"The plan is still made when it is silenced: {SUPPRESSIBLE_ERRORS[code]}."]
+        reason = lookup(SUPPRESSIBLE_ERRORS[code])
+        lines += ["", tr("The plan is still made when it is silenced: {reason}.", reason=reason)]
     elif rule.severity == Severity.ERROR:
         lines += [
             "",
-            "Silencing hides it from `ecrm lint` only: `ecrm compile`, `deploy` and every command that needs a plan "
-            'still refuse it (README: "Which errors can be silenced").',
+            tr(
+                "Silencing hides it from `ecrm lint` only: `ecrm compile`, `deploy` and every command that needs a "
+                'plan still refuse it (README: "Which errors can be silenced").'
+            ),
         ]
     return lines
 
 
-def render_page(rule: Rule) -> str:
-    """The Markdown page of one rule."""
-    if rule.code in ELSEWHERE:
-        return _render_without_golden(rule)
+@contextmanager
+def speaking(language: str) -> Iterator[None]:
+    """The catalogue of ``language`` while a page is written, then the process's own language again."""
+    before = i18n.language()
+    i18n.use(language)
+    try:
+        yield
+    finally:
+        i18n.use(before)
+
+
+def _head(rule: Rule, language: str) -> list[str]:
+    """The title, the links to the page in the other languages, the severity and summary."""
+    return [f"# {rule.code} {rule.name}", "", other_languages(f"{rule.code}.md", language), "", severity_line(rule)]
+
+
+def render_page(rule: Rule, language: str = i18n.DEFAULT) -> str:
+    """The Markdown page of one rule, in ``language``."""
+    with speaking(language):
+        if rule.code in ELSEWHERE:
+            return _render_without_golden(rule, language)
+        return _render_with_golden(rule, language)
+
+
+def _render_with_golden(rule: Rule, language: str) -> str:
     case, name, findings = failing_example(rule)
     passing_case, passing = passing_examples(rule)
     failing_file = ExampleFile(name, case_path(case, name))
     lines = [
-        f"# {rule.code} {rule.name}",
+        *_head(rule, language),
         "",
-        f"**{rule.severity.value}** · {rule.summary}",
+        "## " + tr("Why it matters"),
         "",
-        "## Why it matters",
+        lookup(WHY[rule.code]),
         "",
-        WHY[rule.code],
-        "",
-        "## Example that fails",
+        "## " + tr("Example that fails"),
         "",
         *_show(failing_file, case),
         "",
@@ -209,67 +244,101 @@ def render_page(rule: Rule) -> str:
         *findings,
         "```",
         "",
-        "## Example that passes",
+        "## " + tr("Example that passes"),
         "",
     ]
     for file in passing:
         lines += [*_show(file, passing_case), ""]
-    lines += ["## Fix", ""]
+    lines += ["## " + tr("Fix"), ""]
     if rule.code in FIXES:
-        lines.append(f"`ecrm lint --fix` applies the safe fix (`ecrm lint --diff` shows it first): {FIXES[rule.code]}")
+        lines.append(
+            tr(
+                "`ecrm lint --fix` applies the safe fix (`ecrm lint --diff` shows it first): {fix}",
+                fix=lookup(FIXES[rule.code]),
+            )
+        )
         diff = fix_diff(rule)
         if diff:
-            lines += ["", f"On the failing example, for {rule.code}:", "", "```diff", diff, "```"]
+            lines += ["", tr("On the failing example, for {code}:", code=rule.code), "", "```diff", diff, "```"]
     else:
-        lines.append("No automatic fix: the finding's hint says what to change.")
-    lines += ["", "## Silencing", "", *_silencing(rule), ""]
-    lines += [
-        "---",
-        "",
-        f"Generated from the rule registry and the golden cases `tests/golden/rules/{case}`"
-        + (f" and `{passing_case}`" if passing_case != case else "")
-        + " by `python -m ecrm_dsl.docs.rule_pages docs/rules`; the tests check that the failing example reports "
-        f"{rule.code} and the passing one does not.",
-        "",
-    ]
+        lines.append(tr("No automatic fix: the finding's hint says what to change."))
+    lines += ["", "## " + tr("Silencing"), "", *_silencing(rule), ""]
+    if passing_case != case:
+        footer = tr(
+            "Generated from the rule registry and the golden cases `tests/golden/rules/{case}` and "
+            "`{passing_case}` by `python -m ecrm_dsl.docs.rule_pages docs/rules`; the tests check that the failing "
+            "example reports {code} and the passing one does not.",
+            case=case,
+            passing_case=passing_case,
+            code=rule.code,
+        )
+    else:
+        footer = tr(
+            "Generated from the rule registry and the golden cases `tests/golden/rules/{case}` by "
+            "`python -m ecrm_dsl.docs.rule_pages docs/rules`; the tests check that the failing example reports "
+            "{code} and the passing one does not.",
+            case=case,
+            code=rule.code,
+        )
+    lines += ["---", "", footer, ""]
     return "\n".join(lines)
 
 
-def _render_without_golden(rule: Rule) -> str:
+def _render_without_golden(rule: Rule, language: str) -> str:
     """The page of a rule that no golden case can show (it needs a store): where its examples are instead."""
-    lines = [f"# {rule.code} {rule.name}", "", f"**{rule.severity.value}** · {rule.summary}", ""]
-    lines += ["## Why it matters", "", WHY[rule.code], "", "## Examples", "", ELSEWHERE[rule.code], ""]
-    lines += ["## Fix", "", "No automatic fix: the finding's hint says what to change.", ""]
-    lines += ["## Silencing", "", *_silencing(rule), ""]
-    lines += ["---", "", "Generated from the rule registry by `python -m ecrm_dsl.docs.rule_pages docs/rules`.", ""]
+    lines = [*_head(rule, language), ""]
+    lines += ["## " + tr("Why it matters"), "", lookup(WHY[rule.code]), ""]
+    lines += ["## " + tr("Examples"), "", lookup(ELSEWHERE[rule.code]), ""]
+    lines += ["## " + tr("Fix"), "", tr("No automatic fix: the finding's hint says what to change."), ""]
+    lines += ["## " + tr("Silencing"), "", *_silencing(rule), ""]
+    generated = tr("Generated from the rule registry by `python -m ecrm_dsl.docs.rule_pages docs/rules`.")
+    lines += ["---", "", generated, ""]
     return "\n".join(lines)
 
 
-def render_index() -> str:
-    lines = ["# Rules", "", "One page per rule; `ecrm rule CODE` prints the same page.", ""]
-    lines += ["| code | name | severity | meaning |", "| --- | --- | --- | --- |"]
-    for rule in sorted(RULES.values(), key=lambda r: r.code):
-        lines.append(f"| [{rule.code}]({rule.code}.md) | {rule.name} | {rule.severity.value} | {rule.summary} |")
+def render_index(language: str = i18n.DEFAULT) -> str:
+    """The list of the rules, in ``language``."""
+    with speaking(language):
+        lines = ["# " + tr("Rules"), "", other_languages("README.md", language), ""]
+        lines += [tr("One page per rule; `ecrm rule CODE` prints the same page."), ""]
+        lines += [tr("| code | name | severity | meaning |"), "| --- | --- | --- | --- |"]
+        for rule in sorted(RULES.values(), key=lambda r: r.code):
+            row = [f"[{rule.code}]({rule.code}.md)", rule.name, severity_word(rule), summary(rule)]
+            lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 
 
 def pages() -> dict[str, str]:
-    """Every page by file name: CODE.md for each rule, and README.md, the index."""
-    generated = {f"{code}.md": render_page(rule) for code, rule in sorted(RULES.items())}
-    generated["README.md"] = render_index()
+    """Every page by its path below docs/rules: CODE.md for each rule and README.md, the index, in English, and the
+    same in each other language's folder (``ja/CODE.md``, ``ja/README.md``)."""
+    generated: dict[str, str] = {}
+    for language in i18n.LANGUAGES:
+        where = folder(language)
+        generated |= {f"{where}{code}.md": render_page(rule, language) for code, rule in sorted(RULES.items())}
+        generated[f"{where}README.md"] = render_index(language)
     return generated
 
 
-def write_pages(folder: Path) -> list[str]:
-    """Writes the pages into ``folder`` (removing pages of rules that no longer exist); returns what changed."""
-    folder.mkdir(parents=True, exist_ok=True)
+def on_disk(root: Path) -> dict[str, Path]:
+    """The pages found below ``root`` by their path (as :func:`pages` names them): its own and each language's."""
+    found = {p.name: p for p in root.glob("*.md")}
+    for language in i18n.LANGUAGES:
+        if language != i18n.DEFAULT:
+            found |= {f"{language}/{p.name}": p for p in (root / language).glob("*.md")}
+    return found
+
+
+def write_pages(root: Path) -> list[str]:
+    """Writes the pages below ``root`` (removing pages of rules that no longer exist); returns what changed."""
     wanted = pages()
     changed = []
-    for stale in sorted(p for p in folder.glob("*.md") if p.name not in wanted):
-        stale.unlink()
-        changed.append(stale.name)
+    for name, stale in sorted(on_disk(root).items()):
+        if name not in wanted:
+            stale.unlink()
+            changed.append(name)
     for name, text in wanted.items():
-        path = folder / name
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8", newline="\n")
             changed.append(name)

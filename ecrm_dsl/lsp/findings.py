@@ -8,7 +8,9 @@ from pathlib import Path
 
 from lsprotocol import types
 
+from ecrm_dsl.docs.links import rule_page_uri
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError, Severity
+from ecrm_dsl.language.i18n import language
 from ecrm_dsl.lsp.positions import span_range
 from ecrm_dsl.syntax.source import decode_source
 from ecrm_dsl.syntax.text import parse_text
@@ -20,7 +22,8 @@ SOURCE = "ecrm"
 
 
 def to_lsp(finding: Diagnostic, lines: Sequence[str], encoding: str) -> types.Diagnostic:
-    """One finding as the editor shows it: the message with its hint, the rule code and name."""
+    """One finding as the editor shows it: the message with its hint, the rule code and name, and the code linked
+    to the rule's page in the language the findings speak."""
     severity = finding.effective_severity
     message = finding.message if finding.hint is None else f"{finding.message}\n{finding.hint}"
     return types.Diagnostic(
@@ -28,6 +31,7 @@ def to_lsp(finding: Diagnostic, lines: Sequence[str], encoding: str) -> types.Di
         message=message,
         severity=types.DiagnosticSeverity.Error if severity == Severity.ERROR else types.DiagnosticSeverity.Warning,
         code=finding.code,
+        code_description=types.CodeDescription(href=rule_page_uri(finding.code, language())),
         source=SOURCE,
         data={"rule": finding.rule.name},
     )

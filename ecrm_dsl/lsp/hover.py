@@ -1,4 +1,5 @@
-"""Hover: what the name under the cursor is, in Markdown; for a step's timing, a worked example."""
+"""Hover: what the name under the cursor is, in Markdown; for a step's timing, a worked example; for a rule code in
+a suppression comment, the rule (in the language the findings speak) and its page."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ from zoneinfo import ZoneInfo
 
 from lsprotocol import types
 
+from ecrm_dsl.docs.links import rule_page_uri
+from ecrm_dsl.docs.wording import severity_line
 from ecrm_dsl.language import ast, catalog
 from ecrm_dsl.language.business_calendar import BusinessCalendar
+from ecrm_dsl.language.diagnostics import RULES, Rule
+from ecrm_dsl.language.i18n import language, tr
 from ecrm_dsl.language.placeholders import PLACEHOLDER, PRODUCT_FIELDS
 from ecrm_dsl.language.timing import due_at
 from ecrm_dsl.language.values import ANCHORS
@@ -59,7 +64,9 @@ def hover(source: str, path: Path, pos: types.Position, encoding: str, snapshot:
     _, end, word = word_at(line, column - 1)
     file = snapshot.config.display(path)
     markdown: str | None
-    if word in ws.templates:  # a send's own params fill the preview
+    if word in RULES and "ecrm:" in line[: column - 1]:  # a code in a suppression comment
+        markdown = rule_text(RULES[word])
+    elif word in ws.templates:  # a send's own params fill the preview
         markdown = template_text(ws.templates[word], _params_here(ws, file, line_no, column, word))
     else:
         markdown = _about(ws, word, line[end:].lstrip().startswith("(")) if word else None
@@ -70,6 +77,12 @@ def hover(source: str, path: Path, pos: types.Position, encoding: str, snapshot:
     if markdown is None:
         return None
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown))
+
+
+def rule_text(rule: Rule) -> str:
+    """A rule: its code and name, severity and summary, and a link to its page, in the current language."""
+    page = tr("[The rule's page]({uri}) · `ecrm rule {code}`", uri=rule_page_uri(rule.code, language()), code=rule.code)
+    return f"**{rule.code} {rule.name}**\n\n{severity_line(rule)}\n\n{page}"
 
 
 def _about(ws: Workspace, word: str, called: bool) -> str | None:
