@@ -186,8 +186,7 @@ async def test_hover_and_completion_speak_japanese_to_a_japanese_editor(japanese
     assert completions["attributes"]["vip_note"] == "string — customer name"
     assert completions["channels"]["line"] == "LINE（クーポン、ポイント。開封率が高い）"
     assert (
-        completions["names"]["days_since"]
-        == "days_since(datetime) → int — 日付または日時の属性からの経過日数（満日数）"
+        completions["names"]["days_since"] == "days_since(datetime) → int — 日付または日時の属性からの経過日数（整数）"
     )
     assert completions["names"]["orders_since_entry"] == "int — 参加後の注文数（参加時の注文は数えない）"
     assert all(detail and not detail.isascii() for detail in completions["keys"].values()), completions["keys"]

@@ -14,6 +14,7 @@ from ecrm_dsl.language.i18n import n_
 TYPES = ("int", "decimal", "money", "string", "bool", "date", "datetime", "duration", "time", "list", "null")
 NUMERIC = ("int", "decimal")
 
+# What each channel is for (in English, marked for the catalogue: lookup() shows it in the reader's language).
 CHANNELS = {
     "email": n_("email (information, follow-up)"),
     "line": n_("LINE (coupons, points; high open rate)"),
@@ -39,7 +40,7 @@ CHANNEL_CONTACT = {
 class Attribute:
     name: str
     type: str
-    description: str
+    description: str  # a built-in's in English, marked for the catalogue; a project's own as written
     derived: bool = False  # computed from orders and events rather than stored
     values: tuple[str, ...] = ()  # allowed values of a string attribute, when declared
 
@@ -152,7 +153,7 @@ class Function:
     name: str
     params: tuple[str, ...]  # value types, or "event" / "channel" / "segment" for names
     returns: str
-    description: str
+    description: str  # in English, marked for the catalogue: lookup() shows it in the reader's language
     keywords: tuple[str, ...] = ()
 
 
