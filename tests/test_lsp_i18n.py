@@ -130,6 +130,9 @@ async def _hovers(client: LanguageClient, project: Path) -> dict[str, str]:
     uri = _open(client, project / "scenarios" / "hover_event.ecrm", event)
     found["property"] = await _hover(client, uri, event, "event.amount", 7)
     found["event"] = await _hover(client, uri, event, "order.placed where", 3)
+    preset = 'scenario sweets "スイーツ" from preset birthday_coupon with { template = repeat_coupon }\n'
+    uri = _open(client, project / "scenarios" / "hover_preset.ecrm", preset)
+    found["preset"] = await _hover(client, uri, preset, "birthday_coupon", 3)
     return found
 
 
@@ -179,6 +182,10 @@ async def test_hover_and_completion_speak_japanese_to_a_japanese_editor(japanese
     assert hovers["favourite_category"] == "**customer.favourite_category**: `string`\n\nよく購入するカテゴリ"
     assert hovers["property"].startswith("**event.amount**: 照合するイベントのプロパティ\n\n- `cart.abandoned`: money")
     assert hovers["event"].startswith("**イベント order.placed**\n\n- `amount`: money")
+    assert hovers["preset"] == (
+        "**プリセット birthday_coupon** — 誕生日クーポン\n\n誕生日の数日前の朝にクーポンを届ける。毎年。\n\n"
+        "パラメーター: `template`, `coupon_code`, `days_before`, `at`"
+    )
 
     completions = await _completions(japanese, project)
     assert completions["attributes"]["order_count"] == "int — 注文数"
@@ -223,6 +230,10 @@ async def test_an_english_editor_reads_the_english_it_always_did(english: Langua
         "**event.amount**, a property of the event being matched\n\n- `cart.abandoned`"
     )
     assert hovers["event"].startswith("**event order.placed**\n\n- `amount`: money")
+    assert hovers["preset"] == (
+        "**preset birthday_coupon** — 誕生日クーポン\n\n誕生日の数日前の朝にクーポンを届ける。毎年。\n\n"
+        "parameters: `template`, `coupon_code`, `days_before`, `at`"
+    )
 
     completions = await _completions(english, project)
     assert completions["attributes"]["order_count"] == "int — number of orders"
