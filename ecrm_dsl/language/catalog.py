@@ -8,18 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ecrm_dsl.language.i18n import n_
+
 # Value types of the condition language.
 TYPES = ("int", "decimal", "money", "string", "bool", "date", "datetime", "duration", "time", "list", "null")
 NUMERIC = ("int", "decimal")
 
+# What each channel is for (in English, marked for the catalogue: lookup() shows it in the reader's language).
 CHANNELS = {
-    "email": "email (information, follow-up)",
-    "line": "LINE (coupons, points; high open rate)",
-    "sms": "SMS (payment and urgent notices)",
-    "push": "app push notification",
-    "dm": "direct mail (printed, for loyal customers)",
-    "insert": "package insert (同梱物, rides with the shipment)",
-    "webhook": "webhook to another system",
+    "email": n_("email (information, follow-up)"),
+    "line": n_("LINE (coupons, points; high open rate)"),
+    "sms": n_("SMS (payment and urgent notices)"),
+    "push": n_("app push notification"),
+    "dm": n_("direct mail (printed, for loyal customers)"),
+    "insert": n_("package insert (同梱物, rides with the shipment)"),
+    "webhook": n_("webhook to another system"),
 }
 # Where each channel's contact point lives; a customer without it cannot be reached there.
 CHANNEL_CONTACT = {
@@ -37,7 +40,7 @@ CHANNEL_CONTACT = {
 class Attribute:
     name: str
     type: str
-    description: str
+    description: str  # a built-in's in English, marked for the catalogue; a project's own as written
     derived: bool = False  # computed from orders and events rather than stored
     values: tuple[str, ...] = ()  # allowed values of a string attribute, when declared
 
@@ -47,45 +50,49 @@ def _attrs(*items: Attribute) -> dict[str, Attribute]:
 
 
 CUSTOMER_ATTRIBUTES = _attrs(
-    Attribute("id", "string", "customer id"),
-    Attribute("name", "string", "customer name"),
-    Attribute("email", "string", "email address"),
-    Attribute("phone", "string", "mobile phone number"),
-    Attribute("line_user_id", "string", "LINE user id"),
-    Attribute("push_token", "string", "app push token"),
-    Attribute("postal_address", "string", "postal address"),
-    Attribute("birthday", "date", "birthday"),
-    Attribute("signed_up_at", "datetime", "when the customer signed up"),
-    Attribute("entry_channel", "string", "where the first purchase came from (ad_lp, organic_search, …)"),
-    Attribute("persona", "string", "persona / life-stage segment"),
-    Attribute("email_opt_in", "bool", "agreed to marketing email"),
-    Attribute("line_opt_in", "bool", "friends with the shop's LINE account"),
-    Attribute("sms_opt_in", "bool", "agreed to marketing SMS"),
-    Attribute("push_opt_in", "bool", "agreed to push notifications"),
-    Attribute("dm_opt_in", "bool", "agreed to direct mail"),
-    Attribute("unsubscribed", "bool", "unsubscribed from all marketing"),
-    Attribute("tags", "list", "tags set by scenarios or imports"),
-    Attribute("order_count", "int", "number of orders", derived=True),
-    Attribute("total_spent", "money", "total spent over all orders", derived=True),
-    Attribute("avg_order_value", "money", "average order value", derived=True),
-    Attribute("first_order_at", "datetime", "first order time", derived=True),
-    Attribute("last_order_at", "datetime", "last order time", derived=True),
-    Attribute("days_since_last_order", "int", "whole days since the last order", derived=True),
-    Attribute("avg_purchase_interval_days", "int", "average days between orders", derived=True),
-    Attribute("last_purchase_interval_days", "int", "days between the last two orders", derived=True),
-    Attribute("days_since_last_open", "int", "whole days since a message was last opened (any channel)", derived=True),
-    Attribute("last_survey_satisfaction", "int", "satisfaction (1–5) in the last survey answer", derived=True),
-    Attribute("subscription_shipments", "int", "shipments received on the active subscription", derived=True),
+    Attribute("id", "string", n_("customer id")),
+    Attribute("name", "string", n_("customer name")),
+    Attribute("email", "string", n_("email address")),
+    Attribute("phone", "string", n_("mobile phone number")),
+    Attribute("line_user_id", "string", n_("LINE user id")),
+    Attribute("push_token", "string", n_("app push token")),
+    Attribute("postal_address", "string", n_("postal address")),
+    Attribute("birthday", "date", n_("birthday")),
+    Attribute("signed_up_at", "datetime", n_("when the customer signed up")),
+    Attribute("entry_channel", "string", n_("where the first purchase came from (ad_lp, organic_search, …)")),
+    Attribute("persona", "string", n_("persona / life-stage segment")),
+    Attribute("email_opt_in", "bool", n_("agreed to marketing email")),
+    Attribute("line_opt_in", "bool", n_("friends with the shop's LINE account")),
+    Attribute("sms_opt_in", "bool", n_("agreed to marketing SMS")),
+    Attribute("push_opt_in", "bool", n_("agreed to push notifications")),
+    Attribute("dm_opt_in", "bool", n_("agreed to direct mail")),
+    Attribute("unsubscribed", "bool", n_("unsubscribed from all marketing")),
+    Attribute("tags", "list", n_("tags set by scenarios or imports")),
+    Attribute("order_count", "int", n_("number of orders"), derived=True),
+    Attribute("total_spent", "money", n_("total spent over all orders"), derived=True),
+    Attribute("avg_order_value", "money", n_("average order value"), derived=True),
+    Attribute("first_order_at", "datetime", n_("first order time"), derived=True),
+    Attribute("last_order_at", "datetime", n_("last order time"), derived=True),
+    Attribute("days_since_last_order", "int", n_("whole days since the last order"), derived=True),
+    Attribute("avg_purchase_interval_days", "int", n_("average days between orders"), derived=True),
+    Attribute("last_purchase_interval_days", "int", n_("days between the last two orders"), derived=True),
     Attribute(
-        "first_order_categories", "list", "categories of the first order's lines, with their parents", derived=True
+        "days_since_last_open", "int", n_("whole days since a message was last opened (any channel)"), derived=True
     ),
-    Attribute("first_order_skus", "list", "skus of the first order's lines", derived=True),
+    Attribute("last_survey_satisfaction", "int", n_("satisfaction (1–5) in the last survey answer"), derived=True),
+    Attribute("subscription_shipments", "int", n_("shipments received on the active subscription"), derived=True),
+    Attribute(
+        "first_order_categories", "list", n_("categories of the first order's lines, with their parents"), derived=True
+    ),
+    Attribute("first_order_skus", "list", n_("skus of the first order's lines"), derived=True),
 )
 
 # Bare names, scoped to the enrollment.
 ENROLLMENT_METRICS = _attrs(
-    Attribute("orders_since_entry", "int", "orders placed after entering (the entry order not counted)", derived=True),
-    Attribute("days_since_entry", "int", "whole days since entering", derived=True),
+    Attribute(
+        "orders_since_entry", "int", n_("orders placed after entering (the entry order not counted)"), derived=True
+    ),
+    Attribute("days_since_entry", "int", n_("whole days since entering"), derived=True),
 )
 
 _ORDER = {
@@ -146,7 +153,7 @@ class Function:
     name: str
     params: tuple[str, ...]  # value types, or "event" / "channel" / "segment" for names
     returns: str
-    description: str
+    description: str  # in English, marked for the catalogue: lookup() shows it in the reader's language
     keywords: tuple[str, ...] = ()
 
 
@@ -157,28 +164,36 @@ _PURCHASE_PARAMS = ("string", "string", "duration")
 PURCHASE_FUNCTIONS = tuple(
     Function(name, _PURCHASE_PARAMS, returns, description, PURCHASE_FILTERS)
     for name, returns, description in [
-        ("bought", "bool", "some order has a matching line"),
-        ("purchases", "int", "number of orders with a matching line"),
-        ("units_bought", "int", "total quantity of the matching lines"),
-        ("spent_on", "money", "quantity × unit price of the matching lines"),
+        ("bought", "bool", n_("some order has a matching line")),
+        ("purchases", "int", n_("number of orders with a matching line")),
+        ("units_bought", "int", n_("total quantity of the matching lines")),
+        ("spent_on", "money", n_("quantity × unit price of the matching lines")),
     ]
 )
 
 FUNCTIONS = {
     f.name: f
     for f in [
-        Function("has_tag", ("string",), "bool", "the customer has the tag"),
-        Function("contains", ("list", "string"), "bool", "the list (tags, categories, skus) contains the value"),
-        Function("opened", ("channel", "duration"), "bool", "opened a message on the channel within the last duration"),
+        Function("has_tag", ("string",), "bool", n_("the customer has the tag")),
+        Function("contains", ("list", "string"), "bool", n_("the list (tags, categories, skus) contains the value")),
         Function(
-            "clicked", ("channel", "duration"), "bool", "clicked a message on the channel within the last duration"
+            "opened", ("channel", "duration"), "bool", n_("opened a message on the channel within the last duration")
         ),
-        Function("count", ("event", "duration"), "int", "number of events of that type within the last duration"),
-        Function("opens", ("channel", "duration"), "int", "messages opened on the channel within the last duration"),
-        Function("clicks", ("channel", "duration"), "int", "messages clicked on the channel within the last duration"),
-        Function("sends", ("channel", "duration"), "int", "messages delivered on the channel within the last duration"),
-        Function("in_segment", ("segment",), "bool", "the customer matches the named segment now"),
-        Function("days_since", ("datetime",), "int", "whole days since a date or time attribute"),
+        Function(
+            "clicked", ("channel", "duration"), "bool", n_("clicked a message on the channel within the last duration")
+        ),
+        Function("count", ("event", "duration"), "int", n_("number of events of that type within the last duration")),
+        Function(
+            "opens", ("channel", "duration"), "int", n_("messages opened on the channel within the last duration")
+        ),
+        Function(
+            "clicks", ("channel", "duration"), "int", n_("messages clicked on the channel within the last duration")
+        ),
+        Function(
+            "sends", ("channel", "duration"), "int", n_("messages delivered on the channel within the last duration")
+        ),
+        Function("in_segment", ("segment",), "bool", n_("the customer matches the named segment now")),
+        Function("days_since", ("datetime",), "int", n_("whole days since a date or time attribute")),
         *PURCHASE_FUNCTIONS,
     ]
 }

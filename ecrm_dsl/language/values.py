@@ -187,13 +187,13 @@ KINDS = ("sell", "nurture")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # Dates a step can be timed against. Order and subscription anchors come from the entry event.
 ANCHORS = {
-    "previous": "when the previous step finished",
-    "entry": "when the customer entered the scenario",
-    "order_placed": "when the entry order was placed",
-    "payment": "when the entry order was paid",
-    "shipment": "when the entry order was shipped",
-    "delivery_date": "the delivery date the customer requested (お届け希望日)",
-    "next_shipment": "the next subscription shipment date",
+    "previous": n_("when the previous step finished"),
+    "entry": n_("when the customer entered the scenario"),
+    "order_placed": n_("when the entry order was placed"),
+    "payment": n_("when the entry order was paid"),
+    "shipment": n_("when the entry order was shipped"),
+    "delivery_date": n_("the delivery date the customer requested (お届け希望日)"),
+    "next_shipment": n_("the next subscription shipment date"),
 }
 # The entry-event property each date anchor reads.
 ANCHOR_PROPERTIES = {

@@ -17,12 +17,12 @@ from ecrm_dsl.docs.wording import severity_line
 from ecrm_dsl.language import ast, catalog
 from ecrm_dsl.language.business_calendar import BusinessCalendar
 from ecrm_dsl.language.diagnostics import RULES, Rule
-from ecrm_dsl.language.i18n import language, tr
+from ecrm_dsl.language.i18n import language, lookup, tr
 from ecrm_dsl.language.placeholders import PLACEHOLDER, PRODUCT_FIELDS
 from ecrm_dsl.language.timing import due_at
 from ecrm_dsl.language.values import ANCHORS
 from ecrm_dsl.lsp import yaml_keys
-from ecrm_dsl.lsp.names import signature, word_at
+from ecrm_dsl.lsp.names import described, signature, word_at
 from ecrm_dsl.lsp.positions import offset_at, text_lines
 from ecrm_dsl.lsp.snapshot import Snapshot
 from ecrm_dsl.plan import lower, text
@@ -88,35 +88,44 @@ def rule_text(rule: Rule) -> str:
 def _about(ws: Workspace, word: str, called: bool) -> str | None:
     if called and word in catalog.FUNCTIONS:
         function = catalog.FUNCTIONS[word]
-        return f"```\n{signature(function)}\n```\n{function.description}"
+        return f"```\n{signature(function)}\n```\n{lookup(function.description)}"
     if word in ws.segments:
         return segment_text(ws.segments[word])
     if word in ws.presets:
         preset = ws.presets[word]
         parameters = ", ".join(f"`{p}`" for p in preset.parameters)
-        return f"**preset {preset.name}** — {preset.title}\n\n{preset.description or ''}\n\nparameters: {parameters}"
+        heading = tr("**preset {name}** — {title}", name=preset.name, title=preset.title)
+        listed = tr("parameters: {names}", names=parameters)
+        return f"{heading}\n\n{preset.description or ''}\n\n{listed}"
     scope, _, name = word.partition(".")
     if scope == "customer" and name in ws.schema.attributes:
         attribute = ws.schema.attributes[name]
-        derived = " (computed from orders and events)" if attribute.derived else ""
-        values = f"\n\nvalues: {', '.join(attribute.values)}" if attribute.values else ""
-        return f"**customer.{name}**: `{attribute.type}`{derived}\n\n{attribute.description}{values}"
+        if attribute.derived:
+            heading = tr(
+                "**customer.{name}**: `{type}` (computed from orders and events)", name=name, type=attribute.type
+            )
+        else:
+            heading = f"**customer.{name}**: `{attribute.type}`"
+        values = "\n\n" + tr("values: {values}", values=", ".join(attribute.values)) if attribute.values else ""
+        return f"{heading}\n\n{described(attribute)}{values}"
     if scope == "event" and name:
         carried = sorted(f"`{event}`: {props[name]}" for event, props in ws.schema.events.items() if name in props)
         if carried:
-            return f"**event.{name}**, a property of the event being matched\n\n" + "\n".join(
-                f"- {line}" for line in carried
+            return (
+                tr("**event.{name}**, a property of the event being matched", name=name)
+                + "\n\n"
+                + "\n".join(f"- {line}" for line in carried)
             )
     if word in catalog.ENROLLMENT_METRICS:
         metric = catalog.ENROLLMENT_METRICS[word]
-        return f"**{word}**: `{metric.type}`\n\n{metric.description}"
+        return f"**{word}**: `{metric.type}`\n\n{described(metric)}"
     if word in ws.schema.events:
         properties = "\n".join(f"- `{p}`: {t}" for p, t in sorted(ws.schema.events[word].items()))
-        return f"**event {word}**\n\n{properties}"
+        return tr("**event {name}**", name=word) + f"\n\n{properties}"
     if word in catalog.CHANNELS:
-        return f"**channel {word}**: {catalog.CHANNELS[word]}"
+        return tr("**channel {name}**: {description}", name=word, description=lookup(catalog.CHANNELS[word]))
     if word in ANCHORS:
-        return f"**anchor {word}**: {ANCHORS[word]}"
+        return tr("**anchor {name}**: {description}", name=word, description=lookup(ANCHORS[word]))
     return None
 
 
@@ -133,16 +142,24 @@ def _yaml_key(lines: list[str], line_no: int, column: int) -> str | None:
 
 def segment_text(segment: Segment) -> str:
     condition = text.condition(lower.cond(segment.condition))
-    described = f"\n\n{segment.description.strip()}" if segment.description else ""
-    return f"**segment {segment.name}** — {segment.title}{described}\n\n```\n{condition}\n```"
+    description = f"\n\n{segment.description.strip()}" if segment.description else ""
+    heading = tr("**segment {name}** — {title}", name=segment.name, title=segment.title)
+    return f"{heading}{description}\n\n```\n{condition}\n```"
 
 
 def template_text(template: Template, given: Mapping[str, str] | None = None) -> str:
     """The template as a customer would read it, with sample values; a param is the value ``given`` (by the send
     under the cursor), else its default, else its name."""
-    parts = [f"**template {template.name}** — {template.title} ({template.category})"]
+    heading = tr(
+        "**template {name}** — {title} ({category})",
+        name=template.name,
+        title=template.title,
+        category=template.category,
+    )
+    parts = [heading]
     if template.params:
-        parts.append("params: " + ", ".join(f"`{p.name}`: {p.type}" for p in template.params.values()))
+        listed = ", ".join(f"`{p.name}`: {p.type}" for p in template.params.values())
+        parts.append(tr("params: {params}", params=listed))
     for channel, content in template.channels.items():
         parts.append(f"**{channel}**\n\n" + "\n\n".join(_rendered(template, content, given or {})))
     return "\n\n".join(parts)
@@ -274,17 +291,27 @@ def timing_example(timing: ast.Timing, policies: Policies, before: list[ast.Timi
     due = example.due(timing, previous)
     label = timing_text(timing)
     if due is None:
-        return f"`{label}`: no due time for this example"
+        return tr("`{timing}`: no due time for this example", timing=label)
     local = due.astimezone(example.zone)
     zone_name = local.tzname() or policies.timezone
     entry = example.entry
-    lines = [f"`{label}` → for an entry on {entry:%Y-%m-%d %H:%M} {zone_name}, sent {local:%Y-%m-%d %H:%M} {zone_name}"]
+    entered, sent = f"{entry:%Y-%m-%d %H:%M}", f"{local:%Y-%m-%d %H:%M}"
+    lines = [
+        tr(
+            "`{timing}` → for an entry on {entry} {zone}, sent {sent} {zone}",
+            timing=label,
+            entry=entered,
+            sent=sent,
+            zone=zone_name,
+        )
+    ]
     if timing.anchor in _ANCHOR_EXAMPLES:
         moment = example.anchors[timing.anchor]
         shown = f"{moment:%Y-%m-%d %H:%M}" if isinstance(moment, dt.datetime) else f"{moment:%Y-%m-%d}"
-        lines.append(f"(assuming {timing.anchor} is {shown})")
+        lines.append(tr("(assuming {anchor} is {moment})", anchor=timing.anchor, moment=shown))
     elif timing.anchor == "previous" and before:
-        lines.append(f"(the previous step is due {previous.astimezone(example.zone):%Y-%m-%d %H:%M})")
+        due_previous = f"{previous.astimezone(example.zone):%Y-%m-%d %H:%M}"
+        lines.append(tr("(the previous step is due {due})", due=due_previous))
     if timing.business_days is not None or timing.business_day:
         start = entry.date()
         skipped = [
@@ -293,5 +320,5 @@ def timing_example(timing: ast.Timing, policies: Policies, before: list[ast.Timi
             if (why := example.calendar.holiday_name(day)) is not None
         ]
         if skipped:
-            lines.append("not business days: " + ", ".join(skipped))
+            lines.append(tr("not business days: {days}", days=", ".join(skipped)))
     return "  \n".join(lines)

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from ecrm_dsl.language import catalog
+from ecrm_dsl.language.i18n import lookup
 from ecrm_dsl.language.values import ANCHORS, KPIS
 from ecrm_dsl.project.workspace import Workspace
 
@@ -40,9 +41,17 @@ def signature(function: catalog.Function) -> str:
     return f"{function.name}({arguments}) → {function.returns}"
 
 
+def described(attribute: catalog.Attribute) -> str:
+    """An attribute's description: a built-in one's in the current language, a project's own as written."""
+    built_in = catalog.CUSTOMER_ATTRIBUTES.get(attribute.name) or catalog.ENROLLMENT_METRICS.get(attribute.name)
+    if built_in is not None and built_in.description and built_in.description == attribute.description:
+        return lookup(attribute.description)
+    return attribute.description
+
+
 def attributes(ws: Workspace | None) -> list[Name]:
     table = ws.schema.attributes if ws is not None else catalog.CUSTOMER_ATTRIBUTES
-    return [Name(f"customer.{a.name}", "attribute", f"{a.type} — {a.description}") for a in table.values()]
+    return [Name(f"customer.{a.name}", "attribute", f"{a.type} — {described(a)}") for a in table.values()]
 
 
 def events(ws: Workspace | None) -> list[Name]:
@@ -66,12 +75,14 @@ def functions() -> list[Name]:
             snippet = f"{function.name}({function.keywords[0]}: $1)"
         else:
             snippet = f"{function.name}($1)"
-        found.append(Name(function.name, "function", f"{signature(function)} — {function.description}", snippet))
+        found.append(
+            Name(function.name, "function", f"{signature(function)} — {lookup(function.description)}", snippet)
+        )
     return found
 
 
 def metrics() -> list[Name]:
-    return [Name(m.name, "attribute", f"{m.type} — {m.description}") for m in catalog.ENROLLMENT_METRICS.values()]
+    return [Name(m.name, "attribute", f"{m.type} — {described(m)}") for m in catalog.ENROLLMENT_METRICS.values()]
 
 
 def condition_names(ws: Workspace | None, event: str | None) -> list[Name]:
@@ -95,11 +106,11 @@ def presets(ws: Workspace | None) -> list[Name]:
 
 
 def channels() -> list[Name]:
-    return [Name(name, "channel", text) for name, text in catalog.CHANNELS.items()]
+    return [Name(name, "channel", lookup(text)) for name, text in catalog.CHANNELS.items()]
 
 
 def anchors() -> list[Name]:
-    return [Name(name, "anchor", text) for name, text in ANCHORS.items()]
+    return [Name(name, "anchor", lookup(text)) for name, text in ANCHORS.items()]
 
 
 def kpis() -> list[Name]:

@@ -7,6 +7,7 @@ import re
 from functools import cache
 from typing import Any
 
+from ecrm_dsl.language.i18n import lookup
 from ecrm_dsl.syntax.yaml_schema import SCHEMA_KINDS, schema_path
 
 ITEM = "[]"
@@ -129,7 +130,7 @@ def _nodes(kind: str, path: list[str]) -> list[dict[str, Any]]:
 
 
 def keys_at(kind: str, path: list[str]) -> list[tuple[str, str]]:
-    """The keys the schema allows in the mapping at ``path``, with their descriptions."""
+    """The keys the schema allows in the mapping at ``path``, with their descriptions in the current language."""
     keys: dict[str, str] = {}
     root = _schema(kind)
     for node in _nodes(kind, path):
@@ -138,7 +139,7 @@ def keys_at(kind: str, path: list[str]) -> list[tuple[str, str]]:
                 continue
             described = [n.get("description", "") for n in _resolve(root, sub)]
             keys.setdefault(key, next((d for d in described if d), ""))
-    return sorted(keys.items())
+    return sorted((key, lookup(text) if text else text) for key, text in keys.items())
 
 
 def values_at(kind: str, path: list[str]) -> list[str]:
