@@ -11,6 +11,7 @@ from ecrm_dsl.importer.csv_source import Record
 from ecrm_dsl.importer.header import Binding, Bound
 from ecrm_dsl.importer.problems import Problem, Problems, did_you_mean
 from ecrm_dsl.importer.values import CellError, parse_text
+from ecrm_dsl.language.i18n import lookup, tr
 
 
 def convert(record: Record, binding: Binding, shop_tz: tzinfo, problems: Problems) -> dict[str, Any] | None:
@@ -21,7 +22,7 @@ def convert(record: Record, binding: Binding, shop_tz: tzinfo, problems: Problem
             Problem(
                 record.line,
                 binding.width_problem(len(cells)),
-                binding.width_hint,
+                lookup(binding.width_hint),
             )
         )
         return None
@@ -45,7 +46,7 @@ def _cell(bound: Bound, raw: str, shop_tz: tzinfo) -> Any:
         text = bound.translate.get(text, text)
     if not text:
         if column.required:
-            raise CellError("is required, but the cell is empty")
+            raise CellError(tr("is required, but the cell is empty"))
         return column.default
     if column.type == "text":  # typed later (event properties depend on the event type)
         return text
@@ -54,12 +55,14 @@ def _cell(bound: Bound, raw: str, shop_tz: tzinfo) -> Any:
     value = bound.parse(text, shop_tz) if bound.parse else parse_text(column.type, text, shop_tz)
     if column.minimum is not None and value < column.minimum:
         raise CellError(
-            f"{text} is less than {column.minimum}" if column.minimum else f"{text} is negative",
-            f"it must be {column.minimum} or more",
+            tr("{text} is less than {minimum}", text=text, minimum=column.minimum)
+            if column.minimum
+            else tr("{text} is negative", text=text),
+            tr("it must be {minimum} or more", minimum=column.minimum),
         )
     if column.values and column.type == "string" and value not in column.values:
-        hint = did_you_mean(value, column.values) or "allowed: " + ", ".join(column.values)
-        raise CellError(f"'{value}' is not an allowed value", hint)
+        hint = did_you_mean(value, column.values) or tr("allowed: {values}", values=", ".join(column.values))
+        raise CellError(tr("'{value}' is not an allowed value", value=value), hint)
     return value
 
 
@@ -67,29 +70,31 @@ MAX_JSON_DEPTH = 32  # property values are flat; a deeper object is a broken cel
 
 
 def parse_json_object(text: str) -> dict[str, Any]:
-    hint = 'write a JSON object such as {"rating": 5}'
-    too_deep = CellError(f"is nested more than {MAX_JSON_DEPTH} levels deep", hint)
+    hint = tr('write a JSON object such as {{"rating": 5}}')
+    too_deep = CellError(tr("is nested more than {depth} levels deep", depth=MAX_JSON_DEPTH), hint)
     try:
         value = json.loads(text, parse_constant=_not_a_number, parse_float=_finite)
     except json.JSONDecodeError as exc:
-        raise CellError(f"is not valid JSON ({exc.msg} at character {exc.pos + 1})", hint) from None
+        raise CellError(
+            tr("is not valid JSON ({problem} at character {position})", problem=exc.msg, position=exc.pos + 1), hint
+        ) from None
     except RecursionError:
         raise too_deep from None
     if _depth(value) > MAX_JSON_DEPTH:
         raise too_deep
     if not isinstance(value, dict):
-        raise CellError("is not a JSON object", hint)
+        raise CellError(tr("is not a JSON object"), hint)
     return value
 
 
 def _not_a_number(name: str) -> float:
-    raise CellError(f"{name} is not a number JSON allows", "write a finite number")
+    raise CellError(tr("{name} is not a number JSON allows", name=name), tr("write a finite number"))
 
 
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise CellError(f"{text} is too large a number", "write a finite number")
+        raise CellError(tr("{text} is too large a number", text=text), tr("write a finite number"))
     return value
 
 

@@ -22,6 +22,7 @@ from types import TracebackType
 
 from ecrm_dsl.importer.options import WHITESPACE, FileShape
 from ecrm_dsl.importer.problems import InputError
+from ecrm_dsl.language.i18n import tr
 
 DEFAULT_ENCODING = "utf-8-sig"  # UTF-8, with or without the byte order mark Excel writes
 SHIFT_JIS = "cp932"
@@ -60,7 +61,7 @@ class CsvSource:
         try:
             self._raw = open(self.path, "rb")
         except OSError as exc:
-            raise InputError(1, f"cannot read the file: {exc.strerror}") from None
+            raise InputError(1, tr("cannot read the file: {reason}", reason=exc.strerror)) from None
         self._text = io.TextIOWrapper(self._raw, encoding=self.encoding, errors="strict", newline="")
         if self.shape.delimiter == WHITESPACE:
             self._reader = _WhitespaceReader(self._text)
@@ -71,7 +72,7 @@ class CsvSource:
             return self
         header = self._next()
         if header is None:
-            raise InputError(1, "the file is empty", "the first line must be the header row")
+            raise InputError(1, tr("the file is empty"), tr("the first line must be the header row"))
         self.header = header
         return self
 
@@ -103,11 +104,16 @@ class CsvSource:
                 raise self._decode_error() from None
             except csv.Error as exc:
                 end = reader.line_num  # type: ignore[attr-defined]
-                where = f" (read up to line {end})" if end > start else ""
-                raise InputError(start, f"malformed CSV{where}: {exc}", _csv_hint(str(exc))) from None
+                if end > start:
+                    message = tr("malformed CSV (read up to line {end}): {problem}", end=end, problem=exc)
+                else:
+                    message = tr("malformed CSV: {problem}", problem=exc)
+                raise InputError(start, message, _csv_hint(str(exc))) from None
             self._last_line = reader.line_num  # type: ignore[attr-defined]
             if any("\x00" in c for c in cells):
-                raise InputError(start, "the line has a NUL character", "the file may be UTF-16 or not text at all")
+                raise InputError(
+                    start, tr("the line has a NUL character"), tr("the file may be UTF-16 or not text at all")
+                )
             if cells and any(c.strip() for c in cells):
                 return Record(start, cells)
 
@@ -115,11 +121,15 @@ class CsvSource:
         line, sample = first_undecodable_line(self.path, self.encoding)
         if self.encoding.lower().replace("_", "-") in _UTF8:
             if _decodes(sample, SHIFT_JIS):
-                hint = "it looks like Shift_JIS (CP932), as Japanese EC exports often are: add --encoding cp932"
+                hint = tr("it looks like Shift_JIS (CP932), as Japanese EC exports often are: add --encoding cp932")
             else:
-                hint = "save the file as UTF-8, or give its encoding with --encoding"
-            return InputError(line, "the file is not UTF-8 text", hint)
-        return InputError(line, f"the file is not {self.encoding} text", "give the file's encoding with --encoding")
+                hint = tr("save the file as UTF-8, or give its encoding with --encoding")
+            return InputError(line, tr("the file is not UTF-8 text"), hint)
+        return InputError(
+            line,
+            tr("the file is not {encoding} text", encoding=self.encoding),
+            tr("give the file's encoding with --encoding"),
+        )
 
 
 class _WhitespaceReader:
@@ -140,10 +150,10 @@ class _WhitespaceReader:
 
 def _csv_hint(message: str) -> str:
     if "end of data" in message:
-        return "a value opened with a double quote is never closed"
+        return tr("a value opened with a double quote is never closed")
     if "field limit" in message:
-        return "a value is too long to be real: probably a double quote that is never closed"
-    return 'a value with a quote inside must be quoted, the quote doubled: "a ""b"" c"'
+        return tr("a value is too long to be real: probably a double quote that is never closed")
+    return tr('a value with a quote inside must be quoted, the quote doubled: "a ""b"" c"')
 
 
 def first_undecodable_line(path: Path, encoding: str) -> tuple[int, bytes]:

@@ -22,6 +22,7 @@ from typing import Any
 from ecrm_dsl.importer.layouts import Column
 from ecrm_dsl.importer.options import Currency, Options
 from ecrm_dsl.importer.values import CellError, ascii_form, check_int, check_year, to_utc
+from ecrm_dsl.language.i18n import tr
 
 # A cell's text (stripped, not empty) and the shop's timezone → the value.
 CellParser = Callable[[str, tzinfo], Any]
@@ -97,9 +98,13 @@ def _strptime(text: str, fmt: str, fast: tuple[re.Pattern[str], str] | None) -> 
         return datetime(parts["Y"], parts["m"], parts["d"], parts.get("H", 0), parts.get("M", 0), parts.get("S", 0))
     except ValueError as exc:
         if "does not match format" in str(exc) or "unconverted data remains" in str(exc):
-            hint = "the mapping gives the format (date_format or date_formats)"
-            raise CellError(f"'{text}' does not match the date format '{fmt}'", hint) from None
-        raise CellError(f"'{text}' is not a date on the calendar", "check the month and the day") from None
+            hint = tr("the mapping gives the format (date_format or date_formats)")
+            raise CellError(
+                tr("'{text}' does not match the date format '{format}'", text=text, format=fmt), hint
+            ) from None
+        raise CellError(
+            tr("'{text}' is not a date on the calendar", text=text), tr("check the month and the day")
+        ) from None
 
 
 def _date_parser(fmt: str) -> CellParser:
@@ -108,7 +113,10 @@ def _date_parser(fmt: str) -> CellParser:
     def parse(text: str, shop_tz: tzinfo) -> date:
         moment = _strptime(text, fmt, fast)
         if moment.time() != time() or moment.tzinfo is not None:
-            raise CellError(f"'{text}' has a time, but this is a calendar date", f"the date format is '{fmt}'")
+            raise CellError(
+                tr("'{text}' has a time, but this is a calendar date", text=text),
+                tr("the date format is '{format}'", format=fmt),
+            )
         check_year(moment, text)
         return moment.date()
 
@@ -133,14 +141,16 @@ def _money_parser(currency: Currency) -> CellParser:
     code, rate = currency.code, currency.yen_per_unit
     assert rate is not None
     markers = [code, *([_SYMBOLS[code]] if code in _SYMBOLS else [])]
-    example = f"12.34, 1,234.50 or {markers[-1]}12.34"
+    symbol = markers[-1]  # how the example writes an amount
 
     def parse(text: str, shop_tz: tzinfo) -> int:
         raw = ascii_form(text).replace(" ", "")
         if _IN_YEN.search(text):
             raise CellError(
-                f"'{text}' is written in yen, but the mapping says this file's money is {code}",
-                "remove currency from the mapping if the file is in yen",
+                tr(
+                    "'{text}' is written in yen, but the mapping says this file's money is {code}", text=text, code=code
+                ),
+                tr("remove currency from the mapping if the file is in yen"),
             )
         sign = 1
         if raw[:1] in "+-":
@@ -155,10 +165,13 @@ def _money_parser(currency: Currency) -> CellParser:
         if raw[:1] == "-" and sign == 1:
             sign, raw = -1, raw[1:]
         if not _AMOUNT.match(raw):
-            raise CellError(f"'{text}' is not an amount of {code}", f"write e.g. {example}")
+            raise CellError(
+                tr("'{text}' is not an amount of {code}", text=text, code=code),
+                tr("write e.g. 12.34, 1,234.50 or {symbol}12.34", symbol=symbol),
+            )
         amount = Decimal(raw.replace(",", ""))
         if amount > _LARGEST_AMOUNT:  # before multiplying: a huge amount would overflow the decimal context
-            raise CellError(f"'{text}' is too large", "amounts are at most a thousand trillion")
+            raise CellError(tr("'{text}' is too large", text=text), tr("amounts are at most a thousand trillion"))
         return check_int(sign * int((amount * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP)), text)
 
     return parse
@@ -166,7 +179,10 @@ def _money_parser(currency: Currency) -> CellParser:
 
 def conversion_note(currency: Currency, names: list[str]) -> str:
     """What the report says about converted money columns."""
-    return (
-        f"{', '.join(names)}: {currency.code} converted to yen at {currency.yen_per_unit} yen per {currency.code} "
-        "(the mapping's yen_per_unit), rounded half up to whole yen"
+    return tr(
+        "{columns}: {code} converted to yen at {rate} yen per {code} (the mapping's yen_per_unit), rounded half up "
+        "to whole yen",
+        columns=", ".join(names),
+        code=currency.code,
+        rate=currency.yen_per_unit,
     )

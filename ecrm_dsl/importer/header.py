@@ -10,6 +10,7 @@ from ecrm_dsl.importer.layouts import Column
 from ecrm_dsl.importer.mapping import KindMapping, MappingError
 from ecrm_dsl.importer.options import WHITESPACE
 from ecrm_dsl.importer.problems import Problem, did_you_mean
+from ecrm_dsl.language.i18n import n_, tr
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,7 @@ Resolver = Callable[[str], Column | Unresolved]
 
 
 def fixed_only(name: str) -> Column | Unresolved:
-    return Unresolved("is not a column of this import")
+    return Unresolved(tr("is not a column of this import"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,7 @@ class Binding:
     bound: tuple[Bound, ...]
     width: int  # cells in the header row (or names in the mapping's fields)
     headerless: bool = False  # the columns are named by the mapping's fields, not by a header row
-    width_hint: str = "a value with a comma or a line break must be in double quotes"
+    width_hint: str = n_("a value with a comma or a line break must be in double quotes")  # shown with lookup()
 
     def get(self, name: str) -> Bound | None:
         return next((b for b in self.bound if b.column.name == name), None)
@@ -67,8 +68,9 @@ class Binding:
         return self.get(name) is not None
 
     def width_problem(self, cells: int) -> str:
-        named = f"the mapping's fields name {self.width}" if self.headerless else f"the header has {self.width}"
-        return f"the row has {cells} fields but {named}"
+        if self.headerless:
+            return tr("the row has {cells} fields but the mapping's fields name {width}", cells=cells, width=self.width)
+        return tr("the row has {cells} fields but the header has {width}", cells=cells, width=self.width)
 
 
 def resolve(name: str, columns: dict[str, Column], extra: Resolver) -> Column | Unresolved:
@@ -81,28 +83,37 @@ def check_mapping(mapping: KindMapping, kind: str, columns: dict[str, Column], e
     for name in mapping.columns:
         found = resolve(name, columns, extra)
         if isinstance(found, Unresolved):
-            hint = found.hint or did_you_mean(name, columns) or "columns: " + ", ".join(columns)
+            hint = found.hint or did_you_mean(name, columns) or tr("columns: {columns}", columns=", ".join(columns))
             raise MappingError(f"[{kind}.columns] {name}: {found.message}", hint)
     for name in mapping.values:
         if isinstance(resolve(name, columns, extra), Unresolved):
             raise MappingError(
-                f"[{kind}.values.{name}]: '{name}' is not a column of this import", did_you_mean(name, columns)
+                tr("[{kind}.values.{name}]: '{name}' is not a column of this import", kind=kind, name=name),
+                did_you_mean(name, columns),
             )
     for name, _ in mapping.options.join:
         if isinstance(resolve(name, columns, extra), Unresolved):
-            raise MappingError(f"[{kind}.join] {name}: is not a column of this import", did_you_mean(name, columns))
+            raise MappingError(_not_a_column(kind, "join", name), did_you_mean(name, columns))
     _check_fields(mapping, kind, columns, extra)
     for name, _ in mapping.options.strip:
         if isinstance(resolve(name, columns, extra), Unresolved):
-            raise MappingError(f"[{kind}.strip] {name}: is not a column of this import", did_you_mean(name, columns))
+            raise MappingError(_not_a_column(kind, "strip", name), did_you_mean(name, columns))
     for name, _ in mapping.options.date_formats:
         found = resolve(name, columns, extra)
         if isinstance(found, Unresolved) or found.type not in ("date", "datetime"):
             dated = [n for n, c in columns.items() if c.type in ("date", "datetime")]
             raise MappingError(
-                f"[{kind}.date_formats] {name}: is not a date or datetime column of this import",
-                did_you_mean(name, dated) or "date columns: " + ", ".join(dated),
+                tr(
+                    "[{kind}.date_formats] {name}: is not a date or datetime column of this import",
+                    kind=kind,
+                    name=name,
+                ),
+                did_you_mean(name, dated) or tr("date columns: {columns}", columns=", ".join(dated)),
             )
+
+
+def _not_a_column(kind: str, key: str, name: str) -> str:
+    return tr("[{kind}.{key}] {name}: is not a column of this import", kind=kind, key=key, name=name)
 
 
 def _check_fields(mapping: KindMapping, kind: str, columns: dict[str, Column], extra: Resolver) -> None:
@@ -119,7 +130,7 @@ def _check_fields(mapping: KindMapping, kind: str, columns: dict[str, Column], e
                     f"[{kind}] fields: {label(field_name, name)} {found.message}",
                     found.hint
                     or did_you_mean(name, columns)
-                    or f"map it under [{kind}.columns], or list it under ignore",
+                    or tr("map it under [{kind}.columns], or list it under ignore", kind=kind),
                 )
 
 
@@ -165,8 +176,12 @@ def bind(
             problems.append(
                 Problem(
                     1,
-                    f"is not read: the mapping takes {text} from " + ", ".join(f"'{h}'" for h in mapping.columns[text]),
-                    "add it to ignore in the mapping",
+                    tr(
+                        "is not read: the mapping takes {name} from {headers}",
+                        name=text,
+                        headers=", ".join(f"'{h}'" for h in mapping.columns[text]),
+                    ),
+                    tr("add it to ignore in the mapping"),
                     f"'{text}'",
                 )
             )
@@ -184,8 +199,8 @@ def bind(
                 problems.append(
                     Problem(
                         1,
-                        f"gives {name} a second time (also in '{first[name]}')",
-                        "keep one of the two, or ignore one in a mapping",
+                        tr("gives {name} a second time (also in '{header}')", name=name, header=first[name]),
+                        tr("keep one of the two, or ignore one in a mapping"),
                         label(text, name),
                     )
                 )
@@ -198,9 +213,12 @@ def bind(
                 problems.append(
                     Problem(
                         1,
-                        f"is read joined with {', '.join(repr(h) for h in parts[1:])} (join), "
-                        f"but the file has no {' or '.join(repr(h) for h in lacking)}",
-                        f"export {' and '.join(repr(h) for h in parts)} together",
+                        tr(
+                            "is read joined with {joined} (join), but the file has no {missing}",
+                            joined=", ".join(repr(h) for h in parts[1:]),
+                            missing=tr(" or ").join(repr(h) for h in lacking),
+                        ),
+                        tr("export {headers} together", headers=tr(" and ").join(repr(h) for h in parts)),
                         label(text, name),
                     )
                 )
@@ -218,13 +236,18 @@ def bind(
         if not any(h in present for h in headers) and not columns.get(name, Column(name, "")).required
     ]
     notes = (
-        [f"the mapping names columns this file does not have, so they are not imported: {', '.join(absent)}"]
+        [
+            tr(
+                "the mapping names columns this file does not have, so they are not imported: {columns}",
+                columns=", ".join(absent),
+            )
+        ]
         if absent
         else []
     )
     if skipped:
         shown = ", ".join(f"'{h}'" for h in dict.fromkeys(skipped))
-        notes.append(f"columns the mapping does not read (ignore_unmapped): {shown}")
+        notes.append(tr("columns the mapping does not read (ignore_unmapped): {headers}", headers=shown))
     currency = mapping.options.currency
     converted = [b.column.name for b in bound if b.column.type == "money"]
     if currency.converts and converted:
@@ -235,11 +258,12 @@ def bind(
 
 def _width_hint(delimiter: str) -> str:
     if delimiter == WHITESPACE:
-        return "fields are separated by spaces, so a value cannot contain one"
+        return tr("fields are separated by spaces, so a value cannot contain one")
     if delimiter == ",":
-        return "a value with a comma or a line break must be in double quotes"
-    shown = "a tab" if delimiter == "\t" else f"'{delimiter}'"
-    return f"a value with {shown} or a line break in it must be in double quotes"
+        return tr("a value with a comma or a line break must be in double quotes")
+    if delimiter == "\t":
+        return tr("a value with a tab or a line break in it must be in double quotes")
+    return tr("a value with '{delimiter}' or a line break in it must be in double quotes", delimiter=delimiter)
 
 
 def missing_required(binding: Binding, required: Iterable[str], mapping: KindMapping) -> list[Problem]:
@@ -247,7 +271,9 @@ def missing_required(binding: Binding, required: Iterable[str], mapping: KindMap
     for name in required:
         if not binding.has(name):
             headers = headers_of(mapping, name)
-            joiner = " and " if name in dict(mapping.options.join) else " or "
+            joiner = tr(" and ") if name in dict(mapping.options.join) else tr(" or ")
             shown = joiner.join(f"'{h}'" for h in headers)
-            problems.append(Problem(1, f"the required column {name} is missing (header {shown})"))
+            problems.append(
+                Problem(1, tr("the required column {name} is missing (header {headers})", name=name, headers=shown))
+            )
     return problems

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from ecrm_dsl.importer.values import CellError, check_int, parse_text
+from ecrm_dsl.language.i18n import lookup, n_, tr
 
 
 def to_json(type_: str, value: Any) -> Any:
@@ -42,18 +43,21 @@ def from_json_value(type_: str, value: Any, shop_tz: tzinfo) -> Any:
         return list(dict.fromkeys(v.strip() for v in value if v.strip()))
     if type_ == "string" and isinstance(value, int | float) and not isinstance(value, bool):
         return shown
-    raise CellError(f"{shown} is not a {_TYPE_NAMES.get(type_, type_)}", f"give a {type_} value")
+    message = _NOT_A.get(type_)
+    problem = lookup(message).format(shown=shown) if message else tr("{shown} is not a {type}", shown=shown, type=type_)
+    raise CellError(problem, tr("give a {type} value", type=type_))
 
 
-_TYPE_NAMES = {
-    "int": "whole number",
-    "decimal": "number",
-    "money": "whole amount of yen",
-    "bool": "true or false",
-    "date": "date",
-    "datetime": "date and time",
-    "list": "list of strings",
-    "string": "string",
+# Each type's sentence whole, so that it can be said in another word order.
+_NOT_A = {
+    "int": n_("{shown} is not a whole number"),
+    "decimal": n_("{shown} is not a number"),
+    "money": n_("{shown} is not a whole amount of yen"),
+    "bool": n_("{shown} is not a true or false"),
+    "date": n_("{shown} is not a date"),
+    "datetime": n_("{shown} is not a date and time"),
+    "list": n_("{shown} is not a list of strings"),
+    "string": n_("{shown} is not a string"),
 }
 
 

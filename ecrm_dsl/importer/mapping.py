@@ -35,6 +35,7 @@ from ecrm_dsl.importer.csv_source import is_text_encoding
 from ecrm_dsl.importer.layouts import KINDS
 from ecrm_dsl.importer.options import OPTION_KEYS, OptionError, Options, parse_options
 from ecrm_dsl.importer.problems import did_you_mean
+from ecrm_dsl.language.i18n import tr
 
 _KIND_KEYS = ("columns", "ignore", "values", *OPTION_KEYS)
 
@@ -70,36 +71,39 @@ def load_mapping(path: Path) -> Mapping:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
-        raise MappingError(f"cannot read the mapping: {exc.strerror}") from None
+        raise MappingError(tr("cannot read the mapping: {reason}", reason=exc.strerror)) from None
     except UnicodeDecodeError:
-        raise MappingError("the mapping is not UTF-8 text", "save it as UTF-8") from None
+        raise MappingError(tr("the mapping is not UTF-8 text"), tr("save it as UTF-8")) from None
     except tomllib.TOMLDecodeError as exc:
-        raise MappingError(f"the mapping is not valid TOML: {exc}") from None
+        raise MappingError(tr("the mapping is not valid TOML: {problem}", problem=exc)) from None
     except RecursionError:
-        raise MappingError("the mapping nests arrays or tables too deeply to be a mapping") from None
+        raise MappingError(tr("the mapping nests arrays or tables too deeply to be a mapping")) from None
     title = data.pop("title", "")
     if not isinstance(title, str):
-        raise MappingError("title must be text")
+        raise MappingError(tr("title must be text"))
     encoding = data.pop("encoding", None)
     if encoding is not None:
         if not isinstance(encoding, str) or not is_text_encoding(encoding):
-            raise MappingError(f"encoding {encoding!r} is not a known text encoding", "e.g. utf-8 or cp932")
+            raise MappingError(
+                tr("encoding {encoding} is not a known text encoding", encoding=repr(encoding)),
+                tr("e.g. utf-8 or cp932"),
+            )
     kinds: dict[str, KindMapping] = {}
     for kind, table in data.items():
         if kind not in KINDS:
-            hint = did_you_mean(kind, KINDS) or "tables: " + ", ".join(KINDS)
-            raise MappingError(f"[{kind}] is not a kind of import", hint)
+            hint = did_you_mean(kind, KINDS) or tr("tables: {tables}", tables=", ".join(KINDS))
+            raise MappingError(tr("[{kind}] is not a kind of import", kind=kind), hint)
         kinds[kind] = _kind_mapping(kind, table)
     return Mapping(path.as_posix(), encoding, title, kinds)
 
 
 def _kind_mapping(kind: str, table: Any) -> KindMapping:
     if not isinstance(table, dict):
-        raise MappingError(f"'{kind}' must be a table: [{kind}.columns]")
+        raise MappingError(tr("'{kind}' must be a table: [{kind}.columns]", kind=kind))
     unknown = sorted(set(table) - set(_KIND_KEYS))
     if unknown:
-        hint = did_you_mean(unknown[0], _KIND_KEYS) or "keys: " + ", ".join(_KIND_KEYS)
-        raise MappingError(f"[{kind}] has an unknown key '{unknown[0]}'", hint)
+        hint = did_you_mean(unknown[0], _KIND_KEYS) or tr("keys: {keys}", keys=", ".join(_KIND_KEYS))
+        raise MappingError(tr("[{kind}] has an unknown key '{key}'", kind=kind, key=unknown[0]), hint)
     try:
         options = parse_options(kind, table)
     except OptionError as exc:
@@ -109,28 +113,33 @@ def _kind_mapping(kind: str, table: Any) -> KindMapping:
         if isinstance(headers, str):
             headers = [headers]
         if not isinstance(headers, list) or not headers or not all(isinstance(h, str) and h.strip() for h in headers):
-            raise MappingError(f"[{kind}.columns] {name} must be a CSV header or a list of headers")
+            raise MappingError(
+                tr("[{kind}.columns] {name} must be a CSV header or a list of headers", kind=kind, name=name)
+            )
         columns[name] = tuple(h.strip() for h in headers)
     for name, _ in options.join:
         if name in columns:
             raise MappingError(
-                f"[{kind}] {name} is both in [{kind}.columns] and in [{kind}.join]", "keep one of the two"
+                tr("[{kind}] {name} is both in [{kind}.columns] and in [{kind}.join]", kind=kind, name=name),
+                tr("keep one of the two"),
             )
     ignore = table.get("ignore", [])
     if not isinstance(ignore, list) or not all(isinstance(h, str) for h in ignore):
-        raise MappingError(f"[{kind}] ignore must be a list of CSV headers")
+        raise MappingError(tr("[{kind}] ignore must be a list of CSV headers", kind=kind))
     values: dict[str, dict[str, str]] = {}
     for name, translations in _table(table.get("values", {}), f"{kind}.values").items():
         pairs = _table(translations, f"{kind}.values.{name}")
         if not all(isinstance(v, str | bool | int) for v in pairs.values()):
-            raise MappingError(f"[{kind}.values.{name}] values must be text, numbers or true/false")
+            raise MappingError(
+                tr("[{kind}.values.{name}] values must be text, numbers or true/false", kind=kind, name=name)
+            )
         values[name] = {k.strip(): _text(v) for k, v in pairs.items()}
     return KindMapping(columns, frozenset(h.strip() for h in ignore), values, options)
 
 
 def _table(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise MappingError(f"[{where}] must be a table")
+        raise MappingError(tr("[{where}] must be a table", where=where))
     return value
 
 

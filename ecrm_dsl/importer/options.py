@@ -43,6 +43,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ecrm_dsl.language.i18n import tr
+
 WHITESPACE = "whitespace"  # runs of spaces and tabs separate the fields; nothing is quoted
 YEN = "JPY"
 OPTION_KEYS = (
@@ -117,14 +119,14 @@ def parse_options(kind: str, table: dict[str, Any]) -> Options:
     """The options of one kind's table (keys other than columns, ignore and values)."""
     for key in _ORDERS_ONLY:
         if key in table and kind != "orders":
-            raise OptionError(f"{key} is only for [orders]")
+            raise OptionError(tr("{key} is only for [orders]", key=key))
     if any(key in table for key in ("currency", "yen_per_unit")) and kind not in _MONEY_KINDS:
         raise OptionError(
-            f"currency is not supported for {kind}",
-            "only customers, orders, order_items and products convert money columns",
+            tr("currency is not supported for {kind}", kind=kind),
+            tr("only customers, orders, order_items and products convert money columns"),
         )
     if "category_separator" in table and kind != "products":
-        raise OptionError("category_separator is only for [products]")
+        raise OptionError(tr("category_separator is only for [products]"))
     date_formats = _table(table.get("date_formats", {}), "date_formats")
     return Options(
         shape=_shape(table),
@@ -144,7 +146,7 @@ def parse_options(kind: str, table: dict[str, Any]) -> Options:
 
 def _separator(value: Any) -> str:
     if not isinstance(value, str) or len(value) != 1 or value.isspace():
-        raise OptionError("category_separator must be one character", 'e.g. category_separator = ","')
+        raise OptionError(tr("category_separator must be one character"), tr('e.g. category_separator = ","'))
     return value
 
 
@@ -152,33 +154,33 @@ def _strip(value: Any) -> tuple[tuple[str, str], ...]:
     pairs = _table(value, "strip").items()
     for name, chars in pairs:
         if not isinstance(chars, str) or not chars:
-            raise OptionError(f"strip.{name} must be the characters to remove", 'e.g. phone = "\'"')
+            raise OptionError(tr("strip.{name} must be the characters to remove", name=name), tr('e.g. phone = "\'"'))
     return tuple(pairs)
 
 
 def _join(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    hint = 'e.g. [orders.join] ordered_at = ["日付", "注文時間"]'
+    hint = tr('e.g. [orders.join] ordered_at = ["日付", "注文時間"]')
     joins = []
     for name, headers in _table(value, "join").items():
         if not isinstance(headers, list) or not all(isinstance(h, str) and h.strip() for h in headers):
-            raise OptionError(f"join.{name} must be a list of CSV headers", hint)
+            raise OptionError(tr("join.{name} must be a list of CSV headers", name=name), hint)
         names = tuple(h.strip() for h in headers)
         if len(names) < 2:
-            raise OptionError(f"join.{name} joins at least two headers", hint)
+            raise OptionError(tr("join.{name} joins at least two headers", name=name), hint)
         if len(set(names)) != len(names):
-            raise OptionError(f"join.{name} names a header twice", hint)
+            raise OptionError(tr("join.{name} names a header twice", name=name), hint)
         joins.append((name, names))
     return tuple(joins)
 
 
 def _only_rows(value: Any) -> tuple[tuple[str, frozenset[str]], ...]:
-    hint = 'e.g. [orders.only_rows_where] "明細区分(名称)" = ["商品"]'
+    hint = tr('e.g. [orders.only_rows_where] "明細区分(名称)" = ["商品"]')
     wanted = []
     for header, cells in _table(value, "only_rows_where").items():
         if isinstance(cells, str):
             cells = [cells]
         if not isinstance(cells, list) or not cells or not all(isinstance(c, str) for c in cells):
-            raise OptionError(f"only_rows_where.{header} must be a list of cell values", hint)
+            raise OptionError(tr("only_rows_where.{header} must be a list of cell values", header=header), hint)
         wanted.append((header.strip(), frozenset(c.strip() for c in cells)))
     return tuple(wanted)
 
@@ -186,75 +188,87 @@ def _only_rows(value: Any) -> tuple[tuple[str, frozenset[str]], ...]:
 def _shape(table: dict[str, Any]) -> FileShape:
     raw = table.get("delimiter", ",")
     if not isinstance(raw, str):
-        raise OptionError("delimiter must be text", 'e.g. ",", "\\t", "tab" or "whitespace"')
+        raise OptionError(tr("delimiter must be text"), tr('e.g. ",", "\\t", "tab" or "whitespace"'))
     delimiter = _DELIMITER_NAMES.get(raw.lower(), WHITESPACE if raw.lower() == WHITESPACE else raw)
     if delimiter != WHITESPACE and (len(delimiter) != 1 or delimiter in '"\r\n'):
         raise OptionError(
-            f"delimiter {raw!r} is not one character", 'give one character such as ";", or "tab" or "whitespace"'
+            tr("delimiter {delimiter} is not one character", delimiter=repr(raw)),
+            tr('give one character such as ";", or "tab" or "whitespace"'),
         )
     header = _bool(table.get("header", True), "header")
     fields = table.get("fields")
     if header and fields is not None:
-        raise OptionError("fields names the columns of a file without a header row", "add header = false")
+        raise OptionError(tr("fields names the columns of a file without a header row"), tr("add header = false"))
     if not header:
         if not isinstance(fields, list) or not fields or not all(isinstance(f, str) and f.strip() for f in fields):
             raise OptionError(
-                "header = false needs fields: the names of the file's columns, in order",
-                'e.g. fields = ["customer_id", "ordered_at", "amount"]',
+                tr("header = false needs fields: the names of the file's columns, in order"),
+                tr('e.g. fields = ["customer_id", "ordered_at", "amount"]'),
             )
         names = [f.strip() for f in fields]
         twice = next((n for n in names if names.count(n) > 1), None)
         if twice is not None:
-            raise OptionError(f"fields names '{twice}' twice", "give each column its own name")
+            raise OptionError(tr("fields names '{name}' twice", name=twice), tr("give each column its own name"))
         return FileShape(delimiter, False, tuple(names))
     return FileShape(delimiter, True, ())
 
 
 def _date_format(value: Any, key: str) -> str:
     """A strptime format that writes and reads back a year, a month and a day."""
-    hint = 'a strptime format such as "%Y%m%d" or "%d/%m/%Y %H:%M"'
+    hint = tr('a strptime format such as "%Y%m%d" or "%d/%m/%Y %H:%M"')
     if not isinstance(value, str) or "%" not in value:
-        raise OptionError(f"{key} must be a strptime format", hint)
+        raise OptionError(tr("{key} must be a strptime format", key=key), hint)
     sample = datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC)  # aware, so %z and %Z write something
     try:
         parsed = datetime.strptime(sample.strftime(value), value)
     except ValueError as exc:
-        raise OptionError(f"{key} {value!r} is not a usable format ({exc})", hint) from None
+        raise OptionError(
+            tr("{key} {format} is not a usable format ({problem})", key=key, format=repr(value), problem=exc), hint
+        ) from None
     if parsed.date() != sample.date():
-        raise OptionError(f"{key} {value!r} does not give a year, a month and a day", hint)
+        raise OptionError(
+            tr("{key} {format} does not give a year, a month and a day", key=key, format=repr(value)), hint
+        )
     return value
 
 
 def _currency(code: Any, rate: Any) -> Currency:
     if not isinstance(code, str) or not _CURRENCY.match(code):
-        raise OptionError(f"currency {code!r} is not an ISO 4217 code", 'e.g. "USD"; the store keeps JPY')
+        raise OptionError(
+            tr("currency {code} is not an ISO 4217 code", code=repr(code)), tr('e.g. "USD"; the store keeps JPY')
+        )
     if code == YEN:
         if rate is not None:
-            raise OptionError("yen_per_unit is only for a currency other than JPY")
+            raise OptionError(tr("yen_per_unit is only for a currency other than JPY"))
         return Currency()
     if rate is None:
         raise OptionError(
-            f"currency {code} needs yen_per_unit: the store keeps whole yen, so every {code} amount is converted",
-            f'give the rate used, e.g. yen_per_unit = "120.89" (yen for one {code})',
+            tr(
+                "currency {code} needs yen_per_unit: the store keeps whole yen, so every {code} amount is converted",
+                code=code,
+            ),
+            tr('give the rate used, e.g. yen_per_unit = "120.89" (yen for one {code})', code=code),
         )
     if isinstance(rate, bool) or not isinstance(rate, str | int | float):
-        raise OptionError("yen_per_unit must be a number", 'e.g. yen_per_unit = "120.89"')
+        raise OptionError(tr("yen_per_unit must be a number"), tr('e.g. yen_per_unit = "120.89"'))
     try:
         value = Decimal(str(rate).strip())
     except InvalidOperation:
-        raise OptionError(f"yen_per_unit {rate!r} is not a number", 'e.g. yen_per_unit = "120.89"') from None
+        raise OptionError(
+            tr("yen_per_unit {rate} is not a number", rate=repr(rate)), tr('e.g. yen_per_unit = "120.89"')
+        ) from None
     if not value.is_finite() or value <= 0:
-        raise OptionError(f"yen_per_unit {rate!r} must be a positive number")
+        raise OptionError(tr("yen_per_unit {rate} must be a positive number", rate=repr(rate)))
     return Currency(code, value)
 
 
 def _bool(value: Any, key: str) -> bool:
     if not isinstance(value, bool):
-        raise OptionError(f"{key} must be true or false")
+        raise OptionError(tr("{key} must be true or false", key=key))
     return value
 
 
 def _table(value: Any, key: str) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise OptionError(f"{key} must be a table", f"[<kind>.{key}] with one line per column")
+        raise OptionError(tr("{key} must be a table", key=key), tr("[<kind>.{key}] with one line per column", key=key))
     return value

@@ -10,6 +10,8 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ecrm_dsl.language.i18n import tr, trn
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -20,9 +22,11 @@ class Problem:
 
     def format(self, file: str) -> str:
         where = f"{file}:{self.line}: "
-        column = f"column {self.column}: " if self.column else ""
+        message = (
+            tr("column {column}: {message}", column=self.column, message=self.message) if self.column else self.message
+        )
         hint = f" — {self.hint}" if self.hint else ""
-        return f"{where}{column}{self.message}{hint}"
+        return f"{where}{message}{hint}"
 
 
 @dataclass
@@ -48,7 +52,15 @@ class Problems:
         lines = [p.format(file) for p in sorted(self.shown, key=lambda p: p.line)]
         hidden = self.total - len(self.shown)
         if hidden:
-            lines.append(f"… and {hidden} more problem{'s' if hidden != 1 else ''} (first {self.limit} shown)")
+            lines.append(
+                trn(
+                    "… and {hidden} more problem (first {limit} shown)",
+                    "… and {hidden} more problems (first {limit} shown)",
+                    hidden,
+                    hidden=hidden,
+                    limit=self.limit,
+                )
+            )
         return lines
 
 
@@ -62,4 +74,4 @@ class InputError(Exception):
 
 def did_you_mean(name: str, options: Iterable[str]) -> str | None:
     close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else None
+    return tr("did you mean '{value}'?", value=close[0]) if close else None

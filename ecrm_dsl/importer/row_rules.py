@@ -15,6 +15,7 @@ from ecrm_dsl.importer.header import Binding
 from ecrm_dsl.importer.layouts import ORDER
 from ecrm_dsl.importer.options import Options
 from ecrm_dsl.importer.problems import Problem
+from ecrm_dsl.language.i18n import tr, trn
 
 
 @dataclass
@@ -49,9 +50,17 @@ class RowRules:
     def note(self) -> str | None:
         if not self.skipped:
             return None
-        where = " and ".join(f"'{header}' is {' or '.join(sorted(values))}" for _, header, values in self.wanted)
-        rows = "row was" if self.skipped == 1 else "rows were"
-        return f"{self.skipped:,} {rows} skipped: the mapping reads only rows where {where} (only_rows_where)"
+        where = tr(" and ").join(
+            tr("'{header}' is {values}", header=header, values=tr(" or ").join(sorted(values)))
+            for _, header, values in self.wanted
+        )
+        return trn(
+            "{count:,} row was skipped: the mapping reads only rows where {where} (only_rows_where)",
+            "{count:,} rows were skipped: the mapping reads only rows where {where} (only_rows_where)",
+            self.skipped,
+            count=self.skipped,
+            where=where,
+        )
 
 
 def row_rules(header: list[str], binding: Binding, options: Options) -> tuple[RowRules, list[Problem]]:
@@ -62,7 +71,11 @@ def row_rules(header: list[str], binding: Binding, options: Options) -> tuple[Ro
         if name not in headers:
             problems.append(
                 Problem(
-                    1, f"the mapping reads only rows by '{name}' (only_rows_where), but the file has no such column"
+                    1,
+                    tr(
+                        "the mapping reads only rows by '{header}' (only_rows_where), but the file has no such column",
+                        header=name,
+                    ),
                 )
             )
         else:

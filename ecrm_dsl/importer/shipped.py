@@ -17,6 +17,7 @@ from ecrm_dsl.importer.header import names_by_header
 from ecrm_dsl.importer.layouts import KINDS
 from ecrm_dsl.importer.mapping import KindMapping, Mapping, MappingError, load_mapping
 from ecrm_dsl.importer.problems import InputError, did_you_mean
+from ecrm_dsl.language.i18n import tr
 
 MAPPINGS_DIR = Path(__file__).parent / "mappings"
 
@@ -35,8 +36,8 @@ def shipped_mapping(name: str) -> Mapping:
     path = shipped_path(name)
     if name not in shipped_names():
         names = shipped_names()
-        hint = did_you_mean(name, names) or "shipped mappings: " + ", ".join(names)
-        raise MappingError(f"'{name}' is neither a mapping file nor a shipped mapping", hint)
+        hint = did_you_mean(name, names) or tr("shipped mappings: {names}", names=", ".join(names))
+        raise MappingError(tr("'{name}' is neither a mapping file nor a shipped mapping", name=name), hint)
     mapping = load_mapping(path)
     return Mapping(name, mapping.encoding, mapping.title, mapping.kinds)
 
@@ -47,7 +48,10 @@ def mapping_named(text: str) -> Mapping:
     if path.is_file():
         return load_mapping(path)
     if path.suffix or "/" in text or "\\" in text:
-        raise MappingError(f"there is no mapping file {text}", "shipped mappings: " + ", ".join(shipped_names()))
+        raise MappingError(
+            tr("there is no mapping file {path}", path=text),
+            tr("shipped mappings: {names}", names=", ".join(shipped_names())),
+        )
     return shipped_mapping(text)
 
 

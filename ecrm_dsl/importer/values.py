@@ -15,6 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
+from ecrm_dsl.language.i18n import tr
+
 
 class CellError(ValueError):
     def __init__(self, message: str, hint: str | None = None):
@@ -57,31 +59,37 @@ def parse_int(text: str) -> int:
     raw = ascii_form(text)
     if not _INT.match(raw):
         if _DECIMAL.match(raw):
-            raise CellError(f"'{text}' is not a whole number", "write it without a fractional part")
-        raise CellError(f"'{text}' is not a whole number", "write digits, e.g. 12 or 1,200")
+            raise CellError(tr("'{text}' is not a whole number", text=text), tr("write it without a fractional part"))
+        raise CellError(tr("'{text}' is not a whole number", text=text), tr("write digits, e.g. 12 or 1,200"))
     return check_int(int(raw.replace(",", "")), text)
 
 
 def check_int(value: int, text: str) -> int:
     """``value``, or a CellError when it is beyond what the store keeps."""
     if abs(value) > INT_LIMIT:
-        raise CellError(f"'{text}' is too large", f"whole numbers and yen amounts are at most {INT_LIMIT:,}")
+        raise CellError(
+            tr("'{text}' is too large", text=text),
+            tr("whole numbers and yen amounts are at most {limit:,}", limit=INT_LIMIT),
+        )
     return value
 
 
 def check_year(value: date, text: str) -> None:
     """A CellError unless ``value`` lies in the years a shop's data can have."""
     if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise CellError(f"'{text}' is outside the years {FIRST_YEAR}–{LAST_YEAR}", "check the year")
+        raise CellError(
+            tr("'{text}' is outside the years {first}–{last}", text=text, first=FIRST_YEAR, last=LAST_YEAR),
+            tr("check the year"),
+        )
 
 
 def parse_decimal(text: str) -> float:
     raw = ascii_form(text)
     if not _DECIMAL.match(raw):
-        raise CellError(f"'{text}' is not a number", "write e.g. 1.5 or 1,200.25")
+        raise CellError(tr("'{text}' is not a number", text=text), tr("write e.g. 1.5 or 1,200.25"))
     value = float(raw.replace(",", ""))
     if not math.isfinite(value):  # pragma: no cover - the pattern admits only finite numbers
-        raise CellError(f"'{text}' is not a finite number")
+        raise CellError(tr("'{text}' is not a finite number", text=text))
     return value
 
 
@@ -90,12 +98,14 @@ def parse_yen(text: str) -> int:
     raw = ascii_form(text)
     match = _YEN.match(raw)
     if not match or (match.group(1) and match.group(2)):
-        raise CellError(f"'{text}' is not an amount of yen", "write 3000, 3,000, ¥3,000 or 3000円")
+        raise CellError(tr("'{text}' is not an amount of yen", text=text), tr("write 3000, 3,000, ¥3,000 or 3000円"))
     digits = match.group(3).replace(",", "")
     if "." in digits:
         whole, _, fraction = digits.partition(".")
         if fraction.strip("0"):
-            raise CellError(f"'{text}' is not a whole amount of yen", "amounts are whole yen (no sen)")
+            raise CellError(
+                tr("'{text}' is not a whole amount of yen", text=text), tr("amounts are whole yen (no sen)")
+            )
         digits = whole
     sign = -1 if "-" in (match.group(1), match.group(2)) else 1
     return check_int(sign * int(digits), text)
@@ -104,7 +114,9 @@ def parse_yen(text: str) -> int:
 def parse_bool(text: str) -> bool:
     value = _BOOLS.get(ascii_form(text).lower())
     if value is None:
-        raise CellError(f"'{text}' is not true or false", "write true/false, 1/0, yes/no or はい/いいえ")
+        raise CellError(
+            tr("'{text}' is not true or false", text=text), tr("write true/false, 1/0, yes/no or はい/いいえ")
+        )
     return value
 
 
@@ -113,12 +125,17 @@ def parse_date(text: str) -> date:
     match = _DATE.match(raw)
     if not match:
         if _DATETIME.match(raw):
-            raise CellError(f"'{text}' has a time, but this is a calendar date", "write only the date: YYYY-MM-DD")
-        raise CellError(f"'{text}' is not a date", "write YYYY-MM-DD or YYYY/MM/DD")
+            raise CellError(
+                tr("'{text}' has a time, but this is a calendar date", text=text),
+                tr("write only the date: YYYY-MM-DD"),
+            )
+        raise CellError(tr("'{text}' is not a date", text=text), tr("write YYYY-MM-DD or YYYY/MM/DD"))
     try:
         value = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
-        raise CellError(f"'{text}' is not a date on the calendar", "check the month and the day") from None
+        raise CellError(
+            tr("'{text}' is not a date on the calendar", text=text), tr("check the month and the day")
+        ) from None
     check_year(value, text)
     return value
 
@@ -129,10 +146,13 @@ def parse_datetime(text: str, shop_tz: tzinfo) -> datetime:
     match = _DATETIME.match(raw)
     if not match:
         if _DATE.match(raw):
-            raise CellError(f"'{text}' is a date without a time", "write the time too: YYYY-MM-DD HH:MM[:SS]")
+            raise CellError(
+                tr("'{text}' is a date without a time", text=text),
+                tr("write the time too: YYYY-MM-DD HH:MM[:SS]"),
+            )
         raise CellError(
-            f"'{text}' is not a date and time",
-            "write ISO 8601 such as 2025-03-01 10:00, 2025-03-01T10:00:00+09:00 or 2025/03/01 10:00:00",
+            tr("'{text}' is not a date and time", text=text),
+            tr("write ISO 8601 such as 2025-03-01 10:00, 2025-03-01T10:00:00+09:00 or 2025/03/01 10:00:00"),
         )
     year, month, day, hour, minute, second, fraction, offset = match.groups()
     micro = int((fraction or "0").ljust(6, "0"))
@@ -140,7 +160,9 @@ def parse_datetime(text: str, shop_tz: tzinfo) -> datetime:
         zone = _offset(offset) if offset else shop_tz
         moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro, zone)
     except ValueError:
-        raise CellError(f"'{text}' is not a moment on the calendar", "check the date and the time") from None
+        raise CellError(
+            tr("'{text}' is not a moment on the calendar", text=text), tr("check the date and the time")
+        ) from None
     return to_utc(moment, text)
 
 
@@ -169,7 +191,7 @@ def parse_list(text: str) -> list[str]:
         except (json.JSONDecodeError, RecursionError):
             items = None
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise CellError(f"'{text}' is not a JSON array of strings", 'write ["a", "b"] or a, b')
+            raise CellError(tr("'{text}' is not a JSON array of strings", text=text), tr('write ["a", "b"] or a, b'))
         words = [i.strip() for i in items]
     else:
         words = _LIST_SEPARATORS.split(text)

@@ -23,6 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.serve import shopify
 from ecrm_dsl.serve.auth import Tokens
 from ecrm_dsl.serve.ingest import BatchResult, Ingestor
@@ -72,10 +73,12 @@ def create_app(ingestor: Ingestor, settings: ServeSettings, metrics: Metrics | N
                 response = error(exc.status, exc.message, exc.headers)
             except OperationalError as exc:  # e.g. the database is locked beyond the busy timeout
                 ERRORS.warning("store busy or unreachable on %s: %s", endpoint, type(exc.orig or exc).__name__)
-                response = error(503, "the store is busy or unreachable; retry shortly", {"Retry-After": RETRY_AFTER})
+                busy = tr("the store is busy or unreachable; retry shortly")
+                response = error(503, busy, {"Retry-After": RETRY_AFTER})
             except Exception as exc:  # never a traceback to the client, nor data in the log
                 ERRORS.error("failed on %s: %s", endpoint, type(exc).__name__)
-                response = error(500, f"the server failed ({type(exc).__name__}); nothing of this request was stored")
+                failed = tr("the server failed ({error}); nothing of this request was stored", error=type(exc).__name__)
+                response = error(500, failed)
             seconds = time.perf_counter() - started
             metrics.latency.labels(endpoint).observe(seconds)
             ACCESS.info("%s %s %d %.1fms", request.method, request.url.path, response.status_code, seconds * 1000)
@@ -85,7 +88,11 @@ def create_app(ingestor: Ingestor, settings: ServeSettings, metrics: Metrics | N
 
     async def body_of(request: Request) -> bytes:
         declared = request.headers.get("content-length")
-        too_big = f"the body is over {settings.max_body_bytes:,} bytes — send at most {MAX_ITEMS:,} items a batch"
+        too_big = tr(
+            "the body is over {bytes:,} bytes — send at most {items:,} items a batch",
+            bytes=settings.max_body_bytes,
+            items=MAX_ITEMS,
+        )
         if declared is not None and declared.isdigit() and int(declared) > settings.max_body_bytes:
             raise BadRequest(413, too_big)
         chunks, size = [], 0
@@ -96,27 +103,37 @@ def create_app(ingestor: Ingestor, settings: ServeSettings, metrics: Metrics | N
                     raise BadRequest(413, too_big)
                 chunks.append(chunk)
         except ClientDisconnect:
-            raise BadRequest(400, "the client closed the connection before the body was sent") from None
+            raise BadRequest(400, tr("the client closed the connection before the body was sent")) from None
         return b"".join(chunks)
 
     def parse(body: bytes) -> Any:
         try:
             return json.loads(body.decode("utf-8"))
         except UnicodeDecodeError as exc:
-            raise BadRequest(400, f"the body is not UTF-8 (byte {exc.start + 1}) — send JSON in UTF-8") from None
+            raise BadRequest(
+                400, tr("the body is not UTF-8 (byte {byte}) — send JSON in UTF-8", byte=exc.start + 1)
+            ) from None
         except json.JSONDecodeError as exc:
             raise BadRequest(
-                400, f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+                400,
+                tr(
+                    "the body is not valid JSON: {problem} at line {line}, column {column}",
+                    problem=exc.msg,
+                    line=exc.lineno,
+                    column=exc.colno,
+                ),
             ) from None
         except RecursionError:
-            raise BadRequest(400, "the body nests too deeply — items are flat objects") from None
+            raise BadRequest(400, tr("the body nests too deeply — items are flat objects")) from None
 
     def authorised(request: Request) -> None:
         if not settings.tokens.allows(request.headers.get("authorization")):
             raise BadRequest(
                 401,
-                "missing or wrong bearer token — send 'Authorization: Bearer <token>' with a token from "
-                "ECRM_INGEST_TOKENS",
+                tr(
+                    "missing or wrong bearer token — send 'Authorization: Bearer <token>' with a token from "
+                    "ECRM_INGEST_TOKENS"
+                ),
                 {"WWW-Authenticate": "Bearer"},
             )
 
@@ -125,7 +142,7 @@ def create_app(ingestor: Ingestor, settings: ServeSettings, metrics: Metrics | N
             metrics.turned_away.inc()
             raise BadRequest(
                 503,
-                f"{in_flight.limit} batches are in flight already; retry after a second",
+                tr("{limit} batches are in flight already; retry after a second", limit=in_flight.limit),
                 {"Retry-After": RETRY_AFTER},
             )
         try:
@@ -140,16 +157,20 @@ def create_app(ingestor: Ingestor, settings: ServeSettings, metrics: Metrics | N
     async def ingest(request: Request) -> Response:
         kind = request.path_params["kind"]
         if kind not in KINDS:
-            raise BadRequest(404, f"no such kind '{kind}' — POST to /v1/" + ", /v1/".join(KINDS))
+            raise BadRequest(
+                404, tr("no such kind '{kind}' — POST to {paths}", kind=kind, paths="/v1/" + ", /v1/".join(KINDS))
+            )
         authorised(request)
 
         async def work() -> Response:
             body = parse(await body_of(request))
             if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-                raise BadRequest(422, 'the body must be a JSON object {"items": [...]} with the items in a list')
+                raise BadRequest(422, tr('the body must be a JSON object {{"items": [...]}} with the items in a list'))
             items = body["items"]
             if len(items) > MAX_ITEMS:
-                raise BadRequest(413, f"{len(items):,} items — send at most {MAX_ITEMS:,} items a batch")
+                raise BadRequest(
+                    413, tr("{count:,} items — send at most {items:,} items a batch", count=len(items), items=MAX_ITEMS)
+                )
             result = await run_in_threadpool(ingestor.ingest, kind, items)
             return JSONResponse(counted(kind, result).as_json())
 
@@ -158,7 +179,7 @@ def create_app(ingestor: Ingestor, settings: ServeSettings, metrics: Metrics | N
     async def schema(request: Request) -> Response:
         kind = request.path_params["kind"].removesuffix(".json")
         if kind not in KINDS:
-            raise BadRequest(404, f"no schema '{kind}' — schemas: " + ", ".join(KINDS))
+            raise BadRequest(404, tr("no schema '{kind}' — schemas: {kinds}", kind=kind, kinds=", ".join(KINDS)))
         return Response(schema_text(kind), media_type="application/schema+json")
 
     async def healthz(request: Request) -> Response:
@@ -172,10 +193,12 @@ def create_app(ingestor: Ingestor, settings: ServeSettings, metrics: Metrics | N
             missing, tick = await run_in_threadpool(check)
         except SQLAlchemyError as exc:
             name = type(getattr(exc, "orig", None) or exc).__name__
-            return JSONResponse({"status": "unavailable", "error": f"the store cannot be read ({name})"}, 503)
+            unreadable = tr("the store cannot be read ({error})", error=name)
+            return JSONResponse({"status": "unavailable", "error": unreadable}, 503)
         if missing:
             return JSONResponse(
-                {"status": "unavailable", "error": "the store lacks tables: " + ", ".join(missing)}, status_code=503
+                {"status": "unavailable", "error": tr("the store lacks tables: {tables}", tables=", ".join(missing))},
+                status_code=503,
             )
         return JSONResponse({"status": "ok", "last_tick": tick})
 
@@ -185,18 +208,24 @@ def create_app(ingestor: Ingestor, settings: ServeSettings, metrics: Metrics | N
     async def shopify_webhook(request: Request) -> Response:
         topic = f"{request.path_params['resource']}/{request.path_params['action']}"
         if topic not in shopify.TOPICS:
-            raise BadRequest(404, f"no receiver for topic '{topic}' — topics: " + ", ".join(shopify.TOPICS))
+            raise BadRequest(
+                404,
+                tr("no receiver for topic '{topic}' — topics: {topics}", topic=topic, topics=", ".join(shopify.TOPICS)),
+            )
         if not settings.shopify_secret:
-            raise BadRequest(404, f"Shopify webhooks are off: start ecrm serve with {shopify.SECRET_VARIABLE} set")
+            raise BadRequest(
+                404,
+                tr("Shopify webhooks are off: start ecrm serve with {variable} set", variable=shopify.SECRET_VARIABLE),
+            )
         secret = settings.shopify_secret
 
         async def work() -> Response:
             body = await body_of(request)
             if not shopify.signature_ok(secret, body, request.headers.get("x-shopify-hmac-sha256")):
-                raise BadRequest(401, "the X-Shopify-Hmac-Sha256 signature does not match the body and the secret")
+                raise BadRequest(401, tr("the X-Shopify-Hmac-Sha256 signature does not match the body and the secret"))
             webhook_id = request.headers.get("x-shopify-webhook-id", "").strip()
             if not webhook_id:
-                raise BadRequest(400, "X-Shopify-Webhook-Id is missing; Shopify sends it with every delivery")
+                raise BadRequest(400, tr("X-Shopify-Webhook-Id is missing; Shopify sends it with every delivery"))
             return JSONResponse(await run_in_threadpool(deliver, topic, webhook_id, parse(body)))
 
         return await bounded(work)

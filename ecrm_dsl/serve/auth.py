@@ -6,6 +6,8 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
+from ecrm_dsl.language.i18n import tr, trn
+
 TOKENS_VARIABLE = "ECRM_INGEST_TOKENS"
 MIN_LENGTH = 16
 
@@ -26,14 +28,23 @@ class Tokens:
         tokens = [t.strip() for t in raw.split(",") if t.strip()]
         if not tokens:
             raise TokenError(
-                f"no ingest token: set {TOKENS_VARIABLE} to one or more secret tokens, comma-separated "
-                f"(e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+                tr(
+                    "no ingest token: set {variable} to one or more secret tokens, comma-separated (e.g. from "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)",
+                    variable=TOKENS_VARIABLE,
+                )
             )
         short = sum(1 for t in tokens if len(t) < MIN_LENGTH)
         if short:
             raise TokenError(
-                f"{short} of the tokens in {TOKENS_VARIABLE} {'is' if short == 1 else 'are'} shorter than "
-                f"{MIN_LENGTH} characters; use long random tokens"
+                trn(
+                    "{count} of the tokens in {variable} is shorter than {length} characters; use long random tokens",
+                    "{count} of the tokens in {variable} are shorter than {length} characters; use long random tokens",
+                    short,
+                    count=short,
+                    variable=TOKENS_VARIABLE,
+                    length=MIN_LENGTH,
+                )
             )
         return cls(tokens)
 

@@ -28,6 +28,7 @@ from ecrm_dsl.importer.header import Binding, Bound, Unresolved
 from ecrm_dsl.importer.kinds import LOADERS, LoadContext, Loader
 from ecrm_dsl.importer.problems import Problem, Problems
 from ecrm_dsl.language.customer_schema import CustomerSchema
+from ecrm_dsl.language.i18n import lookup, n_, tr
 from ecrm_dsl.serve.item_schemas import ItemError, check_item
 from ecrm_dsl.serve.items import Row, path_of, to_row
 from ecrm_dsl.store.ingest_receipts import record_receipts, stored_digests
@@ -100,8 +101,12 @@ class Ingestor:
                     ItemError(
                         index,
                         converted.item_id,
-                        f"id '{converted.item_id}' is also item {earlier.index} of this batch, with other content — "
-                        "send each id once per batch",
+                        tr(
+                            "id '{id}' is also item {index} of this batch, with other content — send each id once "
+                            "per batch",
+                            id=converted.item_id,
+                            index=earlier.index,
+                        ),
                         f"/items/{index}/id",
                         409,
                     )
@@ -152,13 +157,11 @@ class Ingestor:
             elif latest_wins:
                 changed.append(row)
             else:
-                one = kind.removesuffix("s")
                 result.rejected.append(
                     ItemError(
                         row.index,
                         row.item_id,
-                        f"{one} '{row.item_id}' was received before with other content — an id names one {one}: "
-                        f"resend it unchanged, or give a new {one} its own id",
+                        lookup(_RECEIVED_BEFORE[kind]).format(id=row.item_id),
                         f"/items/{row.index}/id",
                         409,
                     )
@@ -196,15 +199,39 @@ def _binding(loader: Loader, fields: frozenset[str]) -> Binding:
     return Binding(tuple(bound), len(bound))
 
 
-# The importer's hints speak of CSV files; over HTTP the fix is another request.
-_HTTP_HINTS = {
-    "import the customers first: ecrm import customers FILE": "send the customer first (POST /v1/customers)",
-    "import the orders first: ecrm import orders FILE": "send the order first (POST /v1/orders)",
+# An id sent again with other content, for the kinds that keep the first (each sentence whole, for word order).
+_RECEIVED_BEFORE = {
+    "events": n_(
+        "event '{id}' was received before with other content — an id names one event: resend it unchanged, or give "
+        "a new event its own id"
+    ),
+    "orders": n_(
+        "order '{id}' was received before with other content — an id names one order: resend it unchanged, or give "
+        "a new order its own id"
+    ),
+    "customers": n_(
+        "customer '{id}' was received before with other content — an id names one customer: resend it unchanged, "
+        "or give a new customer its own id"
+    ),
+    "subscriptions": n_(
+        "subscription '{id}' was received before with other content — an id names one subscription: resend it "
+        "unchanged, or give a new subscription its own id"
+    ),
 }
 
 
+def _http_hints() -> dict[str, str]:
+    """The importer's hints speak of CSV files; over HTTP the fix is another request (both in the language spoken)."""
+    return {
+        tr("import the customers first: ecrm import customers FILE"): tr(
+            "send the customer first (POST /v1/customers)"
+        ),
+        tr("import the orders first: ecrm import orders FILE"): tr("send the order first (POST /v1/orders)"),
+    }
+
+
 def _refusal(problem: Problem, rows: dict[int, Row]) -> ItemError:
-    hint = problem.hint and _HTTP_HINTS.get(problem.hint, problem.hint)
+    hint = problem.hint and _http_hints().get(problem.hint, problem.hint)
     hint = f" — {hint}" if hint else ""
     row = rows.get(problem.line)
     return ItemError(

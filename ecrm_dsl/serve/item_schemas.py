@@ -18,6 +18,8 @@ import fastjsonschema
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
+from ecrm_dsl.language.i18n import lookup, n_, tr
+
 KINDS = ("events", "orders", "customers", "subscriptions")
 
 
@@ -80,7 +82,12 @@ def _pointer(index: int, error: ValidationError) -> str:
     return "/items/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-_JSON_TYPES = {"string": "text", "integer": "a whole number", "boolean": "true or false", "object": "an object"}
+_JSON_TYPES = {
+    "string": n_("text"),
+    "integer": n_("a whole number"),
+    "boolean": n_("true or false"),
+    "object": n_("an object"),
+}
 
 
 def _shown(value: Any) -> str:
@@ -96,42 +103,80 @@ def _sentence(kind: str, error: ValidationError) -> str:
     match error.validator:
         case "required":
             missing = str(error.message).split("'")[1] if "'" in str(error.message) else "a field"
-            where = "item" if not error.absolute_path else name
-            return f"'{missing}' is missing from the {where}; it is required (see GET /v1/schemas/{kind})"
+            if not error.absolute_path:
+                return tr(
+                    "'{missing}' is missing from the item; it is required (see GET /v1/schemas/{kind})",
+                    missing=missing,
+                    kind=kind,
+                )
+            return tr(
+                "'{missing}' is missing from the {name}; it is required (see GET /v1/schemas/{kind})",
+                missing=missing,
+                name=name,
+                kind=kind,
+            )
         case "additionalProperties":
             allowed = sorted(schema.get("properties", {}))
             extra = sorted(k for k in error.instance if k not in allowed) if isinstance(error.instance, dict) else []
-            hint = "custom attributes go under 'attributes'" if kind == "customers" else "remove it"
+            hint = tr("custom attributes go under 'attributes'") if kind == "customers" else tr("remove it")
             if kind == "events":
-                hint = "event properties go under 'properties'"
-            return f"'{extra[0] if extra else '?'}' is not a field of {kind} items — {hint}; fields: " + ", ".join(
-                allowed
+                hint = tr("event properties go under 'properties'")
+            return tr(
+                "'{field}' is not a field of {kind} items — {hint}; fields: {fields}",
+                field=extra[0] if extra else "?",
+                kind=kind,
+                hint=hint,
+                fields=", ".join(allowed),
             )
         case "type":
             wanted = schema.get("type")
             types = [str(t) for t in (wanted if isinstance(wanted, list) else [wanted]) if t != "null"]
-            names = [_JSON_TYPES.get(t, t) for t in types]
-            return f"{name} is {_shown(error.instance)}, but must be {' or '.join(names)}"
+            names = [lookup(_JSON_TYPES[t]) if t in _JSON_TYPES else t for t in types]
+            return tr(
+                "{name} is {value}, but must be {types}",
+                name=name,
+                value=_shown(error.instance),
+                types=tr(" or ").join(names),
+            )
         case "pattern" if "[T ]" in str(schema.get("pattern", "")):
-            return (
-                f"{name} is {_shown(error.instance)}, not a date and time with a timezone — write ISO 8601 with an "
-                "offset, e.g. 2025-03-01T10:00:00+09:00 or 2025-03-01T01:00:00Z"
+            return tr(
+                "{name} is {value}, not a date and time with a timezone — write ISO 8601 with an offset, e.g. "
+                "2025-03-01T10:00:00+09:00 or 2025-03-01T01:00:00Z",
+                name=name,
+                value=_shown(error.instance),
             )
         case "pattern":
-            return f"{name} is {_shown(error.instance)}, not a date — write YYYY-MM-DD, e.g. 2025-03-01"
+            return tr(
+                "{name} is {value}, not a date — write YYYY-MM-DD, e.g. 2025-03-01",
+                name=name,
+                value=_shown(error.instance),
+            )
         case "enum":
-            return f"{name} is {_shown(error.instance)} — allowed: " + ", ".join(map(str, schema.get("enum", [])))
+            return tr(
+                "{name} is {value} — allowed: {values}",
+                name=name,
+                value=_shown(error.instance),
+                values=", ".join(map(str, schema.get("enum", []))),
+            )
         case "minimum":
-            return (
-                f"{name} is {_shown(error.instance)}, less than {schema['minimum']} — give {schema['minimum']} or more"
+            return tr(
+                "{name} is {value}, less than {minimum} — give {minimum} or more",
+                name=name,
+                value=_shown(error.instance),
+                minimum=schema["minimum"],
             )
         case "maximum":
-            return f"{name} is {_shown(error.instance)}, more than {schema['maximum']:,} — check the value"
+            return tr(
+                "{name} is {value}, more than {maximum:,} — check the value",
+                name=name,
+                value=_shown(error.instance),
+                maximum=schema["maximum"],
+            )
         case "minLength":
-            return f"{name} is empty — give a value, or leave the field out"
+            return tr("{name} is empty — give a value, or leave the field out", name=name)
         case "maxLength":
-            return f"{name} is longer than {schema['maxLength']} characters — shorten it"
+            return tr("{name} is longer than {length} characters — shorten it", name=name, length=schema["maxLength"])
         case "maxItems" | "maxProperties":
             limit = schema.get("maxItems", schema.get("maxProperties"))
-            return f"{name} has more than {limit} entries — split the item or drop some"
+            return tr("{name} has more than {limit} entries — split the item or drop some", name=name, limit=limit)
     return f"{name}: {error.message}"  # pragma: no cover - every keyword the schemas use is handled above

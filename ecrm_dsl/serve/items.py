@@ -20,6 +20,7 @@ from ecrm_dsl.importer.kinds import Loader
 from ecrm_dsl.importer.layouts import EVENT, ITEM, Column
 from ecrm_dsl.importer.problems import did_you_mean
 from ecrm_dsl.importer.values import CellError, parse_date, parse_datetime, parse_text
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.serve.item_schemas import ItemError
 
 LINES = "lines"  # an order's lines: one importer row each
@@ -110,8 +111,9 @@ def _lines(lines: list[dict[str, Any]], problems: list[tuple[str, CellError]]) -
                 problems.append((f"{LINES}/{number}/{name}", exc))
         if typed["sku"] in first:
             earlier = first[typed["sku"]]
-            hint = "give each product once, with its whole quantity"
-            problems.append((f"{LINES}/{number}/sku", CellError(f"'{typed['sku']}' is also line {earlier}", hint)))
+            hint = tr("give each product once, with its whole quantity")
+            again = CellError(tr("'{sku}' is also line {line}", sku=typed["sku"], line=earlier), hint)
+            problems.append((f"{LINES}/{number}/sku", again))
         first.setdefault(typed["sku"], number)
         typed_lines.append(typed)
     return typed_lines
@@ -120,7 +122,7 @@ def _lines(lines: list[dict[str, Any]], problems: list[tuple[str, CellError]]) -
 def _typed(column: Column, raw: Any) -> Any:
     if raw is None:
         if column.required:
-            raise CellError("is required, but it is null", "give a value")
+            raise CellError(tr("is required, but it is null"), tr("give a value"))
         return column.default
     if column.type == "datetime":
         return _moment(raw)
@@ -128,14 +130,16 @@ def _typed(column: Column, raw: Any) -> Any:
         return parse_date(raw)
     if column.values and raw not in column.values:
         raise CellError(
-            f"'{raw}' is not an allowed value",
-            did_you_mean(raw, column.values) or "allowed: " + ", ".join(column.values),
+            tr("'{value}' is not an allowed value", value=raw),
+            did_you_mean(raw, column.values) or tr("allowed: {values}", values=", ".join(column.values)),
         )
     return raw
 
 
 def _no_offset(text: str) -> CellError:
-    return CellError(f"'{text}' has no timezone", "write ISO 8601 with an offset, e.g. 2025-03-01T10:00:00+09:00")
+    return CellError(
+        tr("'{text}' has no timezone", text=text), tr("write ISO 8601 with an offset, e.g. 2025-03-01T10:00:00+09:00")
+    )
 
 
 def _moment(text: str) -> datetime:
@@ -143,7 +147,7 @@ def _moment(text: str) -> datetime:
     try:
         return parse_datetime(text, UTC)
     except OverflowError:
-        raise CellError(f"'{text}' is out of the range of dates", "check the year") from None
+        raise CellError(tr("'{text}' is out of the range of dates", text=text), tr("check the year")) from None
 
 
 def _attribute(loader: Loader, name: str, raw: Any) -> Any:
@@ -161,7 +165,10 @@ def _attribute(loader: Loader, name: str, raw: Any) -> Any:
     else:
         value = from_json_value(column.type, raw, UTC)
     if column.values and value is not None and value not in column.values:
-        raise CellError(f"'{value}' is not an allowed value", "allowed: " + ", ".join(column.values))
+        raise CellError(
+            tr("'{value}' is not an allowed value", value=value),
+            tr("allowed: {values}", values=", ".join(column.values)),
+        )
     return value
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from ecrm_dsl.language.i18n import tr
+
 SECRET_VARIABLE = "ECRM_SHOPIFY_SECRET"
 TOPICS = ("orders/create", "orders/paid", "orders/cancelled", "customers/create", "customers/update")
 
@@ -49,12 +51,14 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
 def items_of(topic: str, payload: Any) -> Items:
     """Our items for one webhook of ``topic`` (one of :data:`TOPICS`)."""
     if not isinstance(payload, dict):
-        raise PayloadError("the payload is not a JSON object")
+        raise PayloadError(tr("the payload is not a JSON object"))
     if topic.startswith("customers/"):
         return Items(customers=[_customer(payload)])
     customer = payload.get("customer")
     if not isinstance(customer, dict) or customer.get("id") is None:
-        raise PayloadError("the order has no customer (a guest checkout?); ecrm keeps orders of known customers only")
+        raise PayloadError(
+            tr("the order has no customer (a guest checkout?); ecrm keeps orders of known customers only")
+        )
     order = _order(payload, str(customer["id"]), topic)
     items = Items(customers=[_customer(customer)], orders=[order])
     if topic == "orders/paid":
@@ -66,7 +70,7 @@ def items_of(topic: str, payload: Any) -> Items:
 
 def _customer(c: dict[str, Any]) -> dict[str, Any]:
     if c.get("id") is None:
-        raise PayloadError("the customer has no id")
+        raise PayloadError(tr("the customer has no id"))
     item: dict[str, Any] = {"id": str(c["id"])}
     if "first_name" in c or "last_name" in c:  # 姓 名, the order Japanese names are written in
         item["name"] = " ".join(p for p in (c.get("last_name"), c.get("first_name")) if p) or None
@@ -84,7 +88,7 @@ def _customer(c: dict[str, Any]) -> dict[str, Any]:
 
 def _order(o: dict[str, Any], customer_id: str, topic: str) -> dict[str, Any]:
     if o.get("id") is None:
-        raise PayloadError("the order has no id")
+        raise PayloadError(tr("the order has no id"))
     currency = o.get("currency") or "JPY"
     item: dict[str, Any] = {
         "id": str(o["id"]),
@@ -130,7 +134,7 @@ def _lines(line_items: list[Any], currency: str) -> list[dict[str, Any]]:
 
 def _order_event(order: dict[str, Any], type_: str, at: str | None) -> dict[str, Any]:
     if not at:
-        raise PayloadError(f"the order has no time for its {type_} event")
+        raise PayloadError(tr("the order has no time for its {type} event", type=type_))
     properties: dict[str, Any] = {"order_id": order["id"], "amount": order["amount"]}
     if order.get("paid_at"):
         properties["paid_at"] = order["paid_at"]
@@ -146,19 +150,23 @@ def _order_event(order: dict[str, Any], type_: str, at: str | None) -> dict[str,
 def _text(o: dict[str, Any], name: str) -> str:
     value = o.get(name)
     if not isinstance(value, str) or not value:
-        raise PayloadError(f"the order has no {name}")
+        raise PayloadError(tr("the order has no {field}", field=name))
     return value
 
 
 def _yen(value: Any, currency: str, name: str) -> int:
     if currency != "JPY":
         raise PayloadError(
-            f"the shop's currency is {currency}, but ecrm keeps whole yen — it cannot store {name} without a rate"
+            tr(
+                "the shop's currency is {currency}, but ecrm keeps whole yen — it cannot store {field} without a rate",
+                currency=currency,
+                field=name,
+            )
         )
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise PayloadError(f"{name} {value!r} is not an amount") from None
+        raise PayloadError(tr("{field} {value} is not an amount", field=name, value=repr(value))) from None
     if not amount.is_finite() or amount < 0:
-        raise PayloadError(f"{name} {value!r} is not an amount")
+        raise PayloadError(tr("{field} {value} is not an amount", field=name, value=repr(value)))
     return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))

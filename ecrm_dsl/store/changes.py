@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import BindParameter
 
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.store import state
 from ecrm_dsl.store.prepared import run
 from ecrm_dsl.store.tables import TABLES, UTCDateTime
@@ -176,7 +177,7 @@ def install(conn: Connection) -> None:
     elif dialect == "postgresql":
         statements = postgresql_triggers()
     else:
-        raise ValueError(f"the change log has no triggers for {dialect}: use SQLite or PostgreSQL")
+        raise ValueError(tr("the change log has no triggers for {dialect}: use SQLite or PostgreSQL", dialect=dialect))
     for statement in statements:
         conn.execute(text(statement))
 

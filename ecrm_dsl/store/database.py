@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.store import revisions
 from ecrm_dsl.store.revisions import StoreSchemaError
 
@@ -33,7 +34,10 @@ def connect(location: str | Path = DEFAULT_STORE) -> Engine:
     except ModuleNotFoundError as exc:
         if url.startswith("postgresql"):
             raise StoreSchemaError(
-                f"a PostgreSQL store needs its driver ({exc.name} is not installed): pip install 'ecrm-dsl[postgres]'"
+                tr(
+                    "a PostgreSQL store needs its driver ({module} is not installed): pip install 'ecrm-dsl[postgres]'",
+                    module=exc.name,
+                )
             ) from None
         raise
     if engine.dialect.name == "sqlite":

@@ -18,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.store.tables import TABLES
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -100,13 +101,18 @@ def check(engine: Engine) -> None:
     if not found.known:
         raise StoreSchemaError(newer_message(found.current))
     raise StoreSchemaError(
-        f"the store's schema is older than this ecrm-dsl (revision {found.current}, the code needs {found.head}):"
-        " run `ecrm store upgrade` first"
+        tr(
+            "the store's schema is older than this ecrm-dsl (revision {current}, the code needs {head}): run "
+            "`ecrm store upgrade` first",
+            current=found.current,
+            head=found.head,
+        )
     )
 
 
 def newer_message(revision: str) -> str:
-    return (
-        f"this store was upgraded by a newer ecrm-dsl (schema revision {revision}, unknown to this version):"
-        " upgrade ecrm-dsl"
+    return tr(
+        "this store was upgraded by a newer ecrm-dsl (schema revision {revision}, unknown to this version): upgrade "
+        "ecrm-dsl",
+        revision=revision,
     )

@@ -16,6 +16,7 @@ from ecrm_dsl.importer.layouts import Column
 from ecrm_dsl.importer.options import Options
 from ecrm_dsl.importer.problems import Problem, Problems
 from ecrm_dsl.language.customer_schema import CustomerSchema
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.store.imports import present_values
 from ecrm_dsl.store.tables import StoreTables
 
@@ -85,25 +86,27 @@ class Loader:
         earlier: Mapping[str, Any] | None,
         named: str,
         column: str,
+        once: str,
     ) -> bool:
         """Whether ``key`` is new in this file. An identical repeat is counted; a repeat with other values is a
-        problem naming the line it first appeared on and what differs (``earlier``: its values, when at hand)."""
+        problem naming the line it first appeared on and what differs (``earlier``: its values, when at hand).
+        ``named`` says what the key is ("customer 'C1'"), ``once`` is the hint (give each customer once)."""
         first = seen.check(key, values, line)
         if first == NEW:
             return True
         if first == REPEAT:
             self.counts[self.kind].repeated += 1
             return False
-        what = ", ".join(differing(values, earlier)) if earlier is not None else "values"
-        noun = named.split(" ", 1)[0]
-        self.ctx.problems.add(
-            Problem(
-                line,
-                f"{named} is also on line {first}, with different {what}",
-                f"give each {noun} once",
-                self.label(column),
+        if earlier is not None:
+            message = tr(
+                "{named} is also on line {line}, with different {columns}",
+                named=named,
+                line=first,
+                columns=", ".join(differing(values, earlier)),
             )
-        )
+        else:
+            message = tr("{named} is also on line {line}, with different values", named=named, line=first)
+        self.ctx.problems.add(Problem(line, message, once, self.label(column)))
         return False
 
     def label(self, name: str) -> str:

@@ -12,6 +12,7 @@ from ecrm_dsl.importer.counts import Counts
 from ecrm_dsl.importer.kinds.base import LoadContext, Loader, SeenKeys
 from ecrm_dsl.importer.layouts import COUPON
 from ecrm_dsl.importer.problems import Problem
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.store.upsert import Upserter
 
 
@@ -31,15 +32,16 @@ class CouponLoader(Loader):
             self.ctx.problems.add(
                 Problem(
                     line,
-                    "the code has both an expiry time and an expiry date",
-                    "give one: expires_at (a moment) or expires_on (valid to the end of that shop day)",
+                    tr("the code has both an expiry time and an expiry date"),
+                    tr("give one: expires_at (a moment) or expires_on (valid to the end of that shop day)"),
                     self.label("expires_on"),
                 )
             )
             return
         record = {"pool": values["pool"], "code": values["code"], "expires_at": self._expiry(values)}
-        named = f"code '{record['code']}' of pool '{record['pool']}'"
-        if self.first_time(self.seen, (record["pool"], record["code"]), record, line, None, named, "code"):
+        named = tr("code '{code}' of pool '{pool}'", code=record["code"], pool=record["pool"])
+        once = tr("give each code once")
+        if self.first_time(self.seen, (record["pool"], record["code"]), record, line, None, named, "code", once):
             self.pending.append(record)
             if len(self.pending) >= self.ctx.batch_size:
                 self.flush()

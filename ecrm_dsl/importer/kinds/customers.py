@@ -12,6 +12,7 @@ from ecrm_dsl.importer.json_values import to_json
 from ecrm_dsl.importer.kinds.base import LoadContext, Loader, SeenKeys
 from ecrm_dsl.importer.layouts import CUSTOMER, Column
 from ecrm_dsl.importer.problems import did_you_mean
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.store.imports import customer_tags, insert_rows
 from ecrm_dsl.store.upsert import Upserter
 
@@ -43,25 +44,32 @@ class CustomerLoader(Loader):
         schema = self.ctx.schema
         attribute = schema.attributes.get(name)
         if name == "attributes":
-            return Unresolved("is not imported as JSON", "give each custom attribute its own column")
+            return Unresolved(tr("is not imported as JSON"), tr("give each custom attribute its own column"))
         if attribute is not None and name in schema.custom_attributes:
             return Column(name, attribute.type, values=attribute.values, target="attribute")
         if attribute is not None and attribute.derived:
             return Unresolved(
-                "is computed from orders and events, so it cannot be imported",
-                "remove the column, or list it under ignore in a mapping",
+                tr("is computed from orders and events, so it cannot be imported"),
+                tr("remove the column, or list it under ignore in a mapping"),
             )
         close = did_you_mean(name, [*self.columns, *sorted(schema.custom_attributes)])
-        return Unresolved(
-            "is not a customer attribute of the store or the customer schema",
-            (f"{close} Otherwise " if close else "")
-            + "declare it under attributes in the customer schema, or list it under ignore in a mapping",
-        )
+        if close:
+            hint = tr(
+                "{suggestion} Otherwise declare it under attributes in the customer schema, or list it under ignore "
+                "in a mapping",
+                suggestion=close,
+            )
+        else:
+            hint = tr("declare it under attributes in the customer schema, or list it under ignore in a mapping")
+        return Unresolved(tr("is not a customer attribute of the store or the customer schema"), hint)
 
     def add(self, line: int, values: dict[str, Any]) -> None:
         key = values["id"]
         earlier = self.pending.get(key)
-        if self.first_time(self.seen, key, values, line, earlier and earlier[1], f"customer '{key}'", "id"):
+        named = tr("customer '{id}'", id=key)
+        if self.first_time(
+            self.seen, key, values, line, earlier and earlier[1], named, "id", tr("give each customer once")
+        ):
             self.pending[key] = (line, values)
             if len(self.pending) >= self.ctx.batch_size:
                 self.flush()

@@ -25,6 +25,7 @@ from ecrm_dsl.importer.kinds.base import NEW, REPEAT, KnownIds, LoadContext, Loa
 from ecrm_dsl.importer.layouts import EVENT, PROPERTY_PREFIX, Column
 from ecrm_dsl.importer.problems import Problem, did_you_mean
 from ecrm_dsl.importer.values import CellError, parse_text
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.store.imports import insert_rows
 from ecrm_dsl.store.key_lookup import KeyLookup
 
@@ -60,17 +61,18 @@ class EventLoader(Loader):
         if not name.startswith(PROPERTY_PREFIX):
             options = [*self.columns, *(PROPERTY_PREFIX + p for p in self.all_properties)]
             return Unresolved(
-                "is not a column of an events import",
-                did_you_mean(name, options) or "event properties are prop.<name> columns",
+                tr("is not a column of an events import"),
+                did_you_mean(name, options) or tr("event properties are prop.<name> columns"),
             )
         prop = name.removeprefix(PROPERTY_PREFIX)
         if prop in self.all_properties:
             return Column(name, "text", target="property")
         close = did_you_mean(prop, self.all_properties)
-        return Unresolved(
-            f"'{prop}' is not a property of any event",
-            (f"{close} Otherwise " if close else "") + "declare it under events in the customer schema",
-        )
+        if close:
+            hint = tr("{suggestion} Otherwise declare it under events in the customer schema", suggestion=close)
+        else:
+            hint = tr("declare it under events in the customer schema")
+        return Unresolved(tr("'{property}' is not a property of any event", property=prop), hint)
 
     def add(self, line: int, values: dict[str, Any]) -> None:
         type_ = values["type"]
@@ -80,8 +82,8 @@ class EventLoader(Loader):
             self.ctx.problems.add(
                 Problem(
                     line,
-                    f"'{type_}' is not a known event type",
-                    close or "declare it under events in the customer schema",
+                    tr("'{type}' is not a known event type", type=type_),
+                    close or tr("declare it under events in the customer schema"),
                     self.label("type"),
                 )
             )
@@ -106,8 +108,8 @@ class EventLoader(Loader):
                 self.ctx.problems.add(
                     Problem(
                         line,
-                        f"event '{event_id}' is also on line {seen}, with other values",
-                        "give each event id once",
+                        tr("event '{id}' is also on line {line}, with other values", id=event_id, line=seen),
+                        tr("give each event id once"),
                         self.label("event_id"),
                     )
                 )
@@ -136,8 +138,8 @@ class EventLoader(Loader):
                 if prop_type is None:
                     close = did_you_mean(name, declared)
                     raise CellError(
-                        f"'{type_}' events have no property '{name}'",
-                        close or f"declare it under events.{type_}.properties in the customer schema",
+                        tr("'{type}' events have no property '{property}'", type=type_, property=name),
+                        close or tr("declare it under events.{type}.properties in the customer schema", type=type_),
                     )
                 if column == "properties":
                     value = from_json_value(prop_type, raw, self.ctx.shop_tz)
@@ -161,8 +163,8 @@ class EventLoader(Loader):
                 self.ctx.problems.add(
                     Problem(
                         line,
-                        f"customer '{record['customer_id']}' is not in the store",
-                        "import the customers first: ecrm import customers FILE",
+                        tr("customer '{id}' is not in the store", id=record["customer_id"]),
+                        tr("import the customers first: ecrm import customers FILE"),
                         self.label("customer_id"),
                     )
                 )

@@ -24,6 +24,7 @@ from ecrm_dsl.importer.layouts import ITEM, ORDER, ORDER_ITEM, ORDER_LINE, Colum
 from ecrm_dsl.importer.order_events import ORDER_PLACED_COUNTS, sync_order_events
 from ecrm_dsl.importer.order_ids import DerivedIds
 from ecrm_dsl.importer.problems import Problem
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.store import products
 from ecrm_dsl.store.imports import insert_rows
 from ecrm_dsl.store.upsert import Upserter
@@ -48,12 +49,26 @@ class _ItemsMixin(Loader):
             self.counts["order_items"].repeated += 1
         elif seen != NEW:
             earlier = self.pending_items.get(key)
-            what = ", ".join(differing(item, earlier[1])) if earlier else "values"
+            if earlier:
+                message = tr(
+                    "order '{order}' has sku '{sku}' also on line {line}, with different {columns}",
+                    order=key[0],
+                    sku=key[1],
+                    line=seen,
+                    columns=", ".join(differing(item, earlier[1])),
+                )
+            else:
+                message = tr(
+                    "order '{order}' has sku '{sku}' also on line {line}, with different values",
+                    order=key[0],
+                    sku=key[1],
+                    line=seen,
+                )
             self.ctx.problems.add(
                 Problem(
                     line,
-                    f"order '{key[0]}' has sku '{key[1]}' also on line {seen}, with different {what}",
-                    "give each product of an order on one line",
+                    message,
+                    tr("give each product of an order on one line"),
                     self.label("sku"),
                 )
             )
@@ -108,15 +123,15 @@ class OrderLoader(_ItemsMixin):
     def _not_with_derived_ids(self, name: str) -> Column | Unresolved:
         if self.derived_ids is not None and name == "id":
             return Unresolved(
-                "is not read: the mapping derives order ids (derive_id = true)",
-                "list it under ignore, or remove derive_id to use the file's ids",
+                tr("is not read: the mapping derives order ids (derive_id = true)"),
+                tr("list it under ignore, or remove derive_id to use the file's ids"),
             )
         if self.derived_ids is not None and name in ITEM:
             return Unresolved(
-                "is an order line column, but with derive_id = true every row is one order",
-                "list it under ignore, or import order lines from a file with order ids",
+                tr("is an order line column, but with derive_id = true every row is one order"),
+                tr("list it under ignore, or import order lines from a file with order ids"),
             )
-        return Unresolved("is not a column of this import")
+        return Unresolved(tr("is not a column of this import"))
 
     def required(self, binding: Binding) -> list[str]:
         lines = any(binding.has(name) for name in ITEM)
@@ -138,13 +153,23 @@ class OrderLoader(_ItemsMixin):
             self.counts["orders"].repeated += 1
         elif seen not in (NEW, REPEAT):
             earlier = self.pending_orders.get(key)
-            what = ", ".join(differing(order, earlier[1])) if earlier else "order values"
+            if earlier:
+                message = tr(
+                    "order '{order}' is also on line {line}, with different {columns}",
+                    order=key,
+                    line=seen,
+                    columns=", ".join(differing(order, earlier[1])),
+                )
+            else:
+                message = tr(
+                    "order '{order}' is also on line {line}, with different order values", order=key, line=seen
+                )
             hint = (
-                "every line of an order repeats the same order columns" if self.with_lines else "give each order once"
+                tr("every line of an order repeats the same order columns")
+                if self.with_lines
+                else tr("give each order once")
             )
-            self.ctx.problems.add(
-                Problem(line, f"order '{key}' is also on line {seen}, with different {what}", hint, self.label("id"))
-            )
+            self.ctx.problems.add(Problem(line, message, hint, self.label("id")))
             return
         elif seen == NEW:
             self.pending_orders[key] = (line, order)
@@ -164,8 +189,8 @@ class OrderLoader(_ItemsMixin):
                 self.ctx.problems.add(
                     Problem(
                         line,
-                        f"customer '{order['customer_id']}' is not in the store",
-                        "import the customers first: ecrm import customers FILE",
+                        tr("customer '{id}' is not in the store", id=order["customer_id"]),
+                        tr("import the customers first: ecrm import customers FILE"),
                         self.label("customer_id"),
                     )
                 )
@@ -213,8 +238,8 @@ class OrderItemLoader(_ItemsMixin):
                 self.ctx.problems.add(
                     Problem(
                         line,
-                        f"order '{order_id}' is not in the store",
-                        "import the orders first: ecrm import orders FILE",
+                        tr("order '{id}' is not in the store", id=order_id),
+                        tr("import the orders first: ecrm import orders FILE"),
                         self.label("order_id"),
                     )
                 )

@@ -14,6 +14,7 @@ from ecrm_dsl.importer.kinds.base import LoadContext, Loader, SeenKeys
 from ecrm_dsl.importer.layouts import PRODUCT
 from ecrm_dsl.importer.order_events import ORDER_PLACED_COUNTS, sync_order_events
 from ecrm_dsl.importer.problems import Problem
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.store import product_events, products
 from ecrm_dsl.store.upsert import Upserter
 
@@ -25,9 +26,11 @@ def category_path(text: str, separator: str = "/") -> str:
     level, or a level that holds a ``/`` when another separator splits them."""
     levels = [level.strip() for level in text.split(separator)]
     if separator != "/" and any("/" in level for level in levels):
-        raise ValueError(f"category '{text}' has a level with a '/', which separates the levels of a path")
+        raise ValueError(
+            tr("category '{text}' has a level with a '/', which separates the levels of a path", text=text)
+        )
     if not all(levels):
-        raise ValueError(f"category '{text}' has an empty level")
+        raise ValueError(tr("category '{text}' has an empty level", text=text))
     return "/".join(levels)
 
 
@@ -51,12 +54,16 @@ class ProductLoader(Loader):
                 values["category"] = category_path(values["category"], self.ctx.options.category_separator)
             except ValueError as exc:
                 sep = self.ctx.options.category_separator
-                hint = f"write the path top level first, levels separated by one {sep}: skincare{sep}lotion"
+                hint = tr(
+                    "write the path top level first, levels separated by one {separator}: skincare{separator}lotion",
+                    separator=sep,
+                )
                 self.ctx.problems.add(Problem(line, str(exc), hint, self.label("category")))
                 return
         key = values["sku"]
         earlier = self.pending.get(key)
-        if self.first_time(self.seen, key, values, line, earlier and earlier[1], f"product '{key}'", "sku"):
+        named, once = tr("product '{sku}'", sku=key), tr("give each product once")
+        if self.first_time(self.seen, key, values, line, earlier and earlier[1], named, "sku", once):
             self.pending[key] = (line, values)
             self.skus.append(key)
             if len(self.pending) >= self.ctx.batch_size:

@@ -8,6 +8,7 @@ from ecrm_dsl.importer.counts import Counts
 from ecrm_dsl.importer.kinds.base import KnownIds, LoadContext, Loader, SeenKeys
 from ecrm_dsl.importer.layouts import SUBSCRIPTION
 from ecrm_dsl.importer.problems import Problem
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.store.upsert import Upserter
 
 
@@ -26,7 +27,8 @@ class SubscriptionLoader(Loader):
     def add(self, line: int, values: dict[str, Any]) -> None:
         key = values["id"]
         earlier = self.pending.get(key)
-        if self.first_time(self.seen, key, values, line, earlier and earlier[1], f"subscription '{key}'", "id"):
+        named, once = tr("subscription '{id}'", id=key), tr("give each subscription once")
+        if self.first_time(self.seen, key, values, line, earlier and earlier[1], named, "id", once):
             self.pending[key] = (line, values)
             if len(self.pending) >= self.ctx.batch_size:
                 self.flush()
@@ -39,8 +41,8 @@ class SubscriptionLoader(Loader):
                 self.ctx.problems.add(
                     Problem(
                         line,
-                        f"customer '{values['customer_id']}' is not in the store",
-                        "import the customers first: ecrm import customers FILE",
+                        tr("customer '{id}' is not in the store", id=values["customer_id"]),
+                        tr("import the customers first: ecrm import customers FILE"),
                         self.label("customer_id"),
                     )
                 )
