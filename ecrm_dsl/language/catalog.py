@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ecrm_dsl.language.i18n import n_
+
 # Value types of the condition language.
 TYPES = ("int", "decimal", "money", "string", "bool", "date", "datetime", "duration", "time", "list", "null")
 NUMERIC = ("int", "decimal")
@@ -146,7 +148,7 @@ class Function:
     name: str
     params: tuple[str, ...]  # value types, or "event" / "channel" / "segment" for names
     returns: str
-    description: str
+    description: str  # in English, marked for the catalogue: lookup() shows it in the reader's language
     keywords: tuple[str, ...] = ()
 
 
@@ -157,28 +159,36 @@ _PURCHASE_PARAMS = ("string", "string", "duration")
 PURCHASE_FUNCTIONS = tuple(
     Function(name, _PURCHASE_PARAMS, returns, description, PURCHASE_FILTERS)
     for name, returns, description in [
-        ("bought", "bool", "some order has a matching line"),
-        ("purchases", "int", "number of orders with a matching line"),
-        ("units_bought", "int", "total quantity of the matching lines"),
-        ("spent_on", "money", "quantity × unit price of the matching lines"),
+        ("bought", "bool", n_("some order has a matching line")),
+        ("purchases", "int", n_("number of orders with a matching line")),
+        ("units_bought", "int", n_("total quantity of the matching lines")),
+        ("spent_on", "money", n_("quantity × unit price of the matching lines")),
     ]
 )
 
 FUNCTIONS = {
     f.name: f
     for f in [
-        Function("has_tag", ("string",), "bool", "the customer has the tag"),
-        Function("contains", ("list", "string"), "bool", "the list (tags, categories, skus) contains the value"),
-        Function("opened", ("channel", "duration"), "bool", "opened a message on the channel within the last duration"),
+        Function("has_tag", ("string",), "bool", n_("the customer has the tag")),
+        Function("contains", ("list", "string"), "bool", n_("the list (tags, categories, skus) contains the value")),
         Function(
-            "clicked", ("channel", "duration"), "bool", "clicked a message on the channel within the last duration"
+            "opened", ("channel", "duration"), "bool", n_("opened a message on the channel within the last duration")
         ),
-        Function("count", ("event", "duration"), "int", "number of events of that type within the last duration"),
-        Function("opens", ("channel", "duration"), "int", "messages opened on the channel within the last duration"),
-        Function("clicks", ("channel", "duration"), "int", "messages clicked on the channel within the last duration"),
-        Function("sends", ("channel", "duration"), "int", "messages delivered on the channel within the last duration"),
-        Function("in_segment", ("segment",), "bool", "the customer matches the named segment now"),
-        Function("days_since", ("datetime",), "int", "whole days since a date or time attribute"),
+        Function(
+            "clicked", ("channel", "duration"), "bool", n_("clicked a message on the channel within the last duration")
+        ),
+        Function("count", ("event", "duration"), "int", n_("number of events of that type within the last duration")),
+        Function(
+            "opens", ("channel", "duration"), "int", n_("messages opened on the channel within the last duration")
+        ),
+        Function(
+            "clicks", ("channel", "duration"), "int", n_("messages clicked on the channel within the last duration")
+        ),
+        Function(
+            "sends", ("channel", "duration"), "int", n_("messages delivered on the channel within the last duration")
+        ),
+        Function("in_segment", ("segment",), "bool", n_("the customer matches the named segment now")),
+        Function("days_since", ("datetime",), "int", n_("whole days since a date or time attribute")),
         *PURCHASE_FUNCTIONS,
     ]
 }
