@@ -9,6 +9,7 @@ from ecrm_dsl.conditions.normal import arith_type
 from ecrm_dsl.language import ast, catalog
 from ecrm_dsl.language.diagnostics import Diagnostic, Fix
 from ecrm_dsl.language.fixes import replace_exact, replace_head
+from ecrm_dsl.language.i18n import lookup, n_, tr
 from ecrm_dsl.language.values import Duration
 from ecrm_dsl.language.visit import NodeVisitor
 from ecrm_dsl.syntax.text_printer import expr_text
@@ -25,17 +26,19 @@ _LITERAL_TYPES = {
     "time": "time",
 }
 _ORDERED = {"int", "decimal", "money", "duration", "date", "datetime", "time", "string"}
+# In English, as messages are written (an article where English needs one); type_words() gives the reader's
+# language, where each is a noun of its own (整数, 金額 …) that a whole-sentence message places.
 _TYPE_WORDS = {
-    "int": "a whole number",
-    "decimal": "a number",
-    "money": "an amount of money",
-    "string": "text",
-    "bool": "true/false",
-    "date": "a date",
-    "datetime": "a date and time",
-    "duration": "a duration",
-    "time": "a time of day",
-    "list": "a list",
+    "int": n_("a whole number"),
+    "decimal": n_("a number"),
+    "money": n_("an amount of money"),
+    "string": n_("text"),
+    "bool": n_("true/false"),
+    "date": n_("a date"),
+    "datetime": n_("a date and time"),
+    "duration": n_("a duration"),
+    "time": n_("a time of day"),
+    "list": n_("a list"),
     "null": "null",
 }
 
@@ -66,9 +69,13 @@ class TypeChecker(NodeVisitor):
             self.findings.append(
                 Diagnostic(
                     "E303",
-                    f"this {self.scope.role} is {_TYPE_WORDS.get(type_, type_)}, not true/false",
+                    tr(
+                        "this {role} is {type}, not true/false",
+                        role=lookup(self.scope.role),
+                        type=type_words(type_),
+                    ),
                     expr.span,
-                    hint="compare it, e.g. 'customer.order_count >= 2'",
+                    hint=tr("compare it, e.g. 'customer.order_count >= 2'"),
                 )
             )
 
@@ -85,9 +92,9 @@ class TypeChecker(NodeVisitor):
                 close = _suggest(path[1], sorted(schema.attributes))
                 self._error(
                     "E204",
-                    f"unknown attribute customer.{path[1]}",
+                    tr("unknown attribute customer.{name}", name=path[1]),
                     ref.span,
-                    f"did you mean {close}?" if close else "declare it in the customer schema's attributes",
+                    _did_you_mean(close) if close else tr("declare it in the customer schema's attributes"),
                     _rename(ref, f"customer.{close}") if close else None,
                 )
                 return None
@@ -96,9 +103,13 @@ class TypeChecker(NodeVisitor):
             if self.scope.event is None:
                 self._error(
                     "E204",
-                    f"event.{path[1]} is not available here: this {self.scope.role} has no event",
+                    tr(
+                        "event.{property} is not available here: this {role} has no event",
+                        property=path[1],
+                        role=lookup(self.scope.role),
+                    ),
                     ref.span,
-                    hint="only event-triggered scenarios, goals, stop rules and waits have one",
+                    hint=tr("only event-triggered scenarios, goals, stop rules and waits have one"),
                 )
                 return None
             properties = schema.events.get(self.scope.event)
@@ -108,31 +119,41 @@ class TypeChecker(NodeVisitor):
                 close = _suggest(path[1], sorted(properties))
                 self._error(
                     "E204",
-                    f"the {self.scope.event_role} {self.scope.event} has no property '{path[1]}'",
+                    tr(
+                        "the {event_role} {event} has no property '{property}'",
+                        event_role=lookup(self.scope.event_role),
+                        event=self.scope.event,
+                        property=path[1],
+                    ),
                     ref.span,
-                    f"did you mean {close}?"
+                    _did_you_mean(close)
                     if close
-                    else f"declare it under events.{self.scope.event}.properties in the customer schema",
+                    else tr(
+                        "declare it under events.{event}.properties in the customer schema", event=self.scope.event
+                    ),
                     _rename(ref, f"event.{close}") if close else None,
                 )
                 return None
             return properties[path[1]]
         if len(path) == 1 and path[0] in catalog.ENROLLMENT_METRICS:
             if not self.scope.metrics:
+                fields = {"name": path[0], "role": lookup(self.scope.role)}
                 self._error(
                     "E204",
-                    f"{path[0]} is not defined in {_article(self.scope.role)}: the customer has not entered yet",
+                    tr("{name} is not defined in an {role}: the customer has not entered yet", **fields)
+                    if self.scope.role[:1] in "aeiou"
+                    else tr("{name} is not defined in a {role}: the customer has not entered yet", **fields),
                     ref.span,
-                    hint="use it in step conditions, goals and stop rules",
+                    hint=tr("use it in step conditions, goals and stop rules"),
                 )
                 return None
             return catalog.ENROLLMENT_METRICS[path[0]].type
         if len(path) == 1 and path[0] in schema.attributes:
             self._error(
                 "E204",
-                f"'{path[0]}' needs its scope: write customer.{path[0]}",
+                tr("'{name}' needs its scope: write customer.{name}", name=path[0]),
                 ref.span,
-                hint=f"customer attributes are written customer.{path[0]}",
+                hint=tr("customer attributes are written customer.{name}", name=path[0]),
             )
             return None
         options = [f"customer.{a}" for a in schema.attributes] + list(catalog.ENROLLMENT_METRICS)
@@ -142,9 +163,9 @@ class TypeChecker(NodeVisitor):
         close = _suggest(ref.dotted, sorted(options))
         self._error(
             "E204",
-            f"unknown name '{ref.dotted}'",
+            tr("unknown name '{name}'", name=ref.dotted),
             ref.span,
-            f"did you mean {close}?" if close else "names are customer.<attribute>, event.<property> or a metric",
+            _did_you_mean(close) if close else tr("names are customer.<attribute>, event.<property> or a metric"),
             _rename(ref, close) if close else None,
         )
         return None
@@ -178,33 +199,38 @@ class TypeChecker(NodeVisitor):
         unusable = ("string", "bool", "list", "date", "time", "null")
         if left in unusable or right in unusable:
             culprit, type_ = (expr.left, left) if left in unusable else (expr.right, right)
-            message = f"{_describe(culprit)} is {_TYPE_WORDS.get(type_, type_)}: it cannot be used in arithmetic"
-            hint = "arithmetic works on numbers, money, durations and a date and time plus a duration"
+            subject = _describe(culprit)
+            message = (
+                tr("{subject} is {type}: it cannot be used in arithmetic", subject=subject, type=type_words(type_))
+                if subject
+                else tr("the value is {type}: it cannot be used in arithmetic", type=type_words(type_))
+            )
+            hint = tr("arithmetic works on numbers, money, durations and a date and time plus a duration")
             if type_ == "null":
-                message, hint = "null cannot be used in arithmetic", "test the value with 'is null' instead"
+                message, hint = tr("null cannot be used in arithmetic"), tr("test the value with 'is null' instead")
             elif type_ == "date":
-                hint = "use a date and time (customer.last_order_at + 30d) or days_since(...)"
+                hint = tr("use a date and time (customer.last_order_at + 30d) or days_since(...)")
             self._error("E301", message, culprit.span, hint)
             return
-        lw, rw = _TYPE_WORDS.get(left, left), _TYPE_WORDS.get(right, right)
         fix: Fix | None = None
-        message = {
-            "+": f"cannot add {rw} to {lw}",
-            "-": f"cannot subtract {rw} from {lw}",
-            "*": f"cannot multiply {lw} by {rw}",
-            "/": f"cannot divide {lw} by {rw}",
-        }[expr.op]
+        message = _arith_message(expr.op, type_words(left), type_words(right))
         plain = expr.right if right in catalog.NUMERIC else expr.left if left in catalog.NUMERIC else None
         culprit = plain or expr.right
         if expr.op in "+-" and plain is not None and "money" in (left, right):
             amount = expr_text(plain)
-            verb = ("add" if expr.op == "+" else "subtract") if plain is expr.right else "write"
-            hint = f"{verb} {amount}円, not {amount}" if isinstance(plain, ast.Literal) else f"write {amount} * 1円"
+            if not isinstance(plain, ast.Literal):
+                hint = tr("write {amount} * 1円", amount=amount)
+            elif plain is not expr.right:
+                hint = tr("write {amount}円, not {amount}", amount=amount)
+            elif expr.op == "+":
+                hint = tr("add {amount}円, not {amount}", amount=amount)
+            else:
+                hint = tr("subtract {amount}円, not {amount}", amount=amount)
             fix = _with_yen(plain)
         elif expr.op in "+-" and plain is not None and "datetime" in (left, right):
-            hint = "add a duration such as 30d, or 1d * a number of days"
+            hint = tr("add a duration such as 30d, or 1d * a number of days")
         else:
-            hint = (
+            hint = tr(
                 "money ± money, money × or ÷ a number, duration ± duration, duration × a number, "
                 "date and time ± duration"
             )
@@ -246,9 +272,9 @@ class TypeChecker(NodeVisitor):
         if "null" in (left_type, right_type):
             self._error(
                 "E301",
-                f"comparing with null using '{op}' is never true",
+                tr("comparing with null using '{op}' is never true", op=op),
                 span,
-                hint="write 'x is null' or 'x is not null'",
+                hint=tr("write 'x is null' or 'x is not null'"),
             )
             return
         self._agree(left_type, right_type, right, left, op)
@@ -259,22 +285,28 @@ class TypeChecker(NodeVisitor):
         span = value.span
         if left == "list" or right == "list":
             self._error(
-                "E301", "a list cannot be compared", span, hint='use contains(list, "value") or has_tag("value")'
+                "E301",
+                tr("a list cannot be compared"),
+                span,
+                hint=tr('use contains(list, "value") or has_tag("value")'),
             )
             return
         if _family(left) != _family(right):
             hint, fix = None, None
             if left == "money" and right in catalog.NUMERIC:
-                hint = "write the amount with its currency, e.g. 30000円 or ¥30,000"
+                hint = tr("write the amount with its currency, e.g. 30000円 or ¥30,000")
                 fix = _with_yen(value)
             elif left == "duration" or right == "duration":
-                hint = "durations compare with durations (7d); day counts with whole numbers"
+                hint = tr("durations compare with durations (7d); day counts with whole numbers")
             elif left == "bool":
-                hint = "compare with true or false"
+                hint = tr("compare with true or false")
+            described = _describe(subject)
+            types = {"type": type_words(left), "other": type_words(right)}
             self._error(
                 "E301",
-                f"{_describe(subject)} is {_TYPE_WORDS.get(left, left)}, "
-                f"but it is compared with {_TYPE_WORDS.get(right, right)}",
+                tr("{subject} is {type}, but it is compared with {other}", subject=described, **types)
+                if described
+                else tr("the value is {type}, but it is compared with {other}", **types),
                 span,
                 hint,
                 fix,
@@ -282,7 +314,9 @@ class TypeChecker(NodeVisitor):
             return
         if op not in ("==", "!=") and left not in _ORDERED:
             self._error(
-                "E301", f"'{op}' needs ordered values; {_TYPE_WORDS.get(left, left)} only supports == and !=", span
+                "E301",
+                tr("'{op}' needs ordered values; {type} only supports == and !=", op=op, type=type_words(left)),
+                span,
             )
 
     def _call(self, call: ast.Call) -> str | None:
@@ -291,9 +325,11 @@ class TypeChecker(NodeVisitor):
             close = _suggest(call.name, sorted(catalog.FUNCTIONS))
             self._error(
                 "E206",
-                f"unknown function {call.name}()",
+                tr("unknown function {name}()", name=call.name),
                 call.span,
-                f"did you mean {close}()?" if close else "functions: " + ", ".join(sorted(catalog.FUNCTIONS)),
+                tr("did you mean {name}()?", name=close)
+                if close
+                else tr("functions: {names}", names=", ".join(sorted(catalog.FUNCTIONS))),
                 replace_head(call.span, call.name, close) if close else None,
             )
             for arg in call.args:
@@ -308,17 +344,23 @@ class TypeChecker(NodeVisitor):
         for keyword in call.keywords:
             self._error(
                 "E302",
-                f"{call.name}() takes no keyword arguments",
+                tr("{function}() takes no keyword arguments", function=call.name),
                 keyword.span,
-                hint=f"write {call.name}({', '.join(function.params)})",
+                hint=tr("write {function}({params})", function=call.name, params=", ".join(function.params)),
             )
         if len(call.args) != len(function.params):
             shown = ", ".join(function.params)
             self._error(
                 "E302",
-                f"{call.name}() takes {len(function.params)} argument(s) ({shown}), got {len(call.args)}",
+                tr(
+                    "{function}() takes {count} argument(s) ({params}), got {given}",
+                    function=call.name,
+                    count=len(function.params),
+                    params=shown,
+                    given=len(call.args),
+                ),
                 call.span,
-                hint=function.description,
+                hint=lookup(function.description),
             )
             return function.returns
         for arg, kind in zip(call.args, function.params, strict=True):
@@ -332,9 +374,9 @@ class TypeChecker(NodeVisitor):
         for arg in call.args:
             self._error(
                 "E302",
-                f"{call.name}() takes keyword arguments only; name this one",
+                tr("{function}() takes keyword arguments only; name this one", function=call.name),
                 arg.span,
-                hint=f"write {call.name}({shape}), each optional",
+                hint=tr("write {function}({shape}), each optional", function=call.name, shape=shape),
             )
         seen: set[str] = set()
         for keyword in call.keywords:
@@ -342,14 +384,20 @@ class TypeChecker(NodeVisitor):
                 close = _suggest(keyword.name, list(function.keywords))
                 self._error(
                     "E302",
-                    f"{call.name}() has no keyword '{keyword.name}'",
+                    tr("{function}() has no keyword '{keyword}'", function=call.name, keyword=keyword.name),
                     keyword.span,
-                    f"did you mean {close}?" if close else f"its keywords: {', '.join(function.keywords)}",
+                    _did_you_mean(close)
+                    if close
+                    else tr("its keywords: {keywords}", keywords=", ".join(function.keywords)),
                     replace_head(keyword.span, keyword.name, close) if close else None,
                 )
                 continue
             if keyword.name in seen:
-                self._error("E302", f"{call.name}(): '{keyword.name}' is given twice", keyword.span)
+                self._error(
+                    "E302",
+                    tr("{function}(): '{keyword}' is given twice", function=call.name, keyword=keyword.name),
+                    keyword.span,
+                )
                 continue
             seen.add(keyword.name)
             kind = function.params[function.keywords.index(keyword.name)]
@@ -364,15 +412,27 @@ class TypeChecker(NodeVisitor):
         if actual != kind:
             self._error(
                 "E302",
-                f"{call.name}(): {keyword.name} takes {type_words(kind)}, got {type_words(actual)}",
+                tr(
+                    "{function}(): {keyword} takes {expected}, got {actual}",
+                    function=call.name,
+                    keyword=keyword.name,
+                    expected=type_words(kind),
+                    actual=type_words(actual),
+                ),
                 value.span,
-                hint=f"e.g. {keyword.name}: {example}",
+                hint=tr("e.g. {keyword}: {example}", keyword=keyword.name, example=example),
             )
             return
         if not isinstance(value, ast.Literal):
             self._error(
                 "E302",
-                f"{call.name}(): {keyword.name} takes a fixed value such as {example}, not {expr_text(value)}",
+                tr(
+                    "{function}(): {keyword} takes a fixed value such as {example}, not {value}",
+                    function=call.name,
+                    keyword=keyword.name,
+                    example=example,
+                    value=expr_text(value),
+                ),
                 value.span,
             )
             return
@@ -380,54 +440,66 @@ class TypeChecker(NodeVisitor):
         if kind == "duration" and isinstance(raw, Duration) and not 0 <= raw.seconds <= catalog.PURCHASE_MAX_WITHIN:
             self._error(
                 "E302",
-                f"{call.name}(): {keyword.name} must be between 0d and 36500d, not {raw}",
+                tr(
+                    "{function}(): {keyword} must be between 0d and 36500d, not {value}",
+                    function=call.name,
+                    keyword=keyword.name,
+                    value=raw,
+                ),
                 value.span,
-                hint="e.g. within: 90d; leave it out for all time",
+                hint=tr("e.g. within: 90d; leave it out for all time"),
             )
         path = keyword.name == "category"
         if isinstance(raw, str) and (not raw or (path and (raw.startswith("/") or raw.endswith("/")))):
+            fields = {"function": call.name, "keyword": keyword.name, "value": repr(raw)}
             self._error(
                 "E302",
-                f"{call.name}(): {keyword.name} {raw!r} is not a {'category path' if path else 'sku'}",
+                tr("{function}(): {keyword} {value} is not a category path", **fields)
+                if path
+                else tr("{function}(): {keyword} {value} is not a sku", **fields),
                 value.span,
-                hint='a category path is written "skincare" or "skincare/lotion"' if path else None,
+                hint=tr('a category path is written "skincare" or "skincare/lotion"') if path else None,
             )
 
     def _argument(self, call: ast.Call, arg: ast.Expr, kind: str) -> None:
         name = arg.dotted if isinstance(arg, ast.Ref) else None
         if kind == "channel":
             if name not in catalog.CHANNELS:
+                fields = {"function": call.name, "value": repr(name) if name else expr_text(arg)}
                 self._error(
                     "E203" if name else "E302",
-                    f"{call.name}(): {repr(name) if name else expr_text(arg)} is not a channel"
-                    + (" (write the channel without quotes)" if isinstance(arg, ast.Literal) else ""),
+                    tr("{function}(): {value} is not a channel (write the channel without quotes)", **fields)
+                    if isinstance(arg, ast.Literal)
+                    else tr("{function}(): {value} is not a channel", **fields),
                     arg.span,
-                    hint="channels: " + ", ".join(catalog.CHANNELS),
+                    hint=tr("channels: {names}", names=", ".join(catalog.CHANNELS)),
                 )
             return
         if kind == "event":
             if name is None:
-                self._error("E302", f"{call.name}() takes an event name such as order.placed", arg.span)
+                self._error(
+                    "E302", tr("{function}() takes an event name such as order.placed", function=call.name), arg.span
+                )
             elif name not in self.scope.schema.events:
                 close = _suggest(name, sorted(self.scope.schema.events))
                 self._error(
                     "E205",
-                    f"unknown event '{name}'",
+                    tr("unknown event '{name}'", name=name),
                     arg.span,
-                    f"did you mean {close}?" if close else "declare it in the customer schema's events",
+                    _did_you_mean(close) if close else tr("declare it in the customer schema's events"),
                     replace_exact(arg.span, name, close) if close else None,
                 )
             return
         if kind == "segment":
             if name is None:
-                self._error("E302", f"{call.name}() takes a segment name", arg.span)
+                self._error("E302", tr("{function}() takes a segment name", function=call.name), arg.span)
             elif name not in self.scope.segments:
                 close = _suggest(name, sorted(self.scope.segments))
                 self._error(
                     "E201",
-                    f"unknown segment '{name}'",
+                    tr("unknown segment '{name}'", name=name),
                     arg.span,
-                    f"did you mean {close}?" if close else "add segments/<name>.yaml",
+                    _did_you_mean(close) if close else tr("add segments/<name>.yaml"),
                     replace_exact(arg.span, name, close) if close else None,
                 )
             return
@@ -436,14 +508,21 @@ class TypeChecker(NodeVisitor):
             return
         if kind == "duration" and actual == "duration" and not isinstance(arg, ast.Literal):
             self._error(
-                "E302", f"{call.name}() takes its window as a duration such as 30d, not a computed one", arg.span
+                "E302",
+                tr("{function}() takes its window as a duration such as 30d, not a computed one", function=call.name),
+                arg.span,
             )
             return
         expected_ok = (_family(actual) == _family(kind)) if kind != "list" else actual == "list"
         if not expected_ok:
             self._error(
                 "E302",
-                f"{call.name}() expects {_TYPE_WORDS.get(kind, kind)} here, got {_TYPE_WORDS.get(actual, actual)}",
+                tr(
+                    "{function}() expects {expected} here, got {actual}",
+                    function=call.name,
+                    expected=type_words(kind),
+                    actual=type_words(actual),
+                ),
                 arg.span,
             )
 
@@ -459,23 +538,36 @@ def _with_yen(literal: ast.Expr) -> Fix | None:
         return None
     text = expr_text(literal)
     fix = replace_exact(literal.span, text, f"{text}円")
-    return Fix(f"write {text}円", fix.span, fix.replacement) if fix else None
+    return Fix(tr("write {amount}円", amount=text), fix.span, fix.replacement) if fix else None
 
 
-def _describe(expr: ast.Expr) -> str:
+def _describe(expr: ast.Expr) -> str | None:
+    """The operand as a message names it: a name, a call, a computation; None for a literal ("the value", a
+    sentence of its own)."""
     if isinstance(expr, ast.Ref):
         return expr.dotted
     if isinstance(expr, ast.Call):
         return f"{expr.name}(…)"
     if isinstance(expr, ast.Arith):
         return expr_text(expr)
-    return "the value"
+    return None
 
 
-def _article(noun: str) -> str:
-    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+def _did_you_mean(close: str) -> str:
+    return tr("did you mean {name}?", name=close)
+
+
+def _arith_message(op: str, left: str, right: str) -> str:
+    """E301's sentence for two operands that cannot be combined by ``op`` (their types already in words)."""
+    if op == "+":
+        return tr("cannot add {right} to {left}", left=left, right=right)
+    if op == "-":
+        return tr("cannot subtract {right} from {left}", left=left, right=right)
+    if op == "*":
+        return tr("cannot multiply {left} by {right}", left=left, right=right)
+    return tr("cannot divide {left} by {right}", left=left, right=right)
 
 
 def type_words(type_: str) -> str:
-    """A value type in words: "a whole number", "an amount of money"."""
-    return _TYPE_WORDS.get(type_, type_)
+    """A value type in words, in the reader's language: "a whole number", "an amount of money" (整数, 金額)."""
+    return lookup(_TYPE_WORDS.get(type_, type_))

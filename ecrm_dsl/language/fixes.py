@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ecrm_dsl.language.ast import Span
 from ecrm_dsl.language.diagnostics import Fix
+from ecrm_dsl.language.i18n import tr
 
 
 def _one_line(span: Span) -> bool:
@@ -20,7 +21,9 @@ def replace_exact(span: Span, original: str, replacement: str) -> Fix | None:
     """A fix replacing ``original`` with ``replacement``, when ``span`` covers exactly ``original`` on one line."""
     if not _one_line(span) or span.end_column - span.column != len(original) or original == replacement:
         return None
-    return Fix(f"replace {original} with {replacement}", span, replacement)
+    return Fix(
+        tr("replace {original} with {replacement}", original=original, replacement=replacement), span, replacement
+    )
 
 
 def replace_head(span: Span, original: str, replacement: str) -> Fix | None:
@@ -49,4 +52,6 @@ def replace_quoted(span: Span, value: str, replacement: str) -> Fix | None:
         return None
     side = quotes // 2
     inner = Span(span.file, span.line, span.column + side, span.line, span.end_column - side)
-    return Fix(f"replace '{value}' with '{replacement}'", inner, replacement)
+    return Fix(
+        tr("replace '{original}' with '{replacement}'", original=value, replacement=replacement), inner, replacement
+    )

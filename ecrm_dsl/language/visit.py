@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from ecrm_dsl.language import ast
 from ecrm_dsl.language.ast import iter_child_nodes, walk
+from ecrm_dsl.language.i18n import n_
 
 __all__ = [
     "ConditionSite",
@@ -80,13 +81,13 @@ class ConditionSite:
     metrics: bool  # enrollment metrics (orders_since_entry, …) are defined: the customer is enrolled
 
     ROLE_WORDS: ClassVar[dict[str, str]] = {
-        "entry": "entry condition",
-        "goal": "goal condition",
-        "stop": "stop condition",
-        "stop_when": "stop condition",
-        "guard": "step condition",
-        "arm": "step condition",
-        "wait": "wait condition",
+        "entry": n_("entry condition"),
+        "goal": n_("goal condition"),
+        "stop": n_("stop condition"),
+        "stop_when": n_("stop condition"),
+        "guard": n_("step condition"),
+        "arm": n_("step condition"),
+        "wait": n_("wait condition"),
     }
 
     @property
