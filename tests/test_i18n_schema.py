@@ -52,16 +52,20 @@ def test_wrong_types_and_ranges_are_told_in_japanese(tmp_path: Path) -> None:
     policies = root / "policies.yaml"
     text = policies.read_text(encoding="utf-8").replace("max: 3", "max: 0")
     policies.write_text(text.replace("weekends: [saturday, sunday]", "weekends: 5"), encoding="utf-8")
-    english = [f for f in _findings(root / "ecrm.toml", "en", "E100") if f["file"] == "policies.yaml"]
-    japanese = [f for f in _findings(root / "ecrm.toml", "ja", "E100") if f["file"] == "policies.yaml"]
+    (root / "segments" / "empty_where.yaml").write_text('segment: empty_where\nwhere: ""\n', encoding="utf-8")
+    wanted = ("policies.yaml", "segments/empty_where.yaml")
+    english = [f for f in _findings(root / "ecrm.toml", "en", "E100") if f["file"] in wanted]
+    japanese = [f for f in _findings(root / "ecrm.toml", "ja", "E100") if f["file"] in wanted]
     assert [f["message"] for f in english] == [
         "calendar.weekends: expected a list, found a number",
         "frequency_caps.0.max: 0 is out of range (minimum 1)",
+        "where: '' should be non-empty",  # jsonschema's words, kept as they were
     ]
     assert _places(japanese) == _places(english)
     assert [f["message"] for f in japanese] == [
         "calendar.weekends: リストが来るはずですが、数です",
         "frequency_caps.0.max: 0 は範囲外です（最小 1）",
+        "where: '' は空にできません",
     ]
 
 

@@ -319,9 +319,28 @@ def _diagnose(error: ValidationError, doc: YamlDocument) -> Diagnostic:
     elif error.validator in ("oneOf", "anyOf"):
         message = tr("{where}: the value does not match any allowed form", where=where)
         hint = _prose(schema.get("description"))
+    elif error.validator in ("minLength", "maxLength", "uniqueItems", "const"):
+        message = _jsonschema_words(error, where)
     else:  # a keyword the schemas do not use today: jsonschema's own words
         message = f"{where}: {error.message}"
     return Diagnostic("E100", message, span, hint=hint, fix=fix)
+
+
+def _jsonschema_words(error: ValidationError, where: str) -> str:
+    """What jsonschema says of these keywords (the English unchanged), in the current language."""
+    limit: Any = error.validator_value
+    shown = repr(error.instance)
+    if error.validator == "minLength":
+        if limit == 1:
+            return tr("{where}: {value} should be non-empty", where=where, value=shown)
+        return tr("{where}: {value} is too short", where=where, value=shown)
+    if error.validator == "maxLength":
+        if limit == 0:
+            return tr("{where}: {value} is expected to be empty", where=where, value=shown)
+        return tr("{where}: {value} is too long", where=where, value=shown)
+    if error.validator == "uniqueItems":
+        return tr("{where}: {value} has non-unique elements", where=where, value=shown)
+    return tr("{where}: {value} was expected", where=where, value=repr(limit))
 
 
 # A word YAML reads back as the same text, plain or quoted (not true/yes/null/a number).
