@@ -228,7 +228,7 @@ def _same_findings_in_japanese(config: Path, code: str, message: str, hint: str,
         pytest.param(
             "E520_line-message-limit",
             "E520",
-            "テンプレート 'line_rich': a LINE buttons message has 5 buttons; it needs 1 to 4",
+            "テンプレート 'line_rich': LINE のボタンメッセージにボタンが 5 個あります。ボタンは 1〜4 個必要です",
             "このままでは LINE がプッシュ全体を拒否します。"
             "テキスト、画像、ボタンの各メッセージについては Messaging API リファレンスを参照してください",
             id="line_messages",

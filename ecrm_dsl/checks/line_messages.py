@@ -20,7 +20,7 @@ def check_line_templates(ws: Workspace) -> list[Diagnostic]:
             findings.append(
                 Diagnostic(
                     "E520",
-                    tr("template '{template}': {problem}", template=template.name, problem=problem.message),
+                    tr("template '{template}': {problem}", template=template.name, problem=problem.text),
                     span,
                     hint=tr(
                         "LINE refuses the whole push otherwise; see the Messaging API reference for text, image and "

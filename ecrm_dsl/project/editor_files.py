@@ -3,6 +3,8 @@
 The schemas are copied into the project (``.ecrm/schemas/``) so that an editor resolves them, and any ``$ref``
 between them, from disk and offline: they carry no ``$id``, so each copy's base URI is where it lies. Each copy
 names the ecrm-dsl version that wrote it; ``ecrm lint`` warns when a copy no longer matches the package (W801).
+A copy's titles and descriptions are in the language ``ecrm schema export`` ran in (``--lang ja``: Japanese hover
+text in the editor); a copy equal to the package's schema in any language is up to date.
 
 ``.vscode/settings.json`` maps each schema to the globs of the folders and files the project configuration
 names, in the form the YAML extension (yaml-language-server) reads: a glob relative to the workspace folder.
@@ -17,14 +19,19 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from ecrm_dsl.language.i18n import LANGUAGES, language, n_
 from ecrm_dsl.project.config import ProjectConfig
+from ecrm_dsl.syntax.schema_text import TEXT_KEYS, localized_schema, words
 
 SCHEMA_COPIES = Path(".ecrm") / "schemas"
 EDITOR_SCHEMA_KINDS = ("scenario", "segment", "template", "preset", "customer_schema", "policies")
 EXTENSION_ID = "ecrm-dsl.ecrm-dsl"  # publisher.name of editors/vscode
 RECOMMENDED_EXTENSIONS = (EXTENSION_ID, "redhat.vscode-yaml")
-_PACKAGE_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
-_WRITTEN_BY = "ecrm-dsl {version}"
+_WRITTEN_BY = "ecrm-dsl {version}"  # in every language's stamp, followed by a space
+_STAMP = n_(
+    "Written by ecrm-dsl {version} (`ecrm schema export`) for editors; `ecrm lint` warns when it is out of date. "
+    "Do not edit: export again instead."
+)
 
 
 @cache
@@ -35,26 +42,29 @@ def package_version() -> str:
         return "unknown"
 
 
+def schema_copy_text(kind: str, in_language: str | None = None) -> str:
+    """What ``ecrm schema export`` writes for ``kind``: the package's schema with its prose in ``in_language`` (by
+    default the current language), stamped with the version that wrote it."""
+    return _copy_text(kind, in_language or language())
+
+
 @cache  # lint (and the language server, on every edit) compares the copies with it
-def schema_copy_text(kind: str) -> str:
-    """What ``ecrm schema export`` writes for ``kind``: the package's schema, with the version that wrote it."""
-    schema: dict[str, Any] = json.loads((_PACKAGE_SCHEMAS / f"{kind}.schema.json").read_text(encoding="utf-8"))
+def _copy_text(kind: str, in_language: str) -> str:
+    schema = localized_schema(kind, in_language)
     stamped: dict[str, Any] = {"$schema": schema.pop("$schema")}
-    stamped["$comment"] = (
-        f"Written by {_WRITTEN_BY.format(version=package_version())} (`ecrm schema export`) for editors; "
-        "`ecrm lint` warns when it is out of date. Do not edit: export again instead."
-    )
+    stamped["$comment"] = words(in_language)(_STAMP).format(version=package_version())
     stamped.update(schema)
     return json.dumps(stamped, indent=2, ensure_ascii=False) + "\n"
 
 
-def export_schemas(folder: Path) -> list[Path]:
-    """Write every editor schema into ``folder``; returns the files whose content changed (or were new)."""
+def export_schemas(folder: Path, in_language: str | None = None) -> list[Path]:
+    """Write every editor schema into ``folder``, its prose in ``in_language`` (by default the current language);
+    returns the files whose content changed (or were new)."""
     folder.mkdir(parents=True, exist_ok=True)
     changed = []
     for kind in EDITOR_SCHEMA_KINDS:
         target = folder / f"{kind}.schema.json"
-        text = schema_copy_text(kind)
+        text = schema_copy_text(kind, in_language)
         if not target.is_file() or target.read_text(encoding="utf-8") != text:
             target.write_text(text, encoding="utf-8")
             changed.append(target)
@@ -68,10 +78,16 @@ class StaleCopy:
     path: Path
     written_by: str | None  # the version named in the copy; None when it names none (or cannot be read)
     text: str  # the copy's current text
+    language: str  # the language of its prose, which a refreshed copy keeps
+
+    @property
+    def kind(self) -> str:
+        return self.path.name.removesuffix(".schema.json")
 
 
 def stale_copies(root: Path) -> list[StaleCopy]:
-    """The copies in ``root/.ecrm/schemas`` that are out of date; none when the project has no copies."""
+    """The copies in ``root/.ecrm/schemas`` that are out of date (equal to the package's schema in no language);
+    none when the project has no copies."""
     stale = []
     for kind in EDITOR_SCHEMA_KINDS:
         path = root / SCHEMA_COPIES / f"{kind}.schema.json"
@@ -81,9 +97,35 @@ def stale_copies(root: Path) -> list[StaleCopy]:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             text = ""
-        if text != schema_copy_text(kind):
-            stale.append(StaleCopy(path, _written_by(text), text))
+        if all(text != schema_copy_text(kind, code) for code in LANGUAGES):
+            stale.append(StaleCopy(path, _written_by(text), text, _language_of(kind, text)))
     return stale
+
+
+def _language_of(kind: str, text: str) -> str:
+    """The language a copy was written in: the one whose schema shares the most titles and descriptions with it
+    (a copy from an older version differs in a few); the current language when it has none to compare."""
+    try:
+        found = set(_prose(json.loads(text)))
+    except ValueError:
+        found = set()
+    shared = {code: len(found & set(_prose(localized_schema(kind, code)))) for code in LANGUAGES}
+    best = max(shared.values())
+    if best == 0 or shared.get(language()) == best:
+        return language()
+    return next(code for code in LANGUAGES if shared[code] == best)
+
+
+def _prose(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [
+            text
+            for key, value in node.items()
+            for text in ([value] if key in TEXT_KEYS and isinstance(value, str) else _prose(value))
+        ]
+    if isinstance(node, list):
+        return [text for item in node for text in _prose(item)]
+    return []
 
 
 def _written_by(text: str) -> str | None:

@@ -82,7 +82,8 @@ def rehome(finding: Diagnostic, use: ast.PresetUse) -> Diagnostic:
     if finding.span.file == use.span.file:
         return finding
     where = f"{finding.span.file}:{finding.span.line}:{finding.span.column}"
-    return dataclasses.replace(finding, span=use.span, message=f"{finding.message} (in preset {use.preset}, {where})")
+    message = tr("{message} (in preset {preset}, {where})", message=finding.message, preset=use.preset, where=where)
+    return dataclasses.replace(finding, span=use.span, message=message)
 
 
 def _shifted(doc: YamlDocument, data: dict[str, Any]) -> YamlDocument:
@@ -166,7 +167,7 @@ def _arguments(use: ast.PresetUse, preset: Preset, findings: list[Diagnostic]) -
             findings.append(
                 Diagnostic(
                     "E602",
-                    f"parameter '{name}' of preset {preset.name}: {exc}",
+                    tr("parameter '{name}' of preset {preset}: {problem}", name=name, preset=preset.name, problem=exc),
                     arg.span if arg else use.span,
                     hint=spec.get("description"),
                 )
@@ -179,15 +180,15 @@ def _typed(literal: ast.Literal, kind: str) -> tuple[Any, str]:
     text = str(value) if literal.type not in ("string",) else value
     if kind == "string":
         if literal.type != "string":
-            raise ValueError_(f"expected text, got {literal_value_text(literal)}")
+            raise ValueError_(tr("expected text, got {value}", value=literal_value_text(literal)))
         return value, json.dumps(value, ensure_ascii=False)
     if kind == "int":
         if literal.type != "int":
-            raise ValueError_(f"expected a whole number, got {literal_value_text(literal)}")
+            raise ValueError_(tr("expected a whole number, got {value}", value=literal_value_text(literal)))
         return value, str(value)
     if kind == "money":
         if literal.type != "money":
-            raise ValueError_(f"expected an amount such as 500円, got {literal_value_text(literal)}")
+            raise ValueError_(tr("expected an amount such as 500円, got {value}", value=literal_value_text(literal)))
         return str(value), str(value)
     if kind == "duration":
         duration = value if isinstance(value, Duration) else Duration.parse(str(text))
@@ -200,18 +201,33 @@ def _typed(literal: ast.Literal, kind: str) -> tuple[Any, str]:
         return percent, str(percent)
     if kind == "condition":
         if literal.type != "string":
-            raise ValueError_("expected a condition written as text")
+            raise ValueError_(tr("expected a condition written as text"))
         try:
             _, problems = parse_condition(str(value), "<argument>")
         except DiagnosticError as exc:
-            raise ValueError_(f"the condition does not parse: {exc.diagnostics[0].message}") from None
+            raise ValueError_(
+                tr("the condition does not parse: {problem}", problem=exc.diagnostics[0].message)
+            ) from None
         if problems:
-            raise ValueError_(f"the condition does not parse: {problems[0].message}")
+            raise ValueError_(tr("the condition does not parse: {problem}", problem=problems[0].message))
         return value, f"({value})"
     pattern = _EVENT if kind == "event" else _NAME
     if literal.type != "string" or not pattern.match(str(value)):
-        raise ValueError_(f"expected a {kind} name, got {literal_value_text(literal)}")
+        raise ValueError_(_not_a_name(kind, literal_value_text(literal)))
     return value, str(value)
+
+
+def _not_a_name(kind: str, shown: str) -> str:
+    """The argument of a name parameter (``template``, ``segment``, ``channel``, ``event``) is not such a name."""
+    if kind == "template":
+        return tr("expected a template name, got {value}", value=shown)
+    if kind == "segment":
+        return tr("expected a segment name, got {value}", value=shown)
+    if kind == "channel":
+        return tr("expected a channel name, got {value}", value=shown)
+    if kind == "event":
+        return tr("expected a event name, got {value}", value=shown)  # sic: the English as it always was
+    return tr("expected a {kind} name, got {value}", kind=kind, value=shown)
 
 
 def _substitute(node: Any, values: dict[str, tuple[Any, str]], key: str | None) -> Any:

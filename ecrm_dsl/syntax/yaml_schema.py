@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ecrm_dsl.language.ast import Span
 from ecrm_dsl.language.diagnostics import Diagnostic, Fix
 from ecrm_dsl.language.fixes import replace_exact
+from ecrm_dsl.language.i18n import lookup, n_, tr, trn
 from ecrm_dsl.language.values import percent_hint
 from ecrm_dsl.syntax.yaml_source import YamlDocument
 
@@ -187,33 +188,48 @@ def _focus(error: ValidationError) -> ValidationError:
 
 
 def _type_name(value: Any) -> str:
+    """What a value is, in the current language."""
     if isinstance(value, bool):
-        return "true/false"
+        return lookup(n_("true/false"))
     if isinstance(value, (int, float)):
-        return "a number"
+        return lookup(n_("a number"))
     if isinstance(value, str):
-        return "text"
+        return lookup(n_("text"))
     if isinstance(value, list):
-        return "a list"
+        return lookup(n_("a list"))
     if isinstance(value, dict):
-        return "a mapping"
-    return "nothing (null)"
+        return lookup(n_("a mapping"))
+    return lookup(n_("nothing (null)"))
 
 
 _EXPECTED = {
-    "string": "text",
-    "integer": "a whole number",
-    "number": "a number",
-    "boolean": "true or false",
-    "array": "a list",
-    "object": "a mapping",
+    "string": n_("text"),
+    "integer": n_("a whole number"),
+    "number": n_("a number"),
+    "boolean": n_("true or false"),
+    "array": n_("a list"),
+    "object": n_("a mapping"),
     "null": "null",
 }
 
 
+def _expected(types: list[str]) -> str:
+    """The types the schema wants, in words: ``text or a whole number``."""
+    names = [lookup(_EXPECTED[t]) if t in _EXPECTED else t for t in types]
+    shown = names[0]
+    for name in names[1:]:
+        shown = tr("{before} or {after}", before=shown, after=name)
+    return shown
+
+
+def _prose(text: object) -> str | None:
+    """A title, description or x-message of the schemas in the current language (the catalogue carries them)."""
+    return lookup(text) if isinstance(text, str) else None
+
+
 def _diagnose(error: ValidationError, doc: YamlDocument) -> Diagnostic:
     path = tuple(error.absolute_path)
-    where = ".".join(str(p) for p in path) or "the document"
+    where = ".".join(str(p) for p in path) or tr("the document")
     span = doc.span(path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     hint = None
@@ -222,15 +238,17 @@ def _diagnose(error: ValidationError, doc: YamlDocument) -> Diagnostic:
         # A literal, not a shape: the same finding as a malformed percentage in the text syntax.
         value = error.instance
         shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        hint = f"write {round(value * 100)}%" if isinstance(value, float) and 0 < value < 1 else None
+        hint = (
+            tr("write {percent}%", percent=round(value * 100)) if isinstance(value, float) and 0 < value < 1 else None
+        )
         fix = _fraction_fix(doc, span, value)
-        message = f"{where}: '{shown}' is not a percentage"
+        message = tr("{where}: '{value}' is not a percentage", where=where, value=shown)
         return Diagnostic("E006", message, span, hint=hint or percent_hint(shown), fix=fix)
     if "x-message" in schema and error.validator in ("oneOf", "anyOf", "not"):
-        message = f"{where}: {schema['x-message']}"
+        message = tr("{where}: {explanation}", where=where, explanation=_prose(schema["x-message"]))
     elif error.validator == "required":
         missing = str(error.message).split("'")[1]
-        message = f"{where}: '{missing}' is missing"
+        message = tr("{where}: '{key}' is missing", where=where, key=missing)
         hint = _property_help(error, missing)
     elif error.validator == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
@@ -238,38 +256,91 @@ def _diagnose(error: ValidationError, doc: YamlDocument) -> Diagnostic:
         extra = [k for k in instance if k not in schema.get("properties", {})]
         key = extra[0] if extra else "?"
         span = doc.key_span((*path, key))
-        message = f"unknown key '{key}' in {where}"
+        if path:
+            message = tr("unknown key '{key}' in {where}", key=key, where=where)
+        else:
+            message = tr("unknown key '{key}' in the document", key=key)
         close = difflib.get_close_matches(key, allowed, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
+        if close:
+            hint = tr("did you mean '{value}'?", value=close[0])
+        else:
+            hint = tr("allowed keys: {keys}", keys=", ".join(allowed))
         fix = _scalar_fix(doc, span, key, close[0]) if close and close[0] not in instance else None
     elif error.validator == "enum":
         allowed_values: Any = error.validator_value
         options = [str(o) for o in allowed_values]
-        message = f"{where}: '{error.instance}' is not allowed here"
+        message = tr("{where}: '{value}' is not allowed here", where=where, value=error.instance)
         close = difflib.get_close_matches(str(error.instance), options, n=1)
-        hint = (f"did you mean '{close[0]}'? " if close else "") + f"use one of: {', '.join(options)}"
+        if close:
+            hint = tr("did you mean '{value}'? use one of: {values}", value=close[0], values=", ".join(options))
+        else:
+            hint = tr("use one of: {values}", values=", ".join(options))
         if close and isinstance(error.instance, str) and close[0] in allowed_values:
             fix = _scalar_fix(doc, span, error.instance, close[0])
     elif error.validator == "type":
         expected = error.validator_value
-        names = [_EXPECTED.get(str(t), str(t)) for t in (expected if isinstance(expected, list) else [expected])]
-        message = f"{where}: expected {' or '.join(names)}, found {_type_name(error.instance)}"
+        types = [str(t) for t in (expected if isinstance(expected, list) else [expected])]
+        message = tr(
+            "{where}: expected {expected}, found {found}",
+            where=where,
+            expected=_expected(types),
+            found=_type_name(error.instance),
+        )
     elif error.validator == "pattern":
-        message = f"{where}: '{error.instance}' is not valid here"
-        hint = schema.get("description")
-    elif error.validator in ("minimum", "maximum"):
-        message = f"{where}: {error.instance} is out of range ({error.validator} {error.validator_value})"
+        message = tr("{where}: '{value}' is not valid here", where=where, value=error.instance)
+        hint = _prose(schema.get("description"))
+    elif error.validator == "minimum":
+        message = tr(
+            "{where}: {value} is out of range (minimum {limit})",
+            where=where,
+            value=error.instance,
+            limit=error.validator_value,
+        )
+    elif error.validator == "maximum":
+        message = tr(
+            "{where}: {value} is out of range (maximum {limit})",
+            where=where,
+            value=error.instance,
+            limit=error.validator_value,
+        )
     elif error.validator in ("minItems", "minProperties"):
-        message = f"{where}: needs at least {error.validator_value} entr{'y' if error.validator_value == 1 else 'ies'}"
+        least: Any = error.validator_value
+        count = int(least)
+        message = trn(
+            "{where}: needs at least {count} entry",
+            "{where}: needs at least {count} entries",
+            count,
+            where=where,
+            count=count,
+        )
     elif error.validator == "not":
-        message = f"{where}: these keys cannot be used together"
-        hint = schema.get("description") or _parent_description(error)
+        message = tr("{where}: these keys cannot be used together", where=where)
+        hint = _prose(schema.get("description")) or _parent_description(error)
     elif error.validator in ("oneOf", "anyOf"):
-        message = f"{where}: the value does not match any allowed form"
-        hint = schema.get("description")
-    else:
+        message = tr("{where}: the value does not match any allowed form", where=where)
+        hint = _prose(schema.get("description"))
+    elif error.validator in ("minLength", "maxLength", "uniqueItems", "const"):
+        message = _jsonschema_words(error, where)
+    else:  # a keyword the schemas do not use today: jsonschema's own words
         message = f"{where}: {error.message}"
     return Diagnostic("E100", message, span, hint=hint, fix=fix)
+
+
+def _jsonschema_words(error: ValidationError, where: str) -> str:
+    """What jsonschema says of these keywords (the English unchanged), in the current language."""
+    limit: Any = error.validator_value
+    shown = repr(error.instance)
+    if error.validator == "minLength":
+        if limit == 1:
+            return tr("{where}: {value} should be non-empty", where=where, value=shown)
+        return tr("{where}: {value} is too short", where=where, value=shown)
+    if error.validator == "maxLength":
+        if limit == 0:
+            return tr("{where}: {value} is expected to be empty", where=where, value=shown)
+        return tr("{where}: {value} is too long", where=where, value=shown)
+    if error.validator == "uniqueItems":
+        return tr("{where}: {value} has non-unique elements", where=where, value=shown)
+    return tr("{where}: {value} was expected", where=where, value=repr(limit))
 
 
 # A word YAML reads back as the same text, plain or quoted (not true/yes/null/a number).
@@ -327,7 +398,7 @@ def _property_help(error: ValidationError, key: str) -> str | None:
     schema = error.schema if isinstance(error.schema, dict) else {}
     prop = schema.get("properties", {}).get(key, {})
     if "description" in prop:
-        return f"'{key}': {prop['description']}"
+        return tr("'{key}': {description}", key=key, description=_prose(prop["description"]))
     return None
 
 
@@ -335,6 +406,6 @@ def _parent_description(error: ValidationError) -> str | None:
     parent = error.parent
     while parent is not None:
         if isinstance(parent.schema, dict) and parent.schema.get("description"):
-            return str(parent.schema["description"])
+            return _prose(parent.schema["description"])
         parent = parent.parent
     return None
