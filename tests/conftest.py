@@ -13,12 +13,28 @@ from pathlib import Path
 
 import pytest
 
+from ecrm_dsl.language.i18n import language, use
 from tests.pg import Cluster, Unavailable
 
 BACKENDS = ["sqlite", "postgresql"]
 
 # The suite's expectations are in English whatever the machine's locale says (a test asks for Japanese itself).
 os.environ["ECRM_LANG"] = "en"
+
+
+@pytest.fixture(autouse=True)
+def process_speaks_english_afterwards() -> Iterator[None]:
+    """Every test leaves the process speaking English: a test that runs the CLI with ``--lang ja`` in process
+    switches the language of the whole process (and click's ``$LANGUAGE``), and the next test expects English.
+    Set up before any other fixture, so torn down after all of them (a teardown may run the CLI once more)."""
+    before = os.environ.get("LANGUAGE")
+    yield
+    if language() != "en":
+        use("en")
+    if before is None:
+        os.environ.pop("LANGUAGE", None)
+    else:
+        os.environ["LANGUAGE"] = before
 
 
 @pytest.fixture(scope="session")

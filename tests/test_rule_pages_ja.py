@@ -37,6 +37,7 @@ def english_afterwards(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A test that speaks Japanese leaves the process in English, as tests/test_i18n.py's do."""
     monkeypatch.delenv("LANGUAGE", raising=False)
     yield
+    monkeypatch.setenv("ECRM_LANG", "en")  # the group's --lang reads it again below
     i18n.use("en")
     for command in catalogue.commands().values():  # help texts were translated in place: English again
         localize(command)
