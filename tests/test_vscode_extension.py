@@ -130,6 +130,8 @@ def test_the_client_starts_ecrm_lsp_and_says_how_to_install_it(built: Path) -> N
     vsix = zipfile.ZipFile(VSIX)
     client = vsix.read("extension/out/extension.js").decode()
     assert 'args: ["lsp"]' in client
+    # No transport named: with TransportKind.stdio, vscode-languageclient appends `--stdio`, which `ecrm lsp` rejects.
+    assert "transport:" not in client
     assert "registerContributor" in client  # the YAML schemas, through the YAML extension's API
     # The modules the client imports, tested under node below, are the ones shipped.
     assert "pip install 'ecrm-dsl[lsp]'" in vsix.read("extension/out/serverCommand.js").decode()
