@@ -41,14 +41,15 @@ from rich.text import Text
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 
-# A scenario a planner might write on a first try: a misspelt template (with its one safe fix), a send that
-# forgets a parameter the template needs, and no hypothesis.
+# A scenario a planner might write on a first try: a misspelt template (with its one safe fix) and a send that
+# forgets a parameter the template needs. editor_shots.py finds its steps at lines 9 and 10.
 DORMANT_WINBACK = """\
 # 休眠顧客の掘り起こし: 90日購入のない顧客にクーポンを送る
 scenario dormant_winback "休眠顧客の掘り起こし" {
   kind sell
   owner "crm-team"
   when segment dormant_90
+  hypothesis f2_rate "休眠顧客はクーポンで戻ってくる"
   goal order.placed within 14d
 
   day 0 at 10:00: send email repeat_cupon with { coupon_code = "BACK15" }
@@ -184,9 +185,10 @@ def main(argv: list[str]) -> int:
         if "terminal" in wanted:
             terminal(project)
         if "vscode" in wanted:
-            from vscode_shots import vscode  # type: ignore[import-not-found]
+            from editor_shots import take_pictures
 
-            vscode(project, HERE)
+            for line in take_pictures(project, HERE, chromium()):
+                print(line)
     return 0
 
 
