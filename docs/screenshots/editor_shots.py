@@ -148,6 +148,13 @@ class Editor:
         self.wait_text(".quick-input-list", name)
         self.keys("Enter", pause=1)
 
+    def command(self, title: str) -> None:
+        """Run a command from the palette by its title."""
+        self.keys("Control+Shift+P")
+        self.page.keyboard.type(title)
+        self.wait_text(".quick-input-list", title)
+        self.keys("Enter", pause=2)
+
     def go_to(self, line: int, column: int) -> None:
         self.keys("Control+G")
         self.page.keyboard.type(f"{line}:{column}")
@@ -180,8 +187,10 @@ class Editor:
         log.append(f"wrote {output.name} ({output.stat().st_size // 1024} KB)")
 
 
-def take_pictures(project: Path, out: Path, chromium: str) -> list[str]:
-    """The four editor pictures of ``project``'s dormant_winback.ecrm into ``out``; returns what was seen."""
+def take_pictures(project: Path, out: Path, chromium: str, *, more_checks: bool = False) -> list[str]:
+    """The four editor pictures of ``project``'s dormant_winback.ecrm into ``out``; returns what was seen.
+    ``more_checks`` (the smoke test) then also applies the quick fix, formats and saves the file, and checks a
+    finding in a YAML file."""
     from playwright.sync_api import sync_playwright
 
     log: list[str] = []
@@ -195,6 +204,7 @@ def take_pictures(project: Path, out: Path, chromium: str) -> list[str]:
             editor = Editor(page)
             editor.open("dormant_winback.ecrm")
             editor.wait_text(".monaco-editor .view-lines", "dormant_winback")
+            editor.wait_text(".statusbar", "ecrm-dsl")  # the language mode the extension contributes
             log.append("the extension colours .ecrm (language mode ecrm-dsl) and starts ecrm lsp")
 
             # (a) the findings in Japanese: squiggles, the Problems panel, and the hover of one with its fix.
@@ -229,5 +239,30 @@ def take_pictures(project: Path, out: Path, chromium: str) -> list[str]:
             seen = editor.wait_text(".suggest-widget.visible", "thanks_first")
             log.append("completion: " + ", ".join(line for line in seen.splitlines() if line.strip()))
             editor.shoot(out / "vscode-completion-ja.png", log)
+            if more_checks:
+                _more_checks(editor, project, log)
             browser.close()
     return log
+
+
+def _more_checks(editor: Editor, project: Path, log: list[str]) -> None:
+    """Quick fix, formatting and saving in dormant_winback.ecrm; a YAML file's finding (segments/lapsed.yaml,
+    which the smoke test adds) in the Problems panel."""
+    scenario = project / "scenarios" / "dormant_winback.ecrm"
+    editor.keys("Escape", "Control+Shift+K")  # the unfinished line typed for the completion goes
+    editor.go_to(9, 32)
+    editor.keys("Control+.")
+    editor.wait_text(".action-widget", "repeat_coupon")
+    editor.keys("Enter", pause=1)
+    editor.go_to(3, 1)
+    editor.page.keyboard.type("    ")  # an indentation for the formatter to put right
+    editor.command("Format Document")
+    editor.keys("Control+S", pause=2)
+    saved = scenario.read_text(encoding="utf-8")
+    if "send email repeat_coupon with" not in saved or "\n  kind sell\n" not in saved:
+        raise SystemExit(f"the quick fix or the formatting did not reach the saved file:\n{saved}")
+    log.append("quick fix (repeat_cupon → repeat_coupon), formatting and save: the file on disk is right")
+    editor.open("lapsed.yaml")
+    editor.keys("Control+Shift+M", pause=1)
+    seen = editor.wait_text(".markers-panel", "days_since_last_ordr")
+    log.append("YAML file: " + next(line for line in seen.splitlines() if "days_since_last_ordr" in line))
