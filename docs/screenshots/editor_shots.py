@@ -182,8 +182,10 @@ class Editor:
             f"VS Code did not show {expect!r} in {selector} within {timeout:.0f}s (see {picture}); it showed:\n{text}"
         )
 
-    def shoot(self, output: Path, log: list[str]) -> None:
-        self.page.screenshot(path=str(output))
+    def shoot(self, output: Path, log: list[str], clip: tuple[int, int, int, int] | None = None) -> None:
+        """A picture of the window, or of ``clip`` (x, y, width, height) in it."""
+        area = dict(zip(("x", "y", "width", "height"), clip, strict=True)) if clip else None
+        self.page.screenshot(path=str(output), clip=area)
         log.append(f"wrote {output.name} ({output.stat().st_size // 1024} KB)")
 
 
@@ -220,14 +222,14 @@ def take_pictures(project: Path, out: Path, chromium: str, *, more_checks: bool 
             editor.keys("Control+J", pause=1)  # hide the panel: room for the hover
             seen = editor.hover(10, 10, "sent ")
             log.append(f"timing hover: {seen.splitlines()[0]}")
-            editor.shoot(out / "vscode-hover-timing-ja.png", log)
+            editor.shoot(out / "vscode-hover-timing-ja.png", log, clip=(348, 35, 852, 300))
             editor.keys("Escape")
             # The starter scenario's coupon send: its params fill the message (and the sidebar makes room).
             editor.open("f2_step_mail.ecrm")
             editor.keys("Control+B", pause=1)
             seen = editor.hover(11, 60, "F2OFF10")
             log.append("template hover: " + " / ".join(line for line in seen.splitlines()[:3] if line.strip()))
-            editor.shoot(out / "vscode-hover-template-ja.png", log)
+            editor.shoot(out / "vscode-hover-template-ja.png", log, clip=(48, 35, 1152, 530))
             editor.keys("Escape", "Control+B")
             editor.open("dormant_winback.ecrm")
 
@@ -238,7 +240,7 @@ def take_pictures(project: Path, out: Path, chromium: str, *, more_checks: bool 
             editor.keys("Control+Space")
             seen = editor.wait_text(".suggest-widget.visible", "thanks_first")
             log.append("completion: " + ", ".join(line for line in seen.splitlines() if line.strip()))
-            editor.shoot(out / "vscode-completion-ja.png", log)
+            editor.shoot(out / "vscode-completion-ja.png", log, clip=(348, 35, 852, 320))
             if more_checks:
                 _more_checks(editor, project, log)
             browser.close()
