@@ -20,7 +20,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,23 +55,6 @@ def code_server_command() -> list[str]:
     return command
 
 
-def without_dependency(vsix: Path, folder: Path) -> Path:
-    """A copy of ``vsix`` whose manifest no longer needs the YAML extension (VS Code refuses to activate an
-    extension whose dependency is missing; ours works without it, only the YAML schemas are then not given)."""
-    copy = folder / "ecrm-dsl-without-yaml.vsix"
-    with zipfile.ZipFile(vsix) as source, zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED) as target:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename == "extension/package.json":
-                manifest = json.loads(data)
-                manifest.pop("extensionDependencies", None)
-                data = json.dumps(manifest, indent=2).encode()
-            elif item.filename == "extension.vsixmanifest":
-                data = data.replace(f'Value="{YAML_EXTENSION}"'.encode(), b'Value=""')
-            target.writestr(item, data)
-    return copy
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -93,9 +75,8 @@ def code_server(project: Path, scratch: Path, log: list[str]) -> Iterator[str]:
     )
     if yaml.returncode == 0 and YAML_EXTENSION in yaml.stdout:
         log.append(f"installed {YAML_EXTENSION}")
-    else:
-        log.append(f"{YAML_EXTENSION} could not be installed (no extension gallery?): the extension without it")
-        vsix = without_dependency(vsix, scratch)
+    else:  # ours still activates: the YAML extension is in its pack, not a dependency
+        log.append(f"{YAML_EXTENSION} could not be installed (no extension gallery?): the .ecrm files only")
     subprocess.run([*command, *dirs, "--install-extension", str(vsix)], check=True, capture_output=True, timeout=300)
     settings = dict(SETTINGS)
     ecrm = Path(sys.executable).parent / "ecrm"

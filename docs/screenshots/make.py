@@ -16,9 +16,9 @@ libxkbfile-dev libsecret-1-dev`, and as root `npm_config_unsafe_perm=true`), wit
 (`npm ci && npm run package` in editors/vscode) installed, driven by Playwright for Python (`pip install
 playwright`; it drives the machine's Chromium, nothing is downloaded). `ECRM_LANG=ja` in code-server's
 environment reaches `ecrm lsp`, so the findings and hovers are Japanese while VS Code itself stays English
-(its Japanese language pack comes from the Marketplace). The Red Hat YAML extension, a dependency of ours, is
-also a Marketplace download: where it cannot be installed, the pictures show the `.ecrm` text syntax, and the
-`.vsix` is installed from a copy whose manifest drops the dependency (VS Code would not activate it otherwise).
+(its Japanese language pack comes from the Marketplace; `--locale ja` without it changes nothing). The Red Hat
+YAML extension, in our extension's pack, is a Marketplace download too: where it cannot be installed, the pictures
+show the `.ecrm` text syntax.
 Tell the script where things are with CODE_SERVER (the code-server command; default: on PATH) and VSIX
 (default: editors/vscode/ecrm-dsl.vsix).
 """
