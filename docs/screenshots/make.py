@@ -12,10 +12,13 @@ screenshotted by headless Chromium.
 
 The VS Code pictures come from code-server (VS Code in the browser, from npm: `npm install code-server@4.100.3`
 — its postinstall builds native modules: `apt-get install build-essential pkg-config libkrb5-dev libx11-dev
-libxkbfile-dev libsecret-1-dev`, and as root `npm_config_unsafe_perm=true`), with the extension's `.vsix`
+libxkbfile-dev libsecret-1-dev`, and as root `npm_config_unsafe_perm=true`; where GitHub cannot be reached,
+ripgrep's download fails: unpack the package, run `npm install --omit=dev --ignore-scripts` in it and in its
+lib/vscode, `npm rebuild` the native modules there (npm_config_yes=true for node-pty) and argon2 at the top, and
+copy the system's `rg` to lib/vscode/node_modules/@vscode/ripgrep/bin/), with the extension's `.vsix`
 (`npm ci && npm run package` in editors/vscode) installed, driven by Playwright for Python (`pip install
 playwright`; it drives the machine's Chromium, nothing is downloaded). `ECRM_LANG=ja` in code-server's
-environment reaches `ecrm lsp`, so the findings and hovers are Japanese while VS Code itself stays English
+environment reaches `ecrm lsp`, so the findings are Japanese while VS Code itself stays English
 (its Japanese language pack comes from the Marketplace; `--locale ja` without it changes nothing). The Red Hat
 YAML extension, in our extension's pack, is a Marketplace download too: where it cannot be installed, the pictures
 show the `.ecrm` text syntax.
