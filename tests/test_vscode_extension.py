@@ -116,7 +116,9 @@ def test_the_vsix_holds_manifest_grammar_client_and_schemas(built: Path) -> None
     assert manifest["contributes"]["languages"][0]["extensions"] == [".ecrm"]
     (contributed,) = manifest["contributes"]["grammars"]
     assert contributed["scopeName"] == grammar["scopeName"] == "source.ecrm"
-    assert "redhat.vscode-yaml" in manifest["extensionDependencies"]
+    # Installed along with ours (an extension pack), not a dependency: VS Code would not activate ours without it,
+    # and the .ecrm files and the language server need nothing of it.
+    assert "redhat.vscode-yaml" in manifest["extensionPack"] and "extensionDependencies" not in manifest
     settings = manifest["contributes"]["configuration"]["properties"]
     assert settings["ecrm.path"]["default"] == "ecrm"
     assert {"off", "messages", "verbose"} == set(settings["ecrm.trace.server"]["enum"])
@@ -130,6 +132,8 @@ def test_the_client_starts_ecrm_lsp_and_says_how_to_install_it(built: Path) -> N
     vsix = zipfile.ZipFile(VSIX)
     client = vsix.read("extension/out/extension.js").decode()
     assert 'args: ["lsp"]' in client
+    # No transport named: with TransportKind.stdio, vscode-languageclient appends `--stdio`, which `ecrm lsp` rejects.
+    assert "transport:" not in client
     assert "registerContributor" in client  # the YAML schemas, through the YAML extension's API
     # The modules the client imports, tested under node below, are the ones shipped.
     assert "pip install 'ecrm-dsl[lsp]'" in vsix.read("extension/out/serverCommand.js").decode()

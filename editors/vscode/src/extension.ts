@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as vscode from "vscode";
-import { LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from "vscode-languageclient/node";
+import { LanguageClient, LanguageClientOptions, ServerOptions } from "vscode-languageclient/node";
 import { schemaKindOf } from "./projectSchemas";
 import { INSTALL_COMMAND, resolveServerCommand } from "./serverCommand";
 
@@ -88,10 +88,11 @@ async function start(output: vscode.OutputChannel): Promise<void> {
     void reportMissing(problem ?? "");
     return;
   }
+  // No `transport`: stdio is the default, and `TransportKind.stdio` would make the client append `--stdio`, which
+  // `ecrm lsp` rejects (exit 2) — the server never started in a real VS Code that way.
   const serverOptions: ServerOptions = {
     command: executable,
     args: ["lsp"],
-    transport: TransportKind.stdio,
     options: { cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath },
   };
   const clientOptions: LanguageClientOptions = {
