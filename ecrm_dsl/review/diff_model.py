@@ -7,9 +7,11 @@ the Markdown renderer can set them in code type without guessing, while text and
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecrm_dsl.language.i18n import lookup, n_, tr, trn
 from ecrm_dsl.plan import text
 
 SCOPES = ("scenario", "segment", "template", "preset", "policies", "schema", "config")
@@ -32,6 +34,29 @@ def msg(*parts: str) -> Message:
 
 def plain(message: Message) -> str:
     return "".join(message)
+
+
+_MARK = re.compile("\x00(\\w+)\x00")
+
+
+def mark(name: str) -> str:
+    """Where a piece of source text goes in a translated sentence: ``tr("… {step} …", step=mark("step"))``."""
+    return f"\x00{name}\x00"
+
+
+def coded(said: str, **codes: str) -> Message:
+    """A sentence said by :func:`tr` with :func:`mark` in its fields, as a message whose marked pieces are
+    :class:`Code` (a translation may put them in another order)."""
+    pieces = _MARK.split(said)
+    return tuple(Code(codes[p]) if odd else p for index, p in enumerate(pieces) if (odd := index % 2) or p)
+
+
+def state_word(state: str) -> str:
+    """``changed``, ``added``, ``removed`` or ``renamed`` in the current language (the JSON keeps the English)."""
+    return lookup(_STATE_WORDS.get(state, state))
+
+
+_STATE_WORDS = {CHANGED: n_("changed"), ADDED: n_("added"), REMOVED: n_("removed"), RENAMED: n_("renamed")}
 
 
 @dataclass(frozen=True)
@@ -141,37 +166,76 @@ class PlanDiff:
     def summary(self) -> str:
         """One line: "2 scenarios changed, 1 added, 1 removed; 1 segment changed; policies changed"."""
         if not self.status:
-            return "no changes" + (f" in meaning; {self.files_summary()}" if self.files else "")
+            return tr("no changes in meaning; {files}", files=self.files_summary()) if self.files else tr("no changes")
         parts = []
         for scope in ("scenario", *NAMED):
-            counts = {
-                state: sum(1 for _, st in self.subjects(scope) if st == state) for state in (CHANGED, ADDED, REMOVED)
-            }
-            pieces = [f"{n} {state}" for state, n in counts.items() if n]
+            counts = [
+                (state, sum(1 for _, st in self.subjects(scope) if st == state)) for state in (CHANGED, ADDED, REMOVED)
+            ]
+            pieces = [(state, n) for state, n in counts if n]
             if pieces:
-                total_first = next(n for n in counts.values() if n)
-                noun = scope if total_first == 1 else scope + "s"
-                first, *rest = pieces
-                number, state = first.split(" ", 1)
-                parts.append(", ".join([f"{number} {noun} {state}", *rest]))
+                (state, number), rest = pieces[0], pieces[1:]
+                first = _FIRST[state](_SUBJECTS[scope](number))
+                parts.append(listed([first, *(_COUNTED[s](n) for s, n in rest)]))
         for scope, wording in (
-            ("policies", "policies changed"),
-            ("schema", "customer schema changed"),
-            ("config", "project configuration changed"),
+            ("policies", n_("policies changed")),
+            ("schema", n_("customer schema changed")),
+            ("config", n_("project configuration changed")),
         ):
             if self.subjects(scope):
-                parts.append(wording)
+                parts.append(lookup(wording))
         if self.files:
             parts.append(self.files_summary())
-        return "; ".join(parts)
+        return clauses(parts)
 
     def files_summary(self, noun: bool = True) -> str:
         """ "3 files added, 1 removed, 1 renamed" (without ``noun``: "3 added, 1 removed, 1 renamed")."""
         counts = [(state, sum(1 for f in self.files if f.state == state)) for state in (ADDED, REMOVED, RENAMED)]
-        pieces = [(n, state) for state, n in counts if n]
-        (first, state), rest = pieces[0], pieces[1:]
-        files = (" file" if first == 1 else " files") if noun else ""
-        return ", ".join([f"{first}{files} {state}", *(f"{n} {s}" for n, s in rest)])
+        pieces = [(state, n) for state, n in counts if n]
+        (state, first), rest = pieces[0], pieces[1:]
+        said = _FIRST[state](_files(first)) if noun else _COUNTED[state](first)
+        return listed([said, *(_COUNTED[s](n) for s, n in rest)])
+
+
+def listed(items: list[str]) -> str:
+    """``a, b, c`` in the current language."""
+    said = items[0] if items else ""
+    for item in items[1:]:
+        said = tr("{items}, {item}", items=said, item=item)
+    return said
+
+
+def clauses(items: list[str]) -> str:
+    """``a; b; c`` in the current language."""
+    said = items[0] if items else ""
+    for item in items[1:]:
+        said = tr("{clauses}; {clause}", clauses=said, clause=item)
+    return said
+
+
+def _files(n: int) -> str:
+    return trn("{count} file", "{count} files", n, count=n)
+
+
+# The summary's words, each whole: "2 scenarios" + "changed" is said "{subjects} changed", then "1 added".
+_SUBJECTS = {
+    "scenario": lambda n: trn("{count} scenario", "{count} scenarios", n, count=n),
+    "segment": lambda n: trn("{count} segment", "{count} segments", n, count=n),
+    "template": lambda n: trn("{count} template", "{count} templates", n, count=n),
+    "preset": lambda n: trn("{count} preset", "{count} presets", n, count=n),
+}
+_FIRST = {
+    CHANGED: lambda subjects: tr("{subjects} changed", subjects=subjects),
+    ADDED: lambda subjects: tr("{subjects} added", subjects=subjects),
+    REMOVED: lambda subjects: tr("{subjects} removed", subjects=subjects),
+    RENAMED: lambda subjects: tr("{subjects} renamed", subjects=subjects),
+}
+_COUNTED = {
+    CHANGED: lambda n: tr("{count} changed", count=n),
+    ADDED: lambda n: tr("{count} added", count=n),
+    REMOVED: lambda n: tr("{count} removed", count=n),
+    RENAMED: lambda n: tr("{count} renamed", count=n),
+}
 
 
 class Changes:
