@@ -36,19 +36,21 @@ def plain(message: Message) -> str:
     return "".join(message)
 
 
-_MARK = re.compile("\x00(\\w+)\x00")
+_FIELD = re.compile(r"\{(\w+)\}")
 
 
-def mark(name: str) -> str:
-    """Where a piece of source text goes in a translated sentence: ``tr("… {step} …", step=mark("step"))``."""
-    return f"\x00{name}\x00"
-
-
-def coded(said: str, **codes: str) -> Message:
-    """A sentence said by :func:`tr` with :func:`mark` in its fields, as a message whose marked pieces are
-    :class:`Code` (a translation may put them in another order)."""
-    pieces = _MARK.split(said)
-    return tuple(Code(codes[p]) if odd else p for index, p in enumerate(pieces) if (odd := index % 2) or p)
+def say(template: str, /, **pieces: str | Message) -> Message:
+    """``template`` (an English sentence marked with ``n_()``) in the current language, as a message: each
+    ``{field}`` filled with a piece of source text (a ``str``, set as :class:`Code`) or with a message's pieces (a
+    tuple, kept as they are). The translation may put the fields in another order."""
+    out: list[str] = []
+    for index, piece in enumerate(_FIELD.split(lookup(template))):
+        if index % 2:
+            value = pieces[piece]
+            out.extend((Code(value),) if isinstance(value, str) else value)
+        elif piece:
+            out.append(piece)
+    return tuple(out)
 
 
 def state_word(state: str) -> str:
@@ -264,25 +266,40 @@ class Changes:
         before = text.condition(old) if old is not None else None
         after = text.condition(new) if new is not None else None
         if old is None:
-            self.add(kind, (*label, " added: ", Code(after or "")), step=step, after=after)
+            self.add(
+                kind, say(n_("{label} added: {condition}"), label=label, condition=after or ""), step=step, after=after
+            )
             return
         if new is None:
-            self.add(kind, (*label, " removed (was ", Code(before or ""), ")"), step=step, before=before)
+            message = say(n_("{label} removed (was {condition})"), label=label, condition=before or "")
+            self.add(kind, message, step=step, before=before)
             return
         old_parts, new_parts = text.conjuncts(old), text.conjuncts(new)
         common = [c for c in old_parts if c in new_parts]
         dropped = [text.condition(c) for c in old_parts if c not in new_parts]
         added = [text.condition(c) for c in new_parts if c not in old_parts]
         if common and len(dropped) == 1 and len(added) == 1:
-            message = (*label, ": ", Code(dropped[0]), " → ", Code(added[0]), " (the other conditions unchanged)")
-        elif common and (dropped or added):
-            message = (*label, ":")
-            if added:
-                message += (" adds ", *joined([Code(a) for a in added]))
-            if dropped:
-                message += (";" if added else "", " drops ", *joined([Code(d) for d in dropped]))
+            message = say(
+                n_("{label}: {before} → {after} (the other conditions unchanged)"),
+                label=label,
+                before=dropped[0],
+                after=added[0],
+            )
+        elif common and added and dropped:
+            message = say(
+                n_("{label}: adds {added}; drops {dropped}"),
+                label=label,
+                added=joined([Code(a) for a in added]),
+                dropped=joined([Code(d) for d in dropped]),
+            )
+        elif common and added:
+            message = say(n_("{label}: adds {added}"), label=label, added=joined([Code(a) for a in added]))
+        elif common and dropped:
+            message = say(n_("{label}: drops {dropped}"), label=label, dropped=joined([Code(d) for d in dropped]))
         elif common:
-            message = (*label, ": same conditions in a different order: ", Code(after or ""))
+            message = say(
+                n_("{label}: same conditions in a different order: {condition}"), label=label, condition=after or ""
+            )
         else:
             message = (*label, ": ", Code(before or ""), " → ", Code(after or ""))
         self.add(kind, message, step=step, before=before, after=after)
@@ -295,16 +312,22 @@ class Changes:
         self.add(kind, (*label, " ", Code(before), " → ", Code(after)), step=step, before=before, after=after)
 
     def types(self, noun: str, old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> None:
-        """Names with types (template params, schema attributes, event properties): added, removed, retyped."""
+        """Names with types (template params, schema attributes, event properties): added, removed, retyped.
+        ``noun`` is English, marked with ``n_()`` by the caller (the record's kind is made of it)."""
         kind = noun.replace(" ", "_")
+        said: Message = (lookup(noun),)
         for name in sorted(set(old) | set(new)):
-            label = (f"{noun} ", Code(prefix + name))
             if name not in new:
-                self.add(f"{kind}_removed", (*label, f" ({old[name]}) removed"), before=old[name])
+                message = say(
+                    n_("{noun} {name} ({type}) removed"), noun=said, name=prefix + name, type=(str(old[name]),)
+                )
+                self.add(f"{kind}_removed", message, before=old[name])
             elif name not in old:
-                self.add(f"{kind}_added", (*label, f" ({new[name]}) added"), after=new[name])
+                message = say(n_("{noun} {name} ({type}) added"), noun=said, name=prefix + name, type=(str(new[name]),))
+                self.add(f"{kind}_added", message, after=new[name])
             else:
-                self.value(f"{kind}_type", (*label, " type"), old[name], new[name], str)
+                label = say(n_("{noun} {name} type"), noun=said, name=prefix + name)
+                self.value(f"{kind}_type", label, old[name], new[name], str)
 
     def generic(self, key: str, old: Any, new: Any, step: str | None = None) -> None:
         """A field the diff does not describe in words: shown as JSON, so no difference is ever dropped."""
@@ -312,7 +335,7 @@ class Changes:
             return
         before, after = _compact(old), _compact(new)
         prefix: tuple[str, ...] = (Code(step), ": ") if step else ()
-        message = (*prefix, Code(key), " changed: ", Code(before), " → ", Code(after))
+        message = (*prefix, *say(n_("{field} changed: {before} → {after}"), field=key, before=before, after=after))
         self.add("other", message, step=step, before=old, after=new)
 
 

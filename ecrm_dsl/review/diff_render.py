@@ -23,9 +23,8 @@ from ecrm_dsl.review.diff_model import (
     Message,
     PlanDiff,
     ScenarioImpact,
-    coded,
-    mark,
     plain,
+    say,
     state_word,
 )
 from ecrm_dsl.simulate.summary import render_coupons
@@ -82,26 +81,19 @@ def impact_lines(diff: PlanDiff, subject: str, state: str) -> list[Message]:
     if found.in_flight or state != ADDED:
         n = found.in_flight
         people = trn("{count} customer", "{count} customers", n, count=f"{n:,}") if n else tr("none")
-        waiting = [(Code(step), f" {n:,}") for step, n in sorted(found.at_steps.items())]
-        if waiting:
-            steps = tr("{people} — waiting at changed steps: {steps}", people=people, steps=mark("steps"))
-            message: Message = (tr("enrolled now: {people}", people=steps),)
+        if found.at_steps:
+            said = n_("enrolled now: {people} — waiting at changed steps: {steps}")
+            lines.append(say(said, people=(people,), steps=_waiting(found.at_steps)))
         else:
-            message = (tr("enrolled now: {people}", people=people),)
-        lines.append(_with_steps(message, waiting))
+            lines.append((tr("enrolled now: {people}", people=people),))
     if state == REMOVED and found.in_flight:
-        said = tr("they finish on the removed version only with {command}", command=mark("command"))
-        lines.append(coded(said, command="ecrm deploy --in-flight keep"))
+        said = n_("they finish on the removed version only with {command}")
+        lines.append(say(said, command="ecrm deploy --in-flight keep"))
     removed = {c.step for c in diff.changes_of("scenario", subject) if c.kind == "step_removed" and c.step is not None}
     for step in sorted(removed & set(found.at_steps)):
-        said = tr(
-            "{count} wait at removed step {step}: deploy with {keep} or map it: {map}",
-            count=f"{found.at_steps[step]:,}",
-            step=mark("step"),
-            keep=mark("keep"),
-            map=mark("map"),
-        )
-        lines.append(coded(said, step=step, keep="--in-flight keep", map=f"--map {subject}.{step}=NEW_STEP"))
+        said = n_("{count} wait at removed step {step}: deploy with {keep} or map it: {map}")
+        count = (f"{found.at_steps[step]:,}",)
+        lines.append(say(said, count=count, step=step, keep="--in-flight keep", map=f"--map {subject}.{step}=NEW_STEP"))
     if found.audience is not None:
         lines.append((count_text(found.audience),))
     if found.power is not None:
@@ -110,13 +102,12 @@ def impact_lines(diff: PlanDiff, subject: str, state: str) -> list[Message]:
     return lines
 
 
-def _with_steps(message: Message, waiting: list[tuple[Code, str]]) -> Message:
-    """``message`` with the marked place of its steps filled: ``step 3; other 1`` (steps in code type)."""
-    filled: list[str] = []
-    for index, (step, count) in enumerate(waiting):
-        filled += ["; " if index else "", step, count]
-    before, _, after = message[0].partition(mark("steps"))
-    return tuple(p for p in (before, *filled, after) if p)
+def _waiting(at_steps: dict[str, int]) -> Message:
+    """``step 3; other 1``, the steps in code type."""
+    pieces: list[str] = []
+    for index, (step, n) in enumerate(sorted(at_steps.items())):
+        pieces += [*(["; "] if index else []), Code(step), f" {n:,}"]
+    return tuple(pieces)
 
 
 def shared_notes(diff: PlanDiff, scope: str, subject: str) -> list[Message]:
@@ -129,8 +120,7 @@ def shared_notes(diff: PlanDiff, scope: str, subject: str) -> list[Message]:
         waiting = diff.impact.templates[subject]
         if not waiting:
             return [(tr("no customers wait at a step that sends it"),)]
-        steps = [(Code(step), f" {n:,}") for step, n in sorted(waiting.items())]
-        return [_with_steps((tr("waiting at steps that send it: {steps}", steps=mark("steps")),), steps)]
+        return [say(n_("waiting at steps that send it: {steps}"), steps=_waiting(waiting))]
     return []
 
 
