@@ -99,12 +99,21 @@ def test_diff_s_summary_and_pull_request_comment_speak_japanese(monkeypatch: pyt
     assert summary.endswith("ポリシーを変更；顧客スキーマを変更；4 ファイルを追加、3 件を削除"), summary
     assert "\nシナリオ f2_step_mail: 変更\n" in japanese.stdout and "\nポリシー: 変更\n" in japanese.stdout
     assert "  使用元: dormant_150_winback\n" in japanese.stdout
+    # each change in words, the source pieces as written
+    assert "  - f2_second_order_coupon のタイミングを day 7 at 10:00 から day 5 at 10:00 に変更（2 日早く）\n" in (
+        japanese.stdout
+    )
+    assert "  - wait_1h: 待機 1h → 2h（1 時間遅く）\n" in japanese.stdout
+    assert "  - 優先度 #2 → #1（今後は cart_abandonment より先）\n" in japanese.stdout
 
     markdown = ["diff", "before", "after", "--format", "markdown", "--no-mermaid"]
     english, japanese = _in_both(markdown)
     assert english.exit_code == japanese.exit_code == 1
     assert "\n#### Scenarios\n" in english.stdout and "\n#### シナリオ\n" in japanese.stdout
     assert "<summary><code>f2_step_mail</code> — 変更: 4 件の変更</summary>" in japanese.stdout
+    assert "- `f2_second_order_coupon` のタイミングを `day 7 at 10:00` から `day 5 at 10:00` に変更（2 日早く）" in (
+        japanese.stdout
+    )
     assert "\n#### テンプレート\n" in japanese.stdout and "\n#### ファイル\n" in japanese.stdout
     short = CliRunner().invoke(cli, ["--lang", "ja", *markdown, "--max-size", "2000"])
     assert "GitHub のコメントのサイズ上限に収めるため短くしました: " in short.stdout
