@@ -14,6 +14,10 @@ from ecrm_dsl.cli import cli
 from ecrm_dsl.cli.language import localize
 from ecrm_dsl.language import i18n
 from tests import catalogue
+from tests.test_operator_cli import ecrm
+from tests.test_operator_cli import project as project
+from tests.test_preview import COUPON_DAY, preview
+from tests.test_preview import shop as shop
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -137,3 +141,32 @@ def test_diff_s_refusals_speak_japanese_with_the_same_exit_codes(monkeypatch: py
     english, japanese = _in_both(["diff", "before", "after", "--now", "yesterday", "--detailed-exitcode"])
     assert english.exit_code == japanese.exit_code == 1  # terraform's "error"
     assert "ecrm diff: --now 'yesterday' は時刻ではありません。" in japanese.stderr
+
+
+# preview and send-test, through a new interpreter with ECRM_LANG=ja (the shop of tests/test_preview.py)
+
+
+def test_preview_and_send_test_speak_japanese_with_the_same_exit_codes(shop: Path) -> None:
+    ja = {"ECRM_LANG": "ja"}
+    shown = preview(shop, "f2_step_mail:repeat_coupon", "--customer", "c1", "--at", COUPON_DAY, env=ja)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith(
+        "顧客 c1 への f2_step_mail:repeat_coupon のプレビュー（2025-03-08T10:00:00+09:00 時点）\n"
+    )
+    assert "\n  チャネル: line\n" in shown.stdout
+    assert "\n  クーポン: プール f2_spring の SPRING-A、2025-03-31 まで有効（" in shown.stdout
+    assert '"text": "[redacted]様、次回使えるクーポンです: SPRING-A"' in shown.stdout  # the message itself as sent
+
+    english = preview(shop, "f2_step:repeat_coupon", "--customer", "c1")
+    japanese = preview(shop, "f2_step:repeat_coupon", "--customer", "c1", env=ja)
+    assert english.returncode == japanese.returncode == 1
+    assert english.stderr.startswith("ecrm preview: no scenario 'f2_step'; did you mean 'f2_step_mail'?")
+    assert japanese.stderr.startswith("ecrm preview: シナリオ 'f2_step' はありません。もしかして 'f2_step_mail'？")
+
+    args = ("send-test", "repeat_coupon", "--customer", "c1", "--delivery-config", "delivery.toml")
+    refused = ecrm(shop, *args, "--to", "boss@evil.minori.example", env=ja)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(
+        "ecrm send-test: b***@evil.minori.example はテスト送信の許可リスト（delivery.toml の [test_send] allow）に"
+        "ありません。"
+    ), refused.stderr
