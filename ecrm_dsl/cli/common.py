@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,7 +14,7 @@ from ecrm_dsl.cli import paint
 from ecrm_dsl.cli.render import SourceLines, render_json, render_text
 from ecrm_dsl.cli.terminal import echo_painted
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError, Severity
-from ecrm_dsl.language.i18n import lookup, n_, tr
+from ecrm_dsl.language.i18n import DEFAULT, language, lookup, n_, tr, use
 from ecrm_dsl.project.config import ProjectConfig, load_config
 
 if TYPE_CHECKING:
@@ -24,6 +26,18 @@ class ExitCode(IntEnum):
     FINDINGS = 1  # lint found something; compile refused
     USAGE = 2  # bad arguments or configuration
     INTERNAL = 3
+
+
+@contextmanager
+def in_english() -> Iterator[None]:
+    """Machine formats (diff's and preview's JSON) read the same on every machine: their sentences in English,
+    whatever ``--lang`` says."""
+    spoken = language()
+    use(DEFAULT)
+    try:
+        yield
+    finally:
+        use(spoken)
 
 
 def alternatives(names: list[str]) -> str:

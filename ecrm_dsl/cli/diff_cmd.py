@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ import click
 from sqlalchemy import Engine
 
 from ecrm_dsl.cli import paint
-from ecrm_dsl.cli.common import ExitCode, print_findings
+from ecrm_dsl.cli.common import ExitCode, in_english, print_findings
 from ecrm_dsl.cli.git_changes import renamed_files
 from ecrm_dsl.cli.redact import display_location, redact
 from ecrm_dsl.cli.runtime_cmds import plan_errors
@@ -167,6 +168,22 @@ def _diff(
         new = resolve(head, context) if head is not None else working_tree(context)
     except SourceError as exc:
         _fail(str(exc))
+    # JSON is for scripts: its summary and sentences are English in every language, as its keys are.
+    with in_english() if fmt == "json" else nullcontext():
+        return _compared(old, new, fmt, store, now, power, mermaid, max_size)
+
+
+def _compared(
+    old: Side,
+    new: Side,
+    fmt: str,
+    store: str | None,
+    now: datetime,
+    power: tuple[timedelta, float] | None,
+    mermaid: bool,
+    max_size: int,
+) -> bool:
+    """Print the comparison of the two sides in ``fmt`` (and the impact in ``store``); whether anything changed."""
     try:
         projects = (old.project, new.project) if old.project and new.project else None
         result = diff_plans(old.plan, new.plan, old.label, new.label, projects, _renames(old, new))

@@ -11,6 +11,7 @@ import json
 import tempfile
 import webbrowser
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import datetime
 from html import escape
 from pathlib import Path
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from ecrm_dsl.cli.common import ExitCode, project_config
+from ecrm_dsl.cli.common import ExitCode, in_english, project_config
 from ecrm_dsl.cli.runtime_cmds import compiled_plan, plan_option, store_option
 from ecrm_dsl.cli.store_access import existing_store
 from ecrm_dsl.delivery.config import ConfigError, DeliveryConfig
@@ -180,9 +181,10 @@ def preview_command(
     Exit 0 shown, 1 an unknown template, scenario, step or customer, 2 usage, store or settings.
     """
     config = load_delivery_config(delivery_config, "preview")
-    shown = make_preview(
-        ctx, "preview", target, customer, at_text, plan_file, store, config, params, [channel] if channel else None
-    )
+    with in_english() if fmt == "json" else nullcontext():  # JSON's sentences are English, as its keys are
+        shown = make_preview(
+            ctx, "preview", target, customer, at_text, plan_file, store, config, params, [channel] if channel else None
+        )
     secrets = () if with_contacts else shown.contact_details
     if fmt == "json":
         click.echo(json.dumps(redact(preview_document(shown), secrets), ensure_ascii=False, indent=2))
