@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +14,7 @@ from ecrm_dsl.cli import paint
 from ecrm_dsl.cli.render import SourceLines, render_json, render_text
 from ecrm_dsl.cli.terminal import echo_painted
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError, Severity
+from ecrm_dsl.language.i18n import DEFAULT, language, lookup, n_, tr, use
 from ecrm_dsl.project.config import ProjectConfig, load_config
 
 if TYPE_CHECKING:
@@ -23,6 +26,26 @@ class ExitCode(IntEnum):
     FINDINGS = 1  # lint found something; compile refused
     USAGE = 2  # bad arguments or configuration
     INTERNAL = 3
+
+
+@contextmanager
+def in_english() -> Iterator[None]:
+    """Machine formats (diff's and preview's JSON) read the same on every machine: their sentences in English,
+    whatever ``--lang`` says."""
+    spoken = language()
+    use(DEFAULT)
+    try:
+        yield
+    finally:
+        use(spoken)
+
+
+def alternatives(names: list[str]) -> str:
+    """``a or b or c``, in the current language (for "did you mean …?")."""
+    said = names[0] if names else ""
+    for name in names[1:]:
+        said = tr("{choices} or {name}", choices=said, name=name)
+    return said
 
 
 def project_config(ctx: click.Context, start: Path | None = None) -> ProjectConfig:
@@ -52,13 +75,14 @@ def built_plan(
     command: str,
     *,
     config: ProjectConfig | None = None,
-    refused: str = "stopped; fix the errors above first",
+    refused: str = n_("stopped; fix the errors above first"),
     warnings: bool = False,
 ) -> Build:
     """The project built through the one pipeline; on refusal, the findings on standard error and exit 1.
 
     Reported errors (and warnings, with ``warnings``) are printed as lint prints them, together with the errors
     that a rule selection or suppression comment hides but that refuse the plan all the same, and why.
+    ``refused`` is the English sentence, marked with ``n_()`` where it is written (said in the current language).
     """
     from ecrm_dsl.build.pipeline import build  # the compiler is loaded only by the commands that need a plan
 
@@ -72,12 +96,13 @@ def built_plan(
         )
     if result.silenced_blocking:
         codes = ", ".join(sorted({d.code for d in result.silenced_blocking}))
-        click.echo(
-            f"ecrm {command}: {codes} cannot be silenced for a plan: the plan would be wrong or the runtime would "
-            "fail (see 'Which errors can be silenced' in the README)",
-            err=True,
+        because = tr(
+            "{codes} cannot be silenced for a plan: the plan would be wrong or the runtime would fail (see 'Which "
+            "errors can be silenced' in the README)",
+            codes=codes,
         )
+        click.echo(f"ecrm {command}: {because}", err=True)
     if not result.ok:
-        click.echo(f"ecrm {command}: {refused}", err=True)
+        click.echo(f"ecrm {command}: {lookup(refused)}", err=True)
         raise SystemExit(int(ExitCode.FINDINGS))
     return result

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ecrm_dsl.cli.common import built_plan
+from ecrm_dsl.language.i18n import n_, trn
 from ecrm_dsl.plan.document import canonical_json
 
 
@@ -29,7 +30,7 @@ def compile_command(ctx: click.Context, output: Path | None, source_map: Path | 
     Refuses (exit 1) while the project has errors; warnings are shown on standard error. Errors that would
     make the plan wrong refuse it even where a rule selection or a suppression comment hides them.
     """
-    result = built_plan(ctx, "compile", refused="not compiled; fix the errors above first", warnings=True)
+    result = built_plan(ctx, "compile", refused=n_("not compiled; fix the errors above first"), warnings=True)
     assert result.plan is not None and result.source_map is not None
     plan, smap = result.plan, result.source_map
     text = canonical_json(plan)
@@ -39,7 +40,11 @@ def compile_command(ctx: click.Context, output: Path | None, source_map: Path | 
         output.parent.mkdir(parents=True, exist_ok=True)
         _write(output, text)
         _write(source_map or output.with_name(output.stem + ".map.json"), canonical_json(smap))
-        click.echo(f"wrote {output} ({len(plan['scenarios'])} scenarios)", err=True)
+        count = len(plan["scenarios"])
+        click.echo(
+            trn("wrote {path} ({count} scenario)", "wrote {path} ({count} scenarios)", count, path=output, count=count),
+            err=True,
+        )
     if source_map is not None and output is None:
         _write(source_map, canonical_json(smap))
 

@@ -8,6 +8,7 @@ import click
 
 from ecrm_dsl.cli.common import ExitCode, print_findings
 from ecrm_dsl.language.diagnostics import Severity
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.project.workspace import parse_scenario_file
 from ecrm_dsl.syntax.text_printer import print_text
 from ecrm_dsl.syntax.yaml_printer import print_yaml
@@ -36,4 +37,4 @@ def convert_command(source: Path, target: str | None, output: Path | None, schem
         click.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
+        click.echo(tr("wrote {path}", path=output), err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,13 +13,14 @@ import click
 from sqlalchemy import Engine
 
 from ecrm_dsl.cli import paint
-from ecrm_dsl.cli.common import ExitCode, print_findings
+from ecrm_dsl.cli.common import ExitCode, in_english, print_findings
 from ecrm_dsl.cli.git_changes import renamed_files
 from ecrm_dsl.cli.redact import display_location, redact
 from ecrm_dsl.cli.runtime_cmds import plan_errors
 from ecrm_dsl.cli.simulate_cmd import parse_duration, parse_points
 from ecrm_dsl.cli.terminal import echo_painted
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.language.values import Duration
 from ecrm_dsl.project.config import ProjectConfig
 from ecrm_dsl.review.diff_impact import StoreError, check_store, measure
@@ -129,7 +131,13 @@ def diff_command(
     codes = DETAILED if detailed_exitcode else STANDARD
     try:
         if max_size and max_size < MIN_MAX_SIZE:
-            _fail(f"--max-size {max_size}: give at least {MIN_MAX_SIZE:,} characters, or 0 for no limit")
+            _fail(
+                tr(
+                    "--max-size {size}: give at least {least} characters, or 0 for no limit",
+                    size=max_size,
+                    least=f"{MIN_MAX_SIZE:,}",
+                )
+            )
         changed = _diff(ctx, base, head, fmt, store, now_text, mermaid, power_text, uplift_text, max_size)
     except SystemExit as exc:  # every refusal below exits 2 (ExitCode.USAGE); said in this mode's number
         if exc.code == int(ExitCode.USAGE):
@@ -160,13 +168,29 @@ def _diff(
         new = resolve(head, context) if head is not None else working_tree(context)
     except SourceError as exc:
         _fail(str(exc))
+    # JSON is for scripts: its summary and sentences are English in every language, as its keys are.
+    with in_english() if fmt == "json" else nullcontext():
+        return _compared(old, new, fmt, store, now, power, mermaid, max_size)
+
+
+def _compared(
+    old: Side,
+    new: Side,
+    fmt: str,
+    store: str | None,
+    now: datetime,
+    power: tuple[timedelta, float] | None,
+    mermaid: bool,
+    max_size: int,
+) -> bool:
+    """Print the comparison of the two sides in ``fmt`` (and the impact in ``store``); whether anything changed."""
     try:
         projects = (old.project, new.project) if old.project and new.project else None
         result = diff_plans(old.plan, new.plan, old.label, new.label, projects, _renames(old, new))
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
         if not (old.from_file or new.from_file):
             raise  # compiled plans are well formed: this is a bug, and main() reports it as one
-        _fail(f"a plan file is not shaped as ecrm compile writes it ({type(exc).__name__}: {exc})")
+        _fail(tr("a plan file is not shaped as ecrm compile writes it ({error})", error=f"{type(exc).__name__}: {exc}"))
     if store and result.changed:
         result.impact = _impact(result, old.plan, new.plan, store, now, power)
     if fmt == "json":
@@ -204,7 +228,7 @@ def _add_power(
     label = str(Duration(int(span.total_seconds())))
     if span % timedelta(weeks=1) == timedelta(0):
         label = f"{span // timedelta(weeks=1)}w"  # said in weeks, as the figures are
-    click.echo(f"ecrm diff: replaying the last {label} for the power estimate", err=True)
+    click.echo("ecrm diff: " + tr("replaying the last {span} for the power estimate", span=label), err=True)
     with plan_errors("diff"):
         estimates, impact.coupons = replayed_power(engine, new, subjects, now, span, uplift)
     impact.power_span = label
@@ -218,9 +242,9 @@ def _parse_now(value: str | None) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        _fail(f"--now '{value}' is not a time; write e.g. 2025-03-01T10:00+09:00")
+        _fail(tr("--now '{value}' is not a time; write e.g. 2025-03-01T10:00+09:00", value=value))
     if moment.tzinfo is None:
-        _fail(f"--now '{value}' has no timezone; write e.g. 2025-03-01T10:00+09:00")
+        _fail(tr("--now '{value}' has no timezone; write e.g. 2025-03-01T10:00+09:00", value=value))
     return moment
 
 
@@ -229,14 +253,14 @@ def _power_request(span_text: str | None, uplift_text: str, store: str | None) -
     if span_text is None:
         return None
     if store is None:
-        _fail("--power replays the store's recent history: give --store too")
+        _fail(tr("--power replays the store's recent history: give --store too"))
     try:
         span = parse_duration(span_text, "--power")
         uplift = parse_points(uplift_text, "--uplift")
     except click.BadParameter as exc:
         _fail(exc.format_message())
     if span < timedelta(weeks=1):
-        _fail(f"--power {span_text}: replay at least 1w, or the weekly figures mean little")
+        _fail(tr("--power {span}: replay at least 1w, or the weekly figures mean little", span=span_text))
     return span, uplift
 
 
@@ -251,13 +275,13 @@ def _impact(
     location, store = given, display_location(given)  # the store is named without a URL's password
     if "://" not in given:
         if not Path(given).is_file():
-            _fail(f"store {store} does not exist")  # opening it would create it; the diff never writes
+            _fail(tr("store {store} does not exist", store=store))  # opening it would create it; the diff never writes
         # SQLite's own read-only mode: even a bug here could not write to the store.
         location = f"sqlite:///file:{quote(str(Path(given).resolve()), safe='/')}?mode=ro&uri=true"
     try:
         engine = open_store(location, create=False)
     except Exception as exc:  # a bad URL or missing driver is a usage error, not a traceback
-        _fail(f"cannot open the store {store}: {redact(str(exc))}")
+        _fail(tr("cannot open the store {store}: {error}", store=store, error=redact(str(exc))))
     try:
         check_store(engine)
         impact = measure(result, old, new, engine, now, store)
@@ -265,6 +289,6 @@ def _impact(
             _add_power(impact, result, new, engine, now, *power)
         return impact
     except StoreError as exc:
-        _fail(f"store {store}: {redact(str(exc))}")
+        _fail(tr("store {store}: {error}", store=store, error=redact(str(exc))))
     finally:
         engine.dispose()

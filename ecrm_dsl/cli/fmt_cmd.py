@@ -11,6 +11,7 @@ from ecrm_dsl.cli.common import ExitCode, project_config
 from ecrm_dsl.cli.render import SourceLines, render_text
 from ecrm_dsl.format import FileResult, format_file, write_atomically
 from ecrm_dsl.format.files import UnsupportedFile, expand, only_project_files, project_files
+from ecrm_dsl.language.i18n import tr, trn
 
 
 @click.command("fmt")
@@ -56,19 +57,23 @@ def _report(result: FileResult, root: Path, *, write: bool) -> None:
         rendered = render_text(result.findings, SourceLines(root), 1).rstrip("\n").rsplit("\n", 1)[0]
         click.echo(rendered, err=True)
         unreadable = all(d.code in ("E001", "E002") for d in result.findings)
-        reason = "it cannot be read" if unreadable else "it does not parse"
-        click.echo(f"error: cannot format {result.display}: {reason} (left unchanged)", err=True)
+        if unreadable:
+            why = tr("cannot format {file}: it cannot be read (left unchanged)", file=result.display)
+        else:
+            why = tr("cannot format {file}: it does not parse (left unchanged)", file=result.display)
+        click.echo(f"error: {why}", err=True)  # the severity word stays English, as lint's does
     elif result.internal is not None:
-        click.echo(
-            f"error: cannot format {result.display}: internal error: {result.internal} (left unchanged)", err=True
+        why = tr(
+            "cannot format {file}: internal error: {error} (left unchanged)", file=result.display, error=result.internal
         )
+        click.echo(f"error: {why}", err=True)
     elif result.changed and result.formatted is not None:
         if write:
             write_atomically(result.path, result.formatted)
-            click.echo(f"reformatted {result.display}", err=True)
+            click.echo(tr("reformatted {file}", file=result.display), err=True)
         else:
             click.echo(unified_diff(result.display, result.original, result.formatted), nl=False)
-            click.echo(f"would reformat {result.display}", err=True)
+            click.echo(tr("would reformat {file}", file=result.display), err=True)
 
 
 def unified_diff(name: str, before: str, after: str) -> str:
@@ -79,20 +84,22 @@ def unified_diff(name: str, before: str, after: str) -> str:
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
-def _count(number: int, what: str) -> str:
-    return f"{number} file{'' if number == 1 else 's'} {what}"
-
-
 def _summary(results: list[FileResult], *, write: bool) -> str:
     if not results:
-        return "no files to format"
+        return tr("no files to format")
     changed = sum(1 for r in results if r.changed)
     failed = sum(1 for r in results if r.formatted is None)
-    parts = [_count(changed, "reformatted" if write else "would be reformatted")]
-    parts.append(f"{len(results) - changed - failed} unchanged")
-    if failed:
-        parts.append(f"{failed} could not be formatted")
-    return ", ".join(parts)
+    if write:
+        reformatted = trn("{count} file reformatted", "{count} files reformatted", changed, count=changed)
+    else:
+        reformatted = trn(
+            "{count} file would be reformatted", "{count} files would be reformatted", changed, count=changed
+        )
+    unchanged = tr("{count} unchanged", count=len(results) - changed - failed)
+    if not failed:
+        return tr("{reformatted}, {unchanged}", reformatted=reformatted, unchanged=unchanged)
+    failures = tr("{count} could not be formatted", count=failed)
+    return tr("{reformatted}, {unchanged}, {failed}", reformatted=reformatted, unchanged=unchanged, failed=failures)
 
 
 def _exit_code(results: list[FileResult], *, check: bool) -> ExitCode:

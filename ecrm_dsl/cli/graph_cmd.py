@@ -9,7 +9,8 @@ from typing import Any, NoReturn
 
 import click
 
-from ecrm_dsl.cli.common import ExitCode, built_plan
+from ecrm_dsl.cli.common import ExitCode, alternatives, built_plan
+from ecrm_dsl.language.i18n import n_, tr
 from ecrm_dsl.plan.document import PLAN_FORMAT
 from ecrm_dsl.review.graph import (
     GraphvizError,
@@ -61,7 +62,7 @@ def graph_command(
         return
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
-    click.echo(f"wrote {output}", err=True)
+    click.echo(tr("wrote {path}", path=output), err=True)
 
 
 def _fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
@@ -70,7 +71,7 @@ def _fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
 
 
 def _compile_project(ctx: click.Context) -> Json:
-    plan = built_plan(ctx, "graph", refused="the project has errors (see above); fix them or pass --plan").plan
+    plan = built_plan(ctx, "graph", refused=n_("the project has errors (see above); fix them or pass --plan")).plan
     assert plan is not None
     return plan
 
@@ -79,9 +80,9 @@ def _read_plan(path: Path) -> Json:
     try:
         plan = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        _fail(f"{path}: cannot read the plan: {exc}")
+        _fail(tr("{path}: cannot read the plan: {error}", path=path, error=exc))
     if not isinstance(plan, dict) or plan.get("format") != PLAN_FORMAT or not isinstance(plan.get("scenarios"), list):
-        _fail(f"{path}: not an execution plan (write one with 'ecrm compile -o plan.json')")
+        _fail(tr("{path}: not an execution plan (write one with 'ecrm compile -o plan.json')", path=path))
     return plan
 
 
@@ -92,9 +93,15 @@ def _find(plan: Json, name: str) -> Json:
             return scenario
     ids = sorted(str(s.get("id")) for s in scenarios)
     close = difflib.get_close_matches(name, ids, n=3, cutoff=0.6)
-    hint = f"; did you mean {' or '.join(close)}?" if close else ""
-    listing = f"\n  scenarios: {', '.join(ids)}" if ids else "\n  the plan has no scenarios"
-    _fail(f"no scenario '{name}'{hint}{listing}")
+    if close:
+        message = tr("no scenario '{name}'; did you mean {close}?", name=name, close=alternatives(close))
+    else:
+        message = tr("no scenario '{name}'", name=name)
+    if ids:
+        listing = tr("scenarios: {names}", names=", ".join(ids))
+    else:
+        listing = tr("the plan has no scenarios")
+    _fail(f"{message}\n  {listing}")
 
 
 def _render(scenario: Json, fmt: str) -> str | bytes:
@@ -108,6 +115,6 @@ def _render(scenario: Json, fmt: str) -> str | bytes:
     except PlanShapeError as exc:
         _fail(str(exc))
     except GraphvizMissing:
-        _fail("Graphviz's dot was not found: install Graphviz (dot) or use --format dot")
+        _fail(tr("Graphviz's dot was not found: install Graphviz (dot) or use --format dot"))
     except GraphvizError as exc:
         _fail(str(exc), ExitCode.INTERNAL)

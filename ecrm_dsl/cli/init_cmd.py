@@ -9,6 +9,7 @@ import click
 
 from ecrm_dsl.cli.common import ExitCode, fail_with
 from ecrm_dsl.language.diagnostics import DiagnosticError
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.project.config import load_config
 
 STARTER = Path(__file__).resolve().parent.parent / "starter"
@@ -27,13 +28,14 @@ def init_command(directory: Path, no_editor: bool) -> None:
     starter_files = sorted(p for p in STARTER.rglob("*") if p.is_file())
     clashes = [p.relative_to(STARTER) for p in starter_files if (directory / p.relative_to(STARTER)).exists()]
     if clashes:
-        click.echo(f"ecrm init: {directory / clashes[0]} already exists; nothing was written", err=True)
+        message = tr("{path} already exists; nothing was written", path=directory / clashes[0])
+        click.echo(f"ecrm init: {message}", err=True)
         raise SystemExit(int(ExitCode.USAGE))
     for source in starter_files:
         target = directory / source.relative_to(STARTER)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
-        click.echo(f"created {target}")
+        click.echo(tr("created {path}", path=target))
     if not no_editor:
         from ecrm_dsl.cli.schema_cmd import write_editor_files
 
@@ -42,4 +44,4 @@ def init_command(directory: Path, no_editor: bool) -> None:
         except DiagnosticError as exc:
             fail_with(exc.diagnostics, directory, ExitCode.USAGE)
         write_editor_files(config)
-    click.echo(f"next: cd {directory} && ecrm lint && ecrm compile -o plan.json")
+    click.echo(tr("next: cd {directory} && ecrm lint && ecrm compile -o plan.json", directory=directory))

@@ -13,6 +13,7 @@ from ecrm_dsl.cli.git_changes import deleted_files
 from ecrm_dsl.cli.render import SourceLines, render_text, summary
 from ecrm_dsl.cli.terminal import echo_painted
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError, Severity
+from ecrm_dsl.language.i18n import tr, trn
 from ecrm_dsl.project.config import ProjectConfig, find_config, load_config
 from ecrm_dsl.project.lint import LintResult, expand_paths, is_project_file, lint
 from ecrm_dsl.project.rule_selection import ALWAYS_REPORTED, RuleSelection, selector_problem, split_selectors
@@ -27,7 +28,7 @@ def _selectors(values: Iterable[str], option: str, switching_off: bool) -> list[
         if problem:
             raise click.BadParameter(f"{problem[0]}; {problem[1]}", param_hint=option)
         if switching_off and selector in ALWAYS_REPORTED:
-            message = f"{selector} cannot be switched off (a file with this error is not loaded)"
+            message = tr("{code} cannot be switched off (a file with this error is not loaded)", code=selector)
             raise click.BadParameter(message, param_hint=option)
     return selectors
 
@@ -125,7 +126,7 @@ def lint_command(
     Exit status: 0 clean, 1 findings, 2 usage or configuration error. With --diff: 0 nothing to fix, 1 some.
     """
     if fix and diff:
-        raise click.UsageError("use --fix to apply the fixes or --diff to see them, not both")
+        raise click.UsageError(tr("use --fix to apply the fixes or --diff to see them, not both"))
     selected = _selectors(select, "--select", False) if select else None
     ignored = _selectors(ignore, "--ignore", True)
     config = _config(ctx, _start(paths), fmt)
@@ -165,7 +166,10 @@ def _show_fixes(config: ProjectConfig, named: list[Path], rules: RuleSelection) 
 
     outcome = plan_fixes(config, named or None, rules)
     click.echo(outcome.diff(), nl=False)
-    click.echo(f"would fix {_count(len(outcome.fixed), 'finding')} in {_count(len(outcome.files), 'file')}", err=True)
+    click.echo(
+        tr("would fix {findings} in {files}", findings=_findings(len(outcome.fixed)), files=_files(len(outcome.files))),
+        err=True,
+    )
     return int(ExitCode.FINDINGS if outcome.files else ExitCode.OK)
 
 
@@ -177,17 +181,23 @@ def _apply_fixes(config: ProjectConfig, named: list[Path], rules: RuleSelection,
     write_fixes(outcome)
     skipped = set(outcome.not_written) | set(outcome.unwritable)
     for name in sorted(outcome.not_written):
-        click.echo(f"ecrm lint --fix: {name} changed while it was being fixed; not overwritten (run again)", err=True)
+        message = tr("{file} changed while it was being fixed; not overwritten (run again)", file=name)
+        click.echo(f"ecrm lint --fix: {message}", err=True)
     for name, reason in sorted(outcome.unwritable.items()):
-        click.echo(f"ecrm lint --fix: {name} could not be written: {reason}", err=True)
+        message = tr("{file} could not be written: {reason}", file=name, reason=reason)
+        click.echo(f"ecrm lint --fix: {message}", err=True)
     written = [f for f in outcome.files if f.name not in skipped]
     fixed = [d for d in outcome.fixed if d.fix is not None and d.fix.span.file not in skipped]
-    line = f"fixed {_count(len(fixed), 'finding')} in {_count(len(written), 'file')}"
+    line = tr("fixed {findings} in {files}", findings=_findings(len(fixed)), files=_files(len(written)))
     click.echo(line, err=fmt != "text")  # machine-readable formats keep standard output to themselves
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+def _findings(number: int) -> str:
+    return trn("{count} finding", "{count} findings", number, count=number)
+
+
+def _files(number: int) -> str:
+    return trn("{count} file", "{count} files", number, count=number)
 
 
 def _project_changed(config: ProjectConfig, named: list[Path]) -> bool:

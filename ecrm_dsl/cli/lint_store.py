@@ -11,6 +11,7 @@ from ecrm_dsl.cli.runtime_cmds import parse_now, plan_errors
 from ecrm_dsl.cli.simulate_cmd import parse_duration
 from ecrm_dsl.cli.store_access import existing_store
 from ecrm_dsl.language.diagnostics import Diagnostic
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.project.lint import LintResult
 from ecrm_dsl.project.rule_selection import RuleSelection
 
@@ -23,7 +24,7 @@ def store_findings(
     span = parse_duration(replay, "--replay")
     now = parse_now(now_text)
     if any(refuses_plan(d) for d in result.found) or result.errors:
-        click.echo("ecrm lint: the store checks need a plan; fix the errors first", err=True)
+        click.echo("ecrm lint: " + tr("the store checks need a plan; fix the errors first"), err=True)
         return []
     engine = existing_store(ctx, store, "lint", upgrade=False)
     # Imported here: only a lint with --store replays, and the runtime is not loaded for a plain lint.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ecrm_dsl.language.i18n import tr
+
 
 @click.command("lsp")
 @click.option(
@@ -24,7 +26,7 @@ def lsp_command(address: str | None) -> None:
         from ecrm_dsl.lsp.server import build_server
     except ImportError as exc:  # pygls is an optional dependency
         raise click.ClickException(
-            f"{exc.name} is not installed; install it with: pip install 'ecrm-dsl[lsp]'"
+            tr("{package} is not installed; install it with: pip install 'ecrm-dsl[lsp]'", package=exc.name)
         ) from None
     server = build_server()
     if address is None:
@@ -32,5 +34,5 @@ def lsp_command(address: str | None) -> None:
         return
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
-        raise click.BadParameter("give it as HOST:PORT, e.g. 127.0.0.1:2087", param_hint="--tcp")
+        raise click.BadParameter(tr("give it as HOST:PORT, e.g. 127.0.0.1:2087"), param_hint="--tcp")
     server.start_tcp(host, int(port))

@@ -11,6 +11,7 @@ import json
 import tempfile
 import webbrowser
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import datetime
 from html import escape
 from pathlib import Path
@@ -19,16 +20,17 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from ecrm_dsl.cli.common import ExitCode, project_config
+from ecrm_dsl.cli.common import ExitCode, in_english, project_config
 from ecrm_dsl.cli.runtime_cmds import compiled_plan, plan_option, store_option
 from ecrm_dsl.cli.store_access import existing_store
 from ecrm_dsl.delivery.config import ConfigError, DeliveryConfig
 from ecrm_dsl.delivery.outbox import redact
+from ecrm_dsl.language.i18n import lookup, n_, tr, trn
 from ecrm_dsl.preview import Preview, PreviewError, build_preview, resolve
 from ecrm_dsl.preview.bubble import ChromiumMissing, bubble_page, screenshot
 from ecrm_dsl.preview.target import UnsentTemplate
 
-UNSENT = (
+UNSENT = n_(
     "no scenario sends it, and a plan holds only the templates its scenarios send: preview it through a step "
     "that sends it"
 )
@@ -44,7 +46,11 @@ def parse_moment(text: str | None, timezone: str, command: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        fail(command, f"--at '{text}' is not a time; write it shop-local (2025-03-08T10:00) or with an offset", 2)
+        fail(
+            command,
+            tr("--at '{text}' is not a time; write it shop-local (2025-03-08T10:00) or with an offset", text=text),
+            2,
+        )
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
@@ -53,7 +59,7 @@ def parse_params(pairs: tuple[str, ...], command: str) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            fail(command, f"--param '{pair}': write NAME=VALUE, e.g. --param coupon_code=SPRING10", 2)
+            fail(command, tr("--param '{pair}': write NAME=VALUE, e.g. --param coupon_code=SPRING10", pair=pair), 2)
         params[name.strip()] = value
     return params
 
@@ -87,7 +93,7 @@ def make_preview(
         written = [
             folder / f"{target_text}.{ext}" for ext in ("yaml", "yml") if (folder / f"{target_text}.{ext}").is_file()
         ]
-        why = f"; {written[0].name} exists, but {UNSENT}" if written else ""
+        why = tr("; {file} exists, but {why}", file=written[0].name, why=lookup(UNSENT)) if written else ""
         fail(command, f"{exc}{why}", 1)
     except PreviewError as exc:
         fail(command, str(exc), 1)
@@ -175,9 +181,10 @@ def preview_command(
     Exit 0 shown, 1 an unknown template, scenario, step or customer, 2 usage, store or settings.
     """
     config = load_delivery_config(delivery_config, "preview")
-    shown = make_preview(
-        ctx, "preview", target, customer, at_text, plan_file, store, config, params, [channel] if channel else None
-    )
+    with in_english() if fmt == "json" else nullcontext():  # JSON's sentences are English, as its keys are
+        shown = make_preview(
+            ctx, "preview", target, customer, at_text, plan_file, store, config, params, [channel] if channel else None
+        )
     secrets = () if with_contacts else shown.contact_details
     if fmt == "json":
         click.echo(json.dumps(redact(preview_document(shown), secrets), ensure_ascii=False, indent=2))
@@ -190,7 +197,7 @@ def preview_command(
                 html_file = Path(handle.name)
         path = html_file
         path.write_text(page, encoding="utf-8")
-        click.echo(f"ecrm preview: wrote {path}", err=True)
+        click.echo("ecrm preview: " + tr("wrote {path}", path=path), err=True)
         if open_page:
             webbrowser.open(path.resolve().as_uri())
     if picture is not None:
@@ -221,21 +228,32 @@ def preview_document(shown: Preview) -> dict[str, Any]:
 def preview_text(shown: Preview, secrets: tuple[str, ...]) -> str:
     target = shown.target
     lines = [
-        f"preview of {target} for customer {shown.customer_id} at {shown.at.isoformat()}",
-        f"template {target.template} ({shown.category})",
+        tr(
+            "preview of {target} for customer {customer} at {at}",
+            target=target,
+            customer=shown.customer_id,
+            at=shown.at.isoformat(),
+        ),
+        tr("template {template} ({category})", template=target.template, category=shown.category),
     ]
     if not shown.would_send:
-        lines.append("! they would not receive it now (see below); shown as it would read")
+        lines.append(tr("! they would not receive it now (see below); shown as it would read"))
     lines += [f"  {line}" for line in (*shown.delivery, *shown.context)]
     coupon = shown.coupon
     if coupon is not None:
-        until = f", valid through {coupon['expires_on']}" if coupon["expires_on"] else ""
         whose = (
-            "the code their enrollment holds"
+            tr("the code their enrollment holds")
             if coupon["held"]
-            else "preview only: the pool's next unused code, not reserved; a send draws its own"
+            else tr("preview only: the pool's next unused code, not reserved; a send draws its own")
         )
-        lines.append(f"  coupon: {coupon['code']}{until} from pool {coupon['pool']} ({whose})")
+        fields = {"code": coupon["code"], "pool": coupon["pool"], "whose": whose}
+        if coupon["expires_on"]:
+            said = tr(
+                "coupon: {code}, valid through {until} from pool {pool} ({whose})", until=coupon["expires_on"], **fields
+            )
+        else:
+            said = tr("coupon: {code} from pool {pool} ({whose})", **fields)
+        lines.append(f"  {said}")
     for channel in shown.channels:
         lines += ["", f"== {channel.channel} ==", *_channel_text(channel.channel, redact(channel.payload, secrets))]
         lines += [f"  ! {note}" for note in channel.notes]
@@ -246,13 +264,26 @@ def _channel_text(channel: str, payload: dict[str, Any]) -> list[str]:
     if channel == "email":
         headers = [f"{name}: {value}" for name, value in payload["headers"].items()]
         html = payload["html"]
-        tail = f"(HTML body: {len(html):,} characters; --html FILE writes it, --open opens it)" if html else "(no HTML)"
+        if html:
+            tail = tr("(HTML body: {count} characters; --html FILE writes it, --open opens it)", count=f"{len(html):,}")
+        else:
+            tail = tr("(no HTML)")
         return [*headers, "", payload["text"].replace("\r\n", "\n").rstrip("\n"), "", tail]
     if channel == "sms":
-        plural = "" if payload["segments"] == 1 else "s"
-        return [payload["text"], "", f"({payload['segments']} segment{plural}, {payload['encoding']})"]
-    what = {"line": "the push body the LINE adapter posts", "webhook": "the document the webhook adapter posts"}
-    head = [f"({what[channel]})"] if channel in what else []
+        count = payload["segments"]
+        said = trn(
+            "({count} segment, {encoding})",
+            "({count} segments, {encoding})",
+            count,
+            count=count,
+            encoding=payload["encoding"],
+        )
+        return [payload["text"], "", said]
+    what = {
+        "line": n_("(the push body the LINE adapter posts)"),
+        "webhook": n_("(the document the webhook adapter posts)"),
+    }
+    head = [lookup(what[channel])] if channel in what else []
     return [*head, json.dumps(payload, ensure_ascii=False, indent=2)]
 
 
@@ -266,18 +297,18 @@ def _page(shown: Preview, secrets: tuple[str, ...], shop: str) -> str:
         return f'<!doctype html><meta charset="utf-8"><pre>{escape(email["text"])}</pre>\n'
     if "line" in by_channel:
         return bubble_page(by_channel["line"]["messages"], shop)
-    fail("preview", "there is no email or LINE message to show as a page; the text above is all there is", 1)
+    fail("preview", tr("there is no email or LINE message to show as a page; the text above is all there is"), 1)
 
 
 def _picture(shown: Preview, secrets: tuple[str, ...], shop: str, path: Path) -> None:
     line = next((c for c in shown.channels if c.channel == "line"), None)
     if line is None:
-        fail("preview", "--picture draws a LINE message, and this preview has none (try --channel line)", 1)
+        fail("preview", tr("--picture draws a LINE message, and this preview has none (try --channel line)"), 1)
     try:
         screenshot(bubble_page(redact(line.payload, secrets)["messages"], shop), path)
     except ChromiumMissing as exc:
         fail("preview", f"--picture: {exc}", 2)
-    click.echo(f"ecrm preview: wrote {path}", err=True)
+    click.echo("ecrm preview: " + tr("wrote {path}", path=path), err=True)
 
 
 def fail(command: str, message: str, code: int) -> NoReturn:

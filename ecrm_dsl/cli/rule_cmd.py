@@ -9,9 +9,10 @@ from pathlib import Path
 import click
 from click.shell_completion import CompletionItem
 
-from ecrm_dsl.cli.common import ExitCode
+from ecrm_dsl.cli.common import ExitCode, alternatives
 from ecrm_dsl.docs.wording import folder, severity_line, summary
 from ecrm_dsl.language.diagnostics import RULES, Rule
+from ecrm_dsl.language.i18n import tr
 
 # Installed, the pages are inside the package (pyproject's force-include); in a checkout, in docs/rules.
 _PACKAGE_PAGES = Path(__file__).resolve().parent.parent / "docs" / "rules"
@@ -68,7 +69,10 @@ def rule_command(ctx: click.Context, code: str | None) -> None:
     if rule is None:
         close = difflib.get_close_matches(code.upper(), sorted(RULES), n=1)
         close += difflib.get_close_matches(code.lower(), sorted(r.name for r in RULES.values()), n=1)
-        hint = f"did you mean {' or '.join(close[:2])}?" if close else "`ecrm rule` lists them"
-        click.echo(f"ecrm rule: no rule '{code}'; {hint}", err=True)
+        if close:
+            hint = tr("did you mean {name}?", name=alternatives(close[:2]))
+        else:
+            hint = tr("`ecrm rule` lists them")
+        click.echo("ecrm rule: " + tr("no rule '{code}'; {hint}", code=code, hint=hint), err=True)
         ctx.exit(int(ExitCode.FINDINGS))
     click.echo(page(rule), nl=False)

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from ecrm_dsl.cli.common import ExitCode, project_config
+from ecrm_dsl.language.i18n import lookup, n_, tr
 from ecrm_dsl.project.config import ProjectConfig
 from ecrm_dsl.project.editor_files import (
     RECOMMENDED_EXTENSIONS,
@@ -24,6 +25,14 @@ from ecrm_dsl.project.editor_files import (
     merge_settings,
     package_version,
     vscode_settings,
+)
+
+# Why project/editor_files.py could not merge a settings file, as it says it (English there): marked here for
+# the catalogue, so that the sentence below is said whole in the current language.
+_REFUSALS = (
+    n_("it is not plain JSON (comments or trailing commas?)"),
+    n_("it is not a JSON object"),
+    n_('its "recommendations" is not a list'),
 )
 
 
@@ -40,9 +49,9 @@ def export_command(directory: Path) -> None:
     DIRECTORY (the project's copies live in .ecrm/schemas), stamped with this version of ecrm-dsl."""
     changed = _exported(directory)
     for path in changed:
-        click.echo(f"wrote {path}")
+        click.echo(tr("wrote {path}", path=path))
     if not changed:
-        click.echo(f"{directory}: the schemas are up to date (ecrm-dsl {package_version()})")
+        click.echo(_up_to_date(directory))
 
 
 @schema_command.command("vscode")
@@ -60,9 +69,9 @@ def write_editor_files(config: ProjectConfig) -> bool:
     root = config.root
     written = _exported(root / SCHEMA_COPIES)
     for path in written:
-        click.echo(f"wrote {_shown(path)}")
+        click.echo(tr("wrote {path}", path=_shown(path)))
     if not written:
-        click.echo(f"{_shown(root / SCHEMA_COPIES)}: the schemas are up to date (ecrm-dsl {package_version()})")
+        click.echo(_up_to_date(_shown(root / SCHEMA_COPIES)))
     settings = vscode_settings(config)
     done = _merge_into(root / ".vscode" / "settings.json", lambda text: merge_settings(text, settings), settings)
     wanted = {"recommendations": list(RECOMMENDED_EXTENSIONS)}
@@ -76,14 +85,20 @@ def _merge_into(path: Path, merge: Callable[[str | None], Merged], wanted: Mappi
     try:
         existing = path.read_text(encoding="utf-8") if path.is_file() else None
     except UnicodeDecodeError:
-        merged = Merged(None, refused="it is not UTF-8 text")
+        merged = Merged(None, refused=tr("it is not UTF-8 text"))
     except OSError as exc:
-        merged = Merged(None, refused=f"it cannot be read ({exc.strerror})")
+        merged = Merged(None, refused=tr("it cannot be read ({reason})", reason=exc.strerror))
     else:
         merged = merge(existing)
     if merged.refused is not None:
         click.echo(
-            f"ecrm: left {shown} alone: {merged.refused}. Add these settings to it yourself:\n"
+            "ecrm: "
+            + tr(
+                "left {path} alone: {reason}. Add these settings to it yourself:",
+                path=shown,
+                reason=lookup(merged.refused),
+            )
+            + "\n"
             + json.dumps(wanted, indent=2, ensure_ascii=False),
             err=True,
         )
@@ -93,11 +108,11 @@ def _merge_into(path: Path, merge: Callable[[str | None], Merged], wanted: Mappi
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(merged.text, encoding="utf-8")
         except OSError as exc:
-            click.echo(f"ecrm: cannot write {shown}: {exc.strerror}", err=True)
+            click.echo("ecrm: " + tr("cannot write {path}: {reason}", path=shown, reason=exc.strerror), err=True)
             raise SystemExit(int(ExitCode.USAGE)) from None
-        click.echo(f"{'updated' if existing is not None else 'created'} {shown}")
+        click.echo(tr("updated {path}", path=shown) if existing is not None else tr("created {path}", path=shown))
     else:
-        click.echo(f"{shown} already has these settings")
+        click.echo(tr("{path} already has these settings", path=shown))
     return True
 
 
@@ -105,8 +120,13 @@ def _exported(folder: Path) -> list[Path]:
     try:
         return export_schemas(folder)
     except OSError as exc:
-        click.echo(f"ecrm: cannot write the schemas into {_shown(folder)}: {exc.strerror}", err=True)
+        message = tr("cannot write the schemas into {path}: {reason}", path=_shown(folder), reason=exc.strerror)
+        click.echo(f"ecrm: {message}", err=True)
         raise SystemExit(int(ExitCode.USAGE)) from None
+
+
+def _up_to_date(folder: object) -> str:
+    return tr("{path}: the schemas are up to date (ecrm-dsl {version})", path=folder, version=package_version())
 
 
 def _shown(path: Path) -> str:

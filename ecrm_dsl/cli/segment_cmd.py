@@ -24,6 +24,7 @@ from ecrm_dsl.cli.runtime_cmds import store_option
 from ecrm_dsl.cli.store_access import existing_store
 from ecrm_dsl.conditions.normal import Normal, Types, normalise
 from ecrm_dsl.language.diagnostics import Severity
+from ecrm_dsl.language.i18n import tr, trn
 from ecrm_dsl.project.config import ProjectConfig
 from ecrm_dsl.project.lint import lint
 from ecrm_dsl.project.workspace import Workspace
@@ -55,9 +56,15 @@ def export_members(
     ws = _checked_workspace(config)
     if name not in ws.segments:
         close = difflib.get_close_matches(name, sorted(ws.segments), n=1)
-        hint = f"did you mean {close[0]}?" if close else f"segments: {', '.join(sorted(ws.segments)) or 'none'}"
+        if close:
+            hint = tr("did you mean {name}?", name=close[0])
+        elif ws.segments:
+            hint = tr("segments: {names}", names=", ".join(sorted(ws.segments)))
+        else:
+            hint = tr("segments: none")
         folder = _shown(config.segments, config)
-        click.echo(f"ecrm segment export: no segment named {name} in {folder}; {hint}", err=True)
+        message = tr("no segment named {name} in {folder}; {hint}", name=name, folder=folder, hint=hint)
+        click.echo(f"ecrm segment export: {message}", err=True)
         raise SystemExit(int(ExitCode.FINDINGS))
     zone = ZoneInfo(ws.policies.timezone)
     at = parse_at(at_text, zone) if at_text else datetime.now(zone)
@@ -75,8 +82,24 @@ def export_members(
     else:
         output.write_text(body, encoding="utf-8-sig" if excel else "utf-8", newline="")
     shown = at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-    where = f" to {output}" if output else ""
-    click.echo(f"ecrm segment export: {len(members)} members of {name} as of {shown} ({zone.key}){where}", err=True)
+    count = len(members)
+    fields = {"count": count, "name": name, "at": shown, "zone": zone.key}
+    if output:
+        said = trn(
+            "{count} member of {name} as of {at} ({zone}) to {path}",
+            "{count} members of {name} as of {at} ({zone}) to {path}",
+            count,
+            path=output,
+            **fields,
+        )
+    else:
+        said = trn(
+            "{count} member of {name} as of {at} ({zone})",
+            "{count} members of {name} as of {at} ({zone})",
+            count,
+            **fields,
+        )
+    click.echo(f"ecrm segment export: {said}", err=True)
 
 
 # Added to the group, not bound to a module name: `ecrm --help` lists only this module's group.
@@ -119,7 +142,7 @@ def parse_at(text: str, zone: ZoneInfo) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise click.BadParameter(
-            f"'{text}' is not a day or time; write 2025-06-01 or 2025-06-01T10:00", param_hint="--at"
+            tr("'{text}' is not a day or time; write 2025-06-01 or 2025-06-01T10:00", text=text), param_hint="--at"
         ) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 

@@ -17,6 +17,7 @@ import click
 from ecrm_dsl.cli.preview_cmd import fail, load_delivery_config, make_preview, shared_options
 from ecrm_dsl.delivery.config import build_adapters
 from ecrm_dsl.delivery.logs import log as delivery_log
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.preview.staff_send import CHANNELS, TEST_CUSTOMER, AllowList, AllowListError, as_test, channel_of, mask
 
 SETTINGS = {
@@ -62,22 +63,39 @@ def send_test_command(
     if channel is None:
         fail(
             "send-test",
-            f"--to {mask(address)} is not an email address, a LINE user id (U + 32 hex) or a phone number",
+            tr(
+                "--to {address} is not an email address, a LINE user id (U + 32 hex) or a phone number",
+                address=mask(address),
+            ),
             2,
         )
     if channel_of(address) != channel:
-        fail("send-test", f"--to {mask(address)} is not an address for {channel}", 2)
-    if not allowed.allows(address):
-        where = f"[test_send] allow in {delivery_config}" if delivery_config else "no --delivery-config file was given"
         fail(
-            "send-test",
-            f"{mask(address)} is not on the test-send allow-list ({where}); tests go to staff only: add the "
-            'address there (allow = ["staff@shop.example", "*@shop.example", "U…"]) if it is one of yours',
-            2,
+            "send-test", tr("--to {address} is not an address for {channel}", address=mask(address), channel=channel), 2
         )
+    if not allowed.allows(address):
+        if delivery_config:
+            where = tr("[test_send] allow in {path}", path=delivery_config)
+        else:
+            where = tr("no --delivery-config file was given")
+        refusal = tr(
+            "{address} is not on the test-send allow-list ({where}); tests go to staff only: add the address there "
+            '(allow = ["staff@shop.example", "*@shop.example", "U…"]) if it is one of yours',
+            address=mask(address),
+            where=where,
+        )
+        fail("send-test", refusal, 2)
     adapter = build_adapters(config).get(channel)
     if adapter is None:
-        fail("send-test", f"no delivery setting serves {channel}: set {SETTINGS[channel]} (see 'Delivery settings')", 2)
+        fail(
+            "send-test",
+            tr(
+                "no delivery setting serves {channel}: set {settings} (see 'Delivery settings')",
+                channel=channel,
+                settings=SETTINGS[channel],
+            ),
+            2,
+        )
     shown = make_preview(
         ctx,
         "send-test",
@@ -92,7 +110,7 @@ def send_test_command(
         unsubscribe=lambda _customer, link_channel: config.unsubscribe_url(TEST_CUSTOMER, link_channel),
     )
     for line in (*shown.delivery, *shown.context):
-        click.echo(f"ecrm send-test: note: {line}", err=True)
+        click.echo("ecrm send-test: " + tr("note: {line}", line=line), err=True)
     [built] = shown.channels
     message = as_test(built.message, address)
     with _delivery_log():
@@ -100,11 +118,19 @@ def send_test_command(
             result = adapter.send(message)
         finally:
             adapter.close()
-    what = f"a test of {shown.target} ({channel}, as customer {customer} would get it) to {mask(address)}"
+    what = tr(
+        "a test of {target} ({channel}, as customer {customer} would get it) to {address}",
+        target=shown.target,
+        channel=channel,
+        customer=customer,
+        address=mask(address),
+    )
     if result.status != "sent":
-        fail("send-test", f"{what} was not sent: {result.error}", 1)
-    provider = f"; provider id {result.provider_id}" if result.provider_id else ""
-    click.echo(f"sent {what}{provider}")
+        fail("send-test", tr("{test} was not sent: {error}", test=what, error=result.error), 1)
+    if result.provider_id:
+        click.echo(tr("sent {test}; provider id {provider}", test=what, provider=result.provider_id))
+    else:
+        click.echo(tr("sent {test}", test=what))
 
 
 @contextmanager

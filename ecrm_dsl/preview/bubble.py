@@ -12,6 +12,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from ecrm_dsl.language.i18n import tr
+
 WIDTH = 420  # the window, as wide as the chat in the style below
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 _STYLE = """
@@ -75,8 +77,10 @@ def screenshot(page: str, output: Path, *, height: int = 640, timeout: float = 1
     binary = find_chromium()
     if binary is None:
         raise ChromiumMissing(
-            "no Chromium to take the picture with (install it, e.g. apt-get install chromium); --html or --open "
-            "show the same page in a browser"
+            tr(
+                "no Chromium to take the picture with (install it, e.g. apt-get install chromium); --html or --open "
+                "show the same page in a browser"
+            )
         )
     with tempfile.TemporaryDirectory(prefix="ecrm-preview-") as scratch:
         folder = Path(scratch)
@@ -92,4 +96,4 @@ def screenshot(page: str, output: Path, *, height: int = 640, timeout: float = 1
         )
     if not output.is_file():
         tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        raise ChromiumMissing(f"Chromium did not write the picture ({tail[0][:200]})")
+        raise ChromiumMissing(tr("Chromium did not write the picture ({output})", output=tail[0][:200]))

@@ -17,6 +17,7 @@ from ecrm_dsl.delivery.line import line_messages
 from ecrm_dsl.delivery.message import Message
 from ecrm_dsl.delivery.render import RenderError, product_namespaces
 from ecrm_dsl.language import catalog
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.language.line_limits import line_problems
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.plan.project import TemplatePlan
@@ -80,7 +81,13 @@ def build_preview(
     profile = customers.profiles(conn, [customer_id]).get(customer_id)
     if profile is None:
         near = did_you_mean(customer_id, previews.ids_near(conn, customer_id))
-        raise PreviewError(f"the store has no customer '{customer_id}'{near} (ids are matched exactly, case included)")
+        raise PreviewError(
+            tr(
+                "the store has no customer '{customer}'{did_you_mean} (ids are matched exactly, case included)",
+                customer=customer_id,
+                did_you_mean=near,
+            )
+        )
     template = plan.templates[target.template]
     step, scenario = target.step, target.scenario
     enrollment = previews.latest_enrollment(conn, customer_id, scenario.id) if scenario else None
@@ -92,25 +99,43 @@ def build_preview(
         chosen, would_send = _step_delivery(conn, plan, target, template, profile, enrollment, has_order, at, delivery)
         shown = [c for c in (channels or [chosen]) if c in (step.channel, *step.fallback)]
         if channels and not shown:
-            raise PreviewError(f"{target} sends on {_either((step.channel, *step.fallback))}, not {_either(channels)}")
+            sends_on, asked = _either((step.channel, *step.fallback)), _either(channels)
+            raise PreviewError(
+                tr("{target} sends on {channels}, not {asked}", target=target, channels=sends_on, asked=asked)
+            )
         if chosen not in shown:
-            delivery.append(f"shown on {', '.join(shown)} as asked; this customer would get it on {chosen}")
+            delivery.append(
+                tr(
+                    "shown on {shown} as asked; this customer would get it on {chosen}",
+                    shown=", ".join(shown),
+                    chosen=chosen,
+                )
+            )
     else:
         shown = [c for c in template.channels if not channels or c in channels]
         if channels and not shown:
             listed = _either(template.channels)
-            raise PreviewError(f"template {target.template} has content for {listed}, not {_either(channels)}")
+            raise PreviewError(
+                tr(
+                    "template {template} has content for {channels}, not {asked}",
+                    template=target.template,
+                    channels=listed,
+                    asked=_either(channels),
+                )
+            )
         reached = 0
         for channel in shown:
             reach = reachable([channel], profile, template.marketing, plan.policies.consent, has_order)
             if reach.channel is None:
-                delivery.append(f"would not reach them by {reach.reasons[0]}")
+                delivery.append(tr("would not reach them by {reason}", reason=reach.reasons[0]))
             reached += reach.channel is not None
         would_send = reached > 0
     row_params: dict[str, Any] = dict(step.params) if step is not None else {}
     row_params.update(params or {})
     for name in sorted(set(template.params) - set(template.defaults) - set(row_params)):
-        context.append(f"param {name} has no value and renders empty (a step gives it; or --param {name}=…)")
+        context.append(
+            tr("param {name} has no value and renders empty (a step gives it; or --param {name}=…)", name=name)
+        )
     coupon = _coupon(conn, template, enrollment, at, zone, delivery)
     would_send = would_send and (coupon is not None or template.coupon is None)
     links = unsubscribe or config.unsubscribe_url
@@ -127,7 +152,9 @@ def build_preview(
 
 def _either(names: Sequence[str]) -> str:
     """``line``, ``line or email``, ``line, email or sms``."""
-    return " or ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
+    if len(names) > 1:
+        return tr("{names} or {last}", names=", ".join(names[:-1]), last=names[-1])
+    return "".join(names)
 
 
 def _event(
@@ -138,14 +165,19 @@ def _event(
     if enrollment is not None and enrollment.entry_event_id is not None:
         props = customers.entry_event_properties(conn, [enrollment.entry_event_id]).get(enrollment.entry_event_id, {})
         entered = enrollment.entered_at.astimezone(at.tzinfo).isoformat()
-        return props, [f"event and order values: from their entry into {scenario.id if scenario else ''} at {entered}"]
+        said = tr(
+            "event and order values: from their entry into {scenario} at {entered}",
+            scenario=scenario.id if scenario else "",
+            entered=entered,
+        )
+        return props, [said]
     kind = scenario.entry_event if scenario is not None else ORDER_EVENT
     if kind is None:
         return {}, []
     found = previews.latest_event(conn, customer_id, kind, at)
     if found is None:
-        return {}, [f"event and order values: empty (no {kind} event of theirs by then)"]
-    return found, [f"event and order values: from their latest {kind} event"]
+        return {}, [tr("event and order values: empty (no {event} event of theirs by then)", event=kind)]
+    return found, [tr("event and order values: from their latest {event} event", event=kind)]
 
 
 def _step_delivery(
@@ -164,35 +196,43 @@ def _step_delivery(
     assert step is not None and scenario is not None
     would = True
     if enrollment is None:
-        lines.append(f"not enrolled in {scenario.id}: previewed as if they had entered")
+        lines.append(tr("not enrolled in {scenario}: previewed as if they had entered", scenario=scenario.id))
     elif enrollment.holdout:
-        lines.append(f"in the holdout of {scenario.id}: measured, never messaged — they would not receive it")
+        lines.append(
+            tr(
+                "in the holdout of {scenario}: measured, never messaged — they would not receive it",
+                scenario=scenario.id,
+            )
+        )
         would = False
     options = [step.channel, *step.fallback]
     reach = reachable(options, profile, template.marketing, plan.policies.consent, has_order)
     if reach.channel is None:
-        lines.append("no reachable channel: " + "; ".join(reach.reasons) + " — they would not receive it")
+        lines.append(
+            tr("no reachable channel: {reasons} — they would not receive it", reasons="; ".join(reach.reasons))
+        )
         return step.channel, False
     if reach.reasons:
-        lines.append(f"channel: {reach.channel} (fallback; {'; '.join(reach.reasons)})")
+        lines.append(
+            tr("channel: {channel} (fallback; {reasons})", channel=reach.channel, reasons="; ".join(reach.reasons))
+        )
     else:
-        lines.append(f"channel: {reach.channel}")
+        lines.append(tr("channel: {channel}", channel=reach.channel))
     if not template.marketing:
         return reach.channel, would
     quiet = quiet_until(at, plan.policies.quiet_hours, plan.timezone)
     if quiet is not None:
-        lines.append(f"quiet hours: a send now would wait until {quiet.isoformat()}")
+        lines.append(tr("quiet hours: a send now would wait until {until}", until=quiet.isoformat()))
     caps = plan.policies.frequency_caps
     if caps:
         recent = outbox.recent_sends(conn, [profile["id"]], cap_lookback(at, caps)).get(profile["id"], [])
         verdict = CapCheck(caps, plan.timezone).verdict(reach.channel, recent, at)
         if verdict.action == "skip":
-            lines.append(f"{verdict.reason}: they would not receive it")
+            lines.append(tr("{reason}: they would not receive it", reason=verdict.reason))
             would = False
         elif verdict.action == "defer" and verdict.until is not None:
-            lines.append(
-                f"{verdict.reason}: a send now would wait until {verdict.until.astimezone(at.tzinfo).isoformat()}"
-            )
+            until = verdict.until.astimezone(at.tzinfo).isoformat()
+            lines.append(tr("{reason}: a send now would wait until {until}", reason=verdict.reason, until=until))
     return reach.channel, would
 
 
@@ -212,8 +252,11 @@ def _coupon(
     found = mine or coupons.peek(conn, draw.pool, at + timedelta(seconds=draw.valid_for_seconds))
     if found is None:
         lines.append(
-            f"coupon pool {draw.pool} has no unused code left: the send would be skipped (import more with ecrm "
-            "import coupons)"
+            tr(
+                "coupon pool {pool} has no unused code left: the send would be skipped (import more with ecrm import "
+                "coupons)",
+                pool=draw.pool,
+            )
         )
         return None
     # The last shop day it is valid on, as the send shows it: a code that expires at 00:00 is good the day before.
@@ -256,7 +299,9 @@ def _channel(
     try:
         message = compose(row, profile, event, plan, products, shop=config.shop, unsubscribe=unsubscribe)
     except RenderError as exc:
-        raise PreviewError(f"cannot render {target} for {channel}: {exc}") from None
+        raise PreviewError(
+            tr("cannot render {target} for {channel}: {error}", target=target, channel=channel, error=exc)
+        ) from None
     return ChannelPreview(
         channel, message, payload(message, mail_from=config.mail_from, at=at), tuple(_notes(message, config))
     )
@@ -267,17 +312,22 @@ def _notes(message: Message, config: DeliveryConfig) -> list[str]:
     notes = []
     contact = catalog.CHANNEL_CONTACT.get(message.channel)
     if contact and not getattr(message.recipient, contact, None):
-        notes.append(f"the customer has no {contact}: the adapter would refuse this message")
+        notes.append(tr("the customer has no {contact}: the adapter would refuse this message", contact=contact))
     if message.channel == "email":
         if message.marketing and not message.unsubscribe_url:
             notes.append(
-                "no unsubscribe link (set ECRM_UNSUBSCRIBE_BASE_URL and ECRM_UNSUBSCRIBE_SECRET): the SMTP adapter "
-                "refuses marketing mail without one"
+                tr(
+                    "no unsubscribe link (set ECRM_UNSUBSCRIBE_BASE_URL and ECRM_UNSUBSCRIBE_SECRET): the SMTP adapter "
+                    "refuses marketing mail without one"
+                )
             )
         if not config.mail_from:
-            notes.append("ECRM_MAIL_FROM is not set: the sender shown is a placeholder")
+            notes.append(tr("ECRM_MAIL_FROM is not set: the sender shown is a placeholder"))
     if message.channel == "line":
         if not line_messages(message.content):
-            notes.append("the LINE message renders empty: the adapter would refuse it")
-        notes += [f"LINE would refuse it: {p.message}" for p in line_problems(message.content, rendered=True)]
+            notes.append(tr("the LINE message renders empty: the adapter would refuse it"))
+        notes += [
+            tr("LINE would refuse it: {problem}", problem=p.message)
+            for p in line_problems(message.content, rendered=True)
+        ]
     return notes

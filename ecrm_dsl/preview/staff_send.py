@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ecrm_dsl.delivery.message import Message
+from ecrm_dsl.language.i18n import tr
 
 PREFIX = "[TEST] "
 CHANNELS = ("email", "line", "sms")  # those a staff address or id can receive
@@ -46,8 +47,11 @@ class AllowList:
         allow = table.get("allow", []) if isinstance(table, dict) else None
         if not isinstance(allow, list) or not all(isinstance(entry, str) and entry.strip() for entry in allow):
             raise AllowListError(
-                f'{path}: [test_send] allow must be a list of addresses, e.g. allow = ["staff@shop.example", '
-                '"*@shop.example"]'
+                tr(
+                    '{path}: [test_send] allow must be a list of addresses, e.g. allow = ["staff@shop.example", '
+                    '"*@shop.example"]',
+                    path=path,
+                )
             )
         return cls(tuple(entry.strip() for entry in allow))
 

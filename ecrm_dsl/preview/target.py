@@ -6,6 +6,7 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.plan.nodes import SendNode
 from ecrm_dsl.plan.scenario import ScenarioPlan
@@ -37,21 +38,29 @@ def resolve(plan: Plan, text: str) -> Target:
     if not colon:
         if text not in plan.templates:
             raise UnsentTemplate(
-                f"no template '{text}' among those the scenarios send{did_you_mean(text, plan.templates)}"
+                tr(
+                    "no template '{name}' among those the scenarios send{did_you_mean}",
+                    name=text,
+                    did_you_mean=did_you_mean(text, plan.templates),
+                )
             )
         return Target(text)
     scenario = plan.scenario(scenario_id)
     if scenario is None:
-        raise PreviewError(f"no scenario '{scenario_id}'{did_you_mean(scenario_id, (s.id for s in plan.scenarios))}")
+        near = did_you_mean(scenario_id, (s.id for s in plan.scenarios))
+        raise PreviewError(tr("no scenario '{name}'{did_you_mean}", name=scenario_id, did_you_mean=near))
     sends = {node.id: node for node in scenario.nodes if isinstance(node, SendNode)}
     step = sends.get(step_id)
     if step is None:
         others = [node.id for node in scenario.nodes if node.id == step_id]
-        what = (
-            f"step '{step_id}' of {scenario_id} sends nothing" if others else f"{scenario_id} has no step '{step_id}'"
-        )
-        listed = ", ".join(sorted(sends)) or "none"
-        raise PreviewError(f"{what}{did_you_mean(step_id, sends)} (its send steps: {listed})")
+        near = did_you_mean(step_id, sends)
+        listed = ", ".join(sorted(sends)) or tr("none")
+        fields = {"step": step_id, "scenario": scenario_id, "did_you_mean": near, "steps": listed}
+        if others:
+            message = tr("step '{step}' of {scenario} sends nothing{did_you_mean} (its send steps: {steps})", **fields)
+        else:
+            message = tr("{scenario} has no step '{step}'{did_you_mean} (its send steps: {steps})", **fields)
+        raise PreviewError(message)
     return Target(step.template, scenario, step)
 
 
@@ -60,4 +69,4 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
     names = sorted(known)
     same = [known_name for known_name in names if known_name.lower() == name.lower()]  # a slip of the shift key
     close = same or difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    return tr("; did you mean '{name}'?", name=close[0]) if close else ""

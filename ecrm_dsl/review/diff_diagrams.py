@@ -12,6 +12,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.review.diff_model import ADDED, CHANGED, REMOVED, Change
 
 Json = dict[str, Any]
@@ -52,13 +53,13 @@ def diagrams(draw: Draw, old: Json | None, new: Json | None, state: str, changes
     """Markdown lines: ``Before:`` and ``After:`` fenced diagrams, or one when the flow did not change."""
     if state != CHANGED or old is None or new is None:
         shown = _drawn(draw, new, {}) if new is not None else None
-        return _fenced("Flow:", shown) if shown else []
+        return _fenced(tr("Flow:"), shown) if shown else []
     before_marks, after_marks = marks(changes)
     plain_before, plain_after = _drawn(draw, old, {}), _drawn(draw, new, {})
     if plain_before is not None and plain_before == plain_after:
-        return _fenced("The flow did not change:", plain_after)
+        return _fenced(tr("The flow did not change:"), plain_after)
     before, after = _drawn(draw, old, before_marks), _drawn(draw, new, after_marks)
-    return _fenced("Before:", before) + _fenced("After:", after)
+    return _fenced(tr("Before:"), before) + _fenced(tr("After:"), after)
 
 
 def _drawn(draw: Draw, scenario: Json | None, highlight: Mapping[str, str]) -> str | None:

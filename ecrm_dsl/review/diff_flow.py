@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ecrm_dsl.language.i18n import lookup, n_
 from ecrm_dsl.review import diff_words as words
-from ecrm_dsl.review.diff_model import Code
+from ecrm_dsl.review.diff_model import Code, Message, say
 
 Json = dict[str, Any]
 BlockKey = tuple[str, ...]  # () is the main flow; (parent, "arm", "0"), (parent, "variant", "a"), (parent, "on_event")
@@ -27,15 +28,20 @@ class Place:
 
     def parts(self, with_block: bool | None = None) -> tuple[str, ...]:
         """``after X``, ``after X in branch b, else``, ``first in …``; the main flow is named only when asked."""
-        block = Code(self.label) if self.block != MAIN else self.label
+        block: Message = (Code(self.label),) if self.block != MAIN else (lookup(self.label),)
         if self.after is None:
-            return ("first in ", block)
+            return say(n_("first in {block}"), block=block)
         if with_block if with_block is not None else self.block != MAIN:
-            return ("after ", Code(self.after), " in ", block)
-        return ("after ", Code(self.after))
+            return say(n_("after {step} in {block}"), step=self.after, block=block)
+        return say(n_("after {step}"), step=self.after)
 
     def text(self, with_block: bool | None = None) -> str:
-        return "".join(self.parts(with_block))
+        """The place in English, as the JSON records it."""
+        if self.after is None:
+            return f"first in {self.label}"
+        if with_block if with_block is not None else self.block != MAIN:
+            return f"after {self.after} in {self.label}"
+        return f"after {self.after}"
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ def layout(scenario: Json) -> Layout:
                 walk(target, node.get("next"), sub_key, sub_label)
             current = node.get("next")
 
-    walk(scenario.get("start"), None, MAIN, "the main flow")
+    walk(scenario.get("start"), None, MAIN, n_("the main flow"))
     # Steps no path reaches (after an exit) still exist; keep them so they are not reported as removed.
     for node_id in nodes:
         if node_id not in seen:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ecrm_dsl.conditions.normal import ConditionError, Types, walk_segments
 from ecrm_dsl.conditions.sql import select_customers
+from ecrm_dsl.language.i18n import n_, tr
 from ecrm_dsl.review.diff_model import CHANGED, REMOVED, Count, Impact, PlanDiff, ScenarioImpact
 from ecrm_dsl.store import enrollments
 from ecrm_dsl.store.review_queries import count_selected, table_names
@@ -39,10 +40,10 @@ def check_store(engine: Engine) -> None:
         names = table_names(engine)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise StoreError(f"not a readable ecrm store ({reason})") from None
+        raise StoreError(tr("not a readable ecrm store ({reason})", reason=reason)) from None
     missing = [t for t in _NEEDED_TABLES if t not in names]
     if missing:
-        raise StoreError(f"not an ecrm store (no {', '.join(missing)} table)")
+        raise StoreError(tr("not an ecrm store (no {tables} table)", tables=", ".join(missing)))
 
 
 def measure(diff: PlanDiff, base: Json, head: Json, engine: Engine, now: datetime, store_label: str) -> Impact:
@@ -71,7 +72,9 @@ def measure(diff: PlanDiff, base: Json, head: Json, engine: Engine, now: datetim
             if before is not None and after is not None:
                 old_count, old_note = _count(conn, before["condition"], base, now)
                 new_count, new_note = _count(conn, after["condition"], head, now)
-                impact.segments[name] = Count(old_count, new_count, "customers in the segment", old_note or new_note)
+                impact.segments[name] = Count(
+                    old_count, new_count, n_("customers in the segment"), old_note or new_note
+                )
         for name in (name for name, state in diff.subjects("template") if state == CHANGED):
             # Customers waiting at a step that sends this template get the new content (or category) next.
             impact.templates[name] = {
@@ -117,9 +120,10 @@ def _audience(conn: Any, base: Json, old: Json, head: Json, new: Json, now: date
     new_condition, new_partial = audience_condition(new, head)
     old_count, old_note = _count(conn, old_condition, base, now)
     new_count, new_note = _count(conn, new_condition, head, now)
-    basis = "customers matching the entry audience now"
+    # The basis stays English in the JSON; the text and Markdown say it in the current language (lookup()).
+    basis = n_("customers matching the entry audience now")
     if old_partial or new_partial:
-        basis = "customers matching the customer part of the entry condition now (entry-event conditions left out)"
+        basis = n_("customers matching the customer part of the entry condition now (entry-event conditions left out)")
     return Count(old_count, new_count, basis, old_note or new_note)
 
 
@@ -179,4 +183,4 @@ def _count(conn: Any, condition: Any, plan: Json, now: datetime) -> tuple[int | 
         return count_selected(conn, query), None
     except (ConditionError, SQLAlchemyError, ValueError) as exc:
         conn.rollback()  # a failed statement aborts the transaction on PostgreSQL; the next count needs a fresh one
-        return None, f"could not count: {exc}"
+        return None, tr("could not count: {error}", error=exc)

@@ -15,8 +15,9 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from ecrm_dsl.language.i18n import lookup, n_, tr, trn
 from ecrm_dsl.review.diff_diagrams import Draw, diagrams, load_mermaid
-from ecrm_dsl.review.diff_model import CHANGED, NAMED, Change, FileChange, PlanDiff
+from ecrm_dsl.review.diff_model import CHANGED, NAMED, Change, FileChange, PlanDiff, state_word
 from ecrm_dsl.review.diff_render import (
     SECTIONS,
     WHOLE,
@@ -61,15 +62,19 @@ def render_markdown(
 
 def _cut(level: int, wanted_diagrams: bool, shown: int, total: int) -> str | None:
     """What a level leaves out, in words; None when nothing asked for is missing."""
-    parts = []
-    if level >= NO_DIAGRAMS and wanted_diagrams:
-        parts.append("the flow diagrams")
-    if level >= NO_DETAILS:
-        parts.append("the per-change details (each scenario is one line)")
-    said = " and ".join(parts) + " are left out" if parts else ""
+    diagrams, details = level >= NO_DIAGRAMS and wanted_diagrams, level >= NO_DETAILS
+    said = ""
+    if diagrams and details:
+        said = tr("the flow diagrams and the per-change details (each scenario is one line) are left out")
+    elif diagrams:
+        said = tr("the flow diagrams are left out")
+    elif details:
+        said = tr("the per-change details (each scenario is one line) are left out")
     if level == TRUNCATED:
-        listed = f"only the first {shown:,} of {total:,} changed subjects are listed"
-        said = f"{said}, and {listed}" if said else listed
+        listed = tr(
+            "only the first {shown} of {total} changed subjects are listed", shown=f"{shown:,}", total=f"{total:,}"
+        )
+        said = tr("{left_out}, and {listed}", left_out=said, listed=listed) if said else listed
     return said or None
 
 
@@ -82,7 +87,7 @@ def _page(diff: PlanDiff, blocks: list[Block], cut: str | None, tail: tuple[str,
         if block.heading != heading:
             heading = block.heading
             # A <details> block opens with its own blank line (HTML blocks need it); list items follow directly.
-            lines += ["", f"#### {heading}"] + ([] if block.lines[:1] == ("",) else [""])
+            lines += ["", f"#### {lookup(heading)}"] + ([] if block.lines[:1] == ("",) else [""])
         lines += block.lines
     return "\n".join([*lines, *tail]) + "\n"
 
@@ -90,7 +95,7 @@ def _page(diff: PlanDiff, blocks: list[Block], cut: str | None, tail: tuple[str,
 def _truncated(diff: PlanDiff, blocks: list[Block], max_size: int, wanted_diagrams: bool) -> str:
     """As many subjects as fit, in report order, then a line saying how many more there are."""
     for shown in range(len(blocks), -1, -1):
-        tail = ("", f"… and {len(blocks) - shown:,} more changed subjects, not shown here.")
+        tail = ("", tr("… and {count} more changed subjects, not shown here.", count=f"{len(blocks) - shown:,}"))
         cut = _cut(TRUNCATED, wanted_diagrams, shown, len(blocks))
         text = _page(diff, blocks[:shown], cut, tail)
         if len(text) <= max_size or shown == 0:
@@ -101,7 +106,8 @@ def _truncated(diff: PlanDiff, blocks: list[Block], max_size: int, wanted_diagra
 def _head(diff: PlanDiff) -> list[str]:
     lines = [MARKER, f"### ecrm diff: {html(diff.summary())}", "", f"{code(diff.base_label)} → {code(diff.head_label)}"]
     if diff.impact is not None:
-        lines += ["", f"Impact counted in store {code(diff.impact.store)} at {code(diff.impact.now)}."]
+        store, now = code(diff.impact.store), code(diff.impact.now)
+        lines += ["", tr("Impact counted in store {store} at {now}.", store=store, now=now)]
         lines += [f"- {html(line)}" for line in render_coupons(diff.impact.coupons)]
     return lines
 
@@ -110,8 +116,13 @@ def _note(diff: PlanDiff, cut: str) -> list[str]:
     command = " ".join(["ecrm diff", *_argument(diff.base_label), *_argument(diff.head_label)])
     return [
         "> [!NOTE]",
-        f"> Shortened to stay under GitHub's comment size limit: {cut}. Everything is in "
-        f"`{command} --format markdown --max-size 0 > full.md` (or the workflow's artifact).",
+        "> "
+        + tr(
+            "Shortened to stay under GitHub's comment size limit: {cut}. Everything is in `{command} --format "
+            "markdown --max-size 0 > full.md` (or the workflow's artifact).",
+            cut=cut,
+            command=command,
+        ),
     ]
 
 
@@ -140,7 +151,7 @@ def _blocks(diff: PlanDiff, base: Json, head: Json, draw: Draw | None, level: in
         for subject, state in diff.subjects(scope):
             blocks.append(Block(title, tuple(_shared(diff, scope, subject, state, level))))
     if diff.files:
-        blocks.append(Block("Files", tuple(_file(f) for f in diff.files)))
+        blocks.append(Block(n_("Files"), tuple(_file(f) for f in diff.files)))
     return blocks
 
 
@@ -148,15 +159,17 @@ def _scenario(diff: PlanDiff, subject: str, state: str, level: int) -> list[str]
     changes = diff.changes_of("scenario", subject)
     extra = ""
     if diff.impact is not None and subject in diff.impact.scenarios:
-        extra = f" · {diff.impact.scenarios[subject].in_flight:,} enrolled now"
-    count = f": {len(changes)} change{'s' if len(changes) != 1 else ''}" if state == CHANGED else ""
+        extra = tr(" · {count} enrolled now", count=f"{diff.impact.scenarios[subject].in_flight:,}")
+    n = len(changes)
+    count = trn(": {count} change", ": {count} changes", n, count=n) if state == CHANGED else ""
+    said = state_word(state)
     if level >= NO_DETAILS:
-        return [f"- {code(subject)} — {state}{count}{extra}"]
-    lines = ["", "<details>", f"<summary><code>{html(subject)}</code> — {state}{count}{extra}</summary>", ""]
+        return [f"- {code(subject)} — {said}{count}{extra}"]
+    lines = ["", "<details>", f"<summary><code>{html(subject)}</code> — {said}{count}{extra}</summary>", ""]
     lines += _bullets(changes, level)
     notes = impact_lines(diff, subject, state)
     if notes:
-        lines += ["", "**Impact**", ""] + [f"- {md(m)}" for m in notes]
+        lines += ["", "**" + tr("Impact") + "**", ""] + [f"- {md(m)}" for m in notes]
     return [*lines, "", "</details>"]
 
 
@@ -164,7 +177,7 @@ def _shared(diff: PlanDiff, scope: str, subject: str, state: str, level: int) ->
     if scope in WHOLE:
         return _bullets(diff.changes_of(scope, subject), level)
     usage = usage_line(diff, scope, subject, state, code, USERS_SHOWN) if scope in NAMED else None
-    lines = [f"- {code(subject)} — {state}{f' ({usage})' if usage else ''}"]
+    lines = [f"- {code(subject)} — {state_word(state)}{f' ({usage})' if usage else ''}"]
     lines += [f"  {line}" for line in _bullets(diff.changes_of(scope, subject), level)]
     lines += [f"  - {md(message)}" for message in shared_notes(diff, scope, subject)]
     return lines
@@ -181,6 +194,6 @@ def _bullets(changes: list[Change], level: int) -> list[str]:
 
 
 def _file(change: FileChange) -> str:
-    moved = f" (was {code(change.renamed_from)})" if change.renamed_from else ""
+    moved = tr(" (was {path})", path=code(change.renamed_from)) if change.renamed_from else ""
     defines = f" — {html(', '.join(change.defines))}" if change.defines else ""
-    return f"- {change.state} {code(change.path)}{moved}{defines}"
+    return f"- {state_word(change.state)} {code(change.path)}{moved}{defines}"

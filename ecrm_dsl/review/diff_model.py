@@ -7,9 +7,11 @@ the Markdown renderer can set them in code type without guessing, while text and
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecrm_dsl.language.i18n import lookup, n_, tr, trn
 from ecrm_dsl.plan import text
 
 SCOPES = ("scenario", "segment", "template", "preset", "policies", "schema", "config")
@@ -32,6 +34,31 @@ def msg(*parts: str) -> Message:
 
 def plain(message: Message) -> str:
     return "".join(message)
+
+
+_FIELD = re.compile(r"\{(\w+)\}")
+
+
+def say(template: str, /, **pieces: str | Message) -> Message:
+    """``template`` (an English sentence marked with ``n_()``) in the current language, as a message: each
+    ``{field}`` filled with a piece of source text (a ``str``, set as :class:`Code`) or with a message's pieces (a
+    tuple, kept as they are). The translation may put the fields in another order."""
+    out: list[str] = []
+    for index, piece in enumerate(_FIELD.split(lookup(template))):
+        if index % 2:
+            value = pieces[piece]
+            out.extend((Code(value),) if isinstance(value, str) else value)
+        elif piece:
+            out.append(piece)
+    return tuple(out)
+
+
+def state_word(state: str) -> str:
+    """``changed``, ``added``, ``removed`` or ``renamed`` in the current language (the JSON keeps the English)."""
+    return lookup(_STATE_WORDS.get(state, state))
+
+
+_STATE_WORDS = {CHANGED: n_("changed"), ADDED: n_("added"), REMOVED: n_("removed"), RENAMED: n_("renamed")}
 
 
 @dataclass(frozen=True)
@@ -141,37 +168,76 @@ class PlanDiff:
     def summary(self) -> str:
         """One line: "2 scenarios changed, 1 added, 1 removed; 1 segment changed; policies changed"."""
         if not self.status:
-            return "no changes" + (f" in meaning; {self.files_summary()}" if self.files else "")
+            return tr("no changes in meaning; {files}", files=self.files_summary()) if self.files else tr("no changes")
         parts = []
         for scope in ("scenario", *NAMED):
-            counts = {
-                state: sum(1 for _, st in self.subjects(scope) if st == state) for state in (CHANGED, ADDED, REMOVED)
-            }
-            pieces = [f"{n} {state}" for state, n in counts.items() if n]
+            counts = [
+                (state, sum(1 for _, st in self.subjects(scope) if st == state)) for state in (CHANGED, ADDED, REMOVED)
+            ]
+            pieces = [(state, n) for state, n in counts if n]
             if pieces:
-                total_first = next(n for n in counts.values() if n)
-                noun = scope if total_first == 1 else scope + "s"
-                first, *rest = pieces
-                number, state = first.split(" ", 1)
-                parts.append(", ".join([f"{number} {noun} {state}", *rest]))
+                (state, number), rest = pieces[0], pieces[1:]
+                first = _FIRST[state](_SUBJECTS[scope](number))
+                parts.append(listed([first, *(_COUNTED[s](n) for s, n in rest)]))
         for scope, wording in (
-            ("policies", "policies changed"),
-            ("schema", "customer schema changed"),
-            ("config", "project configuration changed"),
+            ("policies", n_("policies changed")),
+            ("schema", n_("customer schema changed")),
+            ("config", n_("project configuration changed")),
         ):
             if self.subjects(scope):
-                parts.append(wording)
+                parts.append(lookup(wording))
         if self.files:
             parts.append(self.files_summary())
-        return "; ".join(parts)
+        return clauses(parts)
 
     def files_summary(self, noun: bool = True) -> str:
         """ "3 files added, 1 removed, 1 renamed" (without ``noun``: "3 added, 1 removed, 1 renamed")."""
         counts = [(state, sum(1 for f in self.files if f.state == state)) for state in (ADDED, REMOVED, RENAMED)]
-        pieces = [(n, state) for state, n in counts if n]
-        (first, state), rest = pieces[0], pieces[1:]
-        files = (" file" if first == 1 else " files") if noun else ""
-        return ", ".join([f"{first}{files} {state}", *(f"{n} {s}" for n, s in rest)])
+        pieces = [(state, n) for state, n in counts if n]
+        (state, first), rest = pieces[0], pieces[1:]
+        said = _FIRST[state](_files(first)) if noun else _COUNTED[state](first)
+        return listed([said, *(_COUNTED[s](n) for s, n in rest)])
+
+
+def listed(items: list[str]) -> str:
+    """``a, b, c`` in the current language."""
+    said = items[0] if items else ""
+    for item in items[1:]:
+        said = tr("{items}, {item}", items=said, item=item)
+    return said
+
+
+def clauses(items: list[str]) -> str:
+    """``a; b; c`` in the current language."""
+    said = items[0] if items else ""
+    for item in items[1:]:
+        said = tr("{clauses}; {clause}", clauses=said, clause=item)
+    return said
+
+
+def _files(n: int) -> str:
+    return trn("{count} file", "{count} files", n, count=n)
+
+
+# The summary's words, each whole: "2 scenarios" + "changed" is said "{subjects} changed", then "1 added".
+_SUBJECTS = {
+    "scenario": lambda n: trn("{count} scenario", "{count} scenarios", n, count=n),
+    "segment": lambda n: trn("{count} segment", "{count} segments", n, count=n),
+    "template": lambda n: trn("{count} template", "{count} templates", n, count=n),
+    "preset": lambda n: trn("{count} preset", "{count} presets", n, count=n),
+}
+_FIRST = {
+    CHANGED: lambda subjects: tr("{subjects} changed", subjects=subjects),
+    ADDED: lambda subjects: tr("{subjects} added", subjects=subjects),
+    REMOVED: lambda subjects: tr("{subjects} removed", subjects=subjects),
+    RENAMED: lambda subjects: tr("{subjects} renamed", subjects=subjects),
+}
+_COUNTED = {
+    CHANGED: lambda n: tr("{count} changed", count=n),
+    ADDED: lambda n: tr("{count} added", count=n),
+    REMOVED: lambda n: tr("{count} removed", count=n),
+    RENAMED: lambda n: tr("{count} renamed", count=n),
+}
 
 
 class Changes:
@@ -200,25 +266,40 @@ class Changes:
         before = text.condition(old) if old is not None else None
         after = text.condition(new) if new is not None else None
         if old is None:
-            self.add(kind, (*label, " added: ", Code(after or "")), step=step, after=after)
+            self.add(
+                kind, say(n_("{label} added: {condition}"), label=label, condition=after or ""), step=step, after=after
+            )
             return
         if new is None:
-            self.add(kind, (*label, " removed (was ", Code(before or ""), ")"), step=step, before=before)
+            message = say(n_("{label} removed (was {condition})"), label=label, condition=before or "")
+            self.add(kind, message, step=step, before=before)
             return
         old_parts, new_parts = text.conjuncts(old), text.conjuncts(new)
         common = [c for c in old_parts if c in new_parts]
         dropped = [text.condition(c) for c in old_parts if c not in new_parts]
         added = [text.condition(c) for c in new_parts if c not in old_parts]
         if common and len(dropped) == 1 and len(added) == 1:
-            message = (*label, ": ", Code(dropped[0]), " → ", Code(added[0]), " (the other conditions unchanged)")
-        elif common and (dropped or added):
-            message = (*label, ":")
-            if added:
-                message += (" adds ", *joined([Code(a) for a in added]))
-            if dropped:
-                message += (";" if added else "", " drops ", *joined([Code(d) for d in dropped]))
+            message = say(
+                n_("{label}: {before} → {after} (the other conditions unchanged)"),
+                label=label,
+                before=dropped[0],
+                after=added[0],
+            )
+        elif common and added and dropped:
+            message = say(
+                n_("{label}: adds {added}; drops {dropped}"),
+                label=label,
+                added=joined([Code(a) for a in added]),
+                dropped=joined([Code(d) for d in dropped]),
+            )
+        elif common and added:
+            message = say(n_("{label}: adds {added}"), label=label, added=joined([Code(a) for a in added]))
+        elif common and dropped:
+            message = say(n_("{label}: drops {dropped}"), label=label, dropped=joined([Code(d) for d in dropped]))
         elif common:
-            message = (*label, ": same conditions in a different order: ", Code(after or ""))
+            message = say(
+                n_("{label}: same conditions in a different order: {condition}"), label=label, condition=after or ""
+            )
         else:
             message = (*label, ": ", Code(before or ""), " → ", Code(after or ""))
         self.add(kind, message, step=step, before=before, after=after)
@@ -231,16 +312,22 @@ class Changes:
         self.add(kind, (*label, " ", Code(before), " → ", Code(after)), step=step, before=before, after=after)
 
     def types(self, noun: str, old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> None:
-        """Names with types (template params, schema attributes, event properties): added, removed, retyped."""
+        """Names with types (template params, schema attributes, event properties): added, removed, retyped.
+        ``noun`` is English, marked with ``n_()`` by the caller (the record's kind is made of it)."""
         kind = noun.replace(" ", "_")
+        said: Message = (lookup(noun),)
         for name in sorted(set(old) | set(new)):
-            label = (f"{noun} ", Code(prefix + name))
             if name not in new:
-                self.add(f"{kind}_removed", (*label, f" ({old[name]}) removed"), before=old[name])
+                message = say(
+                    n_("{noun} {name} ({type}) removed"), noun=said, name=prefix + name, type=(str(old[name]),)
+                )
+                self.add(f"{kind}_removed", message, before=old[name])
             elif name not in old:
-                self.add(f"{kind}_added", (*label, f" ({new[name]}) added"), after=new[name])
+                message = say(n_("{noun} {name} ({type}) added"), noun=said, name=prefix + name, type=(str(new[name]),))
+                self.add(f"{kind}_added", message, after=new[name])
             else:
-                self.value(f"{kind}_type", (*label, " type"), old[name], new[name], str)
+                label = say(n_("{noun} {name} type"), noun=said, name=prefix + name)
+                self.value(f"{kind}_type", label, old[name], new[name], str)
 
     def generic(self, key: str, old: Any, new: Any, step: str | None = None) -> None:
         """A field the diff does not describe in words: shown as JSON, so no difference is ever dropped."""
@@ -248,7 +335,7 @@ class Changes:
             return
         before, after = _compact(old), _compact(new)
         prefix: tuple[str, ...] = (Code(step), ": ") if step else ()
-        message = (*prefix, Code(key), " changed: ", Code(before), " → ", Code(after))
+        message = (*prefix, *say(n_("{field} changed: {before} → {after}"), field=key, before=before, after=after))
         self.add("other", message, step=step, before=old, after=new)
 
 

@@ -13,8 +13,9 @@ import json
 from typing import Any
 
 from ecrm_dsl.conditions.normal import walk_segments
+from ecrm_dsl.language.i18n import n_, tr
 from ecrm_dsl.plan import text
-from ecrm_dsl.review.diff_model import ADDED, CHANGED, REMOVED, Change, Changes, Code, PlanDiff
+from ecrm_dsl.review.diff_model import ADDED, CHANGED, REMOVED, Change, Changes, Message, PlanDiff, say
 from ecrm_dsl.review.diff_policies import compare_policies, compare_schema, priority_moves
 from ecrm_dsl.review.diff_project import ProjectSnapshot, compare_config, compare_presets, file_changes
 from ecrm_dsl.review.diff_scenario import added_scenario, compare_scenario, removed_scenario
@@ -79,7 +80,8 @@ def diff_plans(
     compare_schema(schema, base.get("schema") or {}, head.get("schema") or {})
     for key in sorted((set(base) | set(head)) - _PLAN_KEYS):
         if base.get(key) != head.get(key):
-            schema.add("other", ("plan field ", Code(key), " changed"), before=base.get(key), after=head.get(key))
+            message = say(n_("plan field {field} changed"), field=key)
+            schema.add("other", message, before=base.get(key), after=head.get(key))
     _keep(changes, status, "schema", "schema", schema.items)
     if projects is None:
         return PlanDiff(base_label, head_label, changes, status, used_by)
@@ -106,18 +108,19 @@ def _defined(
     for name in sorted(set(old) | set(new)):
         out = Changes(scope, name)
         if name not in old:
-            out.add(f"{scope}_added", (f"{scope} ", Code(name), f" added{_described(scope, new[name])}"))
+            out.add(f"{scope}_added", _described(scope, name, new[name], used=False))
             state = ADDED
         elif name not in new:
-            out.add(f"{scope}_removed", (f"{scope} ", Code(name), " removed"))
+            said = n_("segment {name} removed") if scope == "segment" else n_("template {name} removed")
+            out.add(f"{scope}_removed", say(said, name=name))
             state = REMOVED
         else:
             compare(out, old[name], new[name])
             was, now = name in in_plans[0], name in in_plans[1]
             if now and not was:
-                out.add(f"{scope}_used", ("now used (no scenario used it before)",))
+                out.add(f"{scope}_used", (tr("now used (no scenario used it before)"),))
             elif was and not now:
-                out.add(f"{scope}_unused", ("no longer used by any scenario",))
+                out.add(f"{scope}_unused", (tr("no longer used by any scenario"),))
             state = CHANGED
         if out.items:
             changes.extend(out.items)
@@ -138,10 +141,14 @@ def _named(
     for name in sorted(set(old) | set(new)):
         out = Changes(scope, name)
         if name not in old:
-            out.add(f"{scope}_added", (f"{scope} ", Code(name), f" now used{_described(scope, new[name])}"))
+            out.add(f"{scope}_added", _described(scope, name, new[name], used=True))
             state = ADDED
         elif name not in new:
-            out.add(f"{scope}_removed", (f"{scope} ", Code(name), " no longer used by any scenario"))
+            if scope == "segment":
+                said = n_("segment {name} no longer used by any scenario")
+            else:
+                said = n_("template {name} no longer used by any scenario")
+            out.add(f"{scope}_removed", say(said, name=name))
             state = REMOVED
         else:
             compare(out, old[name], new[name])
@@ -151,10 +158,18 @@ def _named(
             status[(scope, name)] = state
 
 
-def _described(scope: str, entry: Json) -> str:
+def _described(scope: str, name: str, entry: Json, *, used: bool) -> Message:
+    """A segment or template that came (``used``: came into use): ``segment x added: condition``, ``template y
+    added (marketing, email)``."""
     if scope == "segment":
-        return f": {text.condition(entry.get('condition'))}"
-    return f" ({entry.get('category')}, {', '.join(entry.get('channels', []))})"
+        said = n_("segment {name} now used: {condition}") if used else n_("segment {name} added: {condition}")
+        return say(said, name=name, condition=(text.condition(entry.get("condition")),))
+    if used:
+        said = n_("template {name} now used ({category}, {channels})")
+    else:
+        said = n_("template {name} added ({category}, {channels})")
+    category, channels = (str(entry.get("category")),), (", ".join(entry.get("channels", [])),)
+    return say(said, name=name, category=category, channels=channels)
 
 
 # --------------------------------------------------------------------------- usage
@@ -199,71 +214,70 @@ def _segments_of(scenario: Json, segments: dict[str, Any]) -> set[str]:
 
 
 def _segment(out: Changes, old: Json, new: Json) -> None:
-    out.value("title", ("title",), old.get("title"), new.get("title"), lambda v: "none" if v is None else str(v))
-    out.condition("condition", ("condition",), old.get("condition"), new.get("condition"))
+    out.value("title", (tr("title"),), old.get("title"), new.get("title"), lambda v: "none" if v is None else str(v))
+    out.condition("condition", (tr("condition"),), old.get("condition"), new.get("condition"))
 
 
 _CATEGORY_NOTES = {
-    "transactional": "now passes quiet hours, consent checks and frequency caps",
-    "marketing": "now needs consent, waits out quiet hours and counts toward frequency caps",
+    "transactional": n_("category {before} → {after} — now passes quiet hours, consent checks and frequency caps"),
+    "marketing": n_(
+        "category {before} → {after} — now needs consent, waits out quiet hours and counts toward frequency caps"
+    ),
 }
 
 
 def _template(out: Changes, old: Json, new: Json) -> None:
-    out.value("title", ("title",), old.get("title"), new.get("title"), lambda v: "none" if v is None else str(v))
+    out.value("title", (tr("title"),), old.get("title"), new.get("title"), lambda v: "none" if v is None else str(v))
     before, after = old.get("category"), new.get("category")
     if before != after:
-        note = _CATEGORY_NOTES.get(str(after), "")
-        out.add(
-            "category",
-            ("category ", Code(str(before)), " → ", Code(str(after)), f" — {note}" if note else ""),
-            before=before,
-            after=after,
-        )
+        said = _CATEGORY_NOTES.get(str(after), n_("category {before} → {after}"))
+        out.add("category", say(said, before=str(before), after=str(after)), before=before, after=after)
     old_content, new_content = old.get("content") or {}, new.get("content") or {}
     for channel in sorted(set(old_content) | set(new_content)):
         if channel not in new_content:
-            out.add("channel_removed", (Code(channel), " content removed"), before=channel)
+            out.add("channel_removed", say(n_("{channel} content removed"), channel=channel), before=channel)
         elif channel not in old_content:
             content = new_content[channel]
             fields = content if isinstance(content, dict) else {"content": content}
             detail = tuple(line for field in sorted(fields) for line in _lines([], f"{field}: {fields[field]}"))
-            out.add("channel_added", (Code(channel), " content added"), after=channel, detail=detail)
+            message = say(n_("{channel} content added"), channel=channel)
+            out.add("channel_added", message, after=channel, detail=detail)
         else:
             _content(out, channel, old_content[channel], new_content[channel])
-    out.types("param", old.get("params") or {}, new.get("params") or {})
+    out.types(n_("param"), old.get("params") or {}, new.get("params") or {})
     old_defaults, new_defaults = old.get("defaults") or {}, new.get("defaults") or {}
     for name in sorted(set(old_defaults) | set(new_defaults)):
         out.value(
             "param_default",
-            ("default of ", Code(name)),
+            say(n_("default of {param}"), param=name),
             old_defaults.get(name),
             new_defaults.get(name),
             lambda v: "none" if v is None else text.param(v),
         )
     for key in sorted((set(old) | set(new)) - _TEMPLATE_KEYS):
         if old.get(key) != new.get(key):
-            out.add("other", (Code(key), " changed"), before=old.get(key), after=new.get(key))
+            out.add("other", say(n_("{field} changed"), field=key), before=old.get(key), after=new.get(key))
 
 
 def _content(out: Changes, channel: str, old: Any, new: Any) -> None:
     if old == new:
         return
     if not isinstance(old, dict) or not isinstance(new, dict):
-        out.add("content", (Code(channel), " content changed"), before=old, after=new)
+        out.add("content", say(n_("{channel} content changed"), channel=channel), before=old, after=new)
         return
     for field in sorted(set(old) | set(new)):
         if old.get(field) == new.get(field):
             continue
-        label = (Code(f"{channel} {field}"),)
+        label = f"{channel} {field}"
         if field not in new:
-            out.add("content", (*label, " removed"), before=old[field])
+            out.add("content", say(n_("{field} removed"), field=label), before=old[field])
         elif field not in old:
-            out.add("content", (*label, " added"), after=new[field], detail=_lines([], _text(new[field])))
+            detail = _lines([], _text(new[field]))
+            out.add("content", say(n_("{field} added"), field=label), after=new[field], detail=detail)
         else:
             out.add(
                 "content",
-                (*label, " changed"),
+                say(n_("{field} changed"), field=label),
                 before=old[field],
                 after=new[field],
                 detail=_lines(_text(old[field]).splitlines(), _text(new[field])),
@@ -287,5 +301,5 @@ def _lines(old_lines: list[str], new_text: str) -> tuple[str, ...]:
     ]
     shown = [line if len(line) <= 120 else line[:119] + "…" for line in changed[:DETAIL_LINES]]
     if len(changed) > DETAIL_LINES:
-        shown.append(f"… {len(changed) - DETAIL_LINES} more changed lines")
+        shown.append(tr("… {count} more changed lines", count=len(changed) - DETAIL_LINES))
     return tuple(shown)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ecrm_dsl.language.i18n import n_, tr, trn
 from ecrm_dsl.plan import text
 from ecrm_dsl.review.diff_flow import common_order
-from ecrm_dsl.review.diff_model import Change, Changes, Code
+from ecrm_dsl.review.diff_model import Change, Changes, Code, Message, say
 
 Json = dict[str, Any]
 _POLICY_KEYS = {"timezone", "quiet_hours", "calendar", "frequency_caps", "consent", "priority", "nurture_only"}
@@ -30,25 +31,24 @@ def _per(c: Json) -> str:
 
 
 def compare_policies(out: Changes, old: Json, new: Json) -> None:
-    out.value("timezone", ("timezone",), old.get("timezone"), new.get("timezone"))
-    out.value("quiet_hours", ("quiet hours",), old.get("quiet_hours"), new.get("quiet_hours"), _quiet)
+    out.value("timezone", (tr("timezone"),), old.get("timezone"), new.get("timezone"))
+    out.value("quiet_hours", (tr("quiet hours"),), old.get("quiet_hours"), new.get("quiet_hours"), _quiet)
     _calendar(out, old.get("calendar") or {}, new.get("calendar") or {})
     _caps(out, old.get("frequency_caps") or [], new.get("frequency_caps") or [])
     old_consent, new_consent = old.get("consent") or {}, new.get("consent") or {}
     for channel in sorted(set(old_consent) | set(new_consent)):
         out.value(
             "consent",
-            ("consent for ", Code(channel), ":"),
+            say(n_("consent for {channel}:"), channel=channel),
             _consent(old_consent.get(channel)),
             _consent(new_consent.get(channel)),
         )
     _priority(out, old.get("priority") or [], new.get("priority") or [])
-    _members(
-        out, "nurture_only", ("nurture-only segment",), old.get("nurture_only") or [], new.get("nurture_only") or []
-    )
+    nurture = (old.get("nurture_only") or [], new.get("nurture_only") or [])
+    _members(out, "nurture_only", _nurture_only, *nurture)
     for key in sorted((set(old) | set(new)) - _POLICY_KEYS):
         if old.get(key) != new.get(key):
-            out.add("other", (Code(key), " changed"), before=old.get(key), after=new.get(key))
+            out.add("other", say(n_("{field} changed"), field=key), before=old.get(key), after=new.get(key))
 
 
 def _consent(rule: Json | None) -> str:
@@ -58,29 +58,44 @@ def _consent(rule: Json | None) -> str:
 
 
 def _calendar(out: Changes, old: Json, new: Json) -> None:
-    out.value("calendar", ("national holidays",), old.get("holidays"), new.get("holidays"), _none_text)
+    out.value("calendar", (tr("national holidays"),), old.get("holidays"), new.get("holidays"), _none_text)
     out.value(
         "calendar",
-        ("weekends",),
+        (tr("weekends"),),
         old.get("weekends") or [],
         new.get("weekends") or [],
         lambda v: ", ".join(v) or "none",
     )
-    _members(out, "calendar", ("shop holiday",), old.get("shop_holidays") or [], new.get("shop_holidays") or [])
+    _members(out, "calendar", _shop_holidays, old.get("shop_holidays") or [], new.get("shop_holidays") or [])
 
 
 def _none_text(value: Any) -> str:
     return "none" if value is None else str(value)
 
 
-def _members(out: Changes, kind: str, noun: tuple[str, ...], old: list[str], new: list[str]) -> None:
+def _shop_holidays(added: bool, count: int) -> str:
+    if added:
+        return trn("shop holiday added: {names}", "shop holidays added: {names}", count, names="{names}")
+    return trn("shop holiday removed: {names}", "shop holidays removed: {names}", count, names="{names}")
+
+
+def _nurture_only(added: bool, count: int) -> str:
+    if added:
+        return trn(
+            "nurture-only segment added: {names}", "nurture-only segments added: {names}", count, names="{names}"
+        )
+    return trn(
+        "nurture-only segment removed: {names}", "nurture-only segments removed: {names}", count, names="{names}"
+    )
+
+
+def _members(out: Changes, kind: str, said: Any, old: list[str], new: list[str]) -> None:
+    """Members that came and went; ``said(added, count)`` is the sentence, with ``{names}`` left to fill."""
     gone, came = [x for x in old if x not in new], [x for x in new if x not in old]
     if came:
-        label = (*noun, "s" if len(came) > 1 else "", " added: ")
-        out.add(kind, (*label, Code(", ".join(came))), after=came)
+        out.add(kind, say(said(True, len(came)), names=", ".join(came)), after=came)
     if gone:
-        label = (*noun, "s" if len(gone) > 1 else "", " removed: ")
-        out.add(kind, (*label, Code(", ".join(gone))), before=gone)
+        out.add(kind, say(said(False, len(gone)), names=", ".join(gone)), before=gone)
 
 
 def _caps(out: Changes, old: list[Json], new: list[Json]) -> None:
@@ -90,15 +105,20 @@ def _caps(out: Changes, old: list[Json], new: list[Json]) -> None:
     old_by, new_by = {key(c): c for c in old}, {key(c): c for c in new}
     for k in [key(c) for c in old] + [key(c) for c in new if key(c) not in old_by]:
         if k not in new_by:
-            out.add("frequency_caps", ("frequency cap removed: ", Code(_cap(old_by[k]))), before=_cap(old_by[k]))
+            cap = _cap(old_by[k])
+            out.add("frequency_caps", say(n_("frequency cap removed: {cap}"), cap=cap), before=cap)
         elif k not in old_by:
-            out.add("frequency_caps", ("frequency cap added: ", Code(_cap(new_by[k]))), after=_cap(new_by[k]))
+            cap = _cap(new_by[k])
+            out.add("frequency_caps", say(n_("frequency cap added: {cap}"), cap=cap), after=cap)
         elif old_by[k] != new_by[k]:
             before, after = old_by[k], new_by[k]
-            label = ("frequency cap ", Code(f"{k[0]} per {_per(after)}"))
-            out.value("frequency_caps", (*label, ": at most"), before.get("max"), after.get("max"))
-            out.value("frequency_caps", (*label, ": over the cap,"), before.get("on_exceed"), after.get("on_exceed"))
-            out.value("frequency_caps", (*label, ": counted"), _window(before), _window(after))
+            which = f"{k[0]} per {_per(after)}"
+            label = say(n_("frequency cap {cap}: at most"), cap=which)
+            out.value("frequency_caps", label, before.get("max"), after.get("max"))
+            label = say(n_("frequency cap {cap}: over the cap,"), cap=which)
+            out.value("frequency_caps", label, before.get("on_exceed"), after.get("on_exceed"))
+            label = say(n_("frequency cap {cap}: counted"), cap=which)
+            out.value("frequency_caps", label, _window(before), _window(after))
 
 
 def _window(cap: Json) -> str:
@@ -111,16 +131,18 @@ def _priority(out: Changes, old: list[str], new: list[str]) -> None:
     if old == new:
         return
     kept = common_order([s for s in old if s in new], [s for s in new if s in old])
-    parts: list[str] = []
+    parts: list[Message] = []
     for sid in new:
         if sid not in old:
-            parts += [", " if parts else "", Code(sid), f" added at #{new.index(sid) + 1}"]
+            parts.append(say(n_("{scenario} added at #{rank}"), scenario=sid, rank=(str(new.index(sid) + 1),)))
         elif sid not in kept:
-            parts += [", " if parts else "", Code(sid), f" #{old.index(sid) + 1} → #{new.index(sid) + 1}"]
+            was, rank = (str(old.index(sid) + 1),), (str(new.index(sid) + 1),)
+            parts.append(say(n_("{scenario} #{was} → #{rank}"), scenario=sid, was=was, rank=rank))
     for sid in old:
         if sid not in new:
-            parts += [", " if parts else "", Code(sid), f" dropped (was #{old.index(sid) + 1})"]
-    out.add("priority", ("priority order: ", *parts), before=old, after=new)
+            parts.append(say(n_("{scenario} dropped (was #{was})"), scenario=sid, was=(str(old.index(sid) + 1),)))
+    listed = tuple(piece for index, part in enumerate(parts) for piece in ((", ",) if index else ()) + part)
+    out.add("priority", say(n_("priority order: {changes}"), changes=listed), before=old, after=new)
 
 
 def priority_moves(old: list[str], new: list[str]) -> dict[str, list[Change]]:
@@ -134,18 +156,22 @@ def priority_moves(old: list[str], new: list[str]) -> dict[str, list[Change]]:
             continue
         rank = new.index(sid) + 1
         if sid not in old:
-            message: tuple[str, ...] = (f"priority: now ranked #{rank} (was not listed)",)
+            message: Message = (tr("priority: now ranked #{rank} (was not listed)", rank=rank),)
         else:
             was = old.index(sid) + 1
             passed = [o for o in new[new.index(sid) + 1 :] if o in old and old.index(o) < old.index(sid)]
             behind = [o for o in new[: new.index(sid)] if o in old and old.index(o) > old.index(sid)]
+            moves = {"was": (str(was),), "rank": (str(rank),)}
             if passed:
-                tail: tuple[str, ...] = (" (now ahead of ", *_join_code(passed), ")")
+                message = say(
+                    n_("priority #{was} → #{rank} (now ahead of {scenarios})"), **moves, scenarios=_join_code(passed)
+                )
             elif behind:
-                tail = (" (now behind ", *_join_code(behind), ")")
+                message = say(
+                    n_("priority #{was} → #{rank} (now behind {scenarios})"), **moves, scenarios=_join_code(behind)
+                )
             else:
-                tail = ()
-            message = (f"priority #{was} → #{rank}", *tail)
+                message = (tr("priority #{was} → #{rank}", was=was, rank=rank),)
         notes[sid] = [
             Change("scenario", sid, "priority", message, before=old.index(sid) + 1 if sid in old else None, after=rank)
         ]
@@ -156,7 +182,7 @@ def priority_moves(old: list[str], new: list[str]) -> dict[str, list[Change]]:
                     "scenario",
                     sid,
                     "priority",
-                    (f"priority: no longer listed (was #{old.index(sid) + 1})",),
+                    (tr("priority: no longer listed (was #{rank})", rank=old.index(sid) + 1),),
                     before=old.index(sid) + 1,
                 )
             ]
@@ -172,7 +198,7 @@ def _join_code(names: list[str]) -> tuple[str, ...]:
 
 
 def compare_schema(out: Changes, old: Json, new: Json) -> None:
-    out.types("attribute", old.get("attributes") or {}, new.get("attributes") or {}, "customer.")
+    out.types(n_("attribute"), old.get("attributes") or {}, new.get("attributes") or {}, "customer.")
     old_events, new_events = old.get("events") or {}, new.get("events") or {}
     for event in sorted(set(old_events) | set(new_events)):
-        out.types("event property", old_events.get(event) or {}, new_events.get(event) or {}, f"{event}.")
+        out.types(n_("event property"), old_events.get(event) or {}, new_events.get(event) or {}, f"{event}.")

@@ -15,8 +15,9 @@ from typing import Any
 
 from ecrm_dsl.build.compiler import _segment as compiled_segment
 from ecrm_dsl.build.compiler import _template as compiled_template
+from ecrm_dsl.language.i18n import n_, tr
 from ecrm_dsl.project.workspace import Workspace
-from ecrm_dsl.review.diff_model import ADDED, REMOVED, RENAMED, Changes, Code, FileChange
+from ecrm_dsl.review.diff_model import ADDED, REMOVED, RENAMED, Changes, Code, FileChange, say
 
 Json = dict[str, Any]
 
@@ -89,9 +90,10 @@ def compare_presets(old: ProjectSnapshot, new: ProjectSnapshot) -> list[Changes]
     for name in sorted(set(old.presets) | set(new.presets)):
         out = Changes("preset", name)
         if name not in old.presets:
-            out.add("preset_added", ("preset ", Code(name), f" added: {new.presets[name].get('title', name)}"))
+            title = str(new.presets[name].get("title", name))
+            out.add("preset_added", say(n_("preset {name} added: {title}"), name=name, title=(title,)))
         elif name not in new.presets:
-            out.add("preset_removed", ("preset ", Code(name), " removed"))
+            out.add("preset_removed", say(n_("preset {name} removed"), name=name))
         else:
             _settings(out, old.presets[name], new.presets[name])
         if out.items:
@@ -119,7 +121,7 @@ def _settings(out: Changes, old: Json, new: Json) -> None:
 
 def _shown(settings: dict[str, Any], path: str) -> tuple[str, ...]:
     if path not in settings:
-        return ("not set",)
+        return (tr("not set"),)
     return (Code(json.dumps(settings[path], ensure_ascii=False, separators=(", ", ": "))),)
 
 

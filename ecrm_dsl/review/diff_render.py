@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from ecrm_dsl.language.i18n import lookup, n_, tr, trn
 from ecrm_dsl.review.diff_model import (
     ADDED,
     NAMED,
@@ -23,21 +24,23 @@ from ecrm_dsl.review.diff_model import (
     PlanDiff,
     ScenarioImpact,
     plain,
+    say,
+    state_word,
 )
 from ecrm_dsl.simulate.summary import render_coupons
 
 JSON_FORMAT, JSON_VERSION = "ecrm-diff", 1
-SECTIONS = (
-    ("scenario", "Scenarios"),
-    ("segment", "Segments"),
-    ("template", "Templates"),
-    ("preset", "Presets"),
-    ("policies", "Policies"),
-    ("schema", "Customer schema"),
-    ("config", "Project configuration"),
+SECTIONS = (  # English; said with lookup()
+    ("scenario", n_("Scenarios")),
+    ("segment", n_("Segments")),
+    ("template", n_("Templates")),
+    ("preset", n_("Presets")),
+    ("policies", n_("Policies")),
+    ("schema", n_("Customer schema")),
+    ("config", n_("Project configuration")),
 )
 WHOLE = ("policies", "schema", "config")  # one subject each, named by the section
-UNUSED = "unused: no scenario refers to it"
+UNUSED = n_("unused: no scenario refers to it")
 _FILE_MARKS = {ADDED: "+", REMOVED: "-", RENAMED: "→"}
 
 Json = dict[str, Any]
@@ -52,10 +55,21 @@ def _number(n: int | None) -> str:
 
 def count_text(count: Count) -> str:
     if count.before is None or count.after is None:
-        return f"audience: {_number(count.before)} → {_number(count.after)} customers — {count.note or count.basis}"
+        return tr(
+            "audience: {before} → {after} customers — {basis}",
+            before=_number(count.before),
+            after=_number(count.after),
+            basis=count.note or lookup(count.basis),
+        )
     delta = count.after - count.before
     sign = "+" if delta > 0 else ("±" if delta == 0 else "−")
-    return f"audience: {count.before:,} → {count.after:,} customers ({sign}{abs(delta):,}) — {count.basis}"
+    return tr(
+        "audience: {before} → {after} customers ({delta}) — {basis}",
+        before=f"{count.before:,}",
+        after=f"{count.after:,}",
+        delta=f"{sign}{abs(delta):,}",
+        basis=lookup(count.basis),
+    )
 
 
 def impact_lines(diff: PlanDiff, subject: str, state: str) -> list[Message]:
@@ -65,30 +79,35 @@ def impact_lines(diff: PlanDiff, subject: str, state: str) -> list[Message]:
     found: ScenarioImpact = diff.impact.scenarios[subject]
     lines: list[Message] = []
     if found.in_flight or state != ADDED:
-        people = f"{found.in_flight:,} customer{'s' if found.in_flight != 1 else ''}" if found.in_flight else "none"
-        message: Message = (f"enrolled now: {people}",)
-        for index, (step, n) in enumerate(sorted(found.at_steps.items())):
-            message += ("; " if index else " — waiting at changed steps: ", Code(step), f" {n:,}")
-        lines.append(message)
+        n = found.in_flight
+        people = trn("{count} customer", "{count} customers", n, count=f"{n:,}") if n else tr("none")
+        if found.at_steps:
+            said = n_("enrolled now: {people} — waiting at changed steps: {steps}")
+            lines.append(say(said, people=(people,), steps=_waiting(found.at_steps)))
+        else:
+            lines.append((tr("enrolled now: {people}", people=people),))
     if state == REMOVED and found.in_flight:
-        lines.append(("they finish on the removed version only with ", Code("ecrm deploy --in-flight keep")))
+        said = n_("they finish on the removed version only with {command}")
+        lines.append(say(said, command="ecrm deploy --in-flight keep"))
     removed = {c.step for c in diff.changes_of("scenario", subject) if c.kind == "step_removed" and c.step is not None}
     for step in sorted(removed & set(found.at_steps)):
-        lines.append(
-            (
-                f"{found.at_steps[step]:,} wait at removed step ",
-                Code(step),
-                ": deploy with ",
-                Code("--in-flight keep"),
-                " or map it: ",
-                Code(f"--map {subject}.{step}=NEW_STEP"),
-            )
-        )
+        said = n_("{count} wait at removed step {step}: deploy with {keep} or map it: {map}")
+        count = (f"{found.at_steps[step]:,}",)
+        lines.append(say(said, count=count, step=step, keep="--in-flight keep", map=f"--map {subject}.{step}=NEW_STEP"))
     if found.audience is not None:
         lines.append((count_text(found.audience),))
     if found.power is not None:
-        lines.append((f"power (replay of the last {diff.impact.power_span}): {found.power['sentence']}",))
+        span, sentence = diff.impact.power_span, found.power["sentence"]
+        lines.append((tr("power (replay of the last {span}): {sentence}", span=span, sentence=sentence),))
     return lines
+
+
+def _waiting(at_steps: dict[str, int]) -> Message:
+    """``step 3; other 1``, the steps in code type."""
+    pieces: list[str] = []
+    for index, (step, n) in enumerate(sorted(at_steps.items())):
+        pieces += [*(["; "] if index else []), Code(step), f" {n:,}"]
+    return tuple(pieces)
 
 
 def shared_notes(diff: PlanDiff, scope: str, subject: str) -> list[Message]:
@@ -100,11 +119,8 @@ def shared_notes(diff: PlanDiff, scope: str, subject: str) -> list[Message]:
     if scope == "template" and subject in diff.impact.templates:
         waiting = diff.impact.templates[subject]
         if not waiting:
-            return [("no customers wait at a step that sends it",)]
-        message: Message = ("waiting at steps that send it: ",)
-        for index, (step, n) in enumerate(sorted(waiting.items())):
-            message += ("; " if index else "", Code(step), f" {n:,}")
-        return [message]
+            return [(tr("no customers wait at a step that sends it"),)]
+        return [say(n_("waiting at steps that send it: {steps}"), steps=_waiting(waiting))]
     return []
 
 
@@ -122,17 +138,18 @@ def usage_line(
     users = _used_by(diff, scope, subject)
     if users:
         names = ", ".join(code(u) for u in (users[:shown] if shown else users))
-        more = f" and {len(users) - shown:,} more" if shown and len(users) > shown else ""
-        return f"{'was used' if state == REMOVED else 'used'} by: {names}{more}"
+        if shown and len(users) > shown:
+            names = tr("{names} and {count} more", names=names, count=f"{len(users) - shown:,}")
+        return tr("was used by: {names}", names=names) if state == REMOVED else tr("used by: {names}", names=names)
     if not diff.projects:
         return None
     if scope == "segment" and subject in diff.nurture_only:
-        return f"{UNUSED}; the policies name it in nurture_only"
-    return UNUSED
+        return tr("{unused}; the policies name it in nurture_only", unused=lookup(UNUSED))
+    return lookup(UNUSED)
 
 
 def file_line(change: FileChange) -> str:
-    moved = f" (was {change.renamed_from})" if change.renamed_from else ""
+    moved = tr(" (was {path})", path=change.renamed_from) if change.renamed_from else ""
     defines = f" — {', '.join(change.defines)}" if change.defines else ""
     return f"{_FILE_MARKS[change.state]} {change.path}{moved}{defines}"
 
@@ -143,12 +160,12 @@ def file_line(change: FileChange) -> str:
 def render_text(diff: PlanDiff) -> str:
     lines = [diff.summary(), "", f"{diff.base_label} → {diff.head_label}"]
     if diff.impact is not None:
-        lines.append(f"impact from store {diff.impact.store} at {diff.impact.now}")
+        lines.append(tr("impact from store {store} at {now}", store=diff.impact.store, now=diff.impact.now))
         lines.extend(render_coupons(diff.impact.coupons))
-    for scope, title in SECTIONS:
+    for scope, _title in SECTIONS:
         for subject, state in diff.subjects(scope):
             lines.append("")
-            lines.append(f"{title.lower()}: {state}" if scope in WHOLE else f"{scope} {subject}: {state}")
+            lines.append(_HEADINGS[scope](subject, state_word(state)))
             for change in diff.changes_of(scope, subject):
                 lines.append(f"  - {change.text}")
                 lines.extend(f"      {line}" for line in change.detail)
@@ -158,9 +175,20 @@ def render_text(diff: PlanDiff) -> str:
             notes = impact_lines(diff, subject, state) if scope == "scenario" else shared_notes(diff, scope, subject)
             lines.extend(f"  {plain(message)}" for message in notes)
     if diff.files:
-        lines += ["", f"files: {diff.files_summary(noun=False)}"]
+        lines += ["", tr("files: {summary}", summary=diff.files_summary(noun=False))]
         lines += [f"  {file_line(change)}" for change in diff.files]
     return "\n".join(lines) + "\n"
+
+
+_HEADINGS: dict[str, Callable[[str, str], str]] = {
+    "scenario": lambda name, state: tr("scenario {name}: {state}", name=name, state=state),
+    "segment": lambda name, state: tr("segment {name}: {state}", name=name, state=state),
+    "template": lambda name, state: tr("template {name}: {state}", name=name, state=state),
+    "preset": lambda name, state: tr("preset {name}: {state}", name=name, state=state),
+    "policies": lambda _name, state: tr("policies: {state}", state=state),
+    "schema": lambda _name, state: tr("customer schema: {state}", state=state),
+    "config": lambda _name, state: tr("project configuration: {state}", state=state),
+}
 
 
 # --------------------------------------------------------------------------- JSON

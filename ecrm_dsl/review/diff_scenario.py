@@ -12,11 +12,12 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from ecrm_dsl.language.i18n import n_, tr, trn
 from ecrm_dsl.language.targets import TargetAmount, spell_target
 from ecrm_dsl.language.values import Duration
 from ecrm_dsl.plan import text
 from ecrm_dsl.review import diff_words as words
-from ecrm_dsl.review.diff_model import Change, Changes, Code, Message, joined
+from ecrm_dsl.review.diff_model import Change, Changes, Code, Message, joined, say
 from ecrm_dsl.review.diff_steps import compare_steps
 
 Json = dict[str, Any]
@@ -36,21 +37,19 @@ def added_scenario(scenario: Json) -> list[Change]:
     steps = [n["id"] for n in scenario.get("nodes", [])]
     out.add(
         "scenario_added",
-        (
-            "scenario ",
-            Code(scenario["id"]),
-            " added (",
-            scenario.get("kind", "?"),
-            "): when ",
-            Code(text.trigger(scenario["trigger"])),
-            f", {len(steps)} step" + ("" if len(steps) == 1 else "s"),
+        say(
+            n_("scenario {scenario} added ({kind}): when {trigger}, {steps}"),
+            scenario=scenario["id"],
+            kind=(str(scenario.get("kind", "?")),),
+            trigger=text.trigger(scenario["trigger"]),
+            steps=(_steps(len(steps)),),
         ),
         after=text.trigger(scenario["trigger"]),
     )
     for node in scenario.get("nodes", []):
         out.add(
             "step_added",
-            ("step ", Code(node["id"]), " — ", Code(words.step(node))),
+            say(n_("step {step} — {action}"), step=node["id"], action=words.step(node)),
             step=node["id"],
             after=words.step(node),
         )
@@ -62,38 +61,54 @@ def removed_scenario(scenario: Json) -> list[Change]:
     steps = len(scenario.get("nodes", []))
     out.add(
         "scenario_removed",
-        (
-            "scenario ",
-            Code(scenario["id"]),
-            " removed (was: when ",
-            Code(text.trigger(scenario["trigger"])),
-            f", {steps} step" + ("" if steps == 1 else "s") + ")",
+        say(
+            n_("scenario {scenario} removed (was: when {trigger}, {steps})"),
+            scenario=scenario["id"],
+            trigger=text.trigger(scenario["trigger"]),
+            steps=(_steps(steps),),
         ),
         before=text.trigger(scenario["trigger"]),
     )
     return out.items
 
 
+def _steps(count: int) -> str:
+    return trn("{count} step", "{count} steps", count, count=count)
+
+
 def compare_scenario(old: Json, new: Json, nurture_only: list[str], priority: Sequence[Change] = ()) -> list[Change]:
     out = Changes("scenario", new["id"])
-    out.value("title", ("title",), old.get("title"), new.get("title"), words.quoted)
+    out.value("title", (tr("title"),), old.get("title"), new.get("title"), words.quoted)
     if old.get("kind") != new.get("kind"):
-        message: Message = ("kind ", Code(str(old.get("kind"))), " → ", Code(str(new.get("kind"))))
+        kinds = {"before": str(old.get("kind")), "after": str(new.get("kind"))}
+        message: Message = say(n_("kind {before} → {after}"), **kinds)
         if nurture_only:
             # The policies' nurture_only segments receive nurture scenarios only: the kind decides who gets it.
-            verb = "now receive it" if new.get("kind") == "nurture" else "no longer receive it"
-            message += (" — customers in ", *joined([Code(s) for s in nurture_only]), f" {verb}")
+            segments = joined([Code(s) for s in nurture_only])
+            if new.get("kind") == "nurture":
+                message = say(
+                    n_("kind {before} → {after} — customers in {segments} now receive it"), **kinds, segments=segments
+                )
+            else:
+                message = say(
+                    n_("kind {before} → {after} — customers in {segments} no longer receive it"),
+                    **kinds,
+                    segments=segments,
+                )
         out.add("kind", message, before=old.get("kind"), after=new.get("kind"))
-    out.value("owner", ("owner",), old.get("owner"), new.get("owner"), words.quoted)
+    out.value("owner", (tr("owner"),), old.get("owner"), new.get("owner"), words.quoted)
     if old.get("description") != new.get("description"):
-        out.add("description", ("description changed",), before=old.get("description"), after=new.get("description"))
+        message = (tr("description changed"),)
+        out.add("description", message, before=old.get("description"), after=new.get("description"))
     _hypothesis(out, old.get("hypothesis"), new.get("hypothesis"))
     _trigger(out, old["trigger"], new["trigger"])
     _rules(out, "goal", [text.goal(g) for g in old.get("goals", [])], [text.goal(g) for g in new.get("goals", [])])
     _rules(out, "stop", [text.stop(s) for s in old.get("stop", [])], [text.stop(s) for s in new.get("stop", [])])
-    out.value("reentry", ("re-entry",), text.reentry(old.get("reentry")), text.reentry(new.get("reentry")))
-    out.value("holdout", ("holdout",), old.get("holdout_percent"), new.get("holdout_percent"), lambda v: f"{v or 0}%")
-    out.value("backfill", ("backfill",), old.get("backfill_seconds"), new.get("backfill_seconds"), words.seconds_text)
+    out.value("reentry", (tr("re-entry"),), text.reentry(old.get("reentry")), text.reentry(new.get("reentry")))
+    holdout = (old.get("holdout_percent"), new.get("holdout_percent"))
+    out.value("holdout", (tr("holdout"),), *holdout, lambda v: f"{v or 0}%")
+    backfill = (old.get("backfill_seconds"), new.get("backfill_seconds"))
+    out.value("backfill", (tr("backfill"),), *backfill, words.seconds_text)
     out.items.extend(priority)
     compare_steps(out, old, new)
     for key in sorted((set(old) | set(new)) - _SCENARIO_KEYS):
@@ -105,14 +120,15 @@ def _hypothesis(out: Changes, old: Json | None, new: Json | None) -> None:
     if old == new:
         return
     old, new = old or {}, new or {}
-    out.value("hypothesis", ("hypothesis KPI",), old.get("kpi"), new.get("kpi"), words.none_text)
+    out.value("hypothesis", (tr("hypothesis KPI"),), old.get("kpi"), new.get("kpi"), words.none_text)
     if old.get("statement") != new.get("statement"):
         statement = new.get("statement")
-        message = (
-            ("hypothesis statement now: ", words.quoted(statement)) if statement else ("hypothesis statement removed",)
-        )
+        if statement:
+            message = say(n_("hypothesis statement now: {statement}"), statement=(words.quoted(statement),))
+        else:
+            message = (tr("hypothesis statement removed"),)
         out.add("hypothesis", message, before=old.get("statement"), after=statement)
-    out.value("hypothesis", ("hypothesis target",), _target(old.get("target")), _target(new.get("target")))
+    out.value("hypothesis", (tr("hypothesis target"),), _target(old.get("target")), _target(new.get("target")))
 
 
 def _target(target: Json | None) -> str:
@@ -130,8 +146,9 @@ def _trigger(out: Changes, old: Json, new: Json) -> None:
         return
     before, after = text.trigger(old, with_where=False), text.trigger(new, with_where=False)
     if before != after:
-        out.add("trigger", ("trigger: when ", Code(before), " → when ", Code(after)), before=before, after=after)
-    out.condition("trigger_where", ("entry condition",), old.get("where"), new.get("where"))
+        message = say(n_("trigger: when {before} → when {after}"), before=before, after=after)
+        out.add("trigger", message, before=before, after=after)
+    out.condition("trigger_where", (tr("entry condition"),), old.get("where"), new.get("where"))
 
 
 def _rules(out: Changes, kind: str, old: list[str], new: list[str]) -> None:
@@ -140,11 +157,14 @@ def _rules(out: Changes, kind: str, old: list[str], new: list[str]) -> None:
         return
     gone = list((Counter(old) - Counter(new)).elements())
     came = list((Counter(new) - Counter(old)).elements())
-    noun = "goal" if kind == "goal" else "stop rule"
+    goal = kind == "goal"
     if len(gone) == 1 and len(came) == 1:
-        out.add(f"{kind}_changed", (f"{noun} ", Code(gone[0]), " → ", Code(came[0])), before=gone[0], after=came[0])
+        said = n_("goal {before} → {after}") if goal else n_("stop rule {before} → {after}")
+        out.add(f"{kind}_changed", say(said, before=gone[0], after=came[0]), before=gone[0], after=came[0])
         return
     for rule in gone:
-        out.add(f"{kind}_removed", (f"{noun} removed: ", Code(rule)), before=rule)
+        said = n_("goal removed: {rule}") if goal else n_("stop rule removed: {rule}")
+        out.add(f"{kind}_removed", say(said, rule=rule), before=rule)
     for rule in came:
-        out.add(f"{kind}_added", (f"{noun} added: ", Code(rule)), after=rule)
+        said = n_("goal added: {rule}") if goal else n_("stop rule added: {rule}")
+        out.add(f"{kind}_added", say(said, rule=rule), after=rule)

@@ -24,6 +24,7 @@ from typing import Any
 
 from ecrm_dsl.build.pipeline import build
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError, Severity
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.plan.document import load_plan
 from ecrm_dsl.project.config import ProjectConfig, find_config, load_config
 from ecrm_dsl.review.diff_project import ProjectSnapshot, snapshot
@@ -76,10 +77,17 @@ def resolve(argument: str, context: Context) -> Side:
     if path.is_dir():
         return Side(argument, *compile_project(_load(None, path), argument, context.on_findings))
     if path.exists():
-        raise SourceError(f"'{argument}' is neither a plan (.json), a project folder nor a project configuration")
+        raise SourceError(
+            tr(
+                "'{argument}' is neither a plan (.json), a project folder nor a project configuration",
+                argument=argument,
+            )
+        )
     commit = revision(argument, context.cwd)
     if commit is None:
-        raise SourceError(f"'{argument}' is neither a plan file, a project folder nor a git revision")
+        raise SourceError(
+            tr("'{argument}' is neither a plan file, a project folder nor a git revision", argument=argument)
+        )
     label = argument if commit.startswith(argument.lower()) else f"{argument} ({commit[:7]})"
     plan, project, where = compile_revision(commit, label, context)
     return Side(label, plan, project=project, commit=commit, root_in_repository=where)
@@ -89,9 +97,9 @@ def read_plan(path: Path, label: str) -> Json:
     try:
         return load_plan(path.read_text(encoding="utf-8"), label).to_json()
     except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f"{label}: cannot read the plan: {exc}") from None
+        raise SourceError(tr("{path}: cannot read the plan: {error}", path=label, error=exc)) from None
     except ValueError as exc:  # also json.JSONDecodeError
-        raise SourceError(f"{label}: not a readable plan: {exc}") from None
+        raise SourceError(tr("{label}: not a readable plan: {error}", label=label, error=exc)) from None
 
 
 def _load(path: Path | None, start: Path | None) -> ProjectConfig:
@@ -112,7 +120,7 @@ def compile_project(
         errors = [d for d in shown if d.effective_severity == Severity.ERROR]
         if on_findings is not None:
             on_findings(errors, config, len(result.lint.files))
-        raise SourceError(f"{label} has {len(errors)} error(s); not compared")
+        raise SourceError(tr("{label} has {count} error(s); not compared", label=label, count=len(errors)))
     return result.plan, False, snapshot(result.lint.workspace)
 
 
@@ -147,11 +155,18 @@ def compile_revision(commit: str, label: str, context: Context) -> tuple[Json, P
     """The revision's plan, its snapshot, and where its project root sits in the repository."""
     root = repository_root(context.cwd)
     if root is None:
-        raise SourceError(f"{label}: not inside a git repository")
+        raise SourceError(tr("{label}: not inside a git repository", label=label))
     current = context.config_path or find_config(context.cwd)
     anchor = (current if current is not None else context.cwd).resolve()
     if not anchor.is_relative_to(root.resolve()):
-        raise SourceError(f"{label}: the project ({anchor}) is outside the repository {root}")
+        raise SourceError(
+            tr(
+                "{label}: the project ({anchor}) is outside the repository {root}",
+                label=label,
+                anchor=anchor,
+                root=root,
+            )
+        )
     relative = anchor.relative_to(root.resolve())
     scratch = Path(tempfile.mkdtemp(prefix="ecrm-diff-"))
     try:
@@ -159,11 +174,19 @@ def compile_revision(commit: str, label: str, context: Context) -> tuple[Json, P
         target = scratch / relative
         if current is not None:
             if not target.is_file():
-                raise SourceError(f"{label}: there is no {relative.as_posix()} in that revision")
+                raise SourceError(
+                    tr("{label}: there is no {path} in that revision", label=label, path=relative.as_posix())
+                )
             config = _load(target, None)
         else:
             if not target.is_dir():
-                raise SourceError(f"{label}: there is no folder {relative.as_posix() or '.'} in that revision")
+                raise SourceError(
+                    tr(
+                        "{label}: there is no folder {path} in that revision",
+                        label=label,
+                        path=relative.as_posix() or ".",
+                    )
+                )
             config = _load(None, target)
         plan, _, project = compile_project(config, label, context.on_findings)
         return plan, project, config.root.resolve().relative_to(scratch.resolve()).as_posix()
@@ -178,15 +201,17 @@ def _export(commit: str, root: Path, into: Path, label: str) -> None:
             ["git", "archive", "--format=tar", commit], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )
     except OSError as exc:
-        raise SourceError(f"{label}: cannot run git: {exc}") from None
+        raise SourceError(tr("{label}: cannot run git: {error}", label=label, error=exc)) from None
     assert process.stdout is not None
     try:
         with tarfile.open(fileobj=process.stdout, mode="r|") as archive:
             archive.extractall(into, filter="data")
     except (tarfile.TarError, OSError) as exc:
         process.kill()
-        raise SourceError(f"{label}: cannot export the revision: {exc}") from None
+        raise SourceError(tr("{label}: cannot export the revision: {error}", label=label, error=exc)) from None
     finally:
         _, error = process.communicate()
     if process.returncode != 0:
-        raise SourceError(f"{label}: git archive failed: {error.decode(errors='replace').strip()}")
+        raise SourceError(
+            tr("{label}: git archive failed: {error}", label=label, error=error.decode(errors="replace").strip())
+        )

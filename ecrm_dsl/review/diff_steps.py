@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ecrm_dsl.language.i18n import n_
 from ecrm_dsl.plan import text
 from ecrm_dsl.review import diff_words as words
 from ecrm_dsl.review.diff_flow import Layout, arm_mapping, common_order, layout, translate
-from ecrm_dsl.review.diff_model import Changes, Code
+from ecrm_dsl.review.diff_model import Changes, Code, Message, say
 
 Json = dict[str, Any]
 
@@ -44,7 +45,12 @@ def compare_steps(out: Changes, old: Json, new: Json) -> None:
             place = new_layout.places[node_id]
             out.add(
                 "step_added",
-                ("step ", Code(node_id), " added ", *place.parts(), ": ", Code(words.step(node))),
+                say(
+                    n_("step {step} added {place}: {action}"),
+                    step=node_id,
+                    place=place.parts(),
+                    action=words.step(node),
+                ),
                 step=node_id,
                 after=words.step(node),
             )
@@ -54,14 +60,11 @@ def compare_steps(out: Changes, old: Json, new: Json) -> None:
                 cross = was.block != now.block
                 out.add(
                     "step_moved",
-                    (
-                        "step ",
-                        Code(node_id),
-                        " moved in the flow: now ",
-                        *now.parts(cross or None),
-                        " (was ",
-                        *was.parts(cross or None),
-                        ")",
+                    say(
+                        n_("step {step} moved in the flow: now {now} (was {was})"),
+                        step=node_id,
+                        now=now.parts(cross or None),
+                        was=was.parts(cross or None),
                     ),
                     step=node_id,
                     before=was.text(),
@@ -89,7 +92,12 @@ def _removed_step(out: Changes, node: Json, old_layout: Layout) -> None:
     place = old_layout.places[node["id"]]
     out.add(
         "step_removed",
-        ("step ", Code(node["id"]), " removed (was ", *place.parts(), ": ", Code(words.step(node)), ")"),
+        say(
+            n_("step {step} removed (was {place}: {action})"),
+            step=node["id"],
+            place=place.parts(),
+            action=words.step(node),
+        ),
         step=node["id"],
         before=words.step(node),
     )
@@ -119,28 +127,38 @@ def compare_step(out: Changes, old: Json, new: Json) -> None:
     if old.get("kind") != new.get("kind"):
         out.add(
             "step_kind",
-            (name, f": {old.get('kind')} step → {new.get('kind')} step: ", Code(words.step(new))),
+            say(
+                n_("{step}: {before} step → {after} step: {action}"),
+                step=step,
+                before=(str(old.get("kind")),),
+                after=(str(new.get("kind")),),
+                action=words.step(new),
+            ),
             step=step,
             before=words.step(old),
             after=words.step(new),
         )
         return
     _timing(out, step, old, new)
-    out.condition("guard", (name, ": condition"), old.get("guard"), new.get("guard"), step=step)
+    out.condition("guard", say(n_("{step}: condition"), step=step), old.get("guard"), new.get("guard"), step=step)
     kind = new.get("kind")
     if kind == "send":
         _channels(out, step, old, new)
-        out.value("template", (name, ": template"), old.get("template"), new.get("template"), step=step)
+        label = say(n_("{step}: template"), step=step)
+        out.value("template", label, old.get("template"), new.get("template"), step=step)
         _params(out, step, old.get("params") or {}, new.get("params") or {})
     elif kind == "wait" and (old.get("event") is not None or new.get("event") is not None):
-        out.value("wait_event", (name, ": waits for"), old.get("event"), new.get("event"), words.none_text, step=step)
+        label = say(n_("{step}: waits for"), step=step)
+        out.value("wait_event", label, old.get("event"), new.get("event"), words.none_text, step=step)
         out.value("wait_same", (name, ": same"), old.get("same"), new.get("same"), words.none_text, step=step)
-        out.condition("wait_where", (name, ": event condition"), old.get("where"), new.get("where"), step=step)
+        label = say(n_("{step}: event condition"), step=step)
+        out.condition("wait_where", label, old.get("where"), new.get("where"), step=step)
         _timeout(out, step, old.get("timeout_seconds"), new.get("timeout_seconds"))
     elif kind == "update":
         out.value("update", (name, ": update"), text.update_ops(old), text.update_ops(new), step=step)
     elif kind == "exit":
-        out.value("exit", (name, ": exit reason"), old.get("reason"), new.get("reason"), words.quoted, step=step)
+        label = say(n_("{step}: exit reason"), step=step)
+        out.value("exit", label, old.get("reason"), new.get("reason"), words.quoted, step=step)
     elif kind == "branch":
         _arms(out, step, old, new)
     elif kind == "split":
@@ -154,18 +172,19 @@ def _timing(out: Changes, step: str, old: Json, new: Json) -> None:
         return
     before, after = words.timing(old.get("timing")), words.timing(new.get("timing"))
     shift = words.timing_shift(old.get("timing"), new.get("timing"))
-    tail = f" ({shift})" if shift else ""
+    message: Message
     if words.is_plain_wait(old) and words.is_plain_wait(new):
         b, a = before.removeprefix("after "), after.removeprefix("after ")
-        out.add("timing", (Code(step), ": wait ", Code(b), " → ", Code(a), tail), step=step, before=before, after=after)
+        if shift:
+            message = say(n_("{step}: wait {before} → {after} ({shift})"), step=step, before=b, after=a, shift=(shift,))
+        else:
+            message = say(n_("{step}: wait {before} → {after}"), step=step, before=b, after=a)
+    elif shift:
+        fields: dict[str, str | Message] = {"step": step, "before": before, "after": after, "shift": (shift,)}
+        message = say(n_("{step} moved from {before} to {after} ({shift})"), **fields)
     else:
-        out.add(
-            "timing",
-            (Code(step), " moved from ", Code(before), " to ", Code(after), tail),
-            step=step,
-            before=before,
-            after=after,
-        )
+        message = say(n_("{step} moved from {before} to {after}"), step=step, before=before, after=after)
+    out.add("timing", message, step=step, before=before, after=after)
 
 
 def _channels(out: Changes, step: str, old: Json, new: Json) -> None:
@@ -175,29 +194,26 @@ def _channels(out: Changes, step: str, old: Json, new: Json) -> None:
     before = words.channels(old.get("channel"), old.get("fallback"))
     after = words.channels(new.get("channel"), new.get("fallback"))
     if old.get("channel") == new.get("channel"):
-        label = "fallback"
         b = ", ".join(old.get("fallback") or []) or "none"
         a = ", ".join(new.get("fallback") or []) or "none"
+        message = say(n_("{step}: fallback {before} → {after}"), step=step, before=b, after=a)
     else:
-        label, b, a = "channel", before, after
-    out.add("channel", (Code(step), f": {label} ", Code(b), " → ", Code(a)), step=step, before=before, after=after)
+        message = say(n_("{step}: channel {before} → {after}"), step=step, before=before, after=after)
+    out.add("channel", message, step=step, before=before, after=after)
 
 
 def _timeout(out: Changes, step: str, old: Any, new: Any) -> None:
     if old == new:
         return
-    shift = ""
+    before, after = words.seconds_text(old), words.seconds_text(new)
+    message = say(n_("{step}: timeout {before} → {after}"), step=step, before=before, after=after)
     if old is not None and new is not None:
         delta = int(new) - int(old)
-        shift = f" ({words.duration_words(delta)} {'longer' if delta > 0 else 'shorter'})"
-    before, after = words.seconds_text(old), words.seconds_text(new)
-    out.add(
-        "wait_timeout",
-        (Code(step), ": timeout ", Code(before), " → ", Code(after), shift),
-        step=step,
-        before=before,
-        after=after,
-    )
+        longer = words.longer_or_shorter(delta)
+        message = say(
+            n_("{step}: timeout {before} → {after} ({shift})"), step=step, before=before, after=after, shift=(longer,)
+        )
+    out.add("wait_timeout", message, step=step, before=before, after=after)
 
 
 def _params(out: Changes, step: str, old: Json, new: Json) -> None:
@@ -205,14 +221,21 @@ def _params(out: Changes, step: str, old: Json, new: Json) -> None:
         if key not in new:
             out.add(
                 "params",
-                (Code(step), ": parameter ", Code(key), " removed (was ", Code(text.param(old[key])), ")"),
+                say(
+                    n_("{step}: parameter {name} removed (was {value})"),
+                    step=step,
+                    name=key,
+                    value=text.param(old[key]),
+                ),
                 step=step,
                 before=text.param(old[key]),
             )
         elif key not in old:
             out.add(
                 "params",
-                (Code(step), ": parameter ", Code(f"{key} = {text.param(new[key])}"), " added"),
+                say(
+                    n_("{step}: parameter {assignment} added"), step=step, assignment=f"{key} = {text.param(new[key])}"
+                ),
                 step=step,
                 after=text.param(new[key]),
             )
@@ -227,12 +250,13 @@ def _arms(out: Changes, step: str, old: Json, new: Json) -> None:
         j = mapping.get(i)
         if j is None:
             label = words.arm_label(arm, i)
-            out.add("arm_removed", (Code(step), ": arm ", Code(label), " removed"), step=step, before=label)
+            message = say(n_("{step}: arm {arm} removed"), step=step, arm=label)
+            out.add("arm_removed", message, step=step, before=label)
             continue
         if arm.get("condition") != new_arms[j].get("condition"):
             out.condition(
                 "arm_condition",
-                (Code(step), f": arm {j + 1} condition"),
+                say(n_("{step}: arm {number} condition"), step=step, number=(str(j + 1),)),
                 arm.get("condition"),
                 new_arms[j].get("condition"),
                 step=step,
@@ -240,7 +264,8 @@ def _arms(out: Changes, step: str, old: Json, new: Json) -> None:
     for j, arm in enumerate(new_arms):
         if j not in mapping.values():
             label = words.arm_label(arm, j)
-            out.add("arm_added", (Code(step), f": arm {j + 1} added: ", Code(label)), step=step, after=label)
+            message = say(n_("{step}: arm {number} added: {arm}"), step=step, number=(str(j + 1),), arm=label)
+            out.add("arm_added", message, step=step, after=label)
     moved = [i for i, j in sorted(mapping.items()) if old_arms[i].get("condition") is not None]
     order = [mapping[i] for i in moved]
     if order != sorted(order):
@@ -249,7 +274,12 @@ def _arms(out: Changes, step: str, old: Json, new: Json) -> None:
         after = " / ".join(words.arm_label(a, j) for j, a in enumerate(new_arms))
         out.add(
             "arm_order",
-            (Code(step), ": arms reordered (the first that holds wins): ", Code(before), " → ", Code(after)),
+            say(
+                n_("{step}: arms reordered (the first that holds wins): {before} → {after}"),
+                step=step,
+                before=before,
+                after=after,
+            ),
             step=step,
             before=before,
             after=after,
@@ -260,19 +290,19 @@ def _variants(out: Changes, step: str, old: list[Json], new: list[Json]) -> None
     old_by, new_by = {v["name"]: v for v in old}, {v["name"]: v for v in new}
     for v in old:
         if v["name"] not in new_by:
-            out.add(
-                "variant_removed", (Code(step), ": variant ", Code(v["name"]), " removed"), step=step, before=v["name"]
-            )
+            message = say(n_("{step}: variant {variant} removed"), step=step, variant=v["name"])
+            out.add("variant_removed", message, step=step, before=v["name"])
     for v in new:
         if v["name"] not in old_by:
             text = f"{v['name']} {v.get('weight')}"
-            out.add("variant_added", (Code(step), ": variant ", Code(text), " added"), step=step, after=v["name"])
+            message = say(n_("{step}: variant {variant} added"), step=step, variant=text)
+            out.add("variant_added", message, step=step, after=v["name"])
     before, after = _weights(old), _weights(new)
     if before != after:
         # One record for all weights: a reviewer reads a split's shares together, not variant by variant.
         out.add(
             "variant_weights",
-            (Code(step), ": weights ", Code(before), " → ", Code(after)),
+            say(n_("{step}: weights {before} → {after}"), step=step, before=before, after=after),
             step=step,
             before=before,
             after=after,

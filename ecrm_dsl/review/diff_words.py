@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ecrm_dsl.language.i18n import tr, trn
 from ecrm_dsl.plan import text
 from ecrm_dsl.plan.text import condition, duration, params, update_ops
 
@@ -32,12 +33,23 @@ def quoted(value: Any) -> str:
 def duration_words(seconds: int) -> str:
     """``2 days``, ``1 hour``, ``1 day 12 hours``, ``30 minutes``."""
     seconds = abs(int(seconds))
+    days, seconds = divmod(seconds, 86400)
+    hours, seconds = divmod(seconds, 3600)
+    minutes = seconds // 60
     parts = []
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count} {unit}" + ("" if count == 1 else "s"))
-    return " ".join(parts) or "0 minutes"
+    if days:
+        parts.append(trn("{count} day", "{count} days", days, count=days))
+    if hours:
+        parts.append(trn("{count} hour", "{count} hours", hours, count=hours))
+    if minutes or not parts:
+        parts.append(trn("{count} minute", "{count} minutes", minutes, count=minutes))
+    return " ".join(parts)
+
+
+def longer_or_shorter(seconds: int) -> str:
+    """``1 hour longer``, ``2 days shorter``."""
+    duration = duration_words(seconds)
+    return tr("{duration} longer", duration=duration) if seconds > 0 else tr("{duration} shorter", duration=duration)
 
 
 # --------------------------------------------------------------------------- conditions
@@ -51,7 +63,7 @@ def duration_words(seconds: int) -> str:
 
 def timing(t: Json | None) -> str:
     """``day 7 at 10:00``, ``after 1h``, ``3 business days after payment``, ``until monday 09:30``."""
-    return "right after the previous step" if t is None else text.timing(t)
+    return tr("right after the previous step") if t is None else text.timing(t)
 
 
 def timing_shift(old: Json | None, new: Json | None) -> str | None:
@@ -65,14 +77,19 @@ def timing_shift(old: Json | None, new: Json | None) -> str | None:
         if old.get("business_days") is None or new.get("business_days") is None or old.get("at") != new.get("at"):
             return None
         delta = int(new["business_days"]) - int(old["business_days"])
-        unit = "business day" if abs(delta) == 1 else "business days"
-        return f"{abs(delta)} {unit} {'later' if delta > 0 else 'earlier'}" if delta else None
+        if not delta:
+            return None
+        n = abs(delta)
+        if delta > 0:
+            return trn("{count} business day later", "{count} business days later", n, count=n)
+        return trn("{count} business day earlier", "{count} business days earlier", n, count=n)
     delta = int(new.get("offset_seconds") or 0) - int(old.get("offset_seconds") or 0)
     if old.get("at") is not None:
         delta += 60 * (_minutes(new["at"]) - _minutes(old["at"]))
     if delta == 0:
         return None
-    return f"{duration_words(delta)} {'later' if delta > 0 else 'earlier'}"
+    duration = duration_words(delta)
+    return tr("{duration} later", duration=duration) if delta > 0 else tr("{duration} earlier", duration=duration)
 
 
 def _minutes(clock: str) -> int:

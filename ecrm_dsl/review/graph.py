@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any
 
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.review.graph_model import Box, Diagram, Edge, PlanShapeError, build
 
 __all__ = ["GraphvizError", "GraphvizMissing", "PlanShapeError", "dot", "mermaid", "mermaid_markdown", "svg"]
@@ -214,14 +215,14 @@ def svg(dot_source: str, *, executable: str | None = None, timeout: float = 60.0
     """Render DOT to SVG with Graphviz's ``dot -Tsvg``."""
     program = executable or shutil.which("dot")
     if program is None:
-        raise GraphvizMissing("Graphviz's dot was not found; install Graphviz (dot) or use --format dot")
+        raise GraphvizMissing(tr("Graphviz's dot was not found; install Graphviz (dot) or use --format dot"))
     try:
         done = subprocess.run(
             [program, "-Tsvg"], input=dot_source.encode("utf-8"), capture_output=True, timeout=timeout, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise GraphvizError(f"dot could not run: {exc}") from exc
+        raise GraphvizError(tr("dot could not run: {error}", error=exc)) from exc
     if done.returncode != 0:
         detail = done.stderr.decode("utf-8", "replace").strip()
-        raise GraphvizError(f"dot failed (exit {done.returncode}): {detail}")
+        raise GraphvizError(tr("dot failed (exit {code}): {detail}", code=done.returncode, detail=detail))
     return done.stdout

@@ -17,6 +17,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.review import graph_text as words
 
 Json = dict[str, Any]
@@ -168,7 +169,13 @@ class _Builder:
             return
         node = self.nodes.get(step)
         if node is None:
-            raise PlanShapeError(f"scenario {self.scenario.get('id')}: a node points to unknown step '{step}'")
+            raise PlanShapeError(
+                tr(
+                    "scenario {scenario}: a node points to unknown step '{step}'",
+                    scenario=self.scenario.get("id"),
+                    step=step,
+                )
+            )
         timing = node.get("timing")
         if timing and not _is_timed_wait(node):
             label = (*label, *_wrapped(words.timing_text(timing)))
