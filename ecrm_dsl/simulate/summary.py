@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ecrm_dsl.language.i18n import lookup, n_, tr
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.plan.nodes import SendNode, SplitNode
 from ecrm_dsl.plan.scenario import ScenarioPlan
@@ -20,6 +21,18 @@ from ecrm_dsl.store.tallies import DecisionTally, decision_tallies, enrollment_t
 
 # Decision kinds shown per step, each a {label: count}; deferrals count customers, the rest decisions.
 STEP_MEASURES = ("sent", "skipped", "deferred", "branched", "assigned", "waiting", "heard", "timed_out", "updated")
+# How the text names each measure (English: the kind, with spaces).
+MEASURE_WORDS = {
+    "sent": n_("sent"),
+    "skipped": n_("skipped"),
+    "deferred": n_("deferred"),
+    "branched": n_("branched"),
+    "assigned": n_("assigned"),
+    "waiting": n_("waiting"),
+    "heard": n_("heard"),
+    "timed_out": n_("timed out"),
+    "updated": n_("updated"),
+}
 
 
 def summarize(
@@ -108,12 +121,29 @@ def short_of_codes(pool: dict[str, Any]) -> bool:
 def render_coupons(pools: list[dict[str, Any]]) -> list[str]:
     lines = []
     for p in pools:
-        left = f"about {p['weeks_left']:,} weeks at that pace" if p["weeks_left"] is not None else "none wanted"
-        warn = " — import more codes before it runs out" if short_of_codes(p) else ""
-        misses = f" and {p['missed']:,} sends found none left" if p["missed"] else ""
+        if p["weeks_left"] is not None:
+            left = tr("about {weeks} weeks at that pace", weeks=f"{p['weeks_left']:,}")
+        else:
+            left = tr("none wanted")
+        if short_of_codes(p):
+            left += " — " + tr("import more codes before it runs out")
+        if p["missed"]:
+            drawn = tr(
+                "{drawn} codes drawn and {missed} sends found none left",
+                drawn=f"{p['drawn']:,}",
+                missed=f"{p['missed']:,}",
+            )
+        else:
+            drawn = tr("{drawn} codes drawn", drawn=f"{p['drawn']:,}")
         lines.append(
-            f"coupon pool {p['pool']}: {p['drawn']:,} codes drawn{misses} (~{p['weekly']:,.0f} wanted a week), "
-            f"{p['usable_at_end']:,} usable at the end: {left}{warn}"
+            tr(
+                "coupon pool {pool}: {drawn} (~{weekly} wanted a week), {usable} usable at the end: {left}",
+                pool=p["pool"],
+                drawn=drawn,
+                weekly=f"{p['weekly']:,.0f}",
+                usable=f"{p['usable_at_end']:,}",
+                left=left,
+            )
         )
     return lines
 
@@ -204,24 +234,37 @@ def render_text(header: list[str], scenarios: list[dict[str, Any]]) -> str:
         lines += [
             "",
             f"{s['id']} — {s['title'] or ''} ({s['kind']})",
-            f"  entered {s['entered']:,} (holdout {s['holdout']:,}) · converted {s['converted_treated']:,} of "
-            f"{treated:,} messaged ({_rate(s['converted_treated'], treated)}), holdout {s['converted_holdout']:,} "
-            f"of {s['holdout']:,} ({_rate(s['converted_holdout'], s['holdout'])}) · exited {s['exited']:,} · "
-            f"completed {s['completed']:,} · in flight at the end {s['in_flight']:,}",
+            tr(
+                "  entered {entered} (holdout {holdout}) · converted {converted} of {messaged} messaged ({rate}), "
+                "holdout {converted_holdout} of {holdout} ({holdout_rate}) · exited {exited} · completed {completed} "
+                "· in flight at the end {in_flight}",
+                entered=f"{s['entered']:,}",
+                holdout=f"{s['holdout']:,}",
+                converted=f"{s['converted_treated']:,}",
+                messaged=f"{treated:,}",
+                rate=_rate(s["converted_treated"], treated),
+                converted_holdout=f"{s['converted_holdout']:,}",
+                holdout_rate=_rate(s["converted_holdout"], s["holdout"]),
+                exited=f"{s['exited']:,}",
+                completed=f"{s['completed']:,}",
+                in_flight=f"{s['in_flight']:,}",
+            ),
         ]
         if "power" in s:
-            lines.append(f"  power: {s['power']['sentence']}")
+            lines.append(tr("  power: {sentence}", sentence=s["power"]["sentence"]))
         if s["not_entered"]:
-            lines.append(f"  not entered: {_counts(s['not_entered'])}")
+            lines.append(tr("  not entered: {counts}", counts=_counts(s["not_entered"])))
         if s["exit_reasons"]:
-            lines.append(f"  exits: {_counts(s['exit_reasons'])}")
+            lines.append(tr("  exits: {counts}", counts=_counts(s["exit_reasons"])))
         for step in s["steps"]:
             parts = [
-                f"{measure.replace('_', ' ')}: {_counts(step[measure])}" for measure in STEP_MEASURES if measure in step
+                f"{lookup(MEASURE_WORDS[measure])}: {_counts(step[measure])}"
+                for measure in STEP_MEASURES
+                if measure in step
             ]
             if "converted_here" in step:
-                parts.append(f"converted while here: {step['converted_here']:,}")
-            lines.append(f"  {step['id']} ({step['kind']}): " + (" | ".join(parts) if parts else "never reached"))
+                parts.append(tr("converted while here: {count}", count=f"{step['converted_here']:,}"))
+            lines.append(f"  {step['id']} ({step['kind']}): " + (" | ".join(parts) if parts else tr("never reached")))
     return "\n".join(lines) + "\n"
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, case, func, insert, select, text, update
 
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.store import changes
 from ecrm_dsl.store.tables import TABLES
 
@@ -86,7 +87,7 @@ def attach_copy(
                 columns = ", ".join(f'"{c.name}"' for c in table.columns)
                 copy = f"INSERT INTO main.{table.name} ({columns}) SELECT {columns} FROM source.{table.name}"
                 counts[table.name] = conn.exec_driver_sql(copy).rowcount  # the tables start empty
-                progress(f"copied {counts[table.name]:,} {table.name}")
+                progress(tr("copied {count} {table}", count=f"{counts[table.name]:,}", table=table.name))
             counts["coupons"] = conn.exec_driver_sql(_UNUSED_COUPONS).rowcount
             changes.log_history(conn, log_since)
             for statement in indexes + log_triggers:
@@ -121,7 +122,7 @@ def streamed_copy(src: Connection, dst: Connection, progress: Callable[[str], No
         while batch := result.fetchmany(COPY_BATCH):
             dst.execute(insert(table), [dict(row._mapping) for row in batch])
             counts[table.name] += len(batch)
-        progress(f"copied {counts[table.name]:,} {table.name}")
+        progress(tr("copied {count} {table}", count=f"{counts[table.name]:,}", table=table.name))
     coupons = TABLES.coupons
     unused = src.execute(select(coupons).where(coupons.c.enrollment_id.is_(None)).order_by(*coupons.primary_key)).all()
     if unused:
