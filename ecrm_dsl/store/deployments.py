@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.plan.document import canonical_json, load_plan
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.store.prepared import run
@@ -22,16 +23,17 @@ T = TABLES
 
 
 def redeploy_remedy(deployment_id: int) -> str:
-    return (
-        f"deployment #{deployment_id} cannot be run by this ecrm-dsl (stored by another version, or changed in the "
-        "store): redeploy the project with `ecrm deploy` (add `--in-flight move` when customers are in flight on "
-        "its scenarios)"
+    return tr(
+        "deployment #{id} cannot be run by this ecrm-dsl (stored by another version, or changed in the store): "
+        "redeploy the project with `ecrm deploy` (add `--in-flight move` when customers are in flight on its "
+        "scenarios)",
+        id=deployment_id,
     )
 
 
 @lru_cache(maxsize=16)
 def _stored_plan(text: str, deployment_id: int) -> Plan:
-    return load_plan(text, f"deployment #{deployment_id} in the store", redeploy_remedy(deployment_id))
+    return load_plan(text, tr("deployment #{id} in the store", id=deployment_id), redeploy_remedy(deployment_id))
 
 
 def record_deployment(
