@@ -169,3 +169,55 @@ def test_tick_lines_in_japanese_keep_their_colour_and_english_its_bytes() -> Non
     assert duration_words(3 * 3600 + 20 * 60) == "3 時間 20 分"
     i18n.use("en")
     assert failing.line("text") == english and duration_words(3 * 3600 + 20 * 60) == "3 h 20 min"
+
+
+def test_simulate_s_summary_in_japanese(demo_store: Path, tmp_path: Path) -> None:
+    args = ("--config", str(ROOT / "pyproject.toml"), "simulate", "--from", "2025-03-01", "--to", "2025-03-01")
+    code, english, _ = _ecrm(*args, "--store", str(demo_store), "--out", str(tmp_path / "en.db"))
+    assert code == 0
+    code, out, err = _ecrm(*args, "--store", str(demo_store), "--out", str(tmp_path / "ja.db"), lang="ja")
+    assert code == 0
+    assert out.startswith("シミュレーション 2025-03-01 00:00 〜 2025-03-02 00:00（Asia/Tokyo）、ティック間隔 1h、")
+    assert "\n顧客 10 人、注文 " in out and "\n  参加 " in out and "（ホールドアウト " in out
+    assert "customers を 10 件コピーしました" in err and "ecrm simulate: ティック " in err
+    assert english.startswith("Simulation 2025-03-01 00:00 to 2025-03-02 00:00 (Asia/Tokyo), ticks every 1h,")
+    assert len(out.splitlines()) == len(english.splitlines())
+    code, _, err = _ecrm(
+        *args[:-2], "--from", "2025-03-02", "--to", "2025-03-01", "--store", str(demo_store), lang="ja"
+    )
+    assert code == 2 and "--to は --from より後にしてください" in err
+
+
+def test_import_s_own_lines_in_japanese(demo_store: Path, tmp_path: Path) -> None:
+    config = ("--config", str(ROOT / "pyproject.toml"))
+    good, bad = tmp_path / "c.csv", tmp_path / "bad.csv"
+    good.write_text("id,name\nx1,\n", encoding="utf-8")
+    bad.write_text("id,email_opt_in\nx1,maybe\nx2,perhaps\n", encoding="utf-8")
+    code, out, _ = _ecrm(*config, "import", "customers", str(good), "--store", str(demo_store), "--dry-run", lang="ja")
+    assert code == 0 and f"{good}: 1 行\n" in out and f"ドライラン: {demo_store} には何も書き込んでいません" in out
+    english = _ecrm(*config, "import", "customers", str(bad), "--store", str(demo_store))
+    japanese = _ecrm(*config, "import", "customers", str(bad), "--store", str(demo_store), lang="ja")
+    assert english[0] == japanese[0] == 1
+    assert f"ecrm import: nothing imported — 2 problems on 2 lines of {bad}; the store is unchanged" in english[2]
+    assert (
+        f"ecrm import: 何も取り込んでいません — {bad} の 2 行に問題が 2 件あります。ストアは変更していません"
+        in japanese[2]
+    )
+
+
+def test_ecrm_store_version_and_a_refused_deploy_in_japanese(demo_store: Path, tmp_path: Path) -> None:
+    code, out, _ = _ecrm("store", "version", "--store", str(demo_store), lang="ja")
+    assert code == 0 and out.startswith("ストア: sqlite:///") and "\nリビジョン: " in out and "\nコード: " in out
+    # The starter project deployed over the demo's plan strands the demo's customers in flight: refused, exit 1.
+    starter = tmp_path / "shop"
+    assert _ecrm("init", str(starter), "--no-editor")[0] == 0
+    deploy = ("--config", str(starter / "ecrm.toml"), "deploy", "--store", str(demo_store))
+    english = _ecrm(*deploy, "--now", "2025-03-05T00:00+09:00")
+    japanese = _ecrm(*deploy, "--now", "2025-03-05T00:00+09:00", lang="ja")
+    assert english[0] == japanese[0] == 1
+    assert english[2].startswith("ecrm deploy: refused, nothing changed\ncustomers are in flight on versions")
+    assert japanese[2].startswith(
+        "ecrm deploy: 拒否しました。何も変更していません\n"
+        "このデプロイで変更または削除されるバージョンの途中に顧客がいます:\n"
+    )
+    assert "--in-flight keep（元のバージョンで最後まで進める）" in japanese[2]
