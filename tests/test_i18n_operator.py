@@ -15,7 +15,9 @@ from click.testing import CliRunner
 from ecrm_dsl.cli import cli, paint
 from ecrm_dsl.cli.run_log import TickLog
 from ecrm_dsl.language import i18n
+from ecrm_dsl.report.power import Design, PowerEstimate, describe, design_for
 from ecrm_dsl.runtime.status import duration_words
+from ecrm_dsl.simulate.summary import power_sentence
 from tests.test_i18n import english_afterwards  # noqa: F401  (the fixture: each test leaves the process in English)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -221,3 +223,30 @@ def test_ecrm_store_version_and_a_refused_deploy_in_japanese(demo_store: Path, t
         "このデプロイで変更または削除されるバージョンの途中に顧客がいます:\n"
     )
     assert "--in-flight keep（元のバージョンで最後まで進める）" in japanese[2]
+
+
+@pytest.mark.parametrize(
+    "estimate",
+    [
+        PowerEstimate(120.0, 0.1, Design(0.9, 0.1), "messaged vs holdout", 30.0, 0.02),
+        PowerEstimate(3.0, 0.1, Design(0.45, 0.1), "variant b vs holdout", None, 0.05, "the hypothesis target"),
+        PowerEstimate(2.0, 0.02, Design(0.5, 0.5), "variant a vs variant b", 14.0, 0.01),
+        PowerEstimate(40.0, None, Design(0.9, 0.1), "messaged vs holdout", None, 0.02),
+        PowerEstimate(40.0, 1.0, Design(0.9, 0.1), "messaged vs holdout", None, 0.02),
+        PowerEstimate(40.0, None, None, "no goal: nothing to measure", None, 0.02),
+        PowerEstimate(40.0, 0.1, *design_for(0, []), None, 0.02),
+    ],
+)
+def test_simulate_s_power_line_says_what_the_english_sentence_says(
+    estimate: PowerEstimate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In English the text shows the document's sentence (the JSON's); in another language it is said again from
+    the figures: with the catalogue's English in place of Japanese, the two must be the same sentence."""
+    document = estimate.as_dict()
+    assert power_sentence(document) == document["sentence"] == describe(estimate)
+    monkeypatch.setattr(i18n, "_language", "xx")  # the other path, in the messages' own words
+    assert power_sentence(document) == describe(estimate)
+    i18n.use("ja")
+    japanese = power_sentence(document)
+    assert japanese.startswith("週あたり約 ") and "entrants" not in japanese and " vs " not in japanese
+    assert estimate.as_dict()["sentence"] == describe(estimate)  # what the JSON carries stays English

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import re
 from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
-from ecrm_dsl.language.i18n import lookup, n_, tr
+from ecrm_dsl.language.i18n import DEFAULT, language, lookup, n_, tr, trn
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.plan.nodes import SendNode, SplitNode
 from ecrm_dsl.plan.scenario import ScenarioPlan
@@ -251,7 +253,7 @@ def render_text(header: list[str], scenarios: list[dict[str, Any]]) -> str:
             ),
         ]
         if "power" in s:
-            lines.append(tr("  power: {sentence}", sentence=s["power"]["sentence"]))
+            lines.append(tr("  power: {sentence}", sentence=power_sentence(s["power"])))
         if s["not_entered"]:
             lines.append(tr("  not entered: {counts}", counts=_counts(s["not_entered"])))
         if s["exit_reasons"]:
@@ -266,6 +268,70 @@ def render_text(header: list[str], scenarios: list[dict[str, Any]]) -> str:
                 parts.append(tr("converted while here: {count}", count=f"{step['converted_here']:,}"))
             lines.append(f"  {step['id']} ({step['kind']}): " + (" | ".join(parts) if parts else tr("never reached")))
     return "\n".join(lines) + "\n"
+
+
+def power_sentence(power: dict[str, Any]) -> str:
+    """A power estimate's line in the current language: in English the document's own ``sentence`` (which the JSON
+    carries, always English); otherwise the same sentence said again from the document's figures."""
+    if language() == DEFAULT:
+        return str(power["sentence"])
+    head = tr("~{count} entrants a week", count=f"{power['weekly_entrants']:,.0f}")
+    comparison = _comparison(str(power["comparison"]))
+    if power["groups"] is None:
+        return f"{head}; {comparison}"
+    if power["baseline"] is None:
+        return f"{head}; " + tr("no conversion to start from, so no estimate ({comparison})", comparison=comparison)
+    parts = [f"{head}, " + tr("baseline conversion {rate}", rate=f"{power['baseline']:.1%}"), comparison]
+    points = f"{power['uplift'] * 100:.1f}pt"
+    if power["uplift_from"] != "--uplift":
+        asked = tr("+{points} (the hypothesis target)", points=points)
+    else:
+        asked = f"+{points}"
+    weeks = power["weeks_needed"]
+    if weeks is None:
+        parts.append(tr("{uplift} cannot be detected from this baseline", uplift=asked))
+    else:
+        count = 1 if weeks <= 1 else math.ceil(weeks)
+        span = trn("{count} week", "{count} weeks", count, count=f"{count:,}")
+        if power["goal_window_days"]:
+            parts.append(
+                tr(
+                    "{uplift} detectable after {weeks} of enrollment plus the {days}-day goal window",
+                    uplift=asked,
+                    weeks=span,
+                    days=f"{power['goal_window_days']:g}",
+                )
+            )
+        else:
+            parts.append(tr("{uplift} detectable after {weeks} of enrollment", uplift=asked, weeks=span))
+        if weeks > 52:
+            parts.append(tr("over a year: a larger holdout, a bolder change or a wider audience would shorten it"))
+    shown = [
+        f"{label}: +{mde * 100:.1f}pt" if mde is not None else tr("{weeks}: none", weeks=label)
+        for label, mde in (power["detectable_uplift"] or {}).items()
+    ]
+    parts.append(tr("smallest detectable uplift {values}", values=", ".join(shown)))
+    alpha, level = f"{power['alpha']:g}", f"{power['power']:.0%}"
+    return tr("{estimate} (α {alpha}, power {power})", estimate="; ".join(parts), alpha=alpha, power=level)
+
+
+_VARIANT_VS_HOLDOUT = re.compile(r"variant (?P<name>.+) vs holdout")
+_VARIANT_VS_VARIANT = re.compile(r"variant (?P<first>.+) vs variant (?P<second>.+)")
+
+
+def _comparison(comparison: str) -> str:
+    """The comparison an estimate is about (kept in English in the document), in the current language."""
+    if comparison == "messaged vs holdout":
+        return tr("messaged vs holdout")
+    if match := _VARIANT_VS_HOLDOUT.fullmatch(comparison):
+        return tr("variant {name} vs holdout", name=match["name"])
+    if match := _VARIANT_VS_VARIANT.fullmatch(comparison):
+        return tr("variant {first} vs variant {second}", first=match["first"], second=match["second"])
+    if comparison == "no goal: nothing to measure":
+        return tr("no goal: nothing to measure")
+    if comparison.startswith("no holdout or split"):
+        return tr("no holdout or split: the uplift cannot be measured (add `holdout 10%`)")
+    return comparison
 
 
 def render_csv(scenarios: list[dict[str, Any]]) -> str:
