@@ -250,3 +250,14 @@ def test_simulate_s_power_line_says_what_the_english_sentence_says(
     japanese = power_sentence(document)
     assert japanese.startswith("週あたり約 ") and "entrants" not in japanese and " vs " not in japanese
     assert estimate.as_dict()["sentence"] == describe(estimate)  # what the JSON carries stays English
+
+
+def test_run_refuses_a_bad_delivery_setting_or_none_in_japanese(demo_store: Path) -> None:
+    run = ["--lang", "ja", "run", "--once", "--store", str(demo_store)]
+    bad = CliRunner().invoke(cli, run, env={"ECRM_SMTP_HOST": "smtp.example.jp", "ECRM_SMTP_STARTTLS": "maybe"})
+    assert bad.exit_code == 2
+    assert bad.stderr.startswith("ecrm run: 配信の設定が正しくありません:\n  ECRM_SMTP_STARTTLS / smtp_starttls: ")
+    assert "'maybe' は真偽値（true か false）ではありません" in bad.stderr
+    assert "ECRM_MAIL_FROM: メールの送信に必要です（ECRM_SMTP_HOST が設定されています）" in bad.stderr
+    none = CliRunner().invoke(cli, run, env={"ECRM_DEMO_OUTBOX": "", "ECRM_SMTP_HOST": ""})
+    assert none.exit_code == 2 and none.stderr.startswith("ecrm run: 配信が設定されていないため")
