@@ -197,6 +197,7 @@ def test_import_s_own_lines_in_japanese(demo_store: Path, tmp_path: Path) -> Non
     bad.write_text("id,email_opt_in\nx1,maybe\nx2,perhaps\n", encoding="utf-8")
     code, out, _ = _ecrm(*config, "import", "customers", str(good), "--store", str(demo_store), "--dry-run", lang="ja")
     assert code == 0 and f"{good}: 1 行\n" in out and f"ドライラン: {demo_store} には何も書き込んでいません" in out
+    assert "\n  customers: 追加 1、更新 0、変更なし 0\n" in out
     english = _ecrm(*config, "import", "customers", str(bad), "--store", str(demo_store))
     japanese = _ecrm(*config, "import", "customers", str(bad), "--store", str(demo_store), lang="ja")
     assert english[0] == japanese[0] == 1

@@ -30,6 +30,7 @@ from ecrm_dsl.importer import (
     shipped_names,
     shipped_path,
 )
+from ecrm_dsl.importer.counts import Counts
 from ecrm_dsl.language.diagnostics import Severity
 from ecrm_dsl.language.i18n import tr, trn
 from ecrm_dsl.project.config import ProjectConfig
@@ -265,6 +266,18 @@ def _usage(message: str) -> NoReturn:
     raise SystemExit(int(ExitCode.USAGE))
 
 
+def _counted(counts: Counts) -> str:
+    """What the import did to one table: ``3 inserted, 0 updated, 1 unchanged (2 repeated rows)``."""
+    fields = {"inserted": counts.inserted, "updated": counts.updated, "unchanged": counts.unchanged}
+    if counts.repeated:
+        return tr(
+            "{inserted} inserted, {updated} updated, {unchanged} unchanged ({repeated} repeated rows)",
+            repeated=counts.repeated,
+            **fields,
+        )
+    return tr("{inserted} inserted, {updated} updated, {unchanged} unchanged", **fields)
+
+
 def _report(result: ImportResult, display: str, store: str, dry_run: bool) -> None:
     for note in result.notes:
         click.echo(tr("note: {note}", note=note), err=True)
@@ -287,7 +300,7 @@ def _report(result: ImportResult, display: str, store: str, dry_run: bool) -> No
         return
     click.echo(trn("{file}: {count} row", "{file}: {count} rows", result.rows, file=display, count=result.rows))
     for table, counts in result.counts.items():
-        click.echo(f"  {table}: {counts}")
+        click.echo(f"  {table}: {_counted(counts)}")
     if dry_run:
         click.echo(tr("dry run: nothing was written to {store}", store=store))
     else:
