@@ -16,6 +16,7 @@ from ecrm_dsl.cli import cli, paint
 from ecrm_dsl.cli.run_log import TickLog
 from ecrm_dsl.language import i18n
 from ecrm_dsl.report.power import Design, PowerEstimate, describe, design_for
+from ecrm_dsl.runtime.reason_text import reason_text
 from ecrm_dsl.runtime.status import duration_words
 from ecrm_dsl.simulate.summary import power_sentence
 from tests.test_i18n import english_afterwards  # noqa: F401  (the fixture: each test leaves the process in English)
@@ -76,7 +77,7 @@ def test_the_demo_speaks_japanese_with_its_table_aligned(tmp_path: Path) -> None
     assert "顧客 10 人、注文" in out and "ティックを 2 日分実行します" in out
     assert "ティック 49 回（" in out and "を " + str(tmp_path / "outbox") + "/ に書き出しました" in out
     assert "顧客 2 人のタイムライン（ecrm explain CUSTOMER_ID --store" in out
-    assert "— 時刻は Asia/Tokyo" in out
+    assert "— 時刻は Asia/Tokyo" in out and "    チャネル別の送信: email " in out
     lines = out.splitlines()
     header = next(line for line in lines if line.startswith("シナリオ  "))
     assert "参加" in header and "ホールドアウト" in header and "転換" in header
@@ -262,3 +263,24 @@ def test_run_refuses_a_bad_delivery_setting_or_none_in_japanese(demo_store: Path
     assert "ECRM_MAIL_FROM: メールの送信に必要です（ECRM_SMTP_HOST が設定されています）" in bad.stderr
     none = CliRunner().invoke(cli, run, env={"ECRM_DEMO_OUTBOX": "", "ECRM_SMTP_HOST": ""})
     assert none.exit_code == 2 and none.stderr.startswith("ecrm run: 配信が設定されていないため")
+
+
+@pytest.mark.parametrize(
+    ("recorded", "japanese"),
+    [
+        ("reached the end of the scenario", "シナリオの最後まで到達"),
+        ("goal order.placed", "ゴール order.placed"),
+        ("no cart.abandoned in time", "期限内に cart.abandoned なし"),
+        (
+            "no reachable channel: line: no line_user_id; email: no consent (email_opt_in)",
+            "届くチャネルなし: line: line_user_id なし; email: 同意なし（email_opt_in）",
+        ),
+        ("email (fallback; line: no line_user_id)", "email（フォールバック: line: line_user_id なし）"),
+        ("re-entry: cool-down until 2025-03-08T10:00:00+09:00", "再参加: 2025-03-08T10:00:00+09:00 まで待機期間"),
+        ("a reason written by a newer runtime", "a reason written by a newer runtime"),  # kept as recorded
+    ],
+)
+def test_the_runtime_s_recorded_reasons_are_shown_in_japanese(recorded: str, japanese: str) -> None:
+    assert reason_text(recorded) == recorded  # English: exactly as the journal keeps it
+    i18n.use("ja")
+    assert reason_text(recorded) == japanese

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from ecrm_dsl.language.i18n import lookup, n_, tr
 from ecrm_dsl.runtime.explain import explain
+from ecrm_dsl.runtime.reason_text import reason_text
 from ecrm_dsl.store import journal, outbox
 
 COLUMNS = ["entered", "holdout", "sent", "skipped", "deferred", "converted", "exited", "completed"]
@@ -50,7 +51,7 @@ def scenario_table(conn: Connection) -> str:
             lines.append(f"{'':<{width}}    " + tr("sent by channel: {channels}", channels=", ".join(channels[sid])))
         top = sorted(reasons[sid].items(), key=lambda kv: (-kv[1], kv[0]))[:3]
         if top:
-            because = "; ".join(f"{r} ({n})" for r, n in top)
+            because = "; ".join(f"{reason_text(r)} ({n})" for r, n in top)
             lines.append(f"{'':<{width}}    " + tr("skipped because: {reasons}", reasons=because))
     return "\n".join(lines) + "\n"
 

@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from ecrm_dsl.conditions.evaluate import load_snapshots
 from ecrm_dsl.language.i18n import lookup, n_, tr
 from ecrm_dsl.runtime.model import DeployedPlan
+from ecrm_dsl.runtime.reason_text import reason_text
 from ecrm_dsl.runtime.why_not import Reasons
 from ecrm_dsl.store import deployments, journal, outbox
 
@@ -56,7 +57,7 @@ def render_timeline(
     for row in rows:
         when = row["at"].astimezone(zone).strftime("%Y-%m-%d %H:%M")
         step = f" {row['node_id']}" if row["node_id"] else ""
-        reason = f" — {row['reason']}" if row["reason"] else ""
+        reason = f" — {reason_text(row['reason'])}" if row["reason"] else ""
         delivery = ""
         key = (row.get("detail") or {}).get("key")
         if key in status:

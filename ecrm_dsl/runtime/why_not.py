@@ -28,6 +28,7 @@ from ecrm_dsl.language.i18n import tr, trn
 from ecrm_dsl.plan import text
 from ecrm_dsl.plan.scenario import DateTrigger, EventTrigger, ScheduleTrigger, SegmentTrigger, trigger_to_json
 from ecrm_dsl.runtime.model import ScenarioVersion
+from ecrm_dsl.runtime.reason_text import reason_text
 from ecrm_dsl.store import explain_queries, triggers
 
 _SHOWN_CALLS = (
@@ -70,7 +71,7 @@ class Reasons:
             return tr(
                 "not entered at {time}: {reason}",
                 time=self.when(refused[-1]["at"], version),
-                reason=refused[-1]["reason"],
+                reason=reason_text(refused[-1]["reason"]),
             )
         started, watermark = triggers.started(self.conn, version.id), triggers.watermark(self.conn, version.id)
         if started is None or watermark is None:
