@@ -170,6 +170,11 @@ def test_tick_lines_in_japanese_keep_their_colour_and_english_its_bytes() -> Non
     assert paint.style("失敗 2", "bold red") in painted and paint.style("再試行 1", "yellow") in painted
     assert json.loads(failing.line("json"))["deliveries"] == {"delivered": 1, "delivery_failed": 2, "retrying": 1}
     assert duration_words(3 * 3600 + 20 * 60) == "3 時間 20 分"
+    elsewhere = TickLog(NOW, {}, {}, {"delivered": 3}, {"email": 3}, {}, ticker="another worker")
+    assert (
+        "ほかのワーカー" in elsewhere.line("text")
+        and json.loads(elsewhere.line("json"))["ticked_by"] == "another worker"
+    )
     i18n.use("en")
     assert failing.line("text") == english and duration_words(3 * 3600 + 20 * 60) == "3 h 20 min"
 

@@ -116,7 +116,7 @@ class TickLog:
         if self.ticker is not None:
             summary = tr(
                 "left to {worker}, which holds the tick lease; delivered {count}",
-                worker=self.ticker,
+                worker=lookup(self.ticker),  # a worker id as it is; "another worker" in the current language
                 count=self.deliveries.get("delivered", 0),
             )
         else:
@@ -152,7 +152,7 @@ class TickLog:
             text = tr(
                 "{time} tick: left to {worker}, which holds the tick lease",
                 time=self.now.isoformat(),
-                worker=self.ticker,
+                worker=lookup(self.ticker),  # a worker id as it is; "another worker" in the current language
             )
         else:
             text = tr("{time} tick: entered {count}", time=self.now.isoformat(), count=sum(self.entered.values()))

@@ -413,7 +413,7 @@ def _tick(
         raise click.ClickException(str(exc)) from None
     sent, problems = tally.drain()
     entered, decisions = (done.tick.entered, done.tick.decisions) if done.tick is not None else ({}, {})
-    ticker = None if done.tick is not None else done.ticker or "another worker"
+    ticker = None if done.tick is not None else done.ticker or n_("another worker")  # shown translated, kept in JSON
     tick = TickLog(now, entered, decisions, done.delivered, sent, problems, ticker)
     if style.format == "human":
         echo_painted(style.render(tick), paint.tick)
