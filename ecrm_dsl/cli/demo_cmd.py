@@ -13,6 +13,7 @@ from ecrm_dsl.cli.common import built_plan
 from ecrm_dsl.cli.progress import Bar
 from ecrm_dsl.demo.run import NotADemoStore, run_demo
 from ecrm_dsl.demo.summary import sample_timelines, scenario_table
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.project.config import find_config, load_config
 
@@ -54,14 +55,21 @@ def demo_command(
     try:
         start = datetime.fromisoformat(start_text).replace(tzinfo=zone)
     except ValueError:
-        raise click.BadParameter(f"'{start_text}' is not a date; write YYYY-MM-DD") from None
-    click.echo(f"ecrm demo: {len(plan.scenarios)} scenarios from {config.display(config.scenarios)}")
+        raise click.BadParameter(tr("'{text}' is not a date; write YYYY-MM-DD", text=start_text)) from None
+    click.echo(
+        tr(
+            "ecrm demo: {count} scenarios from {folder}",
+            count=len(plan.scenarios),
+            folder=config.display(config.scenarios),
+        )
+    )
     began = time.perf_counter()
     try:
-        with Bar(f"generating a shop of {customers:,} customers") as bar:
+        with Bar(tr("generating a shop of {customers} customers", customers=f"{customers:,}")) as bar:
 
             def ticked(done: int, total: int) -> None:
-                bar.update(done, total, detail=f"day {done:,} of {total:,}", description="ticking")
+                detail = tr("day {done} of {total}", done=f"{done:,}", total=f"{total:,}")
+                bar.update(done, total, detail=detail, description=tr("ticking"))
 
             outcome = run_demo(
                 plan,
@@ -77,10 +85,17 @@ def demo_command(
     except NotADemoStore as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(
-        f"\n{outcome.ticks} ticks in {time.perf_counter() - began:.1f}s; "
-        f"{outcome.deliveries['delivered']:,} messages written to {outbox}/\n"
+        "\n"
+        + tr(
+            "{ticks} ticks in {seconds}s; {messages} messages written to {outbox}/",
+            ticks=outcome.ticks,
+            seconds=f"{time.perf_counter() - began:.1f}",
+            messages=f"{outcome.deliveries['delivered']:,}",
+            outbox=outbox,
+        )
+        + "\n"
     )
     with outcome.engine.connect() as conn:
         click.echo(scenario_table(conn))
-        click.echo(f"Two customers' timelines (ecrm explain CUSTOMER_ID --store {store}):\n")
+        click.echo(tr("Two customers' timelines (ecrm explain CUSTOMER_ID --store {store}):", store=store) + "\n")
         click.echo(sample_timelines(conn, plan.timezone), nl=False)

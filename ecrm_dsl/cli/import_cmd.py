@@ -30,7 +30,9 @@ from ecrm_dsl.importer import (
     shipped_names,
     shipped_path,
 )
+from ecrm_dsl.importer.counts import Counts
 from ecrm_dsl.language.diagnostics import Severity
+from ecrm_dsl.language.i18n import tr, trn
 from ecrm_dsl.project.config import ProjectConfig
 from ecrm_dsl.project.resources import CustomerSchema, Policies
 from ecrm_dsl.project.workspace import load_workspace
@@ -133,14 +135,14 @@ def import_command(
     try:
         engine = open_engine(store_path)
         try:
-            with Bar(f"{kind} from {file.name}", total=file.stat().st_size) as bar:
+            with Bar(tr("{kind} from {file}", kind=kind, file=file.name), total=file.stat().st_size) as bar:
                 result = run_import(engine, request, schema, progress=_shown_on(bar))
                 bar.summary = _read_summary(result)
         finally:
             engine.dispose()
     except SQLAlchemyError as exc:
         reason = getattr(exc, "orig", None) or exc
-        _usage(f"the store {store_path} failed: {reason}; nothing was imported")
+        _usage(tr("the store {store} failed: {reason}; nothing was imported", store=store_path, reason=reason))
     _report(result, str(file), store_path, dry_run)
     ctx.exit(int(ExitCode.OK if result.ok else ExitCode.FINDINGS))
 
@@ -152,16 +154,32 @@ def _shown_on(bar: Bar) -> Callable[[int, int], None] | None:
 
     def show(rows: int, bytes_read: int) -> None:
         elapsed = time.perf_counter() - started
-        rate = f", {rows / elapsed:,.0f} rows/s" if elapsed > 0 else ""
-        bar.update(bytes_read, detail=f"{rows:,} rows{rate}")
+        if elapsed > 0:
+            detail = tr("{rows} rows, {rate} rows/s", rows=f"{rows:,}", rate=f"{rows / elapsed:,.0f}")
+        else:
+            detail = tr("{rows} rows", rows=f"{rows:,}")
+        bar.update(bytes_read, detail=detail)
 
     started = time.perf_counter()
     return show
 
 
 def _read_summary(result: ImportResult) -> str:
-    rate = f" ({result.rows / result.seconds:,.0f} rows/s)" if result.seconds > 0 else ""
-    return f"ecrm import: read {result.rows:,} row{'s' if result.rows != 1 else ''} in {result.seconds:.1f}s{rate}"
+    fields = {"rows": f"{result.rows:,}", "seconds": f"{result.seconds:.1f}"}
+    if result.seconds > 0:
+        return trn(
+            "ecrm import: read {rows} row in {seconds}s ({rate} rows/s)",
+            "ecrm import: read {rows} rows in {seconds}s ({rate} rows/s)",
+            result.rows,
+            rate=f"{result.rows / result.seconds:,.0f}",
+            **fields,
+        )
+    return trn(
+        "ecrm import: read {rows} row in {seconds}s",
+        "ecrm import: read {rows} rows in {seconds}s",
+        result.rows,
+        **fields,
+    )
 
 
 def _project_schema(config: ProjectConfig) -> tuple[CustomerSchema, Policies]:
@@ -171,7 +189,7 @@ def _project_schema(config: ProjectConfig) -> tuple[CustomerSchema, Policies]:
     errors = [d for d in workspace.diagnostics if d.span.file in files and d.effective_severity == Severity.ERROR]
     if errors:
         print_findings(errors, config.root, len(files), "text", err=True)
-        _usage("fix the customer schema and policies first")
+        _usage(tr("fix the customer schema and policies first"))
     return workspace.schema, workspace.policies
 
 
@@ -187,32 +205,46 @@ def _detected(file: Path, kind: str, encoding: str | None) -> tuple[Mapping, str
     try:
         detected = detect(file, kind, encoding)
     except MappingError as exc:  # a shipped mapping that does not load is a broken installation
-        _usage(f"a shipped mapping is unusable: {exc.message}")
+        _usage(tr("a shipped mapping is unusable: {message}", message=exc.message))
     if not detected.mappings:
         return Mapping(""), None
     names = [m.source for m in detected.mappings]
     if len(names) > 1:
         _usage(
-            f"the header of {file} fits several shipped mappings ({', '.join(names)}); "
-            f"choose one with --mapping {names[0]}, or give a mapping file"
+            tr(
+                "the header of {file} fits several shipped mappings ({names}); choose one with --mapping {first}, or "
+                "give a mapping file",
+                file=file,
+                names=", ".join(names),
+                first=names[0],
+            )
         )
     mapping = detected.mappings[0]
     shown = {"utf-8-sig": "UTF-8", "cp932": "Shift_JIS (cp932)"}.get(detected.encoding or "", detected.encoding)
     click.echo(
-        f"ecrm import: {file}: the header row fits the shipped mapping '{mapping.source}' ({mapping.title}); "
-        f"read as {shown}. Give --mapping to choose another.",
+        tr(
+            "ecrm import: {file}: the header row fits the shipped mapping '{name}' ({title}); read as {encoding}. "
+            "Give --mapping to choose another.",
+            file=file,
+            name=mapping.source,
+            title=mapping.title,
+            encoding=shown,
+        ),
         err=True,
     )
     return mapping, detected.encoding
 
 
 def _list_mappings(ctx: click.Context) -> None:
-    click.echo("Shipped mappings (--mapping NAME; chosen from a file's header row when exactly one fits):")
+    click.echo(tr("Shipped mappings (--mapping NAME; chosen from a file's header row when exactly one fits):"))
     for name in shipped_names():
         mapping = mapping_named(name)
         click.echo(f"  {name:<10} {mapping.title}")
-        click.echo(f"  {'':<10} kinds: {', '.join(mapping.kinds)}; encoding: {mapping.encoding or 'utf-8'}")
-        click.echo(f"  {'':<10} file: {shipped_path(name)}")
+        kinds = tr(
+            "kinds: {kinds}; encoding: {encoding}", kinds=", ".join(mapping.kinds), encoding=mapping.encoding or "utf-8"
+        )
+        click.echo(f"  {'':<10} {kinds}")
+        click.echo(f"  {'':<10} " + tr("file: {path}", path=shipped_path(name)))
     ctx.exit(int(ExitCode.OK))
 
 
@@ -220,12 +252,12 @@ def _timezone(name: str) -> zoneinfo.ZoneInfo:
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        _usage(f"unknown timezone '{name}' — use an IANA name such as Asia/Tokyo")
+        _usage(tr("unknown timezone '{name}' — use an IANA name such as Asia/Tokyo", name=name))
 
 
 def _encoding(name: str) -> str:
     if not is_text_encoding(name):
-        _usage(f"'{name}' is not a text encoding — e.g. utf-8 or cp932 (Shift_JIS)")
+        _usage(tr("'{name}' is not a text encoding — e.g. utf-8 or cp932 (Shift_JIS)", name=name))
     return name
 
 
@@ -234,23 +266,42 @@ def _usage(message: str) -> NoReturn:
     raise SystemExit(int(ExitCode.USAGE))
 
 
+def _counted(counts: Counts) -> str:
+    """What the import did to one table: ``3 inserted, 0 updated, 1 unchanged (2 repeated rows)``."""
+    fields = {"inserted": counts.inserted, "updated": counts.updated, "unchanged": counts.unchanged}
+    if counts.repeated:
+        return tr(
+            "{inserted} inserted, {updated} updated, {unchanged} unchanged ({repeated} repeated rows)",
+            repeated=counts.repeated,
+            **fields,
+        )
+    return tr("{inserted} inserted, {updated} updated, {unchanged} unchanged", **fields)
+
+
 def _report(result: ImportResult, display: str, store: str, dry_run: bool) -> None:
     for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+        click.echo(tr("note: {note}", note=note), err=True)
     if not result.ok:
         for line in result.problems.report(display):
             click.echo(line, err=True)
         problems, rows = result.problems.total, len(result.problems.bad_lines)
+        lines = trn("{count} line", "{count} lines", rows, count=rows)
         click.echo(
-            f"ecrm import: nothing imported — {problems} problem{'s' if problems != 1 else ''} on "
-            f"{rows} line{'s' if rows != 1 else ''} of {display}; the store is unchanged",
+            trn(
+                "ecrm import: nothing imported — {problems} problem on {lines} of {file}; the store is unchanged",
+                "ecrm import: nothing imported — {problems} problems on {lines} of {file}; the store is unchanged",
+                problems,
+                problems=problems,
+                lines=lines,
+                file=display,
+            ),
             err=True,
         )
         return
-    click.echo(f"{display}: {result.rows} row{'s' if result.rows != 1 else ''}")
+    click.echo(trn("{file}: {count} row", "{file}: {count} rows", result.rows, file=display, count=result.rows))
     for table, counts in result.counts.items():
-        click.echo(f"  {table}: {counts}")
+        click.echo(f"  {table}: {_counted(counts)}")
     if dry_run:
-        click.echo(f"dry run: nothing was written to {store}")
+        click.echo(tr("dry run: nothing was written to {store}", store=store))
     else:
-        click.echo(f"imported into {store} in {result.seconds:.2f}s")
+        click.echo(tr("imported into {store} in {seconds}s", store=store, seconds=f"{result.seconds:.2f}"))

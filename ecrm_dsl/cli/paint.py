@@ -113,14 +113,16 @@ def report(text: str) -> str:
     return "\n".join(out)
 
 
-STATUS_FAILED = re.compile(r"\bfailed (?P<n>[1-9][\d,]*)")
+STATUS_FAILED = re.compile(r"\b(?:failed|失敗) (?P<n>[1-9][\d,]*)")  # English or Japanese
 
 
 def status(text: str) -> str:
     """``ecrm status``: headings bold, a non-zero failed count red, "nothing deployed" yellow."""
     painted = headings(text)
     painted = STATUS_FAILED.sub(lambda m: style(m.group(0), "bold red"), painted)
-    return painted.replace("nothing deployed yet", style("nothing deployed yet", "yellow"))
+    for nothing in ("nothing deployed yet", "まだ何もデプロイされていません"):
+        painted = painted.replace(nothing, style(nothing, "yellow"))
+    return painted
 
 
 DIFF_HEADING = re.compile(r"^(?P<what>\S.*): (?P<verb>added|removed|changed)$")
@@ -145,7 +147,7 @@ def diff(text: str) -> str:
     return "\n".join(out)
 
 
-RETRYING = re.compile(r"\bretrying [1-9][\d,]*")
+RETRYING = re.compile(r"\b(?:retrying|再試行) [1-9][\d,]*")
 TICK_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+")
 
 

@@ -15,6 +15,7 @@ from ecrm_dsl.cli.runtime_cmds import plan_errors, store_option
 from ecrm_dsl.cli.simulate_cmd import parse_moment
 from ecrm_dsl.cli.store_access import existing_store
 from ecrm_dsl.cli.terminal import echo_painted
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.language.values import Duration
 from ecrm_dsl.report.document import ReportOptions, build_report
 from ecrm_dsl.report.text import render_csv, render_text
@@ -72,11 +73,13 @@ def report_command(
         end = parse_moment(end_text, zone, end_of_day=True) if end_text else _simulated(simulated, "to")
         end = end or latest_activity(conn) or datetime.now(UTC)
         if start is not None and end <= start:
-            raise click.BadParameter("--to must be after --from", param_hint="--to")
+            raise click.BadParameter(tr("--to must be after --from"), param_hint="--to")
         unknown = sorted(set(segments) - set(plan.segments if plan is not None else ()))
         if unknown:
             missing = ", ".join(unknown)
-            raise click.BadParameter(f"no segment named {missing} in the deployed plan", param_hint="--segment")
+            raise click.BadParameter(
+                tr("no segment named {names} in the deployed plan", names=missing), param_hint="--segment"
+            )
         options = ReportOptions(
             store=display_location(store or engine.url.database or engine.url.render_as_string()),
             timezone=timezone,
@@ -102,7 +105,7 @@ def report_command(
         click.echo(body, nl=False)
     else:
         output.write_text(body, encoding="utf-8")
-        click.echo(f"ecrm report: wrote {output}", err=True)
+        click.echo(tr("ecrm report: wrote {file}", file=output), err=True)
 
 
 def _simulated(settings: dict | None, key: str) -> datetime | None:

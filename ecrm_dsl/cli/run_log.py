@@ -17,11 +17,29 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from ecrm_dsl.delivery.logs import OUTCOME_FIELD, log
+from ecrm_dsl.language.i18n import lookup, n_, tr
 
 # Shown in a text line even when zero, in this order; any other decision kind follows when it happened.
 HEADLINE = ("sent", "skipped", "deferred")
 DELIVERY = ("delivered", "retrying", "delivery_failed")
-DELIVERY_WORDS = {"delivered": "delivered", "retrying": "retrying", "delivery_failed": "failed"}
+DELIVERY_WORDS = {"delivered": n_("delivered"), "retrying": n_("retrying"), "delivery_failed": n_("failed")}
+# A decision kind as a text line names it (English: the kind itself); a kind not listed is shown as it is.
+KIND_WORDS = {
+    "sent": n_("sent"),
+    "skipped": n_("skipped"),
+    "deferred": n_("deferred"),
+    "branched": n_("branched"),
+    "assigned": n_("assigned"),
+    "waiting": n_("waiting"),
+    "heard": n_("heard"),
+    "timed_out": n_("timed_out"),
+    "updated": n_("updated"),
+    "exited": n_("exited"),
+    "converted": n_("converted"),
+    "completed": n_("completed"),
+    "retimed": n_("retimed"),
+    "not_entered": n_("not_entered"),
+}
 OutcomeKey = tuple[str, str, str]  # channel, status (transient | permanent), error
 
 
@@ -96,48 +114,67 @@ class TickLog:
         when = f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"
         failed, retrying = self.deliveries.get("delivery_failed", 0), self.deliveries.get("retrying", 0)
         if self.ticker is not None:
-            summary = (
-                f"left to {self.ticker}, which holds the tick lease; delivered {self.deliveries.get('delivered', 0)}"
+            summary = tr(
+                "left to {worker}, which holds the tick lease; delivered {count}",
+                worker=lookup(self.ticker),  # a worker id as it is; "another worker" in the current language
+                count=self.deliveries.get("delivered", 0),
             )
         else:
-            summary = (
-                f"entered {sum(self.entered.values())} · sent {self.decisions.get('sent', 0)} · "
-                f"skipped {self.decisions.get('skipped', 0)}"
-            )
+            parts = [
+                tr("entered {count}", count=sum(self.entered.values())),
+                tr("sent {count}", count=self.decisions.get("sent", 0)),
+                tr("skipped {count}", count=self.decisions.get("skipped", 0)),
+            ]
             if self.decisions.get("deferred"):
-                summary += f" · deferred {self.decisions['deferred']}"
-        summary += f" · failed {failed}" + (f" · retrying {retrying}" if retrying else "")
+                parts.append(tr("deferred {count}", count=self.decisions["deferred"]))
+            summary = " · ".join(parts)
+        summary += " · " + tr("failed {count}", count=failed)
+        summary += (" · " + tr("retrying {count}", count=retrying)) if retrying else ""
         lines = [f"{when}  {summary}"]
         if verbose:
-            lines += [f"  {sid}: entered {n}" for sid, n in sorted(self.entered.items())]
-            lines += [f"  {channel}: delivered {n}" for channel, n in sorted(self.sent.items())]
-        for (channel, status, error), n in sorted(self.problems.items()):
-            verdict = "will be retried" if status == "transient" else "failed for good"
-            lines.append(f"  {channel}: {n} {verdict}: {error}")
+            lines += [f"  {sid}: " + tr("entered {count}", count=n) for sid, n in sorted(self.entered.items())]
+            lines += [f"  {channel}: " + tr("delivered {count}", count=n) for channel, n in sorted(self.sent.items())]
+        lines += [_problem(channel, status, error, n) for (channel, status, error), n in sorted(self.problems.items())]
         return "\n".join(lines)
 
     def line(self, log_format: str) -> str:
         """The tick's line (and one more per delivery problem in text), without the final newline."""
         if log_format == "json":
             return json.dumps(self.to_json(), ensure_ascii=False, sort_keys=True)
-        decided = [f"{kind} {self.decisions.get(kind, 0)}" for kind in HEADLINE]
+        decided = [f"{_kind(kind)} {self.decisions.get(kind, 0)}" for kind in HEADLINE]
         decided += [
-            f"{kind} {n}" for kind, n in sorted(self.decisions.items()) if kind not in (*HEADLINE, "entered", *DELIVERY)
+            f"{_kind(kind)} {n}"
+            for kind, n in sorted(self.decisions.items())
+            if kind not in (*HEADLINE, "entered", *DELIVERY)
         ]
         per_scenario = ", ".join(f"{sid} {n}" for sid, n in sorted(self.entered.items()) if n)
         if self.ticker is not None:
-            text = f"{self.now.isoformat()} tick: left to {self.ticker}, which holds the tick lease"
+            text = tr(
+                "{time} tick: left to {worker}, which holds the tick lease",
+                time=self.now.isoformat(),
+                worker=lookup(self.ticker),  # a worker id as it is; "another worker" in the current language
+            )
         else:
-            text = f"{self.now.isoformat()} tick: entered {sum(self.entered.values())}"
+            text = tr("{time} tick: entered {count}", time=self.now.isoformat(), count=sum(self.entered.values()))
             text += (f" ({per_scenario})" if per_scenario else "") + "; " + ", ".join(decided)
-        outcomes = [f"{DELIVERY_WORDS[k]} {self.deliveries.get(k, 0)}" for k in DELIVERY]
+        outcomes = [f"{lookup(DELIVERY_WORDS[k])} {self.deliveries.get(k, 0)}" for k in DELIVERY]
         if self.sent:
             outcomes[0] += " (" + ", ".join(f"{channel} {n}" for channel, n in sorted(self.sent.items())) + ")"
-        text += "; deliveries: " + ", ".join(outcomes)
+        text += "; " + tr("deliveries: {outcomes}", outcomes=", ".join(outcomes))
         for (channel, status, error), n in sorted(self.problems.items()):
-            verdict = "will be retried" if status == "transient" else "failed for good"
-            text += f"\n  {channel}: {n} {verdict}: {error}"
+            text += "\n" + _problem(channel, status, error, n)
         return text
+
+
+def _kind(kind: str) -> str:
+    return lookup(KIND_WORDS[kind]) if kind in KIND_WORDS else kind
+
+
+def _problem(channel: str, status: str, error: str, count: int) -> str:
+    """A line for the deliveries of one channel that failed alike: retried later, or failed for good."""
+    if status == "transient":
+        return tr("  {channel}: {count} will be retried: {error}", channel=channel, count=count, error=error)
+    return tr("  {channel}: {count} failed for good: {error}", channel=channel, count=count, error=error)
 
 
 LOG_FORMATS = ("auto", "human", "text", "json")

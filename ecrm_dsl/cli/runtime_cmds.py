@@ -25,6 +25,7 @@ from ecrm_dsl.cli.store_access import creatable_store, existing_store
 from ecrm_dsl.cli.terminal import echo_painted, is_terminal
 from ecrm_dsl.delivery.config import CHANNELS, ConfigError, DeliveryConfig, build_adapters
 from ecrm_dsl.delivery.unconfigured import UnconfiguredAdapter
+from ecrm_dsl.language.i18n import lookup, n_, tr
 from ecrm_dsl.plan.document import PlanError, load_plan
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.plan.nodes import SendNode
@@ -61,13 +62,15 @@ def parse_now(value: str | None) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"'{value}' is not a time; write e.g. 2025-03-01T10:00+09:00") from None
+        raise click.BadParameter(
+            tr("'{value}' is not a time; write e.g. 2025-03-01T10:00+09:00", value=value)
+        ) from None
     if moment.tzinfo is None:
-        raise click.BadParameter(f"'{value}' has no timezone; write e.g. 2025-03-01T10:00+09:00")
+        raise click.BadParameter(tr("'{value}' has no timezone; write e.g. 2025-03-01T10:00+09:00", value=value))
     return moment
 
 
-PLAN_FILE_REMEDY = (
+PLAN_FILE_REMEDY = n_(
     "write the plan with `ecrm compile -o FILE` from the project, or leave out --plan to compile the project now"
 )
 
@@ -90,9 +93,13 @@ def clock_errors(command: str) -> Iterator[None]:
     except ClockWentBack as exc:
         zone = exc.now.tzinfo
         click.echo(
-            f"ecrm {command}: the tick time {exc.now.isoformat()} is before the store's last tick, "
-            f"{exc.last.astimezone(zone).isoformat()}; ticks only go forward: give a time at or after the last "
-            "tick (re-running the last one is fine)",
+            tr(
+                "ecrm {command}: the tick time {now} is before the store's last tick, {last}; ticks only go forward: "
+                "give a time at or after the last tick (re-running the last one is fine)",
+                command=command,
+                now=exc.now.isoformat(),
+                last=exc.last.astimezone(zone).isoformat(),
+            ),
             err=True,
         )
         raise SystemExit(int(ExitCode.USAGE)) from None
@@ -104,10 +111,13 @@ def compiled_plan(ctx: click.Context, plan_file: Path | None, command: str = "de
         try:
             text = plan_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            click.echo(f"ecrm {command}: {plan_file}: cannot read the plan: {exc}", err=True)
+            click.echo(
+                tr("ecrm {command}: {file}: cannot read the plan: {error}", command=command, file=plan_file, error=exc),
+                err=True,
+            )
             raise SystemExit(int(ExitCode.USAGE)) from None
         with plan_errors(command):
-            return load_plan(text, str(plan_file), PLAN_FILE_REMEDY)
+            return load_plan(text, str(plan_file), lookup(PLAN_FILE_REMEDY))
     plan = built_plan(ctx, command).plan
     assert plan is not None
     return Plan.from_json(plan)
@@ -119,7 +129,7 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, dict[str, str]]:
         left, sep, new = pair.partition("=")
         scenario, dot, old = left.partition(".")
         if not (sep and dot and scenario and old and new):
-            raise click.BadParameter(f"'{pair}': write SCENARIO.OLD_STEP=NEW_STEP")
+            raise click.BadParameter(tr("'{pair}': write SCENARIO.OLD_STEP=NEW_STEP", pair=pair))
         mapping.setdefault(scenario, {})[old] = new
     return mapping
 
@@ -152,13 +162,13 @@ def deploy_command(
         with plan_errors("deploy"):
             report = deploy(engine, plan, parse_now(now_text), in_flight, _mapping(maps), note)
     except DeployRefused as exc:
-        click.echo(f"ecrm deploy: refused, nothing changed\n{exc}", err=True)
+        click.echo(tr("ecrm deploy: refused, nothing changed") + f"\n{exc}", err=True)
         raise SystemExit(int(ExitCode.FINDINGS)) from None
-    click.echo(f"deployed #{report.deployment_id}: {report.scenarios} scenarios")
+    click.echo(tr("deployed #{id}: {count} scenarios", id=report.deployment_id, count=report.scenarios))
     for sid, n in sorted(report.moved.items()):
-        click.echo(f"  {sid}: {n} in-flight customers moved to the new version")
+        click.echo(tr("  {scenario}: {count} in-flight customers moved to the new version", scenario=sid, count=n))
     for sid, n in sorted(report.kept.items()):
-        click.echo(f"  {sid}: {n} in-flight customers keep their version")
+        click.echo(tr("  {scenario}: {count} in-flight customers keep their version", scenario=sid, count=n))
 
 
 @click.command("status")
@@ -199,8 +209,12 @@ def explain_command(ctx: click.Context, customer_id: str, store: str | None) -> 
         except UnknownCustomer:
             where = engine.url.database or engine.url.render_as_string()  # a URL without its password
             click.echo(
-                f"ecrm explain: the store {where} has no customer '{customer_id}' "
-                "(ids are matched exactly, case included)",
+                tr(
+                    "ecrm explain: the store {store} has no customer '{customer}' (ids are matched exactly, case "
+                    "included)",
+                    store=where,
+                    customer=customer_id,
+                ),
                 err=True,
             )
             raise SystemExit(int(ExitCode.FINDINGS)) from None
@@ -275,7 +289,7 @@ def run_command(
         config = replace(config, demo_outbox=file_outbox)
     adapters = build_adapters(config)
     if not adapters:
-        click.echo(f"ecrm run: {NO_DELIVERY}", err=True)
+        click.echo(f"ecrm run: {lookup(NO_DELIVERY)}", err=True)
         raise SystemExit(int(ExitCode.USAGE))
     engine = existing_store(ctx, store, "run")
     zone = _warn_unserved_channels(engine, set(adapters))
@@ -301,7 +315,7 @@ def run_command(
         _loop(scheduler, dispatcher, tally, interval, style)
 
 
-NO_DELIVERY = (
+NO_DELIVERY = n_(
     "no delivery is configured, so every message that falls due would fail. Configure at least one channel in the "
     "environment or in a --delivery-config file — email: ECRM_SMTP_HOST and ECRM_MAIL_FROM; LINE: "
     "ECRM_LINE_CHANNEL_TOKEN; SMS: ECRM_SMS_URL; webhook: ECRM_WEBHOOK_URL; direct mail and package inserts: "
@@ -330,9 +344,12 @@ def _warn_unserved_channels(engine: Engine, served: set[str]) -> ZoneInfo:
     missing = sorted(used - served)
     if missing:
         click.echo(
-            f"ecrm run: warning: the deployed plan sends on {', '.join(missing)}, which no delivery setting serves; "
-            "those messages will fail unless a fallback channel reaches the customer (see 'Delivery settings' in "
-            "the README)",
+            tr(
+                "ecrm run: warning: the deployed plan sends on {channels}, which no delivery setting serves; those "
+                "messages will fail unless a fallback channel reaches the customer (see 'Delivery settings' in the "
+                "README)",
+                channels=", ".join(missing),
+            ),
             err=True,
         )
     return ZoneInfo(active[1].timezone)
@@ -342,7 +359,9 @@ def _loop(scheduler: Scheduler, dispatcher: Dispatcher, tally: DeliveryTally, in
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: Any) -> None:
-        click.echo(f"ecrm run: {signal.Signals(signum).name} received, stopping after this tick", err=True)
+        click.echo(
+            tr("ecrm run: {signal} received, stopping after this tick", signal=signal.Signals(signum).name), err=True
+        )
         stop.set()
 
     signal.signal(signal.SIGTERM, request_stop)
@@ -355,15 +374,19 @@ def _loop(scheduler: Scheduler, dispatcher: Dispatcher, tally: DeliveryTally, in
                 # The machine's clock stepped back (or a tick was run ahead with --now): wait for it to catch up
                 # rather than stop the service.
                 click.echo(
-                    f"ecrm run: the clock ({exc.now.isoformat()}) is behind the store's last tick "
-                    f"({exc.last.isoformat()}); skipping ticks until it catches up",
+                    tr(
+                        "ecrm run: the clock ({now}) is behind the store's last tick ({last}); skipping ticks until "
+                        "it catches up",
+                        now=exc.now.isoformat(),
+                        last=exc.last.isoformat(),
+                    ),
                     err=True,
                 )
             stop.wait(interval)
     finally:
         dispatcher.close()
         _release(scheduler)
-    click.echo("ecrm run: stopped", err=True)
+    click.echo(tr("ecrm run: stopped"), err=True)
 
 
 def _release(scheduler: Scheduler) -> None:
@@ -384,13 +407,13 @@ def _tick(
     """One tick and delivery, and its log line; a tick before the last one ends ``--once`` (exit 2) and is left
     to the loop. A tick that takes more than a moment shows a spinner on a terminal until its line is ready."""
     try:
-        with plan_errors("run"), nullcontext() if loop else clock_errors("run"), Bar("ticking", delay=SLOW_TICK):
+        with plan_errors("run"), nullcontext() if loop else clock_errors("run"), Bar(tr("ticking"), delay=SLOW_TICK):
             done = work_round(scheduler, dispatcher, now)
     except NoDeployment as exc:
         raise click.ClickException(str(exc)) from None
     sent, problems = tally.drain()
     entered, decisions = (done.tick.entered, done.tick.decisions) if done.tick is not None else ({}, {})
-    ticker = None if done.tick is not None else done.ticker or "another worker"
+    ticker = None if done.tick is not None else done.ticker or n_("another worker")  # shown translated, kept in JSON
     tick = TickLog(now, entered, decisions, done.delivered, sent, problems, ticker)
     if style.format == "human":
         echo_painted(style.render(tick), paint.tick)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ecrm_dsl.cli.common import ExitCode, print_findings, project_config
 from ecrm_dsl.language.customer_schema import CustomerSchema
 from ecrm_dsl.language.diagnostics import DiagnosticError, Severity
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.project.config import ProjectConfig, load_config
 from ecrm_dsl.project.workspace import load_workspace
 from ecrm_dsl.store.database import DEFAULT_STORE, open_store
@@ -70,7 +71,9 @@ def serve_command(
         from ecrm_dsl.serve.shopify import SECRET_VARIABLE
     except ModuleNotFoundError as exc:
         missing = (exc.name or "starlette").split(".")[0]
-        _usage(f"the HTTP server needs {missing}, which is not installed: pip install 'ecrm-dsl[serve]'")
+        _usage(
+            tr("the HTTP server needs {module}, which is not installed: pip install 'ecrm-dsl[serve]'", module=missing)
+        )
 
     try:
         tokens = Tokens.from_environment(os.environ)
@@ -82,21 +85,38 @@ def serve_command(
     try:
         engine = open_store(location)
     except SQLAlchemyError as exc:
-        _usage(f"the store cannot be opened ({type(getattr(exc, 'orig', None) or exc).__name__})")
+        _usage(tr("the store cannot be opened ({error})", error=type(getattr(exc, "orig", None) or exc).__name__))
     try:
         sock = bind(host, port)
     except OSError as exc:
-        _usage(f"cannot listen on {host}:{port} ({exc.strerror or exc}) — choose another --port or --host")
+        _usage(
+            tr(
+                "cannot listen on {host}:{port} ({error}) — choose another --port or --host",
+                host=host,
+                port=port,
+                error=exc.strerror or exc,
+            )
+        )
     logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s", level=log_level.upper())
     settings = ServeSettings(tokens, os.environ.get(SECRET_VARIABLE) or None, max_in_flight)
     app = create_app(Ingestor(engine, schema), settings)
     bound_host, bound_port = sock.getsockname()[:2]
-    shopify = "on" if settings.shopify_secret else f"off (set {SECRET_VARIABLE})"
-    click.echo(f"ecrm serve: listening on http://{bound_host}:{bound_port} — Shopify webhooks {shopify}", err=True)
+    address = f"http://{bound_host}:{bound_port}"
+    if settings.shopify_secret:
+        click.echo(tr("ecrm serve: listening on {address} — Shopify webhooks on", address=address), err=True)
+    else:
+        click.echo(
+            tr(
+                "ecrm serve: listening on {address} — Shopify webhooks off (set {variable})",
+                address=address,
+                variable=SECRET_VARIABLE,
+            ),
+            err=True,
+        )
     try:
         run(make_server(app, log_level), sock)
     except Stopped as signal_name:
-        click.echo(f"ecrm serve: stopped ({signal_name})", err=True)
+        click.echo(tr("ecrm serve: stopped ({signal})", signal=signal_name), err=True)
     finally:
         engine.dispose()
 
@@ -108,7 +128,7 @@ def _config(ctx: click.Context, project_path: Path | None) -> ProjectConfig:
         return load_config(project_path)
     except DiagnosticError as exc:
         print_findings(exc.diagnostics, Path.cwd(), 1, "text", err=True)
-        _usage("fix the project configuration first")
+        _usage(tr("fix the project configuration first"))
 
 
 def _customer_schema(config: ProjectConfig) -> CustomerSchema:
@@ -118,7 +138,7 @@ def _customer_schema(config: ProjectConfig) -> CustomerSchema:
     errors = [d for d in workspace.diagnostics if d.span.file == schema_file and d.effective_severity == Severity.ERROR]
     if errors:
         print_findings(errors, config.root, 1, "text", err=True)
-        _usage("fix the customer schema first")
+        _usage(tr("fix the customer schema first"))
     return workspace.schema
 
 

@@ -16,6 +16,7 @@ from ecrm_dsl.cli.progress import Bar
 from ecrm_dsl.cli.runtime_cmds import clock_errors, compiled_plan, plan_errors, plan_option, store_option
 from ecrm_dsl.cli.store_access import existing_store
 from ecrm_dsl.cli.terminal import echo_painted
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.language.targets import parse_amount
 from ecrm_dsl.language.values import Duration, ValueError_
 from ecrm_dsl.simulate.replay import Window, simulate, simulation_settings
@@ -40,10 +41,12 @@ def parse_moment(text: str, zone: ZoneInfo, *, end_of_day: bool) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise click.BadParameter(
-            f"'{text}' is not a date or time; write 2025-03-01 or 2025-03-01T10:00+09:00"
+            tr("'{text}' is not a date or time; write 2025-03-01 or 2025-03-01T10:00+09:00", text=text)
         ) from None
     if moment.tzinfo is None:
-        raise click.BadParameter(f"'{text}' has no timezone; write a date, or a time like 2025-03-01T10:00+09:00")
+        raise click.BadParameter(
+            tr("'{text}' has no timezone; write a date, or a time like 2025-03-01T10:00+09:00", text=text)
+        )
     return moment
 
 
@@ -53,7 +56,7 @@ def parse_duration(text: str, option: str) -> timedelta:
     except ValueError_ as exc:
         raise click.BadParameter(str(exc), param_hint=option) from None
     if seconds <= 0:
-        raise click.BadParameter(f"'{text}' must be longer than zero", param_hint=option)
+        raise click.BadParameter(tr("'{text}' must be longer than zero", text=text), param_hint=option)
     return timedelta(seconds=seconds)
 
 
@@ -62,9 +65,13 @@ def parse_points(text: str, option: str) -> float:
     try:
         amount = parse_amount(text)
     except ValueError_:
-        raise click.BadParameter(f"'{text}' is not an uplift in points; write 2pt", param_hint=option) from None
+        raise click.BadParameter(
+            tr("'{text}' is not an uplift in points; write 2pt", text=text), param_hint=option
+        ) from None
     if amount.unit != "pt" or not 0 < amount.amount < 100:
-        raise click.BadParameter(f"'{text}': write an uplift between 0pt and 100pt, such as 2pt", param_hint=option)
+        raise click.BadParameter(
+            tr("'{text}': write an uplift between 0pt and 100pt, such as 2pt", text=text), param_hint=option
+        )
     return amount.amount / 100
 
 
@@ -76,7 +83,9 @@ def scratch_path(path: Path) -> Path:
         except Exception:  # an unreadable file is not ours either
             earlier = None
         if earlier is None:
-            raise click.ClickException(f"{path} exists and is not a simulation store; choose another --out")
+            raise click.ClickException(
+                tr("{path} exists and is not a simulation store; choose another --out", path=path)
+            )
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     return path
@@ -137,28 +146,28 @@ def simulate_command(
     start = parse_moment(start_text, zone, end_of_day=False)
     end = parse_moment(end_text, zone, end_of_day=True)
     if end <= start:
-        raise click.BadParameter("--to must be after --from", param_hint="--to")
+        raise click.BadParameter(tr("--to must be after --from"), param_hint="--to")
     step = parse_duration(step_text, "--step")
     if step > MAX_STEP:
         # A deferral to the end of quiet hours waits for the next grid point; on a coarse grid every point can
         # fall inside quiet hours again, and the message would never go.
-        why = "at most 1h: a coarser grid can keep landing deferred messages back in quiet hours"
+        why = tr("at most 1h: a coarser grid can keep landing deferred messages back in quiet hours")
         raise click.BadParameter(why, param_hint="--step")
     uplift = parse_points(uplift_text, "--uplift")
     segment_every = parse_duration(segment_text, "--segment-every")
     if segment_every < step:
         raise click.BadParameter(
-            "segments cannot be checked more often than the clock ticks", param_hint="--segment-every"
+            tr("segments cannot be checked more often than the clock ticks"), param_hint="--segment-every"
         )
     source = existing_store(ctx, store, "simulate", upgrade=False)
     window = Window(start, end, step, segment_every)
 
     began = time.perf_counter()
     try:
-        with plan_errors("simulate"), clock_errors("simulate"), Bar("replaying") as bar:
+        with plan_errors("simulate"), clock_errors("simulate"), Bar(tr("replaying")) as bar:
 
             def days(done: int, total: int) -> None:
-                bar.update(done, total, detail=f"day {done:,} of {total:,}")
+                bar.update(done, total, detail=tr("day {done} of {total}", done=f"{done:,}", total=f"{total:,}"))
 
             replay = simulate(
                 source,
@@ -171,8 +180,14 @@ def simulate_command(
     except ScratchExists as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(
-        f"ecrm simulate: {replay.ticks:,} ticks (of {replay.grid_points:,} grid points; the rest had nothing to do) "
-        f"in {time.perf_counter() - began:.1f}s; scratch store {out}",
+        tr(
+            "ecrm simulate: {ticks} ticks (of {points} grid points; the rest had nothing to do) in {seconds}s; "
+            "scratch store {out}",
+            ticks=f"{replay.ticks:,}",
+            points=f"{replay.grid_points:,}",
+            seconds=f"{time.perf_counter() - began:.1f}",
+            out=out,
+        ),
         err=True,
     )
     with replay.scratch.connect() as conn:
@@ -202,11 +217,21 @@ def simulate_command(
         click.echo(render_csv(scenarios), nl=False)
     else:
         header = [
-            f"Simulation {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} ({settings['timezone']}), "
-            f"ticks every {settings['step']}, segments checked every {settings['segment_every']}; "
-            "nothing was delivered",
-            f"replayed {replay.copied['customers']:,} customers, {replay.copied['orders']:,} orders, "
-            f"{replay.copied['events']:,} events",
+            tr(
+                "Simulation {start} to {end} ({timezone}), ticks every {step}, segments checked every "
+                "{segment_every}; nothing was delivered",
+                start=f"{start:%Y-%m-%d %H:%M}",
+                end=f"{end:%Y-%m-%d %H:%M}",
+                timezone=settings["timezone"],
+                step=settings["step"],
+                segment_every=settings["segment_every"],
+            ),
+            tr(
+                "replayed {customers} customers, {orders} orders, {events} events",
+                customers=f"{replay.copied['customers']:,}",
+                orders=f"{replay.copied['orders']:,}",
+                events=f"{replay.copied['events']:,}",
+            ),
             *render_coupons(pools),
         ]
         echo_painted(render_text(header, scenarios), paint.headings, nl=False)

@@ -16,13 +16,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ecrm_dsl.cli.common import ExitCode, project_config
 from ecrm_dsl.cli.redact import display_location, error_summary
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.store.database import DEFAULT_STORE, open_store
 from ecrm_dsl.store.health import is_store
-
-CREATE_HINT = (
-    "create it with `ecrm deploy` (deploys the project) or `ecrm import KIND FILE` (loads a CSV), or give the "
-    "existing store with --store PATH|URL or $ECRM_STORE"
-)
 
 
 def store_location(ctx: click.Context, store: str | None) -> str:
@@ -40,14 +36,28 @@ def existing_store(ctx: click.Context, store: str | None, command: str, *, upgra
     location = store_location(ctx, store)
     shown = display_location(location)
     if "://" not in location and not Path(location).is_file():
-        what = "is a folder, not a store file" if Path(location).is_dir() else "does not exist (nothing was created)"
-        _refuse(command, f"the store {shown} {what}; {CREATE_HINT}")
+        if Path(location).is_dir():
+            _refuse(command, tr("the store {store} is a folder, not a store file; {hint}", store=shown, hint=_create()))
+        _refuse(
+            command,
+            tr("the store {store} does not exist (nothing was created); {hint}", store=shown, hint=_create()),
+        )
     try:
         if not is_store(location):
-            _refuse(command, f"{shown} is not an ecrm store (it has none of ecrm's tables); {CREATE_HINT}")
+            _refuse(
+                command,
+                tr("{store} is not an ecrm store (it has none of ecrm's tables); {hint}", store=shown, hint=_create()),
+            )
         return open_store(location) if upgrade else open_store(location, create=False)
     except (SQLAlchemyError, ImportError, OSError, ValueError) as exc:
-        _refuse(command, f"cannot open the store {shown}: {_reason(exc)}")
+        _refuse(command, tr("cannot open the store {store}: {reason}", store=shown, reason=_reason(exc)))
+
+
+def _create() -> str:
+    return tr(
+        "create it with `ecrm deploy` (deploys the project) or `ecrm import KIND FILE` (loads a CSV), or give the "
+        "existing store with --store PATH|URL or $ECRM_STORE"
+    )
 
 
 def creatable_store(ctx: click.Context, store: str | None, command: str) -> Engine:
@@ -56,14 +66,20 @@ def creatable_store(ctx: click.Context, store: str | None, command: str) -> Engi
     try:
         return open_store(location)
     except (SQLAlchemyError, ImportError, OSError, ValueError) as exc:
-        _refuse(command, f"cannot open the store {display_location(location)}: {_reason(exc)}")
+        _refuse(
+            command,
+            tr("cannot open the store {store}: {reason}", store=display_location(location), reason=_reason(exc)),
+        )
 
 
 def _reason(exc: BaseException) -> str:
     """The driver's own words, first line only (SQLAlchemy appends the statement and a link), without secrets."""
     origin = getattr(exc, "orig", None) or exc
     if isinstance(origin, ModuleNotFoundError):
-        return f"the database driver {origin.name} is not installed (for PostgreSQL: pip install 'ecrm-dsl[postgres]')"
+        return tr(
+            "the database driver {driver} is not installed (for PostgreSQL: pip install 'ecrm-dsl[postgres]')",
+            driver=origin.name,
+        )
     return error_summary(origin)
 
 

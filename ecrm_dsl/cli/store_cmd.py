@@ -10,6 +10,7 @@ from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from ecrm_dsl.cli.common import ExitCode, project_config
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.store import revisions
 from ecrm_dsl.store.database import DEFAULT_STORE, connect, store_url
 from ecrm_dsl.store.revisions import UNVERSIONED, StoreSchemaError
@@ -28,8 +29,14 @@ def _engine(ctx: click.Context, store: str | None, command: str) -> tuple[Engine
     url = make_url(store_url(store or project_config(ctx).root / DEFAULT_STORE))
     shown = url.render_as_string(hide_password=True)
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
-        hint = "`ecrm import` or `ecrm deploy` makes one"
-        click.echo(f"ecrm store {command}: no store at {url.database}; {hint}", err=True)
+        click.echo(
+            tr(
+                "ecrm store {command}: no store at {path}; `ecrm import` or `ecrm deploy` makes one",
+                command=command,
+                path=url.database,
+            ),
+            err=True,
+        )
         raise SystemExit(int(ExitCode.USAGE))
     return connect(url.render_as_string(hide_password=False)), shown
 
@@ -46,8 +53,8 @@ def _reason(exc: Exception) -> str:
 
 def _name(revision: str | None) -> str:
     if revision is None:
-        return "empty (no store yet)"
-    return "made before schema revisions" if revision == UNVERSIONED else revision
+        return tr("empty (no store yet)")
+    return tr("made before schema revisions") if revision == UNVERSIONED else revision
 
 
 @click.group("store")
@@ -64,16 +71,16 @@ def _version(ctx: click.Context, store: str | None) -> None:
     try:
         found = revisions.revision(engine)
     except (SQLAlchemyError, StoreSchemaError) as exc:
-        _fail("version", shown, f"cannot read the store: {_reason(exc)}")
+        _fail("version", shown, tr("cannot read the store: {reason}", reason=_reason(exc)))
     finally:
         engine.dispose()
-    click.echo(f"store: {shown}")
-    click.echo(f"revision: {_name(found.current)}")
-    click.echo(f"code: {found.head}")
+    click.echo(tr("store: {store}", store=shown))
+    click.echo(tr("revision: {revision}", revision=_name(found.current)))
+    click.echo(tr("code: {revision}", revision=found.head))
     if not found.known:
         _fail("version", shown, revisions.newer_message(str(found.current)))
     if found.current != found.head:
-        click.echo("run `ecrm store upgrade` to bring the store to the code's revision")
+        click.echo(tr("run `ecrm store upgrade` to bring the store to the code's revision"))
         raise SystemExit(int(ExitCode.FINDINGS))
 
 
@@ -85,15 +92,22 @@ def _upgrade(ctx: click.Context, store: str | None) -> None:
     except StoreSchemaError as exc:
         _fail("upgrade", shown, str(exc))
     except SQLAlchemyError as exc:
-        _fail("upgrade", shown, f"not upgraded (nothing was changed): {_reason(exc)}")
+        _fail("upgrade", shown, tr("not upgraded (nothing was changed): {reason}", reason=_reason(exc)))
     finally:
         engine.dispose()
     if found.current == found.head:
-        click.echo(f"{shown}: already at revision {found.head}")
+        click.echo(tr("{store}: already at revision {revision}", store=shown, revision=found.head))
     elif found.current is None:
-        click.echo(f"{shown}: created the store at revision {found.head}")
+        click.echo(tr("{store}: created the store at revision {revision}", store=shown, revision=found.head))
     else:
-        click.echo(f"{shown}: upgraded from {_name(found.current)} to revision {found.head}")
+        click.echo(
+            tr(
+                "{store}: upgraded from {before} to revision {revision}",
+                store=shown,
+                before=_name(found.current),
+                revision=found.head,
+            )
+        )
 
 
 # Added to the group, not bound to module names: `ecrm --help` lists only this module's group.

@@ -32,6 +32,7 @@ from ecrm_dsl.delivery.adapters import (
 from ecrm_dsl.delivery.batch import BATCH_CHANNELS
 from ecrm_dsl.delivery.http_post import check_url, is_loopback
 from ecrm_dsl.delivery.smtp_session import DEFAULT_PORTS, TlsMode
+from ecrm_dsl.language.i18n import tr
 
 CHANNELS = ("email", "line", "sms", "push", "dm", "insert", "webhook")
 
@@ -145,7 +146,7 @@ def load_config(path: Path | str | None = None, environ: Mapping[str, str] | Non
             problems.append(f"{ENV_NAMES[name]} / {name}: {error}")
     problems += _check(values)
     if problems:
-        raise ConfigError("invalid delivery configuration:\n  " + "\n  ".join(problems))
+        raise ConfigError(tr("invalid delivery configuration:") + "\n  " + "\n  ".join(problems))
     return DeliveryConfig(**values)
 
 
@@ -157,14 +158,19 @@ def _from_toml(path: Path, problems: list[str]) -> dict[str, tuple[Any, Path]]:
         return {}
     table = document.get("delivery", {})
     if not isinstance(table, dict):
-        problems.append(f"{path}: [delivery] must be a table")
+        problems.append(f"{path}: " + tr("[delivery] must be a table"))
         return {}
     found = {}
     for key, value in table.items():
         if key in SECRETS:
-            problems.append(f"{path}: {key} is a credential; set {ENV_NAMES[key]} in the environment instead")
+            problems.append(
+                f"{path}: "
+                + tr(
+                    "{key} is a credential; set {variable} in the environment instead", key=key, variable=ENV_NAMES[key]
+                )
+            )
         elif key not in ENV_NAMES:
-            problems.append(f"{path}: unknown setting [delivery] {key}")
+            problems.append(f"{path}: " + tr("unknown setting [delivery] {key}", key=key))
         else:
             found[key] = (value, path.parent)
     return found
@@ -177,17 +183,17 @@ def _convert(type_name: str, value: Any, base: Path) -> Any:
         text = str(value).strip().lower()
         if text in _TRUE | _FALSE:
             return text in _TRUE
-        raise ValueError(f"{value!r} is not a boolean (true or false)")
+        raise ValueError(tr("{value} is not a boolean (true or false)", value=repr(value)))
     if "int" in type_name:
         if isinstance(value, bool):
-            raise ValueError(f"{value!r} is not a number")
+            raise ValueError(tr("{value} is not a number", value=repr(value)))
         return int(value)
     if "float" in type_name:
         return float(value)
     if "Path" in type_name:
         return base / Path(str(value)).expanduser()
     if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not text")
+        raise ValueError(tr("{value} is not text", value=repr(value)))
     return value
 
 
@@ -201,29 +207,39 @@ def _check(values: dict[str, Any]) -> list[str]:
                 problems.append(f"{ENV_NAMES[name]}: {error}")
     problems += _check_smtp_tls(values)
     if values.get("smtp_host") and not values.get("mail_from"):
-        problems.append("ECRM_MAIL_FROM: needed to send email (ECRM_SMTP_HOST is set)")
+        problems.append(tr("ECRM_MAIL_FROM: needed to send email (ECRM_SMTP_HOST is set)"))
     if values.get("mail_from") and not _valid_from(values["mail_from"]):
-        problems.append(f"ECRM_MAIL_FROM: {values['mail_from']!r} is not an address like 'Shop <info@shop.example>'")
+        problems.append(
+            tr(
+                "ECRM_MAIL_FROM: {value} is not an address like 'Shop <info@shop.example>'",
+                value=repr(values["mail_from"]),
+            )
+        )
     if values.get("unsubscribe_base_url") and not values.get("unsubscribe_secret"):
-        problems.append("ECRM_UNSUBSCRIBE_SECRET: needed to sign unsubscribe links (ECRM_UNSUBSCRIBE_BASE_URL is set)")
+        problems.append(
+            tr("ECRM_UNSUBSCRIBE_SECRET: needed to sign unsubscribe links (ECRM_UNSUBSCRIBE_BASE_URL is set)")
+        )
     try:
         zoneinfo.ZoneInfo(values.get("timezone", "Asia/Tokyo"))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        problems.append(f"ECRM_TIMEZONE: unknown timezone {values['timezone']!r}")
+        problems.append(tr("ECRM_TIMEZONE: unknown timezone {value}", value=repr(values["timezone"])))
     return problems
 
 
 def _check_smtp_tls(values: dict[str, Any]) -> list[str]:
     mode = values.get("smtp_tls")
     if mode is not None and mode not in set(TlsMode):
-        return [f"ECRM_SMTP_TLS: {mode!r} is not one of {', '.join(TlsMode)}"]
+        return [tr("ECRM_SMTP_TLS: {value} is not one of {choices}", value=repr(mode), choices=", ".join(TlsMode))]
     plain = mode == TlsMode.NONE or (mode is None and values.get("smtp_starttls") is False)
     host = values.get("smtp_host")
     if plain and host and values.get("smtp_user") and not is_loopback(host):
         # A password must not cross the network in clear text; a relay on this machine is fine.
         return [
-            f"ECRM_SMTP_TLS: logging in to {host} without TLS would send ECRM_SMTP_PASSWORD in clear text; use "
-            "starttls or implicit, or a relay on this machine (localhost)"
+            tr(
+                "ECRM_SMTP_TLS: logging in to {host} without TLS would send ECRM_SMTP_PASSWORD in clear text; use "
+                "starttls or implicit, or a relay on this machine (localhost)",
+                host=host,
+            )
         ]
     return []
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecrm_dsl.delivery.message import DeliveryResult, permanent, sent, transient
+from ecrm_dsl.language.i18n import tr
 
 MAX_RESPONSE_BYTES = 64 * 1024
 _TRANSIENT_STATUSES = {408, 425, 429}
@@ -90,9 +91,9 @@ def check_url(url: str) -> str:
     # The message shows the URL without user info and query: some gateways take their key there.
     shown = f"{parts.scheme}://{parts.hostname or ''}{parts.path}" if parts.scheme else "(no scheme)"
     if not parts.hostname or parts.scheme not in ("https", "http"):
-        raise ValueError(f"not an http(s) URL: {shown!r}")
+        raise ValueError(tr("not an http(s) URL: {url}", url=repr(shown)))
     if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ValueError(f"{shown!r}: use https (http is allowed only to localhost)")
+        raise ValueError(tr("{url}: use https (http is allowed only to localhost)", url=repr(shown)))
     return url
 
 

@@ -16,6 +16,7 @@ from ecrm_dsl.delivery.config import DeliveryConfig, build_adapters
 from ecrm_dsl.demo.engagement import CATALOGUE_NEWS_DAY, CHEAPER, RESTOCKED, interest, reactions
 from ecrm_dsl.demo.generate import DemoShop, customer_id
 from ecrm_dsl.importer.implied import apply_implied_state
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.runtime.deploy import deploy
 from ecrm_dsl.runtime.dispatch import Dispatcher
@@ -53,7 +54,7 @@ def fresh_store(path: Path) -> Engine:
             mark = None
         engine.dispose()
         if mark is None:
-            raise NotADemoStore(f"{path} exists and is not a demo store; choose another --store")
+            raise NotADemoStore(tr("{path} exists and is not a demo store; choose another --store", path=path))
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     engine = open_store(path)
@@ -78,14 +79,26 @@ def run_demo(
     shop = DemoShop(customers, start, days)
     generated = shop.generate(engine)
     progress(
-        f"generated {generated['customers']:,} customers, {generated['orders']:,} orders and "
-        f"{generated['events']:,} events (a year of history and the month ahead)"
+        tr(
+            "generated {customers} customers, {orders} orders and {events} events (a year of history and the month "
+            "ahead)",
+            customers=f"{generated['customers']:,}",
+            orders=f"{generated['orders']:,}",
+            events=f"{generated['events']:,}",
+        )
     )
     with engine.begin() as conn:
         insert_rows(conn, TABLES.coupons, list(_apology_codes(start)))
         insert_rows(conn, TABLES.events, list(interest([customer_id(i) for i in range(customers)], start)))
     report = deploy(engine, plan, start - timedelta(minutes=1), note="ecrm demo")
-    progress(f"deployed {report.scenarios} scenarios; running {days} days of ticks every {tick}")
+    progress(
+        tr(
+            "deployed {scenarios} scenarios; running {days} days of ticks every {tick}",
+            scenarios=report.scenarios,
+            days=days,
+            tick=tick,
+        )
+    )
     config = DeliveryConfig(
         demo_outbox=outbox_dir,
         shop_name="みのり堂",
@@ -114,8 +127,12 @@ def run_demo(
             ticked((moment - start) // timedelta(days=1), days)
         if (moment - start) % timedelta(days=7) < tick and moment != start:
             progress(
-                f"  {moment:%Y-%m-%d}: {sum(decisions.values()):,} decisions, "
-                f"{deliveries['delivered']:,} messages delivered so far"
+                tr(
+                    "  {day}: {decisions} decisions, {delivered} messages delivered so far",
+                    day=f"{moment:%Y-%m-%d}",
+                    decisions=f"{sum(decisions.values()):,}",
+                    delivered=f"{deliveries['delivered']:,}",
+                )
             )
         moment += tick
     dispatcher.close()

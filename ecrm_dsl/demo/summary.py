@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 
 from sqlalchemy import Connection
 
+from ecrm_dsl.language.i18n import lookup, n_, tr
 from ecrm_dsl.runtime.explain import explain
+from ecrm_dsl.runtime.reason_text import reason_text
 from ecrm_dsl.store import journal, outbox
 
 COLUMNS = ["entered", "holdout", "sent", "skipped", "deferred", "converted", "exited", "completed"]
+# The columns' headings, in the current language when shown (keys of the counts stay as above).
+HEADINGS = {
+    "entered": n_("entered"),
+    "holdout": n_("holdout"),
+    "sent": n_("sent"),
+    "skipped": n_("skipped"),
+    "deferred": n_("deferred"),
+    "converted": n_("converted"),
+    "exited": n_("exited"),
+    "completed": n_("completed"),
+}
 
 
 def scenario_table(conn: Connection) -> str:
@@ -25,22 +39,40 @@ def scenario_table(conn: Connection) -> str:
     channels: dict[str, list[str]] = defaultdict(list)
     for (sid, channel), n in sorted(outbox.by_channel(conn).items()):
         channels[sid].append(f"{channel} {n}")
-    width = max([len(s) for s in counts] + [8])
-    lines = [f"{'scenario':<{width}}  " + "  ".join(f"{c:>9}" for c in COLUMNS)]
+    heading = tr("scenario")
+    width = max([len(s) for s in counts] + [_columns(heading)])
+    titles = [lookup(HEADINGS[c]) for c in COLUMNS]
+    widths = [max(9, _columns(t)) for t in titles]
+    lines = [_left(heading, width) + "  " + "  ".join(_right(t, w) for t, w in zip(titles, widths, strict=True))]
     for sid in sorted(counts):
-        lines.append(f"{sid:<{width}}  " + "  ".join(f"{counts[sid][c]:>9}" for c in COLUMNS))
+        cells = (f"{counts[sid][c]:>{w}}" for c, w in zip(COLUMNS, widths, strict=True))
+        lines.append(f"{sid:<{width}}  " + "  ".join(cells))
         if channels[sid]:
-            lines.append(f"{'':<{width}}    sent by channel: {', '.join(channels[sid])}")
+            lines.append(f"{'':<{width}}    " + tr("sent by channel: {channels}", channels=", ".join(channels[sid])))
         top = sorted(reasons[sid].items(), key=lambda kv: (-kv[1], kv[0]))[:3]
         if top:
-            lines.append(f"{'':<{width}}    skipped because: " + "; ".join(f"{r} ({n})" for r, n in top))
+            because = "; ".join(f"{reason_text(r)} ({n})" for r, n in top)
+            lines.append(f"{'':<{width}}    " + tr("skipped because: {reasons}", reasons=because))
     return "\n".join(lines) + "\n"
+
+
+def _columns(text: str) -> int:
+    """The columns ``text`` takes on a terminal: two for a wide (Japanese) character."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _left(text: str, width: int) -> str:
+    return text + " " * max(0, width - _columns(text))
+
+
+def _right(text: str, width: int) -> str:
+    return " " * max(0, width - _columns(text)) + text
 
 
 def _short(reason: str) -> str:
     """Group skip reasons by their kind, not by the channels listed in them."""
     if reason.startswith("no reachable channel"):
-        return "no reachable channel (consent or contact)"
+        return tr("no reachable channel (consent or contact)")
     if ", kept for higher-priority " in reason:  # without the step and time of the send it made room for
         return reason.split(" (", 1)[0]
     return reason.split(":")[0] if reason.startswith("holdout") else reason

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ecrm_dsl.language.i18n import n_
 from ecrm_dsl.plan.contract import PLAN_FORMAT, PLAN_VERSION
 from ecrm_dsl.plan.hashing import content_hash
 from ecrm_dsl.plan.model import Plan
@@ -17,7 +18,7 @@ from ecrm_dsl.plan.validate import PlanError, parse_plan
 
 __all__ = ["PLAN_FORMAT", "PLAN_VERSION", "RECOMPILE", "PlanError", "canonical_json", "content_hash", "load_plan"]
 
-RECOMPILE = "write the plan with `ecrm compile` (plans are the compiler's output, not edited by hand)"
+RECOMPILE = n_("write the plan with `ecrm compile` (plans are the compiler's output, not edited by hand)")
 
 
 def canonical_json(data: Any) -> str:

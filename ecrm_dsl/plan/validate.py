@@ -15,6 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from ecrm_dsl.language.i18n import lookup, tr
 from ecrm_dsl.plan.contract import PLAN_FORMAT, PLAN_VERSION
 from ecrm_dsl.plan.hashing import content_hash
 from ecrm_dsl.plan.nodes import Json
@@ -35,8 +36,9 @@ class PlanError(ValueError):
         self.source, self.problems, self.remedy = source, problems, remedy
         shown = [f"{source}: {json_path(path)}: {message}" for path, message in problems[:MAX_PROBLEMS]]
         if len(problems) > MAX_PROBLEMS:
-            shown.append(f"{source}: … and {len(problems) - MAX_PROBLEMS} more problem(s)")
-        super().__init__("\n".join([*shown, remedy]))
+            more = tr("… and {count} more problem(s)", count=len(problems) - MAX_PROBLEMS)
+            shown.append(f"{source}: {more}")
+        super().__init__("\n".join([*shown, lookup(remedy)]))  # a remedy kept in a constant is marked with n_()
 
 
 def json_path(path: Path) -> str:
@@ -55,10 +57,12 @@ def parse_plan(text: str, source: str, remedy: str) -> Json:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        problem = f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        problem = tr(
+            "not JSON: {error} at line {line}, column {column}", error=exc.msg, line=exc.lineno, column=exc.colno
+        )
         raise PlanError(source, [((), problem)], remedy) from None
     except RecursionError:
-        problem = f"nested too deeply to read (plans nest at most {MAX_DEPTH} levels)"
+        problem = tr("nested too deeply to read (plans nest at most {levels} levels)", levels=MAX_DEPTH)
         raise PlanError(source, [((), problem)], remedy) from None
     check_plan(data, source, remedy)
     assert isinstance(data, dict)
@@ -69,12 +73,17 @@ def check_plan(data: Any, source: str, remedy: str) -> None:
     """Raise :class:`PlanError` unless ``data`` is a plan of this version that the runtime can run."""
     deep = _too_deep(data)
     if deep is not None:
-        raise PlanError(source, [(deep, f"nested more than {MAX_DEPTH} levels deep")], remedy)
+        raise PlanError(source, [(deep, tr("nested more than {levels} levels deep", levels=MAX_DEPTH))], remedy)
     if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
-        raise PlanError(source, [(("format",), f"not an ecrm-dsl plan (format is not '{PLAN_FORMAT}')")], remedy)
+        problem = tr("not an ecrm-dsl plan (format is not '{format}')", format=PLAN_FORMAT)
+        raise PlanError(source, [(("format",), problem)], remedy)
     version = data.get("version")
     if version != PLAN_VERSION or isinstance(version, bool):
-        problem = f"plan version {json.dumps(version)} is not supported (this ecrm-dsl reads version {PLAN_VERSION})"
+        problem = tr(
+            "plan version {version} is not supported (this ecrm-dsl reads version {supported})",
+            version=json.dumps(version),
+            supported=PLAN_VERSION,
+        )
         raise PlanError(source, [(("version",), problem)], remedy)
     problems = [(tuple(e.absolute_path), _message(e)) for e in _validator().iter_errors(data)]
     if not problems:

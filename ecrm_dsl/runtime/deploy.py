@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.plan.document import RECOMPILE, content_hash
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.plan.nodes import WaitNode
@@ -67,7 +68,7 @@ def deploy(
         if changed and in_flight is None:
             raise DeployRefused(_needs_choice(changed, new))
         if in_flight is not None and in_flight not in IN_FLIGHT:
-            raise DeployRefused(f"--in-flight must be one of {', '.join(IN_FLIGHT)}")
+            raise DeployRefused(tr("--in-flight must be one of {choices}", choices=", ".join(IN_FLIGHT)))
         plans: dict[tuple[str, str], dict[str, str]] = {}
         if in_flight in ("move", "retime"):
             plans = _node_maps(changed, new, mapping)
@@ -92,14 +93,19 @@ def _hash(scenario: ScenarioPlan | None) -> str | None:
 
 
 def _needs_choice(changed: dict[tuple[str, str], dict[str | None, int]], new: dict[str, ScenarioPlan]) -> str:
-    lines = ["customers are in flight on versions this deploy changes or removes:"]
+    lines = [tr("customers are in flight on versions this deploy changes or removes:")]
     for (scenario_id, _), counts in sorted(changed.items()):
-        state = "removed" if scenario_id not in new else "changed"
         steps = ", ".join(f"{node} ({n})" for node, n in sorted(counts.items(), key=lambda kv: str(kv[0])))
-        lines.append(f"  {scenario_id} ({state}): {sum(counts.values())} at {steps}")
+        fields = {"scenario": scenario_id, "count": sum(counts.values()), "steps": steps}
+        if scenario_id not in new:
+            lines.append(tr("  {scenario} (removed): {count} at {steps}", **fields))
+        else:
+            lines.append(tr("  {scenario} (changed): {count} at {steps}", **fields))
     lines.append(
-        "choose what happens to them: --in-flight keep (finish on their version), move (same step ids "
-        "in the new version) or retime (move, and recompute waiting steps' times)"
+        tr(
+            "choose what happens to them: --in-flight keep (finish on their version), move (same step ids in the new "
+            "version) or retime (move, and recompute waiting steps' times)"
+        )
     )
     return "\n".join(lines)
 
@@ -115,8 +121,12 @@ def _node_maps(
     for (scenario_id, old_hash), counts in sorted(changed.items()):
         if scenario_id not in new:
             stranded.append(
-                f"  {scenario_id}: removed from the plan, {sum(counts.values())} customers in flight "
-                "(use --in-flight keep to let them finish)"
+                tr(
+                    "  {scenario}: removed from the plan, {count} customers in flight (use --in-flight keep to let "
+                    "them finish)",
+                    scenario=scenario_id,
+                    count=sum(counts.values()),
+                )
             )
             continue
         steps = {node.id for node in new[scenario_id].nodes}
@@ -127,13 +137,18 @@ def _node_maps(
             target = mapping.get(scenario_id, {}).get(node, node)
             if target not in steps:
                 stranded.append(
-                    f"  {scenario_id}: {counts[node]} customers at step '{node}', which the new "
-                    f"version does not have (map it: --map {scenario_id}.{node}=<new step>)"
+                    tr(
+                        "  {scenario}: {count} customers at step '{step}', which the new version does not have (map "
+                        "it: --map {scenario}.{step}=<new step>)",
+                        scenario=scenario_id,
+                        count=counts[node],
+                        step=node,
+                    )
                 )
             node_map[node] = target
         plans[(scenario_id, old_hash)] = node_map
     if stranded:
-        raise DeployRefused("this deploy would strand customers:\n" + "\n".join(stranded))
+        raise DeployRefused(tr("this deploy would strand customers:") + "\n" + "\n".join(stranded))
     return plans
 
 

@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from ecrm_dsl.conditions.evaluate import load_snapshots
+from ecrm_dsl.language.i18n import lookup, n_, tr
 from ecrm_dsl.runtime.model import DeployedPlan
+from ecrm_dsl.runtime.reason_text import reason_text
 from ecrm_dsl.runtime.why_not import Reasons
 from ecrm_dsl.store import deployments, journal, outbox
 
@@ -19,21 +21,24 @@ class UnknownCustomer(LookupError):
 
 
 _WORDS = {
-    "entered": "entered",
-    "not_entered": "not entered",
-    "sent": "sent",
-    "skipped": "skipped",
-    "deferred": "deferred",
-    "branched": "branched",
-    "assigned": "A/B",
-    "waiting": "waiting",
-    "heard": "heard",
-    "timed_out": "timed out",
-    "updated": "updated",
-    "exited": "exited",
-    "converted": "CONVERTED",
-    "completed": "completed",
-    "retimed": "retimed",
+    "entered": n_("entered"),
+    "not_entered": n_("not entered"),
+    "sent": n_("sent"),
+    "skipped": n_("skipped"),
+    "deferred": n_("deferred"),
+    "branched": n_("branched"),
+    "assigned": n_("A/B"),
+    "waiting": n_("waiting"),
+    "heard": n_("heard"),
+    "timed_out": n_("timed out"),
+    "updated": n_("updated"),
+    "exited": n_("exited"),
+    "converted": n_("CONVERTED"),
+    "completed": n_("completed"),
+    "retimed": n_("retimed"),
+    "delivered": n_("delivered"),
+    "retrying": n_("retrying"),
+    "delivery_failed": n_("delivery_failed"),
 }
 
 
@@ -46,18 +51,19 @@ def render_timeline(
 ) -> str:
     zone = ZoneInfo(timezone)
     if not rows:
-        return f"customer {customer_id}: no decisions recorded\n"
-    lines = [f"customer {customer_id} — times in {timezone}"]
+        return tr("customer {customer}: no decisions recorded", customer=customer_id) + "\n"
+    lines = [tr("customer {customer} — times in {timezone}", customer=customer_id, timezone=timezone)]
     status = {d["idempotency_key"]: d["status"] for d in deliveries}
     for row in rows:
         when = row["at"].astimezone(zone).strftime("%Y-%m-%d %H:%M")
         step = f" {row['node_id']}" if row["node_id"] else ""
-        reason = f" — {row['reason']}" if row["reason"] else ""
+        reason = f" — {reason_text(row['reason'])}" if row["reason"] else ""
         delivery = ""
         key = (row.get("detail") or {}).get("key")
         if key in status:
             delivery = f" [{status[key]}]"
-        lines.append(f"  {when}  {row['scenario_id']}{step}: {_WORDS.get(row['kind'], row['kind'])}{reason}{delivery}")
+        kind = lookup(_WORDS[row["kind"]]) if row["kind"] in _WORDS else row["kind"]
+        lines.append(f"  {when}  {row['scenario_id']}{step}: {kind}{reason}{delivery}")
     return "\n".join(lines) + "\n"
 
 
@@ -73,5 +79,5 @@ def explain(conn: Connection, customer_id: str, timezone: str) -> str:
         return text
     absences = Reasons(conn, customer, rows).lines(DeployedPlan(active[1], active[0]).scenarios())
     if absences:
-        text += "why not in the other deployed scenarios:\n" + "\n".join(absences) + "\n"
+        text += tr("why not in the other deployed scenarios:") + "\n" + "\n".join(absences) + "\n"
     return text

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine
 
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.store import leases
 
 NAME = "tick"
@@ -28,7 +29,9 @@ class LostLease(RuntimeError):
 
     def __init__(self, holder: str):
         self.holder = holder
-        super().__init__(f"another worker ({holder}) holds the tick lease; this worker stopped ticking")
+        super().__init__(
+            tr("another worker ({holder}) holds the tick lease; this worker stopped ticking", holder=holder)
+        )
 
 
 def worker_name() -> str:

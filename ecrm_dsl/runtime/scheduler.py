@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.plan.nodes import WaitNode
 from ecrm_dsl.plan.project import Policies
@@ -92,7 +93,7 @@ class Scheduler:
         """The active plan's versions (for new entries), and every version still running, by hash."""
         head = deployments.active_head(conn)
         if head is None:
-            raise NoDeployment("no plan is deployed: run 'ecrm deploy' first")
+            raise NoDeployment(tr("no plan is deployed: run 'ecrm deploy' first"))
         deployment_id = head[0]
         if self._active is None or self._active[0] != head:  # read and checked once per deployment
             self._active = (head, deployments.deployment_plan(conn, deployment_id))

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from ecrm_dsl.language.i18n import lookup, n_, tr
 from ecrm_dsl.runtime import lease
 from ecrm_dsl.runtime.scheduler import last_tick
 from ecrm_dsl.store import deployments, leases, outbox
@@ -22,6 +23,17 @@ from ecrm_dsl.store.health import outbox_backlog
 FORMAT, VERSION = "ecrm-status", 1
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
 DEFAULT_TIMEZONE = "Asia/Tokyo"  # for a store nothing was deployed to yet
+# An enrollment's or a delivery's status as the text names it (English: the status itself).
+STATUS_WORDS = {
+    "active": n_("active"),
+    "converted": n_("converted"),
+    "exited": n_("exited"),
+    "completed": n_("completed"),
+    "pending": n_("pending"),
+    "sending": n_("sending"),
+    "sent": n_("sent"),
+    "failed": n_("failed"),
+}
 
 
 def status_document(conn: Connection, now: datetime) -> dict[str, Any]:
@@ -93,46 +105,73 @@ def status_text(document: dict[str, Any]) -> str:
     zone = ZoneInfo(document["timezone"])
     deployment = document["deployment"]
     if deployment is None:
-        lines = ["nothing deployed yet: run 'ecrm deploy'"]
+        lines = [tr("nothing deployed yet: run 'ecrm deploy'")]
     else:
         lines = [
-            f"deployment #{deployment['id']} at {_local(deployment['deployed_at'], zone)} ({document['timezone']}), "
-            f"plan {deployment['plan_hash'][:19]}, in-flight rule {deployment['in_flight']}"
-            f" — {deployment['deployments']} deployment(s) in history"
+            tr(
+                "deployment #{id} at {time} ({timezone}), plan {plan}, in-flight rule {in_flight} — {count} "
+                "deployment(s) in history",
+                id=deployment["id"],
+                time=_local(deployment["deployed_at"], zone),
+                timezone=document["timezone"],
+                plan=deployment["plan_hash"][:19],
+                in_flight=deployment["in_flight"],
+                count=deployment["deployments"],
+            )
         ]
     lines.append(_tick_line(document, zone))
     lines.append(_outbox_line(document["outbox"]))
     for scenario in document["scenarios"]:
-        totals = ", ".join(f"{st} {n}" for st, n in scenario["enrollments"].items()) or "no enrollments"
-        delivered = ", ".join(f"{st} {n}" for st, n in scenario["deliveries"].items())
+        totals = ", ".join(f"{_status(st)} {n}" for st, n in scenario["enrollments"].items()) or tr("no enrollments")
+        delivered = ", ".join(f"{_status(st)} {n}" for st, n in scenario["deliveries"].items())
+        name = (
+            scenario["id"] if scenario["in_plan"] else tr("{scenario} (removed from the plan)", scenario=scenario["id"])
+        )
         lines.append(
-            f"\n{scenario['id']}{'' if scenario['in_plan'] else ' (removed from the plan)'}: {totals}"
-            + (f"; deliveries: {delivered}" if delivered else "")
+            f"\n{name}: {totals}" + ("; " + tr("deliveries: {outcomes}", outcomes=delivered) if delivered else "")
         )
         for step in scenario["steps"]:
-            tag = "current" if step["current"] else "older version"
-            lines.append(f"  {step['customers']:>7}  at {step['step']}  ({tag} {step['version'][7:19]})")
+            fields = {"customers": f"{step['customers']:>7}", "step": step["step"], "version": step["version"][7:19]}
+            if step["current"]:
+                lines.append(tr("  {customers}  at {step}  (current {version})", **fields))
+            else:
+                lines.append(tr("  {customers}  at {step}  (older version {version})", **fields))
     return "\n".join(lines) + "\n"
+
+
+def _status(status: str) -> str:
+    return lookup(STATUS_WORDS[status]) if status in STATUS_WORDS else status
 
 
 def _tick_line(document: dict[str, Any], zone: ZoneInfo) -> str:
     if document["last_tick"] is None:
-        return "last tick: never (start `ecrm run`)"
+        return tr("last tick: never (start `ecrm run`)")
     lag = document["lag_seconds"]
-    behind = f"{duration_words(lag)} ago" if lag >= 0 else f"{duration_words(-lag)} ahead of now"
+    last = _local(document["last_tick"], zone)
+    if lag >= 0:
+        line = tr("last tick: {time}, {duration} ago", time=last, duration=duration_words(lag))
+    else:
+        line = tr("last tick: {time}, {duration} ahead of now", time=last, duration=duration_words(-lag))
     held = document.get("tick_lease")
-    ticking = f"; ticking: {held['holder']} (lease until {_local(held['until'], zone)})" if held else ""
-    return f"last tick: {_local(document['last_tick'], zone)}, {behind}{ticking}"
+    if held:
+        line += "; " + tr(
+            "ticking: {worker} (lease until {time})", worker=held["holder"], time=_local(held["until"], zone)
+        )
+    return line
 
 
 def _outbox_line(backlog: dict[str, Any]) -> str:
-    line = (
-        f"outbox: pending {backlog['pending']:,} ({backlog['due']:,} due now), sending {backlog['sending']:,}, "
-        f"failed {backlog['failed']:,}, sent {backlog['sent']:,}"
+    line = tr(
+        "outbox: pending {pending} ({due} due now), sending {sending}, failed {failed}, sent {sent}",
+        pending=f"{backlog['pending']:,}",
+        due=f"{backlog['due']:,}",
+        sending=f"{backlog['sending']:,}",
+        failed=f"{backlog['failed']:,}",
+        sent=f"{backlog['sent']:,}",
     )
     age = backlog["oldest_pending_age_seconds"]
     if age is not None:
-        line += f"; oldest pending decided {duration_words(max(age, 0))} ago"
+        line += "; " + tr("oldest pending decided {duration} ago", duration=duration_words(max(age, 0)))
     return line
 
 
@@ -140,14 +179,16 @@ def duration_words(seconds: float) -> str:
     """``42 s``, ``5 min``, ``3 h 20 min``, ``2 d 4 h``: coarse enough to read at a glance."""
     whole = int(seconds)
     if whole < 60:
-        return f"{whole} s"
+        return tr("{seconds} s", seconds=whole)
     if whole < 3600:
-        return f"{whole // 60} min"
+        return tr("{minutes} min", minutes=whole // 60)
     if whole < 86400:
         hours, minutes = divmod(whole // 60, 60)
-        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+        if minutes:
+            return tr("{hours} h {minutes} min", hours=hours, minutes=minutes)
+        return tr("{hours} h", hours=hours)
     days, hours = divmod(whole // 3600, 24)
-    return f"{days} d" + (f" {hours} h" if hours else "")
+    return tr("{days} d {hours} h", days=days, hours=hours) if hours else tr("{days} d", days=days)
 
 
 def _local(moment: str, zone: ZoneInfo) -> str:

@@ -24,9 +24,11 @@ from ecrm_dsl.conditions.evaluate import (
     value_of,
 )
 from ecrm_dsl.conditions.normal import ConditionError, Normal, Types
+from ecrm_dsl.language.i18n import tr, trn
 from ecrm_dsl.plan import text
 from ecrm_dsl.plan.scenario import DateTrigger, EventTrigger, ScheduleTrigger, SegmentTrigger, trigger_to_json
 from ecrm_dsl.runtime.model import ScenarioVersion
+from ecrm_dsl.runtime.reason_text import reason_text
 from ecrm_dsl.store import explain_queries, triggers
 
 _SHOWN_CALLS = (
@@ -63,17 +65,21 @@ class Reasons:
     def reason(self, version: ScenarioVersion) -> str | None:
         mine = [e for e in self.enrollments if e["scenario_id"] == version.id]
         if mine:  # they were in it; the timeline says how it went, but the holdout is easy to miss there
-            return "in the holdout group: measured, never messaged" if mine[-1]["holdout"] else None
+            return tr("in the holdout group: measured, never messaged") if mine[-1]["holdout"] else None
         refused = [d for d in self.decisions if d["scenario_id"] == version.id and d["kind"] == "not_entered"]
         if refused:
-            return f"not entered at {self.when(refused[-1]['at'], version)}: {refused[-1]['reason']}"
+            return tr(
+                "not entered at {time}: {reason}",
+                time=self.when(refused[-1]["at"], version),
+                reason=reason_text(refused[-1]["reason"]),
+            )
         started, watermark = triggers.started(self.conn, version.id), triggers.watermark(self.conn, version.id)
         if started is None or watermark is None:
-            return "no tick has run since the scenario was deployed"
+            return tr("no tick has run since the scenario was deployed")
         try:
             return self._trigger(version, started, watermark)
         except ConditionError as exc:  # a condition this customer's data cannot be judged on
-            return f"cannot judge the entry condition for them: {exc}"
+            return tr("cannot judge the entry condition for them: {error}", error=exc)
 
     def _trigger(self, version: ScenarioVersion, started: datetime, watermark: datetime) -> str:
         trigger = version.trigger
@@ -92,59 +98,88 @@ class Reasons:
         counted = [e for e in events if started <= e.occurred_at <= watermark]
         if not counted:
             if not events:
-                return f"the trigger never fired for them: no {trigger.event} event"
+                return tr("the trigger never fired for them: no {event} event", event=trigger.event)
             notes = []
             earlier = sum(1 for e in events if e.occurred_at < started)
             later = sum(1 for e in events if e.occurred_at > watermark)
             if earlier:
                 notes.append(
-                    f"{_events(earlier, trigger.event)} before the scenario started counting at "
-                    f"{self.when(started, version)}"
+                    trn(
+                        "{count} {event} event before the scenario started counting at {time}",
+                        "{count} {event} events before the scenario started counting at {time}",
+                        earlier,
+                        count=earlier,
+                        event=trigger.event,
+                        time=self.when(started, version),
+                    )
                 )
             if later:
-                notes.append(f"{_events(later, trigger.event)} after the last tick ({self.when(watermark, version)})")
-            return "the trigger never fired for them: " + "; ".join(notes)
+                notes.append(
+                    trn(
+                        "{count} {event} event after the last tick ({time})",
+                        "{count} {event} events after the last tick ({time})",
+                        later,
+                        count=later,
+                        event=trigger.event,
+                        time=self.when(watermark, version),
+                    )
+                )
+            return tr("the trigger never fired for them: {notes}", notes="; ".join(notes))
         if trigger.where is None:
-            return f"their {trigger.event} at {self.when(counted[-1].occurred_at, version)} is waiting to be entered"
+            return tr(
+                "their {event} at {time} is waiting to be entered",
+                event=trigger.event,
+                time=self.when(counted[-1].occurred_at, version),
+            )
         event = counted[-1]
         snapshot = replace(self.customer, enrollment=self._entry(version, event))
         judge = self._judge(version, snapshot, event.occurred_at, version.entry_types())
+        fields = {"event": trigger.event, "time": self.when(event.occurred_at, version)}
         if judge.holds(trigger.where):
-            return f"their {trigger.event} at {self.when(event.occurred_at, version)} meets the entry condition, " + (
-                "but no entry is recorded for it"
+            return tr("their {event} at {time} meets the entry condition, but no entry is recorded for it", **fields)
+        parts = "; ".join(judge.false_parts(trigger.where))
+        if len(counted) > 1:
+            return tr(
+                "the entry condition was false for their {event} at {time} (the latest of {count}): {parts}",
+                count=len(counted),
+                parts=parts,
+                **fields,
             )
-        latest = f" (the latest of {len(counted)})" if len(counted) > 1 else ""
-        return (
-            f"the entry condition was false for their {trigger.event} at "
-            f"{self.when(event.occurred_at, version)}{latest}: " + "; ".join(judge.false_parts(trigger.where))
-        )
+        return tr("the entry condition was false for their {event} at {time}: {parts}", parts=parts, **fields)
 
     def _segment(self, version: ScenarioVersion, trigger: SegmentTrigger, watermark: datetime) -> str:
         condition = _both(version.plan.segments[trigger.segment], trigger.where)
         judge = self._judge(version, self.customer, watermark, version.plan.types(None))
         if not judge.holds(condition):
-            return f"not in segment {trigger.segment} at the last tick ({self.when(watermark, version)}): " + "; ".join(
-                judge.false_parts(condition)
+            return tr(
+                "not in segment {segment} at the last tick ({time}): {parts}",
+                segment=trigger.segment,
+                time=self.when(watermark, version),
+                parts="; ".join(judge.false_parts(condition)),
             )
         since = self.members.get(version.id)
         if since is not None:
-            return (
-                f"has matched segment {trigger.segment} since the first check ({self.when(since, version)}), which "
-                "only records who already matches; the scenario enters customers who start matching it"
+            return tr(
+                "has matched segment {segment} since the first check ({time}), which only records who already "
+                "matches; the scenario enters customers who start matching it",
+                segment=trigger.segment,
+                time=self.when(since, version),
             )
-        return f"matches segment {trigger.segment} now: the next check enters them"
+        return tr("matches segment {segment} now: the next check enters them", segment=trigger.segment)
 
     def _date(self, version: ScenarioVersion, trigger: DateTrigger, started: datetime, watermark: datetime) -> str:
         judge = self._judge(version, self.customer, watermark, version.plan.types(None))
         attribute = ["attr", trigger.attribute]
         if judge.value(attribute) is None:
-            return f"customer.{trigger.attribute} is not set"
+            return tr("customer.{attribute} is not set", attribute=trigger.attribute)
         if trigger.where is not None and not judge.holds(trigger.where):
-            return "the entry condition is false: " + "; ".join(judge.false_parts(trigger.where))
+            return tr("the entry condition is false: {parts}", parts="; ".join(judge.false_parts(trigger.where)))
         rule = text.trigger(trigger_to_json(trigger), with_where=False)
-        return (
-            f"{judge.shown(attribute)}: the trigger ({rule}) has not fired for it since the scenario started "
-            f"counting at {self.when(started, version)}"
+        return tr(
+            "{value}: the trigger ({rule}) has not fired for it since the scenario started counting at {time}",
+            value=judge.shown(attribute),
+            rule=rule,
+            time=self.when(started, version),
         )
 
     def _schedule(
@@ -153,31 +188,45 @@ class Reasons:
         condition = _both(version.plan.segments[trigger.audience], trigger.where)
         judge = self._judge(version, self.customer, watermark, version.plan.types(None))
         if not judge.holds(condition):
-            return (
-                f"not in audience {trigger.audience} at the last tick ({self.when(watermark, version)}): "
-                + "; ".join(judge.false_parts(condition))
+            return tr(
+                "not in audience {audience} at the last tick ({time}): {parts}",
+                audience=trigger.audience,
+                time=self.when(watermark, version),
+                parts="; ".join(judge.false_parts(condition)),
             )
         fires = _fires(trigger.cron, started, watermark, version.plan.timezone)
+        schedule = json.dumps(trigger.cron)
         if not fires:
-            return (
-                f"in audience {trigger.audience}: the schedule {json.dumps(trigger.cron)} has not fired since the "
-                f"scenario started counting at {self.when(started, version)}"
+            return tr(
+                "in audience {audience}: the schedule {schedule} has not fired since the scenario started counting "
+                "at {time}",
+                audience=trigger.audience,
+                schedule=schedule,
+                time=self.when(started, version),
             )
         signed_up = self.customer.fields.get("signed_up_at")
         if isinstance(signed_up, datetime) and signed_up > fires[-1]:
-            return (
-                f"signed up at {self.when(signed_up, version)}, after the schedule {json.dumps(trigger.cron)} last "
-                f"fired ({self.when(fires[-1], version)}); they are in audience {trigger.audience} for its next fire"
+            return tr(
+                "signed up at {signed_up}, after the schedule {schedule} last fired ({time}); they are in audience "
+                "{audience} for its next fire",
+                signed_up=self.when(signed_up, version),
+                schedule=schedule,
+                time=self.when(fires[-1], version),
+                audience=trigger.audience,
             )
         at_fire = self._judge(version, self.customer, fires[-1], version.plan.types(None))
         if not at_fire.holds(condition):
-            return (
-                f"not in audience {trigger.audience} when the schedule last fired ({self.when(fires[-1], version)}): "
-                + "; ".join(at_fire.false_parts(condition))
+            return tr(
+                "not in audience {audience} when the schedule last fired ({time}): {parts}",
+                audience=trigger.audience,
+                time=self.when(fires[-1], version),
+                parts="; ".join(at_fire.false_parts(condition)),
             )
-        return (
-            f"in audience {trigger.audience} when the schedule last fired ({self.when(fires[-1], version)}), "
-            "but not entered: see the timeline's decisions for the re-entry rule"
+        return tr(
+            "in audience {audience} when the schedule last fired ({time}), but not entered: see the timeline's "
+            "decisions for the re-entry rule",
+            audience=trigger.audience,
+            time=self.when(fires[-1], version),
         )
 
     # ---- helpers
@@ -217,14 +266,16 @@ class Judge:
         """Each false part of a condition that is false: conjunctions are opened, anything else said whole."""
         if condition[0] == "and":
             return [part for child in condition[1:] if not self.holds(child) for part in self.false_parts(child)]
-        line = f"`{text.condition(condition)}` was false"
         shown = [self.shown(node) for node in _value_nodes(condition)]
         if shown:
-            line += ": " + ", ".join(shown)
+            line = tr("`{condition}` was false: {values}", condition=text.condition(condition), values=", ".join(shown))
+        else:
+            line = tr("`{condition}` was false", condition=text.condition(condition))
         if condition[0] == "call" and condition[1] == "in_segment":
             segment = self.segments.get(condition[2][1])
             if segment is not None:
-                line += f" (segment {condition[2][1]}: " + "; ".join(self.false_parts(segment)) + ")"
+                parts = "; ".join(self.false_parts(segment))
+                line += " " + tr("(segment {segment}: {parts})", segment=condition[2][1], parts=parts)
         return [line]
 
     def value(self, node: Normal) -> Any:
@@ -240,7 +291,7 @@ class Judge:
             type_ = self.types.of(node)
         except ConditionError:
             type_ = None
-        return f"{text.value(node)} is {_format(raw, type_, self.timezone)}"
+        return tr("{name} is {value}", name=text.value(node), value=_format(raw, type_, self.timezone))
 
 
 def _value_nodes(condition: Normal) -> list[Normal]:
@@ -276,7 +327,7 @@ def _value_nodes(condition: Normal) -> list[Normal]:
 
 def _format(raw: Any, type_: str | None, timezone: str) -> str:
     if raw is None:
-        return "not set"
+        return tr("not set")
     if isinstance(raw, bool):
         return "true" if raw else "false"
     if type_ == "money":
@@ -292,10 +343,6 @@ def _format(raw: Any, type_: str | None, timezone: str) -> str:
 
 def _both(first: Normal, where: Normal | None) -> Normal:
     return ["and", first, where] if where is not None else first
-
-
-def _events(n: int, event: str) -> str:
-    return f"{n} {event} event{'' if n == 1 else 's'}"
 
 
 def _fires(cron: str, after: datetime, until: datetime, timezone: str) -> list[datetime]:

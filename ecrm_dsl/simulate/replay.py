@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.runtime.deploy import deploy
 from ecrm_dsl.runtime.scheduler import Scheduler
@@ -84,7 +85,7 @@ def simulate(
             days((moment - window.start) // DAY, -(-(window.end - window.start) // DAY))
         if month != (moment.year, moment.month):
             month = (moment.year, moment.month)
-            progress(f"  {moment:%Y-%m}: tick {ticks:,}")
+            progress(tr("  {month}: tick {count}", month=f"{moment:%Y-%m}", count=f"{ticks:,}"))
     return Replay(scratch, window, copied, ticks, len(grid.points()))
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.store import simulation as store
 from ecrm_dsl.store.database import open_store
@@ -27,7 +28,9 @@ class ScratchExists(Exception):
 def open_scratch(path: Path) -> Engine:
     """A new, empty store at ``path``, tuned for throughput: losing it to a crash costs only a re-run."""
     if path.exists():
-        raise ScratchExists(f"{path} already exists; a simulation writes a new store (remove it or choose another)")
+        raise ScratchExists(
+            tr("{path} already exists; a simulation writes a new store (remove it or choose another)", path=path)
+        )
     # Opened as a URI so that ATTACH honours ``mode=ro`` for the source, whatever SQLite was compiled with.
     engine = open_store(f"sqlite:///{path.resolve().as_uri()}?uri=true")
     event.listen(engine, "connect", store.throwaway_pragmas)
@@ -59,7 +62,12 @@ def copy_history(
         dated = store.date_unknown_sign_ups(conn)
         store.index_event_times(conn)
     if dated:
-        progress(f"{dated:,} customers without a sign-up time are taken as known from their first order or event")
+        progress(
+            tr(
+                "{count} customers without a sign-up time are taken as known from their first order or event",
+                count=f"{dated:,}",
+            )
+        )
     return counts
 
 

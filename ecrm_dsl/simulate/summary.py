@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import re
 from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
+from ecrm_dsl.language.i18n import DEFAULT, language, lookup, n_, tr, trn
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.plan.nodes import SendNode, SplitNode
 from ecrm_dsl.plan.scenario import ScenarioPlan
@@ -20,6 +23,18 @@ from ecrm_dsl.store.tallies import DecisionTally, decision_tallies, enrollment_t
 
 # Decision kinds shown per step, each a {label: count}; deferrals count customers, the rest decisions.
 STEP_MEASURES = ("sent", "skipped", "deferred", "branched", "assigned", "waiting", "heard", "timed_out", "updated")
+# How the text names each measure (English: the kind, with spaces).
+MEASURE_WORDS = {
+    "sent": n_("sent"),
+    "skipped": n_("skipped"),
+    "deferred": n_("deferred"),
+    "branched": n_("branched"),
+    "assigned": n_("assigned"),
+    "waiting": n_("waiting"),
+    "heard": n_("heard"),
+    "timed_out": n_("timed out"),
+    "updated": n_("updated"),
+}
 
 
 def summarize(
@@ -108,12 +123,29 @@ def short_of_codes(pool: dict[str, Any]) -> bool:
 def render_coupons(pools: list[dict[str, Any]]) -> list[str]:
     lines = []
     for p in pools:
-        left = f"about {p['weeks_left']:,} weeks at that pace" if p["weeks_left"] is not None else "none wanted"
-        warn = " — import more codes before it runs out" if short_of_codes(p) else ""
-        misses = f" and {p['missed']:,} sends found none left" if p["missed"] else ""
+        if p["weeks_left"] is not None:
+            left = tr("about {weeks} weeks at that pace", weeks=f"{p['weeks_left']:,}")
+        else:
+            left = tr("none wanted")
+        if short_of_codes(p):
+            left += " — " + tr("import more codes before it runs out")
+        if p["missed"]:
+            drawn = tr(
+                "{drawn} codes drawn and {missed} sends found none left",
+                drawn=f"{p['drawn']:,}",
+                missed=f"{p['missed']:,}",
+            )
+        else:
+            drawn = tr("{drawn} codes drawn", drawn=f"{p['drawn']:,}")
         lines.append(
-            f"coupon pool {p['pool']}: {p['drawn']:,} codes drawn{misses} (~{p['weekly']:,.0f} wanted a week), "
-            f"{p['usable_at_end']:,} usable at the end: {left}{warn}"
+            tr(
+                "coupon pool {pool}: {drawn} (~{weekly} wanted a week), {usable} usable at the end: {left}",
+                pool=p["pool"],
+                drawn=drawn,
+                weekly=f"{p['weekly']:,.0f}",
+                usable=f"{p['usable_at_end']:,}",
+                left=left,
+            )
         )
     return lines
 
@@ -204,25 +236,102 @@ def render_text(header: list[str], scenarios: list[dict[str, Any]]) -> str:
         lines += [
             "",
             f"{s['id']} — {s['title'] or ''} ({s['kind']})",
-            f"  entered {s['entered']:,} (holdout {s['holdout']:,}) · converted {s['converted_treated']:,} of "
-            f"{treated:,} messaged ({_rate(s['converted_treated'], treated)}), holdout {s['converted_holdout']:,} "
-            f"of {s['holdout']:,} ({_rate(s['converted_holdout'], s['holdout'])}) · exited {s['exited']:,} · "
-            f"completed {s['completed']:,} · in flight at the end {s['in_flight']:,}",
+            tr(
+                "  entered {entered} (holdout {holdout}) · converted {converted} of {messaged} messaged ({rate}), "
+                "holdout {converted_holdout} of {holdout} ({holdout_rate}) · exited {exited} · completed {completed} "
+                "· in flight at the end {in_flight}",
+                entered=f"{s['entered']:,}",
+                holdout=f"{s['holdout']:,}",
+                converted=f"{s['converted_treated']:,}",
+                messaged=f"{treated:,}",
+                rate=_rate(s["converted_treated"], treated),
+                converted_holdout=f"{s['converted_holdout']:,}",
+                holdout_rate=_rate(s["converted_holdout"], s["holdout"]),
+                exited=f"{s['exited']:,}",
+                completed=f"{s['completed']:,}",
+                in_flight=f"{s['in_flight']:,}",
+            ),
         ]
         if "power" in s:
-            lines.append(f"  power: {s['power']['sentence']}")
+            lines.append(tr("  power: {sentence}", sentence=power_sentence(s["power"])))
         if s["not_entered"]:
-            lines.append(f"  not entered: {_counts(s['not_entered'])}")
+            lines.append(tr("  not entered: {counts}", counts=_counts(s["not_entered"])))
         if s["exit_reasons"]:
-            lines.append(f"  exits: {_counts(s['exit_reasons'])}")
+            lines.append(tr("  exits: {counts}", counts=_counts(s["exit_reasons"])))
         for step in s["steps"]:
             parts = [
-                f"{measure.replace('_', ' ')}: {_counts(step[measure])}" for measure in STEP_MEASURES if measure in step
+                f"{lookup(MEASURE_WORDS[measure])}: {_counts(step[measure])}"
+                for measure in STEP_MEASURES
+                if measure in step
             ]
             if "converted_here" in step:
-                parts.append(f"converted while here: {step['converted_here']:,}")
-            lines.append(f"  {step['id']} ({step['kind']}): " + (" | ".join(parts) if parts else "never reached"))
+                parts.append(tr("converted while here: {count}", count=f"{step['converted_here']:,}"))
+            lines.append(f"  {step['id']} ({step['kind']}): " + (" | ".join(parts) if parts else tr("never reached")))
     return "\n".join(lines) + "\n"
+
+
+def power_sentence(power: dict[str, Any]) -> str:
+    """A power estimate's line in the current language: in English the document's own ``sentence`` (which the JSON
+    carries, always English); otherwise the same sentence said again from the document's figures."""
+    if language() == DEFAULT:
+        return str(power["sentence"])
+    head = tr("~{count} entrants a week", count=f"{power['weekly_entrants']:,.0f}")
+    comparison = _comparison(str(power["comparison"]))
+    if power["groups"] is None:
+        return f"{head}; {comparison}"
+    if power["baseline"] is None:
+        return f"{head}; " + tr("no conversion to start from, so no estimate ({comparison})", comparison=comparison)
+    parts = [f"{head}, " + tr("baseline conversion {rate}", rate=f"{power['baseline']:.1%}"), comparison]
+    points = f"{power['uplift'] * 100:.1f}pt"
+    if power["uplift_from"] != "--uplift":
+        asked = tr("+{points} (the hypothesis target)", points=points)
+    else:
+        asked = f"+{points}"
+    weeks = power["weeks_needed"]
+    if weeks is None:
+        parts.append(tr("{uplift} cannot be detected from this baseline", uplift=asked))
+    else:
+        count = 1 if weeks <= 1 else math.ceil(weeks)
+        span = trn("{count} week", "{count} weeks", count, count=f"{count:,}")
+        if power["goal_window_days"]:
+            parts.append(
+                tr(
+                    "{uplift} detectable after {weeks} of enrollment plus the {days}-day goal window",
+                    uplift=asked,
+                    weeks=span,
+                    days=f"{power['goal_window_days']:g}",
+                )
+            )
+        else:
+            parts.append(tr("{uplift} detectable after {weeks} of enrollment", uplift=asked, weeks=span))
+        if weeks > 52:
+            parts.append(tr("over a year: a larger holdout, a bolder change or a wider audience would shorten it"))
+    shown = [
+        f"{label}: +{mde * 100:.1f}pt" if mde is not None else tr("{weeks}: none", weeks=label)
+        for label, mde in (power["detectable_uplift"] or {}).items()
+    ]
+    parts.append(tr("smallest detectable uplift {values}", values=", ".join(shown)))
+    alpha, level = f"{power['alpha']:g}", f"{power['power']:.0%}"
+    return tr("{estimate} (α {alpha}, power {power})", estimate="; ".join(parts), alpha=alpha, power=level)
+
+
+_VARIANT_VS_HOLDOUT = re.compile(r"variant (?P<name>.+) vs holdout")
+_VARIANT_VS_VARIANT = re.compile(r"variant (?P<first>.+) vs variant (?P<second>.+)")
+
+
+def _comparison(comparison: str) -> str:
+    """The comparison an estimate is about (kept in English in the document), in the current language."""
+    if comparison == "messaged vs holdout":
+        return tr("messaged vs holdout")
+    if match := _VARIANT_VS_HOLDOUT.fullmatch(comparison):
+        return tr("variant {name} vs holdout", name=match["name"])
+    if match := _VARIANT_VS_VARIANT.fullmatch(comparison):
+        return tr("variant {first} vs variant {second}", first=match["first"], second=match["second"])
+    if comparison == "no goal: nothing to measure":
+        return tr("no goal: nothing to measure")
+    if comparison.startswith("no holdout or split"):
+        return tr("no holdout or split: the uplift cannot be measured (add `holdout 10%`)")
+    return comparison
 
 
 def render_csv(scenarios: list[dict[str, Any]]) -> str:
