@@ -233,6 +233,14 @@ def _same_findings_in_japanese(config: Path, code: str, message: str, hint: str,
             "テキスト、画像、ボタンの各メッセージについては Messaging API リファレンスを参照してください",
             id="line_messages",
         ),
+        pytest.param(
+            "E207_unknown-anchor",
+            "E207",
+            "'delivery_date'（顧客が指定したお届け希望日）には、それを持つ参加イベントが必要です。"
+            "このシナリオの参加はセグメントトリガーです",
+            "この日付を持つ参加イベント: order.placed, order.paid, order.shipped",
+            id="references_anchor",
+        ),
     ],
 )
 def test_a_check_s_findings_speak_japanese_at_the_same_places(
@@ -303,3 +311,17 @@ def test_lint_s_own_lines_speak_japanese_and_keep_their_colour(tmp_path: Path) -
     painted = paint.findings(japanese.output)
     assert paint.plain(painted) == japanese.output
     assert paint.style(summary, "bold red") in painted and paint.style("ヒント:", "cyan") in painted
+
+
+def test_an_unexpected_symbol_is_quoted_apart_and_a_value_token_named(tmp_path: Path) -> None:
+    """Japanese spaces a quoted symbol from the words before it ("予期しない '}'") but not a kind word, which is
+    Japanese itself ("予期しない数 '7'")."""
+    stray = tmp_path / "stray.ecrm"
+    stray.write_text("scenario x {\n  kind nurture\n}\n}\n", encoding="utf-8")
+    number = tmp_path / "number.ecrm"
+    number.write_text("scenario x {\n  kind nurture\n  after 7x: send email thanks\n}\n", encoding="utf-8")
+    messages = {}
+    for path in (stray, number):
+        result = CliRunner().invoke(cli, ["--lang", "ja", "lint", "--format", "json", str(path)])
+        messages[path.stem] = [f["message"] for f in json.loads(result.stdout)["findings"] if f["code"] == "E005"]
+    assert messages == {"stray": ["予期しない '}'"], "number": ["予期しない数 '7'"]}

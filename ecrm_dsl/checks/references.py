@@ -13,7 +13,7 @@ import re
 from ecrm_dsl.checks.types import type_words
 from ecrm_dsl.language import ast, catalog
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError, Fix
-from ecrm_dsl.language.i18n import tr
+from ecrm_dsl.language.i18n import lookup, n_, tr
 from ecrm_dsl.language.targets import target_problem
 from ecrm_dsl.language.values import ANCHORS, KPIS
 from ecrm_dsl.language.visit import StructureVisitor, entry_event
@@ -257,15 +257,25 @@ def _anchor(scenario: ast.Scenario, timing: ast.Timing, findings: list[Diagnosti
     allowed = catalog.ANCHOR_EVENTS.get(anchor)
     entry = entry_event(scenario)
     if allowed is not None and entry not in allowed:
+        meaning = lookup(ANCHORS[anchor])
+        if entry is not None:
+            message = tr(
+                "'{anchor}' ({meaning}) needs an entry event that carries it; this scenario enters on {entry}",
+                anchor=anchor,
+                meaning=meaning,
+                entry=entry,
+            )
+        else:
+            message = tr(
+                "'{anchor}' ({meaning}) needs an entry event that carries it; this scenario enters on {trigger}",
+                anchor=anchor,
+                meaning=meaning,
+                trigger=_trigger_kind(scenario.trigger),
+            )
         findings.append(
             Diagnostic(
                 "E207",
-                tr(
-                    "'{anchor}' ({meaning}) needs an entry event that carries it; this scenario enters on {entry}",
-                    anchor=anchor,
-                    meaning=ANCHORS[anchor],
-                    entry=entry or _trigger_kind(scenario.trigger),
-                ),
+                message,
                 timing.span,
                 hint=tr("entry events with this date: {names}", names=", ".join(allowed)),
             )
@@ -360,8 +370,16 @@ def _literal_fits(literal: ast.Literal, declared: str) -> bool:
     return (literal.type, declared) in {("int", "decimal"), ("date", "datetime")}
 
 
+_TRIGGER_KINDS = {
+    ast.EventTrigger: n_("an event trigger"),
+    ast.SegmentTrigger: n_("a segment trigger"),
+    ast.DateTrigger: n_("a date trigger"),
+    ast.ScheduleTrigger: n_("a schedule trigger"),
+}
+
+
 def _trigger_kind(trigger: ast.Trigger) -> str:
-    return "a " + type(trigger).__name__.removesuffix("Trigger").lower() + " trigger"
+    return lookup(_TRIGGER_KINDS[type(trigger)])
 
 
 # Only the customer may change these: consent must be given, never set by a scenario (特定電子メール法).

@@ -199,10 +199,13 @@ _TOKEN_KINDS = {
 }
 
 
-def _token_text(token: Token) -> str:
-    """``'send'`` for a keyword or symbol, ``name 'coupon_code'`` for a value token."""
+def _unexpected(token: Token) -> str:
+    """``unexpected 'send'`` for a keyword or symbol, ``unexpected name 'coupon_code'`` for a value token (whole
+    sentences: Japanese spaces a quoted symbol but not a kind word)."""
     kind = _TOKEN_KINDS.get(token.type)
-    return tr("{kind} '{token}'", kind=lookup(kind), token=token) if kind else f"'{token}'"
+    if kind is None:
+        return tr("unexpected '{token}'", token=token)
+    return tr("unexpected {token}", token=tr("{kind} '{token}'", kind=lookup(kind), token=token))
 
 
 def _explain(exc: UnexpectedInput, text: str, start: str) -> tuple[str, str | None]:
@@ -229,7 +232,7 @@ def _explain(exc: UnexpectedInput, text: str, start: str) -> tuple[str, str | No
             return tr("a step's timing cannot start with a sign"), tr(
                 "write '1d after delivery_date', not '-1d before …'"
             )
-        return tr("unexpected {token}", token=_token_text(token)), hint
+        return _unexpected(token), hint
     return str(exc), None
 
 
