@@ -1,7 +1,8 @@
 """VS Code with the ecrm-dsl extension, in code-server, driven by Playwright: the README's editor pictures.
 
 Each step checks what VS Code shows before the picture is taken (the finding's Japanese text in the Problems
-panel, the template names in the completion list, the rendered template and the worked-out timing in the hovers),
+panel, the template names in the completion list, the rendered template under its Japanese heading and the
+worked-out timing in Japanese in the hovers),
 so a run that ends without an error is also a smoke test of the extension in a real VS Code: it activates, starts
 `ecrm lsp`, and the server's diagnostics, completion and hover reach the editor. `make.py vscode` calls
 `take_pictures`; `editors/vscode/scripts/smoke.py` runs the same into a scratch folder. See make.py for what
@@ -201,7 +202,8 @@ def take_pictures(project: Path, out: Path, chromium: str, *, more_checks: bool 
 
             # (c) hovers: a template as the customer reads it, and a step's timing worked out.
             editor.keys("Control+J", pause=1)  # hide the panel: room for the hover
-            seen = editor.hover(10, 10, "sent ")
+            seen = editor.hover(10, 10, "に参加した場合")  # the worked-out timing, in Japanese like the findings
+            _expect(seen, "に送信", "the timing hover")
             log.append(f"timing hover: {seen.splitlines()[0]}")
             editor.shoot(out / "vscode-hover-timing-ja.png", log, clip=(348, 35, 852, 300))
             editor.keys("Escape")
@@ -209,6 +211,8 @@ def take_pictures(project: Path, out: Path, chromium: str, *, more_checks: bool 
             editor.open("f2_step_mail.ecrm")
             editor.keys("Control+B", pause=1)
             seen = editor.hover(11, 60, "F2OFF10")
+            _expect(seen, "テンプレート repeat_coupon", "the template hover")
+            _expect(seen, "パラメーター: ", "the template hover")
             log.append("template hover: " + " / ".join(line for line in seen.splitlines()[:3] if line.strip()))
             editor.shoot(out / "vscode-hover-template-ja.png", log, clip=(48, 35, 1152, 530))
             editor.keys("Escape", "Control+B")
@@ -226,6 +230,11 @@ def take_pictures(project: Path, out: Path, chromium: str, *, more_checks: bool 
                 _more_checks(editor, project, log)
             browser.close()
     return log
+
+
+def _expect(seen: str, expect: str, what: str) -> None:
+    if expect not in seen:
+        raise SystemExit(f"{what} did not show {expect!r}; it showed:\n{seen}")
 
 
 def _more_checks(editor: Editor, project: Path, log: list[str]) -> None:

@@ -18,10 +18,10 @@ lib/vscode, `npm rebuild` the native modules there (npm_config_yes=true for node
 copy the system's `rg` to lib/vscode/node_modules/@vscode/ripgrep/bin/), with the extension's `.vsix`
 (`npm ci && npm run package` in editors/vscode) installed, driven by Playwright for Python (`pip install
 playwright`; it drives the machine's Chromium, nothing is downloaded). `ECRM_LANG=ja` in code-server's
-environment reaches `ecrm lsp`, so the findings are Japanese while VS Code itself stays English
-(its Japanese language pack comes from the Marketplace; `--locale ja` without it changes nothing). The Red Hat
-YAML extension, in our extension's pack, is a Marketplace download too: where it cannot be installed, the pictures
-show the `.ecrm` text syntax.
+environment reaches `ecrm lsp`, so the findings, hovers and completion details are Japanese while VS Code itself
+stays English (its Japanese language pack comes from the Marketplace; `--locale ja` without it changes nothing).
+The Red Hat YAML extension, in our extension's pack, is a Marketplace download too: where it cannot be installed,
+the pictures show the `.ecrm` text syntax.
 Tell the script where things are with CODE_SERVER (the code-server command; default: on PATH) and VSIX
 (default: editors/vscode/ecrm-dsl.vsix).
 """
