@@ -187,7 +187,7 @@ def test_simulate_s_summary_in_japanese(demo_store: Path, tmp_path: Path) -> Non
     assert code == 0
     assert out.startswith("シミュレーション 2025-03-01 00:00 〜 2025-03-02 00:00（Asia/Tokyo）、ティック間隔 1h、")
     assert "\n顧客 10 人、注文 " in out and "\n  参加 " in out and "（ホールドアウト " in out
-    assert "customers を 10 件コピーしました" in err and "ecrm simulate: ティック " in err
+    assert "customers を 10 行コピーしました" in err and "ecrm simulate: ティック " in err
     assert english.startswith("Simulation 2025-03-01 00:00 to 2025-03-02 00:00 (Asia/Tokyo), ticks every 1h,")
     assert len(out.splitlines()) == len(english.splitlines())
     code, _, err = _ecrm(
