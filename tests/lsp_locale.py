@@ -23,3 +23,10 @@ async def open_session(client: LanguageClient, project: Path, locale: str) -> No
         capabilities=client_capabilities("visual-studio-code"), root_uri=project.as_uri(), locale=locale
     )
     await client.initialize_session(params)
+
+
+def server_speaking(language: str) -> ClientServerConfig:
+    """The server as the VS Code extension starts it with its ``ecrm.language`` setting at ``language``."""
+    return ClientServerConfig(
+        server_command=SERVER.server_command, server_env={**(SERVER.server_env or {}), "ECRM_LANG": language}
+    )
