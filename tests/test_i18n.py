@@ -325,3 +325,14 @@ def test_an_unexpected_symbol_is_quoted_apart_and_a_value_token_named(tmp_path: 
         result = CliRunner().invoke(cli, ["--lang", "ja", "lint", "--format", "json", str(path)])
         messages[path.stem] = [f["message"] for f in json.loads(result.stdout)["findings"] if f["code"] == "E005"]
     assert messages == {"stray": ["予期しない '}'"], "number": ["予期しない数 '7'"]}
+
+
+def test_fmt_s_refusals_speak_japanese(tmp_path: Path) -> None:
+    """``ecrm fmt`` on a file it does not format: the same usage error (exit 2), in the language asked for."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("x: 1\n", encoding="utf-8")
+    english = CliRunner().invoke(cli, ["--lang", "en", "fmt", str(notes)])
+    japanese = CliRunner().invoke(cli, ["--lang", "ja", "fmt", str(notes)])
+    assert english.exit_code == japanese.exit_code == 2
+    assert f"{notes}: not a .ecrm, .yaml or .yml file" in english.stderr
+    assert f"{notes}: .ecrm、.yaml、.yml のいずれのファイルでもありません" in japanese.stderr

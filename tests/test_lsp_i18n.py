@@ -4,7 +4,6 @@ titles and descriptions are shown as written in both. pytest-lsp starts the real
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,9 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import LanguageClient
+
+from tests.lsp_locale import SERVER, open_session
 
 # Entered by an order; a send with a purchase filter and a segment test; a business-day timing off an anchor.
 SCENARIO = """\
@@ -37,12 +38,6 @@ SCHEMA_ADDITION = """\
     type: string
     values: [student, parent]
 """
-WITHOUT_LANGUAGE = {
-    k: v for k, v in os.environ.items() if k not in ("ECRM_LANG", "LANG", "LC_ALL", "LC_MESSAGES", "LANGUAGE")
-}
-SERVER = ClientServerConfig(
-    server_command=[sys.executable, "-m", "ecrm_dsl", "lsp"], server_env={**WITHOUT_LANGUAGE, "LANG": "C.UTF-8"}
-)
 
 
 @pytest.fixture(scope="module")
@@ -56,23 +51,16 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-async def _session(client: LanguageClient, project: Path, locale: str) -> None:
-    params = types.InitializeParams(
-        capabilities=client_capabilities("visual-studio-code"), root_uri=project.as_uri(), locale=locale
-    )
-    await client.initialize_session(params)
-
-
 @pytest_lsp.fixture(config=SERVER)
 async def japanese(lsp_client: LanguageClient, project: Path):
-    await _session(lsp_client, project, "ja")
+    await open_session(lsp_client, project, "ja")
     yield
     await lsp_client.shutdown_session()
 
 
 @pytest_lsp.fixture(config=SERVER)
 async def english(lsp_client: LanguageClient, project: Path):
-    await _session(lsp_client, project, "en")
+    await open_session(lsp_client, project, "en")
     yield
     await lsp_client.shutdown_session()
 

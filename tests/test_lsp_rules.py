@@ -3,7 +3,6 @@ and hovering a code in a suppression comment tells the rule — both in the lang
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +10,9 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import LanguageClient
 
+from tests.lsp_locale import SERVER, open_session
 from tests.test_lsp import _diagnostics, _hover, _open, _position
 
 SUPPRESSED = """\
@@ -23,10 +23,6 @@ scenario rules_hover "ルールの説明" {
   day 1 at 10:00: send emial newsletter
 }
 """
-SERVER = ClientServerConfig(
-    server_command=[sys.executable, "-m", "ecrm_dsl", "lsp"],
-    server_env={k: v for k, v in os.environ.items() if k != "ECRM_LANG"},
-)
 
 
 @pytest.fixture(scope="module")
@@ -37,23 +33,16 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-async def _start(client: LanguageClient, project: Path, locale: str) -> None:
-    params = types.InitializeParams(
-        capabilities=client_capabilities("visual-studio-code"), root_uri=project.as_uri(), locale=locale
-    )
-    await client.initialize_session(params)
-
-
 @pytest_lsp.fixture(config=SERVER)
 async def english_client(lsp_client: LanguageClient, project: Path):
-    await _start(lsp_client, project, "en")
+    await open_session(lsp_client, project, "en")
     yield
     await lsp_client.shutdown_session()
 
 
 @pytest_lsp.fixture(config=SERVER)
 async def japanese_client(lsp_client: LanguageClient, project: Path):
-    await _start(lsp_client, project, "ja")
+    await open_session(lsp_client, project, "ja")
     yield
     await lsp_client.shutdown_session()
 

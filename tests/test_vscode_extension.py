@@ -122,6 +122,7 @@ def test_the_vsix_holds_manifest_grammar_client_and_schemas(built: Path) -> None
     settings = manifest["contributes"]["configuration"]["properties"]
     assert settings["ecrm.path"]["default"] == "ecrm"
     assert {"off", "messages", "verbose"} == set(settings["ecrm.trace.server"]["enum"])
+    assert settings["ecrm.language"]["enum"] == ["auto", "ja", "en"] and settings["ecrm.language"]["default"] == "auto"
     # The schema of every YAML kind ships inside, equal to the one the package validates with.
     for kind in ("scenario", "segment", "template", "preset", "customer_schema", "policies"):
         shipped = json.loads(zipfile.ZipFile(VSIX).read(f"extension/schemas/{kind}.schema.json"))
@@ -176,6 +177,34 @@ def test_the_server_command_is_found_or_the_user_told_how_to_install_it(built: P
         assert set(problem) == {"problem"}
         assert "was not found" in problem["problem"]
         assert "pip install 'ecrm-dsl[lsp]'" in problem["problem"]
+
+
+def server_language(folder: Path, setting: str, environment_language: str | None) -> str | None:
+    """The ``ECRM_LANG`` the extension starts ``ecrm lsp`` with for an ``ecrm.language`` setting (its compiled
+    out/serverCommand.js, run by node), given the editor's own ``ECRM_LANG``."""
+    node = shutil.which("node")
+    assert node is not None
+    env = {k: v for k, v in os.environ.items() if k != "ECRM_LANG"}
+    if environment_language is not None:
+        env["ECRM_LANG"] = environment_language
+    done = subprocess.run(
+        [node, "scripts/server-env.js", setting], cwd=folder, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    found: str | None = json.loads(done.stdout)["ECRM_LANG"]
+    return found
+
+
+def test_the_language_setting_chooses_the_server_s_language(built: Path) -> None:
+    """``ja``/``en`` set ``ECRM_LANG`` for the server (which prefers it to the locale the editor sends); ``auto`` and
+    anything unknown leave the editor's environment as it is. The client passes that environment to the server."""
+    assert server_language(built, "ja", None) == "ja"
+    assert server_language(built, "en", "ja") == "en"
+    assert server_language(built, "auto", None) is None
+    assert server_language(built, "auto", "ja") == "ja"
+    assert server_language(built, "日本語", None) is None
+    client = zipfile.ZipFile(VSIX).read("extension/out/extension.js").decode()
+    assert "env: (0, serverCommand_1.serverEnvironment)(settings.get(\"language\", \"auto\"))" in client
 
 
 def schema_kinds(folder: Path, files: list[Path]) -> dict[str, str | None]:

@@ -13,6 +13,7 @@ from ecrm_dsl.format import safety
 from ecrm_dsl.format.text_format import format_text
 from ecrm_dsl.format.yaml_format import format_yaml
 from ecrm_dsl.language.diagnostics import Diagnostic, DiagnosticError
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.syntax.source import read_source
 
 SUFFIXES = (".ecrm", ".yaml", ".yml")
@@ -33,9 +34,9 @@ def checked_format(text: str, suffix: str, file: str) -> str:
     try:
         again = format_source(formatted, suffix, file)
     except DiagnosticError as exc:
-        raise safety.UnsafeFormat(f"the formatted text does not format again: {exc}") from None
+        raise safety.UnsafeFormat(tr("the formatted text does not format again: {problem}", problem=exc)) from None
     if again != formatted:
-        raise safety.UnsafeFormat("formatting is not stable: a second run would change the result again")
+        raise safety.UnsafeFormat(tr("formatting is not stable: a second run would change the result again"))
     return formatted
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ecrm_dsl.format.engine import SUFFIXES
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.project.config import ProjectConfig
 
 _SKIPPED_FOLDERS = {"node_modules", "__pycache__", "venv"}
@@ -42,7 +43,7 @@ def expand(paths: list[Path], *, strict: bool = True) -> list[Path]:
         elif path.suffix in SUFFIXES:
             files.append(path)
         elif strict:
-            raise UnsupportedFile(f"{path}: not a .ecrm, .yaml or .yml file")
+            raise UnsupportedFile(tr("{path}: not a .ecrm, .yaml or .yml file", path=path))
     return _unique(files)
 
 

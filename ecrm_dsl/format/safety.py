@@ -15,6 +15,7 @@ from ecrm_dsl.format.text_scan import scan_text
 from ecrm_dsl.format.yaml_order import document_kind
 from ecrm_dsl.format.yaml_scan import scan_yaml
 from ecrm_dsl.language.diagnostics import DiagnosticError
+from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.syntax.text import parse_text
 from ecrm_dsl.syntax.yaml_frontend import parse_yaml_scenarios
 from ecrm_dsl.syntax.yaml_source import load_yaml
@@ -35,29 +36,36 @@ def check(original: str, formatted: str, suffix: str, file: str) -> None:
             old, new = scan_yaml(original), scan_yaml(formatted)
             before, after = [*old.comments, *old.header_comments], [*new.comments, *new.header_comments]
     except DiagnosticError as exc:
-        raise UnsafeFormat(f"the formatted text does not parse: {exc}") from None
+        raise UnsafeFormat(tr("the formatted text does not parse: {problem}", problem=exc)) from None
     lost = Counter(c.text for c in before) - Counter(c.text for c in after)
     if lost:
-        raise UnsafeFormat(f"a comment would be lost: {next(iter(lost))}")
+        raise UnsafeFormat(tr("a comment would be lost: {comment}", comment=next(iter(lost))))
     added = Counter(c.text for c in after) - Counter(c.text for c in before)
     if added:
-        raise UnsafeFormat(f"a comment would be added: {next(iter(added))}")
+        raise UnsafeFormat(tr("a comment would be added: {comment}", comment=next(iter(added))))
 
 
 def _same_scenarios(before: list[Any], after: list[Any]) -> None:
     if before != after:
         ids = [getattr(item, "id", "?") for item in before]
-        raise UnsafeFormat(f"the formatted scenarios would differ from the original ({', '.join(ids) or 'none'})")
+        listed = ", ".join(ids) if ids else tr("none")
+        raise UnsafeFormat(tr("the formatted scenarios would differ from the original ({ids})", ids=listed))
 
 
 def _same_yaml(original: str, formatted: str, file: str) -> None:
     before, after = load_yaml(original, file), load_yaml(formatted, file)
     if len(before) != len(after):
-        raise UnsafeFormat(f"the formatted file has {len(after)} YAML documents instead of {len(before)}")
+        raise UnsafeFormat(
+            tr(
+                "the formatted file has {after} YAML documents instead of {before}",
+                after=len(after),
+                before=len(before),
+            )
+        )
     for index, (old, new) in enumerate(zip(before, after, strict=True), start=1):
         where = same_data(old.data, new.data)
         if where is not None:
-            raise UnsafeFormat(f"document {index}: the value at '{where}' would change")
+            raise UnsafeFormat(tr("document {index}: the value at '{where}' would change", index=index, where=where))
     if any(isinstance(d.data, dict) and document_kind(list(d.data)) == "scenario" for d in before):
         _same_scenarios(parse_yaml_scenarios(original, file)[0], parse_yaml_scenarios(formatted, file)[0])
 

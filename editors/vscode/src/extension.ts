@@ -6,7 +6,7 @@ import * as path from "path";
 import * as vscode from "vscode";
 import { LanguageClient, LanguageClientOptions, ServerOptions } from "vscode-languageclient/node";
 import { schemaKindOf } from "./projectSchemas";
-import { INSTALL_COMMAND, resolveServerCommand } from "./serverCommand";
+import { INSTALL_COMMAND, resolveServerCommand, serverEnvironment } from "./serverCommand";
 
 const SCHEMA_SCHEME = "ecrm-schema";
 let client: LanguageClient | undefined;
@@ -27,7 +27,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     output,
     vscode.commands.registerCommand("ecrm.restartServer", () => restart(output)),
     vscode.workspace.onDidChangeConfiguration((event) => {
-      if (event.affectsConfiguration("ecrm.path")) {
+      if (event.affectsConfiguration("ecrm.path") || event.affectsConfiguration("ecrm.language")) {
         void restart(output);
       }
     }),
@@ -82,7 +82,8 @@ async function stop(): Promise<void> {
 }
 
 async function start(output: vscode.OutputChannel): Promise<void> {
-  const setting = vscode.workspace.getConfiguration("ecrm").get<string>("path", "ecrm");
+  const settings = vscode.workspace.getConfiguration("ecrm");
+  const setting = settings.get<string>("path", "ecrm");
   const { executable, problem } = resolveServerCommand(setting, vscode.workspace.workspaceFolders?.[0]?.uri.fsPath);
   if (executable === undefined) {
     void reportMissing(problem ?? "");
@@ -93,7 +94,10 @@ async function start(output: vscode.OutputChannel): Promise<void> {
   const serverOptions: ServerOptions = {
     command: executable,
     args: ["lsp"],
-    options: { cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath },
+    options: {
+      cwd: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+      env: serverEnvironment(settings.get<string>("language", "auto")),
+    },
   };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [

@@ -54,3 +54,18 @@ function isExecutableFile(file: string): boolean {
     return false;
   }
 }
+
+/**
+ * The environment `ecrm lsp` runs in: the editor's own, with `ECRM_LANG` set when the `ecrm.language` setting
+ * names a language (the server prefers it to the locale VS Code sends, which stays English without the Japanese
+ * language pack). An unknown value is treated as `auto`.
+ */
+export function serverEnvironment(
+  language: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
+  if (language === "ja" || language === "en") {
+    return { ...env, ECRM_LANG: language };
+  }
+  return { ...env };
+}
