@@ -204,7 +204,7 @@ def test_the_language_setting_chooses_the_server_s_language(built: Path) -> None
     assert server_language(built, "auto", "ja") == "ja"
     assert server_language(built, "日本語", None) is None
     client = zipfile.ZipFile(VSIX).read("extension/out/extension.js").decode()
-    assert "env: (0, serverCommand_1.serverEnvironment)(settings.get(\"language\", \"auto\"))" in client
+    assert 'env: (0, serverCommand_1.serverEnvironment)(settings.get("language", "auto"))' in client
 
 
 def schema_kinds(folder: Path, files: list[Path]) -> dict[str, str | None]:
