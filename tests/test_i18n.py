@@ -241,6 +241,13 @@ def _same_findings_in_japanese(config: Path, code: str, message: str, hint: str,
             "この日付を持つ参加イベント: order.placed, order.paid, order.shipped",
             id="references_anchor",
         ),
+        pytest.param(
+            "E212_hypothesis-target",
+            "E212",
+            "目標 '-1.5pt' は改善になっていません",
+            "目標は、配信した群がどれだけ上回るべきかです。+3pt のように書いてください",
+            id="hypothesis_target",
+        ),
     ],
 )
 def test_a_check_s_findings_speak_japanese_at_the_same_places(

@@ -62,19 +62,34 @@ def target_problem(kpi: str, amount: TargetAmount, within: Duration) -> tuple[st
     if units is None:
         measurable = ", ".join((*RATE_KPIS, *MONEY_KPIS))
         return (
-            f"the report cannot measure a target for KPI '{kpi}'",
-            f"give a target only for {measurable}; keep the hypothesis without one",
+            tr("the report cannot measure a target for KPI '{kpi}'", kpi=kpi),
+            tr("give a target only for {kpis}; keep the hypothesis without one", kpis=measurable),
         )
     if amount.unit not in units:
         if units == ("pt",):
-            return (f"'{amount}' does not fit the rate KPI '{kpi}'", "a rate's target is in points, e.g. +3pt")
-        return (f"'{amount}' does not fit the money KPI '{kpi}'", "a money target is in yen or percent: +500円, +5%")
+            return (
+                tr("'{target}' does not fit the rate KPI '{kpi}'", target=amount, kpi=kpi),
+                tr("a rate's target is in points, e.g. +3pt"),
+            )
+        return (
+            tr("'{target}' does not fit the money KPI '{kpi}'", target=amount, kpi=kpi),
+            tr("a money target is in yen or percent: +500円, +5%"),
+        )
     if amount.amount <= 0:
-        return (f"target '{amount}' is not an improvement", "a target is how much better the messaged should do: +3pt")
+        return (
+            tr("target '{target}' is not an improvement", target=amount),
+            tr("a target is how much better the messaged should do: +3pt"),
+        )
     if amount.unit == "pt" and amount.amount >= 100:
-        return (f"target '{amount}' is more than a rate can move", "a rate moves by less than 100 points")
+        return (
+            tr("target '{target}' is more than a rate can move", target=amount),
+            tr("a rate moves by less than 100 points"),
+        )
     if within.seconds < 86400:
-        return (f"target window '{within}' is shorter than a day", "measure over days: within 30d, within 60d")
+        return (
+            tr("target window '{window}' is shorter than a day", window=within),
+            tr("measure over days: within 30d, within 60d"),
+        )
     return None
 
 
