@@ -13,6 +13,7 @@ from ecrm_dsl.store import revisions
 from ecrm_dsl.store.revisions import StoreSchemaError
 
 DEFAULT_STORE = "ecrm.db"
+WAL_CHECKPOINT_PAGES = 10_000
 
 
 def store_url(location: str | Path) -> str:
@@ -70,4 +71,8 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")  # readers (status, explain) never block the scheduler
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")  # WAL keeps commits durable across application crashes
+    # A tick's writes land on index pages spread over the store (a customer's journal, outbox, enrollments). A
+    # checkpoint copies each page once however often the WAL holds it: every ~40 MB instead of SQLite's 4 MB, a
+    # busy hour's hot pages are copied once, not ten times (a fifth of an F2 day's CPU at 100k).
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
     cursor.close()
