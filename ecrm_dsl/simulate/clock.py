@@ -74,6 +74,9 @@ class ActivityClock:
         self.segment_every = segment_every
         self.has_segments = any(v.trigger.type == "segment" for v in self.versions)
         self.last_segment_check: datetime | None = None
+        # Per version: (the moment a fire time was worked out after, that fire time). Still the next fire for any
+        # moment before it, so the replay's ticks ask croniter once per fire, not once per tick.
+        self._fires: dict[str, tuple[datetime, datetime | None]] = {}
 
     def next_tick(self, conn: Connection, previous: datetime | None) -> datetime | None:
         """The next grid point at which something can happen, or None when the replay is over."""
@@ -104,6 +107,15 @@ class ActivityClock:
         return self.last_segment_check + self.segment_every
 
     def _next_fire(self, version: ScenarioVersion, after: datetime) -> datetime | None:
+        known = self._fires.get(version.id)
+        if known is not None and known[0] <= after and (known[1] is None or after < known[1]):
+            return known[1]
+        fire = self._fire_after(version, after)
+        self._fires[version.id] = (after, fire)
+        return fire
+
+    @staticmethod
+    def _fire_after(version: ScenarioVersion, after: datetime) -> datetime | None:
         trigger = version.trigger
         zone = ZoneInfo(version.plan.timezone)
         if isinstance(trigger, ScheduleTrigger):
