@@ -75,6 +75,7 @@ from ecrm_dsl.conditions.normal import (
     resolve_types,
 )
 from ecrm_dsl.conditions.order_reads import drop_implied, order_references, reads_only_orders
+from ecrm_dsl.store.bulk import one_of_param
 from ecrm_dsl.store.tables import TABLES, StoreTables, UTCDateTime
 
 # --------------------------------------------------------------------------- per-dialect constructs
@@ -291,9 +292,12 @@ def select_enrollments(normal: Normal, *, tables: StoreTables = TABLES, **option
 EntryJudging = Literal["row", "day", "moment"]
 
 
-def select_entries(normal: Normal, *, tables: StoreTables = TABLES, **options: Any) -> tuple[Select[Any], EntryJudging]:
-    """The pending enrollments among the ids bound as ``ids`` for which an entry condition holds, and how each is
-    judged as of its own entry time (bound ``entry_now`` caps it: a catch-up must not see later orders):
+def select_entries(
+    normal: Normal, *, tables: StoreTables = TABLES, dialect: str = "default", **options: Any
+) -> tuple[Select[Any], EntryJudging]:
+    """The pending enrollments among the ids bound as ``ids`` (in ``dialect``'s one-parameter form, see
+    ``store.bulk.one_of_param``) for which an entry condition holds, and how each is judged as of its own entry
+    time (bound ``entry_now`` caps it: a catch-up must not see later orders):
 
     - ``row``: the condition reads only "now" (orders so far, event properties): one execution for all rows;
     - ``day``: it also reads the local date (day windows, ``today``): each row's "now" is still its own, the
@@ -301,7 +305,7 @@ def select_entries(normal: Normal, *, tables: StoreTables = TABLES, **options: A
     - ``moment``: it reads a time window: the caller runs it once per distinct entry time, every clock parameter
       set to that time."""
     e = tables.enrollments
-    ids = e.c.id.in_(bindparam("ids", expanding=True))
+    ids = one_of_param(dialect, e.c.id, "ids")
     tick = bindparam("entry_now", type_=e.c.entered_at.type)
     entry_time = case((e.c.entered_at <= tick, e.c.entered_at), else_=tick)
     judgings: tuple[EntryJudging, ...] = ("row", "day")

@@ -30,6 +30,7 @@ from ecrm_dsl.runtime.model import ScenarioVersion
 from ecrm_dsl.runtime.steps import StepRunner
 from ecrm_dsl.store import changes, customers, triggers
 from ecrm_dsl.store import enrollments as store
+from ecrm_dsl.store.bulk import one_of_value
 from ecrm_dsl.store.enrollments import Candidate, Enrollment
 from ecrm_dsl.store.prepared import run
 from ecrm_dsl.store.tables import TABLES
@@ -360,19 +361,20 @@ _ENTRY_TESTS: dict[str, _EntryTest] = {}
 _ENTRY_TESTS_KEPT = 256
 
 
-def _entry_test(version: ScenarioVersion, where: Normal, now: datetime) -> _EntryTest:
+def _entry_test(version: ScenarioVersion, where: Normal, now: datetime, dialect: str) -> _EntryTest:
     # First the plan's memo, by the condition's identity: the key below costs a repr of the plan's segments.
-    memo, memo_key = version.plan.memo, ("entry test", version.hash, id(where))
+    memo, memo_key = version.plan.memo, ("entry test", version.hash, id(where), dialect)
     kept: tuple[Normal, _EntryTest] | None = memo.get(memo_key)
     if kept is None or kept[0] is not where:
-        kept = memo[memo_key] = (where, _shared_entry_test(version, where, now))
+        kept = memo[memo_key] = (where, _shared_entry_test(version, where, now, dialect))
     return kept[1]
 
 
-def _shared_entry_test(version: ScenarioVersion, where: Normal, now: datetime) -> _EntryTest:
+def _shared_entry_test(version: ScenarioVersion, where: Normal, now: datetime, dialect: str) -> _EntryTest:
     plan, types = version.plan, version.entry_types()
     key = repr(
         (
+            dialect,
             where,
             plan.timezone,
             sorted(plan.segments.items()),
@@ -384,15 +386,16 @@ def _shared_entry_test(version: ScenarioVersion, where: Normal, now: datetime) -
     if found is None:
         if len(_ENTRY_TESTS) >= _ENTRY_TESTS_KEPT:
             _ENTRY_TESTS.clear()
-        found = _ENTRY_TESTS[key] = _build_entry_test(where, now, plan.timezone, plan.segments, types)
+        found = _ENTRY_TESTS[key] = _build_entry_test(where, now, plan.timezone, plan.segments, types, dialect)
     return found
 
 
 def _build_entry_test(
-    where: Normal, now: datetime, timezone: str, segments: dict[str, Normal], types: Types
+    where: Normal, now: datetime, timezone: str, segments: dict[str, Normal], types: Types, dialect: str
 ) -> _EntryTest:
-    """Built as of ``now``; its clock parameters are rebound at every execution (see ``conditions.sql.as_of``)."""
-    query, judging = select_entries(where, now=now, timezone=timezone, segments=segments, types=types)
+    """Built as of ``now``; its clock parameters are rebound at every execution (see ``conditions.sql.as_of``).
+    The pending rows' ids are one parameter in ``dialect``'s form (``store.bulk.one_of_value``)."""
+    query, judging = select_entries(where, now=now, timezone=timezone, segments=segments, types=types, dialect=dialect)
     return _EntryTest(query, clock_keys(query), judging)
 
 
@@ -424,11 +427,12 @@ class _Admitter:
         """
         if not pending:
             return set()
-        test = _entry_test(self.version, where, self.now)
+        dialect = self.conn.dialect.name
+        test = _entry_test(self.version, where, self.now, dialect)
         timezone = self.version.plan.timezone
         if test.judging == "row":
             params = as_of(test.keys, self.now, timezone)
-            params.update(ids=[row.id for row in pending], entry_now=self.now)
+            params.update(ids=one_of_value(dialect, [row.id for row in pending]), entry_now=self.now)
             return set(run(self.conn, test.query, params).scalars())
         groups: dict[tuple[tuple[str, Any], ...], list[int]] = {}
         for row in pending:
@@ -437,7 +441,7 @@ class _Admitter:
             groups.setdefault(tuple(sorted(clock.items())), []).append(row.id)
         passing: set[int] = set()
         for clock_values, chosen in sorted(groups.items()):
-            params = {**dict(clock_values), "ids": chosen}
+            params = {**dict(clock_values), "ids": one_of_value(dialect, chosen)}
             if test.judging == "day":
                 params["entry_now"] = self.now
             passing |= set(run(self.conn, test.query, params).scalars())

@@ -26,7 +26,7 @@ from sqlalchemy import (
 
 from ecrm_dsl.store.bulk import BulkUpdate, one_of_param, one_of_value
 from ecrm_dsl.store.changes import Customers, changed_enrollments, inline
-from ecrm_dsl.store.prepared import run
+from ecrm_dsl.store.prepared import per_dialect, run
 from ecrm_dsl.store.tables import TABLES, UTCDateTime
 
 T = TABLES
@@ -253,32 +253,37 @@ def defer(conn: Connection, moves: Sequence[tuple[int, datetime]]) -> None:
 
 def finish(conn: Connection, ids: Sequence[int], status: str, outcome: str, at: datetime) -> None:
     if ids:
-        params = {"ids": list(ids), "finish_status": status, "finish_outcome": outcome, "finish_at": at}
-        run(conn, _FINISH, params)
+        ids_value = one_of_value(conn.dialect.name, ids)
+        params = {"ids": ids_value, "finish_status": status, "finish_outcome": outcome, "finish_at": at}
+        run(conn, _finish(conn), params)
 
 
-# SQLAlchemy reserves a column's own name in an UPDATE's SET: the parameters are named apart.
-_FINISH = (
-    update(E)
-    .where(E.c.id.in_(bindparam("ids", expanding=True)))
-    .values(
-        status=bindparam("finish_status", type_=String()),
-        outcome=bindparam("finish_outcome", type_=String()),
-        finished_at=bindparam("finish_at", type_=UTCDateTime()),
-        node_id=None,
-        due_at=None,
-        waiting_since=None,
+@per_dialect
+def _finish(dialect: str) -> Executable:
+    # SQLAlchemy reserves a column's own name in an UPDATE's SET: the parameters are named apart.
+    return (
+        update(E)
+        .where(one_of_param(dialect, E.c.id, "ids"))
+        .values(
+            status=bindparam("finish_status", type_=String()),
+            outcome=bindparam("finish_outcome", type_=String()),
+            finished_at=bindparam("finish_at", type_=UTCDateTime()),
+            node_id=None,
+            due_at=None,
+            waiting_since=None,
+        )
     )
-)
 
 
 def by_ids(conn: Connection, ids: Sequence[int]) -> list[Enrollment]:
     if not ids:
         return []
-    return _rows(run(conn, _BY_IDS, {"ids": list(ids)}))
+    return _rows(run(conn, _by_ids(conn), {"ids": one_of_value(conn.dialect.name, ids)}))
 
 
-_BY_IDS = select(*_COLUMNS).where(E.c.id.in_(bindparam("ids", expanding=True))).order_by(E.c.id)
+@per_dialect
+def _by_ids(dialect: str) -> Executable:
+    return select(*_COLUMNS).where(one_of_param(dialect, E.c.id, "ids")).order_by(E.c.id)
 
 
 def scheduled(conn: Connection, scenario_hash: str) -> list[Enrollment]:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, Executable, bindparam, insert, select, update
 
-from ecrm_dsl.store.prepared import run
+from ecrm_dsl.store.bulk import one_of_param, one_of_value
+from ecrm_dsl.store.prepared import per_dialect, run
 from ecrm_dsl.store.tables import TABLES
 
 _STATE = TABLES.scheduler_state
 _READ = select(_STATE.c.value).where(_STATE.c.key == bindparam("key"))
-_READ_MANY = select(_STATE.c.key, _STATE.c.value).where(_STATE.c.key.in_(bindparam("keys", expanding=True)))
 # SQLAlchemy reserves a column's own name in an UPDATE's SET: the parameters are named apart.
 _UPDATE = update(_STATE).where(_STATE.c.key == bindparam("state_key")).values(value=bindparam("state_value"))
 _INSERT = insert(_STATE).values(key=bindparam("state_key"), value=bindparam("state_value"))
@@ -26,7 +26,13 @@ def read_many(conn: Connection, keys: Collection[str]) -> dict[str, str]:
     """The values of those of ``keys`` that are set, in one statement."""
     if not keys:
         return {}
-    return {str(key): str(value) for key, value in run(conn, _READ_MANY, {"keys": sorted(set(keys))})}
+    listed = one_of_value(conn.dialect.name, sorted(set(keys)))
+    return {str(key): str(value) for key, value in run(conn, _read_many(conn), {"keys": listed})}
+
+
+@per_dialect
+def _read_many(dialect: str) -> Executable:
+    return select(_STATE.c.key, _STATE.c.value).where(one_of_param(dialect, _STATE.c.key, "keys"))
 
 
 def write_many(conn: Connection, values: Mapping[str, str]) -> None:

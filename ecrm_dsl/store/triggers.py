@@ -36,7 +36,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.functions import FunctionElement
 
 from ecrm_dsl.conditions.sql import local_day
@@ -78,14 +77,15 @@ def states(conn: Connection, scenario_ids: Sequence[str]) -> dict[str, TriggerSt
     """The bookkeeping of several scenarios in one statement; a scenario no tick has looked at yet has none."""
     if not scenario_ids:
         return {}
-    rows = run(conn, _statement(conn, "states"), {"ids": list(scenario_ids)})
+    rows = run(conn, _statement(conn, "states"), {"ids": one_of_value(conn.dialect.name, scenario_ids)})
     return {row.scenario_id: TriggerState(row.watermark, row.started) for row in rows}
 
 
 def set_watermarks(conn: Connection, scenario_ids: Sequence[str], moment: datetime) -> None:
     """Triggers up to ``moment`` are handled, for every scenario in ``scenario_ids`` (one statement)."""
     if scenario_ids:
-        run(conn, _statement(conn, "set_watermarks"), {"ids": list(scenario_ids), "moment": moment})
+        ids = one_of_value(conn.dialect.name, scenario_ids)
+        run(conn, _statement(conn, "set_watermarks"), {"ids": ids, "moment": moment})
 
 
 def start(conn: Connection, scenario_id: str, moment: datetime) -> None:
@@ -243,12 +243,12 @@ def _build(name: str, dialect: str) -> Executable:
     """The statements that run every tick for every scenario, with their values as bound parameters (the
     changed customers as one, see ``bulk.one_of_param``)."""
     s, f = T.trigger_state, T.trigger_fires
-    ids: BindParameter[Any] = bindparam("ids", expanding=True)
     changed = one_of_param(dialect, T.events.c.customer_id, "changed")
     if name == "states":
-        return select(s.c.scenario_id, s.c.watermark, s.c.started).where(s.c.scenario_id.in_(ids))
+        return select(s.c.scenario_id, s.c.watermark, s.c.started).where(one_of_param(dialect, s.c.scenario_id, "ids"))
     if name == "set_watermarks":
-        return update(s).where(s.c.scenario_id.in_(ids)).values(watermark=bindparam("moment", type_=UTCDateTime()))
+        moment = bindparam("moment", type_=UTCDateTime())
+        return update(s).where(one_of_param(dialect, s.c.scenario_id, "ids")).values(watermark=moment)
     if name == "fired":
         return select(f.c.fire_key).where(
             f.c.scenario_id == bindparam("scenario_id"), f.c.fire_key.in_(bindparam("keys", expanding=True))
