@@ -25,11 +25,13 @@ neighbouring day. PostgreSQL uses ``AT TIME ZONE``. Strings order by code point 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
+from typing import cast as cast_type
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -38,9 +40,11 @@ from sqlalchemy import (
     ColumnClause,
     ColumnElement,
     Float,
+    FromClause,
     Integer,
     Select,
     String,
+    Table,
     and_,
     bindparam,
     case,
@@ -75,7 +79,6 @@ from ecrm_dsl.conditions.normal import (
     resolve_types,
 )
 from ecrm_dsl.conditions.order_reads import drop_implied, order_references, reads_only_orders
-from ecrm_dsl.store.bulk import one_of_param
 from ecrm_dsl.store.tables import TABLES, StoreTables, UTCDateTime
 
 # --------------------------------------------------------------------------- per-dialect constructs
@@ -293,19 +296,21 @@ EntryJudging = Literal["row", "day", "moment"]
 
 
 def select_entries(
-    normal: Normal, *, tables: StoreTables = TABLES, dialect: str = "default", **options: Any
+    normal: Normal, *, entering: FromClause, tables: StoreTables = TABLES, **options: Any
 ) -> tuple[Select[Any], EntryJudging]:
-    """The pending enrollments among the ids bound as ``ids`` (in ``dialect``'s one-parameter form, see
-    ``store.bulk.one_of_param``) for which an entry condition holds, and how each is judged as of its own entry
-    time (bound ``entry_now`` caps it: a catch-up must not see later orders):
+    """The ids of the rows of ``entering`` (candidates standing for the enrollments they would become, with
+    ``enrollments``' columns: see ``store.candidates``) for which an entry condition holds, and how each is judged
+    as of its own entry time (bound ``entry_now`` caps it: a catch-up must not see later orders):
 
     - ``row``: the condition reads only "now" (orders so far, event properties): one execution for all rows;
     - ``day``: it also reads the local date (day windows, ``today``): each row's "now" is still its own, the
       date's clock parameters are bound per distinct local day of the rows (``as_of``), one execution a day;
     - ``moment``: it reads a time window: the caller runs it once per distinct entry time, every clock parameter
       set to that time."""
-    e = tables.enrollments
-    ids = one_of_param(dialect, e.c.id, "ids")
+    # The compiler reads "this enrollment" from ``tables.enrollments``, only its columns by name: the candidates
+    # stand in for it.
+    tables = dataclasses.replace(tables, enrollments=cast_type(Table, entering))
+    e = entering
     tick = bindparam("entry_now", type_=e.c.entered_at.type)
     entry_time = case((e.c.entered_at <= tick, e.c.entered_at), else_=tick)
     judgings: tuple[EntryJudging, ...] = ("row", "day")
@@ -314,10 +319,10 @@ def select_entries(
             per_row = select_enrollments(
                 normal, tables=tables, now_column=entry_time, dated=judging == "day", **options
             )
-            return per_row.where(ids), judging
+            return per_row, judging
         except NeedsFixedMoment:
             continue
-    return select_enrollments(normal, tables=tables, **options).where(ids), "moment"
+    return select_enrollments(normal, tables=tables, **options), "moment"
 
 
 _FOLDED_DAYS = 36_500  # day counts folded into bounds (a literal beyond a century keeps the day arithmetic)

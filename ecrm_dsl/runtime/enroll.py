@@ -30,7 +30,7 @@ from ecrm_dsl.runtime.model import ScenarioVersion
 from ecrm_dsl.runtime.steps import StepRunner
 from ecrm_dsl.store import changes, customers, triggers
 from ecrm_dsl.store import enrollments as store
-from ecrm_dsl.store.bulk import one_of_value
+from ecrm_dsl.store.candidates import PARAMETER, candidate_table, candidate_value
 from ecrm_dsl.store.enrollments import Candidate, Enrollment
 from ecrm_dsl.store.prepared import run
 from ecrm_dsl.store.tables import TABLES
@@ -348,7 +348,7 @@ def _schedule(
 
 @dataclass(frozen=True)
 class _EntryTest:
-    """An entry condition's statement over pending enrollments, executed with a batch's ``ids`` bound."""
+    """An entry condition's statement over a batch of candidates, bound as ``store.candidates.PARAMETER``."""
 
     query: Select[Any]
     keys: ClockKeys  # its clock parameters, bound to the moment it judges as of
@@ -394,8 +394,11 @@ def _build_entry_test(
     where: Normal, now: datetime, timezone: str, segments: dict[str, Normal], types: Types, dialect: str
 ) -> _EntryTest:
     """Built as of ``now``; its clock parameters are rebound at every execution (see ``conditions.sql.as_of``).
-    The pending rows' ids are one parameter in ``dialect``'s form (``store.bulk.one_of_value``)."""
-    query, judging = select_entries(where, now=now, timezone=timezone, segments=segments, types=types, dialect=dialect)
+    The candidates are one parameter in ``dialect``'s form (``store.candidates``)."""
+    entering = candidate_table(dialect)
+    query, judging = select_entries(
+        where, entering=entering, now=now, timezone=timezone, segments=segments, types=types
+    )
     return _EntryTest(query, clock_keys(query), judging)
 
 
@@ -414,38 +417,39 @@ class _Admitter:
         self.runner, self.journal = runner, runner.journal
         self.entries = entries
 
-    def _entry_condition(self, where: Normal, pending: list[Enrollment]) -> set[int]:
-        """Which pending entries meet the entry condition, judged as of each event's own time (a catch-up
-        after downtime must not see orders that came later). An order's event sees the customer as of that
-        order: the condition SQL reads the pending row's entry order, so another order at the same instant
-        with a greater id is not known yet.
+    def _entry_condition(self, where: Normal, batch: Sequence[Candidate]) -> list[int]:
+        """The positions in ``batch`` whose candidates meet the entry condition, in order, each judged as of its
+        event's own time (a catch-up after downtime must not see orders that came later). An order's event sees
+        the customer as of that order: the condition SQL reads the candidate's entry order, so another order at
+        the same instant with a greater id is not known yet. Nothing is written: the candidates are one
+        parameter, read as a table (``store.candidates``).
 
         A condition that reads only "now" (orders so far, event properties) is judged in one query with each
-        row's entry time as its "now"; one that also reads the local date (day windows) likewise, once per local
-        day among the rows, with the date's clock parameters set to that day; one that reads a time window is
+        candidate's entry time as its "now"; one that also reads the local date (day windows) likewise, once per
+        local day among them, with the date's clock parameters set to that day; one that reads a time window is
         executed per distinct entry time with every clock parameter set to that time.
         """
-        if not pending:
-            return set()
+        if not batch:
+            return []
         dialect = self.conn.dialect.name
         test = _entry_test(self.version, where, self.now, dialect)
         timezone = self.version.plan.timezone
         if test.judging == "row":
             params = as_of(test.keys, self.now, timezone)
-            params.update(ids=one_of_value(dialect, [row.id for row in pending]), entry_now=self.now)
-            return set(run(self.conn, test.query, params).scalars())
-        groups: dict[tuple[tuple[str, Any], ...], list[int]] = {}
-        for row in pending:
+            params.update({PARAMETER: candidate_value(dialect, list(enumerate(batch))), "entry_now": self.now})
+            return sorted(run(self.conn, test.query, params).scalars())
+        groups: dict[tuple[tuple[str, Any], ...], list[tuple[int, Candidate]]] = {}
+        for position, candidate in enumerate(batch):
             # Per day, the clock parameters (the date's) are the same for every row: grouped by their values.
-            clock = as_of(test.keys, min(row.entered_at, self.now), timezone)
-            groups.setdefault(tuple(sorted(clock.items())), []).append(row.id)
+            clock = as_of(test.keys, min(candidate.entered_at, self.now), timezone)
+            groups.setdefault(tuple(sorted(clock.items())), []).append((position, candidate))
         passing: set[int] = set()
-        for clock_values, chosen in sorted(groups.items()):
-            params = {**dict(clock_values), "ids": one_of_value(dialect, chosen)}
+        for clock_values, chosen in sorted(groups.items(), key=lambda group: group[0]):
+            params = {**dict(clock_values), PARAMETER: candidate_value(dialect, chosen)}
             if test.judging == "day":
                 params["entry_now"] = self.now
             passing |= set(run(self.conn, test.query, params).scalars())
-        return passing
+        return sorted(passing)
 
     def pages(self, query: Select[Any], entered_at: datetime) -> None:
         """Admit the customers ``query`` selects, a page at a time."""
@@ -453,52 +457,32 @@ class _Admitter:
             self.candidates([Candidate(c, entered_at) for c in ids], where_checked=True)
 
     def candidates(self, candidates: Sequence[Candidate], where_checked: bool) -> None:
-        """Enter a batch at a time. With an entry condition left to check, the rows go in pending, the condition
-        and the re-entry rule pick who stays, and those are activated; otherwise the re-entry rule decides first
-        and the rows go in already active. Either way refused rows are inserted and then deleted, so every
-        candidate takes the id it always took."""
+        """Enter a batch at a time: the entry condition (unless ``where_checked``) and the re-entry rule pick the
+        entrants before anything is written; only they become enrollments (active, at their first step). The
+        re-entry rule's refusals are journaled without an enrollment."""
         version = self.version
         where = None if where_checked else version.trigger.where
         holdout = version.scenario.holdout_percent
         for start in range(0, len(candidates), BATCH):
             batch = candidates[start : start + BATCH]
-            holdouts = [in_holdout(c.customer_id, version.id, holdout) for c in batch]
-            if where is None:
-                keep, refused, added = self._decided(batch, holdouts)
-            else:
-                keep, refused, added = self._judged(where, batch, holdouts)
-            for row, why, cause in refused:
+            chosen = list(range(len(batch))) if where is None else self._entry_condition(where, batch)
+            past = store.history(self.conn, version.id, [batch[i].customer_id for i in chosen])
+            keep, refused = _reentry(version, [(batch[i].customer_id, batch[i].entered_at) for i in chosen], past)
+            holdouts = {i: in_holdout(batch[i].customer_id, version.id, holdout) for i in chosen}
+            for index, why, cause in refused:
+                position = chosen[index]
+                row = store.unsaved(batch[position], version.id, version.hash, holdouts[position])
                 self.journal.add(row, "not_entered", why, at=row.entered_at, cause=cause)
-            kept = {r.id for r in keep}
-            store.drop(self.conn, [r.id for r in added if r.id not in kept])
-            self._enter(keep)
-
-    def _decided(
-        self, batch: Sequence[Candidate], holdouts: list[bool]
-    ) -> tuple[list[Enrollment], list[tuple[Enrollment, str, str]], list[Enrollment]]:
-        """No condition to check in SQL: the re-entry rule (on the history before this batch) decides, and the
-        kept rows are inserted active."""
-        conn, version = self.conn, self.version
-        past = store.history(conn, version.id, [c.customer_id for c in batch])
-        keep, refused = _reentry(version, [(c.customer_id, c.entered_at) for c in batch], past)
-        kept = set(keep)
-        added = store.add_pending(
-            conn, version.id, version.hash, batch, holdouts, [i in kept for i in range(len(batch))]
-        )
-        return [added[i] for i in keep], [(added[i], why, cause) for i, why, cause in refused], added
-
-    def _judged(
-        self, where: Normal, batch: Sequence[Candidate], holdouts: list[bool]
-    ) -> tuple[list[Enrollment], list[tuple[Enrollment, str, str]], list[Enrollment]]:
-        """Pending rows → the entry condition (SQL) → the re-entry rule → the kept rows activated."""
-        conn, version = self.conn, self.version
-        added = store.add_pending(conn, version.id, version.hash, batch, holdouts)
-        passing = self._entry_condition(where, added)
-        rows = [r for r in added if r.id in passing]
-        past = store.history(conn, version.id, [r.customer_id for r in rows])
-        keep, refused = _reentry(version, [(r.customer_id, r.entered_at) for r in rows], past)
-        store.activate(conn, [rows[i].id for i in keep])
-        return [rows[i] for i in keep], [(rows[i], why, cause) for i, why, cause in refused], added
+            entrants = [chosen[index] for index in keep]
+            self._enter(
+                store.add_entered(
+                    self.conn,
+                    version.id,
+                    version.hash,
+                    [batch[i] for i in entrants],
+                    [holdouts[i] for i in entrants],
+                )
+            )
 
     def _enter(self, fresh: list[Enrollment]) -> None:
         """Journal the new enrollments and put them at their first step."""

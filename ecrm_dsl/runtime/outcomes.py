@@ -41,6 +41,9 @@ class StopScope:
     enrollment: int
     entered: Mapping[str, int] = field(default_factory=dict)
     newest: int | None = None  # the newest enrollment id when the scope is used (None: not known)
+    # Everyone outside the scope was judged as of this very moment already (a tick's second look, at its
+    # entrants): then even a condition that reads the clock holds for nobody else.
+    rest_judged_now: bool = False
 
     @property
     def nothing_new(self) -> bool:
@@ -244,7 +247,8 @@ def _condition_stops(
     for members in groups.values():
         stop = members[0][2]
         # Nothing but a change in the log can make a condition that does not read the clock hold.
-        changed = (scope.customers, scope.enrollment) if scope is not None and not stop.reads_clock else None
+        narrowed = scope is not None and (not stop.reads_clock or scope.rest_judged_now)
+        changed = (scope.customers, scope.enrollment) if scope is not None and narrowed else None
         if changed is not None and scope is not None and scope.nothing_new:
             continue
         found = store.holding(

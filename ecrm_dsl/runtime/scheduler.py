@@ -7,7 +7,6 @@ the same state; outbox keys make a redone send a no-op rather than a duplicate.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -162,13 +161,14 @@ class Scheduler:
             for version_id, entries in found.items():
                 report.entered[version_id] += entries.count
                 earliest = min(earliest, entries.earliest or now)
-            # A catch-up or backfill entry may already have met its goal. Only versions that took entries need
-            # a second look: the first pass settled everyone else up to now, and entering changes no customer
-            # data.
+            # A catch-up or backfill entry may already have met its goal. Only this tick's entrants need a second
+            # look (the enrollments after the newest id as the tick began): the first pass settled everyone else
+            # up to now, and entering changes no customer data.
             entered = [v for v in current if report.entered[v.id]]
-            if entered:  # with new enrollments, whose ids the scope does not know
-                later = dataclasses.replace(scope, newest=None) if scope is not None else None
-                self._settle(conn, now, entered, min(since, earliest), report, later)
+            if entered:
+                counts = {v.id: report.entered[v.id] for v in entered}
+                entrants = StopScope([], next_mark.enrollment, counts, rest_judged_now=True)
+                self._settle(conn, now, entered, min(since, earliest), report, entrants)
         self._advance(now, by_hash, report)
         with self._begin() as conn:
             ends = {LAST_TICK: now.isoformat(), changes.mark_key(STOP_READER): changes.encode_mark(next_mark)}

@@ -16,7 +16,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    delete,
     func,
     insert,
     or_,
@@ -82,20 +81,13 @@ class Candidate:
     entry_order_id: str | None = None
 
 
-def add_pending(
-    conn: Connection,
-    scenario_id: str,
-    scenario_hash: str,
-    candidates: Sequence[Candidate],
-    holdouts: Sequence[bool],
-    active: Sequence[bool] | None = None,
+def add_entered(
+    conn: Connection, scenario_id: str, scenario_hash: str, entrants: Sequence[Candidate], holdouts: Sequence[bool]
 ) -> list[Enrollment]:
-    """Insert candidates as enrollments, in their order, with the holdout flag each drew: pending (so the entry
-    condition can be checked in SQL), or active where ``active`` says the entry is decided already. Returns the
-    rows as inserted, built from what was written rather than read back."""
-    if not candidates:
+    """Insert entrants as active enrollments, in their order, with the holdout flag each drew. Returns the rows
+    as inserted, built from what was written rather than read back."""
+    if not entrants:
         return []
-    statuses = [ACTIVE if a else "pending" for a in active] if active is not None else ["pending"] * len(candidates)
     rows = [
         {
             "customer_id": c.customer_id,
@@ -104,51 +96,42 @@ def add_pending(
             "entered_at": c.entered_at,
             "entry_event_id": c.entry_event_id,
             "entry_order_id": c.entry_order_id,
-            "status": status,
+            "status": ACTIVE,
             "previous_at": c.entered_at,
             "holdout": holdout,
         }
-        for c, holdout, status in zip(candidates, holdouts, statuses, strict=True)
+        for c, holdout in zip(entrants, holdouts, strict=True)
     ]
-    # One multi-row INSERT … RETURNING per page: the rows take ascending ids in the order given (as the
-    # max-id-then-select this replaces assumed), while RETURNING itself promises no order.
+    # One multi-row INSERT … RETURNING per page: the rows take ascending ids in the order given, while RETURNING
+    # itself promises no order.
     ids = sorted(int(i) for i in run(conn, _ADD, rows).scalars())
-    if len(ids) != len(candidates):
-        raise RuntimeError(f"inserted {len(candidates)} enrollments but {len(ids)} ids came back")
-    added = []
-    for i, c, holdout in zip(ids, candidates, holdouts, strict=True):
-        at = c.entered_at.astimezone(UTC)  # as the store gives it back
-        added.append(
-            Enrollment(
-                i,
-                c.customer_id,
-                scenario_id,
-                scenario_hash,
-                at,
-                c.entry_event_id,
-                c.entry_order_id,
-                None,
-                None,
-                at,
-                None,
-                holdout,
-            )
-        )
-    return added
+    if len(ids) != len(entrants):
+        raise RuntimeError(f"inserted {len(entrants)} enrollments but {len(ids)} ids came back")
+    kept = zip(ids, entrants, holdouts, strict=True)
+    return [unsaved(c, scenario_id, scenario_hash, holdout, i) for i, c, holdout in kept]
+
+
+def unsaved(candidate: Candidate, scenario_id: str, scenario_hash: str, holdout: bool, id_: int = 0) -> Enrollment:
+    """The enrollment a candidate is (``id_`` once inserted), or would have been: a refused candidate is
+    journaled under its customer and scenario without ever being stored."""
+    at = candidate.entered_at.astimezone(UTC)  # as the store gives it back
+    return Enrollment(
+        id_,
+        candidate.customer_id,
+        scenario_id,
+        scenario_hash,
+        at,
+        candidate.entry_event_id,
+        candidate.entry_order_id,
+        None,
+        None,
+        at,
+        None,
+        holdout,
+    )
 
 
 _ADD = insert(E).returning(E.c.id).execution_options(insertmanyvalues_page_size=5_000)
-
-
-def drop(conn: Connection, ids: Sequence[int]) -> None:
-    if ids:
-        run(conn, _entering(conn, "drop"), {"keys": one_of_value(conn.dialect.name, ids)})
-
-
-def activate(conn: Connection, ids: Sequence[int]) -> None:
-    """Pending → active (the holdout flags were drawn when the rows were added)."""
-    if ids:
-        run(conn, _entering(conn, "activate"), {"keys": one_of_value(conn.dialect.name, ids)})
 
 
 def history(conn: Connection, scenario_id: str, customer_ids: Sequence[str]) -> dict[str, tuple[bool, Any]]:
@@ -156,42 +139,25 @@ def history(conn: Connection, scenario_id: str, customer_ids: Sequence[str]) -> 
     if not customer_ids:
         return {}
     params = {"scenario_id": scenario_id, "keys": one_of_value(conn.dialect.name, sorted(set(customer_ids)))}
-    return {row[0]: (bool(row[1]), row[2]) for row in run(conn, _entering(conn, "history"), params)}
+    return {row[0]: (bool(row[1]), row[2]) for row in run(conn, _history(conn), params)}
 
 
-# Entering runs these for every batch of every version with entries: built once per database kind, the keys
-# one parameter as in bulk.one_of (a JSON array read by json_each on SQLite, an array on PostgreSQL).
-_ENTERING: dict[tuple[str, str], Executable] = {}
-
-
-def _entering(conn: Connection, name: str) -> Executable:
-    dialect = conn.dialect.name
-    found = _ENTERING.get((dialect, name))
-    if found is None:
-        found = _ENTERING[dialect, name] = _build_entering(dialect, name)
-    return found
-
-
-def _build_entering(dialect: str, name: str) -> Executable:
-    if name == "drop":
-        return delete(E).where(one_of_param(dialect, E.c.id, "keys"))
-    if name == "activate":
-        return update(E).where(one_of_param(dialect, E.c.id, "keys")).values(status=ACTIVE)
-    if name == "history":
-        return (
-            select(
-                E.c.customer_id,
-                func.max(case((E.c.status == ACTIVE, 1), else_=0)),
-                func.max(E.c.finished_at),
-            )
-            .where(
-                E.c.scenario_id == bindparam("scenario_id", type_=String()),
-                one_of_param(dialect, E.c.customer_id, "keys"),
-                E.c.status != "pending",
-            )
-            .group_by(E.c.customer_id)
+@per_dialect
+def _history(dialect: str) -> Executable:
+    """``history``'s statement: run for every batch of every version with entries, the customers one parameter
+    as in bulk.one_of (a JSON array read by json_each on SQLite, an array on PostgreSQL)."""
+    return (
+        select(
+            E.c.customer_id,
+            func.max(case((E.c.status == ACTIVE, 1), else_=0)),
+            func.max(E.c.finished_at),
         )
-    raise KeyError(name)
+        .where(
+            E.c.scenario_id == bindparam("scenario_id", type_=String()),
+            one_of_param(dialect, E.c.customer_id, "keys"),
+        )
+        .group_by(E.c.customer_id)
+    )
 
 
 _DUE_GROUPS = (

@@ -9,6 +9,7 @@ from sqlalchemy import delete, update
 
 from ecrm_dsl.store.tables import TABLES
 from tests.runtime.adversarial_helpers import at, build, scenario
+from tests.runtime.test_tick_entries import watching
 from tests.runtime.world import World
 
 UNSUBSCRIBED = "  stop when customer.unsubscribed == true"
@@ -75,3 +76,24 @@ def test_a_stop_condition_that_reads_the_clock_is_judged_for_everyone(tmp_path: 
     assert w.enrollment_status("a") == ["active"]
     w.tick(at(2, 1))  # nothing about "a" changed; the local day did
     assert w.enrollment_status("a") == ["exited"]
+
+
+def test_the_second_look_after_entries_judges_only_the_entrants_even_on_the_clock(tmp_path: Path) -> None:
+    """The tick's first pass judged every enrollment as of now; the second, after entering, reads only the
+    enrollments the tick made — a condition on the clock included — and still stops an entrant that holds."""
+    w = world(tmp_path, "  stop when customer.days_since_last_order >= 1 and customer.unsubscribed == true")
+    w.customer("running")
+    w.order("running", at(1, 10))
+    w.customer("leaving", unsubscribed=True)
+    w.tick(at(1, 11))
+    w.tick(at(2, 11))
+    w.order("leaving", at(1, 9))  # a late arrival, a day old: the clock part already holds when it enters
+    with watching(w) as statements:
+        w.tick(at(2, 12))
+    judged = [(sql, params) for sql, params in statements.seen if "unsubscribed" in sql and "scenario_hash" in sql]
+    assert len(judged) == 2  # the first pass, then the second look
+    (_, first), (_, second) = judged
+    assert "changed_ids" not in first  # on the clock: every active enrollment
+    assert second["changed_ids"] in ("[]", []) and second["after"] >= 1  # no customer: only the ids after
+    assert w.enrollment_status("leaving") == ["exited"] and w.sends("leaving") == []
+    assert w.enrollment_status("running") == ["active"]

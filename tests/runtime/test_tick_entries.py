@@ -218,7 +218,7 @@ def test_a_condition_on_the_date_is_judged_once_per_local_day_each_entry_as_of_i
     w.order("丙", at(2, 0, 50))
     with watching(w) as statements:
         w.tick(at(2, 1))
-    judged = [sql for sql, _ in statements.seen if sql.startswith("SELECT enrollments.id FROM enrollments JOIN")]
+    judged = [sql for sql, _ in statements.seen if sql.startswith("SELECT entering.id FROM")]
     assert len(judged) == 2  # the two local days among four entry times
     assert [(cid, when) for cid, _, when in entered(w)] == [
         ("甲", at(2, 0, 30)),
