@@ -339,9 +339,7 @@ def in_flight(conn: Connection) -> dict[tuple[str, str], dict[str | None, int]]:
 
 def status_counts(conn: Connection) -> dict[tuple[str, str], int]:
     rows = conn.execute(
-        select(E.c.scenario_id, E.c.status, func.count().label("n"))
-        .where(E.c.status != "pending")
-        .group_by(E.c.scenario_id, E.c.status)
+        select(E.c.scenario_id, E.c.status, func.count().label("n")).group_by(E.c.scenario_id, E.c.status)
     )
     return {(row.scenario_id, row.status): int(row.n) for row in rows}
 

@@ -13,10 +13,10 @@ E, M = TABLES.enrollments, TABLES.segment_members
 
 
 def customer_enrollments(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
-    """The customer's enrollments (not the pending rows of an entry being judged), oldest first."""
+    """The customer's enrollments, oldest first."""
     query = (
         select(E.c.scenario_id, E.c.status, E.c.holdout, E.c.entered_at, E.c.finished_at, E.c.outcome)
-        .where(E.c.customer_id == customer_id, E.c.status != "pending")
+        .where(E.c.customer_id == customer_id)
         .order_by(E.c.entered_at, E.c.id)
     )
     return [dict(row._mapping) for row in conn.execute(query)]

@@ -124,12 +124,7 @@ def enrollment_groups(
     columns = [N.c.scenario_id, holdout.label("holdout"), converted.label("converted")]
     if extra is not None:
         columns.append(extra.label("extra"))
-    query = (
-        select(*columns, func.count())
-        .where(N.c.status != "pending", *window.holds(N.c.entered_at))
-        .group_by(*columns)
-        .order_by(*columns)
-    )
+    query = select(*columns, func.count()).where(*window.holds(N.c.entered_at)).group_by(*columns).order_by(*columns)
     return [tuple(row) for row in conn.execute(query)]
 
 
@@ -300,7 +295,6 @@ def enrollee_orders(conn: Connection, window: Window, scenario_id: str, seconds:
         .select_from(N.outerjoin(later, after_entry))
         .where(
             N.c.scenario_id == scenario_id,
-            N.c.status != "pending",
             *window.holds(N.c.entered_at),
             N.c.entered_at <= window.end - timedelta(seconds=seconds),
         )

@@ -206,7 +206,7 @@ def make_tables(metadata: MetaData | None = None, schema: str | None = None) -> 
         Column("entered_at", UTCDateTime, nullable=False),
         Column("entry_event_id", Integer, fk("events")),  # the event that triggered entry, if any
         Column("entry_order_id", String, fk("orders")),  # the order of an order-event entry, if any
-        Column("status", String, nullable=False),  # pending | active | completed | converted | exited
+        Column("status", String, nullable=False),  # active | completed | converted | exited
         # The runtime's own state of the enrollment:
         Column("scenario_hash", String, nullable=False, default=""),  # the plan version it runs on
         Column("node_id", String),  # the step it is at; null once the flow has ended
@@ -271,7 +271,7 @@ def make_tables(metadata: MetaData | None = None, schema: str | None = None) -> 
         Column("detail", json_type(), nullable=False, default=dict),
         index("decisions", "customer_id", "at"),
         index("decisions", "scenario_id", "kind"),
-        # Foreign keys are enforced: without this, dropping a refused pending enrollment scans the whole journal.
+        # An enrollment's decisions: the report finds its last send through it (and a cascade would).
         index("decisions", "enrollment_id"),
     )
     outbox = table(

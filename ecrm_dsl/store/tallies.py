@@ -64,7 +64,7 @@ def enrollment_tallies(
     holdout = case((N.c.holdout, True), else_=False).label("holdout")
     query = (
         select(N.c.scenario_id, N.c.status, holdout, func.count())
-        .where(N.c.status != "pending", *_within(N.c.entered_at, start, end))
+        .where(*_within(N.c.entered_at, start, end))
         .group_by(N.c.scenario_id, N.c.status, holdout)
         .order_by(N.c.scenario_id, N.c.status, holdout)
     )
