@@ -33,7 +33,6 @@ from ecrm_dsl.store import enrollments as store
 from ecrm_dsl.store.candidates import PARAMETER, candidate_table, candidate_value
 from ecrm_dsl.store.enrollments import Candidate, Enrollment
 from ecrm_dsl.store.prepared import run
-from ecrm_dsl.store.tables import TABLES
 
 BATCH = 5_000
 
@@ -313,7 +312,11 @@ def _dates(
                 trigger.attribute, attribute_type, day - offset, trigger.yearly, version.plan.timezone, now
             )
             if trigger.where is not None:
-                matches = matches.where(TABLES.customers.c.id.in_(_audience(version, None, now)))
+                # The condition as a filter on the day's matches, judged for them alone (shaped for a few
+                # customers): as an IN over the audience it was judged for every customer, every day.
+                audience = _audience(version, None, now, few=True)
+                assert audience.whereclause is not None
+                matches = matches.where(audience.whereclause)
             else:
                 matches = matches.where(customers.known_at(now))
             admit.pages(matches, moment.astimezone(now.tzinfo))
