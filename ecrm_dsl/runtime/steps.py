@@ -178,11 +178,11 @@ class StepRunner:
             if not remaining:
                 break
             condition = arm.condition
-            chosen = (
-                remaining
-                if condition is None
-                else [r for r in remaining if r.id in self.holds(version, condition, remaining)]
-            )
+            if condition is None:
+                chosen = remaining
+            else:
+                holding = self.holds(version, condition, remaining)  # one query for the arm, not one per row
+                chosen = [r for r in remaining if r.id in holding]
             label = "else" if condition is None else f"arm {index + 1}"
             for row in chosen:
                 self.journal.add(row, "branched", label, node=node.id, arm=index)

@@ -9,6 +9,7 @@ import pytest
 
 from ecrm_dsl.runtime import steps as steps_module
 from ecrm_dsl.store import outbox
+from tests.runtime.test_tick_entries import watching
 from tests.runtime.world import JST, World, template
 
 
@@ -179,3 +180,24 @@ def test_branch_paths_and_anchor_dates(tmp_path: Path) -> None:
     w.ticks(at(1, 11), at(6, 11), every=dt.timedelta(hours=1))
     assert [(s[0], s[1], s[3]) for s in w.sends()] == [("gold", "vip", at(1, 11)), ("plain", "normal", at(4, 18))]
     assert w.decisions("no_date", "skipped")[0]["reason"] == "no delivery_date date for this customer"
+
+
+def test_a_branch_arm_is_one_query_for_the_whole_batch(tmp_path: Path) -> None:
+    """Each arm's condition is judged once for the rows still to route, not once per row (which made a batch of
+    n rows n queries of n ids each)."""
+    body = (
+        '  @route if customer.rank == "gold" {\n    @vip send email mail\n'
+        '  } elif customer.rank == "silver" {\n    @mid send email mail\n'
+        "  } else {\n    @normal send email mail\n  }"
+    )
+    w = make(tmp_path, scenario("order.placed", body))
+    ranks = {"g1": "gold", "s1": "silver", "g2": "gold", "p1": "plain", "s2": "silver", "p2": "plain"}
+    for cid, rank in ranks.items():
+        w.customer(cid, attributes={"rank": rank})
+        w.order(cid, at(1, 10))
+    with watching(w) as statements:
+        w.tick(at(1, 11))
+    arms = [sql for sql, params in statements.seen if any(v in ("gold", "silver") for v in params.values())]
+    assert len(arms) == 2  # two conditional arms, each judged once
+    routed = {s[0]: s[1] for s in w.sends()}
+    assert routed == {"g1": "vip", "g2": "vip", "s1": "mid", "s2": "mid", "p1": "normal", "p2": "normal"}
