@@ -147,6 +147,7 @@ def _goal(
     window = timedelta(seconds=goal.within_seconds) if goal.within_seconds is not None else None
     completed_since = _completed_since(goal, since)
     outcome = ("converted", f"goal {goal.event}")
+    candidates = []
     for pair in pairs:
         row, event = pair.enrollment, pair.event
         if row.scenario_hash != version.hash or row.id in ended or not _open(pair, completed_since):
@@ -161,17 +162,22 @@ def _goal(
             and (event["properties"] or {}).get("order_id") == row.entry_order_id
         ):
             continue
-        same = goal.property if goal.match == "same" else None
-        if runner.event_matches(version, row, event, same, goal.where):
-            journal.add(
-                row,
-                "converted",
-                f"goal {goal.event}",
-                node=row.node_id,
-                at=event["occurred_at"],
-                event_id=event["id"],
-            )
-            ended[row.id] = outcome
+        candidates.append(pair)
+    same = goal.property if goal.match == "same" else None
+    rows = [pair.enrollment for pair in candidates]
+    with runner.matching(rows, where=goal.where is not None, same=same is not None):
+        for pair in candidates:
+            row, event = pair.enrollment, pair.event
+            if row.id not in ended and runner.event_matches(version, row, event, same, goal.where):
+                journal.add(
+                    row,
+                    "converted",
+                    f"goal {goal.event}",
+                    node=row.node_id,
+                    at=event["occurred_at"],
+                    event_id=event["id"],
+                )
+                ended[row.id] = outcome
 
 
 def _event_stop(
@@ -183,12 +189,20 @@ def _event_stop(
     ended: dict[int, tuple[str, str]],
 ) -> None:
     stopped: dict[int, Enrollment] = {}
-    for pair in pairs:
-        row, event = pair.enrollment, pair.event
-        if row.scenario_hash != version.hash or row.id in ended or row.id in stopped or not _open(pair, None):
-            continue
-        if event["id"] != row.entry_event_id and runner.event_matches(version, row, event, rule.same, rule.where):
-            stopped[row.id] = row
+    candidates = [
+        pair
+        for pair in pairs
+        if pair.enrollment.scenario_hash == version.hash
+        and pair.enrollment.id not in ended
+        and _open(pair, None)
+        and pair.event["id"] != pair.enrollment.entry_event_id
+    ]
+    rows = [pair.enrollment for pair in candidates]
+    with runner.matching(rows, where=rule.where is not None, same=rule.same is not None):
+        for pair in candidates:
+            row, event = pair.enrollment, pair.event
+            if row.id not in stopped and runner.event_matches(version, row, event, rule.same, rule.where):
+                stopped[row.id] = row
     _end(list(stopped.values()), f"stop on {rule.event}", journal, ended)
 
 

@@ -9,14 +9,21 @@ the move it explains.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
-from ecrm_dsl.conditions.evaluate import EnrollmentSnapshot, EventSnapshot, evaluate, load_snapshots
+from ecrm_dsl.conditions.evaluate import (
+    CustomerSnapshot,
+    EnrollmentSnapshot,
+    EventSnapshot,
+    evaluate,
+    load_snapshots,
+)
 from ecrm_dsl.conditions.normal import Normal
 from ecrm_dsl.conditions.sql import ClockKeys, as_of, clock_keys, select_enrollments
 from ecrm_dsl.language.timing import due_at
@@ -60,6 +67,12 @@ def _guard_test(version: ScenarioVersion, condition: Normal, dialect: str, now: 
     return found
 
 
+def _heard_in_time(row: Enrollment, occurred_at: datetime, now: datetime) -> bool:
+    """An event counts for a wait if it happened after the wait began and by its deadline (and by now)."""
+    assert row.waiting_since is not None
+    return row.waiting_since < occurred_at <= min(row.due_at or now, now)
+
+
 class StepRunner:
     def __init__(
         self,
@@ -74,6 +87,9 @@ class StepRunner:
         self.now = now
         self.journal = journal
         self.versions = versions
+        # What ``event_matches`` reads, loaded for a whole batch inside ``matching`` (None outside it).
+        self._snapshots: dict[str, CustomerSnapshot] | None = None
+        self._entry_properties: dict[int, dict[str, Any]] | None = None
 
     # ------------------------------------------------------------------ placing at a step
 
@@ -245,14 +261,17 @@ class StepRunner:
             self.now,
         )
         heard: dict[int, dict[str, Any]] = {}
-        for row in rows:
-            deadline = row.due_at or self.now
-            for event in found.get(row.customer_id, []):
-                if row.waiting_since < event["occurred_at"] <= min(deadline, self.now) and self.event_matches(
-                    version, row, event, node.same, node.where
-                ):
-                    heard[row.id] = event
-                    break
+        in_time = {
+            row.id: [e for e in found.get(row.customer_id, []) if _heard_in_time(row, e["occurred_at"], self.now)]
+            for row in rows
+        }
+        listening = [row for row in rows if in_time[row.id]]
+        with self.matching(listening, where=node.where is not None, same=node.same is not None):
+            for row in listening:
+                for event in in_time[row.id]:
+                    if self.event_matches(version, row, event, node.same, node.where):
+                        heard[row.id] = event
+                        break
         for row in rows:
             if row.id in heard:
                 self.journal.add(row, "heard", f"{node.event}", node=node.id, event_id=heard[row.id]["id"])
@@ -263,18 +282,38 @@ class StepRunner:
             {r.id: heard[r.id]["occurred_at"] for r in rows if r.id in heard},
         )
 
+    @contextmanager
+    def matching(self, rows: Sequence[Enrollment], *, where: bool, same: bool) -> Iterator[None]:
+        """Within the block, :meth:`event_matches` for ``rows`` reads what it needs from one load for all of them:
+        their customers' snapshots (``where``: a rule with a condition) and their entry events' properties
+        (``same``: a rule keyed to the entry event) — not one load per row. Nothing is kept after the block, so a
+        later check sees the store as it is then."""
+        if where and rows:
+            self._snapshots = load_snapshots(self.conn, customer_ids={r.customer_id for r in rows})
+        if same and rows:
+            entry_ids = [r.entry_event_id for r in rows if r.entry_event_id]
+            self._entry_properties = customers.entry_event_properties(self.conn, entry_ids)
+        try:
+            yield
+        finally:
+            self._snapshots, self._entry_properties = None, None
+
     def event_matches(
         self, version: ScenarioVersion, row: Enrollment, event: dict[str, Any], same: str | None, where: Normal | None
     ) -> bool:
         """Whether an event counts for this enrollment: keyed to the entry event (same …) and its condition."""
         if same is not None:
-            entry = customers.entry_event_properties(self.conn, [row.entry_event_id] if row.entry_event_id else [])
+            entry = self._entry_properties
+            if entry is None:
+                entry = customers.entry_event_properties(self.conn, [row.entry_event_id] if row.entry_event_id else [])
             wanted = entry.get(row.entry_event_id or -1, {}).get(same)
             if wanted is None or (event["properties"] or {}).get(same) != wanted:
                 return False
         if where is None:
             return True
-        snapshot = load_snapshots(self.conn, customer_ids=[row.customer_id])[row.customer_id]
+        snapshot = (self._snapshots or {}).get(row.customer_id)
+        if snapshot is None:
+            snapshot = load_snapshots(self.conn, customer_ids=[row.customer_id])[row.customer_id]
         seen = EventSnapshot(
             event["id"], str(version.entry_event or ""), event["occurred_at"], event["properties"] or {}
         )

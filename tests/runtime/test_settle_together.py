@@ -121,3 +121,25 @@ def test_a_redeployed_segment_definition_is_used_by_the_same_scenario_version_in
     w.deploy(at(1, 12))
     w.tick(at(1, 12))
     assert w.enrollment_status("silver") == ["exited"]
+
+
+def test_a_goal_with_a_condition_reads_the_customers_once_for_all_its_events(tmp_path: Path) -> None:
+    """A goal's ``where`` is judged on customer snapshots loaded once for every enrollment whose event it checks,
+    not once per event; what converts is the same."""
+    goal = '  goal order.placed repeat within 30d where event.coupon_code == "BACK"'
+    w = build(tmp_path, {"g": scenario("g", "order.placed", BODY, goal)})
+    for cid in ("戻った", "クーポンなし", "もう一人"):
+        w.customer(cid)
+        w.order(cid, at(1, 10))
+    w.tick(at(1, 11))
+    w.tick(at(1, 12))
+    w.event("戻った", "order.placed", at(1, 12, 10), order_id="R1", coupon_code="BACK")
+    w.event("クーポンなし", "order.placed", at(1, 12, 20), order_id="R2")
+    w.event("もう一人", "order.placed", at(1, 12, 30), order_id="R3", coupon_code="BACK")
+    with statements(w) as seen:
+        w.tick(at(1, 13))
+    tag_reads = [sql for sql in seen if sql.startswith("SELECT customer_tags.")]
+    assert len(tag_reads) == 1  # one snapshot load for the three enrollments' events
+    assert [d["kind"] for d in w.decisions("戻った") if d["kind"] == "converted"] == ["converted"]
+    assert [d["kind"] for d in w.decisions("もう一人") if d["kind"] == "converted"] == ["converted"]
+    assert not [d for d in w.decisions("クーポンなし") if d["kind"] == "converted"]
