@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from ecrm_dsl.conditions.normal import ConditionError, Types, comparison_kind, normalise, walk_segments
+from ecrm_dsl.conditions.normal import (
+    ConditionError,
+    Types,
+    comparison_kind,
+    normalise,
+    reads_only_the_event,
+    walk_segments,
+)
 from ecrm_dsl.language import ast
 from ecrm_dsl.syntax.text import parse_condition
 
@@ -161,3 +168,20 @@ def test_types() -> None:
     for left, right in [("string", "int"), ("list", "list"), ("duration", "int"), (None, None)]:
         with pytest.raises(ConditionError):
             comparison_kind(left, right)
+
+
+@pytest.mark.parametrize(
+    ("text", "only_the_event"),
+    [
+        ('event.coupon_code == "BACK"', True),
+        ('event.coupon_code in ["A", "B"] and not event.channel == "line"', True),
+        ("event.coupon_code is null or event.amount between 1000 and 5000", True),
+        ('event.coupon_code == "BACK" and customer.order_count >= 1', False),
+        ("customer.order_count >= 1", False),
+        ('has_tag("vip")', False),
+        ("count(order.placed, 30d) >= 2", False),
+    ],
+)
+def test_a_condition_that_reads_only_the_event_is_told_apart(text: str, only_the_event: bool) -> None:
+    """What lets a goal or wait judge such a condition without loading the customer."""
+    assert reads_only_the_event(normalise(_parse(text))) is only_the_event

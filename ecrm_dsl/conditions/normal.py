@@ -297,6 +297,25 @@ def walk_segments(normal: Normal) -> list[str]:
     return found
 
 
+def reads_only_the_event(normal: Normal) -> bool:
+    """The condition compares the event's properties with literals and nothing else (``event.coupon_code ==
+    "BACK"``): judging it needs nothing of the customer."""
+    tag = normal[0]
+    if tag in ("and", "or"):
+        return all(reads_only_the_event(child) for child in normal[1:])
+    if tag == "not":
+        return reads_only_the_event(normal[1])
+    if tag == "cmp":
+        operands = [normal[2], normal[3]]
+    elif tag in ("in", "not_in"):
+        operands = [normal[1], *normal[2]]
+    elif tag in ("between", "not_between", "is_null", "is_not_null"):
+        operands = list(normal[1:])
+    else:
+        return False
+    return all(operand[0] in ("lit", "event") for operand in operands)
+
+
 def literal_key(type_: str, raw: Any, kind: str) -> Any:
     """A non-null literal as the plain value both runtimes compare under ``kind``."""
     if kind == "number":

@@ -165,7 +165,7 @@ def _goal(
         candidates.append(pair)
     same = goal.property if goal.match == "same" else None
     rows = [pair.enrollment for pair in candidates]
-    with runner.matching(rows, where=goal.where is not None, same=same is not None):
+    with runner.matching(rows, where=goal.where, same=same is not None):
         for pair in candidates:
             row, event = pair.enrollment, pair.event
             if row.id not in ended and runner.event_matches(version, row, event, same, goal.where):
@@ -198,7 +198,7 @@ def _event_stop(
         and pair.event["id"] != pair.enrollment.entry_event_id
     ]
     rows = [pair.enrollment for pair in candidates]
-    with runner.matching(rows, where=rule.where is not None, same=rule.same is not None):
+    with runner.matching(rows, where=rule.where, same=rule.same is not None):
         for pair in candidates:
             row, event = pair.enrollment, pair.event
             if row.id not in stopped and runner.event_matches(version, row, event, rule.same, rule.where):

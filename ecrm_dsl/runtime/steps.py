@@ -24,7 +24,7 @@ from ecrm_dsl.conditions.evaluate import (
     evaluate,
     load_snapshots,
 )
-from ecrm_dsl.conditions.normal import Normal
+from ecrm_dsl.conditions.normal import Normal, reads_only_the_event
 from ecrm_dsl.conditions.sql import ClockKeys, as_of, clock_keys, select_enrollments
 from ecrm_dsl.language.timing import due_at
 from ecrm_dsl.plan.nodes import BranchNode, ExitNode, Node, SendNode, SplitNode, UpdateNode, WaitNode
@@ -266,7 +266,7 @@ class StepRunner:
             for row in rows
         }
         listening = [row for row in rows if in_time[row.id]]
-        with self.matching(listening, where=node.where is not None, same=node.same is not None):
+        with self.matching(listening, where=node.where, same=node.same is not None):
             for row in listening:
                 for event in in_time[row.id]:
                     if self.event_matches(version, row, event, node.same, node.where):
@@ -283,12 +283,12 @@ class StepRunner:
         )
 
     @contextmanager
-    def matching(self, rows: Sequence[Enrollment], *, where: bool, same: bool) -> Iterator[None]:
+    def matching(self, rows: Sequence[Enrollment], *, where: Normal | None, same: bool) -> Iterator[None]:
         """Within the block, :meth:`event_matches` for ``rows`` reads what it needs from one load for all of them:
-        their customers' snapshots (``where``: a rule with a condition) and their entry events' properties
-        (``same``: a rule keyed to the entry event) — not one load per row. Nothing is kept after the block, so a
-        later check sees the store as it is then."""
-        if where and rows:
+        their customers' snapshots (a rule whose condition ``where`` reads more than the event) and their entry
+        events' properties (``same``: a rule keyed to the entry event) — not one load per row. Nothing is kept
+        after the block, so a later check sees the store as it is then."""
+        if where is not None and not reads_only_the_event(where) and rows:
             self._snapshots = load_snapshots(self.conn, customer_ids={r.customer_id for r in rows})
         if same and rows:
             entry_ids = [r.entry_event_id for r in rows if r.entry_event_id]
@@ -312,6 +312,8 @@ class StepRunner:
         if where is None:
             return True
         snapshot = (self._snapshots or {}).get(row.customer_id)
+        if snapshot is None and reads_only_the_event(where):
+            snapshot = CustomerSnapshot(row.customer_id)  # nothing of the customer is read
         if snapshot is None:
             snapshot = load_snapshots(self.conn, customer_ids=[row.customer_id])[row.customer_id]
         seen = EventSnapshot(
