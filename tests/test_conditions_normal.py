@@ -176,6 +176,8 @@ def test_types() -> None:
         ('event.coupon_code == "BACK"', True),
         ('event.coupon_code in ["A", "B"] and not event.channel == "line"', True),
         ("event.coupon_code is null or event.amount between 1000 and 5000", True),
+        ('contains(event.skus, "LOTION-150")', True),
+        ('contains(customer.first_order_skus, "TRIAL-SET")', False),
         ('event.coupon_code == "BACK" and customer.order_count >= 1', False),
         ("customer.order_count >= 1", False),
         ('has_tag("vip")', False),

@@ -297,6 +297,9 @@ def walk_segments(normal: Normal) -> list[str]:
     return found
 
 
+_PURE_FUNCTIONS = frozenset({"contains"})
+
+
 def reads_only_the_event(normal: Normal) -> bool:
     """The condition compares the event's properties with literals and nothing else (``event.coupon_code ==
     "BACK"``): judging it needs nothing of the customer."""
@@ -305,6 +308,8 @@ def reads_only_the_event(normal: Normal) -> bool:
         return all(reads_only_the_event(child) for child in normal[1:])
     if tag == "not":
         return reads_only_the_event(normal[1])
+    if tag == "call" and normal[1] in _PURE_FUNCTIONS:  # a function of its arguments alone
+        return all(argument[0] in ("lit", "event") for argument in normal[2:])
     if tag == "cmp":
         operands = [normal[2], normal[3]]
     elif tag in ("in", "not_in"):
