@@ -218,7 +218,8 @@ class Scheduler:
                 node = version.nodes[node_id]
                 assert isinstance(node, WaitNode), f"enrollments wait at {node_id}, which is not a wait"
                 after = 0
-                while rows := store.waiting(conn, scenario_hash, node_id, BATCH, after):
+                assert node.event is not None, f"enrollments wait at {node_id}, which waits for no event"
+                while rows := store.waiting(conn, scenario_hash, node_id, node.event, now, BATCH, after):
                     after = rows[-1].id
                     journal = Journal(now)
                     StepRunner(conn, now, journal).listen(version, node, rows)

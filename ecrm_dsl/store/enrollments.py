@@ -16,6 +16,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    exists,
     func,
     insert,
     or_,
@@ -172,9 +173,18 @@ _DUE_BATCH = (
     .order_by(E.c.due_at, E.c.id)
     .limit(bindparam("limit", type_=Integer()))
 )
+_HEARD = exists().where(
+    T.events.c.customer_id == E.c.customer_id,
+    T.events.c.type == bindparam("event_type", type_=String()),
+    T.events.c.occurred_at > E.c.waiting_since,
+    T.events.c.occurred_at <= bindparam("now", type_=UTCDateTime()),
+    or_(E.c.due_at.is_(None), T.events.c.occurred_at <= E.c.due_at),
+)
+# Only the waiting enrollments with an event of the awaited type since they began waiting and by their deadline:
+# the others cannot hear anything this tick, and reading every waiting row every tick cost more than the probes.
 _WAITING = (
     select(*_COLUMNS)
-    .where(*_AT_STEP, E.c.waiting_since.is_not(None), E.c.id > bindparam("after_id"))
+    .where(*_AT_STEP, E.c.waiting_since.is_not(None), E.c.id > bindparam("after_id"), _HEARD)
     .order_by(E.c.id)
     .limit(bindparam("limit", type_=Integer()))
 )
@@ -190,8 +200,19 @@ def due_batch(conn: Connection, scenario_hash: str, node_id: str, now: datetime,
     return _rows(run(conn, _DUE_BATCH, params))
 
 
-def waiting(conn: Connection, scenario_hash: str, node_id: str, limit: int, after_id: int) -> list[Enrollment]:
-    params = {"scenario_hash": scenario_hash, "node_id": node_id, "after_id": after_id, "limit": limit}
+def waiting(
+    conn: Connection, scenario_hash: str, node_id: str, event_type: str, now: datetime, limit: int, after_id: int
+) -> list[Enrollment]:
+    """Enrollments waiting at a step for ``event_type`` that have such an event in (waiting since, deadline] up
+    to ``now``: those that may hear it (its ``same`` and ``where`` are still to judge), by id after ``after_id``."""
+    params = {
+        "scenario_hash": scenario_hash,
+        "node_id": node_id,
+        "event_type": event_type,
+        "now": now,
+        "after_id": after_id,
+        "limit": limit,
+    }
     return _rows(run(conn, _WAITING, params))
 
 

@@ -6,9 +6,11 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from ecrm_dsl.runtime import steps as steps_module
-from ecrm_dsl.store import outbox
+from ecrm_dsl.store import enrollments, outbox
+from ecrm_dsl.store.tables import TABLES
 from tests.runtime.test_tick_entries import watching
 from tests.runtime.world import JST, World, template
 
@@ -201,3 +203,26 @@ def test_a_branch_arm_is_one_query_for_the_whole_batch(tmp_path: Path) -> None:
     assert len(arms) == 2  # two conditional arms, each judged once
     routed = {s[0]: s[1] for s in w.sends()}
     assert routed == {"g1": "vip", "g2": "vip", "s1": "mid", "s2": "mid", "p1": "normal", "p2": "normal"}
+
+
+def test_only_waiting_enrollments_with_an_awaited_event_are_read(tmp_path: Path) -> None:
+    """Listening reads the enrollments at a wait that have an event of its type since they began waiting (their
+    condition still to judge), not every waiting row at every tick."""
+    body = (
+        "  @ask send email mail\n  @answer wait for survey.answered where event.satisfaction <= 2 timeout 3d {\n"
+        "    on event {\n      @sorry send line mail\n    }\n    on timeout {\n      @remind send sms mail\n    }\n  }"
+    )
+    w = make(tmp_path, scenario("order.shipped", body), template("mail", channels=("email", "line", "sms")))
+    for cid in ("unhappy", "happy", "silent"):
+        w.customer(cid)
+        w.event(cid, "order.shipped", at(1, 10), order_id=cid)
+    w.event("unhappy", "survey.answered", at(2, 10), satisfaction=1)
+    w.event("happy", "survey.answered", at(2, 10), satisfaction=5)
+    w.event("silent", "survey.answered", at(1, 9), satisfaction=1)  # before the wait began: not heard
+    w.ticks(at(1, 10), at(2, 16), every=dt.timedelta(hours=6))
+    e = TABLES.enrollments.c
+    with w.engine.connect() as conn:
+        version = conn.execute(select(e.scenario_hash).limit(1)).scalar_one()
+        listening = enrollments.waiting(conn, version, "answer", "survey.answered", at(2, 16), 100, 0)
+    assert [row.customer_id for row in listening] == ["happy"]  # "unhappy" heard it and moved on
+    assert [s[1] for s in w.sends("unhappy")] == ["ask", "sorry"]
