@@ -91,7 +91,9 @@ def test_a_crash_between_choosing_a_delivery_and_recording_it_loses_nothing_and_
     assert all(w.enrollment_status(c) == ["completed"] for c in "abc")
 
 
-def test_wait_for_an_event_takes_the_path_of_what_happened(tmp_path: Path) -> None:
+def survey_wait(tmp_path: Path) -> World:
+    """Three shipped customers waiting for a low survey score; "unhappy" answers 1, "happy" 5 (which does not match
+    the wait's condition), "silent" nothing."""
     body = (
         "  @ask send email mail\n  @answer wait for survey.answered where event.satisfaction <= 2 timeout 3d {\n"
         "    on event {\n      @sorry send line mail\n    }\n    on timeout {\n      @remind send sms mail\n    }\n  }"
@@ -101,7 +103,12 @@ def test_wait_for_an_event_takes_the_path_of_what_happened(tmp_path: Path) -> No
         w.customer(cid)
         w.event(cid, "order.shipped", at(1, 10), order_id=cid)
     w.event("unhappy", "survey.answered", at(2, 10), satisfaction=1)
-    w.event("happy", "survey.answered", at(2, 10), satisfaction=5)  # does not match the wait's condition
+    w.event("happy", "survey.answered", at(2, 10), satisfaction=5)
+    return w
+
+
+def test_wait_for_an_event_takes_the_path_of_what_happened(tmp_path: Path) -> None:
+    w = survey_wait(tmp_path)
     w.ticks(at(1, 10), at(5, 10), every=dt.timedelta(hours=6))
     paths = {cid: [s[1] for s in w.sends(cid)] for cid in ("unhappy", "happy", "silent")}
     assert paths == {"unhappy": ["ask", "sorry"], "happy": ["ask", "remind"], "silent": ["ask", "remind"]}
@@ -208,16 +215,7 @@ def test_a_branch_arm_is_one_query_for_the_whole_batch(tmp_path: Path) -> None:
 def test_only_waiting_enrollments_with_an_awaited_event_are_read(tmp_path: Path) -> None:
     """Listening reads the enrollments at a wait that have an event of its type since they began waiting (their
     condition still to judge), not every waiting row at every tick."""
-    body = (
-        "  @ask send email mail\n  @answer wait for survey.answered where event.satisfaction <= 2 timeout 3d {\n"
-        "    on event {\n      @sorry send line mail\n    }\n    on timeout {\n      @remind send sms mail\n    }\n  }"
-    )
-    w = make(tmp_path, scenario("order.shipped", body), template("mail", channels=("email", "line", "sms")))
-    for cid in ("unhappy", "happy", "silent"):
-        w.customer(cid)
-        w.event(cid, "order.shipped", at(1, 10), order_id=cid)
-    w.event("unhappy", "survey.answered", at(2, 10), satisfaction=1)
-    w.event("happy", "survey.answered", at(2, 10), satisfaction=5)
+    w = survey_wait(tmp_path)
     w.event("silent", "survey.answered", at(1, 9), satisfaction=1)  # before the wait began: not heard
     w.ticks(at(1, 10), at(2, 16), every=dt.timedelta(hours=6))
     e = TABLES.enrollments.c
