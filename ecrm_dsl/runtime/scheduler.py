@@ -210,16 +210,23 @@ class Scheduler:
     def _listen(self, now: datetime, by_hash: dict[str, ScenarioVersion], report: TickReport) -> bool:
         """Waiting enrollments whose awaited event has happened move on; returns whether any did."""
         moved = False
-        if not any(isinstance(node, WaitNode) for v in by_hash.values() for node in v.nodes.values()):
-            return False  # no running version has a wait step, so nobody can be listening: skip the scan
+        # Only a wait for an event of a running version can hold listeners: found in the plans, not by a scan.
+        listening = sorted(
+            (version.hash, node.id)
+            for version in by_hash.values()
+            for node in version.nodes.values()
+            if isinstance(node, WaitNode) and node.event is not None
+        )
+        if not listening:
+            return False
         with self._begin() as conn:  # a batch at a time (memory stays flat), in one transaction
-            for scenario_hash, node_id in store.waiting_nodes(conn):
+            for scenario_hash, node_id in listening:
                 version = by_hash[scenario_hash]
                 node = version.nodes[node_id]
-                assert isinstance(node, WaitNode), f"enrollments wait at {node_id}, which is not a wait"
+                assert isinstance(node, WaitNode) and node.event is not None
                 after = 0
-                assert node.event is not None, f"enrollments wait at {node_id}, which waits for no event"
-                while rows := store.waiting(conn, scenario_hash, node_id, node.event, now, BATCH, after):
+                scenario = (version.id, scenario_hash)
+                while rows := store.waiting(conn, scenario, node_id, node.event, now, BATCH, after):
                     after = rows[-1].id
                     journal = Journal(now)
                     StepRunner(conn, now, journal).listen(version, node, rows)

@@ -184,7 +184,15 @@ _HEARD = exists().where(
 # the others cannot hear anything this tick, and reading every waiting row every tick cost more than the probes.
 _WAITING = (
     select(*_COLUMNS)
-    .where(*_AT_STEP, E.c.waiting_since.is_not(None), E.c.id > bindparam("after_id"), _HEARD)
+    # The scenario id as well as the version: SQLite then reads that scenario's active enrollments by the
+    # (scenario_id, status) index, in id order, instead of every active enrollment of every scenario.
+    .where(
+        *_AT_STEP,
+        E.c.scenario_id == bindparam("scenario_id", type_=String()),
+        E.c.waiting_since.is_not(None),
+        E.c.id > bindparam("after_id"),
+        _HEARD,
+    )
     .order_by(E.c.id)
     .limit(bindparam("limit", type_=Integer()))
 )
@@ -201,11 +209,20 @@ def due_batch(conn: Connection, scenario_hash: str, node_id: str, now: datetime,
 
 
 def waiting(
-    conn: Connection, scenario_hash: str, node_id: str, event_type: str, now: datetime, limit: int, after_id: int
+    conn: Connection,
+    scenario: tuple[str, str],
+    node_id: str,
+    event_type: str,
+    now: datetime,
+    limit: int,
+    after_id: int,
 ) -> list[Enrollment]:
-    """Enrollments waiting at a step for ``event_type`` that have such an event in (waiting since, deadline] up
-    to ``now``: those that may hear it (its ``same`` and ``where`` are still to judge), by id after ``after_id``."""
+    """Enrollments of ``scenario`` (id, version hash) waiting at a step for ``event_type`` that have such an event
+    in (waiting since, deadline] up to ``now``: those that may hear it (its ``same`` and ``where`` are still to
+    judge), by id after ``after_id``."""
+    scenario_id, scenario_hash = scenario
     params = {
+        "scenario_id": scenario_id,
         "scenario_hash": scenario_hash,
         "node_id": node_id,
         "event_type": event_type,
@@ -214,15 +231,6 @@ def waiting(
         "limit": limit,
     }
     return _rows(run(conn, _WAITING, params))
-
-
-def waiting_nodes(conn: Connection) -> list[tuple[str, str]]:
-    return sorted((row.scenario_hash, row.node_id) for row in run(conn, _WAITING_NODES))
-
-
-_WAITING_NODES = (
-    select(E.c.scenario_hash, E.c.node_id).distinct().where(E.c.status == ACTIVE, E.c.waiting_since.is_not(None))
-)
 
 
 _PLACE = BulkUpdate(E, ("node_id", "due_at", "previous_at", "waiting_since"), key="id")

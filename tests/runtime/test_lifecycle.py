@@ -220,7 +220,7 @@ def test_only_waiting_enrollments_with_an_awaited_event_are_read(tmp_path: Path)
     w.ticks(at(1, 10), at(2, 16), every=dt.timedelta(hours=6))
     e = TABLES.enrollments.c
     with w.engine.connect() as conn:
-        version = conn.execute(select(e.scenario_hash).limit(1)).scalar_one()
-        listening = enrollments.waiting(conn, version, "answer", "survey.answered", at(2, 16), 100, 0)
+        scenario = tuple(conn.execute(select(e.scenario_id, e.scenario_hash).limit(1)).one())
+        listening = enrollments.waiting(conn, scenario, "answer", "survey.answered", at(2, 16), 100, 0)
     assert [row.customer_id for row in listening] == ["happy"]  # "unhappy" heard it and moved on
     assert [s[1] for s in w.sends("unhappy")] == ["ask", "sorry"]
