@@ -34,23 +34,19 @@ def _columns(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
+def _small_demo(folder: Path, lang: str | None = None) -> tuple[int, str, str]:
+    """The smallest demo (10 customers, 2 days), its store and outbox in ``folder``."""
+    store, outbox = str(folder / "demo.db"), str(folder / "outbox")
+    config = str(ROOT / "pyproject.toml")
+    args = ("--config", config, "demo", "--customers", "10", "--days", "2", "--store", store, "--outbox", outbox)
+    return _ecrm(*args, lang=lang)
+
+
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The smallest demo, run once in English for the module's tests to read."""
     folder = tmp_path_factory.mktemp("demo")
-    code, out, _ = _ecrm(
-        "--config",
-        str(ROOT / "pyproject.toml"),
-        "demo",
-        "--customers",
-        "10",
-        "--days",
-        "2",
-        "--store",
-        str(folder / "demo.db"),
-        "--outbox",
-        str(folder / "outbox"),
-    )
+    code, out, _ = _small_demo(folder)
     assert code == 0, out
     assert "ecrm demo: 14 scenarios from scenarios" in out and "49 ticks in" in out
     i18n.use("en")
@@ -58,20 +54,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_demo_speaks_japanese_with_its_table_aligned(tmp_path: Path) -> None:
-    code, out, _ = _ecrm(
-        "--config",
-        str(ROOT / "pyproject.toml"),
-        "demo",
-        "--customers",
-        "10",
-        "--days",
-        "2",
-        "--store",
-        str(tmp_path / "demo.db"),
-        "--outbox",
-        str(tmp_path / "outbox"),
-        lang="ja",
-    )
+    code, out, _ = _small_demo(tmp_path, lang="ja")
     assert code == 0, out
     assert "ecrm demo: scenarios のシナリオ 14 件" in out
     assert "顧客 10 人、注文" in out and "ティックを 2 日分実行します" in out
