@@ -56,7 +56,6 @@ def test_a_change_the_log_never_saw_waits_for_a_deploy(tmp_path: Path) -> None:
     w.customer("quiet")
     w.order("quiet", at(1, 10))
     w.tick(at(1, 11))
-    w.tick(at(1, 11, 30))  # the enrollment of 11:00 is judged once more, as new since the last tick
     unsubscribe(w, "quiet")
     with w.engine.begin() as conn:
         conn.execute(delete(TABLES.customer_changes))
@@ -97,3 +96,21 @@ def test_the_second_look_after_entries_judges_only_the_entrants_even_on_the_cloc
     assert second["changed_ids"] in ("[]", []) and second["after"] >= 1  # no customer: only the ids after
     assert w.enrollment_status("leaving") == ["exited"] and w.sends("leaving") == []
     assert w.enrollment_status("running") == ["active"]
+
+
+def test_entrants_judged_in_their_tick_are_not_new_to_the_next_one(tmp_path: Path) -> None:
+    """A tick judges its own entrants before it ends, so its mark moves past them: the next tick looks at them
+    again only if their customer changes (here a write the log never saw shows it: it is not judged)."""
+    w = world(tmp_path)
+    w.customer("entered")
+    w.tick(at(1, 10))
+    w.order("entered", at(1, 10, 30))
+    w.tick(at(1, 11))  # enters and judges "entered" as of 11:00
+    unsubscribe(w, "entered")
+    with w.engine.begin() as conn:
+        conn.execute(delete(TABLES.customer_changes))
+    w.tick(at(1, 12))
+    assert w.enrollment_status("entered") == ["active"]
+    unsubscribe(w, "entered")  # logged this time
+    w.tick(at(1, 13))
+    assert w.enrollment_status("entered") == ["exited"]
