@@ -239,7 +239,8 @@ def _segment(
     if mark is None and windows:
         changes.keep_events_since(conn, now - timedelta(seconds=max(windows)))
     clock = as_of(built.clock, now, version.plan.timezone)
-    joined = built.statements.run(conn, version.id, now, clock, None if full else mark)
+    listed = None if windows or mark is None else _same_changes(mark, changed, changed_after)
+    joined = built.statements.run(conn, version.id, now, clock, None if full else mark, listed)
     moved[reader] = changes.Mark(upto, now, window=max(windows, default=0))
     if joined != 0 and not baseline_only:  # None: the driver did not say how many joined
         admit.pages(triggers.segment_entrants(version.id, now), now)
@@ -248,10 +249,18 @@ def _segment(
 def _unchanged_since(mark: changes.Mark, changed: changes.Customers | None, after: changes.Mark | None) -> bool:
     """Whether no customer changed after ``mark``: the tick's changed customers were read after the same mark,
     and there were none."""
-    if changed is None or after is None or (mark.seq, mark.at) != (after.seq, after.at):
-        return False
-    listed = changes.inline(changed)
+    listed = _same_changes(mark, changed, after)
     return listed is not None and not listed
+
+
+def _same_changes(
+    mark: changes.Mark, changed: changes.Customers | None, after: changes.Mark | None
+) -> list[str] | None:
+    """The customers changed after ``mark``, when the tick has read them already as a list (after the same
+    mark); None when it has not."""
+    if changed is None or after is None or (mark.seq, mark.at) != (after.seq, after.at):
+        return None
+    return changes.inline(changed)
 
 
 @dataclass(frozen=True)

@@ -365,8 +365,10 @@ class SegmentPass:
     ``customers.id`` (``few`` shaped for a few customers); ``windows``: the time windows (seconds) the condition
     reads, whose leavers the change log also finds (see ``changes.changed``).
 
-    An incremental pass judges only the customers changed since the mark, twice (leavers, then joiners) rather
-    than through the temporary table: for a few customers that costs less than the table's four statements."""
+    An incremental pass reads the customers changed since the mark into a list (up to ``changes.INLINE``), judges
+    them once, and moves only the leavers and joiners among them: three statements with the ids bound as one
+    parameter each. Past that many (a bulk import), the changed customers stay a query of the log, judged twice
+    (leavers, then joiners)."""
 
     def __init__(self, audience: Select[Any], few: Select[Any], windows: Sequence[int]):
         c = T.customers.c
@@ -375,27 +377,59 @@ class SegmentPass:
         self._tick = bindparam("segment_tick", type_=UTCDateTime())
         known = or_(c.signed_up_at.is_(None), c.signed_up_at <= self._tick)  # as customers.known_at, bound
         self._audience = audience.order_by(None).where(known)
-        changed = self._changed()
-        judged = few.order_by(None).where(known, c.id.in_(changed))
+        self._few = few.order_by(None).where(known)
+        changed = changes.changed_query(len(self.windows), self._tick)
+        self._changed_few = changed.distinct().limit(changes.INLINE + 1)
+        judged = self._few.where(c.id.in_(changed))
         self._leavers = _leavers(self._scenario, judged, changed)
         self._joiners = _joiners(self._scenario, judged, self._tick)
-
-    def _changed(self) -> Select[Any]:
-        """``changes.changed`` with the mark and the clock as parameters."""
-        return changes.changed_query(len(self.windows), self._tick)
+        self._listed: dict[str, tuple[Executable, Executable, Executable]] = {}
 
     def run(
-        self, conn: Connection, scenario_id: str, now: datetime, clock: dict[str, Any], after: Mark | None
+        self,
+        conn: Connection,
+        scenario_id: str,
+        now: datetime,
+        clock: dict[str, Any],
+        after: Mark | None,
+        changed: Sequence[str] | None = None,
     ) -> int | None:
         """Bring the membership up to ``now``: every customer judged, or with ``after`` only those changed since
-        that mark. ``clock``: the audience's clock values as of ``now``. Returns how many started matching (None
-        where the driver does not say)."""
+        that mark (``changed``: their ids, when the caller has read them already). ``clock``: the audience's
+        clock values as of ``now``. Returns how many started matching (None where the driver does not say)."""
         params = {**clock, "segment_scenario": scenario_id, "segment_tick": now}
         if after is None:
             return _full_pass(conn, self._audience, self._scenario, self._tick, params)
         params.update(changes.changed_values(after, now, self.windows, with_now=False))
-        run(conn, self._leavers, params)
-        return _count(run(conn, self._joiners, params))
+        ids = list(changed) if changed is not None else list(run(conn, self._changed_few, params).scalars())
+        if len(ids) > changes.INLINE:
+            run(conn, self._leavers, params)
+            return _count(run(conn, self._joiners, params))
+        if not ids:
+            return 0
+        dialect = conn.dialect.name
+        judge, leave, join = self._listed_statements(dialect)
+        params["segment_changed"] = one_of_value(dialect, sorted(ids))
+        matching = sorted(run(conn, judge, params).scalars())
+        params["segment_matching"] = one_of_value(dialect, matching)
+        run(conn, leave, params)
+        return _count(run(conn, join, params)) if matching else 0
+
+    def _listed_statements(self, dialect: str) -> tuple[Executable, Executable, Executable]:
+        """For a listed pass: the changed customers who match, the members among them who no longer do, and the
+        matching ones who are not members yet (the ids bound as ``segment_changed`` and ``segment_matching``)."""
+        found = self._listed.get(dialect)
+        if found is None:
+            c, m = T.customers.c, T.segment_members.c
+            judge = self._few.where(one_of_param(dialect, c.id, "segment_changed"))
+            leave = delete(T.segment_members).where(
+                m.scenario_id == self._scenario,
+                one_of_param(dialect, m.customer_id, "segment_changed"),
+                ~one_of_param(dialect, m.customer_id, "segment_matching"),
+            )
+            joining = select(c.id).where(one_of_param(dialect, c.id, "segment_matching"))
+            found = self._listed[dialect] = (judge, leave, _joiners(self._scenario, joining, self._tick))
+        return found
 
 
 def segment_entrants(scenario_id: str, now: datetime) -> Select[Any]:
