@@ -83,6 +83,7 @@ def enroll_all(
     known = triggers.states(conn, ids)
     looks = {version.id: _look(conn, version, known.get(version.id), now) for version in versions}
     quiet = _quiet(conn, versions, looks, now, late_arrival, changed)
+    shared = _shared_reads(conn, versions, looks, quiet, now, late_arrival, changed)
     # The segment triggers' change-log marks: read in one statement, written in one at the end.
     readers = [segment_reader(v) for v in versions if isinstance(v.trigger, SegmentTrigger)]
     marks = changes.read_marks(conn, readers) if readers else {}
@@ -94,8 +95,14 @@ def enroll_all(
         look, trigger = looks[version.id], version.trigger
         if isinstance(trigger, EventTrigger):
             if version.id not in quiet:
-                scope = None if look.first else changed  # a first look (a backfill) reaches before the log's horizon
-                _events(conn, version, trigger, look, now, admit, late_arrival, scope)
+                read = shared.get(trigger.event)
+                if read is not None and not look.first:
+                    _shared_events(conn, version, read, look, late_arrival, admit)
+                else:
+                    scope = (
+                        None if look.first else changed
+                    )  # a first look (a backfill) reaches before the log's horizon
+                    _events(conn, version, trigger, look, now, admit, late_arrival, scope)
         elif isinstance(trigger, SegmentTrigger):
             baseline_only = look.first and not version.scenario.backfill_seconds
             log = (changed, changed_after, head)
@@ -148,6 +155,56 @@ def _quiet(
         if last is None or last <= look.since - late_arrival or last < look.floor:
             quiet.add(sid)
     return quiet
+
+
+def _shared_reads(
+    conn: Connection,
+    versions: Sequence[ScenarioVersion],
+    looks: dict[str, _Look],
+    quiet: set[str],
+    now: datetime,
+    late_arrival: timedelta,
+    changed: changes.Customers | None,
+) -> dict[str, triggers.SharedEvents]:
+    """The new events of each type that several scenarios search (none of them a first look), read once for
+    all of them from the changed customers' events; a type with more than a batch is left to each scenario."""
+    listed = changes.inline(changed) if changed is not None else None
+    if not listed:
+        return {}
+    readers: dict[str, list[str]] = {}
+    for version in versions:
+        trigger = version.trigger
+        if isinstance(trigger, EventTrigger) and version.id not in quiet and not looks[version.id].first:
+            readers.setdefault(trigger.event, []).append(version.id)
+    reads = {}
+    for event_type, ids in sorted(readers.items()):
+        if len(ids) < 2:
+            continue
+        after = min(looks[sid].since for sid in ids) - late_arrival
+        floor = min(looks[sid].floor for sid in ids)
+        read = triggers.shared_event_candidates(conn, ids, event_type, after, floor, now, BATCH, listed)
+        if read is not None:
+            reads[event_type] = read
+    return reads
+
+
+def _shared_events(
+    conn: Connection,
+    version: ScenarioVersion,
+    read: triggers.SharedEvents,
+    look: _Look,
+    late_arrival: timedelta,
+    admit: _Admitter,
+) -> None:
+    """``_events`` from a read shared with other scenarios: the events in this scenario's own window that it
+    has not handled yet."""
+    handled, after = read.handled.get(version.id, set()), look.since - late_arrival
+    found = [
+        (key, c) for key, c in read.rows if key not in handled and c.entered_at > after and c.entered_at >= look.floor
+    ]
+    if found:
+        triggers.record_fires(conn, version.id, [key for key, _ in found])
+        admit.candidates([c for _, c in found], where_checked=False)
 
 
 def _events(

@@ -190,19 +190,74 @@ def event_candidates(
     else:
         params["changed"] = one_of_value(conn.dialect.name, changed)
         rows = run(conn, _statement(conn, "event_candidates_of"), params)
-    return [(f"event:{row.id}", Candidate(row.customer_id, row.occurred_at, row.id, row.order_id)) for row in rows]
+    return [_candidate(row) for row in rows]
 
 
-def _event_candidates(customers: ColumnElement[bool] | None) -> Select[Any]:
-    """``event_candidates``' statement, narrowed to ``customers`` (a condition on ``events.customer_id``)."""
+@dataclass(frozen=True)
+class SharedEvents:
+    """New events of one type read once for several scenarios triggered by it: those some of them have not
+    handled yet, oldest first, with their fire keys, and the keys each scenario has handled among them."""
+
+    rows: list[tuple[str, Candidate]]
+    handled: dict[str, set[str]]
+
+
+def shared_event_candidates(
+    conn: Connection,
+    scenario_ids: Sequence[str],
+    event_type: str,
+    after: datetime,
+    floor: datetime,
+    now: datetime,
+    limit: int,
+    changed: Sequence[str],
+) -> SharedEvents | None:
+    """``event_candidates`` for all of ``scenario_ids`` at once, over the widest of their windows (``after``
+    and ``floor`` are the earliest; each scenario keeps the rows of its own). None when there are more than
+    ``limit``: then each scenario pages through its own."""
+    dialect = conn.dialect.name
+    params = {
+        "scenario_ids": one_of_value(dialect, sorted(scenario_ids)),
+        "readers": len(set(scenario_ids)),
+        "event_type": event_type,
+        "after": after,
+        "floor": floor,
+        "now": now,
+        "limit": limit + 1,
+        "changed": one_of_value(dialect, changed),
+    }
+    rows = [_candidate(row) for row in run(conn, _statement(conn, "event_candidates_shared"), params)]
+    if len(rows) > limit:
+        return None
+    handled: dict[str, set[str]] = {}
+    if rows:
+        params["keys"] = one_of_value(dialect, [key for key, _ in rows])
+        for scenario_id, key in run(conn, _statement(conn, "fired_by"), params):
+            handled.setdefault(scenario_id, set()).add(key)
+    return SharedEvents(rows, handled)
+
+
+def _candidate(row: Any) -> tuple[str, Candidate]:
+    return f"event:{row.id}", Candidate(row.customer_id, row.occurred_at, row.id, row.order_id)
+
+
+def _event_candidates(
+    customers: ColumnElement[bool] | None, handled_by: ColumnElement[bool] | None = None
+) -> Select[Any]:
+    """``event_candidates``' statement, narrowed to ``customers`` (a condition on ``events.customer_id``).
+    ``handled_by``: a condition on ``trigger_fires.scenario_id`` naming several scenarios (bound ``readers``
+    of them); the events are then those not handled by all of them."""
     e, f, o = T.events, T.trigger_fires, T.orders
     # As in enrollments.event_pairs: with the changed customers leading, the bounds and the order stay off the
     # time index (or SQLite walks it for every event of the type).
     at = e.c.occurred_at if customers is None else func.coalesce(e.c.occurred_at, e.c.occurred_at)
-    handled = exists().where(
-        f.c.scenario_id == bindparam("scenario_id", type_=String()),
-        f.c.fire_key == ("event:" + e.c.id.cast(f.c.fire_key.type)),
-    )
+    key = f.c.fire_key == ("event:" + e.c.id.cast(f.c.fire_key.type))
+    handled: ColumnElement[bool]
+    if handled_by is None:
+        handled = exists().where(f.c.scenario_id == bindparam("scenario_id", type_=String()), key)
+    else:
+        handlers = select(func.count()).where(handled_by, key).scalar_subquery()
+        handled = handlers >= bindparam("readers", type_=Integer())
     order_id = e.c.properties["order_id"].as_string()
     query = (
         select(e.c.id, e.c.customer_id, e.c.occurred_at, o.c.id.label("order_id"))
@@ -261,6 +316,12 @@ def _build(name: str, dialect: str) -> Executable:
         return _event_candidates(None)
     if name == "event_candidates_of":
         return _event_candidates(changed)
+    if name == "event_candidates_shared":
+        return _event_candidates(changed, one_of_param(dialect, f.c.scenario_id, "scenario_ids"))
+    if name == "fired_by":
+        return select(f.c.scenario_id, f.c.fire_key).where(
+            one_of_param(dialect, f.c.scenario_id, "scenario_ids"), one_of_param(dialect, f.c.fire_key, "keys")
+        )
     raise KeyError(name)
 
 
