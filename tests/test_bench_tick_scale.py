@@ -68,4 +68,14 @@ def test_small_run_writes_every_figure(tmp_path: Path) -> None:
     assert hour["best_cpu_s"] == min(hour["cpu_s"]) > 0
     assert hour["ratio_steady_to_hour"] == pytest.approx(hour["steady_cpu_s"] / hour["best_cpu_s"])
     assert f"ratio {hour['ratio_steady_to_hour']:,.1f}x" in done.stdout
+    # Run again on the store as it found it: the same decisions, and the best of the runs is the warm figure.
+    warm, steady = size["ticks"]["steady_warm"], size["ticks"]["steady"]
+    assert (warm["entered"], warm["decisions"], warm["statements"]) == (
+        steady["entered"],
+        steady["decisions"],
+        steady["statements"],
+    )
+    assert len(warm["cpu_runs"]) == 3 and warm["cpu_s"] == min(warm["cpu_runs"]) > 0
+    assert hour["ratio_warm_steady_to_hour"] == pytest.approx(warm["cpu_s"] / hour["best_cpu_s"])
+    assert f"ratio {hour['ratio_warm_steady_to_hour']:,.1f}x" in done.stdout
     assert not list(tmp_path.rglob("*.before-steady.db"))  # the copy it ran on is gone
