@@ -47,6 +47,7 @@ def first_watermark(version: ScenarioVersion, deployed_at: datetime) -> datetime
 class Entries:
     count: int = 0
     earliest: datetime | None = None  # the earliest entry time of this tick's entries
+    last_id: int = 0  # the greatest enrollment id they took
 
 
 @dataclass(frozen=True)
@@ -562,6 +563,7 @@ class _Admitter:
         self.runner.place(version, fresh, version.start, {r.id: r.entered_at for r in fresh})
         self.journal.flush(self.conn)
         self.entries.count += len(fresh)
+        self.entries.last_id = max([self.entries.last_id, *(r.id for r in fresh)])
         if fresh:
             first = min(r.entered_at for r in fresh)
             self.entries.earliest = first if self.entries.earliest is None else min(self.entries.earliest, first)

@@ -157,10 +157,11 @@ class Scheduler:
             after = stop_mark if scope is not None else None
             found = enroll_all(conn, entering, now, runner, self.late_arrival, changed, after, next_mark.seq)
             self._flush(conn, journal, report)
-            earliest = now
+            earliest, last_entrant = now, next_mark.enrollment
             for version_id, entries in found.items():
                 report.entered[version_id] += entries.count
                 earliest = min(earliest, entries.earliest or now)
+                last_entrant = max(last_entrant, entries.last_id)
             # A catch-up or backfill entry may already have met its goal. Only this tick's entrants need a second
             # look (the enrollments after the newest id as the tick began): the first pass settled everyone else
             # up to now, and entering changes no customer data.
@@ -171,7 +172,7 @@ class Scheduler:
                 self._settle(conn, now, entered, min(since, earliest), report, entrants)
                 # Judged as of now: the next tick needs to look at them only if their customers change, so the
                 # mark moves past them (a newsletter's 58,000 entrants are not counted again an hour later).
-                next_mark = replace(next_mark, enrollment=changes.last_enrollment(conn))
+                next_mark = replace(next_mark, enrollment=last_entrant)
         self._advance(now, by_hash, report)
         with self._begin() as conn:
             ends = {LAST_TICK: now.isoformat(), changes.mark_key(STOP_READER): changes.encode_mark(next_mark)}
