@@ -78,7 +78,8 @@ def enroll_all(
 
     The trigger bookkeeping of all versions is read in one statement and written in one; with ``changed``, one
     query finds the event types with anything new, and versions triggered by the other types are not searched.
-    Work goes a batch at a time (placed and journaled per batch), so memory stays flat however many enter.
+    Work goes a batch at a time, so memory stays flat however many enter; the moves to the first steps and the
+    ``entered`` decisions of every version are written together, in batches of up to 5,000.
     """
     ids = [version.id for version in versions]
     known = triggers.states(conn, ids)
@@ -90,28 +91,28 @@ def enroll_all(
     marks = changes.read_marks(conn, readers) if readers else {}
     moved: dict[str, changes.Mark] = {}
     found: dict[str, Entries] = {}
-    for version in versions:
-        entries = found[version.id] = Entries()
-        admit = _Admitter(conn, version, now, runner, entries)
-        look, trigger = looks[version.id], version.trigger
-        if isinstance(trigger, EventTrigger):
-            if version.id not in quiet:
-                read = shared.get(trigger.event)
-                if read is not None and not look.first:
-                    _shared_events(conn, version, read, look, late_arrival, admit)
-                else:
-                    scope = (
-                        None if look.first else changed
-                    )  # a first look (a backfill) reaches before the log's horizon
-                    _events(conn, version, trigger, look, now, admit, late_arrival, scope)
-        elif isinstance(trigger, SegmentTrigger):
-            baseline_only = look.first and not version.scenario.backfill_seconds
-            log = (changed, changed_after, head)
-            _segment(conn, version, trigger, now, admit, baseline_only, log, (marks, moved))
-        elif isinstance(trigger, DateTrigger):
-            _dates(conn, version, trigger, look.since, now, admit)
-        else:
-            _schedule(conn, version, trigger, look.since, now, admit)
+    with runner.held_moves():  # every scenario's entrants put at their first steps in one statement
+        for version in versions:
+            entries = found[version.id] = Entries()
+            admit = _Admitter(conn, version, now, runner, entries)
+            look, trigger = looks[version.id], version.trigger
+            if isinstance(trigger, EventTrigger):
+                if version.id not in quiet:
+                    read = shared.get(trigger.event)
+                    if read is not None and not look.first:
+                        _shared_events(conn, version, read, look, late_arrival, admit)
+                    else:
+                        # A first look (a backfill) reaches before the log's horizon.
+                        scope = None if look.first else changed
+                        _events(conn, version, trigger, look, now, admit, late_arrival, scope)
+            elif isinstance(trigger, SegmentTrigger):
+                baseline_only = look.first and not version.scenario.backfill_seconds
+                log = (changed, changed_after, head)
+                _segment(conn, version, trigger, now, admit, baseline_only, log, (marks, moved))
+            elif isinstance(trigger, DateTrigger):
+                _dates(conn, version, trigger, look.since, now, admit)
+            else:
+                _schedule(conn, version, trigger, look.since, now, admit)
     changes.write_marks(conn, moved)
     triggers.set_watermarks(conn, ids, now)
     return found
@@ -561,7 +562,8 @@ class _Admitter:
             note = "in the holdout group: measured, never messaged" if row.holdout else None
             self.journal.add(row, "entered", note, at=row.entered_at)
         self.runner.place(version, fresh, version.start, {r.id: r.entered_at for r in fresh})
-        self.journal.flush(self.conn)
+        if len(self.journal.rows) >= BATCH:  # else the tick writes every scenario's entries in one statement
+            self.journal.flush(self.conn)
         self.entries.count += len(fresh)
         self.entries.last_id = max([self.entries.last_id, *(r.id for r in fresh)])
         if fresh:

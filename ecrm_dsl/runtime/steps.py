@@ -73,6 +73,9 @@ def _heard_in_time(row: Enrollment, occurred_at: datetime, now: datetime) -> boo
     return row.waiting_since < occurred_at <= min(row.due_at or now, now)
 
 
+HELD_MOVES = 5_000  # moves ``held_moves`` keeps before it writes them
+
+
 class StepRunner:
     def __init__(
         self,
@@ -87,6 +90,8 @@ class StepRunner:
         self.now = now
         self.journal = journal
         self.versions = versions
+        # Moves ``place`` keeps for one write (see ``held_moves``); None: each call writes its own.
+        self._held: list[dict[str, Any]] | None = None
         # What ``event_matches`` reads, loaded for a whole batch inside ``matching`` (None outside it).
         self._snapshots: dict[str, CustomerSnapshot] | None = None
         self._entry_properties: dict[int, dict[str, Any]] | None = None
@@ -123,13 +128,31 @@ class StepRunner:
                 completed.append(row)
             else:
                 moves.append({"eid": row.id, "node": node_id, "due": due, "previous": acted, "waiting": None})
-        store.place(self.conn, moves)
+        if self._held is None:
+            store.place(self.conn, moves)
+        else:
+            self._held.extend(moves)
+            if len(self._held) >= HELD_MOVES:  # memory stays flat however many enter
+                store.place(self.conn, self._held)
+                self._held = []
         for row in completed:
             self.journal.add(row, "completed", "reached the end of the scenario", at=previous[row.id])
         if completed:
             store.finish(
                 self.conn, [r.id for r in completed], "completed", "end of flow", max(previous[r.id] for r in completed)
             )
+
+    @contextmanager
+    def held_moves(self) -> Iterator[None]:
+        """Inside, ``place`` keeps the step and due time it gives each enrollment, and they are written in one
+        statement on the way out (a tick's entries into every scenario: nothing reads them meanwhile). Ending
+        an enrollment is never held: the re-entry rule reads it."""
+        self._held = []
+        try:
+            yield
+            store.place(self.conn, self._held)
+        finally:
+            self._held = None
 
     def _continue(self, version: ScenarioVersion, rows: Sequence[Enrollment], target: str | None) -> None:
         self.place(version, rows, target, {r.id: r.due_at or self.now for r in rows})

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from ecrm_dsl.runtime import enroll as enroll_module
+from ecrm_dsl.runtime import steps as steps_module
 from ecrm_dsl.runtime.assign import in_holdout
 from ecrm_dsl.store.tables import TABLES
 from tests.runtime.adversarial_helpers import at, build, scenario, set_customer
@@ -75,15 +76,9 @@ def test_an_entry_condition_batch_is_judged_before_anything_is_written(
     with entering(w, monkeypatch) as calls:
         w.tick(at(1, 12))
     assert len(calls) == 1
-    # the entry condition over the candidates, the re-entry history, the entrants inserted (ids returned),
-    # placed, journaled: the refused order never becomes a row
-    assert verbs(calls[0]) == [
-        "SELECT candidates",
-        "SELECT enrollments",
-        "INSERT enrollments",
-        "UPDATE enrollments",
-        "INSERT decisions",
-    ]
+    # the entry condition over the candidates, the re-entry history, the entrants inserted (ids returned);
+    # placing and journaling wait for the tick's other scenarios: the refused order never becomes a row
+    assert verbs(calls[0]) == ["SELECT candidates", "SELECT enrollments", "INSERT enrollments"]
     rows = enrollments(w)
     assert [(cid, status) for _, cid, _, status, _ in rows] == [
         ("二回目", "active"),
@@ -109,18 +104,78 @@ def test_without_a_condition_the_reentry_rule_decides_and_only_entrants_are_stor
     w.event("客B", "cart.abandoned", at(1, 11, 30), cart_id="三")
     with entering(w, monkeypatch) as calls:
         w.tick(at(1, 12))
-    # history, insert the kept (already active), place, journal: the refused one is journaled, never stored
-    assert verbs(calls[0]) == [
-        "SELECT enrollments",
-        "INSERT enrollments",
-        "UPDATE enrollments",
-        "INSERT decisions",
-    ]
+    # history, insert the kept (already active): the refused one is journaled, never stored
+    assert verbs(calls[0]) == ["SELECT enrollments", "INSERT enrollments"]
     rows = enrollments(w)
     assert [(cid, status) for _, cid, _, status, _ in rows] == [("客A", "active"), ("客B", "active")]
     assert rows[1][0] == rows[0][0] + 1  # no id taken by the refused candidate
     refused = w.decisions("客A", "not_entered")
     assert [(d["reason"], d["at"]) for d in refused] == [("already in this scenario", at(1, 11, 20))]
+
+
+THREE = {
+    "carts": scenario("carts", "cart.abandoned", BODY),
+    "carts_late": scenario("carts_late", "cart.abandoned", "  day 5: send email mail"),
+    "f2": scenario("f2", "order.placed where customer.order_count == 1", BODY),
+}
+
+
+def entered_tick(tmp_path: Path) -> tuple[World, dt.datetime]:
+    """Three scenarios, two on the same event type, and four customers entering them in one tick."""
+    w = build(tmp_path, THREE)
+    for cid in ("客A", "客B", "客C", "客D"):
+        w.customer(cid)
+    w.tick(at(1, 10))
+    w.tick(at(1, 11))
+    w.event("客A", "cart.abandoned", at(1, 11, 10), cart_id="一")
+    w.event("客B", "cart.abandoned", at(1, 11, 20), cart_id="二")
+    w.order("客C", at(1, 11, 30))
+    w.order("客D", at(1, 11, 40))
+    return w, at(1, 12)
+
+
+def placed(w: World) -> list[tuple[Any, ...]]:
+    e = TABLES.enrollments.c
+    with w.engine.connect() as conn:
+        query = select(e.customer_id, e.scenario_id, e.node_id, e.due_at, e.status).order_by(e.id)
+        return [tuple(row) for row in conn.execute(query)]
+
+
+def journal(w: World) -> list[tuple[str, str, str]]:
+    return [(cid, d["scenario_id"], d["kind"]) for cid in ("客A", "客B", "客C", "客D") for d in w.decisions(cid)]
+
+
+def test_a_ticks_entrants_into_every_scenario_are_placed_and_journaled_in_one_statement_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w, now = entered_tick(tmp_path)
+    with watching(w) as statements:  # nothing else writes in this tick: no step is due, no goal met
+        report = w.tick(now)
+    seen = [sql for sql, _ in statements.seen]
+    assert sum(report.entered.values()) == 6  # 客A, 客B twice each; 客C, 客D once
+    written = [v for v in verbs(seen) if v.split()[0] != "SELECT"]
+    assert written.count("UPDATE enrollments") == 1
+    assert written.count("INSERT decisions") == 1
+    assert written.count("INSERT enrollments") == 3  # one per scenario
+    # each placed at its first wait, due when that wait ends
+    waits = {(cid, sid): (node, due) for cid, sid, node, due, _ in placed(w)}
+    assert waits[("客A", "carts")][1] - at(1, 11, 10) == dt.timedelta(days=3)
+    assert waits[("客A", "carts_late")][1] - at(1, 11, 10) == dt.timedelta(days=5)
+    assert waits[("客D", "f2")][1] - at(1, 11, 40) == dt.timedelta(days=3)
+
+
+def test_moves_and_decisions_written_as_they_come_give_the_same_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    together, now = entered_tick(tmp_path / "together")
+    together.tick(now)
+    monkeypatch.setattr(steps_module, "HELD_MOVES", 1)
+    monkeypatch.setattr(enroll_module, "BATCH", 1)  # each page of candidates one row, journaled at once
+    one_by_one, now = entered_tick(tmp_path / "one_by_one")
+    one_by_one.tick(now)
+    assert placed(one_by_one) == placed(together)
+    assert journal(one_by_one) == journal(together)
+    assert len(placed(together)) == 6
 
 
 def segment_world(tmp_path: Path, rank: str = "gold") -> World:
