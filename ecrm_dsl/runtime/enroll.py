@@ -91,6 +91,7 @@ def enroll_all(
     marks = changes.read_marks(conn, readers) if readers else {}
     moved: dict[str, changes.Mark] = {}
     found: dict[str, Entries] = {}
+    fires: list[tuple[str, str]] = []  # the shared reads' events each scenario handled, recorded together
     with runner.held_moves():  # every scenario's entrants put at their first steps in one statement
         for version in versions:
             entries = found[version.id] = Entries()
@@ -100,7 +101,7 @@ def enroll_all(
                 if version.id not in quiet:
                     read = shared.get(trigger.event)
                     if read is not None and not look.first:
-                        _shared_events(conn, version, read, look, late_arrival, admit)
+                        _shared_events(version, read, look, late_arrival, admit, fires)
                     else:
                         # A first look (a backfill) reaches before the log's horizon.
                         scope = None if look.first else changed
@@ -113,6 +114,7 @@ def enroll_all(
                 _dates(conn, version, trigger, look.since, now, admit)
             else:
                 _schedule(conn, version, trigger, look.since, now, admit)
+    triggers.record_fires_of(conn, fires)
     changes.write_marks(conn, moved)
     triggers.set_watermarks(conn, ids, now)
     return found
@@ -191,21 +193,22 @@ def _shared_reads(
 
 
 def _shared_events(
-    conn: Connection,
     version: ScenarioVersion,
     read: triggers.SharedEvents,
     look: _Look,
     late_arrival: timedelta,
     admit: _Admitter,
+    fires: list[tuple[str, str]],
 ) -> None:
     """``_events`` from a read shared with other scenarios: the events in this scenario's own window that it
-    has not handled yet."""
+    has not handled yet. They are added to ``fires``, recorded as handled with every other scenario's (the
+    read already knows which each has handled)."""
     handled, after = read.handled.get(version.id, set()), look.since - late_arrival
     found = [
         (key, c) for key, c in read.rows if key not in handled and c.entered_at > after and c.entered_at >= look.floor
     ]
     if found:
-        triggers.record_fires(conn, version.id, [key for key, _ in found])
+        fires.extend((version.id, key) for key, _ in found)
         admit.candidates([c for _, c in found], where_checked=False)
 
 

@@ -114,8 +114,13 @@ def fired(conn: Connection, scenario_id: str, keys: Sequence[str]) -> set[str]:
 
 
 def record_fires(conn: Connection, scenario_id: str, keys: Sequence[str]) -> None:
-    if keys:
-        run(conn, _statement(conn, "record_fires"), [{"scenario_id": scenario_id, "fire_key": k} for k in keys])
+    record_fires_of(conn, [(scenario_id, key) for key in keys])
+
+
+def record_fires_of(conn: Connection, fires: Sequence[tuple[str, str]]) -> None:
+    """Record (scenario id, fire key) pairs of any scenarios as handled, in one statement."""
+    if fires:
+        run(conn, _statement(conn, "record_fires"), [{"scenario_id": sid, "fire_key": key} for sid, key in fires])
 
 
 def claim(conn: Connection, scenario_id: str, key: str) -> bool:

@@ -157,6 +157,8 @@ def test_a_ticks_entrants_into_every_scenario_are_placed_and_journaled_in_one_st
     assert written.count("UPDATE enrollments") == 1
     assert written.count("INSERT decisions") == 1
     assert written.count("INSERT enrollments") == 3  # one per scenario
+    # the cart events both cart scenarios handled recorded together; f2 searched its order events alone
+    assert written.count("INSERT trigger_fires") == 2
     # each placed at its first wait, due when that wait ends
     waits = {(cid, sid): (node, due) for cid, sid, node, due, _ in placed(w)}
     assert waits[("客A", "carts")][1] - at(1, 11, 10) == dt.timedelta(days=3)
