@@ -63,6 +63,7 @@ from sqlalchemy.sql.elements import BindParameter, ClauseElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from ecrm_dsl.conditions import purchase_history, sql_purchases
+from ecrm_dsl.conditions.cost import cheapest_first
 from ecrm_dsl.conditions.day_bounds import FLIPPED, DayRef, LocalDayEdge, day_bounds
 from ecrm_dsl.conditions.evaluate import CustomerSnapshot, evaluate
 from ecrm_dsl.conditions.normal import (
@@ -513,7 +514,10 @@ class _Compiler:
         raise ConditionError(f"not a condition: {node!r}")
 
     def junction(self, tag: str, children: list[Normal]) -> ColumnElement[bool]:
-        """``and``/``or``; the children that read only order attributes share one subquery when several do."""
+        """``and``/``or``; the children that read only order attributes share one subquery when several do. An
+        ``and`` is written cheapest part first (see :mod:`.cost`)."""
+        if tag == "and":
+            children = cheapest_first(children, _DERIVED, self.segments)
         together = [] if self.aggregating else [child for child in children if reads_only_orders(child)]
         parts: list[ColumnElement[bool]] = []
         for child in children:
