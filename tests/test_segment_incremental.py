@@ -3,8 +3,10 @@
 Random histories on a real SQLite store — customers (some signing up in the clock's future), orders placed in the
 past and in the future (a replay's history is loaded before the clock reaches it), tags, attribute updates — arrive
 between ticks, and the clock moves by uneven steps across local midnights. At every tick, for segments of every
-clock cadence (none, a day test, a sliding window), the remembered membership must be what the audience query
-selects over every customer as of that tick, and the tick's entrants those who were not selected at the last one.
+clock cadence (none, day counts over orders, sign-ups and opened messages, which a day change re-judges only for the
+customers a moved day edge reached, one in arithmetic, judged in full, a sliding window), the remembered membership
+must be what the audience query selects over every customer as of that tick, and the tick's entrants those who were
+not selected at the last one.
 """
 
 from __future__ import annotations
@@ -35,7 +37,11 @@ T = TABLES
 SEGMENTS = {
     "golds": 'customer.rank == "gold" or has_tag("vip")',  # no clock: changes only
     "repeaters": "customer.order_count >= 2",  # orders known at "now": the log's effective times
-    "lapsing": "customer.days_since_last_order between 1 and 2",  # day tests: a full pass per local day
+    # Day counts: at each local midnight, the customers whose instant a moved day edge passed are judged again.
+    "lapsing": "customer.days_since_last_order between 1 and 2",
+    "new_members": "days_since(customer.signed_up_at) between 1 and 2",
+    "unopened": "customer.days_since_last_open between 1 and 2 or customer.order_count >= 3",
+    "dated": "days_since(customer.first_order_at) > 1.5 * customer.order_count",  # arithmetic: a full pass
     "recent": "count(order.placed, 6h) >= 1",  # a sliding window: a full pass every tick
 }
 START = at(1, 20)
@@ -77,6 +83,13 @@ def run_op(engine: Engine, op: tuple[Any, ...], now: dt.datetime, ids: list[str]
             conn.execute(
                 update(customers).where(customers.c.id == ids[who % len(ids)]).values(attributes={"rank": rank})
             )
+        elif kind == "open":
+            _, who, hours = op
+            cid, moment = ids[who % len(ids)], now + dt.timedelta(hours=hours)
+            props = {"channel": "email"}
+            conn.execute(
+                insert(T.events).values(customer_id=cid, type="message.opened", occurred_at=moment, properties=props)
+            )
         elif kind == "tag":
             _, who, on = op
             tags, cid = T.customer_tags, ids[who % len(ids)]
@@ -91,6 +104,7 @@ OPS = st.one_of(
     st.tuples(st.just("order"), st.integers(0, 50), st.integers(-40, 40)),
     st.tuples(st.just("rank"), st.integers(0, 50), RANKS),
     st.tuples(st.just("tag"), st.integers(0, 50), st.booleans()),
+    st.tuples(st.just("open"), st.integers(0, 50), st.integers(-40, 40)),
 )
 STEPS = st.lists(st.tuples(st.sampled_from([1, 2, 5, 11, 24, 30]), st.lists(OPS, max_size=5)), min_size=2, max_size=7)
 

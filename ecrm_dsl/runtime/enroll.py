@@ -25,12 +25,14 @@ from ecrm_dsl.conditions.sql import (
     select_entries,
 )
 from ecrm_dsl.plan.scenario import DateTrigger, EventTrigger, ScheduleTrigger, SegmentTrigger
+from ecrm_dsl.runtime import day_edges
 from ecrm_dsl.runtime.assign import in_holdout
 from ecrm_dsl.runtime.model import ScenarioVersion
 from ecrm_dsl.runtime.steps import StepRunner
 from ecrm_dsl.store import changes, customers, triggers
 from ecrm_dsl.store import enrollments as store
 from ecrm_dsl.store.candidates import PARAMETER, candidate_table, candidate_value
+from ecrm_dsl.store.day_edges import customers_in
 from ecrm_dsl.store.enrollments import Candidate, Enrollment
 from ecrm_dsl.store.prepared import run
 
@@ -241,15 +243,20 @@ def _audience(version: ScenarioVersion, segment: str | None, now: datetime, few:
     return _matching(version, segment, now, few).where(customers.known_at(now))
 
 
+def _condition(version: ScenarioVersion, segment: str | None) -> Normal:
+    """The segment's condition and the trigger's where-condition, together."""
+    parts: list[Normal] = []
+    if segment is not None:
+        parts.append(version.plan.segments[segment])
+    if version.trigger.where is not None:
+        parts.append(version.trigger.where)
+    return ["and", *parts] if len(parts) > 1 else (parts[0] if parts else ["lit", "bool", True])
+
+
 def _matching(version: ScenarioVersion, segment: str | None, now: datetime, few: bool) -> Select[Any]:
     """``_audience`` without the known-at test: its clock parameters set to ``now`` and re-bindable (``as_of``)."""
     plan = version.plan
-    parts: list[Normal] = []
-    if segment is not None:
-        parts.append(plan.segments[segment])
-    if version.trigger.where is not None:
-        parts.append(version.trigger.where)
-    condition = ["and", *parts] if len(parts) > 1 else (parts[0] if parts else ["lit", "bool", True])
+    condition = _condition(version, segment)
     return select_customers(
         condition, now=now, timezone=plan.timezone, segments=plan.segments, types=plan.types(None), few_customers=few
     )
@@ -282,7 +289,8 @@ def _segment(
     """Entering a segment is starting to match it; the first tick only records who already does.
 
     Membership is kept incrementally: only customers changed since the last check are judged again, plus a full
-    pass on the first check and whenever the clock alone can move someone (see :func:`_needs_full_pass`).
+    pass on the first check and whenever the clock alone can move someone (see :func:`_needs_full_pass`) —
+    except that a day change moving only day edges judges just the customers they reached (see ``day_edges``).
     ``log``: the tick's changed customers, the mark they were read after, and the log's head as the tick began;
     with nobody changed since this segment's mark, nothing is judged and the mark moves on. ``marks``: the
     segments' marks as the tick read them, and where the new ones go (written together by the caller)."""
@@ -292,8 +300,13 @@ def _segment(
     built = _segment_pass(version, trigger, now)
     windows = built.statements.windows
     full = mark is None or _needs_full_pass(built.keys, mark.at, now, version.plan.timezone)
+    reached: list[str] | None = None  # whom a moved day edge may have reached, judged with the changed ones
+    if full and mark is not None and built.edge_sources is not None:
+        ranges = day_edges.moved_ranges(built.keys, mark.at, now, version.plan.timezone)
+        reached = customers_in(conn, built.edge_sources, ranges, changes.INLINE)
+        full = len(reached) > changes.INLINE
     upto = head if head is not None else changes.head(conn)
-    if not full and not windows and mark is not None and _unchanged_since(mark, changed, changed_after):
+    if not full and not reached and not windows and mark is not None and _unchanged_since(mark, changed, changed_after):
         moved[reader] = changes.Mark(upto, now)
         return
     if not triggers.claim(conn, version.id, f"segment:{now.isoformat()}"):
@@ -302,7 +315,7 @@ def _segment(
         changes.keep_events_since(conn, now - timedelta(seconds=max(windows)))
     clock = as_of(built.clock, now, version.plan.timezone)
     listed = None if windows or mark is None else _same_changes(mark, changed, changed_after)
-    joined = built.statements.run(conn, version.id, now, clock, None if full else mark, listed)
+    joined = built.statements.run(conn, version.id, now, clock, None if full else mark, listed, reached)
     moved[reader] = changes.Mark(upto, now, window=max(windows, default=0))
     if joined != 0 and not baseline_only:  # None: the driver did not say how many joined
         admit.pages(triggers.segment_entrants(version.id, now), now)
@@ -332,6 +345,9 @@ class _SegmentPlan:
     statements: triggers.SegmentPass
     keys: ClockKeys  # the full audience's clock parameters: whether the clock alone moves anyone
     clock: ClockKeys  # every clock parameter of the statements, bound as of each tick
+    # Where the instants its moving day edges compare are stored, when the date reaches the audience through
+    # those edges alone (see ``day_edges``); None: a day change judges everyone.
+    edge_sources: frozenset[str] | None
 
 
 def _segment_pass(version: ScenarioVersion, trigger: SegmentTrigger, now: datetime) -> _SegmentPlan:
@@ -344,8 +360,11 @@ def _segment_pass(version: ScenarioVersion, trigger: SegmentTrigger, now: dateti
         few = _matching(version, trigger.segment, now, few=True)
         keys = clock_keys(audience)
         windows = [back for name, back in keys.items() if name.startswith(_WINDOW_KEY) and back]
+        sources = None
+        if day_edges.moved_by_edges_only(keys):
+            sources = day_edges.instant_sources(_condition(version, trigger.segment), version.plan.segments)
         found = memo[key] = _SegmentPlan(
-            triggers.SegmentPass(audience, few, windows), keys, {**keys, **clock_keys(few)}
+            triggers.SegmentPass(audience, few, windows), keys, {**keys, **clock_keys(few)}, sources
         )
     return found
 

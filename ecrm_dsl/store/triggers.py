@@ -459,15 +459,23 @@ class SegmentPass:
         clock: dict[str, Any],
         after: Mark | None,
         changed: Sequence[str] | None = None,
+        also: Sequence[str] | None = None,
     ) -> int | None:
         """Bring the membership up to ``now``: every customer judged, or with ``after`` only those changed since
-        that mark (``changed``: their ids, when the caller has read them already). ``clock``: the audience's
-        clock values as of ``now``. Returns how many started matching (None where the driver does not say)."""
+        that mark (``changed``: their ids, when the caller has read them already) and those in ``also`` (whom
+        the clock alone may have moved; more than a list's worth of both together are judged in full).
+        ``clock``: the audience's clock values as of ``now``. Returns how many started matching (None where the
+        driver does not say)."""
         params = {**clock, "segment_scenario": scenario_id, "segment_tick": now}
         if after is None:
             return _full_pass(conn, self._audience, self._scenario, self._tick, params)
-        params.update(changes.changed_values(after, now, self.windows, with_now=False))
-        ids = list(changed) if changed is not None else list(run(conn, self._changed_few, params).scalars())
+        log = changes.changed_values(after, now, self.windows, with_now=False)
+        ids = list(changed) if changed is not None else list(run(conn, self._changed_few, {**params, **log}).scalars())
+        if also:
+            ids = sorted(set(ids).union(also))
+            if len(ids) > changes.INLINE:
+                return _full_pass(conn, self._audience, self._scenario, self._tick, params)
+        params.update(log)
         if len(ids) > changes.INLINE:
             run(conn, self._leavers, params)
             return _count(run(conn, self._joiners, params))
