@@ -3,19 +3,12 @@ day counts, the clock parameters that allow it, and the instants a moved edge pa
 
 from __future__ import annotations
 
-from ecrm_dsl.conditions.normal import Normal, normalise
 from ecrm_dsl.runtime.day_edges import instant_sources, moved_by_edges_only, moved_ranges
 from ecrm_dsl.store.day_edges import LAST_OPENS, ORDERS, SIGNUPS
-from ecrm_dsl.syntax.text import parse_condition
 from tests.runtime.adversarial_helpers import at
+from tests.test_conditions_cost import normal
 
 LAPSING = "customer.days_since_last_order between 2 and 3"
-
-
-def normal(text: str) -> Normal:
-    expr, findings = parse_condition(text, "<test>")
-    assert findings == []
-    return normalise(expr)
 
 
 def test_the_sources_of_a_conditions_day_counts() -> None:
