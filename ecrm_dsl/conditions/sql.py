@@ -403,6 +403,7 @@ class NeedsFixedMoment(Exception):
 
 
 _WINDOW, _DAY = f"{NOW_PREFIX}_window_", f"{NOW_PREFIX}_day_"
+TIME_WINDOW = _WINDOW  # the clock parameters of time windows' starts (see :meth:`_Clock.since`)
 DAY_EDGE = _DAY  # the clock parameters of shop-local day edges (see :meth:`_Clock.day_edge`)
 SENT_WINDOW = f"{NOW_PREFIX}_sent_"  # the clock parameters of sends() windows
 

@@ -21,10 +21,9 @@ from zoneinfo import ZoneInfo
 from ecrm_dsl.conditions import purchase_history
 from ecrm_dsl.conditions.day_bounds import day_start
 from ecrm_dsl.conditions.normal import COUNTED_MESSAGE_EVENTS, MESSAGE_EVENTS, Normal
-from ecrm_dsl.conditions.sql import DAY_EDGE, NOW_PREFIX, ClockKeys
+from ecrm_dsl.conditions.sql import DAY_EDGE, NOW_PREFIX, TIME_WINDOW, ClockKeys
 from ecrm_dsl.store.day_edges import LAST_OPENS, ORDERS, SIGNUPS, Range
 
-_WINDOW = f"{NOW_PREFIX}_window_"
 _SEGMENT_DEPTH = 8  # segments naming segments; the compiler refuses a cycle
 
 # Instants a day count can fold, by where they are stored.
@@ -42,7 +41,7 @@ def moved_by_edges_only(keys: ClockKeys) -> bool:
             if back is None:
                 return False
             edges = True
-        elif key != NOW_PREFIX and not key.startswith(_WINDOW):  # today, its offset, a sends() window
+        elif key != NOW_PREFIX and not key.startswith(TIME_WINDOW):  # today, its offset, a sends() window
             return False
     return edges
 

@@ -17,6 +17,7 @@ from ecrm_dsl.conditions.normal import Normal, Types
 from ecrm_dsl.conditions.sql import (
     NOW_PREFIX,
     SENT_WINDOW,
+    TIME_WINDOW,
     ClockKeys,
     EntryJudging,
     as_of,
@@ -359,7 +360,7 @@ def _segment_pass(version: ScenarioVersion, trigger: SegmentTrigger, now: dateti
         audience = _matching(version, trigger.segment, now, few=False)
         few = _matching(version, trigger.segment, now, few=True)
         keys = clock_keys(audience)
-        windows = [back for name, back in keys.items() if name.startswith(_WINDOW_KEY) and back]
+        windows = [back for name, back in keys.items() if name.startswith(TIME_WINDOW) and back]
         sources = None
         if day_edges.moved_by_edges_only(keys):
             sources = day_edges.instant_sources(_condition(version, trigger.segment), version.plan.segments)
@@ -369,9 +370,6 @@ def _segment_pass(version: ScenarioVersion, trigger: SegmentTrigger, now: dateti
     return found
 
 
-_WINDOW_KEY = f"{NOW_PREFIX}_window_"
-
-
 def _needs_full_pass(keys: ClockKeys, last: datetime, now: datetime, timezone: str) -> bool:
     """Whether the clock alone may have moved someone since ``last``: only when the condition reads the local
     date (day tests, ``today``) and the local day (or its UTC offset) changed. "now" as the cut-off for orders and
@@ -379,7 +377,7 @@ def _needs_full_pass(keys: ClockKeys, last: datetime, now: datetime, timezone: s
     Deliveries are not in the log: a condition on them (``sends()``) is judged in full at every check."""
     if any(key.startswith(SENT_WINDOW) for key in keys):
         return True
-    if not any(key != NOW_PREFIX and not key.startswith(_WINDOW_KEY) for key in keys):
+    if not any(key != NOW_PREFIX and not key.startswith(TIME_WINDOW) for key in keys):
         return False
     zone = ZoneInfo(timezone)
     before, after = last.astimezone(zone), now.astimezone(zone)
