@@ -83,9 +83,7 @@ class ActivityClock:
         if previous is None:
             return self.grid.start
         candidates = [
-            store.next_event(conn, previous),
-            store.next_order(conn, previous),
-            store.next_due(conn),
+            *store.next_activity(conn, previous),
             *(self._next_fire(v, previous) for v in self.versions),
             self._next_segment_check(),
         ]

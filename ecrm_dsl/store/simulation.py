@@ -7,11 +7,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, case, func, insert, select, text, update
+from sqlalchemy import Connection, Select, Table, bindparam, case, func, insert, select, text, update
 
 from ecrm_dsl.language.i18n import tr
 from ecrm_dsl.store import changes
-from ecrm_dsl.store.tables import TABLES
+from ecrm_dsl.store.prepared import run
+from ecrm_dsl.store.tables import TABLES, UTCDateTime
 
 # Parents before children, so foreign keys hold at every insert.
 HISTORY_TABLES = (
@@ -154,23 +155,21 @@ def index_event_times(conn: Connection) -> None:
 # --------------------------------------------------------------------------- the activity clock
 
 
-def _first_after(table: Table, column: str, after: datetime, conn: Connection) -> datetime | None:
-    moment: datetime | None = conn.execute(select(func.min(table.c[column])).where(table.c[column] > after)).scalar()
-    return moment
+def _next_activity() -> Select[Any]:
+    e, o, n = TABLES.events, TABLES.orders, TABLES.enrollments
+    after = bindparam("after", type_=UTCDateTime())
+    return select(
+        select(func.min(e.c.occurred_at)).where(e.c.occurred_at > after).scalar_subquery(),
+        select(func.min(o.c.ordered_at)).where(o.c.ordered_at > after).scalar_subquery(),
+        select(func.min(n.c.due_at)).where(n.c.status == "active", n.c.due_at.is_not(None)).scalar_subquery(),
+    )
 
 
-def next_event(conn: Connection, after: datetime) -> datetime | None:
-    return _first_after(TABLES.events, "occurred_at", after, conn)
+# Asked after every tick of a replay (8,760 times a year): one statement, built once, instead of three.
+_NEXT_ACTIVITY = _next_activity()
 
 
-def next_order(conn: Connection, after: datetime) -> datetime | None:
-    return _first_after(TABLES.orders, "ordered_at", after, conn)
-
-
-def next_due(conn: Connection) -> datetime | None:
-    """The earliest due time of an active enrollment."""
-    n = TABLES.enrollments
-    moment: datetime | None = conn.execute(
-        select(func.min(n.c.due_at)).where(n.c.status == "active", n.c.due_at.is_not(None))
-    ).scalar()
-    return moment
+def next_activity(conn: Connection, after: datetime) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """The first event and the first order after ``after``, and the earliest due time of an active enrollment."""
+    event, order, due = run(conn, _NEXT_ACTIVITY, {"after": after}).one()
+    return event, order, due
