@@ -154,9 +154,40 @@ class BulkInsert(_Bulk):
     def __init__(self, table: Table, columns: Sequence[str]):
         super().__init__(table, columns)
         self._insert = insert(table)
+        self._returning: dict[str, Executable] = {}
 
     def _statement(self) -> Executable:
         return self._insert
+
+    def ids(self, conn: Connection, rows: Sequence[tuple[Any, ...]], key: str = "id") -> list[int]:
+        """Insert ``rows`` and return the ``key`` values they took, ascending (an integer key takes ascending
+        values in the order the rows are given). On SQLite a page of rows is one multi-row ``INSERT … RETURNING``
+        of tuples; elsewhere SQLAlchemy's (a dictionary per row)."""
+        if not rows:
+            return []
+        if conn.dialect.name != "sqlite":
+            statement = self._returning.get(key)
+            if statement is None:
+                statement = self._returning[key] = self._insert.returning(self.table.c[key])
+            named = [dict(zip(self.columns, row, strict=True)) for row in rows]
+            return sorted(int(i) for i in conn.execute(statement, named).scalars())
+        quote = conn.dialect.identifier_preparer
+        names = ", ".join(quote.quote(name) for name in self.columns)
+        head = f"INSERT INTO {quote.format_table(self.table)} ({names}) VALUES "
+        mark = f"({', '.join('?' for _ in self.columns)})"
+        tail = f" RETURNING {quote.quote(key)}"
+        # Pages within SQLite's bound on parameters in one statement (32,766 since 3.32).
+        page = max(1, 30_000 // len(self.columns))
+        seen: dict[Any, Any] = {}
+        found: list[int] = []
+        for start in range(0, len(rows), page):
+            chunk = rows[start : start + page]
+            values = [value for row in chunk for value in self._stored(row, seen)]
+            sql = head + ", ".join(mark for _ in chunk) + tail
+            found.extend(int(i) for (i,) in conn.exec_driver_sql(sql, tuple(values)))
+        if len(found) != len(rows):
+            raise RuntimeError(f"inserted {len(rows)} rows into {self.table.name} but {len(found)} keys came back")
+        return sorted(found)
 
     def _sqlite(self, quote: IdentifierPreparer) -> str:
         names = ", ".join(quote.quote(name) for name in self.columns)

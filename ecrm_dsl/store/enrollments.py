@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Connection,
@@ -18,13 +18,13 @@ from sqlalchemy import (
     case,
     exists,
     func,
-    insert,
     or_,
     select,
+    type_coerce,
     update,
 )
 
-from ecrm_dsl.store.bulk import BulkUpdate, one_of_param, one_of_value
+from ecrm_dsl.store.bulk import BulkInsert, BulkUpdate, instant, one_of_param, one_of_value
 from ecrm_dsl.store.changes import Customers, changed_enrollments, inline
 from ecrm_dsl.store.prepared import per_dialect, run
 from ecrm_dsl.store.tables import TABLES, UTCDateTime
@@ -35,8 +35,9 @@ ACTIVE = "active"
 FINISHED = ("completed", "converted", "exited")
 
 
-@dataclass(frozen=True)
-class Enrollment:
+class Enrollment(NamedTuple):
+    """An enrollment as the runtime works with it: a tuple, since a due batch builds thousands of them."""
+
     id: int
     customer_id: str
     scenario_id: str
@@ -51,30 +52,36 @@ class Enrollment:
     holdout: bool
 
 
+_INSTANTS = frozenset({"entered_at", "due_at", "previous_at", "waiting_since"})
+# In Enrollment's order. Instants come as the driver returns them (SQLite's text), each distinct value converted
+# once per result: the rows of a batch share a few entry and due times.
 _COLUMNS = [
-    E.c.id,
-    E.c.customer_id,
-    E.c.scenario_id,
-    E.c.scenario_hash,
-    E.c.entered_at,
-    E.c.entry_event_id,
-    E.c.entry_order_id,
-    E.c.node_id,
-    E.c.due_at,
-    E.c.previous_at,
-    E.c.waiting_since,
-    E.c.holdout,
+    type_coerce(E.c[name], String).label(name) if name in _INSTANTS else E.c[name] for name in Enrollment._fields
 ]
+_INSTANT_AT = tuple(index for index, name in enumerate(Enrollment._fields) if name in _INSTANTS)
+_WIDTH = len(Enrollment._fields)
 
 
 def _rows(result: Iterable[Any]) -> list[Enrollment]:
-    # By position: _COLUMNS lists the fields in Enrollment's order (a due batch holds thousands of rows).
-    return [Enrollment(*row) for row in result]
+    memo: dict[Any, datetime] = {}
+    return [_enrollment(row, memo) for row in result]
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A customer a trigger fired for."""
+def _enrollment(row: Sequence[Any], memo: dict[Any, datetime]) -> Enrollment:
+    """The enrollment in the first columns of ``row`` (``_COLUMNS``), its instants converted through ``memo``."""
+    values = list(row[:_WIDTH])
+    for index in _INSTANT_AT:
+        raw = values[index]
+        if raw is not None:
+            found = memo.get(raw)
+            if found is None:
+                found = memo[raw] = instant(raw)
+            values[index] = found
+    return Enrollment(*values)
+
+
+class Candidate(NamedTuple):
+    """A customer a trigger fired for (a tuple: a newsletter's audience is tens of thousands)."""
 
     customer_id: str
     entered_at: datetime
@@ -90,24 +97,10 @@ def add_entered(
     if not entrants:
         return []
     rows = [
-        {
-            "customer_id": c.customer_id,
-            "scenario_id": scenario_id,
-            "scenario_hash": scenario_hash,
-            "entered_at": c.entered_at,
-            "entry_event_id": c.entry_event_id,
-            "entry_order_id": c.entry_order_id,
-            "status": ACTIVE,
-            "previous_at": c.entered_at,
-            "holdout": holdout,
-        }
+        (c.customer_id, c.entered_at, c.entry_event_id, c.entry_order_id, holdout, c.entered_at)
         for c, holdout in zip(entrants, holdouts, strict=True)
     ]
-    # One multi-row INSERT … RETURNING per page: the rows take ascending ids in the order given, while RETURNING
-    # itself promises no order.
-    ids = sorted(int(i) for i in run(conn, _ADD, rows).scalars())
-    if len(ids) != len(entrants):
-        raise RuntimeError(f"inserted {len(entrants)} enrollments but {len(ids)} ids came back")
+    ids = _ADD.ids(conn, [(scenario_id, scenario_hash, ACTIVE, *row) for row in rows])
     kept = zip(ids, entrants, holdouts, strict=True)
     return [unsaved(c, scenario_id, scenario_hash, holdout, i) for i, c, holdout in kept]
 
@@ -115,7 +108,8 @@ def add_entered(
 def unsaved(candidate: Candidate, scenario_id: str, scenario_hash: str, holdout: bool, id_: int = 0) -> Enrollment:
     """The enrollment a candidate is (``id_`` once inserted), or would have been: a refused candidate is
     journaled under its customer and scenario without ever being stored."""
-    at = candidate.entered_at.astimezone(UTC)  # as the store gives it back
+    at = candidate.entered_at
+    at = at if at.tzinfo is UTC else at.astimezone(UTC)  # as the store gives it back
     return Enrollment(
         id_,
         candidate.customer_id,
@@ -132,7 +126,13 @@ def unsaved(candidate: Candidate, scenario_id: str, scenario_hash: str, holdout:
     )
 
 
-_ADD = insert(E).returning(E.c.id).execution_options(insertmanyvalues_page_size=5_000)
+_ADD = BulkInsert(
+    E,
+    (
+        *("scenario_id", "scenario_hash", "status"),
+        *("customer_id", "entered_at", "entry_event_id", "entry_order_id", "holdout", "previous_at"),
+    ),
+)
 
 
 def history(conn: Connection, scenario_id: str, customer_ids: Sequence[str]) -> dict[str, tuple[bool, Any]]:
@@ -488,9 +488,10 @@ def event_pairs(
         del params["completed_since"]
     pairs: dict[str, list[EventPair]] = {}
     rows = conn.execute(query, params) if changed is not None and ids is None else run(conn, query, params)
+    memo: dict[Any, datetime] = {}
     for row in rows:
         data = row._mapping
-        enrollment = Enrollment(**{c.name: data[c.name] for c in _COLUMNS})
+        enrollment = _enrollment(row, memo)
         event = {"id": data["event_id"], "occurred_at": data["occurred_at"], "properties": data["properties"]}
         pairs.setdefault(data["type"], []).append(EventPair(enrollment, data["status"], event))
     return pairs
