@@ -63,11 +63,8 @@ def entry_anchors(
     orders = {r.entry_order_id for r in rows if r.entry_order_id} if order_dates else set()
     by_order = {}
     if orders:
-        for row in conn.execute(
-            select(ORD.c.id, ORD.c.ordered_at, ORD.c.paid_at, ORD.c.shipped_at, ORD.c.delivery_date).where(
-                ORD.c.id.in_(sorted(orders))
-            )
-        ):
+        params = {"ids": one_of_value(conn.dialect.name, sorted(orders))}
+        for row in run(conn, _order_dates(conn), params):
             by_order[row.id] = row
     # The entry event's properties are read only where they can give a wanted date (a JSON decode per row).
     events = {
@@ -77,7 +74,8 @@ def entry_anchors(
     }
     by_event = {}
     if events:
-        for event in conn.execute(select(EV.c.id, EV.c.properties).where(EV.c.id.in_(sorted(events)))):
+        params = {"ids": one_of_value(conn.dialect.name, sorted(events))}
+        for event in run(conn, _event_properties(conn), params):
             by_event[event.id] = event.properties or {}
     anchors: dict[int, dict[str, datetime | date | None]] = {}
     for r in rows:
@@ -93,10 +91,21 @@ def entry_anchors(
     return anchors
 
 
+@per_dialect
+def _order_dates(dialect: str) -> Executable:
+    columns = (ORD.c.id, ORD.c.ordered_at, ORD.c.paid_at, ORD.c.shipped_at, ORD.c.delivery_date)
+    return select(*columns).where(one_of_param(dialect, ORD.c.id, "ids"))
+
+
+@per_dialect
+def _event_properties(dialect: str) -> Executable:
+    return select(EV.c.id, EV.c.properties).where(one_of_param(dialect, EV.c.id, "ids"))
+
+
 def entry_event_properties(conn: Connection, event_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     if not event_ids:
         return {}
-    rows = conn.execute(select(EV.c.id, EV.c.properties).where(EV.c.id.in_(sorted(set(event_ids)))))
+    rows = run(conn, _event_properties(conn), {"ids": one_of_value(conn.dialect.name, sorted(set(event_ids)))})
     return {row.id: row.properties or {} for row in rows}
 
 
