@@ -154,40 +154,34 @@ class BulkInsert(_Bulk):
     def __init__(self, table: Table, columns: Sequence[str]):
         super().__init__(table, columns)
         self._insert = insert(table)
-        self._returning: dict[str, Executable] = {}
 
     def _statement(self) -> Executable:
         return self._insert
 
-    def ids(self, conn: Connection, rows: Sequence[tuple[Any, ...]], key: str = "id") -> list[int]:
-        """Insert ``rows`` and return the ``key`` values they took, ascending (an integer key takes ascending
-        values in the order the rows are given). On SQLite a page of rows is one multi-row ``INSERT … RETURNING``
-        of tuples; elsewhere SQLAlchemy's (a dictionary per row)."""
+    def ids(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[int]:
+        """Insert ``rows`` into a table keyed by an integer primary key and return the keys they took, in the
+        order given. On SQLite the rows go through ``executemany`` (a multi-row ``VALUES … RETURNING`` is a new
+        statement to prepare for every row count, and costs twice as much for a page of thousands): SQLite gives
+        each new row one more than the greatest key, so within the transaction's write lock the rows take the
+        keys up to ``last_insert_rowid()``; a count over those keys confirms it. Elsewhere SQLAlchemy's
+        ``INSERT … RETURNING``."""
         if not rows:
             return []
+        (key,) = self.table.primary_key.columns
         if conn.dialect.name != "sqlite":
-            statement = self._returning.get(key)
-            if statement is None:
-                statement = self._returning[key] = self._insert.returning(self.table.c[key])
             named = [dict(zip(self.columns, row, strict=True)) for row in rows]
-            return sorted(int(i) for i in conn.execute(statement, named).scalars())
+            return sorted(int(i) for i in conn.execute(self._insert.returning(key), named).scalars())
+        self.execute(conn, rows)
         quote = conn.dialect.identifier_preparer
-        names = ", ".join(quote.quote(name) for name in self.columns)
-        head = f"INSERT INTO {quote.format_table(self.table)} ({names}) VALUES "
-        mark = f"({', '.join('?' for _ in self.columns)})"
-        tail = f" RETURNING {quote.quote(key)}"
-        # Pages within SQLite's bound on parameters in one statement (32,766 since 3.32).
-        page = max(1, 30_000 // len(self.columns))
-        seen: dict[Any, Any] = {}
-        found: list[int] = []
-        for start in range(0, len(rows), page):
-            chunk = rows[start : start + page]
-            values = [value for row in chunk for value in self._stored(row, seen)]
-            sql = head + ", ".join(mark for _ in chunk) + tail
-            found.extend(int(i) for (i,) in conn.exec_driver_sql(sql, tuple(values)))
-        if len(found) != len(rows):
-            raise RuntimeError(f"inserted {len(rows)} rows into {self.table.name} but {len(found)} keys came back")
-        return sorted(found)
+        name = f"{quote.format_table(self.table)}.{quote.quote(key.name)}"
+        last, taken = conn.exec_driver_sql(
+            f"SELECT last_insert_rowid(), (SELECT count(*) FROM {quote.format_table(self.table)}"
+            f" WHERE {name} > last_insert_rowid() - ? AND {name} <= last_insert_rowid())",
+            (len(rows),),
+        ).one()
+        if taken != len(rows):
+            raise RuntimeError(f"inserted {len(rows)} rows into {self.table.name}, but not under consecutive keys")
+        return list(range(int(last) - len(rows) + 1, int(last) + 1))
 
     def _sqlite(self, quote: IdentifierPreparer) -> str:
         names = ", ".join(quote.quote(name) for name in self.columns)

@@ -76,9 +76,11 @@ def test_an_entry_condition_batch_is_judged_before_anything_is_written(
     with entering(w, monkeypatch) as calls:
         w.tick(at(1, 12))
     assert len(calls) == 1
-    # the entry condition over the candidates, the re-entry history, the entrants inserted (ids returned);
-    # placing and journaling wait for the tick's other scenarios: the refused order never becomes a row
-    assert verbs(calls[0]) == ["SELECT candidates", "SELECT enrollments", "INSERT enrollments"]
+    # the entry condition over the candidates, the re-entry history, the entrants inserted (ids returned; on
+    # SQLite, the keys they took confirmed by a count); placing and journaling wait for the tick's other
+    # scenarios: the refused order never becomes a row
+    keys = ["SELECT enrollments"] if w.engine.dialect.name == "sqlite" else []
+    assert verbs(calls[0]) == ["SELECT candidates", "SELECT enrollments", "INSERT enrollments", *keys]
     rows = enrollments(w)
     assert [(cid, status) for _, cid, _, status, _ in rows] == [
         ("二回目", "active"),
@@ -104,8 +106,10 @@ def test_without_a_condition_the_reentry_rule_decides_and_only_entrants_are_stor
     w.event("客B", "cart.abandoned", at(1, 11, 30), cart_id="三")
     with entering(w, monkeypatch) as calls:
         w.tick(at(1, 12))
-    # history, insert the kept (already active): the refused one is journaled, never stored
-    assert verbs(calls[0]) == ["SELECT enrollments", "INSERT enrollments"]
+    # history, insert the kept (already active; on SQLite their keys confirmed): the refused one is journaled,
+    # never stored
+    keys = ["SELECT enrollments"] if w.engine.dialect.name == "sqlite" else []
+    assert verbs(calls[0]) == ["SELECT enrollments", "INSERT enrollments", *keys]
     rows = enrollments(w)
     assert [(cid, status) for _, cid, _, status, _ in rows] == [("客A", "active"), ("客B", "active")]
     assert rows[1][0] == rows[0][0] + 1  # no id taken by the refused candidate
