@@ -154,6 +154,7 @@ class BulkInsert(_Bulk):
     def __init__(self, table: Table, columns: Sequence[str]):
         super().__init__(table, columns)
         self._insert = insert(table)
+        self._returning: Executable | None = None  # with the key returned: built on first use (see ids)
 
     def _statement(self) -> Executable:
         return self._insert
@@ -169,8 +170,10 @@ class BulkInsert(_Bulk):
             return []
         (key,) = self.table.primary_key.columns
         if conn.dialect.name != "sqlite":
+            if self._returning is None:
+                self._returning = self._insert.returning(key)
             named = [dict(zip(self.columns, row, strict=True)) for row in rows]
-            return sorted(int(i) for i in conn.execute(self._insert.returning(key), named).scalars())
+            return sorted(int(i) for i in conn.execute(self._returning, named).scalars())
         self.execute(conn, rows)
         quote = conn.dialect.identifier_preparer
         name = f"{quote.format_table(self.table)}.{quote.quote(key.name)}"

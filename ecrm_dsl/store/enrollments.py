@@ -97,10 +97,10 @@ def add_entered(
     if not entrants:
         return []
     rows = [
-        (c.customer_id, c.entered_at, c.entry_event_id, c.entry_order_id, holdout, c.entered_at)
+        (scenario_id, scenario_hash, ACTIVE, c.customer_id, c.entered_at, c.entry_event_id, c.entry_order_id, holdout)
         for c, holdout in zip(entrants, holdouts, strict=True)
     ]
-    ids = _ADD.ids(conn, [(scenario_id, scenario_hash, ACTIVE, *row) for row in rows])
+    ids = _ADD.ids(conn, [(*row, row[4]) for row in rows])  # previous_at: the entry time
     kept = zip(ids, entrants, holdouts, strict=True)
     return [unsaved(c, scenario_id, scenario_hash, holdout, i) for i, c, holdout in kept]
 
