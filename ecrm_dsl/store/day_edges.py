@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, select, union
 
+from ecrm_dsl.conditions.normal import MESSAGE_EVENTS
 from ecrm_dsl.store.tables import TABLES
 
 ORDERS, LAST_OPENS, SIGNUPS = "orders", "message opens", "sign-ups"
 Range = tuple[datetime, datetime]
-_OPENED = "message.opened"  # the event behind days_since_last_open
+_OPENED = MESSAGE_EVENTS["opened"]  # the event behind days_since_last_open
 
 
 def customers_in(conn: Connection, sources: Iterable[str], ranges: Sequence[Range], limit: int) -> list[str]:

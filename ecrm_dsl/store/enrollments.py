@@ -96,11 +96,12 @@ def add_entered(
     as inserted, built from what was written rather than read back."""
     if not entrants:
         return []
+    version = (scenario_id, scenario_hash, ACTIVE)
     rows = [
-        (scenario_id, scenario_hash, ACTIVE, c.customer_id, c.entered_at, c.entry_event_id, c.entry_order_id, holdout)
+        (*version, c.customer_id, c.entered_at, c.entry_event_id, c.entry_order_id, holdout, c.entered_at)
         for c, holdout in zip(entrants, holdouts, strict=True)
     ]
-    ids = _ADD.ids(conn, [(*row, row[4]) for row in rows])  # previous_at: the entry time
+    ids = _ADD.ids(conn, rows)
     kept = zip(ids, entrants, holdouts, strict=True)
     return [unsaved(c, scenario_id, scenario_hash, holdout, i) for i, c, holdout in kept]
 
@@ -130,7 +131,8 @@ _ADD = BulkInsert(
     E,
     (
         *("scenario_id", "scenario_hash", "status"),
-        *("customer_id", "entered_at", "entry_event_id", "entry_order_id", "holdout", "previous_at"),
+        *("customer_id", "entered_at", "entry_event_id", "entry_order_id", "holdout"),
+        "previous_at",  # the entry time: where a first step's delay counts from
     ),
 )
 
