@@ -4,7 +4,8 @@ Random histories on a real SQLite store — customers (some signing up in the cl
 past and in the future (a replay's history is loaded before the clock reaches it), tags, attribute updates — arrive
 between ticks, and the clock moves by uneven steps across local midnights. At every tick, for segments of every
 clock cadence (none, day counts over orders, sign-ups and opened messages, which a day change re-judges only for the
-customers a moved day edge reached, one in arithmetic, judged in full, a sliding window), the remembered membership
+customers a moved day edge reached, one in arithmetic, judged in full, sliding windows over events of a type and over
+orders, which re-judge the customers with a row leaving them), the remembered membership
 must be what the audience query selects over every customer as of that tick, and the tick's entrants those who were
 not selected at the last one.
 """
@@ -12,6 +13,7 @@ not selected at the last one.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, insert, select, update
 
+from ecrm_dsl.conditions.sql import WindowRead, window_reads
 from ecrm_dsl.plan.model import Plan
 from ecrm_dsl.plan.scenario import SegmentTrigger
 from ecrm_dsl.runtime.deploy import deploy
@@ -42,7 +45,11 @@ SEGMENTS = {
     "new_members": "days_since(customer.signed_up_at) between 1 and 2",
     "unopened": "customer.days_since_last_open between 1 and 2 or customer.order_count >= 3",
     "dated": "days_since(customer.first_order_at) > 1.5 * customer.order_count",  # arithmetic: a full pass
-    "recent": "count(order.placed, 6h) >= 1",  # a sliding window: a full pass every tick
+    # Sliding windows: whoever has a row leaving one since the last check is judged again, found by the rows the
+    # window bounds (events of its type, orders); other rows leaving (opens, here) change nothing.
+    "recent": "count(order.placed, 6h) >= 1",
+    "opened_lately": 'opened(email, 5h) or customer.rank == "gold"',
+    "bought_lately": "purchases(within: 7h) >= 1 and not (opens(email, 9h) >= 2)",
 }
 START = at(1, 20)
 
@@ -52,7 +59,7 @@ def plan(tmp_path_factory: pytest.TempPathFactory) -> Plan:
     w = World(Path(tmp_path_factory.mktemp("plan")))
     w.templates(template("mail"))
     for name, where in SEGMENTS.items():
-        w.write(f"segments/{name}.yaml", f"segment: {name}\nwhere: {where}\n")
+        w.write(f"segments/{name}.yaml", f"segment: {name}\nwhere: {json.dumps(where)}\n")
         w.write(f"scenarios/{name}_s.ecrm", scenario(f"{name}_s", f"segment {name}", "  send email mail"))
     return w.plan()
 
@@ -73,6 +80,8 @@ def run_op(engine: Engine, op: tuple[Any, ...], now: dt.datetime, ids: list[str]
             cid, moment = ids[who % len(ids)], now + dt.timedelta(hours=hours)
             oid = f"o{conn.execute(select(T.orders.c.id)).scalars().all().__len__()}"
             conn.execute(insert(T.orders).values(id=oid, customer_id=cid, ordered_at=moment, amount=1000))
+            line = {"order_id": oid, "sku": "SKU-1", "quantity": 1, "price": 1000}
+            conn.execute(insert(T.order_items).values(**line))
             props = {"order_id": oid}
             conn.execute(
                 insert(T.events).values(customer_id=cid, type="order.placed", occurred_at=moment, properties=props)
@@ -174,3 +183,23 @@ def replay_and_compare(
         for op in ops:
             run_op(engine, op, now, ids)
     engine.dispose()
+
+
+def test_each_time_window_is_labelled_with_the_rows_it_bounds(plan: Plan, new_store_url: Callable[[], str]) -> None:
+    """The compiler marks every window's start with its rows, so a check finds who left it by those rows alone;
+    a segment without a time window has none to read."""
+    engine = open_store(new_store_url())
+    deploy(engine, plan, START)
+    with engine.connect() as conn:
+        versions = {v.id: v for v in Scheduler(engine).versions(conn)[0]}
+    engine.dispose()
+
+    def reads(scenario_id: str) -> frozenset[WindowRead] | None:
+        version = versions[scenario_id]
+        assert isinstance(version.trigger, SegmentTrigger)
+        return window_reads(_audience(version, version.trigger.segment, START))
+
+    assert reads("recent_s") == {WindowRead(21_600, "events", "order.placed")}
+    assert reads("opened_lately_s") == {WindowRead(18_000, "events", "message.opened")}
+    assert reads("bought_lately_s") == {WindowRead(25_200, "orders"), WindowRead(32_400, "events", "message.opened")}
+    assert reads("lapsing_s") == frozenset()

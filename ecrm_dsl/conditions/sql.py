@@ -345,7 +345,7 @@ class _Clock:
         )
         self._today = bindparam(f"{NOW_PREFIX}_today", values[f"{NOW_PREFIX}_today"], type_=Integer())
         self._modifier = bindparam(f"{NOW_PREFIX}_modifier", values[f"{NOW_PREFIX}_modifier"], type_=String())
-        self._since: dict[int, BindParameter[datetime]] = {}
+        self._since: dict[WindowRead, BindParameter[datetime]] = {}
         self._sent_since: dict[int, BindParameter[datetime]] = {}
         self._edges: dict[tuple[int, bool], BindParameter[date]] = {}
         self.moment = now
@@ -370,13 +370,17 @@ class _Clock:
         self._fixed_date()
         return self._modifier
 
-    def since(self, seconds: int) -> BindParameter[datetime]:
-        """``now`` minus ``seconds``: the start of a time window."""
+    def since(self, seconds: int, table: str, event_type: str | None = None) -> BindParameter[datetime]:
+        """``now`` minus ``seconds``: the start of a time window over ``table`` (``events`` of ``event_type``, or
+        ``orders``). One parameter per window and table it bounds: what it bounds travels with it (see
+        :func:`window_reads`)."""
         self._fixed()
-        if seconds not in self._since:
+        read = WindowRead(seconds, table, event_type)
+        if read not in self._since:
             key = f"{NOW_PREFIX}_window_{len(self._since) + 1}"  # named by position: values stay out of the SQL
-            self._since[seconds] = bindparam(key, self.moment - timedelta(seconds=seconds), type_=UTCDateTime())
-        return self._since[seconds]
+            start = self.moment - timedelta(seconds=seconds)
+            self._since[read] = bindparam(key, start, type_=WindowStart(table, event_type))
+        return self._since[read]
 
     def sent_since(self, seconds: int) -> BindParameter[datetime]:
         """The start of a time window over delivered messages (``sends()``). Named apart from event windows:
@@ -395,6 +399,26 @@ class _Clock:
             day = self.local_today - timedelta(days=days_back)
             self._edges[(days_back, end)] = bindparam(key, day, type_=LocalDayEdge(self.zone, end, days_back))
         return self._edges[(days_back, end)]
+
+
+@dataclass(frozen=True, order=True)
+class WindowRead:
+    """The rows a time window bounds: ``events`` of one type, or ``orders``; and how far back it reaches."""
+
+    seconds: int
+    table: str
+    event_type: str | None = None
+
+
+class WindowStart(UTCDateTime):
+    """The start of a time window (an instant, stored as ``UTCDateTime``), marked with the rows it bounds."""
+
+    cache_ok = True
+
+    def __init__(self, table: str, event_type: str | None = None):
+        super().__init__()
+        self.table = table
+        self.event_type = event_type
 
 
 class NeedsFixedMoment(Exception):
@@ -443,6 +467,24 @@ def clock_keys(statement: ClauseElement) -> ClockKeys:
         elif key.startswith(NOW_PREFIX):
             keys[key] = None
     return keys
+
+
+def window_reads(statement: ClauseElement) -> frozenset[WindowRead] | None:
+    """The rows each time window of a statement built from conditions bounds (compiles it once); None when a
+    window's rows are not known."""
+    compiled = statement.compile()
+    assert isinstance(compiled, SQLCompiler)
+    params = compiled.params
+    reads = set()
+    for key, value in params.items():
+        if not key.startswith(_WINDOW):
+            continue
+        start = compiled.binds[key].type
+        if not isinstance(start, WindowStart):
+            return None
+        seconds = int((params[NOW_PREFIX] - value).total_seconds())
+        reads.add(WindowRead(seconds, start.table, start.event_type))
+    return frozenset(reads)
 
 
 def as_of(keys: ClockKeys, now: datetime, timezone: str) -> dict[str, Any]:
@@ -830,7 +872,7 @@ class _Compiler:
             query = select(func.count()).where(
                 events.c.customer_id == self.t.customers.c.id,
                 events.c.type == node[2][1],
-                *self.window(duration_arg(node[3], name)),
+                *self.window(duration_arg(node[3], name), node[2][1]),
             )
             return _Val(query.correlate_except(events).scalar_subquery(), False)
         if name == "days_since":
@@ -855,7 +897,7 @@ class _Compiler:
             query = select(func.count()).where(
                 events.c.customer_id == self.t.customers.c.id,
                 events.c.type == COUNTED_MESSAGE_EVENTS[name],
-                *self.window(duration_arg(node[3], name)),
+                *self.window(duration_arg(node[3], name), COUNTED_MESSAGE_EVENTS[name]),
                 self.json(events.c.properties, "channel", "string") == node[2][1],
             )
             return _Val(query.correlate_except(events).scalar_subquery(), False)
@@ -878,9 +920,9 @@ class _Compiler:
         finally:
             self.positive = positive
 
-    def window(self, seconds: int) -> list[ColumnElement[bool]]:
+    def window(self, seconds: int, event_type: str) -> list[ColumnElement[bool]]:
         occurred = self.t.events.c.occurred_at
-        return [occurred >= self.clock.since(seconds), occurred <= self.now]
+        return [occurred >= self.clock.since(seconds, "events", event_type), occurred <= self.now]
 
     # ---- boolean functions
     def bool_call(self, node: Normal) -> ColumnElement[bool]:
@@ -896,7 +938,7 @@ class _Compiler:
             query = select(events.c.id).where(
                 events.c.customer_id == self.t.customers.c.id,
                 events.c.type == MESSAGE_EVENTS[name],
-                *self.window(duration_arg(node[3], name)),
+                *self.window(duration_arg(node[3], name), MESSAGE_EVENTS[name]),
                 self.json(events.c.properties, "channel", "string") == node[2][1],
             )
             return query.correlate_except(events).exists()

@@ -54,7 +54,7 @@ def _order_tests(c: _Compiler, rule: LineFilter) -> list[ColumnElement[bool]]:
     if days is not None:
         tests.append(ordered >= c.clock.day_edge(days, False))
     elif rule.within is not None:
-        tests.append(ordered >= c.clock.since(rule.within))
+        tests.append(ordered >= c.clock.since(rule.within, "orders"))
     return tests
 
 

@@ -24,6 +24,7 @@ from ecrm_dsl.conditions.sql import (
     clock_keys,
     select_customers,
     select_entries,
+    window_reads,
 )
 from ecrm_dsl.plan.scenario import DateTrigger, EventTrigger, ScheduleTrigger, SegmentTrigger
 from ecrm_dsl.runtime import day_edges
@@ -36,6 +37,7 @@ from ecrm_dsl.store.candidates import PARAMETER, candidate_table, candidate_valu
 from ecrm_dsl.store.day_edges import customers_in
 from ecrm_dsl.store.enrollments import Candidate, Enrollment
 from ecrm_dsl.store.prepared import run
+from ecrm_dsl.store.window_leavers import WindowLeavers
 
 BATCH = 5_000
 
@@ -299,13 +301,17 @@ def _segment(
     reader = segment_reader(version)
     mark, moved = marks[0][reader], marks[1]
     built = _segment_pass(version, trigger, now)
-    windows = built.statements.windows
+    windows = built.statements.windows  # those whose leavers the change log finds (rows of unknown source)
     full = mark is None or _needs_full_pass(built.keys, mark.at, now, version.plan.timezone)
-    reached: list[str] | None = None  # whom a moved day edge may have reached, judged with the changed ones
+    # Whom the clock alone may have moved (a day edge passed their instant, a row of theirs left a time window),
+    # judged with the changed ones.
+    reached: list[str] | None = None
     if full and mark is not None and built.edge_sources is not None:
         ranges = day_edges.moved_ranges(built.keys, mark.at, now, version.plan.timezone)
         reached = customers_in(conn, built.edge_sources, ranges, changes.INLINE)
         full = len(reached) > changes.INLINE
+    if not full and mark is not None and built.leavers is not None:
+        reached = sorted({*(reached or ()), *built.leavers.customers(conn, mark.at, now)})
     upto = head if head is not None else changes.head(conn)
     if not full and not reached and not windows and mark is not None and _unchanged_since(mark, changed, changed_after):
         moved[reader] = changes.Mark(upto, now)
@@ -349,6 +355,9 @@ class _SegmentPlan:
     # Where the instants its moving day edges compare are stored, when the date reaches the audience through
     # those edges alone (see ``day_edges``); None: a day change judges everyone.
     edge_sources: frozenset[str] | None
+    # Who left its time windows, read from the rows they bound; None when it has no window, or one whose rows
+    # are not known (the change log then keeps and finds them: ``statements.windows``).
+    leavers: WindowLeavers | None
 
 
 def _segment_pass(version: ScenarioVersion, trigger: SegmentTrigger, now: datetime) -> _SegmentPlan:
@@ -364,8 +373,11 @@ def _segment_pass(version: ScenarioVersion, trigger: SegmentTrigger, now: dateti
         sources = None
         if day_edges.moved_by_edges_only(keys):
             sources = day_edges.instant_sources(_condition(version, trigger.segment), version.plan.segments)
+        reads = window_reads(audience) if windows else None
+        leavers = WindowLeavers(reads) if reads is not None else None
+        logged = [] if leavers is not None else windows
         found = memo[key] = _SegmentPlan(
-            triggers.SegmentPass(audience, few, windows), keys, {**keys, **clock_keys(few)}, sources
+            triggers.SegmentPass(audience, few, logged), keys, {**keys, **clock_keys(few)}, sources, leavers
         )
     return found
 
