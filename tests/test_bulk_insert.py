@@ -147,18 +147,21 @@ def test_entrants_take_the_keys_returned_in_the_order_given(store_url: str) -> N
     people = [f"客{i:02d}" for i in range(12)]
     with engine.begin() as conn:
         conn.execute(insert(TABLES.customers), [{"id": cid, "attributes": {}} for cid in people])
-        first = store.add_entered(conn, "s", "h", [store.Candidate(cid, MOMENTS[0]) for cid in people[:5]], [False] * 5)
+        first = store.add_entered(conn, [("s", "h", store.Candidate(cid, MOMENTS[0]), False) for cid in people[:5]])
         # a row inserted by SQLAlchemy's own path between the calls takes the next key
         other = {"customer_id": "客11", "scenario_id": "t", "scenario_hash": "h", "entered_at": MOMENTS[1]}
         conn.execute(insert(TABLES.enrollments), [{**other, "status": "active"}])
-        holdouts = [i % 2 == 0 for i in range(6)]
-        second = store.add_entered(conn, "s", "h", [store.Candidate(c, MOMENTS[2]) for c in people[5:11]], holdouts)
+        # several scenarios in one call, as a tick enters them
+        mixed = [
+            (("s", "u")[i % 2], "h", store.Candidate(c, MOMENTS[2]), i % 2 == 0) for i, c in enumerate(people[5:11])
+        ]
+        second = store.add_entered(conn, mixed)
     assert [e.customer_id for e in first + second] == people[:11]
     assert second[0].id > first[-1].id + 1  # the other row's key lies between them
     e = TABLES.enrollments.c
     with engine.connect() as conn:
-        rows = conn.execute(select(e.id, e.customer_id, e.holdout))
-        stored = {row.id: (row.customer_id, row.holdout) for row in rows}
-    assert {x.id: (x.customer_id, x.holdout) for x in first + second} == {
+        rows = conn.execute(select(e.id, e.customer_id, e.scenario_id, e.holdout))
+        stored = {row.id: (row.customer_id, row.scenario_id, row.holdout) for row in rows}
+    assert {x.id: (x.customer_id, x.scenario_id, x.holdout) for x in first + second} == {
         key: value for key, value in stored.items() if value[0] != "客11"
     }

@@ -40,6 +40,7 @@ from ecrm_dsl.store.prepared import run
 from ecrm_dsl.store.window_leavers import WindowLeavers
 
 BATCH = 5_000
+WAITING = 5_000  # candidates that met their entry condition, waiting to be entered with other scenarios' (at most)
 
 
 def first_watermark(version: ScenarioVersion, deployed_at: datetime) -> datetime:
@@ -89,18 +90,19 @@ def enroll_all(
     ids = [version.id for version in versions]
     known = triggers.states(conn, ids)
     looks = {version.id: _look(conn, version, known.get(version.id), now) for version in versions}
-    quiet = _quiet(conn, versions, looks, now, late_arrival, changed)
-    shared = _shared_reads(conn, versions, looks, quiet, now, late_arrival, changed)
+    shared = _shared_reads(conn, versions, looks, now, late_arrival, changed)
+    quiet = _quiet(conn, versions, looks, now, late_arrival, changed) if not shared else set()
     # The segment triggers' change-log marks: read in one statement, written in one at the end.
     readers = [segment_reader(v) for v in versions if isinstance(v.trigger, SegmentTrigger)]
     marks = changes.read_marks(conn, readers) if readers else {}
     moved: dict[str, changes.Mark] = {}
     found: dict[str, Entries] = {}
     fires: list[tuple[str, str]] = []  # the shared reads' events each scenario handled, recorded together
+    entering = _Entering(conn)
     with runner.held_moves():  # every scenario's entrants put at their first steps in one statement
         for version in versions:
             entries = found[version.id] = Entries()
-            admit = _Admitter(conn, version, now, runner, entries)
+            admit = _Admitter(conn, version, now, runner, entries, entering)
             look, trigger = looks[version.id], version.trigger
             if isinstance(trigger, EventTrigger):
                 if version.id not in quiet:
@@ -119,6 +121,7 @@ def enroll_all(
                 _dates(conn, version, trigger, look.since, now, admit)
             else:
                 _schedule(conn, version, trigger, look.since, now, admit)
+        entering.flush()
     triggers.record_fires_of(conn, fires)
     changes.write_marks(conn, moved)
     triggers.set_watermarks(conn, ids, now)
@@ -170,31 +173,27 @@ def _shared_reads(
     conn: Connection,
     versions: Sequence[ScenarioVersion],
     looks: dict[str, _Look],
-    quiet: set[str],
     now: datetime,
     late_arrival: timedelta,
     changed: changes.Customers | None,
 ) -> dict[str, triggers.SharedEvents]:
-    """The new events of each type that several scenarios search (none of them a first look), read once for
-    all of them from the changed customers' events; a type with more than a batch is left to each scenario."""
+    """The new events of every type the event-triggered scenarios search (none of them a first look), read once
+    for all of them from the changed customers' events, by type; empty when the changed customers are not a
+    list, or when there are more than a batch (then each scenario pages through its own)."""
     listed = changes.inline(changed) if changed is not None else None
     if not listed:
         return {}
     readers: dict[str, list[str]] = {}
     for version in versions:
         trigger = version.trigger
-        if isinstance(trigger, EventTrigger) and version.id not in quiet and not looks[version.id].first:
+        if isinstance(trigger, EventTrigger) and not looks[version.id].first:
             readers.setdefault(trigger.event, []).append(version.id)
-    reads = {}
-    for event_type, ids in sorted(readers.items()):
-        if len(ids) < 2:
-            continue
-        after = min(looks[sid].since for sid in ids) - late_arrival
-        floor = min(looks[sid].floor for sid in ids)
-        read = triggers.shared_event_candidates(conn, ids, event_type, after, floor, now, BATCH, listed)
-        if read is not None:
-            reads[event_type] = read
-    return reads
+    if not readers:
+        return {}
+    ids = [sid for scenarios in readers.values() for sid in scenarios]
+    after = min(looks[sid].since for sid in ids) - late_arrival
+    floor = min(looks[sid].floor for sid in ids)
+    return triggers.shared_event_candidates(conn, readers, after, floor, now, BATCH, listed) or {}
 
 
 def _shared_events(
@@ -505,6 +504,56 @@ def _build_entry_test(
     return _EntryTest(query, clock_keys(query), judging)
 
 
+@dataclass(frozen=True)
+class _Chosen:
+    """A batch of a scenario's candidates, the positions that met its entry condition and their holdout draws."""
+
+    admitter: _Admitter
+    batch: Sequence[Candidate]
+    chosen: list[int]
+    holdouts: dict[int, bool]
+
+
+class _Entering:
+    """The candidates that met their entry conditions, entered together: the re-entry history of every scenario's
+    candidates read in one statement and the entrants of all inserted in one, in the order they came (so ids and
+    decisions are what entering them scenario by scenario gives). A scenario's next batch waits for its last to
+    be entered first, since its re-entry rule must see them; at most ``WAITING`` rows wait at a time."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.waiting: list[_Chosen] = []
+        self.rows = 0
+
+    def add(self, chosen: _Chosen) -> None:
+        if any(w.admitter.version.id == chosen.admitter.version.id for w in self.waiting):
+            self.flush()
+        self.waiting.append(chosen)
+        self.rows += len(chosen.chosen)
+        if self.rows >= WAITING:
+            self.flush()
+
+    def flush(self) -> None:
+        waiting, self.waiting, self.rows = self.waiting, [], 0
+        scenarios = sorted({w.admitter.version.id for w in waiting if w.chosen})
+        customers = sorted({w.batch[i].customer_id for w in waiting for i in w.chosen})
+        past = store.histories(self.conn, scenarios, customers) if customers else {}
+        decided: list[tuple[_Chosen, list[int], list[tuple[int, str, str]]]] = []
+        entrants: list[tuple[str, str, Candidate, bool]] = []
+        for w in waiting:
+            version = w.admitter.version
+            entries = [(w.batch[i].customer_id, w.batch[i].entered_at) for i in w.chosen]
+            keep, refused = _reentry(version, entries, past.get(version.id, {}))
+            kept = [w.chosen[index] for index in keep]
+            decided.append((w, kept, refused))
+            entrants.extend((version.id, version.hash, w.batch[i], w.holdouts[i]) for i in kept)
+        fresh = store.add_entered(self.conn, entrants)
+        start = 0
+        for w, kept, refused in decided:
+            w.admitter.entered(w, refused, fresh[start : start + len(kept)])
+            start += len(kept)
+
+
 class _Admitter:
     """Pending rows → the entry condition (SQL) → one per customer → re-entry rule → active, at the first step."""
 
@@ -515,10 +564,12 @@ class _Admitter:
         now: datetime,
         runner: StepRunner,
         entries: Entries,
+        entering: _Entering,
     ):
         self.conn, self.version, self.now = conn, version, now
         self.runner, self.journal = runner, runner.journal
         self.entries = entries
+        self.entering = entering
 
     def _entry_condition(self, where: Normal, batch: Sequence[Candidate]) -> list[int]:
         """The positions in ``batch`` whose candidates meet the entry condition, in order, each judged as of its
@@ -560,36 +611,27 @@ class _Admitter:
             self.candidates([Candidate(c, entered_at) for c in ids], where_checked=True)
 
     def candidates(self, candidates: Sequence[Candidate], where_checked: bool) -> None:
-        """Enter a batch at a time: the entry condition (unless ``where_checked``) and the re-entry rule pick the
-        entrants before anything is written; only they become enrollments (active, at their first step). The
-        re-entry rule's refusals are journaled without an enrollment."""
+        """Enter a batch at a time: the entry condition (unless ``where_checked``) and then the re-entry rule (when
+        the tick enters every scenario's batches together, see :class:`_Entering`) pick the entrants before
+        anything is written; only they become enrollments (active, at their first step). The re-entry rule's
+        refusals are journaled without an enrollment."""
         version = self.version
         where = None if where_checked else version.trigger.where
         holdout = version.scenario.holdout_percent
         for start in range(0, len(candidates), BATCH):
             batch = candidates[start : start + BATCH]
             chosen = list(range(len(batch))) if where is None else self._entry_condition(where, batch)
-            past = store.history(self.conn, version.id, [batch[i].customer_id for i in chosen])
-            keep, refused = _reentry(version, [(batch[i].customer_id, batch[i].entered_at) for i in chosen], past)
             holdouts = {i: in_holdout(batch[i].customer_id, version.id, holdout) for i in chosen}
-            for index, why, cause in refused:
-                position = chosen[index]
-                row = store.unsaved(batch[position], version.id, version.hash, holdouts[position])
-                self.journal.add(row, "not_entered", why, at=row.entered_at, cause=cause)
-            entrants = [chosen[index] for index in keep]
-            self._enter(
-                store.add_entered(
-                    self.conn,
-                    version.id,
-                    version.hash,
-                    [batch[i] for i in entrants],
-                    [holdouts[i] for i in entrants],
-                )
-            )
+            self.entering.add(_Chosen(self, batch, chosen, holdouts))
 
-    def _enter(self, fresh: list[Enrollment]) -> None:
-        """Journal the new enrollments and put them at their first step."""
+    def entered(self, chosen: _Chosen, refused: list[tuple[int, str, str]], fresh: list[Enrollment]) -> None:
+        """Journal the re-entry rule's refusals among ``chosen``, then the entrants it kept (inserted as
+        ``fresh``), and put those at their first step."""
         version = self.version
+        for index, why, cause in refused:
+            position = chosen.chosen[index]
+            row = store.unsaved(chosen.batch[position], version.id, version.hash, chosen.holdouts[position])
+            self.journal.add(row, "not_entered", why, at=row.entered_at, cause=cause)
         for row in fresh:
             note = "in the holdout group: measured, never messaged" if row.holdout else None
             self.journal.add(row, "entered", note, at=row.entered_at)
@@ -607,7 +649,7 @@ def _reentry(
     version: ScenarioVersion, entries: Sequence[tuple[str, datetime]], past: dict[str, tuple[bool, Any]]
 ) -> tuple[list[int], list[tuple[int, str, str]]]:
     """Apply the re-entry rule to ``entries`` (customer, entry time), in order, given each customer's ``past`` in
-    the scenario (see ``store.history``): the positions kept, and those refused with the reason and a stable
+    the scenario (see ``store.histories``): the positions kept, and those refused with the reason and a stable
     cause. A customer is in a scenario at most once at a time."""
     rule = version.scenario.reentry
     keep: list[int] = []

@@ -89,21 +89,19 @@ class Candidate(NamedTuple):
     entry_order_id: str | None = None
 
 
-def add_entered(
-    conn: Connection, scenario_id: str, scenario_hash: str, entrants: Sequence[Candidate], holdouts: Sequence[bool]
-) -> list[Enrollment]:
-    """Insert entrants as active enrollments, in their order, with the holdout flag each drew. Returns the rows
-    as inserted, built from what was written rather than read back."""
+def add_entered(conn: Connection, entrants: Sequence[tuple[str, str, Candidate, bool]]) -> list[Enrollment]:
+    """Insert entrants (scenario id, scenario hash, candidate, the holdout flag it drew) as active enrollments,
+    in their order, in one statement. Returns the rows as inserted, built from what was written rather than read
+    back."""
     if not entrants:
         return []
-    version = (scenario_id, scenario_hash, ACTIVE)
     rows = [
-        (*version, c.customer_id, c.entered_at, c.entry_event_id, c.entry_order_id, holdout, c.entered_at)
-        for c, holdout in zip(entrants, holdouts, strict=True)
+        (sid, shash, ACTIVE, c.customer_id, c.entered_at, c.entry_event_id, c.entry_order_id, holdout, c.entered_at)
+        for sid, shash, c, holdout in entrants
     ]
     ids = _ADD.ids(conn, rows)
-    kept = zip(ids, entrants, holdouts, strict=True)
-    return [unsaved(c, scenario_id, scenario_hash, holdout, i) for i, c, holdout in kept]
+    kept = zip(ids, entrants, strict=True)
+    return [unsaved(c, sid, shash, holdout, i) for i, (sid, shash, c, holdout) in kept]
 
 
 def unsaved(candidate: Candidate, scenario_id: str, scenario_hash: str, holdout: bool, id_: int = 0) -> Enrollment:
@@ -137,29 +135,38 @@ _ADD = BulkInsert(
 )
 
 
-def history(conn: Connection, scenario_id: str, customer_ids: Sequence[str]) -> dict[str, tuple[bool, Any]]:
-    """Per customer: (has an active enrollment, when the last finished one ended) in this scenario."""
-    if not customer_ids:
+def histories(
+    conn: Connection, scenario_ids: Sequence[str], customer_ids: Sequence[str]
+) -> dict[str, dict[str, tuple[bool, Any]]]:
+    """Per scenario, per customer: (has an active enrollment, when the last finished one ended), for the
+    customers in those scenarios that have been in them."""
+    if not scenario_ids or not customer_ids:
         return {}
-    params = {"scenario_id": scenario_id, "keys": one_of_value(conn.dialect.name, sorted(set(customer_ids)))}
-    return {row[0]: (bool(row[1]), row[2]) for row in run(conn, _history(conn), params)}
+    dialect = conn.dialect.name
+    params = {
+        "scenario_ids": one_of_value(dialect, sorted(set(scenario_ids))),
+        "keys": one_of_value(dialect, sorted(set(customer_ids))),
+    }
+    found: dict[str, dict[str, tuple[bool, Any]]] = {}
+    for scenario_id, customer_id, active, finished in run(conn, _histories(conn), params):
+        found.setdefault(scenario_id, {})[customer_id] = (bool(active), finished)
+    return found
 
 
 @per_dialect
-def _history(dialect: str) -> Executable:
-    """``history``'s statement: run for every batch of every version with entries, the customers one parameter
-    as in bulk.one_of (a JSON array read by json_each on SQLite, an array on PostgreSQL)."""
+def _histories(dialect: str) -> Executable:
+    """``histories``' statement: run for the candidates of every scenario a tick enters at once, the customers and
+    the scenarios one parameter each as in bulk.one_of (a JSON array read by json_each on SQLite, an array on
+    PostgreSQL); the (customer_id, scenario_id) index finds each customer's rows."""
     return (
         select(
+            E.c.scenario_id,
             E.c.customer_id,
             func.max(case((E.c.status == ACTIVE, 1), else_=0)),
             func.max(E.c.finished_at),
         )
-        .where(
-            E.c.scenario_id == bindparam("scenario_id", type_=String()),
-            one_of_param(dialect, E.c.customer_id, "keys"),
-        )
-        .group_by(E.c.customer_id)
+        .where(one_of_param(dialect, E.c.customer_id, "keys"), one_of_param(dialect, E.c.scenario_id, "scenario_ids"))
+        .group_by(E.c.customer_id, E.c.scenario_id)
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -200,8 +200,9 @@ def event_candidates(
 
 @dataclass(frozen=True)
 class SharedEvents:
-    """New events of one type read once for several scenarios triggered by it: those some of them have not
-    handled yet, oldest first, with their fire keys, and the keys each scenario has handled among them."""
+    """New events of one type read once for the scenarios triggered by it: the changed customers' events in the
+    widest of their windows, oldest first, with their fire keys, and the keys each scenario has handled among
+    them."""
 
     rows: list[tuple[str, Candidate]]
     handled: dict[str, set[str]]
@@ -209,60 +210,56 @@ class SharedEvents:
 
 def shared_event_candidates(
     conn: Connection,
-    scenario_ids: Sequence[str],
-    event_type: str,
+    readers: Mapping[str, Sequence[str]],
     after: datetime,
     floor: datetime,
     now: datetime,
     limit: int,
     changed: Sequence[str],
-) -> SharedEvents | None:
-    """``event_candidates`` for all of ``scenario_ids`` at once, over the widest of their windows (``after``
-    and ``floor`` are the earliest; each scenario keeps the rows of its own). None when there are more than
-    ``limit``: then each scenario pages through its own."""
+) -> dict[str, SharedEvents] | None:
+    """``event_candidates`` for every scenario of ``readers`` (event type → the scenarios it triggers) at once:
+    one read of the changed customers' events of all those types over the widest of the windows (``after`` and
+    ``floor`` are the earliest; each scenario keeps the rows of its own), and one of which scenarios handled
+    which of them. Every type asked for has an entry, empty when it has no events. None when there are more
+    than ``limit`` events: then each scenario pages through its own."""
     dialect = conn.dialect.name
+    scenario_ids = sorted({sid for ids in readers.values() for sid in ids})
     params = {
-        "scenario_ids": one_of_value(dialect, sorted(scenario_ids)),
-        "readers": len(set(scenario_ids)),
-        "event_type": event_type,
+        "types": one_of_value(dialect, sorted(readers)),
         "after": after,
         "floor": floor,
         "now": now,
         "limit": limit + 1,
         "changed": one_of_value(dialect, changed),
     }
-    rows = [_candidate(row) for row in run(conn, _statement(conn, "event_candidates_shared"), params)]
+    rows = list(run(conn, _statement(conn, "event_candidates_typed"), params))
     if len(rows) > limit:
         return None
     handled: dict[str, set[str]] = {}
     if rows:
-        params["keys"] = one_of_value(dialect, [key for key, _ in rows])
-        for scenario_id, key in run(conn, _statement(conn, "fired_by"), params):
+        keys = one_of_value(dialect, [f"event:{row.id}" for row in rows])
+        asked = {"scenario_ids": one_of_value(dialect, scenario_ids), "keys": keys}
+        for scenario_id, key in run(conn, _statement(conn, "fired_by"), asked):
             handled.setdefault(scenario_id, set()).add(key)
-    return SharedEvents(rows, handled)
+    by_type: dict[str, SharedEvents] = {}
+    for event_type, ids in readers.items():
+        of_type = [_candidate(row) for row in rows if row.type == event_type]
+        by_type[event_type] = SharedEvents(of_type, {sid: handled[sid] for sid in ids if sid in handled})
+    return by_type
 
 
 def _candidate(row: Any) -> tuple[str, Candidate]:
     return f"event:{row.id}", Candidate(row.customer_id, row.occurred_at, row.id, row.order_id)
 
 
-def _event_candidates(
-    customers: ColumnElement[bool] | None, handled_by: ColumnElement[bool] | None = None
-) -> Select[Any]:
-    """``event_candidates``' statement, narrowed to ``customers`` (a condition on ``events.customer_id``).
-    ``handled_by``: a condition on ``trigger_fires.scenario_id`` naming several scenarios (bound ``readers``
-    of them); the events are then those not handled by all of them."""
+def _event_candidates(customers: ColumnElement[bool] | None) -> Select[Any]:
+    """``event_candidates``' statement, narrowed to ``customers`` (a condition on ``events.customer_id``)."""
     e, f, o = T.events, T.trigger_fires, T.orders
     # As in enrollments.event_pairs: with the changed customers leading, the bounds and the order stay off the
     # time index (or SQLite walks it for every event of the type).
     at = e.c.occurred_at if customers is None else func.coalesce(e.c.occurred_at, e.c.occurred_at)
     key = f.c.fire_key == ("event:" + e.c.id.cast(f.c.fire_key.type))
-    handled: ColumnElement[bool]
-    if handled_by is None:
-        handled = exists().where(f.c.scenario_id == bindparam("scenario_id", type_=String()), key)
-    else:
-        handlers = select(func.count()).where(handled_by, key).scalar_subquery()
-        handled = handlers >= bindparam("readers", type_=Integer())
+    handled = exists().where(f.c.scenario_id == bindparam("scenario_id", type_=String()), key)
     order_id = e.c.properties["order_id"].as_string()
     query = (
         select(e.c.id, e.c.customer_id, e.c.occurred_at, o.c.id.label("order_id"))
@@ -278,6 +275,30 @@ def _event_candidates(
         .limit(bindparam("limit", type_=Integer()))
     )
     return query if customers is None else query.where(customers)
+
+
+def _typed_event_candidates(dialect: str) -> Select[Any]:
+    """``shared_event_candidates``' statement: the changed customers' events of the listed types (both one
+    parameter), handled or not, with their type."""
+    e, o = T.events, T.orders
+    # The changed customers lead, as in _event_news: the type and the bounds stay off the (type, occurred_at)
+    # index, which SQLite would otherwise walk over two days of every customer's events.
+    at = func.coalesce(e.c.occurred_at, e.c.occurred_at)
+    kind = func.coalesce(e.c.type, e.c.type)
+    order_id = e.c.properties["order_id"].as_string()
+    return (
+        select(e.c.id, e.c.customer_id, e.c.occurred_at, o.c.id.label("order_id"), e.c.type)
+        .select_from(e.outerjoin(o, and_(o.c.id == order_id, o.c.customer_id == e.c.customer_id)))
+        .where(
+            one_of_param(dialect, e.c.customer_id, "changed"),
+            one_of_param(dialect, kind, "types"),
+            at > bindparam("after", type_=UTCDateTime()),
+            at >= bindparam("floor", type_=UTCDateTime()),
+            at <= bindparam("now", type_=UTCDateTime()),
+        )
+        .order_by(at, e.c.id)
+        .limit(bindparam("limit", type_=Integer()))
+    )
 
 
 def _event_news(customers: ColumnElement[bool], listed: bool = False) -> Select[Any]:
@@ -321,8 +342,8 @@ def _build(name: str, dialect: str) -> Executable:
         return _event_candidates(None)
     if name == "event_candidates_of":
         return _event_candidates(changed)
-    if name == "event_candidates_shared":
-        return _event_candidates(changed, one_of_param(dialect, f.c.scenario_id, "scenario_ids"))
+    if name == "event_candidates_typed":
+        return _typed_event_candidates(dialect)
     if name == "fired_by":
         return select(f.c.scenario_id, f.c.fire_key).where(
             one_of_param(dialect, f.c.scenario_id, "scenario_ids"), one_of_param(dialect, f.c.fire_key, "keys")

@@ -25,17 +25,23 @@ BODY = "  day 3: send email mail"
 
 
 @contextmanager
-def entering(w: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[list[str]]]:
-    """The statements of each call admitting a batch of candidates, one list per call."""
-    calls: list[list[str]] = []
-    real = enroll_module._Admitter.candidates
+def entering(w: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, list[str]]]]:
+    """The statements of each call judging a batch of candidates (``candidates``) and of each call entering the
+    batches that passed (``flush``, every scenario's at once), in the order of the calls."""
+    calls: list[tuple[str, list[str]]] = []
 
-    def counted(self: Any, *args: Any, **kwargs: Any) -> None:
-        with watching(w) as statements:
-            real(self, *args, **kwargs)
-        calls.append([sql for sql, _ in statements.seen])
+    def watched(name: str, real: Any) -> Any:
+        def counted(self: Any, *args: Any, **kwargs: Any) -> None:
+            with watching(w) as statements:
+                real(self, *args, **kwargs)
+            calls.append((name, [sql for sql, _ in statements.seen]))
 
-    monkeypatch.setattr(enroll_module._Admitter, "candidates", counted)
+        return counted
+
+    monkeypatch.setattr(
+        enroll_module._Admitter, "candidates", watched("candidates", enroll_module._Admitter.candidates)
+    )
+    monkeypatch.setattr(enroll_module._Entering, "flush", watched("flush", enroll_module._Entering.flush))
     yield calls
 
 
@@ -75,12 +81,14 @@ def test_an_entry_condition_batch_is_judged_before_anything_is_written(
     w.order("三人目", at(1, 11, 30))
     with entering(w, monkeypatch) as calls:
         w.tick(at(1, 12))
-    assert len(calls) == 1
-    # the entry condition over the candidates, the re-entry history, the entrants inserted (ids returned; on
-    # SQLite, the keys they took confirmed by a count); placing and journaling wait for the tick's other
-    # scenarios: the refused order never becomes a row
+    # the entry condition over the candidates; then, with the tick's other scenarios' entrants, the re-entry
+    # history and the entrants inserted (ids returned; on SQLite, the keys they took confirmed by a count);
+    # placing and journaling wait for the tick's other scenarios: the refused order never becomes a row
     keys = ["SELECT enrollments"] if w.engine.dialect.name == "sqlite" else []
-    assert verbs(calls[0]) == ["SELECT candidates", "SELECT enrollments", "INSERT enrollments", *keys]
+    assert [(name, verbs(seen)) for name, seen in calls] == [
+        ("candidates", ["SELECT candidates"]),
+        ("flush", ["SELECT enrollments", "INSERT enrollments", *keys]),
+    ]
     rows = enrollments(w)
     assert [(cid, status) for _, cid, _, status, _ in rows] == [
         ("二回目", "active"),
@@ -106,13 +114,32 @@ def test_without_a_condition_the_reentry_rule_decides_and_only_entrants_are_stor
     w.event("客B", "cart.abandoned", at(1, 11, 30), cart_id="三")
     with entering(w, monkeypatch) as calls:
         w.tick(at(1, 12))
-    # history, insert the kept (already active; on SQLite their keys confirmed): the refused one is journaled,
-    # never stored
+    # nothing to judge; then history, insert the kept (already active; on SQLite their keys confirmed): the
+    # refused one is journaled, never stored
     keys = ["SELECT enrollments"] if w.engine.dialect.name == "sqlite" else []
-    assert verbs(calls[0]) == ["SELECT enrollments", "INSERT enrollments", *keys]
+    assert [(name, verbs(seen)) for name, seen in calls] == [
+        ("candidates", []),
+        ("flush", ["SELECT enrollments", "INSERT enrollments", *keys]),
+    ]
     rows = enrollments(w)
     assert [(cid, status) for _, cid, _, status, _ in rows] == [("客A", "active"), ("客B", "active")]
     assert rows[1][0] == rows[0][0] + 1  # no id taken by the refused candidate
+    refused = w.decisions("客A", "not_entered")
+    assert [(d["reason"], d["at"]) for d in refused] == [("already in this scenario", at(1, 11, 20))]
+
+
+def test_a_scenarios_next_batch_sees_the_entrants_of_its_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of different scenarios wait to be entered together, but a scenario's next batch is judged by the
+    re-entry rule only once its last is stored: a customer in both is refused, as within one batch."""
+    monkeypatch.setattr(enroll_module, "BATCH", 1)  # a batch per event; both wait (WAITING) unless told apart
+    w = build(tmp_path, {"carts": scenario("carts", "cart.abandoned", BODY)})
+    w.customer("客A")
+    w.tick(at(1, 10))
+    w.tick(at(1, 11))
+    w.event("客A", "cart.abandoned", at(1, 11, 10), cart_id="一")
+    w.event("客A", "cart.abandoned", at(1, 11, 20), cart_id="二")
+    w.tick(at(1, 12))
+    assert [(cid, status) for _, cid, _, status, _ in enrollments(w)] == [("客A", "active")]
     refused = w.decisions("客A", "not_entered")
     assert [(d["reason"], d["at"]) for d in refused] == [("already in this scenario", at(1, 11, 20))]
 
@@ -160,9 +187,11 @@ def test_a_ticks_entrants_into_every_scenario_are_placed_and_journaled_in_one_st
     written = [v for v in verbs(seen) if v.split()[0] != "SELECT"]
     assert written.count("UPDATE enrollments") == 1
     assert written.count("INSERT decisions") == 1
-    assert written.count("INSERT enrollments") == 3  # one per scenario
-    # the cart events both cart scenarios handled recorded together; f2 searched its order events alone
-    assert written.count("INSERT trigger_fires") == 2
+    assert written.count("INSERT enrollments") == 1  # every scenario's entrants together
+    # one re-entry history for all three scenarios' candidates
+    assert sum("GROUP BY enrollments.customer_id, enrollments.scenario_id" in sql for sql in seen) == 1
+    # the events every scenario handled (both cart scenarios' and f2's) recorded together
+    assert written.count("INSERT trigger_fires") == 1
     # each placed at its first wait, due when that wait ends
     waits = {(cid, sid): (node, due) for cid, sid, node, due, _ in placed(w)}
     assert waits[("客A", "carts")][1] - at(1, 11, 10) == dt.timedelta(days=3)
