@@ -82,10 +82,11 @@ def enroll_all(
     whose own mark is ``changed_after``, with no customer changed and nothing the clock alone can move, is not
     judged again.
 
-    The trigger bookkeeping of all versions is read in one statement and written in one; with ``changed``, one
-    query finds the event types with anything new, and versions triggered by the other types are not searched.
-    Work goes a batch at a time, so memory stays flat however many enter; the moves to the first steps and the
-    ``entered`` decisions of every version are written together, in batches of up to 5,000.
+    The trigger bookkeeping of all versions is read in one statement and written in one; with ``changed`` listed,
+    the new events of every type the versions are triggered by are read in one search (see ``_shared_reads``).
+    Work goes a batch at a time, so memory stays flat however many enter; the entrants of every version are
+    entered together (see :class:`_Entering`), and their moves to the first steps and ``entered`` decisions are
+    written together, in batches of up to 5,000.
     """
     ids = [version.id for version in versions]
     known = triggers.states(conn, ids)
