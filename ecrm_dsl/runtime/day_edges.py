@@ -29,7 +29,7 @@ _SEGMENT_DEPTH = 8  # segments naming segments; the compiler refuses a cycle
 # Instants a day count can fold, by where they are stored.
 _INSTANT_SOURCES = {"last_order_at": ORDERS, "first_order_at": ORDERS, "signed_up_at": SIGNUPS}
 _DAY_COUNTS = {"days_since_last_order": ORDERS, "days_since_last_open": LAST_OPENS}
-# Functions whose SQL bounds nothing by a day edge (their windows are in seconds, which the change log follows).
+# Functions whose SQL bounds nothing by a day edge (their windows are in seconds: who left one is read apart).
 _WITHOUT_DAY_EDGES = frozenset({"count", "has_tag", "contains", "sends", *MESSAGE_EVENTS, *COUNTED_MESSAGE_EVENTS})
 
 

@@ -385,7 +385,8 @@ def _segment_pass(version: ScenarioVersion, trigger: SegmentTrigger, now: dateti
 def _needs_full_pass(keys: ClockKeys, last: datetime, now: datetime, timezone: str) -> bool:
     """Whether the clock alone may have moved someone since ``last``: only when the condition reads the local
     date (day tests, ``today``) and the local day (or its UTC offset) changed. "now" as the cut-off for orders and
-    events needs none (the log's effective times), nor time windows (the log finds events leaving them).
+    events needs none (the log's effective times), nor time windows (their leavers are read from the rows they
+    bound, see ``store.window_leavers``).
     Deliveries are not in the log: a condition on them (``sends()``) is judged in full at every check."""
     if any(key.startswith(SENT_WINDOW) for key in keys):
         return True

@@ -254,16 +254,14 @@ def _candidate(row: Any) -> tuple[str, Candidate]:
 
 def _event_candidates(customers: ColumnElement[bool] | None) -> Select[Any]:
     """``event_candidates``' statement, narrowed to ``customers`` (a condition on ``events.customer_id``)."""
-    e, f, o = T.events, T.trigger_fires, T.orders
+    e, f = T.events, T.trigger_fires
     # As in enrollments.event_pairs: with the changed customers leading, the bounds and the order stay off the
     # time index (or SQLite walks it for every event of the type).
     at = e.c.occurred_at if customers is None else func.coalesce(e.c.occurred_at, e.c.occurred_at)
     key = f.c.fire_key == ("event:" + e.c.id.cast(f.c.fire_key.type))
     handled = exists().where(f.c.scenario_id == bindparam("scenario_id", type_=String()), key)
-    order_id = e.c.properties["order_id"].as_string()
     query = (
-        select(e.c.id, e.c.customer_id, e.c.occurred_at, o.c.id.label("order_id"))
-        .select_from(e.outerjoin(o, and_(o.c.id == order_id, o.c.customer_id == e.c.customer_id)))
+        _with_entry_order()
         .where(
             e.c.type == bindparam("event_type", type_=String()),
             at > bindparam("after", type_=UTCDateTime()),
@@ -277,18 +275,26 @@ def _event_candidates(customers: ColumnElement[bool] | None) -> Select[Any]:
     return query if customers is None else query.where(customers)
 
 
+def _with_entry_order() -> Select[Any]:
+    """Events as trigger candidates: id, customer, time and the order the event names, when it is the customer's."""
+    e, o = T.events, T.orders
+    order_id = e.c.properties["order_id"].as_string()
+    return select(e.c.id, e.c.customer_id, e.c.occurred_at, o.c.id.label("order_id")).select_from(
+        e.outerjoin(o, and_(o.c.id == order_id, o.c.customer_id == e.c.customer_id))
+    )
+
+
 def _typed_event_candidates(dialect: str) -> Select[Any]:
     """``shared_event_candidates``' statement: the changed customers' events of the listed types (both one
     parameter), handled or not, with their type."""
-    e, o = T.events, T.orders
+    e = T.events
     # The changed customers lead, as in _event_news: the type and the bounds stay off the (type, occurred_at)
     # index, which SQLite would otherwise walk over two days of every customer's events.
     at = func.coalesce(e.c.occurred_at, e.c.occurred_at)
     kind = func.coalesce(e.c.type, e.c.type)
-    order_id = e.c.properties["order_id"].as_string()
     return (
-        select(e.c.id, e.c.customer_id, e.c.occurred_at, o.c.id.label("order_id"), e.c.type)
-        .select_from(e.outerjoin(o, and_(o.c.id == order_id, o.c.customer_id == e.c.customer_id)))
+        _with_entry_order()
+        .add_columns(e.c.type)
         .where(
             one_of_param(dialect, e.c.customer_id, "changed"),
             one_of_param(dialect, kind, "types"),
